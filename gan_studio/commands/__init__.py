@@ -1,0 +1,1 @@
+"""Sub-commands of the `gan-studio` CLI, one module each."""

@@ -1,0 +1,184 @@
+"""Typed configuration: documented dataclass fields, validation, and loading from dicts/TOML.
+
+Every model and the trainer describe their settings as dataclasses built with `param(...)`,
+which records the help text and limits. The CLI turns each field into a flag, the app into a
+form with tooltips, and `apply_values` coerces and validates user input (raising ConfigError).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from gan_studio.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def param(default: Any, help: str, *, choices: tuple | None = None, low: float | None = None,
+          high: float | None = None, advanced: bool = False):  # fmt: skip
+    """A config field with its documentation and limits (used by the CLI, the app and validation)."""
+    meta = {"help": help, "choices": choices, "low": low, "high": high, "advanced": advanced}
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """What a UI or CLI needs to know to present one config field."""
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    choices: tuple | None
+    low: float | None
+    high: float | None
+    advanced: bool
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+def field_specs(config_cls) -> list[FieldSpec]:
+    """The documented fields of a config dataclass, in declaration order."""
+    hints = get_type_hints(config_cls)
+    specs = []
+    for f in dataclasses.fields(config_cls):
+        if not f.init:
+            continue
+        meta = f.metadata
+        specs.append(
+            FieldSpec(
+                name=f.name,
+                type=_base_type(hints[f.name]),
+                default=f.default,
+                help=meta.get("help", ""),
+                choices=meta.get("choices"),
+                low=meta.get("low"),
+                high=meta.get("high"),
+                advanced=meta.get("advanced", False),
+            )
+        )
+    return specs
+
+
+def _base_type(hint) -> type:
+    for candidate in (bool, int, float, str):
+        if hint is candidate or hint == candidate.__name__:
+            return candidate
+    args = getattr(hint, "__args__", ())
+    for candidate in (bool, int, float, str):
+        if candidate in args:
+            return candidate
+    return str
+
+
+def coerce(spec: FieldSpec, value: Any) -> Any:
+    """Convert a user value (string from a flag or form, or TOML value) to the field's type."""
+    if value is None:
+        return None
+    try:
+        if spec.type is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(value)
+        if spec.type is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError(value)
+            return int(float(value)) if isinstance(value, str) and "e" in value.lower() else int(value)
+        if spec.type is float:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{spec.name}: expected {spec.type.__name__}, got {value!r}") from None
+
+
+def check_value(spec: FieldSpec, value: Any) -> str | None:
+    """The problem with `value` for this field, or None when it is valid."""
+    if value is None:
+        return None
+    if spec.type in (int, float) and isinstance(value, float) and not math.isfinite(value):
+        return f"{spec.name} must be a finite number, got {value}"
+    if spec.choices is not None and value not in spec.choices:
+        return f"{spec.name} must be one of {', '.join(map(str, spec.choices))}, got {value!r}"
+    if spec.low is not None and value < spec.low:
+        return f"{spec.name} must be >= {spec.low:g}, got {value:g}"
+    if spec.high is not None and value > spec.high:
+        return f"{spec.name} must be <= {spec.high:g}, got {value:g}"
+    return None
+
+
+def problems(config) -> list[str]:
+    """Every invalid field of a config instance (empty when valid); also runs its `check()`."""
+    found = []
+    for spec in field_specs(type(config)):
+        issue = check_value(spec, getattr(config, spec.name))
+        if issue:
+            found.append(issue)
+    extra = getattr(config, "check", None)
+    if not found and callable(extra):
+        found.extend(extra())
+    return found
+
+
+def apply_values(config, values: dict[str, Any], *, strict: bool = True):
+    """A copy of `config` with `values` coerced and validated; unknown names are an error if strict."""
+    specs = {s.name: s for s in field_specs(type(config))}
+    changes = {}
+    for name, value in values.items():
+        key = name.replace("-", "_")
+        if key not in specs:
+            if strict:
+                raise ConfigError(f"unknown setting '{name}' for {type(config).__name__}")
+            continue
+        changes[key] = coerce(specs[key], value)
+    updated = dataclasses.replace(config, **changes)
+    issues = problems(updated)
+    if issues:
+        raise ConfigError("; ".join(issues))
+    return updated
+
+
+def to_dict(config) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML file into a flat dict (tables are merged in), with clear errors."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError("config file not found", path) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"invalid TOML: {exc}", path) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config: {exc.strerror or exc}", path) from None
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            for sub_key, sub_value in value.items():
+                if isinstance(sub_value, (dict, list)):
+                    raise ConfigError(f"unsupported nested value for '{key}.{sub_key}'", path)
+                flat[sub_key] = sub_value
+        elif isinstance(value, list):
+            raise ConfigError(f"unsupported list value for '{key}'", path)
+        else:
+            flat[key] = value
+    return flat

@@ -1,0 +1,39 @@
+"""The project's one error type (and its kinds) for bad input: files, configs, checkpoints, runs.
+
+Every message names the problem and, where there is one, the file. The CLI prints the message on
+one line and exits 2; the app shows it in the window. Anything else escaping is a bug.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class GanStudioError(Exception):
+    """Bad input or an impossible request, explained for a person."""
+
+    def __init__(self, message: str, path: str | Path | None = None):
+        self.path = str(path) if path is not None else None
+        if self.path and self.path not in message:
+            message = f"{self.path}: {message}"
+        super().__init__(message)
+
+
+class DataError(GanStudioError):
+    """A dataset file or folder is missing, corrupt, or of the wrong shape."""
+
+
+class ConfigError(GanStudioError):
+    """A configuration value or TOML file is invalid."""
+
+
+class CheckpointError(GanStudioError):
+    """A checkpoint is corrupt, untrusted, or belongs to another model/config."""
+
+
+class RunError(GanStudioError):
+    """A run directory is missing or unreadable."""
+
+
+class ExportError(GanStudioError):
+    """An ONNX export failed its checks, or an ONNX file cannot be used."""

@@ -1,0 +1,1 @@
+"""Exploring trained models: loading a run's generator, sampling, latent operations (no Qt)."""

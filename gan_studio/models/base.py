@@ -1,0 +1,189 @@
+"""What every model shares: the data it is built for, and the GAN and VAE model interfaces.
+
+A model is an `nn.Module` built from (config, DataInfo). GAN models have `generator` and
+`discriminator`; VAE models `encoder` and `decoder`. Both offer `generate(z, y)` so sampling,
+export and the explorer treat every model the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from gan_studio.config import param
+
+
+@dataclass
+class DataInfo:
+    """The shape and labels of the data a model is built for."""
+
+    kind: str  # "images" | "points"
+    shape: tuple[int, ...]  # (C, H, W) for images, (D,) for points
+    num_classes: int = 0
+    class_names: list[str] = field(default_factory=list)
+
+    @property
+    def flat_dim(self) -> int:
+        n = 1
+        for s in self.shape:
+            n *= s
+        return n
+
+    @classmethod
+    def from_dataset(cls, dataset) -> "DataInfo":
+        return cls(dataset.kind, tuple(dataset.sample_shape), dataset.num_classes, list(dataset.class_names))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "DataInfo":
+        return cls(data["kind"], tuple(data["shape"]), int(data["num_classes"]), list(data["class_names"]))
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "shape": list(self.shape), "num_classes": self.num_classes,
+                "class_names": list(self.class_names)}  # fmt: skip
+
+
+@dataclass
+class GANTrainingConfig:
+    """Optimisation settings shared by every GAN model."""
+
+    lr_g: float = param(2e-4, "generator learning rate (Adam)", low=0.0, high=1.0)
+    lr_d: float = param(2e-4, "discriminator learning rate (Adam)", low=0.0, high=1.0)
+    beta1: float = param(0.5, "Adam beta1 (0.5 as in the DCGAN paper)", low=0.0, high=0.999, advanced=True)
+    beta2: float = param(0.999, "Adam beta2", low=0.0, high=0.9999, advanced=True)
+    d_steps: int = param(1, "discriminator steps k per generator step", low=1, high=100)
+    g_loss: str = param("non-saturating", "generator objective: -log D(G(z)) or log(1 - D(G(z)))",
+                        choices=("non-saturating", "saturating"))  # fmt: skip
+    pack: int = param(1, "PacGAN packing: D judges m samples at once (1 = off; Lin et al. 2018)", low=1, high=8)
+
+    def check(self) -> list[str]:
+        if self.lr_g <= 0 or self.lr_d <= 0:
+            return ["learning rates must be > 0"]
+        return []
+
+
+class GANModel(nn.Module):
+    """Base of the four GAN models: generator G(z, y) and discriminator logits D(x, y)."""
+
+    family = "gan"
+    output_range = (-1.0, 1.0)
+
+    def __init__(self, config, data: DataInfo, conditional: bool):
+        super().__init__()
+        self.config = config
+        self.data = data
+        self.conditional = conditional
+        self.num_classes = data.num_classes if conditional else 0
+        self.latent_dim = config.latent_dim
+        self.generator: nn.Module
+        self.discriminator: nn.Module
+
+    def generate(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Samples in the data's shape and range from latents z (B, latent_dim) and one-hot y."""
+        return self.generator(z, y)
+
+    def discriminate(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Raw logits (B / pack,) that x is real."""
+        return self.discriminator(x, y)
+
+    def generator_parameters(self):
+        return self.generator.parameters()
+
+    def discriminator_parameters(self):
+        return self.discriminator.parameters()
+
+
+class VAEModel(nn.Module):
+    """Base of the VAE models: q(z|x, y) -> (mu, logvar); p(x|z, y) as logits or means."""
+
+    family = "vae"
+    output_range = (0.0, 1.0)
+
+    def __init__(self, config, data: DataInfo, conditional: bool):
+        super().__init__()
+        self.config = config
+        self.data = data
+        self.conditional = conditional
+        self.num_classes = data.num_classes if conditional else 0
+        self.latent_dim = config.latent_dim
+        self.likelihood = resolve_likelihood(config.likelihood, data)
+        if self.likelihood == "gaussian":
+            # learned per-dimension log standard deviation of p(x|z)
+            self.log_sigma = nn.Parameter(torch.full(data.shape, -1.0))
+        self.encoder: nn.Module
+        self.decoder: nn.Module
+        if data.kind == "points":
+            self.output_range = (-float("inf"), float("inf"))
+
+    def encode(self, x, y=None):
+        return self.encoder(x, y)
+
+    def decode(self, z, y=None):
+        """Decoder output: Bernoulli logits or Gaussian means, in the data's shape."""
+        return self.decoder(z, y)
+
+    def generate(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        out = self.decoder(z, y)
+        return torch.sigmoid(out) if self.likelihood == "bernoulli" else out
+
+    def reconstruction_nll(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """-log p(x|z) per sample, in nats (B,)."""
+        dims = tuple(range(1, x.dim()))
+        if self.likelihood == "bernoulli":
+            return F.binary_cross_entropy_with_logits(out, x, reduction="none").sum(dims)
+        log_sigma = self.log_sigma.clamp(-7.0, 5.0)
+        nll = 0.5 * ((x - out) / log_sigma.exp()) ** 2 + log_sigma + 0.5 * torch.log(torch.tensor(2 * torch.pi))
+        return nll.sum(dims)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, beta: float = 1.0) -> dict[str, torch.Tensor]:
+        return self.loss(x, y, beta)
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor | None = None, beta: float = 1.0) -> dict[str, torch.Tensor]:
+        """Negative beta-ELBO: recon + beta * KL, with both terms per sample (nats), batch means."""
+        mu, logvar = self.encode(x, y)
+        z = reparameterise(mu, logvar)
+        out = self.decode(z, y)
+        recon = self.reconstruction_nll(x, out).mean()
+        kl = kl_to_standard_normal(mu, logvar).sum(1).mean()
+        return {"loss": recon + beta * kl, "recon": recon, "kl": kl}
+
+
+def resolve_likelihood(choice: str, data: DataInfo) -> str:
+    if choice != "auto":
+        return choice
+    return "gaussian" if data.kind == "points" else "bernoulli"
+
+
+def reparameterise(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """z = mu + sigma * eps, eps ~ N(0, I): a sample that gradients flow through."""
+    return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+
+def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, diag(exp(logvar))) || N(0, I)) per latent dimension, closed form (B, latent)."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
+
+
+def pack_samples(x: torch.Tensor, pack: int) -> torch.Tensor:
+    """Stack groups of `pack` samples along the feature/channel axis: (B, F, ...) -> (B/pack, pack*F, ...)."""
+    if pack == 1:
+        return x
+    return x.reshape(x.shape[0] // pack, pack * x.shape[1], *x.shape[2:])
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """DCGAN weight init: conv weights N(0, 0.02); BatchNorm weights N(1, 0.02), biases 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def one_hot(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Integer labels (B,) -> float one-hot (B, K), the condition format every model takes."""
+    return F.one_hot(labels, num_classes).float()

@@ -1,0 +1,81 @@
+"""`gan` and `cgan`: MLP generator and discriminator for 2D points and flattened images.
+
+The conditional variant concatenates the one-hot label y to z for G and to x for D (Mirza &
+Osindero 2014). Images are generated flat and reshaped; tanh keeps them in [-1, 1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+
+from gan_studio.config import param
+from gan_studio.models.base import DataInfo, GANModel, GANTrainingConfig, pack_samples
+
+
+@dataclass
+class GANConfig(GANTrainingConfig):
+    """Settings of the MLP GAN (and conditional GAN)."""
+
+    latent_dim: int = param(64, "size of the noise vector z", low=1, high=1024)
+    image_size: int = param(32, "image side in pixels (images are flattened for the MLP)", low=8, high=128)
+    g_hidden: int = param(256, "units per hidden layer of G", low=4, high=4096)
+    g_layers: int = param(3, "hidden layers of G", low=1, high=8)
+    d_hidden: int = param(256, "units per hidden layer of D", low=4, high=4096)
+    d_layers: int = param(3, "hidden layers of D", low=1, high=8)
+    batchnorm: bool = param(True, "BatchNorm in G's hidden layers")
+
+
+class MLPGenerator(nn.Module):
+    """z (B, latent) [+ y (B, K)] -> sample in the data's shape."""
+
+    def __init__(self, config: GANConfig, data: DataInfo, num_classes: int):
+        super().__init__()
+        self.shape = data.shape
+        layers: list[nn.Module] = []
+        width = config.latent_dim + num_classes
+        for _ in range(config.g_layers):
+            layers.append(nn.Linear(width, config.g_hidden))
+            if config.batchnorm:
+                layers.append(nn.BatchNorm1d(config.g_hidden))
+            layers.append(nn.ReLU(inplace=True))
+            width = config.g_hidden
+        layers.append(nn.Linear(width, data.flat_dim))
+        if data.kind == "images":
+            layers.append(nn.Tanh())
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = z if y is None else torch.cat([z, y], dim=1)  # (B, latent + K)
+        return self.net(h).view(z.shape[0], *self.shape)  # (B, *data shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """x (B, *shape) [+ y (B, K)] -> logit per pack of samples (B / pack,)."""
+
+    def __init__(self, config: GANConfig, data: DataInfo, num_classes: int):
+        super().__init__()
+        self.pack = config.pack
+        layers: list[nn.Module] = []
+        width = (data.flat_dim + num_classes) * config.pack
+        for _ in range(config.d_layers):
+            layers += [nn.Linear(width, config.d_hidden), nn.LeakyReLU(0.2, inplace=True)]
+            width = config.d_hidden
+        layers.append(nn.Linear(width, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = x.flatten(1)  # (B, flat)
+        if y is not None:
+            h = torch.cat([h, y], dim=1)  # (B, flat + K)
+        h = pack_samples(h, self.pack)  # (B / pack, pack * (flat + K))
+        return self.net(h).squeeze(1)  # (B / pack,)
+
+
+class MLPGAN(GANModel):
+    def __init__(self, config: GANConfig, data: DataInfo, conditional: bool = False):
+        super().__init__(config, data, conditional)
+        self.generator = MLPGenerator(config, data, self.num_classes)
+        self.discriminator = MLPDiscriminator(config, data, self.num_classes)

@@ -1,0 +1,40 @@
+"""Where GAN Studio keeps its files: the runs workspace and the dataset cache (XDG on Linux)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+APP_DIR_NAME = "gan-studio"
+
+
+def user_data_dir() -> Path:
+    """Folder for the user's runs workspace (overridable with GAN_STUDIO_HOME)."""
+    if "GAN_STUDIO_HOME" in os.environ:
+        return Path(os.environ["GAN_STUDIO_HOME"])
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+    return base / APP_DIR_NAME
+
+
+def user_cache_dir() -> Path:
+    """Folder for downloaded datasets and cached evaluation classifiers (GAN_STUDIO_CACHE)."""
+    if "GAN_STUDIO_CACHE" in os.environ:
+        return Path(os.environ["GAN_STUDIO_CACHE"])
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "cache"
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return base / APP_DIR_NAME
+
+
+def default_workspace() -> Path:
+    """Folder holding one sub-folder per run."""
+    return user_data_dir() / "runs"

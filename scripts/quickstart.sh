@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# One-step setup for GAN Studio: creates .venv, installs everything, then runs what you ask.
+#   bash scripts/quickstart.sh app     install and open the desktop app (DCGAN on `shapes`)
+#   bash scripts/quickstart.sh test    install and run the whole test suite
+# On a machine without an NVIDIA GPU it installs the CPU build of torch (no multi-GB CUDA
+# download). To use a GPU, install the CUDA torch build you want into .venv first (see README).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what="${1:-app}"
+shift || true
+
+PY="${PYTHON:-python3}"
+TORCH_CPU_VERSION="${GAN_STUDIO_TORCH_VERSION:-2.13.0}"
+
+qt_runtime_libs=(libgl1 libegl1 libxkbcommon0 libglib2.0-0 libfreetype6 libfontconfig1 libdbus-1-3)
+missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+  for pkg in "${qt_runtime_libs[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "[quickstart] installing Qt runtime libraries: ${missing[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "[quickstart] Qt needs these system packages: sudo apt-get install ${missing[*]}" >&2
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "[quickstart] creating .venv"
+  "$PY" -m venv .venv
+fi
+if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
+  if command -v nvidia-smi >/dev/null 2>&1; then
+    echo "[quickstart] NVIDIA GPU found: installing torch from PyPI (CUDA build)"
+    .venv/bin/pip install -q torch
+  else
+    echo "[quickstart] no NVIDIA GPU: installing the CPU build torch==${TORCH_CPU_VERSION}"
+    .venv/bin/pip install -q "torch==${TORCH_CPU_VERSION}" ${GAN_STUDIO_TORCH_INDEX:+--index-url "$GAN_STUDIO_TORCH_INDEX"}
+  fi
+fi
+.venv/bin/pip install -q -e ".[dev]"
+
+case "$what" in
+  app)
+    exec .venv/bin/gan-studio "$@" ;;
+  test)
+    export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
+    set +e
+    .venv/bin/python -m pytest "$@"
+    rc=$?
+    if [ $rc -eq 5 ]; then echo "[quickstart] pytest collected no tests"; fi
+    exit $rc ;;
+  *)
+    echo "usage: bash scripts/quickstart.sh app|test [args...]" >&2; exit 2 ;;
+esac

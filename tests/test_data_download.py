@@ -15,15 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gan_studio.data.download import DatasetSource, RemoteFile, download_file, ensure_dataset, extract_tar
+from gan_studio.data.download import SOURCES, DatasetSource, RemoteFile, download_file, ensure_dataset, extract_tar
 from gan_studio.data.idx import load_idx_folder
 from gan_studio.errors import DataError
-
-MNIST_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "mnist"
-MNIST_T10K = {
-    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
-    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
-}
 
 
 class RangeRequestHandler(SimpleHTTPRequestHandler):
@@ -112,26 +106,26 @@ def dead_url() -> str:
 # (a) a good download
 
 
-@pytest.mark.skipif(
-    not all((MNIST_DIR / name).is_file() for name in MNIST_T10K), reason=f"MNIST test set not found at {MNIST_DIR}"
-)
-def test_good_download_of_mnist_test_set(server, tmp_path):
-    for name in MNIST_T10K:
-        shutil.copy(MNIST_DIR / name, server.root / name)
-    sizes = {name: (MNIST_DIR / name).stat().st_size for name in MNIST_T10K}
-    source = DatasetSource(tuple(RemoteFile(n, m, sizes[n]) for n, m in MNIST_T10K.items()), mirrors=())
+def test_good_download_of_mnist_test_set(server, tmp_path, mnist_dir):
+    test_files = tuple(f for f in SOURCES["mnist"].files if f.name.startswith("t10k-"))
+    for remote in test_files:
+        shutil.copy(mnist_dir / remote.name, server.root / remote.name)
+    source = DatasetSource(test_files, mirrors=())
     calls = []
     folder = ensure_dataset(
-        "mnist", cache_dir=tmp_path / "cache", mirrors=[dead_url(), server.base], source=source,
+        "mnist",
+        cache_dir=tmp_path / "cache",
+        mirrors=[dead_url(), server.base],
+        source=source,
         progress=lambda done, total: calls.append((done, total)),
-    )  # fmt: skip
+    )
     assert folder == tmp_path / "cache" / "datasets" / "mnist"
-    for name, expected in MNIST_T10K.items():
-        assert md5((folder / name).read_bytes()) == expected
-        assert not (folder / f"{name}.part").exists()
-    total = sum(sizes.values())
+    for remote in test_files:
+        assert md5((folder / remote.name).read_bytes()) == remote.md5
+        assert not (folder / f"{remote.name}.part").exists()
+    total = sum(remote.size for remote in test_files)
     assert len(calls) > 2 and calls[-1] == (total, total)
-    assert all(b[0] >= a[0] for a, b in zip(calls, calls[1:]))  # monotonic
+    assert all(b[0] >= a[0] for a, b in zip(calls, calls[1:], strict=False))  # monotonic
     raw = load_idx_folder(folder, split="test", name="mnist")
     assert raw.x.shape == (10000, 28, 28, 1)
 
@@ -252,8 +246,14 @@ def test_cancel_keeps_part(server, tmp_path):
             cancel.set()
 
     with pytest.raises(DataError, match="download cancelled"):
-        ensure_dataset("x", cache_dir=tmp_path, mirrors=[server.base], source=single_file_source("data.bin", data),
-                       progress=progress, cancel=cancel)  # fmt: skip
+        ensure_dataset(
+            "x",
+            cache_dir=tmp_path,
+            mirrors=[server.base],
+            source=single_file_source("data.bin", data),
+            progress=progress,
+            cancel=cancel,
+        )
     part = tmp_path / "datasets" / "x" / "data.bin.part"
     assert 0 < part.stat().st_size < len(data)
     assert not (tmp_path / "datasets" / "x" / "data.bin").exists()

@@ -13,18 +13,9 @@ import numpy as np
 import pytest
 
 from gan_studio.data import load_dataset
+from gan_studio.data.download import SOURCES
 from gan_studio.data.idx import is_idx_folder, load_idx_folder, read_idx
 from gan_studio.errors import DataError
-
-MNIST_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "mnist"
-MNIST_MD5 = {
-    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
-    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
-}
-needs_mnist = pytest.mark.skipif(
-    not all((MNIST_DIR / name).is_file() for name in MNIST_MD5),
-    reason=f"MNIST test set not found at {MNIST_DIR} (see DESIGN.md section 6)",
-)
 
 
 def idx_bytes(array: np.ndarray, code: int = 0x08) -> bytes:
@@ -49,16 +40,17 @@ def raises_naming(path: Path, match: str | None = None) -> pytest.ExceptionInfo:
 # --- the real MNIST test set ---
 
 
-@needs_mnist
-def test_mnist_files_match_published_md5():
-    for name, md5 in MNIST_MD5.items():
-        assert hashlib.md5((MNIST_DIR / name).read_bytes()).hexdigest() == md5
+def test_mnist_files_match_published_md5(mnist_dir):
+    published = {f.name: f for f in SOURCES["mnist"].files}  # the table the downloader verifies against
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        data = (mnist_dir / name).read_bytes()
+        assert hashlib.md5(data).hexdigest() == published[name].md5
+        assert len(data) == published[name].size
 
 
-@needs_mnist
-def test_mnist_test_set_contents():
-    images = read_idx(MNIST_DIR / "t10k-images-idx3-ubyte.gz")
-    labels = read_idx(MNIST_DIR / "t10k-labels-idx1-ubyte.gz")
+def test_mnist_test_set_contents(mnist_dir):
+    images = read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz")
+    labels = read_idx(mnist_dir / "t10k-labels-idx1-ubyte.gz")
     assert images.shape == (10000, 28, 28) and images.dtype == np.uint8
     assert labels.shape == (10000,) and labels.dtype == np.uint8
     assert images.max() == 255 and images.min() == 0
@@ -68,10 +60,9 @@ def test_mnist_test_set_contents():
     assert counts[1] == 1135 and counts[5] == 892  # published test-set counts
 
 
-@needs_mnist
-def test_mnist_folder_through_load_dataset():
-    assert is_idx_folder(MNIST_DIR)
-    ds = load_dataset(str(MNIST_DIR), image_size=32, value_range=(-1, 1))
+def test_mnist_folder_through_load_dataset(mnist_dir):
+    assert is_idx_folder(mnist_dir)
+    ds = load_dataset(str(mnist_dir), image_size=32, value_range=(-1, 1))
     assert tuple(ds.x.shape) == (10000, 1, 32, 32)
     assert ds.x.min().item() == -1.0 and ds.x.max().item() == 1.0
     assert ds.class_names == [str(i) for i in range(10)]
@@ -85,8 +76,8 @@ def test_mnist_folder_through_load_dataset():
 
 @pytest.mark.parametrize("suffix", ["", ".gz"])
 @pytest.mark.parametrize(
-    "code, dtype", [(0x08, np.uint8), (0x09, np.int8), (0x0B, np.int16), (0x0C, np.int32), (0x0D, np.float32),
-                    (0x0E, np.float64)],  # fmt: skip
+    "code, dtype",
+    [(0x08, np.uint8), (0x09, np.int8), (0x0B, np.int16), (0x0C, np.int32), (0x0D, np.float32), (0x0E, np.float64)],
 )
 def test_read_idx_all_type_codes(tmp_path, suffix, code, dtype):
     values = (np.arange(24).reshape(2, 3, 4) - (0 if code == 0x08 else 5)).astype(dtype)

@@ -7,8 +7,8 @@ resized to the model's size; points as float (N, 2). Bad input raises `DataError
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch

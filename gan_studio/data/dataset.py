@@ -98,7 +98,7 @@ def images_from_raw(
     """Turn uint8 (N, H, W, C) pixels into a Dataset of float (N, C, H, W) in `value_range`."""
     if raw.x.ndim != 4 or raw.x.shape[0] == 0:
         raise DataError(f"expected a non-empty (N, H, W, C) image array, got shape {raw.x.shape}", raw.source)
-    x = torch.from_numpy(np.ascontiguousarray(raw.x)).permute(0, 3, 1, 2).float().div_(255.0)
+    x = torch.from_numpy(np.array(raw.x, dtype=np.uint8, copy=True)).permute(0, 3, 1, 2).float().div_(255.0)
     x = fit_images(x, image_size, channels or x.shape[1])
     lo, hi = value_range
     if (lo, hi) != (0.0, 1.0):

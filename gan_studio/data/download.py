@@ -17,19 +17,18 @@ import tarfile
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Callable, Sequence
 
+from gan_studio.data import ProgressCallback
 from gan_studio.errors import DataError
 from gan_studio.paths import user_cache_dir
 
 TIMEOUT_S = 30.0
 _CHUNK = 1 << 16
 _USER_AGENT = "gan-studio (dataset download)"
-
-ProgressCallback = Callable[[int, int], None]  # (bytes_done, bytes_total or 0 when unknown)
 
 
 @dataclass(frozen=True)
@@ -50,30 +49,46 @@ class DatasetSource:
     extract: str | None = None
 
 
-_IDX_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-              "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")  # fmt: skip
+_IDX_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
 
 
 def _idx_source(md5s: tuple[str, ...], sizes: tuple[int, ...], mirrors: tuple[str, ...]) -> DatasetSource:
-    return DatasetSource(tuple(RemoteFile(n, m, s) for n, m, s in zip(_IDX_FILES, md5s, sizes)), mirrors)
+    return DatasetSource(tuple(RemoteFile(n, m, s) for n, m, s in zip(_IDX_FILES, md5s, sizes, strict=True)), mirrors)
 
 
 SOURCES: dict[str, DatasetSource] = {
     "mnist": _idx_source(
-        ("f68b3c2dcbeaaa9fbdd348bbdeb94873", "d53e105ee54ea40749a09fcbcd1e9432",
-         "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c"),
+        (
+            "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+            "d53e105ee54ea40749a09fcbcd1e9432",
+            "9fb629c4189551a2d022fa330f9573f3",
+            "ec29112dd5afa0611ce80d1b7f02629c",
+        ),
         (9912422, 28881, 1648877, 4542),
         ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"),
     ),
     "fashion-mnist": _idx_source(
-        ("8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe",
-         "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12a480ee83cd310"),
+        (
+            "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+            "25c81989df183df01b3e8a0aad5dffbe",
+            "bef4ecab320f06d8554ea6380940ec79",
+            "bb300cfdad3c16e7a12a480ee83cd310",
+        ),
         (26421880, 29515, 4422102, 5148),
         ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
     ),
     "kmnist": _idx_source(
-        ("bdb82020997e1d708af4cf47b453dcf7", "e144d726b3acfaa3e44228e80efcd344",
-         "5c965bf0a639b31b8f53240b1b52f4d7", "7320c461ea6c1c855c0b718fb2a4b134"),
+        (
+            "bdb82020997e1d708af4cf47b453dcf7",
+            "e144d726b3acfaa3e44228e80efcd344",
+            "5c965bf0a639b31b8f53240b1b52f4d7",
+            "7320c461ea6c1c855c0b718fb2a4b134",
+        ),
         (18165135, 29497, 3041136, 5120),
         ("http://codh.rois.ac.jp/kmnist/dataset/kmnist/",),
     ),
@@ -82,7 +97,7 @@ SOURCES: dict[str, DatasetSource] = {
         ("https://www.cs.toronto.edu/~kriz/",),
         extract="cifar-10-batches-py",
     ),
-}  # fmt: skip
+}
 
 
 def file_md5(path: Path) -> str:
@@ -119,7 +134,7 @@ def _content_range_start(value: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _fetch(url: str, part: Path, report: Callable[[int, int], None], cancel, timeout: float) -> None:
+def _fetch(url: str, part: Path, report: ProgressCallback, cancel, timeout: float) -> None:
     """Download `url` into `part`, continuing from its current size when the server honours Range."""
     _check_cancel(cancel)
     offset = part.stat().st_size if part.exists() else 0
@@ -167,7 +182,7 @@ def download_file(
     dest: str | Path,
     md5: str,
     *,
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressCallback | None = None,
     cancel=None,
     timeout: float = TIMEOUT_S,
 ) -> Path:
@@ -177,7 +192,10 @@ def download_file(
     fresh retry when the mismatch may come from a stale resumed .part) and a DataError is raised.
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"cannot create the download folder ({exc.strerror or exc})", dest.parent) from exc
     part = dest.with_name(dest.name + ".part")
     report = progress or (lambda done, total: None)
     tried = []
@@ -283,7 +301,9 @@ def ensure_dataset(
     for index, remote in enumerate(source.files):
         if remote in missing:
             urls = [base.rstrip("/") + "/" + remote.name for base in bases]
-            download_file(urls, folder / remote.name, remote.md5, progress=partial(tracker.update, index), cancel=cancel)
+            download_file(
+                urls, folder / remote.name, remote.md5, progress=partial(tracker.update, index), cancel=cancel
+            )
         else:
             size = (folder / remote.name).stat().st_size
             tracker.update(index, size, size)

@@ -7,7 +7,6 @@ symlinks leading outside the folder are refused with a DataError naming the file
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
@@ -91,7 +90,7 @@ def load_square_image(path: Path, image_size: int) -> np.ndarray:
         raise DataError(f"corrupt or truncated image ({exc})", path) from exc
     side = min(img.size)
     left, top = (img.width - side) // 2, (img.height - side) // 2
-    img = img.resize((image_size, image_size), Image.Resampling.LANCZOS, box=(left, top, left + side, top + side))
+    img = img.crop((left, top, left + side, top + side)).resize((image_size, image_size), Image.Resampling.LANCZOS)
     return np.asarray(img, dtype=np.uint8)
 
 

@@ -36,8 +36,18 @@ SPLIT_PREFIXES = {"train": "train", "test": "t10k"}
 
 CLASS_NAMES = {
     "mnist": [str(i) for i in range(10)],
-    "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                      "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],  # fmt: skip
+    "fashion-mnist": [
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ],
     "kmnist": ["o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"],
 }
 
@@ -182,13 +192,10 @@ def load_idx_folder(folder: str | Path, split: str = "train", name: str | None =
     idx_dir = _idx_dir(folder) if folder.is_dir() else None
     if idx_dir is None:
         raise DataError("no IDX images file (train-images-idx3-ubyte[.gz] or t10k-...) in this folder", folder)
-    other = "test" if split == "train" else "train"
-    for candidate in (split, other):
-        prefix = SPLIT_PREFIXES[candidate]
-        images_path = find_idx_file(idx_dir, f"{prefix}-images-idx3-ubyte")
-        if images_path is not None:
-            labels_path = find_idx_file(idx_dir, f"{prefix}-labels-idx1-ubyte")
-            break
+    prefixes = [SPLIT_PREFIXES[split]] + [p for p in SPLIT_PREFIXES.values() if p != SPLIT_PREFIXES[split]]
+    prefix = next(p for p in prefixes if find_idx_file(idx_dir, f"{p}-images-idx3-ubyte"))  # _idx_dir found one
+    images_path = find_idx_file(idx_dir, f"{prefix}-images-idx3-ubyte")
+    labels_path = find_idx_file(idx_dir, f"{prefix}-labels-idx1-ubyte")
     images = read_idx(images_path)
     if images.ndim != 3 or images.dtype != np.uint8:
         raise DataError(f"expected uint8 images of shape (N, H, W), got {images.dtype} {images.shape}", images_path)

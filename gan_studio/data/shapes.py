@@ -8,6 +8,7 @@ each shape a random hue on a dark background. Needs no download.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -78,9 +79,21 @@ def draw_shape(label: int, size: int, rng: np.random.Generator, colour: bool = F
 
 
 def make_shapes(n: int = DEFAULT_SIZE, size: int = 32, seed: int = 0, colour: bool = False):
-    """Generate `n` images (N, size, size, C) uint8, their labels, and the class names."""
+    """Generate `n` images (N, size, size, C) uint8, their labels, and the class names.
+
+    Results are cached per process (read-only arrays), so repeated runs start at once.
+    """
+    images, labels, names = _make_shapes_cached(n, size, seed, colour)
+    return images, labels, list(names)
+
+
+@lru_cache(maxsize=4)
+def _make_shapes_cached(n: int, size: int, seed: int, colour: bool):
     rng = np.random.default_rng(seed)
     labels = np.arange(n) % len(SHAPE_CLASSES)
     rng.shuffle(labels)
     images = np.stack([draw_shape(int(k), size, rng, colour) for k in labels])
-    return images, labels.astype(np.int64), list(SHAPE_CLASSES)
+    labels = labels.astype(np.int64)
+    images.setflags(write=False)
+    labels.setflags(write=False)
+    return images, labels, tuple(SHAPE_CLASSES)

@@ -33,11 +33,11 @@ class DataInfo:
         return n
 
     @classmethod
-    def from_dataset(cls, dataset) -> "DataInfo":
+    def from_dataset(cls, dataset) -> DataInfo:
         return cls(dataset.kind, tuple(dataset.sample_shape), dataset.num_classes, list(dataset.class_names))
 
     @classmethod
-    def from_dict(cls, data: dict) -> "DataInfo":
+    def from_dict(cls, data: dict) -> DataInfo:
         return cls(data["kind"], tuple(data["shape"]), int(data["num_classes"]), list(data["class_names"]))
 
     def to_dict(self) -> dict:

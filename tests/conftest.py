@@ -1,0 +1,38 @@
+"""Shared test setup: offscreen Qt, a private workspace and cache, and the real MNIST test set."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+
+MNIST_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "mnist"
+MNIST_MD5 = {
+    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+
+
+@pytest.fixture(autouse=True)
+def _private_dirs(tmp_path_factory, monkeypatch):
+    """Keep runs, caches and app settings of tests out of the user's folders."""
+    base = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("GAN_STUDIO_HOME", str(base / "data"))
+    monkeypatch.setenv("GAN_STUDIO_CACHE", str(base / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """The real MNIST test set (IDX, gzip) beside the checkout; skips when it is absent."""
+    if not all((MNIST_DIR / name).is_file() for name in MNIST_MD5):
+        pytest.skip(f"the MNIST test set is not at {MNIST_DIR} (a fresh clone without ../shared)")
+    for name, md5 in MNIST_MD5.items():
+        digest = hashlib.md5((MNIST_DIR / name).read_bytes()).hexdigest()
+        assert digest == md5, f"{name} has md5 {digest}, expected {md5}"
+    return MNIST_DIR

@@ -1,6 +1,7 @@
 """`gan-studio sample RUN|FILE.onnx`: write a PNG grid of generated samples.
 
-The same seed gives the same grid from a run (torch) and from its exported ONNX file.
+The same seed gives the same grid from a run (torch) and from its exported ONNX file (ONNX Runtime
+on the best usable provider, or --provider), within 1/255 per pixel.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     source = Path(args.source)
-    if source.suffix.lower() == ".onnx":
+    if source.suffix.lower() == ".onnx" or source.is_file():
         from gan_studio.export.inference import OnnxGenerator
 
         gen = OnnxGenerator(source, providers=[args.provider] if args.provider else None)

@@ -1,0 +1,8 @@
+"""ONNX export of trained generators, decoders and encoders, and fast inference with ONNX Runtime (no Qt).
+
+- `onnx_export.export_run(RUN)`: write RUN/exports/<part>-step-N.onnx, BatchNorm folded, dynamic batch,
+  with GAN Studio metadata, after a parity check against torch (refused above 1e-4).
+- `inference.OnnxGenerator(FILE)`: load an exported generator with the best available ONNX Runtime
+  provider (TensorRT, CUDA, CPU) and generate from latents z (and one-hot labels y).
+- `metadata`: the metadata_props keys every exported file carries, and their validation.
+"""

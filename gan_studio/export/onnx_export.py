@@ -1,0 +1,456 @@
+"""Export a run's generator, VAE decoder or VAE encoder to one self-contained ONNX file, verified.
+
+Every export: a CPU eval-mode copy of the model with BatchNorm folded into the preceding
+(transposed) convolution or linear layer; the torch.export-based ONNX exporter with a dynamic batch
+axis; GAN Studio metadata (see metadata.py); then a parity check of ONNX Runtime against the
+original torch model on 64 random inputs (every class for conditional models) and, with
+`check=True`, ONNX's pure-Python reference evaluator on a few of them. Above 1e-4 the export is
+refused: the file is written to a temporary name and only renamed into place once it passes.
+
+Graph names: inputs `z` (N, latent) and `y` (N, K one-hot float, conditional models only); output
+`image` (N, C, H, W), or `points` (N, 2) for 2D point models. Encoders: input `image` (or
+`points`) [+ `y`], outputs `mu` and `logvar` (N, latent).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import logging
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+import torch.nn as nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
+
+import gan_studio
+from gan_studio.engine.checkpoint import fsync_dir
+from gan_studio.engine.rundir import RunDir
+from gan_studio.errors import ConfigError, ExportError
+from gan_studio.explore.sampling import load_run
+from gan_studio.export.inference import CPU, create_session, first_line
+from gan_studio.export.metadata import ExportMetadata
+from gan_studio.models.base import one_hot
+
+DEFAULT_OPSET = 18  # the torch.export-based exporter's native opset; ONNX Runtime and TensorRT run it
+MIN_OPSET = 17
+PARITY_SAMPLES = 64  # random inputs compared between torch and ONNX Runtime
+REFERENCE_SAMPLES = 4  # inputs run through onnx.reference (pure Python, slow on big convolutions)
+TOLERANCE = 1e-4  # largest accepted absolute difference from torch
+EXAMPLE_BATCH = 2  # batch of the tracing inputs (not 0 or 1, so the batch axis stays symbolic)
+PART_CHOICES = ("generator", "decoder", "encoder")
+
+
+@dataclass
+class ExportReport:
+    """The outcome of an export: where the file is, what it takes and gives, and how well it matches torch."""
+
+    path: Path
+    part: str
+    max_abs_diff: float
+    reference_max_abs_diff: float | None
+    inputs: dict[str, list]  # name -> shape, "batch" for the dynamic axis
+    metadata: dict[str, str]
+    seconds: float
+    outputs: dict[str, list] = field(default_factory=dict)
+    parity_samples: int = PARITY_SAMPLES
+    reference_samples: int = 0
+    opset: int = DEFAULT_OPSET
+    size_bytes: int = 0
+    batchnorm_folded: int = 0
+    tolerance: float = TOLERANCE
+
+    def summary(self) -> str:
+        """Readable multi-line report for the CLI and the app."""
+        meta = self.metadata
+        classes = int(meta.get("num_classes", 0))
+        every_class = f", every one of the {classes} classes" if classes else ""
+        reference = (
+            f"{self.reference_max_abs_diff:.2e} on {self.reference_samples} inputs (onnx.reference evaluator)"
+            if self.reference_max_abs_diff is not None
+            else "not run"
+        )
+        lines = [
+            f"exported {meta.get('model_type')} {self.part} of run '{meta.get('run_name')}' at step {meta.get('step')}",
+            f"  file        {self.path} ({self.size_bytes / 1e6:.2f} MB, opset {self.opset}, self-contained)",
+            f"  inputs      {_describe_io(self.inputs)}",
+            f"  outputs     {_describe_io(self.outputs)}",
+            f"  values      {meta.get('pixel_mapping') if self.part != 'encoder' else _encoder_input(meta)}",
+            f"  BatchNorm   {self.batchnorm_folded} layer(s) folded into the preceding weights; none left in the graph",
+            f"  parity      max abs diff {self.max_abs_diff:.2e} vs torch on {self.parity_samples} inputs"
+            f"{every_class} (ONNX Runtime CPU; limit {self.tolerance:g})",
+            f"  reference   {reference}",
+            f"  took        {self.seconds:.1f} s",
+        ]
+        return "\n".join(lines)
+
+
+def _encoder_input(meta: dict[str, str]) -> str:
+    if meta.get("data_kind") == "points":
+        return "input rows are 2D points (x, y) in the data's coordinates"
+    lo, hi = json.loads(meta["value_range"])
+    return f"input images in [{lo:g}, {hi:g}], as the model was trained on"
+
+
+def _describe_io(io_shapes: dict[str, list]) -> str:
+    return ", ".join(f"{name} ({', '.join(map(str, shape))}) float32" for name, shape in io_shapes.items())
+
+
+# --- what to export --------------------------------------------------------------------------------
+
+
+class _GenerateGraph(nn.Module):
+    """The traced function of a generator/decoder export: model.generate(z, y) (VAE: with the sigmoid)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.model.generate(z, y)  # (N, C, H, W) or (N, D)
+
+
+class _EncodeGraph(nn.Module):
+    """The traced function of an encoder export: model.encode(x, y) -> (mu, logvar)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.model.encode(x, y)  # (N, latent) each
+
+
+def resolve_part(family: str, part: str) -> str:
+    """The part name stored in the file: GANs export their generator; VAEs their decoder or encoder."""
+    if part not in PART_CHOICES:
+        raise ConfigError(f"--part must be one of {', '.join(PART_CHOICES)}, got '{part}'")
+    if part == "encoder":
+        if family != "vae":
+            raise ConfigError("only VAEs have an encoder; a GAN exports its generator (--part generator)")
+        return "encoder"
+    return "generator" if family == "gan" else "decoder"
+
+
+def _part_module(model: nn.Module, part: str) -> nn.Module:
+    """The sub-network a part runs: the GAN generator, or the VAE decoder or encoder."""
+    return model.encoder if part == "encoder" else model.generator if part == "generator" else model.decoder
+
+
+def _io_names(model: nn.Module, part: str) -> tuple[list[str], list[str]]:
+    sample_name = "image" if model.data.kind == "images" else "points"
+    labels = ["y"] if model.num_classes else []
+    if part == "encoder":
+        return [sample_name, *labels], ["mu", "logvar"]
+    return ["z", *labels], [sample_name]
+
+
+def parity_inputs(model: nn.Module, part: str, n: int = PARITY_SAMPLES, seed: int = 0) -> list[torch.Tensor]:
+    """Random inputs for the checks: n latents (or samples) with labels cycling through every class."""
+    gen = torch.Generator().manual_seed(seed)
+    k = model.num_classes
+    n = max(n, k)
+    if part == "encoder":
+        if model.data.kind == "images":
+            lo, hi = model.output_range
+            first = lo + (hi - lo) * torch.rand(n, *model.data.shape, generator=gen)
+        else:
+            first = torch.randn(n, *model.data.shape, generator=gen)
+    else:
+        first = torch.randn(n, model.latent_dim, generator=gen)
+    if not k:
+        return [first]
+    return [first, one_hot(torch.arange(n) % k, k)]
+
+
+# --- BatchNorm folding -----------------------------------------------------------------------------
+
+
+def fold_batchnorm(module: nn.Module) -> int:
+    """Fold every eval-mode BatchNorm that follows a Conv2d, ConvTranspose2d or Linear inside an
+    nn.Sequential into that layer's weights (in place; the BatchNorm becomes Identity). Returns the count."""
+    folded = 0
+    for container in list(module.modules()):
+        if not isinstance(container, nn.Sequential):
+            continue
+        names = list(container._modules)
+        for prev_name, name in zip(names, names[1:], strict=False):
+            prev, bn = container._modules[prev_name], container._modules[name]
+            if not isinstance(bn, nn.modules.batchnorm._BatchNorm) or not bn.track_running_stats:
+                continue
+            if isinstance(prev, nn.ConvTranspose2d) and prev.groups == 1:
+                fused = fuse_conv_bn_eval(prev, bn, transpose=True)
+            elif isinstance(prev, nn.Conv2d):
+                fused = fuse_conv_bn_eval(prev, bn)
+            elif isinstance(prev, nn.Linear) and bn.num_features == prev.out_features:
+                fused = fuse_linear_bn_eval(prev, bn)
+            else:
+                continue
+            container._modules[prev_name] = fused
+            container._modules[name] = nn.Identity()
+            folded += 1
+    return folded
+
+
+# --- the export ------------------------------------------------------------------------------------
+
+
+def default_export_path(run_path: str | Path, part: str, step: int) -> Path:
+    return RunDir(Path(run_path)).exports_dir / f"{part}-step-{step:07d}.onnx"
+
+
+def export_run(run_path: str | Path, out: str | Path | None = None, part: str = "generator",
+               opset: int | None = None, *, check: bool = True,
+               reference_samples: int = REFERENCE_SAMPLES) -> ExportReport:  # fmt: skip
+    """Export a run's generator (GAN), decoder or encoder (VAE) to ONNX; see the module docstring.
+
+    Default file: RUN/exports/<part>-step-<step>.onnx. ExportError (no file left) when the parity
+    check fails. `check` also runs the onnx.reference evaluator on `reference_samples` inputs.
+    """
+    loaded = load_run(run_path)
+    resolved = resolve_part(loaded.family, part)
+    if out is None:
+        out = default_export_path(loaded.path, resolved, loaded.step)
+    elif Path(out).is_dir():
+        out = Path(out) / default_export_path(loaded.path, resolved, loaded.step).name
+    return export_model(loaded.model, out, part, opset, model_type=loaded.model_name, step=loaded.step,
+                        run_name=loaded.path.name, check=check, reference_samples=reference_samples)  # fmt: skip
+
+
+def export_model(model: nn.Module, out: str | Path, part: str = "generator", opset: int | None = None, *,
+                 model_type: str, step: int = 0, run_name: str = "", check: bool = True,
+                 reference_samples: int = REFERENCE_SAMPLES) -> ExportReport:  # fmt: skip
+    """Export a GAN Studio model object (see `export_run`, which loads one from a run)."""
+    started = time.perf_counter()
+    part = resolve_part(model.family, part)
+    opset = _check_opset(opset)
+    out = Path(out)
+    try:  # fail before the slow part when the file cannot be written
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"cannot create the folder for the export: {exc.strerror or exc}", out) from None
+    reference = copy.deepcopy(model).cpu().float().eval()
+    folded = copy.deepcopy(reference)
+    folded_count = fold_batchnorm(_part_module(folded, part))
+    graph_cls = _EncodeGraph if part == "encoder" else _GenerateGraph
+    input_names, output_names = _io_names(model, part)
+
+    inputs = parity_inputs(reference, part)
+    with torch.no_grad():
+        expected = _as_list(graph_cls(reference)(*inputs))
+    proto = build_onnx(graph_cls(folded).eval(), [t[:EXAMPLE_BATCH] for t in inputs], input_names, output_names, opset)
+    _check_no_batchnorm(proto)
+    metadata = _metadata(reference, part, model_type, step, run_name, input_names, output_names)
+    _attach_metadata(proto, metadata)
+    data = _serialise(proto)
+
+    feeds = {name: t.numpy() for name, t in zip(input_names, inputs, strict=True)}
+    ref_count = min(reference_samples, len(inputs[0])) if check else 0
+    max_diff, ref_diff = _write_verified(out, data, proto, feeds, expected, ref_count)
+    return ExportReport(
+        path=out,
+        part=part,
+        max_abs_diff=max_diff,
+        reference_max_abs_diff=ref_diff,
+        inputs=_graph_shapes(proto.graph.input),
+        outputs=_graph_shapes(proto.graph.output),
+        metadata=metadata.to_props(),
+        seconds=time.perf_counter() - started,
+        parity_samples=len(inputs[0]),
+        reference_samples=ref_count if ref_diff is not None else 0,
+        opset=opset,
+        size_bytes=len(data),
+        batchnorm_folded=folded_count,
+    )
+
+
+def _write_verified(out: Path, data: bytes, proto: onnx.ModelProto, feeds: dict[str, np.ndarray],
+                    expected: list[np.ndarray], reference_count: int) -> tuple[float, float | None]:  # fmt: skip
+    """Write `data` to a temporary file, check it against torch's `expected` outputs, then rename it to
+    `out`. Returns (ONNX Runtime diff, reference evaluator diff or None); on failure nothing is left."""
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_bytes(data)
+        max_diff = _runtime_diff(tmp, feeds, expected)
+        if not max_diff <= TOLERANCE:
+            raise ExportError(
+                f"parity check failed: ONNX Runtime differs from torch by up to {max_diff:.3g} on "
+                f"{len(expected[0])} inputs (limit {TOLERANCE:g}); the export was refused and no file was written",
+                out,
+            )
+        ref_diff = None
+        if reference_count > 0:
+            ref_diff = _reference_diff(proto, {k: v[:reference_count] for k, v in feeds.items()},
+                                       [e[:reference_count] for e in expected])  # fmt: skip
+            if not ref_diff <= TOLERANCE:
+                raise ExportError(
+                    f"reference check failed: onnx.reference differs from torch by up to {ref_diff:.3g} "
+                    f"(limit {TOLERANCE:g}); the export was refused and no file was written",
+                    out,
+                )
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise ExportError(f"cannot write the export: {exc.strerror or exc}", out) from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    fsync_dir(out.parent)
+    return max_diff, ref_diff
+
+
+def _check_opset(opset: int | None) -> int:
+    if opset is None:
+        return DEFAULT_OPSET
+    highest = onnx.defs.onnx_opset_version()
+    if not MIN_OPSET <= opset <= highest:
+        raise ConfigError(f"--opset must be between {MIN_OPSET} and {highest}, got {opset}")
+    return opset
+
+
+@contextlib.contextmanager
+def _quiet_exporter():
+    """Silence the exporter's progress lines, warnings and log messages (errors still raise)."""
+    names = ("torch.onnx", "torch.export", "torch._export", "torch.fx", "onnxscript", "onnx_ir")
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        for logger in loggers:
+            logger.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels, strict=True):
+                logger.setLevel(level)
+
+
+def build_onnx(graph: nn.Module, example_inputs: list[torch.Tensor], input_names: list[str],
+               output_names: list[str], opset: int) -> onnx.ModelProto:  # fmt: skip
+    """Trace `graph` with the torch.export-based exporter into an ONNX model with a dynamic batch axis."""
+    batch = torch.export.Dim("batch")
+    dynamic_shapes = tuple({0: batch} for _ in example_inputs)
+    try:
+        with _quiet_exporter(), torch.no_grad():
+            program = torch.onnx.export(graph, tuple(example_inputs), None, input_names=input_names,
+                                        output_names=output_names, opset_version=opset, dynamo=True,
+                                        dynamic_shapes=dynamic_shapes, external_data=False, verbose=False)  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - the exporter raises many types; report them as one kind
+        raise ExportError(f"the ONNX exporter failed: {first_line(exc)}") from None
+    proto = program.model_proto
+    for value in [*proto.graph.input, *proto.graph.output]:
+        value.type.tensor_type.shape.dim[0].dim_param = "batch"  # one readable name for the batch axis
+    return proto
+
+
+def _check_no_batchnorm(proto: onnx.ModelProto) -> None:
+    ops = [node.op_type for node in proto.graph.node]
+    ops += [node.op_type for function in proto.functions for node in function.node]
+    if "BatchNormalization" in ops:
+        raise ExportError("BatchNorm could not be folded: the graph still has BatchNormalization nodes")
+
+
+def _metadata(model: nn.Module, part: str, model_type: str, step: int, run_name: str,
+              input_names: list[str], output_names: list[str]) -> ExportMetadata:  # fmt: skip
+    images = model.data.kind == "images"
+    return ExportMetadata(
+        model_type=model_type,
+        family=model.family,
+        part=part,
+        latent_dim=model.latent_dim,
+        num_classes=model.num_classes,
+        class_names=tuple(model.data.class_names) if model.num_classes else (),
+        data_kind=model.data.kind,
+        image_shape=tuple(int(s) for s in model.data.shape),
+        value_range=tuple(float(v) for v in model.output_range) if images else None,
+        inputs=tuple(input_names),
+        outputs=tuple(output_names),
+        step=int(step),
+        run_name=run_name,
+        gan_studio_version=gan_studio.__version__,
+        torch_version=torch.__version__,
+    )
+
+
+def _attach_metadata(proto: onnx.ModelProto, metadata: ExportMetadata) -> None:
+    del proto.metadata_props[:]
+    for key, value in metadata.to_props().items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    proto.producer_name = "gan-studio"
+    proto.producer_version = gan_studio.__version__
+    proto.doc_string = f"GAN Studio {metadata.model_type} {metadata.part}: {metadata.pixel_mapping}"
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
+        raise ExportError(f"the exported graph is not valid ONNX: {first_line(exc)}") from None
+
+
+def _serialise(proto: onnx.ModelProto) -> bytes:
+    """The whole model, weights included, as one protobuf (no external-data side file)."""
+    for tensor in proto.graph.initializer:
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            raise ExportError("the exporter produced external weight data; expected one self-contained file")
+    try:
+        return proto.SerializeToString()
+    except ValueError as exc:  # protobuf refuses messages over 2 GB
+        raise ExportError(f"the model is too large for one self-contained ONNX file: {first_line(exc)}") from None
+
+
+def _runtime_diff(path: Path, feeds: dict[str, np.ndarray], expected: list[np.ndarray]) -> float:
+    """Largest |ONNX Runtime - torch| over all outputs, on the CPU provider (deterministic float32)."""
+    try:
+        session = create_session(path, providers=[CPU])
+        actual = session.run(None, feeds)
+    except Exception as exc:  # noqa: BLE001 - ONNX Runtime raises several unrelated types
+        raise ExportError(f"ONNX Runtime cannot run the exported model: {first_line(exc)}") from None
+    return max_abs_diff(actual, expected)
+
+
+def _reference_diff(proto: onnx.ModelProto, feeds: dict[str, np.ndarray], expected: list[np.ndarray]) -> float:
+    """Largest |onnx.reference - torch|: the file is standard ONNX, not tied to one runtime."""
+    from onnx.reference import ReferenceEvaluator
+
+    try:
+        actual = ReferenceEvaluator(proto).run(None, feeds)
+    except Exception as exc:  # noqa: BLE001 - any failure of the evaluator means the check failed
+        raise ExportError(f"onnx.reference cannot run the exported model: {first_line(exc)}") from None
+    return max_abs_diff(actual, expected)
+
+
+def max_abs_diff(actual: list[np.ndarray], expected: list[np.ndarray]) -> float:
+    """Largest absolute difference; NaN in the same place counts as equal, elsewhere as infinite."""
+    if len(actual) != len(expected):
+        return float("inf")
+    worst = 0.0
+    for a, e in zip(actual, expected, strict=True):
+        a, e = np.asarray(a, dtype=np.float64), np.asarray(e, dtype=np.float64)
+        if a.shape != e.shape:
+            return float("inf")
+        both_nan = np.isnan(a) & np.isnan(e)
+        diff = np.where(both_nan, 0.0, np.abs(a - e))
+        if diff.size:
+            worst = max(worst, float(np.nan_to_num(diff, nan=np.inf).max()))
+    return worst
+
+
+def _graph_shapes(values) -> dict[str, list]:
+    shapes = {}
+    for value in values:
+        dims = value.type.tensor_type.shape.dim
+        shapes[value.name] = [d.dim_param or d.dim_value for d in dims]
+    return shapes
+
+
+def _as_list(output) -> list[np.ndarray]:
+    outputs = output if isinstance(output, (tuple, list)) else (output,)
+    return [t.detach().cpu().numpy() for t in outputs]

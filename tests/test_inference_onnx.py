@@ -1,0 +1,215 @@
+"""Inference from exported files: provider choice, quiet start-up, the same grid as the run, and one
+clear error for each kind of bad file or bad request."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnx.helper as oh
+import onnxruntime as ort
+import pytest
+from PIL import Image
+from test_export_fixtures import CLASS_NAMES, exported
+
+from gan_studio.cli import main
+from gan_studio.errors import ConfigError, ExportError
+from gan_studio.export import inference
+from gan_studio.export.inference import CPU, PROVIDER_PRIORITY, OnnxGenerator, usable_providers
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+NO_GPU = inference._cuda_device_count() == 0
+
+
+def test_providers_are_chosen_in_priority_order_and_cpu_is_always_there():
+    usable = usable_providers()
+    assert usable[-1] == CPU
+    assert list(usable) == [p for p in PROVIDER_PRIORITY if p in usable]
+    if NO_GPU:  # the GPU build lists CUDA/TensorRT here, but they cannot load without a GPU
+        assert usable == (CPU,)
+
+
+def test_generator_reports_what_it_is_and_which_provider_runs_it():
+    _, report = exported("cdcgan-32")
+    gen = OnnxGenerator(report.path)
+    assert gen.provider == usable_providers()[0]
+    assert (gen.model_type, gen.latent_dim, gen.num_classes, gen.step) == ("cdcgan", 8, 3, 3)
+    assert gen.class_names == CLASS_NAMES
+    assert gen.value_range == (-1.0, 1.0) and gen.image_shape == (1, 32, 32)
+    assert gen.metadata.part == "generator"
+    z = np.random.default_rng(0).standard_normal((4, 8)).astype(np.float32)
+    labels = np.array([0, 1, 2, 1])
+    images = gen.generate(z, np.eye(3, dtype=np.float32)[labels])
+    assert images.shape == (4, 1, 32, 32) and images.dtype == np.float32
+    assert np.array_equal(images, gen.generate(z, labels))  # integer labels are one-hot encoded
+    assert OnnxGenerator(report.path, providers=["cpu"]).provider == CPU
+
+
+def _run_quietly(code: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_loading_and_sampling_print_nothing_but_the_result(tmp_path):
+    _, report = exported("dcgan-32")
+    out = tmp_path / "grid.png"
+    code = (
+        "import sys; from gan_studio.cli import main; "
+        f"sys.exit(main(['sample', {str(report.path)!r}, '--n', '8', '--out', {str(out)!r}]))"
+    )
+    result = _run_quietly(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # fd-level: no ONNX Runtime provider errors from the GPU package
+    assert result.stdout.strip().splitlines() == [
+        f"wrote {out} (8 samples, seed 0, ONNX Runtime ({usable_providers()[0]}))"
+    ]
+    assert out.is_file()
+
+
+def _png(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path)).astype(int)
+
+
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [("cdcgan-32", []), ("cdcgan-32", ["--label", "2"]), ("dcgan-64", []), ("cgan-images", []), ("vae-images", [])],
+)
+def test_sample_from_the_onnx_file_draws_the_same_grid_as_the_run(tmp_path, name, extra, capsys):
+    run, report = exported(name)
+    from_run, from_onnx = tmp_path / "run.png", tmp_path / "onnx.png"
+    assert main(["sample", str(run), "--n", "12", "--seed", "5", "--out", str(from_run), *extra]) == 0
+    assert main(["sample", str(report.path), "--n", "12", "--seed", "5", "--out", str(from_onnx), *extra]) == 0
+    a, b = _png(from_run), _png(from_onnx)
+    assert a.shape == b.shape
+    assert np.abs(a - b).max() <= 1  # within 1/255 per pixel
+    assert a.std() > 0  # a real picture, not a blank one
+    assert main(["sample", str(run), "--n", "12", "--seed", "6", "--out", str(tmp_path / "other.png"), *extra]) == 0
+    assert np.abs(_png(tmp_path / "other.png") - a).max() > 1  # another seed, another grid
+
+
+def test_point_model_samples_a_scatter_plot(tmp_path, capsys):
+    _, report = exported("gan-points")
+    out = tmp_path / "points.png"
+    assert main(["sample", str(report.path), "--n", "200", "--out", str(out)]) == 0
+    assert _png(out).shape[2] == 3
+    assert OnnxGenerator(report.path).generate(np.zeros((5, 4), np.float32)).shape == (5, 2)
+
+
+# --- bad files ------------------------------------------------------------------------------------
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _edited_copy(src: Path, dst: Path, edit) -> Path:
+    model = onnx.load(str(src))
+    edit(model)
+    onnx.save(model, str(dst))
+    return dst
+
+
+def _set_prop(model, key, value):
+    for prop in model.metadata_props:
+        if prop.key == key:
+            prop.value = value
+
+
+def _rename_input(model, old, new):
+    for value in model.graph.input:
+        if value.name == old:
+            value.name = new
+    for node in model.graph.node:
+        node.input[:] = [new if name == old else name for name in node.input]
+
+
+def _foreign_model(path: Path) -> Path:
+    graph = oh.make_graph([oh.make_node("Relu", ["x"], ["out"])], "relu",
+                          [oh.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [None, 8])],
+                          [oh.make_tensor_value_info("out", onnx.TensorProto.FLOAT, [None, 8])])  # fmt: skip
+    onnx.save(oh.make_model(graph, opset_imports=[oh.make_opsetid("", 18)]), str(path))
+    return path
+
+
+BAD_FILES = {
+    "missing": (lambda src, tmp: tmp / "nope.onnx", "no such ONNX file"),
+    "empty": (lambda src, tmp: _write(tmp / "e.onnx", b""), "the file is empty"),
+    "garbage": (lambda src, tmp: _write(tmp / "g.onnx", np.random.default_rng(0).bytes(3000)), "not a readable ONNX model"),
+    "truncated": (lambda src, tmp: _write(tmp / "t.onnx", src.read_bytes()[:-200]), "not a readable ONNX model"),
+    "foreign": (lambda src, tmp: _foreign_model(tmp / "f.onnx"), "not a GAN Studio ONNX export"),
+    "renamed input": (lambda src, tmp: _edited_copy(src, tmp / "r.onnx", lambda m: _rename_input(m, "z", "noise")),
+                      "the model's inputs are ['noise', 'y']"),
+    "wrong z width": (lambda src, tmp: _edited_copy(src, tmp / "w.onnx", lambda m: _set_prop(m, "latent_dim", "5")),
+                      "input 'z' has shape"),
+    "bad metadata": (lambda src, tmp: _edited_copy(src, tmp / "b.onnx", lambda m: _set_prop(m, "num_classes", "x")),
+                     "metadata 'num_classes' should be an integer"),
+    "directory": (lambda src, tmp: tmp, "not a file"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", list(BAD_FILES))
+def test_each_bad_file_gets_one_clear_error(tmp_path, capsys, kind):
+    _, report = exported("cdcgan-32")
+    make, message = BAD_FILES[kind]
+    path = make(report.path, tmp_path)
+    with pytest.raises(ExportError) as caught:
+        OnnxGenerator(path)
+    assert message in str(caught.value)
+    if kind != "directory":  # a folder given to `sample` is read as a run directory instead
+        assert main(["sample", str(path), "--out", str(tmp_path / "x.png")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_an_encoder_file_is_not_a_generator():
+    _, report = exported("vae-images", "encoder")
+    with pytest.raises(ExportError, match="OnnxGenerator needs a generator or decoder export"):
+        OnnxGenerator(report.path)
+
+
+# --- bad requests ---------------------------------------------------------------------------------
+
+
+def test_bad_generate_arguments_are_config_errors():
+    gen = OnnxGenerator(exported("cdcgan-32")[1].path)
+    z = np.zeros((2, 8), np.float32)
+    with pytest.raises(ConfigError, match=r"z must have shape \(N, 8\)"):
+        gen.generate(np.zeros((2, 5), np.float32), np.array([0, 1]))
+    with pytest.raises(ConfigError, match="conditional: give labels y"):
+        gen.generate(z)
+    with pytest.raises(ConfigError, match="labels must be between 0 and 2"):
+        gen.generate(z, np.array([0, 3]))
+    with pytest.raises(ConfigError, match="one-hot of shape"):
+        gen.generate(z, np.zeros((2, 4), np.float32))
+    unconditional = OnnxGenerator(exported("dcgan-32")[1].path)
+    with pytest.raises(ConfigError, match="unconditional"):
+        unconditional.generate(z, np.array([0, 1]))
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "message"),
+    [
+        ("cdcgan-32", ["--label", "3"], "--label must be between 0 and 2 (circle, square, triangle), got 3"),
+        ("dcgan-32", ["--label", "0"], "--label is only for conditional models"),
+        ("dcgan-32", ["--n", "0"], "--n must be at least 1"),
+        ("dcgan-32", ["--provider", "NoSuchExecutionProvider"], "cannot run on this machine"),
+    ],
+)
+def test_bad_sample_requests_get_one_clear_line(tmp_path, capsys, name, args, message):
+    _, report = exported(name)
+    assert main(["sample", str(report.path), "--out", str(tmp_path / "x.png"), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.skipif(not NO_GPU, reason="this machine has a GPU, so CUDA may well be usable")
+def test_asking_for_cuda_without_a_gpu_is_a_clear_error():
+    assert "CUDAExecutionProvider" in ort.get_available_providers()  # the GPU build of onnxruntime
+    with pytest.raises(ExportError, match="'CUDAExecutionProvider' cannot run on this machine"):
+        OnnxGenerator(exported("dcgan-32")[1].path, providers=["CUDAExecutionProvider"])

@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except GanStudioError as exc:
-        print(f"gan-studio: error: {exc}", file=sys.stderr)
+        one_line = " ".join(str(exc).splitlines())  # user text (a model name, a TOML key) may hold newlines
+        print(f"gan-studio: error: {one_line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gan-studio: interrupted", file=sys.stderr)

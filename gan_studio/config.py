@@ -104,7 +104,7 @@ def coerce(spec: FieldSpec, value: Any) -> Any:
                 raise ValueError(value)
             return float(value)
         return str(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int("1e999" -> inf)
         raise ConfigError(f"{spec.name}: expected {spec.type.__name__}, got {value!r}") from None
 
 

@@ -29,5 +29,7 @@ def run(args) -> int:
             continue
         last = r.get("last", {})
         metrics = "  ".join(f"{k} {last[k]:.4g}" for k in SHOWN_METRICS if isinstance(last.get(k), (int, float)))
-        print(f"{r['name'][:42]:<42} {r['model'][:7]:<7} {r['data'][:14]:<14} {r['status'][:9]:<9} {r['step']:>8}  {metrics}")
+        print(
+            f"{r['name'][:42]:<42} {r['model'][:7]:<7} {r['data'][:14]:<14} {r['status'][:9]:<9} {r['step']:>8}  {metrics}"
+        )
     return 0

@@ -11,6 +11,7 @@ import sys
 import time
 
 from gan_studio.config import apply_values, field_specs, read_toml
+from gan_studio.engine.distributed import shutdown
 from gan_studio.engine.trainer import HPARAMS_LIVE, TrainConfig, Trainer
 from gan_studio.errors import ConfigError
 from gan_studio.models import MODEL_NAMES, MODELS, get_spec
@@ -29,6 +30,22 @@ def _all_field_specs():
     return specs
 
 
+def _flag_help(field) -> str:
+    """Help for one flag: what it does, its choices, which models use it, and its default(s)."""
+    extra = f" (one of {', '.join(map(str, field.choices))})" if field.choices else ""
+    if field.name in {f.name for f in field_specs(TrainConfig)}:
+        return f"{field.help}{extra} [default: {field.default}]"
+    defaults = {}  # model name -> default, for the models that have this setting
+    for model in MODELS.values():
+        for spec in field_specs(model.config_cls):
+            if spec.name == field.name:
+                defaults[model.name] = spec.default
+    if len(set(map(str, defaults.values()))) == 1:
+        users = "" if len(defaults) == len(MODELS) else f"; {', '.join(defaults)}"
+        return f"{field.help}{extra} [default: {field.default}{users}]"
+    return f"{field.help}{extra} [default: {', '.join(f'{m} {d}' for m, d in defaults.items())}]"
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model headless", description=__doc__,
                        epilog=f"models: {', '.join(MODEL_NAMES)}")  # fmt: skip
@@ -39,26 +56,56 @@ def add_parser(sub) -> None:
     p.add_argument("--resume", metavar="RUN", help="continue this run from its last checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     for spec in _all_field_specs():
-        kind = spec.type.__name__
-        extra = f" (one of {', '.join(map(str, spec.choices))})" if spec.choices else ""
-        p.add_argument(spec.flag, dest=spec.name, default=None, metavar=kind.upper(),
-                       help=f"{spec.help}{extra} [default: {spec.default}]")  # fmt: skip
+        p.add_argument(spec.flag, dest=spec.name, default=None, metavar=spec.type.__name__.upper(),
+                       help=_flag_help(spec))  # fmt: skip
     p.set_defaults(handler=run)
 
 
+RUN_PLACE_KEYS = ("out", "workspace")  # TOML keys that are not config fields but say where the run goes
+RESUMABLE = {"steps", "epochs", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "eval_every",
+             "device", *HPARAMS_LIVE}  # fmt: skip
+
+
+def read_recipe(path: str) -> tuple[str | None, dict, dict]:
+    """A TOML recipe as (model, config values, run place {out, workspace}); tables are merged in."""
+    values = read_toml(path)
+    model = values.pop("model", None)
+    if model is not None and not isinstance(model, str):
+        raise ConfigError("'model' must be a string", path)
+    place = {key: str(values.pop(key)) for key in RUN_PLACE_KEYS if key in values}
+    return model, values, place
+
+
+def configs_from_values(model: str, values: dict, source: str | None = None):
+    """(model spec, TrainConfig, model config) from flat settings; a ConfigError names any bad one."""
+    spec = get_spec(model)
+    train_names = {s.name for s in field_specs(TrainConfig)}
+    model_names = {s.name for s in field_specs(spec.config_cls)}
+    train_values, model_values = {}, {}
+    for name, value in values.items():
+        key = name.replace("-", "_")
+        if key in train_names:
+            train_values[key] = value
+        elif key in model_names:
+            model_values[key] = value
+        elif source:
+            raise ConfigError(f"'{name}' is not a setting of {model}", source)
+        else:
+            raise ConfigError(f"--{key.replace('_', '-')} does not apply to {model}")
+    return spec, apply_values(TrainConfig(), train_values), apply_values(spec.config_cls(), model_values)
+
+
 def _collect(args) -> tuple[str | None, dict]:
-    values: dict = {}
-    model = args.model
+    """The model and settings: the --config file's, overridden by flags given on the command line."""
+    model, values = args.model, {}
     if args.config:
-        values = read_toml(args.config)
-        toml_model = values.pop("model", None)
-        if toml_model is not None and not isinstance(toml_model, str):
-            raise ConfigError("'model' must be a string", args.config)
+        toml_model, values, place = read_recipe(args.config)
         model = model or toml_model
-        for key in ("out", "workspace"):
-            if key in values and getattr(args, key) is None:
-                setattr(args, key, str(values.pop(key)))
-            values.pop(key, None)
+        for key, value in place.items():
+            if getattr(args, key) is None:
+                setattr(args, key, value)
+        if model:  # check the file's own settings first, so an error names the file
+            configs_from_values(model, values, source=args.config)
     for spec in _all_field_specs():
         flag_value = getattr(args, spec.name)
         if flag_value is not None:
@@ -66,39 +113,24 @@ def _collect(args) -> tuple[str | None, dict]:
     return model, values
 
 
-def _split_values(model: str, values: dict):
-    spec = get_spec(model)
-    train_names = {s.name for s in field_specs(TrainConfig)}
-    model_names = {s.name for s in field_specs(spec.config_cls)}
-    train_values, model_values = {}, {}
-    for name, value in values.items():
-        if name in train_names:
-            train_values[name] = value
-        elif name in model_names:
-            model_values[name] = value
-        else:
-            raise ConfigError(f"--{name.replace('_', '-')} does not apply to {model}")
-    return spec, train_values, model_values
-
-
 def run(args) -> int:
     if args.resume:
         _, values = _collect(args)
-        allowed = {"steps", "epochs", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
-                   "eval_every", "device", *HPARAMS_LIVE}  # fmt: skip
-        bad = sorted(set(values) - allowed)
+        bad = sorted(set(values) - RESUMABLE)
         if bad:
-            raise ConfigError(f"cannot change {', '.join(bad)} when resuming (only steps, cadences and learning rates)")
+            names = ", ".join("--" + b.replace("_", "-") for b in bad)
+            raise ConfigError(f"cannot change {names} when resuming (only steps, cadences, device and rates)")
         trainer = Trainer.resume(args.resume, values)
     else:
         model, values = _collect(args)
         if not model:
             raise ConfigError(f"which model? give one of {', '.join(MODEL_NAMES)} (or model = ... in --config)")
-        spec, train_values, model_values = _split_values(model, values)
-        train_config = apply_values(TrainConfig(), train_values)
-        model_config = apply_values(spec.config_cls(), model_values)
+        _, train_config, model_config = configs_from_values(model, values)
         trainer = Trainer.new(model, model_config, train_config, out=args.out, workspace=args.workspace)
-    return drive(trainer, quiet=args.quiet)
+    try:
+        return drive(trainer, quiet=args.quiet)
+    finally:
+        shutdown(trainer.dist)
 
 
 def drive(trainer: Trainer, quiet: bool = False) -> int:
@@ -166,7 +198,9 @@ class ProgressBar:
         frac = min(1.0, step / max(1, self.total))
         filled = int(frac * self.width)
         losses = " ".join(
-            f"{k} {record[k]:.3g}" for k in ("d_loss", "g_loss", "loss", "recon", "kl") if isinstance(record.get(k), float)
+            f"{k} {record[k]:.3g}"
+            for k in ("d_loss", "g_loss", "loss", "recon", "kl")
+            if isinstance(record.get(k), float)
         )
         rate = record.get("samples_per_s") or 0.0
         batches_left = self.total - step
@@ -197,4 +231,3 @@ def _duration(seconds: float) -> str:
     if seconds >= 60:
         return f"{seconds // 60}m{seconds % 60:02d}s"
     return f"{seconds}s"
-

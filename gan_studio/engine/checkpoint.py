@@ -37,6 +37,15 @@ def atomic_torch_save(obj, path: str | Path) -> None:
     fsync_dir(path.parent)
 
 
+def remove_stale_temp_files(folder: Path) -> None:
+    """Delete temp files left by a process killed while writing a checkpoint (never valid ones)."""
+    for path in Path(folder).glob(".*.tmp-*"):
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
+
 def fsync_dir(folder: Path) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -64,14 +73,65 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, KeyError, IndexError,
             TypeError, AttributeError, UnicodeDecodeError, MemoryError) as exc:  # fmt: skip
         raise CheckpointError(f"corrupt or truncated checkpoint ({_first_line(exc)})", path) from None
-    if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
+    if not isinstance(data, dict) or not _is_plain(data.get("format"), str) or data["format"] != CHECKPOINT_FORMAT:
         raise CheckpointError("not a GAN Studio checkpoint", path)
-    if data.get("version") != CHECKPOINT_VERSION:
-        raise CheckpointError(f"unsupported checkpoint version {data.get('version')!r}", path)
+    if not _is_plain(data.get("version"), int) or data["version"] != CHECKPOINT_VERSION:
+        raise CheckpointError(f"unsupported checkpoint version {_describe(data.get('version'))}", path)
     for key in ("model_name", "model_config", "data_info", "model", "step"):
         if key not in data:
             raise CheckpointError(f"checkpoint lacks '{key}'", path)
+    problem = _structure_problem(data)
+    if problem:
+        raise CheckpointError(f"corrupt checkpoint: {problem}", path)
     return data
+
+
+MAX_DATA_ELEMENTS = 1 << 24  # values in one sample (a 4096x4096 RGB image); beyond that the data_info is corrupt
+MAX_CLASSES = 100_000
+
+
+def _is_plain(value, kind: type) -> bool:
+    """`value` is of exactly this plain type (an int that is not a bool, ...)."""
+    return type(value) is kind
+
+
+def _describe(value) -> str:
+    return f"{type(value).__name__} {tuple(value.shape)}" if isinstance(value, torch.Tensor) else repr(value)[:60]
+
+
+def _structure_problem(data: dict) -> str | None:
+    """What is wrong with the plain values of a checkpoint (types, sizes), or None when they are sane."""
+    if not _is_plain(data["model_name"], str):
+        return f"model_name is {_describe(data['model_name'])}"
+    if not _is_plain(data["step"], int) or data["step"] < 0:
+        return f"step is {_describe(data['step'])}"
+    for key in ("model_config", "train_config"):
+        config = data.get(key, {})
+        if not isinstance(config, dict):
+            return f"{key} is {_describe(config)}"
+        for name, value in config.items():
+            if not isinstance(name, str) or type(value) not in (bool, int, float, str):
+                return f"{key} entry {name!r} is {_describe(value)}"
+    if not isinstance(data["model"], dict):
+        return f"model weights are {_describe(data['model'])}"
+    info = data["data_info"]
+    if not isinstance(info, dict) or not {"kind", "shape", "num_classes", "class_names"} <= set(info):
+        return "data_info lacks kind, shape, num_classes or class_names"
+    shape, classes, names = info["shape"], info["num_classes"], info["class_names"]
+    if info["kind"] not in ("images", "points"):
+        return f"data_info kind is {_describe(info['kind'])}"
+    if not isinstance(shape, (list, tuple)) or not shape or not all(_is_plain(n, int) and n > 0 for n in shape):
+        return f"data_info shape is {_describe(shape)}"
+    elements = 1
+    for n in shape:
+        elements *= n
+    if elements > MAX_DATA_ELEMENTS or len(shape) != (3 if info["kind"] == "images" else 1):
+        return f"data_info shape {list(shape)} is impossible for {info['kind']}"
+    if not _is_plain(classes, int) or not 0 <= classes <= MAX_CLASSES:
+        return f"data_info num_classes is {_describe(classes)}"
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or len(names) < classes:
+        return "data_info class_names is not a list of one name per class"
+    return None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -107,9 +167,7 @@ _STEP_FILE = re.compile(r"^step-(\d+)\.pt$")
 
 def prune_checkpoints(folder: Path, keep: int) -> None:
     """Keep the newest `keep` step-N.pt files (last.pt is never touched)."""
-    numbered = sorted(
-        (int(m.group(1)), p) for p in folder.glob("step-*.pt") if (m := _STEP_FILE.match(p.name))
-    )
+    numbered = sorted((int(m.group(1)), p) for p in folder.glob("step-*.pt") if (m := _STEP_FILE.match(p.name)))
     for _, path in numbered[: max(0, len(numbered) - keep)]:
         try:
             path.unlink()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -17,6 +18,8 @@ import torch.distributed as dist
 
 @dataclass
 class DistContext:
+    """This process's place in a torchrun job (rank 0 of 1 when run alone)."""
+
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
@@ -29,6 +32,11 @@ class DistContext:
     @property
     def enabled(self) -> bool:
         return self.world_size > 1
+
+
+def launch_rank() -> int:
+    """This process's rank as torchrun announced it (0 when not launched by torchrun)."""
+    return int(os.environ.get("RANK", "0"))
 
 
 def launched_by_torchrun() -> bool:
@@ -55,14 +63,43 @@ def parameter_digest(module: torch.nn.Module) -> str:
 
 
 def sync_buffers_and_check(module: torch.nn.Module, ctx: DistContext) -> list[str]:
-    """Broadcast rank 0's buffers (BatchNorm running stats), then gather every rank's digest."""
+    """Broadcast rank 0's buffers (BatchNorm running stats), then gather every rank's digest.
+
+    Parameters are kept equal by DDP's gradient all-reduce; buffers are updated by each rank's own
+    forward passes, so they are made equal here before the digests are compared.
+    """
+    if ctx.enabled:
+        for buffer in module.buffers():
+            dist.broadcast(buffer.data, src=0)
+    return [d or "" for d in gather_objects(ctx, parameter_digest(module))]
+
+
+def max_over_ranks(ctx: DistContext, value: int, device: torch.device) -> int:
+    """The largest `value` any rank holds (the value itself when not distributed)."""
     if not ctx.enabled:
-        return [parameter_digest(module)]
-    for buffer in module.buffers():
-        dist.broadcast(buffer.data, src=0)
-    digests: list[str | None] = [None] * ctx.world_size
-    dist.all_gather_object(digests, parameter_digest(module))
-    return [d or "" for d in digests]
+        return value
+    tensor = torch.tensor([value], dtype=torch.long, device=device)
+    dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+    return int(tensor.item())
+
+
+def gather_objects(ctx: DistContext, obj) -> list:
+    """Every rank's `obj` (picklable), in rank order."""
+    if not ctx.enabled:
+        return [obj]
+    out: list = [None] * ctx.world_size
+    dist.all_gather_object(out, obj)
+    return out
+
+
+@contextmanager
+def local_main_first(ctx: DistContext):
+    """Run the block on each node's local rank 0 before the node's other ranks (e.g. a download)."""
+    if ctx.enabled and ctx.local_rank != 0:
+        dist.barrier()
+    yield
+    if ctx.enabled and ctx.local_rank == 0:
+        dist.barrier()
 
 
 def barrier(ctx: DistContext) -> None:

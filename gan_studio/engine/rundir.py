@@ -32,6 +32,22 @@ def _clean(value):
     return value
 
 
+MAX_RUN_JSON_BYTES = 16 * 2**20  # a real run.json is a few KB: a bigger one is not read
+
+
+def _int_or_float(text: str) -> int | float:
+    """JSON integers beyond 64 bits become floats (inf at worst), so formatting them cannot overflow."""
+    return int(text) if len(text.lstrip("-")) <= 18 else float(text)
+
+
+def parse_json(data: str | bytes) -> Any:
+    """`json.loads` for files from anywhere: ValueError (JSONDecodeError included) for invalid or absurd JSON."""
+    try:
+        return json.loads(data, parse_int=_int_or_float)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
 def read_jsonl(path: Path, max_bytes: int | None = None) -> list[dict]:
     """Records of a .jsonl file; a truncated or garbled last line is skipped, earlier garbage too."""
     records: list[dict] = []
@@ -46,8 +62,8 @@ def read_jsonl(path: Path, max_bytes: int | None = None) -> list[dict]:
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            item = parse_json(line)
+        except ValueError:  # JSONDecodeError, UnicodeDecodeError, too deep
             continue
         if isinstance(item, dict):
             records.append(item)
@@ -79,8 +95,8 @@ class JsonlTail:
         out = []
         for line in lines:
             try:
-                item = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError):
+                item = parse_json(line)
+            except ValueError:  # JSONDecodeError, UnicodeDecodeError, too deep
                 continue
             if isinstance(item, dict):
                 out.append(item)
@@ -118,15 +134,20 @@ class RunDir:
     # run.json -------------------------------------------------------------------------------
     def read_info(self) -> dict[str, Any]:
         try:
-            text = self.run_json.read_text(encoding="utf-8")
+            with open(self.run_json, "rb") as fh:
+                data = fh.read(MAX_RUN_JSON_BYTES + 1)
         except FileNotFoundError:
             raise RunError("not a run directory (no run.json)", self.path) from None
-        except (OSError, UnicodeDecodeError) as exc:
+        except OSError as exc:
             raise RunError(f"cannot read run.json: {exc}", self.run_json) from None
+        if len(data) > MAX_RUN_JSON_BYTES:
+            raise RunError(f"run.json is too large (over {MAX_RUN_JSON_BYTES // 2**20} MB): not a run", self.run_json)
         try:
-            info = json.loads(text)
+            info = parse_json(data.decode("utf-8"))
         except json.JSONDecodeError as exc:
             raise RunError(f"run.json is not valid JSON ({exc.msg}, line {exc.lineno})", self.run_json) from None
+        except ValueError as exc:  # not UTF-8, or nested too deeply
+            raise RunError(f"cannot read run.json: {exc}", self.run_json) from None
         if not isinstance(info, dict):
             raise RunError("run.json must hold a JSON object", self.run_json)
         return info
@@ -223,8 +244,8 @@ def summarise_run(path: str | Path) -> dict[str, Any]:
     )
     metrics = _tail_records(run.metrics_file)
     summary["last"] = metrics[-1] if metrics else {}
-    step = summary["last"].get("step", 0)
-    summary["step"] = step if isinstance(step, int) else 0
+    steps = [s for s in (summary["last"].get("step"), info.get("step")) if isinstance(s, int)]
+    summary["step"] = max(steps, default=0)  # metrics lead while running; run.json after a stop
     return summary
 
 
@@ -244,8 +265,8 @@ def _tail_records(path: Path, tail_bytes: int = 65536) -> list[dict]:
     out = []
     for line in lines:
         try:
-            item = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            item = parse_json(line)
+        except ValueError:  # JSONDecodeError, UnicodeDecodeError, too deep
             continue
         if isinstance(item, dict):
             out.append(item)

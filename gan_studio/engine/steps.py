@@ -5,7 +5,7 @@ Returned losses are detached device tensors; callers call `.item()` only when th
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

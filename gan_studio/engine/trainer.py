@@ -1,43 +1,51 @@
 """The Trainer: drives any registered model, writes the run directory, and obeys controls.
 
-Plain Python and iterable: `for update in trainer:` runs training and yields dicts with a
-"kind" ("started", "metrics", "sample", "event", "paused", "finished"). Controls (pause, resume,
-single step, stop, hyperparameter changes) are thread-safe requests applied at step boundaries,
-so the desktop app can drive it from a worker thread and the CLI from the main thread.
+Plain Python and iterable: `for update in trainer:` runs training and yields dicts with a "kind":
+"started", "metrics", "sample", "event", "paused", "resumed", "diverged", "failed", "finished".
+Controls (pause, resume, single step, stop, hyperparameter changes) are thread-safe requests
+applied at step boundaries, so the desktop app drives it from a worker thread and the CLI from
+the main thread. Under torchrun every rank runs the same loop; rank 0 alone writes the run dir.
 """
 
 from __future__ import annotations
 
 import math
-import random
-import threading
+import os
+import socket
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DistributedSampler
 
 import gan_studio
 from gan_studio.config import apply_values, param, problems, to_dict
 from gan_studio.data import Dataset, load_dataset
 from gan_studio.engine import checkpoint as ckpt
 from gan_studio.engine import distributed as dist_utils
+from gan_studio.engine.batches import BatchStream
+from gan_studio.engine.controls import Controls
 from gan_studio.engine.grids import GRID_COLUMNS_DEFAULT as GRID_COLUMNS
 from gan_studio.engine.grids import samples_picture, save_png
+from gan_studio.engine.rng import rng_state, seed_everything, set_rng_state
 from gan_studio.engine.rundir import RunDir
 from gan_studio.engine.steps import gan_step, vae_step
-from gan_studio.errors import ConfigError, GanStudioError, RunError
+from gan_studio.errors import CheckpointError, ConfigError, GanStudioError, RunError
 from gan_studio.models import DataInfo, create_model, get_spec
 from gan_studio.models.base import one_hot
 from gan_studio.paths import default_workspace
 
-HPARAMS_LIVE = ("lr_g", "lr_d", "lr", "d_steps", "beta")  # may change while training
+HPARAMS_LIVE = ("lr_g", "lr_d", "lr", "d_steps", "beta")  # may change while training (and on resume)
 GRID_SAMPLES = 64  # samples in the fixed-noise grid of unconditional image models
 POINT_SAMPLES = 2500  # generated points drawn for 2D scatter plots
+MAX_UNCHECKED_STEPS = 256  # losses are checked for NaN/inf at least this often (one device sync each)
+PAUSE_POLL_S = 0.5  # how often a paused loop wakes up on its own
+RATE_OPTIMIZERS = {"lr_g": "g", "lr_d": "d", "lr": "vae"}  # learning-rate setting -> optimizer name
 
 
 @dataclass
@@ -57,7 +65,7 @@ class TrainConfig:
     keep_checkpoints: int = param(3, "numbered checkpoints kept besides last.pt", low=0, high=1000, advanced=True)
     eval_every: int = param(0, "steps between quality metrics during training (0 = off)", low=0, high=10**9,
                             advanced=True)  # fmt: skip
-    sync_batchnorm: bool = param(False, "SyncBatchNorm across processes under torchrun", advanced=True)
+    sync_batchnorm: bool = param(False, "SyncBatchNorm across processes under torchrun (CUDA)", advanced=True)
 
 
 def resolve_device(choice: str) -> torch.device:
@@ -70,80 +78,6 @@ def resolve_device(choice: str) -> torch.device:
     if choice == "mps" and not mps:
         raise ConfigError("device 'mps' requested but Apple MPS is not available")
     return torch.device(choice)
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def rng_state() -> dict[str, Any]:
-    """Every RNG the training touches, as tensors and plain values (weights_only-safe)."""
-    np_state = np.random.get_state()
-    py_state = random.getstate()
-    state = {
-        "torch": torch.get_rng_state(),
-        "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
-                  "has_gauss": int(np_state[3]), "gauss": float(np_state[4])},  # fmt: skip
-        "python": {"version": py_state[0], "state": list(py_state[1]), "gauss": py_state[2]},
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    n = state["numpy"]
-    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
-    p = state["python"]
-    random.setstate((p["version"], tuple(p["state"]), p["gauss"]))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-class BatchStream:
-    """Shuffled batches over an in-memory dataset, resumable from (epoch, position).
-
-    Uses a DistributedSampler (one replica when not distributed), so each epoch's order is a
-    function of (seed, epoch) alone and each process of a torchrun job sees its own shard.
-    """
-
-    def __init__(self, x, y, num_classes, batch_size, seed, rank=0, world_size=1, epoch=0, position=0):
-        self.x, self.y, self.num_classes = x, y, num_classes
-        self.batch_size = batch_size
-        self.sampler = DistributedSampler(range(len(x)), num_replicas=world_size, rank=rank, shuffle=True,
-                                          seed=seed, drop_last=True)  # fmt: skip
-        self.batches_per_epoch = len(self.sampler) // batch_size
-        if self.batches_per_epoch == 0:
-            raise ConfigError(
-                f"batch size {batch_size} x {world_size} process(es) is larger than the dataset ({len(x)} samples)"
-            )
-        self.epoch, self.position = epoch, position
-        self._order: torch.Tensor | None = None
-
-    def _epoch_order(self) -> torch.Tensor:
-        if self._order is None:
-            self.sampler.set_epoch(self.epoch)
-            self._order = torch.tensor(list(iter(self.sampler)), dtype=torch.long, device=self.x.device)
-        return self._order
-
-    def __call__(self):
-        if self.position >= self.batches_per_epoch:
-            self.epoch, self.position, self._order = self.epoch + 1, 0, None
-        start = self.position * self.batch_size
-        idx = self._epoch_order()[start : start + self.batch_size]
-        self.position += 1
-        y = one_hot(self.y[idx], self.num_classes) if self.num_classes else None
-        return self.x[idx], y
-
-    @property
-    def epoch_progress(self) -> float:
-        return self.epoch + self.position / self.batches_per_epoch
-
-    def state(self) -> dict[str, int]:
-        return {"epoch": self.epoch, "position": self.position}
 
 
 class Trainer:
@@ -165,29 +99,38 @@ class Trainer:
         if self.dist.enabled and self.device.type == "cuda":
             self.device = torch.device("cuda", self.dist.local_rank)
             torch.cuda.set_device(self.device)
+        if self.dist.enabled and train_config.sync_batchnorm and self.device.type != "cuda":
+            raise ConfigError("sync_batchnorm needs CUDA devices (torch's SyncBatchNorm does not run on CPU)")
         self.run = RunDir(run_dir)
-        self._lock = threading.Condition()
-        self._paused = False
-        self._single_steps = 0
-        self._stop_requested = False
-        self._pending_hparams: list[dict[str, Any]] = []
+        self.controls = Controls()
         self.step = 0
-        self.elapsed = 0.0  # training seconds, pauses excluded, across resumes
+        self.elapsed = 0.0  # training seconds (pauses, samples and checkpoints excluded), across resumes
         self.status = "running"
+        self.resumed_from: str | None = None
+        self._unchecked: list[dict[str, torch.Tensor]] = []  # losses of steps not yet checked for NaN/inf
+        self._last_losses: dict[str, float] = {}
+        self._divergence: dict[str, Any] | None = None
+        self._checkpoint_step = -1
+        self._sample_step = -1
 
         seed_everything(train_config.seed + self.dist.rank)
         family_range = (-1.0, 1.0) if self.spec.family == "gan" else (0.0, 1.0)
         image_size = getattr(model_config, "image_size", 32)
-        self.dataset = dataset or load_dataset(train_config.data, image_size=image_size, value_range=family_range,
-                                               seed=train_config.seed)  # fmt: skip
+        with dist_utils.local_main_first(self.dist):  # one download per machine under torchrun
+            if dataset is None:
+                dataset = load_dataset(train_config.data, image_size=image_size, value_range=family_range,
+                                       seed=train_config.seed)  # fmt: skip
+        self.dataset = dataset
         self.data_info = DataInfo.from_dataset(self.dataset)
         if checkpoint is not None:
-            saved_info = DataInfo.from_dict(checkpoint["data_info"])
-            if saved_info.shape != self.data_info.shape or saved_info.num_classes != self.data_info.num_classes:
+            saved = DataInfo.from_dict(checkpoint["data_info"])
+            if saved.shape != self.data_info.shape or saved.num_classes != self.data_info.num_classes:
                 raise ConfigError(
                     f"the dataset now gives shape {self.data_info.shape} with {self.data_info.num_classes} classes, "
-                    f"but the run was trained on {saved_info.shape} with {saved_info.num_classes}"
+                    f"but the run was trained on {saved.shape} with {saved.num_classes}"
                 )
+        if self.spec.conditional and self.dataset.y is None:
+            raise ConfigError(f"{model_name} needs a labelled dataset; '{train_config.data}' has no labels")
         self.model = create_model(model_name, model_config, self.data_info).to(self.device)
         if self.dist.enabled and train_config.sync_batchnorm:
             self.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
@@ -196,22 +139,24 @@ class Trainer:
 
         x = self.dataset.x.to(self.device) if self.dataset.x.numel() * 4 < 2**31 else self.dataset.x
         y = self.dataset.y.to(x.device) if self.dataset.y is not None else None
-        if self.spec.conditional and y is None:
-            raise ConfigError(f"{model_name} needs a labelled dataset; '{train_config.data}' has no labels")
         self.stream = BatchStream(x, y, self.model.num_classes, train_config.batch_size, train_config.seed,
                                   self.dist.rank, self.dist.world_size)  # fmt: skip
         self.total_steps = self._total_steps()
         self.fixed_z, self.fixed_y = self._fixed_inputs()
-        self._first_bad_step = torch.full((), -1, dtype=torch.long, device=self.device)
-        self._first_bad_values: torch.Tensor | None = None
         if checkpoint is not None:
             self._restore(checkpoint)
+        # the global RNGs as training must find them: other code may draw numbers before iteration starts
+        self._rng_at_start = rng_state()
 
     # construction ------------------------------------------------------------------------------
     @classmethod
     def new(cls, model_name: str, model_config, train_config: TrainConfig, out: str | Path | None = None,
-            workspace: str | Path | None = None, dataset: Dataset | None = None) -> "Trainer":  # fmt: skip
-        """A fresh run in `out`, or in a new folder of `workspace` named model-data-time."""
+            workspace: str | Path | None = None, dataset: Dataset | None = None) -> Trainer:  # fmt: skip
+        """A fresh run in `out`, or in a new folder of `workspace` named model-data-time.
+
+        Nothing is written until the data loaded and the model was built, so bad input leaves no
+        run directory behind.
+        """
         if out is None:
             stamp = time.strftime("%Y%m%d-%H%M%S")
             data_name = Path(train_config.data).name or "data"
@@ -222,7 +167,7 @@ class Trainer:
                 suffix += 1
                 out = base / f"{model_name}-{data_name}-{stamp}-{suffix}"
         out = Path(out)
-        if (out / "run.json").exists():
+        if dist_utils.launch_rank() == 0 and (out / "run.json").exists():
             raise RunError("already holds a run; resume it with --resume, or choose another --out", out)
         trainer = cls(model_name, model_config, train_config, out, dataset=dataset)
         if trainer.dist.is_main:
@@ -231,27 +176,44 @@ class Trainer:
 
     @classmethod
     def resume(cls, run_path: str | Path, overrides: dict[str, Any] | None = None,
-               dataset: Dataset | None = None) -> "Trainer":  # fmt: skip
-        """Continue a run from checkpoints/last.pt; `overrides` may change steps and cadences."""
+               dataset: Dataset | None = None) -> Trainer:  # fmt: skip
+        """Continue a run from checkpoints/last.pt; `overrides` may change steps, cadences and rates.
+
+        Metrics logged after that checkpoint (by a run that was killed) are dropped, so the
+        resumed run's records follow on from the checkpoint's step.
+        """
         run = RunDir(Path(run_path))
         info = run.read_info()
+        if dist_utils.launch_rank() == 0 and info.get("status") in ("running", "paused") and _alive_here(info):
+            raise RunError(f"the run is still being trained by process {info['pid']} (stop it first)", run.path)
+        if not run.last_checkpoint.is_file():
+            raise RunError("the run has no checkpoint to resume from (checkpoints/last.pt)", run.path)
         data = ckpt.load_checkpoint(run.last_checkpoint)
+        if info.get("model") not in (None, data["model_name"]):
+            raise CheckpointError(
+                f"checkpoint is for model '{data['model_name']}' but the run is a '{info.get('model')}' run",
+                run.last_checkpoint,
+            )
         spec = get_spec(data["model_name"])
-        model_config = apply_values(spec.config_cls(), data["model_config"], strict=False)
-        train_config = apply_values(TrainConfig(), data["train_config"], strict=False)
+        try:
+            model_config = apply_values(spec.config_cls(), data["model_config"], strict=False)
+            train_config = apply_values(TrainConfig(), data.get("train_config", {}), strict=False)
+        except ConfigError as exc:
+            raise CheckpointError(f"checkpoint holds an invalid config ({exc})", run.last_checkpoint) from None
         overrides = dict(overrides or {})
-        model_overrides = {k: overrides.pop(k) for k in list(overrides) if k in HPARAMS_LIVE and k != "steps"}
-        if "epochs" not in overrides and "steps" in overrides:
+        model_overrides = {k: overrides.pop(k) for k in list(overrides) if k in HPARAMS_LIVE}
+        if "steps" in overrides and "epochs" not in overrides:
             overrides["epochs"] = 0.0
         train_config = apply_values(train_config, overrides)
         model_config = apply_values(model_config, model_overrides)
         trainer = cls(data["model_name"], model_config, train_config, run.path, dataset=dataset, checkpoint=data)
+        trainer.resumed_from = str(run.last_checkpoint)
         if trainer.dist.is_main:
+            ckpt.remove_stale_temp_files(run.checkpoints_dir)
             run.truncate_metrics_after(trainer.step)
-            run.set_status("running", steps_total=trainer.total_steps, world_size=trainer.dist.world_size,
-                           device=str(trainer.device))  # fmt: skip
-            run.append_event({"type": "resume", "step": trainer.step, "from": str(run.last_checkpoint),
-                              "previous_status": info.get("status")})  # fmt: skip
+            run.set_status("running", step=trainer.step, steps_total=trainer.total_steps, **_this_process(),
+                           world_size=trainer.dist.world_size, device=str(trainer.device),
+                           train_config=to_dict(train_config), model_config=to_dict(model_config))  # fmt: skip
         return trainer
 
     def _build_optimizers(self) -> None:
@@ -264,6 +226,11 @@ class Trainer:
         else:
             self.opt = torch.optim.Adam(self.model.parameters(), lr=c.lr)
             self.optimizers = {"vae": self.opt}
+
+    def _optimizer_for(self, hparam: str) -> torch.optim.Optimizer | None:
+        """The optimizer whose learning rate `hparam` sets (None for other settings)."""
+        key = RATE_OPTIMIZERS.get(hparam)
+        return self.optimizers.get(key) if key else None
 
     def _wrap_distributed(self) -> None:
         """G and D (or the VAE) as the step functions see them: DDP-wrapped under torchrun."""
@@ -292,10 +259,9 @@ class Trainer:
             n = POINT_SAMPLES
             y = torch.arange(n) % k if k else None
         elif k:
-            columns = GRID_COLUMNS
-            z_cols = torch.randn(columns, self.model.latent_dim, generator=gen)
+            z_cols = torch.randn(GRID_COLUMNS, self.model.latent_dim, generator=gen)
             z = z_cols.repeat(k, 1)  # same noise in every row, so rows differ by class only
-            y = torch.arange(k).repeat_interleave(columns)
+            y = torch.arange(k).repeat_interleave(GRID_COLUMNS)
             return z.to(self.device), one_hot(y, k).to(self.device)
         else:
             n, y = GRID_SAMPLES, None
@@ -303,7 +269,10 @@ class Trainer:
         return z.to(self.device), (one_hot(y, k).to(self.device) if y is not None else None)
 
     def _create_run_dir(self) -> None:
-        self.run.create()
+        try:
+            self.run.create()
+        except OSError as exc:
+            raise RunError(f"cannot create the run directory ({exc.strerror or exc})", self.run.path) from None
         info = {
             "model": self.model_name,
             "model_config": to_dict(self.model_config),
@@ -318,6 +287,8 @@ class Trainer:
             "versions": {"gan_studio": gan_studio.__version__, "torch": torch.__version__, "numpy": np.__version__},
             "created": time.time(),
             "status": "running",
+            "step": 0,
+            **_this_process(),
         }
         self.run.write_info(info)
         self._save_real_batch()
@@ -342,25 +313,18 @@ class Trainer:
 
     # controls (thread-safe; applied at the next step boundary) --------------------------------
     def pause(self) -> None:
-        with self._lock:
-            self._paused = True
-            self._lock.notify_all()
+        self.controls.pause()
 
     def resume_training(self) -> None:
-        with self._lock:
-            self._paused = False
-            self._lock.notify_all()
+        self.controls.resume()
 
     def single_step(self) -> None:
-        """While paused, run exactly one more step."""
-        with self._lock:
-            self._single_steps += 1
-            self._lock.notify_all()
+        """Run exactly one more step (its metrics are logged), then stay paused."""
+        self.controls.single_step()
 
     def stop(self) -> None:
-        with self._lock:
-            self._stop_requested = True
-            self._lock.notify_all()
+        """Stop after the current step: a checkpoint is saved and the status becomes 'stopped'."""
+        self.controls.stop()
 
     def set_hparams(self, **changes: Any) -> None:
         """Change lr_g / lr_d / lr / d_steps / beta from the next step on (validated now)."""
@@ -368,138 +332,156 @@ class Trainer:
         if unknown:
             raise ConfigError(f"cannot change {', '.join(unknown)} while training {self.model_name}")
         apply_values(self.model_config, changes)  # raises ConfigError for bad values
-        with self._lock:
-            self._pending_hparams.append(dict(changes))
-            self._lock.notify_all()
+        self.controls.change_hparams(changes)
 
     @property
     def paused(self) -> bool:
-        return self._paused
+        return self.controls.paused
 
     # the loop -----------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return self.run_iter()
 
     def run_iter(self) -> Iterator[dict[str, Any]]:
-        main = self.dist.is_main
-        if main:
-            self.run.append_event({"type": "start", "step": self.step, "total_steps": self.total_steps})
+        start: dict[str, Any] = {"type": "start", "step": self.step, "total_steps": self.total_steps}
+        if self.resumed_from:
+            start["resumed_from"] = self.resumed_from
+        self._event(start)
         yield {"kind": "started", "step": self.step, "total_steps": self.total_steps, "run": str(self.run.path)}
-        interval_start, interval_steps = time.perf_counter(), 0
         try:
-            while self.step < self.total_steps:
-                forced_log = False
-                for update in self._apply_controls():
-                    yield update
-                if self._stop_requested:
-                    break
-                if self._single_steps and self._paused:
-                    with self._lock:
-                        self._single_steps -= 1
-                    forced_log = True
-                    interval_start, interval_steps = time.perf_counter(), 0
-                t0 = time.perf_counter()
-                losses = self._one_step()
-                self.step += 1
-                interval_steps += 1
-                self.elapsed += time.perf_counter() - t0
-                self._track_finite(losses)
-                boundary = self.step % self.train_config.log_every == 0 or self.step == self.total_steps
-                if boundary or forced_log:
-                    if self._diverged():
-                        yield from self._on_diverged()
-                        return
-                    record = self._metrics_record(losses, interval_steps, time.perf_counter() - interval_start)
-                    interval_start, interval_steps = time.perf_counter(), 0
-                    if main:
-                        self.run.append_metrics(record)
-                    yield {"kind": "metrics", **record}
-                if self.train_config.eval_every and self.step % self.train_config.eval_every == 0 and main:
-                    yield from self._evaluate_live()
-                if self.train_config.sample_every and self.step % self.train_config.sample_every == 0 and main:
-                    yield self._write_sample()
-                if self.train_config.checkpoint_every and self.step % self.train_config.checkpoint_every == 0:
-                    if self._diverged():
-                        yield from self._on_diverged()
-                        return
-                    self._save_checkpoint()
+            yield from self._loop()
+        except GanStudioError as exc:
+            yield from self._on_failure(exc)
+            raise
+        except torch.OutOfMemoryError:
+            error = RunError(f"out of memory at step {self.step}: try a smaller --batch-size or model", self.run.path)
+            yield from self._on_failure(error)
+            raise error from None
         except Exception as exc:
             yield from self._on_failure(exc)
             raise
-        if self._diverged():
+        except (KeyboardInterrupt, GeneratorExit):
+            # the consumer gave up (Ctrl-C twice, or stopped iterating): the run ends here, unsaved
+            if self.status not in ("finished", "stopped", "diverged", "failed"):
+                self._event({"type": "stop", "step": self.step, "reason": "interrupted"})
+                self._set_status("stopped")
+            raise
+
+    def _loop(self) -> Iterator[dict[str, Any]]:
+        c = self.train_config
+        interval_steps, interval_seconds = 0, 0.0
+        set_rng_state(self._rng_at_start)
+        self.model.train()
+        while self.step < self.total_steps:
+            yield from self._apply_controls()
+            if self._stop_agreed():
+                break
+            single = self.controls.paused and self.controls.take_single_step()
+            t0 = time.perf_counter()
+            losses = self._one_step()
+            self.step += 1
+            self._unchecked.append(losses)
+            log_now = single or self.step % c.log_every == 0 or self.step == self.total_steps
+            sample_now = bool(c.sample_every) and self.step % c.sample_every == 0
+            checkpoint_now = bool(c.checkpoint_every) and self.step % c.checkpoint_every == 0
+            eval_now = bool(c.eval_every) and self.step % c.eval_every == 0
+            if log_now or sample_now or checkpoint_now or eval_now or len(self._unchecked) >= MAX_UNCHECKED_STEPS:
+                self._check_losses()  # one device sync; timed as training, like the plain loop's .item()
+            seconds = time.perf_counter() - t0
+            interval_steps, interval_seconds = interval_steps + 1, interval_seconds + seconds
+            self.elapsed += seconds
+            if self._divergence:
+                yield from self._on_diverged()
+                return
+            if log_now:
+                record = self._metrics_record(interval_steps, interval_seconds)
+                interval_steps, interval_seconds = 0, 0.0
+                if self.dist.is_main:
+                    self.run.append_metrics(record)
+                yield {"kind": "metrics", **record}
+            if eval_now and self.dist.is_main:
+                yield from self._evaluate_live()
+            if sample_now and self.dist.is_main:
+                yield self._write_sample()
+            if checkpoint_now:
+                self._save_checkpoint()
+        self._check_losses()
+        if self._divergence:
             yield from self._on_diverged()
             return
         yield from self._finish()
 
     def _apply_controls(self) -> Iterator[dict[str, Any]]:
-        """Apply hyperparameter changes; block while paused (until resume, single step or stop)."""
-        announced = False
+        """Apply hyperparameter changes; block while paused (until resume, a single step or stop)."""
         while True:
-            with self._lock:
-                pending, self._pending_hparams = self._pending_hparams, []
-                paused, stop, single = self._paused, self._stop_requested, self._single_steps
-            for changes in pending:
+            for changes in self.controls.take_hparams():
                 yield from self._change_hparams(changes)
-            if stop or not paused or single:
-                if announced and not stop:
+            if self.controls.stop_requested:
+                return
+            if not self.controls.paused:
+                if self.status == "paused":
                     self._set_status("running")
                     self._event({"type": "resume", "step": self.step})
                     yield {"kind": "resumed", "step": self.step}
                 return
-            if not announced:
-                announced = True
+            if self.status != "paused":
                 self._set_status("paused")
                 self._event({"type": "pause", "step": self.step})
                 yield {"kind": "paused", "step": self.step}
-                continue
-            with self._lock:
-                if self._paused and not self._stop_requested and not self._single_steps and not self._pending_hparams:
-                    self._lock.wait(timeout=0.5)
+                continue  # a single step may already be waiting
+            if self.controls.single_step_waiting:
+                return  # the loop takes it and runs one logged step
+            self.controls.wait(PAUSE_POLL_S)
+
+    def _stop_agreed(self) -> bool:
+        """Whether to stop now; under torchrun every rank stops at the same step."""
+        return bool(dist_utils.max_over_ranks(self.dist, int(self.controls.stop_requested), self.device))
 
     def _change_hparams(self, changes: dict[str, Any]) -> Iterator[dict[str, Any]]:
         for name, value in changes.items():
             old = getattr(self.model_config, name)
             self.model_config = apply_values(self.model_config, {name: value})
             new = getattr(self.model_config, name)
-            if name == "lr_g":
-                self._set_lr(self.opt_g, new)
-            elif name == "lr_d":
-                self._set_lr(self.opt_d, new)
-            elif name == "lr":
-                self._set_lr(self.opt, new)
+            opt = self._optimizer_for(name)
+            if opt is not None:
+                _set_lr(opt, new)
             event = {"type": "hparam", "name": name, "old": old, "new": new, "step": self.step}
             self._event(event)
             yield {"kind": "event", **event}
 
-    @staticmethod
-    def _set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
-        for group in opt.param_groups:
-            group["lr"] = lr
-
     def _one_step(self) -> dict[str, torch.Tensor]:
-        self.model.train()
         c = self.model_config
         if self.spec.family == "gan":
             return gan_step(self.train_g, self.train_d, self.opt_g, self.opt_d, self.stream, c.latent_dim,
                             c.d_steps, c.g_loss)  # fmt: skip
         return vae_step(self.train_vae, self.opt, self.stream, c.beta)
 
-    def _track_finite(self, losses: dict[str, torch.Tensor]) -> None:
-        """Remember (without a device sync) the first step whose loss was NaN or inf."""
-        values = torch.stack([v.float() for v in losses.values()])
-        bad = ~torch.isfinite(values).all()
-        first = (self._first_bad_step < 0) & bad
-        self._first_bad_step = torch.where(first, torch.full_like(self._first_bad_step, self.step),
-                                           self._first_bad_step)  # fmt: skip
-        if self._first_bad_values is None:
-            self._first_bad_values = torch.zeros_like(values)
-            self._loss_names = list(losses)
-        self._first_bad_values = torch.where(first, values, self._first_bad_values)
+    def _check_losses(self) -> None:
+        """Look at the losses of the steps since the last check (one device sync for all of them).
 
-    def _diverged(self) -> bool:
-        return bool(self._first_bad_step.item() >= 0)
+        Records the newest values for the metrics, and the first step whose loss was NaN or inf.
+        Under torchrun the ranks agree: if any rank diverged, all of them stop at the same step.
+        """
+        if not self._unchecked:
+            return
+        names = list(self._unchecked[0])
+        flat = [value for losses in self._unchecked for value in losses.values()]
+        values = torch.stack(flat).float().view(len(self._unchecked), len(names)).cpu()
+        first = self.step - len(self._unchecked) + 1
+        self._unchecked = []
+        self._last_losses = dict(zip(names, values[-1].tolist(), strict=True))
+        bad_rows = (~torch.isfinite(values).all(dim=1)).nonzero().flatten().tolist()
+        local = None
+        if bad_rows:
+            row = values[bad_rows[0]].tolist()
+            name, value = next((n, v) for n, v in zip(names, row, strict=True) if not math.isfinite(v))
+            local = {"step": first + bad_rows[0], "loss": name, "value": value}
+        if self.dist.enabled and dist_utils.max_over_ranks(self.dist, int(local is not None), self.device):
+            found = [d for d in dist_utils.gather_objects(self.dist, local) if d]
+            local = min(found, key=lambda d: d["step"])
+        self._divergence = local
 
-    def _metrics_record(self, losses, steps: int, seconds: float) -> dict[str, Any]:
+    def _metrics_record(self, steps: int, seconds: float) -> dict[str, Any]:
         per_step = self.train_config.batch_size * self.dist.world_size
         if self.spec.family == "gan":
             per_step *= self.model_config.d_steps
@@ -509,7 +491,7 @@ class Trainer:
             "time": round(self.elapsed, 3),
             "samples_per_s": round(per_step * steps / seconds, 1) if seconds > 0 else 0.0,
         }
-        record.update({k: float(v.item()) for k, v in losses.items()})
+        record.update(self._last_losses)
         return record
 
     def generate_fixed(self) -> torch.Tensor:
@@ -523,12 +505,11 @@ class Trainer:
 
     def _write_sample(self) -> dict[str, Any]:
         samples = self.generate_fixed()
-        real = None
-        if self.data_info.kind == "points":
-            real = self.dataset.x[:POINT_SAMPLES].numpy()
+        real = self.dataset.x[:POINT_SAMPLES].numpy() if self.data_info.kind == "points" else None
         picture = samples_picture(samples, self.model.output_range, GRID_COLUMNS, real)
         path = self.run.sample_path(self.step)
         save_png(picture, path)
+        self._sample_step = self.step
         return {"kind": "sample", "step": self.step, "path": str(path)}
 
     def _evaluate_live(self) -> Iterator[dict[str, Any]]:
@@ -544,7 +525,9 @@ class Trainer:
             self.run.append_metrics(record)
             yield {"kind": "metrics", **record}
 
+    # checkpoints --------------------------------------------------------------------------------
     def checkpoint_state(self) -> dict[str, Any]:
+        """Everything a resume needs, as tensors and plain values (loads with weights_only=True)."""
         return {
             "format": ckpt.CHECKPOINT_FORMAT,
             "version": ckpt.CHECKPOINT_VERSION,
@@ -564,6 +547,7 @@ class Trainer:
         }
 
     def _save_checkpoint(self) -> None:
+        self._checkpoint_step = self.step
         if not self.dist.is_main:
             return
         state = self.checkpoint_state()
@@ -581,21 +565,19 @@ class Trainer:
                 opt.load_state_dict(data["optimizers"][name])
             self.step = int(data["step"])
             self.elapsed = float(data.get("elapsed", 0.0))
-            self.stream.epoch = int(data["stream"]["epoch"])
-            self.stream.position = int(data["stream"]["position"])
+            self.stream.restore(data["stream"])
             self.fixed_z = data["fixed_z"].to(self.device)
             if data.get("fixed_y") is not None:
                 self.fixed_y = data["fixed_y"].to(self.device)
             set_rng_state(data["rng"])
-        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-            raise ckpt.CheckpointError(f"checkpoint is incomplete or inconsistent ({exc})",
-                                       self.run.last_checkpoint) from None  # fmt: skip
-        for name in ("lr_g", "lr_d", "lr"):
-            if hasattr(self.model_config, name):
-                opt = {"lr_g": getattr(self, "opt_g", None), "lr_d": getattr(self, "opt_d", None),
-                       "lr": getattr(self, "opt", None)}[name]  # fmt: skip
-                if opt is not None:
-                    self._set_lr(opt, getattr(self.model_config, name))
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
+            raise CheckpointError(f"checkpoint is incomplete or inconsistent ({exc})",
+                                  self.run.last_checkpoint) from None  # fmt: skip
+        for name in RATE_OPTIMIZERS:  # rates changed by a resume override win over the saved ones
+            opt = self._optimizer_for(name)
+            if opt is not None:
+                _set_lr(opt, getattr(self.model_config, name))
+        self._checkpoint_step = self.step
 
     # endings --------------------------------------------------------------------------------------
     def _set_status(self, status: str, **extra) -> None:
@@ -608,13 +590,14 @@ class Trainer:
             self.run.append_event(event)
 
     def _finish(self) -> Iterator[dict[str, Any]]:
-        stopped = self._stop_requested and self.step < self.total_steps
+        stopped = self.controls.stop_requested and self.step < self.total_steps
         digests = dist_utils.sync_buffers_and_check(self.model, self.dist)
-        self._save_checkpoint()
-        if self.dist.is_main:
+        if self._checkpoint_step != self.step:
+            self._save_checkpoint()
+        if self.dist.is_main and self._sample_step != self.step:
             yield self._write_sample()
         status = "stopped" if stopped else "finished"
-        extra = {}
+        extra: dict[str, Any] = {}
         if self.dist.enabled:
             extra = {"rank_digests": digests, "ranks_in_sync": len(set(digests)) == 1}
         self._event({"type": "stop" if stopped else "finish", "step": self.step, **extra})
@@ -623,14 +606,12 @@ class Trainer:
         yield {"kind": "finished", "status": status, "step": self.step, **extra}
 
     def _on_diverged(self) -> Iterator[dict[str, Any]]:
-        step = int(self._first_bad_step.item())
-        values = self._first_bad_values.tolist()
-        bad = {n: v for n, v in zip(self._loss_names, values) if not math.isfinite(v)}
-        name, value = next(iter(bad.items())) if bad else (self._loss_names[0], float("nan"))
-        event = {"type": "diverged", "step": step, "loss": name, "value": value,
-                 "message": f"{name} became {value} at step {step}; the last good checkpoint is kept"}  # fmt: skip
+        d = self._divergence
+        event = {"type": "diverged", "step": d["step"], "loss": d["loss"], "value": d["value"],
+                 "message": f"{d['loss']} became {d['value']} at step {d['step']}; "
+                            f"the last good checkpoint (step {max(self._checkpoint_step, 0)}) is kept"}  # fmt: skip
         self._event(event)
-        self._set_status("diverged", diverged_step=step)
+        self._set_status("diverged", diverged_step=d["step"])
         yield {"kind": "diverged", **event}
 
     def _on_failure(self, exc: BaseException) -> Iterator[dict[str, Any]]:
@@ -638,3 +619,31 @@ class Trainer:
         self._event({"type": "error", "step": self.step, "message": message})
         self._set_status("failed", error=message)
         yield {"kind": "failed", "step": self.step, "message": message}
+
+
+def _set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
+    for group in opt.param_groups:
+        group["lr"] = lr
+
+
+def _this_process() -> dict[str, Any]:
+    """Who writes the run (so a second process does not resume a run that is still training)."""
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def _alive_here(info: dict[str, Any]) -> bool:
+    """Whether the process recorded in run.json is alive on this machine (and is not this one)."""
+    pid = info.get("pid")
+    if sys.platform == "win32":
+        return False  # os.kill(pid, 0) would terminate the process there
+    if info.get("host") != socket.gethostname() or not isinstance(pid, int) or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, owned by someone else
+    except OSError:
+        return False
+    return True

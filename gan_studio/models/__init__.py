@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from gan_studio.errors import ConfigError
 from gan_studio.models.base import DataInfo, GANModel, VAEModel

@@ -1,0 +1,238 @@
+"""`gan-studio train`, `runs` and `sample`: flags, --config, progress, and one-line errors (exit 2)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from gan_studio.cli import build_parser, main
+from gan_studio.config import field_specs
+from gan_studio.engine import RunDir, TrainConfig
+from gan_studio.models import MODELS
+
+torch.set_num_threads(1)  # tiny ops on a shared 2-core machine: threads only contend
+
+TINY_GAN = ["--g-hidden", "8", "--d-hidden", "8", "--latent-dim", "3", "--batch-size", "16", "--sample-every", "0"]
+
+
+def train(tmp_path, *argv, name="run", model="gan", data="ring8"):
+    """Run `gan-studio train` in-process; returns (exit code, run dir)."""
+    out = tmp_path / name
+    head = [model] if model else []
+    head += ["--data", data] if data else []
+    code = main(["train", *head, *argv, "--out", str(out)])
+    return code, out
+
+
+def one_line_error(capsys, code) -> str:
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert code == 2, captured.err
+    assert len(lines) == 1 and lines[0].startswith("gan-studio: error: "), captured.err
+    assert "Traceback" not in captured.err + captured.out
+    return lines[0]
+
+
+def test_every_config_field_is_a_flag():
+    parser = build_parser()
+    train = next(a for a in parser._subparsers._group_actions[0].choices.items() if a[0] == "train")[1]
+    flags = {opt for action in train._actions for opt in action.option_strings}
+    expected = {spec.flag for spec in field_specs(TrainConfig)}
+    for spec in MODELS.values():
+        expected |= {f.flag for f in field_specs(spec.config_cls)}
+    assert expected <= flags
+    for flag in ("--steps", "--epochs", "--batch-size", "--lr-g", "--lr-d", "--d-steps", "--beta", "--latent-dim",
+                 "--image-size", "--seed", "--device", "--out", "--log-every", "--sample-every",
+                 "--checkpoint-every", "--resume", "--config"):  # fmt: skip
+        assert flag in flags
+
+
+def test_flags_reach_the_run_and_progress_is_shown(tmp_path, capsys):
+    code, out = train(tmp_path, *TINY_GAN, "--steps", "4", "--lr-g", "1e-3", "--lr-d", "3e-4", "--d-steps", "2",
+                      "--g-loss", "saturating", "--batchnorm", "false", "--seed", "7", "--log-every", "2",
+                      "--checkpoint-every", "2", "--keep-checkpoints", "1", "--device", "cpu")  # fmt: skip
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "step 4/4" in err and "samples/s" in err and "ETA" in err and "d_loss" in err
+    info = json.loads((out / "run.json").read_text())
+    m, t = info["model_config"], info["train_config"]
+    assert (m["lr_g"], m["lr_d"], m["d_steps"], m["g_loss"], m["batchnorm"], m["g_hidden"]) == (
+        1e-3, 3e-4, 2, "saturating", False, 8)  # fmt: skip
+    assert (t["steps"], t["seed"], t["log_every"], t["batch_size"], t["device"]) == (4, 7, 2, 16, "cpu")
+    assert info["status"] == "finished" and info["world_size"] == 1
+    assert [r["step"] for r in RunDir(out).read_metrics()] == [2, 4]
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["last.pt", "step-0000004.pt"]
+
+
+def test_epochs_set_the_length(tmp_path):
+    data = tmp_path / "points.npz"
+    np.savez(data, x=np.random.default_rng(0).normal(size=(64, 2)).astype("float32"))
+    code, out = train(tmp_path, *TINY_GAN, "--epochs", "2.5", model="gan", data=str(data))
+    assert code == 0
+    assert RunDir(out).read_info()["step"] == 10  # 64 points / 16 per batch = 4 steps an epoch
+
+
+def test_config_file_with_flags_overriding(tmp_path, capsys):
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text('model = "vae"\ndata = "moons"\n[training]\nsteps = 5\nbatch_size = 8\nseed = 3\n'
+                      '[vae]\nhidden = 8\nlatent_dim = 2\nlr = 0.01\n')  # fmt: skip
+    code, out = train(tmp_path, "--config", str(recipe), "--steps", "2", "--lr", "0.002", model=None, data=None)
+    assert code == 0, capsys.readouterr().err
+    info = RunDir(out).read_info()
+    assert info["model"] == "vae" and info["dataset"]["name"] == "moons"
+    assert info["train_config"]["steps"] == 2 and info["train_config"]["seed"] == 3  # flag wins, file fills in
+    assert info["model_config"]["lr"] == 0.002 and info["model_config"]["hidden"] == 8
+
+
+def test_resume_from_the_command_line(tmp_path, capsys):
+    code, out = train(tmp_path, *TINY_GAN, "--steps", "3", "--log-every", "1")
+    assert code == 0
+    assert main(["train", "--resume", str(out), "--steps", "5", "--quiet"]) == 0
+    assert [r["step"] for r in RunDir(out).read_metrics()] == [1, 2, 3, 4, 5]
+    assert "finished at step 5" in capsys.readouterr().err
+
+
+def test_runs_lists_status_step_and_last_metrics(tmp_path, capsys):
+    train(tmp_path, *TINY_GAN, "--steps", "3", name="a-run")
+    train(tmp_path, "--hidden", "8", "--steps", "2", "--batch-size", "8", name="b-run", model="vae", data="moons")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "run.json").write_text("{not json")
+    capsys.readouterr()
+    assert main(["runs", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:5] == ["RUN", "MODEL", "DATA", "STATUS", "STEP"]
+    rows = {line.split()[0]: line for line in lines[1:]}
+    assert rows["a-run"].split()[1:5] == ["gan", "ring8", "finished", "3"] and "d_loss" in rows["a-run"]
+    assert rows["b-run"].split()[1:5] == ["vae", "moons", "finished", "2"] and "recon" in rows["b-run"]
+    assert "broken" in rows["broken"] and "not valid JSON" in rows["broken"]
+
+
+def test_runs_on_an_empty_folder(tmp_path, capsys):
+    assert main(["runs", str(tmp_path)]) == 0
+    assert "no runs" in capsys.readouterr().out
+
+
+def test_sample_writes_the_same_grid_for_the_same_seed(tmp_path, capsys):
+    code, out = train(tmp_path, "--steps", "2", "--batch-size", "16", "--ngf", "4", "--ndf", "4", "--latent-dim",
+                      "4", "--sample-every", "0", model="cdcgan", data=str(_tiny_image_npz(tmp_path)))  # fmt: skip
+    assert code == 0
+    grids = []
+    for name, seed in (("a.png", 1), ("b.png", 1), ("c.png", 2)):
+        assert (
+            main(["sample", str(out), "--n", "6", "--seed", str(seed), "--label", "1", "--out", str(tmp_path / name)])
+            == 0
+        )
+        grids.append((tmp_path / name).read_bytes())
+    assert grids[0] == grids[1] != grids[2]
+    assert Image.open(tmp_path / "a.png").size[0] > 32
+
+
+def _tiny_image_npz(tmp_path) -> Path:
+    rng = np.random.default_rng(0)
+    path = tmp_path / "tiny.npz"
+    np.savez(path, x=rng.integers(0, 256, size=(32, 32, 32), dtype=np.uint8), y=np.arange(32) % 2)
+    return path
+
+
+# invalid input: one clear line on stderr, exit 2 ------------------------------------------------------
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["train", "gan", "--data", "ring8", "--lr-g", "-0.1"], "lr_g"),
+        (["train", "gan", "--data", "ring8", "--lr-d", "0"], "learning rates must be > 0"),
+        (["train", "dcgan", "--data", "shapes", "--image-size", "48"], "image_size must be one of 32, 64"),
+        (["train", "gan", "--data", "ring8", "--steps", "many"], "steps: expected int"),
+        (["train", "gan", "--data", "ring8", "--batchnorm", "maybe"], "batchnorm: expected bool"),
+        (["train", "vae", "--data", "moons", "--ngf", "8"], "--ngf does not apply to vae"),
+        (["train", "gan", "--data", "ring8", "--device", "tpu"], "device must be one of"),
+        (["train", "transformer", "--data", "ring8"], "unknown model 'transformer'"),
+        (["train", "--data", "ring8"], "which model?"),
+        (["train", "gan", "--data", "ring8", "--frobnicate", "3"], "unrecognized arguments: --frobnicate"),
+        (["train", "--resume", "no/such/run"], "not a run directory"),
+        (["train", "dcgan", "--data", "ring8", "--steps", "1"], "dcgan is for images"),
+        (["runs", "--all"], "unrecognized arguments"),
+    ],
+)
+def test_invalid_input_is_one_line_and_exit_2(argv, expected, capsys):
+    line = one_line_error(capsys, _main_exit_code(argv))
+    assert expected in line
+
+
+def _main_exit_code(argv) -> int:
+    try:
+        return main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        return exc.code
+
+
+def test_missing_dataset_path_creates_no_run_directory(tmp_path, capsys):
+    code, out = train(tmp_path, data=str(tmp_path / "no-such-data"))
+    line = one_line_error(capsys, code)
+    assert "no-such-data" in line and "neither a built-in" in line
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_toml_names_the_file(tmp_path, capsys):
+    recipe = tmp_path / "bad.toml"
+    recipe.write_text("model = dcgan\n")  # unquoted string
+    line = one_line_error(capsys, main(["train", "--config", str(recipe)]))
+    assert "bad.toml" in line and "invalid TOML" in line
+    recipe.write_text('model = "vae"\ndata = "moons"\nngf = 3\n')
+    line = one_line_error(capsys, main(["train", "--config", str(recipe)]))
+    assert "bad.toml" in line and "'ngf' is not a setting of vae" in line
+    line = one_line_error(capsys, main(["train", "--config", str(tmp_path / "absent.toml")]))
+    assert "config file not found" in line
+
+
+def test_resume_refuses_changes_that_would_break_the_run(tmp_path, capsys):
+    code, out = train(tmp_path, *TINY_GAN, "--steps", "2")
+    assert code == 0
+    capsys.readouterr()
+    line = one_line_error(capsys, main(["train", "--resume", str(out), "--g-hidden", "32"]))
+    assert "--g-hidden" in line and "resuming" in line
+
+
+def test_label_for_an_unconditional_model(tmp_path, capsys):
+    code, out = train(tmp_path, *TINY_GAN, "--steps", "1")
+    assert code == 0
+    capsys.readouterr()
+    line = one_line_error(capsys, main(["sample", str(out), "--label", "2", "--out", str(tmp_path / "g.png")]))
+    assert "--label is only for conditional models" in line
+    assert not (tmp_path / "g.png").exists()
+
+
+def test_errors_from_a_real_process_have_no_traceback(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "gan_studio.cli", "train", "dcgan", "--data", str(tmp_path / "missing"),
+         "--image-size", "48"],  # fmt: skip
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["gan-studio: error: image_size must be one of 32, 64, got 48"]
+
+
+def test_diverged_run_exits_3(tmp_path, capsys, monkeypatch):
+    from gan_studio.engine import trainer as trainer_module
+
+    real_step, calls = trainer_module.gan_step, []
+
+    def nan_from_step_3(*args, **kwargs):
+        losses = real_step(*args, **kwargs)
+        calls.append(1)
+        return {**losses, "g_loss": losses["g_loss"] * float("nan")} if len(calls) >= 3 else losses
+
+    monkeypatch.setattr(trainer_module, "gan_step", nan_from_step_3)
+    code, out = train(tmp_path, *TINY_GAN, "--steps", "5")
+    assert code == 3
+    assert "diverged: g_loss became nan at step 3" in capsys.readouterr().err
+    assert RunDir(out).read_info()["status"] == "diverged"

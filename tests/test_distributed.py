@@ -1,0 +1,62 @@
+"""`gan-studio train` under torchrun: 2 CPU processes with gloo, one run directory, identical weights."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gan_studio.engine import RunDir
+from gan_studio.engine.distributed import parameter_digest
+from gan_studio.explore.sampling import load_run
+
+pytest.importorskip("torch.distributed.run")
+if not __import__("torch").distributed.is_available():  # pragma: no cover
+    pytest.skip("this torch build has no torch.distributed", allow_module_level=True)
+
+
+def torchrun(tmp_path, *train_args, steps=12):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           "-m", "gan_studio.cli", "train", *train_args, "--steps", str(steps), "--log-every", "4",
+           "--checkpoint-every", "8", "--sample-every", "0", "--device", "cpu", "--out", str(out), "--quiet"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1"}
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return RunDir(out), result
+
+
+def check_one_run_with_identical_ranks(run: RunDir, steps: int, batch: int):
+    info = run.read_info()
+    assert info["world_size"] == 2 and info["status"] == "finished" and info["step"] == steps
+    digests = info["rank_digests"]
+    assert len(digests) == 2 and digests[0] == digests[1] and info["ranks_in_sync"] is True
+    # the digest is of the weights rank 0 saved
+    assert parameter_digest(load_run(run.path).model) == digests[0]
+    # rank 0 alone wrote: one start, one finish, each metrics step once
+    events = [e["type"] for e in run.read_events()]
+    assert events.count("start") == 1 and events.count("finish") == 1
+    records = run.read_metrics()
+    assert [r["step"] for r in records] == list(range(4, steps + 1, 4))
+    names = {p.name for p in run.checkpoints_dir.iterdir()}
+    assert names == {"last.pt", "step-0000008.pt", f"step-{steps:07d}.pt"}
+    assert info["dataset"]["size"] >= 2 * batch
+
+
+def test_mlp_gan_with_batchnorm_on_two_processes(tmp_path):
+    run, result = torchrun(tmp_path, "gan", "--data", "ring8", "--g-hidden", "16", "--d-hidden", "16",
+                           "--batch-size", "32")  # fmt: skip
+    check_one_run_with_identical_ranks(run, 12, 32)
+    assert result.stderr.count("finished at step 12") == 1  # only rank 0 reports
+
+
+def test_conditional_dcgan_on_two_processes(tmp_path):
+    rng = np.random.default_rng(0)
+    data = tmp_path / "images.npz"
+    np.savez(data, x=rng.integers(0, 256, size=(64, 32, 32), dtype=np.uint8), y=np.arange(64) % 4)
+    run, _ = torchrun(tmp_path, "cdcgan", "--data", str(data), "--ngf", "4", "--ndf", "4", "--latent-dim", "8",
+                      "--batch-size", "8")  # fmt: skip
+    check_one_run_with_identical_ranks(run, 12, 8)

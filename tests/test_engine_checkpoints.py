@@ -1,0 +1,236 @@
+"""Nothing lost, nothing trusted: atomic checkpoints, kill -9, truncated logs, refused checkpoints."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from gan_studio.config import apply_values
+from gan_studio.engine import RunDir, TrainConfig, Trainer, summarise_run
+from gan_studio.engine import checkpoint as ckpt
+from gan_studio.engine.rundir import JsonlTail, read_jsonl
+from gan_studio.errors import CheckpointError, GanStudioError, RunError
+from gan_studio.explore.sampling import load_run
+from gan_studio.models import default_config
+
+torch.set_num_threads(1)  # tiny ops on a shared 2-core machine: threads only contend
+
+TINY = {"gan": {"g_hidden": 16, "d_hidden": 16, "latent_dim": 4}, "vae": {"hidden": 16, "latent_dim": 2}}
+
+
+def trained_run(tmp_path, model="gan", name="run", steps=6, **train) -> Trainer:
+    values = {"data": "ring8", "steps": steps, "batch_size": 16, "log_every": 1, "sample_every": 0,
+              "checkpoint_every": 3, **train}  # fmt: skip
+    config = apply_values(default_config(model), TINY[model])
+    trainer = Trainer.new(model, config, apply_values(TrainConfig(), values), out=tmp_path / name)
+    for _ in trainer:
+        pass
+    return trainer
+
+
+# atomic writes ---------------------------------------------------------------------------------------
+def test_crash_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, monkeypatch):
+    trainer = trained_run(tmp_path)
+    last = trainer.run.last_checkpoint
+    good = last.read_bytes()
+    real_save = torch.save
+
+    def crash_midway(obj, fh):
+        real_save(obj, fh)
+        fh.truncate(fh.tell() // 2)  # half the bytes reached the disk, then the machine died
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ckpt.torch, "save", crash_midway)
+    with pytest.raises(OSError):
+        ckpt.atomic_torch_save(trainer.checkpoint_state(), last)
+    assert last.read_bytes() == good
+    assert sorted(p.name for p in last.parent.iterdir()) == ["last.pt", "step-0000003.pt", "step-0000006.pt"]
+    assert ckpt.load_checkpoint(last)["step"] == 6
+
+
+def test_a_failing_checkpoint_write_fails_the_run_but_keeps_the_good_file(tmp_path, monkeypatch):
+    values = {"data": "ring8", "steps": 9, "batch_size": 16, "log_every": 1, "sample_every": 0, "checkpoint_every": 3}
+    config = apply_values(default_config("gan"), TINY["gan"])
+    trainer = Trainer.new("gan", config, apply_values(TrainConfig(), values), out=tmp_path / "run")
+    updates = iter(trainer)
+    while not ((u := next(updates))["kind"] == "metrics" and u["step"] == 4):
+        pass
+    good = trainer.run.last_checkpoint.read_bytes()
+    monkeypatch.setattr(ckpt.torch, "save", lambda obj, fh: (fh.write(b"PK\x03\x04partial"), 1 / 0))
+    with pytest.raises(ZeroDivisionError):
+        list(updates)
+    assert trainer.run.last_checkpoint.read_bytes() == good
+    assert trainer.run.read_info()["status"] == "failed"
+    assert not [p for p in trainer.run.checkpoints_dir.iterdir() if ".tmp" in p.name]
+
+
+def test_keep_last_n_numbered_checkpoints(tmp_path):
+    trainer = trained_run(tmp_path, steps=15, keep_checkpoints=2)
+    names = sorted(p.name for p in trainer.run.checkpoints_dir.iterdir())
+    assert names == ["last.pt", "step-0000012.pt", "step-0000015.pt"]
+    assert ckpt.load_checkpoint(trainer.run.checkpoints_dir / "step-0000012.pt")["step"] == 12
+    checkpoint_events = [e["step"] for e in trainer.run.read_events() if e["type"] == "checkpoint"]
+    assert checkpoint_events == [3, 6, 9, 12, 15]  # the final step is saved once, not twice
+
+
+# kill -9 ----------------------------------------------------------------------------------------------
+def test_kill_9_mid_run_leaves_loadable_checkpoints_and_readable_logs(tmp_path):
+    out = tmp_path / "killed"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "gan_studio.cli", "train", "gan", "--data", "ring8", "--steps", "100000",
+           "--batch-size", "16", "--g-hidden", "16", "--d-hidden", "16", "--log-every", "1",
+           "--checkpoint-every", "7", "--keep-checkpoints", "3", "--sample-every", "0", "--out", str(out), "--quiet"]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and len(list((out / "checkpoints").glob("step-*.pt"))) < 3:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            time.sleep(0.05)
+        with pytest.raises(RunError, match=f"still being trained by process {proc.pid}"):
+            Trainer.resume(out)  # a second trainer on a live run would interleave its writes
+        time.sleep(0.037)  # land somewhere inside a step, a log write or a checkpoint write
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    run = RunDir(out)
+    assert run.read_info()["status"] == "running"  # nobody got to say otherwise
+    saved = [ckpt.load_checkpoint(p) for p in sorted(run.checkpoints_dir.glob("*.pt"))]
+    assert len(saved) >= 3 and all(s["model_name"] == "gan" for s in saved)
+    records = run.read_metrics()
+    steps = [r["step"] for r in records]
+    assert steps == list(range(1, len(steps) + 1))
+    assert summarise_run(out)["step"] == steps[-1]
+    last_step = ckpt.load_checkpoint(run.last_checkpoint)["step"]
+    assert last_step % 7 == 0 and last_step <= steps[-1]
+
+    stale = run.checkpoints_dir / ".last.pt.tmp-99999"  # what a kill during a checkpoint write leaves
+    stale.write_bytes(b"PK\x03\x04half a checkpoint")
+    resumed = Trainer.resume(out, {"steps": last_step + 3})
+    assert not stale.exists()
+    assert resumed.step == last_step  # at most the steps since the last checkpoint are lost
+    for _ in resumed:
+        pass
+    steps = [r["step"] for r in run.read_metrics()]
+    assert steps == list(range(1, last_step + 4))
+    assert run.read_info()["status"] == "finished"
+
+
+# readers tolerate truncated lines -----------------------------------------------------------------------
+def test_truncated_last_metrics_line_is_skipped(tmp_path):
+    trainer = trained_run(tmp_path, steps=4)
+    metrics = trainer.run.metrics_file
+    with open(metrics, "a", encoding="utf-8") as fh:
+        fh.write('{"step": 5, "d_loss": 1.3')  # killed mid-write
+    records = trainer.run.read_metrics()
+    assert [r["step"] for r in records] == [1, 2, 3, 4]
+    summary = summarise_run(trainer.run.path)
+    assert summary["step"] == 4 and summary["status"] == "finished"
+    assert read_jsonl(Path(tmp_path / "missing.jsonl")) == []
+
+
+def test_live_tail_waits_for_the_rest_of_a_line(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    tail = JsonlTail(path)
+    assert tail.read_new() == []
+    path.write_text('{"step": 1}\n{"step": 2, "lo')
+    assert tail.read_new() == [{"step": 1}]
+    with open(path, "a") as fh:
+        fh.write('ss": 0.5}\n')
+    assert tail.read_new() == [{"step": 2, "loss": 0.5}]
+    path.write_text('{"step": 1}\n')  # rewritten by a resume: the tail starts over
+    assert tail.read_new() == [{"step": 1}]
+
+
+# refusing checkpoints ------------------------------------------------------------------------------------
+class CreatesAFile:
+    """Unpickling this runs open(path, 'w'): the kind of payload weights_only loading must refuse."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_checkpoint_with_a_pickled_object_is_refused_and_never_run(tmp_path):
+    trainer = trained_run(tmp_path, steps=3)
+    state = torch.load(trainer.run.last_checkpoint, weights_only=True)
+    target = tmp_path / "pwned.txt"
+    state["extra"] = CreatesAFile(target)
+    torch.save(state, trainer.run.last_checkpoint)
+    assert not target.exists()
+
+    with pytest.raises(CheckpointError, match="pickled"):
+        ckpt.load_checkpoint(trainer.run.last_checkpoint)
+    with pytest.raises(CheckpointError, match="pickled"):
+        Trainer.resume(trainer.run.path)
+    with pytest.raises(CheckpointError, match="pickled"):
+        load_run(trainer.run.path)
+    assert not target.exists()
+
+    # the payload is live: an unsafe loader would have created the file
+    torch.load(trainer.run.last_checkpoint, weights_only=False)
+    assert target.exists()
+
+
+def test_checkpoint_of_another_model_is_refused(tmp_path):
+    gan = trained_run(tmp_path, "gan", "gan-run", steps=3)
+    vae = trained_run(tmp_path, "vae", "vae-run", steps=3, data="moons")
+    gan.run.last_checkpoint.write_bytes(vae.run.last_checkpoint.read_bytes())
+    with pytest.raises(CheckpointError, match="'vae'"):
+        Trainer.resume(gan.run.path)
+    data = ckpt.load_checkpoint(vae.run.last_checkpoint)
+    with pytest.raises(CheckpointError, match="for model 'vae', not 'gan'"):
+        ckpt.check_compatible(data, "gan", gan.model, vae.run.last_checkpoint)
+
+
+def test_checkpoint_with_an_incompatible_config_is_refused(tmp_path):
+    trainer = trained_run(tmp_path, steps=3)
+    state = torch.load(trainer.run.last_checkpoint, weights_only=True)
+    state["model_config"]["g_hidden"] = 32  # the weights are for 16 units
+    torch.save(state, trainer.run.last_checkpoint)
+    with pytest.raises(CheckpointError, match="does not match the model config"):
+        Trainer.resume(trainer.run.path)
+    with pytest.raises(CheckpointError, match="does not match the model config"):
+        load_run(trainer.run.path)
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]), "corrupt or truncated"),
+        (lambda p: p.write_bytes(b""), "corrupt or truncated"),
+        (lambda p: torch.save({"weights": torch.zeros(2)}, p), "not a GAN Studio checkpoint"),
+        (lambda p: p.unlink(), "no checkpoint"),
+    ],
+    ids=["truncated", "empty", "foreign", "missing"],
+)
+def test_damaged_checkpoints_are_clear_errors(tmp_path, damage, message):
+    trainer = trained_run(tmp_path, steps=3)
+    damage(trainer.run.last_checkpoint)
+    with pytest.raises(GanStudioError, match=message):
+        Trainer.resume(trainer.run.path)
+
+
+def test_checkpoints_hold_only_tensors_and_plain_values(tmp_path):
+    trainer = trained_run(tmp_path, steps=3)
+    state = torch.load(trainer.run.last_checkpoint, weights_only=True)  # would raise on any other object
+
+    def plain(value):
+        if isinstance(value, dict):
+            return all(isinstance(k, (str, int)) and plain(v) for k, v in value.items())
+        if isinstance(value, (list, tuple)):
+            return all(plain(v) for v in value)
+        return value is None or isinstance(value, (torch.Tensor, str, int, float, bool))
+
+    assert plain(state)
+    assert json.loads(json.dumps(state["model_config"])) == state["model_config"]

@@ -1,0 +1,181 @@
+"""Latent-space math for the explorer: seeds, neighbours, interpolation, vector arithmetic, condition
+mixing, and z as text (copy/paste).
+
+Everything works on float32 numpy vectors (latent_dim,) or batches (N, latent_dim), the format
+both inference backends take.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+
+from gan_studio.errors import ConfigError
+from gan_studio.explore.sampling import sample_inputs
+
+INTERPOLATION_MODES = ("linear", "spherical")
+
+
+def seed_latent(seed: int, latent_dim: int) -> np.ndarray:
+    """z for `seed`: the latent of `gan-studio sample --n 1 --seed SEED`, so both show the same image."""
+    z, _ = sample_inputs(1, latent_dim, int(seed))
+    return z[0].numpy().astype(np.float32)
+
+
+def neighbours(z: np.ndarray, count: int, radius: float = 0.5, seed: int = 0) -> np.ndarray:
+    """`count` latents near z: z plus Gaussian noise of std `radius` per dimension (fixed per seed)."""
+    steps = np.random.default_rng(seed).standard_normal((count, z.shape[-1]))
+    return (z[None, :] + radius * steps).astype(np.float32)
+
+
+def lerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+    """Linear interpolation: a at t=0, b at t=1."""
+    return ((1.0 - t) * a + t * b).astype(np.float32)
+
+
+def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+    """Spherical interpolation (White 2016): follows the great circle, keeping norms Gaussian-typical.
+
+    Falls back to lerp when a and b are (anti)parallel or zero, where the arc is undefined.
+    """
+    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    if na < 1e-8 or nb < 1e-8:
+        return lerp(a, b, t)
+    cos = float(np.clip(np.dot(a / na, b / nb), -1.0, 1.0))
+    omega = float(np.arccos(cos))
+    sin = float(np.sin(omega))
+    if sin < 1e-6:
+        return lerp(a, b, t)
+    return ((np.sin((1.0 - t) * omega) / sin) * a + (np.sin(t * omega) / sin) * b).astype(np.float32)
+
+
+def interpolation_path(a: np.ndarray, b: np.ndarray, steps: int, mode: str = "linear") -> np.ndarray:
+    """`steps` latents from a to b inclusive, (steps, latent_dim); the ends are exactly a and b."""
+    if steps < 2:
+        raise ConfigError(f"an interpolation needs at least 2 steps, got {steps}")
+    if mode not in INTERPOLATION_MODES:
+        raise ConfigError(f"unknown interpolation '{mode}' (choose {' or '.join(INTERPOLATION_MODES)})")
+    if a.shape != b.shape:
+        raise ConfigError(f"cannot interpolate between latents of sizes {a.shape[-1]} and {b.shape[-1]}")
+    step = lerp if mode == "linear" else slerp
+    path = np.stack([step(a, b, float(t)) for t in np.linspace(0.0, 1.0, steps)])
+    path[0], path[-1] = a, b
+    return path.astype(np.float32)
+
+
+def group_mean(group: list[np.ndarray] | np.ndarray, name: str) -> np.ndarray:
+    """The average of a group of latents (the DCGAN paper averages 3 samples per concept)."""
+    if len(group) == 0:
+        raise ConfigError(f"group {name} is empty: add at least one sample to it")
+    return np.mean(np.stack(list(group)), axis=0).astype(np.float32)
+
+
+def arithmetic(group_a, group_b, group_c) -> np.ndarray:
+    """mean(A) - mean(B) + mean(C), e.g. smiling woman - neutral woman + neutral man (Radford et al.)."""
+    return (group_mean(group_a, "A") - group_mean(group_b, "B") + group_mean(group_c, "C")).astype(np.float32)
+
+
+def one_hot_vector(label: int, num_classes: int) -> np.ndarray:
+    if not 0 <= label < num_classes:
+        raise ConfigError(f"class must be between 0 and {num_classes - 1}, got {label}")
+    y = np.zeros(num_classes, dtype=np.float32)
+    y[label] = 1.0
+    return y
+
+
+def mix_condition(weights, num_classes: int) -> np.ndarray:
+    """A soft condition vector from one weight per class, normalised to sum 1 (0.5 "3" + 0.5 "8").
+
+    `weights` is a sequence of num_classes weights or a {class index: weight} dict; negative
+    weights are refused, and all-zero weights are an error (there is no class to draw).
+    """
+    w = np.zeros(num_classes, dtype=np.float64)
+    if isinstance(weights, dict):
+        for k, v in weights.items():
+            if not 0 <= int(k) < num_classes:
+                raise ConfigError(f"class must be between 0 and {num_classes - 1}, got {k}")
+            w[int(k)] = float(v)
+    else:
+        values = np.asarray(weights, dtype=np.float64).ravel()
+        if values.size != num_classes:
+            raise ConfigError(f"expected {num_classes} class weights, got {values.size}")
+        w[:] = values
+    if (w < 0).any() or not np.isfinite(w).all():
+        raise ConfigError("class weights must be finite and not negative")
+    total = w.sum()
+    if total <= 0:
+        raise ConfigError("give at least one class a weight above 0")
+    return (w / total).astype(np.float32)
+
+
+def describe_condition(y: np.ndarray | None, class_names: list[str]) -> str:
+    """'3' for a one-hot y, '0.5 3 + 0.5 8' for a mixture, '' for unconditional."""
+    if y is None:
+        return ""
+    parts = [(float(w), class_names[i] if i < len(class_names) else str(i)) for i, w in enumerate(y) if w > 1e-4]
+    if len(parts) == 1 and parts[0][0] > 0.9999:
+        return parts[0][1]
+    return " + ".join(f"{w:.2g} {name}" for w, name in parts)
+
+
+def z_to_text(z: np.ndarray, y: np.ndarray | None = None) -> str:
+    """z (and y) as one line of JSON that `z_from_text` reads back: {"z": [...], "y": [...]}."""
+    data = {"z": [round(float(v), 6) for v in np.asarray(z).ravel()]}
+    if y is not None:
+        data["y"] = [round(float(v), 6) for v in np.asarray(y).ravel()]
+    return json.dumps(data, separators=(",", ":"))
+
+
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf)", re.IGNORECASE)
+
+
+def z_from_text(text: str, latent_dim: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Read z (and y when present) from pasted text: the JSON of `z_to_text`, a saved latent file's
+    content, or just numbers separated by commas or spaces. Raises ConfigError with what is wrong."""
+    text = text.strip()
+    if not text:
+        raise ConfigError("the clipboard holds no latent vector (it is empty)")
+    y = None
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"the pasted latent is not valid JSON ({exc.msg})") from None
+        if not isinstance(data, dict) or "z" not in data:
+            raise ConfigError('the pasted JSON has no "z" list')
+        values = _float_list(data["z"], "z")
+        if data.get("y") is not None:
+            y = np.asarray(_float_list(data["y"], "y"), dtype=np.float32)
+    else:
+        text = text.strip("[]()")
+        tokens = [t for t in re.split(r"[\s,;]+", text) if t]
+        bad = [t for t in tokens if not _NUMBER.fullmatch(t)]
+        if bad:
+            raise ConfigError(f"the pasted latent has a non-number: '{bad[0][:40]}'")
+        values = [float(t) for t in tokens]
+    z = np.asarray(values, dtype=np.float32)
+    if z.size != latent_dim:
+        raise ConfigError(f"the pasted latent has {z.size} numbers but this model's z has {latent_dim}")
+    if not np.isfinite(z).all():
+        raise ConfigError("the pasted latent holds NaN or infinite values")
+    return z, y
+
+
+def _float_list(value, name: str) -> list[float]:
+    if not isinstance(value, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        raise ConfigError(f'"{name}" must be a list of numbers')
+    return [float(v) for v in value]
+
+
+def class_seed_inputs(seeds: list[int], num_classes: int, latent_dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs of a class x seed grid: row k is class k, column j is seed j (the same z down a column)."""
+    if not num_classes:
+        raise ConfigError("a class x seed grid needs a conditional model")
+    if not seeds:
+        raise ConfigError("a class x seed grid needs at least one seed")
+    z_cols = np.stack([seed_latent(s, latent_dim) for s in seeds])  # (S, latent)
+    z = np.tile(z_cols, (num_classes, 1))  # (K * S, latent), row-major: class, then seed
+    y = np.repeat(np.eye(num_classes, dtype=np.float32), len(seeds), axis=0)  # (K * S, K)
+    return z.astype(np.float32), y

@@ -1,0 +1,162 @@
+"""The explorer's Arithmetic tab: vector arithmetic on z as in the DCGAN paper (Radford et al. 2016).
+
+Draw a pool of samples, click samples into groups A, B and C (or add the current z), and see
+mean(A) - mean(B) + mean(C): e.g. "smiling woman" - "neutral woman" + "neutral man".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+)
+
+from gan_studio.explore import latent as latent_ops
+from gan_studio.ui.widgets.explorer_image import ImageCanvas
+from gan_studio.ui.widgets.explorer_tab import ExplorerTab
+
+GROUPS = ("A", "B", "C")
+POOL_COLUMNS = 8
+
+
+class ArithmeticTab(ExplorerTab):
+    TAB_TITLE = "Arithmetic"
+
+    result_ready = Signal()  # the A - B + C image was drawn
+    pool_ready = Signal()
+
+    def __init__(self, panel):
+        super().__init__(panel)
+        self.groups: dict[str, list[np.ndarray]] = {g: [] for g in GROUPS}
+        self.pool_z: np.ndarray | None = None
+        self.result_z: np.ndarray | None = None
+        self.first_seed_box = QSpinBox()
+        self.first_seed_box.setRange(0, 999_999)
+        self.first_seed_box.setValue(100)
+        self.pool_size_box = QSpinBox()
+        self.pool_size_box.setRange(4, 64)
+        self.pool_size_box.setValue(16)
+        draw = QPushButton("Draw pool")
+        draw.clicked.connect(self.draw_pool)
+        self.target = QButtonGroup(self)
+        target_row = QHBoxLayout()
+        target_row.addWidget(QLabel("A click adds to"))
+        for i, name in enumerate(GROUPS):
+            button = QRadioButton(name)
+            button.setChecked(i == 0)
+            self.target.addButton(button, i)
+            target_row.addWidget(button)
+        target_row.addStretch(1)
+        add_current = QPushButton("Add current z")
+        add_current.clicked.connect(lambda: self.add_to_group(self.target_group(), self.panel.z))
+        clear = QPushButton("Clear groups")
+        clear.clicked.connect(self.clear_groups)
+        group_buttons = QHBoxLayout()
+        group_buttons.addWidget(add_current)
+        group_buttons.addWidget(clear)
+        group_buttons.addStretch(1)
+        self.pool_view = ImageCanvas(min_side=100, caption="the pool: click samples into the chosen group")
+        self.pool_view.cell_clicked.connect(self._pool_clicked)
+        self.group_views = {g: ImageCanvas(min_side=48, caption=f"group {g}") for g in GROUPS}
+        self.group_labels = {g: QLabel(f"{g} (0)") for g in GROUPS}
+        self.result_view = ImageCanvas(min_side=48, caption="mean(A) - mean(B) + mean(C)")
+        use = QPushButton("Use result")
+        use.setToolTip("put the result's z into the sliders")
+        use.clicked.connect(self.use_result)
+
+        pool_row = QHBoxLayout()
+        pool_row.addWidget(QLabel("Pool: seeds from"))
+        pool_row.addWidget(self.first_seed_box)
+        pool_row.addWidget(QLabel("size"))
+        pool_row.addWidget(self.pool_size_box)
+        pool_row.addWidget(draw)
+        pool_row.addStretch(1)
+        groups = QGridLayout()
+        for col, g in enumerate(GROUPS):
+            groups.addWidget(self.group_labels[g], 0, 2 * col)
+            groups.addWidget(self.group_views[g], 1, 2 * col)
+            groups.addWidget(QLabel("−" if g == "A" else "+" if g == "B" else "="), 1, 2 * col + 1)
+        groups.addWidget(QLabel("A − B + C"), 0, 6)
+        groups.addWidget(self.result_view, 1, 6)
+        groups.addWidget(use, 2, 6)
+        layout = QVBoxLayout(self)
+        layout.addLayout(pool_row)
+        layout.addLayout(target_row)
+        layout.addLayout(group_buttons)
+        layout.addWidget(self.pool_view, 3)
+        layout.addLayout(groups, 2)
+
+    def source_changed(self, source, reloaded: bool) -> None:
+        if reloaded:
+            self._refresh()
+            return
+        self.clear_groups()
+        self.pool_z = None
+        self.pool_view.clear_picture()
+
+    def target_group(self) -> str:
+        return GROUPS[max(0, self.target.checkedId())]
+
+    def draw_pool(self) -> None:
+        source = self.panel.source
+        if source is None:
+            return
+        first = self.first_seed_box.value()
+        self.pool_z = np.stack([latent_ops.seed_latent(s, source.latent_dim)
+                                for s in range(first, first + self.pool_size_box.value())])  # fmt: skip
+        self.panel.render_batch("grid", self.pool_z, self.panel.batch_condition(len(self.pool_z)), POOL_COLUMNS,
+                                self._show_pool)  # fmt: skip
+
+    def _show_pool(self, result) -> None:
+        self.pool_view.set_picture(result.value.picture, result.value.cells)
+        self.pool_ready.emit()
+
+    def _pool_clicked(self, index: int) -> None:
+        if self.pool_z is not None and index < len(self.pool_z):
+            self.add_to_group(self.target_group(), self.pool_z[index])
+
+    def add_to_group(self, group: str, z: np.ndarray) -> None:
+        self.groups[group].append(np.asarray(z, np.float32).copy())
+        self._refresh()
+
+    def clear_groups(self) -> None:
+        for g in GROUPS:
+            self.groups[g].clear()
+            self.group_views[g].clear_picture()
+            self.group_labels[g].setText(f"{g} (0)")
+        self.result_z = None
+        self.result_view.clear_picture()
+
+    def _refresh(self) -> None:
+        """Redraw the groups' members and, once every group has one, the result."""
+        if self.panel.source is None:
+            return
+        for g in GROUPS:
+            members = self.groups[g]
+            self.group_labels[g].setText(f"{g} ({len(members)})")
+            self.group_labels[g].setToolTip(f"group {g}: {len(members)} sample{'s' if len(members) != 1 else ''}")
+            if members:
+                z = np.stack(members)
+                self.panel.render_batch(f"group-{g}", z, self.panel.batch_condition(len(z)), min(len(z), 3),
+                                        lambda r, view=self.group_views[g]: view.set_picture(r.value.picture))  # fmt: skip
+        if all(self.groups[g] for g in GROUPS):
+            self.result_z = latent_ops.arithmetic(self.groups["A"], self.groups["B"], self.groups["C"])
+            self.panel.render_batch("arithmetic", self.result_z[None], self.panel.batch_condition(1), 1,
+                                    self._show_result)  # fmt: skip
+
+    def _show_result(self, result) -> None:
+        self.result_view.set_picture(result.value.picture)
+        self.result_ready.emit()
+
+    def use_result(self) -> None:
+        if self.result_z is not None:
+            self.panel.seed = None
+            self.panel.set_latent(self.result_z)

@@ -1,0 +1,221 @@
+"""The explorer's Condition tab (conditional models): pick a class by name, or mix classes with one
+weight slider per class, and draw a class x seed grid (rows classes, columns seeds)."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QScrollArea,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gan_studio.errors import DataError
+from gan_studio.explore import latent as latent_ops
+from gan_studio.explore.saving import label_rows, save_latent, save_picture
+from gan_studio.ui.widgets.explorer_image import ImageCanvas
+from gan_studio.ui.widgets.explorer_tab import ExplorerTab
+
+WEIGHT_STEPS = 100  # a class weight slider goes 0..100 (%)
+
+
+class ConditionTab(ExplorerTab):
+    TAB_TITLE = "Condition"
+
+    grid_ready = Signal()  # the class x seed grid was drawn
+
+    def __init__(self, panel):
+        super().__init__(panel)
+        self.names: list[str] = []
+        self.weight_sliders: list[QSlider] = []
+        self._grid_inputs: tuple[np.ndarray, np.ndarray] | None = None
+        self.one_class = QRadioButton("One class")
+        self.one_class.setChecked(True)
+        self.mix = QRadioButton("Mix classes")
+        self.one_class.toggled.connect(self._mode_changed)
+        self.class_combo = QComboBox()
+        self.class_combo.currentIndexChanged.connect(self._class_picked)
+        self.mix_label = QLabel("")
+        self._weights_body = QWidget()
+        self._weights_grid = QGridLayout(self._weights_body)
+        self._weights_grid.setContentsMargins(2, 2, 2, 2)
+        weights_scroll = QScrollArea()
+        weights_scroll.setWidgetResizable(True)
+        weights_scroll.setWidget(self._weights_body)
+
+        self.seeds_box = QSpinBox()
+        self.seeds_box.setRange(1, 16)
+        self.seeds_box.setValue(6)
+        self.first_seed_box = QSpinBox()
+        self.first_seed_box.setRange(0, 999_999)
+        draw = QPushButton("Draw class × seed grid")
+        draw.clicked.connect(self.draw_grid)
+        save = QPushButton("Save grid…")
+        save.clicked.connect(self._ask_save_grid)
+        self.grid_view = ImageCanvas(min_side=120, caption="rows: classes, columns: seeds (click to use one)")
+        self.grid_view.cell_clicked.connect(self._grid_clicked)
+
+        mode_row = QHBoxLayout()
+        mode_row.addWidget(self.one_class)
+        mode_row.addWidget(self.class_combo, 1)
+        mode_row.addWidget(self.mix)
+        grid_row = QHBoxLayout()
+        grid_row.addWidget(QLabel("Seeds"))
+        grid_row.addWidget(self.seeds_box)
+        grid_row.addWidget(QLabel("from"))
+        grid_row.addWidget(self.first_seed_box)
+        grid_row.addStretch(1)
+        grid_buttons = QHBoxLayout()
+        grid_buttons.addWidget(draw)
+        grid_buttons.addWidget(save)
+        grid_buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(mode_row)
+        layout.addWidget(self.mix_label)
+        layout.addWidget(weights_scroll, 1)
+        layout.addLayout(grid_row)
+        layout.addLayout(grid_buttons)
+        layout.addWidget(self.grid_view, 2)
+
+    def applies_to(self, source) -> bool:
+        return source.num_classes > 0
+
+    def source_changed(self, source, reloaded: bool) -> None:
+        if not source.num_classes or (reloaded and self.names == source.condition_names()):
+            return
+        self.names = source.condition_names()
+        self.class_combo.blockSignals(True)
+        self.class_combo.clear()
+        self.class_combo.addItems(self.names)
+        self.class_combo.blockSignals(False)
+        for slider in self.weight_sliders:
+            slider.deleteLater()
+        while self._weights_grid.count():
+            self._weights_grid.takeAt(0).widget().deleteLater()
+        self.weight_sliders = []
+        for i, name in enumerate(self.names):
+            slider = QSlider(Qt.Orientation.Horizontal)
+            slider.setRange(0, WEIGHT_STEPS)
+            slider.setValue(WEIGHT_STEPS if i == 0 else 0)
+            slider.valueChanged.connect(self._weights_changed)
+            self._weights_grid.addWidget(QLabel(name), i, 0)
+            self._weights_grid.addWidget(slider, i, 1)
+            self.weight_sliders.append(slider)
+        self.one_class.blockSignals(True)
+        self.one_class.setChecked(True)
+        self.one_class.blockSignals(False)
+        self.class_combo.setEnabled(True)
+        for slider in self.weight_sliders:
+            slider.setEnabled(False)
+        self.show_condition(self.panel.y)
+        self.grid_view.clear_picture()
+        self.draw_grid()
+
+    # picking ---------------------------------------------------------------------------------------------
+    def select_class(self, name_or_index) -> None:
+        """Condition on one class, given by name or index."""
+        index = self.names.index(name_or_index) if isinstance(name_or_index, str) else int(name_or_index)
+        self.one_class.setChecked(True)
+        self.class_combo.setCurrentIndex(index)
+        self._class_picked(index)
+
+    def set_weights(self, weights) -> None:
+        """Mix classes: one weight per class (normalised), e.g. 0.5 '3' + 0.5 '8'."""
+        latent_ops.mix_condition(weights, len(self.names))  # ConfigError for a wrong count or bad weights
+        self.mix.setChecked(True)
+        for slider, w in zip(self.weight_sliders, weights, strict=True):
+            slider.blockSignals(True)
+            slider.setValue(int(round(float(w) * WEIGHT_STEPS)))
+            slider.blockSignals(False)
+        self._weights_changed()
+
+    def show_condition(self, y: np.ndarray) -> None:
+        """Reflect y (set from elsewhere: a pasted z, a grid click) in the widgets, quietly."""
+        self.mix_label.setText("condition: " + latent_ops.describe_condition(y, self.names))
+        widgets = [self.class_combo, *self.weight_sliders]
+        for w in widgets:
+            w.blockSignals(True)
+        try:
+            top = int(np.argmax(y))
+            self.class_combo.setCurrentIndex(top)
+            peak = float(np.max(y)) or 1.0
+            for slider, w in zip(self.weight_sliders, y, strict=True):
+                slider.setValue(int(round(float(w) / peak * WEIGHT_STEPS)))
+        finally:
+            for w in widgets:
+                w.blockSignals(False)
+
+    def _mode_changed(self, *_):
+        mixing = self.mix.isChecked()
+        self.class_combo.setEnabled(not mixing)
+        for slider in self.weight_sliders:
+            slider.setEnabled(mixing)
+        if self.panel.source is None or not self.names:
+            return
+        if mixing:
+            self._weights_changed()
+        else:
+            self._class_picked(self.class_combo.currentIndex())
+
+    def _class_picked(self, index: int) -> None:
+        if self.panel.source is not None and 0 <= index < len(self.names) and self.one_class.isChecked():
+            self.panel.set_condition(latent_ops.one_hot_vector(index, len(self.names)))
+
+    def _weights_changed(self, *_):
+        if self.panel.source is None or not self.mix.isChecked():
+            return
+        weights = [s.value() for s in self.weight_sliders]
+        y = self.panel.run_guarded(latent_ops.mix_condition, weights, len(self.names))
+        if y is not None:
+            self.panel.set_condition(y)
+
+    # class x seed grid ----------------------------------------------------------------------------------
+    def draw_grid(self) -> None:
+        source = self.panel.source
+        if source is None or not source.num_classes:
+            return
+        first = self.first_seed_box.value()
+        seeds = list(range(first, first + self.seeds_box.value()))
+        z, y = latent_ops.class_seed_inputs(seeds, source.num_classes, source.latent_dim)
+        self._grid_inputs = (z, y, seeds)
+        self.panel.render_batch("grid", z, y, len(seeds), self._show_grid)
+
+    def _show_grid(self, result) -> None:
+        batch = result.value
+        if batch.cells is None:  # 2D points: one scatter of every class and seed
+            self.grid_view.set_picture(batch.picture)
+        else:
+            rows, cols, cell_h, cell_w, pad, _ = batch.cells
+            picture, margin = label_rows(batch.picture, self.names, cell_h, pad)
+            self.grid_view.set_picture(picture, (rows, cols, cell_h, cell_w, pad, margin))
+        self.grid_ready.emit()
+
+    def _grid_clicked(self, index: int) -> None:
+        if self._grid_inputs is None:
+            return
+        z, y, seeds = self._grid_inputs
+        if index < len(z):
+            self.panel.set_latent(z[index], y[index], seed=seeds[index % len(seeds)])
+
+    def save_grid(self, path):
+        if self.grid_view.picture is None or self._grid_inputs is None:
+            raise DataError("nothing to save yet: draw the class × seed grid first")
+        z, y, seeds = self._grid_inputs
+        written = save_picture(self.grid_view.picture, path)
+        save_latent(written.with_suffix(".json"), z[0], y[0], image=written.name, seeds=seeds, grid_z=z.tolist(),
+                    grid_y=y.tolist(), **self.panel.about())  # fmt: skip
+        return written
+
+    def _ask_save_grid(self) -> None:
+        path = self.panel.ask_save_path("Save the class × seed grid", "classes.png", "PNG images (*.png)")
+        if path:
+            self.panel.run_guarded(self.save_grid, path)

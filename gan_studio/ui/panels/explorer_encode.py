@@ -1,0 +1,171 @@
+"""The explorer's Encode tab (VAEs): pick an image of the run's dataset or drop an image file; see
+it, its reconstruction, and get its z (the mean of q(z|x)) into the sliders for editing."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+)
+
+from gan_studio.explore.encoding import Encoding, encode, load_image_file, run_dataset
+from gan_studio.explore.saving import samples_to_picture
+from gan_studio.ui.widgets.explorer_image import ImageCanvas
+from gan_studio.ui.widgets.explorer_tab import ExplorerTab
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+class EncodeTab(ExplorerTab):
+    TAB_TITLE = "Encode"
+
+    encoded = Signal(object)  # the Encoding now shown (its mu is the current z)
+
+    def __init__(self, panel):
+        super().__init__(panel)
+        self.setAcceptDrops(True)
+        self.encoding: Encoding | None = None
+        self.index_box = QSpinBox()
+        self.index_box.setRange(0, 0)
+        self.index_box.setToolTip("index of the image in the run's training data")
+        pick = QPushButton("Encode dataset image")
+        pick.clicked.connect(lambda: self.encode_dataset_image(self.index_box.value()))
+        random_pick = QPushButton("Random")
+        random_pick.clicked.connect(self._random_image)
+        open_file = QPushButton("Open image file…")
+        open_file.clicked.connect(self._ask_file)
+        self.label_combo = QComboBox()
+        self.label_combo.setToolTip("the class given to the conditional VAE's encoder and decoder")
+        self.info = QLabel("Pick an image from the dataset, or drop an image file here.")
+        self.info.setWordWrap(True)
+        self.input_view = ImageCanvas(min_side=100, caption="the input")
+        self.recon_view = ImageCanvas(min_side=100, caption="its reconstruction: decoder(mean of q(z|x))")
+
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Image #"))
+        row.addWidget(self.index_box)
+        row.addWidget(pick)
+        row.addWidget(random_pick)
+        row.addStretch(1)
+        file_row = QHBoxLayout()
+        file_row.addWidget(open_file)
+        self.label_caption = QLabel("class")
+        file_row.addWidget(self.label_caption)
+        file_row.addWidget(self.label_combo)
+        file_row.addStretch(1)
+        views = QGridLayout()
+        views.addWidget(QLabel("Input"), 0, 0)
+        views.addWidget(QLabel("Reconstruction"), 0, 1)
+        views.addWidget(self.input_view, 1, 0)
+        views.addWidget(self.recon_view, 1, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addLayout(file_row)
+        layout.addWidget(self.info)
+        layout.addLayout(views, 1)
+
+    def applies_to(self, source) -> bool:
+        return source.family == "vae"
+
+    def source_changed(self, source, reloaded: bool) -> None:
+        self.label_combo.setVisible(source.num_classes > 0)
+        self.label_caption.setVisible(source.num_classes > 0)
+        if not reloaded:
+            self.label_combo.clear()
+            self.label_combo.addItems(source.condition_names())
+            self.encoding = None
+            self.input_view.clear_picture()
+            self.recon_view.clear_picture()
+        size = (source.info.get("dataset") or {}).get("size")
+        self.index_box.setRange(0, max(0, int(size) - 1) if isinstance(size, int) else 10**6)
+        if source.encoder is None:
+            self.info.setText("This export has no encoder beside it: open the run directory to encode images.")
+
+    # encoding -----------------------------------------------------------------------------------------
+    def encode_dataset_image(self, index: int) -> None:
+        """Encode image `index` of the run's training data (its label is used by a cVAE)."""
+        source = self.panel.source
+        if source is None:
+            return
+        self.index_box.blockSignals(True)
+        self.index_box.setValue(int(index))
+        self.index_box.blockSignals(False)
+
+        def work():
+            dataset = run_dataset(source.info, source.sample_shape, source.value_range)
+            i = int(index) % len(dataset)
+            label = int(dataset.y[i]) if source.num_classes and dataset.y is not None else None
+            return encode(source, dataset.x[i].numpy(), label)
+
+        self.panel.submit("encode", work, self._show)
+
+    def encode_file(self, path) -> None:
+        """Encode an image file, converted to the model's channels and size."""
+        source = self.panel.source
+        if source is None:
+            return
+        label = self.label_combo.currentIndex() if source.num_classes else None
+
+        def work():
+            return encode(source, load_image_file(path, source.sample_shape), label)
+
+        self.panel.submit("encode", work, self._show)
+
+    def _show(self, result) -> None:
+        enc: Encoding = result.value
+        source = self.panel.source
+        self.encoding = enc
+        if enc.label is not None:
+            self.label_combo.setCurrentIndex(enc.label)
+        for view, x in ((self.input_view, enc.input), (self.recon_view, enc.reconstruction)):
+            picture_range = (0.0, 1.0) if x.ndim == 3 else source.value_range
+            view.set_picture(samples_to_picture(x[None], picture_range, 1, padding=0, backdrop=self._backdrop()))
+        y = None if enc.label is None else np.eye(source.num_classes, dtype=np.float32)[enc.label]
+        self.panel.seed = None
+        self.panel.set_latent(enc.mu, y)
+        spread = float(np.mean(enc.sigma))
+        self.info.setText(f"z = mean of q(z|x) is in the sliders now (mean σ of q: {spread:.3f}); edit it there.")
+        self.encoded.emit(enc)
+
+    def _backdrop(self):
+        loaded = self.panel.loaded
+        return loaded.backdrop if loaded is not None else None
+
+    def _random_image(self) -> None:
+        self.index_box.setValue(int(np.random.default_rng().integers(0, self.index_box.maximum() + 1)))
+        self.encode_dataset_image(self.index_box.value())
+
+    def _ask_file(self) -> None:
+        pattern = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ")"
+        path = self.panel.ask_open_path("Encode an image", pattern)
+        if path:
+            self.encode_file(path)
+
+    # drag and drop ------------------------------------------------------------------------------------------
+    def dragEnterEvent(self, event):
+        if self._dropped_image(event) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event):
+        path = self._dropped_image(event)
+        if path is not None:
+            event.acceptProposedAction()
+            self.encode_file(path)
+
+    @staticmethod
+    def _dropped_image(event) -> str | None:
+        mime = event.mimeData()
+        if not mime.hasUrls():
+            return None
+        for url in mime.urls():
+            local = url.toLocalFile()
+            if local.lower().endswith(IMAGE_SUFFIXES):
+                return local
+        return None

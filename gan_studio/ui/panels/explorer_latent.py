@@ -1,0 +1,231 @@
+"""The explorer's Latent tab: one slider per direction of z, bases, seed, and saving/loading z.
+
+Bases: the latent dimensions; GANSpace principal directions of the outputs (computed in the render
+thread from sampled z); for VAEs, the dimensions ordered by mean KL over a data batch with the KL
+per dimension as bars (active units first).
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+)
+
+from gan_studio.errors import ConfigError
+from gan_studio.explore import bases
+from gan_studio.explore import latent as latent_ops
+from gan_studio.explore.encoding import run_dataset
+from gan_studio.explore.saving import load_latent, save_latent
+from gan_studio.ui.widgets.explorer_sliders import LatentSliders
+from gan_studio.ui.widgets.explorer_tab import ExplorerTab
+
+BASES = {"axes": "Latent dimensions", "pca": "Principal directions (GANSpace)", "kl": "VAE dimensions by KL"}
+PCA_SAMPLES = 512  # sampled z for the principal directions
+KL_SAMPLES = 1000  # data samples averaged for the KL per dimension
+
+
+class LatentTab(ExplorerTab):
+    TAB_TITLE = "Latent"
+
+    basis_ready = Signal(object)  # the SliderBasis now shown
+
+    def __init__(self, panel):
+        super().__init__(panel)
+        self.basis: bases.SliderBasis | None = None
+        self.pca_samples = PCA_SAMPLES
+        self.basis_combo = QComboBox()
+        self.basis_combo.setToolTip("which directions the sliders move z along")
+        self.basis_combo.activated.connect(lambda _: self.choose_basis(self.basis_combo.currentData()))
+        self.basis_title = QLabel("")
+        self.basis_title.setWordWrap(True)
+        self.seed_box = QSpinBox()
+        self.seed_box.setRange(0, 2**31 - 1)
+        self.seed_box.setToolTip("z drawn from this seed (the same as `gan-studio sample --n 1 --seed N`)")
+        self.seed_box.valueChanged.connect(self.use_seed)
+        randomise = QPushButton("Randomise")
+        randomise.clicked.connect(lambda: self.seed_box.setValue(random.randrange(0, 1_000_000)))
+        reset_all = QPushButton("Reset all")
+        reset_all.setToolTip("set every slider to 0")
+        reset_all.clicked.connect(self.reset_all)
+        self.sliders = LatentSliders()
+        self.sliders.value_changed.connect(self._slider_moved)
+
+        buttons = {
+            "Copy z": (self.copy_z, "copy z (and y) as text"),
+            "Paste z": (self.paste_z, "paste z as text: JSON or numbers separated by commas/spaces"),
+            "Save image…": (self._ask_save_image, "PNG of the image, with its z and y in a .json beside it"),
+            "Save grid…": (self._ask_save_grid, "PNG of the neighbour grid, with its z in a .json beside it"),
+            "Save z…": (self._ask_save_z, "z and y as .json"),
+            "Load z…": (self._ask_load_z, "load a saved z (.json)"),
+        }
+        grid = QGridLayout()
+        for i, (text, (action, tip)) in enumerate(buttons.items()):
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(action)
+            grid.addWidget(button, i // 3, i % 3)
+
+        basis_row = QHBoxLayout()
+        basis_row.addWidget(QLabel("Sliders"))
+        basis_row.addWidget(self.basis_combo, 1)
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(QLabel("Seed"))
+        seed_row.addWidget(self.seed_box, 1)
+        seed_row.addWidget(randomise)
+        seed_row.addWidget(reset_all)
+        layout = QVBoxLayout(self)
+        layout.addLayout(basis_row)
+        layout.addWidget(self.basis_title)
+        layout.addLayout(seed_row)
+        layout.addWidget(self.sliders, 1)
+        layout.addLayout(grid)
+
+    # source and bases ---------------------------------------------------------------------------------
+    def source_changed(self, source, reloaded: bool) -> None:
+        self.basis_combo.clear()
+        kinds = ["axes", "pca"] + (["kl"] if source.family == "vae" and source.encoder is not None else [])
+        for kind in kinds:
+            self.basis_combo.addItem(BASES[kind], kind)
+        keep = reloaded and self.basis is not None and self.basis.latent_dim == source.latent_dim
+        if keep:
+            self.basis_combo.setCurrentIndex(max(0, kinds.index(self.basis.kind)))
+            self.show_latent(self.panel.z)
+            return
+        self.seed_box.blockSignals(True)
+        self.seed_box.setValue(self.panel.seed or 0)
+        self.seed_box.blockSignals(False)
+        self._set_basis(bases.axes_basis(source.latent_dim))
+
+    def choose_basis(self, kind: str) -> None:
+        """Switch the sliders to a basis; PCA and KL are computed in the render thread."""
+        source = self.panel.source
+        if source is None:
+            return
+        if kind == "axes":
+            self._set_basis(bases.axes_basis(source.latent_dim))
+            return
+        self.basis_title.setText("computing…")
+        if kind == "pca":
+            backend, y = source.backend, None if self.panel.y is None else self.panel.y.copy()
+            samples = self.pca_samples
+
+            def work():
+                return bases.pca_basis(backend.generate, source.latent_dim, y, n_samples=samples)
+
+        elif kind == "kl":
+
+            def work():
+                dataset = run_dataset(source.info, source.sample_shape, source.value_range)
+                pick = np.random.default_rng(0).permutation(len(dataset))[:KL_SAMPLES]
+                x = dataset.x[pick].numpy()
+                y = None
+                if source.num_classes:
+                    y = np.eye(source.num_classes, dtype=np.float32)[dataset.y[pick].numpy()]
+                return bases.kl_basis(source.encoder, x, y)
+
+        else:
+            raise ConfigError(f"unknown slider basis '{kind}'")
+        self.panel.submit("basis", work, lambda result: self._set_basis(result.value), self._basis_failed)
+
+    def _basis_failed(self, result) -> None:
+        """Keep the sliders on the basis they had (the error is on the status line)."""
+        if self.basis is not None:
+            self.basis_combo.setCurrentIndex(max(0, self.basis_combo.findData(self.basis.kind)))
+            self.basis_title.setText(self.basis.title)
+
+    def _set_basis(self, basis: bases.SliderBasis) -> None:
+        self.basis = basis
+        index = self.basis_combo.findData(basis.kind)
+        if index >= 0:
+            self.basis_combo.setCurrentIndex(index)
+        self.basis_title.setText(basis.title)
+        self.sliders.set_basis(basis.labels, basis.scores, basis.score_name, basis.active)
+        self.show_latent(self.panel.z)
+        self.basis_ready.emit(basis)
+
+    # z ------------------------------------------------------------------------------------------------------
+    def show_latent(self, z: np.ndarray) -> None:
+        """Put z's coordinates into the sliders (without re-rendering)."""
+        if self.basis is not None and self.basis.latent_dim == z.size:
+            self.sliders.set_values(self.basis.coordinates(z))
+
+    def _slider_moved(self, index: int, value: float) -> None:
+        if self.basis is None:
+            return
+        self.panel.seed = None
+        self.panel.move_latent(self.basis.with_coordinate(self.panel.z, index, value))
+
+    def use_seed(self, seed: int) -> None:
+        source = self.panel.source
+        if source is not None:
+            self.panel.set_latent(latent_ops.seed_latent(seed, source.latent_dim), seed=seed)
+
+    def reset_all(self) -> None:
+        if self.basis is not None:
+            self.panel.seed = None
+            self.panel.set_latent(self.basis.with_coordinates(self.panel.z, np.zeros(len(self.basis))))
+
+    def copy_z(self) -> str:
+        text = latent_ops.z_to_text(self.panel.z, self.panel.y)
+        QGuiApplication.clipboard().setText(text)
+        return text
+
+    def paste_z(self, text: str | None = None) -> None:
+        """Use z (and y) from `text`, or from the clipboard."""
+        source = self.panel.source
+        if source is None:
+            return
+        text = QGuiApplication.clipboard().text() if text is None else text
+        parsed = self.panel.run_guarded(latent_ops.z_from_text, text, source.latent_dim)
+        if parsed is None:
+            return
+        z, y = parsed
+        if y is not None and (not source.num_classes or y.size != source.num_classes):
+            y = None
+        self.panel.seed = None
+        self.panel.set_latent(z, y)
+
+    def save_z(self, path):
+        return save_latent(path, self.panel.z, self.panel.y, **self.panel.about())
+
+    def load_z(self, path) -> None:
+        source = self.panel.source
+        loaded = self.panel.run_guarded(load_latent, path, source.latent_dim, source.num_classes)
+        if loaded is not None:
+            z, y, record = loaded
+            self.panel.seed = record.get("seed") if isinstance(record.get("seed"), int) else None
+            self.panel.set_latent(z, y)
+
+    # dialogs ----------------------------------------------------------------------------------------------
+    def _ask_save_image(self) -> None:
+        path = self.panel.ask_save_path("Save the image", "sample.png", "PNG images (*.png)")
+        if path:
+            self.panel.run_guarded(self.panel.save_image, path)
+
+    def _ask_save_grid(self) -> None:
+        path = self.panel.ask_save_path("Save the neighbour grid", "neighbours.png", "PNG images (*.png)")
+        if path:
+            self.panel.run_guarded(self.panel.save_grid, path)
+
+    def _ask_save_z(self) -> None:
+        path = self.panel.ask_save_path("Save z", "latent.json", "Latent vectors (*.json)")
+        if path:
+            self.panel.run_guarded(self.save_z, path)
+
+    def _ask_load_z(self) -> None:
+        if self.panel.source is None:
+            return
+        path = self.panel.ask_open_path("Load z", "Latent vectors (*.json)")
+        if path:
+            self.load_z(path)

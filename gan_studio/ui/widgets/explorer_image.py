@@ -1,0 +1,106 @@
+"""An image view for the explorer: one persistent pyqtgraph ImageItem, pixels kept square.
+
+`set_picture(picture)` replaces the image (uint8 (H, W) or (H, W, C)) and emits `shown`; pictures
+that are grids of cells (`set_picture(picture, cells=grid_cells(...))`) report
+clicks on a cell with `cell_clicked(index)`, so a grid of samples can be picked from. (Not `show` and
+`clear`: GraphicsLayoutWidget already uses those names, `clear` for emptying its layout.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtWidgets import QSizePolicy
+
+from gan_studio.ui.style import PLOT_BACKGROUND
+
+
+class _ClickableImage(pg.ImageItem):
+    def __init__(self, on_click):
+        super().__init__(axisOrder="row-major")
+        self._on_click = on_click
+
+    def mouseClickEvent(self, ev):
+        if ev.button() == Qt.MouseButton.LeftButton:
+            pos = ev.pos()
+            self._on_click(pos.x(), pos.y())
+            ev.accept()
+
+
+class ImageCanvas(pg.GraphicsLayoutWidget):
+    """A fixed-aspect view of one picture; see the module docstring."""
+
+    shown = Signal()  # a new picture is in the ImageItem
+    cell_clicked = Signal(int)
+
+    def __init__(self, parent=None, min_side: int = 96, caption: str = ""):
+        super().__init__(parent)
+        self.setBackground(PLOT_BACKGROUND)
+        self.ci.setContentsMargins(2, 2, 2, 2)
+        self.view = self.addViewBox(lockAspect=True, enableMouse=False, invertY=True)
+        self.view.setMenuEnabled(False)
+        self.view.setDefaultPadding(0.0)
+        self.image = _ClickableImage(self._clicked)
+        self.view.addItem(self.image)
+        self._shape: tuple[int, ...] | None = None
+        self._cells: tuple[int, ...] | None = None
+        self._min_side = min_side
+        self.picture: np.ndarray | None = None
+        self.setMinimumSize(min_side, min_side)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        if caption:
+            self.setToolTip(caption)
+
+    def sizeHint(self) -> QSize:
+        return QSize(self._min_side * 2, self._min_side * 2)
+
+    def set_picture(self, picture: np.ndarray, cells: tuple[int, ...] | None = None) -> None:
+        """Display uint8 `picture`; `cells` (from `grid_cells`) describes a grid, for clicks on cells."""
+        picture = np.asarray(picture)
+        if picture.ndim == 3 and picture.shape[2] == 1:
+            picture = picture[:, :, 0]
+        self.picture = picture
+        self._cells = cells
+        self.image.setImage(picture, autoLevels=False, levels=(0, 255))
+        if picture.shape[:2] != (self._shape or (None, None))[:2]:
+            self._shape = picture.shape
+            self._fit()
+        self.shown.emit()
+
+    def _fit(self) -> None:
+        """Show the whole picture (also right for views that were hidden when the picture came)."""
+        shape = getattr(self, "_shape", None)  # resizeEvent also comes during construction
+        if shape is not None:
+            height, width = shape[:2]
+            self.view.setRange(QRectF(0, 0, width, height), padding=0.0)
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        self._fit()
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._fit()
+
+    def clear_picture(self) -> None:
+        self.picture = None
+        self._cells = None
+        self._shape = None
+        self.image.clear()
+
+    def _clicked(self, x: float, y: float) -> None:
+        if self._cells is None:
+            return
+        rows, cols, cell_h, cell_w, pad, left = self._cells
+        col, row = int((x - left - pad) // (cell_w + pad)), int((y - pad) // (cell_h + pad))
+        if 0 <= row < rows and 0 <= col < cols:
+            self.cell_clicked.emit(row * cols + col)
+
+
+def grid_cells(count: int, columns: int, cell_shape: tuple[int, ...], padding: int = 2, left: int = 0):
+    """The `cells` of `ImageCanvas.set_picture` for `count` pictures of (H, W, ...) tiled `columns` wide
+    (`left`: a margin of row labels before the first column)."""
+    columns = max(1, min(columns, count))
+    rows = (count + columns - 1) // columns
+    return rows, columns, int(cell_shape[0]), int(cell_shape[1]), padding, left

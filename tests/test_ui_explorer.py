@@ -1,0 +1,458 @@
+"""The explorer panel in offscreen Qt: sliders, classes, interpolation, arithmetic, encoding,
+stale-request dropping, saving, ONNX files, and the live 2D view during training."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from test_explore_core import train_tiny_run
+
+from gan_studio.config import apply_values
+from gan_studio.engine import TrainConfig, Trainer
+from gan_studio.explore import latent as latent_ops
+from gan_studio.explore.backends import open_source
+from gan_studio.explore.encoding import encode
+from gan_studio.explore.saving import to_pictures
+from gan_studio.models import default_config
+from gan_studio.ui.panels.explorer import ExplorerPanel
+
+WAIT_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Tiny runs shared by the tests of this file (GANs with a large learning rate, so that three
+    steps already give outputs that vary visibly with z and the class)."""
+    root = tmp_path_factory.mktemp("explorer-runs")
+    fast = {"ngf": 8, "ndf": 8, "latent_dim": 10, "lr_g": 0.05, "lr_d": 0.05}
+    return {
+        "dcgan": train_tiny_run(root / "dcgan", "dcgan", "shapes", **fast),
+        "cdcgan": train_tiny_run(root / "cdcgan", "cdcgan", "shapes", **fast),
+        "vae": train_tiny_run(root / "vae", "vae", "shapes", steps=4, latent_dim=6, channels=4),
+        "cvae-moons": train_tiny_run(root / "cvae", "cvae", "moons", steps=10, latent_dim=3, hidden=16),
+    }
+
+
+@pytest.fixture
+def panel(qtbot):
+    widget = ExplorerPanel()
+    qtbot.addWidget(widget)
+    widget.resize(1100, 700)
+    yield widget
+    widget.shutdown()
+
+
+def settle(qtbot, panel):
+    """Wait until the renderer has nothing left to do and its results have reached the widgets."""
+    qtbot.waitUntil(panel.renderer.idle, timeout=WAIT_MS)
+    qtbot.wait(30)
+
+
+def open_and_wait(qtbot, panel, path, backend=None):
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.open_source(path, backend)
+    settle(qtbot, panel)
+    return panel.source
+
+
+def expected_picture(panel, z, y=None) -> np.ndarray:
+    """What the main image must show for z (and y): the backend's output, converted to pixels."""
+    out = panel.source.backend.generate(np.asarray(z, np.float32)[None], None if y is None else y[None])
+    picture = to_pictures(out, panel.source.value_range)[0]
+    return picture[:, :, 0] if picture.shape[2] == 1 else picture
+
+
+def test_panel_protocol_and_constructs_alone(panel):
+    assert ExplorerPanel.TITLE == "Explorer"
+    panel.set_run(None)
+    panel.on_update({"kind": "metrics", "step": 1})
+    assert panel.source is None and panel.tabs.isTabVisible(0) is False
+
+
+def test_slider_changes_the_image_and_sliders_reset(qtbot, panel, runs):
+    source = open_and_wait(qtbot, panel, runs["dcgan"])
+    assert source.latent_dim == 10 and len(panel.latent_tab.sliders) == 10
+    assert np.array_equal(panel.z, latent_ops.seed_latent(0, 10))
+    before = panel.main_view.picture.copy()
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.latent_tab.sliders.slider(3).setValue(300)  # z4 = +3
+    assert panel.z[3] == pytest.approx(3.0)
+    assert not np.array_equal(panel.main_view.picture, before)
+    assert np.array_equal(panel.main_view.picture, expected_picture(panel, panel.z))
+    assert "torch (cpu)" in panel.backend_label.text() and "ms" in panel.backend_label.text()
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.latent_tab.sliders.rows[3].reset.click()
+    assert panel.z[3] == 0.0 and panel.z[0] == pytest.approx(latent_ops.seed_latent(0, 10)[0])
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.latent_tab.reset_all()
+    assert np.array_equal(panel.z, np.zeros(10, np.float32))
+
+
+def test_seed_copy_paste_and_neighbours(qtbot, panel, runs):
+    open_and_wait(qtbot, panel, runs["dcgan"])
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.latent_tab.seed_box.setValue(5)
+    assert np.array_equal(panel.z, latent_ops.seed_latent(5, 10))
+    text = panel.latent_tab.copy_z()
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.latent_tab.sliders.slider(0).setValue(-250)
+    assert panel.z[0] == pytest.approx(-2.5)
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.latent_tab.paste_z(text)
+    assert np.allclose(panel.z, latent_ops.seed_latent(5, 10), atol=1e-6)
+    assert panel.latent_tab.sliders.value(1) == pytest.approx(round(float(panel.z[1]), 2))
+    panel.latent_tab.paste_z("1, 2, three")
+    assert "non-number: 'three'" in panel.status_label.text()
+    qtbot.waitUntil(lambda: panel.neighbours_view.picture is not None, timeout=WAIT_MS)
+    assert panel.neighbours_view.picture.shape[:2] == (3 * 34 + 2, 3 * 34 + 2)  # 3 x 3 cells of 32 px + padding
+
+
+def test_pca_basis_moves_z_along_a_principal_direction(qtbot, panel, runs):
+    open_and_wait(qtbot, panel, runs["dcgan"])
+    panel.latent_tab.pca_samples = 128
+    with qtbot.waitSignal(panel.latent_tab.basis_ready, timeout=WAIT_MS) as blocker:
+        panel.latent_tab.choose_basis("pca")
+    basis = blocker.args[0]
+    assert basis.kind == "pca" and panel.latent_tab.sliders.rows[0].label.text().startswith("PC1")
+    assert panel.latent_tab.sliders.rows[0].bar.isVisibleTo(panel) and basis.scores[0] >= basis.scores[-1]
+    z0 = panel.z.copy()
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.latent_tab.sliders.slider(0).setValue(200)
+    step = panel.z - z0
+    assert np.allclose(step / np.linalg.norm(step), np.sign(step @ basis.directions[0]) * basis.directions[0],
+                       atol=1e-4)  # fmt: skip
+    assert basis.coordinates(panel.z)[0] == pytest.approx(2.0, abs=1e-4)
+
+
+def test_class_change_mixing_and_class_seed_grid(qtbot, panel, runs):
+    source = open_and_wait(qtbot, panel, runs["cdcgan"])
+    assert panel.tabs.isTabVisible(panel.tabs.indexOf(panel.condition_tab))
+    assert not panel.tabs.isTabVisible(panel.tabs.indexOf(panel.encode_tab))
+    circle = panel.main_view.picture.copy()
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.condition_tab.select_class("star")
+    assert panel.y.argmax() == source.class_names.index("star")
+    assert not np.array_equal(panel.main_view.picture, circle)
+    assert np.array_equal(panel.main_view.picture, expected_picture(panel, panel.z, panel.y))
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.condition_tab.set_weights([0.5, 0, 0, 0.5, 0, 0])
+    assert np.allclose(panel.y, [0.5, 0, 0, 0.5, 0, 0])
+    assert "0.5 circle + 0.5 star" in panel.caption.text()
+    with qtbot.waitSignal(panel.condition_tab.grid_ready, timeout=WAIT_MS):
+        panel.condition_tab.seeds_box.setValue(4)
+        panel.condition_tab.draw_grid()
+    grid = panel.condition_tab.grid_view
+    rows, cols, _, _, _, margin = grid._cells
+    assert (rows, cols) == (6, 4) and margin > 20  # class names are written left of the rows
+    assert grid.picture.shape[:2] == (6 * 34 + 2, margin + 4 * 34 + 2)
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        grid._clicked(margin + 2 + 34 + 10, 2 + 2 * 34 + 10)  # a click on row "triangle", column seed 1
+    assert panel.y.argmax() == 2 and np.array_equal(panel.z, latent_ops.seed_latent(1, 10))
+
+
+def test_interpolation_endpoints_equal_the_two_samples_and_export(qtbot, panel, runs, tmp_path):
+    open_and_wait(qtbot, panel, runs["dcgan"])
+    tab = panel.interpolate_tab
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.latent_tab.seed_box.setValue(11)
+    image_a = panel.main_view.picture.copy()
+    tab.set_end("a")
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.latent_tab.seed_box.setValue(12)
+    image_b = panel.main_view.picture.copy()
+    tab.steps_box.setValue(6)
+    tab.mode_combo.setCurrentText("spherical")
+    with qtbot.waitSignal(tab.strip_ready, timeout=WAIT_MS):
+        tab.set_end("b")
+    assert len(tab.frames) == 6
+    assert np.array_equal(tab.frames[0][:, :, 0], image_a) and np.array_equal(tab.frames[-1][:, :, 0], image_b)
+    assert not np.array_equal(tab.frames[2], tab.frames[0])
+    strip = tab.export_png(tmp_path / "strip.png")
+    assert Image.open(strip).size == (6 * 34 + 2, 34 + 2)
+    assert len(json.loads(strip.with_suffix(".json").read_text())["path_z"]) == 6
+    gif = tab.export_gif(tmp_path / "walk.gif")
+    with Image.open(gif) as animation:
+        assert animation.n_frames == 10 and animation.size == (128, 128)  # 6 forward + 4 back, 4x scale
+    tab.play_button.setChecked(True)
+    qtbot.waitUntil(lambda: tab._frame >= 2, timeout=WAIT_MS)
+    tab.play_button.setChecked(False)
+
+
+def test_vector_arithmetic(qtbot, panel, runs):
+    open_and_wait(qtbot, panel, runs["dcgan"])
+    tab = panel.arithmetic_tab
+    with qtbot.waitSignal(tab.pool_ready, timeout=WAIT_MS):
+        tab.draw_pool()
+    picks = {"A": [0, 1], "B": [2], "C": [3, 4, 5]}
+    for group, indices in picks.items():
+        tab.target.button(["A", "B", "C"].index(group)).setChecked(True)
+        for i in indices:
+            if group == "C" and i == 5:
+                with qtbot.waitSignal(tab.result_ready, timeout=WAIT_MS):
+                    tab.pool_view.cell_clicked.emit(i)
+            else:
+                tab.pool_view.cell_clicked.emit(i)
+    pool = tab.pool_z
+    expected = pool[[0, 1]].mean(0) - pool[2] + pool[[3, 4, 5]].mean(0)
+    assert np.allclose(tab.result_z, expected, atol=1e-6)
+    assert np.array_equal(tab.result_view.picture[2:34, 2:34], expected_picture(panel, expected))  # inside padding
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        tab.use_result()
+    assert np.allclose(panel.z, expected, atol=1e-6)
+
+
+def test_vae_encoding_from_dataset_and_dropped_file_and_kl_bars(qtbot, panel, runs, tmp_path):
+    open_and_wait(qtbot, panel, runs["vae"])
+    tab = panel.encode_tab
+    assert panel.tabs.isTabVisible(panel.tabs.indexOf(tab))
+    with qtbot.waitSignal(tab.encoded, timeout=WAIT_MS) as blocker:
+        tab.encode_dataset_image(7)
+    enc = blocker.args[0]
+    qtbot.waitUntil(lambda: np.allclose(panel.z, enc.mu), timeout=WAIT_MS)
+    assert tab.input_view.picture.shape == (32, 32) and tab.recon_view.picture.shape == (32, 32)
+    assert panel.latent_tab.sliders.value(0) == pytest.approx(round(float(enc.mu[0]), 2), abs=0.011)
+    picture = np.zeros((20, 20, 3), np.uint8)
+    picture[5:15, 5:15] = 255
+    Image.fromarray(picture).save(tmp_path / "dropped.png")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "dropped.png"))])
+    drop = QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)  # fmt: skip
+    with qtbot.waitSignal(tab.encoded, timeout=WAIT_MS) as blocker:
+        tab.dropEvent(drop)
+    assert blocker.args[0].input.max() == pytest.approx(1.0) and not np.allclose(blocker.args[0].mu, enc.mu)
+    with qtbot.waitSignal(panel.latent_tab.basis_ready, timeout=WAIT_MS) as blocker:
+        panel.latent_tab.choose_basis("kl")
+    basis = blocker.args[0]
+    assert basis.kind == "kl" and list(basis.scores) == sorted(basis.scores, reverse=True)
+    assert "nats" in panel.latent_tab.sliders.rows[0].bar.toolTip()
+
+
+def test_stale_slider_requests_are_dropped(qtbot, panel, runs):
+    open_and_wait(qtbot, panel, runs["dcgan"])
+    real_backend = panel.source.backend
+
+    class SlowBackend:
+        name = "slow"
+
+        def generate(self, z, y):
+            time.sleep(0.02)
+            return real_backend.generate(z, y)
+
+    panel.source.backend = SlowBackend()
+    stats = panel.renderer.stats.by_channel["main"]
+    rendered_before, dropped_before = stats["rendered"], stats["dropped"]
+    slider = panel.latent_tab.sliders.slider(0)
+    for tick in range(-300, 300, 3):  # 200 events faster than the renderer can follow
+        slider.setValue(tick)
+    assert panel.renderer.wait_idle(10)
+    qtbot.waitUntil(lambda: np.array_equal(panel.main_view.picture, expected_picture(panel, panel.z)),
+                    timeout=WAIT_MS)  # fmt: skip
+    rendered = stats["rendered"] - rendered_before
+    assert panel.z[0] == pytest.approx(2.97)
+    assert rendered <= 5 and stats["dropped"] - dropped_before >= 195
+    assert "stale requests dropped" in panel.backend_label.text()
+
+
+def test_save_image_grid_and_z_then_reload(qtbot, panel, runs, tmp_path):
+    open_and_wait(qtbot, panel, runs["cdcgan"])
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.condition_tab.select_class("heart")
+    qtbot.waitUntil(lambda: panel.neighbours_view.picture is not None, timeout=WAIT_MS)
+    image = panel.save_image(tmp_path / "look.png")
+    assert np.array_equal(np.asarray(Image.open(image)), panel.main_view.picture)
+    record = json.loads(image.with_suffix(".json").read_text())
+    assert record["model"] == "cdcgan" and record["condition"] == "heart" and len(record["z"]) == 10
+    grid = panel.save_grid(tmp_path / "grid.png")
+    assert len(json.loads(grid.with_suffix(".json").read_text())["grid_z"]) == 9
+    saved_z, saved_y = panel.z.copy(), panel.y.copy()
+    panel.latent_tab.save_z(tmp_path / "z.json")
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.latent_tab.seed_box.setValue(3)
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.condition_tab.select_class(0)
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.latent_tab.load_z(tmp_path / "z.json")
+    assert np.allclose(panel.z, saved_z) and np.allclose(panel.y, saved_y)
+    assert panel.condition_tab.class_combo.currentText() == "heart"
+    (tmp_path / "junk.json").write_text("[1, 2")
+    panel.latent_tab.load_z(tmp_path / "junk.json")
+    assert "junk.json: not a saved latent" in panel.status_label.text()
+
+
+def test_bad_sources_are_reported_not_raised(qtbot, panel, tmp_path):
+    with qtbot.waitSignal(panel.message, timeout=WAIT_MS) as blocker:
+        panel.open_source(tmp_path / "nothing-here")
+    assert "no such run directory" in blocker.args[0]
+    (tmp_path / "fake.onnx").write_bytes(b"not onnx")
+    with qtbot.waitSignal(panel.message, timeout=WAIT_MS) as blocker:
+        panel.open_source(tmp_path / "fake.onnx")
+    assert "fake.onnx" in blocker.args[0] and panel.source is None
+
+
+def test_exported_onnx_file_and_run_with_export(qtbot, panel, runs):
+    from gan_studio.export.onnx_export import export_run
+
+    report = export_run(runs["cdcgan"], check=False)
+    source = open_and_wait(qtbot, panel, report.path)
+    assert source.backend.name.startswith("ONNX Runtime") and "ONNX Runtime" in panel.backend_label.text()
+    assert source.class_names == ["circle", "square", "triangle", "star", "cross", "heart"]
+    onnx_picture = panel.main_view.picture.copy()
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.condition_tab.select_class("cross")
+    assert not np.array_equal(panel.main_view.picture, onnx_picture)
+    # the run directory opens with its export (same step) by default, and with torch on request
+    source = open_and_wait(qtbot, panel, runs["cdcgan"])
+    assert source.onnx_path == report.path and source.loaded is not None
+    auto_picture = panel.main_view.picture.copy()
+    source = open_and_wait(qtbot, panel, runs["cdcgan"], backend="torch")
+    assert source.backend.name.startswith("torch")
+    assert np.abs(panel.main_view.picture.astype(int) - auto_picture.astype(int)).max() <= 1
+    assert np.array_equal(auto_picture, onnx_picture)
+
+
+def test_exported_vae_decoder_encodes_with_the_encoder_beside_it(qtbot, panel, runs):
+    from gan_studio.export.onnx_export import export_run
+
+    decoder = export_run(runs["vae"], part="decoder", check=False).path
+    export_run(runs["vae"], part="encoder", check=False)
+    source = open_and_wait(qtbot, panel, decoder)
+    assert source.backend.name.startswith("ONNX Runtime") and source.encoder is not None and source.loaded is None
+    with qtbot.waitSignal(panel.encode_tab.encoded, timeout=WAIT_MS) as blocker:
+        panel.encode_tab.encode_dataset_image(7)
+    torch_source = open_source(runs["vae"], backend="torch")
+    expected = encode(torch_source, blocker.args[0].input)
+    assert np.allclose(blocker.args[0].mu, expected.mu, atol=1e-4)
+    assert np.allclose(blocker.args[0].reconstruction, expected.reconstruction, atol=1e-4)
+
+
+def test_live_2d_view_follows_training(qtbot, panel, tmp_path):
+    config = apply_values(default_config("gan"), {"latent_dim": 4, "g_hidden": 32, "d_hidden": 32,
+                                                   "g_layers": 2, "d_layers": 2})  # fmt: skip
+    train = TrainConfig(data="ring8", steps=30, batch_size=64, log_every=1, sample_every=0, checkpoint_every=10,
+                        device="cpu")  # fmt: skip
+    trainer = Trainer.new("gan", config, train, out=tmp_path / "live")
+    updates = iter(trainer)
+    panel.set_run(trainer.run.path)  # no checkpoint yet: the panel waits for one
+    frames = []
+    panel.live_tab.frame_shown.connect(lambda step: frames.append((step, panel.live_tab.frame)))
+    for target in (10, 20):
+        while trainer.step <= target:  # one step past the checkpoint, so it is on disk
+            update = next(updates)
+            panel.on_update(update)  # what the main window forwards
+        qtbot.waitUntil(lambda target=target: bool(frames) and frames[-1][0] == target, timeout=WAIT_MS)
+        assert trainer.run.read_info()["status"] == "running"
+    assert panel.tabs.isTabVisible(panel.tabs.indexOf(panel.live_tab))
+    (step_a, first), (step_b, second) = frames[0], frames[-1]
+    assert (step_a, step_b) == (10, 20)
+    assert first.heatmap.shape == (96, 96) and 0.0 <= first.heatmap.min() and first.heatmap.max() <= 1.0
+    assert not np.allclose(first.heatmap, second.heatmap) and not np.allclose(first.generated, second.generated)
+    assert first.real is not None and len(first.real) > 500
+    for _ in updates:
+        pass
+    assert "step 30" in panel.source_label.text() or frames[-1][0] in (20, 30)
+
+
+def test_point_model_shows_points_mesh_and_encodes_a_data_point(qtbot, panel, runs):
+    source = open_and_wait(qtbot, panel, runs["cvae-moons"])
+    assert source.kind == "points" and source.num_classes == 2
+    assert panel.main_view.picture.shape == (320, 320, 3) and not panel.neighbours_view.isVisibleTo(panel)
+    assert panel.tabs.isTabVisible(panel.tabs.indexOf(panel.live_tab))
+    frame = panel.live_tab.frame
+    assert frame is not None and frame.heatmap is None and frame.mesh.shape[-1] == 2
+    assert panel.live_tab.mesh.isVisible() and not panel.live_tab.heatmap.isVisible()
+    before = panel.main_view.picture.copy()
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.latent_tab.sliders.slider(0).setValue(-300)
+    assert not np.array_equal(panel.main_view.picture, before)  # the highlighted point moved
+    with qtbot.waitSignal(panel.encode_tab.encoded, timeout=WAIT_MS) as blocker:
+        panel.encode_tab.encode_dataset_image(3)
+    enc = blocker.args[0]
+    assert enc.input.shape == (2,) and enc.label in (0, 1)
+    qtbot.waitUntil(lambda: np.allclose(panel.z, enc.mu) and panel.y.argmax() == enc.label, timeout=WAIT_MS)
+
+
+def test_screenshots(qtbot, runs, tmp_path):
+    """Screenshots of every tab in the app's dark style. They go to $GAN_STUDIO_SCREENSHOTS when set
+    (resources/screenshots for the README), with the runs named by $GAN_STUDIO_SCREENSHOT_RUN (a
+    conditional image model) and $GAN_STUDIO_SCREENSHOT_POINTS_RUN (a 2D model); else tiny runs to tmp."""
+    from PySide6.QtWidgets import QApplication
+
+    from gan_studio.ui.style import apply_style
+
+    out = Path(os.environ.get("GAN_STUDIO_SCREENSHOTS") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    image_run = Path(os.environ.get("GAN_STUDIO_SCREENSHOT_RUN") or runs["cdcgan"])
+    points_run = Path(os.environ.get("GAN_STUDIO_SCREENSHOT_POINTS_RUN") or runs["cvae-moons"])
+    app = QApplication.instance()
+    saved = (app.style().name(), app.palette(), app.styleSheet())
+    apply_style(app)  # the app's look, restored below
+    try:
+        shots = take_screenshots(qtbot, out, image_run, points_run)
+    finally:
+        app.setStyle(saved[0])
+        app.setPalette(saved[1])
+        app.setStyleSheet(saved[2])
+    assert len(shots) >= 5 and all(path.stat().st_size > 5000 for path in shots)
+
+
+def take_screenshots(qtbot, out: Path, image_run: Path, points_run: Path) -> list[Path]:
+    panel = ExplorerPanel()
+    qtbot.addWidget(panel)
+    panel.resize(1180, 720)
+    panel.show()
+    shots = []
+
+    def shoot(name, tab, *canvases):
+        panel.tabs.setCurrentWidget(tab)
+        settle(qtbot, panel)
+        qtbot.wait(100)
+        for canvas in (panel.main_view, *canvases):  # each picture is on screen, not an empty box
+            pixels = np.asarray(Image.fromqimage(canvas.grab().toImage()).convert("L"))
+            assert pixels.std() > 3, f"{name}: {canvas.toolTip()} shows nothing"
+        panel.grab().save(str(out / name))
+        shots.append(out / name)
+
+    source = open_and_wait(qtbot, panel, image_run)
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.latent_tab.seed_box.setValue(3)
+    qtbot.waitUntil(lambda: panel.neighbours_view.picture is not None, timeout=WAIT_MS)
+    if source.encoder is not None:
+        with qtbot.waitSignal(panel.latent_tab.basis_ready, timeout=WAIT_MS):
+            panel.latent_tab.choose_basis("kl")
+    shoot("explorer.png", panel.latent_tab, panel.neighbours_view)
+    if source.num_classes:
+        with qtbot.waitSignal(panel.condition_tab.grid_ready, timeout=WAIT_MS):
+            panel.condition_tab.seeds_box.setValue(8)
+            panel.condition_tab.draw_grid()
+        shoot("explorer-classes.png", panel.condition_tab, panel.condition_tab.grid_view)
+    interpolate = panel.interpolate_tab
+    interpolate.set_end("a", latent_ops.seed_latent(1, source.latent_dim), panel.y)
+    second_y = None if panel.y is None else np.roll(panel.y, 1)
+    with qtbot.waitSignal(interpolate.strip_ready, timeout=WAIT_MS):
+        interpolate.set_end("b", latent_ops.seed_latent(2, source.latent_dim), second_y)
+    shoot("explorer-interpolate.png", interpolate, interpolate.strip_view, interpolate.animation_view)
+    arithmetic = panel.arithmetic_tab
+    with qtbot.waitSignal(arithmetic.pool_ready, timeout=WAIT_MS):
+        arithmetic.draw_pool()
+    for group, index in (("A", 0), ("A", 1), ("B", 2), ("C", 3)):
+        arithmetic.add_to_group(group, arithmetic.pool_z[index])
+    qtbot.waitUntil(lambda: arithmetic.result_view.picture is not None, timeout=WAIT_MS)
+    shoot("explorer-arithmetic.png", arithmetic, arithmetic.pool_view, arithmetic.result_view)
+    if source.family == "vae":
+        with qtbot.waitSignal(panel.encode_tab.encoded, timeout=WAIT_MS):
+            panel.encode_tab.encode_dataset_image(5)
+        shoot("explorer-encode.png", panel.encode_tab, panel.encode_tab.input_view, panel.encode_tab.recon_view)
+    with qtbot.waitSignal(panel.live_tab.frame_shown, timeout=WAIT_MS):
+        panel.open_source(points_run)
+    shoot("explorer-live2d.png", panel.live_tab)
+    panel.shutdown()
+    return shots

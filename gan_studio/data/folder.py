@@ -64,7 +64,7 @@ def _open_rgb(path: Path) -> Image.Image:
         raise DataError(f"image is too large (possible decompression bomb): {exc}", path) from exc
     except UnidentifiedImageError as exc:
         raise DataError("not a readable image (corrupt or unsupported format)", path) from exc
-    except OSError as exc:
+    except (OSError, ValueError, SyntaxError) as exc:  # Pillow's plugins raise all three for a corrupt header
         raise DataError(f"cannot read image ({exc})", path) from exc
 
 

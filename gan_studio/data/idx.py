@@ -70,7 +70,11 @@ def read_idx(path: str | Path) -> np.ndarray:
         raise DataError(f"truncated or corrupt gzip data ({exc})", path) from exc
     except OSError as exc:
         raise DataError(f"cannot read IDX file ({exc.strerror or exc})", path) from exc
-    array = data.reshape(dims)
+    try:
+        array = data.reshape(dims)
+    except ValueError:  # an empty dimension beside others whose product overflows numpy's index type
+        shape = "x".join(str(d) for d in dims)
+        raise DataError(f"IDX header declares an impossible shape {shape}", path) from None
     return array.astype(dtype.newbyteorder("="), copy=False) if dtype.itemsize > 1 else array
 
 
@@ -201,6 +205,8 @@ def load_idx_folder(folder: str | Path, split: str = "train", name: str | None =
         raise DataError(f"expected uint8 images of shape (N, H, W), got {images.dtype} {images.shape}", images_path)
     if images.shape[0] == 0:
         raise DataError("the images file holds no images", images_path)
+    if images.shape[1] == 0 or images.shape[2] == 0:
+        raise DataError(f"the images are empty ({images.shape[1]}x{images.shape[2]} pixels)", images_path)
     name = name or guess_dataset_name(idx_dir)
     labels, class_names = None, []
     if labels_path is not None:

@@ -7,7 +7,9 @@ pickle support, so it cannot run code; anything malformed is a DataError naming 
 
 from __future__ import annotations
 
+import math
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -23,15 +25,43 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as archive:
             if not isinstance(archive, np.lib.npyio.NpzFile):
                 raise DataError("not an .npz archive (expected a file written by numpy.savez)", path)
-            return {key: archive[key] for key in archive.files}
+            _check_declared_sizes(archive.zip, path)
+            arrays = {key: archive[key] for key in archive.files}
     except DataError:
         raise
     except ValueError as exc:  # pickled (object) arrays, or not a numpy file at all
         raise DataError(f"unsupported or corrupt .npz content ({exc})", path) from exc
-    except (zipfile.BadZipFile, EOFError) as exc:
+    # zipfile raises NotImplementedError for an unknown compression method, RuntimeError for an encrypted member
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
         raise DataError(f"corrupt .npz archive ({exc})", path) from exc
     except OSError as exc:
         raise DataError(f"cannot read .npz file ({exc.strerror or exc})", path) from exc
+    for key, value in arrays.items():
+        if not isinstance(value, np.ndarray):  # a member without .npy: numpy hands back its raw bytes
+            raise DataError(f"archive member '{key}' is not a numpy array", path)
+    return arrays
+
+
+def _check_declared_sizes(archive: zipfile.ZipFile, path: Path) -> None:
+    """Refuse a member whose .npy header declares more data than it holds, before numpy allocates it."""
+    for info in archive.infolist():
+        if not info.filename.endswith(".npy"):
+            continue
+        with archive.open(info) as fh:
+            version = np.lib.format.read_magic(fh)
+            if version not in ((1, 0), (2, 0)):
+                raise DataError(f"unsupported .npy format version {version} in '{info.filename}'", path)
+            read_header = (
+                np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            )
+            shape, _, dtype = read_header(fh)
+            declared = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+            if not dtype.hasobject and declared > info.file_size - fh.tell():
+                raise DataError(
+                    f"corrupt .npz archive: '{info.filename}' declares shape {shape} ({declared} bytes) "
+                    f"but holds {info.file_size - fh.tell()} bytes",
+                    path,
+                )
 
 
 def _to_uint8_images(x: np.ndarray, path: Path) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import pickle
 import re
+import struct
 import zipfile
 from pathlib import Path
 
@@ -70,8 +71,10 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
         raise CheckpointError(
             f"refused: the file contains pickled Python objects, which are never loaded ({_first_line(exc)})", path
         ) from None
+    # what torch.load raises for damaged files, struct.error and AssertionError included (found by fuzzing)
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, KeyError, IndexError,
-            TypeError, AttributeError, UnicodeDecodeError, MemoryError) as exc:  # fmt: skip
+            TypeError, AttributeError, UnicodeDecodeError, MemoryError, struct.error,
+            AssertionError) as exc:  # fmt: skip
         raise CheckpointError(f"corrupt or truncated checkpoint ({_first_line(exc)})", path) from None
     if not isinstance(data, dict) or not _is_plain(data.get("format"), str) or data["format"] != CHECKPOINT_FORMAT:
         raise CheckpointError("not a GAN Studio checkpoint", path)
@@ -131,6 +134,22 @@ def _structure_problem(data: dict) -> str | None:
         return f"data_info num_classes is {_describe(classes)}"
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or len(names) < classes:
         return "data_info class_names is not a list of one name per class"
+    if "rng" in data:
+        return _rng_problem(data["rng"])
+    return None
+
+
+def _rng_problem(rng) -> str | None:
+    """What is wrong with a saved RNG state (checked before restoring it: a huge one would take ages)."""
+    python = rng.get("python") if isinstance(rng, dict) else None
+    numpy_state = rng.get("numpy") if isinstance(rng, dict) else None
+    if not isinstance(python, dict) or not isinstance(python.get("state"), list) or len(python["state"]) > 1000:
+        return "the python RNG state is malformed"
+    keys = numpy_state.get("keys") if isinstance(numpy_state, dict) else None
+    if not isinstance(keys, torch.Tensor) or keys.numel() != 624:
+        return "the numpy RNG state is malformed"
+    if not isinstance(rng.get("torch"), torch.Tensor) or rng["torch"].dtype != torch.uint8:
+        return "the torch RNG state is malformed"
     return None
 
 

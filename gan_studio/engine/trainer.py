@@ -570,7 +570,7 @@ class Trainer:
             if data.get("fixed_y") is not None:
                 self.fixed_y = data["fixed_y"].to(self.device)
             set_rng_state(data["rng"])
-        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
+        except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
             raise CheckpointError(f"checkpoint is incomplete or inconsistent ({exc})",
                                   self.run.last_checkpoint) from None  # fmt: skip
         for name in RATE_OPTIMIZERS:  # rates changed by a resume override win over the saved ones

@@ -189,6 +189,13 @@ class _OnnxPart:
                     f"input '{name}' has shape {shape}, but the metadata says it is (batch, {width})", self.path
                 )
 
+    def _run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """The session's outputs; a graph that cannot run (a damaged file) is an ExportError."""
+        try:
+            return self.session.run(None, feeds)
+        except Exception as exc:  # noqa: BLE001 - ONNX Runtime raises its own types (InvalidArgument, Fail, ...)
+            raise ExportError(f"the ONNX model failed to run (damaged file?): {first_line(exc)}", self.path) from None
+
     def _feeds(self, **arrays) -> dict[str, np.ndarray]:
         return {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in arrays.items()}
 
@@ -225,7 +232,7 @@ class OnnxGenerator(_OnnxPart):
             raise ConfigError(f"z must have shape (N, {self.latent_dim}) with N >= 1, got {z.shape}")
         y = self._labels(y, z.shape[0])
         feeds = self._feeds(z=z) if y is None else self._feeds(z=z, y=y)
-        return np.asarray(self.session.run(None, feeds)[0], dtype=np.float32)
+        return np.asarray(self._run(feeds)[0], dtype=np.float32)
 
 
 class OnnxEncoder(_OnnxPart):
@@ -244,7 +251,7 @@ class OnnxEncoder(_OnnxPart):
         y = self._labels(y, x.shape[0])
         name = self.input_names[0]
         feeds = self._feeds(**{name: x}) if y is None else self._feeds(**{name: x, "y": y})
-        mu, logvar = self.session.run(None, feeds)
+        mu, logvar = self._run(feeds)
         return np.asarray(mu, dtype=np.float32), np.asarray(logvar, dtype=np.float32)
 
 

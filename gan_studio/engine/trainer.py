@@ -1,7 +1,8 @@
 """The Trainer: drives any registered model, writes the run directory, and obeys controls.
 
 Plain Python and iterable: `for update in trainer:` runs training and yields dicts with a "kind":
-"started", "metrics", "sample", "event", "paused", "resumed", "diverged", "failed", "finished".
+"started", "metrics", "sample", "checkpoint", "event", "paused", "resumed", "diverged", "failed",
+"finished".
 Controls (pause, resume, single step, stop, hyperparameter changes) are thread-safe requests
 applied at step boundaries, so the desktop app drives it from a worker thread and the CLI from
 the main thread. Under torchrun every rank runs the same loop; rank 0 alone writes the run dir.
@@ -405,6 +406,8 @@ class Trainer:
                 yield self._write_sample()
             if checkpoint_now:
                 self._save_checkpoint()
+                if self.dist.is_main:
+                    yield {"kind": "checkpoint", "step": self.step, "path": str(self.run.last_checkpoint)}
         self._check_losses()
         if self._divergence:
             yield from self._on_diverged()

@@ -1,0 +1,113 @@
+"""Cheap quality metrics logged during training (the Trainer calls `live_metrics` every eval_every steps).
+
+- ring8 / grid25: the PacGAN/VEEGAN mode metrics on 2,500 samples (modes, high_quality, reverse_kl);
+- other 2D data: the Frechet distance of 2,500 samples to 2,500 training points (frechet_live);
+- images: only when the dataset's evaluation classifier is already cached (it is never trained
+  here), the Frechet distance in its feature space on 500 samples (frechet_live) and, for
+  conditional models, the label accuracy. The full report (`gan-studio eval`, the app's metrics
+  panel) computes everything else outside the training thread.
+Sampling uses a private random generator, so enabling live metrics does not change the training.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import torch
+
+from gan_studio.evaluate.classifier import cache_path, cached_classifier
+from gan_studio.evaluate.frechet import frechet_distance
+from gan_studio.evaluate.modes import PROTOCOL_SAMPLES, dataset_mode_metrics, has_mode_metrics
+from gan_studio.evaluate.reference import reference_data
+from gan_studio.models.base import one_hot
+
+LIVE_IMAGE_SAMPLES = 500  # generated images per live estimate
+LIVE_SEED = 12345  # fixed noise: successive values differ only because the model changed
+
+_image_state: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # trainer -> cached reference features
+
+
+def _samples(trainer, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """n samples in eval mode from fixed private noise, with balanced labels for conditional models."""
+    model = trainer.model
+    generator = torch.Generator(device=trainer.device).manual_seed(LIVE_SEED)
+    z = torch.randn(n, model.latent_dim, generator=generator, device=trainer.device)
+    labels = torch.arange(n, device=trainer.device) % model.num_classes if model.num_classes else None
+    y = one_hot(labels, model.num_classes) if labels is not None else None
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model.generate(z, y)
+    finally:
+        model.train(was_training)
+    return out.float().cpu(), None if labels is None else labels.cpu()
+
+
+def live_metrics(trainer) -> dict[str, Any]:
+    """The metrics record fields for the current step (empty when nothing cheap applies)."""
+    if trainer.data_info.kind == "points":
+        samples, _ = _samples(trainer, PROTOCOL_SAMPLES)
+        points = samples.double().numpy()
+        if has_mode_metrics(trainer.dataset.name):
+            found = dataset_mode_metrics(trainer.dataset.name, points)
+            values = {"modes": found.modes, "high_quality": round(found.high_quality, 4)}
+            if found.reverse_kl is not None:
+                values["reverse_kl"] = round(found.reverse_kl, 4)
+            return values
+        finite = points[torch.isfinite(samples).all(dim=1).numpy()]
+        if len(finite) < 2:
+            return {}
+        real = trainer.dataset.x[:PROTOCOL_SAMPLES].double().numpy()
+        return {"frechet_live": round(frechet_distance(finite, real), 5)}
+    return _image_metrics(trainer)
+
+
+def _image_metrics(trainer) -> dict[str, Any]:
+    state = _image_state.get(trainer)
+    if state is None:
+        state = _image_state[trainer] = _ImageState(trainer)
+    classifier = state.classifier()
+    if classifier is None:
+        return {}
+    samples, labels = _samples(trainer, LIVE_IMAGE_SAMPLES)
+    keep = torch.isfinite(samples.flatten(1)).all(dim=1)
+    if keep.sum() < 2:
+        return {}
+    values = {}
+    feats = classifier.features(samples[keep], trainer.model.output_range).double().numpy()
+    values["frechet_live"] = round(frechet_distance(feats, state.test_features), 4)
+    if labels is not None:
+        predicted = classifier.predict(samples[keep], trainer.model.output_range)
+        values["label_accuracy"] = round(float((predicted == labels[keep]).float().mean()), 4)
+    return values
+
+
+class _ImageState:
+    """Per-trainer memo: the reference data's cache key and, once a classifier exists, its test features."""
+
+    def __init__(self, trainer):
+        self.trainer = weakref.ref(trainer)
+        self._classifier = None
+        self.test_features = None
+        self.reference = None
+        self.path = None
+        try:
+            info = trainer.data_info
+            self.reference = reference_data(trainer.train_config.data, image_size=int(info.shape[-1]),
+                                            channels=int(info.shape[0]), seed=trainer.train_config.seed)  # fmt: skip
+            self.path = cache_path(self.reference)
+        except Exception:  # noqa: BLE001 - live metrics are optional; training must go on
+            self.reference = None
+
+    def classifier(self):
+        """The cached classifier (loaded on first sight of its file), or None."""
+        if self._classifier is None and self.path is not None and self.path.is_file():
+            trainer = self.trainer()
+            found = cached_classifier(self.reference, self.path.parent, trainer.device if trainer else "cpu")
+            if found is not None:
+                test = self.reference.test.x[:2000]
+                self.test_features = found.features(test, self.reference.test.value_range).double().numpy()
+                self._classifier = found
+        return self._classifier

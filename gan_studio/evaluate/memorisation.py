@@ -1,0 +1,72 @@
+"""Memorisation check: the training images nearest to generated samples, in pixel and feature space.
+
+A model that copies its training set produces samples much closer to some training image than
+real unseen (test) images are. The check reports, per space, the median distance of generated
+samples to their nearest training image divided by the same median for test images (about 1 or
+more: no sign of copying; far below 1: samples are near-copies), and draws a strip picture:
+each row is a generated sample, then its nearest training images in pixel space, then in
+feature space.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from gan_studio.engine.grids import to_uint8
+from gan_studio.evaluate.precision_recall import nearest_neighbours
+
+STRIP_ROWS = 8  # generated samples shown
+STRIP_NEIGHBOURS = 3  # nearest training images shown per space
+_GAP = 6  # pixels between the groups of a row
+
+
+def distance_ratio(generated: np.ndarray, test: np.ndarray, train: np.ndarray) -> dict[str, float]:
+    """Median nearest-training-sample distance of generated vs test samples, and their ratio."""
+    gen_d, _ = nearest_neighbours(generated, train, 1)
+    test_d, _ = nearest_neighbours(test, train, 1)
+    gen_median, test_median = float(np.median(gen_d)), float(np.median(test_d))
+    return {"generated_median": gen_median, "test_median": test_median,
+            "ratio": gen_median / test_median if test_median > 0 else float("inf")}  # fmt: skip
+
+
+def strip_picture(generated: torch.Tensor, train: torch.Tensor, pixel_idx: np.ndarray, feature_idx: np.ndarray,
+                  value_range: tuple[float, float]) -> np.ndarray:  # fmt: skip
+    """uint8 picture: per row, a generated image | its pixel-space neighbours | its feature-space neighbours."""
+    rows = []
+    for i in range(len(generated)):
+        groups = [generated[i : i + 1], train[torch.as_tensor(pixel_idx[i])], train[torch.as_tensor(feature_idx[i])]]
+        tiles = [to_uint8(g, value_range) for g in groups]  # (n, H, W, C) each
+        h, c = tiles[0].shape[1], tiles[0].shape[3]
+        gap = np.full((h, _GAP, c), 255, dtype=np.uint8)
+        parts = []
+        for group in tiles:
+            if parts:
+                parts.append(gap)
+            for tile in group:
+                parts.append(np.pad(tile, ((0, 0), (1, 1), (0, 0))))
+        rows.append(np.concatenate(parts, axis=1))
+        rows.append(np.full((2, rows[-1].shape[1], c), 255, dtype=np.uint8))
+    return np.concatenate(rows[:-1], axis=0)
+
+
+def memorisation_check(gen_images: torch.Tensor, gen_features: np.ndarray, train_images: torch.Tensor,
+                       train_features: np.ndarray, test_images: torch.Tensor, test_features: np.ndarray,
+                       value_range: tuple[float, float], rows: int = STRIP_ROWS,
+                       neighbours: int = STRIP_NEIGHBOURS) -> tuple[dict, np.ndarray]:  # fmt: skip
+    """Distance ratios in pixel and feature space, and the nearest-neighbour strip of `rows` samples."""
+    flat = lambda t: t.reshape(len(t), -1).float().numpy()  # noqa: E731
+    summary = {
+        "pixel": distance_ratio(flat(gen_images), flat(test_images), flat(train_images)),
+        "feature": distance_ratio(gen_features, test_features, train_features),
+    }
+    shown = gen_images[:rows]
+    pixel_d, pixel_idx = nearest_neighbours(flat(shown), flat(train_images), neighbours)
+    feature_d, feature_idx = nearest_neighbours(gen_features[:rows], train_features, neighbours)
+    summary["examples"] = [
+        {"pixel_neighbours": pixel_idx[i].tolist(), "pixel_distances": [round(float(d), 4) for d in pixel_d[i]],
+         "feature_neighbours": feature_idx[i].tolist(),
+         "feature_distances": [round(float(d), 4) for d in feature_d[i]]}
+        for i in range(len(shown))
+    ]  # fmt: skip
+    return summary, strip_picture(shown, train_images, pixel_idx, feature_idx, value_range)

@@ -1,0 +1,123 @@
+"""The real data a run is judged against: its training set and a held-out test set.
+
+- Procedural built-ins (ring8, grid25, spiral, moons, shapes): the training data of the run's seed,
+  and as test set a fresh draw of the same distribution from another seed.
+- Datasets with a published test split (MNIST-family folders with both files, CIFAR-10): those splits.
+- Anything else (a folder holding only MNIST's t10k files, image folders, .npz files): a fixed
+  80/20 split of the one set, the same for every run, stated in the report. When a run trained on
+  the whole set, the report says that its test part was seen in training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gan_studio.data import Dataset, load_dataset
+from gan_studio.data.dataset import RawImages, images_from_raw
+
+HOLDOUT_FRACTION = 0.2  # share of a single-split dataset held out as test set
+SPLIT_SEED = 1234  # fixed: every run and the benchmark see the same split
+FRESH_SEED_OFFSET = 1_000_003  # seed offset of the fresh test draw of procedural data
+FRESH_TEST_SIZE = {"points": 10_000, "images": 2_000}
+PROCEDURAL_IMAGES = ("shapes", "shapes-colour")
+
+
+@dataclass
+class ReferenceData:
+    """A dataset's training and test parts, and how the test part was obtained."""
+
+    name: str
+    kind: str  # "images" | "points"
+    train: Dataset
+    test: Dataset
+    note: str
+    test_seen_in_training: bool = False
+
+    @property
+    def num_classes(self) -> int:
+        return self.train.num_classes
+
+    def describe(self) -> dict:
+        return {"dataset": self.name, "train": len(self.train), "test": len(self.test), "note": self.note,
+                "test_seen_in_training": self.test_seen_in_training}  # fmt: skip
+
+
+def subset(dataset: Dataset, index: np.ndarray | torch.Tensor) -> Dataset:
+    """The samples `index` of a dataset (labels and metadata kept)."""
+    index = torch.as_tensor(np.asarray(index), dtype=torch.long)
+    y = dataset.y[index] if dataset.y is not None else None
+    return replace(dataset, x=dataset.x[index], y=y)
+
+
+def holdout_split(n: int, fraction: float = HOLDOUT_FRACTION) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed (train, test) index arrays of a single-split dataset of n samples."""
+    order = np.random.default_rng(SPLIT_SEED).permutation(n)
+    n_test = max(1, int(round(n * fraction)))
+    return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+def reference_data(spec: str, *, image_size: int = 32, channels: int | None = None,
+                   value_range: tuple[float, float] = (0.0, 1.0), seed: int = 0, trained_size: int | None = None,
+                   download: bool = False) -> ReferenceData:  # fmt: skip
+    """Training and test data of dataset `spec` in the format a model of this size was trained on."""
+    from gan_studio.data import TOY_NAMES
+
+    if spec in TOY_NAMES or spec in PROCEDURAL_IMAGES:
+        return _fresh_draw(spec, image_size, channels, value_range, seed)
+    kwargs = dict(image_size=image_size, channels=channels, value_range=value_range, download=download)
+    train = load_dataset(spec, split="train", **kwargs)
+    test = load_dataset(spec, split="test", **kwargs)
+    if len(train) != len(test) or not torch.equal(train.x, test.x):
+        return ReferenceData(train.name, train.kind, train, test,
+                             f"published train / test splits ({len(train)} / {len(test)})")  # fmt: skip
+    train_idx, test_idx = holdout_split(len(train))
+    seen = trained_size is not None and trained_size > len(train_idx)
+    note = (f"'{train.name}' has no separate test split here: a fixed {100 - HOLDOUT_FRACTION * 100:.0f}/"
+            f"{HOLDOUT_FRACTION * 100:.0f} split of its {len(train)} samples ({len(train_idx)} train / "
+            f"{len(test_idx)} test)")  # fmt: skip
+    if seen:
+        note += f"; this run trained on all {trained_size} samples, so the test part was seen in training"
+    return ReferenceData(train.name, train.kind, subset(train, train_idx), subset(train, test_idx), note, seen)
+
+
+def _fresh_draw(spec: str, image_size: int, channels: int | None, value_range, seed: int) -> ReferenceData:
+    """Training data of the run's seed and a fresh test draw of a procedural dataset."""
+    train = load_dataset(spec, image_size=image_size, channels=channels, value_range=value_range, seed=seed)
+    test_seed = seed + FRESH_SEED_OFFSET
+    n = FRESH_TEST_SIZE[train.kind]
+    if train.kind == "points":
+        from gan_studio.data import points_dataset
+        from gan_studio.data.toy2d import TOYS
+
+        make, names = TOYS[spec]
+        points, labels = make(n=n, seed=test_seed)
+        test = points_dataset(spec, points, labels, names, spec)
+    else:
+        from gan_studio.data.shapes import make_shapes
+
+        x, y, names = make_shapes(n=n, size=image_size, seed=test_seed, colour=spec == "shapes-colour")
+        test = images_from_raw(RawImages(x, y, names, spec), spec, image_size, channels, value_range)
+    note = f"test set: a fresh draw of {n} samples of the procedural '{spec}' data (seed {test_seed})"
+    return ReferenceData(train.name, train.kind, train, test, note)
+
+
+def reference_for_run(info: dict, data_info, value_range: tuple[float, float] = (0.0, 1.0)) -> ReferenceData:
+    """The reference data of a run, from its run.json `info` and the model's DataInfo."""
+    train_config = info.get("train_config") or {}
+    spec = str(train_config.get("data") or (info.get("dataset") or {}).get("source") or "")
+    dataset = info.get("dataset") or {}
+    size = dataset.get("size")
+    image_size = int(data_info.shape[-1]) if data_info.kind == "images" else 32
+    channels = int(data_info.shape[0]) if data_info.kind == "images" else None
+    return reference_data(
+        spec or str(Path(dataset.get("name", ""))),
+        image_size=image_size,
+        channels=channels,
+        value_range=value_range,
+        seed=int(train_config.get("seed", info.get("seed", 0)) or 0),
+        trained_size=int(size) if isinstance(size, int) else None,
+    )

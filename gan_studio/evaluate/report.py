@@ -1,0 +1,388 @@
+"""The full evaluation of a run: every metric that applies to it, with a floor and a ceiling.
+
+`evaluate_run(RUN)` loads the run's model and reference data, draws n samples and measures:
+- 2D points: mode coverage (ring8, grid25), Frechet distance and precision/recall on the raw
+  coordinates, label accuracy of conditional models (k-NN classifier on the training points);
+- images: Frechet distance, KID and precision/recall in the evaluation classifier's feature
+  space, label accuracy of conditional models, and the memorisation check (nearest training
+  images, saved as RUN/eval/nearest.png);
+- VAEs: test ELBO and IWAE negative log-likelihood.
+Each metric row also shows the *floor* (real training data vs real test data: the best a model
+can hope for) and the *ceiling* (noise vs real test data: a useless model). The report is a
+plain dict, written to RUN/eval/report.json; `format_report` renders the table.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from gan_studio.engine.grids import save_png
+from gan_studio.engine.trainer import resolve_device
+from gan_studio.errors import ConfigError, RunError
+from gan_studio.evaluate import EvaluationCancelled
+from gan_studio.evaluate.classifier import Classifier, PixelFeatures, get_classifier
+from gan_studio.evaluate.frechet import frechet_distance, kernel_distance
+from gan_studio.evaluate.likelihood import DEFAULT_IMPORTANCE_SAMPLES, elbo_and_iwae
+from gan_studio.evaluate.memorisation import memorisation_check
+from gan_studio.evaluate.modes import PROTOCOL_SAMPLES, dataset_mode_metrics, has_mode_metrics
+from gan_studio.evaluate.precision_recall import (
+    DEFAULT_NEIGHBOURS,
+    manifold_radii,
+    nearest_neighbours,
+    precision_recall,
+)
+from gan_studio.evaluate.reference import ReferenceData, reference_for_run, subset
+from gan_studio.explore.sampling import LoadedRun, generate, load_run, sample_inputs
+
+REPORT_VERSION = 1
+DEFAULT_IMAGE_SAMPLES = 2000  # generated images per evaluation (the size of MNIST's held-out split here)
+LIKELIHOOD_SAMPLES = 500  # test samples for the VAE ELBO / IWAE estimates
+POINT_KNN = 5  # neighbours of the k-NN label classifier on 2D points
+
+Progress = Callable[[str], None]
+
+
+def default_samples(kind: str) -> int:
+    """Generated samples per evaluation: 2,500 for 2D points (the PacGAN protocol), 2,000 for images."""
+    return PROTOCOL_SAMPLES if kind == "points" else DEFAULT_IMAGE_SAMPLES
+
+
+def eval_dir(run_path: str | Path) -> Path:
+    return Path(run_path) / "eval"
+
+
+def report_path(run_path: str | Path) -> Path:
+    return eval_dir(run_path) / "report.json"
+
+
+def metric(key: str, label: str, value, floor=None, ceiling=None, better: str = "lower", unit: str = "") -> dict:
+    """One row of the report: the model's value next to real data (floor) and noise (ceiling)."""
+    return {"key": key, "label": label, "value": _number(value), "floor": _number(floor),
+            "ceiling": _number(ceiling), "better": better, "unit": unit}  # fmt: skip
+
+
+def _number(value):
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+class _Stages:
+    """Progress messages and cancellation checks between the stages of an evaluation."""
+
+    def __init__(self, progress: Progress | None, cancel: Callable[[], bool] | None):
+        self.progress, self.cancel = progress, cancel
+
+    def __call__(self, message: str) -> None:
+        if self.cancel is not None and self.cancel():
+            raise EvaluationCancelled("evaluation cancelled")
+        if self.progress is not None:
+            self.progress(message)
+
+
+def evaluate_run(run_path: str | Path, *, n: int | None = None, k: int = DEFAULT_IMPORTANCE_SAMPLES,
+                 neighbours: int = DEFAULT_NEIGHBOURS, seed: int = 0, device: str = "cpu",
+                 cache_dir: str | Path | None = None, progress: Progress | None = None,
+                 cancel: Callable[[], bool] | None = None, write: bool = True) -> dict[str, Any]:  # fmt: skip
+    """Evaluate the model of a run (see module docstring); writes RUN/eval/report.json when `write`."""
+    stage = _Stages(progress, cancel)
+    started = time.perf_counter()
+    _check_sizes(n, k, neighbours)
+    device = resolve_device(str(device))
+    loaded = load_run(run_path, device=device)
+    if not loaded.info:
+        raise RunError("run.json is missing, so the dataset the run was trained on is unknown", loaded.path)
+    stage("loading the reference data")
+    reference = reference_for_run(loaded.info, loaded.data_info, value_range=(0.0, 1.0))
+    n = n or default_samples(reference.kind)
+    stage(f"generating {n} samples")
+    z, y = sample_inputs(n, loaded.latent_dim, seed, loaded.num_classes)
+    samples = torch.cat([generate(loaded, z[i : i + 1000], None if y is None else y[i : i + 1000])
+                         for i in range(0, n, 1000)])  # fmt: skip
+    labels = y.argmax(dim=1) if y is not None else None
+    report: dict[str, Any] = {
+        "version": REPORT_VERSION,
+        "run": str(loaded.path),
+        "model": loaded.model_name,
+        "family": loaded.family,
+        "dataset": reference.name,
+        "kind": reference.kind,
+        "step": loaded.step,
+        "n": n,
+        "seed": seed,
+        "neighbours": neighbours,
+        "reference": reference.describe(),
+        "metrics": [],
+        "notes": [],
+        "files": {},
+    }
+    if reference.kind == "points":
+        _evaluate_points(report, loaded, reference, samples, labels, neighbours, seed, stage)
+    else:
+        _evaluate_images(report, loaded, reference, samples, labels, neighbours, seed, device, cache_dir, stage)
+    if loaded.family == "vae":
+        _evaluate_likelihood(report, loaded, reference, k, seed, stage)
+    report["seconds"] = round(time.perf_counter() - started, 2)
+    report["created"] = time.time()
+    if write:
+        write_report(loaded.path, report)
+    return report
+
+
+def _check_sizes(n: int | None, k: int, neighbours: int) -> None:
+    if n is not None and n < 10:
+        raise ConfigError(f"--n must be at least 10 samples, got {n}")
+    if k < 1:
+        raise ConfigError(f"--k (importance samples) must be at least 1, got {k}")
+    if neighbours < 1:
+        raise ConfigError(f"--neighbours must be at least 1, got {neighbours}")
+
+
+def _finite_rows(samples: torch.Tensor, report: dict) -> torch.Tensor:
+    """Samples without NaN/inf (a diverged model), noting how many were dropped."""
+    flat = samples.reshape(len(samples), -1)
+    keep = torch.isfinite(flat).all(dim=1)
+    dropped = int((~keep).sum())
+    if dropped:
+        report["notes"].append(f"{dropped} of {len(samples)} generated samples were not finite and were left out")
+    return samples[keep]
+
+
+def _random_subset(dataset, n: int, seed: int):
+    """n random samples of a Dataset (all of them when it is smaller)."""
+    return subset(dataset, torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:n])
+
+
+# --- 2D points -------------------------------------------------------------------------------------
+
+
+def _evaluate_points(report, loaded: LoadedRun, reference: ReferenceData, samples, labels, neighbours, seed, stage):
+    stage("measuring 2D samples")
+    n = len(samples)
+    gen = _finite_rows(samples, report).double().numpy()
+    test_set = _random_subset(reference.test, n, seed)
+    test = test_set.x.double().numpy()
+    real = _random_subset(reference.train, n, seed + 1).x.double().numpy()
+    lo, hi = test.min(axis=0), test.max(axis=0)
+    margin = 0.1 * (hi - lo)
+    noise = np.random.default_rng(seed).uniform(lo - margin, hi + margin, size=(n, test.shape[1]))
+    rows = report["metrics"]
+    if has_mode_metrics(reference.name):
+        gen_m, real_m, noise_m = (dataset_mode_metrics(reference.name, s) if len(s) else None
+                                  for s in (gen, real, noise))  # fmt: skip
+        report["modes"] = gen_m.as_dict() if gen_m else None
+        total = real_m.num_modes
+        rows.append(metric("modes", f"modes captured (of {total})", gen_m.modes if gen_m else 0, real_m.modes,
+                           noise_m.modes, "higher"))  # fmt: skip
+        rows.append(metric("high_quality", "high-quality samples (within 3 std)", gen_m.high_quality if gen_m else 0,
+                           real_m.high_quality, noise_m.high_quality, "higher", "%"))  # fmt: skip
+        rows.append(metric("reverse_kl", "reverse KL to uniform over modes (nats)", gen_m.reverse_kl if gen_m else None,
+                           real_m.reverse_kl, noise_m.reverse_kl))  # fmt: skip
+    if len(gen) > neighbours:
+        rows.append(metric("frechet", "Frechet distance (2D coordinates)", frechet_distance(gen, test),
+                           frechet_distance(real, test), frechet_distance(noise, test)))  # fmt: skip
+        _precision_recall_rows(rows, gen, real, noise, test, neighbours, "(2D coordinates)")
+    if loaded.num_classes and reference.train.y is not None:
+        stage("checking the labels of conditional samples")
+        train_x, train_y = reference.train.x.double().numpy(), reference.train.y.numpy()
+        keep = torch.isfinite(samples.reshape(n, -1)).all(dim=1).numpy()
+        gen_acc = _knn_accuracy(gen, labels.numpy()[keep], train_x, train_y) if len(gen) else 0.0
+        test_acc = _knn_accuracy(test, test_set.y.numpy(), train_x, train_y)
+        noise_labels = np.arange(n) % loaded.num_classes
+        noise_acc = _knn_accuracy(noise, noise_labels, train_x, train_y)
+        rows.append(metric("label_accuracy", f"label accuracy ({POINT_KNN}-NN on training points)", gen_acc,
+                           test_acc, noise_acc, "higher", "%"))  # fmt: skip
+    report["notes"].append("memorisation check: not applicable to 2D points")
+
+
+def _knn_accuracy(points, wanted, train_x, train_y, max_train: int = 20_000) -> float:
+    """Share of points whose k-NN majority label among the training points is the wanted label."""
+    train_x, train_y = train_x[:max_train], train_y[:max_train]
+    _, index = nearest_neighbours(points, train_x, POINT_KNN)
+    votes = train_y[index]  # (N, k)
+    predicted = np.array([np.bincount(row).argmax() for row in votes])
+    return float((predicted == wanted).mean())
+
+
+def _precision_recall_rows(rows, gen, real, noise, test, neighbours, space: str) -> None:
+    radii = manifold_radii(test, neighbours)
+    values = [precision_recall(test, s, neighbours, radii) for s in (gen, real, noise)]
+    rows.append(metric("precision", f"precision, k={neighbours} {space}", values[0][0], values[1][0], values[2][0],
+                       "higher", "%"))  # fmt: skip
+    rows.append(metric("recall", f"recall, k={neighbours} {space}", values[0][1], values[1][1], values[2][1],
+                       "higher", "%"))  # fmt: skip
+
+
+# --- images ----------------------------------------------------------------------------------------
+
+
+def _to_unit_range(images: torch.Tensor, value_range) -> torch.Tensor:
+    lo, hi = value_range
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return images.clamp(0.0, 1.0)
+    return ((images.float() - lo) / (hi - lo)).clamp(0.0, 1.0)
+
+
+def _evaluate_images(report, loaded: LoadedRun, reference: ReferenceData, samples, labels, neighbours, seed,
+                     device, cache_dir, stage):  # fmt: skip
+    if reference.train.y is not None and reference.num_classes >= 2:
+        stage(f"preparing the {reference.name} classifier")
+        classifier = get_classifier(reference, cache_dir=cache_dir, device=device, progress=stage, cancel=stage.cancel)
+        report["classifier"] = classifier.describe()
+    else:
+        classifier = PixelFeatures()
+        report["notes"].append("the dataset has no class labels, so no classifier: distances use 8x8 pooled pixels")
+    space = f"({classifier.space})"
+    keep = torch.isfinite(samples.reshape(len(samples), -1)).all(dim=1)
+    gen = _to_unit_range(_finite_rows(samples, report), loaded.model.output_range)
+    m = min(len(samples), len(reference.test))
+    test = _random_subset(reference.test, m, seed).x
+    real = _random_subset(reference.train, m, seed + 1).x
+    noise = torch.rand((m, *test.shape[1:]), generator=torch.Generator().manual_seed(seed))
+    if m < len(samples):
+        report["notes"].append(f"the test part holds {m} images: floor and ceiling use {m} real / noise images")
+    stage(f"computing features ({classifier.space})")
+    feats = {name: classifier.features(x).double().numpy() for name, x in
+             (("gen", gen), ("test", test), ("real", real), ("noise", noise))}  # fmt: skip
+    rows = report["metrics"]
+    if len(gen) > max(neighbours, 1):
+        stage("Frechet distance and KID")
+        rows.append(metric("frechet", f"Frechet distance {space}",
+                           frechet_distance(feats["gen"], feats["test"]), frechet_distance(feats["real"], feats["test"]),
+                           frechet_distance(feats["noise"], feats["test"])))  # fmt: skip
+        kid = [kernel_distance(feats[s], feats["test"], seed=seed)[0] for s in ("gen", "real", "noise")]
+        rows.append(metric("kid", f"KID {space}", *kid))
+        stage("precision and recall")
+        _precision_recall_rows(rows, feats["gen"], feats["real"], feats["noise"], feats["test"], neighbours, space)
+    if loaded.num_classes and labels is not None and isinstance(classifier, Classifier):
+        stage("label accuracy")
+        wanted = labels[keep]
+        gen_acc = (classifier.predict(gen) == wanted).float().mean().item() if len(gen) else 0.0
+        noise_labels = torch.arange(m) % loaded.num_classes
+        noise_acc = (classifier.predict(noise) == noise_labels).float().mean().item()
+        rows.append(metric("label_accuracy", "label accuracy (classifier on requested labels)", gen_acc,
+                           classifier.test_accuracy, noise_acc, "higher", "%"))  # fmt: skip
+    if len(gen):
+        stage("memorisation check")
+        _memorisation(report, loaded, reference, classifier, gen, feats, test, noise)
+
+
+def _memorisation(report, loaded, reference, classifier, gen, feats, test, noise) -> None:
+    train = reference.train.x
+    train_feats = classifier.features(train).double().numpy()
+    summary, strip = memorisation_check(gen, feats["gen"], train, train_feats, test, feats["test"], (0.0, 1.0))
+    noise_summary, _ = memorisation_check(noise, feats["noise"], train, train_feats, test, feats["test"], (0.0, 1.0),
+                                          rows=1)  # fmt: skip
+    path = eval_dir(loaded.path) / "nearest.png"
+    save_png(strip, path)
+    report["files"]["nearest"] = str(path)
+    report["memorisation"] = {"pixel": summary["pixel"], "feature": summary["feature"],
+                              "examples": summary["examples"], "strip": str(path)}  # fmt: skip
+    for space in ("pixel", "feature"):
+        report["metrics"].append(metric(
+            f"memorisation_{space}", f"nearest-training distance vs test images ({space})",
+            summary[space]["ratio"], 1.0, noise_summary[space]["ratio"], "~1"))  # fmt: skip
+    report["notes"].append("nearest-training distance ratio: about 1 (or more) like unseen real images; far below 1 "
+                           "means samples are near-copies of training images")  # fmt: skip
+
+
+# --- VAE likelihood ---------------------------------------------------------------------------------
+
+
+def _evaluate_likelihood(report, loaded: LoadedRun, reference: ReferenceData, k, seed, stage):
+    stage(f"VAE test ELBO and IWAE (k={k})")
+    model = loaded.model
+    count = min(LIKELIHOOD_SAMPLES, len(reference.test))
+    test = subset(reference.test, torch.arange(count))
+    values = elbo_and_iwae(model, test.x, test.y, k=k, seed=seed)
+    ceiling = None
+    if getattr(model, "likelihood", "") == "bernoulli":
+        ceiling = math.log(2) * int(np.prod(test.x.shape[1:]))  # every pixel p = 0.5
+    report["likelihood"] = values
+    report["metrics"].append(metric("neg_elbo", f"test -ELBO (nats per sample, {count} samples)",
+                                    values["neg_elbo"], None, ceiling))  # fmt: skip
+    report["metrics"].append(metric("iwae_nll", f"test NLL, IWAE k={k} (nats per sample)", values["iwae_nll"],
+                                    None, ceiling))  # fmt: skip
+    if ceiling is not None:
+        report["notes"].append("likelihood ceiling: a decoder that predicts 0.5 for every pixel (D x ln 2 nats)")
+
+
+# --- output ----------------------------------------------------------------------------------------
+
+
+def write_report(run_path: str | Path, report: dict) -> Path:
+    """Write RUN/eval/report.json atomically; returns its path."""
+    path = report_path(run_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    report["files"]["report"] = str(path)
+    tmp = path.with_name(".report.json.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(report, fh, indent=2)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def read_report(run_path: str | Path) -> dict | None:
+    """The run's last saved report, or None when there is none (or it is unreadable)."""
+    try:
+        data = json.loads(report_path(run_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("metrics"), list) else None
+
+
+def format_value(value, unit: str = "") -> str:
+    """A metric value for a table: percentages for fractions, 4 significant digits otherwise."""
+    if value is None:
+        return "-"
+    if unit == "%":
+        return f"{100 * value:.1f} %"
+    if float(value).is_integer() and abs(value) < 1e6:
+        return f"{int(value)}"
+    return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
+
+
+def table_rows(report: dict) -> list[tuple[str, str, str, str, str]]:
+    """(metric, model, floor, ceiling, better) strings of every metric of a report."""
+    return [(row["label"], format_value(row["value"], row["unit"]), format_value(row["floor"], row["unit"]),
+             format_value(row["ceiling"], row["unit"]), row["better"]) for row in report["metrics"]]  # fmt: skip
+
+
+def format_report(report: dict) -> str:
+    """The report as text: a header, the metric table, notes and files."""
+    lines = [f"Evaluation of {report['run']}",
+             f"{report['model']} on {report['dataset']}, step {report['step']}, {report['n']} samples "
+             f"(seed {report['seed']}), {report.get('seconds', 0):.1f} s",
+             f"data: {report['reference']['note']}"]  # fmt: skip
+    if "classifier" in report:
+        c = report["classifier"]
+        origin = "cached" if c["cached"] else f"trained now in {c['train_seconds']:.0f} s"
+        lines.append(f"classifier: test accuracy {100 * c['test_accuracy']:.2f} % "
+                     f"({c['train_size']} train / {c['test_size']} test images, {origin})")  # fmt: skip
+    header = ("metric", "model", "real (floor)", "noise (ceiling)", "better")
+    rows = [header] + table_rows(report)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines.append("")
+    for i, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0])] + [row[j].rjust(widths[j]) for j in range(1, 4)] + [row[4]]
+        lines.append("  ".join(cells))
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    for note in report.get("notes", []):
+        lines.append(f"note: {note}")
+    lines.append("")
+    for name, path in report.get("files", {}).items():
+        lines.append(f"{name}: {path}")
+    return "\n".join(lines)

@@ -1,0 +1,65 @@
+"""Start the desktop app: the QApplication, its style, the main window, and the event loop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from gan_studio.ui.style import apply_style
+
+APP_NAME = "GAN Studio"
+
+
+def create_app(argv: list[str] | None = None) -> QApplication:
+    """The QApplication (the existing one if any), named and styled."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(list(argv if argv is not None else sys.argv[:1]))
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setOrganizationName("gan-studio")
+    apply_style(app)
+    return app
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def configure_torch_threads() -> int:
+    """Leave one core to the UI: torch computes with (cores - 1) threads unless OMP_NUM_THREADS is set.
+
+    With as many busy torch threads as cores, the UI thread has to wait for a core, and OpenMP's
+    spinning threads slow training itself down badly whenever anything else runs on the machine.
+    """
+    import torch
+
+    if not os.environ.get("OMP_NUM_THREADS"):
+        torch.set_num_threads(max(1, available_cores() - 1))
+    return torch.get_num_threads()
+
+
+def main(run: str | os.PathLike | None = None) -> int:
+    """Open the main window (and `run`, if given) and run until it is closed."""
+    from gan_studio.ui.main_window import MainWindow
+
+    configure_torch_threads()
+    app = create_app()
+    window = MainWindow()
+    window.show()
+    if run:
+        QTimer.singleShot(0, lambda: window.open_run(Path(run)))
+    # Ctrl-C in the terminal closes the window cleanly (Python sees signals between Qt events)
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    heartbeat = QTimer()
+    heartbeat.timeout.connect(lambda: None)
+    heartbeat.start(250)
+    return int(app.exec())

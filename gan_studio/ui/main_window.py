@@ -1,0 +1,461 @@
+"""The main window: composes the panels as docks, the menus, shortcuts, status bar and preferences.
+
+Panels follow the protocol of gan_studio/ui/panels/__init__.py; the window only wires them to the
+RunSession (the current run) and to each other. Optional panels written separately (Metrics,
+Explorer) are added when their module imports.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+import gan_studio
+from gan_studio.engine.rundir import RunDir
+from gan_studio.errors import GanStudioError, RunError
+from gan_studio.ui.panels.plots import PlotsPanel
+from gan_studio.ui.panels.run_controls import RunControlsPanel
+from gan_studio.ui.panels.runs import RunsPanel
+from gan_studio.ui.panels.samples import SamplesPanel
+from gan_studio.ui.panels.setup import SetupPanel
+from gan_studio.ui.session import ACTIVE_STATES, RunSession
+from gan_studio.ui.settings import app_settings
+from gan_studio.ui.widgets.banner import MessageBanner
+from gan_studio.ui.workers import TaskThread
+
+# (module, class) of panels other parts of the project provide; skipped when not importable
+OPTIONAL_PANELS = (("gan_studio.ui.panels.metrics", "MetricsPanel"), ("gan_studio.ui.panels.explorer", "ExplorerPanel"))
+SETTINGS_VERSION = 1  # bump when the dock layout changes incompatibly
+
+ABOUT_TEXT = f"""<h3>GAN Studio {gan_studio.__version__}</h3>
+<p>Train and explore VAEs, conditional VAEs, GANs, conditional GANs, DCGANs and conditional DCGANs
+on your own machine: live loss curves, sample grids, latent exploration and ONNX export.</p>
+<p>The same training runs headless with <code>gan-studio train</code>; runs written by it (also on a
+cluster) open here and are followed live.</p>
+<p><b>Shortcuts</b>: Ctrl+Return start · Space pause/resume · Ctrl+S save grid · Ctrl+O open run ·
+Ctrl+E export · Ctrl+Q quit</p>"""
+
+
+def load_optional_panel(module_name: str, class_name: str):
+    """The panel class, or None when its module is not there (only that ImportError is silent)."""
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        if exc.name == module_name:
+            return None
+        raise
+    return getattr(module, class_name, None)
+
+
+class MainWindow(QMainWindow):
+    """GAN Studio's window."""
+
+    def __init__(self, workspace: str | Path | None = None, persist: bool = True):
+        """`persist`: read preferences and layout at start and save them on close."""
+        super().__init__()
+        self.setWindowTitle("GAN Studio")
+        self.setObjectName("main_window")
+        self.setDockNestingEnabled(True)
+        self.resize(1440, 900)
+        self.session = RunSession(self)
+        self.export_task: TaskThread | None = None
+        self._closed = False
+
+        self.setup = SetupPanel()
+        self.controls = RunControlsPanel()
+        self.plots = PlotsPanel()
+        self.samples = SamplesPanel()
+        self.runs = RunsPanel(workspace)
+        self.panels: list[QWidget] = [self.setup, self.controls, self.plots, self.samples, self.runs]
+        self.optional_panels: dict[str, QWidget] = {}
+        for module_name, class_name in OPTIONAL_PANELS:
+            panel = self._create_optional_panel(module_name, class_name)
+            if panel is not None:
+                self.optional_panels[class_name] = panel
+                self.panels.append(panel)
+
+        self.banner = MessageBanner()
+        self.message_bar = QToolBar("Messages")
+        self.message_bar.setObjectName("messages_toolbar")
+        self.message_bar.setMovable(False)
+        self.message_bar.setFloatable(False)
+        self.message_bar.toggleViewAction().setVisible(False)
+        holder = QWidget()  # the banner shows and hides itself inside; the bar follows it
+        holder_layout = QVBoxLayout(holder)
+        holder_layout.setContentsMargins(6, 4, 6, 4)
+        holder_layout.addWidget(self.banner)
+        self.message_bar.addWidget(holder)
+        self.message_bar.hide()
+        self.banner.shown.connect(self.message_bar.setVisible)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.message_bar)
+        placeholder = QWidget()
+        self.setCentralWidget(placeholder)
+        placeholder.hide()  # every panel is a dock; the central area takes no space
+
+        self.docks: dict[str, QDockWidget] = {}
+        self._build_docks()
+        self._build_menus()
+        self._build_status_bar()
+        self._connect()
+        self._on_state_changed(self.session.state)
+        self._default_state = self.saveState(SETTINGS_VERSION)
+        self.persist = persist
+        if persist:
+            self.restore_preferences()
+            if workspace is not None:  # an explicit folder wins over the remembered one
+                self.runs.set_workspace(workspace)
+        self.controls.set_start_allowed(self.setup.valid)
+
+    # construction -------------------------------------------------------------------------------------------
+    def _create_optional_panel(self, module_name: str, class_name: str):
+        try:
+            panel_class = load_optional_panel(module_name, class_name)
+            return panel_class() if panel_class is not None else None
+        except Exception:  # noqa: BLE001 - a broken optional panel must not stop the app
+            traceback.print_exc(file=sys.stderr)
+            return None
+
+    def _dock(self, panel: QWidget, area: Qt.DockWidgetArea, scroll: bool = False) -> QDockWidget:
+        title = getattr(panel, "TITLE", type(panel).__name__)
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{type(panel).__name__}")
+        if scroll:  # a panel that asks for more room than the layout has scrolls instead of widening the window
+            area_widget = QScrollArea()
+            area_widget.setWidgetResizable(True)
+            area_widget.setFrameShape(QScrollArea.Shape.NoFrame)
+            area_widget.setWidget(panel)
+            dock.setWidget(area_widget)
+        else:
+            dock.setWidget(panel)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)  # fmt: skip
+        self.addDockWidget(area, dock)
+        self.docks[title] = dock
+        return dock
+
+    def _build_docks(self) -> None:
+        left, right, bottom = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea,
+                               Qt.DockWidgetArea.BottomDockWidgetArea)  # fmt: skip
+        self.setCorner(Qt.Corner.BottomLeftCorner, left)
+        setup = self._dock(self.setup, left)
+        controls = self._dock(self.controls, left)
+        self.splitDockWidget(setup, controls, Qt.Orientation.Vertical)
+        plots = self._dock(self.plots, right)
+        samples = self._dock(self.samples, right)
+        self.splitDockWidget(plots, samples, Qt.Orientation.Horizontal)
+        runs = self._dock(self.runs, bottom)
+        tab_with = {"MetricsPanel": plots, "ExplorerPanel": samples}
+        for class_name, panel in self.optional_panels.items():
+            dock = self._dock(panel, right, scroll=True)
+            self.tabifyDockWidget(tab_with.get(class_name, samples), dock)
+        plots.raise_()
+        samples.raise_()
+        self.resizeDocks([setup, plots, samples], [370, 520, 550], Qt.Orientation.Horizontal)
+        self.resizeDocks([setup, controls], [640, 170], Qt.Orientation.Vertical)
+        self.resizeDocks([plots, runs], [620, 220], Qt.Orientation.Vertical)
+
+    def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        if tip:
+            action.setStatusTip(tip)
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        self.addAction(action)  # shortcuts work while the menu bar is hidden or a dock floats
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.new_action = self._action(file_menu, "&New run", self.new_run, QKeySequence.StandardKey.New,
+                                       "Close the current run and set up a new one")  # fmt: skip
+        self.open_action = self._action(file_menu, "&Open run…", self.open_run_dialog, "Ctrl+O",
+                                        "Open a run folder (followed live while it is being trained)")  # fmt: skip
+        self.resume_action = self._action(file_menu, "&Resume run", self.resume_current,
+                                          tip="Continue the current run from its last checkpoint")  # fmt: skip
+        file_menu.addSeparator()
+        self.export_action = self._action(file_menu, "&Export to ONNX…", self.export_current, "Ctrl+E",
+                                          "Export the current run's generator (or VAE decoder) to ONNX")  # fmt: skip
+        self.save_grid_action = self._action(file_menu, "&Save grid as PNG…", self.samples.save_dialog, "Ctrl+S")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        run_menu = bar.addMenu("&Training")
+        self.start_action = self._action(run_menu, "&Start", self.start_training, "Ctrl+Return",
+                                         "Train a new run with the Setup")  # fmt: skip
+        self.start_action_enter = QAction(self)
+        self.start_action_enter.setShortcut(QKeySequence("Ctrl+Enter"))
+        self.start_action_enter.triggered.connect(lambda _c=False: self.start_training())
+        self.addAction(self.start_action_enter)
+        self.pause_action = self._action(run_menu, "&Pause / Resume", self.controls.toggle_pause, "Space")
+        self._action(run_menu, "S&tep", self.session.single_step, tip="One step while paused")
+        self._action(run_menu, "St&op", self.session.stop, tip="Stop and save a checkpoint")
+
+        view_menu = bar.addMenu("&View")
+        for dock in self.docks.values():
+            view_menu.addAction(dock.toggleViewAction())
+        view_menu.addSeparator()
+        self._action(view_menu, "&Reset layout", self.reset_layout)
+
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&About GAN Studio", self.show_about)
+
+    def _build_status_bar(self) -> None:
+        self.state_label = QLabel("Ready")
+        self.run_label = QLabel("no run")
+        self.statusBar().addPermanentWidget(self.run_label)
+        self.statusBar().addPermanentWidget(self.state_label)
+
+    def _connect(self) -> None:
+        s = self.session
+        s.run_changed.connect(self._on_run_changed)
+        s.update.connect(self._on_update)
+        s.state_changed.connect(self._on_state_changed)
+        s.message.connect(self.show_message)
+        self.controls.start_requested.connect(self.start_training)
+        self.controls.pause_requested.connect(s.pause)
+        self.controls.resume_requested.connect(s.resume_training)
+        self.controls.step_requested.connect(s.single_step)
+        self.controls.stop_requested.connect(s.stop)
+        self.setup.validity_changed.connect(self.controls.set_start_allowed)
+        self.setup.live_edited.connect(lambda name, value: s.set_hparams(**{name: value}))
+        self.setup.download_finished.connect(lambda ok, text: self.show_message("info" if ok else "error", text))
+        self.runs.open_requested.connect(self.open_run)
+        self.runs.resume_requested.connect(self.resume_run)
+        self.runs.compare_requested.connect(self.compare_run)
+        self.runs.deleted.connect(self._on_run_deleted)
+        for panel in (self.samples, self.runs):
+            panel.message.connect(self.show_message)
+
+    # panels ---------------------------------------------------------------------------------------------------
+    def _for_panels(self, method: str, argument) -> None:
+        """Call a protocol method on every panel; a panel's bug is reported, never fatal."""
+        if self._closed:
+            return  # updates still queued when the window closed go nowhere
+        for panel in self.panels:
+            try:
+                getattr(panel, method)(argument)
+            except Exception as exc:  # noqa: BLE001
+                traceback.print_exc(file=sys.stderr)
+                self.show_message("error", f"the {getattr(panel, 'TITLE', 'panel')} panel failed: {exc}")
+
+    def _on_run_changed(self, run_path: Path | None) -> None:
+        self._protect_training_run()
+        self._for_panels("set_run", run_path)
+        self.run_label.setText(run_path.name if run_path else "no run")
+        self.setWindowTitle(f"GAN Studio — {run_path.name}" if run_path else "GAN Studio")
+
+    def _protect_training_run(self) -> None:
+        """The run being trained cannot be deleted or resumed from the Runs panel."""
+        training = self.session.state in ("running", "paused", "stopping") and self.session.run_path is not None
+        self.runs.set_protected({self.session.run_path} if training else set())
+
+    def _on_update(self, update: dict) -> None:
+        self._for_panels("on_update", update)
+
+    def _on_state_changed(self, state: str) -> None:
+        active = state in ACTIVE_STATES
+        self.controls.set_state(state)
+        self.setup.set_training(active)
+        self._protect_training_run()
+        self.state_label.setText(self.controls.state_label.text())
+        self.new_action.setEnabled(not active)
+        self.open_action.setEnabled(not active)
+        self.pause_action.setEnabled(state in ("starting", "running", "paused"))  # Space is free otherwise
+
+    # messages --------------------------------------------------------------------------------------------------
+    def show_message(self, level: str, text: str) -> None:
+        """Errors and warnings in the banner and the status bar; notices in the status bar."""
+        self.statusBar().showMessage(text, 15000 if level == "info" else 0)
+        if level in ("error", "warning"):
+            self.banner.show_message(level, text)
+        elif self.banner.level == "info":
+            self.banner.clear()
+
+    def show_notice(self, text: str) -> None:
+        """A notice that stays in the banner until dismissed (e.g. an export summary)."""
+        self.statusBar().showMessage(text.splitlines()[0] if text else "", 15000)
+        self.banner.show_message("info", text)
+
+    # actions ----------------------------------------------------------------------------------------------------
+    def start_training(self) -> None:
+        if self.session.training:
+            return
+        issues = self.setup.problems()
+        if issues:
+            self.show_message("error", "cannot start: " + "; ".join(issues))
+            return
+        if self.setup.needs_download():
+            self.show_message("info", "downloading the dataset first…")
+            self.setup.start_download(then=self.start_training)
+            return
+        try:
+            model_name, model_config, train_config = self.setup.build()
+        except GanStudioError as exc:
+            self.show_message("error", f"cannot start: {exc}")
+            return
+        self.banner.clear()
+        self.plots.clear_overlays()
+        self.session.start_new(model_name, model_config, train_config, self.runs.workspace)
+
+    def new_run(self) -> None:
+        if self.session.training:
+            self.show_message("warning", "stop the current training first")
+            return
+        self.session.close_run()
+        self.banner.clear()
+        self.docks[SetupPanel.TITLE].raise_()
+        self.setup.model_combo.setFocus()
+
+    def open_run_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open run", str(self.runs.workspace))
+        if folder:
+            self.open_run(Path(folder))
+
+    def open_run(self, run_path: str | Path) -> bool:
+        run_path = Path(run_path)
+        if not self.session.open_run(run_path):
+            return False
+        try:
+            self.setup.load_run_settings(RunDir(run_path).read_info())
+        except RunError:
+            pass
+        return True
+
+    def resume_run(self, run_path: str | Path) -> None:
+        run_path = Path(run_path)
+        if self.session.run_path != run_path and not self.session.training:
+            self.open_run(run_path)
+        self.session.resume(run_path)
+
+    def resume_current(self) -> None:
+        if self.session.run_path is None:
+            self.show_message("warning", "open a stopped run first (File > Open run, or the Runs panel)")
+            return
+        self.resume_run(self.session.run_path)
+
+    def compare_run(self, run_path: str | Path) -> None:
+        run_path = Path(run_path)
+        if self.session.run_path is None:
+            self.show_message("warning", "open or train a run first, then compare another run with it")
+            return
+        count = self.plots.add_overlay(run_path)
+        self.docks[PlotsPanel.TITLE].raise_()
+        self.show_message("info", f"comparing with {run_path.name} ({count} records, dashed)")
+
+    def _on_run_deleted(self, run_path: Path) -> None:
+        if self.session.run_path == run_path and not self.session.training:
+            self.session.close_run()
+        if run_path.name in self.plots.overlays:
+            self.plots.remove_overlay(run_path.name)
+
+    def export_current(self) -> None:
+        run_path = self.session.run_path
+        if run_path is None:
+            self.show_message("warning", "open or train a run first, then export it")
+            return
+        if self.export_task is not None:
+            self.show_message("warning", "an export is already running")
+            return
+        task = TaskThread(lambda _report: _export(run_path), self)
+        task.succeeded.connect(self._on_export_done)
+        task.failed.connect(lambda message: self._on_export_done(None, message))
+        self.export_task = task
+        self.show_message("info", f"exporting {run_path.name} to ONNX…")
+        task.start()
+
+    def _on_export_done(self, report, failure: str | None = None) -> None:
+        task, self.export_task = self.export_task, None
+        if task is not None:
+            task.wait(1000)
+            task.deleteLater()
+        if failure is not None:
+            self.show_message("error", f"export failed: {failure}")
+            return
+        summary = report.summary() if hasattr(report, "summary") else str(report)
+        self.show_notice(summary)
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About GAN Studio", ABOUT_TEXT)
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state, SETTINGS_VERSION)
+        for dock in self.docks.values():
+            dock.show()
+
+    # preferences and closing -------------------------------------------------------------------------------------------
+    def restore_preferences(self) -> None:
+        settings = app_settings()
+        geometry = settings.value("window/geometry")
+        state = settings.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state, SETTINGS_VERSION)
+        for panel in self.panels:
+            restore = getattr(panel, "restore_settings", None)
+            if callable(restore):
+                try:
+                    restore(settings)
+                except Exception:  # noqa: BLE001 - a stale preference must not stop the app
+                    traceback.print_exc(file=sys.stderr)
+
+    def save_preferences(self) -> None:
+        settings = app_settings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/state", self.saveState(SETTINGS_VERSION))
+        for panel in self.panels:
+            save = getattr(panel, "save_settings", None)
+            if callable(save):
+                save(settings)
+        settings.sync()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Stop training (leaving a checkpoint to resume from), save preferences, then close."""
+        if not self.session.shutdown():
+            self.statusBar().showMessage("still saving the run… closing as soon as it is written")
+            if self.session.worker is not None:
+                self.session.worker.wait()
+        if self.setup.dataset.download_task is not None:
+            self.setup.dataset.cancel_download()
+            self.setup.dataset.download_task.wait(5000)
+        if self.export_task is not None:
+            self.export_task.wait()
+        self._closed = True
+        for panel in self.panels:  # panels with background work of their own stop it now
+            shutdown = getattr(panel, "shutdown", None)
+            if callable(shutdown):
+                try:
+                    shutdown()
+                except Exception:  # noqa: BLE001 - closing must go on
+                    traceback.print_exc(file=sys.stderr)
+        if self.persist:
+            self.save_preferences()
+        super().closeEvent(event)
+
+
+def _export(run_path: Path):
+    try:
+        from gan_studio.export.onnx_export import export_run
+    except ImportError as exc:
+        raise RunError(f"ONNX export is not available in this installation ({exc})") from None
+    return export_run(run_path)

@@ -1,0 +1,425 @@
+"""Plots panel: live training curves with pyqtgraph.
+
+GAN runs show D loss and G loss, and D(x) and D(G(z)); VAE runs reconstruction, KL and their
+weighted sum; any other numeric field in the metric records (mode coverage, FID, ...) gets its own
+plot. Options: EMA smoothing, log y, x axis in steps / epochs / training time. Hyperparameter
+changes are vertical markers. Another run's curves can be overlaid (dashed) for comparison.
+
+Records are appended to preallocated buffers (`Series`); a 40 ms timer redraws only when
+something changed, with peak downsampling and clip-to-view so 100,000 points stay smooth.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gan_studio.engine.rundir import RunDir, read_jsonl
+from gan_studio.errors import RunError
+from gan_studio.models import MODELS
+from gan_studio.ui.series import X_AXES, Series
+from gan_studio.ui.style import PLOT_BACKGROUND, PLOT_FOREGROUND, metric_colour
+
+REDRAW_MS = 40
+ANTIALIAS_LIMIT = 4000  # longer curves are drawn without antialiasing (it costs 10-100x at 100k points)
+NOT_METRICS = {"step", "epoch", "time", "samples_per_s", "kind"}
+# plot title -> the metrics drawn in it, in order; other metrics get a plot each
+GROUPS = {
+    "Losses": ("d_loss", "g_loss"),
+    "Discriminator outputs": ("d_real", "d_fake"),
+    "VAE loss (nats per sample)": ("recon", "kl", "loss"),
+}
+FAMILY_GROUPS = {"gan": ("Losses", "Discriminator outputs"), "vae": ("VAE loss (nats per sample)",)}
+CURVE_NAMES = {
+    "d_loss": "D loss",
+    "g_loss": "G loss",
+    "d_real": "D(x)",
+    "d_fake": "D(G(z))",
+    "recon": "reconstruction",
+    "kl": "KL",
+    "loss": "recon + β·KL",
+}
+X_LABELS = {"step": "step", "epoch": "epoch", "time": "training time (s)"}
+
+
+def metric_values(record: dict) -> dict[str, float]:
+    """The plottable numbers of a metric record ('nan'/'inf' strings as written for non-finite values)."""
+    out = {}
+    for key, value in record.items():
+        if key in NOT_METRICS or isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float)):
+            out[key] = float(value)
+        elif isinstance(value, str) and value.strip().lower() in ("nan", "inf", "-inf", "infinity", "-infinity"):
+            out[key] = float(value)
+    return out
+
+
+def group_of(metric: str) -> str:
+    for title, names in GROUPS.items():
+        if metric in names:
+            return title
+    return metric
+
+
+@dataclass
+class Curve:
+    """One metric of one run: its buffer and the two items drawing it (raw and smoothed)."""
+
+    series: Series
+    raw: pg.PlotDataItem
+    smooth: pg.PlotDataItem
+
+
+@dataclass
+class Marker:
+    step: int
+    text: str
+    lines: list = field(default_factory=list)
+
+
+class PlotsPanel(QWidget):
+    """Live curves of the current run (and optionally another run, dashed, for comparison)."""
+
+    TITLE = "Plots"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.run_path: Path | None = None
+        self.family: str | None = None
+        self.x_axis = "step"
+        self.smoothing = 0.6
+        self.log_y = False
+        self.curves: dict[str, Curve] = {}
+        self.overlays: dict[str, dict[str, Curve]] = {}  # run name -> metric -> curve
+        self.markers: list[Marker] = []
+        self.plots: dict[str, pg.PlotItem] = {}
+        self._dirty = False
+
+        self.smoothing_slider = QSlider(Qt.Orientation.Horizontal)
+        self.smoothing_slider.setRange(0, 99)
+        self.smoothing_slider.setValue(int(self.smoothing * 100))
+        self.smoothing_slider.setFixedWidth(120)
+        self.smoothing_slider.setToolTip("Exponential moving average of the curves (0 = raw values)")
+        self.smoothing_value = QLabel()
+        self.smoothing_slider.valueChanged.connect(lambda v: self.set_smoothing(v / 100))
+        self.log_check = QCheckBox("log y")
+        self.log_check.toggled.connect(self.set_log_y)
+        self.axis_combo = QComboBox()
+        for axis in X_AXES:
+            self.axis_combo.addItem({"step": "steps", "epoch": "epochs", "time": "time"}[axis], axis)
+        self.axis_combo.setToolTip("x axis: training steps, passes over the data, or training seconds")
+        self.axis_combo.currentIndexChanged.connect(lambda _i: self.set_x_axis(self.axis_combo.currentData()))
+        self.clear_overlay_button = QPushButton("Clear comparison")
+        self.clear_overlay_button.clicked.connect(self.clear_overlays)
+        self.clear_overlay_button.hide()
+        self.empty_label = QLabel("Start a training or open a run to see its curves here")
+        self.empty_label.setObjectName("hint")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("smoothing"))
+        bar.addWidget(self.smoothing_slider)
+        bar.addWidget(self.smoothing_value)
+        bar.addSpacing(12)
+        bar.addWidget(self.log_check)
+        bar.addSpacing(12)
+        bar.addWidget(QLabel("x axis"))
+        bar.addWidget(self.axis_combo)
+        bar.addStretch(1)
+        bar.addWidget(self.clear_overlay_button)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground(PLOT_BACKGROUND)
+        self.graphics.ci.setContentsMargins(4, 4, 4, 4)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(bar)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty_label)
+        self.stack.addWidget(self.graphics)
+        layout.addWidget(self.stack, 1)
+        self._update_smoothing_label()
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(REDRAW_MS)
+        self.timer.timeout.connect(self.redraw)
+        self.timer.start()
+
+    # the panel protocol ----------------------------------------------------------------------------------
+    def set_run(self, run_path: Path | None) -> None:
+        """Show the curves a run already holds (and its hyperparameter changes)."""
+        self._clear_current()
+        self.run_path = Path(run_path) if run_path is not None else None
+        self.family = None
+        if self.run_path is None:
+            self._dirty = True
+            return
+        run = RunDir(self.run_path)
+        try:
+            model = run.read_info().get("model")
+        except RunError:
+            model = None
+        if model in MODELS:
+            self.family = MODELS[model].family
+            for title in FAMILY_GROUPS[self.family]:
+                self._plot(title)
+        for record in read_jsonl(run.metrics_file):
+            self._add_record(record)
+        for event in read_jsonl(run.events_file):
+            if event.get("type") == "hparam":
+                self._add_marker(event)
+        self._dirty = True
+
+    def on_update(self, update: dict) -> None:
+        kind = update.get("kind")
+        if kind == "metrics":
+            self._add_record(update)
+        elif kind == "event" and update.get("type") == "hparam":
+            self._add_marker(update)
+        elif kind == "started":
+            self._truncate_after(update.get("step", 0))  # a resumed run continues from its checkpoint
+
+    # data ---------------------------------------------------------------------------------------------------
+    def _add_record(self, record: dict) -> None:
+        step = record.get("step")
+        if not isinstance(step, (int, float)) or isinstance(step, bool):
+            return
+        epoch = record.get("epoch", math.nan)
+        seconds = record.get("time", math.nan)
+        epoch = float(epoch) if isinstance(epoch, (int, float)) else math.nan
+        seconds = float(seconds) if isinstance(seconds, (int, float)) else math.nan
+        for name, value in metric_values(record).items():
+            curve = self.curves.get(name) or self._new_curve(name)
+            if step > curve.series.last_step:  # records read from disk may arrive again live
+                curve.series.append(float(step), epoch, seconds, value)
+                self._dirty = True
+
+    def _truncate_after(self, step: float) -> None:
+        for curve in self.curves.values():
+            series = curve.series
+            keep = int((series.x("step") <= step).sum())
+            if keep < series.size:
+                series.size = keep
+                series.set_smoothing(series.smoothing)
+                self._dirty = True
+
+    def _new_curve(self, name: str, run_label: str | None = None) -> Curve:
+        plot = self._plot(group_of(name))
+        colour = metric_colour(name)
+        label = CURVE_NAMES.get(name, name)
+        dashed = run_label is not None
+        pen = pg.mkPen(colour, width=1.6, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
+        faint = pg.mkColor(colour)
+        faint.setAlpha(70)
+        options = {"connect": "finite", "autoDownsampleFactor": 1.5}  # peak pairs: ~3 points per pixel column
+        raw = plot.plot(pen=pg.mkPen(faint, width=1), **options)
+        smooth = plot.plot(pen=pen, name=f"{label} ({run_label})" if dashed else label, **options)
+        for item in (raw, smooth):
+            item.setDownsampling(auto=True, method="peak")
+            item.setClipToView(True)
+        series = Series()
+        series.set_smoothing(self.smoothing)
+        curve = Curve(series, raw, smooth)
+        if not dashed:
+            self.curves[name] = curve
+        return curve
+
+    def _plot(self, title: str) -> pg.PlotItem:
+        plot = self.plots.get(title)
+        if plot is not None:
+            return plot
+        if self.plots:
+            self.graphics.nextRow()
+        plot = self.graphics.addPlot(title=f"<span style='color:{PLOT_FOREGROUND}'>{title}</span>")
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.addLegend(offset=(8, 4), colCount=3, labelTextColor=PLOT_FOREGROUND, brush=pg.mkBrush(27, 29, 34, 150))
+        plot.setLabel("bottom", X_LABELS[self.x_axis])
+        plot.setLogMode(y=self.log_y)
+        first = next(iter(self.plots.values()), None)
+        if first is not None:
+            plot.setXLink(first)
+        self.plots[title] = plot
+        for marker in self.markers:
+            self._draw_marker(marker, plot)
+        self.stack.setCurrentWidget(self.graphics)
+        return plot
+
+    def _clear_current(self) -> None:
+        self.clear_overlays()
+        self.markers.clear()  # their lines go with the plots
+        self.curves.clear()
+        self.plots.clear()
+        self.graphics.clear()
+        self.stack.setCurrentWidget(self.empty_label)
+
+    # hyperparameter markers ---------------------------------------------------------------------------------
+    def _add_marker(self, event: dict) -> None:
+        name, old, new, step = event.get("name"), event.get("old"), event.get("new"), event.get("step")
+        if not isinstance(step, (int, float)):
+            return
+        text = f"{name} {_short(old)}→{_short(new)}"
+        if any(m.step == step and m.text == text for m in self.markers):
+            return
+        marker = Marker(int(step), text)
+        self.markers.append(marker)
+        for plot in self.plots.values():
+            self._draw_marker(marker, plot)
+
+    def _draw_marker(self, marker: Marker, plot: pg.PlotItem) -> None:
+        line = pg.InfiniteLine(pos=self._marker_x(marker.step), angle=90, movable=False,
+                               pen=pg.mkPen("#c8a2ff", width=1, style=Qt.PenStyle.DotLine), label=marker.text,
+                               labelOpts={"position": 0.92, "color": "#c8a2ff", "anchors": [(0, 1), (0, 1)]})  # fmt: skip
+        plot.addItem(line, ignoreBounds=True)
+        marker.lines.append(line)
+
+    def _marker_x(self, step: int) -> float:
+        reference = next((c.series for c in self.curves.values() if c.series.size), None)
+        return reference.x_at_step(step, self.x_axis) if reference is not None else float(step)
+
+    # options ---------------------------------------------------------------------------------------------------
+    def set_smoothing(self, smoothing: float) -> None:
+        self.smoothing = min(max(smoothing, 0.0), 0.99)
+        for curve in self._all_curves():
+            curve.series.set_smoothing(self.smoothing)
+        if self.smoothing_slider.value() != int(round(self.smoothing * 100)):
+            self.smoothing_slider.setValue(int(round(self.smoothing * 100)))
+        self._update_smoothing_label()
+        self._dirty = True
+
+    def _update_smoothing_label(self) -> None:
+        self.smoothing_value.setText(f"{self.smoothing:.2f}")
+
+    def set_log_y(self, log_y: bool) -> None:
+        self.log_y = bool(log_y)
+        if self.log_check.isChecked() != self.log_y:
+            self.log_check.setChecked(self.log_y)
+        for plot in self.plots.values():
+            plot.setLogMode(y=self.log_y)
+        self._dirty = True
+
+    def set_x_axis(self, axis: str) -> None:
+        if axis not in X_AXES:
+            return
+        self.x_axis = axis
+        index = self.axis_combo.findData(axis)
+        if self.axis_combo.currentIndex() != index:
+            self.axis_combo.setCurrentIndex(index)
+        for plot in self.plots.values():
+            plot.setLabel("bottom", X_LABELS[axis])
+        for marker in self.markers:
+            for line in marker.lines:
+                line.setValue(self._marker_x(marker.step))
+        self._dirty = True
+
+    # overlays ------------------------------------------------------------------------------------------------------
+    def add_overlay(self, run_path: str | Path) -> int:
+        """Draw another run's curves dashed over the current ones; returns the number of records."""
+        run = RunDir(Path(run_path))
+        label = run.name
+        self.remove_overlay(label)
+        records = read_jsonl(run.metrics_file)
+        curves: dict[str, Curve] = {}
+        for record in records:
+            step = record.get("step")
+            if not isinstance(step, (int, float)):
+                continue
+            for name, value in metric_values(record).items():
+                curve = curves.get(name) or curves.setdefault(name, self._new_curve(name, run_label=label))
+                if step > curve.series.last_step:
+                    curve.series.append(float(step), float(record.get("epoch", math.nan)),
+                                        float(record.get("time", math.nan)), value)  # fmt: skip
+        self.overlays[label] = curves
+        self.clear_overlay_button.setVisible(bool(self.overlays))
+        self._dirty = True
+        return len(records)
+
+    def remove_overlay(self, label: str) -> None:
+        for curve in self.overlays.pop(label, {}).values():
+            for item in (curve.raw, curve.smooth):
+                plot = item.getViewBox()
+                if plot is not None:
+                    plot.removeItem(item)
+            self._remove_from_legends(curve)
+        self.clear_overlay_button.setVisible(bool(self.overlays))
+        self._dirty = True
+
+    def _remove_from_legends(self, curve: Curve) -> None:
+        for plot in self.plots.values():
+            if plot.legend is not None:
+                plot.legend.removeItem(curve.smooth)
+
+    def clear_overlays(self) -> None:
+        for label in list(self.overlays):
+            self.remove_overlay(label)
+
+    def _all_curves(self):
+        yield from self.curves.values()
+        for curves in self.overlays.values():
+            yield from curves.values()
+
+    # drawing ---------------------------------------------------------------------------------------------------------
+    def redraw(self) -> None:
+        """Push changed buffers to the curve items (the timer calls this; public for tests)."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        smoothing = self.smoothing > 0
+        for curve in self._all_curves():
+            x = curve.series.x(self.x_axis)
+            antialias = curve.series.size <= ANTIALIAS_LIMIT
+            curve.smooth.setData(x, curve.series.smoothed if smoothing else curve.series.y, antialias=antialias)
+            if smoothing:
+                curve.raw.setData(x, curve.series.y, antialias=antialias)
+            curve.raw.setVisible(smoothing)
+
+    # queries (tests, screenshots) ----------------------------------------------------------------------------------
+    def point_count(self, metric: str) -> int:
+        curve = self.curves.get(metric)
+        return curve.series.size if curve is not None else 0
+
+    def drawn_points(self, metric: str) -> int:
+        """Points handed to the curve item at the last redraw."""
+        curve = self.curves.get(metric)
+        if curve is None:
+            return 0
+        x, _ = curve.smooth.getOriginalDataset()
+        return 0 if x is None else len(x)
+
+    def marker_texts(self) -> list[str]:
+        return [m.text for m in self.markers]
+
+    # preferences --------------------------------------------------------------------------------------------------------
+    def save_settings(self, settings: QSettings) -> None:
+        settings.setValue("plots/smoothing", self.smoothing)
+        settings.setValue("plots/log_y", self.log_y)
+        settings.setValue("plots/x_axis", self.x_axis)
+
+    def restore_settings(self, settings: QSettings) -> None:
+        from gan_studio.ui.settings import read_bool
+
+        try:
+            self.set_smoothing(float(settings.value("plots/smoothing", self.smoothing)))
+        except (TypeError, ValueError):
+            pass
+        self.set_log_y(read_bool(settings, "plots/log_y", False))
+        self.set_x_axis(str(settings.value("plots/x_axis", "step")))
+
+
+def _short(value) -> str:
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)

@@ -1,0 +1,197 @@
+"""Run controls panel: Start, Pause/Resume, Step, Stop, and the progress of the current run.
+
+The buttons only emit requests (the main window forwards them to the RunSession); `set_state`
+enables what makes sense in each state. Progress shows step / total, epoch, ETA and samples/s
+from the trainer's metric records.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+from gan_studio.engine.rundir import RunDir, read_jsonl
+from gan_studio.errors import RunError
+
+STATE_TEXT = {
+    "idle": "Ready",
+    "starting": "Loading data and building the model…",
+    "running": "Training",
+    "paused": "Paused",
+    "stopping": "Stopping (saving a checkpoint)…",
+    "following": "Viewing a run",
+}
+
+
+def format_duration(seconds: float) -> str:
+    """12 s, 3 min 05 s, 1 h 02 min."""
+    seconds = max(0, int(round(seconds)))
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    if seconds >= 60:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds} s"
+
+
+class RunControlsPanel(QWidget):
+    """Buttons that drive the training and a progress read-out."""
+
+    TITLE = "Run controls"
+
+    start_requested = Signal()
+    pause_requested = Signal()
+    resume_requested = Signal()
+    step_requested = Signal()
+    stop_requested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.state = "idle"
+        self._start_allowed = True
+        self.total_steps = 0
+        self._seconds_per_step: float | None = None
+        self._last_record: dict | None = None
+
+        self.start_button = QPushButton("Start")
+        self.start_button.setObjectName("start_button")
+        self.start_button.setToolTip("Train a new run with the Setup (Ctrl+Return)")
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setObjectName("pause_button")
+        self.pause_button.setToolTip("Pause or resume the training (Space)")
+        self.step_button = QPushButton("Step")
+        self.step_button.setToolTip("Train exactly one step while paused")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setObjectName("stop_button")
+        self.stop_button.setToolTip("Stop: saves a checkpoint, so the run can be resumed later")
+        self.start_button.clicked.connect(self.start_requested.emit)
+        self.pause_button.clicked.connect(self._on_pause_clicked)
+        self.step_button.clicked.connect(self.step_requested.emit)
+        self.stop_button.clicked.connect(self.stop_requested.emit)
+
+        buttons = QHBoxLayout()
+        for button in (self.start_button, self.pause_button, self.step_button, self.stop_button):
+            button.setMinimumWidth(72)
+            buttons.addWidget(button)
+
+        self.progress = QProgressBar()
+        self.progress.setObjectName("train_progress")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("no run")
+        self.state_label = QLabel(STATE_TEXT["idle"])
+        self.state_label.setObjectName("state_label")
+        self.step_value = QLabel("–")
+        self.epoch_value = QLabel("–")
+        self.eta_value = QLabel("–")
+        self.rate_value = QLabel("–")
+        stats = QGridLayout()
+        for column, (name, value) in enumerate(
+            [
+                ("step", self.step_value),
+                ("epoch", self.epoch_value),
+                ("ETA", self.eta_value),
+                ("samples/s", self.rate_value),
+            ]  # fmt: skip
+        ):
+            caption = QLabel(name)
+            caption.setObjectName("caption")
+            value.setObjectName("stat")
+            stats.addWidget(caption, 0, column)
+            stats.addWidget(value, 1, column)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addLayout(stats)
+        layout.addWidget(self.state_label)
+        layout.addStretch(1)
+        self.set_state("idle")
+
+    # state -------------------------------------------------------------------------------------------
+    def set_state(self, state: str) -> None:
+        self.state = state
+        active = state in ("starting", "running", "paused", "stopping")
+        self.start_button.setEnabled(not active and self._start_allowed)
+        self.pause_button.setEnabled(state in ("starting", "running", "paused"))
+        self.pause_button.setText("Resume" if state == "paused" else "Pause")
+        self.step_button.setEnabled(state == "paused")
+        self.stop_button.setEnabled(state in ("starting", "running", "paused"))
+        self.state_label.setText(STATE_TEXT.get(state, state))
+        if state == "starting":
+            self.progress.setRange(0, 0)  # busy indicator until the first step
+
+    def set_start_allowed(self, allowed: bool) -> None:
+        self._start_allowed = allowed
+        self.set_state(self.state)
+
+    def _on_pause_clicked(self) -> None:
+        if self.state == "paused":
+            self.resume_requested.emit()
+        else:
+            self.pause_requested.emit()
+
+    def toggle_pause(self) -> None:
+        """Space: pause when running, resume when paused."""
+        if self.pause_button.isEnabled():
+            self._on_pause_clicked()
+
+    # the panel protocol ---------------------------------------------------------------------------------
+    def set_run(self, run_path: Path | None) -> None:
+        self._seconds_per_step = None
+        self._last_record = None
+        self.total_steps = 0
+        if run_path is None:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.progress.setFormat("no run")
+            for label in (self.step_value, self.epoch_value, self.eta_value, self.rate_value):
+                label.setText("–")
+            return
+        run = RunDir(run_path)
+        try:
+            info = run.read_info()
+        except RunError:
+            info = {}
+        self.total_steps = int(info.get("steps_total") or 0)
+        records = [r for r in read_jsonl(run.metrics_file) if "samples_per_s" in r]
+        if records:
+            self._show(records[-1])
+        else:
+            self._show({"step": int(info.get("step") or 0)})
+
+    def on_update(self, update: dict) -> None:
+        kind = update.get("kind")
+        if kind == "started":
+            self.total_steps = int(update.get("total_steps") or self.total_steps)
+            self._show({"step": update.get("step", 0)})
+        elif kind == "metrics" and "samples_per_s" in update:
+            self._show(update)
+        elif kind == "finished":
+            self.eta_value.setText("done" if update.get("status") == "finished" else "–")
+
+    def _show(self, record: dict) -> None:
+        step = int(record.get("step") or 0)
+        last = self._last_record
+        if last is not None and "time" in record and "time" in last and step > last.get("step", 0):
+            per_step = (record["time"] - last["time"]) / (step - last["step"])
+            if per_step > 0:
+                previous = self._seconds_per_step
+                self._seconds_per_step = per_step if previous is None else 0.8 * previous + 0.2 * per_step
+        if "time" in record:
+            self._last_record = record
+        total = max(self.total_steps, step, 1)
+        self.progress.setRange(0, total)
+        self.progress.setValue(step)
+        self.progress.setFormat(f"step {step:,} of {total:,} (%p%)")
+        self.step_value.setText(f"{step:,} / {total:,}")
+        if "epoch" in record:
+            self.epoch_value.setText(f"{float(record['epoch']):.2f}")
+        if "samples_per_s" in record:
+            self.rate_value.setText(f"{float(record['samples_per_s']):,.0f}")
+        if self._seconds_per_step is not None and step < total:
+            self.eta_value.setText(format_duration(self._seconds_per_step * (total - step)))
+        elif step >= total:
+            self.eta_value.setText("done")

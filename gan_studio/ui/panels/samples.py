@@ -1,0 +1,268 @@
+"""Samples panel: the run's fixed-noise grid, live, with a timeline of every saved grid.
+
+The grid from the run's fixed noise updates as training saves new ones (samples/step-*.png);
+the timeline slider scrubs back through all of them. A batch of real data (samples/real.png) is
+shown beside it. Conditional models get each row labelled with its class name. Zoom with the
+wheel or the buttons; Save PNG writes the grid on screen.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gan_studio.engine.rundir import RunDir
+from gan_studio.errors import GanStudioError, RunError
+from gan_studio.models import MODELS
+from gan_studio.ui.widgets.image_view import ImageView
+
+
+def read_picture(path: Path) -> np.ndarray:
+    """uint8 (H, W) or (H, W, 3) pixels of a PNG; RunError when it cannot be read."""
+    try:
+        with Image.open(path) as img:
+            img = img.convert("L" if img.mode in ("L", "1", "I", "I;16") else "RGB")
+            return np.asarray(img).copy()
+    except (OSError, UnidentifiedImageError, ValueError) as exc:
+        raise RunError(f"cannot read picture ({exc})", path) from None
+
+
+def grid_class_names(info: dict) -> list[str]:
+    """Row labels of a run's grids: the class names when the model is conditional on image data."""
+    spec = MODELS.get(str(info.get("model")))
+    data_info = info.get("data_info") or {}
+    if spec is None or not spec.conditional or data_info.get("kind") != "images":
+        return []
+    names = data_info.get("class_names") or (info.get("dataset") or {}).get("class_names") or []
+    return [str(n) for n in names]
+
+
+class SamplesPanel(QWidget):
+    """Generated grid with a timeline, and the real batch beside it."""
+
+    TITLE = "Samples"
+
+    message = Signal(str, str)  # (level, text) for the window's status line
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.run_path: Path | None = None
+        self.steps: list[tuple[int, Path]] = []
+        self.class_names: list[str] = []
+        self.current: tuple[int, Path] | None = None
+
+        self.generated = ImageView("Generated (fixed noise)")
+        self.generated.setObjectName("generated_view")
+        self.real = ImageView("Real data")
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.generated)
+        splitter.addWidget(self.real)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+
+        self.zoom_out_button = QPushButton("−")
+        self.zoom_in_button = QPushButton("+")
+        self.fit_button = QPushButton("Fit")
+        self.save_button = QPushButton("Save PNG…")
+        self.save_button.setToolTip("Save the grid on screen (Ctrl+S)")
+        for button, tip in ((self.zoom_out_button, "Zoom out"), (self.zoom_in_button, "Zoom in (or use the wheel)"),
+                            (self.fit_button, "Show the whole grids")):  # fmt: skip
+            button.setToolTip(tip)
+        self.zoom_in_button.clicked.connect(lambda: self._zoom(1.25))
+        self.zoom_out_button.clicked.connect(lambda: self._zoom(0.8))
+        self.fit_button.clicked.connect(self._fit)
+        self.save_button.clicked.connect(self.save_dialog)
+        self.zoom_in_button.setFixedWidth(32)
+        self.zoom_out_button.setFixedWidth(32)
+
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setObjectName("timeline")
+        self.slider.setToolTip("Scrub through every grid the run saved")
+        self.slider.setRange(0, 0)
+        self.slider.valueChanged.connect(self._on_slider)
+        self.follow_check = QCheckBox("follow latest")
+        self.follow_check.setChecked(True)
+        self.follow_check.setToolTip("Jump to each new grid as training saves it")
+        self.follow_check.toggled.connect(self._on_follow_toggled)
+        self.position_label = QLabel("no grids yet")
+        self.position_label.setMinimumWidth(170)
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.position_label)
+        bar.addStretch(1)
+        bar.addWidget(self.zoom_out_button)
+        bar.addWidget(self.zoom_in_button)
+        bar.addWidget(self.fit_button)
+        bar.addWidget(self.save_button)
+        timeline = QHBoxLayout()
+        timeline.addWidget(QLabel("timeline"))
+        timeline.addWidget(self.slider, 1)
+        timeline.addWidget(self.follow_check)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(bar)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(timeline)
+        self.set_run(None)
+
+    # the panel protocol ---------------------------------------------------------------------------------------
+    def set_run(self, run_path: Path | None) -> None:
+        self.run_path = Path(run_path) if run_path is not None else None
+        self.steps, self.current, self.class_names = [], None, []
+        if self.run_path is None:
+            self._refresh_slider()
+            self.generated.set_picture(None, "no run")
+            self.real.set_picture(None, "no run")
+            self.position_label.setText("no grids yet")
+            return
+        run = RunDir(self.run_path)
+        try:
+            self.class_names = grid_class_names(run.read_info())
+        except RunError:
+            self.class_names = []
+        self.steps = run.sample_steps()
+        self._show_real(run.samples_dir / "real.png")
+        self.follow_check.setChecked(True)
+        self._refresh_slider()
+        if self.steps:
+            self.show_index(len(self.steps) - 1)
+        else:
+            self.generated.set_picture(None, "the first grid appears after a few steps")
+            self.position_label.setText("no grids yet")
+
+    def on_update(self, update: dict) -> None:
+        kind = update.get("kind")
+        if kind == "sample" and "path" in update:
+            self._add_sample(int(update.get("step", 0)), Path(update["path"]))
+        elif kind == "started" and self.run_path is not None and self.real.picture is None:
+            self._show_real(RunDir(self.run_path).samples_dir / "real.png")
+
+    def _add_sample(self, step: int, path: Path) -> None:
+        if path.name == "real.png":
+            return
+        existing = [i for i, (s, _) in enumerate(self.steps) if s == step]
+        if existing:  # rewritten (the final grid of a run): redraw it if it is on screen
+            self.steps[existing[0]] = (step, path)
+            if self.current is not None and self.current[0] == step:
+                self.show_index(existing[0])
+            return
+        self.steps.append((step, path))
+        self.steps.sort()
+        self._refresh_slider()
+        if self.follow_check.isChecked():
+            self.show_index(len(self.steps) - 1)
+        else:
+            self._update_position_label()
+
+    # showing -------------------------------------------------------------------------------------------------
+    def show_index(self, index: int) -> None:
+        """Show the index-th saved grid (oldest first)."""
+        if not self.steps:
+            return
+        index = max(0, min(index, len(self.steps) - 1))
+        step, path = self.steps[index]
+        try:
+            picture = read_picture(path)
+        except GanStudioError as exc:
+            self.generated.set_picture(None, "cannot read this grid")
+            self.message.emit("warning", str(exc))
+            return
+        self.current = (step, path)
+        self.generated.set_picture(picture)
+        self.generated.set_row_labels(self.class_names)
+        if self.slider.value() != index:
+            self.slider.blockSignals(True)
+            self.slider.setValue(index)
+            self.slider.blockSignals(False)
+        self._update_position_label()
+
+    def _show_real(self, path: Path) -> None:
+        if not path.is_file():
+            self.real.set_picture(None, "no real batch saved")
+            return
+        try:
+            self.real.set_picture(read_picture(path))
+        except GanStudioError as exc:
+            self.real.set_picture(None, "cannot read the real batch")
+            self.message.emit("warning", str(exc))
+            return
+        self.real.set_row_labels(self.class_names)
+
+    def _refresh_slider(self) -> None:
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, len(self.steps) - 1))
+        self.slider.setEnabled(len(self.steps) > 1)
+        self.slider.blockSignals(False)
+
+    def _update_position_label(self) -> None:
+        if self.current is None:
+            return
+        index = self.slider.value()
+        self.position_label.setText(f"step {self.current[0]:,}  ·  grid {index + 1} of {len(self.steps)}")
+
+    def _on_slider(self, index: int) -> None:
+        self.show_index(index)
+        at_end = index == len(self.steps) - 1
+        if self.follow_check.isChecked() != at_end:
+            self.follow_check.blockSignals(True)
+            self.follow_check.setChecked(at_end)
+            self.follow_check.blockSignals(False)
+
+    def _on_follow_toggled(self, follow: bool) -> None:
+        if follow and self.steps:
+            self.show_index(len(self.steps) - 1)
+
+    def _zoom(self, factor: float) -> None:
+        self.generated.zoom(factor)
+        self.real.zoom(factor)
+
+    def _fit(self) -> None:
+        self.generated.fit()
+        self.real.fit()
+
+    # saving ---------------------------------------------------------------------------------------------------
+    def save_png(self, destination: str | Path) -> Path:
+        """Write the grid on screen to `destination` (a .png); RunError when there is none."""
+        if self.current is None:
+            raise RunError("no grid to save yet")
+        destination = Path(destination)
+        if destination.suffix.lower() != ".png":
+            destination = destination.with_suffix(".png")
+        try:
+            shutil.copyfile(self.current[1], destination)
+        except OSError as exc:
+            raise RunError(f"cannot save the grid: {exc.strerror or exc}", destination) from None
+        return destination
+
+    def save_dialog(self) -> None:
+        if self.current is None:
+            self.message.emit("warning", "no grid to save yet")
+            return
+        run_name = self.run_path.name if self.run_path else "samples"
+        suggested = str(Path.home() / f"{run_name}-step-{self.current[0]}.png")
+        path, _ = QFileDialog.getSaveFileName(self, "Save grid", suggested, "PNG images (*.png)")
+        if not path:
+            return
+        try:
+            saved = self.save_png(path)
+        except GanStudioError as exc:
+            self.message.emit("error", str(exc))
+            return
+        self.message.emit("info", f"saved {saved}")

@@ -1,0 +1,304 @@
+"""Setup panel: choose a model and a dataset, and edit every hyperparameter before pressing Start.
+
+The model picker lists the six registered models with their descriptions; the dataset picker
+(widgets/dataset_picker.py) the built-in sets, a local file or folder, and downloadable sets. The settings forms are generated from the model's config
+and the TrainConfig, validated as they are typed; `problems()` is empty when Start may be pressed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gan_studio.data import is_point_dataset
+from gan_studio.engine.trainer import HPARAMS_LIVE, TrainConfig
+from gan_studio.errors import ConfigError
+from gan_studio.models import MODEL_NAMES, MODELS, DCGANConfig, get_spec
+from gan_studio.ui.widgets.config_form import ConfigForm
+from gan_studio.ui.widgets.dataset_picker import DatasetPicker
+
+DEFAULT_MODEL = "dcgan"
+DEFAULT_DATA = "shapes"
+
+MODEL_TITLES = {"vae": "VAE", "cvae": "cVAE", "gan": "GAN", "cgan": "cGAN", "dcgan": "DCGAN", "cdcgan": "cDCGAN"}
+
+# What a new user gets with one click: the app's defaults differ from the library's where the
+# library's are too slow for a laptop CPU (DCGAN at full width takes ~1 s a step on 2 cores).
+APP_MODEL_DEFAULTS: dict[type, dict[str, Any]] = {
+    DCGANConfig: {"ngf": 32, "ndf": 32, "latent_dim": 64},  # as training/dcgan-shapes.toml
+}
+APP_TRAIN_DEFAULTS: dict[str, Any] = {"steps": 2000, "sample_every": 100, "log_every": 10, "checkpoint_every": 500}
+
+
+class SetupPanel(QWidget):
+    """Model, dataset, hyperparameters, device and seed of the next run."""
+
+    TITLE = "Setup"
+
+    validity_changed = Signal(bool)
+    live_edited = Signal(str, object)  # a live hyperparameter edited while training
+    download_finished = Signal(bool, str)  # (ok, message)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._valid = False
+        self._training = False
+
+        # model ---------------------------------------------------------------------------------
+        self.model_combo = QComboBox()
+        self.model_combo.setObjectName("model_combo")
+        for name in MODEL_NAMES:
+            self.model_combo.addItem(f"{MODEL_TITLES.get(name, name)}  ({name})", name)
+            self.model_combo.setItemData(self.model_combo.count() - 1, MODELS[name].description,
+                                         Qt.ItemDataRole.ToolTipRole)  # fmt: skip
+        self.model_description = QLabel()
+        self.model_description.setObjectName("hint")
+        self.model_description.setWordWrap(True)
+
+        # dataset -------------------------------------------------------------------------------
+        self.dataset = DatasetPicker()
+        self.dataset.changed.connect(self.revalidate)
+        self.dataset.download_finished.connect(self.download_finished.emit)
+
+        # forms ---------------------------------------------------------------------------------
+        self.model_forms: dict[type, ConfigForm] = {}
+        self.model_form_box = QGroupBox("Model settings")
+        self.model_form_layout = QVBoxLayout(self.model_form_box)
+        self.train_form = ConfigForm(TrainConfig, exclude=("data",))
+        self.train_form.setObjectName("train_form")
+        self.train_form.reset(APP_TRAIN_DEFAULTS)
+        self.train_form.changed.connect(self.revalidate)
+        self.train_form.live_edited.connect(self.live_edited.emit)
+        train_box = QGroupBox("Training")
+        QVBoxLayout(train_box).addWidget(self.train_form)
+        self.advanced_check = QCheckBox("Show advanced settings")
+        self.advanced_check.toggled.connect(self._set_show_advanced)
+        self.reset_button = QPushButton("Reset to defaults")
+        self.reset_button.clicked.connect(self.reset_defaults)
+
+        # layout ---------------------------------------------------------------------------------
+        model_box = QGroupBox("Model")
+        model_layout = QVBoxLayout(model_box)
+        model_layout.addWidget(self.model_combo)
+        model_layout.addWidget(self.model_description)
+        data_box = QGroupBox("Dataset")
+        QVBoxLayout(data_box).addWidget(self.dataset)
+        options = QHBoxLayout()
+        options.addWidget(self.advanced_check)
+        options.addStretch(1)
+        options.addWidget(self.reset_button)
+
+        content = QWidget()
+        content.setObjectName("setup_content")
+        content_layout = QVBoxLayout(content)
+        content_layout.setContentsMargins(6, 6, 6, 6)
+        content_layout.addWidget(model_box)
+        content_layout.addWidget(data_box)
+        content_layout.addWidget(self.model_form_box)
+        content_layout.addWidget(train_box)
+        content_layout.addLayout(options)
+        content_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(content)
+        self.setMinimumWidth(330)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
+        self.model_combo.currentIndexChanged.connect(self._on_model_changed)
+        self.set_model(DEFAULT_MODEL)
+        self.set_dataset(DEFAULT_DATA)
+        self._on_model_changed()
+
+    # the chosen model --------------------------------------------------------------------------------
+    def model_name(self) -> str:
+        return self.model_combo.currentData()
+
+    def set_model(self, name: str) -> None:
+        index = self.model_combo.findData(name)
+        if index < 0:
+            raise ConfigError(f"unknown model '{name}'")
+        self.model_combo.setCurrentIndex(index)
+
+    @property
+    def model_form(self) -> ConfigForm:
+        return self._form_for(get_spec(self.model_name()).config_cls)
+
+    def _form_for(self, config_cls) -> ConfigForm:
+        form = self.model_forms.get(config_cls)
+        if form is None:
+            form = ConfigForm(config_cls)
+            form.setObjectName(f"model_form_{config_cls.__name__}")
+            form.set_show_advanced(self.advanced_check.isChecked())
+            form.changed.connect(self.revalidate)
+            form.live_edited.connect(self.live_edited.emit)
+            self.model_forms[config_cls] = form
+            self.model_form_layout.addWidget(form)
+            form.reset(APP_MODEL_DEFAULTS.get(config_cls, {}))
+        return form
+
+    def _on_model_changed(self) -> None:
+        name = self.model_name()
+        spec = get_spec(name)
+        self.model_description.setText(spec.description)
+        current = self._form_for(spec.config_cls)
+        for form in self.model_forms.values():
+            form.setVisible(form is current)
+        self.model_form_box.setTitle(f"{MODEL_TITLES.get(name, name)} settings")
+        self.revalidate()
+
+    # the chosen dataset --------------------------------------------------------------------------------
+    def dataset_spec(self) -> str:
+        """A built-in name or the typed path."""
+        return self.dataset.spec()
+
+    def set_dataset(self, spec: str) -> None:
+        self.dataset.set_spec(spec)
+
+    def needs_download(self) -> bool:
+        return self.dataset.needs_download()
+
+    def start_download(self, then=None) -> None:
+        self.dataset.start_download(then)
+
+    # validation and the resulting configs ----------------------------------------------------------------
+    def _data_problem(self) -> str | None:
+        issue = self.dataset.path_problem()
+        model = get_spec(self.model_name())
+        if issue is None and is_point_dataset(self.dataset_spec()) and not model.supports_points:
+            issue = f"{model.name} is for images: choose an image dataset, or gan, cgan, vae or cvae for 2D points"
+        return issue
+
+    def problems(self) -> list[str]:
+        """Everything that must be fixed before Start (empty when the setup is valid)."""
+        found = []
+        data_issue = self._data_problem()
+        self.dataset.set_problem(data_issue)
+        if data_issue:
+            found.append(data_issue)
+        found += self.model_form.problems()
+        found += self.train_form.problems()
+        return found
+
+    def revalidate(self) -> None:
+        valid = not self.problems()
+        if valid != self._valid:
+            self._valid = valid
+            self.validity_changed.emit(valid)
+
+    @property
+    def valid(self) -> bool:
+        return self._valid
+
+    def build(self):
+        """(model name, model config, train config) for Trainer.new; raises ConfigError."""
+        issues = self.problems()
+        if issues:
+            raise ConfigError("; ".join(issues))
+        return self.model_name(), self.model_form.config(), self.train_form.config(data=self.dataset_spec())
+
+    # the panel protocol ----------------------------------------------------------------------------------------
+    def set_run(self, run_path: Path | None) -> None:
+        """The setup describes the next run; opening a run fills it via `load_run_settings` instead."""
+
+    def on_update(self, update: dict) -> None:
+        """Keep live hyperparameter fields in step with changes the trainer applied."""
+        if update.get("kind") == "event" and update.get("type") == "hparam":
+            editor = self.model_form.editors.get(str(update.get("name")))
+            if editor is not None and update.get("new") is not None:
+                editor.set_value(update["new"])
+
+    # while training ---------------------------------------------------------------------------------------
+    def set_training(self, training: bool) -> None:
+        """Lock the setup while a run trains, except the hyperparameters that apply live."""
+        self._training = training
+        for widget in (self.model_combo, self.dataset, self.reset_button):
+            widget.setEnabled(not training)
+        live = HPARAMS_LIVE if training else None
+        self.model_form.set_live(live)
+        self.train_form.set_live(() if training else None)
+
+    def live_editor(self, name: str) -> QLineEdit:
+        """The line edit of a live hyperparameter (for shortcuts and tests)."""
+        return self.model_form.editors[name].editor
+
+    # presets, runs and preferences ---------------------------------------------------------------------------
+    def reset_defaults(self) -> None:
+        form = self.model_form
+        form.reset(APP_MODEL_DEFAULTS.get(form.config_cls, {}))
+        self.train_form.reset(APP_TRAIN_DEFAULTS)
+        self.revalidate()
+
+    def _set_show_advanced(self, show: bool) -> None:
+        for form in (*self.model_forms.values(), self.train_form):
+            form.set_show_advanced(show)
+
+    def load_run_settings(self, info: dict[str, Any]) -> None:
+        """Fill the forms with a run's settings (from its run.json), e.g. to train a variant of it."""
+        model = info.get("model")
+        if model not in MODELS:
+            return
+        self.set_model(model)
+        if isinstance(info.get("model_config"), dict):
+            self.model_form.set_values(info["model_config"])
+        train = dict(info.get("train_config") or {})
+        data = train.pop("data", None)
+        self.train_form.set_values(train)
+        if isinstance(data, str) and data:
+            self.set_dataset(data)
+        self.revalidate()
+
+    def current_settings(self) -> dict[str, Any]:
+        return {"model": self.model_name(), "data": self.dataset_spec(), "model_config": self.model_form.raw_values(),
+                "train_config": self.train_form.raw_values()}  # fmt: skip
+
+    def save_settings(self, settings: QSettings) -> None:
+        settings.setValue("setup/model", self.model_name())
+        settings.setValue("setup/data", self.dataset_spec())
+        settings.setValue("setup/advanced", self.advanced_check.isChecked())
+        for form in self.model_forms.values():
+            for name, value in form.raw_values().items():
+                settings.setValue(f"setup/{form.config_cls.__name__}/{name}", value)
+        for name, value in self.train_form.raw_values().items():
+            settings.setValue(f"setup/TrainConfig/{name}", value)
+
+    def restore_settings(self, settings: QSettings) -> None:
+        from gan_studio.ui.settings import read_bool
+
+        self.advanced_check.setChecked(read_bool(settings, "setup/advanced", False))
+        model = settings.value("setup/model")
+        if model in MODELS:
+            self.set_model(model)
+        for config_cls in {spec.config_cls for spec in MODELS.values()}:
+            self._restore_form(settings, self._form_for(config_cls), config_cls.__name__)
+        self._restore_form(settings, self.train_form, "TrainConfig")
+        data = settings.value("setup/data")
+        if isinstance(data, str) and data:
+            self.set_dataset(data)
+        self._on_model_changed()
+
+    @staticmethod
+    def _restore_form(settings: QSettings, form: ConfigForm, group: str) -> None:
+        saved = {}
+        for name in form.editors:
+            value = settings.value(f"setup/{group}/{name}")
+            if value is not None:
+                saved[name] = value
+        form.set_values(saved)

@@ -1,0 +1,224 @@
+"""The dataset picker: built-in sets, a local file or folder, and downloadable sets.
+
+Downloads run in a background thread (`ensure_dataset` with a progress callback and a cancel
+event) with a progress bar and a Cancel button; a finished download is verified and cached, so
+it happens once per machine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gan_studio.data import BUILTIN_NAMES, DATASET_DESCRIPTIONS, DOWNLOADABLE
+from gan_studio.errors import DataError
+from gan_studio.ui.workers import TaskThread
+
+LOCAL_PATH = "__local__"  # the combo's entry for a file or folder on disk
+
+
+def dataset_is_downloaded(name: str) -> bool:
+    """True when a downloadable set is already in the cache (checked without network)."""
+    from gan_studio.data.download import ensure_dataset
+
+    try:
+        ensure_dataset(name, download=False)
+    except DataError:
+        return False
+    return True
+
+
+class DatasetPicker(QWidget):
+    """Choose a dataset: `spec()` is a built-in name or a path."""
+
+    changed = Signal()
+    download_finished = Signal(bool, str)  # (ok, message)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.download_task: TaskThread | None = None
+        self._after_download = None
+
+        self.combo = QComboBox()
+        self.combo.setObjectName("data_combo")
+        for name in BUILTIN_NAMES:
+            self.combo.addItem(name, name)
+            self.combo.setItemData(self.combo.count() - 1, DATASET_DESCRIPTIONS.get(name, ""),
+                                   Qt.ItemDataRole.ToolTipRole)  # fmt: skip
+        self.combo.insertSeparator(self.combo.count())
+        self.combo.addItem("Local file or folder…", LOCAL_PATH)
+        self.description = QLabel()
+        self.description.setObjectName("hint")
+        self.description.setWordWrap(True)
+
+        self.path_edit = QLineEdit()
+        self.path_edit.setObjectName("data_path")
+        self.path_edit.setPlaceholderText("IDX folder, image folder (a sub-folder per class) or .npz")
+        folder_button = QPushButton("Folder…")
+        file_button = QPushButton("File…")
+        folder_button.clicked.connect(self._browse_folder)
+        file_button.clicked.connect(self._browse_file)
+        self.path_row = QWidget()
+        path_layout = QHBoxLayout(self.path_row)
+        path_layout.setContentsMargins(0, 0, 0, 0)
+        path_layout.addWidget(self.path_edit, 1)
+        path_layout.addWidget(folder_button)
+        path_layout.addWidget(file_button)
+
+        self.download_button = QPushButton("Download")
+        self.download_button.clicked.connect(lambda: self.start_download())
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_download)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.download_row = QWidget()
+        download_layout = QHBoxLayout(self.download_row)
+        download_layout.setContentsMargins(0, 0, 0, 0)
+        download_layout.addWidget(self.progress, 1)
+        download_layout.addWidget(self.download_button)
+        download_layout.addWidget(self.cancel_button)
+
+        self.problem_label = QLabel()
+        self.problem_label.setObjectName("problem")
+        self.problem_label.setWordWrap(True)
+        self.problem_label.hide()
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.combo, self.description, self.path_row, self.download_row, self.problem_label):
+            layout.addWidget(widget)
+        self.combo.currentIndexChanged.connect(self._on_selection)
+        self.path_edit.textChanged.connect(lambda _text: self.changed.emit())
+        self._on_selection()
+
+    # the choice ---------------------------------------------------------------------------------------
+    def choice(self) -> str:
+        """The combo's entry: a built-in name or LOCAL_PATH."""
+        return self.combo.currentData()
+
+    def spec(self) -> str:
+        """A built-in name or the typed path (what TrainConfig.data takes)."""
+        return self.path_edit.text().strip() if self.choice() == LOCAL_PATH else self.choice()
+
+    def set_spec(self, spec: str) -> None:
+        """Select a built-in by name, or the local entry with `spec` as its path."""
+        index = self.combo.findData(spec)
+        if index >= 0:
+            self.combo.setCurrentIndex(index)
+        else:
+            self.combo.setCurrentIndex(self.combo.findData(LOCAL_PATH))
+            self.path_edit.setText(spec)
+
+    def is_local(self) -> bool:
+        return self.choice() == LOCAL_PATH
+
+    def _on_selection(self) -> None:
+        local = self.is_local()
+        self.path_row.setVisible(local)
+        if local:
+            self.description.setText("A dataset on disk: a folder of IDX files, an image folder, or a .npz")
+        else:
+            self.description.setText(DATASET_DESCRIPTIONS.get(self.choice(), ""))
+        self._refresh_download_row()
+        self.changed.emit()
+
+    def set_problem(self, text: str | None) -> None:
+        self.problem_label.setText(text or "")
+        self.problem_label.setVisible(bool(text))
+
+    def _browse_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Dataset folder", self.path_edit.text())
+        if folder:
+            self.path_edit.setText(folder)
+
+    def _browse_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Dataset file", self.path_edit.text(), "NumPy archives (*.npz)")
+        if path:
+            self.path_edit.setText(path)
+
+    # downloads -------------------------------------------------------------------------------------------
+    @property
+    def downloading(self) -> bool:
+        return self.download_task is not None
+
+    def needs_download(self) -> bool:
+        return self.choice() in DOWNLOADABLE and not dataset_is_downloaded(self.choice())
+
+    def _refresh_download_row(self) -> None:
+        downloading = self.downloading
+        self.download_row.setVisible(downloading or self.needs_download())
+        self.download_button.setVisible(not downloading)
+        self.cancel_button.setVisible(downloading)
+        if not downloading:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.progress.setFormat("not downloaded yet: downloads when you press Start")
+
+    def start_download(self, then=None) -> None:
+        """Download the selected set in the background; `then()` runs after a successful download."""
+        name = self.choice()
+        if name not in DOWNLOADABLE or self.downloading:
+            return
+        from gan_studio.data.download import ensure_dataset
+
+        task = TaskThread(lambda report: ensure_dataset(name, progress=report, cancel=task.cancel_event), self)
+        task.progress.connect(self._on_progress)
+        task.succeeded.connect(lambda _folder: self._on_done(True, f"{name} downloaded"))
+        task.failed.connect(lambda message: self._on_done(False, message))
+        self.download_task, self._after_download = task, then
+        self.progress.setRange(0, 0)
+        self.progress.setFormat(f"downloading {name}…")
+        self._refresh_download_row()
+        self.changed.emit()
+        task.start()
+
+    def cancel_download(self) -> None:
+        if self.download_task is not None:
+            self.download_task.cancel()
+            self.progress.setFormat("cancelling…")
+
+    def _on_progress(self, done: int, total: int) -> None:
+        if total > 0:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * done / total))
+            self.progress.setFormat(f"{done / 1e6:.1f} of {total / 1e6:.1f} MB (%p%)")
+        else:
+            self.progress.setRange(0, 0)
+            self.progress.setFormat(f"{done / 1e6:.1f} MB")
+
+    def _on_done(self, ok: bool, message: str) -> None:
+        task, then = self.download_task, self._after_download
+        self.download_task, self._after_download = None, None
+        if task is not None:
+            task.wait(1000)
+            task.deleteLater()
+        self._refresh_download_row()
+        if not ok:
+            self.progress.setFormat(message[:200])
+        self.changed.emit()
+        self.download_finished.emit(ok, message)
+        if ok and then is not None:
+            then()
+
+    def path_problem(self) -> str | None:
+        """What is wrong with the choice itself (empty or missing path, download running), if anything."""
+        spec = self.spec()
+        if not spec:
+            return "choose a dataset file or folder"
+        if self.downloading:
+            return "downloading the dataset…"
+        if self.is_local() and not Path(spec).expanduser().exists():
+            return f"no such file or folder: {spec}"
+        return None

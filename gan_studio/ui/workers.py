@@ -1,0 +1,148 @@
+"""Background threads of the app: training (the CLI's Trainer in a QThread) and one-off tasks.
+
+Only the UI thread touches widgets: workers report through Qt signals, which are queued to the
+UI thread. `TrainingThread` builds the Trainer in the background too (loading a dataset can take a
+while) and forwards the trainer's thread-safe controls. `TaskThread` runs one function (download,
+export, ...) and returns its result, its progress or its error message as signals.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QThread, Signal
+
+from gan_studio.errors import ConfigError, GanStudioError
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line message for a person: bad input as is, anything else with its type."""
+    if isinstance(exc, GanStudioError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "out of memory (try a smaller batch size or model)"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+class TrainingThread(QThread):
+    """Iterates a Trainer in the background and emits every update dict on `update`.
+
+    `make_trainer` is called in the thread (Trainer.new or Trainer.resume). Construction errors
+    and exceptions during training come back on `error` with a readable message; a failure the
+    trainer reports itself arrives as an update of kind "failed" first.
+    """
+
+    update = Signal(object)  # the trainer's update dicts
+    error = Signal(str)  # the training could not start or crashed
+
+    def __init__(self, make_trainer: Callable[[], Any], parent=None):
+        super().__init__(parent)
+        self._make_trainer = make_trainer
+        self._lock = threading.Lock()
+        self._trainer = None
+        self._stop = False
+        self._pause = False
+        self.failure: str | None = None
+
+    @property
+    def trainer(self):
+        return self._trainer
+
+    def run(self) -> None:  # the worker thread
+        try:
+            trainer = self._make_trainer()
+        except Exception as exc:  # noqa: BLE001 - every construction error is shown to the user
+            self._report(exc)
+            return
+        with self._lock:
+            self._trainer = trainer
+            if self._pause:
+                trainer.pause()
+            if self._stop:
+                trainer.stop()
+        reported_failure = False
+        try:
+            for update in trainer:
+                reported_failure = reported_failure or update.get("kind") == "failed"
+                self.update.emit(update)
+        except Exception as exc:  # noqa: BLE001 - never let a training crash take the app down
+            if reported_failure:
+                self.failure = describe_error(exc)
+                traceback.print_exc(file=sys.stderr)
+            else:
+                self._report(exc)
+
+    def _report(self, exc: BaseException) -> None:
+        self.failure = describe_error(exc)
+        if not isinstance(exc, GanStudioError):
+            traceback.print_exc(file=sys.stderr)
+        self.error.emit(self.failure)
+
+    # controls: safe to call from the UI thread at any time ----------------------------------------
+    def pause(self) -> None:
+        with self._lock:
+            self._pause = True
+            if self._trainer is not None:
+                self._trainer.pause()
+
+    def resume_training(self) -> None:
+        with self._lock:
+            self._pause = False
+            if self._trainer is not None:
+                self._trainer.resume_training()
+
+    def single_step(self) -> None:
+        with self._lock:
+            if self._trainer is not None:
+                self._trainer.single_step()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop = True
+            if self._trainer is not None:
+                self._trainer.stop()
+
+    def set_hparams(self, **changes: Any) -> None:
+        """Apply at the trainer's next step; raises ConfigError for a bad value or name."""
+        with self._lock:
+            trainer = self._trainer
+        if trainer is None:
+            raise ConfigError("the training has not started yet; try again in a moment")
+        trainer.set_hparams(**changes)
+
+
+class TaskThread(QThread):
+    """Runs `function(report)` in the background: `report(done, total)` emits `progress`.
+
+    The result arrives on `succeeded`, a failure as a readable message on `failed`. A
+    `threading.Event` in `cancel_event` lets the function stop early when the user cancels.
+    """
+
+    progress = Signal(object, object)  # (done, total or 0 when unknown)
+    succeeded = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, function: Callable[..., Any], parent=None):
+        super().__init__(parent)
+        self._function = function
+        self.cancel_event = threading.Event()
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    def run(self) -> None:  # the worker thread
+        try:
+            result = self._function(self._report_progress)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never raised across threads
+            if not isinstance(exc, GanStudioError):
+                traceback.print_exc(file=sys.stderr)
+            self.failed.emit(describe_error(exc))
+            return
+        self.succeeded.emit(result)
+
+    def _report_progress(self, done: int, total: int) -> None:
+        self.progress.emit(int(done), int(total))

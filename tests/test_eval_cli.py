@@ -1,0 +1,159 @@
+"""`gan-studio eval` on a tiny run of every model family, and its errors for bad runs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from gan_studio.cli import main
+from gan_studio.evaluate.classifier import get_classifier
+from gan_studio.evaluate.live import live_metrics
+from gan_studio.evaluate.reference import reference_data
+
+TINY = ["--steps", "20", "--log-every", "10", "--sample-every", "0", "--checkpoint-every", "0", "--quiet"]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One torch thread: on small shared CPUs a second thread only adds contention."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def bars_npz(tmp_path_factory):
+    """A tiny labelled image set: horizontal bars, vertical bars and squares at random places."""
+    rng = np.random.default_rng(0)
+    n, size = 300, 16
+    x = (rng.random((n, size, size)) * 40).astype(np.uint8)
+    y = np.arange(n) % 3
+    for i in range(n):
+        a, b = rng.integers(2, 12, size=2)
+        if y[i] == 0:
+            x[i, a : a + 2, 2:14] = 255
+        elif y[i] == 1:
+            x[i, 2:14, b : b + 2] = 255
+        else:
+            x[i, a : a + 4, b : b + 4] = 255
+    path = tmp_path_factory.mktemp("data") / "bars.npz"
+    np.savez(path, x=x, y=y, class_names=np.array(["horizontal", "vertical", "square"]))
+    return path
+
+
+def _train(tmp_path, model: str, data: str, *extra: str):
+    run = tmp_path / model
+    assert main(["train", model, "--data", str(data), "--out", str(run), "--batch-size", "30", *TINY, *extra]) == 0
+    return run
+
+
+SMALL = {
+    "gan": ("grid25", ["--latent-dim", "2", "--g-hidden", "32", "--d-hidden", "32"]),
+    "cgan": ("ring8", ["--latent-dim", "2", "--g-hidden", "32", "--d-hidden", "32"]),
+    "vae": ("moons", ["--latent-dim", "2", "--hidden", "32"]),
+    "cvae": ("bars", ["--latent-dim", "4", "--channels", "8"]),
+    "dcgan": ("bars", ["--ngf", "8", "--ndf", "8", "--latent-dim", "16"]),
+    "cdcgan": ("bars", ["--ngf", "8", "--ndf", "8", "--latent-dim", "16"]),
+}
+EXPECTED = {
+    "gan": {"modes", "high_quality", "reverse_kl", "frechet", "precision", "recall"},
+    "cgan": {"modes", "high_quality", "reverse_kl", "frechet", "label_accuracy"},
+    "vae": {"frechet", "precision", "recall", "neg_elbo", "iwae_nll"},
+    "cvae": {"frechet", "kid", "label_accuracy", "neg_elbo", "iwae_nll", "memorisation_pixel"},
+    "dcgan": {"frechet", "kid", "precision", "recall", "memorisation_pixel", "memorisation_feature"},
+    "cdcgan": {"frechet", "kid", "label_accuracy", "memorisation_feature"},
+}
+
+
+@pytest.mark.parametrize("model", list(SMALL))
+def test_eval_reports_every_model_family(model, tmp_path, bars_npz, capsys):
+    data, extra = SMALL[model]
+    run = _train(tmp_path, model, bars_npz if data == "bars" else data, *extra)
+    capsys.readouterr()
+    assert main(["eval", str(run), "--n", "300", "--k", "4", "--quiet"]) == 0
+    table = capsys.readouterr().out
+    assert "real (floor)" in table and "noise (ceiling)" in table
+    report = json.loads((run / "eval" / "report.json").read_text())
+    rows = {row["key"]: row for row in report["metrics"]}
+    assert EXPECTED[model] <= set(rows)
+    assert report["model"] == model and report["n"] == 300
+    for row in rows.values():
+        assert row["label"] in table
+    if "frechet" in rows:  # real data beats noise; the model is measured
+        assert rows["frechet"]["floor"] < rows["frechet"]["ceiling"]
+        assert rows["frechet"]["value"] is not None
+    if "modes" in rows:
+        assert rows["modes"]["floor"] == rows["modes"]["ceiling"] or rows["modes"]["floor"] >= 8
+        assert 0 <= rows["high_quality"]["value"] <= 1
+    if "label_accuracy" in rows:
+        assert rows["label_accuracy"]["floor"] > rows["label_accuracy"]["ceiling"]
+    if "iwae_nll" in rows:
+        assert rows["iwae_nll"]["value"] <= rows["neg_elbo"]["value"] + 1e-6
+    if data == "bars":
+        strip = run / "eval" / "nearest.png"
+        assert strip.is_file() and str(strip) in table
+        assert "no separate test split" in report["reference"]["note"]
+        assert report["classifier"]["test_accuracy"] > 0.9
+
+
+def test_eval_json_output_is_the_saved_report(tmp_path, capsys):
+    run = _train(tmp_path, "gan", "ring8", "--latent-dim", "2", "--g-hidden", "16", "--d-hidden", "16")
+    capsys.readouterr()
+    assert main(["eval", str(run), "--json", "--quiet"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    saved = json.loads((run / "eval" / "report.json").read_text())
+    assert printed["metrics"] == saved["metrics"]
+    assert printed["n"] == 2500  # the PacGAN protocol's sample count by default
+    assert printed["modes"]["num_modes"] == 8
+
+
+def test_eval_of_a_missing_run_is_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["eval", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no such run directory" in err
+
+
+def test_eval_of_a_run_without_checkpoint_is_one_line_and_exit_2(tmp_path, capsys):
+    (tmp_path / "run.json").write_text("{}")
+    assert main(["eval", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "checkpoint" in err
+
+
+def test_eval_refuses_silly_sizes(tmp_path, capsys):
+    run = _train(tmp_path, "gan", "ring8", "--latent-dim", "2", "--g-hidden", "16", "--d-hidden", "16")
+    capsys.readouterr()
+    assert main(["eval", str(run), "--k", "0", "--quiet"]) == 2
+    assert "--k" in capsys.readouterr().err
+
+
+def test_live_image_metrics_need_a_cached_classifier(tmp_path, bars_npz):
+    from gan_studio.config import apply_values
+    from gan_studio.engine.trainer import TrainConfig, Trainer
+    from gan_studio.models import default_config
+
+    config = apply_values(default_config("cdcgan"), {"ngf": 8, "ndf": 8, "latent_dim": 16})
+    train = TrainConfig(data=str(bars_npz), steps=5, batch_size=30, device="cpu", sample_every=0, checkpoint_every=0)
+    trainer = Trainer.new("cdcgan", config, train, out=tmp_path / "run")
+    assert live_metrics(trainer) == {}  # no classifier yet: nothing is trained on the training thread
+    get_classifier(reference_data(str(bars_npz), image_size=32, channels=1))
+    values = live_metrics(trainer)
+    assert set(values) == {"frechet_live", "label_accuracy"}
+    assert values["frechet_live"] > 0 and 0 <= values["label_accuracy"] <= 1
+    assert trainer.model.training  # the model is back in training mode
+
+
+def test_unlabelled_images_are_measured_in_pooled_pixel_space(tmp_path, bars_npz, capsys):
+    with np.load(bars_npz) as archive:
+        unlabelled = tmp_path / "unlabelled.npz"
+        np.savez(unlabelled, x=archive["x"])
+    run = _train(tmp_path, "dcgan", unlabelled, "--ngf", "8", "--ndf", "8", "--latent-dim", "16")
+    capsys.readouterr()
+    assert main(["eval", str(run), "--n", "200", "--quiet"]) == 0
+    table = capsys.readouterr().out
+    assert "Frechet distance (8x8 pixels)" in table and "no class labels" in table
+    assert (run / "eval" / "nearest.png").is_file()

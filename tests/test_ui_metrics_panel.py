@@ -1,0 +1,104 @@
+"""The metrics panel on its own: live values from metric records, and Evaluate now in the background."""
+
+from __future__ import annotations
+
+import torch
+
+from gan_studio.cli import main
+from gan_studio.engine.rundir import RunDir
+from gan_studio.ui.panels.metrics import MetricsPanel
+
+
+def _train_ring(tmp_path):
+    run = tmp_path / "ring"
+    args = ["train", "gan", "--data", "ring8", "--out", str(run), "--steps", "20", "--batch-size", "50",
+            "--latent-dim", "2", "--g-hidden", "16", "--d-hidden", "16", "--sample-every", "0",
+            "--checkpoint-every", "0", "--eval-every", "10", "--quiet"]  # fmt: skip
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert main(args) == 0
+    finally:
+        torch.set_num_threads(before)
+    return run
+
+
+def _cells(table, row):
+    return [table.item(row, c).text() for c in range(table.columnCount())]
+
+
+def test_panel_shows_live_values_from_updates(qtbot, tmp_path):
+    panel = MetricsPanel()
+    qtbot.addWidget(panel)
+    assert panel.TITLE == "Metrics"
+    assert not panel.evaluate_button.isEnabled()  # no run
+    panel.set_run(tmp_path)  # an empty folder: nothing to show, no crash
+    assert panel.live_table.rowCount() == 0 and panel.live_hint.isVisibleTo(panel)
+    panel.on_update({"kind": "metrics", "step": 10, "d_loss": 1.0})
+    assert panel.live_table.rowCount() == 0
+    panel.on_update({"kind": "metrics", "step": 20, "modes": 7, "high_quality": 0.9, "reverse_kl": 0.05})
+    panel.on_update({"kind": "metrics", "step": 15, "modes": 3})  # older record replayed: ignored
+    assert panel.live_value("modes") == 7
+    assert _cells(panel.live_table, 0) == ["modes captured", "7", "20"]
+    assert _cells(panel.live_table, 1)[1] == "90.0 %"
+    panel.set_run(None)
+    assert panel.live_table.rowCount() == 0
+
+
+def test_set_run_reads_logged_live_metrics(qtbot, tmp_path):
+    run = _train_ring(tmp_path)
+    panel = MetricsPanel()
+    qtbot.addWidget(panel)
+    panel.set_run(run)
+    logged = [r for r in RunDir(run).read_metrics() if "modes" in r]
+    assert panel.live_value("modes") == logged[-1]["modes"]
+    assert panel.report_table.rowCount() == 0 and panel.evaluate_button.isEnabled()
+
+
+def test_evaluate_now_runs_in_the_background_and_fills_the_table(qtbot, tmp_path):
+    run = _train_ring(tmp_path)
+    panel = MetricsPanel()
+    qtbot.addWidget(panel)
+    panel.set_run(run)
+    with qtbot.waitSignal(panel.evaluated, timeout=60_000) as blocker:
+        panel.evaluate_now()
+        assert not panel.evaluate_button.isEnabled() and panel.cancel_button.isEnabled()  # UI not blocked
+    report = blocker.args[0]
+    assert report["model"] == "gan" and (run / "eval" / "report.json").is_file()
+    labels = [panel.report_table.item(r, 0).text() for r in range(panel.report_table.rowCount())]
+    assert "modes captured (of 8)" in labels
+    header = [panel.report_table.horizontalHeaderItem(c).text() for c in range(panel.report_table.columnCount())]
+    assert header[2:4] == ["real (floor)", "noise (ceiling)"]
+    assert "ring8" in panel.summary_label.text()
+    qtbot.waitUntil(lambda: not panel._threads, timeout=10_000)
+    again = MetricsPanel()  # a saved report is shown when the run is opened
+    qtbot.addWidget(again)
+    again.set_run(run)
+    assert again.report_table.rowCount() == panel.report_table.rowCount()
+
+
+def test_evaluation_errors_are_shown_not_raised(qtbot, tmp_path):
+    (tmp_path / "run.json").write_text("{}")
+    panel = MetricsPanel()
+    qtbot.addWidget(panel)
+    panel.set_run(tmp_path)
+    with qtbot.waitSignal(panel.message, timeout=30_000) as blocker:
+        panel.evaluate_now()
+    assert blocker.args[0] == "error" and "checkpoint" in blocker.args[1]
+    assert "checkpoint" in panel.status_label.text() and panel.evaluate_button.isEnabled()
+    qtbot.waitUntil(lambda: not panel._threads, timeout=10_000)
+
+
+def test_cancel_stops_waiting_and_ignores_the_result(qtbot, tmp_path):
+    run = _train_ring(tmp_path)
+    panel = MetricsPanel()
+    qtbot.addWidget(panel)
+    panel.set_run(run)
+    reports = []
+    panel.evaluated.connect(reports.append)
+    panel.evaluate_now()
+    panel.cancel()
+    assert panel.evaluate_button.isEnabled() and not panel.cancel_button.isEnabled()
+    assert "cancelled" in panel.status_label.text()
+    qtbot.waitUntil(lambda: not panel._threads, timeout=30_000)
+    assert reports == [] and panel.report_table.rowCount() == 0

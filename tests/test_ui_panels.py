@@ -1,0 +1,394 @@
+"""Each panel on its own (offscreen): the setup form and its validation, plots (buffers, options,
+markers, overlays, 100,000 points), the samples timeline and labels, the runs list, the follower."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit
+
+from gan_studio.config import field_specs
+from gan_studio.engine.grids import image_grid, save_png
+from gan_studio.engine.rundir import RunDir
+from gan_studio.engine.trainer import TrainConfig
+from gan_studio.models import MODEL_NAMES, MODELS, DCGANConfig
+from gan_studio.ui.follow import RunFollower
+from gan_studio.ui.panels.plots import PlotsPanel
+from gan_studio.ui.panels.run_controls import RunControlsPanel, format_duration
+from gan_studio.ui.panels.runs import RunsPanel, resumable
+from gan_studio.ui.panels.samples import SamplesPanel
+from gan_studio.ui.panels.setup import SetupPanel
+from gan_studio.ui.series import Series
+
+GAN_RECORD = {"epoch": 0.1, "time": 1.0, "samples_per_s": 100.0, "d_loss": 1.2, "g_loss": 0.8, "d_real": 0.6,
+              "d_fake": 0.4}  # fmt: skip
+
+
+def make_run(folder: Path, model: str = "cdcgan", steps=(10, 20, 30), class_names=("circle", "square", "star"),
+             status: str = "stopped", metrics: int = 5) -> Path:  # fmt: skip
+    """A run directory as the trainer writes it, with small grids (one row per class)."""
+    run = RunDir(folder)
+    run.create()
+    info = {"model": model, "status": status, "created": time.time(), "steps_total": 100,
+            "dataset": {"name": "toy", "class_names": list(class_names)},
+            "data_info": {"kind": "images", "shape": [1, 8, 8], "num_classes": len(class_names),
+                          "class_names": list(class_names)},
+            "model_config": {"ngf": 8}, "train_config": {"data": "shapes", "steps": 100}}  # fmt: skip
+    run.write_info(info)
+    for i in range(metrics):
+        run.append_metrics({"step": (i + 1) * 10, **GAN_RECORD, "d_loss": 1.0 + i})
+    run.append_event({"type": "hparam", "name": "lr_g", "old": 2e-4, "new": 1e-4, "step": 20})
+    rng = np.random.default_rng(0)
+    for step in steps:
+        tiles = rng.integers(0, 255, size=(len(class_names) * 4, 8, 8, 1), dtype=np.uint8)
+        save_png(image_grid(tiles, 4), run.sample_path(step))
+    save_png(image_grid(np.zeros((len(class_names) * 4, 8, 8, 1), np.uint8), 4), run.samples_dir / "real.png")
+    return folder
+
+
+# setup ------------------------------------------------------------------------------------------------------
+def test_setup_lists_the_six_models_and_the_datasets_and_defaults_to_dcgan_on_shapes(qtbot):
+    panel = SetupPanel()
+    qtbot.addWidget(panel)
+    models = [panel.model_combo.itemData(i) for i in range(panel.model_combo.count())]
+    assert models == MODEL_NAMES
+    assert panel.model_name() == "dcgan" and panel.dataset_spec() == "shapes"
+    assert panel.model_description.text() == MODELS["dcgan"].description
+    datasets = [panel.dataset.combo.itemData(i) for i in range(panel.dataset.combo.count())]
+    assert {"ring8", "shapes", "mnist", "cifar10", "__local__"} <= set(datasets)
+    assert panel.valid and panel.problems() == []
+    name, model_config, train_config = panel.build()
+    assert name == "dcgan" and isinstance(model_config, DCGANConfig) and train_config.data == "shapes"
+    assert model_config.ngf == 32 and model_config.ndf == 32  # the app's quick default
+
+
+def test_setup_form_is_generated_from_the_config_with_tooltips_and_editor_kinds(qtbot):
+    panel = SetupPanel()
+    qtbot.addWidget(panel)
+    form = panel.model_form
+    assert set(form.editors) == {s.name for s in field_specs(DCGANConfig)}
+    assert isinstance(form.editors["g_loss"].editor, QComboBox)  # choices
+    assert isinstance(form.editors["lr_g"].editor, QLineEdit)
+    assert "generator learning rate" in form.editors["lr_g"].editor.toolTip()
+    train_names = set(panel.train_form.editors)
+    assert train_names == {s.name for s in field_specs(TrainConfig)} - {"data"}
+    assert isinstance(panel.train_form.editors["sync_batchnorm"].editor, QCheckBox)  # bool
+    assert isinstance(panel.train_form.editors["device"].editor, QComboBox)
+    assert "seed" in train_names and "device" in train_names
+    panel.set_model("vae")
+    assert "beta" in panel.model_form.editors and "lr" in panel.model_form.editors
+
+
+def test_setup_validation_shows_the_problem_and_disables_start(qtbot):
+    panel = SetupPanel()
+    qtbot.addWidget(panel)
+    controls = RunControlsPanel()
+    qtbot.addWidget(controls)
+    panel.validity_changed.connect(controls.set_start_allowed)
+    lr = panel.model_form.editors["lr_g"]
+    lr.editor.setText("2.5")
+    assert not panel.valid and not controls.start_button.isEnabled()
+    assert "lr_g must be <= 1" in lr.problem_label.text() and not lr.problem_label.isHidden()
+    lr.editor.setText("abc")
+    assert "expected float" in lr.problem_label.text()
+    lr.editor.setText("1e-4")
+    assert panel.valid and controls.start_button.isEnabled() and lr.problem_label.isHidden()
+    panel.train_form.editors["batch_size"].editor.setText("0")
+    assert not panel.valid
+    panel.train_form.editors["batch_size"].editor.setText("32")
+    panel.set_dataset("ring8")  # DCGAN on 2D points cannot work
+    assert not panel.valid and "for images" in panel.dataset.problem_label.text()
+    panel.set_model("gan")
+    assert panel.valid
+
+
+def test_setup_locks_while_training_except_live_hyperparameters(qtbot):
+    panel = SetupPanel()
+    qtbot.addWidget(panel)
+    edits = []
+    panel.live_edited.connect(lambda name, value: edits.append((name, value)))
+    panel.set_training(True)
+    assert not panel.model_combo.isEnabled() and not panel.model_form.editors["ngf"].isEnabled()
+    assert not panel.train_form.editors["steps"].isEnabled()
+    lr = panel.live_editor("lr_d")
+    assert lr.isEnabled() and panel.model_form.editors["d_steps"].isEnabled()
+    lr.setText("0.001")
+    lr.editingFinished.emit()
+    lr.editingFinished.emit()  # focus out without a change: no second request
+    assert edits == [("lr_d", 0.001)]
+    panel.set_training(False)
+    assert panel.model_combo.isEnabled() and panel.model_form.editors["ngf"].isEnabled()
+
+
+def test_setup_downloads_with_progress_and_cancel(qtbot, monkeypatch):
+    import gan_studio.data.download as download
+    import gan_studio.ui.widgets.dataset_picker as picker_module
+
+    monkeypatch.setattr(picker_module, "dataset_is_downloaded", lambda name: False)
+    progress = []
+
+    def fake_ensure(name, progress=None, cancel=None, **kwargs):
+        for done in range(0, 11):
+            if cancel.is_set():
+                raise download.DataError("download cancelled")
+            progress(done * 100, 1000)
+            time.sleep(0.05)
+        return Path("/tmp")
+
+    monkeypatch.setattr(download, "ensure_dataset", fake_ensure)
+    panel = SetupPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.set_dataset("mnist")
+    assert panel.dataset.download_row.isVisible() and panel.needs_download()
+    panel.dataset.progress.valueChanged.connect(progress.append)
+    with qtbot.waitSignal(panel.download_finished, timeout=20000) as done:
+        panel.start_download()
+        assert not panel.valid  # no Start while downloading
+    assert done.args[0] is True and max(progress) == 1000
+
+    with qtbot.waitSignal(panel.download_finished, timeout=20000) as cancelled:
+        panel.start_download()
+        panel.dataset.cancel_download()
+    assert cancelled.args == [False, "download cancelled"]
+    assert panel.dataset.download_task is None
+
+
+# run controls ------------------------------------------------------------------------------------------------
+def test_run_controls_progress_eta_and_button_states(qtbot):
+    panel = RunControlsPanel()
+    qtbot.addWidget(panel)
+    assert panel.start_button.isEnabled() and not panel.pause_button.isEnabled()
+    panel.set_state("running")
+    assert not panel.start_button.isEnabled() and panel.pause_button.text() == "Pause"
+    assert not panel.step_button.isEnabled()
+    panel.set_state("paused")
+    assert panel.pause_button.text() == "Resume" and panel.step_button.isEnabled()
+    requests = []
+    panel.resume_requested.connect(lambda: requests.append("resume"))
+    panel.toggle_pause()
+    assert requests == ["resume"]
+    panel.on_update({"kind": "started", "step": 0, "total_steps": 1000})
+    panel.on_update({"kind": "metrics", "step": 100, "epoch": 0.5, "time": 10.0, "samples_per_s": 640.0})
+    panel.on_update({"kind": "metrics", "step": 200, "epoch": 1.0, "time": 20.0, "samples_per_s": 640.0})
+    assert panel.progress.value() == 200 and panel.progress.maximum() == 1000
+    assert panel.step_value.text() == "200 / 1,000" and panel.epoch_value.text() == "1.00"
+    assert panel.rate_value.text() == "640"
+    assert panel.eta_value.text() == "1 min 20 s"  # 800 steps at 0.1 s
+    assert format_duration(3725) == "1 h 02 min"
+
+
+# plots -----------------------------------------------------------------------------------------------------------
+def test_series_grows_by_doubling_and_smooths_incrementally():
+    series = Series(capacity=4)
+    for i in range(10):
+        series.append(i, i / 10, i * 2.0, float(i))
+    assert len(series) == 10 and series.capacity == 16
+    assert list(series.x("time")[:3]) == [0.0, 2.0, 4.0]
+    series.set_smoothing(0.5)
+    assert series.smoothed[1] == pytest.approx(0.5) and series.smoothed[2] == pytest.approx(1.25)
+    series.append(10, 1.0, 20.0, 10.0)
+    assert series.smoothed[-1] == pytest.approx(0.5 * series.smoothed[-2] + 5.0)
+
+
+def test_plots_gan_curves_options_markers_and_overlay(qtbot, tmp_path):
+    run_a = make_run(tmp_path / "a", model="dcgan")
+    run_b = make_run(tmp_path / "b", model="dcgan", metrics=3)
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    panel.set_run(run_a)
+    assert set(panel.plots) == {"Losses", "Discriminator outputs"}
+    assert panel.point_count("d_loss") == 5 and panel.point_count("d_fake") == 5
+    assert panel.marker_texts() == ["lr_g 0.0002→0.0001"]
+    panel.on_update({"kind": "metrics", "step": 50, **GAN_RECORD})  # already read from disk: ignored
+    panel.on_update({"kind": "metrics", "step": 60, **GAN_RECORD, "modes": 7})  # a new metric: own plot
+    assert panel.point_count("d_loss") == 6 and "modes" in panel.plots
+    panel.on_update({"kind": "event", "type": "hparam", "name": "d_steps", "old": 1, "new": 2, "step": 60})
+    assert "d_steps 1→2" in panel.marker_texts()
+    panel.redraw()
+    assert panel.drawn_points("g_loss") == 6
+
+    panel.set_smoothing(0.0)
+    panel.redraw()
+    x, y = panel.curves["d_loss"].smooth.getData()
+    assert list(y[:2]) == [1.0, 2.0]  # raw values without smoothing
+    panel.set_x_axis("time")
+    panel.redraw()
+    x, _ = panel.curves["d_loss"].smooth.getData()
+    assert list(x[:2]) == [1.0, 1.0]  # every record above has time 1.0
+    panel.set_log_y(True)
+    assert panel.plots["Losses"].ctrl.logYCheck.isChecked()
+
+    records = panel.add_overlay(run_b)
+    assert records == 3 and "b" in panel.overlays and panel.clear_overlay_button.isVisibleTo(panel)
+    panel.clear_overlays()
+    assert not panel.overlays
+
+    panel.on_update({"kind": "started", "step": 20})  # resumed from a checkpoint at step 20
+    assert panel.point_count("d_loss") == 2
+    panel.set_run(None)
+    assert not panel.plots and panel.point_count("d_loss") == 0
+
+
+def test_plots_vae_family_and_non_finite_values(qtbot, tmp_path):
+    run = make_run(tmp_path / "v", model="vae", metrics=0)
+    RunDir(run).append_metrics({"step": 1, "epoch": 0.0, "time": 0.1, "loss": 90.0, "recon": 80.0, "kl": 10.0})
+    (run / "metrics.jsonl").open("a").write('{"step":2,"epoch":0.0,"time":0.2,"loss":"nan","recon":"inf","kl":1}\n')
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    panel.set_run(run)
+    assert list(panel.plots) == ["VAE loss (nats per sample)"]
+    assert panel.point_count("recon") == 2 and np.isinf(panel.curves["recon"].series.y[1])
+    panel.redraw()  # non-finite values are drawn as gaps, not errors
+
+
+def test_plots_stay_fast_with_100000_points(qtbot):
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(900, 600)
+    panel.show()
+    rng = np.random.default_rng(0)
+    values = rng.random((100_000, 4))
+    for i in range(100_000):
+        panel.on_update({"kind": "metrics", "step": i + 1, "epoch": i / 1000, "time": i * 0.01, "samples_per_s": 1.0,
+                         "d_loss": values[i, 0], "g_loss": values[i, 1], "d_real": values[i, 2],
+                         "d_fake": values[i, 3]})  # fmt: skip
+    assert panel.point_count("d_loss") == 100_000
+    timings = []
+    for step in range(100_001, 100_011):  # live appends at 100k points: redraw + paint each time
+        panel.on_update({"kind": "metrics", "step": step, **GAN_RECORD})
+        started = time.perf_counter()
+        panel.redraw()
+        panel.graphics.grab()
+        timings.append(time.perf_counter() - started)
+    assert panel.drawn_points("d_loss") == 100_010
+    x_shown, _ = panel.curves["d_loss"].smooth.getData()
+    assert len(x_shown) <= 4 * panel.graphics.width()  # peak downsampling: a few points per pixel column
+    assert np.median(timings) < 0.5, f"redraw + paint took {np.median(timings) * 1000:.0f} ms"
+
+
+# samples ------------------------------------------------------------------------------------------------------------
+def test_samples_timeline_real_batch_class_labels_and_save(qtbot, tmp_path):
+    run = make_run(tmp_path / "run")
+    panel = SamplesPanel()
+    qtbot.addWidget(panel)
+    panel.set_run(run)
+    assert [s for s, _ in panel.steps] == [10, 20, 30]
+    assert panel.current[0] == 30 and panel.slider.maximum() == 2
+    assert panel.real.picture is not None
+    assert [item.toPlainText() for item in panel.generated.labels] == ["circle", "square", "star"]
+    panel.slider.setValue(0)
+    assert panel.current[0] == 10 and not panel.follow_check.isChecked()
+    assert "step 10" in panel.position_label.text() and "grid 1 of 3" in panel.position_label.text()
+    first = panel.generated.picture.copy()
+    panel.slider.setValue(1)
+    assert not np.array_equal(first, panel.generated.picture)
+
+    new = RunDir(run).sample_path(40)
+    save_png(np.full((30, 18), 200, np.uint8), new)
+    panel.on_update({"kind": "sample", "step": 40, "path": str(new)})
+    assert panel.current[0] == 20  # not following: the view stays where the user scrubbed
+    panel.follow_check.setChecked(True)
+    assert panel.current[0] == 40
+
+    saved = panel.save_png(tmp_path / "grid")
+    assert saved.suffix == ".png" and Image.open(saved).size == (18, 30)
+    zoom_before = panel.generated.view.viewRange()
+    panel.zoom_in_button.click()
+    assert panel.generated.view.viewRange()[0][1] - panel.generated.view.viewRange()[0][0] < (
+        zoom_before[0][1] - zoom_before[0][0]
+    )
+
+
+def test_samples_unconditional_and_unreadable_grids(qtbot, tmp_path):
+    run = make_run(tmp_path / "run", model="dcgan")
+    (RunDir(run).sample_path(30)).write_bytes(b"not a png")
+    panel = SamplesPanel()
+    qtbot.addWidget(panel)
+    messages = []
+    panel.message.connect(lambda level, text: messages.append(text))
+    panel.set_run(run)
+    assert panel.generated.labels == []  # unconditional: no class labels
+    assert messages and "cannot read picture" in messages[0]
+    panel.set_run(None)
+    assert panel.current is None and panel.generated.picture is None
+
+
+# runs -----------------------------------------------------------------------------------------------------------------
+def test_runs_list_open_compare_resume_and_delete_with_confirmation(qtbot, tmp_path):
+    workspace = tmp_path / "ws"
+    make_run(workspace / "first", model="dcgan", status="finished")
+    time.sleep(0.01)
+    make_run(workspace / "second", model="cdcgan", status="stopped")
+    (workspace / "not-a-run").mkdir()
+    panel = RunsPanel(workspace)
+    qtbot.addWidget(panel)
+    assert panel.table.rowCount() == 2
+    rows = {panel.table.item(r, 0).text(): [panel.table.item(r, c).text() for c in range(7)] for r in range(2)}
+    assert rows["first"][1:5] == ["dcgan", "toy", "finished", "50"]
+    assert "D 5" in rows["first"][5] and "G 0.8" in rows["first"][5]
+
+    opened, resumed = [], []
+    panel.open_requested.connect(opened.append)
+    panel.resume_requested.connect(resumed.append)
+    panel.select_run(workspace / "second")
+    assert panel.resume_button.isEnabled()
+    panel.open_button.click()
+    panel.resume_button.click()
+    assert opened == [workspace / "second"] and resumed == [workspace / "second"]
+    panel.select_run(workspace / "first")
+    assert not panel.resume_button.isEnabled()  # finished runs are not resumed
+    assert not resumable(workspace / "first", "running")  # another process is writing it
+    old = time.time() - 3600
+    for name in ("run.json", "metrics.jsonl", "events.jsonl"):
+        os.utime(workspace / "first" / name, (old, old))
+    assert resumable(workspace / "first", "running")  # ...unless it died long ago
+
+    answers = iter([False, True])
+    panel.confirm = lambda title, question: next(answers)
+    assert not panel.delete_run(workspace / "first") and (workspace / "first").exists()
+    assert panel.delete_run(workspace / "first") and not (workspace / "first").exists()
+    assert panel.table.rowCount() == 1
+    assert not panel.delete_run(workspace / "not-a-run") and (workspace / "not-a-run").exists()
+    panel.set_protected({workspace / "second"})
+    assert not panel.delete_run(workspace / "second") and (workspace / "second").exists()
+
+    other = tmp_path / "elsewhere"
+    make_run(other / "third")
+    panel.set_workspace(other)
+    assert panel.table.rowCount() == 1 and panel.table.item(0, 0).text() == "third"
+
+
+# following ---------------------------------------------------------------------------------------------------------------
+def test_follower_forwards_new_records_grids_and_status(qtbot, tmp_path):
+    run_path = make_run(tmp_path / "run", status="running")
+    run = RunDir(run_path)
+    follower = RunFollower(run_path, poll_ms=20)
+    updates = []
+    follower.update.connect(updates.append)
+    with open(run.metrics_file, "a") as fh:
+        fh.write('{"step": 55, "d_lo')  # a line being written: not sent until it is complete
+    follower.start()
+    follower.poll()
+    assert updates == []  # nothing new yet: what the run held is read by the panels themselves
+    with open(run.metrics_file, "a") as fh:
+        fh.write('ss": 1.0}\n')
+    run.append_metrics({"step": 60, **GAN_RECORD})
+    run.append_event({"type": "hparam", "name": "lr_d", "old": 1e-4, "new": 5e-5, "step": 60})
+    save_png(np.zeros((10, 10), np.uint8), run.sample_path(60))
+    run.append_event({"type": "finish", "step": 60})
+    run.set_status("finished")
+    qtbot.waitUntil(lambda: any(u["kind"] == "status" for u in updates), timeout=5000)
+    kinds = [u["kind"] for u in updates]
+    steps = [u["step"] for u in updates if u["kind"] == "metrics"]
+    assert steps == [55, 60]  # the half-written line counts once it is complete
+    assert "event" in kinds and "sample" in kinds and "finished" in kinds
+    assert updates[-1] == {"kind": "status", "status": "finished"}
+    follower.stop()
+    assert json.loads((run_path / "run.json").read_text())["status"] == "finished"

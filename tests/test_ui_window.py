@@ -1,0 +1,376 @@
+"""End-to-end tests of the real main window (offscreen): train, pause, step, change a learning rate,
+resume, stop, reopen and scrub; follow a run another thread writes; errors shown in the window;
+closing while training stops the thread quickly and leaves a resumable run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
+
+from gan_studio.engine.rundir import RunDir
+from gan_studio.engine.trainer import TrainConfig, Trainer
+from gan_studio.models import DCGANConfig, GANConfig
+from gan_studio.ui.main_window import MainWindow
+
+WAIT_MS = 90_000  # generous: the CI machine is small and shared
+
+TINY_GAN = {"g_hidden": "16", "d_hidden": "16", "g_layers": "1", "d_layers": "1", "latent_dim": "4"}
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    win = MainWindow(workspace=tmp_path / "runs")
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.session.shutdown(timeout_s=10)
+
+
+def choose(combo, data) -> None:
+    index = combo.findData(data)
+    assert index >= 0, data
+    combo.setCurrentIndex(index)
+
+
+def type_into(form, values: dict) -> None:
+    for name, text in values.items():
+        editor = form.editors[name].editor
+        editor.setText(str(text))
+
+
+def set_up_tiny_gan(win: MainWindow, steps: int = 100000, data: str = "ring8", **train) -> None:
+    choose(win.setup.model_combo, "gan")
+    if data in [win.setup.dataset.combo.itemData(i) for i in range(win.setup.dataset.combo.count())]:
+        choose(win.setup.dataset.combo, data)
+    else:
+        choose(win.setup.dataset.combo, "__local__")
+        win.setup.dataset.path_edit.setText(data)
+    type_into(win.setup.model_form, TINY_GAN)
+    values = {"steps": steps, "batch_size": 32, "log_every": 2, "sample_every": 6, "checkpoint_every": 0, **train}
+    type_into(win.setup.train_form, values)
+
+
+def current_step(win: MainWindow) -> int:
+    return win.controls.progress.value()
+
+
+def test_train_pause_step_change_lr_resume_stop_reopen_and_scrub(qtbot, window, tmp_path):
+    win = window
+    set_up_tiny_gan(win)
+    assert win.setup.valid and win.controls.start_button.isEnabled()
+
+    with qtbot.waitSignal(win.session.run_changed, timeout=WAIT_MS):
+        qtbot.mouseClick(win.controls.start_button, Qt.MouseButton.LeftButton)
+    run_path = win.session.run_path
+    assert run_path is not None and run_path.parent == tmp_path / "runs"
+    assert not win.controls.start_button.isEnabled()
+    assert not win.setup.model_combo.isEnabled()  # the setup is locked while training...
+    assert win.setup.live_editor("lr_g").isEnabled()  # ...except the live hyperparameters
+
+    qtbot.waitUntil(lambda: win.plots.point_count("d_loss") >= 3 and win.samples.current is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: win.plots.drawn_points("g_loss") >= 3, timeout=5000)  # the redraw timer drew them
+    assert win.plots.point_count("d_real") >= 3 and win.plots.point_count("d_fake") >= 3
+    assert win.samples.generated.picture is not None and win.samples.real.picture is not None
+    assert current_step(win) >= 6
+
+    qtbot.mouseClick(win.controls.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: win.session.state == "paused", timeout=WAIT_MS)
+    assert win.controls.pause_button.text() == "Resume" and win.controls.step_button.isEnabled()
+    paused_at = win.session.worker.trainer.step
+    time.sleep(0.3)
+    assert win.session.worker.trainer.step == paused_at  # really paused
+
+    qtbot.mouseClick(win.controls.step_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: current_step(win) == paused_at + 1, timeout=WAIT_MS)
+    assert win.session.worker.trainer.step == paused_at + 1
+
+    lr_edit = win.setup.live_editor("lr_g")
+    lr_edit.setText("0.0001")
+    qtbot.keyClick(lr_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: any(t.startswith("lr_g 0.0002→0.0001") for t in win.plots.marker_texts()),
+                    timeout=WAIT_MS)  # fmt: skip
+    assert win.session.worker.trainer.model_config.lr_g == pytest.approx(1e-4)
+
+    qtbot.mouseClick(win.controls.pause_button, Qt.MouseButton.LeftButton)  # Resume
+    qtbot.waitUntil(lambda: win.session.state == "running", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: current_step(win) >= paused_at + 5, timeout=WAIT_MS)
+
+    qtbot.mouseClick(win.controls.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: win.session.state == "idle", timeout=WAIT_MS)
+    run = RunDir(run_path)
+    assert run.read_info()["status"] == "stopped"
+    assert run.last_checkpoint.is_file()
+    events = [e["type"] for e in run.read_events()]
+    assert {"pause", "resume", "hparam", "stop"} <= set(events)
+    assert "stopped at step" in win.statusBar().currentMessage()
+
+    # reopen it as a fresh window would see it
+    win.session.close_run()
+    assert win.plots.point_count("d_loss") == 0 and win.samples.current is None
+    win.runs.refresh()
+    assert win.runs.select_run(run_path)
+    assert win.runs.status_of(run_path) == "stopped"
+    qtbot.mouseClick(win.runs.open_button, Qt.MouseButton.LeftButton)
+    assert win.session.run_path == run_path
+    records = run.read_metrics()
+    assert win.plots.point_count("d_loss") == len({r["step"] for r in records})
+    assert any(t.startswith("lr_g 0.0002→0.0001") for t in win.plots.marker_texts())
+    grids = run.sample_steps()
+    assert len(grids) >= 2 and win.samples.current[0] == grids[-1][0]
+    win.samples.slider.setValue(0)  # scrub to the first grid
+    assert win.samples.current[0] == grids[0][0]
+    assert f"grid 1 of {len(grids)}" in win.samples.position_label.text()
+    assert win.setup.model_name() == "gan" and win.setup.dataset_spec() == "ring8"  # the run's settings
+
+
+def test_resume_continues_a_stopped_run_from_its_checkpoint(qtbot, window):
+    win = window
+    set_up_tiny_gan(win, steps=60)
+    win.start_training()
+    win.session.pause()  # applied at the first step boundary: the stop below lands well before the end
+    qtbot.waitUntil(lambda: win.session.state == "paused", timeout=WAIT_MS)
+    win.session.stop()
+    qtbot.waitUntil(lambda: win.session.state == "idle", timeout=WAIT_MS)
+    run_path = win.session.run_path
+    stopped_at = json.loads((run_path / "run.json").read_text())["step"]
+    assert stopped_at < 60
+
+    win.runs.refresh()
+    win.runs.select_run(run_path)
+    assert win.runs.resume_button.isEnabled()
+    qtbot.mouseClick(win.runs.resume_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: win.session.state == "idle" and RunDir(run_path).read_info()["status"] == "finished",
+                    timeout=WAIT_MS)  # fmt: skip
+    assert RunDir(run_path).read_metrics()[-1]["step"] == 60
+    assert win.plots.point_count("d_loss") == len({r["step"] for r in RunDir(run_path).read_metrics()})
+
+
+def test_follows_a_run_written_by_another_trainer(qtbot, window, tmp_path):
+    """A run still being written (as by a headless `gan-studio train`) is followed live."""
+    win = window
+    config = TrainConfig(data="ring8", steps=400, batch_size=32, log_every=2, sample_every=10, checkpoint_every=0)
+    model_config = GANConfig(g_hidden=16, d_hidden=16, g_layers=1, d_layers=1, latent_dim=4)
+    trainer = Trainer.new("gan", model_config, config, workspace=win.runs.workspace)
+    go_on = threading.Event()
+
+    def headless():
+        for update in trainer:
+            if update["kind"] == "metrics" and update["step"] >= 20:
+                go_on.wait(60)  # let the window open the run mid-training
+
+    thread = threading.Thread(target=headless, daemon=True)
+    thread.start()
+    qtbot.waitUntil(lambda: len(RunDir(trainer.run.path).read_metrics()) >= 10, timeout=WAIT_MS)
+    win.runs.refresh()
+    assert win.runs.status_of(trainer.run.path) == "running"
+    assert win.open_run(trainer.run.path)
+    seen = win.plots.point_count("d_loss")
+    grids = len(win.samples.steps)
+    assert seen >= 10
+    go_on.set()
+    qtbot.waitUntil(lambda: win.plots.point_count("d_loss") >= seen + 20, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(win.samples.steps) > grids, timeout=WAIT_MS)
+    thread.join(WAIT_MS / 1000)
+    qtbot.waitUntil(lambda: win.plots.point_count("d_loss") == 200, timeout=WAIT_MS)  # every record, once
+    qtbot.waitUntil(lambda: win.runs.status_of(trainer.run.path) == "finished", timeout=WAIT_MS)
+    assert win.samples.current[0] == 400
+
+
+def test_bad_dataset_path_and_corrupt_file_are_shown_not_raised(qtbot, window, tmp_path):
+    win = window
+    set_up_tiny_gan(win, data=str(tmp_path / "missing-folder"))
+    assert not win.setup.valid and not win.controls.start_button.isEnabled()
+    assert "no such file or folder" in win.setup.dataset.problem_label.text()
+
+    corrupt = tmp_path / "corrupt.npz"
+    corrupt.write_bytes(b"this is not a zip archive")
+    win.setup.dataset.path_edit.setText(str(corrupt))
+    assert win.setup.valid
+    win.start_training()
+    qtbot.waitUntil(lambda: win.session.state == "idle" and win.banner.text() != "", timeout=WAIT_MS)
+    assert win.banner.level == "error"
+    assert "corrupt.npz" in win.banner.text() and "corrupt" in win.banner.text().split("corrupt.npz")[1]
+    assert win.banner.isVisible() and win.controls.start_button.isEnabled()
+
+
+def test_diverged_run_is_reported_in_the_window(qtbot, window, tmp_path):
+    huge = tmp_path / "huge.npz"
+    np.savez(huge, x=(np.random.default_rng(0).normal(size=(256, 2)) * 1e30).astype(np.float32))
+    win = window
+    choose(win.setup.model_combo, "vae")
+    choose(win.setup.dataset.combo, "__local__")
+    win.setup.dataset.path_edit.setText(str(huge))
+    type_into(win.setup.model_form, {"hidden": 8, "layers": 1, "latent_dim": 2})
+    type_into(win.setup.train_form, {"steps": 50, "batch_size": 16, "log_every": 2, "checkpoint_every": 0})
+    win.start_training()
+    qtbot.waitUntil(lambda: win.banner.text() != "" and win.session.state == "idle", timeout=WAIT_MS)
+    assert "diverged" in win.banner.text() and "became nan" in win.banner.text()
+    assert RunDir(win.session.run_path).read_info()["status"] == "diverged"
+
+
+def test_exception_in_the_worker_is_shown(qtbot, window, monkeypatch):
+    def broken_step(self):
+        raise RuntimeError("simulated crash inside a training step")
+
+    monkeypatch.setattr(Trainer, "_one_step", broken_step)
+    win = window
+    set_up_tiny_gan(win, steps=10)
+    win.start_training()
+    qtbot.waitUntil(lambda: win.session.state == "idle" and win.banner.text() != "", timeout=WAIT_MS)
+    assert "simulated crash inside a training step" in win.banner.text()
+    assert win.controls.start_button.isEnabled()  # the app goes on
+
+
+def test_closing_while_training_stops_within_2s_and_leaves_a_resumable_run(qtbot, tmp_path):
+    win = MainWindow(workspace=tmp_path / "runs")
+    qtbot.addWidget(win)
+    win.show()
+    set_up_tiny_gan(win)
+    win.start_training()
+    qtbot.waitUntil(lambda: win.session.state == "running" and current_step(win) >= 4, timeout=WAIT_MS)
+    worker, run_path = win.session.worker, win.session.run_path
+    started = time.perf_counter()
+    win.close()
+    elapsed = time.perf_counter() - started
+    assert not worker.isRunning()
+    assert elapsed < 2.0, f"closing took {elapsed:.2f} s"
+    run = RunDir(run_path)
+    assert run.read_info()["status"] == "stopped" and run.last_checkpoint.is_file()
+    resumed = Trainer.resume(run_path, {"steps": run.read_info()["step"] + 2})
+    kinds = [u["kind"] for u in resumed]
+    assert kinds[-1] == "finished"
+
+
+def test_window_layout_and_preferences_persist(qtbot, tmp_path):
+    first = MainWindow(workspace=tmp_path / "runs")
+    qtbot.addWidget(first)
+    first.show()
+    choose(first.setup.model_combo, "vae")
+    type_into(first.setup.model_form, {"latent_dim": 7})
+    first.plots.set_log_y(True)
+    first.docks["Runs"].hide()
+    first.close()
+
+    second = MainWindow()
+    qtbot.addWidget(second)
+    second.show()
+    assert second.setup.model_name() == "vae"
+    assert second.setup.model_form.editors["latent_dim"].raw_value() == "7"
+    assert second.plots.log_y is True
+    assert not second.docks["Runs"].isVisible()
+    assert second.runs.workspace == tmp_path / "runs"
+    second.close()
+
+
+def test_shortcuts_and_menus(qtbot, window, tmp_path, monkeypatch):
+    win = window
+    shortcuts = {a.shortcut().toString() for a in win.actions()}
+    assert {"Space", "Ctrl+Return", "Ctrl+S", "Ctrl+O"} <= shortcuts
+    menus = [a.text().replace("&", "") for a in win.menuBar().actions()]
+    assert menus[:2] == ["File", "Training"] and "View" in menus and "Help" in menus
+    file_items = [a.text().replace("&", "") for a in win.menuBar().actions()[0].menu().actions() if a.text()]
+    assert {"New run", "Open run…", "Export to ONNX…", "Quit"} <= set(file_items)
+    view_items = {a.text() for a in win.menuBar().actions()[2].menu().actions()}
+    assert {"Setup", "Run controls", "Plots", "Samples", "Runs"} <= view_items
+
+    set_up_tiny_gan(win)
+    qtbot.keyClick(win, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # Ctrl+Return: Start
+    qtbot.waitUntil(lambda: win.session.state == "running", timeout=WAIT_MS)
+    win.plots.setFocus()
+    qtbot.keyClick(win.plots, Qt.Key.Key_Space)  # Space: pause
+    qtbot.waitUntil(lambda: win.session.state == "paused", timeout=WAIT_MS)
+    qtbot.keyClick(win.plots, Qt.Key.Key_Space)  # Space: resume
+    qtbot.waitUntil(lambda: win.session.state == "running", timeout=WAIT_MS)
+    win.session.stop()
+    qtbot.waitUntil(lambda: win.session.state == "idle", timeout=WAIT_MS)
+    run_path = win.session.run_path
+
+    saved = tmp_path / "grid.png"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(saved), "PNG images (*.png)"))
+    qtbot.keyClick(win.plots, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)  # Ctrl+S: save the grid
+    assert saved.is_file() and saved.read_bytes() == win.samples.current[1].read_bytes()
+
+    win.session.close_run()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(run_path))
+    qtbot.keyClick(win.plots, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)  # Ctrl+O: open a run
+    assert win.session.run_path == run_path and win.plots.point_count("d_loss") > 0
+
+
+def test_export_reports_its_result(qtbot, window, monkeypatch):
+    win = window
+    win.export_current()
+    assert "open or train a run first" in win.banner.text()
+
+    set_up_tiny_gan(win, steps=4)
+    win.start_training()
+    qtbot.waitUntil(lambda: win.session.state == "idle" and win.session.run_path is not None, timeout=WAIT_MS)
+
+    import gan_studio.export.onnx_export as onnx_export
+
+    class Report:
+        def summary(self):
+            return "exported generator to model.onnx (parity ok)"
+
+    monkeypatch.setattr(onnx_export, "export_run", lambda path: Report())
+    win.export_current()
+    qtbot.waitUntil(lambda: win.export_task is None, timeout=WAIT_MS)
+    assert "exported generator to model.onnx" in win.banner.text()
+
+    def failing(path):
+        raise RuntimeError("opset not supported")
+
+    monkeypatch.setattr(onnx_export, "export_run", failing)
+    win.export_current()
+    qtbot.waitUntil(lambda: win.export_task is None, timeout=WAIT_MS)
+    assert win.banner.level == "error" and "opset not supported" in win.banner.text()
+
+
+def test_app_command_without_display_prints_a_hint(monkeypatch, capsys):
+    from gan_studio.cli import main
+
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    code = main([])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "QT_QPA_PLATFORM=offscreen" in err[0] and "gan-studio train" in err[0]
+
+
+def test_closing_right_after_opening_a_run_exits_cleanly(tmp_path):
+    """In a fresh process: open a run, close at once, exit 0 (background work of panels is stopped first)."""
+    images = tmp_path / "images.npz"
+    np.savez(images, x=np.random.default_rng(0).integers(0, 255, size=(64, 16, 16), dtype=np.uint8))
+    trainer = Trainer.new("dcgan", DCGANConfig(ngf=4, ndf=4, latent_dim=4),
+                          TrainConfig(data=str(images), steps=4, batch_size=16, log_every=2), out=tmp_path / "run")  # fmt: skip
+    for _ in trainer:
+        pass
+    script = (  # close as soon as the run is open, while panels may still load it in the background
+        "import sys\n"
+        "from gan_studio.ui.app import create_app\n"
+        "from gan_studio.ui.main_window import MainWindow\n"
+        "app = create_app()\n"
+        "window = MainWindow(persist=False)\n"
+        "window.show()\n"
+        "window.open_run(sys.argv[1])\n"
+        "app.processEvents()\n"
+        "print('opened', window.session.run_path, flush=True)\n"
+        "window.close()\n"
+        "app.processEvents()\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "OMP_NUM_THREADS": "2"}  # torch thread pool at exit
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "run")], capture_output=True, text=True,
+                          timeout=180, env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"opened {tmp_path / 'run'}" in done.stdout
+    assert "Fatal" not in done.stderr and "terminate called" not in done.stderr

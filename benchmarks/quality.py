@@ -240,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     args.seeds = args.seeds or (1 if args.quick else 5)
     args.steps_scale = args.steps_scale or (0.1 if args.quick else 1.0)
     torch.set_num_threads(args.threads)
-    out = args.out / ("quick" if args.quick else "full")
+    label = "quick" if args.quick else "full" if args.steps_scale == 1 else f"full-steps-x{args.steps_scale:g}"
+    out = args.out / label
     out.mkdir(parents=True, exist_ok=True)
 
     def log(message: str) -> None:
@@ -260,9 +261,9 @@ def main(argv: list[str] | None = None) -> int:
     except GanStudioError as exc:
         print(f"quality: error: {exc}", file=sys.stderr)
         return 2
+    command = " ".join(["python benchmarks/quality.py", *(argv if argv is not None else sys.argv[1:])])
     header = [
-        f"## Quality benchmark ({'quick' if args.quick else 'full'}: `python benchmarks/quality.py"
-        f"{' --quick' if args.quick else ''}{' --only ' + args.only if args.only else ''}`)",
+        f"## Quality benchmark ({label}: `{command}`)",
         "",
         f"CPU budget: {cpu_total:.0f} CPU seconds of training and evaluation in total "
         f"({args.threads} torch thread(s) per process, torch {torch.__version__}; this invocation took "

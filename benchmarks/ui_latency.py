@@ -38,7 +38,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from gan_studio.config import apply_values  # noqa: E402
@@ -114,22 +114,28 @@ class LatencyProbe:
 
 
 def app_round(window, args, model_config, train_config, dataset, probe: LatencyProbe) -> float:
+    """Steps per second through the window's Start path, with the Qt event loop running as in the app."""
     times: dict[str, float] = {}
+    loop = QEventLoop()
 
     def on_update(update):
         if update["kind"] in ("started", "finished"):
             times[update["kind"]] = time.perf_counter()
 
+    def on_state(state):
+        if state == "idle":
+            loop.quit()
+
     window.session.update.connect(on_update)
+    window.session.state_changed.connect(on_state)
     probe.start()
     window.session.start_new(args.model, model_config, train_config, window.runs.workspace, dataset=dataset)
-    while "finished" not in times or window.session.state != "idle":
-        QApplication.processEvents()
-        time.sleep(0.001)
-        if window.banner.level == "error":
-            raise SystemExit(f"training failed in the app: {window.banner.text()}")
+    loop.exec()
     probe.stop()
     window.session.update.disconnect(on_update)
+    window.session.state_changed.disconnect(on_state)
+    if "finished" not in times:
+        raise SystemExit(f"training failed in the app: {window.banner.text()}")
     return args.steps / (times["finished"] - times["started"])
 
 
@@ -153,10 +159,9 @@ def main(argv=None) -> int:
         window.show()
         baseline = LatencyProbe()
         baseline.start()
-        idle_until = time.perf_counter() + 3.0
-        while time.perf_counter() < idle_until:
-            QApplication.processEvents()
-            time.sleep(0.001)
+        idle = QEventLoop()
+        QTimer.singleShot(3000, idle.quit)
+        idle.exec()
         baseline.stop()
         warm_up = TrainConfig(**{**train_config.__dict__, "steps": 10})
         headless_round(args, model_config, warm_up, dataset, Path(tmp) / "warm-up")

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QFileDialog
 from gan_studio.engine.rundir import RunDir
 from gan_studio.engine.trainer import TrainConfig, Trainer
 from gan_studio.models import DCGANConfig, GANConfig
+from gan_studio.ui.app import create_app
 from gan_studio.ui.main_window import MainWindow
 
 WAIT_MS = 90_000  # generous: the CI machine is small and shared
@@ -28,6 +29,7 @@ TINY_GAN = {"g_hidden": "16", "d_hidden": "16", "g_layers": "1", "d_layers": "1"
 
 @pytest.fixture
 def window(qtbot, tmp_path):
+    create_app()  # the app's style, as `gan-studio` has it (it changes sizes and so the dock layout)
     win = MainWindow(workspace=tmp_path / "runs")
     qtbot.addWidget(win)
     win.show()

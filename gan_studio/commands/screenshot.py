@@ -92,12 +92,14 @@ def run(args) -> int:
 
 
 def take_screenshots(out: Path, workspace: Path, args, settings: dict[str, str], size: tuple[int, int]) -> list[Path]:
+    import torch
     from PySide6.QtWidgets import QApplication
 
     from gan_studio.ui.app import configure_torch_threads, create_app
     from gan_studio.ui.main_window import MainWindow
 
-    configure_torch_threads()
+    threads = torch.get_num_threads()
+    configure_torch_threads()  # as the app trains
     create_app()
     window = MainWindow(workspace=workspace, persist=False)
     window.resize(*size)
@@ -119,6 +121,7 @@ def take_screenshots(out: Path, workspace: Path, args, settings: dict[str, str],
         window.session.shutdown(timeout_s=30)
         window.close()
         QApplication.processEvents()
+        torch.set_num_threads(threads)  # leave the process as it was (tests run this in-process)
 
 
 def _train(window, args, settings: dict[str, str]) -> None:
@@ -133,15 +136,17 @@ def _train(window, args, settings: dict[str, str]) -> None:
     issues = setup.problems()
     if issues:
         raise ConfigError("; ".join(issues))
-    window.start_training()
+    states: list[str] = []
+    window.session.state_changed.connect(states.append)
+    window.start_training()  # downloads the dataset first when needed
     deadline = time.monotonic() + args.timeout
-    started = False
     while time.monotonic() < deadline:
-        _settle(0.05)
-        started = started or window.session.state != "idle"
-        if started and window.session.state == "idle":
+        if states and window.session.state == "idle":
             break
-    else:
+        if not states and not window.setup.dataset.downloading:
+            raise GanStudioError(window.banner.text() or "the training did not start")
+        _settle(0.05)
+    if window.session.state != "idle":
         window.session.stop()
         print(f"gan-studio: training took longer than {args.timeout:g} s; stopped it", file=sys.stderr)
         while window.session.state != "idle":
@@ -151,13 +156,13 @@ def _train(window, args, settings: dict[str, str]) -> None:
 
 
 def _settle(seconds: float) -> None:
-    """Process events for a while (timers redraw plots, queued updates arrive)."""
-    from PySide6.QtWidgets import QApplication
+    """Run the event loop for a while: timers redraw plots, queued updates arrive, and (unlike bare
+    processEvents calls) widgets Qt replaced with deleteLater are really gone before a picture."""
+    from PySide6.QtCore import QEventLoop, QTimer
 
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        QApplication.processEvents()
-        time.sleep(0.01)
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
 
 
 def _save(pixmap, path: Path) -> Path:

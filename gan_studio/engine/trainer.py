@@ -32,7 +32,7 @@ from gan_studio.engine import distributed as dist_utils
 from gan_studio.engine.batches import BatchStream
 from gan_studio.engine.controls import Controls
 from gan_studio.engine.grids import GRID_COLUMNS_DEFAULT as GRID_COLUMNS
-from gan_studio.engine.grids import samples_picture, save_png
+from gan_studio.engine.grids import samples_picture, save_png, scatter_plot
 from gan_studio.engine.rng import rng_state, seed_everything, set_rng_state
 from gan_studio.engine.rundir import RunDir
 from gan_studio.engine.steps import gan_step, vae_step
@@ -300,7 +300,7 @@ class Trainer:
         gen = torch.Generator().manual_seed(self.train_config.seed)
         if self.data_info.kind == "points":
             idx = torch.randperm(len(x), generator=gen)[:POINT_SAMPLES]
-            picture = samples_picture(x[idx], None, GRID_COLUMNS)
+            picture = scatter_plot(np.empty((0, 2)), x[idx].numpy())  # real points only, in grey
         elif self.dataset.y is not None and self.model.num_classes:
             rows = []
             for k in range(self.model.num_classes):

@@ -6,12 +6,15 @@ plot. Options: EMA smoothing, log y, x axis in steps / epochs / training time. H
 changes are vertical markers. Another run's curves can be overlaid (dashed) for comparison.
 
 Records are appended to preallocated buffers (`Series`); a 40 ms timer redraws only when
-something changed, with peak downsampling and clip-to-view so 100,000 points stay smooth.
+something changed, with peak downsampling and clip-to-view so 100,000 points stay smooth. While
+training, redraws are spaced by the measured paint time so that painting never takes more than
+~10% of the UI thread (the trainer's Python code shares the GIL with it).
 """
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +39,7 @@ from gan_studio.ui.series import X_AXES, Series
 from gan_studio.ui.style import PLOT_BACKGROUND, PLOT_FOREGROUND, metric_colour
 
 REDRAW_MS = 40
+PAINT_SHARE = 0.1  # live redraws are spaced so painting takes at most ~10% of the UI thread's time
 ANTIALIAS_LIMIT = 4000  # longer curves are drawn without antialiasing (it costs 10-100x at 100k points)
 NOT_METRICS = {"step", "epoch", "time", "samples_per_s", "kind"}
 # plot title -> the metrics drawn in it, in order; other metrics get a plot each
@@ -55,6 +59,17 @@ CURVE_NAMES = {
     "loss": "recon + β·KL",
 }
 X_LABELS = {"step": "step", "epoch": "epoch", "time": "training time (s)"}
+
+
+class TimedGraphicsLayoutWidget(pg.GraphicsLayoutWidget):
+    """A GraphicsLayoutWidget that remembers how long its paints take (moving average, seconds)."""
+
+    paint_seconds = 0.0
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        started = time.perf_counter()
+        super().paintEvent(event)
+        self.paint_seconds = 0.8 * self.paint_seconds + 0.2 * (time.perf_counter() - started)
 
 
 def metric_values(record: dict) -> dict[str, float]:
@@ -110,6 +125,7 @@ class PlotsPanel(QWidget):
         self.markers: list[Marker] = []
         self.plots: dict[str, pg.PlotItem] = {}
         self._dirty = False
+        self._last_redraw = 0.0
 
         self.smoothing_slider = QSlider(Qt.Orientation.Horizontal)
         self.smoothing_slider.setRange(0, 99)
@@ -144,7 +160,7 @@ class PlotsPanel(QWidget):
         bar.addStretch(1)
         bar.addWidget(self.clear_overlay_button)
 
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = TimedGraphicsLayoutWidget()
         self.graphics.setBackground(PLOT_BACKGROUND)
         self.graphics.ci.setContentsMargins(4, 4, 4, 4)
         layout = QVBoxLayout(self)
@@ -158,7 +174,7 @@ class PlotsPanel(QWidget):
 
         self.timer = QTimer(self)
         self.timer.setInterval(REDRAW_MS)
-        self.timer.timeout.connect(self.redraw)
+        self.timer.timeout.connect(self._on_timer)
         self.timer.start()
 
     # the panel protocol ----------------------------------------------------------------------------------
@@ -374,11 +390,17 @@ class PlotsPanel(QWidget):
             yield from curves.values()
 
     # drawing ---------------------------------------------------------------------------------------------------------
+    def _on_timer(self) -> None:
+        spacing = self.graphics.paint_seconds / PAINT_SHARE
+        if time.perf_counter() - self._last_redraw >= spacing:
+            self.redraw()
+
     def redraw(self) -> None:
         """Push changed buffers to the curve items (the timer calls this; public for tests)."""
         if not self._dirty:
             return
         self._dirty = False
+        self._last_redraw = time.perf_counter()
         smoothing = self.smoothing > 0
         for curve in self._all_curves():
             x = curve.series.x(self.x_axis)

@@ -85,6 +85,7 @@ class RunsPanel(QWidget):
         self.current_run: Path | None = None
         self.protected: set[Path] = set()  # runs that may not be deleted now (the one training)
         self.runs: list[dict] = []
+        self._shown_current: Path | None = None
 
         self.workspace_label = QLabel()
         self.workspace_label.setObjectName("hint")
@@ -162,8 +163,11 @@ class RunsPanel(QWidget):
             self.refresh()
 
     def refresh(self) -> None:
+        runs = list_runs(self.workspace)
+        if runs == self.runs and self._shown_current == self.current_run:
+            return  # nothing changed: keep the table (and the selection) as it is
+        self.runs, self._shown_current = runs, self.current_run
         selected = self.selected_run()
-        self.runs = list_runs(self.workspace)
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(self.runs))
         for row, summary in enumerate(self.runs):

@@ -109,6 +109,10 @@ class Classifier:
         """Predicted class indices (B,)."""
         return self._map(images, value_range, lambda x: self.net(x).argmax(dim=1))
 
+    def probabilities(self, images: torch.Tensor, value_range=(0.0, 1.0)) -> torch.Tensor:
+        """Class probabilities (B, num_classes)."""
+        return self._map(images, value_range, lambda x: self.net(x).softmax(dim=1))
+
     def describe(self) -> dict:
         return {"test_accuracy": self.test_accuracy, "train_size": self.train_size, "test_size": self.test_size,
                 "train_seconds": round(self.train_seconds, 1), "cached": self.cached, "path": str(self.path)}  # fmt: skip

@@ -41,7 +41,7 @@ MODEL_TITLES = {"vae": "VAE", "cvae": "cVAE", "gan": "GAN", "cgan": "cGAN", "dcg
 APP_MODEL_DEFAULTS: dict[type, dict[str, Any]] = {
     DCGANConfig: {"ngf": 32, "ndf": 32, "latent_dim": 64},  # as training/dcgan-shapes.toml
 }
-APP_TRAIN_DEFAULTS: dict[str, Any] = {"steps": 2000, "sample_every": 100, "log_every": 10, "checkpoint_every": 500}
+APP_TRAIN_DEFAULTS: dict[str, Any] = {"steps": 4000, "sample_every": 100, "log_every": 10, "checkpoint_every": 500}
 
 
 class SetupPanel(QWidget):

@@ -1,0 +1,125 @@
+"""Does the app's default (DCGAN on `shapes`, training/dcgan-shapes.toml) learn recognisable shapes?
+
+Trains the default recipe headless (the app drives the same Trainer) and, at every checkpoint,
+judges 1,000 samples from fixed noise with the shapes classifier of the evaluation module (test
+accuracy ~100 %): a sample counts as *recognisable* when it lies inside the manifold of real
+training shapes in the classifier's feature space (k-NN balls, k = 3, as for precision) and the
+classifier gives one class at least 90 % probability. Prints, per checkpoint, the recognisable
+share, how many of the six classes are generated (at least 5 % of the samples each, recognisably)
+and the class shares, next to real test images (the floor) and uniform noise (the ceiling).
+
+    python benchmarks/default_run.py                 # the recipe as the app runs it (4,000 steps)
+    python benchmarks/default_run.py --steps 2000    # a shorter run
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from quality import load_recipe  # noqa: E402  (benchmarks/quality.py: a recipe as `train --config` reads it)
+
+from gan_studio.engine.trainer import Trainer  # noqa: E402
+from gan_studio.evaluate.classifier import get_classifier  # noqa: E402
+from gan_studio.evaluate.precision_recall import inside_manifold, manifold_radii  # noqa: E402
+from gan_studio.evaluate.reference import reference_data  # noqa: E402
+
+CONFIDENT = 0.9  # a sample is recognisable when one class gets at least this probability
+PRESENT = 0.05  # a class is generated when at least this share of the samples is confidently of it
+
+
+class ShapeJudge:
+    """Recognisable = inside the real shapes' feature manifold and confidently of one class."""
+
+    def __init__(self, classifier, real_train: torch.Tensor, value_range=(-1.0, 1.0), k: int = 3):
+        self.classifier, self.value_range = classifier, value_range
+        self.support = classifier.features(real_train, value_range).numpy()
+        self.radii = manifold_radii(self.support, k)
+
+    def __call__(self, images: torch.Tensor) -> tuple[float, int, list[float]]:
+        features = self.classifier.features(images, self.value_range).numpy()
+        realistic = torch.from_numpy(inside_manifold(features, self.support, self.radii))
+        return shape_report(self.classifier.probabilities(images, self.value_range), realistic)
+
+
+def shape_report(probabilities: torch.Tensor, realistic: torch.Tensor) -> tuple[float, int, list[float]]:
+    """(recognisable share, classes generated, share of the samples recognisably in each class)."""
+    confidence, label = probabilities.max(dim=1)
+    sure = (confidence >= CONFIDENT) & realistic.bool()
+    shares = [float(((label == k) & sure).float().mean()) for k in range(probabilities.shape[1])]
+    return float(sure.float().mean()), sum(share >= PRESENT for share in shares), shares
+
+
+def row(name: str, report: tuple[float, int, list[float]], extra: str = "") -> str:
+    recognisable, classes, shares = report
+    return (f"| {name} | {100 * recognisable:.1f} % | {classes} / {len(shares)} | "
+            + " ".join(f"{100 * s:.0f}" for s in shares) + f" | {extra} |")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recipe", type=Path, default=REPO / "training" / "dcgan-shapes.toml")
+    parser.add_argument("--steps", type=int, default=None, help="override the recipe's steps")
+    parser.add_argument("--samples", type=int, default=1000, help="samples judged per checkpoint [1000]")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads [1]")
+    parser.add_argument("--out", type=Path, default=REPO / "runs" / "benchmark-default", help="run folder")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    recipe = load_recipe(args.recipe, seed=0, steps_scale=1.0)
+    if args.steps:
+        recipe.train_config.steps = args.steps
+    config, train = recipe.model_config, recipe.train_config
+    reference = reference_data(train.data, image_size=config.image_size, value_range=(-1.0, 1.0))
+    classifier = get_classifier(reference)
+    names = reference.train.class_names
+    print(f"{recipe.model} on {train.data}, {train.steps} steps; classifier test accuracy "
+          f"{100 * classifier.test_accuracy:.2f} %; classes: {', '.join(names)}", flush=True)
+
+    judge = ShapeJudge(classifier, reference.train.x[:5000])
+    test_x = reference.test.x[: args.samples]
+    lines = ["| images | recognisable | classes generated | share per class % | step, CPU s |",
+             "|---|---|---|---|---|",
+             row("real test images (floor)", judge(test_x)),
+             row("uniform noise (ceiling)", judge(torch.rand_like(test_x) * 2 - 1))]
+    z = torch.randn(args.samples, config.latent_dim, generator=torch.Generator().manual_seed(1))
+    if args.out.exists():
+        import shutil
+
+        shutil.rmtree(args.out)
+    started = time.process_time()
+    trainer = Trainer.new(recipe.model, config, train, out=args.out)
+    judged_step = -1
+    for update in trainer:
+        if update["kind"] == "checkpoint" or (update["kind"] == "finished" and judged_step != trainer.step):
+            judged_step = trainer.step
+            cpu = time.process_time() - started
+            generator = copy.deepcopy(trainer.model.generator).eval()
+            with torch.no_grad():
+                samples = generator(z, None)
+            line = row("DCGAN samples", judge(samples), f"{trainer.step}, {cpu:.0f}")
+            lines.append(line)
+            print(line, flush=True)
+        elif update["kind"] in ("diverged", "failed"):
+            print(f"default_run: training {update['kind']}: {update.get('message', '')}", file=sys.stderr)
+            return 1
+    print()
+    print(f"share per class: {' '.join(names)}")
+    print("\n".join(lines))
+    grids = sorted((args.out / "samples").glob("step-*.png"))
+    if grids:
+        print(f"final grid: {grids[-1]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

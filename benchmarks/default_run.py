@@ -82,15 +82,20 @@ def main(argv: list[str] | None = None) -> int:
     reference = reference_data(train.data, image_size=config.image_size, value_range=(-1.0, 1.0))
     classifier = get_classifier(reference)
     names = reference.train.class_names
-    print(f"{recipe.model} on {train.data}, {train.steps} steps; classifier test accuracy "
-          f"{100 * classifier.test_accuracy:.2f} %; classes: {', '.join(names)}", flush=True)
+    print(
+        f"{recipe.model} on {train.data}, {train.steps} steps; classifier test accuracy "
+        f"{100 * classifier.test_accuracy:.2f} %; classes: {', '.join(names)}",
+        flush=True,
+    )
 
     judge = ShapeJudge(classifier, reference.train.x[:5000])
     test_x = reference.test.x[: args.samples]
-    lines = ["| images | recognisable | classes generated | share per class % | step, CPU s |",
-             "|---|---|---|---|---|",
-             row("real test images (floor)", judge(test_x)),
-             row("uniform noise (ceiling)", judge(torch.rand_like(test_x) * 2 - 1))]
+    lines = [
+        "| images | recognisable | classes generated | share per class % | step, CPU s |",
+        "|---|---|---|---|---|",
+        row("real test images (floor)", judge(test_x)),
+        row("uniform noise (ceiling)", judge(torch.rand_like(test_x) * 2 - 1)),
+    ]
     z = torch.randn(args.samples, config.latent_dim, generator=torch.Generator().manual_seed(1))
     if args.out.exists():
         import shutil

@@ -46,6 +46,7 @@ from gan_studio.config import apply_values  # noqa: E402
 from gan_studio.data import load_dataset  # noqa: E402
 from gan_studio.engine import TrainConfig, Trainer  # noqa: E402
 from gan_studio.models import get_spec  # noqa: E402
+from gan_studio.ui.panels.setup import APP_MODEL_DEFAULTS, APP_TRAIN_DEFAULTS  # noqa: E402
 
 TARGET_P99_MS = 50.0
 TARGET_RATIO = 0.9
@@ -60,7 +61,7 @@ def parse_args(argv=None):
     p.add_argument("--rounds", type=int, default=3, help="headless/app pairs, alternating")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--set", action="append", default=None, metavar="NAME=VALUE",
-                   help="model settings (default for dcgan/cdcgan: ngf=16 ndf=16)")  # fmt: skip
+                   help="model settings (default: the app's defaults, e.g. ngf=32 ndf=32 latent_dim=64)")  # fmt: skip
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     p.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     return p.parse_args(argv)
@@ -69,12 +70,12 @@ def parse_args(argv=None):
 def configs(args):
     spec = get_spec(args.model)
     names = {f for f in spec.config_cls.__dataclass_fields__}
-    if args.set is None:
-        args.set = ["ngf=16", "ndf=16"] if args.model in ("dcgan", "cdcgan") else []
-    settings = dict(item.split("=", 1) for item in args.set)
+    settings = {k: str(v) for k, v in APP_MODEL_DEFAULTS.get(spec.config_cls, {}).items()}
+    settings.update(item.split("=", 1) for item in args.set or [])
     model_config = apply_values(spec.config_cls(), {k: v for k, v in settings.items() if k in names})
-    train_config = TrainConfig(data=args.data, steps=args.steps, batch_size=args.batch_size, log_every=10,
-                               sample_every=50, checkpoint_every=0, device="cpu")  # fmt: skip
+    train_config = TrainConfig(data=args.data, steps=args.steps, batch_size=args.batch_size,
+                               log_every=APP_TRAIN_DEFAULTS["log_every"], sample_every=APP_TRAIN_DEFAULTS["sample_every"],
+                               checkpoint_every=0, device="cpu")  # fmt: skip
     return model_config, train_config
 
 

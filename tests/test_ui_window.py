@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -376,3 +377,16 @@ def test_closing_right_after_opening_a_run_exits_cleanly(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"opened {tmp_path / 'run'}" in done.stdout
     assert "Fatal" not in done.stderr and "terminate called" not in done.stderr
+
+
+def test_first_start_trains_the_default_recipe(window):
+    """One click trains exactly training/dcgan-shapes.toml (what benchmarks/default_run.py measures)."""
+    from gan_studio.commands.train import configs_from_values, read_recipe
+
+    recipe = Path(__file__).resolve().parents[1] / "training" / "dcgan-shapes.toml"
+    model, values, _ = read_recipe(str(recipe))
+    _, recipe_train, recipe_model = configs_from_values(model, values, source=str(recipe))
+    name, model_config, train_config = window.setup.build()
+    assert (name, model_config) == (model, recipe_model)
+    for field in ("data", "steps", "batch_size", "seed"):
+        assert getattr(train_config, field) == getattr(recipe_train, field), field

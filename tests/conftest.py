@@ -39,3 +39,12 @@ def mnist_dir() -> Path:
         digest = hashlib.md5((MNIST_DIR / name).read_bytes()).hexdigest()
         assert digest == md5, f"{name} has md5 {digest}, expected {md5}"
     return MNIST_DIR
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread for the test, restored after (an app test may have changed the count)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

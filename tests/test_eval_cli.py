@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from gan_studio.cli import main
 from gan_studio.evaluate.classifier import get_classifier
@@ -16,13 +15,7 @@ from gan_studio.evaluate.reference import reference_data
 TINY = ["--steps", "20", "--log-every", "10", "--sample-every", "0", "--checkpoint-every", "0", "--quiet"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: on small shared CPUs a second thread only adds contention."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from gan_studio.config import apply_values
 from gan_studio.engine.rundir import RunDir
@@ -11,14 +10,7 @@ from gan_studio.engine.trainer import TrainConfig, Trainer
 from gan_studio.evaluate.live import live_metrics
 from gan_studio.models import default_config
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: on small shared CPUs a second thread only adds contention."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _trainer(tmp_path, name: str, data: str, eval_every: int, model: str = "gan") -> Trainer:

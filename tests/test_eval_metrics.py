@@ -14,14 +14,7 @@ from gan_studio.evaluate.likelihood import elbo_and_iwae
 from gan_studio.evaluate.precision_recall import precision_recall
 from gan_studio.models import DataInfo, create_model, default_config
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: on small shared CPUs a second thread only adds contention."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture

@@ -104,9 +104,9 @@ class MainWindow(QMainWindow):
         self.message_bar.hide()
         self.banner.shown.connect(self.message_bar.setVisible)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.message_bar)
-        placeholder = QWidget()
-        self.setCentralWidget(placeholder)
-        placeholder.hide()  # every panel is a dock; the central area takes no space
+        central = QWidget()
+        self.setCentralWidget(central)
+        central.hide()  # every panel is a dock; the central area takes no space
 
         self.docks: dict[str, QDockWidget] = {}
         self._build_docks()

@@ -57,7 +57,7 @@ def _heart(cx: float, cy: float, r: float, angle: float) -> list[tuple[float, fl
 
 
 def draw_shape(label: int, size: int, rng: np.random.Generator, colour: bool = False) -> np.ndarray:
-    """One image (size, size, C) uint8 of class `label` with random geometry and stroke."""
+    """One image (size, size, C) uint8 of class `label` with random size, offset and tilt."""
     big = size * _SUPERSAMPLE
     r = rng.uniform(0.30, 0.42) * big
     cx, cy = big / 2 + rng.uniform(-0.06, 0.06, size=2) * big

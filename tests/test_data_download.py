@@ -58,9 +58,9 @@ class RangeRequestHandler(SimpleHTTPRequestHandler):
         if server.drop_after is not None:
             body = body[: server.drop_after]
             self.close_connection = True
-        self.wfile.write(body)
-        with server.lock:
+        with server.lock:  # counted before sending: the client may finish reading before this thread runs on
             server.body_bytes += len(body)
+        self.wfile.write(body)
 
     def log_message(self, format, *args):  # noqa: A002 - keep test output quiet
         pass

@@ -9,6 +9,7 @@ file is a GAN Studio export (metadata, input names and widths) before it generat
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import ctypes
 import ctypes.util
@@ -135,7 +136,7 @@ def create_session(model: bytes | str | Path, providers=None, threads: int | Non
     return ort.InferenceSession(source, sess_options=session_options(threads), providers=[CPU], enable_fallback=0)
 
 
-class _OnnxPart:
+class _OnnxPart(abc.ABC):
     """An exported GAN Studio file loaded in ONNX Runtime, with its metadata checked."""
 
     expected_parts: tuple[str, ...] = ()
@@ -169,9 +170,9 @@ class _OnnxPart:
     step = property(lambda self: self.metadata.step)
     input_names = property(lambda self: [i.name for i in self.session.get_inputs()])
 
+    @abc.abstractmethod
     def expected_inputs(self) -> dict[str, int]:
-        """Input name -> expected width of its second axis."""
-        raise NotImplementedError
+        """Input name -> expected width of its second axis (each exported part says its own)."""
 
     def _check_inputs(self) -> None:
         expected = self.expected_inputs()

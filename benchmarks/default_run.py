@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     z = torch.randn(args.samples, config.latent_dim, generator=torch.Generator().manual_seed(1))
     if args.judge is not None:
-        from gan_studio.explore.sampling import load_run
+        from gan_studio.store.loaded import load_run
 
         loaded = load_run(args.judge)
         z = torch.randn(args.samples, loaded.latent_dim, generator=torch.Generator().manual_seed(1))

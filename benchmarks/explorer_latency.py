@@ -36,7 +36,8 @@ import numpy as np  # noqa: E402
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from gan_studio.engine import TrainConfig, Trainer  # noqa: E402
+from gan_studio.engine.settings import TrainConfig  # noqa: E402
+from gan_studio.engine.trainer import Trainer  # noqa: E402
 from gan_studio.models import default_config  # noqa: E402
 
 TARGET_P95_MS = 16.0

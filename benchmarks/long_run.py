@@ -22,7 +22,9 @@ from pathlib import Path
 import torch
 
 from gan_studio.config import apply_values
-from gan_studio.engine.trainer import TrainConfig, Trainer
+from gan_studio.engine.settings import TrainConfig
+from gan_studio.engine.trainer import Trainer
+from gan_studio.events import Metrics
 from gan_studio.models import get_spec
 
 GROWTH_TOLERANCE_MB = 10.0  # allocator noise; growth beyond this and 5 % counts as growth
@@ -52,9 +54,9 @@ def train_for(seconds: float, interval: float, model: str, data: str, out: Path,
     started = time.perf_counter()
     next_row = started
     rates: list[float] = []
-    for update in trainer:
-        if update["kind"] == "metrics" and update.get("samples_per_s"):
-            rates.append(update["samples_per_s"])
+    for event in trainer:
+        if isinstance(event, Metrics) and event.get("samples_per_s"):
+            rates.append(event.get("samples_per_s"))
         now = time.perf_counter()
         if now >= next_row:
             row = {"seconds": now - started, "step": trainer.step, "rss_mb": rss_mb(),

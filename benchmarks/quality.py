@@ -35,7 +35,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from gan_studio.commands.train import configs_from_values, read_recipe  # noqa: E402
-from gan_studio.engine.trainer import TrainConfig, Trainer  # noqa: E402
+from gan_studio.engine.settings import TrainConfig  # noqa: E402
+from gan_studio.engine.trainer import Trainer  # noqa: E402
 from gan_studio.errors import GanStudioError  # noqa: E402
 from gan_studio.evaluate.reference import reference_data  # noqa: E402
 from gan_studio.evaluate.report import evaluate_run, format_value  # noqa: E402

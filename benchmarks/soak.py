@@ -75,7 +75,7 @@ def child_main(kind: str, nth: int, fraction: float, train_argv: list[str]) -> i
     from PIL import Image
 
     from gan_studio import cli
-    from gan_studio.engine.rundir import RunDir
+    from gan_studio.store import rundir as rundir_module
 
     count = {"n": 0}
 
@@ -126,23 +126,26 @@ def child_main(kind: str, nth: int, fraction: float, train_argv: list[str]) -> i
             buffer = io.BytesIO()
             real_image_save(self, buffer, *args, **kwargs)
             data = buffer.getvalue()
-            with open(fp, "wb") as fh:
-                fh.write(data[: int(len(data) * fraction)])
+            if hasattr(fp, "write"):  # the temp file of an atomic write
+                fp.write(data[: int(len(data) * fraction)])
+                fp.flush()
+            else:
+                with open(fp, "wb") as fh:
+                    fh.write(data[: int(len(data) * fraction)])
             die()
 
         Image.Image.save = image_save
     elif kind == "metrics-line":
-        real_append = RunDir.append_metrics
+        real_append = rundir_module.append_line
 
-        def append_metrics(self, record):
-            if not due():
-                return real_append(self, record)
-            line = json.dumps(record, separators=(",", ":"))
-            with open(self.metrics_file, "a", encoding="utf-8") as fh:
+        def append_line(path, line):
+            if Path(path).name != "metrics.jsonl" or not due():
+                return real_append(path, line)
+            with open(path, "a", encoding="utf-8") as fh:
                 fh.write(line[: max(1, int(len(line) * fraction))])
             die()
 
-        RunDir.append_metrics = append_metrics
+        rundir_module.append_line = append_line
     return cli.main(["train", *train_argv])
 
 
@@ -182,7 +185,7 @@ def logged_steps(run: Path) -> list[int]:
 
 def checkpoint_step(run: Path) -> int:
     """The step of checkpoints/last.pt (0 when there is none yet)."""
-    from gan_studio.engine.checkpoint import load_checkpoint
+    from gan_studio.store.checkpoint import load_checkpoint
 
     last = run / "checkpoints" / "last.pt"
     return int(load_checkpoint(last)["step"]) if last.is_file() else 0
@@ -217,8 +220,8 @@ def check_after_kill(run: Path, report: SoakReport) -> None:
     """What a kill must never break: run.json, the checkpoints, the sample PNGs, metrics.jsonl."""
     from PIL import Image
 
-    from gan_studio.engine.checkpoint import load_checkpoint
     from gan_studio.errors import GanStudioError
+    from gan_studio.store.checkpoint import load_checkpoint
 
     try:
         json.loads((run / "run.json").read_text(encoding="utf-8"))
@@ -331,7 +334,7 @@ def refuse_resume_without_checkpoint(run: Path) -> None:
 def compare_with_reference(run: Path, reference: Path, steps: int) -> None:
     import torch
 
-    from gan_studio.engine.checkpoint import load_checkpoint
+    from gan_studio.store.checkpoint import load_checkpoint
 
     leftovers = [p.relative_to(run) for p in run.rglob("*") if ".tmp" in p.name]
     if leftovers:

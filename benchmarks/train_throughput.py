@@ -28,7 +28,9 @@ import torch.nn.functional as F
 
 from gan_studio.config import apply_values
 from gan_studio.data import load_dataset
-from gan_studio.engine import TrainConfig, Trainer, resolve_device
+from gan_studio.engine.settings import TrainConfig, resolve_device
+from gan_studio.engine.trainer import Trainer
+from gan_studio.events import Metrics
 from gan_studio.models import DataInfo, create_model, default_config
 
 DEFAULT_MNIST = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "mnist"
@@ -47,10 +49,10 @@ def engine_blocks(name: str, dataset, steps: int, device: str, workdir: Path) ->
     train = apply_values(TrainConfig(), {"steps": steps, "batch_size": BATCH, "device": device, "sample_every": 0,
                                          "checkpoint_every": 0, "log_every": LOG_EVERY})  # fmt: skip
     trainer = Trainer.new(name, config, train, out=workdir / name, dataset=dataset)
-    for update in trainer:
-        if update["kind"] == "metrics":
+    for event in trainer:
+        if isinstance(event, Metrics):
             yield
-            if update["step"] == steps:
+            if event.step == steps:
                 return
 
 

@@ -44,7 +44,9 @@ from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer  # noqa: E402
 
 from gan_studio.config import apply_values  # noqa: E402
 from gan_studio.data import load_dataset  # noqa: E402
-from gan_studio.engine import TrainConfig, Trainer  # noqa: E402
+from gan_studio.engine.settings import TrainConfig  # noqa: E402
+from gan_studio.engine.trainer import Trainer  # noqa: E402
+from gan_studio.events import Finished, Started  # noqa: E402
 from gan_studio.models import get_spec  # noqa: E402
 from gan_studio.ui.panels.setup import APP_MODEL_DEFAULTS, APP_TRAIN_DEFAULTS  # noqa: E402
 
@@ -83,10 +85,10 @@ def headless_round(args, model_config, train_config, dataset, workspace: Path) -
     """Steps per second of `gan-studio train`'s loop (the main thread, no Qt involved)."""
     trainer = Trainer.new(args.model, model_config, train_config, workspace=workspace, dataset=dataset)
     started = finished = None
-    for update in trainer:
-        if update["kind"] == "started":
+    for event in trainer:
+        if isinstance(event, Started):
             started = time.perf_counter()
-        elif update["kind"] == "finished":
+        elif isinstance(event, Finished):
             finished = time.perf_counter()
     return train_config.steps / (finished - started)
 
@@ -120,21 +122,25 @@ def app_round(window, args, model_config, train_config, dataset, probe: LatencyP
     times: dict[str, float] = {}
     loop = QEventLoop()
 
-    def on_update(update):
-        if update["kind"] in ("started", "finished"):
-            times[update["kind"]] = time.perf_counter()
+    def on_event(event):
+        if isinstance(event, (Started, Finished)):
+            times["started" if isinstance(event, Started) else "finished"] = time.perf_counter()
+
+    def on_run(run):
+        if run is not None:
+            run.subscribe(on_event)
 
     def on_state(state):
         if state == "idle":
             loop.quit()
 
-    window.session.update.connect(on_update)
+    window.session.run_changed.connect(on_run)
     window.session.state_changed.connect(on_state)
     probe.start()
     window.session.start_new(args.model, model_config, train_config, window.runs.workspace, dataset=dataset)
     loop.exec()
     probe.stop()
-    window.session.update.disconnect(on_update)
+    window.session.run_changed.disconnect(on_run)
     window.session.state_changed.disconnect(on_state)
     if "finished" not in times:
         raise SystemExit(f"training failed in the app: {window.banner.text()}")

@@ -14,6 +14,7 @@ class GanStudioError(Exception):
 
     def __init__(self, message: str, path: str | Path | None = None):
         self.path = str(path) if path is not None else None
+        self.reason = message  # the message without the path in front
         if self.path and self.path not in message:
             message = f"{self.path}: {message}"
         super().__init__(message)

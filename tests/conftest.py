@@ -42,6 +42,20 @@ def mnist_dir() -> Path:
 
 
 @pytest.fixture
+def tiny_run(tmp_path):
+    """Train a tiny run in the test's folder: tiny_run(model="gan", name="run", **settings) -> Trainer.
+
+    Settings are any train or model settings by their flag names (steps, data, lr_g, ...); see
+    tests/tiny_runs.py for the tiny defaults."""
+    from tiny_runs import train_tiny_run
+
+    def train(model: str = "gan", name: str = "run", dataset=None, **settings):
+        return train_tiny_run(tmp_path / name, model, dataset, **settings)
+
+    return train
+
+
+@pytest.fixture
 def one_thread():
     """One torch thread for the test, restored after (an app test may have changed the count)."""
     before = torch.get_num_threads()

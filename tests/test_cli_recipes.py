@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from gan_studio.cli import main
-from gan_studio.commands.train import configs_from_values, read_recipe
 from gan_studio.data import BUILTIN_NAMES
-from gan_studio.engine import RunDir
+from gan_studio.engine.settings import configs_from_values, read_recipe
 from gan_studio.models import MODELS
+from gan_studio.store.rundir import RunDir
 
 torch.set_num_threads(1)  # tiny ops on a shared 2-core machine: threads only contend
 

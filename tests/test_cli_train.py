@@ -15,8 +15,9 @@ from PIL import Image
 
 from gan_studio.cli import build_parser, main
 from gan_studio.config import field_specs
-from gan_studio.engine import RunDir, TrainConfig
+from gan_studio.engine.settings import TrainConfig
 from gan_studio.models import MODELS
+from gan_studio.store.rundir import RunDir
 
 torch.set_num_threads(1)  # tiny ops on a shared 2-core machine: threads only contend
 
@@ -156,7 +157,7 @@ def _tiny_image_npz(tmp_path) -> Path:
         (["train", "transformer", "--data", "ring8"], "unknown model 'transformer'"),
         (["train", "--data", "ring8"], "which model?"),
         (["train", "gan", "--data", "ring8", "--frobnicate", "3"], "unrecognized arguments: --frobnicate"),
-        (["train", "--resume", "no/such/run"], "not a run directory"),
+        (["train", "--resume", "no/such/run"], "no such run directory"),
         (["train", "dcgan", "--data", "ring8", "--steps", "1"], "dcgan is for images"),
         (["runs", "--all"], "unrecognized arguments"),
     ],
@@ -222,7 +223,7 @@ def test_errors_from_a_real_process_have_no_traceback(tmp_path):
 
 
 def test_diverged_run_exits_3(tmp_path, capsys, monkeypatch):
-    from gan_studio.engine import trainer as trainer_module
+    from gan_studio.engine import recipes as trainer_module
 
     real_step, calls = trainer_module.gan_step, []
 

@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from gan_studio.engine import RunDir
 from gan_studio.engine.distributed import parameter_digest
-from gan_studio.explore.sampling import load_run
+from gan_studio.store.loaded import load_run
+from gan_studio.store.rundir import RunDir
 
 pytest.importorskip("torch.distributed.run")
 if not __import__("torch").distributed.is_available():  # pragma: no cover

@@ -12,28 +12,21 @@ from pathlib import Path
 
 import pytest
 import torch
+from tiny_runs import make_trainer, train_tiny_run
 
-from gan_studio.config import apply_values
-from gan_studio.engine import RunDir, TrainConfig, Trainer, summarise_run
-from gan_studio.engine import checkpoint as ckpt
-from gan_studio.engine.rundir import JsonlTail, read_jsonl
+from gan_studio.engine.trainer import Trainer
 from gan_studio.errors import CheckpointError, GanStudioError, RunError
-from gan_studio.explore.sampling import load_run
-from gan_studio.models import default_config
+from gan_studio.events import Metrics
+from gan_studio.store import checkpoint as ckpt
+from gan_studio.store.jsonl import JsonlTail, read_jsonl
+from gan_studio.store.loaded import load_run
+from gan_studio.store.rundir import RunDir, summarise_run
 
 torch.set_num_threads(1)  # tiny ops on a shared 2-core machine: threads only contend
 
-TINY = {"gan": {"g_hidden": 16, "d_hidden": 16, "latent_dim": 4}, "vae": {"hidden": 16, "latent_dim": 2}}
-
 
 def trained_run(tmp_path, model="gan", name="run", steps=6, **train) -> Trainer:
-    values = {"data": "ring8", "steps": steps, "batch_size": 16, "log_every": 1, "sample_every": 0,
-              "checkpoint_every": 3, **train}  # fmt: skip
-    config = apply_values(default_config(model), TINY[model])
-    trainer = Trainer.new(model, config, apply_values(TrainConfig(), values), out=tmp_path / name)
-    for _ in trainer:
-        pass
-    return trainer
+    return train_tiny_run(tmp_path / name, model, **{"data": "ring8", "steps": steps, "checkpoint_every": 3, **train})
 
 
 # atomic writes ---------------------------------------------------------------------------------------
@@ -49,19 +42,17 @@ def test_crash_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, monke
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(ckpt.torch, "save", crash_midway)
-    with pytest.raises(OSError):
-        ckpt.atomic_torch_save(trainer.checkpoint_state(), last)
+    with pytest.raises(GanStudioError, match="disk is full.*intact"):
+        ckpt.save_checkpoint(trainer.checkpoint_state(), last)
     assert last.read_bytes() == good
     assert sorted(p.name for p in last.parent.iterdir()) == ["last.pt", "step-0000003.pt", "step-0000006.pt"]
     assert ckpt.load_checkpoint(last)["step"] == 6
 
 
 def test_a_failing_checkpoint_write_fails_the_run_but_keeps_the_good_file(tmp_path, monkeypatch):
-    values = {"data": "ring8", "steps": 9, "batch_size": 16, "log_every": 1, "sample_every": 0, "checkpoint_every": 3}
-    config = apply_values(default_config("gan"), TINY["gan"])
-    trainer = Trainer.new("gan", config, apply_values(TrainConfig(), values), out=tmp_path / "run")
+    trainer = make_trainer(tmp_path / "run", "gan", steps=9, checkpoint_every=3)
     updates = iter(trainer)
-    while not ((u := next(updates))["kind"] == "metrics" and u["step"] == 4):
+    while not (isinstance(u := next(updates), Metrics) and u.step == 4):
         pass
     good = trainer.run.last_checkpoint.read_bytes()
     monkeypatch.setattr(ckpt.torch, "save", lambda obj, fh: (fh.write(b"PK\x03\x04partial"), 1 / 0))
@@ -94,8 +85,8 @@ def test_kill_9_mid_run_leaves_loadable_checkpoints_and_readable_logs(tmp_path):
         while time.monotonic() < deadline and len(list((out / "checkpoints").glob("step-*.pt"))) < 3:
             assert proc.poll() is None, proc.stderr.read().decode()
             time.sleep(0.05)
-        with pytest.raises(RunError, match=f"still being trained by process {proc.pid}"):
-            Trainer.resume(out)  # a second trainer on a live run would interleave its writes
+        with pytest.raises(RunError, match=rf"being trained by gan-studio train \(pid {proc.pid} "):
+            Trainer.from_checkpoint(out)  # a second trainer on a live run would interleave its writes
         time.sleep(0.037)  # land somewhere inside a step, a log write or a checkpoint write
     finally:
         proc.send_signal(signal.SIGKILL)
@@ -114,7 +105,7 @@ def test_kill_9_mid_run_leaves_loadable_checkpoints_and_readable_logs(tmp_path):
 
     stale = run.checkpoints_dir / ".last.pt.tmp-99999"  # what a kill during a checkpoint write leaves
     stale.write_bytes(b"PK\x03\x04half a checkpoint")
-    resumed = Trainer.resume(out, {"steps": last_step + 3})
+    resumed = Trainer.from_checkpoint(out, {"steps": last_step + 3})
     assert not stale.exists()
     assert resumed.step == last_step  # at most the steps since the last checkpoint are lost
     for _ in resumed:
@@ -172,7 +163,7 @@ def test_checkpoint_with_a_pickled_object_is_refused_and_never_run(tmp_path):
     with pytest.raises(CheckpointError, match="pickled"):
         ckpt.load_checkpoint(trainer.run.last_checkpoint)
     with pytest.raises(CheckpointError, match="pickled"):
-        Trainer.resume(trainer.run.path)
+        Trainer.from_checkpoint(trainer.run.path)
     with pytest.raises(CheckpointError, match="pickled"):
         load_run(trainer.run.path)
     assert not target.exists()
@@ -187,7 +178,7 @@ def test_checkpoint_of_another_model_is_refused(tmp_path):
     vae = trained_run(tmp_path, "vae", "vae-run", steps=3, data="moons")
     gan.run.last_checkpoint.write_bytes(vae.run.last_checkpoint.read_bytes())
     with pytest.raises(CheckpointError, match="'vae'"):
-        Trainer.resume(gan.run.path)
+        Trainer.from_checkpoint(gan.run.path)
     data = ckpt.load_checkpoint(vae.run.last_checkpoint)
     with pytest.raises(CheckpointError, match="for model 'vae', not 'gan'"):
         ckpt.check_compatible(data, "gan", gan.model, vae.run.last_checkpoint)
@@ -198,8 +189,8 @@ def test_checkpoint_with_an_incompatible_config_is_refused(tmp_path):
     state = torch.load(trainer.run.last_checkpoint, weights_only=True)
     state["model_config"]["g_hidden"] = 32  # the weights are for 16 units
     torch.save(state, trainer.run.last_checkpoint)
-    with pytest.raises(CheckpointError, match="does not match the model config"):
-        Trainer.resume(trainer.run.path)
+    with pytest.raises(CheckpointError, match=r"another configuration than this run: g_hidden \(16 in run.json, 32"):
+        Trainer.from_checkpoint(trainer.run.path)
     with pytest.raises(CheckpointError, match="does not match the model config"):
         load_run(trainer.run.path)
 
@@ -218,7 +209,7 @@ def test_damaged_checkpoints_are_clear_errors(tmp_path, damage, message):
     trainer = trained_run(tmp_path, steps=3)
     damage(trainer.run.last_checkpoint)
     with pytest.raises(GanStudioError, match=message):
-        Trainer.resume(trainer.run.path)
+        Trainer.from_checkpoint(trainer.run.path)
 
 
 def test_checkpoints_hold_only_tensors_and_plain_values(tmp_path):

@@ -6,27 +6,24 @@ import threading
 import time
 
 import pytest
+import tiny_runs
 import torch
+from tiny_runs import TINY_MODELS
 
 from gan_studio.config import apply_values
 from gan_studio.data import RawImages
 from gan_studio.data.dataset import images_from_raw
 from gan_studio.data.shapes import make_shapes
-from gan_studio.engine import RunDir, TrainConfig, Trainer
-from gan_studio.engine.checkpoint import load_checkpoint
+from gan_studio.engine.settings import TrainConfig
+from gan_studio.engine.trainer import Trainer
 from gan_studio.errors import ConfigError, DataError, GanStudioError
+from gan_studio.events import Diverged, Failed, Finished, HParamChanged, Metrics, Paused, Resumed
 from gan_studio.models import default_config
+from gan_studio.store.checkpoint import load_checkpoint
+from gan_studio.store.rundir import RunDir
 
 torch.set_num_threads(1)  # tiny ops on a shared 2-core machine: threads only contend
 
-TINY = {
-    "gan": {"g_hidden": 16, "d_hidden": 16, "latent_dim": 4, "g_layers": 2, "d_layers": 2},
-    "cgan": {"g_hidden": 16, "d_hidden": 16, "latent_dim": 4, "g_layers": 2, "d_layers": 2},
-    "vae": {"hidden": 16, "latent_dim": 2},
-    "cvae": {"hidden": 16, "latent_dim": 2},
-    "dcgan": {"ngf": 4, "ndf": 4, "latent_dim": 8},
-    "cdcgan": {"ngf": 4, "ndf": 4, "latent_dim": 8, "label_embed_dim": 4},
-}
 LOSSES = ("d_loss", "g_loss", "d_real", "d_fake", "loss", "recon", "kl")
 
 
@@ -37,10 +34,7 @@ def tiny_images(value_range=(-1.0, 1.0)):
 
 
 def make_trainer(tmp_path, model="gan", name="run", dataset=None, **train):
-    values = {"data": "vae" in model and "moons" or "ring8", "steps": 40, "batch_size": 16, "log_every": 1,
-              "sample_every": 0, "checkpoint_every": 0, "seed": 3, **train}  # fmt: skip
-    config = apply_values(default_config(model), TINY[model])
-    return Trainer.new(model, config, apply_values(TrainConfig(), values), out=tmp_path / name, dataset=dataset)
+    return tiny_runs.make_trainer(tmp_path / name, model, dataset, **{"steps": 40, "seed": 3, **train})
 
 
 def losses_by_step(run_path) -> dict[int, tuple]:
@@ -53,7 +47,7 @@ def consume(trainer, until=None, action=None):
     updates = []
     for update in trainer:
         updates.append(update)
-        if until is not None and update["kind"] == "metrics" and update["step"] == until:
+        if until is not None and isinstance(update, Metrics) and update.step == until:
             action()
     return updates
 
@@ -63,46 +57,49 @@ def test_pause_single_step_resume_and_stop(tmp_path):
     trainer = make_trainer(tmp_path, steps=1000, log_every=5)
     run = trainer.run
     updates = iter(trainer)
-    while (u := next(updates))["kind"] != "metrics":
+    while not isinstance(u := next(updates), Metrics):
         pass
-    assert u["step"] == 5
-    trainer.pause()
-    assert next(updates) == {"kind": "paused", "step": 5}
+    assert u.step == 5
+    trainer.controls.pause()
+    u = next(updates)
+    assert isinstance(u, Paused) and u.step == 5
     assert run.read_info()["status"] == "paused"
 
-    threading.Timer(0.3, trainer.single_step).start()
+    threading.Timer(0.3, trainer.controls.single_step).start()
     started = time.perf_counter()
     u = next(updates)  # blocks while paused, until the single step
     assert time.perf_counter() - started >= 0.25
-    assert (u["kind"], u["step"]) == ("metrics", 6)  # a single step is logged even off the log cadence
-    assert trainer.paused and run.read_info()["status"] == "paused"
+    assert isinstance(u, Metrics) and u.step == 6  # a single step is logged even off the log cadence
+    assert trainer.controls.paused and run.read_info()["status"] == "paused"
 
-    threading.Timer(0.2, trainer.resume_training).start()
-    assert next(updates) == {"kind": "resumed", "step": 6}
+    threading.Timer(0.2, trainer.controls.resume).start()
+    u = next(updates)
+    assert isinstance(u, Resumed) and u.step == 6
     assert run.read_info()["status"] == "running"
-    while (u := next(updates))["kind"] != "metrics":
+    while not isinstance(u := next(updates), Metrics):
         pass
-    assert u["step"] == 10  # back on the cadence
+    assert u.step == 10  # back on the cadence
     trainer.stop()
     rest = list(updates)
-    assert rest[-1] == {"kind": "finished", "status": "stopped", "step": 10}
+    assert isinstance(rest[-1], Finished) and (rest[-1].status, rest[-1].step) == ("stopped", 10)
     info = run.read_info()
     assert (info["status"], info["step"]) == ("stopped", 10)
-    events = [(e["type"], e["step"]) for e in run.read_events() if e["type"] != "checkpoint"]
-    assert events == [("start", 0), ("pause", 5), ("resume", 6), ("stop", 10)]
+    events = [(e["type"], e["step"]) for e in run.read_events() if e["type"] not in ("checkpoint", "sample")]
+    assert events == [("start", 0), ("pause", 5), ("resume", 6), ("finish", 10)]
+    assert run.read_events()[-1]["status"] == "stopped"
     assert load_checkpoint(run.last_checkpoint)["step"] == 10  # a stopped run can be resumed
 
 
 def test_stop_from_another_thread_returns_within_one_step(tmp_path, monkeypatch):
     trainer = make_trainer(tmp_path, steps=10_000, log_every=1000)
     step_seconds = 0.2
-    real_step = trainer._one_step
+    real_step = trainer.recipe.step
 
-    def slow_step():
+    def slow_step(stream):
         time.sleep(step_seconds)
-        return real_step()
+        return real_step(stream)
 
-    monkeypatch.setattr(trainer, "_one_step", slow_step)
+    monkeypatch.setattr(trainer.recipe, "step", slow_step)
     result = {}
     worker = threading.Thread(target=lambda: result.update(updates=list(trainer)))
     worker.start()
@@ -112,21 +109,21 @@ def test_stop_from_another_thread_returns_within_one_step(tmp_path, monkeypatch)
     worker.join(timeout=10)
     assert not worker.is_alive()
     finished = result["updates"][-1]
-    assert finished["kind"] == "finished" and finished["status"] == "stopped"
-    assert finished["step"] <= step_at_request + 1
+    assert isinstance(finished, Finished) and finished.status == "stopped"
+    assert finished.step <= step_at_request + 1
     assert time.perf_counter() - requested_at < step_seconds + 2.0  # the step in flight, then save and return
 
 
 def test_hparam_changes_apply_at_the_next_step_and_are_recorded(tmp_path):
     trainer = make_trainer(tmp_path, steps=6, log_every=1)
     updates = consume(trainer, until=2, action=lambda: trainer.set_hparams(lr_g=1e-3, d_steps=3))
-    changes = [u for u in updates if u["kind"] == "event"]
-    assert [(u["name"], u["old"], u["new"], u["step"]) for u in changes] == [
+    changes = [u for u in updates if isinstance(u, HParamChanged)]
+    assert [(u.name, u.old, u.new, u.step) for u in changes] == [
         ("lr_g", 2e-4, 1e-3, 2),
         ("d_steps", 1, 3, 2),
     ]
-    assert trainer.opt_g.param_groups[0]["lr"] == 1e-3
-    assert trainer.opt_d.param_groups[0]["lr"] == 2e-4
+    assert trainer.recipe.optimizers["g"].param_groups[0]["lr"] == 1e-3
+    assert trainer.recipe.optimizers["d"].param_groups[0]["lr"] == 2e-4
     assert trainer.stream.position == 2 * 1 + 4 * 3  # steps 3..6 drew three real batches each (k = 3)
     events = [e for e in trainer.run.read_events() if e["type"] == "hparam"]
     assert [(e["name"], e["new"], e["step"]) for e in events] == [("lr_g", 1e-3, 2), ("d_steps", 3, 2)]
@@ -136,7 +133,7 @@ def test_hparam_changes_apply_at_the_next_step_and_are_recorded(tmp_path):
 def test_vae_beta_change_applies_to_the_next_step(tmp_path):
     trainer = make_trainer(tmp_path, model="vae", steps=4, log_every=1)
     updates = consume(trainer, until=2, action=lambda: trainer.set_hparams(beta=0.0))
-    metrics = {u["step"]: u for u in updates if u["kind"] == "metrics"}
+    metrics = {u.step: u.values for u in updates if isinstance(u, Metrics)}
     assert metrics[2]["loss"] == pytest.approx(metrics[2]["recon"] + metrics[2]["kl"])
     assert metrics[3]["loss"] == pytest.approx(metrics[3]["recon"])  # beta 0: the KL term no longer counts
     assert metrics[3]["kl"] > 0
@@ -171,10 +168,10 @@ def test_resumed_run_logs_the_same_numbers_as_an_uninterrupted_one(tmp_path, mod
     part = make_trainer(tmp_path, model, "part", dataset=dataset, steps=steps)
     consume(part, until=steps // 2, action=part.stop)
     assert RunDir(part.run.path).read_info()["status"] == "stopped"
-    resumed = Trainer.resume(part.run.path, dataset=dataset)
+    resumed = Trainer.from_checkpoint(part.run.path, dataset=dataset)
     assert resumed.step == steps // 2
     updates = consume(resumed)
-    assert updates[-1]["status"] == "finished"
+    assert updates[-1].status == "finished"
     expected, got = losses_by_step(full.run.path), losses_by_step(part.run.path)
     assert sorted(got) == list(range(1, steps + 1))
     assert got == expected  # exact: same batches, noise, dropout of BatchNorm statistics and Adam state
@@ -189,13 +186,13 @@ def test_resume_after_a_crash_drops_metrics_logged_after_the_checkpoint(tmp_path
     consume(full)
     crashed = make_trainer(tmp_path, name="crashed", steps=30, checkpoint_every=10)
     updates = iter(crashed)
-    while not ((u := next(updates))["kind"] == "metrics" and u["step"] == 25):
+    while not (isinstance(u := next(updates), Metrics) and u.step == 25):
         pass
     updates.close()  # the consumer gives up: no checkpoint past step 20
     run = RunDir(crashed.run.path)
     assert run.read_info()["status"] == "stopped"
     assert max(losses_by_step(run.path)) == 25
-    resumed = Trainer.resume(run.path)
+    resumed = Trainer.from_checkpoint(run.path)
     assert resumed.step == 20
     assert max(losses_by_step(run.path)) == 20  # 21..25 were dropped: the resumed run logs them again
     consume(resumed)
@@ -207,9 +204,9 @@ def test_resume_after_a_crash_drops_metrics_logged_after_the_checkpoint(tmp_path
 def test_resume_can_extend_a_finished_run_and_change_rates(tmp_path):
     trainer = make_trainer(tmp_path, steps=5)
     consume(trainer)
-    resumed = Trainer.resume(trainer.run.path, {"steps": 8, "lr_d": 1e-3})
+    resumed = Trainer.from_checkpoint(trainer.run.path, {"steps": 8, "lr_d": 1e-3})
     assert (resumed.step, resumed.total_steps) == (5, 8)
-    assert resumed.opt_d.param_groups[0]["lr"] == 1e-3
+    assert resumed.recipe.optimizers["d"].param_groups[0]["lr"] == 1e-3
     consume(resumed)
     info = RunDir(trainer.run.path).read_info()
     assert (info["status"], info["step"], info["model_config"]["lr_d"]) == ("finished", 8, 1e-3)
@@ -237,15 +234,16 @@ def test_nan_loss_stops_the_run_as_diverged_and_keeps_the_last_good_checkpoint(t
     updates = iter(trainer)
     good_bytes = None
     for update in updates:
-        if update["kind"] == "metrics":
+        if isinstance(update, Metrics):
             pytest.fail(f"a metrics record was logged after the divergence: {update}")
         if trainer.run.last_checkpoint.exists() and good_bytes is None:
             good_bytes = trainer.run.last_checkpoint.read_bytes()
-        if update["kind"] == "diverged":
+        if isinstance(update, Diverged):
             break
     diverged = update
-    assert diverged["kind"] == "diverged" and diverged["step"] == 8 and diverged["loss"] == "d_loss"
-    assert "step 8" in diverged["message"] and "d_loss" in diverged["message"]
+    assert isinstance(diverged, Diverged) and diverged.step == 8 and diverged.loss == "d_loss"
+    assert "step 8" in diverged.message and "d_loss" in diverged.message
+    assert "step 5, verified finite" in diverged.message
     info = trainer.run.read_info()
     assert (info["status"], info["diverged_step"]) == ("diverged", 8)
     event = trainer.run.read_events()[-1]
@@ -264,8 +262,8 @@ def test_vae_divergence_names_the_step_and_loss(tmp_path):
     trainer = make_trainer(tmp_path, model="vae", steps=50, log_every=1, checkpoint_every=2)
     trainer.stream = PoisonAfter(trainer.stream, good=3)
     updates = consume(trainer)
-    assert [u["kind"] for u in updates[-2:]] == ["metrics", "diverged"]
-    assert (updates[-2]["step"], updates[-1]["step"], updates[-1]["loss"]) == (3, 4, "loss")
+    assert [type(u) for u in updates[-2:]] == [Metrics, Diverged]
+    assert (updates[-2].step, updates[-1].step, updates[-1].loss) == (3, 4, "loss")
     assert trainer.run.read_info()["status"] == "diverged"
     assert load_checkpoint(trainer.run.last_checkpoint)["step"] == 2
 
@@ -273,19 +271,19 @@ def test_vae_divergence_names_the_step_and_loss(tmp_path):
 # failures ---------------------------------------------------------------------------------------------
 def test_unexpected_exception_marks_the_run_failed(tmp_path, monkeypatch):
     trainer = make_trainer(tmp_path, steps=10)
-    real_step = trainer._one_step
+    real_step = trainer.recipe.step
 
-    def failing_step():
+    def failing_step(stream):
         if trainer.step == 3:
             raise RuntimeError("simulated bug")
-        return real_step()
+        return real_step(stream)
 
-    monkeypatch.setattr(trainer, "_one_step", failing_step)
+    monkeypatch.setattr(trainer.recipe, "step", failing_step)
     seen = []
     with pytest.raises(RuntimeError, match="simulated bug"):
         for update in trainer:
             seen.append(update)
-    assert seen[-1] == {"kind": "failed", "step": 3, "message": "RuntimeError: simulated bug"}
+    assert isinstance(seen[-1], Failed) and (seen[-1].step, seen[-1].message) == (3, "RuntimeError: simulated bug")
     info = trainer.run.read_info()
     assert info["status"] == "failed" and "simulated bug" in info["error"]
     assert trainer.run.read_events()[-1]["type"] == "error"
@@ -296,7 +294,7 @@ def test_unexpected_exception_marks_the_run_failed(tmp_path, monkeypatch):
     [("gan", "no/such/folder", DataError), ("dcgan", "ring8", ConfigError), ("cgan", "ring8", None)],
 )
 def test_bad_data_is_a_clear_error_and_writes_nothing(tmp_path, model, data, error):
-    config = apply_values(default_config(model), TINY[model])
+    config = apply_values(default_config(model), TINY_MODELS[model])
     train = apply_values(TrainConfig(), {"steps": 1, "data": data})
     if error is None:  # the control case: good input does create the run
         Trainer.new(model, config, train, out=tmp_path / "run")

@@ -126,7 +126,8 @@ def test_eval_refuses_silly_sizes(tmp_path, capsys):
 
 def test_live_image_metrics_need_a_cached_classifier(tmp_path, bars_npz):
     from gan_studio.config import apply_values
-    from gan_studio.engine.trainer import TrainConfig, Trainer
+    from gan_studio.engine.settings import TrainConfig
+    from gan_studio.engine.trainer import Trainer
     from gan_studio.models import default_config
 
     config = apply_values(default_config("cdcgan"), {"ngf": 8, "ndf": 8, "latent_dim": 16})

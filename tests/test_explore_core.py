@@ -8,40 +8,33 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from tiny_runs import trained_run_path
 
-from gan_studio.config import apply_values
-from gan_studio.engine import TrainConfig, Trainer
 from gan_studio.errors import ConfigError, DataError, GanStudioError
-from gan_studio.explore import bases, latent, live2d, saving
+from gan_studio.explore import directions, latent, live2d, saving
 from gan_studio.explore.backends import TorchEncoder, open_source
 from gan_studio.explore.encoding import encode, load_image_file, run_dataset
-from gan_studio.explore.sampling import load_run, sample_inputs
-from gan_studio.models import default_config
-
-
-def train_tiny_run(path, model: str, data: str, steps: int = 3, **model_values):
-    """A few steps of `model` on `data`, small enough for a unit test; returns the run path."""
-    config = apply_values(default_config(model), model_values)
-    train = TrainConfig(data=data, steps=steps, batch_size=16, log_every=1, sample_every=0, checkpoint_every=0,
-                        device="cpu")  # fmt: skip
-    for _ in Trainer.new(model, config, train, out=path):
-        pass
-    return path
+from gan_studio.explore.state import ExplorerState, load_job
+from gan_studio.models.latents import sample_inputs
+from gan_studio.store.loaded import load_run
+from gan_studio.store.pictures import to_uint8
 
 
 @pytest.fixture(scope="module")
 def dcgan_run(tmp_path_factory):
-    return train_tiny_run(tmp_path_factory.mktemp("runs") / "dcgan", "dcgan", "shapes", ngf=8, ndf=8, latent_dim=12)
+    return trained_run_path(tmp_path_factory.mktemp("runs") / "dcgan", "dcgan", "shapes", ngf=8, ndf=8, latent_dim=12)
 
 
 @pytest.fixture(scope="module")
 def cvae_moons_run(tmp_path_factory):
-    return train_tiny_run(tmp_path_factory.mktemp("runs") / "cvae", "cvae", "moons", steps=20, latent_dim=3, hidden=16)
+    return trained_run_path(
+        tmp_path_factory.mktemp("runs") / "cvae", "cvae", "moons", steps=20, latent_dim=3, hidden=16
+    )
 
 
 @pytest.fixture(scope="module")
 def vae_shapes_run(tmp_path_factory):
-    return train_tiny_run(tmp_path_factory.mktemp("runs") / "vae", "vae", "shapes", steps=4, latent_dim=6, channels=4)
+    return trained_run_path(tmp_path_factory.mktemp("runs") / "vae", "vae", "shapes", steps=4, latent_dim=6, channels=4)
 
 
 # latent math -------------------------------------------------------------------------------------
@@ -115,12 +108,12 @@ def test_class_seed_grid_rows_are_classes_columns_are_seeds():
 
 # slider bases ----------------------------------------------------------------------------------------
 def test_basis_moves_z_along_one_direction_only():
-    basis = bases.axes_basis(4)
+    basis = directions.axes_basis(4)
     z = np.array([1.0, 2.0, 3.0, 4.0], dtype=np.float32)
     assert np.allclose(basis.coordinates(z), z)
     assert np.allclose(basis.with_coordinate(z, 2, -1.0), [1, 2, -1, 4])
     q, _ = np.linalg.qr(np.random.default_rng(1).standard_normal((4, 2)))
-    partial = bases.SliderBasis("pca", "t", q.T, ["a", "b"])
+    partial = directions.SliderBasis("pca", "t", q.T, ["a", "b"])
     moved = partial.with_coordinate(z, 0, 5.0)
     assert partial.coordinates(moved)[0] == pytest.approx(5.0, abs=1e-5)
     assert partial.coordinates(moved)[1] == pytest.approx(partial.coordinates(z)[1], abs=1e-5)
@@ -130,13 +123,13 @@ def test_basis_moves_z_along_one_direction_only():
 def test_pca_basis_finds_the_direction_the_generator_uses_most():
     # a linear "generator" that stretches z2 ten times more than z1 and ignores z3
     weights = np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 10.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]], dtype=np.float32)
-    basis = bases.pca_basis(lambda z, y: z @ weights, latent_dim=3, n_samples=256)
+    basis = directions.pca_basis(lambda z, y: z @ weights, latent_dim=3, n_samples=256)
     assert basis.kind == "pca" and len(basis) == 2  # the outputs vary in two directions only
     assert abs(basis.directions[0, 1]) > 0.99 and abs(basis.directions[1, 0]) > 0.99
     assert basis.scores[0] > 0.95 and basis.labels[0].startswith("PC1")
     assert np.allclose(basis.directions @ basis.directions.T, np.eye(2), atol=1e-5)
     with pytest.raises(ConfigError, match="do not vary"):
-        bases.pca_basis(lambda z, y: np.zeros((len(z), 4)), latent_dim=3, n_samples=16)
+        directions.pca_basis(lambda z, y: np.zeros((len(z), 4)), latent_dim=3, n_samples=16)
 
 
 def test_kl_basis_puts_the_informative_vae_dimension_first(vae_shapes_run):
@@ -148,13 +141,13 @@ def test_kl_basis_puts_the_informative_vae_dimension_first(vae_shapes_run):
         head.bias.zero_()
         head.weight[2] = 1.0  # mu_3 depends on the image
     x = run_dataset(loaded.info, loaded.data_info.shape, (0.0, 1.0)).x[:64].numpy()
-    basis = bases.kl_basis(TorchEncoder(vae), x)
+    basis = directions.kl_basis(TorchEncoder(vae), x)
     assert basis.kind == "kl" and basis.labels[0].startswith("z3 ")
     assert basis.scores[0] > 0.01 and np.allclose(basis.scores[1:], 0.0, atol=1e-6)
     assert basis.active.tolist() == [True] + [False] * 5
     assert "1 of 6 active" in basis.title
     with pytest.raises(ConfigError, match="needs a VAE encoder"):
-        bases.kl_basis(None, x)
+        directions.kl_basis(None, x)
 
 
 # sources, encoding, saving ------------------------------------------------------------------------------
@@ -229,3 +222,31 @@ def test_live_frame_of_a_conditional_vae_on_moons(cvae_moons_run):
     x0, x1, y0, y1 = frame.extent
     inside = (real[:, 0] > x0) & (real[:, 0] < x1) & (real[:, 1] > y0) & (real[:, 1] < y1)
     assert inside.mean() > 0.98
+
+
+def test_explorer_state_and_its_render_jobs_without_a_widget(dcgan_run, cvae_moons_run):
+    state = ExplorerState()
+    with pytest.raises(ConfigError, match="no model is open"):
+        state.main_job()
+    assert not state.take(load_job(dcgan_run, "torch", keep_state=False)())
+    source = state.source
+    assert np.array_equal(state.z, latent.seed_latent(0, source.latent_dim)) and state.seed == 0
+    state.set_latent(np.full(source.latent_dim, 0.5), seed=None)
+    picture = state.main_job()()
+    expected = to_uint8(source.backend.generate(np.full((1, source.latent_dim), 0.5, np.float32), None),
+                        source.value_range)[0]  # fmt: skip
+    assert np.array_equal(picture, expected) and state.caption() == "edited z"
+    with pytest.raises(ConfigError, match="this model takes"):
+        state.set_latent(np.zeros(source.latent_dim + 1))
+    grid = state.neighbour_latents()
+    assert grid.shape == (9, source.latent_dim) and np.array_equal(grid[4], state.z)
+    batch = state.batch_job(grid, None, 3)()
+    assert batch.samples.shape[0] == 9 and batch.cells[:2] == (3, 3)
+    # new weights of the same model keep z; another model resets it
+    assert state.take(load_job(dcgan_run, "torch", keep_state=True)()) and state.seed is None
+    generation = state.generation
+    state.close()
+    assert state.source is None and state.generation == generation + 1
+    assert not state.take(load_job(cvae_moons_run, "torch", keep_state=True)())
+    assert state.y is not None and state.about()["class_names"] == state.source.condition_names()
+    assert state.main_job()().shape == (320, 320, 3)  # a 2D point over the generated cloud

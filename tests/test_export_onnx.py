@@ -9,16 +9,16 @@ import pytest
 import torch
 import torch.nn as nn
 from onnx.reference import ReferenceEvaluator
-from test_export_fixtures import CLASS_NAMES, TINY_RUNS, exported
+from tiny_runs import CLASS_NAMES, TINY_RUNS, exported
 
 import gan_studio
 from gan_studio.cli import main
-from gan_studio.explore.sampling import load_run
 from gan_studio.export import onnx_export
 from gan_studio.export.inference import OnnxEncoder, OnnxGenerator
 from gan_studio.export.metadata import ExportMetadata
 from gan_studio.export.onnx_export import TOLERANCE, fold_batchnorm
 from gan_studio.models.base import one_hot
+from gan_studio.store.loaded import load_run
 
 EXPORTS = [(name, "generator") for name in TINY_RUNS] + [("vae-images", "encoder"), ("cvae-images", "encoder")]
 

@@ -1,9 +1,9 @@
 """Fuzzing checkpoints: mutated bytes of a real checkpoint, mutated zip members, and wrong values inside.
 
 `load_checkpoint` must refuse anything that is not an intact GAN Studio checkpoint with a
-CheckpointError; `load_run` (what `gan-studio sample` and the explorer use) and `Trainer.resume`
+CheckpointError; `load_run` (what `gan-studio sample` and the explorer use) and `Trainer.from_checkpoint`
 must answer a checkpoint holding wrong types, shapes or huge numbers with a GanStudioError.
-Budget and bounds: tests/test_fuzz_support.py.
+Budget and bounds: tests/fuzz_support.py.
 """
 
 from __future__ import annotations
@@ -15,27 +15,24 @@ from pathlib import Path
 
 import pytest
 import torch
+from fuzz_support import FUZZ, bounded, mutated
 from hypothesis import given
 from hypothesis import strategies as st
-from test_fuzz_support import FUZZ, bounded, mutated
+from tiny_runs import train_tiny_run
 
 from gan_studio.data import load_dataset
-from gan_studio.engine.checkpoint import load_checkpoint
-from gan_studio.engine.trainer import TrainConfig, Trainer
+from gan_studio.engine.trainer import Trainer
 from gan_studio.errors import CheckpointError, GanStudioError
-from gan_studio.explore.sampling import LoadedRun, load_run
-from gan_studio.models import GANConfig
+from gan_studio.store.checkpoint import load_checkpoint
+from gan_studio.store.loaded import LoadedRun, load_run
 
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory) -> Path:
     """A real two-step run of a tiny conditional GAN (with BatchNorm buffers) on ring8."""
     out = tmp_path_factory.mktemp("fuzz-ckpt") / "run"
-    model_config = GANConfig(latent_dim=2, g_hidden=8, d_hidden=8, g_layers=1, d_layers=1)
-    train_config = TrainConfig(data="ring8", steps=2, batch_size=16, sample_every=0, checkpoint_every=0,
-                               keep_checkpoints=0, device="cpu")  # fmt: skip
-    for _ in Trainer.new("cgan", model_config, train_config, out=out):
-        pass
+    train_tiny_run(out, "cgan", steps=2, keep_checkpoints=0, latent_dim=2, g_hidden=8, d_hidden=8, g_layers=1,
+                   d_layers=1)  # fmt: skip
     return out
 
 
@@ -149,7 +146,7 @@ def test_fuzz_checkpoint_values_in_load_run_and_resume(trained_run, checkpoint_b
     torch.save(apply_edits(original, data.draw(checkpoint_edits(original))), run / "checkpoints" / "last.pt")
     loaded = bounded(load_run, run)
     assert isinstance(loaded, (LoadedRun, GanStudioError))
-    resumed = bounded(Trainer.resume, run, {"steps": 3}, dataset=ring8)
+    resumed = bounded(Trainer.from_checkpoint, run, {"steps": 3}, dataset=ring8)
     assert isinstance(resumed, (Trainer, GanStudioError))
 
 
@@ -177,14 +174,14 @@ def test_malformed_pickles_that_once_escaped_are_checkpoint_errors(scratch, chec
 def test_tensor_where_a_dict_belongs_is_a_checkpoint_error_on_resume(
     trained_run, checkpoint_bytes, ring8, scratch, entry
 ):
-    """Found by the values fuzzer: a 0-d tensor in place of a dict made Trainer.resume raise IndexError."""
+    """Found by the values fuzzer: a 0-d tensor in place of a dict made Trainer.from_checkpoint raise IndexError."""
     original = torch.load(io.BytesIO(checkpoint_bytes), weights_only=True)
     run = scratch / "run-tensor-entry"
     shutil.rmtree(run, ignore_errors=True)
     shutil.copytree(trained_run, run)
     path = ("rng", "numpy") if entry == "rng" else ("optimizers",)
     torch.save(apply_edits(original, [(path, torch.zeros(()))]), run / "checkpoints" / "last.pt")
-    assert isinstance(bounded(Trainer.resume, run, {"steps": 3}, dataset=ring8), CheckpointError)
+    assert isinstance(bounded(Trainer.from_checkpoint, run, {"steps": 3}, dataset=ring8), CheckpointError)
 
 
 def test_huge_rng_state_is_refused_quickly(trained_run, checkpoint_bytes, ring8, scratch):
@@ -195,5 +192,5 @@ def test_huge_rng_state_is_refused_quickly(trained_run, checkpoint_bytes, ring8,
     shutil.copytree(trained_run, run)
     huge = torch.zeros(1).expand(100_000, 100_000)
     torch.save(apply_edits(original, [(("rng", "python", "state"), huge)]), run / "checkpoints" / "last.pt")
-    error = bounded(Trainer.resume, run, {"steps": 3}, dataset=ring8)
+    error = bounded(Trainer.from_checkpoint, run, {"steps": 3}, dataset=ring8)
     assert isinstance(error, CheckpointError) and "RNG" in str(error)

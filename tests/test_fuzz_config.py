@@ -2,7 +2,7 @@
 
 `gan-studio train` must answer bad input with exit code 2 and one line on stderr. Training itself is
 never started: `Trainer.new` is replaced by a probe that records the validated configs, which must
-then have no problems. Budget and bounds: tests/test_fuzz_support.py.
+then have no problems. Budget and bounds: tests/fuzz_support.py.
 """
 
 from __future__ import annotations
@@ -15,17 +15,17 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+from fuzz_support import FUZZ, bounded, mutated
 from hypothesis import given
 from hypothesis import strategies as st
-from test_fuzz_support import FUZZ, bounded, mutated
 
 from gan_studio import cli
-from gan_studio.commands.train import _all_field_specs
 from gan_studio.config import problems, read_toml
+from gan_studio.engine.settings import all_field_specs
 from gan_studio.errors import ConfigError
 from gan_studio.models import MODEL_NAMES
 
-FIELD_NAMES = [spec.name for spec in _all_field_specs()]
+FIELD_NAMES = [spec.name for spec in all_field_specs()]
 TRICKY_TEXT = ["1e999", "-1e999", "nan", "inf", "-inf", "1e-400", "9" * 400, "0x10", "1_000", "", " ", "true",
                "cuda", "mps", "-1", "0", "3.5", "1e3", "\u00e9", "\x00", "a\nb", "x\r"]  # fmt: skip
 
@@ -38,7 +38,7 @@ class TrainingWouldStart(Exception):
         self.model_config, self.train_config = model_config, train_config
 
 
-def _probe_new(model_name, model_config, train_config, out=None, workspace=None, dataset=None):
+def _probe_new(model_name, model_config, train_config, out=None, workspace=None, **options):
     raise TrainingWouldStart(model_config, train_config)
 
 

@@ -2,7 +2,7 @@
 
 Valid files of random shapes and types are generated, then truncated, bit-flipped, given huge
 declared dimensions or the wrong dtype; the loaders may only answer with a DataError (see
-tests/test_fuzz_support.py for the budget and the memory/time bounds).
+tests/fuzz_support.py for the budget and the memory/time bounds).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fuzz_support import FUZZ, bounded, mutated
 from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
-from test_fuzz_support import FUZZ, bounded, mutated
 
 from gan_studio.data import Dataset, load_dataset
 from gan_studio.data.idx import IDX_DTYPES, read_idx

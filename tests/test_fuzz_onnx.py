@@ -2,7 +2,7 @@
 
 `OnnxGenerator` (what `gan-studio sample FILE.onnx` and the explorer use) must refuse anything it
 cannot use with a GanStudioError (ExportError for the file, ConfigError for inputs), and a file
-it accepts must generate. Budget and bounds: tests/test_fuzz_support.py.
+it accepts must generate. Budget and bounds: tests/fuzz_support.py.
 """
 
 from __future__ import annotations
@@ -12,26 +12,22 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+from fuzz_support import FUZZ, bounded, mutated
 from hypothesis import given
 from hypothesis import strategies as st
-from test_fuzz_support import FUZZ, bounded, mutated
+from tiny_runs import train_tiny_run
 
-from gan_studio.engine.trainer import TrainConfig, Trainer
 from gan_studio.errors import ExportError, GanStudioError
 from gan_studio.export.inference import OnnxGenerator
 from gan_studio.export.onnx_export import export_run
-from gan_studio.models import GANConfig
 
 
 @pytest.fixture(scope="module")
 def export_bytes(tmp_path_factory) -> bytes:
     """The generator of a real two-step run of a tiny conditional GAN, exported to ONNX."""
     root = tmp_path_factory.mktemp("fuzz-onnx")
-    model_config = GANConfig(latent_dim=2, g_hidden=8, d_hidden=8, g_layers=1, d_layers=1)
-    train_config = TrainConfig(data="ring8", steps=2, batch_size=16, sample_every=0, checkpoint_every=0,
-                               keep_checkpoints=0, device="cpu")  # fmt: skip
-    for _ in Trainer.new("cgan", model_config, train_config, out=root / "run"):
-        pass
+    train_tiny_run(root / "run", "cgan", steps=2, keep_checkpoints=0, latent_dim=2, g_hidden=8, d_hidden=8,
+                   g_layers=1, d_layers=1)  # fmt: skip
     return export_run(root / "run", out=root / "generator.onnx").path.read_bytes()
 
 

@@ -24,11 +24,10 @@ from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.exceptions import TimeoutError as WaitTimeout
 from test_ui_window import WAIT_MS, choose, set_up_tiny_gan
+from tiny_runs import train_tiny_run
 
-from gan_studio.engine.rundir import RunDir
-from gan_studio.engine.trainer import TrainConfig, Trainer
 from gan_studio.export.onnx_export import export_run
-from gan_studio.models import GANConfig
+from gan_studio.store.rundir import RunDir
 from gan_studio.ui.main_window import MainWindow
 
 MEMORY_MARGIN_MB = 150  # generous: allocator and Qt caches; a leak per cycle would exceed it
@@ -123,10 +122,7 @@ def window(qtbot, tmp_path, sound_qt):
 def finished_run(tmp_path_factory) -> Path:
     """A small finished GAN run on ring8 (with a checkpoint) to open, export and evaluate."""
     out = tmp_path_factory.mktemp("stress") / "gan-run"
-    model_config = GANConfig(g_hidden=16, d_hidden=16, g_layers=1, d_layers=1, latent_dim=4)
-    train_config = TrainConfig(data="ring8", steps=20, batch_size=32, log_every=2, sample_every=10, checkpoint_every=0)
-    for _ in Trainer.new("gan", model_config, train_config, out=out):
-        pass
+    train_tiny_run(out, "gan", steps=20, batch_size=32, log_every=2, sample_every=10, g_layers=1, d_layers=1)
     export_run(out, out=out.parent / "warm-up.onnx")  # torch and ONNX Runtime create their thread pools once
     return out
 
@@ -214,10 +210,10 @@ def test_opening_and_closing_fifty_runs(qtbot, window, finished_run, tmp_path):
     leaks = Leaks(qtbot)
     for copy in copies:
         assert win.open_run(copy)
-        assert win.session.run_path == copy and win.session.follower is not None
+        assert win.session.run_path == copy and win.session.following
         qtbot.wait(5)
         win.session.close_run()
-        assert win.session.follower is None
+        assert not win.session.following
     leaks.check("opening and closing 50 runs")
 
 

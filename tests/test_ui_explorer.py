@@ -13,15 +13,18 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from test_explore_core import train_tiny_run
+from tiny_runs import trained_run_path
 
 from gan_studio.config import apply_values
-from gan_studio.engine import TrainConfig, Trainer
+from gan_studio.engine.settings import TrainConfig
+from gan_studio.engine.trainer import Trainer
+from gan_studio.events import Metrics
 from gan_studio.explore import latent as latent_ops
 from gan_studio.explore.backends import open_source
 from gan_studio.explore.encoding import encode
-from gan_studio.explore.saving import to_pictures
 from gan_studio.models import default_config
+from gan_studio.state.run_state import RunState
+from gan_studio.store.pictures import to_uint8
 from gan_studio.ui.panels.explorer import ExplorerPanel
 
 WAIT_MS = 20_000
@@ -34,10 +37,10 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("explorer-runs")
     fast = {"ngf": 8, "ndf": 8, "latent_dim": 10, "lr_g": 0.05, "lr_d": 0.05}
     return {
-        "dcgan": train_tiny_run(root / "dcgan", "dcgan", "shapes", **fast),
-        "cdcgan": train_tiny_run(root / "cdcgan", "cdcgan", "shapes", **fast),
-        "vae": train_tiny_run(root / "vae", "vae", "shapes", steps=4, latent_dim=6, channels=4),
-        "cvae-moons": train_tiny_run(root / "cvae", "cvae", "moons", steps=10, latent_dim=3, hidden=16),
+        "dcgan": trained_run_path(root / "dcgan", "dcgan", "shapes", **fast),
+        "cdcgan": trained_run_path(root / "cdcgan", "cdcgan", "shapes", **fast),
+        "vae": trained_run_path(root / "vae", "vae", "shapes", steps=4, latent_dim=6, channels=4),
+        "cvae-moons": trained_run_path(root / "cvae", "cvae", "moons", steps=10, latent_dim=3, hidden=16),
     }
 
 
@@ -66,14 +69,14 @@ def open_and_wait(qtbot, panel, path, backend=None):
 def expected_picture(panel, z, y=None) -> np.ndarray:
     """What the main image must show for z (and y): the backend's output, converted to pixels."""
     out = panel.source.backend.generate(np.asarray(z, np.float32)[None], None if y is None else y[None])
-    picture = to_pictures(out, panel.source.value_range)[0]
+    picture = to_uint8(out, panel.source.value_range)[0]
     return picture[:, :, 0] if picture.shape[2] == 1 else picture
 
 
 def test_panel_protocol_and_constructs_alone(panel):
     assert ExplorerPanel.TITLE == "Explorer"
     panel.set_run(None)
-    panel.on_update({"kind": "metrics", "step": 1})
+    panel.on_event(Metrics(1, values={}))
     assert panel.source is None and panel.tabs.isTabVisible(0) is False
 
 
@@ -341,13 +344,14 @@ def test_live_2d_view_follows_training(qtbot, panel, tmp_path):
                         device="cpu")  # fmt: skip
     trainer = Trainer.new("gan", config, train, out=tmp_path / "live")
     updates = iter(trainer)
-    panel.set_run(trainer.run.path)  # no checkpoint yet: the panel waits for one
+    state = RunState.load(trainer.run.path)
+    panel.set_run(state)  # no checkpoint yet: the panel waits for one
     frames = []
     panel.live_tab.frame_shown.connect(lambda step: frames.append((step, panel.live_tab.frame)))
     for target in (10, 20):
         while trainer.step <= target:  # one step past the checkpoint, so it is on disk
             update = next(updates)
-            panel.on_update(update)  # what the main window forwards
+            state.apply(update)  # what the session does with each event
         qtbot.waitUntil(lambda target=target: bool(frames) and frames[-1][0] == target, timeout=WAIT_MS)
         assert trainer.run.read_info()["status"] == "running"
     assert panel.tabs.isTabVisible(panel.tabs.indexOf(panel.live_tab))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import torch
 
 from gan_studio.cli import main
-from gan_studio.engine.rundir import RunDir
+from gan_studio.events import Metrics
+from gan_studio.state.run_state import RunState
+from gan_studio.store.rundir import RunDir
 from gan_studio.ui.panels.metrics import MetricsPanel
 
 
@@ -32,12 +34,13 @@ def test_panel_shows_live_values_from_updates(qtbot, tmp_path):
     qtbot.addWidget(panel)
     assert panel.TITLE == "Metrics"
     assert not panel.evaluate_button.isEnabled()  # no run
-    panel.set_run(tmp_path)  # an empty folder: nothing to show, no crash
+    state = RunState(tmp_path)
+    panel.set_run(state)  # a run with nothing logged yet: nothing to show, no crash
     assert panel.live_table.rowCount() == 0 and panel.live_hint.isVisibleTo(panel)
-    panel.on_update({"kind": "metrics", "step": 10, "d_loss": 1.0})
+    state.apply(Metrics(10, values={"d_loss": 1.0}))
     assert panel.live_table.rowCount() == 0
-    panel.on_update({"kind": "metrics", "step": 20, "modes": 7, "high_quality": 0.9, "reverse_kl": 0.05})
-    panel.on_update({"kind": "metrics", "step": 15, "modes": 3})  # older record replayed: ignored
+    state.apply(Metrics(20, values={"modes": 7, "high_quality": 0.9, "reverse_kl": 0.05}))
+    state.apply(Metrics(15, values={"modes": 3}))  # older record replayed: ignored
     assert panel.live_value("modes") == 7
     assert _cells(panel.live_table, 0) == ["modes captured", "7", "20"]
     assert _cells(panel.live_table, 1)[1] == "90.0 %"
@@ -49,7 +52,7 @@ def test_set_run_reads_logged_live_metrics(qtbot, tmp_path):
     run = _train_ring(tmp_path)
     panel = MetricsPanel()
     qtbot.addWidget(panel)
-    panel.set_run(run)
+    panel.set_run(RunState.load(run))
     logged = [r for r in RunDir(run).read_metrics() if "modes" in r]
     assert panel.live_value("modes") == logged[-1]["modes"]
     assert panel.report_table.rowCount() == 0 and panel.evaluate_button.isEnabled()
@@ -59,7 +62,7 @@ def test_evaluate_now_runs_in_the_background_and_fills_the_table(qtbot, tmp_path
     run = _train_ring(tmp_path)
     panel = MetricsPanel()
     qtbot.addWidget(panel)
-    panel.set_run(run)
+    panel.set_run(RunState.load(run))
     with qtbot.waitSignal(panel.evaluated, timeout=60_000) as blocker:
         panel.evaluate_now()
         assert not panel.evaluate_button.isEnabled() and panel.cancel_button.isEnabled()  # UI not blocked
@@ -73,7 +76,7 @@ def test_evaluate_now_runs_in_the_background_and_fills_the_table(qtbot, tmp_path
     qtbot.waitUntil(lambda: not panel._threads, timeout=10_000)
     again = MetricsPanel()  # a saved report is shown when the run is opened
     qtbot.addWidget(again)
-    again.set_run(run)
+    again.set_run(RunState.load(run))
     assert again.report_table.rowCount() == panel.report_table.rowCount()
 
 
@@ -81,7 +84,7 @@ def test_evaluation_errors_are_shown_not_raised(qtbot, tmp_path):
     (tmp_path / "run.json").write_text("{}")
     panel = MetricsPanel()
     qtbot.addWidget(panel)
-    panel.set_run(tmp_path)
+    panel.set_run(RunState(tmp_path))
     with qtbot.waitSignal(panel.message, timeout=30_000) as blocker:
         panel.evaluate_now()
     assert blocker.args[0] == "error" and "checkpoint" in blocker.args[1]
@@ -93,7 +96,7 @@ def test_cancel_stops_waiting_and_ignores_the_result(qtbot, tmp_path):
     run = _train_ring(tmp_path)
     panel = MetricsPanel()
     qtbot.addWidget(panel)
-    panel.set_run(run)
+    panel.set_run(RunState.load(run))
     reports = []
     panel.evaluated.connect(reports.append)
     panel.evaluate_now()

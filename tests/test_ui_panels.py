@@ -1,10 +1,8 @@
 """Each panel on its own (offscreen): the setup form and its validation, plots (buffers, options,
-markers, overlays, 100,000 points), the samples timeline and labels, the runs list, the follower."""
+markers, overlays, 100,000 points), the samples timeline and labels, the runs list, following a run."""
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from pathlib import Path
 
@@ -14,17 +12,21 @@ from PIL import Image
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit
 
 from gan_studio.config import field_specs
-from gan_studio.engine.grids import image_grid, save_png
-from gan_studio.engine.rundir import RunDir
-from gan_studio.engine.trainer import TrainConfig
+from gan_studio.engine.settings import TrainConfig
+from gan_studio.events import Finished, HParamChanged, Metrics, Sample, Started
 from gan_studio.models import MODEL_NAMES, MODELS, DCGANConfig
-from gan_studio.ui.follow import RunFollower
+from gan_studio.state.follow import RunTail
+from gan_studio.state.run_state import RunState
+from gan_studio.state.series import Series
+from gan_studio.store.lock import RunLock
+from gan_studio.store.pictures import image_grid, save_png
+from gan_studio.store.rundir import RunDir
 from gan_studio.ui.panels.plots import PlotsPanel
 from gan_studio.ui.panels.run_controls import RunControlsPanel, format_duration
 from gan_studio.ui.panels.runs import RunsPanel, resumable
 from gan_studio.ui.panels.samples import SamplesPanel
 from gan_studio.ui.panels.setup import SetupPanel
-from gan_studio.ui.series import Series
+from gan_studio.ui.session import RunSession
 
 GAN_RECORD = {"epoch": 0.1, "time": 1.0, "samples_per_s": 100.0, "d_loss": 1.2, "g_loss": 0.8, "d_real": 0.6,
               "d_fake": 0.4}  # fmt: skip
@@ -42,12 +44,13 @@ def make_run(folder: Path, model: str = "cdcgan", steps=(10, 20, 30), class_name
             "model_config": {"ngf": 8}, "train_config": {"data": "shapes", "steps": 100}}  # fmt: skip
     run.write_info(info)
     for i in range(metrics):
-        run.append_metrics({"step": (i + 1) * 10, **GAN_RECORD, "d_loss": 1.0 + i})
-    run.append_event({"type": "hparam", "name": "lr_g", "old": 2e-4, "new": 1e-4, "step": 20})
+        run.record(Metrics((i + 1) * 10, values={**GAN_RECORD, "d_loss": 1.0 + i}))
+    run.record(HParamChanged(20, name="lr_g", old=2e-4, new=1e-4))
     rng = np.random.default_rng(0)
     for step in steps:
         tiles = rng.integers(0, 255, size=(len(class_names) * 4, 8, 8, 1), dtype=np.uint8)
         save_png(image_grid(tiles, 4), run.sample_path(step))
+        run.record(Sample(step, path=run.relative(run.sample_path(step))))
     save_png(image_grid(np.zeros((len(class_names) * 4, 8, 8, 1), np.uint8), 4), run.samples_dir / "real.png")
     return folder
 
@@ -162,7 +165,8 @@ def test_setup_downloads_with_progress_and_cancel(qtbot, monkeypatch):
 
 # run controls ------------------------------------------------------------------------------------------------
 def test_run_controls_progress_eta_and_button_states(qtbot):
-    panel = RunControlsPanel()
+    session = RunSession()
+    panel = RunControlsPanel(session)
     qtbot.addWidget(panel)
     assert panel.start_button.isEnabled() and not panel.pause_button.isEnabled()
     panel.set_state("running")
@@ -171,12 +175,15 @@ def test_run_controls_progress_eta_and_button_states(qtbot):
     panel.set_state("paused")
     assert panel.pause_button.text() == "Resume" and panel.step_button.isEnabled()
     requests = []
-    panel.resume_requested.connect(lambda: requests.append("resume"))
+    session.resume_training = lambda: requests.append("resume")  # the button calls the session directly
+    session.state = "paused"
     panel.toggle_pause()
     assert requests == ["resume"]
-    panel.on_update({"kind": "started", "step": 0, "total_steps": 1000})
-    panel.on_update({"kind": "metrics", "step": 100, "epoch": 0.5, "time": 10.0, "samples_per_s": 640.0})
-    panel.on_update({"kind": "metrics", "step": 200, "epoch": 1.0, "time": 20.0, "samples_per_s": 640.0})
+    run = RunState()
+    panel.set_run(run)
+    run.apply(Started(0, total_steps=1000))
+    run.apply(Metrics(100, values={"epoch": 0.5, "time": 10.0, "samples_per_s": 640.0}))
+    run.apply(Metrics(200, values={"epoch": 1.0, "time": 20.0, "samples_per_s": 640.0}))
     assert panel.progress.value() == 200 and panel.progress.maximum() == 1000
     assert panel.step_value.text() == "200 / 1,000" and panel.epoch_value.text() == "1.00"
     assert panel.rate_value.text() == "640"
@@ -202,14 +209,15 @@ def test_plots_gan_curves_options_markers_and_overlay(qtbot, tmp_path):
     run_b = make_run(tmp_path / "b", model="dcgan", metrics=3)
     panel = PlotsPanel()
     qtbot.addWidget(panel)
-    panel.set_run(run_a)
+    state = RunState.load(run_a)
+    panel.set_run(state)
     assert set(panel.plots) == {"Losses", "Discriminator outputs"}
     assert panel.point_count("d_loss") == 5 and panel.point_count("d_fake") == 5
     assert panel.marker_texts() == ["lr_g 0.0002→0.0001"]
-    panel.on_update({"kind": "metrics", "step": 50, **GAN_RECORD})  # already read from disk: ignored
-    panel.on_update({"kind": "metrics", "step": 60, **GAN_RECORD, "modes": 7})  # a new metric: own plot
+    state.apply(Metrics(50, values=GAN_RECORD))  # already read from disk: ignored
+    state.apply(Metrics(60, values={**GAN_RECORD, "modes": 7}))  # a new metric: own plot
     assert panel.point_count("d_loss") == 6 and "modes" in panel.plots
-    panel.on_update({"kind": "event", "type": "hparam", "name": "d_steps", "old": 1, "new": 2, "step": 60})
+    state.apply(HParamChanged(60, name="d_steps", old=1, new=2))
     assert "d_steps 1→2" in panel.marker_texts()
     panel.redraw()
     assert panel.drawn_points("g_loss") == 6
@@ -225,12 +233,12 @@ def test_plots_gan_curves_options_markers_and_overlay(qtbot, tmp_path):
     panel.set_log_y(True)
     assert panel.plots["Losses"].ctrl.logYCheck.isChecked()
 
-    records = panel.add_overlay(run_b)
+    records = panel.add_overlay(RunState.load(run_b))
     assert records == 3 and "b" in panel.overlays and panel.clear_overlay_button.isVisibleTo(panel)
     panel.clear_overlays()
     assert not panel.overlays
 
-    panel.on_update({"kind": "started", "step": 20})  # resumed from a checkpoint at step 20
+    state.apply(Started(20, total_steps=100))  # resumed from a checkpoint at step 20
     assert panel.point_count("d_loss") == 2
     panel.set_run(None)
     assert not panel.plots and panel.point_count("d_loss") == 0
@@ -238,11 +246,11 @@ def test_plots_gan_curves_options_markers_and_overlay(qtbot, tmp_path):
 
 def test_plots_vae_family_and_non_finite_values(qtbot, tmp_path):
     run = make_run(tmp_path / "v", model="vae", metrics=0)
-    RunDir(run).append_metrics({"step": 1, "epoch": 0.0, "time": 0.1, "loss": 90.0, "recon": 80.0, "kl": 10.0})
+    RunDir(run).record(Metrics(1, values={"epoch": 0.0, "time": 0.1, "loss": 90.0, "recon": 80.0, "kl": 10.0}))
     (run / "metrics.jsonl").open("a").write('{"step":2,"epoch":0.0,"time":0.2,"loss":"nan","recon":"inf","kl":1}\n')
     panel = PlotsPanel()
     qtbot.addWidget(panel)
-    panel.set_run(run)
+    panel.set_run(RunState.load(run))
     assert list(panel.plots) == ["VAE loss (nats per sample)"]
     assert panel.point_count("recon") == 2 and np.isinf(panel.curves["recon"].series.y[1])
     panel.redraw()  # non-finite values are drawn as gaps, not errors
@@ -253,16 +261,18 @@ def test_plots_stay_fast_with_100000_points(qtbot):
     qtbot.addWidget(panel)
     panel.resize(900, 600)
     panel.show()
+    state = RunState(info={"model": "gan"})
+    panel.set_run(state)
     rng = np.random.default_rng(0)
     values = rng.random((100_000, 4))
     for i in range(100_000):
-        panel.on_update({"kind": "metrics", "step": i + 1, "epoch": i / 1000, "time": i * 0.01, "samples_per_s": 1.0,
-                         "d_loss": values[i, 0], "g_loss": values[i, 1], "d_real": values[i, 2],
-                         "d_fake": values[i, 3]})  # fmt: skip
+        state.apply(Metrics(i + 1, values={"epoch": i / 1000, "time": i * 0.01, "samples_per_s": 1.0,
+                                           "d_loss": values[i, 0], "g_loss": values[i, 1], "d_real": values[i, 2],
+                                           "d_fake": values[i, 3]}))  # fmt: skip
     assert panel.point_count("d_loss") == 100_000
     timings = []
     for step in range(100_001, 100_011):  # live appends at 100k points: redraw + paint each time
-        panel.on_update({"kind": "metrics", "step": step, **GAN_RECORD})
+        state.apply(Metrics(step, values=GAN_RECORD))
         started = time.perf_counter()
         panel.redraw()
         panel.graphics.grab()
@@ -278,7 +288,8 @@ def test_samples_timeline_real_batch_class_labels_and_save(qtbot, tmp_path):
     run = make_run(tmp_path / "run")
     panel = SamplesPanel()
     qtbot.addWidget(panel)
-    panel.set_run(run)
+    state = RunState.load(run)
+    panel.set_run(state)
     assert [s for s, _ in panel.steps] == [10, 20, 30]
     assert panel.current[0] == 30 and panel.slider.maximum() == 2
     assert panel.real.picture is not None
@@ -292,7 +303,7 @@ def test_samples_timeline_real_batch_class_labels_and_save(qtbot, tmp_path):
 
     new = RunDir(run).sample_path(40)
     save_png(np.full((30, 18), 200, np.uint8), new)
-    panel.on_update({"kind": "sample", "step": 40, "path": str(new)})
+    state.apply(Sample(40, path="samples/step-0000040.png"))
     assert panel.current[0] == 20  # not following: the view stays where the user scrubbed
     panel.follow_check.setChecked(True)
     assert panel.current[0] == 40
@@ -313,7 +324,7 @@ def test_samples_unconditional_and_unreadable_grids(qtbot, tmp_path):
     qtbot.addWidget(panel)
     messages = []
     panel.message.connect(lambda level, text: messages.append(text))
-    panel.set_run(run)
+    panel.set_run(RunState.load(run))
     assert panel.generated.labels == []  # unconditional: no class labels
     assert messages and "cannot read picture" in messages[0]
     panel.set_run(None)
@@ -344,11 +355,13 @@ def test_runs_list_open_compare_resume_and_delete_with_confirmation(qtbot, tmp_p
     assert opened == [workspace / "second"] and resumed == [workspace / "second"]
     panel.select_run(workspace / "first")
     assert not panel.resume_button.isEnabled()  # finished runs are not resumed
-    assert not resumable(workspace / "first", "running")  # another process is writing it
-    old = time.time() - 3600
-    for name in ("run.json", "metrics.jsonl", "events.jsonl"):
-        os.utime(workspace / "first" / name, (old, old))
-    assert resumable(workspace / "first", "running")  # ...unless it died long ago
+    with RunLock(workspace / "second", who="gan-studio train"):  # another process is training it
+        ok, why = resumable(workspace / "second", "running")
+        assert not ok and "gan-studio train" in why
+        panel.select_run(workspace / "first")
+        panel.select_run(workspace / "second")
+        assert not panel.resume_button.isEnabled() and "gan-studio train" in panel.resume_button.toolTip()
+    assert resumable(workspace / "second", "running") == (True, "")  # ...its writer died: no lock held
 
     answers = iter([False, True])
     panel.confirm = lambda title, question: next(answers)
@@ -366,29 +379,29 @@ def test_runs_list_open_compare_resume_and_delete_with_confirmation(qtbot, tmp_p
 
 
 # following ---------------------------------------------------------------------------------------------------------------
-def test_follower_forwards_new_records_grids_and_status(qtbot, tmp_path):
+def test_a_followed_run_feeds_the_same_events_into_its_state(qtbot, tmp_path):
     run_path = make_run(tmp_path / "run", status="running")
     run = RunDir(run_path)
-    follower = RunFollower(run_path, poll_ms=20)
-    updates = []
-    follower.update.connect(updates.append)
+    session = RunSession()
     with open(run.metrics_file, "a") as fh:
-        fh.write('{"step": 55, "d_lo')  # a line being written: not sent until it is complete
-    follower.start()
-    follower.poll()
-    assert updates == []  # nothing new yet: what the run held is read by the panels themselves
+        fh.write('{"step": 55, "d_lo')  # a line being written: not applied until it is complete
+    assert session.open_run(run_path)
+    seen = []
+    session.run.subscribe(seen.append)
+    session.poll()
+    assert seen == []  # nothing new yet: what the run held was loaded into the state
     with open(run.metrics_file, "a") as fh:
         fh.write('ss": 1.0}\n')
-    run.append_metrics({"step": 60, **GAN_RECORD})
-    run.append_event({"type": "hparam", "name": "lr_d", "old": 1e-4, "new": 5e-5, "step": 60})
+    run.record(Metrics(60, values=GAN_RECORD))
+    run.record(HParamChanged(60, name="lr_d", old=1e-4, new=5e-5))
     save_png(np.zeros((10, 10), np.uint8), run.sample_path(60))
-    run.append_event({"type": "finish", "step": 60})
-    run.set_status("finished")
-    qtbot.waitUntil(lambda: any(u["kind"] == "status" for u in updates), timeout=5000)
-    kinds = [u["kind"] for u in updates]
-    steps = [u["step"] for u in updates if u["kind"] == "metrics"]
-    assert steps == [55, 60]  # the half-written line counts once it is complete
-    assert "event" in kinds and "sample" in kinds and "finished" in kinds
-    assert updates[-1] == {"kind": "status", "status": "finished"}
-    follower.stop()
-    assert json.loads((run_path / "run.json").read_text())["status"] == "finished"
+    run.record(Sample(60, path="samples/step-0000060.png"))
+    run.record(Finished(60, status="finished"))
+    qtbot.waitUntil(lambda: any(isinstance(e, Finished) for e in seen), timeout=5000)
+    assert [e.step for e in seen if isinstance(e, Metrics)] == [55, 60]  # the half-written line counts once complete
+    assert {type(e) for e in seen} == {Metrics, HParamChanged, Sample, Finished}
+    state = session.run
+    assert state.status == "finished" and state.samples[-1][0] == 60 and state.series["d_loss"].size == 7
+    tail = RunTail(run_path)
+    assert len(tail.read_new()) == 7 + 7  # from the start: 7 metrics lines, 2 hparam, 4 sample and 1 finish events
+    session.close_run()

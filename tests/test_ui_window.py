@@ -17,9 +17,12 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
-from gan_studio.engine.rundir import RunDir
-from gan_studio.engine.trainer import TrainConfig, Trainer
+from gan_studio.engine.recipes import GANRecipe
+from gan_studio.engine.settings import TrainConfig
+from gan_studio.engine.trainer import Trainer
+from gan_studio.events import Finished, Metrics
 from gan_studio.models import DCGANConfig, GANConfig
+from gan_studio.store.rundir import RunDir
 from gan_studio.ui.app import create_app
 from gan_studio.ui.main_window import MainWindow
 
@@ -113,7 +116,7 @@ def test_train_pause_step_change_lr_resume_stop_reopen_and_scrub(qtbot, window, 
     assert run.read_info()["status"] == "stopped"
     assert run.last_checkpoint.is_file()
     events = [e["type"] for e in run.read_events()]
-    assert {"pause", "resume", "hparam", "stop"} <= set(events)
+    assert {"pause", "resume", "hparam", "finish"} <= set(events)
     assert "stopped at step" in win.statusBar().currentMessage()
 
     # reopen it as a fresh window would see it
@@ -167,7 +170,7 @@ def test_follows_a_run_written_by_another_trainer(qtbot, window, tmp_path):
 
     def headless():
         for update in trainer:
-            if update["kind"] == "metrics" and update["step"] >= 20:
+            if isinstance(update, Metrics) and update.step >= 20:
                 go_on.wait(60)  # let the window open the run mid-training
 
     thread = threading.Thread(target=headless, daemon=True)
@@ -221,10 +224,10 @@ def test_diverged_run_is_reported_in_the_window(qtbot, window, tmp_path):
 
 
 def test_exception_in_the_worker_is_shown(qtbot, window, monkeypatch):
-    def broken_step(self):
+    def broken_step(self, next_batch):
         raise RuntimeError("simulated crash inside a training step")
 
-    monkeypatch.setattr(Trainer, "_one_step", broken_step)
+    monkeypatch.setattr(GANRecipe, "step", broken_step)
     win = window
     set_up_tiny_gan(win, steps=10)
     win.start_training()
@@ -248,9 +251,9 @@ def test_closing_while_training_stops_within_2s_and_leaves_a_resumable_run(qtbot
     assert elapsed < 2.0, f"closing took {elapsed:.2f} s"
     run = RunDir(run_path)
     assert run.read_info()["status"] == "stopped" and run.last_checkpoint.is_file()
-    resumed = Trainer.resume(run_path, {"steps": run.read_info()["step"] + 2})
-    kinds = [u["kind"] for u in resumed]
-    assert kinds[-1] == "finished"
+    resumed = Trainer.from_checkpoint(run_path, {"steps": run.read_info()["step"] + 2})
+    events = list(resumed)
+    assert isinstance(events[-1], Finished) and events[-1].status == "finished"
 
 
 def test_window_layout_and_preferences_persist(qtbot, tmp_path):

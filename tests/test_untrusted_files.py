@@ -19,14 +19,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tiny_runs import train_tiny_run
 
 from gan_studio import cli
 from gan_studio.data import load_dataset
 from gan_studio.data.download import DatasetSource, RemoteFile, ensure_dataset
-from gan_studio.engine.checkpoint import load_checkpoint
-from gan_studio.engine.trainer import TrainConfig, Trainer
 from gan_studio.errors import CheckpointError, DataError
-from gan_studio.models import VAEConfig
+from gan_studio.store.checkpoint import load_checkpoint
 
 
 class CreatesFile:
@@ -66,10 +65,7 @@ def assert_one_line_error(code: int, stderr: str, *words: str) -> None:
 def run_dir(tmp_path_factory) -> Path:
     """A real, finished two-step VAE run on ring8."""
     out = tmp_path_factory.mktemp("untrusted") / "run"
-    train_config = TrainConfig(data="ring8", steps=2, batch_size=16, sample_every=0, checkpoint_every=0,
-                               keep_checkpoints=0, device="cpu")  # fmt: skip
-    for _ in Trainer.new("vae", VAEConfig(hidden=8, layers=1, latent_dim=2), train_config, out=out):
-        pass
+    train_tiny_run(out, "vae", data="ring8", steps=2, keep_checkpoints=0, hidden=8, layers=1, latent_dim=2)
     return out
 
 

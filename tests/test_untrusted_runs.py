@@ -2,7 +2,7 @@
 
 A workspace may hold runs copied from anywhere. Listing it (`list_runs`, `gan-studio runs`) must
 still list every run, reporting the broken one with a reason or with sane values; opening the broken
-run (`gan-studio sample RUN`, `Trainer.resume`) must fail with one clear line.
+run (`gan-studio sample RUN`, `Trainer.from_checkpoint`) must fail with one clear line.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from tiny_runs import train_tiny_run
 
 from gan_studio import cli
-from gan_studio.engine.rundir import JsonlTail, RunDir, list_runs, summarise_run
-from gan_studio.engine.trainer import TrainConfig, Trainer
+from gan_studio.engine.trainer import Trainer
 from gan_studio.errors import GanStudioError
-from gan_studio.models import GANConfig
+from gan_studio.store.jsonl import JsonlTail
+from gan_studio.store.rundir import RunDir, list_runs, summarise_run
 
 HUGE_INT = "1" + "0" * 400  # valid JSON, but beyond any float
 
@@ -49,11 +50,8 @@ HOSTILE_METRICS = {
 def good_run(tmp_path_factory) -> Path:
     """A real, finished two-step GAN run on ring8."""
     out = tmp_path_factory.mktemp("hostile") / "good"
-    model_config = GANConfig(latent_dim=2, g_hidden=8, d_hidden=8, g_layers=1, d_layers=1)
-    train_config = TrainConfig(data="ring8", steps=2, batch_size=16, sample_every=0, checkpoint_every=0,
-                               keep_checkpoints=0, device="cpu")  # fmt: skip
-    for _ in Trainer.new("gan", model_config, train_config, out=out):
-        pass
+    train_tiny_run(out, "gan", steps=2, keep_checkpoints=0, latent_dim=2, g_hidden=8, d_hidden=8, g_layers=1,
+                   d_layers=1)  # fmt: skip
     return out
 
 
@@ -105,7 +103,7 @@ def test_hostile_run_json_is_reported_not_crashed_on(good_run, tmp_path, name):
     if code != 0:  # the checkpoint is intact, so sampling may work; if it refuses, it says why in one line
         assert code == 2 and err.count("\n") == 1 and err.startswith("gan-studio: error: "), err
     try:
-        Trainer.resume(hostile, {"steps": 3})
+        Trainer.from_checkpoint(hostile, {"steps": 3})
     except GanStudioError as exc:
         assert str(exc)
 

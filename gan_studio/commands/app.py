@@ -27,6 +27,15 @@ def run(args) -> int:
     if problem:
         print(f"gan-studio: {problem}", file=sys.stderr)
         return 2
-    from gan_studio.ui.app import main as app_main
-
+    try:
+        from gan_studio.ui.app import main as app_main
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] in ("PySide6", "shiboken6", "pyqtgraph"):
+            print(
+                f"gan-studio: the desktop app needs {exc.name.split('.')[0]}, which is not installed "
+                "(pip install PySide6-Essentials pyqtgraph); `gan-studio train` works without it",
+                file=sys.stderr,
+            )
+            return 2
+        raise
     return app_main(run=args.run)

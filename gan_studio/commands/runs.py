@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gan_studio.engine.rundir import list_runs
 from gan_studio.paths import default_workspace
+from gan_studio.store.rundir import list_runs
 
 SHOWN_METRICS = ("d_loss", "g_loss", "d_real", "d_fake", "loss", "recon", "kl", "modes", "fid")
 

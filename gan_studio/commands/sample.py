@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gan_studio.engine.grids import save_png
-from gan_studio.explore.sampling import generate, grid_picture, load_run, sample_inputs
+from gan_studio.models.latents import grid_columns, sample_inputs
+from gan_studio.store.loaded import load_run
+from gan_studio.store.pictures import samples_picture, save_png
 
 
 def add_parser(sub) -> None:
@@ -32,14 +33,16 @@ def run(args) -> int:
         gen = OnnxGenerator(source, providers=[args.provider] if args.provider else None)
         z, y = sample_inputs(args.n, gen.latent_dim, args.seed, gen.num_classes, args.label, gen.class_names)
         images = gen.generate(z.numpy(), None if y is None else y.numpy())
-        picture = grid_picture(images, gen.value_range, args.n, gen.num_classes, args.label)
+        picture = samples_picture(images, gen.value_range, grid_columns(args.n, gen.num_classes, args.label))
         where = f"ONNX Runtime ({gen.provider})"
     else:
         loaded = load_run(source, device=args.device)
         z, y = sample_inputs(args.n, loaded.latent_dim, args.seed, loaded.num_classes, args.label, loaded.class_names)
-        images = generate(loaded, z, y)
-        picture = grid_picture(images, loaded.model.output_range, args.n, loaded.num_classes, args.label)
+        images = loaded.generate(z, y)
+        picture = samples_picture(
+            images, loaded.model.output_range, grid_columns(args.n, loaded.num_classes, args.label)
+        )
         where = f"torch, step {loaded.step}"
-    save_png(picture, args.out)
-    print(f"wrote {args.out} ({args.n} samples, seed {args.seed}, {where})")
+    written = save_png(picture, args.out)
+    print(f"wrote {written} ({args.n} samples, seed {args.seed}, {where})")
     return 0

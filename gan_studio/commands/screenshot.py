@@ -54,7 +54,7 @@ def parse_settings(items: list[str]) -> dict[str, str]:
 def check_settings(model: str, settings: dict[str, str]) -> None:
     """Every --set name must be a field of the model's config or of the TrainConfig."""
     from gan_studio.config import field_specs
-    from gan_studio.engine.trainer import TrainConfig
+    from gan_studio.engine.settings import TrainConfig
     from gan_studio.models import get_spec
 
     known = {s.name for s in field_specs(get_spec(model).config_cls)} | {s.name for s in field_specs(TrainConfig)}

@@ -8,26 +8,19 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 import time
 
-from gan_studio.config import apply_values, field_specs, read_toml
+from gan_studio.config import field_specs
 from gan_studio.engine.distributed import shutdown
-from gan_studio.engine.trainer import HPARAMS_LIVE, TrainConfig, Trainer
+from gan_studio.engine.settings import TrainConfig, all_field_specs, configs_from_values, read_recipe
+from gan_studio.engine.trainer import Trainer
 from gan_studio.errors import ConfigError
-from gan_studio.models import MODEL_NAMES, MODELS, get_spec
+from gan_studio.evaluate.callbacks import default_callbacks
+from gan_studio.events import Advice, Diverged, Failed, Finished, Metrics, Started
+from gan_studio.models import MODEL_NAMES, MODELS
 
-EXIT_DIVERGED = 3
-
-
-def _all_field_specs():
-    """Train-config fields, then every model-config field (first definition of a name wins)."""
-    seen, specs = set(), []
-    for cls in [TrainConfig] + [spec.config_cls for spec in MODELS.values()]:
-        for spec in field_specs(cls):
-            if spec.name not in seen:
-                seen.add(spec.name)
-                specs.append(spec)
-    return specs
+EXIT_OK, EXIT_FAILED, EXIT_DIVERGED = 0, 1, 3
 
 
 def _flag_help(field) -> str:
@@ -54,45 +47,17 @@ def add_parser(sub) -> None:
     p.add_argument("--out", metavar="DIR", help="run directory to create (default: a new folder in --workspace)")
     p.add_argument("--workspace", metavar="DIR", help="folder that holds runs (default: the user's data folder)")
     p.add_argument("--resume", metavar="RUN", help="continue this run from its last checkpoint")
+    p.add_argument(
+        "--from",
+        dest="from_checkpoint",
+        metavar="CHECKPOINT",
+        help="with --resume: continue from a kept checkpoint instead of last.pt (step-N, as `gan-studio fork RUN --list` shows)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    for spec in _all_field_specs():
+    for spec in all_field_specs():
         p.add_argument(spec.flag, dest=spec.name, default=None, metavar=spec.type.__name__.upper(),
                        help=_flag_help(spec))  # fmt: skip
     p.set_defaults(handler=run)
-
-
-RUN_PLACE_KEYS = ("out", "workspace")  # TOML keys that are not config fields but say where the run goes
-RESUMABLE = {"steps", "epochs", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "eval_every",
-             "device", *HPARAMS_LIVE}  # fmt: skip
-
-
-def read_recipe(path: str) -> tuple[str | None, dict, dict]:
-    """A TOML recipe as (model, config values, run place {out, workspace}); tables are merged in."""
-    values = read_toml(path)
-    model = values.pop("model", None)
-    if model is not None and not isinstance(model, str):
-        raise ConfigError("'model' must be a string", path)
-    place = {key: str(values.pop(key)) for key in RUN_PLACE_KEYS if key in values}
-    return model, values, place
-
-
-def configs_from_values(model: str, values: dict, source: str | None = None):
-    """(model spec, TrainConfig, model config) from flat settings; a ConfigError names any bad one."""
-    spec = get_spec(model)
-    train_names = {s.name for s in field_specs(TrainConfig)}
-    model_names = {s.name for s in field_specs(spec.config_cls)}
-    train_values, model_values = {}, {}
-    for name, value in values.items():
-        key = name.replace("-", "_")
-        if key in train_names:
-            train_values[key] = value
-        elif key in model_names:
-            model_values[key] = value
-        elif source:
-            raise ConfigError(f"'{name}' is not a setting of {model}", source)
-        else:
-            raise ConfigError(f"--{key.replace('_', '-')} does not apply to {model}")
-    return spec, apply_values(TrainConfig(), train_values), apply_values(spec.config_cls(), model_values)
 
 
 def _collect(args) -> tuple[str | None, dict]:
@@ -106,7 +71,7 @@ def _collect(args) -> tuple[str | None, dict]:
                 setattr(args, key, value)
         if model:  # check the file's own settings first, so an error names the file
             configs_from_values(model, values, source=args.config)
-    for spec in _all_field_specs():
+    for spec in all_field_specs():
         flag_value = getattr(args, spec.name)
         if flag_value is not None:
             values[spec.name] = flag_value
@@ -114,19 +79,18 @@ def _collect(args) -> tuple[str | None, dict]:
 
 
 def run(args) -> int:
+    model, values = _collect(args)
+    callbacks = default_callbacks()
     if args.resume:
-        _, values = _collect(args)
-        bad = sorted(set(values) - RESUMABLE)
-        if bad:
-            names = ", ".join("--" + b.replace("_", "-") for b in bad)
-            raise ConfigError(f"cannot change {names} when resuming (only steps, cadences, device and rates)")
-        trainer = Trainer.resume(args.resume, values)
+        trainer = Trainer.from_checkpoint(args.resume, values, start_from=args.from_checkpoint, callbacks=callbacks)
     else:
-        model, values = _collect(args)
+        if args.from_checkpoint:
+            raise ConfigError("--from goes with --resume RUN (or use `gan-studio fork`)")
         if not model:
             raise ConfigError(f"which model? give one of {', '.join(MODEL_NAMES)} (or model = ... in --config)")
         _, train_config, model_config = configs_from_values(model, values)
-        trainer = Trainer.new(model, model_config, train_config, out=args.out, workspace=args.workspace)
+        trainer = Trainer.new(model, model_config, train_config, out=args.out, workspace=args.workspace,
+                              callbacks=callbacks)  # fmt: skip
     try:
         return drive(trainer, quiet=args.quiet)
     finally:
@@ -134,47 +98,59 @@ def run(args) -> int:
 
 
 def drive(trainer: Trainer, quiet: bool = False) -> int:
-    """Run the trainer to the end with a progress line; Ctrl-C stops it cleanly (twice: at once)."""
-    bar = ProgressBar(trainer.total_steps, enabled=not quiet and trainer.dist.is_main)
-    interrupts = {"count": 0}
+    """Run the trainer to the end with a progress line; the exit code says how it ended.
 
-    def on_sigint(signum, frame):
-        interrupts["count"] += 1
-        if interrupts["count"] > 1:
+    Ctrl-C or SIGTERM stops after the current step, saves a checkpoint (status "stopped") and
+    exits 128 + the signal (130, 143), so scripts can tell a stop from a finish; a second Ctrl-C
+    aborts at once. Divergence exits 3, a failure 1.
+    """
+    bar = ProgressBar(trainer.total_steps, enabled=not quiet and trainer.dist.is_main)
+    received: list[int] = []
+
+    def on_signal(signum, frame):
+        received.append(signum)
+        if len(received) > 1 and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        print("\nstopping after this step (Ctrl-C again to abort)...", file=sys.stderr)
+        if trainer.dist.is_main:
+            print(f"\n{signal.Signals(signum).name}: stopping after this step (Ctrl-C again to abort)...",
+                  file=sys.stderr)  # fmt: skip
         trainer.stop()
 
-    previous = signal.signal(signal.SIGINT, on_sigint) if _main_thread() else None
-    status, code = "finished", 0
+    previous = {}
+    if _main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, on_signal)
+    status, code = "finished", EXIT_OK
     try:
-        for update in trainer:
-            kind = update["kind"]
-            if kind == "metrics":
-                bar.update(update)
-            elif kind == "started" and trainer.dist.is_main:
-                print(f"run: {update['run']}", file=sys.stderr)
-            elif kind == "diverged":
+        for event in trainer:
+            if isinstance(event, Metrics):
+                bar.update(event)
+            elif isinstance(event, Started) and trainer.dist.is_main:
+                print(f"run: {trainer.run.path}", file=sys.stderr)
+            elif isinstance(event, Advice) and trainer.dist.is_main:
                 bar.close()
-                print(f"gan-studio: diverged: {update['message']}", file=sys.stderr)
+                print(f"advice at step {event.step}: {event.message} {event.action}", file=sys.stderr)
+            elif isinstance(event, Diverged):
+                bar.close()
+                print(f"gan-studio: diverged: {event.message}", file=sys.stderr)
                 status, code = "diverged", EXIT_DIVERGED
-            elif kind == "finished":
-                status = update["status"]
-            elif kind == "failed":
+            elif isinstance(event, Finished):
+                status = event.status
+            elif isinstance(event, Failed):
                 bar.close()
-                status, code = "failed", 1
+                status, code = "failed", EXIT_FAILED
     finally:
         bar.close()
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     if trainer.dist.is_main and status in ("finished", "stopped"):
         print(f"{status} at step {trainer.step}: {trainer.run.path}", file=sys.stderr)
+    if status == "stopped" and received:
+        return 128 + received[0]
     return code
 
 
 def _main_thread() -> bool:
-    import threading
-
     return threading.current_thread() is threading.main_thread()
 
 
@@ -187,18 +163,18 @@ class ProgressBar:
         self.last_print = 0.0
         self.shown = False
 
-    def update(self, record: dict) -> None:
+    def update(self, record: Metrics) -> None:
         if not self.enabled:
             return
         now = time.monotonic()
-        step = record.get("step", 0)
+        step = record.step
         if not self.tty and now - self.last_print < 10 and step < self.total:
             return
         self.last_print = now
         frac = min(1.0, step / max(1, self.total))
         filled = int(frac * self.width)
         losses = " ".join(
-            f"{k} {record[k]:.3g}"
+            f"{k} {record.get(k):.3g}"
             for k in ("d_loss", "g_loss", "loss", "recon", "kl")
             if isinstance(record.get(k), float)
         )
@@ -206,7 +182,7 @@ class ProgressBar:
         batches_left = self.total - step
         eta = ""
         if rate and record.get("time") and step:
-            seconds = record["time"] / step * batches_left
+            seconds = record.get("time") / step * batches_left
             eta = f" ETA {_duration(seconds)}"
         line = (f"step {step}/{self.total} [{'#' * filled}{'.' * (self.width - filled)}] {frac:4.0%} "
                 f"| {losses} | {rate:.0f} samples/s{eta}")  # fmt: skip

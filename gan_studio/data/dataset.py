@@ -83,9 +83,9 @@ def fit_images(x: torch.Tensor, image_size: int, channels: int) -> torch.Tensor:
         side = min(h, w)
         top, left = (h - side) // 2, (w - side) // 2
         x = x[:, :, top : top + side, left : left + side]
-    return F.interpolate(
-        x, size=(image_size, image_size), mode="bilinear", antialias=True, align_corners=False
-    ).clamp_(0.0, 1.0)
+    return F.interpolate(x, size=(image_size, image_size), mode="bilinear", antialias=True, align_corners=False).clamp_(
+        0.0, 1.0
+    )
 
 
 def images_from_raw(

@@ -1,6 +1,5 @@
-"""Training engine: the Trainer, run directories, checkpoints and sample grids (no Qt)."""
+"""Training engine (no Qt): the Trainer loop, per-family recipes, the run recorder, controls, torchrun.
 
-from gan_studio.engine.rundir import RunDir, list_runs, summarise_run
-from gan_studio.engine.trainer import TrainConfig, Trainer, resolve_device
-
-__all__ = ["RunDir", "TrainConfig", "Trainer", "list_runs", "resolve_device", "summarise_run"]
+Run directories, checkpoints and pictures live in gan_studio.store; the event vocabulary in
+gan_studio.events.
+"""

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from gan_studio.errors import ConfigError
+
 
 @dataclass
 class DistContext:
@@ -110,3 +112,14 @@ def barrier(ctx: DistContext) -> None:
 def shutdown(ctx: DistContext) -> None:
     if ctx.enabled and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def join(device: torch.device, sync_batchnorm: bool = False) -> tuple[torch.device, DistContext]:
+    """Join the torchrun job (if any) and pick this rank's device: (device, context)."""
+    ctx = init_distributed(device)
+    if ctx.enabled and device.type == "cuda":
+        device = torch.device("cuda", ctx.local_rank)
+        torch.cuda.set_device(device)
+    if ctx.enabled and sync_batchnorm and device.type != "cuda":
+        raise ConfigError("sync_batchnorm needs CUDA devices (torch's SyncBatchNorm does not run on CPU)")
+    return device, ctx

@@ -24,11 +24,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from gan_studio.engine.checkpoint import atomic_torch_save
 from gan_studio.errors import DataError
 from gan_studio.evaluate import EvaluationCancelled
 from gan_studio.evaluate.reference import ReferenceData
 from gan_studio.paths import user_cache_dir
+from gan_studio.store.checkpoint import save_checkpoint
 
 CLASSIFIER_FORMAT = "gan-studio-classifier"
 CLASSIFIER_VERSION = 1
@@ -238,5 +238,5 @@ def train_classifier(reference: ReferenceData, path: Path, device="cpu", progres
         "train_seconds": seconds,
         "state": {k: v.detach().cpu() for k, v in net.state_dict().items()},
     }
-    atomic_torch_save(state, path)
+    save_checkpoint(state, path)
     return classifier

@@ -1,4 +1,4 @@
-"""Cheap quality metrics logged during training (the Trainer calls `live_metrics` every eval_every steps).
+"""Cheap quality metrics logged during training: the `LiveEvaluation` callback, every eval_every steps.
 
 - ring8 / grid25: the PacGAN/VEEGAN mode metrics on 2,500 samples (modes, high_quality, reverse_kl);
 - other 2D data: the Frechet distance of 2,500 samples to 2,500 training points (frechet_live);
@@ -16,10 +16,12 @@ from typing import Any
 
 import torch
 
+from gan_studio.engine.callbacks import TrainerCallback
 from gan_studio.evaluate.classifier import cache_path, cached_classifier
 from gan_studio.evaluate.frechet import frechet_distance
 from gan_studio.evaluate.modes import PROTOCOL_SAMPLES, dataset_mode_metrics, has_mode_metrics
 from gan_studio.evaluate.reference import reference_data
+from gan_studio.events import Metrics
 from gan_studio.models.base import one_hot
 
 LIVE_IMAGE_SAMPLES = 500  # generated images per live estimate
@@ -35,14 +37,22 @@ def _samples(trainer, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
     z = torch.randn(n, model.latent_dim, generator=generator, device=trainer.device)
     labels = torch.arange(n, device=trainer.device) % model.num_classes if model.num_classes else None
     y = one_hot(labels, model.num_classes) if labels is not None else None
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            out = model.generate(z, y)
-    finally:
-        model.train(was_training)
+    out = trainer.recipe.generate(z, y)  # eval mode; the EMA generator when one is kept
     return out.float().cpu(), None if labels is None else labels.cpu()
+
+
+class LiveEvaluation(TrainerCallback):
+    """Appends the live metrics as a metrics record every `eval_every` steps of the trainer's config."""
+
+    def on_step(self, trainer):
+        every = trainer.train_config.eval_every
+        if not every or trainer.step % every:
+            return ()
+        values = live_metrics(trainer)
+        if not values:
+            return ()
+        bookkeeping = {"epoch": round(trainer.stream.epoch_progress, 4), "time": round(trainer.elapsed, 3)}
+        return [Metrics(trainer.step, values={**bookkeeping, **values})]
 
 
 def live_metrics(trainer) -> dict[str, Any]:

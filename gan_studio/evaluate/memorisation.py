@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gan_studio.engine.grids import to_uint8
 from gan_studio.evaluate.precision_recall import nearest_neighbours
+from gan_studio.store.pictures import to_uint8
 
 STRIP_ROWS = 8  # generated samples shown
 STRIP_NEIGHBOURS = 3  # nearest training images shown per space

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,9 +24,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from gan_studio.engine.grids import save_png
-from gan_studio.engine.trainer import resolve_device
-from gan_studio.errors import ConfigError, RunError
+from gan_studio.engine.settings import resolve_device
+from gan_studio.errors import ConfigError, GanStudioError, RunError
 from gan_studio.evaluate import EvaluationCancelled
 from gan_studio.evaluate.classifier import Classifier, PixelFeatures, get_classifier
 from gan_studio.evaluate.frechet import frechet_distance, kernel_distance
@@ -41,9 +39,14 @@ from gan_studio.evaluate.precision_recall import (
     precision_recall,
 )
 from gan_studio.evaluate.reference import ReferenceData, reference_for_run, subset
-from gan_studio.explore.sampling import LoadedRun, generate, load_run, sample_inputs
+from gan_studio.files import atomic_write, read_regular
+from gan_studio.models.latents import sample_inputs
+from gan_studio.store.loaded import LoadedRun, load_run
+from gan_studio.store.pictures import save_png
+from gan_studio.store.rundir import RunDir
 
 REPORT_VERSION = 1
+MAX_REPORT_BYTES = 16 * 2**20  # a real report is a few KB
 DEFAULT_IMAGE_SAMPLES = 2000  # generated images per evaluation (the size of MNIST's held-out split here)
 LIKELIHOOD_SAMPLES = 500  # test samples for the VAE ELBO / IWAE estimates
 POINT_KNN = 5  # neighbours of the k-NN label classifier on 2D points
@@ -56,8 +59,10 @@ def default_samples(kind: str) -> int:
     return PROTOCOL_SAMPLES if kind == "points" else DEFAULT_IMAGE_SAMPLES
 
 
-def eval_dir(run_path: str | Path) -> Path:
-    return Path(run_path) / "eval"
+def eval_dir(run_path: str | Path, create: bool = False) -> Path:
+    """RUN/eval (created when asked; a symlink or file there is refused, never written through)."""
+    run = RunDir(Path(run_path))
+    return run.ensure_folder("eval") if create else run.eval_dir
 
 
 def report_path(run_path: str | Path) -> Path:
@@ -102,12 +107,14 @@ def evaluate_run(run_path: str | Path, *, n: int | None = None, k: int = DEFAULT
     loaded = load_run(run_path, device=device)
     if not loaded.info:
         raise RunError("run.json is missing, so the dataset the run was trained on is unknown", loaded.path)
+    if write:
+        RunDir(loaded.path).check_writable("eval")  # before minutes of work, not after
     stage("loading the reference data")
     reference = reference_for_run(loaded.info, loaded.data_info, value_range=(0.0, 1.0))
     n = n or default_samples(reference.kind)
     stage(f"generating {n} samples")
     z, y = sample_inputs(n, loaded.latent_dim, seed, loaded.num_classes)
-    samples = torch.cat([generate(loaded, z[i : i + 1000], None if y is None else y[i : i + 1000])
+    samples = torch.cat([loaded.generate(z[i : i + 1000], None if y is None else y[i : i + 1000])
                          for i in range(0, n, 1000)])  # fmt: skip
     labels = y.argmax(dim=1) if y is not None else None
     report: dict[str, Any] = {
@@ -283,7 +290,7 @@ def _memorisation(report, loaded, reference, classifier, gen, feats, test, noise
     summary, strip = memorisation_check(gen, feats["gen"], train, train_feats, test, feats["test"], (0.0, 1.0))
     noise_summary, _ = memorisation_check(noise, feats["noise"], train, train_feats, test, feats["test"], (0.0, 1.0),
                                           rows=1)  # fmt: skip
-    path = eval_dir(loaded.path) / "nearest.png"
+    path = eval_dir(loaded.path, create=True) / "nearest.png"
     save_png(strip, path)
     report["files"]["nearest"] = str(path)
     report["memorisation"] = {"pixel": summary["pixel"], "feature": summary["feature"],
@@ -322,23 +329,20 @@ def _evaluate_likelihood(report, loaded: LoadedRun, reference: ReferenceData, k,
 
 def write_report(run_path: str | Path, report: dict) -> Path:
     """Write RUN/eval/report.json atomically; returns its path."""
-    path = report_path(run_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = eval_dir(run_path, create=True) / "report.json"
     report["files"]["report"] = str(path)
-    tmp = path.with_name(".report.json.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(report, fh, indent=2)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        atomic_write(path, json.dumps(report, indent=2).encode("utf-8"))
+    except PermissionError:
+        raise RunError("the run folder is read-only: the report cannot be saved in it", run_path) from None
     return path
 
 
 def read_report(run_path: str | Path) -> dict | None:
     """The run's last saved report, or None when there is none (or it is unreadable)."""
     try:
-        data = json.loads(report_path(run_path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(read_regular(report_path(run_path), MAX_REPORT_BYTES).decode("utf-8"))
+    except (OSError, ValueError, GanStudioError):
         return None
     return data if isinstance(data, dict) and isinstance(data.get("metrics"), list) else None
 

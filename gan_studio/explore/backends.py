@@ -17,10 +17,10 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from gan_studio.engine.rundir import RunDir
 from gan_studio.errors import ConfigError, ExportError, RunError
-from gan_studio.explore.sampling import LoadedRun, generate, load_run
 from gan_studio.models import get_spec
+from gan_studio.store.loaded import LoadedRun, load_run
+from gan_studio.store.rundir import RunDir
 
 BACKEND_CHOICES = ("auto", "torch", "onnx")
 
@@ -44,7 +44,7 @@ class TorchBackend:
     def generate(self, z: np.ndarray, y: np.ndarray | None) -> np.ndarray:
         zt = torch.from_numpy(np.ascontiguousarray(z, dtype=np.float32))
         yt = None if y is None else torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))
-        return generate(self.loaded, zt, yt).numpy()
+        return self.loaded.generate(zt, yt).numpy()
 
 
 class OnnxBackend:

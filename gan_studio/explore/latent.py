@@ -13,7 +13,7 @@ import re
 import numpy as np
 
 from gan_studio.errors import ConfigError
-from gan_studio.explore.sampling import sample_inputs
+from gan_studio.models.latents import sample_inputs
 
 INTERPOLATION_MODES = ("linear", "spherical")
 

@@ -7,36 +7,18 @@ reloaded later into the same model, or pasted into another with the same latent 
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from gan_studio.engine.grids import image_grid, save_png, scatter_plot, to_uint8
-from gan_studio.errors import ConfigError
+from gan_studio.errors import ConfigError, GanStudioError
 from gan_studio.explore.latent import z_from_text
+from gan_studio.files import atomic_write, read_regular
 
 LATENT_FORMAT = "gan-studio-latent"
-
-
-def to_pictures(samples: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
-    """Generated images (N, C, H, W) in `value_range` -> uint8 (N, H, W, C)."""
-    return to_uint8(torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)), value_range)
-
-
-def samples_to_picture(samples: np.ndarray, value_range, columns: int, padding: int = 2,
-                       backdrop: tuple[np.ndarray, tuple] | None = None) -> np.ndarray:  # fmt: skip
-    """A uint8 (H, W, C) picture: images tiled `columns` wide, or 2D points drawn over `backdrop`
-    (a cloud of generated points and the plane extent), or a plain scatter plot without one."""
-    samples = np.asarray(samples)
-    if samples.ndim == 2:
-        if backdrop is not None:
-            return points_picture(backdrop[0], samples, backdrop[1])
-        return scatter_plot(samples.astype(np.float32))
-    return image_grid(to_pictures(samples, value_range), columns, padding)
+MAX_LATENT_BYTES = 4 * 2**20
 
 
 def label_rows(picture: np.ndarray, labels: list[str], cell_height: int, padding: int = 2,
@@ -60,39 +42,6 @@ def label_rows(picture: np.ndarray, labels: list[str], cell_height: int, padding
     return np.asarray(canvas), margin
 
 
-def points_picture(cloud: np.ndarray, highlight: np.ndarray, extent, size: int = 320,
-                   connect: bool = False) -> np.ndarray:  # fmt: skip
-    """2D points on a dark plane: the model's distribution (`cloud`, grey) with `highlight` points in orange;
-    `connect` joins the highlighted points in order (an interpolation path). uint8 (size, size, 3)."""
-    x0, x1, y0, y1 = extent
-    img = Image.new("RGB", (size, size), (27, 29, 34))
-    draw = ImageDraw.Draw(img)
-
-    def to_px(points):
-        p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-        p = p[np.isfinite(p).all(axis=1)]
-        return [((x - x0) / (x1 - x0) * (size - 1), (y1 - y) / (y1 - y0) * (size - 1)) for x, y in p]
-
-    for px, py in to_px(cloud):
-        draw.ellipse([px - 1.2, py - 1.2, px + 1.2, py + 1.2], fill=(110, 116, 128))
-    marks = to_px(highlight)
-    if connect and len(marks) > 1:
-        draw.line(marks, fill=(242, 170, 90), width=2)
-    radius = 5 if len(marks) <= 4 else 3.5
-    for px, py in marks:
-        draw.ellipse([px - radius, py - radius, px + radius, py + radius], fill=(242, 142, 43), outline=(255, 230, 200))
-    return np.asarray(img)
-
-
-def save_picture(picture: np.ndarray, path: str | Path) -> Path:
-    """Write a uint8 picture (H, W[, C]) as PNG."""
-    path = Path(path)
-    if path.suffix.lower() != ".png":
-        path = path.with_suffix(".png")
-    save_png(np.ascontiguousarray(picture), path)
-    return path
-
-
 def save_gif(frames: list[np.ndarray] | np.ndarray, path: str | Path, fps: float = 12.0, scale: int = 1,
              bounce: bool = True) -> Path:  # fmt: skip
     """Write uint8 frames (H, W[, C]) as a looping GIF; `bounce` plays forward then back."""
@@ -111,10 +60,9 @@ def save_gif(frames: list[np.ndarray] | np.ndarray, path: str | Path, fps: float
     if path.suffix.lower() != ".gif":
         path = path.with_suffix(".gif")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     duration = max(20, int(round(1000.0 / max(fps, 0.1))))
-    pictures[0].save(tmp, format="GIF", save_all=True, append_images=pictures[1:], duration=duration, loop=0)
-    os.replace(tmp, path)
+    atomic_write(path, lambda fh: pictures[0].save(fh, format="GIF", save_all=True, append_images=pictures[1:],
+                                                    duration=duration, loop=0), durable=False)  # fmt: skip
     return path
 
 
@@ -131,9 +79,7 @@ def save_latent(path: str | Path, z: np.ndarray, y: np.ndarray | None = None, **
         **{k: v for k, v in about.items() if v is not None},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(data, indent=1).encode("utf-8"), durable=False)
     return path
 
 
@@ -141,11 +87,13 @@ def load_latent(path: str | Path, latent_dim: int, num_classes: int = 0) -> tupl
     """Read a saved latent: (z, y or None, the whole record). Checks the sizes fit this model."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path, MAX_LATENT_BYTES, follow=True).decode("utf-8")
     except FileNotFoundError:
         raise ConfigError("no such latent file", path) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, GanStudioError) as exc:
         raise ConfigError(f"cannot read the latent file ({exc})", path) from None
+    if len(text) > MAX_LATENT_BYTES:
+        raise ConfigError("too large for a saved latent", path)
     try:
         record = json.loads(text)
     except json.JSONDecodeError as exc:

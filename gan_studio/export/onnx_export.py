@@ -19,7 +19,6 @@ import copy
 import io
 import json
 import logging
-import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -32,13 +31,13 @@ import torch.nn as nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
 import gan_studio
-from gan_studio.engine.checkpoint import fsync_dir
-from gan_studio.engine.rundir import RunDir
-from gan_studio.errors import ConfigError, ExportError
-from gan_studio.explore.sampling import load_run
+from gan_studio.errors import ConfigError, ExportError, GanStudioError
 from gan_studio.export.inference import CPU, create_session, first_line
 from gan_studio.export.metadata import ExportMetadata
+from gan_studio.files import atomic_write
 from gan_studio.models.base import one_hot
+from gan_studio.store.loaded import load_run
+from gan_studio.store.rundir import RunDir
 
 DEFAULT_OPSET = 18  # the torch.export-based exporter's native opset; ONNX Runtime and TensorRT run it
 MIN_OPSET = 17
@@ -218,6 +217,7 @@ def export_run(run_path: str | Path, out: str | Path | None = None, part: str = 
     loaded = load_run(run_path)
     resolved = resolve_part(loaded.family, part)
     if out is None:
+        RunDir(loaded.path).ensure_folder("exports")  # a symlinked exports/ is refused, never written through
         out = default_export_path(loaded.path, resolved, loaded.step)
     elif Path(out).is_dir():
         out = Path(out) / default_export_path(loaded.path, resolved, loaded.step).name
@@ -274,37 +274,33 @@ def export_model(model: nn.Module, out: str | Path, part: str = "generator", ops
 
 def _write_verified(out: Path, data: bytes, proto: onnx.ModelProto, feeds: dict[str, np.ndarray],
                     expected: list[np.ndarray], reference_count: int) -> tuple[float, float | None]:  # fmt: skip
-    """Write `data` to a temporary file, check it against torch's `expected` outputs, then rename it to
-    `out`. Returns (ONNX Runtime diff, reference evaluator diff or None); on failure nothing is left."""
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        max_diff = _runtime_diff(tmp, feeds, expected)
-        if not max_diff <= TOLERANCE:
+    """Check `data` against torch's `expected` outputs, then write it to `out` atomically.
+    Returns (ONNX Runtime diff, reference evaluator diff or None); on failure nothing is written."""
+    max_diff = _runtime_diff(data, feeds, expected)
+    if not max_diff <= TOLERANCE:
+        raise ExportError(
+            f"parity check failed: ONNX Runtime differs from torch by up to {max_diff:.3g} on "
+            f"{len(expected[0])} inputs (limit {TOLERANCE:g}); the export was refused and no file was written",
+            out,
+        )
+    ref_diff = None
+    if reference_count > 0:
+        ref_diff = _reference_diff(proto, {k: v[:reference_count] for k, v in feeds.items()},
+                                   [e[:reference_count] for e in expected])  # fmt: skip
+        if not ref_diff <= TOLERANCE:
             raise ExportError(
-                f"parity check failed: ONNX Runtime differs from torch by up to {max_diff:.3g} on "
-                f"{len(expected[0])} inputs (limit {TOLERANCE:g}); the export was refused and no file was written",
+                f"reference check failed: onnx.reference differs from torch by up to {ref_diff:.3g} "
+                f"(limit {TOLERANCE:g}); the export was refused and no file was written",
                 out,
             )
-        ref_diff = None
-        if reference_count > 0:
-            ref_diff = _reference_diff(proto, {k: v[:reference_count] for k, v in feeds.items()},
-                                       [e[:reference_count] for e in expected])  # fmt: skip
-            if not ref_diff <= TOLERANCE:
-                raise ExportError(
-                    f"reference check failed: onnx.reference differs from torch by up to {ref_diff:.3g} "
-                    f"(limit {TOLERANCE:g}); the export was refused and no file was written",
-                    out,
-                )
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
+    try:
+        atomic_write(out, data)
+    except GanStudioError as exc:
+        raise ExportError(exc.reason, out) from None
+    except PermissionError:
+        raise ExportError("cannot write the export: the folder is read-only", out) from None
     except OSError as exc:
         raise ExportError(f"cannot write the export: {exc.strerror or exc}", out) from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    fsync_dir(out.parent)
     return max_diff, ref_diff
 
 
@@ -406,10 +402,10 @@ def _serialise(proto: onnx.ModelProto) -> bytes:
         raise ExportError(f"the model is too large for one self-contained ONNX file: {first_line(exc)}") from None
 
 
-def _runtime_diff(path: Path, feeds: dict[str, np.ndarray], expected: list[np.ndarray]) -> float:
+def _runtime_diff(model: bytes, feeds: dict[str, np.ndarray], expected: list[np.ndarray]) -> float:
     """Largest |ONNX Runtime - torch| over all outputs, on the CPU provider (deterministic float32)."""
     try:
-        session = create_session(path, providers=[CPU])
+        session = create_session(model, providers=[CPU])
         actual = session.run(None, feeds)
     except Exception as exc:  # noqa: BLE001 - ONNX Runtime raises several unrelated types
         raise ExportError(f"ONNX Runtime cannot run the exported model: {first_line(exc)}") from None

@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 import gan_studio
-from gan_studio.engine.rundir import RunDir
 from gan_studio.errors import GanStudioError, RunError
+from gan_studio.state.run_state import RunState
 from gan_studio.ui.panels.plots import PlotsPanel
 from gan_studio.ui.panels.run_controls import RunControlsPanel
 from gan_studio.ui.panels.runs import RunsPanel
@@ -77,8 +77,8 @@ class MainWindow(QMainWindow):
         self.export_task: TaskThread | None = None
         self._closed = False
 
-        self.setup = SetupPanel()
-        self.controls = RunControlsPanel()
+        self.setup = SetupPanel(self.session)
+        self.controls = RunControlsPanel(self.session)
         self.plots = PlotsPanel()
         self.samples = SamplesPanel()
         self.runs = RunsPanel(workspace)
@@ -228,16 +228,10 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         s = self.session
         s.run_changed.connect(self._on_run_changed)
-        s.update.connect(self._on_update)
         s.state_changed.connect(self._on_state_changed)
         s.message.connect(self.show_message)
         self.controls.start_requested.connect(self.start_training)
-        self.controls.pause_requested.connect(s.pause)
-        self.controls.resume_requested.connect(s.resume_training)
-        self.controls.step_requested.connect(s.single_step)
-        self.controls.stop_requested.connect(s.stop)
         self.setup.validity_changed.connect(self.controls.set_start_allowed)
-        self.setup.live_edited.connect(lambda name, value: s.set_hparams(**{name: value}))
         self.setup.download_finished.connect(lambda ok, text: self.show_message("info" if ok else "error", text))
         self.runs.open_requested.connect(self.open_run)
         self.runs.resume_requested.connect(self.resume_run)
@@ -258,19 +252,18 @@ class MainWindow(QMainWindow):
                 traceback.print_exc(file=sys.stderr)
                 self.show_message("error", f"the {getattr(panel, 'TITLE', 'panel')} panel failed: {exc}")
 
-    def _on_run_changed(self, run_path: Path | None) -> None:
+    def _on_run_changed(self, run: RunState | None) -> None:
         self._protect_training_run()
-        self._for_panels("set_run", run_path)
-        self.run_label.setText(run_path.name if run_path else "no run")
-        self.setWindowTitle(f"GAN Studio — {run_path.name}" if run_path else "GAN Studio")
+        if run is not None:
+            run.on_listener_error = lambda exc: self.show_message("error", f"a panel failed: {exc}")
+        self._for_panels("set_run", run)
+        self.run_label.setText(run.name if run else "no run")
+        self.setWindowTitle(run.name if run else "")
 
     def _protect_training_run(self) -> None:
         """The run being trained cannot be deleted or resumed from the Runs panel."""
         training = self.session.state in ("running", "paused", "stopping") and self.session.run_path is not None
         self.runs.set_protected({self.session.run_path} if training else set())
-
-    def _on_update(self, update: dict) -> None:
-        self._for_panels("on_update", update)
 
     def _on_state_changed(self, state: str) -> None:
         active = state in ACTIVE_STATES
@@ -335,17 +328,14 @@ class MainWindow(QMainWindow):
         run_path = Path(run_path)
         if not self.session.open_run(run_path):
             return False
-        try:
-            self.setup.load_run_settings(RunDir(run_path).read_info())
-        except RunError:
-            pass
+        self.setup.load_run_settings(self.session.run.info)
         return True
 
     def resume_run(self, run_path: str | Path) -> None:
         run_path = Path(run_path)
         if self.session.run_path != run_path and not self.session.training:
             self.open_run(run_path)
-        self.session.resume(run_path)
+        self.session.continue_run(run_path)
 
     def resume_current(self) -> None:
         if self.session.run_path is None:
@@ -358,7 +348,12 @@ class MainWindow(QMainWindow):
         if self.session.run_path is None:
             self.show_message("warning", "open or train a run first, then compare another run with it")
             return
-        count = self.plots.add_overlay(run_path)
+        try:
+            other = RunState.load(run_path)
+        except GanStudioError as exc:
+            self.show_message("error", str(exc))
+            return
+        count = self.plots.add_overlay(other)
         self.docks[PlotsPanel.TITLE].raise_()
         self.show_message("info", f"comparing with {run_path.name} ({count} records, dashed)")
 

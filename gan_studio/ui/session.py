@@ -1,9 +1,11 @@
-"""The app's current run: trained in the app (TrainingThread) or opened from disk (RunFollower).
+"""The app's current run: trained in the app (a TrainingThread) or opened from disk and followed live.
 
-`RunSession` owns the worker or follower of the one run the window shows, turns their output
-into `run_changed` / `update` / `state_changed` signals for the panels, and readable `message`s
-for the window (errors never escape as exceptions). States: idle, starting, running, paused,
-stopping, following.
+`RunSession` owns the one RunState the window shows and feeds it: events from the training thread
+(queued to the UI thread through a Qt signal) or new events of the run folder (polled with a timer,
+`RunTail`). Panels subscribe to the RunState; run controls and live edits call the session's
+methods directly, which file requests with the trainer's thread-safe Controls. Problems come back
+as readable `message`s (never as exceptions). States: idle, starting, running, paused, stopping,
+following.
 """
 
 from __future__ import annotations
@@ -11,65 +13,91 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
-from gan_studio.engine.rundir import RunDir
-from gan_studio.engine.trainer import Trainer
-from gan_studio.errors import GanStudioError, RunError
-from gan_studio.ui.follow import RunFollower
+from gan_studio.engine.controls import Controls
+from gan_studio.engine.trainer import Trainer, check_live_change
+from gan_studio.errors import GanStudioError
+from gan_studio.evaluate.callbacks import default_callbacks
+from gan_studio.events import Diverged, Event, Failed, Finished, HParamChanged, Paused, Resumed, Started
+from gan_studio.state.follow import RunTail
+from gan_studio.state.run_state import RunState
+from gan_studio.store.lock import holder_of
 from gan_studio.ui.workers import TrainingThread
 
 ACTIVE_STATES = ("starting", "running", "paused", "stopping")
 STOP_TIMEOUT_S = 2.0
+FOLLOW_POLL_MS = 500  # how often a followed run's folder is checked for new events
+APP_WRITER = "the GAN Studio app"
 
 
 class RunSession(QObject):
     """Starts, controls, follows and closes the current run."""
 
-    run_changed = Signal(object)  # Path or None
-    update = Signal(object)  # every update dict of the current run
+    run_changed = Signal(object)  # RunState or None
     state_changed = Signal(str)
     message = Signal(str, str)  # (level: "info" | "warning" | "error", text)
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.run_path: Path | None = None
+        self.run: RunState | None = None
         self.state = "idle"
-        self.total_steps = 0
+        self.controls: Controls | None = None  # of the training running in the app
         self.worker: TrainingThread | None = None
-        self.follower: RunFollower | None = None
+        self._model_name = ""
+        self._model_config = None
+        self._tail: RunTail | None = None
+        self._follow_timer = QTimer(self)
+        self._follow_timer.setInterval(FOLLOW_POLL_MS)
+        self._follow_timer.timeout.connect(self.poll)
 
-    # starting -------------------------------------------------------------------------------------
+    @property
+    def run_path(self) -> Path | None:
+        return self.run.path if self.run is not None else None
+
+    @property
+    def following(self) -> bool:
+        """Whether the current run's folder is being watched for new events (written by another process)."""
+        return self._tail is not None
+
     @property
     def training(self) -> bool:
         return self.state in ACTIVE_STATES
 
+    # starting -------------------------------------------------------------------------------------
     def start_new(self, model_name: str, model_config, train_config, workspace: str | Path, dataset=None) -> None:
         """Train a new run in a new folder of `workspace` (same Trainer and run directory as the CLI).
 
         `dataset`: an already loaded Dataset to train on (benchmarks); by default the trainer loads it.
         """
-        self._launch(lambda: Trainer.new(model_name, model_config, train_config, workspace=workspace, dataset=dataset))
+        self._model_name, self._model_config = model_name, model_config
+        self._launch(lambda controls: Trainer.new(model_name, model_config, train_config, workspace=workspace,
+                                                  dataset=dataset, controls=controls, callbacks=default_callbacks(),
+                                                  who=APP_WRITER))  # fmt: skip
 
-    def resume(self, run_path: str | Path, overrides: dict[str, Any] | None = None) -> None:
-        """Continue a stopped run from its last checkpoint."""
+    def continue_run(self, run_path: str | Path, overrides: dict[str, Any] | None = None,
+                     start_from: str | None = None) -> None:  # fmt: skip
+        """Continue a stopped run from its last checkpoint (or a kept one: `start_from`)."""
         run_path = Path(run_path)
-        run = RunDir(run_path)
-        if not run.last_checkpoint.exists():
-            self._say("error", f"{run_path.name} has no checkpoint to resume from")
+        holder = holder_of(run_path)
+        if holder:
+            self._say("error", f"{run_path.name} is being trained by {holder}: it cannot be resumed here")
             return
-        self._launch(lambda: Trainer.resume(run_path, overrides))
+        self._launch(lambda controls: Trainer.from_checkpoint(run_path, overrides, start_from=start_from,
+                                                              controls=controls, callbacks=default_callbacks(),
+                                                              who=APP_WRITER))  # fmt: skip
 
     def _launch(self, make_trainer) -> None:
         if self.training:
             self._say("warning", "a training is already running: stop it first")
             return
-        self._close_follower()
-        worker = TrainingThread(make_trainer, self)
-        worker.update.connect(self._on_worker_update)
+        self._stop_following()
+        controls = Controls()
+        worker = TrainingThread(lambda: make_trainer(controls), self)
+        worker.event.connect(self._on_training_event)
         worker.error.connect(self._on_worker_error)
         worker.finished.connect(self._on_worker_finished)
-        self.worker = worker
+        self.worker, self.controls = worker, controls
         self._set_state("starting")
         worker.start()
 
@@ -80,105 +108,122 @@ class RunSession(QObject):
         if self.training:
             self._say("warning", "stop the current training before opening another run")
             return False
+        tail = RunTail(run_path)
+        tail.skip_existing()  # before loading, so nothing written meanwhile is lost (duplicates are ignored)
         try:
-            info = RunDir(run_path).read_info()
-        except RunError as exc:
+            state = RunState.load(run_path)
+        except GanStudioError as exc:
             self._say("error", str(exc))
             return False
-        self._close_follower()
-        follower = RunFollower(run_path, self)
-        follower.update.connect(self._on_follower_update)
-        self.follower = follower
-        self.total_steps = int(info.get("steps_total") or 0)
-        follower.start()  # before the panels read the run, so nothing written meanwhile is lost
-        self._set_run(run_path)
-        status = str(info.get("status", "?"))
-        self._set_state("following")
-        self._say("info", f"opened {run_path.name} ({status})")
+        self._follow(state, tail)
+        self._say("info", f"opened {run_path.name} ({state.status})")
         return True
 
     def close_run(self) -> None:
         if self.training:
             self._say("warning", "stop the current training before closing its run")
             return
-        self._close_follower()
+        self._stop_following()
         self._set_state("idle")
         self._set_run(None)
 
-    def _close_follower(self) -> None:
-        if self.follower is not None:
-            self.follower.stop()
-            self.follower.deleteLater()
-            self.follower = None
+    def _follow(self, state: RunState, tail: RunTail) -> None:
+        self._tail = tail
+        self._set_run(state)
+        self._set_state("following")
+        self._follow_timer.start()
+
+    def _stop_following(self) -> None:
+        self._follow_timer.stop()
+        self._tail = None
+
+    def poll(self) -> None:
+        """Apply the followed run's new events (the timer calls this; public for tests)."""
+        if self._tail is None or self.run is None:
+            return
+        for event in self._tail.read_new():
+            self.run.apply(event)
 
     # controls ------------------------------------------------------------------------------------------
     def pause(self) -> None:
-        if self.worker is not None and self.state in ("starting", "running"):
-            self.worker.pause()
+        if self.controls is not None and self.state in ("starting", "running"):
+            self.controls.pause()
 
     def resume_training(self) -> None:
-        if self.worker is not None and self.state in ("starting", "paused"):
-            self.worker.resume_training()
+        """Un-pause the training in the app."""
+        if self.controls is not None and self.state in ("starting", "paused"):
+            self.controls.resume()
+
+    def toggle_pause(self) -> None:
+        if self.state == "paused":
+            self.resume_training()
+        else:
+            self.pause()
 
     def single_step(self) -> None:
-        if self.worker is not None and self.state == "paused":
-            self.worker.single_step()
+        if self.controls is not None and self.state == "paused":
+            self.controls.single_step()
 
     def stop(self) -> None:
-        if self.worker is not None and self.training:
-            self.worker.stop()
+        if self.controls is not None and self.training:
+            self.controls.stop()
             self._set_state("stopping")
 
     def set_hparams(self, **changes: Any) -> bool:
         """Change live hyperparameters of the running training; problems become messages."""
-        if self.worker is None or not self.training:
+        if self.controls is None or not self.training:
             return False
         try:
-            self.worker.set_hparams(**changes)
+            check_live_change(self._model_name or (self.run.model_name if self.run else ""),
+                              self._current_model_config(), changes)  # fmt: skip
         except GanStudioError as exc:
             self._say("error", str(exc))
             return False
+        self.controls.change_hparams(changes)
         return True
+
+    def _current_model_config(self):
+        trainer = self.worker.trainer if self.worker is not None else None
+        return trainer.model_config if trainer is not None else self._model_config
 
     def shutdown(self, timeout_s: float = STOP_TIMEOUT_S) -> bool:
         """Stop training (a checkpoint is written, so the run can be resumed); True when it ended in time."""
-        self._close_follower()
+        self._stop_following()
         worker = self.worker
         if worker is None or not worker.isRunning():
             return True
-        worker.stop()
+        if self.controls is not None:
+            self.controls.stop()
         return worker.wait(int(timeout_s * 1000))
 
-    # worker and follower output --------------------------------------------------------------------
-    def _on_worker_update(self, update: dict) -> None:
-        kind = update.get("kind")
-        if kind == "started":
-            self.total_steps = int(update.get("total_steps") or 0)
-            self._set_run(Path(update["run"]))
+    # the training thread's output ---------------------------------------------------------------------
+    def _on_training_event(self, event: Event) -> None:
+        if isinstance(event, Started):
+            path = self.worker.run_path if self.worker is not None else None
+            if path is not None and (self.run is None or self.run.path != path):
+                try:
+                    self._set_run(RunState.load(path))
+                except GanStudioError as exc:
+                    self._say("error", str(exc))
             if self.state == "starting":
                 self._set_state("running")
-        elif kind == "paused":
+        elif isinstance(event, Paused):
             self._set_state("paused")
-        elif kind == "resumed":
+        elif isinstance(event, Resumed):
             self._set_state("running")
-        self.update.emit(update)
-        self._announce(update)
+        if self.run is not None:
+            self.run.apply(event)
+        self._announce(event)
 
-    def _on_follower_update(self, update: dict) -> None:
-        if update.get("kind") == "started" and update.get("total_steps"):
-            self.total_steps = int(update["total_steps"])
-        self.update.emit(update)
-
-    def _announce(self, update: dict) -> None:
-        kind = update.get("kind")
-        if kind == "finished":
-            self._say("info", f"training {update.get('status', 'finished')} at step {update.get('step')}")
-        elif kind == "diverged":
-            self._say("error", f"training diverged: {update.get('message', 'a loss became NaN or inf')}")
-        elif kind == "failed":
-            self._say("error", f"training failed: {update.get('message', 'unknown error')}")
-        elif kind == "event" and update.get("type") == "hparam":
-            self._say("info", f"{update['name']}: {update['old']:g} -> {update['new']:g} from step {update['step']}")
+    def _announce(self, event: Event) -> None:
+        if isinstance(event, Finished):
+            self._say("info", f"training {event.status} at step {event.step}")
+        elif isinstance(event, Diverged):
+            self._say("error", f"training diverged: {event.message}")
+        elif isinstance(event, Failed):
+            self._say("error", f"training failed: {event.message}")
+        elif isinstance(event, HParamChanged):
+            self._say("info", f"{event.name}: {event.old:g} -> {event.new:g} from step {event.step}")
 
     def _on_worker_error(self, message: str) -> None:
         self._say("error", f"training could not run: {message}")
@@ -186,19 +231,18 @@ class RunSession(QObject):
     def _on_worker_finished(self) -> None:
         worker = self.sender() if isinstance(self.sender(), TrainingThread) else self.worker
         if worker is not None and worker is self.worker:
-            self.worker = None
+            self.worker, self.controls = None, None
             worker.deleteLater()
         self._set_state("idle")
-        if self.run_path is not None and RunDir(self.run_path).exists():
-            follower = RunFollower(self.run_path, self)  # a later headless resume shows up too
-            follower.update.connect(self._on_follower_update)
-            self.follower = follower
-            follower.start()
+        if self.run is not None and self.run.path is not None:  # a later headless resume shows up too
+            self._tail = RunTail(self.run.path)
+            self._tail.skip_existing()
+            self._follow_timer.start()
 
     # helpers ---------------------------------------------------------------------------------------------
-    def _set_run(self, run_path: Path | None) -> None:
-        self.run_path = run_path
-        self.run_changed.emit(run_path)
+    def _set_run(self, state: RunState | None) -> None:
+        self.run = state
+        self.run_changed.emit(state)
 
     def _set_state(self, state: str) -> None:
         if state != self.state:

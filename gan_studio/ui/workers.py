@@ -2,7 +2,7 @@
 
 Only the UI thread touches widgets: workers report through Qt signals, which are queued to the
 UI thread. `TrainingThread` builds the Trainer in the background too (loading a dataset can take a
-while) and forwards the trainer's thread-safe controls. `TaskThread` runs one function (download,
+while) and forwards its events. `TaskThread` runs one function (download,
 export, ...) and returns its result, its progress or its error message as signals.
 """
 
@@ -12,11 +12,13 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QThread, Signal
 
-from gan_studio.errors import ConfigError, GanStudioError
+from gan_studio.errors import GanStudioError
+from gan_studio.events import Failed
 
 
 def describe_error(exc: BaseException) -> str:
@@ -29,46 +31,38 @@ def describe_error(exc: BaseException) -> str:
 
 
 class TrainingThread(QThread):
-    """Iterates a Trainer in the background and emits every update dict on `update`.
+    """Iterates a Trainer in the background and emits every event it yields on `event`.
 
-    `make_trainer` is called in the thread (Trainer.new or Trainer.resume). Construction errors
-    and exceptions during training come back on `error` with a readable message; a failure the
-    trainer reports itself arrives as an update of kind "failed" first.
+    `make_trainer` is called in the thread (Trainer.new or Trainer.from_checkpoint, with the
+    session's Controls, through which pause, stop and live edits reach the trainer). Construction
+    errors and exceptions during training come back on `error` with a readable message; a failure
+    the trainer reports itself arrives as a Failed event first.
     """
 
-    update = Signal(object)  # the trainer's update dicts
+    event = Signal(object)  # the trainer's typed events (gan_studio.events)
     error = Signal(str)  # the training could not start or crashed
 
     def __init__(self, make_trainer: Callable[[], Any], parent=None):
         super().__init__(parent)
         self._make_trainer = make_trainer
-        self._lock = threading.Lock()
-        self._trainer = None
-        self._stop = False
-        self._pause = False
+        self.trainer = None
         self.failure: str | None = None
 
     @property
-    def trainer(self):
-        return self._trainer
+    def run_path(self) -> Path | None:
+        return self.trainer.run.path if self.trainer is not None else None
 
     def run(self) -> None:  # the worker thread
         try:
-            trainer = self._make_trainer()
+            self.trainer = self._make_trainer()
         except Exception as exc:  # noqa: BLE001 - every construction error is shown to the user
             self._report(exc)
             return
-        with self._lock:
-            self._trainer = trainer
-            if self._pause:
-                trainer.pause()
-            if self._stop:
-                trainer.stop()
         reported_failure = False
         try:
-            for update in trainer:
-                reported_failure = reported_failure or update.get("kind") == "failed"
-                self.update.emit(update)
+            for event in self.trainer:
+                reported_failure = reported_failure or isinstance(event, Failed)
+                self.event.emit(event)
         except Exception as exc:  # noqa: BLE001 - never let a training crash take the app down
             if reported_failure:
                 self.failure = describe_error(exc)
@@ -81,38 +75,6 @@ class TrainingThread(QThread):
         if not isinstance(exc, GanStudioError):
             traceback.print_exc(file=sys.stderr)
         self.error.emit(self.failure)
-
-    # controls: safe to call from the UI thread at any time ----------------------------------------
-    def pause(self) -> None:
-        with self._lock:
-            self._pause = True
-            if self._trainer is not None:
-                self._trainer.pause()
-
-    def resume_training(self) -> None:
-        with self._lock:
-            self._pause = False
-            if self._trainer is not None:
-                self._trainer.resume_training()
-
-    def single_step(self) -> None:
-        with self._lock:
-            if self._trainer is not None:
-                self._trainer.single_step()
-
-    def stop(self) -> None:
-        with self._lock:
-            self._stop = True
-            if self._trainer is not None:
-                self._trainer.stop()
-
-    def set_hparams(self, **changes: Any) -> None:
-        """Apply at the trainer's next step; raises ConfigError for a bad value or name."""
-        with self._lock:
-            trainer = self._trainer
-        if trainer is None:
-            raise ConfigError("the training has not started yet; try again in a moment")
-        trainer.set_hparams(**changes)
 
 
 class TaskThread(QThread):

@@ -28,10 +28,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gan_studio.engine.rundir import RunDir
 from gan_studio.errors import GanStudioError
 from gan_studio.evaluate.report import eval_dir, evaluate_run, format_value, read_report, table_rows
-from gan_studio.ui.panels.samples import read_picture
+from gan_studio.events import Finished, Metrics, Paused, Started
+from gan_studio.state.run_state import RunState
+from gan_studio.store.pictures import read_picture
+from gan_studio.ui.panels import RunSubscription
 from gan_studio.ui.widgets.image_view import ImageView
 from gan_studio.ui.workers import TaskThread
 
@@ -70,8 +72,8 @@ class MetricsPanel(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.subscription = RunSubscription(self.on_event)
         self.run_path: Path | None = None
-        self.live: dict[str, tuple[float, int]] = {}  # field -> (value, step)
         self.report: dict | None = None
         self.thread: EvaluationThread | None = None
         self._threads: set[EvaluationThread] = set()  # kept alive until they finish
@@ -160,53 +162,39 @@ class MetricsPanel(QWidget):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
 
     # panel protocol ---------------------------------------------------------------------------
-    def set_run(self, run_path: Path | None) -> None:
+    def set_run(self, run: RunState | None) -> None:
         if self.thread is not None:
             self.cancel()
-        self.run_path = Path(run_path) if run_path is not None else None
-        self.live = {}
+        self.subscription.follow(run)
+        self.run_path = run.path if run is not None else None
         self.report = None
         self.status_label.setText("")
-        if self.run_path is None:
-            self.run_label.setText("no run")
-        else:
-            self.run_label.setText(self.run_path.name)
-            try:
-                for record in RunDir(self.run_path).read_metrics():
-                    self._take_live(record)
-            except GanStudioError as exc:
-                self.message.emit("warning", str(exc))
+        self.run_label.setText(run.name if run is not None else "no run")
+        if self.run_path is not None:
             self.report = read_report(self.run_path)
         self._show_live()
         self._show_report()
         self._update_buttons()
 
-    def on_update(self, update: dict) -> None:
-        kind = update.get("kind")
-        if kind == "metrics" and self._take_live(update):
+    def on_event(self, event) -> None:
+        if isinstance(event, Metrics) and any(k in LIVE_FIELDS for k in event.values):
             self._show_live()
-        elif kind in ("finished", "started", "paused"):
+        elif isinstance(event, (Finished, Started, Paused)):
             self._update_buttons()
 
-    # live metrics -----------------------------------------------------------------------------
-    def _take_live(self, record: dict) -> bool:
-        """Remember the newest live values of a metrics record; True when it had any."""
-        step = record.get("step")
-        found = False
-        for key in LIVE_FIELDS:
-            value = record.get(key)
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and isinstance(step, int):
-                if key not in self.live or step >= self.live[key][1]:
-                    self.live[key] = (float(value), step)
-                found = True
-        return found
+    @property
+    def live(self) -> dict[str, tuple[float, int]]:
+        """field -> (newest value, its step) of the live metrics the run logged."""
+        run = self.subscription.run
+        return {k: v for k, v in run.last_values.items() if k in LIVE_FIELDS} if run is not None else {}
 
     def _show_live(self) -> None:
-        keys = [k for k in LIVE_FIELDS if k in self.live]
+        live = self.live
+        keys = [k for k in LIVE_FIELDS if k in live]
         self.live_table.setRowCount(len(keys))
         for row, key in enumerate(keys):
             label, unit = LIVE_FIELDS[key]
-            value, step = self.live[key]
+            value, step = live[key]
             for column, text in enumerate((label, format_value(value, unit), str(step))):
                 item = QTableWidgetItem(text)
                 if column:

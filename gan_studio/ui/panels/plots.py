@@ -13,10 +13,8 @@ training, redraws are spaced by the measured paint time so that painting never t
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -32,16 +30,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gan_studio.engine.rundir import RunDir, read_jsonl
-from gan_studio.errors import RunError
-from gan_studio.models import MODELS
-from gan_studio.ui.series import X_AXES, Series
+from gan_studio.events import HParamChanged, Metrics, Started
+from gan_studio.state.run_state import RunState
+from gan_studio.state.series import X_AXES, Series
+from gan_studio.ui.panels import RunSubscription
 from gan_studio.ui.style import PLOT_BACKGROUND, PLOT_FOREGROUND, metric_colour
 
 REDRAW_MS = 40
 PAINT_SHARE = 0.1  # live redraws are spaced so painting takes at most ~10% of the UI thread's time
 ANTIALIAS_LIMIT = 4000  # longer curves are drawn without antialiasing (it costs 10-100x at 100k points)
-NOT_METRICS = {"step", "epoch", "time", "samples_per_s", "kind"}
 # plot title -> the metrics drawn in it, in order; other metrics get a plot each
 GROUPS = {
     "Losses": ("d_loss", "g_loss"),
@@ -70,19 +67,6 @@ class TimedGraphicsLayoutWidget(pg.GraphicsLayoutWidget):
         started = time.perf_counter()
         super().paintEvent(event)
         self.paint_seconds = 0.8 * self.paint_seconds + 0.2 * (time.perf_counter() - started)
-
-
-def metric_values(record: dict) -> dict[str, float]:
-    """The plottable numbers of a metric record ('nan'/'inf' strings as written for non-finite values)."""
-    out = {}
-    for key, value in record.items():
-        if key in NOT_METRICS or isinstance(value, bool):
-            continue
-        if isinstance(value, (int, float)):
-            out[key] = float(value)
-        elif isinstance(value, str) and value.strip().lower() in ("nan", "inf", "-inf", "infinity", "-infinity"):
-            out[key] = float(value)
-    return out
 
 
 def group_of(metric: str) -> str:
@@ -115,7 +99,7 @@ class PlotsPanel(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.run_path: Path | None = None
+        self.subscription = RunSubscription(self.on_event)
         self.family: str | None = None
         self.x_axis = "step"
         self.smoothing = 0.6
@@ -178,64 +162,36 @@ class PlotsPanel(QWidget):
         self.timer.start()
 
     # the panel protocol ----------------------------------------------------------------------------------
-    def set_run(self, run_path: Path | None) -> None:
+    def set_run(self, run: RunState | None) -> None:
         """Show the curves a run already holds (and its hyperparameter changes)."""
         self._clear_current()
-        self.run_path = Path(run_path) if run_path is not None else None
-        self.family = None
-        if self.run_path is None:
+        self.subscription.follow(run)
+        self.family = run.family if run is not None else None
+        if run is None:
             self._dirty = True
             return
-        run = RunDir(self.run_path)
-        try:
-            model = run.read_info().get("model")
-        except RunError:
-            model = None
-        if model in MODELS:
-            self.family = MODELS[model].family
+        if self.family in FAMILY_GROUPS:
             for title in FAMILY_GROUPS[self.family]:
                 self._plot(title)
-        for record in read_jsonl(run.metrics_file):
-            self._add_record(record)
-        for event in read_jsonl(run.events_file):
-            if event.get("type") == "hparam":
-                self._add_marker(event)
+        for name, series in run.series.items():
+            self._new_curve(name, series=series)
+        for change in run.hparam_changes:
+            self._add_marker(change)
         self._dirty = True
 
-    def on_update(self, update: dict) -> None:
-        kind = update.get("kind")
-        if kind == "metrics":
-            self._add_record(update)
-        elif kind == "event" and update.get("type") == "hparam":
-            self._add_marker(update)
-        elif kind == "started":
-            self._truncate_after(update.get("step", 0))  # a resumed run continues from its checkpoint
+    def on_event(self, event) -> None:
+        run = self.subscription.run
+        if isinstance(event, Metrics) and run is not None:
+            for name in event.numbers():
+                if name not in self.curves and name in run.series:
+                    self._new_curve(name, series=run.series[name])
+            self._dirty = True
+        elif isinstance(event, HParamChanged):
+            self._add_marker(event)
+        elif isinstance(event, Started):
+            self._dirty = True  # a resumed run continues from its checkpoint: the state cut its histories
 
-    # data ---------------------------------------------------------------------------------------------------
-    def _add_record(self, record: dict) -> None:
-        step = record.get("step")
-        if not isinstance(step, (int, float)) or isinstance(step, bool):
-            return
-        epoch = record.get("epoch", math.nan)
-        seconds = record.get("time", math.nan)
-        epoch = float(epoch) if isinstance(epoch, (int, float)) else math.nan
-        seconds = float(seconds) if isinstance(seconds, (int, float)) else math.nan
-        for name, value in metric_values(record).items():
-            curve = self.curves.get(name) or self._new_curve(name)
-            if step > curve.series.last_step:  # records read from disk may arrive again live
-                curve.series.append(float(step), epoch, seconds, value)
-                self._dirty = True
-
-    def _truncate_after(self, step: float) -> None:
-        for curve in self.curves.values():
-            series = curve.series
-            keep = int((series.x("step") <= step).sum())
-            if keep < series.size:
-                series.size = keep
-                series.set_smoothing(series.smoothing)
-                self._dirty = True
-
-    def _new_curve(self, name: str, run_label: str | None = None) -> Curve:
+    def _new_curve(self, name: str, run_label: str | None = None, series: Series | None = None) -> Curve:
         plot = self._plot(group_of(name))
         colour = metric_colour(name)
         label = CURVE_NAMES.get(name, name)
@@ -249,7 +205,7 @@ class PlotsPanel(QWidget):
         for item in (raw, smooth):
             item.setDownsampling(auto=True, method="peak")
             item.setClipToView(True)
-        series = Series()
+        series = series if series is not None else Series()
         series.set_smoothing(self.smoothing)
         curve = Curve(series, raw, smooth)
         if not dashed:
@@ -285,11 +241,9 @@ class PlotsPanel(QWidget):
         self.stack.setCurrentWidget(self.empty_label)
 
     # hyperparameter markers ---------------------------------------------------------------------------------
-    def _add_marker(self, event: dict) -> None:
-        name, old, new, step = event.get("name"), event.get("old"), event.get("new"), event.get("step")
-        if not isinstance(step, (int, float)):
-            return
-        text = f"{name} {_short(old)}→{_short(new)}"
+    def _add_marker(self, change: HParamChanged) -> None:
+        step = change.step
+        text = f"{change.name} {_short(change.old)}→{_short(change.new)}"
         if any(m.step == step and m.text == text for m in self.markers):
             return
         marker = Marker(int(step), text)
@@ -344,26 +298,15 @@ class PlotsPanel(QWidget):
         self._dirty = True
 
     # overlays ------------------------------------------------------------------------------------------------------
-    def add_overlay(self, run_path: str | Path) -> int:
-        """Draw another run's curves dashed over the current ones; returns the number of records."""
-        run = RunDir(Path(run_path))
-        label = run.name
+    def add_overlay(self, other: RunState) -> int:
+        """Draw another run's curves dashed over the current ones; returns the number of points."""
+        label = other.name
         self.remove_overlay(label)
-        records = read_jsonl(run.metrics_file)
-        curves: dict[str, Curve] = {}
-        for record in records:
-            step = record.get("step")
-            if not isinstance(step, (int, float)):
-                continue
-            for name, value in metric_values(record).items():
-                curve = curves.get(name) or curves.setdefault(name, self._new_curve(name, run_label=label))
-                if step > curve.series.last_step:
-                    curve.series.append(float(step), float(record.get("epoch", math.nan)),
-                                        float(record.get("time", math.nan)), value)  # fmt: skip
+        curves = {name: self._new_curve(name, run_label=label, series=series) for name, series in other.series.items()}
         self.overlays[label] = curves
         self.clear_overlay_button.setVisible(bool(self.overlays))
         self._dirty = True
-        return len(records)
+        return max((c.series.size for c in curves.values()), default=0)
 
     def remove_overlay(self, label: str) -> None:
         for curve in self.overlays.pop(label, {}).values():

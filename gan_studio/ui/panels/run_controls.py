@@ -1,19 +1,18 @@
 """Run controls panel: Start, Pause/Resume, Step, Stop, and the progress of the current run.
 
-The buttons only emit requests (the main window forwards them to the RunSession); `set_state`
-enables what makes sense in each state. Progress shows step / total, epoch, ETA and samples/s
-from the trainer's metric records.
+Pause, Resume, Step and Stop call the RunSession directly (which files them with the trainer's
+thread-safe controls); Start asks the window, which knows the Setup. The buttons follow the
+session's state. Progress shows step / total, epoch, ETA and samples/s from the run's state.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from gan_studio.engine.rundir import RunDir, read_jsonl
-from gan_studio.errors import RunError
+from gan_studio.events import Finished, Metrics, Started
+from gan_studio.state.run_state import RunState
+from gan_studio.ui.panels import RunSubscription
 
 STATE_TEXT = {
     "idle": "Ready",
@@ -41,13 +40,12 @@ class RunControlsPanel(QWidget):
     TITLE = "Run controls"
 
     start_requested = Signal()
-    pause_requested = Signal()
-    resume_requested = Signal()
-    step_requested = Signal()
-    stop_requested = Signal()
 
-    def __init__(self, parent=None):
+    def __init__(self, session=None, parent=None):
+        """`session`: the RunSession the buttons drive (None: a panel that only shows progress)."""
         super().__init__(parent)
+        self.session = session
+        self.subscription = RunSubscription(self.on_event)
         self.state = "idle"
         self._start_allowed = True
         self.total_steps = 0
@@ -66,9 +64,9 @@ class RunControlsPanel(QWidget):
         self.stop_button.setObjectName("stop_button")
         self.stop_button.setToolTip("Stop: saves a checkpoint, so the run can be resumed later")
         self.start_button.clicked.connect(self.start_requested.emit)
-        self.pause_button.clicked.connect(self._on_pause_clicked)
-        self.step_button.clicked.connect(self.step_requested.emit)
-        self.stop_button.clicked.connect(self.stop_requested.emit)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.step_button.clicked.connect(lambda: self.session and self.session.single_step())
+        self.stop_button.clicked.connect(lambda: self.session and self.session.stop())
 
         buttons = QHBoxLayout()
         for button in (self.start_button, self.pause_button, self.step_button, self.stop_button):
@@ -109,6 +107,8 @@ class RunControlsPanel(QWidget):
         layout.addWidget(self.state_label)
         layout.addStretch(1)
         self.set_state("idle")
+        if session is not None:
+            session.state_changed.connect(self.set_state)
 
     # state -------------------------------------------------------------------------------------------
     def set_state(self, state: str) -> None:
@@ -127,52 +127,45 @@ class RunControlsPanel(QWidget):
         self._start_allowed = allowed
         self.set_state(self.state)
 
-    def _on_pause_clicked(self) -> None:
-        if self.state == "paused":
-            self.resume_requested.emit()
-        else:
-            self.pause_requested.emit()
-
     def toggle_pause(self) -> None:
-        """Space: pause when running, resume when paused."""
-        if self.pause_button.isEnabled():
-            self._on_pause_clicked()
+        """The Pause button and Space: pause when running, resume when paused."""
+        if self.pause_button.isEnabled() and self.session is not None:
+            self.session.toggle_pause()
 
     # the panel protocol ---------------------------------------------------------------------------------
-    def set_run(self, run_path: Path | None) -> None:
+    def set_run(self, run: RunState | None) -> None:
+        self.subscription.follow(run)
         self._seconds_per_step = None
         self._last_record = None
         self.total_steps = 0
-        if run_path is None:
+        if run is None:
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
             self.progress.setFormat("no run")
             for label in (self.step_value, self.epoch_value, self.eta_value, self.rate_value):
                 label.setText("–")
             return
-        run = RunDir(run_path)
-        try:
-            info = run.read_info()
-        except RunError:
-            info = {}
-        self.total_steps = int(info.get("steps_total") or 0)
-        records = [r for r in read_jsonl(run.metrics_file) if "samples_per_s" in r]
-        if records:
-            self._show(records[-1])
-        else:
-            self._show({"step": int(info.get("step") or 0)})
+        self.total_steps = run.total_steps
+        point = run.progress
+        if point is not None:
+            self._show({"step": point.step, "epoch": point.epoch, "time": point.seconds,
+                        "samples_per_s": point.samples_per_s})  # fmt: skip
+        self._show({"step": run.step})
+        if run.status == "finished":
+            self.eta_value.setText("done")
 
-    def on_update(self, update: dict) -> None:
-        kind = update.get("kind")
-        if kind == "started":
-            self.total_steps = int(update.get("total_steps") or self.total_steps)
-            self._show({"step": update.get("step", 0)})
-        elif kind == "metrics" and "samples_per_s" in update:
-            self._show(update)
-        elif kind == "finished":
-            self.eta_value.setText("done" if update.get("status") == "finished" else "–")
+    def on_event(self, event) -> None:
+        if isinstance(event, Started):
+            self.total_steps = event.total_steps or self.total_steps
+            self._show({"step": event.step})
+        elif isinstance(event, Metrics) and "samples_per_s" in event.values:
+            self._show({"step": event.step, **event.values})
+        elif isinstance(event, Finished):
+            self._show({"step": event.step})
+            self.eta_value.setText("done" if event.status == "finished" else "–")
 
     def _show(self, record: dict) -> None:
+        record = {k: v for k, v in record.items() if v is not None}
         step = int(record.get("step") or 0)
         last = self._last_record
         if last is not None and "time" in record and "time" in last and step > last.get("step", 0):

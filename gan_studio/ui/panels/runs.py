@@ -27,32 +27,30 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gan_studio.engine.rundir import list_runs
+from gan_studio.events import RESUMABLE_STATUSES, Advice, Diverged, Failed, Finished, Paused, Resumed, Started
 from gan_studio.paths import default_workspace
+from gan_studio.state.run_state import RunState
+from gan_studio.store.lock import holder_of
+from gan_studio.store.rundir import RunDir, list_runs
+from gan_studio.ui.panels import RunSubscription
 from gan_studio.ui.style import ACCENT, ERROR, MUTED, OK, TEXT, WARNING
 
 REFRESH_MS = 3000
-STALE_RUNNING_S = 120  # a "running" run nobody wrote to for this long was left by a process that died
 COLUMNS = ("Run", "Model", "Data", "Status", "Step", "Last metrics", "Created")
 STATUS_COLOURS = {"running": ACCENT, "paused": WARNING, "finished": OK, "stopped": TEXT, "diverged": ERROR,
                   "failed": ERROR}  # fmt: skip
 SUMMARY_FIELDS = (("d_loss", "D"), ("g_loss", "G"), ("loss", "loss"), ("recon", "recon"), ("kl", "KL"))
 
 
-def resumable(path: Path, status: str | None) -> bool:
-    """Stopped, paused, failed or diverged runs; a 'running' one only when nothing wrote to it for a while
-    (its process died), so the app never becomes a second writer of a run another process trains."""
-    if status in ("stopped", "paused", "failed", "diverged"):
-        return True
-    if status != "running":
-        return False
-    newest = 0.0
-    for name in ("run.json", "metrics.jsonl", "events.jsonl"):
-        try:
-            newest = max(newest, (path / name).stat().st_mtime)
-        except OSError:
-            continue
-    return time.time() - newest > STALE_RUNNING_S
+def resumable(path: Path, status: str | None) -> tuple[bool, str]:
+    """(whether the Resume button may continue this run, why not): stopped, paused, failed or
+    diverged runs, and "running" ones whose writer died; never a run another process holds."""
+    holder = holder_of(path)
+    if holder:
+        return False, f"being trained by {holder}"
+    if status in RESUMABLE_STATUSES or status == "running":
+        return True, ""
+    return False, f"the run is {status or 'unreadable'}"
 
 
 def metrics_summary(last: dict) -> str:
@@ -81,6 +79,7 @@ class RunsPanel(QWidget):
 
     def __init__(self, workspace: str | Path | None = None, parent=None):
         super().__init__(parent)
+        self.subscription = RunSubscription(self.on_event)
         self.workspace = Path(workspace) if workspace else default_workspace()
         self.current_run: Path | None = None
         self.protected: set[Path] = set()  # runs that may not be deleted now (the one training)
@@ -233,7 +232,10 @@ class RunsPanel(QWidget):
         status = self.status_of(path) if path is not None else None
         self.open_button.setEnabled(path is not None)
         self.compare_button.setEnabled(path is not None and self.current_run is not None and path != self.current_run)
-        self.resume_button.setEnabled(path is not None and path not in self.protected and resumable(path, status))
+        can_resume, why_not = resumable(path, status) if path is not None else (False, "")
+        self.resume_button.setEnabled(can_resume and path not in self.protected)
+        self.resume_button.setToolTip("Continue this run from its last checkpoint" if can_resume or not why_not
+                                      else f"Cannot resume: {why_not}")  # fmt: skip
         self.delete_button.setEnabled(path is not None and path not in self.protected)
 
     def _emit_selected(self, signal) -> None:
@@ -259,8 +261,12 @@ class RunsPanel(QWidget):
         if path in self.protected:
             self.message.emit("warning", f"{path.name} is training: stop it before deleting it")
             return False
-        if not (path / "run.json").is_file():
+        if path.is_symlink() or not RunDir(path).exists():
             self.message.emit("error", f"{path} is not a run folder (no run.json); nothing was deleted")
+            return False
+        holder = holder_of(path)
+        if holder:
+            self.message.emit("warning", f"{path.name} is being trained by {holder}: stop it before deleting it")
             return False
         if not self.confirm("Delete run", f"Delete the run {path.name} and all its files?\n\n{path}"):
             return False
@@ -276,14 +282,15 @@ class RunsPanel(QWidget):
         return True
 
     # the panel protocol -------------------------------------------------------------------------------------------------
-    def set_run(self, run_path: Path | None) -> None:
-        self.current_run = Path(run_path) if run_path is not None else None
+    def set_run(self, run: RunState | None) -> None:
+        self.subscription.follow(run)
+        self.current_run = run.path if run is not None else None
         self.refresh()
         if self.current_run is not None:
             self.select_run(self.current_run)
 
-    def on_update(self, update: dict) -> None:
-        if update.get("kind") in ("started", "finished", "diverged", "failed", "paused", "resumed", "status"):
+    def on_event(self, event) -> None:
+        if isinstance(event, (Started, Finished, Diverged, Failed, Paused, Resumed, Advice)):
             self.refresh()
 
     # preferences --------------------------------------------------------------------------------------------------------

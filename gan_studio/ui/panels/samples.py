@@ -11,8 +11,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import numpy as np
-from PIL import Image, UnidentifiedImageError
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -26,30 +24,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gan_studio.engine.rundir import RunDir
 from gan_studio.errors import GanStudioError, RunError
-from gan_studio.models import MODELS
+from gan_studio.events import Sample
+from gan_studio.state.run_state import RunState
+from gan_studio.store.pictures import read_picture
+from gan_studio.ui.panels import RunSubscription
 from gan_studio.ui.widgets.image_view import ImageView
-
-
-def read_picture(path: Path) -> np.ndarray:
-    """uint8 (H, W) or (H, W, 3) pixels of a PNG; RunError when it cannot be read."""
-    try:
-        with Image.open(path) as img:
-            img = img.convert("L" if img.mode in ("L", "1", "I", "I;16") else "RGB")
-            return np.asarray(img).copy()
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
-        raise RunError(f"cannot read picture ({exc})", path) from None
-
-
-def grid_class_names(info: dict) -> list[str]:
-    """Row labels of a run's grids: the class names when the model is conditional on image data."""
-    spec = MODELS.get(str(info.get("model")))
-    data_info = info.get("data_info") or {}
-    if spec is None or not spec.conditional or data_info.get("kind") != "images":
-        return []
-    names = data_info.get("class_names") or (info.get("dataset") or {}).get("class_names") or []
-    return [str(n) for n in names]
 
 
 class SamplesPanel(QWidget):
@@ -61,7 +41,8 @@ class SamplesPanel(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.run_path: Path | None = None
+        self.subscription = RunSubscription(self.on_event)
+        self.run_name = ""
         self.steps: list[tuple[int, Path]] = []
         self.class_names: list[str] = []
         self.current: tuple[int, Path] | None = None
@@ -123,36 +104,36 @@ class SamplesPanel(QWidget):
         self.set_run(None)
 
     # the panel protocol ---------------------------------------------------------------------------------------
-    def set_run(self, run_path: Path | None) -> None:
-        self.run_path = Path(run_path) if run_path is not None else None
+    def set_run(self, run: RunState | None) -> None:
+        self.subscription.follow(run)
         self.steps, self.current, self.class_names = [], None, []
-        if self.run_path is None:
+        self.run_name = run.name if run is not None else ""
+        if run is None:
             self._refresh_slider()
             self.generated.set_picture(None, "no run")
             self.real.set_picture(None, "no run")
             self.position_label.setText("no grids yet")
             return
-        run = RunDir(self.run_path)
-        try:
-            self.class_names = grid_class_names(run.read_info())
-        except RunError:
-            self.class_names = []
-        self.steps = run.sample_steps()
-        self._show_real(run.samples_dir / "real.png")
+        self.class_names = run.grid_row_labels
+        self.steps = list(run.samples)
+        self._show_real(run.real_picture)
         self.follow_check.setChecked(True)
         self._refresh_slider()
+        self.generated.fit_on_next_picture()
         if self.steps:
             self.show_index(len(self.steps) - 1)
         else:
             self.generated.set_picture(None, "the first grid appears after a few steps")
             self.position_label.setText("no grids yet")
 
-    def on_update(self, update: dict) -> None:
-        kind = update.get("kind")
-        if kind == "sample" and "path" in update:
-            self._add_sample(int(update.get("step", 0)), Path(update["path"]))
-        elif kind == "started" and self.run_path is not None and self.real.picture is None:
-            self._show_real(RunDir(self.run_path).samples_dir / "real.png")
+    def on_event(self, event) -> None:
+        run = self.subscription.run
+        if isinstance(event, Sample) and run is not None:
+            found = [path for step, path in run.samples if step == event.step]
+            if found:
+                self._add_sample(event.step, found[0])
+            if self.real.picture is None:
+                self._show_real(run.real_picture)
 
     def _add_sample(self, step: int, path: Path) -> None:
         if path.name == "real.png":
@@ -193,8 +174,8 @@ class SamplesPanel(QWidget):
             self.slider.blockSignals(False)
         self._update_position_label()
 
-    def _show_real(self, path: Path) -> None:
-        if not path.is_file():
+    def _show_real(self, path: Path | None) -> None:
+        if path is None:
             self.real.set_picture(None, "no real batch saved")
             return
         try:
@@ -255,7 +236,7 @@ class SamplesPanel(QWidget):
         if self.current is None:
             self.message.emit("warning", "no grid to save yet")
             return
-        run_name = self.run_path.name if self.run_path else "samples"
+        run_name = self.run_name or "samples"
         suggested = str(Path.home() / f"{run_name}-step-{self.current[0]}.png")
         path, _ = QFileDialog.getSaveFileName(self, "Save grid", suggested, "PNG images (*.png)")
         if not path:

@@ -7,7 +7,6 @@ and the TrainConfig, validated as they are typed; `problems()` is empty when Sta
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, Signal
@@ -25,9 +24,12 @@ from PySide6.QtWidgets import (
 )
 
 from gan_studio.data import is_point_dataset
-from gan_studio.engine.trainer import HPARAMS_LIVE, TrainConfig
+from gan_studio.engine.settings import HPARAMS_LIVE, TrainConfig
 from gan_studio.errors import ConfigError
+from gan_studio.events import HParamChanged
 from gan_studio.models import MODEL_NAMES, MODELS, DCGANConfig, get_spec
+from gan_studio.state.run_state import RunState
+from gan_studio.ui.panels import RunSubscription
 from gan_studio.ui.widgets.config_form import ConfigForm
 from gan_studio.ui.widgets.dataset_picker import DatasetPicker
 
@@ -53,8 +55,12 @@ class SetupPanel(QWidget):
     live_edited = Signal(str, object)  # a live hyperparameter edited while training
     download_finished = Signal(bool, str)  # (ok, message)
 
-    def __init__(self, parent=None):
+    def __init__(self, session=None, parent=None):
+        """`session`: the RunSession that live hyperparameter edits go to (None: only `live_edited` is emitted)."""
         super().__init__(parent)
+        self.subscription = RunSubscription(self.on_event)
+        if session is not None:
+            self.live_edited.connect(lambda name, value: session.set_hparams(**{name: value}))
         self._valid = False
         self._training = False
 
@@ -215,15 +221,17 @@ class SetupPanel(QWidget):
         return self.model_name(), self.model_form.config(), self.train_form.config(data=self.dataset_spec())
 
     # the panel protocol ----------------------------------------------------------------------------------------
-    def set_run(self, run_path: Path | None) -> None:
-        """The setup describes the next run; opening a run fills it via `load_run_settings` instead."""
+    def set_run(self, run: RunState | None) -> None:
+        """The setup describes the next run (opening a run fills it via `load_run_settings`); while a
+        run trains, its live hyperparameter changes show in the fields."""
+        self.subscription.follow(run)
 
-    def on_update(self, update: dict) -> None:
+    def on_event(self, event) -> None:
         """Keep live hyperparameter fields in step with changes the trainer applied."""
-        if update.get("kind") == "event" and update.get("type") == "hparam":
-            editor = self.model_form.editors.get(str(update.get("name")))
-            if editor is not None and update.get("new") is not None:
-                editor.set_value(update["new"])
+        if isinstance(event, HParamChanged):
+            editor = self.model_form.editors.get(event.name)
+            if editor is not None and event.new is not None:
+                editor.set_value(event.new)
 
     # while training ---------------------------------------------------------------------------------------
     def set_training(self, training: bool) -> None:

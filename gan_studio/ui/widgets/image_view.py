@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from gan_studio.ui.style import MUTED, PLOT_BACKGROUND
 
-GRID_PADDING = 2  # pixels between and around the tiles of a grid (engine/grids.py)
+GRID_PADDING = 2  # pixels between and around the tiles of a grid (store/pictures.py)
 ZOOM_STEP = 1.25
 
 
@@ -32,6 +32,7 @@ class ImageView(QWidget):
         self.view.addItem(self.placeholder)
         self.labels: list[pg.TextItem] = []
         self.picture: np.ndarray | None = None
+        self._fit_next = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -42,6 +43,7 @@ class ImageView(QWidget):
     def set_picture(self, picture: np.ndarray | None, placeholder: str = "") -> None:
         """Show uint8 (H, W) or (H, W, C) pixels, or the placeholder text when None."""
         first = self.picture is None or picture is None or picture.shape[:2] != self.picture.shape[:2]
+        first, self._fit_next = first or self._fit_next, False
         self.picture = picture
         if picture is None:
             self.image.clear()
@@ -72,6 +74,10 @@ class ImageView(QWidget):
             self.view.addItem(item)
             self.labels.append(item)
         self.fit()
+
+    def fit_on_next_picture(self) -> None:
+        """Show the next picture whole, whatever the zoom was (a new run starts unzoomed)."""
+        self._fit_next = True
 
     def fit(self) -> None:
         """Show the whole picture (and its labels)."""

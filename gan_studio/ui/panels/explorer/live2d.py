@@ -13,8 +13,8 @@ from PySide6.QtCore import QRectF, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout
 
 from gan_studio.explore.live2d import Live2DFrame, live_frame
+from gan_studio.ui.panels.explorer.tab import ExplorerTab
 from gan_studio.ui.style import PLOT_BACKGROUND
-from gan_studio.ui.widgets.explorer_tab import ExplorerTab
 
 # D(x): blue where D says "fake", neutral near 0.5, red where it says "real"
 HEATMAP_COLOURS = pg.ColorMap([0.0, 0.5, 1.0], [(38, 84, 160), (34, 37, 44), (170, 52, 52)])

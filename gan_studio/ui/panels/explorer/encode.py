@@ -16,9 +16,9 @@ from PySide6.QtWidgets import (
 )
 
 from gan_studio.explore.encoding import Encoding, encode, load_image_file, run_dataset
-from gan_studio.explore.saving import samples_to_picture
-from gan_studio.ui.widgets.explorer_image import ImageCanvas
-from gan_studio.ui.widgets.explorer_tab import ExplorerTab
+from gan_studio.store.pictures import samples_picture
+from gan_studio.ui.panels.explorer.canvas import ImageCanvas
+from gan_studio.ui.panels.explorer.tab import ExplorerTab
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -126,7 +126,7 @@ class EncodeTab(ExplorerTab):
             self.label_combo.setCurrentIndex(enc.label)
         for view, x in ((self.input_view, enc.input), (self.recon_view, enc.reconstruction)):
             picture_range = (0.0, 1.0) if x.ndim == 3 else source.value_range
-            view.set_picture(samples_to_picture(x[None], picture_range, 1, padding=0, backdrop=self._backdrop()))
+            view.set_picture(samples_picture(x[None], picture_range, 1, padding=0, backdrop=self._backdrop()))
         y = None if enc.label is None else np.eye(source.num_classes, dtype=np.float32)[enc.label]
         self.panel.seed = None
         self.panel.set_latent(enc.mu, y)

@@ -1,8 +1,10 @@
-"""Tiny trained runs of every model type for the export and inference tests (helpers, no tests here).
+"""Tiny trained runs for the tests (helpers, no tests here): the one factory every test file uses.
 
-Each run trains a few steps on a small in-memory dataset so BatchNorm running statistics are no
-longer the defaults (folding them is then really tested) while the whole file set stays fast.
-Runs and exports are made once per test session (`exported`) and shared by the test files.
+`make_trainer(out, model, **settings)` builds a Trainer with tiny model sizes (TINY_MODELS) and a
+short CPU training; `train_tiny_run` runs it to the end. The `tiny_run` fixture in conftest.py
+calls it in the test's tmp_path. For the export and inference tests, `exported(name)` trains each
+of TINY_RUNS (every model type, on small in-memory data, so BatchNorm statistics are no longer
+the defaults and folding them is really tested) and exports it, once per test session.
 """
 
 from __future__ import annotations
@@ -14,10 +16,43 @@ from pathlib import Path
 
 import torch
 
-from gan_studio.config import apply_values
 from gan_studio.data import Dataset
-from gan_studio.engine import TrainConfig, Trainer
-from gan_studio.models import default_config
+from gan_studio.engine.settings import configs_from_values
+from gan_studio.engine.trainer import Trainer
+from gan_studio.events import Diverged, Failed
+
+# model sizes that train in milliseconds on one CPU thread
+TINY_MODELS = {
+    "gan": {"g_hidden": 16, "d_hidden": 16, "latent_dim": 4, "g_layers": 2, "d_layers": 2},
+    "cgan": {"g_hidden": 16, "d_hidden": 16, "latent_dim": 4, "g_layers": 2, "d_layers": 2},
+    "vae": {"hidden": 16, "latent_dim": 2},
+    "cvae": {"hidden": 16, "latent_dim": 2},
+    "dcgan": {"ngf": 4, "ndf": 4, "latent_dim": 8},
+    "cdcgan": {"ngf": 4, "ndf": 4, "latent_dim": 8, "label_embed_dim": 4},
+}
+TINY_TRAINING = {"steps": 3, "batch_size": 16, "log_every": 1, "sample_every": 0, "checkpoint_every": 0,
+                 "device": "cpu"}  # fmt: skip
+
+
+def make_trainer(out: Path, model: str = "gan", dataset: Dataset | None = None, **settings) -> Trainer:
+    """A new Trainer of a tiny `model` into `out`; `settings` are any train or model settings (flags' names).
+
+    The data defaults to ring8 (moons for VAEs); model sizes default to TINY_MODELS[model].
+    """
+    data = "moons" if "vae" in model else "ring8"
+    values = {"data": data, **TINY_TRAINING, **TINY_MODELS[model], **settings}
+    trainer_options = {k: values.pop(k) for k in ("controls", "callbacks", "workspace") if k in values}
+    _, train_config, model_config = configs_from_values(model, values)
+    return Trainer.new(model, model_config, train_config, out=out, dataset=dataset, **trainer_options)
+
+
+def train_tiny_run(out: Path, model: str = "gan", dataset: Dataset | None = None, **settings) -> Trainer:
+    """`make_trainer`, trained to the end (a failure or divergence fails the test); returns the Trainer."""
+    trainer = make_trainer(out, model, dataset, **settings)
+    for event in trainer:
+        assert not isinstance(event, (Failed, Diverged)), event
+    return trainer
+
 
 CLASS_NAMES = ["circle", "square", "triangle"]
 FAST_LR = 0.05
@@ -49,21 +84,21 @@ def tiny_dataset(kind: str, channels: int, size: int, value_range: tuple[float, 
     return Dataset("tiny-images", x, y, list(CLASS_NAMES), "images", value_range)
 
 
-def train_tiny_run(folder: Path, name: str, steps: int = 3) -> Path:
+def trained_run_path(out: Path, model: str, data: str, steps: int = 3, **settings) -> Path:
+    """A few steps of tiny `model` on `data` into `out`; returns the run's path."""
+    return train_tiny_run(out, model, data=data, steps=steps, **settings).run.path
+
+
+def train_export_run(folder: Path, name: str, steps: int = 3) -> Path:
     """Train run `name` of TINY_RUNS for a few CPU steps into folder/name; returns the run path."""
     model_name, values, kind, channels, size = TINY_RUNS[name]
     is_gan = model_name.endswith("gan")
     # a large learning rate moves the weights far from their tiny initialisation in 3 steps, so the
     # samples clearly depend on z (a grid comparison then means something)
     fast = {"lr_g": FAST_LR, "lr_d": FAST_LR} if is_gan else {"lr": FAST_LR}
-    config = apply_values(default_config(model_name), {**values, **fast})
     family_range = (-1.0, 1.0) if is_gan else (0.0, 1.0)
     dataset = tiny_dataset(kind, channels, size, family_range)
-    train = TrainConfig(data=dataset.name, steps=steps, batch_size=16, device="cpu", log_every=1,
-                        sample_every=0, checkpoint_every=0)  # fmt: skip
-    trainer = Trainer.new(model_name, config, train, out=folder / name, dataset=dataset)
-    for update in trainer:
-        assert update["kind"] not in ("failed", "diverged"), update
+    train_tiny_run(folder / name, model_name, dataset, data=dataset.name, steps=steps, **values, **fast)
     return folder / name
 
 
@@ -87,6 +122,6 @@ def exported(name: str, part: str = "generator"):
     if key not in _SHARED:
         run = shared_folder() / name
         if not run.exists():
-            train_tiny_run(shared_folder(), name)
+            train_export_run(shared_folder(), name)
         _SHARED[key] = (run, export_run(run, part=part))
     return _SHARED[key]

@@ -16,9 +16,10 @@ from PySide6.QtWidgets import (
 
 from gan_studio.errors import DataError
 from gan_studio.explore import latent as latent_ops
-from gan_studio.explore.saving import points_picture, save_gif, save_latent, save_picture, to_pictures
-from gan_studio.ui.widgets.explorer_image import ImageCanvas
-from gan_studio.ui.widgets.explorer_tab import ExplorerTab
+from gan_studio.explore.saving import save_gif, save_latent
+from gan_studio.store.pictures import points_picture, save_png, to_uint8
+from gan_studio.ui.panels.explorer.canvas import ImageCanvas
+from gan_studio.ui.panels.explorer.tab import ExplorerTab
 
 
 class InterpolateTab(ExplorerTab):
@@ -133,7 +134,7 @@ class InterpolateTab(ExplorerTab):
         self.strip_view.set_picture(batch.picture, batch.cells)
         self.samples = batch.samples
         if batch.samples.ndim == 4:
-            self.frames = list(to_pictures(batch.samples, self.panel.source.value_range))
+            self.frames = list(to_uint8(batch.samples, self.panel.source.value_range))
         else:  # 2D points: the path drawn over the model's distribution, one frame per position
             cloud, extent = self.panel.loaded.backdrop
             self.frames = [points_picture(cloud, batch.samples[: i + 1], extent, connect=True)
@@ -166,7 +167,7 @@ class InterpolateTab(ExplorerTab):
     def export_png(self, path):
         if self.strip_view.picture is None:
             raise DataError("nothing to export yet: set A and B and draw the strip")
-        written = save_picture(self.strip_view.picture, path)
+        written = save_png(self.strip_view.picture, path)
         save_latent(written.with_suffix(".json"), self.a[0], self.a[1], image=written.name,
                     path_z=self.path_z.tolist(), mode=self.mode_combo.currentText(), **self.panel.about())  # fmt: skip
         return written

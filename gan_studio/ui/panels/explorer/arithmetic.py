@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from gan_studio.explore import latent as latent_ops
-from gan_studio.ui.widgets.explorer_image import ImageCanvas
-from gan_studio.ui.widgets.explorer_tab import ExplorerTab
+from gan_studio.ui.panels.explorer.canvas import ImageCanvas
+from gan_studio.ui.panels.explorer.tab import ExplorerTab
 
 GROUPS = ("A", "B", "C")
 POOL_COLUMNS = 8

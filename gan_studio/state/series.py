@@ -1,4 +1,4 @@
-"""Growable numpy buffers for live curves: O(1) appends, capacity doubling, incremental EMA.
+"""Growable numpy buffers for metric histories: O(1) appends, capacity doubling, incremental EMA.
 
 A `Series` keeps one metric over time with its three possible x axes (step, epoch, training
 seconds). Plots read views of the filled part (no copies) on each redraw tick.
@@ -76,3 +76,12 @@ class Series:
     def clear(self) -> None:
         self.size = 0
         self._ema = None
+
+    def truncate_after(self, step: float) -> bool:
+        """Forget the points after `step` (a resumed run continues from its checkpoint); True if any went."""
+        keep = int((self.x("step") <= step).sum())
+        if keep >= self.size:
+            return False
+        self.size = keep
+        self.set_smoothing(self.smoothing)
+        return True

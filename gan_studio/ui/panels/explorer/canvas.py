@@ -96,11 +96,3 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
         col, row = int((x - left - pad) // (cell_w + pad)), int((y - pad) // (cell_h + pad))
         if 0 <= row < rows and 0 <= col < cols:
             self.cell_clicked.emit(row * cols + col)
-
-
-def grid_cells(count: int, columns: int, cell_shape: tuple[int, ...], padding: int = 2, left: int = 0):
-    """The `cells` of `ImageCanvas.set_picture` for `count` pictures of (H, W, ...) tiled `columns` wide
-    (`left`: a margin of row labels before the first column)."""
-    columns = max(1, min(columns, count))
-    rows = (count + columns - 1) // columns
-    return rows, columns, int(cell_shape[0]), int(cell_shape[1]), padding, left

@@ -1,7 +1,10 @@
-"""Checkpoints: written atomically, read with `weights_only=True`, checked against the model.
+"""Checkpoints: verified before saving, written atomically, read with `weights_only=True`, checked
+against the model.
 
-A checkpoint is a dict of tensors and plain Python values only. Files with pickled objects
-are refused (never unpickled), and so are checkpoints of another model or an incompatible config.
+A checkpoint is a dict of tensors and plain Python values only. Files with pickled objects are
+refused (never unpickled), and so are checkpoints of another model or config. A state is saved only
+after every weight and optimizer value was checked finite (`nonfinite_entry`), so last.pt is always
+the newest verified checkpoint: pruning keeps the newest N numbered ones and never touches last.pt.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import os
 import pickle
 import re
+import stat
 import struct
 import zipfile
 from pathlib import Path
@@ -16,57 +20,52 @@ from pathlib import Path
 import torch
 
 from gan_studio.errors import CheckpointError
+from gan_studio.files import UnsafeFileError, atomic_write, open_regular
 
 CHECKPOINT_FORMAT = "gan-studio-checkpoint"
 CHECKPOINT_VERSION = 1
+STEP_FILE = re.compile(r"^step-(\d{1,12})\.pt$")
 
 
-def atomic_torch_save(obj, path: str | Path) -> None:
-    """torch.save to a temp file, fsync it, rename over `path`, fsync the folder."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    fsync_dir(path.parent)
+def save_checkpoint(state: dict, path: str | Path) -> None:
+    """torch.save `state` atomically (see gan_studio.files.atomic_write); the folder is created if missing."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda fh: torch.save(state, fh))
 
 
-def remove_stale_temp_files(folder: Path) -> None:
-    """Delete temp files left by a process killed while writing a checkpoint (never valid ones)."""
-    for path in Path(folder).glob(".*.tmp-*"):
-        try:
-            path.unlink()
-        except OSError:
-            pass
+def nonfinite_entry(state: dict) -> str | None:
+    """The first weight or optimizer value of a checkpoint state that is NaN or inf (None when all are finite)."""
 
+    def walk(value, where: str) -> str | None:
+        if isinstance(value, torch.Tensor):
+            if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+                return where
+            return None
+        if isinstance(value, dict):
+            for key, item in value.items():
+                found = walk(item, f"{where}.{key}" if where else str(key))
+                if found:
+                    return found
+        elif isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                found = walk(item, f"{where}[{i}]")
+                if found:
+                    return found
+        return None
 
-def fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    return walk({"model": state.get("model"), "optimizers": state.get("optimizers"), "ema": state.get("ema")}, "")
 
 
 def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
     """Load a GAN Studio checkpoint safely; CheckpointError for anything else."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError("checkpoint not found", path)
     try:
-        data = torch.load(path, map_location=map_location, weights_only=True)
+        with open_regular(path) as fh:
+            data = torch.load(fh, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError("checkpoint not found", path) from None
+    except UnsafeFileError as exc:
+        raise CheckpointError(exc.reason, path) from None
     except pickle.UnpicklingError as exc:
         raise CheckpointError(
             f"refused: the file contains pickled Python objects, which are never loaded ({_first_line(exc)})", path
@@ -181,14 +180,24 @@ def check_compatible(data: dict, model_name: str, model, path: str | Path) -> No
             )
 
 
-_STEP_FILE = re.compile(r"^step-(\d+)\.pt$")
+def numbered_checkpoints(folder: Path) -> list[tuple[int, Path]]:
+    """The kept step-N.pt files of a checkpoints folder as (step, path), oldest first (regular files only)."""
+    try:
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            return []
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    found = [(int(m.group(1)), Path(e.path)) for e in entries
+             if (m := STEP_FILE.match(e.name)) and e.is_file(follow_symlinks=False)]  # fmt: skip
+    return sorted(found)
 
 
 def prune_checkpoints(folder: Path, keep: int) -> None:
-    """Keep the newest `keep` step-N.pt files (last.pt is never touched)."""
-    numbered = sorted((int(m.group(1)), p) for p in folder.glob("step-*.pt") if (m := _STEP_FILE.match(p.name)))
+    """Keep the newest `keep` step-N.pt files (last.pt is never touched, nor anything else)."""
+    numbered = numbered_checkpoints(folder)
     for _, path in numbered[: max(0, len(numbered) - keep)]:
         try:
-            path.unlink()
+            os.unlink(path)
         except OSError:
             pass

@@ -1,23 +1,22 @@
 """The latent explorer panel: the current sample large, its neighbours, and tabs to steer z and y.
 
-The panel owns the explorer's state (source, z, y) and its render thread. Tabs (one file each:
-explorer_latent, explorer_condition, explorer_interpolate, explorer_arithmetic, explorer_encode,
-explorer_live2d) read and change that state through the panel and submit their own render jobs.
+The explorer's state (source, z, y, seed) and its render jobs are Qt-free
+(`gan_studio.explore.state.ExplorerState`); this panel shows them and runs the jobs in its render
+thread. Tabs (one file each in this package: latent, condition, interpolate, arithmetic, encode,
+live2d) change the state through the panel and submit their own jobs.
 
 Rendering is off the UI thread with latest-request-wins (`gan_studio.explore.renderer`); results
 come back through a queued signal, and `image_shown` is emitted once new pixels are in the image.
 
-Live updates while training: the panel never touches the trainer's model. When the current run's
-checkpoints/last.pt changes (polled every 500 ms, and checked at once on each trainer update),
-the run is reloaded in the render thread and everything re-renders with the new weights. Training
-in the app with a small "checkpoint every" makes the 2D view follow closely.
+Live updates while training: the panel never touches the trainer's model. When the current run
+saves a checkpoint (a Checkpoint event of its RunState), the run is reloaded in the render thread
+and everything re-renders with the new weights. Training in the app with a small "checkpoint
+every" makes the 2D view follow closely.
 """
 
 from __future__ import annotations
 
-import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,56 +34,28 @@ from PySide6.QtWidgets import (
 )
 
 from gan_studio.errors import DataError, GanStudioError
-from gan_studio.explore import latent as latent_ops
-from gan_studio.explore.backends import BACKEND_CHOICES, ExplorerSource, is_onnx_file, open_source
-from gan_studio.explore.encoding import run_dataset
-from gan_studio.explore.live2d import fixed_inputs, plane_extent
+from gan_studio.events import Checkpoint, Finished
+from gan_studio.explore.backends import BACKEND_CHOICES, is_onnx_file
 from gan_studio.explore.renderer import Renderer, RenderResult
-from gan_studio.explore.saving import samples_to_picture, save_latent, save_picture, to_pictures
-from gan_studio.ui.panels.explorer_arithmetic import ArithmeticTab
-from gan_studio.ui.panels.explorer_condition import ConditionTab
-from gan_studio.ui.panels.explorer_encode import EncodeTab
-from gan_studio.ui.panels.explorer_interpolate import InterpolateTab
-from gan_studio.ui.panels.explorer_latent import LatentTab
-from gan_studio.ui.panels.explorer_live2d import Live2DTab
-from gan_studio.ui.widgets.explorer_image import ImageCanvas, grid_cells
+from gan_studio.explore.saving import save_latent
+from gan_studio.explore.state import ExplorerState, LoadedSource, checkpoint_mtime, load_job
+from gan_studio.state.run_state import RunState
+from gan_studio.store.pictures import save_png
+from gan_studio.ui.panels import RunSubscription
+from gan_studio.ui.panels.explorer.arithmetic import ArithmeticTab
+from gan_studio.ui.panels.explorer.canvas import ImageCanvas
+from gan_studio.ui.panels.explorer.condition import ConditionTab
+from gan_studio.ui.panels.explorer.encode import EncodeTab
+from gan_studio.ui.panels.explorer.interpolate import InterpolateTab
+from gan_studio.ui.panels.explorer.latent import LatentTab
+from gan_studio.ui.panels.explorer.live2d import Live2DTab
 
-POLL_MS = 500  # how often the run's last checkpoint is checked for changes
 NEIGHBOUR_DELAY_MS = 120  # the neighbour grid waits for a pause in dragging
-NEIGHBOUR_RADIUS = 0.5  # per-dimension std of a neighbour's offset from z
-CLOUD_POINTS = 1500  # generated points drawn behind 2D point samples
 WIDE_LAYOUT_PX = 820  # from this width on, the image and the tabs sit side by side
 
 
-@dataclass
-class Batch:
-    """A rendered batch: the raw samples and the picture the UI shows (with its grid cells)."""
-
-    samples: np.ndarray
-    picture: np.ndarray
-    cells: tuple | None
-
-
-@dataclass
-class LoadedSource:
-    """What the render thread prepares when a source opens: the source and, for 2D points, a backdrop."""
-
-    source: ExplorerSource
-    checkpoint_mtime: int | None
-    backdrop: tuple[np.ndarray, tuple] | None = None  # (generated cloud, extent) for point models
-    real: np.ndarray | None = None  # training points (2D models), when the dataset loads
-    keep_state: bool = False
-
-
-def _mtime(path: Path | None) -> int | None:
-    try:
-        return os.stat(path).st_mtime_ns if path else None
-    except OSError:
-        return None
-
-
 class ExplorerPanel(QWidget):
-    """See the module docstring. Panel protocol: TITLE, set_run(path), on_update(update), open_source(path)."""
+    """See the module docstring. Panel protocol: TITLE, set_run(run state), on_event(event); also open_source(path)."""
 
     TITLE = "Explorer"
 
@@ -95,12 +66,8 @@ class ExplorerPanel(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.source: ExplorerSource | None = None
-        self.loaded: LoadedSource | None = None
-        self.z = np.zeros(1, np.float32)
-        self.y: np.ndarray | None = None
-        self.seed = 0
-        self._generation = 0
+        self.subscription = RunSubscription(self.on_event)
+        self.state = ExplorerState()
         self._loading = False
         self._run_path: Path | None = None
         self._requested_path: Path | None = None
@@ -110,9 +77,6 @@ class ExplorerPanel(QWidget):
         self.renderer = Renderer(self._result.emit)
         self._result.connect(self._on_result)
         self._build()
-        self._poll_timer = QTimer(self)
-        self._poll_timer.setInterval(POLL_MS)
-        self._poll_timer.timeout.connect(self.check_checkpoint)
         self._neighbour_timer = QTimer(self)
         self._neighbour_timer.setSingleShot(True)
         self._neighbour_timer.setInterval(NEIGHBOUR_DELAY_MS)
@@ -121,6 +85,20 @@ class ExplorerPanel(QWidget):
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
         self._show_source_state()
+
+    # the state (gan_studio.explore.state) ------------------------------------------------------------
+    source = property(lambda self: self.state.source)
+    loaded = property(lambda self: self.state.loaded)
+    z = property(lambda self: self.state.z)
+    y = property(lambda self: self.state.y)
+
+    @property
+    def seed(self) -> int | None:
+        return self.state.seed
+
+    @seed.setter
+    def seed(self, seed: int | None) -> None:
+        self.state.seed = seed
 
     # layout ---------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -207,25 +185,25 @@ class ExplorerPanel(QWidget):
             self.splitter.setSizes([420, 630])
 
     # panel protocol -----------------------------------------------------------------------------
-    def set_run(self, run_path) -> None:
+    def set_run(self, run: RunState | None) -> None:
         """The app's current run changed (None: no run). Loads it now, or once it has a checkpoint."""
-        if run_path is None:
+        self.subscription.follow(run)
+        if run is None or run.path is None:
             self.close_source()
             return
-        run_path = Path(run_path)
+        run_path = run.path
         if self._run_path == run_path and self.source is not None:
             return
-        if not (run_path / "checkpoints" / "last.pt").exists():  # a run that has just started
+        if run.checkpoint_step is None:  # a run that has just started
             self.close_source()
             self._run_path = self._requested_path = run_path
-            self._poll_timer.start()
-            self.source_label.setText(f"Waiting for the first checkpoint of {run_path.name}…")
+            self.source_label.setText(f"Waiting for the first checkpoint of {run.name}…")
             return
         self.open_source(run_path)
 
-    def on_update(self, update: dict) -> None:
-        """A trainer update of the current run: new weights may be on disk, check at once."""
-        if update.get("kind") in ("sample", "metrics", "finished", "paused", "event"):
+    def on_event(self, event) -> None:
+        """New weights were saved: reload the run (keeping z, y and the tab's state)."""
+        if isinstance(event, (Checkpoint, Finished)):
             self.check_checkpoint()
 
     def open_source(self, path, backend: str | None = None) -> None:
@@ -233,17 +211,11 @@ class ExplorerPanel(QWidget):
         path = Path(path)
         self._requested_path = path
         self._run_path = None if is_onnx_file(path) else path
-        if self._run_path is not None:
-            self._poll_timer.start()
-        else:
-            self._poll_timer.stop()
         self._load(path, backend or self.backend_combo.currentText(), keep_state=False)
 
     def close_source(self) -> None:
-        self._generation += 1
-        self._poll_timer.stop()
+        self.state.close()
         self._run_path = self._requested_path = None
-        self.source = self.loaded = None
         self.main_view.clear_picture()
         self.neighbours_view.clear_picture()
         self._show_source_state()
@@ -255,47 +227,23 @@ class ExplorerPanel(QWidget):
             return
         if self.source is not None and self.source.loaded is None:
             return  # an .onnx file does not change with training
-        mtime = _mtime(self._run_path / "checkpoints" / "last.pt")
+        mtime = checkpoint_mtime(self._run_path / "checkpoints" / "last.pt")
         if mtime is None or (self.loaded is not None and mtime == self.loaded.checkpoint_mtime):
             return
         self._load(self._run_path, self.backend_combo.currentText(), keep_state=self.source is not None)
 
     def shutdown(self) -> None:
         """Stop the render thread (the main window calls this on close)."""
-        self._poll_timer.stop()
         self.renderer.close()
 
     # loading ------------------------------------------------------------------------------------------
     def _load(self, path: Path, backend: str, keep_state: bool) -> None:
         self._loading = True
         if not keep_state:
-            self._generation += 1
+            self.state.generation += 1
             self.source_label.setText(f"Opening {path.name}…")
-        checkpoint = path / "checkpoints" / "last.pt" if not is_onnx_file(path) else None
-
-        def work() -> LoadedSource:
-            mtime = _mtime(checkpoint)
-            source = open_source(path, backend="auto" if is_onnx_file(path) else backend)
-            return LoadedSource(source, mtime, *self._point_backdrop(source), keep_state=keep_state)
-
-        self.renderer.submit("source", work, tag=(self._generation, self._source_ready, self._source_failed))
-
-    @staticmethod
-    def _point_backdrop(source: ExplorerSource):
-        """(backdrop, real points) for 2D point models; (None, None) for images."""
-        if source.kind != "points":
-            return None, None
-        z, y = fixed_inputs(CLOUD_POINTS, source.latent_dim, source.num_classes, seed=1)
-        cloud = np.asarray(source.backend.generate(z, y), np.float32).reshape(-1, 2)
-        real = None
-        if source.info:
-            try:
-                dataset = run_dataset(source.info, source.sample_shape, source.value_range)
-                real = dataset.x[:: max(1, len(dataset) // 2000)].numpy()
-            except GanStudioError:
-                real = None
-        extent = plane_extent(real if real is not None else cloud)
-        return (cloud, extent), real
+        self.renderer.submit("source", load_job(path, backend, keep_state),
+                             tag=(self.state.generation, self._source_ready, self._source_failed))  # fmt: skip
 
     def _source_failed(self, result: RenderResult) -> None:
         self._loading = False
@@ -305,22 +253,12 @@ class ExplorerPanel(QWidget):
     def _source_ready(self, result: RenderResult) -> None:
         self._loading = False
         loaded: LoadedSource = result.value
-        source = loaded.source
-        same_shape = (
-            self.source is not None
-            and loaded.keep_state
-            and (self.source.latent_dim, self.source.num_classes) == (source.latent_dim, source.num_classes)
-        )
-        self.loaded, self.source = loaded, source
+        same_shape = self.state.take(loaded)
         self.status_label.setText("")
-        if not same_shape:
-            self.seed = 0
-            self.z = latent_ops.seed_latent(self.seed, source.latent_dim)
-            self.y = latent_ops.one_hot_vector(0, source.num_classes) if source.num_classes else None
         self._show_source_state()
         for tab in self._tab_list:
-            tab.source_changed(source, reloaded=same_shape)
-        self.source_changed.emit(source)
+            tab.source_changed(loaded.source, reloaded=same_shape)
+        self.source_changed.emit(loaded.source)
         self.render()
 
     def _show_source_state(self) -> None:
@@ -342,26 +280,24 @@ class ExplorerPanel(QWidget):
         """Make z (and y, when given) current: sliders follow and the image re-renders."""
         if self.source is None:
             return
-        z = np.asarray(z, np.float32).reshape(-1)
-        if z.size != self.source.latent_dim:
-            self._show_error(f"z has {z.size} values, this model takes {self.source.latent_dim}")
+        try:
+            self.state.set_latent(z, seed if seed is not None else self.state.seed)
+        except GanStudioError as exc:
+            self._show_error(str(exc))
             return
-        self.z = z.copy()
-        if seed is not None:
-            self.seed = seed
         if y is not None and self.source.num_classes:
             self.set_condition(y, render=False)
-        self.latent_tab.show_latent(self.z)
+        self.latent_tab.show_latent(self.state.z)
         self.render()
 
     def move_latent(self, z: np.ndarray) -> None:
         """A slider moved: z changed along one direction (the sliders already show it)."""
-        self.z = np.asarray(z, np.float32)
+        self.state.z = np.asarray(z, np.float32)
         self.render()
 
     def set_condition(self, y: np.ndarray, render: bool = True) -> None:
-        self.y = np.asarray(y, np.float32).reshape(-1)
-        self.condition_tab.show_condition(self.y)
+        self.state.set_condition(y)
+        self.condition_tab.show_condition(self.state.y)
         if render:
             self.render()
 
@@ -372,41 +308,25 @@ class ExplorerPanel(QWidget):
         Nothing happens without a source."""
         if self.source is None or self.renderer.closed:
             return None
-        return self.renderer.submit(channel, work, tag=(self._generation, on_done, on_error))
+        return self.renderer.submit(channel, work, tag=(self.state.generation, on_done, on_error))
 
     def render_batch(self, channel: str, z: np.ndarray, y: np.ndarray | None, columns: int, on_done) -> int | None:
         """Generate a batch (z (N, latent), y (N, K) or None) and its picture in the render thread."""
-        source, backdrop = self.source, self.loaded.backdrop if self.loaded else None
-        if source is None:
+        if self.source is None:
             return None
-
-        def work() -> Batch:
-            samples = source.backend.generate(z, y)
-            picture = samples_to_picture(samples, source.value_range, columns, backdrop=backdrop)
-            cells = grid_cells(len(z), columns, samples.shape[2:]) if samples.ndim == 4 else None
-            return Batch(samples, picture, cells)
-
-        return self.submit(channel, work, on_done)
+        return self.submit(channel, self.state.batch_job(z, y, columns), on_done)
 
     def batch_condition(self, n: int) -> np.ndarray | None:
         """The current y repeated for a batch of n, or None for unconditional models."""
-        return None if self.y is None else np.repeat(self.y[None], n, axis=0)
+        return self.state.batch_condition(n)
 
     def render(self) -> None:
         """Render the current z / y into the main image (and, after a pause, the neighbours)."""
         if self.source is None:
             return
         self.status_label.setText("")
-        source, z, y = self.source, self.z.copy(), None if self.y is None else self.y.copy()
-        backdrop = self.loaded.backdrop if self.loaded else None
-
-        def work() -> np.ndarray:
-            samples = source.backend.generate(z[None], None if y is None else y[None])
-            if samples.ndim == 4:
-                return to_pictures(samples, source.value_range)[0]
-            return samples_to_picture(samples, source.value_range, 1, backdrop=backdrop)
-
-        self.submit("main", work, lambda result: self._show_main(result, z, y))
+        z, y = self.state.z.copy(), None if self.state.y is None else self.state.y.copy()
+        self.submit("main", self.state.main_job(), lambda result: self._show_main(result, z, y))
         self._neighbour_timer.start()
 
     def _show_main(self, result: RenderResult, z: np.ndarray, y: np.ndarray | None) -> None:
@@ -418,28 +338,24 @@ class ExplorerPanel(QWidget):
             f"{self.source.backend.name} · render {result.compute_ms:.1f} ms · to screen {screen_ms:.1f} ms"
             + (f" · {dropped} stale requests dropped" if dropped else "")
         )
-        parts = [f"seed {self.seed}" if self.seed is not None else "edited z"]
-        if self.y is not None:
-            parts.append("class " + latent_ops.describe_condition(self.y, self.source.condition_names()))
-        self.caption.setText(" · ".join(parts))
+        self.caption.setText(self.state.caption())
         self.image_shown.emit()
 
     def _render_neighbours(self) -> None:
         if self.source is None or self.source.kind != "images":
             return
-        near = latent_ops.neighbours(self.z, 8, NEIGHBOUR_RADIUS, seed=self.seed or 0)
-        self._neighbour_z = np.concatenate([near[:4], self.z[None], near[4:]])  # centre = current z
+        self._neighbour_z = self.state.neighbour_latents()
         self.render_batch("neighbours", self._neighbour_z, self.batch_condition(9), 3,
                           lambda r: self.neighbours_view.set_picture(r.value.picture, r.value.cells))  # fmt: skip
 
     def _neighbour_clicked(self, index: int) -> None:
         if index < len(self._neighbour_z) and index != 4:
-            self.seed = None
+            self.state.seed = None
             self.set_latent(self._neighbour_z[index])
 
     def _on_result(self, result: RenderResult) -> None:
         generation, on_done, on_error = result.tag
-        if generation != self._generation:
+        if generation != self.state.generation:
             return  # made for a model that is no longer open
         if result.ok:
             on_done(result)
@@ -455,21 +371,13 @@ class ExplorerPanel(QWidget):
     # saving -------------------------------------------------------------------------------------------
     def about(self) -> dict:
         """Where the current sample comes from (stored beside saved pictures and latents)."""
-        source = self.source
-        return {
-            "model": source.model_name,
-            "source": str(source.path),
-            "step": source.step,
-            "seed": self.seed,
-            "class_names": source.condition_names() if source.num_classes else None,
-            "condition": latent_ops.describe_condition(self.y, source.condition_names()) or None,
-        }
+        return self.state.about()
 
     def save_image(self, path) -> Path:
         """Write the main image as PNG and, beside it, the z and y that made it (.json)."""
         if self.main_view.picture is None:
             raise DataError("nothing to save yet: no image has been drawn")
-        written = save_picture(self.main_view.picture, path)
+        written = save_png(self.main_view.picture, path)
         save_latent(written.with_suffix(".json"), self.z, self.y, image=written.name, **self.about())
         return written
 
@@ -477,7 +385,7 @@ class ExplorerPanel(QWidget):
         """Write the neighbour grid as PNG and its nine z (row by row, centre = current) as .json."""
         if self.neighbours_view.picture is None:
             raise DataError("nothing to save yet: the neighbour grid has not been drawn")
-        written = save_picture(self.neighbours_view.picture, path)
+        written = save_png(self.neighbours_view.picture, path)
         save_latent(written.with_suffix(".json"), self.z, self.y, image=written.name,
                     grid_z=self._neighbour_z.tolist(), **self.about())  # fmt: skip
         return written

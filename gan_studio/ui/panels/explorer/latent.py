@@ -23,12 +23,12 @@ from PySide6.QtWidgets import (
 )
 
 from gan_studio.errors import ConfigError
-from gan_studio.explore import bases
+from gan_studio.explore import directions
 from gan_studio.explore import latent as latent_ops
 from gan_studio.explore.encoding import run_dataset
 from gan_studio.explore.saving import load_latent, save_latent
-from gan_studio.ui.widgets.explorer_sliders import LatentSliders
-from gan_studio.ui.widgets.explorer_tab import ExplorerTab
+from gan_studio.ui.panels.explorer.sliders import LatentSliders
+from gan_studio.ui.panels.explorer.tab import ExplorerTab
 
 BASES = {"axes": "Latent dimensions", "pca": "Principal directions (GANSpace)", "kl": "VAE dimensions by KL"}
 PCA_SAMPLES = 512  # sampled z for the principal directions
@@ -42,7 +42,7 @@ class LatentTab(ExplorerTab):
 
     def __init__(self, panel):
         super().__init__(panel)
-        self.basis: bases.SliderBasis | None = None
+        self.basis: directions.SliderBasis | None = None
         self.pca_samples = PCA_SAMPLES
         self.basis_combo = QComboBox()
         self.basis_combo.setToolTip("which directions the sliders move z along")
@@ -105,7 +105,7 @@ class LatentTab(ExplorerTab):
         self.seed_box.blockSignals(True)
         self.seed_box.setValue(self.panel.seed or 0)
         self.seed_box.blockSignals(False)
-        self._set_basis(bases.axes_basis(source.latent_dim))
+        self._set_basis(directions.axes_basis(source.latent_dim))
 
     def choose_basis(self, kind: str) -> None:
         """Switch the sliders to a basis; PCA and KL are computed in the render thread."""
@@ -113,7 +113,7 @@ class LatentTab(ExplorerTab):
         if source is None:
             return
         if kind == "axes":
-            self._set_basis(bases.axes_basis(source.latent_dim))
+            self._set_basis(directions.axes_basis(source.latent_dim))
             return
         self.basis_title.setText("computing…")
         if kind == "pca":
@@ -121,7 +121,7 @@ class LatentTab(ExplorerTab):
             samples = self.pca_samples
 
             def work():
-                return bases.pca_basis(backend.generate, source.latent_dim, y, n_samples=samples)
+                return directions.pca_basis(backend.generate, source.latent_dim, y, n_samples=samples)
 
         elif kind == "kl":
 
@@ -132,7 +132,7 @@ class LatentTab(ExplorerTab):
                 y = None
                 if source.num_classes:
                     y = np.eye(source.num_classes, dtype=np.float32)[dataset.y[pick].numpy()]
-                return bases.kl_basis(source.encoder, x, y)
+                return directions.kl_basis(source.encoder, x, y)
 
         else:
             raise ConfigError(f"unknown slider basis '{kind}'")
@@ -144,7 +144,7 @@ class LatentTab(ExplorerTab):
             self.basis_combo.setCurrentIndex(max(0, self.basis_combo.findData(self.basis.kind)))
             self.basis_title.setText(self.basis.title)
 
-    def _set_basis(self, basis: bases.SliderBasis) -> None:
+    def _set_basis(self, basis: directions.SliderBasis) -> None:
         self.basis = basis
         index = self.basis_combo.findData(basis.kind)
         if index >= 0:

@@ -1,0 +1,138 @@
+"""How each model family trains: its optimizers, one optimisation step, DDP wrapping and value range.
+
+The Trainer's loop is the same for every model; what differs per family lives here, in one class
+per family (`GANRecipe`, `VAERecipe`), chosen by the model's `family`. A new family adds a class
+and an entry in `RECIPES`; a new loss or regulariser goes in engine/steps.py.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from typing import Any
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+
+from gan_studio.engine.distributed import DistContext
+from gan_studio.engine.steps import gan_step, vae_step
+
+
+def set_learning_rate(opt: torch.optim.Optimizer, lr: float) -> None:
+    for group in opt.param_groups:
+        group["lr"] = lr
+
+
+def _wrap(module: torch.nn.Module, dist: DistContext, device: torch.device) -> torch.nn.Module:
+    if not dist.enabled:
+        return module
+    return DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None)
+
+
+class Recipe(ABC):
+    """What the Trainer needs of a model family. Subclasses set `family`, `value_range`, `rate_settings`."""
+
+    family = ""
+    value_range: tuple[float, float] = (0.0, 1.0)  # the range data is scaled to for this family
+    rate_settings: dict[str, str] = {}  # learning-rate setting -> optimizer name
+
+    def __init__(self, model: torch.nn.Module, config, dist: DistContext, device: torch.device):
+        self.model, self.config = model, config
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+
+    @staticmethod
+    def problems(model_config, train_config) -> list[str]:
+        """What is wrong with this pairing of settings for the family (empty when fine)."""
+        return []
+
+    @abstractmethod
+    def step(self, next_batch) -> dict[str, torch.Tensor]:
+        """One optimisation step; returns detached loss tensors (no device sync)."""
+
+    @property
+    def batches_per_step(self) -> int:
+        """Data batches one step consumes (per process)."""
+        return 1
+
+    def steps_for_epochs(self, epochs: float, batches_per_epoch: int) -> int:
+        return max(1, math.ceil(epochs * batches_per_epoch / self.batches_per_step))
+
+    def set_config(self, config) -> None:
+        """A live change of the config: learning rates go to their optimizers at once."""
+        self.config = config
+        for name, optimizer in self.rate_settings.items():
+            set_learning_rate(self.optimizers[optimizer], getattr(config, name))
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        """Samples in eval mode, as sample grids, the explorer and exports see the model."""
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            return self.model.generate(z, y)
+        finally:
+            self.model.train(was_training)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+        self.set_config(self.config)  # rates changed by a resume override win over the saved ones
+
+
+class GANRecipe(Recipe):
+    """k discriminator steps then one generator step (engine/steps.gan_step), Adam for each."""
+
+    family = "gan"
+    value_range = (-1.0, 1.0)
+    rate_settings = {"lr_g": "g", "lr_d": "d"}
+
+    def __init__(self, model, config, dist, device):
+        super().__init__(model, config, dist, device)
+        betas = (config.beta1, config.beta2)
+        self.optimizers = {
+            "g": torch.optim.Adam(model.generator.parameters(), lr=config.lr_g, betas=betas),
+            "d": torch.optim.Adam(model.discriminator.parameters(), lr=config.lr_d, betas=betas),
+        }
+        self.train_g = _wrap(model.generator, dist, device)
+        self.train_d = _wrap(model.discriminator, dist, device)
+
+    @staticmethod
+    def problems(model_config, train_config) -> list[str]:
+        if train_config.batch_size % model_config.pack:
+            return [f"batch_size {train_config.batch_size} must be a multiple of pack {model_config.pack}"]
+        return []
+
+    def step(self, next_batch):
+        c = self.config
+        return gan_step(self.train_g, self.train_d, self.optimizers["g"], self.optimizers["d"], next_batch,
+                        c.latent_dim, c.d_steps, c.g_loss)  # fmt: skip
+
+    @property
+    def batches_per_step(self) -> int:
+        return self.config.d_steps
+
+
+class VAERecipe(Recipe):
+    """One Adam step on the negative beta-ELBO (engine/steps.vae_step)."""
+
+    family = "vae"
+    value_range = (0.0, 1.0)
+    rate_settings = {"lr": "vae"}
+
+    def __init__(self, model, config, dist, device):
+        super().__init__(model, config, dist, device)
+        self.optimizers = {"vae": torch.optim.Adam(model.parameters(), lr=config.lr)}
+        self.train_vae = _wrap(model, dist, device)
+
+    def step(self, next_batch):
+        return vae_step(self.train_vae, self.optimizers["vae"], next_batch, self.config.beta)
+
+
+RECIPES: dict[str, type[Recipe]] = {recipe.family: recipe for recipe in (GANRecipe, VAERecipe)}
+
+
+def recipe_for(family: str) -> type[Recipe]:
+    return RECIPES[family]

@@ -1,0 +1,146 @@
+"""How to train: the TrainConfig every run records, the settings that may change live, device choice,
+and recipe files (TOML) that give a model and its settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gan_studio.config import FieldSpec, apply_values, field_specs, param, read_toml, to_dict
+from gan_studio.errors import CheckpointError, ConfigError
+from gan_studio.models import MODELS, DataInfo, get_spec
+
+HPARAMS_LIVE = ("lr_g", "lr_d", "lr", "d_steps", "beta")  # may change while training (and on resume)
+# settings a resume may change besides the live ones (length, cadences, device)
+RESUMABLE_SETTINGS = ("steps", "epochs", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
+                      "eval_every", "device", *HPARAMS_LIVE)  # fmt: skip
+
+
+@dataclass
+class TrainConfig:
+    """How to train: data, length, batch, seed, device and logging cadence."""
+
+    data: str = param("shapes", "dataset: a built-in name or a path (IDX folder, image folder, .npz)")
+    steps: int = param(2000, "training steps (generator updates for GANs)", low=1, high=10**9)
+    epochs: float = param(0.0, "train for this many passes over the data instead of steps (0 = use steps)",
+                          low=0.0, high=1e6)  # fmt: skip
+    batch_size: int = param(64, "samples per batch (per process under torchrun)", low=1, high=65536)
+    seed: int = param(0, "random seed: same seed, same CPU run", low=0, high=2**31 - 1)
+    device: str = param("auto", "where to train", choices=("auto", "cpu", "cuda", "mps"))
+    log_every: int = param(10, "steps between logged metrics", low=1, high=10**6)
+    sample_every: int = param(200, "steps between saved sample grids (0 = only at the end)", low=0, high=10**9)
+    checkpoint_every: int = param(500, "steps between checkpoints (0 = only at the end)", low=0, high=10**9)
+    keep_checkpoints: int = param(3, "numbered checkpoints kept besides last.pt", low=0, high=1000, advanced=True)
+    eval_every: int = param(0, "steps between quality metrics during training (0 = off)", low=0, high=10**9,
+                            advanced=True)  # fmt: skip
+    sync_batchnorm: bool = param(False, "SyncBatchNorm across processes under torchrun (CUDA)", advanced=True)
+
+
+def resolve_device(choice: str) -> torch.device:
+    """'auto' picks CUDA, then Apple MPS, then CPU; an unavailable explicit choice is an error."""
+    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
+    if choice == "auto":
+        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
+    if choice == "cuda" and not cuda:
+        raise ConfigError("device 'cuda' requested but torch sees no CUDA GPU (is a CUDA build of torch installed?)")
+    if choice == "mps" and not mps:
+        raise ConfigError("device 'mps' requested but Apple MPS is not available")
+    return torch.device(choice)
+
+
+RUN_PLACE_KEYS = ("out", "workspace")  # recipe keys that are not settings but say where the run goes
+
+
+def all_field_specs() -> list[FieldSpec]:
+    """Train-config fields, then every model-config field (first definition of a name wins)."""
+    seen, specs = set(), []
+    for cls in [TrainConfig] + [spec.config_cls for spec in MODELS.values()]:
+        for spec in field_specs(cls):
+            if spec.name not in seen:
+                seen.add(spec.name)
+                specs.append(spec)
+    return specs
+
+
+def read_recipe(path: str | Path) -> tuple[str | None, dict, dict]:
+    """A TOML recipe as (model, settings, run place {out, workspace}); tables are merged in."""
+    values = read_toml(path)
+    model = values.pop("model", None)
+    if model is not None and not isinstance(model, str):
+        raise ConfigError("'model' must be a string", path)
+    place = {key: str(values.pop(key)) for key in RUN_PLACE_KEYS if key in values}
+    return model, values, place
+
+
+def configs_from_values(model: str, values: dict, source: str | Path | None = None):
+    """(model spec, TrainConfig, model config) from flat settings; a ConfigError names any bad one."""
+    spec = get_spec(model)
+    train_names = {s.name for s in field_specs(TrainConfig)}
+    model_names = {s.name for s in field_specs(spec.config_cls)}
+    train_values, model_values = {}, {}
+    for name, value in values.items():
+        key = name.replace("-", "_")
+        if key in train_names:
+            train_values[key] = value
+        elif key in model_names:
+            model_values[key] = value
+        elif source:
+            raise ConfigError(f"'{name}' is not a setting of {model}", source)
+        else:
+            raise ConfigError(f"--{key.replace('_', '-')} does not apply to {model}")
+    return spec, apply_values(TrainConfig(), train_values), apply_values(spec.config_cls(), model_values)
+
+
+def check_live_change(model_name: str, model_config, changes: dict[str, Any]) -> None:
+    """Raise ConfigError unless every change is a valid live setting of this model."""
+    unknown = [k for k in changes if k not in HPARAMS_LIVE or not hasattr(model_config, k)]
+    if unknown:
+        raise ConfigError(f"cannot change {', '.join(unknown)} while training {model_name}")
+    apply_values(model_config, changes)  # raises ConfigError for bad values
+
+
+def check_same_data(saved: DataInfo, now: DataInfo, path: Path) -> None:
+    if saved.shape != now.shape or saved.num_classes != now.num_classes:
+        raise ConfigError(f"the dataset now gives shape {now.shape} with {now.num_classes} classes, "
+                          f"but the run was trained on {saved.shape} with {saved.num_classes}", path)  # fmt: skip
+
+
+def configs_to_continue(data: dict, info: dict, overrides: dict[str, Any], path: Path):
+    """(model config, train config) to continue a run: the checkpoint's, checked against run.json,
+    with the allowed overrides applied."""
+    spec = get_spec(data["model_name"])
+    try:
+        model_config = apply_values(spec.config_cls(), data["model_config"], strict=False)
+        train_config = apply_values(TrainConfig(), data.get("train_config", {}), strict=False)
+    except ConfigError as exc:
+        raise CheckpointError(f"checkpoint holds an invalid config ({exc})", path) from None
+    for key, saved in (("model_config", to_dict(model_config)), ("train_config", to_dict(train_config))):
+        recorded = info.get(key)
+        if not isinstance(recorded, dict):
+            continue
+        fixed = {k for k in saved if k not in RESUMABLE_SETTINGS}
+        differ = sorted(k for k in fixed if k in recorded and recorded[k] != saved[k])
+        if differ:
+            shown = ", ".join(f"{k} ({recorded[k]!r} in run.json, {saved[k]!r} in the checkpoint)" for k in differ[:5])
+            raise CheckpointError(f"the checkpoint belongs to another configuration than this run: {shown}", path)
+    recorded_data = info.get("data_info")
+    if isinstance(recorded_data, dict):
+        saved_data = DataInfo.from_dict(data["data_info"]).to_dict()
+        differ = sorted(k for k in saved_data if k in recorded_data and recorded_data[k] != saved_data[k])
+        if differ:
+            raise CheckpointError(f"the checkpoint was trained on other data than this run ({', '.join(differ)} differ)",
+                                  path)  # fmt: skip
+    overrides = dict(overrides)
+    bad = sorted(set(overrides) - set(RESUMABLE_SETTINGS))
+    if bad:
+        names = ", ".join("--" + b.replace("_", "-") for b in bad)
+        raise ConfigError(f"cannot change {names} when resuming (only steps, cadences, device and rates)")
+    live = {k: overrides.pop(k) for k in list(overrides) if k in HPARAMS_LIVE}
+    if "steps" in overrides and "epochs" not in overrides:
+        overrides["epochs"] = 0.0
+    return apply_values(model_config, {k: v for k, v in live.items() if hasattr(model_config, k)}), apply_values(
+        train_config, overrides
+    )

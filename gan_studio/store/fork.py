@@ -1,0 +1,85 @@
+"""Forking a run: a new run folder that starts from one of another run's kept checkpoints.
+
+The fork holds the source's settings, its metrics, events and sample grids up to that step, and the
+checkpoint as its last.pt, so `gan-studio train --resume FORK` continues from there (with other
+rates, or more steps) while the source run stays as it was. Nothing of the source is changed, and
+nothing is read through a symlink.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from gan_studio.errors import GanStudioError, RunError
+from gan_studio.events import Metrics, Sample, event_from_json, metrics_from_record
+from gan_studio.files import atomic_write, read_regular
+from gan_studio.store.checkpoint import load_checkpoint, numbered_checkpoints, save_checkpoint
+from gan_studio.store.loaded import resolve_checkpoint
+from gan_studio.store.pictures import MAX_PICTURE_PIXELS
+from gan_studio.store.rundir import RunDir, new_run_folder
+
+MAX_SAMPLE_BYTES = MAX_PICTURE_PIXELS * 4
+
+
+def kept_checkpoints(run_path: str | Path) -> list[str]:
+    """The names a fork (or `--from`) accepts for this run: step-N for each kept checkpoint, and last."""
+    run = RunDir(Path(run_path))
+    names = [f"step-{step}" for step, _ in numbered_checkpoints(run.checkpoints_dir)]
+    return names + (["last"] if run.last_checkpoint.is_file() else [])
+
+
+def fork_run(source: str | Path, start_from: str = "last", out: str | Path | None = None) -> Path:
+    """Create a new run from `source`'s checkpoint `start_from` ('last' or 'step-N'); returns its folder."""
+    src = RunDir(Path(source))
+    src.check_layout()
+    info = src.read_info()
+    checkpoint_path = resolve_checkpoint(src, start_from)
+    if not checkpoint_path.is_file():
+        raise RunError("the run has no checkpoint to fork from", src.path)
+    state = load_checkpoint(checkpoint_path)
+    step = int(state["step"])
+    model = str(info.get("model") or state["model_name"])
+    train_config = info.get("train_config")
+    data = str(train_config.get("data", "data")) if isinstance(train_config, dict) else "data"
+    dest = RunDir(Path(out) if out is not None else new_run_folder(f"{model}-fork", data, src.path.parent))
+    if dest.path.exists() and (dest.path.is_symlink() or any(dest.path.iterdir())):
+        raise RunError("already exists and is not empty: choose another --out", dest.path)
+    dest.create()
+    save_checkpoint(state, dest.last_checkpoint)
+    for record in src.read_metrics():
+        event = metrics_from_record(record)
+        if event is not None and event.step <= step:
+            dest.record(event)
+    for record in src.read_events():
+        event = event_from_json(record)
+        if event is None or isinstance(event, Metrics) or event.step > step:
+            continue
+        if isinstance(event, Sample):
+            copied = _copy_sample(src, dest, event.path)
+            if not copied:
+                continue
+        dest.record(event)
+    for grid_step, path in src.sample_steps():  # grids of runs that did not record Sample events
+        if grid_step <= step and not dest.sample_path(grid_step).exists():
+            _copy_sample(src, dest, src.relative(path))
+    _copy_sample(src, dest, "samples/real.png")
+    dest.write_info({**info, "status": "stopped", "step": step, "created": time.time(), "updated": time.time(),
+                     "forked_from": {"run": str(src.path), "checkpoint": src.relative(checkpoint_path),
+                                     "step": step}})  # fmt: skip
+    return dest.path
+
+
+def _copy_sample(src: RunDir, dest: RunDir, relative: str) -> bool:
+    source = src.resolve(relative)
+    target = dest.resolve(relative)
+    if source is None or target is None or target.parent != dest.samples_dir:
+        return False
+    try:
+        data = read_regular(source, MAX_SAMPLE_BYTES)
+    except (OSError, GanStudioError):  # missing, unsafe or unreadable: left out of the fork
+        return False
+    if len(data) > MAX_SAMPLE_BYTES:
+        return False
+    atomic_write(target, data, durable=False)
+    return True

@@ -1,0 +1,111 @@
+"""A trained model loaded from a run directory (or one of its checkpoints), ready for inference.
+
+`load_run` is what `gan-studio sample`, export, evaluation and the explorer use. When the run
+trained with an exponential moving average of G's weights, the averaged generator is the one
+loaded (it is what the run's sample grids show).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from gan_studio.config import apply_values
+from gan_studio.errors import CheckpointError, ConfigError, RunError
+from gan_studio.models import DataInfo, create_model, get_spec
+from gan_studio.store.checkpoint import check_compatible, load_checkpoint, numbered_checkpoints
+from gan_studio.store.rundir import RunDir
+
+
+@dataclass
+class LoadedRun:
+    """A trained model from a run directory, ready for inference (eval mode, CPU by default)."""
+
+    path: Path
+    model_name: str
+    model: torch.nn.Module
+    data_info: DataInfo
+    step: int
+    info: dict = field(default_factory=dict)
+
+    @property
+    def family(self) -> str:
+        return self.model.family
+
+    @property
+    def num_classes(self) -> int:
+        return self.model.num_classes
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.data_info.class_names if self.num_classes else []
+
+    @property
+    def latent_dim(self) -> int:
+        return self.model.latent_dim
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Samples for latents z (and one-hot y), on the CPU."""
+        device = next(self.model.parameters()).device
+        return self.model.generate(z.to(device), None if y is None else y.to(device)).cpu()
+
+
+def resolve_checkpoint(run: RunDir, checkpoint: str | Path | None) -> Path:
+    """The checkpoint file to load: last.pt, a file, or a kept one named 'step-N' or 'last'."""
+    if checkpoint is None:
+        return run.last_checkpoint
+    text = str(checkpoint)
+    if text == "last" or text.startswith("step-"):
+        name = text if text.endswith(".pt") else f"{text}.pt"
+        if text.startswith("step-") and not text.removeprefix("step-").removesuffix(".pt").isdigit():
+            raise ConfigError(f"--from must be 'last' or step-N, got '{text[:60]}'")
+        if text.startswith("step-"):
+            name = f"step-{int(text.removeprefix('step-').removesuffix('.pt')):07d}.pt"
+        path = run.checkpoints_dir / name
+        if not path.exists():
+            kept = [f"step-{s}" for s, _ in numbered_checkpoints(run.checkpoints_dir)]
+            raise RunError(f"the run has no checkpoint {text} (kept: {', '.join(kept) or 'none'}, last)",
+                           run.path)  # fmt: skip
+        return path
+    return Path(checkpoint)
+
+
+def model_from_checkpoint(data: dict, path: Path) -> tuple[str, torch.nn.Module, DataInfo]:
+    """Build the model a loaded checkpoint describes and put its weights in (EMA generator when saved)."""
+    spec = get_spec(data["model_name"])
+    try:
+        config = apply_values(spec.config_cls(), data["model_config"], strict=False)
+    except ConfigError as exc:
+        raise CheckpointError(f"checkpoint holds an invalid config ({exc})", path) from None
+    data_info = DataInfo.from_dict(data["data_info"])
+    model = create_model(spec.name, config, data_info)
+    check_compatible(data, spec.name, model, path)
+    model.load_state_dict(data["model"])
+    ema = data.get("ema")
+    if isinstance(ema, dict) and ema and hasattr(model, "generator"):
+        try:
+            model.generator.load_state_dict(ema)
+        except (RuntimeError, KeyError) as exc:
+            raise CheckpointError(f"the checkpoint's EMA generator does not fit the model ({exc})", path) from None
+    return spec.name, model, data_info
+
+
+def load_run(
+    run_path: str | Path, device: str | torch.device = "cpu", checkpoint: str | Path | None = None
+) -> LoadedRun:
+    """Load the model of a run (checkpoints/last.pt unless `checkpoint` names another file or kept step)."""
+    run = RunDir(Path(run_path))
+    if not run.path.is_dir():
+        raise RunError("no such run directory", run.path)
+    run.check_layout()
+    info = run.read_info() if run.exists() else {}
+    ckpt_path = resolve_checkpoint(run, checkpoint)
+    if not ckpt_path.exists():
+        raise RunError("the run has no checkpoint yet (it saves one every --checkpoint-every steps)", run.path)
+    data = load_checkpoint(ckpt_path)
+    name, model, data_info = model_from_checkpoint(data, ckpt_path)
+    model.to(device).eval()
+    return LoadedRun(run.path, name, model, data_info, int(data["step"]), info)

@@ -1,0 +1,126 @@
+"""The run lock: whoever trains a run (the CLI, the app, torchrun rank 0) holds an OS lock on RUN/.lock.
+
+A second trainer of the same run is refused with a message saying who holds it. The lock is an
+advisory `flock` on a regular file (never a symlink), released by the OS when the holder dies, so
+a killed run never stays locked. The file also records who holds it, for messages and the app.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import sys
+from pathlib import Path
+
+from gan_studio.errors import RunError
+from gan_studio.files import describe_kind
+from gan_studio.store.jsonl import parse_json
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def _open_lock_file(path: Path) -> int:
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o644)
+    except PermissionError:
+        raise RunError("the run folder is read-only: it cannot be trained here", path.parent) from None
+    except OSError as exc:
+        raise RunError(f"cannot lock the run: {exc.strerror or exc}", path) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise RunError(f".lock is {describe_kind(mode)}: refused", path)
+    return fd
+
+
+def holder_of(run_path: str | Path) -> str | None:
+    """Who trains the run now ('gan-studio train, pid 123 on host'), or None when nobody holds its lock."""
+    path = Path(run_path) / ".lock"
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        if fcntl is None:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return _describe(os.pread(fd, 4096, 0))
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def _describe(data: bytes) -> str:
+    try:
+        info = parse_json(data.decode("utf-8", "replace"))
+    except ValueError:
+        info = {}
+    if not isinstance(info, dict):
+        info = {}
+    who = str(info.get("who", "another process"))[:80]
+    pid, host = info.get("pid"), str(info.get("host", "?"))[:80]
+    return f"{who} (pid {pid} on {host})" if pid else who
+
+
+class RunLock:
+    """An exclusive lock on a run folder, held until `release()` (or the process ends)."""
+
+    def __init__(self, run_path: str | Path, who: str = "gan-studio train"):
+        self.path = Path(run_path) / ".lock"
+        self.who = who
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> RunLock:
+        """Take the lock or raise RunError naming who holds it."""
+        if self._fd is not None:
+            return self
+        fd = _open_lock_file(self.path)
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = _describe(os.pread(fd, 4096, 0))
+                os.close(fd)
+                raise RunError(f"the run is being trained by {holder}: stop it first, or fork the run",
+                               self.path.parent) from None  # fmt: skip
+        record = {"who": self.who, "pid": os.getpid(), "host": socket.gethostname(), "python": sys.executable}
+        data = json.dumps(record).encode()
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, data, 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            os.ftruncate(fd, 0)
+        except OSError:
+            pass
+        os.close(fd)  # closing drops the flock
+
+    def __del__(self) -> None:
+        self.release()
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()

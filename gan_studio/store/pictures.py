@@ -1,0 +1,146 @@
+"""Pictures of samples: the one builder from samples to a picture, PNG writing and reading.
+
+`samples_picture` turns generated samples into what every part of GAN Studio shows and saves: an
+image grid (one row per class for conditional models), or for 2D points a scatter plot (white, with
+the real points in grey) or the explorer's dark plane over a backdrop cloud.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, UnidentifiedImageError
+
+from gan_studio.errors import GanStudioError, RunError
+from gan_studio.files import atomic_write, open_regular
+
+GRID_COLUMNS = 8  # columns of sample grids
+MAX_PICTURE_PIXELS = 64 * 2**20  # a saved grid larger than this is not read back
+
+
+def to_uint8(images: torch.Tensor | np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
+    """(N, C, H, W) floats in `value_range` -> uint8 (N, H, W, C), clipped."""
+    if isinstance(images, np.ndarray):
+        images = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
+    lo, hi = value_range
+    x = (images.detach().float().cpu() - lo) / (hi - lo)
+    x = (x.clamp(0.0, 1.0) * 255.0 + 0.5).to(torch.uint8)
+    return x.permute(0, 2, 3, 1).numpy()
+
+
+def image_grid(images: np.ndarray, columns: int, padding: int = 2) -> np.ndarray:
+    """Tile uint8 (N, H, W, C) images into one uint8 (rows*H', cols*W', C) array with padding."""
+    n, h, w, c = images.shape
+    columns = max(1, min(columns, n))
+    rows = (n + columns - 1) // columns
+    grid = np.zeros((rows * (h + padding) + padding, columns * (w + padding) + padding, c), dtype=np.uint8)
+    for i in range(n):
+        r, col = divmod(i, columns)
+        top, left = padding + r * (h + padding), padding + col * (w + padding)
+        grid[top : top + h, left : left + w] = images[i]
+    return grid
+
+
+def scatter_plot(generated: np.ndarray, real: np.ndarray | None = None, size: int = 384,
+                 extent: float | None = None) -> np.ndarray:  # fmt: skip
+    """A uint8 RGB (size, size, 3) scatter of 2D points: real in grey, generated in orange."""
+    pts = [p for p in (real, generated) if p is not None and len(p)]
+    if extent is None:
+        finite = np.concatenate([p[np.isfinite(p).all(1)] for p in pts]) if pts else np.zeros((1, 2))
+        extent = float(np.abs(finite).max()) * 1.15 if finite.size else 1.0
+        extent = max(extent, 1e-3)
+    img = Image.new("RGB", (size, size), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    centre = size / 2
+    draw.line([(0, centre), (size, centre)], fill=(225, 225, 225))
+    draw.line([(centre, 0), (centre, size)], fill=(225, 225, 225))
+
+    def plot(points, colour, radius):
+        scale = (size / 2 - 4) / extent
+        for x, y in points[np.isfinite(points).all(1)]:
+            px, py = centre + x * scale, centre - y * scale
+            draw.ellipse([px - radius, py - radius, px + radius, py + radius], fill=colour)
+
+    if real is not None:
+        plot(real, (150, 150, 150), 1.6)
+    plot(generated, (230, 110, 20), 1.6)
+    return np.asarray(img)
+
+
+def points_picture(cloud: np.ndarray, highlight: np.ndarray, extent, size: int = 320,
+                   connect: bool = False) -> np.ndarray:  # fmt: skip
+    """2D points on a dark plane: the model's distribution (`cloud`, grey) with `highlight` points in orange;
+    `connect` joins the highlighted points in order (an interpolation path). uint8 (size, size, 3)."""
+    x0, x1, y0, y1 = extent
+    img = Image.new("RGB", (size, size), (27, 29, 34))
+    draw = ImageDraw.Draw(img)
+
+    def to_px(points):
+        p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        p = p[np.isfinite(p).all(axis=1)]
+        return [((x - x0) / (x1 - x0) * (size - 1), (y1 - y) / (y1 - y0) * (size - 1)) for x, y in p]
+
+    for px, py in to_px(cloud):
+        draw.ellipse([px - 1.2, py - 1.2, px + 1.2, py + 1.2], fill=(110, 116, 128))
+    marks = to_px(highlight)
+    if connect and len(marks) > 1:
+        draw.line(marks, fill=(242, 170, 90), width=2)
+    radius = 5 if len(marks) <= 4 else 3.5
+    for px, py in marks:
+        draw.ellipse([px - radius, py - radius, px + radius, py + radius], fill=(242, 142, 43), outline=(255, 230, 200))
+    return np.asarray(img)
+
+
+def samples_picture(samples: torch.Tensor | np.ndarray, value_range, columns: int = GRID_COLUMNS, *,
+                    real_points: np.ndarray | None = None, backdrop: tuple[np.ndarray, tuple] | None = None,
+                    padding: int = 2) -> np.ndarray:  # fmt: skip
+    """The picture of a batch of samples: images tiled `columns` wide, or 2D points as a scatter plot
+    (with `real_points` in grey) or, given a `backdrop` (generated cloud, plane extent), on the
+    explorer's dark plane."""
+    if isinstance(samples, torch.Tensor):
+        samples = samples.detach().float().cpu().numpy()
+    samples = np.asarray(samples)
+    if samples.ndim == 2:
+        if backdrop is not None:
+            return points_picture(backdrop[0], samples, backdrop[1])
+        return scatter_plot(samples.astype(np.float32), real_points)
+    return image_grid(to_uint8(samples, value_range), columns, padding)
+
+
+def save_png(array: np.ndarray, path: str | Path) -> Path:
+    """Write uint8 (H, W) or (H, W, C) as PNG atomically; `path` gets a .png suffix if it has another."""
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        path = path.with_suffix(".png")
+    if path.is_dir():
+        raise GanStudioError("is a folder: give a file name for the PNG", path)
+    array = np.ascontiguousarray(array)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda fh: Image.fromarray(array).save(fh, format="PNG"), durable=False)
+    return path
+
+
+def read_picture(path: Path) -> np.ndarray:
+    """uint8 (H, W) or (H, W, 3) pixels of a saved PNG; RunError when it cannot be read."""
+    try:
+        with open_regular(path) as fh, Image.open(fh) as img:
+            if img.width * img.height > MAX_PICTURE_PIXELS:
+                raise RunError(f"picture is too large ({img.width}x{img.height})", path)
+            img = img.convert("L" if img.mode in ("L", "1", "I", "I;16") else "RGB")
+            return np.asarray(img).copy()
+    except GanStudioError:
+        raise
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
+        raise RunError(f"cannot read picture ({exc})", path) from None
+
+
+def grid_cells(count: int, columns: int, cell_shape: tuple[int, ...], padding: int = 2, left: int = 0):
+    """The layout of `count` pictures of (H, W, ...) tiled `columns` wide by `image_grid`: (rows, columns,
+    cell height, cell width, padding, left margin of row labels) -- what a viewer needs to map clicks to cells."""
+    columns = max(1, min(columns, count))
+    rows = (count + columns - 1) // columns
+    return rows, columns, int(cell_shape[0]), int(cell_shape[1]), padding, left

@@ -1,0 +1,312 @@
+"""One run directory: run.json, metrics.jsonl, events.jsonl, samples/, checkpoints/, exports/, eval/.
+
+Writers append one JSON line per record (never through a symlink) and replace run.json atomically;
+readers tolerate a truncated last line. A run folder holding a symlink or a non-regular file where
+one of these entries belongs is refused with a message naming the entry (`check_layout`), so
+nothing is ever written, read or deleted outside the run through it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import stat
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gan_studio.errors import GanStudioError, RunError
+from gan_studio.events import RUN_STATUSES, Event, Metrics
+from gan_studio.files import UnsafeFileError, append_line, atomic_write, describe_kind, read_regular
+from gan_studio.store.checkpoint import numbered_checkpoints
+from gan_studio.store.jsonl import dumps_line, json_safe, parse_json, read_jsonl, tail_records
+
+MAX_RUN_JSON_BYTES = 16 * 2**20  # a real run.json is a few KB: a bigger one is not read
+MAX_TEXT = 4096  # characters of one string kept in run.json
+MAX_ITEMS = 10_000  # items of one list kept in run.json (class names, skipped files)
+MAX_DEPTH = 8
+SAMPLE_FILE = re.compile(r"^step-(\d{1,12})\.png$")
+FILES = ("run.json", "metrics.jsonl", "events.jsonl", ".lock")
+FOLDERS = ("samples", "checkpoints", "exports", "eval")
+
+
+def bounded(value, depth: int = 0):
+    """A copy of a JSON-able value with strings, lists and nesting cut to sane sizes (for run.json)."""
+    if isinstance(value, str):
+        return value if len(value) <= MAX_TEXT else value[:MAX_TEXT] + "…"
+    if isinstance(value, dict):
+        if depth >= MAX_DEPTH:
+            return {}
+        return {bounded(str(k)): bounded(v, depth + 1) for k, v in list(value.items())[:MAX_ITEMS]}
+    if isinstance(value, (list, tuple)):
+        if depth >= MAX_DEPTH:
+            return []
+        return [bounded(v, depth + 1) for v in list(value)[:MAX_ITEMS]]
+    return value
+
+
+@dataclass
+class RunDir:
+    """Paths, readers and writers of one run directory."""
+
+    path: Path
+
+    def __post_init__(self):
+        self.path = Path(self.path)
+
+    run_json = property(lambda self: self.path / "run.json")
+    metrics_file = property(lambda self: self.path / "metrics.jsonl")
+    events_file = property(lambda self: self.path / "events.jsonl")
+    samples_dir = property(lambda self: self.path / "samples")
+    checkpoints_dir = property(lambda self: self.path / "checkpoints")
+    exports_dir = property(lambda self: self.path / "exports")
+    eval_dir = property(lambda self: self.path / "eval")
+    lock_file = property(lambda self: self.path / ".lock")
+    last_checkpoint = property(lambda self: self.path / "checkpoints" / "last.pt")
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def exists(self) -> bool:
+        try:
+            return stat.S_ISREG(os.lstat(self.run_json).st_mode)
+        except OSError:
+            return False
+
+    # safety ------------------------------------------------------------------------------------------
+    def check_layout(self) -> None:
+        """Refuse a run whose known entries are symlinks or of the wrong kind (RunError naming the entry)."""
+        try:
+            top = os.lstat(self.path)
+        except FileNotFoundError:
+            raise RunError("no such run directory", self.path) from None
+        except OSError as exc:
+            raise RunError(f"cannot read the run directory: {exc.strerror or exc}", self.path) from None
+        if not stat.S_ISDIR(os.stat(self.path).st_mode if stat.S_ISLNK(top.st_mode) else top.st_mode):
+            raise RunError("is not a folder", self.path)
+        for name in FILES + FOLDERS:
+            entry = self.path / name
+            try:
+                mode = os.lstat(entry).st_mode
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise RunError(f"cannot read {name}: {exc.strerror or exc}", entry) from None
+            wanted = stat.S_ISDIR if name in FOLDERS else stat.S_ISREG
+            if stat.S_ISLNK(mode) or not wanted(mode):
+                raise RunError(f"{name} is {describe_kind(mode)}; a run folder may only hold real "
+                               f"{'folders' if name in FOLDERS else 'files'} there: refused", entry)  # fmt: skip
+
+    def create(self) -> None:
+        for folder in (self.path, self.samples_dir, self.checkpoints_dir, self.exports_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.check_layout()
+
+    def ensure_folder(self, name: str) -> Path:
+        """A sub-folder of the run (created if missing); a symlink there is refused."""
+        folder = self.path / name
+        try:
+            folder.mkdir(exist_ok=True)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise RunError(f"cannot create {name}/: {exc.strerror or exc}", folder) from None
+        mode = os.lstat(folder).st_mode
+        if not stat.S_ISDIR(mode):
+            raise RunError(f"{name} is {describe_kind(mode)}, not a folder: refused", folder)
+        return folder
+
+    # run.json -------------------------------------------------------------------------------------------
+    def read_info(self) -> dict[str, Any]:
+        try:
+            data = read_regular(self.run_json, MAX_RUN_JSON_BYTES)
+        except FileNotFoundError:
+            raise RunError("not a run directory (no run.json)", self.path) from None
+        except UnsafeFileError as exc:
+            raise RunError(f"run.json {exc.reason}", self.run_json) from None
+        except OSError as exc:
+            raise RunError(f"cannot read run.json: {exc.strerror or exc}", self.run_json) from None
+        if len(data) > MAX_RUN_JSON_BYTES:
+            raise RunError(f"run.json is too large (over {MAX_RUN_JSON_BYTES // 2**20} MB): not a run", self.run_json)
+        try:
+            info = parse_json(data.decode("utf-8"))
+        except ValueError as exc:  # JSONDecodeError, not UTF-8, nested too deeply
+            raise RunError(f"run.json is not valid JSON ({str(exc).splitlines()[0][:120]})", self.run_json) from None
+        if not isinstance(info, dict):
+            raise RunError("run.json must hold a JSON object", self.run_json)
+        return info
+
+    def write_info(self, info: dict[str, Any]) -> None:
+        text = json.dumps(bounded(json_safe(info)), indent=2)
+        self._write(lambda: atomic_write(self.run_json, text.encode("utf-8")))
+
+    def set_status(self, status: str, **extra) -> dict[str, Any]:
+        if status not in RUN_STATUSES:
+            raise ValueError(f"unknown run status {status!r}")
+        info = self.read_info()
+        info["status"] = status
+        info["updated"] = time.time()
+        info.update(extra)
+        self.write_info(info)
+        return info
+
+    # jsonl logs ----------------------------------------------------------------------------------------
+    def record(self, event: Event) -> None:
+        """Append an event: Metrics to metrics.jsonl, anything else to events.jsonl."""
+        if isinstance(event, Metrics):
+            self._write(lambda: append_line(self.metrics_file, dumps_line(event.to_json())))
+        else:
+            line = dumps_line(bounded(event.to_json()))
+            self._write(lambda: append_line(self.events_file, line))
+
+    def read_metrics(self) -> list[dict]:
+        return read_jsonl(self.metrics_file)
+
+    def read_events(self) -> list[dict]:
+        return read_jsonl(self.events_file)
+
+    def truncate_metrics_after(self, step: int) -> None:
+        """Drop metric records past `step` (written after the checkpoint a resume starts from)."""
+        keep = [r for r in self.read_metrics() if isinstance(r.get("step"), int) and r["step"] <= step]
+        data = "".join(dumps_line(record) + "\n" for record in keep).encode("utf-8")
+        self._write(lambda: atomic_write(self.metrics_file, data))
+
+    def check_writable(self, name: str) -> Path:
+        """The sub-folder `name` (created if missing), after checking a file can be created in it."""
+        folder = self.ensure_folder(name)
+        probe = folder / f".write-test-{os.getpid()}"
+        try:
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600))
+            os.unlink(probe)
+        except PermissionError:
+            raise RunError(f"the run folder is read-only: nothing can be saved in {name}/", self.path) from None
+        except OSError as exc:
+            raise RunError(f"cannot write in {name}/: {exc.strerror or exc}", self.path) from None
+        return folder
+
+    def rewind(self, step: int) -> None:
+        """Continue the run from `step`: metrics, sample grids and numbered checkpoints after it belong to a
+        history that no longer exists and are removed (`gan-studio fork` keeps a copy instead)."""
+        self.truncate_metrics_after(step)
+        later = [p for s, p in self.sample_steps() if s > step]
+        later += [p for s, p in numbered_checkpoints(self.checkpoints_dir) if s > step]
+        for path in later:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+    def _write(self, write) -> None:
+        """Run a write; turn a read-only folder or a full disk into one readable RunError."""
+        try:
+            write()
+        except GanStudioError:
+            raise
+        except PermissionError:
+            raise RunError("the run folder is read-only: cannot record anything in it", self.path) from None
+        except OSError as exc:
+            raise RunError(f"cannot write to the run folder: {exc.strerror or exc}", self.path) from None
+
+    # samples -----------------------------------------------------------------------------------------
+    def sample_path(self, step: int) -> Path:
+        return self.samples_dir / f"step-{step:07d}.png"
+
+    def sample_steps(self) -> list[tuple[int, Path]]:
+        """Saved grids as (step, path), oldest first (regular files only)."""
+        found = [(int(m.group(1)), Path(e.path)) for e in _scan(self.samples_dir) if (m := SAMPLE_FILE.match(e.name))]
+        return sorted(found)
+
+    def relative(self, path: Path) -> str:
+        """`path` relative to the run folder (what events record, so a copied run still resolves)."""
+        try:
+            return Path(path).relative_to(self.path).as_posix()
+        except ValueError:
+            return Path(path).name
+
+    def resolve(self, relative: str) -> Path | None:
+        """A path an event recorded, inside this run (None when it would leave the run folder)."""
+        candidate = Path(relative)
+        if candidate.is_absolute() or ".." in candidate.parts:
+            return None
+        return self.path / candidate
+
+
+def _scan(folder: Path) -> Iterable[os.DirEntry]:
+    """Regular files directly in `folder` ([] when it is missing, a symlink or unreadable)."""
+    try:
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            return []
+        return [e for e in os.scandir(folder) if e.is_file(follow_symlinks=False)]
+    except OSError:
+        return []
+
+
+def list_runs(workspace: str | Path) -> list[dict[str, Any]]:
+    """Summaries of the runs directly inside `workspace` (newest first); broken ones say why."""
+    root = Path(workspace)
+    try:
+        children = list(os.scandir(root))
+    except OSError:
+        return []
+    runs = []
+    for child in children:
+        path = Path(child.path)
+        if child.is_symlink():
+            if (path / "run.json").exists():
+                runs.append({"path": str(path), "name": child.name, "error": "the run folder is a symlink: not opened"})
+            continue
+        if not child.is_dir(follow_symlinks=False):
+            continue
+        try:
+            mode = os.lstat(path / "run.json").st_mode
+        except OSError:
+            continue
+        runs.append(summarise_run(path) if stat.S_ISREG(mode) else
+                    {"path": str(path), "name": child.name, "error": f"run.json is {describe_kind(mode)}"})  # fmt: skip
+    runs.sort(key=lambda r: r.get("created") or 0, reverse=True)
+    return runs
+
+
+def summarise_run(path: str | Path) -> dict[str, Any]:
+    """Status, model, data, step, last metrics and latest advice of a run; an 'error' entry when broken."""
+    run = RunDir(Path(path))
+    summary: dict[str, Any] = {"path": str(run.path), "name": run.name}
+    try:
+        run.check_layout()
+        info = run.read_info()
+    except RunError as exc:
+        summary["error"] = str(exc)
+        return summary
+    created = info.get("created")
+    dataset = info.get("dataset")
+    summary.update(
+        model=str(info.get("model", "?"))[:40],
+        data=str(dataset.get("name", "?"))[:80] if isinstance(dataset, dict) else "?",
+        status=str(info.get("status", "?"))[:20],
+        created=created if isinstance(created, (int, float)) and math.isfinite(created) else 0,
+    )
+    metrics = tail_records(run.metrics_file)
+    summary["last"] = metrics[-1] if metrics else {}
+    advice = [e for e in tail_records(run.events_file) if e.get("type") == "advice"]
+    summary["advice"] = advice[-1] if advice else None
+    steps = [s for s in (summary["last"].get("step"), info.get("step")) if isinstance(s, int)]
+    summary["step"] = max(steps, default=0)  # metrics lead while running; run.json after a stop
+    return summary
+
+
+def new_run_folder(model_name: str, data: str, workspace: str | Path) -> Path:
+    """A fresh folder name in `workspace` for a run: model-data-time (plus -2, -3... if taken)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    data_name = (Path(data).name or "data")[:40]
+    base = Path(workspace)
+    out = base / f"{model_name}-{data_name}-{stamp}"
+    suffix = 1
+    while out.exists() or out.is_symlink():
+        suffix += 1
+        out = base / f"{model_name}-{data_name}-{stamp}-{suffix}"
+    return out

@@ -1,0 +1,264 @@
+"""The run folder as a safe store: no symlink followed, no non-regular file opened, one trainer per run
+(the lock), only verified checkpoints, forks and --from, one-line errors for read-only folders and full
+disks, and exit codes that tell a stop from a finish."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from tiny_runs import make_trainer, train_tiny_run
+
+from gan_studio.cli import main
+from gan_studio.engine.trainer import Trainer
+from gan_studio.errors import CheckpointError, RunError
+from gan_studio.events import Checkpoint, Diverged, Finished
+from gan_studio.state.run_state import RunState
+from gan_studio.store import checkpoint as ckpt
+from gan_studio.store.fork import fork_run, kept_checkpoints
+from gan_studio.store.lock import RunLock, holder_of
+from gan_studio.store.rundir import RunDir, list_runs
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+TINY_CLI = ["--g-hidden", "8", "--d-hidden", "8", "--latent-dim", "2", "--batch-size", "16", "--sample-every", "0"]
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run `gan-studio ARGV` in this process: (exit code, stderr)."""
+
+    def run(*argv: str) -> tuple[int, str]:
+        capsys.readouterr()
+        code = main(list(argv))
+        return code, capsys.readouterr().err
+
+    return run
+
+
+def assert_one_line(code: int, stderr: str, *words: str) -> None:
+    assert code == 2, stderr
+    assert stderr.count("\n") == 1 and stderr.startswith("gan-studio: error: ") and "Traceback" not in stderr, stderr
+    for word in words:
+        assert word in stderr, stderr
+
+
+@pytest.fixture
+def finished(tmp_path) -> Path:
+    return train_tiny_run(tmp_path / "run", steps=6, checkpoint_every=2, keep_checkpoints=3, sample_every=2).run.path
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# 1. symlinks inside a run folder are refused, never followed ------------------------------------------------
+@pytest.mark.parametrize("entry", ["checkpoints", "events.jsonl", "metrics.jsonl", "samples", "eval", "run.json"])
+def test_a_symlinked_entry_is_refused_and_what_it_points_to_is_untouched(finished, tmp_path, entry, cli):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    inside = finished / entry
+    target = outside / entry
+    if inside.is_dir():
+        inside.rename(target)
+    elif inside.exists():
+        inside.rename(target)
+    else:
+        target.mkdir()
+        (target / "precious.txt").write_text("not the tool's to touch")
+    inside.symlink_to(target, target_is_directory=target.is_dir())
+    before = snapshot(outside)
+    for argv in (["train", "--resume", str(finished), "--steps", "9"], ["eval", str(finished), "--n", "50"],
+                 ["sample", str(finished), "--out", str(tmp_path / "grid.png")],
+                 ["export", str(finished)], ["fork", str(finished), "--out", str(tmp_path / "fork")]):  # fmt: skip
+        code, stderr = cli(*argv)
+        assert_one_line(code, stderr, entry)
+    assert snapshot(outside) == before
+    with pytest.raises(RunError, match=entry):
+        RunState.load(finished)
+    assert "error" in next(r for r in list_runs(finished.parent) if r["name"] == "run")
+
+
+def test_a_symlinked_sample_grid_is_not_listed(finished, tmp_path):
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"outside")
+    (finished / "samples" / "step-0000099.png").symlink_to(secret)
+    steps = [s for s, _ in RunState.load(finished).samples]
+    assert 99 not in steps and steps == [2, 4, 6]
+
+
+# 2. non-regular files are refused without blocking ---------------------------------------------------------
+@pytest.mark.parametrize("entry", ["run.json", "metrics.jsonl", "events.jsonl"])
+def test_a_fifo_in_a_run_marks_it_broken_and_nothing_hangs(finished, entry, cli):
+    (finished / entry).unlink()
+    os.mkfifo(finished / entry)
+    started = time.monotonic()
+    code, _ = cli("runs", str(finished.parent))
+    assert code == 0 and time.monotonic() - started < 30
+    summary = list_runs(finished.parent)[0]
+    assert "FIFO" in summary["error"] and entry in summary["error"]
+    code, stderr = cli("train", "--resume", str(finished))
+    assert_one_line(code, stderr, entry, "FIFO")
+
+
+def test_a_fifo_as_checkpoint_is_refused(finished, cli):
+    last = finished / "checkpoints" / "last.pt"
+    last.unlink()
+    os.mkfifo(last)
+    code, stderr = cli("sample", str(finished))
+    assert_one_line(code, stderr, "FIFO")
+
+
+# 4. one trainer per run ------------------------------------------------------------------------------------------
+def test_a_second_trainer_is_refused_and_told_who_holds_the_run(finished, cli):
+    with RunLock(finished, who="the GAN Studio app"):
+        assert "the GAN Studio app" in holder_of(finished)
+        with pytest.raises(RunError, match=r"being trained by the GAN Studio app \(pid"):
+            Trainer.from_checkpoint(finished, {"steps": 8})
+        code, stderr = cli("train", "--resume", str(finished), "--steps", "8")
+        assert_one_line(code, stderr, "being trained by the GAN Studio app")
+    assert holder_of(finished) is None
+    events = [e["type"] for e in RunDir(finished).read_events()]
+    assert events.count("start") == 1  # the refused trainers wrote nothing
+
+
+def test_two_resumes_at_once_train_the_run_once(finished):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    argv = [sys.executable, "-m", "gan_studio.cli", "train", "--resume", str(finished), "--steps", "400", "--quiet"]
+    procs = [subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(p.wait(timeout=240), p.stderr.read()) for p in procs]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 2], results
+    assert any("being trained by gan-studio train" in err for _, err in results)
+    steps = [r["step"] for r in RunDir(finished).read_metrics()]
+    assert steps == sorted(set(steps)) and steps[-1] == 400  # no duplicated or out-of-order lines
+    assert [e["type"] for e in RunDir(finished).read_events()].count("start") == 2
+
+
+# 5. only verified checkpoints; --from and fork -------------------------------------------------------------------
+def test_weights_that_turn_nan_are_never_saved(tmp_path):
+    trainer = make_trainer(tmp_path / "run", steps=20, checkpoint_every=4, keep_checkpoints=10)
+    real_step = trainer.recipe.step
+
+    def poison_at_step_8(stream):
+        losses = real_step(stream)
+        if trainer.step + 1 == 8:  # the update of step 8 leaves a NaN in Adam's state; its losses are finite
+            optimizer = trainer.recipe.optimizers["g"]
+            next(iter(optimizer.state.values()))["exp_avg"].view(-1)[0] = float("nan")
+        return losses
+
+    trainer.recipe.step = poison_at_step_8
+    events = list(trainer)
+    diverged = events[-1]
+    assert isinstance(diverged, Diverged) and diverged.step == 8 and "optimizers.g" in diverged.message
+    assert "is not finite" in diverged.message
+    assert "checkpoints/last.pt (step 4, verified finite) is kept" in diverged.message
+    assert [e.step for e in events if isinstance(e, Checkpoint)] == [4]
+    saved = ckpt.load_checkpoint(trainer.run.last_checkpoint)
+    assert saved["step"] == 4 and ckpt.nonfinite_entry(saved) is None
+    resumed = Trainer.from_checkpoint(trainer.run.path, {"steps": 6})
+    assert isinstance(list(resumed)[-1], Finished)
+
+
+def test_divergence_before_any_checkpoint_says_so(tmp_path):
+    trainer = make_trainer(tmp_path / "run", steps=20, checkpoint_every=10)
+    real_step = trainer.recipe.step
+    trainer.recipe.step = lambda stream: {k: v * float("nan") for k, v in real_step(stream).items()}
+    diverged = list(trainer)[-1]
+    assert isinstance(diverged, Diverged) and "no checkpoint was saved before it" in diverged.message
+    assert "step 0" not in diverged.message
+
+
+def test_fork_and_resume_from_a_kept_checkpoint(finished, tmp_path):
+    assert kept_checkpoints(finished) == ["step-2", "step-4", "step-6", "last"]
+    source_before = snapshot(finished)
+    fork = fork_run(finished, "step-2", tmp_path / "fork")
+    assert snapshot(finished) == source_before  # the source is left as it was
+    state = RunState.load(fork)
+    assert state.status == "stopped" and state.step == 2 and [s for s, _ in state.samples] == [2]
+    assert state.info["forked_from"]["checkpoint"] == "checkpoints/step-0000002.pt"
+    assert max(r["step"] for r in RunDir(fork).read_metrics()) == 2
+    code = main(["train", "--resume", str(fork), "--steps", "4", "--quiet"])
+    assert code == 0 and RunDir(fork).read_info()["step"] == 4
+    with pytest.raises(RunError, match=r"no checkpoint step-3 \(kept: step-2, step-4, step-6, last\)"):
+        fork_run(finished, "step-3", tmp_path / "fork-3")
+    with pytest.raises(RunError, match="not empty"):
+        fork_run(finished, "last", fork)
+
+    # rewinding in place: what came after step 4 belonged to a history that no longer exists
+    resumed = Trainer.from_checkpoint(finished, {"steps": 5}, start_from="step-4")
+    assert resumed.step == 4 and resumed.resumed_from == "checkpoints/step-0000004.pt"
+    list(resumed)
+    assert [r["step"] for r in RunDir(finished).read_metrics()] == [1, 2, 3, 4, 5]
+    assert kept_checkpoints(finished) == ["step-2", "step-4", "step-5", "last"]
+    assert [s for s, _ in RunState.load(finished).samples] == [2, 4, 5]
+
+
+# 6. a checkpoint of another configuration or dataset is refused ---------------------------------------------------
+def test_a_checkpoint_trained_on_other_data_is_refused(finished):
+    info = RunDir(finished).read_info()
+    info["data_info"]["class_names"] = ["a", "b"]
+    RunDir(finished).write_info(info)
+    with pytest.raises(CheckpointError, match="other data than this run \\(class_names"):
+        Trainer.from_checkpoint(finished, {"steps": 9})
+
+
+# 7. read-only folders and full disks are one line ----------------------------------------------------------------
+def test_a_full_disk_while_saving_a_checkpoint_is_one_line_and_last_pt_stays(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "gan", "--data", "ring8", *TINY_CLI, "--steps", "4", "--checkpoint-every", "2",
+                 "--out", str(out), "--quiet"]) == 0  # fmt: skip
+    good = (out / "checkpoints" / "last.pt").read_bytes()
+
+    def full_disk(obj, fh):
+        fh.write(b"PK\x03\x04 half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ckpt.torch, "save", full_disk)
+    code = main(["train", "--resume", str(out), "--steps", "8", "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err[-1].startswith("gan-studio: error: ") and "disk is full" in err[-1]
+    assert "checkpoints/last.pt (step 4) is intact" in err[-1]
+    assert (out / "checkpoints" / "last.pt").read_bytes() == good
+    assert not [p for p in (out / "checkpoints").iterdir() if ".tmp-" in p.name]
+
+
+def test_a_read_only_run_folder_is_one_line(finished, monkeypatch, capsys):
+    real_open = os.open
+
+    def read_only(path, flags, *args, **kwargs):
+        if str(path).startswith(str(finished)) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only)
+    for argv in (["train", "--resume", str(finished), "--steps", "9"], ["eval", str(finished), "--n", "50"],
+                 ["export", str(finished)]):  # fmt: skip
+        code = main(argv)
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1 and "read-only" in err[0], (argv, err)
+
+
+# 8. signals and exit codes --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_saves_and_exits_with_its_own_code(tmp_path, signum, code):
+    out = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    argv = [sys.executable, "-m", "gan_studio.cli", "train", "gan", "--data", "ring8", *TINY_CLI, "--steps",
+            "1000000", "--log-every", "1", "--out", str(out), "--quiet"]  # fmt: skip
+    proc = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and len(RunDir(out).read_metrics()) < 5:
+        time.sleep(0.05)
+    proc.send_signal(signum)
+    assert proc.wait(timeout=60) == code, proc.stderr.read()
+    info = RunDir(out).read_info()
+    assert info["status"] == "stopped"
+    assert ckpt.load_checkpoint(out / "checkpoints" / "last.pt")["step"] == info["step"]
+    assert main(["train", "--resume", str(out), "--steps", str(info["step"] + 2), "--quiet"]) == 0

@@ -110,7 +110,13 @@ def barrier(ctx: DistContext) -> None:
 
 
 def shutdown(ctx: DistContext) -> None:
+    """Leave the process group together: every rank waits for the others before it is destroyed (a rank
+    tearing gloo down while another still talks to it aborts with "terminate called...")."""
     if ctx.enabled and dist.is_initialized():
+        try:
+            dist.barrier()
+        except RuntimeError:  # another rank already failed: leave anyway
+            pass
         dist.destroy_process_group()
 
 

@@ -238,6 +238,8 @@ class ExplorerPanel(QWidget):
 
     # loading ------------------------------------------------------------------------------------------
     def _load(self, path: Path, backend: str, keep_state: bool) -> None:
+        if self.renderer.closed:  # the window is closing
+            return
         self._loading = True
         if not keep_state:
             self.state.generation += 1

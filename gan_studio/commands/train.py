@@ -10,6 +10,7 @@ import signal
 import sys
 import time
 
+from gan_studio.commands.arguments import resolve_run
 from gan_studio.config import apply_values, field_specs, read_toml
 from gan_studio.engine.distributed import shutdown
 from gan_studio.engine.trainer import HPARAMS_LIVE, TrainConfig, Trainer
@@ -53,7 +54,7 @@ def add_parser(sub) -> None:
     p.add_argument("--config", metavar="FILE.toml", help="read settings from a TOML file (flags override it)")
     p.add_argument("--out", metavar="DIR", help="run directory to create (default: a new folder in --workspace)")
     p.add_argument("--workspace", metavar="DIR", help="folder that holds runs (default: the user's data folder)")
-    p.add_argument("--resume", metavar="RUN", help="continue this run from its last checkpoint")
+    p.add_argument("--resume", metavar="RUN", help="continue this run (a folder, or a name in --workspace) from its last checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     for spec in _all_field_specs():
         p.add_argument(spec.flag, dest=spec.name, default=None, metavar=spec.type.__name__.upper(),
@@ -120,7 +121,7 @@ def run(args) -> int:
         if bad:
             names = ", ".join("--" + b.replace("_", "-") for b in bad)
             raise ConfigError(f"cannot change {names} when resuming (only steps, cadences, device and rates)")
-        trainer = Trainer.resume(args.resume, values)
+        trainer = Trainer.resume(resolve_run(args.resume, args.workspace), values)
     else:
         model, values = _collect(args)
         if not model:

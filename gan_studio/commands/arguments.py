@@ -3,8 +3,8 @@
 - `resolve_run(text, workspace)` (`sample`, `export`, `eval`, `train --resume`): an existing folder
   is taken as it is; otherwise a run NAME as `gan-studio runs` prints it is looked up in the
   workspace (--workspace, default: the user's workspace): the exact name, else the one run whose
-  name starts with it (`runs` cuts long names). Anything else is a one-line RunError naming the
-  workspace, with the closest name.
+  name starts with it (`runs` cuts long names). A name found nowhere is a one-line RunError naming
+  the workspace, with the closest name; a missing path is left for the command to report.
 - `bounded_int(low, high)`: an argparse type for integers in a range (seeds, counts, sizes).
 - `check_output_file(path, suffix, flag)` / `check_writable_folder(path, what)`: a ConfigError or
   RunError now, in one line, rather than a traceback after minutes of work.
@@ -52,7 +52,7 @@ def resolve_run(text: str, workspace: str | Path | None = None) -> Path:
         close = difflib.get_close_matches(text, names, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]}?" if close else " (see `gan-studio runs`)"
         raise RunError(f"no run folder '{text}' here and no run named '{text}' in the workspace {root}{hint}")
-    raise RunError("no such run directory", path)
+    return path  # a path that is not there: the command says what it expected to find
 
 
 def _run_names(root: Path) -> list[str]:
@@ -83,16 +83,16 @@ def bounded_int(low: int, high: int):
 def check_output_file(path: str | Path, suffix: str, flag: str = "--out", example: str = "out") -> Path:
     """`path` as a file the command may create or replace: not a folder or special file, in a writable folder."""
     path = Path(path)
-    if path.suffix.lower() != suffix:
-        raise ConfigError(f"{flag} {path} must be a {suffix} file name")
     try:
         mode = os.lstat(path).st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         mode = None
     except OSError as exc:
         raise ConfigError(f"{flag} {path} cannot be checked: {exc.strerror or exc}") from None
     if mode is not None and stat.S_ISDIR(mode):
         raise ConfigError(f"{flag} {path} is a folder: give the file to write, e.g. {path / (example + suffix)}")
+    if path.suffix.lower() != suffix:
+        raise ConfigError(f"{flag} {path} must be a {suffix} file name")
     if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
         raise ConfigError(f"{flag} {path} exists and is not a regular file")
     check_writable_folder(path.parent, f"{flag} {path}")

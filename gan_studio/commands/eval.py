@@ -13,7 +13,13 @@ from __future__ import annotations
 import json
 import sys
 
-from gan_studio.commands.arguments import add_workspace_flag, bounded_int, check_writable_folder, resolve_run, write_failed
+from gan_studio.commands.arguments import (
+    add_workspace_flag,
+    bounded_int,
+    check_writable_folder,
+    resolve_run,
+    write_failed,
+)
 from gan_studio.evaluate.likelihood import DEFAULT_IMPORTANCE_SAMPLES
 from gan_studio.evaluate.precision_recall import DEFAULT_NEIGHBOURS
 from gan_studio.evaluate.report import evaluate_run, format_report, report_path

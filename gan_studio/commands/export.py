@@ -10,8 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gan_studio.commands.arguments import add_workspace_flag, bounded_int, check_output_file, check_writable_folder
-from gan_studio.commands.arguments import resolve_run, write_failed
+from gan_studio.commands.arguments import (
+    add_workspace_flag,
+    bounded_int,
+    check_output_file,
+    check_writable_folder,
+    resolve_run,
+    write_failed,
+)
 from gan_studio.export.onnx_export import DEFAULT_OPSET, PART_CHOICES, REFERENCE_SAMPLES, TOLERANCE, export_run
 
 MAX_REFERENCE_SAMPLES = 4096

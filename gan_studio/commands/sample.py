@@ -32,7 +32,9 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=bounded_int(0, MAX_SEED), default=0, help="noise seed [0]")
     p.add_argument("--label", type=bounded_int(0, 2**31 - 1), default=None, help="class index for conditional models")
     p.add_argument("--out", default="grid.png", help="output PNG file [grid.png]")
-    p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"), help="torch device for runs [cpu]")
+    p.add_argument(
+        "--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"), help="torch device for runs [cpu]"
+    )
     p.add_argument("--provider", default=None, help="ONNX Runtime provider for .onnx files (default: best available)")
     add_workspace_flag(p)
     p.set_defaults(handler=run)

@@ -54,7 +54,7 @@ def add_parser(sub) -> None:
     p.add_argument("--config", metavar="FILE.toml", help="read settings from a TOML file (flags override it)")
     p.add_argument("--out", metavar="DIR", help="run directory to create (default: a new folder in --workspace)")
     p.add_argument("--workspace", metavar="DIR", help="folder that holds runs (default: the user's data folder)")
-    p.add_argument("--resume", metavar="RUN", help="continue this run (a folder, or a name in --workspace) from its last checkpoint")
+    p.add_argument("--resume", metavar="RUN", help="continue this run (its folder, or its name in --workspace)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     for spec in _all_field_specs():
         p.add_argument(spec.flag, dest=spec.name, default=None, metavar=spec.type.__name__.upper(),

@@ -8,11 +8,13 @@ Conditions (each a `Finding` with a code, the step to mark on the plots, a messa
   number of covered modes (ring8, grid25 with --eval-every) drops;
 - `oscillation` (GAN): D(G(z)) swings back and forth over a wide range for cycles on end, the two
   players chasing each other instead of settling;
-- `posterior_collapse` (VAE): the KL term falls to ~0, or the encoder's active units vanish:
-  the decoder ignores z, so sampling z no longer changes the output;
+- `posterior_collapse` (VAE): the KL term falls to ~0, or no latent unit stays active (a VAE
+  switching off the units it does not need is healthy): the decoder ignores z, so sampling z
+  no longer changes the output;
 - `blow_up` (any): a loss grows to many times its usual size: the run is about to become NaN;
-- `equilibrium` (GAN, information): D(x) ~= D(G(z)) ~= 1/2 after D had learned to tell them
-  apart: the end point the theory predicts (p_g = p_data), not a problem.
+- `equilibrium` (GAN, information): D(x) ~= D(G(z)) ~= 1/2, settled, with no problem active: the
+  end point the theory predicts (p_g = p_data), not a problem (the message says whether D had
+  learned to tell them apart first, or was at 1/2 all along, which may also be a D too weak).
 
 Each condition is reported once per episode: it must hold on several consecutive records before it
 is reported, and must be gone for a while before it can be reported again.
@@ -53,14 +55,16 @@ G_CLIMB = 0.3  # G's recent loss this much (nats) above its loss before D took o
 COLLAPSE_FRACTION = 0.5  # diversity below this fraction of its best: the samples became alike
 DIVERSITY_WARMUP = 10  # records before the best diversity counts (G starts from noise)
 OSCILLATION_WINDOW = 40  # records searched for swings
-OSCILLATION_SWING = 0.3  # D(G(z)) swing (smoothed, max - min) that counts as wide
-OSCILLATION_CROSSINGS = 4  # crossings of the window's mean: two full cycles
+OSCILLATION_SWING = 0.15  # smallest D(G(z)) move (smoothed) that counts as a swing
+OSCILLATION_NOISE = 5.0  # ... and it must exceed this many standard deviations of the smoothed batch noise
+OSCILLATION_REVERSALS = 4  # swings that change direction: two full cycles
 KL_FLOOR = 0.05  # nats per sample: below this q(z|x) is the prior
 VAE_WARMUP = 20  # records before a VAE's KL is judged (it starts near 0)
 BLOW_UP_FACTOR = 10.0  # a loss this many times its usual size
 BLOW_UP_BASE = 50  # records of the loss's usual size
+BLOW_UP_RECENT = 2  # consecutive records that must all exceed it (one spike is not a blow-up)
 EQUILIBRIUM_TOLERANCE = 0.05  # |D - 1/2| below this for both D(x) and D(G(z))
-EQUILIBRIUM_SEPARATION = 0.2  # D(x) - D(G(z)) must first have reached this (D had learned)
+EQUILIBRIUM_SEPARATION = 0.2  # D(x) - D(G(z)) reached this earlier: D had learned to tell them apart
 EQUILIBRIUM_RECORDS = 10  # records in the equilibrium median
 SUSTAIN = 5  # consecutive records a condition must hold before it is reported
 CLEAR = 20  # consecutive records without it before it can be reported again
@@ -104,6 +108,7 @@ class _Signal:
 
     message: str
     action: str
+    step: int | None = None  # where the condition began, if before the run of records that showed it
 
 
 class _Series:
@@ -127,12 +132,14 @@ class _Series:
         """Median of the last n values (batch noise smoothed away)."""
         return statistics.median(self.last(n))
 
-    def before(self, skip: int, n: int = RECENT) -> float | None:
-        """Median of n values ending `skip` records before the newest, or None when too short."""
-        values = list(self.values)
-        if len(values) < skip + n:
-            return None
-        return statistics.median(values[-skip - n : -skip])
+    def onset(self, holds: Callable[[float], bool]) -> int | None:
+        """The step of the first of the newest values for which `holds` is true all along (None if the newest is not)."""
+        first = None
+        for step, value in zip(reversed(self.steps), reversed(self.values), strict=True):
+            if not holds(value):
+                break
+            first = step
+        return first
 
 
 class _Condition:
@@ -159,7 +166,8 @@ class _Condition:
         if self.reported or len(self.streak) < self.sustain:
             return None
         self.reported = True
-        return Finding(self.code, self.streak[0], self.severity, signal.message, signal.action, self.metrics)
+        step = self.streak[0] if signal.step is None else min(self.streak[0], signal.step)
+        return Finding(self.code, step, self.severity, signal.message, signal.action, self.metrics)
 
 
 class Advisor:
@@ -175,6 +183,7 @@ class Advisor:
         self._best_diversity = 0.0
         self._best_modes = 0
         self._best_active = 0
+        self._lowest_g_loss: float | None = None  # lowest recent median of G's loss so far
         self._separated = False  # D(x) - D(G(z)) has been wide: D learned to tell real from fake
         self._conditions: list[_Condition] = [
             _Condition("blow_up", "error", ("d_loss", "g_loss", "loss", "recon", "kl"), self._blow_up, sustain=1),
@@ -196,8 +205,10 @@ class Advisor:
     @classmethod
     def for_run(cls, info: dict[str, Any]) -> Advisor:
         """An advisor for a run from its run.json: family from the model name, its model config."""
-        model = str(info.get("model", ""))
-        family = "vae" if model in ("vae", "cvae") else "gan"
+        from gan_studio.models import MODELS  # here: the advisor itself needs no torch
+
+        spec = MODELS.get(str(info.get("model", "")))
+        family = spec.family if spec is not None else "gan"
         config = info.get("model_config")
         return cls(family, config if isinstance(config, dict) else None)
 
@@ -233,6 +244,9 @@ class Advisor:
             self._best_modes = max(self._best_modes, int(self.series["modes"].values[-1]))
         if "active_units" in self._fresh:
             self._best_active = max(self._best_active, int(self.series["active_units"].recent(3)))
+        if "g_loss" in self._fresh and len(self.series["g_loss"]) >= RECENT:
+            recent = self.series["g_loss"].recent()
+            self._lowest_g_loss = recent if self._lowest_g_loss is None else min(self._lowest_g_loss, recent)
         if {"d_real", "d_fake"} <= self._fresh:
             gap = self.series["d_real"].recent() - self.series["d_fake"].recent()
             self._separated = self._separated or gap >= EQUILIBRIUM_SEPARATION
@@ -247,10 +261,8 @@ class Advisor:
         d_real, d_fake = self.series["d_real"].recent(), self.series["d_fake"].recent()
         if d_real < D_CONFIDENT or d_fake > 1 - D_CONFIDENT:
             return None
-        g_loss = self.series["g_loss"]
-        earlier = min((v for v in (g_loss.before(skip, RECENT) for skip in (10, 20, 40)) if v is not None), default=None)
-        now = g_loss.recent()
-        if earlier is None or now < earlier + G_CLIMB:
+        lowest, now = self._lowest_g_loss, self.series["g_loss"].recent()
+        if lowest is None or now < lowest + G_CLIMB:
             return None
         action = "weaken D or strengthen G: "
         tips = []
@@ -264,7 +276,7 @@ class Advisor:
         if self.config.get("g_loss") == "saturating":
             tips.append("use the non-saturating G loss")
         return _Signal(
-            f"D overpowers G: D(x) {d_real:.2f}, D(G(z)) {d_fake:.2f}, G loss up from {earlier:.2f} to {now:.2f}; "
+            f"D overpowers G: D(x) {d_real:.2f}, D(G(z)) {d_fake:.2f}, G loss up from {lowest:.2f} to {now:.2f}; "
             "a discriminator that is always right leaves G almost no gradient to learn from",
             action + "; ".join(tips),
         )
@@ -282,13 +294,14 @@ class Advisor:
 
     def _diversity_drop(self) -> _Signal | None:
         if self._has("diversity") and self._best_diversity > 0:
-            now = self.series["diversity"].recent()
-            if now < COLLAPSE_FRACTION * self._best_diversity:
+            now, low = self.series["diversity"].recent(), COLLAPSE_FRACTION * self._best_diversity
+            if now < low:
                 return _Signal(
                     f"mode collapse: the fixed-noise samples grew alike (diversity {now:.3g}, down from "
                     f"{self._best_diversity:.3g}); G maps different z to the same few outputs",
                     "lower lr_g, or pack samples for D (pack 2-4, PacGAN); resume from a checkpoint "
                     "before the marked step",
+                    step=self.series["diversity"].onset(lambda v: v < low),
                 )
         return None
 
@@ -296,45 +309,39 @@ class Advisor:
         if not self._has("d_fake", n=OSCILLATION_WINDOW):
             return None
         values = self.series["d_fake"].last(OSCILLATION_WINDOW)
-        smooth = [statistics.mean(values[i : i + RECENT]) for i in range(len(values) - RECENT + 1)]
-        swing = max(smooth) - min(smooth)
-        if swing < OSCILLATION_SWING:
+        swing = oscillation_swing(values)
+        reversals, first_turn = zigzag_reversals(moving_average(values, RECENT), swing)
+        if reversals < OSCILLATION_REVERSALS:
             return None
-        mid = (max(smooth) + min(smooth)) / 2
-        # count crossings of the middle with hysteresis (a tenth of the swing), so noise near it does not count
-        band = swing / 10
-        side, crossings = 0, 0
-        for v in smooth:
-            now = 1 if v > mid + band else -1 if v < mid - band else 0
-            if now and side and now != side:
-                crossings += 1
-            side = now or side
-        if crossings < OSCILLATION_CROSSINGS:
-            return None
+        smooth = moving_average(values, RECENT)
+        period = 2 * (self.series["d_fake"].steps[-1] - self.series["d_fake"].steps[-OSCILLATION_WINDOW]) / reversals
         return _Signal(
-            f"oscillation: D(G(z)) swings between {min(smooth):.2f} and {max(smooth):.2f} "
-            f"({crossings // 2} cycles in {OSCILLATION_WINDOW} records): G and D chase each other instead of settling",
-            "lower both learning rates (e.g. halve them), or lower Adam's beta1",
+            f"oscillation: D(G(z)) swings between {min(smooth):.2f} and {max(smooth):.2f} about every "
+            f"{period:.0f} steps ({reversals // 2} cycles): G and D chase each other instead of settling",
+            "lower both learning rates (e.g. halve them), or lower Adam's beta1 (momentum feeds the cycle)",
+            step=self.series["d_fake"].steps[-OSCILLATION_WINDOW + first_turn],  # the first swing's turning point
         )
 
     def _posterior_collapse(self) -> _Signal | None:
-        if "active_units" in self._fresh and self._best_active >= 1 and len(self.series["active_units"]) >= 3:
-            active = int(self.series["active_units"].recent(3))
-            if active == 0 or active < COLLAPSE_FRACTION * self._best_active:
-                latent = self.config.get("latent_dim")
-                of = f" of {latent}" if isinstance(latent, int) else ""
-                return _Signal(
-                    f"posterior collapse: {active}{of} latent units in use, down from {self._best_active}; "
-                    "the decoder learns to ignore those z",
-                    self._vae_action(),
-                )
-        if self._has("kl") and len(self.series["kl"]) >= VAE_WARMUP:
+        # A VAE switching off the units it does not need is healthy (2D data needs 2); none at all is collapse.
+        units = self.series.get("active_units")
+        if self._has("active_units", n=3) and self._best_active >= 1 and units.recent(3) == 0:
+            latent = self.config.get("latent_dim")
+            of = f" of {latent}" if isinstance(latent, int) else ""
+            return _Signal(
+                f"posterior collapse: 0{of} latent units in use (there were {self._best_active}): q(z|x) is the "
+                "prior, the decoder ignores z, so samples no longer depend on it",
+                self._vae_action(),
+                step=units.onset(lambda v: v == 0),
+            )
+        if self._has("kl", n=VAE_WARMUP):
             kl = self.series["kl"].recent()
             if kl < KL_FLOOR:
                 return _Signal(
                     f"posterior collapse: KL {kl:.3f} nats, q(z|x) is the prior: the decoder ignores z, "
                     "so samples do not depend on the latent",
                     self._vae_action(),
+                    step=self.series["kl"].onset(lambda v: v < KL_FLOOR),
                 )
         return None
 
@@ -346,31 +353,82 @@ class Advisor:
 
     def _blow_up(self) -> _Signal | None:
         for name in ("d_loss", "g_loss", "loss", "recon", "kl"):
-            if name not in self._fresh or len(self.series[name]) < RECENT + 1:
+            if name not in self._fresh or len(self.series[name]) < BLOW_UP_RECENT + RECENT:
                 continue
-            values = self.series[name].last(BLOW_UP_BASE + 1)
-            usual = max(1.0, statistics.median(abs(v) for v in values[:-1]))
-            now = abs(values[-1])
+            values = [abs(v) for v in self.series[name].last(BLOW_UP_BASE + BLOW_UP_RECENT)]
+            usual = max(1.0, statistics.median(values[:-BLOW_UP_RECENT]))
+            now = min(values[-BLOW_UP_RECENT:])  # large on consecutive records, not one spike
             if now > BLOW_UP_FACTOR * usual:
                 return _Signal(
-                    f"{name} is blowing up: {values[-1]:.4g}, {now / usual:.0f} times its usual size {usual:.3g}; "
-                    "the next steps are likely to give NaN",
+                    f"{name} is blowing up: {self.series[name].values[-1]:.4g}, {now / usual:.0f} times its usual "
+                    f"size {usual:.3g}: the weights are running away, and inf or NaN often follows",
                     "pause and lower the learning rate (e.g. by 10), or resume from the last checkpoint with a lower one",
+                    step=self.series[name].steps[-BLOW_UP_RECENT],
                 )
         return None
 
     def _equilibrium(self) -> _Signal | None:
-        if not self._separated or not self._has("d_real", "d_fake", n=EQUILIBRIUM_RECORDS):
+        if not self._has("d_real", "d_fake", n=2 * EQUILIBRIUM_RECORDS):
             return None
+        if any(c.reported for c in self._conditions if c.severity != "info"):
+            return None  # a D near 1/2 beside a collapsed or swinging G is no end point
+        if oscillation_swing(self.series["d_fake"].last(2 * EQUILIBRIUM_RECORDS)) > OSCILLATION_SWING:
+            return None  # too noisy to call settled
+        smooth = moving_average(self.series["d_fake"].last(2 * EQUILIBRIUM_RECORDS), RECENT)
+        if max(smooth) - min(smooth) > OSCILLATION_SWING:
+            return None  # still moving
         d_real = self.series["d_real"].recent(EQUILIBRIUM_RECORDS)
         d_fake = self.series["d_fake"].recent(EQUILIBRIUM_RECORDS)
         if abs(d_real - 0.5) > EQUILIBRIUM_TOLERANCE or abs(d_fake - 0.5) > EQUILIBRIUM_TOLERANCE:
             return None
+        if self._separated:
+            return _Signal(
+                f"equilibrium: D(x) {d_real:.2f} and D(G(z)) {d_fake:.2f}, both near 1/2 after D had learned to tell "
+                "them apart: the end point the theory predicts (p_g = p_data)",
+                "nothing to fix: check the samples (and `gan-studio eval`); more steps may change little",
+            )
         return _Signal(
-            f"equilibrium: D(x) {d_real:.2f} and D(G(z)) {d_fake:.2f}, both near 1/2: D cannot tell real from "
-            "generated, the end point the theory predicts (p_g = p_data)",
-            "nothing to fix: check the samples (and `gan-studio eval`); more steps may change little",
+            f"equilibrium: D(x) {d_real:.2f} and D(G(z)) {d_fake:.2f}, both near 1/2 from the start: G matched the "
+            "data at once (the end point the theory predicts), or D is too weak to tell them apart",
+            "check the samples (and `gan-studio eval`); if they are poor, give D more capacity or a higher lr_d",
         )
+
+
+def moving_average(values: list[float], n: int) -> list[float]:
+    """Means of each n consecutive values."""
+    return [statistics.fmean(values[i : i + n]) for i in range(len(values) - n + 1)]
+
+
+def oscillation_swing(values: list[float]) -> float:
+    """The move of the RECENT-record average that counts as a swing: OSCILLATION_SWING, or more when noisy.
+
+    The batch noise is estimated from the median step between consecutive values (robust to the
+    oscillation itself, which moves little from one record to the next).
+    """
+    steps = [abs(b - a) for a, b in zip(values[:-1], values[1:], strict=True)]
+    noise = statistics.median(steps) / 0.6745 / math.sqrt(2)  # std of white noise from its median |difference|
+    return max(OSCILLATION_SWING, OSCILLATION_NOISE * noise / math.sqrt(RECENT))
+
+
+def zigzag_reversals(values: list[float], swing: float) -> tuple[int, int | None]:
+    """How often `values` turn around after moving at least `swing` each way (a zigzag indicator),
+    and the index of the first turning point (None without one)."""
+    low = high = 0  # indices of the lowest and highest values before the first move of `swing`
+    direction, extreme, reversals, first = 0, 0, 0, None
+    for i, v in enumerate(values):
+        if direction == 0:
+            low = i if v < values[low] else low
+            high = i if v > values[high] else high
+            if v - values[low] >= swing:
+                direction, extreme = 1, i
+            elif values[high] - v >= swing:
+                direction, extreme = -1, i
+        elif (v - values[extreme]) * direction > 0:
+            extreme = i  # still moving the same way
+        elif abs(v - values[extreme]) >= swing:
+            first = extreme if first is None else first
+            direction, extreme, reversals = -direction, i, reversals + 1
+    return reversals, first
 
 
 def advise(records: Iterable[dict[str, Any]], family: str, config: dict[str, Any] | None = None) -> list[Finding]:

@@ -156,7 +156,9 @@ def contour_lines(field: np.ndarray, extent, level: float = CONTOUR_LEVEL) -> li
             kind, r, c = edge
             a, b = (f[r, c], f[r, c + 1]) if kind == "h" else (f[r, c], f[r + 1, c])
             t = (level - a) / (b - a)
-            points[edge] = (xs[c] + t * (xs[c + 1] - xs[c]), ys[r]) if kind == "h" else (xs[c], ys[r] + t * (ys[r + 1] - ys[r]))
+            points[edge] = (
+                (xs[c] + t * (xs[c + 1] - xs[c]), ys[r]) if kind == "h" else (xs[c], ys[r] + t * (ys[r + 1] - ys[r]))
+            )
         return edge
 
     segments: list[tuple[tuple, tuple]] = []

@@ -195,7 +195,9 @@ class _OnnxPart(abc.ABC):
             if value.type != "tensor(float)":
                 raise ExportError(f"input '{value.name}' is a {value.type}, not a float tensor", self.path)
             dims = list(shape)[1:]
-            if len(dims) != len(sample) or any(isinstance(d, int) and d != s for d, s in zip(dims, sample, strict=True)):
+            if len(dims) != len(sample) or any(
+                isinstance(d, int) and d != s for d, s in zip(dims, sample, strict=True)
+            ):
                 raise ExportError(f"input '{value.name}' has shape {shape}, but the metadata says it is "
                                   f"(batch, {', '.join(map(str, sample))})", self.path)  # fmt: skip
 

@@ -1,9 +1,10 @@
 """Record a metric stream for the advisor tests by really training a run (not collected by pytest).
 
-    PYTHONPATH=. python tests/data/advisor/record.py NAME [--every K] -- train ARGS...
+    PYTHONPATH=. python tests/data/advisor/record.py NAME [--every K] [--change STEP:NAME=VALUE] -- train ARGS...
 
 Trains exactly as `gan-studio train ARGS` does (same parser, same Trainer, same metrics.jsonl),
-in a temporary workspace, and adds to each logged record the health signals the trainer is meant
+in a temporary workspace (--change: a live hyperparameter change at STEP, as the app's sliders
+make it, through Trainer.set_hparams), and adds to each logged record the health signals the trainer is meant
 to log (gan_studio.evaluate.health.health_metrics: fixed-noise "diversity", VAE "active_units").
 Keeps every K-th training record (all live-eval records), rounded to 4 significant digits, in
 tests/data/advisor/NAME.jsonl, and the command in streams.json.
@@ -21,6 +22,7 @@ import torch
 
 from gan_studio.cli import build_parser
 from gan_studio.commands.train import _collect, configs_from_values
+from gan_studio.config import to_dict
 from gan_studio.engine.trainer import Trainer
 from gan_studio.evaluate.health import PROBE_SAMPLES, health_metrics
 from gan_studio.models.base import one_hot
@@ -48,9 +50,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("name")
     parser.add_argument("--every", type=int, default=1, help="keep every K-th training record")
-    parser.add_argument("train_args", nargs=argparse.REMAINDER)
-    args = parser.parse_args()
-    train_args = args.train_args[1:] if args.train_args[:1] == ["--"] else args.train_args
+    parser.add_argument("--change", action="append", default=[], metavar="STEP:NAME=VALUE",
+                        help="change a live hyperparameter (lr_g, lr_d, lr, d_steps, beta) at STEP")  # fmt: skip
+    argv = sys.argv[1:]
+    split = argv.index("--") if "--" in argv else len(argv)
+    args, train_args = parser.parse_args(argv[:split]), argv[split + 1 :]
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as workspace:
         targs = build_parser().parse_args([*train_args, "--workspace", workspace, "--quiet"])
@@ -58,8 +62,15 @@ def main() -> int:
         _, train_config, model_config = configs_from_values(model, values)
         trainer = Trainer.new(model, model_config, train_config, workspace=workspace)
         probe_x, probe_y = _probe(trainer)
+        changes = {}
+        for text in args.change:
+            at, _, setting = text.partition(":")
+            name, _, value = setting.partition("=")
+            changes.setdefault(int(at), {})[name] = float(value) if name != "d_steps" else int(value)
         kept, count = [], 0
         for update in trainer:
+            if update["kind"] == "metrics" and update["step"] in changes:
+                trainer.set_hparams(**changes.pop(update["step"]))
             if update["kind"] == "diverged":
                 print(f"diverged: {update['message']}", file=sys.stderr)
             if update["kind"] != "metrics":
@@ -76,7 +87,8 @@ def main() -> int:
     manifest_path = HERE / "streams.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     manifest[args.name] = {"command": f"gan-studio {' '.join(train_args)}", "family": trainer.spec.family,
-                           "latent_dim": trainer.model.latent_dim, "kept_every": args.every}  # fmt: skip
+                           "live_changes": args.change, "latent_dim": trainer.model.latent_dim,
+                           "model_config": to_dict(trainer.model_config), "kept_every": args.every}  # fmt: skip
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     print(f"wrote {out} ({len(kept)} records, last step {trainer.step})", file=sys.stderr)
     return 0

@@ -28,11 +28,12 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # noqa: D401
+        message = re.sub(r"^argument (--[\w-]+): must ", r"\1 must ", message)  # "--n must be at least 1, got 0"
         choice = re.match(r"argument .*: invalid choice: '(.*)' \(choose from (.*)\)$", message)
         if choice:
             options = re.findall(r"'([^']*)'", choice.group(2)) or [c.strip() for c in choice.group(2).split(",")]
             message += did_you_mean(choice.group(1), options)
-        self.exit(2, f"gan-studio: error: {message}\n")
+        self.exit(2, f"gan-studio: error: {' '.join(message.splitlines())}\n")  # one line, whatever was typed
 
     def option_strings(self) -> list[str]:
         return [option for action in self._actions for option in action.option_strings if option.startswith("--")]
@@ -90,7 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     if not argv:
         argv = ["app"]
     parser = build_parser()
-    args = _parse(parser, argv)
+    try:
+        args = _parse(parser, argv)
+    except SystemExit as exc:  # --help, --version, or a usage error argparse has printed
+        return exc.code if isinstance(exc.code, int) else 0
     if not getattr(args, "command", None):
         parser.print_help()
         return 2

@@ -157,12 +157,12 @@ def test_a_folder_path_wins_over_a_name(workspace, tmp_path, capsys, monkeypatch
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--seed", "1e23"], "--seed: must be an integer from 0 to"),
-        (["--seed", "100000000000000000000000"], "--seed: must be an integer from 0 to"),
-        (["--seed", "-1"], "--seed: must be an integer from 0 to"),
-        (["--n", "100000000"], "--n: must be an integer from 1 to 10000"),
-        (["--n", "0"], "--n: must be an integer from 1 to"),
-        (["--label", "99999999999999999999999"], "--label: must be an integer"),
+        (["--seed", "1e23"], "--seed must be a whole number from 0 to 9223372036854775807, got '1e23'"),
+        (["--seed", "100000000000000000000000"], "--seed must be at most 9223372036854775807"),
+        (["--seed", "-1"], "--seed must be at least 0, got -1"),
+        (["--n", "100000000"], "--n must be at most 10000, got 100000000"),
+        (["--n", "0"], "--n must be at least 1, got 0"),
+        (["--label", "99999999999999999999999"], "--label must be at most"),
         (["--device", "tpu"], "argument --device: invalid choice"),
     ],
 )
@@ -197,7 +197,7 @@ def test_eval_and_export_refuse_hostile_numbers(workspace, capsys):
     run = str(workspace / "gan-ring8-first")
     for argv in (["eval", run, "--seed", "1e23"], ["eval", run, "--n", "10000000000"], ["eval", run, "--k", "0"],
                  ["export", run, "--opset", "99999999999999999999"], ["export", run, "--reference-samples", "-1"]):  # fmt: skip
-        assert "must be an integer" in one_line_error(capsys, run_cli(argv))
+        assert "must be " in one_line_error(capsys, run_cli(argv))
 
 
 def test_export_out_must_be_onnx_or_a_folder(workspace, tmp_path, capsys):
@@ -344,6 +344,6 @@ def test_bounded_int_is_an_argparse_type():
 
     parse = bounded_int(1, 5)
     assert parse("5") == 5 and parse(" 3 ") == 3
-    for bad in ("0", "6", "1.5", "1e3", "x" * 500, ""):
+    for bad in ("0", "6", "1.5", "1e3", "x" * 500, "", "-" + "9" * 60):
         with pytest.raises(argparse.ArgumentTypeError):
             parse(bad)

@@ -72,15 +72,20 @@ def bounded_int(low: int, high: int):
             value = int(text.strip(), 10) if len(text) <= 40 else None
         except ValueError:
             value = None
-        if value is None or not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be an integer from {low} to {high}, got {text[:40]!r}")
+        if value is None:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {low} to {high}, got {text[:40]!r}")
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        if value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high}, got {text[:40]}")
         return value
 
     parse.__name__ = "integer"  # argparse names the type in its messages
     return parse
 
 
-def check_output_file(path: str | Path, suffix: str, flag: str = "--out", example: str = "out") -> Path:
+def check_output_file(path: str | Path, suffix: str, flag: str = "--out", example: str = "out",
+                      what: str | None = None) -> Path:  # fmt: skip
     """`path` as a file the command may create or replace: not a folder or special file, in a writable folder."""
     path = Path(path)
     try:
@@ -95,7 +100,7 @@ def check_output_file(path: str | Path, suffix: str, flag: str = "--out", exampl
         raise ConfigError(f"{flag} {path} must be a {suffix} file name")
     if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
         raise ConfigError(f"{flag} {path} exists and is not a regular file")
-    check_writable_folder(path.parent, f"{flag} {path}")
+    check_writable_folder(path.parent, what or f"{flag} {path}")
     return path
 
 
@@ -106,7 +111,7 @@ def check_writable_folder(folder: str | Path, what: str) -> None:
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        raise RunError(f"cannot write {what}: {existing} is not a folder")
+        raise RunError(f"cannot create the folder for {what}: {existing} is not a folder")
     try:  # os.access alone misses read-only mounts (and says yes to root): really create a file
         if not os.access(existing, os.W_OK | os.X_OK):
             raise PermissionError

@@ -52,8 +52,8 @@ def run(args) -> int:
         target = f"the export into --out {args.out}"
         check_writable_folder(args.out, target)
     else:
-        target = f"--out {args.out}"
-        check_output_file(args.out, ".onnx")
+        target = f"the export ({args.out})"
+        check_output_file(args.out, ".onnx", what=target)
     try:
         report = export_run(path, out=args.out, part=args.part, opset=args.opset,
                             check=args.reference_samples > 0, reference_samples=args.reference_samples)  # fmt: skip

@@ -40,9 +40,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def did_you_mean(word: str, options: list[str]) -> str:
-    """'; did you mean --steps?' for the closest of `options` to `word`, or ''."""
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]}?" if close else ""
+    """'; did you mean --steps?' for the closest of `options` to `word` (dashes aside), or ''."""
+    names = {option.lstrip("-"): option for option in options}
+    close = difflib.get_close_matches(word.lstrip("-"), list(names), n=1, cutoff=0.7)
+    return f"; did you mean {names[close[0]]}?" if close else ""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,13 +1,17 @@
 """`gan-studio` command line: the app by default, and train / runs / sample / export / eval.
 
 Each sub-command lives in gan_studio/commands/<name>.py with `add_parser(subparsers)` and
-`run(args) -> int`. Bad input (GanStudioError) prints one line on stderr and exits 2.
+`run(args) -> int`. Bad input (GanStudioError) prints one line on stderr and exits 2. Flags must be
+spelled in full (no argparse abbreviations: `--step` is not `--steps`); a misspelt flag or command
+gets a "did you mean". Also runs as `python -m gan_studio`.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
+import re
 import sys
 
 from gan_studio import __version__
@@ -17,10 +21,29 @@ COMMANDS = ["app", "train", "runs", "sample", "export", "eval", "fork", "screens
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that exits with code 2 and a one-line message (its default, made explicit)."""
+    """argparse without abbreviations that exits with code 2, a one-line message and a "did you mean"."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["allow_abbrev"] = False  # every parser and sub-parser: `--step` must not pass for `--steps`
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # noqa: D401
-        self.exit(2, f"gan-studio: error: {message}\n")
+        message = re.sub(r"^argument (--[\w-]+): must ", r"\1 must ", message)  # "--n must be at least 1, got 0"
+        choice = re.match(r"argument .*: invalid choice: '(.*)' \(choose from (.*)\)$", message)
+        if choice:
+            options = re.findall(r"'([^']*)'", choice.group(2)) or [c.strip() for c in choice.group(2).split(",")]
+            message += did_you_mean(choice.group(1), options)
+        self.exit(2, f"gan-studio: error: {' '.join(message.splitlines())}\n")  # one line, whatever was typed
+
+    def option_strings(self) -> list[str]:
+        return [option for action in self._actions for option in action.option_strings if option.startswith("--")]
+
+
+def did_you_mean(word: str, options: list[str]) -> str:
+    """'; did you mean --steps?' for the closest of `options` to `word` (dashes aside), or ''."""
+    names = {option.lstrip("-"): option for option in options}
+    close = difflib.get_close_matches(word.lstrip("-"), list(names), n=1, cutoff=0.7)
+    return f"; did you mean {names[close[0]]}?" if close else ""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,12 +61,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """parse_args, with a "did you mean" for each unknown flag (against the chosen command's flags)."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        command = getattr(args, "command", None)
+        sub = _subparsers(parser).get(command) if command else None
+        options = (sub or parser).option_strings()
+        hints = []
+        for word in unknown:
+            if word.startswith("-"):
+                hint = did_you_mean(word.split("=", 1)[0], options)
+                if hint:
+                    hints.append(f"{word.split('=', 1)[0]}: {hint[2:]}")
+        where = f"gan-studio {command}" if command else "gan-studio"
+        message = f"unrecognized arguments: {' '.join(unknown)}"
+        (sub or parser).error(message + (f" ({'; '.join(hints)})" if hints else f" (see `{where} --help`)"))
+    return args
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, _Parser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         argv = ["app"]
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = _parse(parser, argv)
+    except SystemExit as exc:  # --help, --version, or a usage error argparse has printed
+        return exc.code if isinstance(exc.code, int) else 0
     if not getattr(args, "command", None):
         parser.print_help()
         return 2

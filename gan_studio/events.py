@@ -127,9 +127,10 @@ class Advice(Event):
 
     type: ClassVar[str] = "advice"
     code: str = ""
-    severity: str = "warning"  # "warning" | "info"
+    severity: str = "warning"  # "info" | "warning" | "error"
     message: str = ""
     action: str = ""
+    metrics: tuple[str, ...] = ()  # the plotted metrics the finding is about (where the plots mark it)
     time: float = field(default_factory=time.time)
 
 
@@ -229,8 +230,8 @@ def event_from_json(data: Mapping[str, Any]) -> Event | None:
             if not _is_step(value):
                 continue
             value = int(value)
-        elif f.name == "rank_digests":
-            value = tuple(str(v)[:128] for v in value[:1024]) if isinstance(value, list) else ()
+        elif f.name in ("rank_digests", "metrics"):
+            value = tuple(str(v)[:128] for v in value[:1024]) if isinstance(value, (list, tuple)) else ()
         values[f.name] = value
     return cls(**values)
 

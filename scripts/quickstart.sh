@@ -4,6 +4,9 @@
 #   bash scripts/quickstart.sh test    install and run the whole test suite
 # On a machine without an NVIDIA GPU it installs the CPU build of torch (no multi-GB CUDA
 # download). To use a GPU, install the CUDA torch build you want into .venv first (see README).
+# pip runs only when something changed: .venv/.gan-studio-install holds a hash of pyproject.toml
+# and this script's choices (torch build, checkout folder); code changes need no reinstall (the
+# install is editable). GAN_STUDIO_REINSTALL=1 forces one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-app}"
@@ -11,6 +14,26 @@ shift || true
 
 PY="${PYTHON:-python3}"
 TORCH_CPU_VERSION="${GAN_STUDIO_TORCH_VERSION:-2.13.0}"
+
+STAMP=.venv/.gan-studio-install
+
+install_fingerprint() {
+  # everything that decides what pip installs; a change to any of it means installing again
+  local choices="extras=dev torch-cpu=${TORCH_CPU_VERSION} index=${GAN_STUDIO_TORCH_INDEX:-} checkout=${PWD} machine=$(uname -m)"
+  if command -v sha256sum >/dev/null 2>&1; then
+    { cat pyproject.toml; echo "$choices"; } | sha256sum | cut -d' ' -f1
+  else
+    { cat pyproject.toml; echo "$choices"; } | shasum -a 256 | cut -d' ' -f1
+  fi
+}
+
+install_needed() {
+  # 0 (yes) unless the stamp matches and the venv still imports the package from this checkout
+  [ "${GAN_STUDIO_REINSTALL:-0}" = 1 ] && return 0
+  [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(install_fingerprint)" ] || return 0
+  [ "$(.venv/bin/python -c 'import gan_studio, os; print(os.path.dirname(gan_studio.__file__))' 2>/dev/null)" = "$PWD/gan_studio" ] || return 0
+  return 1
+}
 
 qt_runtime_libs=(libgl1 libegl1 libxkbcommon0 libglib2.0-0 libfreetype6 libfontconfig1 libdbus-1-3)
 missing=()
@@ -32,16 +55,19 @@ if [ ! -x .venv/bin/python ]; then
   echo "[quickstart] creating .venv"
   "$PY" -m venv .venv
 fi
-if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
-  if command -v nvidia-smi >/dev/null 2>&1; then
-    echo "[quickstart] NVIDIA GPU found: installing torch from PyPI (CUDA build)"
-    .venv/bin/pip install -q torch
-  else
-    echo "[quickstart] no NVIDIA GPU: installing the CPU build torch==${TORCH_CPU_VERSION}"
-    .venv/bin/pip install -q "torch==${TORCH_CPU_VERSION}" ${GAN_STUDIO_TORCH_INDEX:+--index-url "$GAN_STUDIO_TORCH_INDEX"}
+if install_needed; then
+  if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
+    if command -v nvidia-smi >/dev/null 2>&1; then
+      echo "[quickstart] NVIDIA GPU found: installing torch from PyPI (CUDA build)"
+      .venv/bin/pip install -q torch
+    else
+      echo "[quickstart] no NVIDIA GPU: installing the CPU build torch==${TORCH_CPU_VERSION}"
+      .venv/bin/pip install -q "torch==${TORCH_CPU_VERSION}" ${GAN_STUDIO_TORCH_INDEX:+--index-url "$GAN_STUDIO_TORCH_INDEX"}
+    fi
   fi
+  .venv/bin/pip install -q -e ".[dev]"
+  install_fingerprint > "$STAMP"
 fi
-.venv/bin/pip install -q -e ".[dev]"
 
 case "$what" in
   app)

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 from tiny_runs import make_trainer, train_tiny_run
 
 from gan_studio.cli import main

@@ -1,1 +1,1 @@
-"""Sub-commands of the `gan-studio` CLI, one module each."""
+"""Sub-commands of the `gan-studio` CLI, one module each; `arguments` holds what they share (run names, checks)."""

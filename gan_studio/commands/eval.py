@@ -3,7 +3,9 @@
 2D runs get mode coverage (ring8, grid25), Frechet distance and precision/recall on the points;
 image runs the classifier-feature metrics (trains and caches the dataset's classifier on first
 use) and the memorisation check; VAEs also the test ELBO and IWAE NLL. The report is saved to
-RUN/eval/report.json (and the nearest-neighbour strip to RUN/eval/nearest.png).
+RUN/eval/report.json (and the nearest-neighbour strip to RUN/eval/nearest.png), so RUN must be
+writable; --no-save only prints it (for a read-only run folder). RUN is a run folder or a run name
+as `gan-studio runs` prints it.
 """
 
 from __future__ import annotations
@@ -11,39 +13,58 @@ from __future__ import annotations
 import json
 import sys
 
+from gan_studio.commands.arguments import (
+    add_workspace_flag,
+    bounded_int,
+    check_writable_folder,
+    resolve_run,
+    write_failed,
+)
 from gan_studio.evaluate.likelihood import DEFAULT_IMPORTANCE_SAMPLES
 from gan_studio.evaluate.precision_recall import DEFAULT_NEIGHBOURS
-from gan_studio.evaluate.report import evaluate_run, format_report
+from gan_studio.evaluate.report import evaluate_run, format_report, report_path
+
+MAX_SAMPLES = 100_000  # generated samples of one evaluation
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("eval", help="quality metrics of a run (modes, Frechet distance, precision/recall, ELBO)",
                        description=__doc__)  # fmt: skip
-    p.add_argument("run", metavar="RUN", help="the run directory")
-    p.add_argument("--n", type=int, default=None,
+    p.add_argument("run", metavar="RUN", help="the run folder, or its name as `gan-studio runs` prints it")
+    p.add_argument("--n", type=bounded_int(10, MAX_SAMPLES), default=None,
                    help="generated samples [2500 for 2D points (PacGAN protocol), 2000 for images]")  # fmt: skip
     p.add_argument(
         "--k",
-        type=int,
+        type=bounded_int(1, 10_000),
         default=DEFAULT_IMPORTANCE_SAMPLES,
         help=f"importance samples of the VAE's IWAE estimate [{DEFAULT_IMPORTANCE_SAMPLES}]",
     )
     p.add_argument(
         "--neighbours",
-        type=int,
+        type=bounded_int(1, 1000),
         default=DEFAULT_NEIGHBOURS,
         help=f"k of the k-NN precision/recall manifolds [{DEFAULT_NEIGHBOURS}]",
     )
-    p.add_argument("--seed", type=int, default=0, help="noise seed of the generated samples [0]")
+    p.add_argument("--seed", type=bounded_int(0, 2**63 - 1), default=0, help="noise seed of the generated samples [0]")
     p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"), help="torch device [cpu]")
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     p.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
+    p.add_argument("--no-save", action="store_true", help="print the report without saving it into RUN/eval")
+    add_workspace_flag(p)
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
     progress = None if args.quiet else (lambda message: print(f"eval: {message}", file=sys.stderr, flush=True))
-    report = evaluate_run(args.run, n=args.n, k=args.k, neighbours=args.neighbours, seed=args.seed,
-                          device=args.device, progress=progress)  # fmt: skip
+    path = resolve_run(args.run, args.workspace)
+    save = not args.no_save
+    if save:  # before minutes of work: the report goes into RUN/eval
+        check_writable_folder(report_path(path).parent, f"the report into {report_path(path).parent} "
+                              "(use --no-save to only print it)")  # fmt: skip
+    try:
+        report = evaluate_run(path, n=args.n, k=args.k, neighbours=args.neighbours, seed=args.seed,
+                              device=args.device, progress=progress, write=save)  # fmt: skip
+    except OSError as exc:
+        raise write_failed(exc, f"the report into {report_path(path).parent}") from None
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0

@@ -1,12 +1,26 @@
 """`gan-studio export RUN`: write the run's generator (or VAE decoder/encoder) as a verified ONNX file.
 
+RUN is a run folder or a run name as `gan-studio runs` prints it. The file goes into RUN/exports/
+unless --out names a file or folder, so a read-only run folder needs --out somewhere writable.
 Prints the export report (inputs, outputs, value mapping, max abs difference from torch). A failed
 parity check leaves no file behind and exits non-zero.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from gan_studio.commands.arguments import (
+    add_workspace_flag,
+    bounded_int,
+    check_output_file,
+    check_writable_folder,
+    resolve_run,
+    write_failed,
+)
 from gan_studio.export.onnx_export import DEFAULT_OPSET, PART_CHOICES, REFERENCE_SAMPLES, TOLERANCE, export_run
+
+MAX_REFERENCE_SAMPLES = 4096
 
 
 def add_parser(sub) -> None:
@@ -15,21 +29,35 @@ def add_parser(sub) -> None:
         help="export a run's generator to ONNX, checked against torch",
         description=f"Export to one self-contained ONNX file (BatchNorm folded, dynamic batch) after a parity "
         f"check: ONNX Runtime vs torch on 64 random inputs (every class for conditional models), refused above "
-        f"{TOLERANCE:g}.",
+        f"{TOLERANCE:g}. The file goes into RUN/exports/ unless --out says where (needed for a read-only run).",
     )
-    p.add_argument("run", metavar="RUN", help="the run directory")
+    p.add_argument("run", metavar="RUN", help="the run folder, or its name as `gan-studio runs` prints it")
     p.add_argument("--out", default=None, help="output .onnx file or folder [RUN/exports/<part>-step-N.onnx]")
     p.add_argument("--part", choices=PART_CHOICES, default="generator",
                    help="generator (GAN) / decoder (VAE), or the VAE encoder [generator]")  # fmt: skip
-    p.add_argument("--opset", type=int, default=None, help=f"ONNX opset version [{DEFAULT_OPSET}]")
-    p.add_argument("--reference-samples", type=int, default=REFERENCE_SAMPLES, metavar="N",
-                   help=f"also run N inputs through ONNX's pure-Python reference evaluator, 0 to skip "
-                        f"(slow on big models) [{REFERENCE_SAMPLES}]")  # fmt: skip
+    p.add_argument("--opset", type=bounded_int(1, 1000), default=None, help=f"ONNX opset version [{DEFAULT_OPSET}]")
+    p.add_argument("--reference-samples", type=bounded_int(0, MAX_REFERENCE_SAMPLES), default=REFERENCE_SAMPLES,
+                   metavar="N", help=f"also run N inputs through ONNX's pure-Python reference evaluator, 0 to skip "
+                                     f"(slow on big models) [{REFERENCE_SAMPLES}]")  # fmt: skip
+    add_workspace_flag(p)
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
-    report = export_run(args.run, out=args.out, part=args.part, opset=args.opset,
-                        check=args.reference_samples > 0, reference_samples=args.reference_samples)  # fmt: skip
+    path = resolve_run(args.run, args.workspace)
+    if args.out is None:
+        target = f"the export into {path / 'exports'} (give --out a writable file or folder)"
+        check_writable_folder(path / "exports", target)
+    elif Path(args.out).is_dir():
+        target = f"the export into --out {args.out}"
+        check_writable_folder(args.out, target)
+    else:
+        target = f"the export ({args.out})"
+        check_output_file(args.out, ".onnx", what=target)
+    try:
+        report = export_run(path, out=args.out, part=args.part, opset=args.opset,
+                            check=args.reference_samples > 0, reference_samples=args.reference_samples)  # fmt: skip
+    except OSError as exc:
+        raise write_failed(exc, target) from None
     print(report.summary())
     return 0

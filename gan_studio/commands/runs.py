@@ -1,18 +1,31 @@
-"""`gan-studio runs [DIR]`: list the runs of a workspace with status, step and last metrics."""
+"""`gan-studio runs [DIR]`: list the runs of a workspace with status, step, last metrics and latest advice.
+
+The NAME column is what `sample`, `export`, `eval` and `train --resume` accept in place of a path.
+Below a run, its latest training-health advice (logged as "advice" events in events.jsonl) is
+shown; --advice shows all of it, and for runs that logged none, the advice computed from their
+metrics.jsonl (gan_studio.evaluate.advisor).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from gan_studio.errors import GanStudioError
+from gan_studio.evaluate.advisor import advise_run, latest_advice
 from gan_studio.paths import default_workspace
 from gan_studio.store.rundir import list_runs
 
 SHOWN_METRICS = ("d_loss", "g_loss", "d_real", "d_fake", "loss", "recon", "kl", "modes", "fid")
+ADVICE_WIDTH = 160  # characters of an advice line in the table
+LATEST_ADVICE_BYTES = 2**16  # the end of events.jsonl searched for the latest advice
+ALL_ADVICE_BYTES = 2**23  # ... and for all of it (--advice)
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("runs", help="list runs, their status and last metrics")
+    p = sub.add_parser("runs", help="list runs, their status, last metrics and advice", description=__doc__)
     p.add_argument("workspace", nargs="?", help="folder holding runs (default: the user's workspace)")
+    p.add_argument("--advice", action="store_true",
+                   help="show every piece of advice of each run (computed from its metrics when none was logged)")  # fmt: skip
     p.set_defaults(handler=run)
 
 
@@ -32,4 +45,20 @@ def run(args) -> int:
         print(
             f"{r['name'][:42]:<42} {r['model'][:7]:<7} {r['data'][:14]:<14} {r['status'][:9]:<9} {r['step']:>8}  {metrics}"
         )
+        for line in advice_lines(Path(r["path"]), every=args.advice):
+            print(f"  {line[:ADVICE_WIDTH]}")
     return 0
+
+
+def advice_lines(run_path: Path, every: bool = False) -> list[str]:
+    """'advice: step N severity: message -- action' lines: the latest logged one, or all with `every`."""
+    findings = latest_advice(run_path, tail_bytes=ALL_ADVICE_BYTES if every else LATEST_ADVICE_BYTES)
+    source = "advice"
+    if every and not findings:
+        try:
+            findings, source = advise_run(run_path), "advice (from metrics)"
+        except GanStudioError:
+            findings = []
+    if not every:
+        findings = findings[-1:]
+    return [f"{source}: {finding.line()}" for finding in findings]

@@ -1,48 +1,82 @@
 """`gan-studio sample RUN|FILE.onnx`: write a PNG grid of generated samples.
 
-The same seed gives the same grid from a run (torch) and from its exported ONNX file (ONNX Runtime
-on the best usable provider, or --provider), within 1/255 per pixel.
+RUN is a run folder or a run name as `gan-studio runs` prints it (looked up in --workspace). The
+same seed gives the same grid from a run (torch) and from its exported ONNX file (ONNX Runtime on
+the best usable provider, or --provider), within 1/255 per pixel.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+from gan_studio.commands.arguments import (
+    add_workspace_flag,
+    bounded_int,
+    check_output_file,
+    resolve_run,
+    write_failed,
+)
+from gan_studio.engine.settings import resolve_device
+from gan_studio.errors import ConfigError
 from gan_studio.models.latents import grid_columns, sample_inputs
 from gan_studio.store.loaded import load_run
 from gan_studio.store.pictures import samples_picture, save_png
 
+MAX_SAMPLES = 10_000  # samples in one grid
+MAX_VALUES = 2**25  # generated values in one grid (n times the values of a sample): 128 MB as float32
+MAX_SEED = 2**63 - 1
+
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("sample", help="write a PNG grid of samples from a run or an .onnx file")
-    p.add_argument("source", metavar="RUN|FILE.onnx", help="a run directory or an exported .onnx file")
-    p.add_argument("--n", type=int, default=64, help="number of samples [64]")
-    p.add_argument("--seed", type=int, default=0, help="noise seed [0]")
-    p.add_argument("--label", type=int, default=None, help="class index for conditional models")
-    p.add_argument("--out", default="grid.png", help="output PNG [grid.png]")
-    p.add_argument("--device", default="cpu", help="torch device for runs [cpu]")
+    p = sub.add_parser("sample", help="write a PNG grid of samples from a run or an .onnx file", description=__doc__)
+    p.add_argument("source", metavar="RUN|FILE.onnx", help="a run folder or name, or an exported .onnx file")
+    p.add_argument("--n", type=bounded_int(1, MAX_SAMPLES), default=64, help="number of samples [64]")
+    p.add_argument("--seed", type=bounded_int(0, MAX_SEED), default=0, help="noise seed [0]")
+    p.add_argument("--label", type=bounded_int(0, 2**31 - 1), default=None, help="class index for conditional models")
+    p.add_argument("--out", default="grid.png", help="output PNG file [grid.png]")
+    p.add_argument(
+        "--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"), help="torch device for runs [cpu]"
+    )
     p.add_argument("--provider", default=None, help="ONNX Runtime provider for .onnx files (default: best available)")
+    add_workspace_flag(p)
     p.set_defaults(handler=run)
 
 
+def check_size(n: int, sample_shape) -> None:
+    """ConfigError when n samples of `sample_shape` would not fit one grid (memory, picture size)."""
+    values = n * math.prod(sample_shape)
+    if values > MAX_VALUES:
+        most = max(1, MAX_VALUES // math.prod(sample_shape))
+        shape = "x".join(map(str, sample_shape))
+        raise ConfigError(f"--n {n} is too many: at most {most} samples of {shape} fit one grid")
+
+
 def run(args) -> int:
+    out = check_output_file(args.out, ".png", example="grid")
     source = Path(args.source)
     if source.suffix.lower() == ".onnx" or source.is_file():
         from gan_studio.export.inference import OnnxGenerator
 
         gen = OnnxGenerator(source, providers=[args.provider] if args.provider else None)
+        check_size(args.n, gen.image_shape)
         z, y = sample_inputs(args.n, gen.latent_dim, args.seed, gen.num_classes, args.label, gen.class_names)
         images = gen.generate(z.numpy(), None if y is None else y.numpy())
         picture = samples_picture(images, gen.value_range, grid_columns(args.n, gen.num_classes, args.label))
         where = f"ONNX Runtime ({gen.provider})"
     else:
-        loaded = load_run(source, device=args.device)
+        if args.provider:
+            raise ConfigError("--provider is for .onnx files; a run samples with torch on --device")
+        loaded = load_run(resolve_run(args.source, args.workspace), device=resolve_device(args.device))
+        check_size(args.n, loaded.data_info.shape)
         z, y = sample_inputs(args.n, loaded.latent_dim, args.seed, loaded.num_classes, args.label, loaded.class_names)
         images = loaded.generate(z, y)
-        picture = samples_picture(
-            images, loaded.model.output_range, grid_columns(args.n, loaded.num_classes, args.label)
-        )
+        columns = grid_columns(args.n, loaded.num_classes, args.label)
+        picture = samples_picture(images, loaded.model.output_range, columns)
         where = f"torch, step {loaded.step}"
-    written = save_png(picture, args.out)
-    print(f"wrote {written} ({args.n} samples, seed {args.seed}, {where})")
+    try:
+        save_png(picture, out)
+    except OSError as exc:
+        raise write_failed(exc, f"--out {out}") from None
+    print(f"wrote {out} ({args.n} samples, seed {args.seed}, {where})")
     return 0

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 
+from gan_studio.commands.arguments import resolve_run
 from gan_studio.config import field_specs
 from gan_studio.engine.distributed import shutdown
 from gan_studio.engine.settings import TrainConfig, all_field_specs, configs_from_values, read_recipe
@@ -46,7 +47,7 @@ def add_parser(sub) -> None:
     p.add_argument("--config", metavar="FILE.toml", help="read settings from a TOML file (flags override it)")
     p.add_argument("--out", metavar="DIR", help="run directory to create (default: a new folder in --workspace)")
     p.add_argument("--workspace", metavar="DIR", help="folder that holds runs (default: the user's data folder)")
-    p.add_argument("--resume", metavar="RUN", help="continue this run from its last checkpoint")
+    p.add_argument("--resume", metavar="RUN", help="continue this run (its folder, or its name in --workspace)")
     p.add_argument(
         "--from",
         dest="from_checkpoint",
@@ -82,7 +83,8 @@ def run(args) -> int:
     model, values = _collect(args)
     callbacks = default_callbacks()
     if args.resume:
-        trainer = Trainer.from_checkpoint(args.resume, values, start_from=args.from_checkpoint, callbacks=callbacks)
+        trainer = Trainer.from_checkpoint(resolve_run(args.resume, args.workspace), values,
+                                          start_from=args.from_checkpoint, callbacks=callbacks)  # fmt: skip
     else:
         if args.from_checkpoint:
             raise ConfigError("--from goes with --resume RUN (or use `gan-studio fork`)")

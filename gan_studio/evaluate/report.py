@@ -136,7 +136,7 @@ def evaluate_run(run_path: str | Path, *, n: int | None = None, k: int = DEFAULT
     if reference.kind == "points":
         _evaluate_points(report, loaded, reference, samples, labels, neighbours, seed, stage)
     else:
-        _evaluate_images(report, loaded, reference, samples, labels, neighbours, seed, device, cache_dir, stage)
+        _evaluate_images(report, loaded, reference, samples, labels, neighbours, seed, device, cache_dir, stage, write)
     if loaded.family == "vae":
         _evaluate_likelihood(report, loaded, reference, k, seed, stage)
     report["seconds"] = round(time.perf_counter() - started, 2)
@@ -241,7 +241,7 @@ def _to_unit_range(images: torch.Tensor, value_range) -> torch.Tensor:
 
 
 def _evaluate_images(report, loaded: LoadedRun, reference: ReferenceData, samples, labels, neighbours, seed,
-                     device, cache_dir, stage):  # fmt: skip
+                     device, cache_dir, stage, write: bool = True):  # fmt: skip
     if reference.train.y is not None and reference.num_classes >= 2:
         stage(f"preparing the {reference.name} classifier")
         classifier = get_classifier(reference, cache_dir=cache_dir, device=device, progress=stage, cancel=stage.cancel)
@@ -281,20 +281,21 @@ def _evaluate_images(report, loaded: LoadedRun, reference: ReferenceData, sample
                            classifier.test_accuracy, noise_acc, "higher", "%"))  # fmt: skip
     if len(gen):
         stage("memorisation check")
-        _memorisation(report, loaded, reference, classifier, gen, feats, test, noise)
+        _memorisation(report, loaded, reference, classifier, gen, feats, test, noise, write)
 
 
-def _memorisation(report, loaded, reference, classifier, gen, feats, test, noise) -> None:
+def _memorisation(report, loaded, reference, classifier, gen, feats, test, noise, write: bool = True) -> None:
     train = reference.train.x
     train_feats = classifier.features(train).double().numpy()
     summary, strip = memorisation_check(gen, feats["gen"], train, train_feats, test, feats["test"], (0.0, 1.0))
     noise_summary, _ = memorisation_check(noise, feats["noise"], train, train_feats, test, feats["test"], (0.0, 1.0),
                                           rows=1)  # fmt: skip
-    path = eval_dir(loaded.path, create=True) / "nearest.png"
-    save_png(strip, path)
-    report["files"]["nearest"] = str(path)
+    path = eval_dir(loaded.path, create=True) / "nearest.png" if write else None  # nothing is written without `write`
+    if path is not None:
+        save_png(strip, path)
+        report["files"]["nearest"] = str(path)
     report["memorisation"] = {"pixel": summary["pixel"], "feature": summary["feature"],
-                              "examples": summary["examples"], "strip": str(path)}  # fmt: skip
+                              "examples": summary["examples"], "strip": None if path is None else str(path)}  # fmt: skip
     for space in ("pixel", "feature"):
         report["metrics"].append(metric(
             f"memorisation_{space}", f"nearest-training distance vs test images ({space})",

@@ -4,7 +4,9 @@ Providers are tried in the order TensorRT, CUDA, CPU, keeping only those that ca
 the GPU build of onnxruntime lists CUDA and TensorRT even on machines without a GPU and prints
 errors when asked for them, so each GPU provider is first probed quietly (a CUDA driver with at
 least one device, and a provider library whose dependencies load). `OnnxGenerator` checks that a
-file is a GAN Studio export (metadata, input names and widths) before it generates anything.
+file is a GAN Studio export before it generates anything: its metadata, and that the metadata
+describes this very graph (input and output names, input widths, output shapes, float tensors),
+so metadata copied onto another graph is refused; each output is checked again when it is made.
 """
 
 from __future__ import annotations
@@ -158,6 +160,7 @@ class _OnnxPart(abc.ABC):
         except Exception as exc:  # noqa: BLE001 - ONNX Runtime raises several unrelated types for bad files
             raise ExportError(f"ONNX Runtime cannot load the model: {first_line(exc)}", self.path) from None
         self._check_inputs()
+        self._check_outputs()
 
     # what the file is ------------------------------------------------------------------------
     provider = property(lambda self: self.session.get_providers()[0], doc="the provider actually in use")
@@ -171,24 +174,73 @@ class _OnnxPart(abc.ABC):
     input_names = property(lambda self: [i.name for i in self.session.get_inputs()])
 
     @abc.abstractmethod
-    def expected_inputs(self) -> dict[str, int]:
-        """Input name -> expected width of its second axis (each exported part says its own)."""
+    def expected_inputs(self) -> dict[str, tuple[int, ...]]:
+        """Input name -> expected shape of one sample, without the batch axis (each part says its own)."""
+
+    @abc.abstractmethod
+    def expected_outputs(self) -> dict[str, tuple[int, ...]]:
+        """Output name -> expected shape of one sample (without the batch axis)."""
 
     def _check_inputs(self) -> None:
         expected = self.expected_inputs()
         found = {i.name: i.shape for i in self.session.get_inputs()}
-        if list(found) != list(expected):
+        if list(found) != list(expected) or list(found) != list(self.metadata.inputs):
             raise ExportError(
                 f"the model's inputs are {list(found)}, but a {self.metadata.model_type} {self.metadata.part} "
-                f"takes {list(expected)}",
+                f"takes {list(expected)} (metadata copied from another file?)",
                 self.path,
             )
-        for name, width in expected.items():
-            shape = found[name]
-            if len(shape) < 2 or (isinstance(shape[1], int) and shape[1] != width):
-                raise ExportError(
-                    f"input '{name}' has shape {shape}, but the metadata says it is (batch, {width})", self.path
-                )
+        for value in self.session.get_inputs():
+            shape, sample = value.shape, expected[value.name]
+            if value.type != "tensor(float)":
+                raise ExportError(f"input '{value.name}' is a {value.type}, not a float tensor", self.path)
+            dims = list(shape)[1:]
+            if len(dims) != len(sample) or any(
+                isinstance(d, int) and d != s for d, s in zip(dims, sample, strict=True)
+            ):
+                raise ExportError(f"input '{value.name}' has shape {shape}, but the metadata says it is "
+                                  f"(batch, {', '.join(map(str, sample))})", self.path)  # fmt: skip
+
+    def _check_outputs(self) -> None:
+        """The graph's outputs must be the metadata's: names, float type, and each sample's shape."""
+        expected = self.expected_outputs()
+        outputs = self.session.get_outputs()
+        names = [o.name for o in outputs]
+        if names != list(expected) or names != list(self.metadata.outputs):
+            raise ExportError(
+                f"the model's outputs are {names}, but its metadata says a {self.metadata.model_type} "
+                f"{self.metadata.part} gives {list(expected)} (metadata copied from another file?)",
+                self.path,
+            )
+        for value in outputs:
+            if value.type != "tensor(float)":
+                raise ExportError(f"output '{value.name}' is a {value.type}, not a float tensor", self.path)
+            self._check_shape(value.name, value.shape, expected[value.name], static=True)
+
+    def _check_shape(self, name: str, shape, sample: tuple[int, ...], static: bool = False) -> None:
+        """ExportError unless `shape` is (batch, *sample); symbolic sizes pass when `static` (checked at run time)."""
+        dims = list(shape)[1:]
+        fits = len(dims) == len(sample) and all(
+            (static and not isinstance(d, int)) or d == s for d, s in zip(dims, sample, strict=True)
+        )
+        if not fits:
+            where = "gives" if static else "gave"
+            raise ExportError(
+                f"output '{name}' {where} shape {list(shape)}, but the metadata says (N, {', '.join(map(str, sample))}) "
+                "(metadata copied from another file?)",
+                self.path,
+            )
+
+    def _checked_outputs(self, outputs: list[np.ndarray], n: int) -> list[np.ndarray]:
+        """The outputs as float32 after checking their real shapes against the metadata."""
+        checked = []
+        for array, (name, sample) in zip(outputs, self.expected_outputs().items(), strict=False):
+            array = np.asarray(array, dtype=np.float32)
+            if array.shape[:1] != (n,):
+                raise ExportError(f"output '{name}' gave {array.shape[:1]} rows for {n} inputs", self.path)
+            self._check_shape(name, array.shape, sample)
+            checked.append(array)
+        return checked
 
     def _run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         """The session's outputs; a graph that cannot run (a damaged file) is an ExportError."""
@@ -223,8 +275,11 @@ class OnnxGenerator(_OnnxPart):
 
     expected_parts = ("generator", "decoder")
 
-    def expected_inputs(self) -> dict[str, int]:
-        return {"z": self.latent_dim, **({"y": self.num_classes} if self.num_classes else {})}
+    def expected_inputs(self) -> dict[str, tuple[int, ...]]:
+        return {"z": (self.latent_dim,), **({"y": (self.num_classes,)} if self.num_classes else {})}
+
+    def expected_outputs(self) -> dict[str, tuple[int, ...]]:
+        return {"image" if self.metadata.data_kind == "images" else "points": tuple(self.image_shape)}
 
     def generate(self, z: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
         """Samples (float32) from latents z (N, latent_dim) and, for conditional models, labels y."""
@@ -233,7 +288,7 @@ class OnnxGenerator(_OnnxPart):
             raise ConfigError(f"z must have shape (N, {self.latent_dim}) with N >= 1, got {z.shape}")
         y = self._labels(y, z.shape[0])
         feeds = self._feeds(z=z) if y is None else self._feeds(z=z, y=y)
-        return np.asarray(self._run(feeds)[0], dtype=np.float32)
+        return self._checked_outputs(self._run(feeds), z.shape[0])[0]
 
 
 class OnnxEncoder(_OnnxPart):
@@ -241,9 +296,12 @@ class OnnxEncoder(_OnnxPart):
 
     expected_parts = ("encoder",)
 
-    def expected_inputs(self) -> dict[str, int]:
+    def expected_inputs(self) -> dict[str, tuple[int, ...]]:
         name = "image" if self.metadata.data_kind == "images" else "points"
-        return {name: self.image_shape[0], **({"y": self.num_classes} if self.num_classes else {})}
+        return {name: tuple(self.image_shape), **({"y": (self.num_classes,)} if self.num_classes else {})}
+
+    def expected_outputs(self) -> dict[str, tuple[int, ...]]:
+        return {"mu": (self.latent_dim,), "logvar": (self.latent_dim,)}
 
     def encode(self, x: np.ndarray, y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         x = np.asarray(x)
@@ -252,8 +310,8 @@ class OnnxEncoder(_OnnxPart):
         y = self._labels(y, x.shape[0])
         name = self.input_names[0]
         feeds = self._feeds(**{name: x}) if y is None else self._feeds(**{name: x, "y": y})
-        mu, logvar = self._run(feeds)
-        return np.asarray(mu, dtype=np.float32), np.asarray(logvar, dtype=np.float32)
+        mu, logvar = self._checked_outputs(self._run(feeds), x.shape[0])
+        return mu, logvar
 
 
 def _read_model_bytes(path: Path) -> bytes:

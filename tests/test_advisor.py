@@ -1,0 +1,225 @@
+"""The training-health advisor on metric streams recorded from real training runs (tests/data/advisor/).
+
+Each stream was recorded with tests/data/advisor/record.py, which trains exactly as `gan-studio
+train` does and adds the health signals the trainer is meant to log (diversity, active units);
+streams.json holds each one's command. The advisor must flag the condition each stream shows, at
+about the right step, and stay silent on the healthy runs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from gan_studio.cli import main
+from gan_studio.evaluate.advisor import Advisor, Finding, advise, advise_run, latest_advice
+from gan_studio.evaluate.health import active_units, health_metrics, sample_diversity
+from gan_studio.files import append_line
+from gan_studio.models import DCGANConfig, VAEConfig, create_model
+from gan_studio.models.base import DataInfo
+from gan_studio.store.rundir import RunDir
+
+STREAMS = Path(__file__).parent / "data" / "advisor"
+MANIFEST = json.loads((STREAMS / "streams.json").read_text())
+
+
+def stream(name: str) -> list[dict]:
+    return [json.loads(line) for line in (STREAMS / f"{name}.jsonl").read_text().splitlines()]
+
+
+def findings(name: str, drop: tuple[str, ...] = ()) -> list[Finding]:
+    entry = MANIFEST[name]
+    records = [{k: v for k, v in r.items() if k not in drop} for r in stream(name)]
+    return advise(records, entry["family"], entry.get("model_config"))
+
+
+def test_every_stream_is_recorded_with_its_command():
+    names = {p.stem for p in STREAMS.glob("*.jsonl")}
+    assert names == set(MANIFEST)
+    for name, entry in MANIFEST.items():
+        assert entry["command"].startswith("gan-studio train"), name
+        assert len(stream(name)) >= 50, name
+
+
+@pytest.mark.parametrize("name", ["healthy-dcgan-shapes", "healthy-gan-ring8", "healthy-vae-moons"])
+def test_silent_on_healthy_runs(name):
+    assert findings(name) == []
+
+
+def test_silent_on_the_default_run_without_the_new_signals():
+    """What today's trainer logs (no diversity): still nothing to say about the default run."""
+    assert findings("healthy-dcgan-shapes", drop=("diversity",)) == []
+
+
+def codes(found: list[Finding]) -> list[str]:
+    return [f.code for f in found]
+
+
+def first(found: list[Finding], code: str) -> Finding:
+    return next(f for f in found if f.code == code)
+
+
+def test_d_overpowering_g_is_flagged_with_what_to_change():
+    found = findings("d-overpowering-gan-ring8")  # --lr-d 0.01 --d-steps 5
+    assert codes(found)[0] == "d_overpowering"
+    f = first(found, "d_overpowering")
+    assert f.severity == "warning" and 50 <= f.step <= 200
+    assert "D(x) 0.9" in f.message and "gradient" in f.message
+    assert "d_steps 5 -> 1" in f.action and "lr_d 0.01 -> 0.0002" in f.action
+    records = [r for r in stream("d-overpowering-gan-ring8") if "d_real" in r and r["step"] >= f.step][:5]
+    assert all(r["d_real"] > 0.8 and r["d_fake"] < 0.2 for r in records)
+
+
+def test_mode_collapse_is_flagged_from_diversity_and_from_mode_coverage():
+    found = findings("mode-collapse-gan-ring8")  # lr_g and lr_d raised to 0.02 at step 1000 (live change)
+    assert codes(found) == ["mode_collapse"]
+    assert 1000 < found[0].step <= 1100 and "diversity" in found[0].message
+    without_diversity = findings("mode-collapse-gan-ring8", drop=("diversity",))
+    assert codes(without_diversity) == ["mode_collapse"]
+    assert 1000 < without_diversity[0].step <= 1200 and "modes" in without_diversity[0].message
+
+
+def test_oscillation_is_flagged():
+    found = findings("oscillation-gan-ring8")  # tiny G and D, Adam beta1 0.9, lr 0.01
+    f = first(found, "oscillation")
+    assert f.severity == "warning" and "swings between" in f.message and "beta1" in f.action
+
+
+def test_posterior_collapse_is_flagged_from_active_units_and_from_kl():
+    found = findings("posterior-collapse-vae-moons")  # beta raised to 20 at step 1000 (live change)
+    assert codes(found) == ["posterior_collapse"]
+    assert 1000 < found[0].step <= 1100 and "0 of 4 latent units" in found[0].message
+    assert "beta (20 -> 1)" in found[0].action
+    kl_only = findings("posterior-collapse-vae-moons", drop=("active_units",))
+    assert codes(kl_only) == ["posterior_collapse"] and "KL" in kl_only[0].message
+
+
+def test_a_blow_up_is_flagged_where_it_starts():
+    found = findings("blow-up-gan-ring8")  # lr 0.03 with beta1 0.9: losses run away from step ~820
+    f = first(found, "blow_up")
+    assert f.severity == "error" and f.step == 820 and "d_loss" in f.message
+
+
+def test_the_theorys_end_point_is_information_not_a_problem():
+    found = findings("equilibrium-gan-moons")
+    assert codes(found) == ["equilibrium"] and found[0].severity == "info"
+    assert "1/2" in found[0].message
+
+
+def test_one_report_per_episode_and_a_new_one_after_it_clears():
+    advisor = Advisor("vae")
+    healthy = [{"step": 10 * i, "loss": 5.0, "recon": 4.0, "kl": 1.0} for i in range(1, 31)]
+    collapsed = [{"step": 310 + 10 * i, "loss": 5.0, "recon": 5.0, "kl": 0.001} for i in range(40)]
+    again = [{"step": 800 + 10 * i, "loss": 5.0, "recon": 4.0, "kl": 1.0} for i in range(30)]
+    found = [f for r in healthy + collapsed + again + collapsed for f in advisor.observe(r)]
+    assert codes(found) == ["posterior_collapse", "posterior_collapse"]  # once per episode, not every record
+    assert found[0].step == 310  # where KL fell, not where its median did
+
+
+def test_records_the_advisor_cannot_use_are_ignored():
+    advisor = Advisor("gan")
+    junk = [
+        {},
+        {"step": "3"},
+        {"step": True},
+        {"step": 5, "d_real": "nan", "g_loss": float("inf")},
+        {"step": 6, "d_fake": None},
+    ]
+    assert [f for r in junk for f in advisor.observe(r)] == []
+    with pytest.raises(ValueError):
+        Advisor("diffusion")
+
+
+def append(path, record: dict) -> None:
+    """One raw line, as another writer (or an older version) may have left it."""
+    append_line(path, json.dumps(record))
+
+
+def test_findings_round_trip_through_events_and_runs_shows_the_latest(tmp_path, capsys):
+    run = RunDir(tmp_path / "runs" / "gan-ring8-1")
+    run.create()
+    run.write_info({"model": "gan", "dataset": {"name": "ring8"}, "status": "running", "created": 1.0, "step": 1500,
+                    "model_config": MANIFEST["d-overpowering-gan-ring8"]["model_config"]})  # fmt: skip
+    for record in stream("d-overpowering-gan-ring8"):
+        append(run.metrics_file, record)
+    found = advise_run(run.path)
+    assert codes(found)[0] == "d_overpowering"
+    for finding in found:
+        append(run.events_file, finding.to_event())
+    append(run.events_file, {"type": "checkpoint", "step": 1500})
+    assert latest_advice(run.path) == found
+    assert main(["runs", str(tmp_path / "runs")]) == 0
+    out = capsys.readouterr().out
+    assert f"advice: step {found[-1].step} {found[-1].severity}: {found[-1].message}"[:100] in out
+    assert out.count("advice:") == 1
+    assert main(["runs", str(tmp_path / "runs"), "--advice"]) == 0
+    assert capsys.readouterr().out.count("advice:") == len(found)
+
+
+def test_runs_computes_advice_for_runs_that_logged_none(tmp_path, capsys):
+    run = RunDir(tmp_path / "ws" / "old-run")
+    run.create()
+    run.write_info({"model": "vae", "status": "finished", "created": 1.0, "step": 2000})
+    for record in stream("posterior-collapse-vae-moons"):
+        append(run.metrics_file, record)
+    assert latest_advice(run.path) == []
+    assert main(["runs", str(tmp_path / "ws")]) == 0
+    assert "advice" not in capsys.readouterr().out  # only logged advice, unless asked
+    assert main(["runs", str(tmp_path / "ws"), "--advice"]) == 0
+    assert "advice (from metrics): step" in capsys.readouterr().out
+
+
+def test_malformed_advice_events_are_skipped(tmp_path):
+    run = RunDir(tmp_path / "r")
+    run.create()
+    append(run.events_file, {"type": "advice", "step": "x", "code": "blow_up"})
+    append(run.events_file, {"type": "advice", "step": 3, "code": "blow_up", "severity": "error", "message": "m",
+                      "action": "a", "metrics": "not a list"})  # fmt: skip
+    assert latest_advice(run.path) == [Finding("blow_up", 3, "error", "m", "a", ())]
+    assert latest_advice(tmp_path / "missing") == []
+
+
+# --- the health signals --------------------------------------------------------------------------------
+
+
+def test_sample_diversity_measures_how_alike_samples_are():
+    torch.manual_seed(0)
+    spread = torch.randn(200, 3, 8, 8)
+    assert sample_diversity(spread) == pytest.approx(2**0.5, rel=0.05)  # sqrt(2) x the per-value std
+    assert sample_diversity(spread * 0.1) == pytest.approx(0.1 * sample_diversity(spread), rel=1e-6)
+    assert sample_diversity(spread[:1].repeat(50, 1, 1, 1)) == pytest.approx(0.0, abs=1e-7)
+    two = torch.tensor([[0.0, 0.0], [3.0, 4.0]])
+    assert sample_diversity(two) == pytest.approx((25 / 2) ** 0.5)  # RMS per value of the one pair
+    assert sample_diversity(torch.tensor([[0.0], [float("nan")]])) != sample_diversity(two)
+    with pytest.raises(ValueError):
+        sample_diversity(torch.zeros(1, 4))
+
+
+def test_active_units_counts_dimensions_the_encoder_uses():
+    mu = torch.zeros(100, 5)
+    mu[:, 0] = torch.linspace(-2, 2, 100)
+    mu[:, 3] = torch.linspace(0, 0.5, 100)  # variance ~0.022 > 0.01
+    mu[:, 4] = torch.linspace(0, 0.2, 100)  # variance ~0.0034: inactive
+    assert active_units(mu) == 2
+    with pytest.raises(ValueError):
+        active_units(torch.zeros(1, 5))
+
+
+def test_health_metrics_of_real_models_leave_them_as_they_were():
+    torch.manual_seed(0)
+    gan = create_model("dcgan", DCGANConfig(latent_dim=8, ngf=8, ndf=8), DataInfo("images", (1, 32, 32)))
+    gan.train()
+    before = {k: v.clone() for k, v in gan.state_dict().items()}
+    z = torch.randn(16, 8)
+    rng = torch.get_rng_state()
+    values = health_metrics(gan, z)
+    assert set(values) == {"diversity"} and values["diversity"] >= 0
+    assert gan.training and torch.equal(torch.get_rng_state(), rng)
+    assert all(torch.equal(before[k], v) for k, v in gan.state_dict().items())  # BatchNorm stats untouched
+    vae = create_model("cvae", VAEConfig(latent_dim=4), DataInfo("points", (2,), 2, ["a", "b"]))
+    y = torch.eye(2)[torch.arange(64) % 2]
+    values = health_metrics(vae, torch.randn(64, 4), y, torch.randn(64, 2), y)
+    assert set(values) == {"diversity", "active_units"} and 0 <= values["active_units"] <= 4

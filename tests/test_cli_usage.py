@@ -1,0 +1,349 @@
+"""The command line as people use it: `python -m gan_studio`, no flag abbreviations, "did you mean",
+run names from `gan-studio runs`, and one line with exit code 2 for hostile numbers, output paths,
+read-only run folders and ONNX files whose metadata belongs to another graph (issue 14, class 7)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnx.helper as oh
+import pytest
+import torch
+from tiny_runs import exported
+
+from gan_studio.cli import _subparsers, build_parser, main
+from gan_studio.errors import ExportError
+from gan_studio.export.inference import OnnxGenerator
+from gan_studio.paths import default_workspace
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--g-hidden", "8", "--d-hidden", "8", "--latent-dim", "2", "--batch-size", "16", "--sample-every", "0",
+        "--log-every", "2", "--quiet"]  # fmt: skip
+
+torch.set_num_threads(1)
+
+
+def run_cli(argv: list[str]) -> int:
+    """main(argv), with argparse's own exit (SystemExit) turned into its code."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+def one_line_error(capsys, code: int) -> str:
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert code == 2, captured.err
+    assert len(lines) == 1 and lines[0].startswith("gan-studio: error: "), captured.err
+    assert "Traceback" not in captured.err + captured.out
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory) -> Path:
+    """A workspace with two tiny trained runs, named as `gan-studio train` names them."""
+    root = tmp_path_factory.mktemp("cli-usage") / "runs"
+    for name in ("gan-ring8-first", "gan-ring8-second"):
+        assert main(["train", "gan", "--data", "ring8", *TINY, "--steps", "4", "--out", str(root / name)]) == 0
+    return root
+
+
+# --- parsing -----------------------------------------------------------------------------------------
+
+
+def test_python_dash_m_runs_the_cli():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "gan_studio", "--version"], capture_output=True, text=True,
+                            env=env, timeout=120)  # fmt: skip
+    assert result.returncode == 0 and result.stdout.startswith("gan-studio ")
+    result = subprocess.run([sys.executable, "-m", "gan_studio", "sample", "x", "--sed", "1"], capture_output=True,
+                            text=True, env=env, timeout=120)  # fmt: skip
+    assert result.returncode == 2 and "did you mean --seed?" in result.stderr
+
+
+def test_no_parser_accepts_abbreviations():
+    parser = build_parser()
+    parsers = [parser, *_subparsers(parser).values()]
+    assert len(parsers) >= 7 and all(p.allow_abbrev is False for p in parsers)
+
+
+def test_an_abbreviated_flag_is_refused_with_the_full_name(tmp_path, capsys):
+    code = run_cli(["train", "gan", "--data", "ring8", "--step", "3", "--out", str(tmp_path / "r")])
+    line = one_line_error(capsys, code)
+    assert "--step" in line and "did you mean --steps?" in line
+    assert not (tmp_path / "r").exists()  # nothing was trained with a guessed flag
+
+
+@pytest.mark.parametrize(
+    "argv, hint",
+    [
+        (["sample", "r", "--seeed", "3"], "did you mean --seed?"),
+        (["eval", "r", "--neighbors", "5"], "did you mean --neighbours?"),
+        (["export", "r", "--opset=17", "--prat", "encoder"], "did you mean --part?"),
+        (["trian", "gan"], "did you mean train?"),
+        (["runs", "--advise"], "did you mean --advice?"),
+    ],
+)
+def test_misspellings_get_a_did_you_mean(argv, hint, capsys):
+    assert hint in one_line_error(capsys, run_cli(argv))
+
+
+def test_an_unknown_flag_with_nothing_close_points_to_help(capsys):
+    assert "see `gan-studio sample --help`" in one_line_error(capsys, run_cli(["sample", "r", "--zzzzzz"]))
+
+
+# --- run names ---------------------------------------------------------------------------------------------
+
+
+def test_runs_prints_the_names_that_the_commands_accept(workspace, tmp_path, capsys):
+    assert main(["runs", str(workspace)]) == 0
+    out = capsys.readouterr().out
+    assert "gan-ring8-first" in out and "gan-ring8-second" in out
+    png = tmp_path / "grid.png"
+    assert main(["sample", "gan-ring8-first", "--workspace", str(workspace), "--out", str(png), "--n", "16"]) == 0
+    assert png.is_file() and "step 4" in capsys.readouterr().out
+    assert main(["sample", "gan-ring8-fi", "--workspace", str(workspace), "--out", str(png), "--n", "16"]) == 0
+    onnx_file = tmp_path / "g.onnx"
+    assert main(["export", "gan-ring8-second", "--workspace", str(workspace), "--out", str(onnx_file),
+                 "--reference-samples", "0"]) == 0  # fmt: skip
+    assert onnx_file.is_file()
+    assert main(["eval", "gan-ring8-second", "--workspace", str(workspace), "--n", "200", "--quiet", "--no-save"]) == 0
+    assert "modes" in capsys.readouterr().out
+
+
+def test_train_resume_takes_a_name(workspace, capsys):
+    assert main(["train", "--resume", "gan-ring8-first", "--workspace", str(workspace), "--steps", "6", "--quiet"]) == 0
+    assert "finished at step 6" in capsys.readouterr().err
+
+
+def test_names_resolve_in_the_default_workspace(workspace, tmp_path, capsys):
+    default = default_workspace()  # GAN_STUDIO_HOME points into this test's folder
+    default.mkdir(parents=True)
+    shutil.copytree(workspace / "gan-ring8-second", default / "gan-ring8-second")
+    assert main(["sample", "gan-ring8-second", "--out", str(tmp_path / "g.png"), "--n", "4"]) == 0
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("gan-ring8-", "matches 2 runs"),
+        ("gan-ring8-frist", "did you mean gan-ring8-first?"),
+        ("nothing-like-it", "see `gan-studio runs`"),
+        ("no/such/folder", "no such run directory"),
+    ],
+)
+def test_unknown_or_ambiguous_names_are_one_line(workspace, tmp_path, capsys, name, message):
+    code = main(["sample", name, "--workspace", str(workspace), "--out", str(tmp_path / "g.png")])
+    assert message in one_line_error(capsys, code)
+
+
+def test_a_folder_path_wins_over_a_name(workspace, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(workspace)
+    assert main(["sample", "gan-ring8-first", "--out", str(tmp_path / "g.png"), "--n", "4"]) == 0  # ./gan-ring8-first
+
+
+# --- hostile numbers and output paths (issue 14, class 7) -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--seed", "1e23"], "--seed must be a whole number from 0 to 9223372036854775807, got '1e23'"),
+        (["--seed", "100000000000000000000000"], "--seed must be at most 9223372036854775807"),
+        (["--seed", "-1"], "--seed must be at least 0, got -1"),
+        (["--n", "100000000"], "--n must be at most 10000, got 100000000"),
+        (["--n", "0"], "--n must be at least 1, got 0"),
+        (["--label", "99999999999999999999999"], "--label must be at most"),
+        (["--device", "tpu"], "argument --device: invalid choice"),
+    ],
+)
+def test_sample_refuses_hostile_numbers(workspace, tmp_path, capsys, args, message):
+    code = run_cli(["sample", str(workspace / "gan-ring8-first"), "--out", str(tmp_path / "g.png"), *args])
+    assert message in one_line_error(capsys, code)
+
+
+def test_sample_bounds_n_by_the_size_of_a_sample(capsys, tmp_path):
+    run, _ = exported("dcgan-64")  # 1 x 64 x 64 images: 8192 of them would be 128 MB
+    code = main(["sample", str(run), "--n", "9000", "--out", str(tmp_path / "g.png")])
+    assert "at most 8192 samples of 1x64x64 fit one grid" in one_line_error(capsys, code)
+    assert not (tmp_path / "g.png").exists()
+
+
+@pytest.mark.parametrize("kind", ["folder", "not png", "fifo", "missing parent under a file"])
+def test_sample_checks_the_output_path_before_work(workspace, tmp_path, capsys, kind):
+    out = {"folder": tmp_path, "not png": tmp_path / "grid.jpg", "fifo": tmp_path / "pipe.png",
+           "missing parent under a file": tmp_path / "afile" / "g.png"}[kind]  # fmt: skip
+    if kind == "fifo":
+        os.mkfifo(out)
+    if kind == "missing parent under a file":
+        (tmp_path / "afile").write_text("x")
+    line = one_line_error(capsys, run_cli(["sample", str(workspace / "gan-ring8-first"), "--out", str(out)]))
+    assert str(out) in line or str(tmp_path / "afile") in line
+    expected = {"folder": "is a folder: give the file to write", "not png": "must be a .png file",
+                "fifo": "not a regular file", "missing parent under a file": "is not a folder"}[kind]  # fmt: skip
+    assert expected in line
+
+
+def test_eval_and_export_refuse_hostile_numbers(workspace, capsys):
+    run = str(workspace / "gan-ring8-first")
+    for argv in (["eval", run, "--seed", "1e23"], ["eval", run, "--n", "10000000000"], ["eval", run, "--k", "0"],
+                 ["export", run, "--opset", "99999999999999999999"], ["export", run, "--reference-samples", "-1"]):  # fmt: skip
+        assert "must be " in one_line_error(capsys, run_cli(argv))
+
+
+def test_export_out_must_be_onnx_or_a_folder(workspace, tmp_path, capsys):
+    code = main(["export", str(workspace / "gan-ring8-first"), "--out", str(tmp_path / "model.txt")])
+    assert "must be a .onnx file name" in one_line_error(capsys, code)
+
+
+# --- read-only run folders --------------------------------------------------------------------------------------
+
+
+def _read_only_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """Run the CLI where permission bits bind: as a normal user, or as root without CAP_DAC_OVERRIDE."""
+    command = [sys.executable, "-m", "gan_studio", *args]
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv: read-only folders cannot be made read-only for root")
+        command = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--", *command]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.fixture
+def read_only_run(workspace, tmp_path):
+    run = tmp_path / "ro-run"
+    shutil.copytree(workspace / "gan-ring8-second", run)
+    for path in sorted(run.rglob("*"), reverse=True) + [run]:
+        path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    yield run
+    for path in [run, *run.rglob("*")]:
+        path.chmod(path.stat().st_mode | stat.S_IWUSR)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["sample", "."], "cannot write --out grid.png: the folder . is read-only"),
+        (["export", "."], "exports (give --out a writable file or folder)"),
+        (["eval", ".", "--n", "200", "--quiet"], "(use --no-save to only print it)"),
+    ],
+)
+def test_a_read_only_run_folder_is_one_line_and_exit_2(read_only_run, args, message):
+    result = _read_only_cli(args, cwd=read_only_run)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.stderr
+
+
+def test_a_read_only_run_can_still_be_sampled_exported_and_evaluated_elsewhere(read_only_run, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    for args in (["sample", str(read_only_run), "--out", str(out / "g.png"), "--n", "8"],
+                 ["export", str(read_only_run), "--out", str(out), "--reference-samples", "0"],
+                 ["eval", str(read_only_run), "--n", "200", "--quiet", "--no-save"]):  # fmt: skip
+        result = _read_only_cli(args, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+    assert (out / "g.png").is_file() and list(out.glob("*.onnx"))
+
+
+def test_a_write_that_fails_anyway_is_one_line(workspace, tmp_path, capsys, monkeypatch):
+    """Disk full (or a folder made read-only after the check) while writing: one line, not a traceback."""
+    import errno
+
+    import gan_studio.commands.sample as sample_command
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(sample_command, "save_png", full)
+    code = main(["sample", str(workspace / "gan-ring8-first"), "--out", str(tmp_path / "g.png"), "--n", "4"])
+    assert "the disk is full" in one_line_error(capsys, code)
+
+
+# --- ONNX metadata copied onto another graph -------------------------------------------------------------------
+
+
+def _graph_with_metadata(source: Path, path: Path, outputs: list, nodes, initializers=(), inputs=None) -> Path:
+    """A graph of our own making that carries every metadata entry of a real export."""
+    real = onnx.load(str(source))
+    inputs = inputs or [oh.make_tensor_value_info("z", onnx.TensorProto.FLOAT, [None, 4])]
+    graph = oh.make_graph(nodes, "other", inputs, outputs, initializer=list(initializers))
+    model = oh.make_model(graph, opset_imports=[oh.make_opsetid("", 18)], ir_version=real.ir_version)
+    for prop in real.metadata_props:
+        model.metadata_props.add(key=prop.key, value=prop.value)
+    onnx.save(model, str(path))
+    return path
+
+
+def _weights(name: str, rows: int, cols: int):
+    return oh.make_tensor(name, onnx.TensorProto.FLOAT, [rows, cols], np.ones(rows * cols, np.float32).tolist())
+
+
+def _other_graphs(src: Path, tmp: Path) -> dict[str, tuple[Path, str]]:
+    point = onnx.TensorProto.FLOAT
+    return {
+        "wrong output width": (_graph_with_metadata(src, tmp / "a.onnx", [oh.make_tensor_value_info("points", point, [None, 3])],
+                               [oh.make_node("MatMul", ["z", "w"], ["points"])], [_weights("w", 4, 3)]),
+                               "output 'points' gives shape [None, 3], but the metadata says (N, 2)"),
+        "other output name": (_graph_with_metadata(src, tmp / "b.onnx", [oh.make_tensor_value_info("image", point, [None, 2])],
+                              [oh.make_node("MatMul", ["z", "w"], ["image"])], [_weights("w", 4, 2)]),
+                              "the model's outputs are ['image']"),
+        "hidden width": (_graph_with_metadata(src, tmp / "c.onnx", [oh.make_tensor_value_info("points", point, ["N", "K"])],
+                         [oh.make_node("MatMul", ["z", "w"], ["wide"]), oh.make_node("Shape", ["z"], ["zs"]),
+                          oh.make_node("Slice", ["zs", "zero", "one"], ["rows"]),
+                          oh.make_node("Concat", ["rows", "minus_one"], ["to"], axis=0),
+                          oh.make_node("Reshape", ["wide", "to"], ["points"])],  # a width known only when it runs
+                         [_weights("w", 4, 5), oh.make_tensor("zero", onnx.TensorProto.INT64, [1], [0]),
+                          oh.make_tensor("one", onnx.TensorProto.INT64, [1], [1]),
+                          oh.make_tensor("minus_one", onnx.TensorProto.INT64, [1], [-1])]),
+                         "output 'points' gave shape [4, 5], but the metadata says (N, 2)"),
+        "extra input": (_graph_with_metadata(src, tmp / "d.onnx", [oh.make_tensor_value_info("points", point, [None, 2])],
+                        [oh.make_node("MatMul", ["z", "w"], ["points"])], [_weights("w", 4, 2)],
+                        inputs=[oh.make_tensor_value_info("z", point, [None, 4]),
+                                oh.make_tensor_value_info("extra", point, [None, 1])]),
+                        "the model's inputs are ['z', 'extra']"),
+        "integer input": (_graph_with_metadata(src, tmp / "e.onnx", [oh.make_tensor_value_info("points", onnx.TensorProto.INT64, [None, 4])],
+                          [oh.make_node("Identity", ["z"], ["points"])],
+                          inputs=[oh.make_tensor_value_info("z", onnx.TensorProto.INT64, [None, 4])]),
+                          "input 'z' is a tensor(int64), not a float tensor"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "kind", ["wrong output width", "other output name", "hidden width", "extra input", "integer input"]
+)
+def test_metadata_copied_onto_another_graph_is_refused(tmp_path, capsys, kind):
+    _, report = exported("gan-points")  # an unconditional GAN on points: z (N, 4) -> points (N, 2)
+    path, message = _other_graphs(report.path, tmp_path)[kind]
+    with pytest.raises(ExportError) as caught:
+        OnnxGenerator(path, providers=["cpu"]).generate(np.zeros((4, 4), np.float32))
+    assert message in str(caught.value)
+    line = one_line_error(capsys, run_cli(["sample", str(path), "--out", str(tmp_path / "g.png"), "--n", "4"]))
+    assert message in line
+    assert not (tmp_path / "g.png").exists()
+
+
+def test_the_real_export_still_passes_every_check():
+    _, report = exported("gan-points")
+    out = OnnxGenerator(report.path, providers=["cpu"]).generate(np.zeros((3, 4), np.float32))
+    assert out.shape == (3, 2)
+
+
+def test_bounded_int_is_an_argparse_type():
+    from gan_studio.commands.arguments import bounded_int
+
+    parse = bounded_int(1, 5)
+    assert parse("5") == 5 and parse(" 3 ") == 3
+    for bad in ("0", "6", "1.5", "1e3", "x" * 500, "", "-" + "9" * 60):
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse(bad)

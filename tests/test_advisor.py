@@ -223,3 +223,29 @@ def test_health_metrics_of_real_models_leave_them_as_they_were():
     y = torch.eye(2)[torch.arange(64) % 2]
     values = health_metrics(vae, torch.randn(64, 4), y, torch.randn(64, 2), y)
     assert set(values) == {"diversity", "active_units"} and 0 <= values["active_units"] <= 4
+
+
+def test_training_logs_health_signals_and_records_advice_as_events(tmp_path, monkeypatch, capsys):
+    """The trainer's callbacks: diversity at each logged step, advice in events.jsonl, on the CLI, in RunState."""
+    from gan_studio.evaluate import callbacks
+    from gan_studio.state.run_state import RunState
+
+    real_observe = Advisor.observe
+
+    def observe(self, record):  # a real advisor, plus one finding on the record of step 10
+        found = real_observe(self, record)
+        if record.get("step") == 10 and "d_loss" in record:
+            found.append(Finding("d_overpowering", 8, "warning", "D wins", "lower lr_d", ("d_real", "d_fake")))
+        return found
+
+    monkeypatch.setattr(callbacks.Advisor, "observe", observe)
+    out = tmp_path / "run"
+    assert main(["train", "gan", "--data", "ring8", "--steps", "20", "--log-every", "5", "--g-hidden", "8",
+                 "--d-hidden", "8", "--sample-every", "0", "--out", str(out), "--quiet"]) == 0  # fmt: skip
+    assert "advice at step 8: D wins lower lr_d" in capsys.readouterr().err
+    run = RunDir(out)
+    assert [r["step"] for r in run.read_metrics() if "diversity" in r] == [5, 10, 15, 20]
+    advice = [e for e in run.read_events() if e["type"] == "advice"]
+    assert [(a["step"], a["code"], a["metrics"]) for a in advice] == [(8, "d_overpowering", ["d_real", "d_fake"])]
+    state = RunState.load(out)
+    assert [(a.code, a.action) for a in state.advice] == [("d_overpowering", "lower lr_d")]

@@ -63,15 +63,21 @@ class Recipe(ABC):
         for name, optimizer in self.rate_settings.items():
             set_learning_rate(self.optimizers[optimizer], getattr(config, name))
 
+    @property
+    def sampling_model(self) -> torch.nn.Module:
+        """The model that draws the sample grids and the health signals (the trained model itself here)."""
+        return self.model
+
     @torch.no_grad()
     def generate(self, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         """Samples in eval mode, as sample grids, the explorer and exports see the model."""
-        was_training = self.model.training
-        self.model.eval()
+        model = self.sampling_model
+        was_training = model.training
+        model.eval()
         try:
-            return self.model.generate(z, y)
+            return model.generate(z, y)
         finally:
-            self.model.train(was_training)
+            model.train(was_training)
 
     def state_dict(self) -> dict[str, Any]:
         return {"optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()}}

@@ -137,8 +137,8 @@ def test_pca_basis_moves_z_along_a_principal_direction(qtbot, panel, runs):
 
 def test_class_change_mixing_and_class_seed_grid(qtbot, panel, runs):
     source = open_and_wait(qtbot, panel, runs["cdcgan"])
-    assert panel.tabs.isTabVisible(panel.tabs.indexOf(panel.condition_tab))
-    assert not panel.tabs.isTabVisible(panel.tabs.indexOf(panel.encode_tab))
+    assert panel.tabs.isTabVisible(panel.tab_index(panel.condition_tab))
+    assert not panel.tabs.isTabVisible(panel.tab_index(panel.encode_tab))
     circle = panel.main_view.picture.copy()
     with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
         panel.condition_tab.select_class("star")
@@ -215,7 +215,7 @@ def test_vector_arithmetic(qtbot, panel, runs):
 def test_vae_encoding_from_dataset_and_dropped_file_and_kl_bars(qtbot, panel, runs, tmp_path):
     open_and_wait(qtbot, panel, runs["vae"])
     tab = panel.encode_tab
-    assert panel.tabs.isTabVisible(panel.tabs.indexOf(tab))
+    assert panel.tabs.isTabVisible(panel.tab_index(tab))
     with qtbot.waitSignal(tab.encoded, timeout=WAIT_MS) as blocker:
         tab.encode_dataset_image(7)
     enc = blocker.args[0]
@@ -354,7 +354,7 @@ def test_live_2d_view_follows_training(qtbot, panel, tmp_path):
             state.apply(update)  # what the session does with each event
         qtbot.waitUntil(lambda target=target: bool(frames) and frames[-1][0] == target, timeout=WAIT_MS)
         assert trainer.run.read_info()["status"] == "running"
-    assert panel.tabs.isTabVisible(panel.tabs.indexOf(panel.live_tab))
+    assert panel.tabs.isTabVisible(panel.tab_index(panel.live_tab))
     (step_a, first), (step_b, second) = frames[0], frames[-1]
     assert (step_a, step_b) == (10, 20)
     assert first.heatmap.shape == (96, 96) and 0.0 <= first.heatmap.min() and first.heatmap.max() <= 1.0
@@ -369,7 +369,7 @@ def test_point_model_shows_points_mesh_and_encodes_a_data_point(qtbot, panel, ru
     source = open_and_wait(qtbot, panel, runs["cvae-moons"])
     assert source.kind == "points" and source.num_classes == 2
     assert panel.main_view.picture.shape == (320, 320, 3) and not panel.neighbours_view.isVisibleTo(panel)
-    assert panel.tabs.isTabVisible(panel.tabs.indexOf(panel.live_tab))
+    assert panel.tabs.isTabVisible(panel.tab_index(panel.live_tab))
     frame = panel.live_tab.frame
     assert frame is not None and frame.heatmap is None and frame.mesh.shape[-1] == 2
     assert panel.live_tab.mesh.isVisible() and not panel.live_tab.heatmap.isVisible()
@@ -416,7 +416,7 @@ def take_screenshots(qtbot, out: Path, image_run: Path, points_run: Path) -> lis
     shots = []
 
     def shoot(name, tab, *canvases):
-        panel.tabs.setCurrentWidget(tab)
+        panel.show_tab(tab)
         settle(qtbot, panel)
         qtbot.wait(100)
         for canvas in (panel.main_view, *canvases):  # each picture is on screen, not an empty box

@@ -293,7 +293,10 @@ def test_samples_timeline_real_batch_class_labels_and_save(qtbot, tmp_path):
     assert [s for s, _ in panel.steps] == [10, 20, 30]
     assert panel.current[0] == 30 and panel.slider.maximum() == 2
     assert panel.real.picture is not None
-    assert [item.toPlainText() for item in panel.generated.labels] == ["circle", "square", "star"]
+    assert panel.generated.row_labels == ["circle", "square", "star"]
+    shown, picture = panel.generated.shown, panel.generated.picture
+    assert shown.shape[0] == picture.shape[0] and shown.shape[1] > picture.shape[1] + 20  # a margin for the names
+    assert (shown[:, : shown.shape[1] - picture.shape[1]] > 150).any()  # ... written in it, left of the grid
     panel.slider.setValue(0)
     assert panel.current[0] == 10 and not panel.follow_check.isChecked()
     assert "step 10" in panel.position_label.text() and "grid 1 of 3" in panel.position_label.text()
@@ -325,7 +328,7 @@ def test_samples_unconditional_and_unreadable_grids(qtbot, tmp_path):
     messages = []
     panel.message.connect(lambda level, text: messages.append(text))
     panel.set_run(RunState.load(run))
-    assert panel.generated.labels == []  # unconditional: no class labels
+    assert panel.generated.row_labels == []  # unconditional: no class labels
     assert messages and "cannot read picture" in messages[0]
     panel.set_run(None)
     assert panel.current is None and panel.generated.picture is None

@@ -57,8 +57,10 @@ def main(run: str | os.PathLike | None = None) -> int:
     window.show()
     if run:
         QTimer.singleShot(0, lambda: window.open_run(Path(run)))
-    # Ctrl-C in the terminal closes the window cleanly (Python sees signals between Qt events)
-    signal.signal(signal.SIGINT, lambda *_: window.close())
+    # Ctrl-C in the terminal (or a SIGTERM) closes the window cleanly: a training stops after its step and
+    # saves a checkpoint (Python sees signals between Qt events)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: window.close())
     heartbeat = QTimer()
     heartbeat.timeout.connect(lambda: None)
     heartbeat.start(250)

@@ -12,8 +12,8 @@ import sys
 import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QByteArray, QSize, Qt
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -21,8 +21,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QScrollArea,
-    QToolBar,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -41,7 +39,9 @@ from gan_studio.ui.workers import TaskThread
 
 # (module, class) of panels other parts of the project provide; skipped when not importable
 OPTIONAL_PANELS = (("gan_studio.ui.panels.metrics", "MetricsPanel"), ("gan_studio.ui.panels.explorer", "ExplorerPanel"))
-SETTINGS_VERSION = 1  # bump when the dock layout changes incompatibly
+SETTINGS_VERSION = 2  # bump when the dock layout changes incompatibly
+DEFAULT_SIZE = (1440, 900)  # the window's first size, when the screen is large enough
+SETUP_WIDTH = 330  # the left column (Setup, Run controls)
 
 ABOUT_TEXT = f"""<h3>GAN Studio {gan_studio.__version__}</h3>
 <p>Train and explore VAEs, conditional VAEs, GANs, conditional GANs, DCGANs and conditional DCGANs
@@ -50,6 +50,16 @@ on your own machine: live loss curves, sample grids, latent exploration and ONNX
 cluster) open here and are followed live.</p>
 <p><b>Shortcuts</b>: Ctrl+Return start · Space pause/resume · Ctrl+S save grid · Ctrl+O open run ·
 Ctrl+E export · Ctrl+Q quit</p>"""
+
+
+def initial_size() -> QSize:
+    """The first window size: DEFAULT_SIZE, or the screen's available area when that is smaller."""
+    screen = QGuiApplication.primaryScreen()
+    width, height = DEFAULT_SIZE
+    if screen is not None:
+        available = screen.availableGeometry()
+        width, height = min(width, available.width()), min(height, available.height())
+    return QSize(width, height)
 
 
 def load_optional_panel(module_name: str, class_name: str):
@@ -69,10 +79,10 @@ class MainWindow(QMainWindow):
     def __init__(self, workspace: str | Path | None = None, persist: bool = True):
         """`persist`: read preferences and layout at start and save them on close."""
         super().__init__()
-        self.setWindowTitle("GAN Studio")
+        self.setWindowTitle("")  # the app's display name is added by Qt: "GAN Studio", or "RUN — GAN Studio"
         self.setObjectName("main_window")
         self.setDockNestingEnabled(True)
-        self.resize(1440, 900)
+        self.resize(initial_size())
         self.session = RunSession(self)
         self.export_task: TaskThread | None = None
         self._closed = False
@@ -90,20 +100,9 @@ class MainWindow(QMainWindow):
                 self.optional_panels[class_name] = panel
                 self.panels.append(panel)
 
-        self.banner = MessageBanner()
-        self.message_bar = QToolBar("Messages")
-        self.message_bar.setObjectName("messages_toolbar")
-        self.message_bar.setMovable(False)
-        self.message_bar.setFloatable(False)
-        self.message_bar.toggleViewAction().setVisible(False)
-        holder = QWidget()  # the banner shows and hides itself inside; the bar follows it
-        holder_layout = QVBoxLayout(holder)
-        holder_layout.setContentsMargins(6, 4, 6, 4)
-        holder_layout.addWidget(self.banner)
-        self.message_bar.addWidget(holder)
-        self.message_bar.hide()
-        self.banner.shown.connect(self.message_bar.setVisible)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.message_bar)
+        # messages float over the top of the docks: showing or closing one never moves a dock
+        self.banner = MessageBanner(self)
+        self.banner.shown.connect(lambda _shown: self._place_banner())
         central = QWidget()
         self.setCentralWidget(central)
         central.hide()  # every panel is a dock; the central area takes no space
@@ -132,6 +131,7 @@ class MainWindow(QMainWindow):
             return None
 
     def _dock(self, panel: QWidget, area: Qt.DockWidgetArea, scroll: bool = False) -> QDockWidget:
+        """A dock holding `panel` (`scroll`: inside a scroll area, for a panel that may be taller than its slot)."""
         title = getattr(panel, "TITLE", type(panel).__name__)
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{type(panel).__name__}")
@@ -151,6 +151,8 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_docks(self) -> None:
+        """Setup and Run controls on the left; Plots, Metrics and the Explorer share the wide middle slot
+        (tabs); Samples on the right; Runs below."""
         left, right, bottom = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea,
                                Qt.DockWidgetArea.BottomDockWidgetArea)  # fmt: skip
         self.setCorner(Qt.Corner.BottomLeftCorner, left)
@@ -161,15 +163,15 @@ class MainWindow(QMainWindow):
         samples = self._dock(self.samples, right)
         self.splitDockWidget(plots, samples, Qt.Orientation.Horizontal)
         runs = self._dock(self.runs, bottom)
-        tab_with = {"MetricsPanel": plots, "ExplorerPanel": samples}
-        for class_name, panel in self.optional_panels.items():
-            dock = self._dock(panel, right, scroll=True)
-            self.tabifyDockWidget(tab_with.get(class_name, samples), dock)
+        for panel in self.optional_panels.values():  # the explorer scrolls its controls itself
+            self.tabifyDockWidget(plots, self._dock(panel, right, scroll=not getattr(panel, "SCROLLS_ITSELF", False)))
         plots.raise_()
-        samples.raise_()
-        self.resizeDocks([setup, plots, samples], [370, 520, 550], Qt.Orientation.Horizontal)
-        self.resizeDocks([setup, controls], [640, 170], Qt.Orientation.Vertical)
-        self.resizeDocks([plots, runs], [620, 220], Qt.Orientation.Vertical)
+        width, height = self.width(), self.height()
+        middle = max(420, int((width - SETUP_WIDTH) * 0.6))
+        self.resizeDocks([setup, plots, samples], [SETUP_WIDTH, middle, width - SETUP_WIDTH - middle],
+                         Qt.Orientation.Horizontal)  # fmt: skip
+        self.resizeDocks([setup, controls], [height - 230, 170], Qt.Orientation.Vertical)
+        self.resizeDocks([plots, runs], [height - 250, 170], Qt.Orientation.Vertical)
 
     def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self)
@@ -283,6 +285,22 @@ class MainWindow(QMainWindow):
             self.banner.show_message(level, text)
         elif self.banner.level == "info":
             self.banner.clear()
+
+    def _place_banner(self) -> None:
+        """The banner floats at the top of the dock area, full width (docks keep their geometry)."""
+        if not self.banner.isVisible():
+            return
+        margin = 8
+        top = self.menuBar().height() + margin
+        width = self.width() - 2 * margin
+        self.banner.setFixedWidth(width)
+        self.banner.adjustSize()
+        self.banner.setGeometry(margin, top, width, min(self.banner.sizeHint().height(), self.height() // 3))
+        self.banner.raise_()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._place_banner()
 
     def show_notice(self, text: str) -> None:
         """A notice that stays in the banner until dismissed (e.g. an export summary)."""

@@ -50,7 +50,7 @@ class SamplesPanel(QWidget):
         self.generated = ImageView("Generated (fixed noise)")
         self.generated.setObjectName("generated_view")
         self.real = ImageView("Real data")
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter = splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.generated)
         splitter.addWidget(self.real)
         splitter.setStretchFactor(0, 3)
@@ -82,7 +82,7 @@ class SamplesPanel(QWidget):
         self.follow_check.setToolTip("Jump to each new grid as training saves it")
         self.follow_check.toggled.connect(self._on_follow_toggled)
         self.position_label = QLabel("no grids yet")
-        self.position_label.setMinimumWidth(170)
+        self.position_label.setMinimumWidth(60)
 
         bar = QHBoxLayout()
         bar.addWidget(self.position_label)
@@ -102,6 +102,17 @@ class SamplesPanel(QWidget):
         layout.addWidget(splitter, 1)
         layout.addLayout(timeline)
         self.set_run(None)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """The generated and the real grids side by side in a wide pane, one above the other in a tall one."""
+        super().resizeEvent(event)
+        size = event.size()
+        tall = size.height() > 1.25 * size.width()
+        orientation = Qt.Orientation.Vertical if tall else Qt.Orientation.Horizontal
+        if self.splitter.orientation() != orientation:
+            self.splitter.setOrientation(orientation)
+            extent = size.height() if tall else size.width()
+            self.splitter.setSizes([extent * 3 // 5, extent * 2 // 5])
 
     # the panel protocol ---------------------------------------------------------------------------------------
     def set_run(self, run: RunState | None) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from gan_studio.explore.saving import label_rows
 from gan_studio.ui.style import MUTED, PLOT_BACKGROUND
 
 GRID_PADDING = 2  # pixels between and around the tiles of a grid (store/pictures.py)
@@ -30,8 +31,11 @@ class ImageView(QWidget):
         self.view.addItem(self.image)
         self.placeholder = pg.TextItem("", color=MUTED, anchor=(0.5, 0.5))
         self.view.addItem(self.placeholder)
-        self.labels: list[pg.TextItem] = []
-        self.picture: np.ndarray | None = None
+        self.row_labels: list[str] = []
+        self.picture: np.ndarray | None = None  # the pixels given (what Save writes)
+        self.shown: np.ndarray | None = None  # what is drawn: the picture with its row labels
+        self.user_zoomed = False  # the user zoomed or panned: resizing keeps their view
+        self.view.sigRangeChangedManually.connect(lambda *_: setattr(self, "user_zoomed", True))
         self._fit_next = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -41,55 +45,61 @@ class ImageView(QWidget):
         self.set_picture(None, "no picture yet")
 
     def set_picture(self, picture: np.ndarray | None, placeholder: str = "") -> None:
-        """Show uint8 (H, W) or (H, W, C) pixels, or the placeholder text when None."""
+        """Show uint8 (H, W) or (H, W, C) pixels, or the placeholder text when None (row labels are kept)."""
         first = self.picture is None or picture is None or picture.shape[:2] != self.picture.shape[:2]
         first, self._fit_next = first or self._fit_next, False
         self.picture = picture
         if picture is None:
             self.image.clear()
+            self.shown = None
             self.placeholder.setText(placeholder)
             self.placeholder.setPos(0, 0)
             self.placeholder.show()
-            self.set_row_labels([])
             self.view.setRange(xRange=(-50, 50), yRange=(-50, 50), padding=0)
             return
         self.placeholder.hide()
-        levels = (0, 255)
-        self.image.setImage(picture, autoLevels=False, levels=levels)
+        self._draw()
         if first:
             self.fit()
 
     def set_row_labels(self, names: list[str]) -> None:
-        """Write names[i] left of row i of the grid shown (one row per class)."""
-        for item in self.labels:
-            self.view.removeItem(item)
-        self.labels = []
-        if self.picture is None or not names:
-            return
-        height = self.picture.shape[0]
-        cell = (height - GRID_PADDING) / len(names)
-        for row, name in enumerate(names):
-            item = pg.TextItem(name, color=MUTED, anchor=(1.0, 0.5))
-            item.setPos(-3, GRID_PADDING / 2 + cell * (row + 0.5))
-            self.view.addItem(item)
-            self.labels.append(item)
-        self.fit()
+        """Write names[i] left of row i of the grid shown (one row per class), in the picture itself, so a
+        label is never cut off and zooms with its row."""
+        self.row_labels = list(names)
+        if self.picture is not None:
+            self._draw()
+            self.fit()
+
+    def _draw(self) -> None:
+        picture = self.picture
+        if self.row_labels:
+            cell = (picture.shape[0] - GRID_PADDING) / len(self.row_labels) - GRID_PADDING
+            picture, _ = label_rows(picture, self.row_labels, max(1, int(round(cell))), GRID_PADDING,
+                                    font_size=max(9, min(14, int(cell * 0.4))))  # fmt: skip
+        self.shown = picture
+        self.image.setImage(picture, autoLevels=False, levels=(0, 255))
 
     def fit_on_next_picture(self) -> None:
         """Show the next picture whole, whatever the zoom was (a new run starts unzoomed)."""
         self._fit_next = True
 
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if not self.user_zoomed:
+            self.fit()
+
     def fit(self) -> None:
         """Show the whole picture (and its labels)."""
-        if self.picture is None:
+        self.user_zoomed = False
+        if self.shown is None:
             return
-        height, width = self.picture.shape[:2]
-        left = -max((len(item.toPlainText()) for item in self.labels), default=0) * 7 - 6
-        self.view.setRange(xRange=(min(left, 0), width), yRange=(0, height), padding=0.02)
+        height, width = self.shown.shape[:2]
+        self.view.setRange(xRange=(0, width), yRange=(0, height), padding=0.02)
 
     def zoom(self, factor: float) -> None:
         """factor > 1 zooms in."""
         self.view.scaleBy((1 / factor, 1 / factor))
+        self.user_zoomed = True
 
     def zoom_in(self) -> None:
         self.zoom(ZOOM_STEP)

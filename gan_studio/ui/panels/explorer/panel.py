@@ -20,13 +20,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -50,14 +51,28 @@ from gan_studio.ui.panels.explorer.interpolate import InterpolateTab
 from gan_studio.ui.panels.explorer.latent import LatentTab
 from gan_studio.ui.panels.explorer.live2d import Live2DTab
 
+TAB_MIN_WIDTH = 300  # narrower than its controls, a tab scrolls sideways instead of widening the window
 NEIGHBOUR_DELAY_MS = 120  # the neighbour grid waits for a pause in dragging
-WIDE_LAYOUT_PX = 820  # from this width on, the image and the tabs sit side by side
+
+
+def scrolling(widget: QWidget) -> QScrollArea:
+    """`widget` in a vertical scroll area (a tab's controls may be taller than the panel)."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+    area.setWidget(widget)
+    area.setMinimumWidth(
+        min(TAB_MIN_WIDTH, widget.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
+    )
+    return area
 
 
 class ExplorerPanel(QWidget):
     """See the module docstring. Panel protocol: TITLE, set_run(run state), on_event(event); also open_source(path)."""
 
     TITLE = "Explorer"
+    SCROLLS_ITSELF = True  # its image stays put while the controls beside it scroll
 
     image_shown = Signal()  # the main image shows the latest z / y
     source_changed = Signal(object)  # ExplorerSource, or None when closed
@@ -85,6 +100,25 @@ class ExplorerPanel(QWidget):
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
         self._show_source_state()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """On first show: the image column gets 4/9 of the width, the controls the rest."""
+        super().showEvent(event)
+        if not self._sized and self.splitter.width() > 0:
+            self._sized = True
+            width = self.splitter.width()
+            self.splitter.setSizes([width * 4 // 9, width - width * 4 // 9])
+
+    def tab_index(self, tab: QWidget) -> int:
+        """The index of a tab in the tab bar (its page may be the scroll area around it)."""
+        for index in range(self.tabs.count()):
+            page = self.tabs.widget(index)
+            if page is tab or (isinstance(page, QScrollArea) and page.widget() is tab):
+                return index
+        return -1
+
+    def show_tab(self, tab: QWidget) -> None:
+        self.tabs.setCurrentIndex(self.tab_index(tab))
 
     # the state (gan_studio.explore.state) ------------------------------------------------------------
     source = property(lambda self: self.state.source)
@@ -116,6 +150,7 @@ class ExplorerPanel(QWidget):
         self.backend_combo.currentTextChanged.connect(self._backend_chosen)
         self.backend_label = QLabel("")
         self.backend_label.setObjectName("hint")
+        self.backend_label.setWordWrap(True)
         self.backend_label.setToolTip("inference backend, and the time from a change to new pixels")
         top = QHBoxLayout()
         top.addWidget(open_run)
@@ -136,6 +171,7 @@ class ExplorerPanel(QWidget):
         left_layout.addWidget(self.main_view, 3)
         self.neighbours_label = QLabel("Neighbours (centre = current z; click one to go there)")
         self.neighbours_label.setObjectName("hint")
+        self.neighbours_label.setWordWrap(True)
         left_layout.addWidget(self.neighbours_label)
         left_layout.addWidget(self.neighbours_view, 2)
         left_layout.addWidget(self.caption)
@@ -151,15 +187,17 @@ class ExplorerPanel(QWidget):
         self._tab_list = [self.latent_tab, self.condition_tab, self.interpolate_tab, self.arithmetic_tab,
                           self.encode_tab, self.live_tab]  # fmt: skip
         for tab in self._tab_list:
-            self.tabs.addTab(tab, tab.TAB_TITLE)
+            self.tabs.addTab(tab if tab is self.live_tab else scrolling(tab), tab.TAB_TITLE)
 
-        self.splitter = splitter = QSplitter()
+        # the image column stays where it is while the controls beside it scroll: what a slider does
+        # is always in view
+        self.splitter = splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.setChildrenCollapsible(False)
         splitter.addWidget(left)
         splitter.addWidget(self.tabs)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 3)
-        splitter.setSizes([420, 630])  # proportions: the tabs get the larger share
+        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(1, 5)
+        self._sized = False
         self.status_label = QLabel("")
         self.status_label.setWordWrap(True)
         self.status_label.setObjectName("problem")
@@ -168,21 +206,6 @@ class ExplorerPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.status_label)
-
-    def minimumSizeHint(self) -> QSize:
-        """As narrow as the stacked layout (so a dock or scroll area can make it narrow)."""
-        hint = super().minimumSizeHint()
-        parts = [self.splitter.widget(i).minimumSizeHint() for i in range(self.splitter.count())]
-        return QSize(max(p.width() for p in parts) + 24, hint.height())
-
-    def resizeEvent(self, event):
-        """Side by side when wide; the image above the tabs in a narrow dock."""
-        super().resizeEvent(event)
-        wide = event.size().width() >= WIDE_LAYOUT_PX
-        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
-        if self.splitter.orientation() != orientation:
-            self.splitter.setOrientation(orientation)
-            self.splitter.setSizes([420, 630])
 
     # panel protocol -----------------------------------------------------------------------------
     def set_run(self, run: RunState | None) -> None:
@@ -266,7 +289,7 @@ class ExplorerPanel(QWidget):
     def _show_source_state(self) -> None:
         source = self.source
         for tab in self._tab_list:
-            self.tabs.setTabVisible(self.tabs.indexOf(tab), source is not None and tab.applies_to(source))
+            self.tabs.setTabVisible(self.tab_index(tab), source is not None and tab.applies_to(source))
         if source is None:
             self.backend_label.setText("")
             return

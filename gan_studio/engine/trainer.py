@@ -311,6 +311,8 @@ class Trainer:
             "samples_per_s": round(per_step * steps / seconds, 1) if seconds > 0 else 0.0,
             **self.losses.last,
         }
+        for callback in self.callbacks:
+            values.update(callback.extra_metrics(self))
         return Metrics(self.step, values=values)
 
     def generate_fixed(self) -> torch.Tensor:

@@ -1,8 +1,8 @@
 """The callbacks every training gets from the CLI and the app: live quality metrics, and the
 training-health advisor with the cheap health signals it reads.
 
-`HealthAdvisor` adds the fixed-noise sample diversity (and, for VAEs, the active latent units) at
-each logged step as a metrics record of their own, runs every metrics record through the advisor
+`HealthAdvisor` adds the fixed-noise sample diversity (and, for VAEs, the active latent units) to
+each logged step's metrics record, runs every metrics record through the advisor
 (gan_studio.evaluate.advisor), and answers each new finding with an Advice event, which the
 Trainer records in events.jsonl and yields to the app and the CLI.
 """
@@ -27,22 +27,18 @@ class HealthAdvisor(TrainerCallback):
         self._advisor: Advisor | None = None
         self._probe: tuple[torch.Tensor, torch.Tensor | None] | None = None
 
+    def extra_metrics(self, trainer) -> dict:
+        return self._health(trainer)
+
     def on_event(self, trainer, event):
         if not isinstance(event, Metrics):
             return ()
         if self._advisor is None:
             self._advisor = Advisor(trainer.recipe.family, to_dict(trainer.model_config))
-        answers: list = []
-        if "samples_per_s" in event.values:  # a training log step: measure the health signals too
-            health = self._health(trainer)
-            if health:
-                answers.append(Metrics(event.step, values={"epoch": event.values.get("epoch"),
-                                                           "time": event.values.get("time"), **health}))  # fmt: skip
-        for finding in self._advisor.observe(event.to_json()):
-            advice = event_from_json(finding.to_event())
-            if isinstance(advice, Advice):
-                answers.append(advice)
-        return answers
+        findings = self._advisor.observe(event.to_json())
+        return [
+            advice for advice in map(event_from_json, (f.to_event() for f in findings)) if isinstance(advice, Advice)
+        ]
 
     def _health(self, trainer) -> dict:
         probe_x, probe_y = self._probe_batch(trainer) if trainer.recipe.family == "vae" else (None, None)

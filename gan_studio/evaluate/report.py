@@ -46,6 +46,7 @@ from gan_studio.store.pictures import save_png
 from gan_studio.store.rundir import RunDir
 
 REPORT_VERSION = 1
+KID_UNIT = "x1e-3"  # KID is reported in thousandths, as in its paper (Binkowski et al. 2018)
 MAX_REPORT_BYTES = 16 * 2**20  # a real report is a few KB
 DEFAULT_IMAGE_SAMPLES = 2000  # generated images per evaluation (the size of MNIST's held-out split here)
 LIKELIHOOD_SAMPLES = 500  # test samples for the VAE ELBO / IWAE estimates
@@ -268,7 +269,7 @@ def _evaluate_images(report, loaded: LoadedRun, reference: ReferenceData, sample
                            frechet_distance(feats["gen"], feats["test"]), frechet_distance(feats["real"], feats["test"]),
                            frechet_distance(feats["noise"], feats["test"])))  # fmt: skip
         kid = [kernel_distance(feats[s], feats["test"], seed=seed)[0] for s in ("gen", "real", "noise")]
-        rows.append(metric("kid", f"KID {space}", *kid))
+        rows.append(metric("kid", f"KID {space}, unbiased: about 0 when equal", *kid, unit=KID_UNIT))
         stage("precision and recall")
         _precision_recall_rows(rows, feats["gen"], feats["real"], feats["noise"], feats["test"], neighbours, space)
     if loaded.num_classes and labels is not None and isinstance(classifier, Classifier):
@@ -354,6 +355,9 @@ def format_value(value, unit: str = "") -> str:
         return "-"
     if unit == "%":
         return f"{100 * value:.1f} %"
+    if unit == KID_UNIT:  # an unbiased estimate: below zero is sampling noise around 0
+        scaled = 1000 * value
+        return f"{scaled:.3g} ×10⁻³" if scaled >= 0 else f"≈0 ({scaled:.2g} ×10⁻³)"
     if float(value).is_integer() and abs(value) < 1e6:
         return f"{int(value)}"
     return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"

@@ -40,6 +40,20 @@ def _open_lock_file(path: Path) -> int:
     return fd
 
 
+def abandoned_here(run_path: str | Path) -> bool:
+    """Whether a process on this machine trained the run and died without letting go of it (killed): its
+    lock file still names it, but nobody holds the lock. (A writer on another machine cannot be seen.)"""
+    path = Path(run_path) / ".lock"
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode) or holder_of(run_path) is not None:
+            return False
+        with open(path, "rb") as fh:
+            info = parse_json(fh.read(4096).decode("utf-8", "replace"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(info, dict) and info.get("host") == socket.gethostname()
+
+
 def holder_of(run_path: str | Path) -> str | None:
     """Who trains the run now ('gan-studio train, pid 123 on host'), or None when nobody holds its lock."""
     path = Path(run_path) / ".lock"

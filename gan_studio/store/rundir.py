@@ -24,6 +24,7 @@ from gan_studio.events import RUN_STATUSES, Event, Metrics
 from gan_studio.files import UnsafeFileError, append_line, atomic_write, describe_kind, read_regular
 from gan_studio.store.checkpoint import numbered_checkpoints
 from gan_studio.store.jsonl import dumps_line, json_safe, parse_json, read_jsonl, tail_records
+from gan_studio.store.lock import abandoned_here
 
 MAX_RUN_JSON_BYTES = 16 * 2**20  # a real run.json is a few KB: a bigger one is not read
 MAX_TEXT = 4096  # characters of one string kept in run.json
@@ -290,8 +291,12 @@ def summarise_run(path: str | Path) -> dict[str, Any]:
         status=str(info.get("status", "?"))[:20],
         created=created if isinstance(created, (int, float)) and math.isfinite(created) else 0,
     )
-    metrics = tail_records(run.metrics_file)
-    summary["last"] = metrics[-1] if metrics else {}
+    if summary["status"] in ("running", "paused") and abandoned_here(run.path):
+        summary["status"] = "interrupted"  # its trainer was killed: resume it
+    last: dict[str, Any] = {}
+    for record in tail_records(run.metrics_file):  # the newest value of each metric (records hold some each)
+        last.update(record)
+    summary["last"] = last
     advice = [e for e in tail_records(run.events_file) if e.get("type") == "advice"]
     summary["advice"] = advice[-1] if advice else None
     steps = [s for s in (summary["last"].get("step"), info.get("step")) if isinstance(s, int)]

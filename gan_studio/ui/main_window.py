@@ -12,15 +12,20 @@ import sys
 import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSize, Qt
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSize, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
     QDockWidget,
     QFileDialog,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QMessageBox,
+    QPlainTextEdit,
     QScrollArea,
+    QTextEdit,
     QWidget,
 )
 
@@ -50,6 +55,27 @@ on your own machine: live loss curves, sample grids, latent exploration and ONNX
 cluster) open here and are followed live.</p>
 <p><b>Shortcuts</b>: Ctrl+Return start · Space pause/resume · Ctrl+S save grid · Ctrl+O open run ·
 Ctrl+E export · Ctrl+Q quit</p>"""
+
+
+class SpaceIsPause(QObject):
+    """Space pauses and resumes training wherever the focus is, except in a field where one types text.
+
+    A spin box or number field would otherwise take the key (its line edit accepts the shortcut
+    override), e.g. the sample-count box the focus moves to when "Evaluate now" greys out.
+    """
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.ShortcutOverride and event.key() == Qt.Key.Key_Space and not event.modifiers():
+            focus = QApplication.focusWidget()
+            typing = isinstance(focus, (QTextEdit, QPlainTextEdit)) or (
+                isinstance(focus, QLineEdit)
+                and not isinstance(focus.parent(), QAbstractSpinBox)
+                and focus.validator() is None
+            )
+            if not typing:
+                event.ignore()
+                return True  # the window's shortcut gets the key
+        return False
 
 
 def initial_size() -> QSize:
@@ -113,6 +139,9 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect()
         self._on_state_changed(self.session.state)
+        self._space_is_pause = SpaceIsPause(self)
+        if QApplication.instance() is not None:
+            QApplication.instance().installEventFilter(self._space_is_pause)
         self._default_state = self.saveState(SETTINGS_VERSION)
         self.persist = persist
         if persist:

@@ -109,6 +109,7 @@ class MetricsPanel(QWidget):
         self.samples_spin.setRange(0, 50_000)
         self.samples_spin.setSingleStep(500)
         self.samples_spin.setSpecialValueText("default n")
+        self.samples_spin.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # not handed the focus when a button greys out
         self.samples_spin.setToolTip("Generated samples (default: 2,500 for 2D points, 2,000 for images)")
         self.status_label = QLabel("")
         self.status_label.setObjectName("hint")
@@ -153,9 +154,13 @@ class MetricsPanel(QWidget):
 
     @staticmethod
     def _setup_table(table: QTableWidget) -> None:
+        """The metric name takes the room left and wraps; numbers fit their contents; no sideways scrolling."""
         table.verticalHeader().setVisible(False)
         table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        table.setWordWrap(True)
+        table.setTextElideMode(Qt.TextElideMode.ElideNone)
         header = table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for column in range(1, table.columnCount()):
@@ -220,6 +225,7 @@ class MetricsPanel(QWidget):
         self._threads.add(thread)
         self.status_label.setText("starting the evaluation…")
         self._update_buttons()
+        self._show_report()
         thread.start()
 
     def cancel(self) -> None:
@@ -275,6 +281,10 @@ class MetricsPanel(QWidget):
                 if 0 < column < 4:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.report_table.setItem(r, column, item)
+        self.report_table.resizeRowsToContents()
+        if self.thread is not None:
+            self.summary_label.setText("Evaluating… (the table fills in when it is done)")
+            return
         if not report:
             self.summary_label.setText("No report yet: press Evaluate now." if self.run_path else "No run.")
             self.notes_label.setText("")

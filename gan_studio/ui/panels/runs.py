@@ -37,7 +37,7 @@ from gan_studio.ui.style import ACCENT, ERROR, MUTED, OK, TEXT, WARNING
 
 REFRESH_MS = 3000
 COLUMNS = ("Run", "Model", "Data", "Status", "Step", "Last metrics", "Created")
-STATUS_COLOURS = {"running": ACCENT, "paused": WARNING, "finished": OK, "stopped": TEXT, "diverged": ERROR,
+STATUS_COLOURS = {"running": ACCENT, "paused": WARNING, "interrupted": WARNING, "finished": OK, "stopped": TEXT, "diverged": ERROR,
                   "failed": ERROR}  # fmt: skip
 SUMMARY_FIELDS = (("d_loss", "D"), ("g_loss", "G"), ("loss", "loss"), ("recon", "recon"), ("kl", "KL"))
 
@@ -48,7 +48,7 @@ def resumable(path: Path, status: str | None) -> tuple[bool, str]:
     holder = holder_of(path)
     if holder:
         return False, f"being trained by {holder}"
-    if status in RESUMABLE_STATUSES or status == "running":
+    if status in RESUMABLE_STATUSES or status in ("running", "interrupted"):
         return True, ""
     return False, f"the run is {status or 'unreadable'}"
 

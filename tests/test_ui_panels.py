@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit
 
 from gan_studio.config import field_specs
 from gan_studio.engine.settings import TrainConfig
-from gan_studio.events import Finished, HParamChanged, Metrics, Sample, Started
+from gan_studio.events import Advice, Finished, HParamChanged, Metrics, Sample, Started
 from gan_studio.models import MODEL_NAMES, MODELS, DCGANConfig
 from gan_studio.state.follow import RunTail
 from gan_studio.state.run_state import RunState
@@ -188,6 +188,8 @@ def test_run_controls_progress_eta_and_button_states(qtbot):
     assert panel.step_value.text() == "200 / 1,000" and panel.epoch_value.text() == "1.00"
     assert panel.rate_value.text() == "640"
     assert panel.eta_value.text() == "1 min 20 s"  # 800 steps at 0.1 s
+    run.apply(Advice(150, code="d_overpowering", message="D wins every round", action="Lower lr_d."))
+    assert "step 150: D wins every round" in panel.health_label.text() and "Lower lr_d." in panel.health_label.text()
     assert format_duration(3725) == "1 h 02 min"
 
 
@@ -218,6 +220,8 @@ def test_plots_gan_curves_options_markers_and_overlay(qtbot, tmp_path):
     state.apply(Metrics(60, values={**GAN_RECORD, "modes": 7}))  # a new metric: own plot
     assert panel.point_count("d_loss") == 6 and "modes" in panel.plots
     state.apply(HParamChanged(60, name="d_steps", old=1, new=2))
+    state.apply(Advice(40, code="mode_collapse", severity="warning", message="m", action="a"))
+    assert "⚑ mode collapse" in panel.marker_texts()
     assert "d_steps 1→2" in panel.marker_texts()
     panel.redraw()
     assert panel.drawn_points("g_loss") == 6

@@ -19,7 +19,7 @@ from gan_studio.engine.controls import Controls
 from gan_studio.engine.trainer import Trainer, check_live_change
 from gan_studio.errors import GanStudioError
 from gan_studio.evaluate.callbacks import default_callbacks
-from gan_studio.events import Diverged, Event, Failed, Finished, HParamChanged, Paused, Resumed, Started
+from gan_studio.events import Advice, Diverged, Event, Failed, Finished, HParamChanged, Paused, Resumed, Started
 from gan_studio.state.follow import RunTail
 from gan_studio.state.run_state import RunState
 from gan_studio.store.lock import holder_of
@@ -222,6 +222,8 @@ class RunSession(QObject):
             self._say("error", f"training diverged: {event.message}")
         elif isinstance(event, Failed):
             self._say("error", f"training failed: {event.message}")
+        elif isinstance(event, Advice):
+            self._say("info", f"advice at step {event.step}: {event.message}")
         elif isinstance(event, HParamChanged):
             self._say("info", f"{event.name}: {event.old:g} -> {event.new:g} from step {event.step}")
 

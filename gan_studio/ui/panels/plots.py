@@ -30,13 +30,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gan_studio.events import HParamChanged, Metrics, Started
+from gan_studio.events import Advice, HParamChanged, Metrics, Started
 from gan_studio.state.run_state import RunState
 from gan_studio.state.series import X_AXES, Series
 from gan_studio.ui.panels import RunSubscription
 from gan_studio.ui.style import PLOT_BACKGROUND, PLOT_FOREGROUND, metric_colour
 
 REDRAW_MS = 40
+HPARAM_COLOUR = "#c8a2ff"
+ADVICE_COLOURS = {"info": "#6fc3df", "warning": "#f0b44c", "error": "#ff6b6b"}
 PAINT_SHARE = 0.1  # live redraws are spaced so painting takes at most ~10% of the UI thread's time
 ANTIALIAS_LIMIT = 4000  # longer curves are drawn without antialiasing (it costs 10-100x at 100k points)
 # plot title -> the metrics drawn in it, in order; other metrics get a plot each
@@ -44,6 +46,8 @@ GROUPS = {
     "Losses": ("d_loss", "g_loss"),
     "Discriminator outputs": ("d_real", "d_fake"),
     "VAE loss (nats per sample)": ("recon", "kl", "loss"),
+    "Sample diversity (fixed noise)": ("diversity",),
+    "Active latent units": ("active_units",),
 }
 FAMILY_GROUPS = {"gan": ("Losses", "Discriminator outputs"), "vae": ("VAE loss (nats per sample)",)}
 CURVE_NAMES = {
@@ -87,8 +91,11 @@ class Curve:
 
 @dataclass
 class Marker:
+    """A vertical line at a step on every plot: a hyperparameter change, or advice (with its colour)."""
+
     step: int
     text: str
+    colour: str = HPARAM_COLOUR
     lines: list = field(default_factory=list)
 
 
@@ -175,8 +182,8 @@ class PlotsPanel(QWidget):
                 self._plot(title)
         for name, series in run.series.items():
             self._new_curve(name, series=series)
-        for change in run.hparam_changes:
-            self._add_marker(change)
+        for event in [*run.hparam_changes, *run.advice]:
+            self._add_marker(event)
         self._dirty = True
 
     def on_event(self, event) -> None:
@@ -186,7 +193,7 @@ class PlotsPanel(QWidget):
                 if name not in self.curves and name in run.series:
                     self._new_curve(name, series=run.series[name])
             self._dirty = True
-        elif isinstance(event, HParamChanged):
+        elif isinstance(event, (HParamChanged, Advice)):
             self._add_marker(event)
         elif isinstance(event, Started):
             self._dirty = True  # a resumed run continues from its checkpoint: the state cut its histories
@@ -240,21 +247,26 @@ class PlotsPanel(QWidget):
         self.graphics.clear()
         self.stack.setCurrentWidget(self.empty_label)
 
-    # hyperparameter markers ---------------------------------------------------------------------------------
-    def _add_marker(self, change: HParamChanged) -> None:
-        step = change.step
-        text = f"{change.name} {_short(change.old)}→{_short(change.new)}"
-        if any(m.step == step and m.text == text for m in self.markers):
+    # markers: hyperparameter changes and advice --------------------------------------------------------------
+    def _add_marker(self, event: HParamChanged | Advice) -> None:
+        if isinstance(event, Advice):
+            text, colour = (
+                f"⚑ {event.code.replace('_', ' ')}",
+                ADVICE_COLOURS.get(event.severity, ADVICE_COLOURS["warning"]),
+            )
+        else:
+            text, colour = f"{event.name} {_short(event.old)}→{_short(event.new)}", HPARAM_COLOUR
+        if any(m.step == event.step and m.text == text for m in self.markers):
             return
-        marker = Marker(int(step), text)
+        marker = Marker(int(event.step), text, colour)
         self.markers.append(marker)
         for plot in self.plots.values():
             self._draw_marker(marker, plot)
 
     def _draw_marker(self, marker: Marker, plot: pg.PlotItem) -> None:
         line = pg.InfiniteLine(pos=self._marker_x(marker.step), angle=90, movable=False,
-                               pen=pg.mkPen("#c8a2ff", width=1, style=Qt.PenStyle.DotLine), label=marker.text,
-                               labelOpts={"position": 0.92, "color": "#c8a2ff", "anchors": [(0, 1), (0, 1)]})  # fmt: skip
+                               pen=pg.mkPen(marker.colour, width=1, style=Qt.PenStyle.DotLine), label=marker.text,
+                               labelOpts={"position": 0.92, "color": marker.colour, "anchors": [(0, 1), (0, 1)]})  # fmt: skip
         plot.addItem(line, ignoreBounds=True)
         marker.lines.append(line)
 

@@ -7,12 +7,15 @@ session's state. Progress shows step / total, epoch, ETA and samples/s from the 
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from gan_studio.events import Finished, Metrics, Started
+from gan_studio.events import Advice, Finished, Metrics, Started
 from gan_studio.state.run_state import RunState
 from gan_studio.ui.panels import RunSubscription
+from gan_studio.ui.style import ERROR, WARNING
+
+INFO_COLOUR = "#6fc3df"
 
 STATE_TEXT = {
     "idle": "Ready",
@@ -80,6 +83,10 @@ class RunControlsPanel(QWidget):
         self.progress.setFormat("no run")
         self.state_label = QLabel(STATE_TEXT["idle"])
         self.state_label.setObjectName("state_label")
+        self.health_label = QLabel("")
+        self.health_label.setObjectName("health")
+        self.health_label.setWordWrap(True)
+        self.health_label.setTextFormat(Qt.TextFormat.RichText)
         self.step_value = QLabel("–")
         self.epoch_value = QLabel("–")
         self.eta_value = QLabel("–")
@@ -105,6 +112,7 @@ class RunControlsPanel(QWidget):
         layout.addWidget(self.progress)
         layout.addLayout(stats)
         layout.addWidget(self.state_label)
+        layout.addWidget(self.health_label)
         layout.addStretch(1)
         self.set_state("idle")
         if session is not None:
@@ -139,6 +147,7 @@ class RunControlsPanel(QWidget):
         self._last_record = None
         self.total_steps = 0
         if run is None:
+            self.health_label.setText("")
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
             self.progress.setFormat("no run")
@@ -146,6 +155,7 @@ class RunControlsPanel(QWidget):
                 label.setText("–")
             return
         self.total_steps = run.total_steps
+        self._show_health(run)
         point = run.progress
         if point is not None:
             self._show({"step": point.step, "epoch": point.epoch, "time": point.seconds,
@@ -163,6 +173,21 @@ class RunControlsPanel(QWidget):
         elif isinstance(event, Finished):
             self._show({"step": event.step})
             self.eta_value.setText("done" if event.status == "finished" else "–")
+        elif isinstance(event, Advice):
+            self._show_health(self.subscription.run)
+
+    def _show_health(self, run: RunState | None) -> None:
+        """The training-health advisor's newest finding (what it saw, what to do); its earlier ones in the tooltip."""
+        advice = run.advice if run is not None else []
+        if not advice:
+            self.health_label.setText("Health: nothing to report" if run is not None and run.family else "")
+            self.health_label.setToolTip("The training-health advisor watches the metrics and explains problems here")
+            return
+        latest = advice[-1]
+        colour = {"info": INFO_COLOUR, "warning": WARNING, "error": ERROR}.get(latest.severity, WARNING)
+        self.health_label.setText(f"<span style='color:{colour}'>⚑ step {latest.step:,}: {_html(latest.message)}</span>"
+                                  f"<br>{_html(latest.action)}")  # fmt: skip
+        self.health_label.setToolTip("\n".join(f"step {a.step}: {a.message} {a.action}" for a in advice[-10:]))
 
     def _show(self, record: dict) -> None:
         record = {k: v for k, v in record.items() if v is not None}
@@ -188,3 +213,7 @@ class RunControlsPanel(QWidget):
             self.eta_value.setText(format_duration(self._seconds_per_step * (total - step)))
         elif step >= total:
             self.eta_value.setText("done")
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -354,7 +354,7 @@ def test_live_2d_view_follows_training(qtbot, panel, tmp_path):
             state.apply(update)  # what the session does with each event
         qtbot.waitUntil(lambda target=target: bool(frames) and frames[-1][0] == target, timeout=WAIT_MS)
         assert trainer.run.read_info()["status"] == "running"
-    assert panel.tabs.isTabVisible(panel.tab_index(panel.live_tab))
+    assert panel.image_stack.currentWidget() is panel.live_tab
     (step_a, first), (step_b, second) = frames[0], frames[-1]
     assert (step_a, step_b) == (10, 20)
     assert first.heatmap.shape == (96, 96) and 0.0 <= first.heatmap.min() and first.heatmap.max() <= 1.0
@@ -369,7 +369,7 @@ def test_point_model_shows_points_mesh_and_encodes_a_data_point(qtbot, panel, ru
     source = open_and_wait(qtbot, panel, runs["cvae-moons"])
     assert source.kind == "points" and source.num_classes == 2
     assert panel.main_view.picture.shape == (320, 320, 3) and not panel.neighbours_view.isVisibleTo(panel)
-    assert panel.tabs.isTabVisible(panel.tab_index(panel.live_tab))
+    assert panel.image_stack.currentWidget() is panel.live_tab
     frame = panel.live_tab.frame
     assert frame is not None and frame.heatmap is None and frame.mesh.shape[-1] == 2
     assert panel.live_tab.mesh.isVisible() and not panel.live_tab.heatmap.isVisible()

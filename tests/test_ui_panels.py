@@ -188,8 +188,9 @@ def test_run_controls_progress_eta_and_button_states(qtbot):
     assert panel.step_value.text() == "200 / 1,000" and panel.epoch_value.text() == "1.00"
     assert panel.rate_value.text() == "640"
     assert panel.eta_value.text() == "1 min 20 s"  # 800 steps at 0.1 s
-    run.apply(Advice(150, code="d_overpowering", message="D wins every round", action="Lower lr_d."))
-    assert "step 150: D wins every round" in panel.health_label.text() and "Lower lr_d." in panel.health_label.text()
+    run.apply(Advice(150, code="d_overpowering", message="D overpowering G: D(x) 0.99", action="Lower lr_d."))
+    assert "step 150: D overpowering G" in panel.health_label.text()
+    assert "D(x) 0.99" in panel.advice_details() and "What to do: Lower lr_d." in panel.advice_details()
     assert format_duration(3725) == "1 h 02 min"
 
 

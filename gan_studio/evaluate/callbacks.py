@@ -1,5 +1,5 @@
-"""The callbacks every training gets from the CLI and the app: live quality metrics, and the
-training-health advisor with the cheap health signals it reads.
+"""The callbacks every training gets from the CLI and the app: live quality metrics, the
+training-health advisor with the cheap health signals it reads, and the 2D view's saved frames.
 
 `HealthAdvisor` adds the fixed-noise sample diversity (and, for VAEs, the active latent units) to
 each logged step's metrics record, runs every metrics record through the advisor
@@ -17,6 +17,7 @@ from gan_studio.evaluate.advisor import Advisor
 from gan_studio.evaluate.health import PROBE_SAMPLES, health_metrics
 from gan_studio.evaluate.live import LiveEvaluation
 from gan_studio.events import Advice, Metrics, event_from_json
+from gan_studio.explore.frames import FrameRecorder
 from gan_studio.models.base import one_hot
 
 
@@ -55,4 +56,4 @@ class HealthAdvisor(TrainerCallback):
 
 
 def default_callbacks() -> list[TrainerCallback]:
-    return [LiveEvaluation(), HealthAdvisor()]
+    return [LiveEvaluation(), HealthAdvisor(), FrameRecorder()]

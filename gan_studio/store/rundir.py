@@ -31,8 +31,9 @@ MAX_TEXT = 4096  # characters of one string kept in run.json
 MAX_ITEMS = 10_000  # items of one list kept in run.json (class names, skipped files)
 MAX_DEPTH = 8
 SAMPLE_FILE = re.compile(r"^step-(\d{1,12})\.png$")
+STEP_FILE = re.compile(r"^step-(\d{1,12})\.\w+$")  # any file a run keeps per step (grids, 2D-view frames)
 FILES = ("run.json", "metrics.jsonl", "events.jsonl", ".lock")
-FOLDERS = ("samples", "checkpoints", "exports", "eval")
+FOLDERS = ("samples", "checkpoints", "exports", "eval", "frames")
 
 
 def bounded(value, depth: int = 0):
@@ -196,6 +197,8 @@ class RunDir:
         self.truncate_metrics_after(step)
         later = [p for s, p in self.sample_steps() if s > step]
         later += [p for s, p in numbered_checkpoints(self.checkpoints_dir) if s > step]
+        later += [Path(e.path) for e in _scan(self.path / "frames")
+                  if (m := STEP_FILE.match(e.name)) and int(m.group(1)) > step]  # fmt: skip
         for path in later:
             try:
                 os.unlink(path)

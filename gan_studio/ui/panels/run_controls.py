@@ -8,7 +8,16 @@ session's state. Progress shows step / total, epoch, ETA and samples/s from the 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,  # fmt: skip
+)
 
 from gan_studio.events import Advice, Finished, Metrics, Started
 from gan_studio.state.run_state import RunState
@@ -87,6 +96,7 @@ class RunControlsPanel(QWidget):
         self.health_label.setObjectName("health")
         self.health_label.setWordWrap(True)
         self.health_label.setTextFormat(Qt.TextFormat.RichText)
+        self.health_label.linkActivated.connect(lambda _link: self._show_advice_dialog())
         self.step_value = QLabel("–")
         self.epoch_value = QLabel("–")
         self.eta_value = QLabel("–")
@@ -177,7 +187,7 @@ class RunControlsPanel(QWidget):
             self._show_health(self.subscription.run)
 
     def _show_health(self, run: RunState | None) -> None:
-        """The training-health advisor's newest finding (what it saw, what to do); its earlier ones in the tooltip."""
+        """The training-health advisor's newest finding in one line; "details" shows what it saw and what to do."""
         advice = run.advice if run is not None else []
         if not advice:
             self.health_label.setText("Health: nothing to report" if run is not None and run.family else "")
@@ -185,9 +195,19 @@ class RunControlsPanel(QWidget):
             return
         latest = advice[-1]
         colour = {"info": INFO_COLOUR, "warning": WARNING, "error": ERROR}.get(latest.severity, WARNING)
-        self.health_label.setText(f"<span style='color:{colour}'>⚑ step {latest.step:,}: {_html(latest.message)}</span>"
-                                  f"<br>{_html(latest.action)}")  # fmt: skip
-        self.health_label.setToolTip("\n".join(f"step {a.step}: {a.message} {a.action}" for a in advice[-10:]))
+        headline = latest.message.split(":", 1)[0]  # the advisor starts each message with its condition
+        self.health_label.setText(f"<span style='color:{colour}'>⚑ step {latest.step:,}: {_html(headline)}</span>"
+                                  f" · <a href='details' style='color:{INFO_COLOUR}'>details</a>")  # fmt: skip
+        self.health_label.setToolTip(self.advice_details())
+
+    def advice_details(self) -> str:
+        """Every finding of the run so far: what the advisor saw, and what to do."""
+        run = self.subscription.run
+        advice = run.advice if run is not None else []
+        return "\n\n".join(f"step {a.step:,} ({a.severity}): {a.message}\nWhat to do: {a.action}" for a in advice)
+
+    def _show_advice_dialog(self) -> None:
+        QMessageBox.information(self, "Training health", self.advice_details() or "Nothing to report.")
 
     def _show(self, record: dict) -> None:
         record = {k: v for k, v in record.items() if v is not None}

@@ -28,7 +28,7 @@ POOL_COLUMNS = 8
 
 
 class ArithmeticTab(ExplorerTab):
-    TAB_TITLE = "Arithmetic"
+    TAB_TITLE = "A−B+C"
 
     result_ready = Signal()  # the A - B + C image was drawn
     pool_ready = Signal()

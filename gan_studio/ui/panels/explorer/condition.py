@@ -30,7 +30,7 @@ WEIGHT_STEPS = 100  # a class weight slider goes 0..100 (%)
 
 
 class ConditionTab(ExplorerTab):
-    TAB_TITLE = "Condition"
+    TAB_TITLE = "Class"
 
     grid_ready = Signal()  # the class x seed grid was drawn
 

@@ -23,7 +23,7 @@ from gan_studio.ui.panels.explorer.tab import ExplorerTab
 
 
 class InterpolateTab(ExplorerTab):
-    TAB_TITLE = "Interpolate"
+    TAB_TITLE = "Path"
 
     strip_ready = Signal()
 

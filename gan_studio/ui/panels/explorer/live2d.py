@@ -1,27 +1,55 @@
-"""The explorer's Live 2D tab (models of 2D points): real points, generated points, and the
-discriminator's D(x) as a heatmap behind them (GANs) or the decoded latent grid (VAEs).
+"""The explorer's plane view for models of 2D points, after GAN Lab (Kahng et al. 2018).
 
-It redraws whenever the panel reloads the run, which it does each time training writes a new
-checkpoint, so the view follows training (see the explorer panel's docstring).
+Drawn over the plane: D(x) as a colour field with its colour scale and the D = 1/2 contour, the
+real points, the generated points (one colour per class for conditional models), G's gradient as an
+arrow on each generated point (where G's next update moves it), and for a 1-2D latent space the
+generator's image of a regular z grid (the manifold mesh); VAEs show their decoder's image of the
+grid; a ring marks the sample of the explorer's current z (and class). "Live" follows the newest
+weights; the playback bar plays, steps and slow-motions through the frames the run saved at each
+sample step (gan_studio.explore.frames). It stands in the explorer's image column in place of the
+image views. All numbers are computed off the UI thread (gan_studio.explore.live2d); it only draws.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Signal
-from PySide6.QtWidgets import QLabel, QVBoxLayout
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,  # fmt: skip
+)
 
-from gan_studio.explore.live2d import Live2DFrame, live_frame
+from gan_studio.explore.frames import load_frame, saved_frames
+from gan_studio.explore.live2d import Live2DFrame, arrows, live_frame, tween
 from gan_studio.ui.panels.explorer.tab import ExplorerTab
 from gan_studio.ui.style import PLOT_BACKGROUND
 
-# D(x): blue where D says "fake", neutral near 0.5, red where it says "real"
-HEATMAP_COLOURS = pg.ColorMap([0.0, 0.5, 1.0], [(38, 84, 160), (34, 37, 44), (170, 52, 52)])
+# D(x): blue where D says "generated", dark near 1/2 (D cannot tell), red where it says "real"
+HEATMAP_COLOURS = pg.ColorMap([0.0, 0.5, 1.0], [(40, 96, 190), (30, 32, 38), (200, 60, 60)])
+CLASS_COLOURS = [(242, 142, 43), (78, 201, 176), (235, 99, 160), (137, 180, 250), (250, 214, 90), (160, 120, 240),
+                 (120, 220, 100), (255, 120, 90), (90, 200, 240), (200, 200, 200)]  # fmt: skip
+GENERATED_COLOUR = CLASS_COLOURS[0]
+PLAY_MS = 40  # playback timer
+LAYER_TIPS = {
+    "D(x)": "the discriminator's belief that a point is real: blue says generated, red says real",
+    "D = ½": "where D cannot tell real from generated (dashed): at the end of training it covers the data",
+    "real": "the training points",
+    "generated": "points G draws from a fixed set of z (one colour per class for conditional models)",
+    "G's gradient": "where G's next update moves each generated point (minus the gradient of its loss)",
+    "z grid": "the image of a regular grid of z through the generator (decoder): the learned manifold",
+}
+SPEEDS = {"1×": 2, "½×": 8, "¼×": 16}  # timer ticks per saved frame; in-between ticks are tweened
 
 
 class Live2DTab(ExplorerTab):
-    TAB_TITLE = "Live 2D"
+    TAB_TITLE = "2D view"
 
     frame_shown = Signal(int)  # the training step now drawn
 
@@ -29,6 +57,9 @@ class Live2DTab(ExplorerTab):
         super().__init__(panel)
         self.frame: Live2DFrame | None = None
         self.frames_drawn = 0
+        self.saved: list[Live2DFrame] = []  # the run's saved frames, oldest first
+        self._tick = 0
+
         self.plot = pg.PlotWidget(background=PLOT_BACKGROUND)
         self.plot.setAspectLocked(True)
         self.plot.setMenuEnabled(False)
@@ -36,57 +67,248 @@ class Live2DTab(ExplorerTab):
         self.heatmap = pg.ImageItem(axisOrder="row-major")
         self.heatmap.setColorMap(HEATMAP_COLOURS)
         self.heatmap.setZValue(-10)
-        self.mesh = pg.PlotCurveItem(pen=pg.mkPen((90, 160, 235, 200), width=1), connect="finite")
-        self.real = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(200, 205, 215, 110))
-        self.generated = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(242, 142, 43, 220))
-        for item in (self.heatmap, self.mesh, self.real, self.generated):
+        self.colour_bar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=HEATMAP_COLOURS, label="D(x)", interactive=False,
+                                          width=12)  # fmt: skip
+        self.colour_bar.setImageItem(self.heatmap, insert_in=self.plot.getPlotItem())
+        self.contour = pg.PlotCurveItem(pen=pg.mkPen((245, 245, 245), width=1.6, style=Qt.PenStyle.DashLine),
+                                        connect="finite")  # fmt: skip
+        self.mesh = pg.PlotCurveItem(pen=pg.mkPen((120, 180, 250, 190), width=1), connect="finite")
+        self.real = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(225, 228, 235, 150))
+        self.generated = pg.ScatterPlotItem(size=5, pen=None)
+        self.arrows = pg.PlotCurveItem(pen=pg.mkPen((150, 240, 150, 200), width=1), connect="pairs")
+        self.current = pg.ScatterPlotItem(size=16, pen=pg.mkPen((255, 255, 255), width=2), brush=None)
+        self.current.setZValue(10)
+        self.plot.addItem(self.current)
+        self.layers = {"D(x)": self.heatmap, "D = ½": self.contour, "real": self.real, "generated": self.generated,
+                       "G's gradient": self.arrows, "z grid": self.mesh}  # fmt: skip
+        for item in self.layers.values():
             self.plot.addItem(item)
+        self.toggles = {}
+        toggles = QGridLayout()  # two a row: the view stays narrow enough for the explorer's image column
+        for i, (name, item) in enumerate(self.layers.items()):
+            box = QCheckBox(name)
+            box.setToolTip(LAYER_TIPS[name])
+            box.setChecked(True)
+            box.toggled.connect(lambda on, item=item: item.setVisible(on and self._has(item)))
+            self.toggles[name] = box
+            toggles.addWidget(box, i // 2, i % 2)
+
+        self.live_check = QCheckBox("live")
+        self.live_check.setChecked(True)
+        self.live_check.setToolTip("Follow the newest weights (off: show the saved frame under the slider)")
+        self.live_check.toggled.connect(self._on_live_toggled)
+        self.back_button = QPushButton("◀")
+        self.play_button = QPushButton("Play")
+        self.forward_button = QPushButton("▶")
+        for button, tip in ((self.back_button, "the previous saved frame"), (self.forward_button, "the next saved frame"),
+                            (self.play_button, "play the training through its saved frames")):  # fmt: skip
+            button.setToolTip(tip)
+        for button in (self.back_button, self.forward_button):
+            button.setFixedWidth(32)
+        self.back_button.clicked.connect(lambda: self.step_by(-1))
+        self.forward_button.clicked.connect(lambda: self.step_by(1))
+        self.play_button.clicked.connect(self.toggle_play)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, 0)
+        self.slider.valueChanged.connect(self._on_slider)
+        self.speed_combo = QComboBox()
+        self.speed_combo.addItems(list(SPEEDS))
+        self.speed_combo.setToolTip("slow motion draws in-between frames")
+        playback = QHBoxLayout()
+        for widget in (self.live_check, self.back_button, self.play_button, self.forward_button):
+            playback.addWidget(widget)
+        playback.addStretch(1)
+        timeline = QHBoxLayout()
+        timeline.addWidget(self.slider, 1)
+        timeline.addWidget(self.speed_combo)
+        self.timer = QTimer(self)
+        self.timer.setInterval(PLAY_MS)
+        self.timer.timeout.connect(self._advance)
+
         self.legend = QLabel("")
         self.legend.setObjectName("hint")
         self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
         layout = QVBoxLayout(self)
+        layout.addLayout(toggles)
         layout.addWidget(self.plot, 1)
+        layout.addLayout(timeline)
+        layout.addLayout(playback)
         layout.addWidget(self.legend)
 
     def applies_to(self, source) -> bool:
         return source.kind == "points"
 
+    # sources and frames ------------------------------------------------------------------------------
     def source_changed(self, source, reloaded: bool) -> None:
-        if self.applies_to(source):
-            self.refresh()
+        if not self.applies_to(source):
+            return
+        if not reloaded:
+            self.frames_drawn = 0
+            self.saved = []
+            self.stop()
+            self.live_check.setChecked(True)
+        self.refresh()
+        self.load_saved_frames()
 
     def refresh(self) -> None:
-        """Compute a frame from the current weights in the render thread."""
+        """Compute a frame from the current weights in the render thread (shown when following live)."""
         panel = self.panel
         if panel.source is None or panel.loaded is None or not self.applies_to(panel.source):
             return
         source, real = panel.source, panel.loaded.real
         extent = panel.loaded.backdrop[1] if panel.loaded.backdrop else None
         y = None if panel.y is None else panel.y.copy()
-        panel.submit("live", lambda: live_frame(source, real, y, extent=extent), self._show)
+        panel.submit("live", lambda: live_frame(source, real, y, extent=extent), self._on_live_frame)
 
-    def _show(self, result) -> None:
-        frame: Live2DFrame = result.value
+    def load_saved_frames(self) -> None:
+        """Read the run's saved frames in the render thread (new ones appear as training saves them)."""
+        source = self.panel.source
+        if source is None or source.loaded is None or not self.applies_to(source):
+            return
+        run_path, caption = source.path, "saved frame"
+        self.panel.submit("frames", lambda: [load_frame(path, caption) for _, path in saved_frames(run_path)],
+                          self._on_saved_frames)  # fmt: skip
+
+    def _on_saved_frames(self, result) -> None:
+        self.saved = result.value
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, len(self.saved) - 1))
+        if self.live_check.isChecked():
+            self.slider.setValue(self.slider.maximum())
+        self.slider.blockSignals(False)
+        for widget in (self.slider, self.back_button, self.forward_button, self.play_button):
+            widget.setEnabled(len(self.saved) > 1)
+
+    def _on_live_frame(self, result) -> None:
+        if self.live_check.isChecked():
+            self.show_frame(result.value)
+
+    # playback ------------------------------------------------------------------------------------------
+    def _on_live_toggled(self, live: bool) -> None:
+        if live:
+            self.stop()
+            self.refresh()
+
+    def _on_slider(self, index: int) -> None:
+        if 0 <= index < len(self.saved):
+            self.live_check.setChecked(False)
+            self.show_frame(self.saved[index])
+
+    def step_by(self, delta: int) -> None:
+        self.stop()
+        if self.saved:
+            self.slider.setValue(max(0, min(len(self.saved) - 1, self.slider.value() + delta)))
+
+    def toggle_play(self) -> None:
+        if self.timer.isActive():
+            self.stop()
+            return
+        if len(self.saved) < 2:
+            return
+        self.live_check.setChecked(False)
+        if self.slider.value() >= len(self.saved) - 1:
+            self.slider.setValue(0)
+        self._tick = 0
+        self.play_button.setText("Pause")
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+        self.play_button.setText("Play")
+
+    def _advance(self) -> None:
+        """One timer tick: the next saved frame, or an in-between one in slow motion."""
+        ticks = SPEEDS[self.speed_combo.currentText()]
+        index = self.slider.value()
+        if index >= len(self.saved) - 1:
+            self.stop()
+            return
+        self._tick += 1
+        if self._tick >= ticks:
+            self._tick = 0
+            self.slider.setValue(index + 1)
+            return
+        if ticks > 2:  # slow motion: blend towards the next frame
+            self.show_frame(tween(self.saved[index], self.saved[index + 1], self._tick / ticks))
+
+    # drawing ---------------------------------------------------------------------------------------------
+    def _has(self, item) -> bool:
+        frame = self.frame
+        if frame is None:
+            return False
+        return {id(self.heatmap): frame.heatmap is not None, id(self.contour): bool(frame.contour),
+                id(self.real): frame.real is not None or self._real() is not None,
+                id(self.generated): True, id(self.arrows): frame.gradients is not None,
+                id(self.mesh): frame.mesh is not None}[id(item)]  # fmt: skip
+
+    def _real(self) -> np.ndarray | None:
+        loaded = self.panel.loaded
+        return loaded.real if loaded is not None else None
+
+    def show_frame(self, frame: Live2DFrame) -> None:
+        """Draw a frame: every layer the frame has and its checkbox allows."""
         self.frame = frame
         x0, x1, y0, y1 = frame.extent
         if frame.heatmap is not None:
             self.heatmap.setImage(frame.heatmap, autoLevels=False, levels=(0.0, 1.0))
             self.heatmap.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
-            self.heatmap.setVisible(True)
-        else:
-            self.heatmap.setVisible(False)
-        if frame.mesh is not None:
-            lines = [np.vstack([line, [np.nan, np.nan]]) for line in frame.mesh]
-            path = np.concatenate(lines)
-            self.mesh.setData(path[:, 0], path[:, 1])
-            self.mesh.setVisible(True)
-        else:
-            self.mesh.setVisible(False)
-        if frame.real is not None:
-            self.real.setData(frame.real[:, 0], frame.real[:, 1])
-        self.generated.setData(frame.generated[:, 0], frame.generated[:, 1])
+        self.contour.setData(*_polylines(frame.contour))
+        self.mesh.setData(*_polylines(list(frame.mesh) if frame.mesh is not None else []))
+        real = frame.real if frame.real is not None else self._real()
+        if real is not None:
+            self.real.setData(real[:, 0], real[:, 1])
+        brushes = None
+        if frame.generated_labels is not None:
+            palette = [pg.mkBrush(*c, 220) for c in CLASS_COLOURS]
+            brushes = [palette[int(k) % len(palette)] for k in frame.generated_labels]
+        self.generated.setData(
+            frame.generated[:, 0], frame.generated[:, 1], brush=brushes or pg.mkBrush(*GENERATED_COLOUR, 220)
+        )
+        segments = arrows(frame)
+        self.arrows.setData(segments[:, :, 0].reshape(-1), segments[:, :, 1].reshape(-1))
+        for name, item in self.layers.items():
+            item.setVisible(self.toggles[name].isChecked() and self._has(item))
+        self.colour_bar.setVisible(frame.heatmap is not None and self.toggles["D(x)"].isChecked())
         if self.frames_drawn == 0:
             self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.0)
         self.frames_drawn += 1
-        self.legend.setText(f"step {frame.step} · grey: real · orange: generated · {frame.caption}")
+        self.legend.setText(self._legend_text(frame))
         self.frame_shown.emit(frame.step)
+
+    def mark_current(self) -> None:
+        """Ring the sample of the explorer's current z and class (a 2D model's generator is cheap: UI thread)."""
+        panel = self.panel
+        if panel.source is None or not self.applies_to(panel.source):
+            return
+        y = None if panel.y is None else panel.y[None]
+        point = np.asarray(panel.source.backend.generate(panel.z[None], y), np.float32).reshape(-1, 2)
+        self.current.setData(point[:, 0], point[:, 1])
+
+    def _legend_text(self, frame: Live2DFrame) -> str:
+        """One or two short lines (the checkboxes' tooltips explain each layer)."""
+        where = "live" if self.live_check.isChecked() else f"saved frame {self.slider.value() + 1} of {len(self.saved)}"
+        parts = [f"<b>step {frame.step:,}</b> · {where}"]
+        if frame.heatmap is not None:
+            low, high = frame.field_range or (0.0, 1.0)
+            parts.append(f"D(x) {low:.2f}–{high:.2f}")
+        parts.append("○ current z")
+        source = self.panel.source
+        if frame.generated_labels is not None and source is not None:
+            names = source.condition_names()
+            parts.append(" ".join(f"<span style='color:rgb{CLASS_COLOURS[k % len(CLASS_COLOURS)]}'>●</span>{_html(n)}"
+                                  for k, n in enumerate(names)))  # fmt: skip
+        return " · ".join(parts)
+
+
+def _polylines(lines: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) of several polylines in one curve, separated by NaN."""
+    if not lines:
+        return np.zeros(0), np.zeros(0)
+    gap = np.full((1, 2), np.nan, np.float32)
+    path = np.concatenate([np.vstack([np.asarray(line, np.float32).reshape(-1, 2), gap]) for line in lines])
+    return path[:, 0], path[:, 1]
+
+
+def _html(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

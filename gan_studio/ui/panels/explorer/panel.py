@@ -29,13 +29,14 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSplitter,
+    QStackedWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from gan_studio.errors import DataError, GanStudioError
-from gan_studio.events import Checkpoint, Finished
+from gan_studio.events import Checkpoint, Finished, Sample
 from gan_studio.explore.backends import BACKEND_CHOICES, is_onnx_file
 from gan_studio.explore.renderer import Renderer, RenderResult
 from gan_studio.explore.saving import save_latent
@@ -165,15 +166,23 @@ class ExplorerPanel(QWidget):
         self.caption = QLabel("")
         self.caption.setObjectName("hint")
         self.caption.setWordWrap(True)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(self.main_view, 3)
+        images = QWidget()  # image models: the sample of z, and its neighbours
+        images_layout = QVBoxLayout(images)
+        images_layout.setContentsMargins(0, 0, 0, 0)
+        images_layout.addWidget(self.main_view, 3)
         self.neighbours_label = QLabel("Neighbours (centre = current z; click one to go there)")
         self.neighbours_label.setObjectName("hint")
         self.neighbours_label.setWordWrap(True)
-        left_layout.addWidget(self.neighbours_label)
-        left_layout.addWidget(self.neighbours_view, 2)
+        images_layout.addWidget(self.neighbours_label)
+        images_layout.addWidget(self.neighbours_view, 2)
+        self.live_tab = Live2DTab(self)  # models of 2D points: the plane, GAN Lab style
+        self.image_stack = QStackedWidget()
+        self.image_stack.addWidget(images)
+        self.image_stack.addWidget(self.live_tab)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.image_stack, 1)
         left_layout.addWidget(self.caption)
         left_layout.addWidget(self.backend_label)
 
@@ -183,11 +192,10 @@ class ExplorerPanel(QWidget):
         self.interpolate_tab = InterpolateTab(self)
         self.arithmetic_tab = ArithmeticTab(self)
         self.encode_tab = EncodeTab(self)
-        self.live_tab = Live2DTab(self)
         self._tab_list = [self.latent_tab, self.condition_tab, self.interpolate_tab, self.arithmetic_tab,
                           self.encode_tab, self.live_tab]  # fmt: skip
-        for tab in self._tab_list:
-            self.tabs.addTab(tab if tab is self.live_tab else scrolling(tab), tab.TAB_TITLE)
+        for tab in self._tab_list[:-1]:
+            self.tabs.addTab(scrolling(tab), tab.TAB_TITLE)
 
         # the image column stays where it is while the controls beside it scroll: what a slider does
         # is always in view
@@ -225,9 +233,12 @@ class ExplorerPanel(QWidget):
         self.open_source(run_path)
 
     def on_event(self, event) -> None:
-        """New weights were saved: reload the run (keeping z, y and the tab's state)."""
+        """New weights were saved: reload the run (keeping z, y and the tab's state); a new 2D-view frame
+        was saved: the playback gets it."""
         if isinstance(event, (Checkpoint, Finished)):
             self.check_checkpoint()
+        elif isinstance(event, Sample) and self.source is not None and self.source.kind == "points":
+            self.live_tab.load_saved_frames()
 
     def open_source(self, path, backend: str | None = None) -> None:
         """Open a run directory or an .onnx file (loaded in the render thread; `source_changed` follows)."""
@@ -288,8 +299,10 @@ class ExplorerPanel(QWidget):
 
     def _show_source_state(self) -> None:
         source = self.source
-        for tab in self._tab_list:
+        for tab in self._tab_list[:-1]:
             self.tabs.setTabVisible(self.tab_index(tab), source is not None and tab.applies_to(source))
+        points = source is not None and self.live_tab.applies_to(source)
+        self.image_stack.setCurrentIndex(1 if points else 0)
         if source is None:
             self.backend_label.setText("")
             return
@@ -364,6 +377,7 @@ class ExplorerPanel(QWidget):
             + (f" · {dropped} stale requests dropped" if dropped else "")
         )
         self.caption.setText(self.state.caption())
+        self.live_tab.mark_current()
         self.image_shown.emit()
 
     def _render_neighbours(self) -> None:

@@ -1,0 +1,115 @@
+"""Saved frames of the 2D view: what a model of 2D points looked like at each sample step, for playback.
+
+While a model of 2D points trains, `FrameRecorder` (a trainer callback) computes the live 2D view's
+frame from the training weights at every sample step (the same fixed z, and one extent for the
+whole run, so points move smoothly from frame to frame) and saves it as RUN/frames/step-NNNNNNN.npz
+(float16, tens of KB). The app plays them back, steps through them, or shows them in slow motion
+with `tween` between two saved frames. Frames hold arrays only: they load with allow_pickle=False.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gan_studio.engine.callbacks import TrainerCallback
+from gan_studio.errors import GanStudioError, RunError
+from gan_studio.events import Sample
+from gan_studio.explore.live2d import Live2DFrame, model_frame, plane_extent
+from gan_studio.files import atomic_write, read_regular
+from gan_studio.store.rundir import RunDir
+
+FRAMES_FOLDER = "frames"
+FRAME_FILE = re.compile(r"^step-(\d{1,12})\.npz$")
+MAX_FRAME_BYTES = 8 * 2**20  # a real frame is a few tens of KB
+REAL_POINTS_FOR_EXTENT = 2000
+_ARRAYS = ("generated", "heatmap", "mesh", "gradients", "generated_labels")
+
+
+def frame_path(run_path: str | Path, step: int) -> Path:
+    return Path(run_path) / FRAMES_FOLDER / f"step-{step:07d}.npz"
+
+
+def save_frame(frame: Live2DFrame, path: str | Path) -> None:
+    """Write a frame as .npz (float16 arrays; the contour as one array of points with NaN rows between lines)."""
+    arrays: dict[str, np.ndarray] = {"step": np.asarray(frame.step, np.int64), "extent": np.asarray(frame.extent)}
+    for name in _ARRAYS:
+        value = getattr(frame, name)
+        if value is not None:
+            arrays[name] = np.asarray(value, np.int32 if name == "generated_labels" else np.float16)
+    if frame.contour:
+        gap = np.full((1, 2), np.nan, np.float32)
+        arrays["contour"] = np.concatenate([np.vstack([line, gap]) for line in frame.contour]).astype(np.float16)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    atomic_write(path, buffer.getvalue(), durable=False)
+
+
+def load_frame(path: str | Path, caption: str = "") -> Live2DFrame:
+    """A saved frame (RunError when the file is not one)."""
+    try:
+        data = read_regular(path, MAX_FRAME_BYTES)
+        if len(data) > MAX_FRAME_BYTES:
+            raise ValueError("too large for a frame")
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files if name in (*_ARRAYS, "step", "extent", "contour")}
+        extent = tuple(float(v) for v in arrays["extent"].reshape(4))
+        frame = Live2DFrame(step=int(arrays["step"]), generated=arrays["generated"].astype(np.float32).reshape(-1, 2),
+                            extent=extent, caption=caption)  # fmt: skip
+    except GanStudioError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
+        raise RunError(f"not a readable 2D-view frame ({exc})", path) from None
+    for name in ("heatmap", "mesh", "gradients"):
+        if name in arrays:
+            setattr(frame, name, arrays[name].astype(np.float32))
+    if "generated_labels" in arrays:
+        frame.generated_labels = arrays["generated_labels"].astype(np.int64)
+    if frame.heatmap is not None:
+        frame.field_range = (float(np.nanmin(frame.heatmap)), float(np.nanmax(frame.heatmap)))
+    if "contour" in arrays:
+        points = arrays["contour"].astype(np.float32)
+        breaks = np.flatnonzero(np.isnan(points[:, 0]))
+        pieces = (piece[~np.isnan(piece[:, 0])] for piece in np.split(points, breaks))
+        frame.contour = [line for line in pieces if len(line) > 1]
+    return frame
+
+
+def saved_frames(run_path: str | Path) -> list[tuple[int, Path]]:
+    """The run's saved frames as (step, path), oldest first ([] for runs without any)."""
+    folder = Path(run_path) / FRAMES_FOLDER
+    try:
+        entries = [e for e in folder.iterdir() if not e.is_symlink() and e.is_file()]
+    except OSError:
+        return []
+    return sorted((int(m.group(1)), e) for e in entries if (m := FRAME_FILE.match(e.name)))
+
+
+class FrameRecorder(TrainerCallback):
+    """Saves the 2D view's frame of a model of 2D points at each of its sample steps."""
+
+    def __init__(self):
+        self._extent: tuple[float, float, float, float] | None = None
+
+    def on_event(self, trainer, event):
+        info = trainer.data_info
+        if not isinstance(event, Sample) or info.kind != "points" or tuple(info.shape) != (2,):
+            return ()
+        if self._extent is None:
+            self._extent = plane_extent(trainer.dataset.x[:REAL_POINTS_FOR_EXTENT].numpy())
+            RunDir(trainer.run.path).ensure_folder(FRAMES_FOLDER)
+        device = trainer.device
+
+        def generate(z: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+            y = None if labels is None else torch.from_numpy(labels).to(device)
+            return trainer.recipe.generate(torch.from_numpy(z).to(device), y).cpu().numpy()
+
+        model = trainer.model
+        frame = model_frame(generate, trainer.recipe.family, model.latent_dim, model.num_classes, event.step,
+                            model=model if trainer.recipe.family == "gan" else None, extent=self._extent)  # fmt: skip
+        save_frame(frame, frame_path(trainer.run.path, event.step))
+        return ()

@@ -97,7 +97,7 @@ def test_setup_validation_shows_the_problem_and_disables_start(qtbot):
     lr = panel.model_form.editors["lr_g"]
     lr.editor.setText("2.5")
     assert not panel.valid and not controls.start_button.isEnabled()
-    assert "lr_g must be <= 1" in lr.problem_label.text() and not lr.problem_label.isHidden()
+    assert "lr g must be <= 1" in lr.problem_label.text() and not lr.problem_label.isHidden()
     lr.editor.setText("abc")
     assert "expected float" in lr.problem_label.text()
     lr.editor.setText("1e-4")
@@ -413,3 +413,28 @@ def test_a_followed_run_feeds_the_same_events_into_its_state(qtbot, tmp_path):
     tail = RunTail(run_path)
     assert len(tail.read_new()) == 7 + 7  # from the start: 7 metrics lines, 2 hparam, 4 sample and 1 finish events
     session.close_run()
+
+
+def test_setup_shows_only_the_fields_that_apply_and_speaks_in_labels(qtbot):
+    panel = SetupPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+
+    def shown(name: str) -> bool:
+        form = panel.model_form
+        return form._form.isRowVisible(form._labels[name])
+
+    panel.set_model("dcgan")
+    assert not shown("label_embed_dim") and shown("ngf")
+    panel.set_model("cdcgan")
+    assert shown("label_embed_dim")
+    panel.set_model("vae")
+    panel.set_dataset("moons")
+    assert not shown("image_size") and shown("hidden") and not shown("channels")
+    panel.set_dataset("shapes")
+    assert shown("image_size") and shown("channels") and not shown("hidden")
+    panel.train_form.editors["batch_size"].editor.setText("0")
+    problems = panel.problems()
+    assert any(p.startswith("batch size must be >= 1") for p in problems) and not any(
+        "batch_size" in p for p in problems
+    )

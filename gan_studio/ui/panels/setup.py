@@ -203,7 +203,21 @@ class SetupPanel(QWidget):
         found += self.train_form.problems()
         return found
 
+    def not_applicable(self) -> set[str]:
+        """Model settings that do nothing for this model and dataset (hidden from the form)."""
+        spec = get_spec(self.model_name())
+        points = is_point_dataset(self.dataset_spec())
+        names = set() if spec.conditional else {"label_embed_dim"}
+        if points:
+            names.add("image_size")
+        if spec.family == "vae":
+            architecture = str(self.model_form.raw_values().get("architecture", "auto"))
+            conv = architecture == "conv" or (architecture == "auto" and not points)
+            names |= {"hidden", "layers"} if conv else {"channels"}
+        return names
+
     def revalidate(self) -> None:
+        self.model_form.set_not_applicable(self.not_applicable())
         valid = not self.problems()
         if valid != self._valid:
             self._valid = valid

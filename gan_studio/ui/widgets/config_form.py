@@ -9,6 +9,7 @@ editable; editing one emits `live_edited(name, value)`.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -16,6 +17,13 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEd
 
 from gan_studio.config import FieldSpec, apply_values, check_value, coerce, field_specs, problems
 from gan_studio.errors import ConfigError
+
+
+def in_words(message: str, names: list[str]) -> str:
+    """A validation message with config names ("batch_size") spelled as the form labels them ("batch size")."""
+    for name in sorted(names, key=len, reverse=True):
+        message = re.sub(rf"\b{re.escape(name)}\b", field_label(name), message)
+    return message
 
 
 def field_label(name: str) -> str:
@@ -110,10 +118,11 @@ class FieldEditor(QWidget):
         return value
 
     def problem(self) -> str | None:
+        """What is wrong with the value, in the form's words ("batch size must be...", not "batch_size")."""
         try:
             self.value()
         except ConfigError as exc:
-            return str(exc)
+            return in_words(str(exc), [self.spec.name])
         return None
 
     def validate(self) -> str | None:
@@ -140,8 +149,9 @@ class ConfigForm(QWidget):
         super().__init__(parent)
         self.config_cls = config_cls
         self.editors: dict[str, FieldEditor] = {}
-        self._labels: dict[str, QLabel] = {}
         self._show_advanced = False
+        self._labels: dict[str, QLabel] = {}
+        self._not_applicable: set[str] = set()
         self._live: tuple[str, ...] | None = None
         self._live_values: dict[str, Any] = {}
         self._form = QFormLayout(self)
@@ -207,6 +217,7 @@ class ConfigForm(QWidget):
                 general = problems(self.config_cls(**self.values()))
             except (ConfigError, TypeError) as exc:
                 general = [str(exc)]
+            general = [in_words(issue, list(self.editors)) for issue in general]
         self.general_problem.setText("\n".join(general))
         self.general_problem.setVisible(bool(general))
         return found + general
@@ -216,10 +227,15 @@ class ConfigForm(QWidget):
         self._show_advanced = show
         self._update_visibility()
 
+    def set_not_applicable(self, names: set[str]) -> None:
+        """Hide fields that do nothing for the current model and data (a problem shows its field anyway)."""
+        self._not_applicable = set(names)
+        self._update_visibility()
+
     def _update_visibility(self) -> None:
         for name, editor in self.editors.items():
-            visible = self._show_advanced or not editor.spec.advanced or bool(editor.problem())
-            self._form.setRowVisible(self._labels[name], visible)
+            wanted = (self._show_advanced or not editor.spec.advanced) and name not in self._not_applicable
+            self._form.setRowVisible(self._labels[name], wanted or bool(editor.problem()))
 
     def set_live(self, names: tuple[str, ...] | None) -> None:
         """None: everything editable. A tuple: only those fields stay editable (training)."""

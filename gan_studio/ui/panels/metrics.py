@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from gan_studio.errors import GanStudioError
 from gan_studio.evaluate.report import eval_dir, evaluate_run, format_value, read_report, table_rows
-from gan_studio.events import Finished, Metrics, Paused, Started
+from gan_studio.events import Checkpoint, Finished, Metrics, Paused, Started
 from gan_studio.state.run_state import RunState
 from gan_studio.store.pictures import read_picture
 from gan_studio.ui.panels import RunSubscription
@@ -60,6 +60,9 @@ class EvaluationThread(TaskThread):
 
     def _evaluate(self, _report_progress):
         return evaluate_run(self.run_path, n=self.n, progress=self.message.emit, cancel=self.cancel_event.is_set)
+
+
+EVALUATE_TIP = "Compute every metric of `gan-studio eval` on the run's last checkpoint (in the background)"
 
 
 class MetricsPanel(QWidget):
@@ -100,8 +103,7 @@ class MetricsPanel(QWidget):
         live_layout.addWidget(self.live_hint)
 
         self.evaluate_button = QPushButton("Evaluate now")
-        self.evaluate_button.setToolTip("Compute every metric of `gan-studio eval` on the run's last checkpoint "
-                                        "(in the background)")  # fmt: skip
+        self.evaluate_button.setToolTip(EVALUATE_TIP)
         self.evaluate_button.clicked.connect(self.evaluate_now)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel)
@@ -184,7 +186,7 @@ class MetricsPanel(QWidget):
     def on_event(self, event) -> None:
         if isinstance(event, Metrics) and any(k in LIVE_FIELDS for k in event.values):
             self._show_live()
-        elif isinstance(event, (Finished, Started, Paused)):
+        elif isinstance(event, (Finished, Started, Paused, Checkpoint)):
             self._update_buttons()
 
     @property
@@ -259,6 +261,7 @@ class MetricsPanel(QWidget):
         self.thread = None
         self.status_label.setText(f"evaluation failed: {text}")
         self.message.emit("error", f"evaluation failed: {text}")
+        self._show_report()
         self._update_buttons()
 
     def _on_thread_finished(self, thread: EvaluationThread) -> None:
@@ -267,7 +270,11 @@ class MetricsPanel(QWidget):
 
     def _update_buttons(self) -> None:
         running = self.thread is not None
-        self.evaluate_button.setEnabled(self.run_path is not None and not running)
+        run = self.subscription.run
+        saved = run is not None and run.checkpoint_step is not None
+        self.evaluate_button.setEnabled(self.run_path is not None and saved and not running)
+        self.evaluate_button.setToolTip(EVALUATE_TIP if saved or run is None else
+                                        "Available once the run has saved a checkpoint")  # fmt: skip
         self.cancel_button.setEnabled(running)
 
     def _show_report(self) -> None:

@@ -118,6 +118,7 @@ def test_train_pause_step_change_lr_resume_stop_reopen_and_scrub(qtbot, window, 
     events = [e["type"] for e in run.read_events()]
     assert {"pause", "resume", "hparam", "finish"} <= set(events)
     assert "stopped at step" in win.statusBar().currentMessage()
+    assert win.controls.progress.value() == run.read_info()["step"]  # the bar shows the step the run stopped at
 
     # reopen it as a fresh window would see it
     win.session.close_run()

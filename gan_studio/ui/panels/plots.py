@@ -121,7 +121,7 @@ class PlotsPanel(QWidget):
         self.smoothing_slider = QSlider(Qt.Orientation.Horizontal)
         self.smoothing_slider.setRange(0, 99)
         self.smoothing_slider.setValue(int(self.smoothing * 100))
-        self.smoothing_slider.setFixedWidth(120)
+        self.smoothing_slider.setFixedWidth(90)
         self.smoothing_slider.setToolTip("Exponential moving average of the curves (0 = raw values)")
         self.smoothing_value = QLabel()
         self.smoothing_slider.valueChanged.connect(lambda v: self.set_smoothing(v / 100))
@@ -132,7 +132,7 @@ class PlotsPanel(QWidget):
             self.axis_combo.addItem({"step": "steps", "epoch": "epochs", "time": "time"}[axis], axis)
         self.axis_combo.setToolTip("x axis: training steps, passes over the data, or training seconds")
         self.axis_combo.currentIndexChanged.connect(lambda _i: self.set_x_axis(self.axis_combo.currentData()))
-        self.clear_overlay_button = QPushButton("Clear comparison")
+        self.clear_overlay_button = QPushButton("✕ compared")
         self.clear_overlay_button.clicked.connect(self.clear_overlays)
         self.clear_overlay_button.hide()
         self.empty_label = QLabel("Start a training or open a run to see its curves here")
@@ -208,7 +208,9 @@ class PlotsPanel(QWidget):
         faint.setAlpha(70)
         options = {"connect": "finite", "autoDownsampleFactor": 1.5}  # peak pairs: ~3 points per pixel column
         raw = plot.plot(pen=pg.mkPen(faint, width=1), **options)
-        smooth = plot.plot(pen=pen, name=f"{label} ({run_label})" if dashed else label, **options)
+        # a compared run's curves are dashed and named briefly (the button names the run): a long legend
+        # entry would widen the plot, and with it the dock
+        smooth = plot.plot(pen=pen, name=f"{label} ┄" if dashed else label, **options)
         for item in (raw, smooth):
             item.setDownsampling(auto=True, method="peak")
             item.setClipToView(True)
@@ -316,7 +318,7 @@ class PlotsPanel(QWidget):
         self.remove_overlay(label)
         curves = {name: self._new_curve(name, run_label=label, series=series) for name, series in other.series.items()}
         self.overlays[label] = curves
-        self.clear_overlay_button.setVisible(bool(self.overlays))
+        self._show_overlay_button()
         self._dirty = True
         return max((c.series.size for c in curves.values()), default=0)
 
@@ -327,13 +329,18 @@ class PlotsPanel(QWidget):
                 if plot is not None:
                     plot.removeItem(item)
             self._remove_from_legends(curve)
-        self.clear_overlay_button.setVisible(bool(self.overlays))
+        self._show_overlay_button()
         self._dirty = True
 
     def _remove_from_legends(self, curve: Curve) -> None:
         for plot in self.plots.values():
             if plot.legend is not None:
                 plot.legend.removeItem(curve.smooth)
+
+    def _show_overlay_button(self) -> None:
+        names = ", ".join(self.overlays)
+        self.clear_overlay_button.setVisible(bool(self.overlays))
+        self.clear_overlay_button.setToolTip(f"Dashed curves (┄): {names}. Click to remove them." if names else "")
 
     def clear_overlays(self) -> None:
         for label in list(self.overlays):

@@ -131,7 +131,9 @@ def main() -> int:
     wait_until(lambda: session.state == "idle", "the run stops")
     click_tab(window, "Explorer")
     explorer = window.optional_panels["ExplorerPanel"]
-    wait_until(lambda: explorer.source is not None and explorer.main_view.picture is not None, "the explorer opens the run")
+    wait_until(
+        lambda: explorer.source is not None and explorer.main_view.picture is not None, "the explorer opens the run"
+    )
     _pump(0.5)
     slider = explorer.latent_tab.sliders.slider(0)
     before = explorer.main_view.picture.copy()

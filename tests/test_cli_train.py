@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from cli_checks import one_line_error
 from PIL import Image
 
 from gan_studio.cli import build_parser, main
@@ -31,15 +32,6 @@ def train(tmp_path, *argv, name="run", model="gan", data="ring8"):
     head += ["--data", data] if data else []
     code = main(["train", *head, *argv, "--out", str(out)])
     return code, out
-
-
-def one_line_error(capsys, code) -> str:
-    captured = capsys.readouterr()
-    lines = captured.err.strip().splitlines()
-    assert code == 2, captured.err
-    assert len(lines) == 1 and lines[0].startswith("gan-studio: error: "), captured.err
-    assert "Traceback" not in captured.err + captured.out
-    return lines[0]
 
 
 def test_every_config_field_is_a_flag():

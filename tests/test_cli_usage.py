@@ -17,6 +17,7 @@ import onnx
 import onnx.helper as oh
 import pytest
 import torch
+from cli_checks import one_line_error
 from tiny_runs import exported
 
 from gan_studio.cli import _subparsers, build_parser, main
@@ -37,15 +38,6 @@ def run_cli(argv: list[str]) -> int:
         return main(argv)
     except SystemExit as exc:
         return exc.code
-
-
-def one_line_error(capsys, code: int) -> str:
-    captured = capsys.readouterr()
-    lines = captured.err.strip().splitlines()
-    assert code == 2, captured.err
-    assert len(lines) == 1 and lines[0].startswith("gan-studio: error: "), captured.err
-    assert "Traceback" not in captured.err + captured.out
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

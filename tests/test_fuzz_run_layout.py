@@ -92,7 +92,9 @@ def test_hostile_run_layouts_never_escape_hang_or_crash(good_run, outside, tmp_p
         if isinstance(result, Trainer):
             for _ in result:  # it trained: it must stay inside the run too
                 pass
-        assert result is None or isinstance(result, (GanStudioError, list, RunState, Trainer, Path)) or hasattr(
-            result, "model"
+        assert (
+            result is None
+            or isinstance(result, (GanStudioError, list, RunState, Trainer, Path))
+            or hasattr(result, "model")
         ), result
     assert snapshot(outside) == before, f"something outside the run changed with layout {layout}"

@@ -302,6 +302,10 @@ class ExplorerPanel(QWidget):
         for tab in self._tab_list[:-1]:
             self.tabs.setTabVisible(self.tab_index(tab), source is not None and tab.applies_to(source))
         points = source is not None and self.live_tab.applies_to(source)
+        if points != (self.image_stack.currentIndex() == 1) and self.splitter.width() > 0:
+            width = self.splitter.width()  # the plane needs room: 3/5 of the width, the image 4/9
+            share = width * 3 // 5 if points else width * 4 // 9
+            self.splitter.setSizes([share, width - share])
         self.image_stack.setCurrentIndex(1 if points else 0)
         if source is None:
             self.backend_label.setText("")

@@ -30,9 +30,10 @@ sys.meta_path.insert(0, QtIsNotInstalled())
 
 
 def core_modules() -> list[str]:
-    """Every module of the package except the desktop app (gan_studio.ui)."""
+    """Every module of the package except the desktop app (gan_studio.ui) and `python -m gan_studio`'s entry
+    (importing it runs the CLI)."""
     names = [m.name for m in pkgutil.walk_packages(gan_studio.__path__, "gan_studio.")]
-    return sorted(n for n in names if not n.startswith("gan_studio.ui"))
+    return sorted(n for n in names if not n.startswith("gan_studio.ui") and n != "gan_studio.__main__")
 
 
 def run_without_qt(code: str, *argv: str) -> subprocess.CompletedProcess:

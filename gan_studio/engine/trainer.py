@@ -67,6 +67,9 @@ class TrainConfig:
     eval_every: int = param(0, "steps between quality metrics during training (0 = off)", low=0, high=10**9,
                             advanced=True)  # fmt: skip
     sync_batchnorm: bool = param(False, "SyncBatchNorm across processes under torchrun (CUDA)", advanced=True)
+    skip_bad_files: bool = param(False, "train on the readable images when some files of the data cannot be used "
+                                 "(they are listed in run.json)", advanced=True)  # fmt: skip
+    flip: bool = param(False, "random horizontal flip of training images (per batch; the same after a resume)")
 
 
 def resolve_device(choice: str) -> torch.device:
@@ -85,7 +88,8 @@ class Trainer:
     """Trains one model into one run directory. Construct with `Trainer.new` or `Trainer.resume`."""
 
     def __init__(self, model_name: str, model_config, train_config: TrainConfig, run_dir: Path,
-                 *, dataset: Dataset | None = None, checkpoint: dict | None = None):  # fmt: skip
+                 *, dataset: Dataset | None = None, checkpoint: dict | None = None, data_progress=None,
+                 data_cancel=None):  # fmt: skip
         self.spec = get_spec(model_name)
         self.model_name = model_name
         self.model_config = model_config
@@ -117,10 +121,11 @@ class Trainer:
         seed_everything(train_config.seed + self.dist.rank)
         family_range = (-1.0, 1.0) if self.spec.family == "gan" else (0.0, 1.0)
         image_size = getattr(model_config, "image_size", 32)
-        with dist_utils.local_main_first(self.dist):  # one download per machine under torchrun
+        with dist_utils.local_main_first(self.dist):  # one download and one prepared file per machine
             if dataset is None:
                 dataset = load_dataset(train_config.data, image_size=image_size, value_range=family_range,
-                                       seed=train_config.seed)  # fmt: skip
+                                       seed=train_config.seed, skip_bad_files=train_config.skip_bad_files,
+                                       progress=data_progress, cancel=data_cancel)  # fmt: skip
         self.dataset = dataset
         self.data_info = DataInfo.from_dataset(self.dataset)
         if checkpoint is not None:
@@ -138,10 +143,8 @@ class Trainer:
         self._build_optimizers()
         self._wrap_distributed()
 
-        x = self.dataset.x.to(self.device) if self.dataset.x.numel() * 4 < 2**31 else self.dataset.x
-        y = self.dataset.y.to(x.device) if self.dataset.y is not None else None
-        self.stream = BatchStream(x, y, self.model.num_classes, train_config.batch_size, train_config.seed,
-                                  self.dist.rank, self.dist.world_size)  # fmt: skip
+        self.stream = BatchStream(self.dataset, self.model.num_classes, train_config.batch_size, train_config.seed,
+                                  self.dist.rank, self.dist.world_size, self.device, train_config.flip)  # fmt: skip
         self.total_steps = self._total_steps()
         self.fixed_z, self.fixed_y = self._fixed_inputs()
         if checkpoint is not None:
@@ -152,7 +155,8 @@ class Trainer:
     # construction ------------------------------------------------------------------------------
     @classmethod
     def new(cls, model_name: str, model_config, train_config: TrainConfig, out: str | Path | None = None,
-            workspace: str | Path | None = None, dataset: Dataset | None = None) -> Trainer:  # fmt: skip
+            workspace: str | Path | None = None, dataset: Dataset | None = None, data_progress=None,
+            data_cancel=None) -> Trainer:  # fmt: skip
         """A fresh run in `out`, or in a new folder of `workspace` named model-data-time.
 
         Nothing is written until the data loaded and the model was built, so bad input leaves no
@@ -170,14 +174,15 @@ class Trainer:
         out = Path(out)
         if dist_utils.launch_rank() == 0 and (out / "run.json").exists():
             raise RunError("already holds a run; resume it with --resume, or choose another --out", out)
-        trainer = cls(model_name, model_config, train_config, out, dataset=dataset)
+        trainer = cls(model_name, model_config, train_config, out, dataset=dataset, data_progress=data_progress,
+                      data_cancel=data_cancel)  # fmt: skip
         if trainer.dist.is_main:
             trainer._create_run_dir()
         return trainer
 
     @classmethod
     def resume(cls, run_path: str | Path, overrides: dict[str, Any] | None = None,
-               dataset: Dataset | None = None) -> Trainer:  # fmt: skip
+               dataset: Dataset | None = None, data_progress=None, data_cancel=None) -> Trainer:  # fmt: skip
         """Continue a run from checkpoints/last.pt; `overrides` may change steps, cadences and rates.
 
         Metrics logged after that checkpoint (by a run that was killed) are dropped, so the
@@ -207,7 +212,8 @@ class Trainer:
             overrides["epochs"] = 0.0
         train_config = apply_values(train_config, overrides)
         model_config = apply_values(model_config, model_overrides)
-        trainer = cls(data["model_name"], model_config, train_config, run.path, dataset=dataset, checkpoint=data)
+        trainer = cls(data["model_name"], model_config, train_config, run.path, dataset=dataset, checkpoint=data,
+                      data_progress=data_progress, data_cancel=data_cancel)  # fmt: skip
         trainer.resumed_from = str(run.last_checkpoint)
         if trainer.dist.is_main:
             ckpt.remove_stale_temp_files(run.checkpoints_dir)
@@ -296,20 +302,20 @@ class Trainer:
 
     def _save_real_batch(self) -> None:
         """samples/real.png: a batch of training data to compare the grids with."""
-        x = self.dataset.x
+        data = self.dataset
         gen = torch.Generator().manual_seed(self.train_config.seed)
         if self.data_info.kind == "points":
-            idx = torch.randperm(len(x), generator=gen)[:POINT_SAMPLES]
-            picture = scatter_plot(np.empty((0, 2)), x[idx].numpy())  # real points only, in grey
+            idx = torch.randperm(len(data), generator=gen)[:POINT_SAMPLES]
+            picture = scatter_plot(np.empty((0, 2)), data.take(idx).numpy())  # real points only, in grey
         elif self.dataset.y is not None and self.model.num_classes:
             rows = []
             for k in range(self.model.num_classes):
                 members = torch.nonzero(self.dataset.y == k).flatten()
                 rows.append(members[torch.randperm(len(members), generator=gen)[:GRID_COLUMNS]])
-            picture = samples_picture(x[torch.cat(rows)], self.dataset.value_range, GRID_COLUMNS)
+            picture = samples_picture(data.take(torch.cat(rows)), data.value_range, GRID_COLUMNS)
         else:
-            idx = torch.randperm(len(x), generator=gen)[:GRID_SAMPLES]
-            picture = samples_picture(x[idx], self.dataset.value_range, GRID_COLUMNS)
+            idx = torch.randperm(len(data), generator=gen)[:GRID_SAMPLES]
+            picture = samples_picture(data.take(idx), data.value_range, GRID_COLUMNS)
         save_png(picture, self.run.samples_dir / "real.png")
 
     # controls (thread-safe; applied at the next step boundary) --------------------------------
@@ -508,7 +514,7 @@ class Trainer:
 
     def _write_sample(self) -> dict[str, Any]:
         samples = self.generate_fixed()
-        real = self.dataset.x[:POINT_SAMPLES].numpy() if self.data_info.kind == "points" else None
+        real = self.dataset.head(POINT_SAMPLES).numpy() if self.data_info.kind == "points" else None
         picture = samples_picture(samples, self.model.output_range, GRID_COLUMNS, real)
         path = self.run.sample_path(self.step)
         save_png(picture, path)

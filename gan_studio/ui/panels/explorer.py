@@ -291,7 +291,7 @@ class ExplorerPanel(QWidget):
         if source.info:
             try:
                 dataset = run_dataset(source.info, source.sample_shape, source.value_range)
-                real = dataset.x[:: max(1, len(dataset) // 2000)].numpy()
+                real = dataset.take(range(0, len(dataset), max(1, len(dataset) // 2000))).numpy()
             except GanStudioError:
                 real = None
         extent = plane_extent(real if real is not None else cloud)

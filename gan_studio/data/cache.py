@@ -1,0 +1,455 @@
+"""Prepared datasets: decoded, resized uint8 images in one memory-mapped file each, in the user cache folder.
+
+One file per (source content, image size, split), named `<name>-<size>px-<key>.gsdata` in
+`user_cache_dir()/prepared/`. Layout:
+
+    pixels   uint8 (N, C, S, S), from offset 0 (memory-mapped for training)
+    labels   int64 little-endian (N,), when the set is labelled
+    meta     UTF-8 JSON: key, source, shape, class names, skipped bad files, CRC-32 of every block of rows
+    trailer  magic (8 bytes) | meta length (uint64) | meta CRC-32 (uint32)
+
+A file is written under a temporary name, flushed to disk and renamed into place, so a reader sees
+a complete file or none; builders of the same file take an OS lock, so two processes preparing the
+same data at once end with one valid file. Before use, a file's size, trailer, meta and the CRC of
+every block of rows are checked: a truncated or damaged file is removed and prepared again, never
+trained on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from gan_studio.data.budgets import MAX_CLASS_NAME_CHARS, MAX_CLASSES, decode_workers, human_bytes
+from gan_studio.data.files import RefusedFile, open_regular_fd
+from gan_studio.errors import DataError
+from gan_studio.paths import user_cache_dir
+
+FORMAT_VERSION = 1
+SUFFIX = ".gsdata"
+MAGIC = b"GSDATA\x00\x01"
+TRAILER = struct.Struct("<8sQI")
+MAX_META_BYTES = 64 * 2**20
+BLOCK_ROWS = 256  # rows per CRC block (and per decoding chunk)
+MAX_SKIPPED_LISTED = 100  # bad files named in the meta (and so in run.json); the count is always kept
+LOCK_POLL_S = 0.2
+
+
+class CorruptCache(Exception):
+    """A prepared file that must not be used (the message says why)."""
+
+
+def cache_root() -> Path:
+    """The folder holding prepared datasets."""
+    return user_cache_dir() / "prepared"
+
+
+def content_key(parts: dict) -> str:
+    """A hex key for a source description (file list and stamps, size, split, decoder version)."""
+    blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:32]
+
+
+def cache_path(name: str, image_size: int, key: str) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:40].strip(".") or "data"
+    return cache_root() / f"{safe}-{image_size}px-{key[:20]}{SUFFIX}"
+
+
+@dataclass
+class CacheMeta:
+    """What a prepared file holds (its JSON meta, validated)."""
+
+    key: str
+    name: str
+    source: str
+    count: int
+    channels: int
+    side: int
+    labelled: bool
+    class_names: list[str]
+    block_crcs: list[int]
+    labels_crc: int = 0
+    skipped: list[dict] = field(default_factory=list)  # [{"name", "reason"}], at most MAX_SKIPPED_LISTED
+    skipped_count: int = 0
+    total_count: int = 0  # images in the source, bad ones included
+    created: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def row_bytes(self) -> int:
+        return self.channels * self.side * self.side
+
+    @property
+    def pixel_bytes(self) -> int:
+        return self.count * self.row_bytes
+
+    @property
+    def label_bytes(self) -> int:
+        return 8 * self.count if self.labelled else 0
+
+    def to_json(self) -> bytes:
+        data = {"format": FORMAT_VERSION, **{k: v for k, v in self.__dict__.items()}}
+        return json.dumps(data, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, blob: bytes) -> CacheMeta:
+        try:
+            data = json.loads(blob.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise CorruptCache(f"unreadable meta ({exc})") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
+            raise CorruptCache("unknown format")
+        try:
+            meta = cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+        except TypeError as exc:
+            raise CorruptCache(f"incomplete meta ({exc})") from None
+        meta._check()
+        return meta
+
+    def _check(self) -> None:
+        def is_int(v, low=0):
+            return type(v) is int and v >= low
+
+        ok = (
+            all(isinstance(v, str) for v in (self.key, self.name, self.source))
+            and is_int(self.count, 1)
+            and self.channels in (1, 3)
+            and is_int(self.side, 1)
+            and self.side <= 65536
+            and isinstance(self.labelled, bool)
+            and isinstance(self.class_names, list)
+            and len(self.class_names) <= MAX_CLASSES
+            and all(isinstance(n, str) and len(n) <= MAX_CLASS_NAME_CHARS for n in self.class_names)
+            and isinstance(self.block_crcs, list)
+            and len(self.block_crcs) == -(-self.count // BLOCK_ROWS)
+            and all(is_int(c) for c in self.block_crcs)
+            and is_int(self.labels_crc)
+            and isinstance(self.skipped, list)
+            and is_int(self.skipped_count)
+            and isinstance(self.extra, dict)
+        )
+        if not ok:
+            raise CorruptCache("inconsistent meta")
+
+
+@dataclass
+class PreparedFile:
+    """A verified prepared file: its meta, and its pixels memory-mapped read-only."""
+
+    path: Path
+    meta: CacheMeta
+
+    def pixels(self) -> np.memmap:
+        m = self.meta
+        return np.memmap(self.path, dtype=np.uint8, mode="r", shape=(m.count, m.channels, m.side, m.side))
+
+    def labels(self) -> np.ndarray | None:
+        if not self.meta.labelled:
+            return None
+        with open(self.path, "rb") as fh:
+            fh.seek(self.meta.pixel_bytes)
+            return np.frombuffer(fh.read(self.meta.label_bytes), dtype="<i8").astype(np.int64)
+
+
+def read_meta(path: Path) -> CacheMeta:
+    """The meta of a prepared file, after checking its trailer and total size (CorruptCache otherwise)."""
+    try:
+        fd = open_regular_fd(path)
+    except RefusedFile as exc:
+        raise CorruptCache(str(exc)) from None
+    try:
+        size = os.fstat(fd).st_size
+        if size < TRAILER.size:
+            raise CorruptCache("truncated (no trailer)")
+        magic, meta_len, meta_crc = TRAILER.unpack(os.pread(fd, TRAILER.size, size - TRAILER.size))
+        if magic != MAGIC:
+            raise CorruptCache("truncated or not a prepared dataset (bad trailer)")
+        if meta_len > min(MAX_META_BYTES, size - TRAILER.size):
+            raise CorruptCache("bad meta length")
+        blob = os.pread(fd, meta_len, size - TRAILER.size - meta_len)
+        if zlib.crc32(blob) != meta_crc:
+            raise CorruptCache("meta checksum mismatch")
+        meta = CacheMeta.from_json(blob)
+        expected = meta.pixel_bytes + meta.label_bytes + meta_len + TRAILER.size
+        if size != expected:
+            raise CorruptCache(f"size {size:,} bytes, expected {expected:,}")
+        return meta
+    finally:
+        os.close(fd)
+
+
+def _block_crc(fd: int, offset: int, length: int, buffer: bytearray) -> int:
+    view = memoryview(buffer)[:length]
+    done = 0
+    while done < length:
+        n = (
+            os.preadv(fd, [view[done:]], offset + done)
+            if hasattr(os, "preadv")
+            else _pread_into(fd, view, offset, done)
+        )
+        if n <= 0:
+            raise CorruptCache("truncated while reading")
+        done += n
+    return zlib.crc32(view)
+
+
+def _pread_into(fd: int, view: memoryview, offset: int, done: int) -> int:  # pragma: no cover - no preadv
+    chunk = os.pread(fd, len(view) - done, offset + done)
+    view[done : done + len(chunk)] = chunk
+    return len(chunk)
+
+
+def verify(path: Path, meta: CacheMeta) -> None:
+    """Check the CRC of every block of rows and of the labels (several threads: zlib releases the GIL)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    block = BLOCK_ROWS * meta.row_bytes
+    local = threading.local()
+
+    def damaged(i: int) -> bool:
+        if not hasattr(local, "buffer"):
+            local.buffer = bytearray(block)
+        length = min(block, meta.pixel_bytes - i * block)
+        return _block_crc(fd, i * block, length, local.buffer) != meta.block_crcs[i]
+
+    try:
+        with ThreadPoolExecutor(max_workers=min(4, decode_workers())) as pool:
+            bad = [i for i, is_bad in enumerate(pool.map(damaged, range(len(meta.block_crcs)))) if is_bad]
+        if bad:
+            raise CorruptCache(f"{len(bad)} damaged block(s) of images (first at row {bad[0] * BLOCK_ROWS})")
+        if meta.labelled:
+            labels = os.pread(fd, meta.label_bytes, meta.pixel_bytes)
+            if zlib.crc32(labels) != meta.labels_crc:
+                raise CorruptCache("labels checksum mismatch")
+            values = np.frombuffer(labels, dtype="<i8")
+            if len(values) and (values.min() < 0 or values.max() >= max(1, len(meta.class_names))):
+                raise CorruptCache("labels out of range")
+    finally:
+        os.close(fd)
+
+
+def open_prepared(path: Path, key: str) -> PreparedFile | None:
+    """The verified prepared file at `path` for `key`; None when absent. A bad file is removed (None)."""
+    if not os.path.lexists(path):
+        return None
+    try:
+        meta = read_meta(path)
+        if meta.key != key:
+            raise CorruptCache("belongs to other data")
+        verify(path, meta)
+    except (CorruptCache, OSError):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return None
+    return PreparedFile(path, meta)
+
+
+# --- writing ------------------------------------------------------------------------------------------
+
+
+class CacheWriter:
+    """A prepared file being built under a temporary name; `commit` makes it appear complete, atomically."""
+
+    def __init__(self, final: Path, count: int, channels: int, side: int):
+        self.final = final
+        final.parent.mkdir(parents=True, exist_ok=True)
+        self.temp = final.with_name(f"{final.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+        self.count, self.channels, self.side = count, channels, side
+        with open(self.temp, "wb") as fh:
+            fh.truncate(count * channels * side * side)  # sparse until written
+
+    @property
+    def row_bytes(self) -> int:
+        return self.channels * self.side * self.side
+
+    def rows(self, mode: str = "r+") -> np.memmap:
+        return np.memmap(self.temp, dtype=np.uint8, mode=mode, shape=(self.count, self.channels, self.side, self.side))
+
+    def commit(self, meta: CacheMeta, labels: np.ndarray | None) -> PreparedFile:
+        """Append labels, meta and trailer; flush; rename into place."""
+        label_bytes = b""
+        if labels is not None:
+            label_bytes = np.ascontiguousarray(labels, dtype="<i8").tobytes()
+            meta.labels_crc = zlib.crc32(label_bytes)
+        blob = meta.to_json()
+        with open(self.temp, "r+b") as fh:
+            fh.seek(self.count * self.row_bytes)
+            fh.write(label_bytes)
+            fh.write(blob)
+            fh.write(TRAILER.pack(MAGIC, len(blob), zlib.crc32(blob)))
+            fh.truncate()
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(self.temp, self.final)
+        _fsync_dir(self.final.parent)
+        return PreparedFile(self.final, meta)
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.temp)
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def block_crcs(rows: np.ndarray) -> list[int]:
+    """CRC-32 of each block of BLOCK_ROWS rows."""
+    return [zlib.crc32(np.ascontiguousarray(rows[i : i + BLOCK_ROWS])) for i in range(0, len(rows), BLOCK_ROWS)]
+
+
+def check_disk_space(folder: Path, nbytes: int) -> None:
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(folder).free
+    if nbytes + 64 * 2**20 > free:
+        raise DataError(
+            f"not enough disk space to prepare the dataset: it needs {human_bytes(nbytes)}, "
+            f"{human_bytes(free)} are free (set GAN_STUDIO_CACHE to a folder on a larger disk)",
+            folder,
+        )
+
+
+@contextlib.contextmanager
+def build_lock(final: Path, cancel=None, waiting=None) -> Iterator[None]:
+    """Hold an exclusive OS lock for building `final` (waits for another builder; cancel stops waiting)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = final.with_name(final.name + ".lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        told = False
+        while not _try_lock(fd):
+            if cancel is not None and cancel.is_set():
+                raise DataError("data preparation cancelled")
+            if waiting is not None and not told:
+                waiting()
+                told = True
+            time.sleep(LOCK_POLL_S)
+        try:
+            _remove_stale_temp_files(final)
+            yield
+        finally:
+            _unlock(fd)
+    finally:
+        os.close(fd)
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    except OSError:  # a file system without locks (some network mounts): rely on the atomic rename alone
+        return True
+
+
+def _unlock(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        import msvcrt
+
+        with contextlib.suppress(OSError):
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        return
+    with contextlib.suppress(OSError):
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _remove_stale_temp_files(final: Path) -> None:
+    """Temporary files of builders of `final` that died (we hold the lock, so none is alive)."""
+    for temp in final.parent.glob(f"{final.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            temp.unlink()
+
+
+# --- listing and clearing ---------------------------------------------------------------------------
+
+
+@dataclass
+class CacheEntry:
+    path: Path
+    bytes: int
+    meta: CacheMeta | None
+    problem: str = ""
+
+
+def list_prepared() -> list[CacheEntry]:
+    """Every prepared file in the cache folder, with its meta (or why it is unusable)."""
+    root = cache_root()
+    if not root.is_dir():
+        return []
+    entries = []
+    for path in sorted(root.glob(f"*{SUFFIX}")):
+        try:
+            size = path.lstat().st_size
+            meta, problem = read_meta(path), ""
+        except (CorruptCache, OSError) as exc:
+            meta, problem = None, str(exc) or type(exc).__name__
+            size = path.lstat().st_size if path.exists() else 0
+        entries.append(CacheEntry(path, size, meta, problem))
+    return entries
+
+
+def clear_prepared(source: Path | None = None) -> tuple[int, int]:
+    """Remove prepared files (all, or those of `source`) and temporary files left by builders that died.
+
+    Returns (files removed, bytes freed). A file being built right now keeps its temporary file.
+    Lock files stay (empty; removing one could let two builders run at once).
+    """
+    removed = freed = 0
+    wanted = str(source.resolve()) if source is not None else None
+    for entry in list_prepared():
+        if wanted is not None and (entry.meta is None or entry.meta.source != wanted):
+            continue
+        with contextlib.suppress(OSError):
+            entry.path.unlink()
+            removed, freed = removed + 1, freed + entry.bytes
+    if wanted is None and cache_root().is_dir():
+        for lock in cache_root().glob(f"*{SUFFIX}.lock"):
+            final = lock.with_name(lock.name[: -len(".lock")])
+            fd = os.open(lock, os.O_RDWR)
+            try:
+                if not _try_lock(fd):
+                    continue  # being built now
+                try:
+                    for temp in final.parent.glob(f"{final.name}.*.tmp"):
+                        with contextlib.suppress(OSError):
+                            size = temp.stat().st_size
+                            temp.unlink()
+                            removed, freed = removed + 1, freed + size
+                finally:
+                    _unlock(fd)
+            finally:
+                os.close(fd)
+    return removed, freed

@@ -13,7 +13,7 @@ import sys
 from gan_studio import __version__
 from gan_studio.errors import GanStudioError
 
-COMMANDS = ["app", "train", "runs", "sample", "export", "eval", "screenshot"]
+COMMANDS = ["app", "train", "runs", "sample", "export", "eval", "screenshot", "data"]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -6,12 +6,14 @@ defaults that flags override. `--resume RUN` continues a run from its last check
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import time
 
+from gan_studio.commands.data import ProgressLine, duration
 from gan_studio.config import apply_values, field_specs, read_toml
-from gan_studio.engine.distributed import shutdown
+from gan_studio.engine.distributed import launch_rank, shutdown
 from gan_studio.engine.trainer import HPARAMS_LIVE, TrainConfig, Trainer
 from gan_studio.errors import ConfigError
 from gan_studio.models import MODEL_NAMES, MODELS, get_spec
@@ -120,17 +122,30 @@ def run(args) -> int:
         if bad:
             names = ", ".join("--" + b.replace("_", "-") for b in bad)
             raise ConfigError(f"cannot change {names} when resuming (only steps, cadences, device and rates)")
-        trainer = Trainer.resume(args.resume, values)
+        with _data_progress(args) as progress:
+            trainer = Trainer.resume(args.resume, values, data_progress=progress)
     else:
         model, values = _collect(args)
         if not model:
             raise ConfigError(f"which model? give one of {', '.join(MODEL_NAMES)} (or model = ... in --config)")
         _, train_config, model_config = configs_from_values(model, values)
-        trainer = Trainer.new(model, model_config, train_config, out=args.out, workspace=args.workspace)
+        with _data_progress(args) as progress:
+            trainer = Trainer.new(model, model_config, train_config, out=args.out, workspace=args.workspace,
+                                  data_progress=progress)  # fmt: skip
     try:
         return drive(trainer, quiet=args.quiet)
     finally:
         shutdown(trainer.dist)
+
+
+@contextlib.contextmanager
+def _data_progress(args):
+    """A progress line for downloading or preparing the data (first process only), closed after."""
+    line = ProgressLine("preparing data", enabled=not args.quiet and launch_rank() == 0)
+    try:
+        yield line.update
+    finally:
+        line.close()
 
 
 def drive(trainer: Trainer, quiet: bool = False) -> int:
@@ -207,7 +222,7 @@ class ProgressBar:
         eta = ""
         if rate and record.get("time") and step:
             seconds = record["time"] / step * batches_left
-            eta = f" ETA {_duration(seconds)}"
+            eta = f" ETA {duration(seconds)}"
         line = (f"step {step}/{self.total} [{'#' * filled}{'.' * (self.width - filled)}] {frac:4.0%} "
                 f"| {losses} | {rate:.0f} samples/s{eta}")  # fmt: skip
         if self.tty:
@@ -222,12 +237,3 @@ class ProgressBar:
             sys.stderr.write("\n")
             sys.stderr.flush()
             self.shown = False
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    if seconds >= 60:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds}s"

@@ -50,14 +50,15 @@ def os_reason(exc: OSError) -> str:
 
 def stat_path(path: str | Path, what: str = "file") -> os.stat_result:
     """os.stat (following symlinks) with every OSError turned into a DataError naming the path."""
+    shown = shorten(path, 300)
     try:
         return os.stat(path)
     except FileNotFoundError:
-        raise DataError(f"no such {what}", shorten(path, 300)) from None
+        raise DataError(f"no such {what}: '{shown}'") from None
     except OSError as exc:
-        raise DataError(f"cannot access this {what}: {os_reason(exc)}", shorten(path, 300)) from None
+        raise DataError(f"cannot access the {what} '{shown}': {os_reason(exc)}") from None
     except ValueError as exc:  # an embedded NUL byte
-        raise DataError(f"invalid path ({exc})", shorten(repr(str(path)), 300)) from None
+        raise DataError(f"invalid {what} {shorten(repr(str(path)), 300)} ({exc})") from None
 
 
 def open_regular_fd(path: str | Path) -> int:

@@ -41,6 +41,7 @@ def decode_listing(listing: ImageListing, image_size: int) -> RawImages:
     finally:
         close_archives()
     if skipped:
+        skipped.sort(key=lambda s: s["name"])
         raise bad_files_error(listing.path, skipped, len(skipped), len(items) + len(listing.bad))
     if not items:
         raise DataError("no images found (expected .bmp, .jpeg, .jpg, .png, .webp files, or one sub-folder per "

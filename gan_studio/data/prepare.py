@@ -85,9 +85,9 @@ def bad_files_error(listing_path: Path | str, skipped: list[dict], skipped_count
     more = f"; and {skipped_count - BAD_FILES_SHOWN:,} more" if skipped_count > BAD_FILES_SHOWN else ""
     usable = total - skipped_count
     advice = (
-        f"fix or remove them, or set skip_bad_files (--skip-bad-files true) to train on the other {usable:,}"
+        f"Fix or remove them, or set skip_bad_files (--skip-bad-files true) to train on the other {usable:,}"
         if usable
-        else "no image is usable"
+        else "No image is usable"
     )
     return DataError(
         f"{skipped_count:,} of {total:,} image files cannot be used: {shown}{more}. {advice}", listing_path
@@ -147,6 +147,7 @@ def _build_images(listing, image_size, name, key, final, progress, cancel, worke
         colour = any(r.colour for r in results)
         for row, reason in sorted(bad_rows.items()):
             skipped.append({"name": items[row].name, "reason": reason})
+        skipped.sort(key=lambda s: s["name"])
         keep = np.array([i for i in range(n) if i not in bad_rows], dtype=np.int64)
         if len(keep) == 0:
             raise bad_files_error(listing.path, skipped, len(skipped), total)

@@ -50,7 +50,9 @@ class LoadedRun:
         return self.model.latent_dim
 
 
-def load_run(run_path: str | Path, device: str | torch.device = "cpu", checkpoint: str | Path | None = None) -> LoadedRun:
+def load_run(
+    run_path: str | Path, device: str | torch.device = "cpu", checkpoint: str | Path | None = None
+) -> LoadedRun:
     """Load the model of a run (checkpoints/last.pt unless `checkpoint` names another file)."""
     run = RunDir(Path(run_path))
     if not run.path.is_dir():

@@ -77,7 +77,9 @@ def gather_rows(array: np.ndarray, index: np.ndarray, out: np.ndarray | None = N
             return np.array(rows)
         out[:n] = rows
         return out[:n]
-    return np.take(array, index, axis=0, out=out[:n] if out is not None else None)
+    if out is not None:
+        return np.take(array, index, axis=0, out=out[:n])
+    return np.asarray(np.take(array, index, axis=0))  # a plain array (np.take keeps the np.memmap class)
 
 
 @dataclass(eq=False)

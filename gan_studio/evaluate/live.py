@@ -96,7 +96,8 @@ class _ImageState:
         try:
             info = trainer.data_info
             self.reference = reference_data(trainer.train_config.data, image_size=int(info.shape[-1]),
-                                            channels=int(info.shape[0]), seed=trainer.train_config.seed)  # fmt: skip
+                                            channels=int(info.shape[0]), seed=trainer.train_config.seed,
+                                            skip_bad_files=trainer.train_config.skip_bad_files)  # fmt: skip
             self.path = cache_path(self.reference)
         except Exception:  # noqa: BLE001 - live metrics are optional; training must go on
             self.reference = None

@@ -366,3 +366,15 @@ def test_dataset_contract_take_head_subset_and_channels(tmp_path):
     small = ds.subset([1, 3])
     assert len(small) == 2 and not isinstance(small.pixels, np.memmap) and small.y.tolist() == ds.y[[1, 3]].tolist()
     torch.testing.assert_close(small.take([1]), ds.take([3]))
+
+
+def test_torchrun_ranks_share_one_prepared_file(tmp_path):
+    from test_distributed import check_one_run_with_identical_ranks, torchrun
+
+    folder = make_folder(tmp_path / "data", per_class=40)
+    run, _ = torchrun(tmp_path, "dcgan", "--data", str(folder), "--ngf", "4", "--ndf", "4", "--latent-dim", "8",
+                      "--batch-size", "8", "--flip", "true")  # fmt: skip
+    check_one_run_with_identical_ranks(run, 12, 8)
+    files = prepared_files()
+    assert len(files) == 1 and not temp_files()  # built once (local rank 0), mapped by both ranks
+    assert run.read_info()["dataset"]["source"] == str(folder.resolve())

@@ -41,7 +41,7 @@ _LAZY = {
     "load_raw": "gan_studio.data.loading",
     "points_dataset": "gan_studio.data.loading",
     "ProgressCallback": "gan_studio.data.loading",
-    "PreparationCancelled": "gan_studio.data.prepare",
+    "PreparationCancelled": "gan_studio.data.cache",
 }
 
 

@@ -47,6 +47,10 @@ MAX_SKIPPED_LISTED = 100  # bad files named in the meta (and so in run.json); th
 LOCK_POLL_S = 0.2
 
 
+class PreparationCancelled(DataError):
+    """The user cancelled preparing a dataset (nothing is left behind)."""
+
+
 class CorruptCache(Exception):
     """A prepared file that must not be used (the message says why)."""
 
@@ -169,16 +173,18 @@ def read_meta(path: Path) -> CacheMeta:
         fd = open_regular_fd(path)
     except RefusedFile as exc:
         raise CorruptCache(str(exc)) from None
-    try:
+    with os.fdopen(fd, "rb") as fh:
         size = os.fstat(fd).st_size
         if size < TRAILER.size:
             raise CorruptCache("truncated (no trailer)")
-        magic, meta_len, meta_crc = TRAILER.unpack(os.pread(fd, TRAILER.size, size - TRAILER.size))
+        fh.seek(size - TRAILER.size)
+        magic, meta_len, meta_crc = TRAILER.unpack(fh.read(TRAILER.size))
         if magic != MAGIC:
             raise CorruptCache("truncated or not a prepared dataset (bad trailer)")
         if meta_len > min(MAX_META_BYTES, size - TRAILER.size):
             raise CorruptCache("bad meta length")
-        blob = os.pread(fd, meta_len, size - TRAILER.size - meta_len)
+        fh.seek(size - TRAILER.size - meta_len)
+        blob = fh.read(meta_len)
         if zlib.crc32(blob) != meta_crc:
             raise CorruptCache("meta checksum mismatch")
         meta = CacheMeta.from_json(blob)
@@ -186,57 +192,45 @@ def read_meta(path: Path) -> CacheMeta:
         if size != expected:
             raise CorruptCache(f"size {size:,} bytes, expected {expected:,}")
         return meta
-    finally:
-        os.close(fd)
-
-
-def _block_crc(fd: int, offset: int, length: int, buffer: bytearray) -> int:
-    view = memoryview(buffer)[:length]
-    done = 0
-    while done < length:
-        n = (
-            os.preadv(fd, [view[done:]], offset + done)
-            if hasattr(os, "preadv")
-            else _pread_into(fd, view, offset, done)
-        )
-        if n <= 0:
-            raise CorruptCache("truncated while reading")
-        done += n
-    return zlib.crc32(view)
-
-
-def _pread_into(fd: int, view: memoryview, offset: int, done: int) -> int:  # pragma: no cover - no preadv
-    chunk = os.pread(fd, len(view) - done, offset + done)
-    view[done : done + len(chunk)] = chunk
-    return len(chunk)
 
 
 def verify(path: Path, meta: CacheMeta) -> None:
     """Check the CRC of every block of rows and of the labels (several threads: zlib releases the GIL)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     block = BLOCK_ROWS * meta.row_bytes
-    local = threading.local()
+    local, opened = threading.local(), []
 
     def damaged(i: int) -> bool:
-        if not hasattr(local, "buffer"):
-            local.buffer = bytearray(block)
+        if not hasattr(local, "file"):
+            local.file, local.buffer = open(path, "rb", buffering=0), bytearray(block)
+            opened.append(local.file)
         length = min(block, meta.pixel_bytes - i * block)
-        return _block_crc(fd, i * block, length, local.buffer) != meta.block_crcs[i]
+        view = memoryview(local.buffer)[:length]
+        local.file.seek(i * block)
+        done = 0
+        while done < length:
+            n = local.file.readinto(view[done:])
+            if not n:
+                raise CorruptCache("truncated while reading")
+            done += n
+        return zlib.crc32(view) != meta.block_crcs[i]
 
     try:
         with ThreadPoolExecutor(max_workers=min(4, decode_workers())) as pool:
             bad = [i for i, is_bad in enumerate(pool.map(damaged, range(len(meta.block_crcs)))) if is_bad]
-        if bad:
-            raise CorruptCache(f"{len(bad)} damaged block(s) of images (first at row {bad[0] * BLOCK_ROWS})")
-        if meta.labelled:
-            labels = os.pread(fd, meta.label_bytes, meta.pixel_bytes)
-            if zlib.crc32(labels) != meta.labels_crc:
-                raise CorruptCache("labels checksum mismatch")
-            values = np.frombuffer(labels, dtype="<i8")
-            if len(values) and (values.min() < 0 or values.max() >= max(1, len(meta.class_names))):
-                raise CorruptCache("labels out of range")
     finally:
-        os.close(fd)
+        for fh in opened:
+            fh.close()
+    if bad:
+        raise CorruptCache(f"{len(bad)} damaged block(s) of images (first at row {bad[0] * BLOCK_ROWS})")
+    if meta.labelled:
+        with open(path, "rb") as fh:
+            fh.seek(meta.pixel_bytes)
+            labels = fh.read(meta.label_bytes)
+        if zlib.crc32(labels) != meta.labels_crc:
+            raise CorruptCache("labels checksum mismatch")
+        values = np.frombuffer(labels, dtype="<i8")
+        if len(values) and (values.min() < 0 or values.max() >= max(1, len(meta.class_names))):
+            raise CorruptCache("labels out of range")
 
 
 def open_prepared(path: Path, key: str) -> PreparedFile | None:
@@ -330,19 +324,15 @@ def check_disk_space(folder: Path, nbytes: int) -> None:
 
 
 @contextlib.contextmanager
-def build_lock(final: Path, cancel=None, waiting=None) -> Iterator[None]:
+def build_lock(final: Path, cancel=None) -> Iterator[None]:
     """Hold an exclusive OS lock for building `final` (waits for another builder; cancel stops waiting)."""
     final.parent.mkdir(parents=True, exist_ok=True)
     lock_path = final.with_name(final.name + ".lock")
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        told = False
         while not _try_lock(fd):
             if cancel is not None and cancel.is_set():
-                raise DataError("data preparation cancelled")
-            if waiting is not None and not told:
-                waiting()
-                told = True
+                raise PreparationCancelled("data preparation cancelled")
             time.sleep(LOCK_POLL_S)
         try:
             _remove_stale_temp_files(final)

@@ -72,8 +72,8 @@ def open_regular_fd(path: str | Path) -> int:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
             raise RefusedFile(f"not a regular file: it is {kind_of(mode)}")
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
+        if getattr(os, "O_NONBLOCK", 0):
+            os.set_blocking(fd, True)  # reads of a regular file never block; plain blocking reads from here on
     except BaseException:
         os.close(fd)
         raise

@@ -27,6 +27,7 @@ import numpy as np
 
 from gan_studio.data import cache
 from gan_studio.data.budgets import decode_workers
+from gan_studio.data.cache import PreparationCancelled
 from gan_studio.data.decode import DECODER_VERSION, ChunkResult, ChunkTask, decode_chunk, write_at
 from gan_studio.data.imagefiles import ImageListing, close_archives
 from gan_studio.errors import DataError, shorten
@@ -34,10 +35,6 @@ from gan_studio.errors import DataError, shorten
 ProgressCallback = Callable[[int, int], None]
 PARALLEL_MIN_IMAGES = 2_000  # fewer images decode faster in this process than worker processes start
 BAD_FILES_SHOWN = 20  # bad files named in the error message
-
-
-class PreparationCancelled(DataError):
-    """The user cancelled preparing a dataset (nothing is left behind)."""
 
 
 @dataclass

@@ -117,19 +117,40 @@ def _damage(path: Path, how: str) -> None:
     path.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize("how", ["truncate", "flip-pixel", "flip-label", "flip-meta", "append", "empty"])
-def test_damaged_prepared_file_is_detected_and_rebuilt(tmp_path, how):
+@pytest.mark.parametrize("how", ["truncate", "flip-label", "flip-meta", "append", "empty"])
+def test_a_prepared_file_with_a_bad_size_meta_or_labels_is_rebuilt_at_open(tmp_path, how):
     folder = make_folder(tmp_path / "data")
     good = np.array(load_dataset(str(folder), image_size=16).pixels)
     path = prepared_files()[0]
     _damage(path, how)
     with pytest.raises(cache_mod.CorruptCache):
-        meta = cache_mod.read_meta(path)
-        cache_mod.verify(path, meta)
+        cache_mod.verify(path, cache_mod.read_meta(path))
     again = load_dataset(str(folder), image_size=16)
-    np.testing.assert_array_equal(np.asarray(again.pixels), good)  # the damaged bytes were not used
-    meta = cache_mod.read_meta(Path(again.prepared_file))
-    cache_mod.verify(Path(again.prepared_file), meta)  # a valid file again
+    np.testing.assert_array_equal(np.asarray(again.pixels), good)  # rebuilt: the damaged file was not used
+    cache_mod.verify(Path(again.prepared_file), cache_mod.read_meta(Path(again.prepared_file)))
+
+
+def test_damaged_pixels_are_caught_before_their_first_use_and_the_file_rebuilt_next_time(tmp_path):
+    from gan_studio.engine.batches import BatchStream
+
+    folder = make_folder(tmp_path / "data", per_class=150)  # 300 images: blocks 0 (rows 0..255) and 1
+    good = np.array(load_dataset(str(folder), image_size=16).pixels)
+    path = prepared_files()[0]
+    data = bytearray(path.read_bytes())
+    data[5] ^= 0xFF  # a pixel of row 0, in block 0
+    path.write_bytes(bytes(data))
+    damaged = load_dataset(str(folder), image_size=16)  # size, meta and labels are fine
+    assert damaged.take([299]).shape == (1, 3, 16, 16)  # block 1 checks out
+    with pytest.raises(DataError, match="damaged .rows 0..255 do not match their checksum"):
+        damaged.take([3])
+    assert not path.exists()  # removed at once
+    again = load_dataset(str(folder), image_size=16)
+    np.testing.assert_array_equal(np.asarray(again.pixels), good)
+    path.write_bytes(bytes(data))  # damage the rebuilt file the same way: training must not read it either
+    stream = BatchStream(load_dataset(str(folder), image_size=16), 0, 64, seed=0)
+    with pytest.raises(DataError, match="damaged"):
+        for _ in range(5):  # 4 batches of 64 per epoch: every block is read in the first epoch
+            stream()
 
 
 # --- concurrent builders ---------------------------------------------------------------------------

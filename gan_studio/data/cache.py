@@ -150,10 +150,15 @@ class CacheMeta:
 
 @dataclass
 class PreparedFile:
-    """A verified prepared file: its meta, and its pixels memory-mapped read-only."""
+    """A prepared file: its meta, its pixels memory-mapped read-only, and the check of their blocks."""
 
     path: Path
     meta: CacheMeta
+    check: BlockCheck | None = None
+
+    def __post_init__(self):
+        if self.check is None:
+            self.check = BlockCheck(self.path, self.meta)
 
     def pixels(self) -> np.memmap:
         m = self.meta
@@ -194,8 +199,57 @@ def read_meta(path: Path) -> CacheMeta:
         return meta
 
 
-def verify(path: Path, meta: CacheMeta) -> None:
-    """Check the CRC of every block of rows and of the labels (several threads: zlib releases the GIL)."""
+class BlockCheck:
+    """The CRC check of a prepared file's blocks of rows, each block checked once, before its first use.
+
+    Opening a prepared file checks its size, trailer, meta and labels at once, but reading all of its
+    pixels at every start would cost as much as the data is large (tens of GB for a set larger than
+    memory). Instead each block of BLOCK_ROWS rows is checked (read through its own descriptor, so
+    the check adds nothing to resident memory) the first time any of its rows is asked for; a block
+    that does not match removes the file and raises a DataError, so damaged pixels are never used.
+    """
+
+    def __init__(self, path: Path, meta: CacheMeta):
+        self.path, self.meta = path, meta
+        self.done = np.zeros(len(meta.block_crcs), dtype=bool)
+        self._lock = threading.Lock()
+
+    def rows(self, index: np.ndarray) -> None:
+        """Check the blocks holding rows `index` that were not checked yet."""
+        blocks = np.unique(np.asarray(index, dtype=np.int64) // BLOCK_ROWS)
+        todo = blocks[~self.done[blocks]]
+        if len(todo):
+            self._check(todo.tolist())
+
+    def all(self) -> None:
+        """Check every block not checked yet (several threads: zlib releases the GIL)."""
+        self._check(np.flatnonzero(~self.done).tolist())
+
+    def _check(self, blocks: list[int]) -> None:
+        with self._lock:
+            blocks = [b for b in blocks if not self.done[b]]
+            if not blocks:
+                return
+            try:
+                bad = _damaged_blocks(self.path, self.meta, blocks)
+            except OSError as exc:
+                bad, reason = blocks[:1], f"unreadable ({exc.strerror or exc})"
+            else:
+                reason = "do not match their checksum"
+            if bad:
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path)
+                first = bad[0] * BLOCK_ROWS
+                raise DataError(
+                    f"the prepared dataset file is damaged (rows {first}..{first + BLOCK_ROWS - 1} {reason}); it "
+                    "was removed, so the next start prepares the data again",
+                    self.path,
+                )
+            self.done[blocks] = True
+
+
+def _damaged_blocks(path: Path, meta: CacheMeta, blocks: list[int]) -> list[int]:
+    """Which of `blocks` do not match their CRC (read with pread-like calls, a few threads for many blocks)."""
     block = BLOCK_ROWS * meta.row_bytes
     local, opened = threading.local(), []
 
@@ -210,38 +264,51 @@ def verify(path: Path, meta: CacheMeta) -> None:
         while done < length:
             n = local.file.readinto(view[done:])
             if not n:
-                raise CorruptCache("truncated while reading")
+                return True  # truncated
             done += n
         return zlib.crc32(view) != meta.block_crcs[i]
 
     try:
+        if len(blocks) < 8:
+            return [i for i in blocks if damaged(i)]
         with ThreadPoolExecutor(max_workers=min(4, decode_workers())) as pool:
-            bad = [i for i, is_bad in enumerate(pool.map(damaged, range(len(meta.block_crcs)))) if is_bad]
+            return [i for i, is_bad in zip(blocks, pool.map(damaged, blocks), strict=True) if is_bad]
     finally:
         for fh in opened:
             fh.close()
+
+
+def _check_labels(path: Path, meta: CacheMeta) -> None:
+    if not meta.labelled:
+        return
+    with open(path, "rb") as fh:
+        fh.seek(meta.pixel_bytes)
+        labels = fh.read(meta.label_bytes)
+    if zlib.crc32(labels) != meta.labels_crc:
+        raise CorruptCache("labels checksum mismatch")
+    values = np.frombuffer(labels, dtype="<i8")
+    if len(values) and (values.min() < 0 or values.max() >= max(1, len(meta.class_names))):
+        raise CorruptCache("labels out of range")
+
+
+def verify(path: Path, meta: CacheMeta) -> None:
+    """Check every block of rows and the labels now (CorruptCache when anything does not match)."""
+    bad = _damaged_blocks(path, meta, list(range(len(meta.block_crcs))))
     if bad:
         raise CorruptCache(f"{len(bad)} damaged block(s) of images (first at row {bad[0] * BLOCK_ROWS})")
-    if meta.labelled:
-        with open(path, "rb") as fh:
-            fh.seek(meta.pixel_bytes)
-            labels = fh.read(meta.label_bytes)
-        if zlib.crc32(labels) != meta.labels_crc:
-            raise CorruptCache("labels checksum mismatch")
-        values = np.frombuffer(labels, dtype="<i8")
-        if len(values) and (values.min() < 0 or values.max() >= max(1, len(meta.class_names))):
-            raise CorruptCache("labels out of range")
+    _check_labels(path, meta)
 
 
 def open_prepared(path: Path, key: str) -> PreparedFile | None:
-    """The verified prepared file at `path` for `key`; None when absent. A bad file is removed (None)."""
+    """The prepared file at `path` for `key`, its size, meta and labels checked (its rows are checked as they
+    are first read: PreparedFile.check); None when absent. A bad file is removed (None)."""
     if not os.path.lexists(path):
         return None
     try:
         meta = read_meta(path)
         if meta.key != key:
             raise CorruptCache("belongs to other data")
-        verify(path, meta)
+        _check_labels(path, meta)
     except (CorruptCache, OSError):
         with contextlib.suppress(OSError):
             os.unlink(path)
@@ -287,7 +354,9 @@ class CacheWriter:
             os.fsync(fh.fileno())
         os.replace(self.temp, self.final)
         _fsync_dir(self.final.parent)
-        return PreparedFile(self.final, meta)
+        prepared = PreparedFile(self.final, meta)
+        prepared.check.done[:] = True  # just written from the rows the checksums were computed on
+        return prepared
 
     def discard(self) -> None:
         with contextlib.suppress(OSError):

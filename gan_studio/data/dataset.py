@@ -7,6 +7,8 @@ Contract of `Dataset` (what the trainer, the evaluation and the explorer rely on
 - `pixels`: images only, uint8 (N, C, H, W) as stored: a numpy array in RAM, or a read-only
   `np.memmap` of a prepared cache file (datasets larger than memory train from it). C may differ
   from `sample_shape[0]`: a 1 <-> 3 channel conversion is done per batch by `to_model_range`.
+  Asking for `pixels` checks every block of a prepared file first; `take`, `subset` and the
+  BatchStream (`storage` + `verify_rows`) check only the blocks they read, before reading them.
 - `take(indices)` -> float32 tensor (n, *sample_shape) in `value_range`: only those samples are
   converted. `head(n)` is `take(range(n))`. `subset(indices)` -> a smaller Dataset held in RAM.
 - `x`: the whole set as float, for small sets only (evaluation, tests); refused when it would not
@@ -97,6 +99,7 @@ class Dataset:
     skipped: list[dict] = field(default_factory=list)  # bad files left out: [{"name", "reason"}], bounded
     skipped_count: int = 0
     prepared_file: str = ""  # the cache file the pixels are mapped from ("" when in RAM)
+    check: object = None  # cache.BlockCheck of a prepared file: blocks are checked before first use
 
     def __post_init__(self):
         if self.kind == "images" and (self.storage.dtype != np.uint8 or self.storage.ndim != 4):
@@ -109,10 +112,21 @@ class Dataset:
 
     @property
     def pixels(self) -> np.ndarray:
-        """uint8 (N, C, H, W) images as stored (images only)."""
+        """uint8 (N, C, H, W) images as stored (images only), every block checked."""
         if self.kind != "images":
             raise AttributeError("a point dataset has no pixels")
+        if self.check is not None:
+            self.check.all()
         return self.storage
+
+    def verify_rows(self, index: np.ndarray) -> None:
+        """Check the blocks of a prepared file that hold rows `index` (a DataError when damaged)."""
+        if self.check is not None:
+            self.check.rows(index)
+
+    def _rows(self, index: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        self.verify_rows(index)
+        return gather_rows(self.storage, index, out)
 
     @property
     def num_classes(self) -> int:
@@ -131,7 +145,7 @@ class Dataset:
         if len(index) and (index.min() < -len(self) or index.max() >= len(self)):
             raise IndexError(f"index out of range for a dataset of {len(self)} samples")
         index = np.where(index < 0, index + len(self), index)
-        rows = torch.from_numpy(gather_rows(self.storage, index))
+        rows = torch.from_numpy(self._rows(index))
         if self.kind == "points":
             return rows
         return to_model_range(rows, self.value_range, self.channels)
@@ -143,7 +157,7 @@ class Dataset:
     def subset(self, indices) -> Dataset:
         """The samples `indices` as a Dataset held in RAM (labels and names kept)."""
         index = _as_index(indices)
-        storage = gather_rows(self.storage, index)
+        storage = self._rows(index)
         y = self.y[torch.from_numpy(index)] if self.y is not None else None
         return Dataset(self.name, self.kind, storage, y, list(self.class_names), self.value_range, self.source,
                        self.channels, list(self.skipped), self.skipped_count)  # fmt: skip
@@ -157,9 +171,10 @@ class Dataset:
     def fingerprint(self) -> str:
         """SHA-1 of the stored samples, labels, shape and value range (for caches keyed by content)."""
         digest = hashlib.sha1(f"{self.kind} {self.sample_shape} {self.value_range}".encode())
-        step = max(1, (64 * 2**20) // max(1, self.storage[:1].nbytes))
+        stored = self.pixels if self.kind == "images" else self.storage
+        step = max(1, (64 * 2**20) // max(1, stored[:1].nbytes))
         for start in range(0, len(self), step):
-            digest.update(np.ascontiguousarray(self.storage[start : start + step]).tobytes())
+            digest.update(np.ascontiguousarray(stored[start : start + step]).tobytes())
         if self.y is not None:
             digest.update(self.y.numpy().tobytes())
         return digest.hexdigest()

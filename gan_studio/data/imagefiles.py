@@ -13,6 +13,7 @@ worker processes can import it cheaply.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import zipfile
@@ -29,7 +30,7 @@ MAX_ZIP_RATIO = 1000  # uncompressed / compressed size of one member beyond whic
 _ZIP_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 
 
-@dataclass
+@dataclass(slots=True)
 class ImageItem:
     """One image of the dataset, before decoding."""
 
@@ -52,12 +53,15 @@ class ImageListing:
 
     def key_parts(self) -> dict:
         """What identifies the content, for the cache key (names, sizes, modification times or CRCs)."""
+        lines = "\n".join(f"{i.name}\0{i.label}\0{i.stamp[0]}\0{i.stamp[1]}" for i in self.items)
+        bad = "\n".join(name for name, _ in self.bad)
         return {
             "kind": self.kind,
             "path": str(self.path),
             "classes": self.class_names,
-            "items": [(i.name, i.label, *i.stamp) for i in self.items],
-            "bad": [name for name, _ in self.bad],
+            "items": hashlib.sha256(lines.encode("utf-8", "surrogateescape")).hexdigest(),
+            "count": len(self.items),
+            "bad": hashlib.sha256(bad.encode("utf-8", "surrogateescape")).hexdigest(),
         }
 
 
@@ -66,7 +70,8 @@ def _is_hidden(name: str) -> bool:
 
 
 def _is_image_name(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+    dot = name.rfind(".")
+    return dot > 0 and name[dot:].lower() in IMAGE_EXTENSIONS
 
 
 # --- folders ----------------------------------------------------------------------------------------
@@ -101,34 +106,38 @@ def _walk_images(top: Path, prefix: str, root: Path, label: int, seen: set[Path]
         if entry is None:
             stack.pop()
             continue
-        name = f"{rel}{entry.name}"
-        target = Path(entry.path)
-        if entry.is_symlink():
-            resolved = _symlink_target(entry, root)
-            if resolved is None:
-                if _is_image_name(entry.name):
-                    bad.append((name, "broken symlink or symlink loop"))
-                continue
-            target = resolved
+        name = rel + entry.name
+        target = entry.path
         try:
-            st = os.stat(target)
+            if entry.is_symlink():
+                resolved = _symlink_target(entry, root)
+                if resolved is None:
+                    if _is_image_name(entry.name):
+                        bad.append((name, "broken symlink or symlink loop"))
+                    continue
+                target = str(resolved)
+                st = os.stat(target)
+            elif not _is_image_name(entry.name) and not entry.is_dir(follow_symlinks=False):
+                continue  # another kind of file: not looked at
+            else:
+                st = entry.stat(follow_symlinks=False)
         except OSError as exc:
             if _is_image_name(entry.name):
                 bad.append((name, f"cannot access: {os_reason(exc)}"))
             continue
         if stat.S_ISDIR(st.st_mode):
-            real = target.resolve()
+            real = Path(target).resolve()
             if real in seen:  # a symlink loop, or a folder already listed through another link
                 continue
             if len(stack) >= MAX_DEPTH:
                 raise DataError(f"folders nested more than {MAX_DEPTH} levels deep", shorten(entry.path, 300))
             seen.add(real)
-            stack.append((iter(_sorted_entries(str(target))), f"{name}/"))
+            stack.append((iter(_sorted_entries(target)), f"{name}/"))
         elif _is_image_name(entry.name):
             if not stat.S_ISREG(st.st_mode):
                 bad.append((name, f"not a regular file: it is {kind_of(st.st_mode)}"))
                 continue
-            items.append(ImageItem(name, str(target), label, (st.st_size, st.st_mtime_ns)))
+            items.append(ImageItem(name, target, label, (st.st_size, st.st_mtime_ns)))
             if len(items) > MAX_FILES:
                 raise DataError(f"more than {MAX_FILES:,} image files", root)
     return items

@@ -37,8 +37,9 @@ def flip_mask(seed: int, epoch: int, position: int, rank: int, n: int) -> np.nda
 class _HostFeeder:
     """Batches gathered from host memory (RAM or a memory map): on the CPU, or copied to a GPU."""
 
-    def __init__(self, storage: np.ndarray, device: torch.device, batch_size: int):
-        self.storage, self.device = storage, device
+    def __init__(self, dataset: Dataset, device: torch.device, batch_size: int):
+        self.dataset, self.storage, self.device = dataset, dataset.storage, device
+        storage = self.storage
         self.pinned: list[torch.Tensor] = []
         self.copied: list[torch.cuda.Event | None] = []
         self.turn = 0
@@ -49,6 +50,7 @@ class _HostFeeder:
             self.copied = [None, None]
 
     def gather(self, index: np.ndarray) -> torch.Tensor:
+        self.dataset.verify_rows(index)  # blocks of a prepared file are checked before their first use
         if not self.pinned:
             rows = torch.from_numpy(gather_rows(self.storage, index))
             return rows.to(self.device) if self.device.type != "cpu" else rows
@@ -67,11 +69,9 @@ class _HostFeeder:
 class _DeviceFeeder:
     """Batches indexed from a copy of the whole set that lives on the device."""
 
-    def __init__(self, storage: np.ndarray | torch.Tensor, device: torch.device):
+    def __init__(self, dataset: Dataset, device: torch.device):
         self.device = device
-        if isinstance(storage, torch.Tensor):
-            self.data = storage.to(device)
-            return
+        storage = dataset.pixels if dataset.kind == "images" else dataset.storage  # pixels: every block checked
         self.data = torch.empty(storage.shape, dtype=torch.from_numpy(storage[:1]).dtype, device=device)
         step = max(1, _UPLOAD_BYTES // max(1, storage[:1].nbytes))
         for start in range(0, len(storage), step):
@@ -91,11 +91,11 @@ def _fits_on_device(nbytes: int, device: torch.device) -> bool:
     return nbytes < 2**31  # other accelerators (Apple MPS): small sets only
 
 
-def make_feeder(storage: np.ndarray, device: torch.device, batch_size: int):
+def make_feeder(dataset: Dataset, device: torch.device, batch_size: int):
     """Where batches come from: the whole set on the device when it fits there, else host memory."""
-    if device.type != "cpu" and _fits_on_device(storage.nbytes, device):
-        return _DeviceFeeder(storage, device)
-    return _HostFeeder(storage, device, batch_size)
+    if device.type != "cpu" and _fits_on_device(dataset.storage.nbytes, device):
+        return _DeviceFeeder(dataset, device)
+    return _HostFeeder(dataset, device, batch_size)
 
 
 class BatchStream:
@@ -116,7 +116,7 @@ class BatchStream:
                 f"batch size {batch_size} x {world_size} process(es) is larger than the dataset ({len(dataset)} "
                 "samples)"
             )
-        self.feeder = make_feeder(dataset.storage, self.device, batch_size)
+        self.feeder = make_feeder(dataset, self.device, batch_size)
         self.y = dataset.y.to(self.device) if dataset.y is not None and num_classes else None
         self.epoch, self.position = 0, 0
         self._order: np.ndarray | None = None

@@ -77,7 +77,7 @@ def ensure_folder(root: Path, n: int) -> Path:
 
 FIRST_STEP = r"""
 import json, os, sys, time
-launched = float(sys.argv[3])
+launched = float(os.environ["DSB_LAUNCHED"])  # set by the parent just before starting this process
 import torch
 torch.set_num_threads(1)
 from gan_studio.config import apply_values
@@ -158,14 +158,44 @@ for r in range(rounds):
         advance(runs[name], block)
         seconds[name] += time.perf_counter() - t
 steps = rounds * block
-print(json.dumps({k: 64 * steps / v for k, v in seconds.items()}), flush=True)
+result = {k: 64 * steps / v for k, v in seconds.items()}
+# the data path alone (gather + convert to float, no model): what a fast GPU would wait for
+from gan_studio.engine.batches import BatchStream
+streams = {name: BatchStream(ds, 0, 64, seed=1) for name, ds in (("memmap", mapped), ("ram", in_ram))}
+batch_seconds = {"memmap": 0.0, "ram": 0.0}
+for r in range(2 * rounds):
+    for name in (("memmap", "ram") if r % 2 == 0 else ("ram", "memmap")):
+        t = time.perf_counter()
+        for _ in range(50):
+            streams[name]()
+        batch_seconds[name] += time.perf_counter() - t
+result.update({f"{k}_batches": 64 * 50 * 2 * rounds / v for k, v in batch_seconds.items()})
+print(json.dumps(result), flush=True)
 """
 
 
-def run_child(script: str, args: list[str], cache: Path, timeout: float = 7200) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "GAN_STUDIO_CACHE": str(cache), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, env=env,
-                          timeout=timeout)  # fmt: skip
+def run_child(script: str, args: list[str], cache: Path, timeout: float = 7200, tries: int = 3) -> dict:
+    """Run `script` in a fresh interpreter; its last stdout line is JSON.
+
+    The script is written to a file, run through runpy from `-c` (so the decoding processes that
+    "spawn" starts do not import it again), with its arguments in the environment, so the command line
+    names no dataset; a child stopped by SIGTERM (another job's cleanup on a shared machine) is run
+    again, and said so.
+    """
+    env = {**os.environ, "PYTHONPATH": str(REPO), "GAN_STUDIO_CACHE": str(cache), "OMP_NUM_THREADS": "1",
+           "DSB_ARGS": json.dumps(args)}  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="dsb-") as folder:
+        path = Path(folder) / "child.py"
+        path.write_text(
+            'import json, os, sys\nsys.argv = [sys.argv[0], *json.loads(os.environ["DSB_ARGS"])]\n' + script
+        )
+        for attempt in range(tries):
+            env["DSB_LAUNCHED"] = repr(time.time())
+            command = [sys.executable, "-c", f"import runpy; runpy.run_path({str(path)!r}, run_name='__main__')"]
+            proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+            if proc.returncode != -15:
+                break
+            print(f"  (a child was stopped by SIGTERM from outside; running it again, try {attempt + 2})", flush=True)
     if proc.returncode != 0:
         raise SystemExit(f"child failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -174,7 +204,7 @@ def run_child(script: str, args: list[str], cache: Path, timeout: float = 7200) 
 def first_step(folder: Path, size: int, cache: Path, work: Path, name: str) -> dict:
     out = work / name
     shutil.rmtree(out, ignore_errors=True)
-    return run_child(FIRST_STEP, [str(folder), str(size), repr(time.time()), str(out)], cache)
+    return run_child(FIRST_STEP, [str(folder), str(size), "", str(out)], cache)
 
 
 def load_average() -> str:
@@ -225,9 +255,13 @@ def report(r: dict) -> None:
         print(f"  {name}: peak RSS {m['VmHWM'] / gb:.2f} GB (at the end: anon {m['RssAnon'] / gb:.2f} GB, file "
               f"{m['RssFile'] / gb:.2f} GB); allowance 1.5 x uint8 + {base['VmHWM'] / gb:.2f} GB (same run on 256 "
               f"images) = {allowance / gb:.2f} GB: ratio {m['VmHWM'] / allowance:.2f}")  # fmt: skip
-    print(
-        f"  samples/s: memmap {tp['memmap']:.1f} | in RAM {tp['ram']:.1f} | memmap / RAM {tp['memmap'] / tp['ram']:.3f}"
-    )
+    print(f"  training samples/s: memmap {tp['memmap']:.1f} | in RAM {tp['ram']:.1f} | memmap / RAM "
+          f"{tp['memmap'] / tp['ram']:.3f}")  # fmt: skip
+    if "memmap_batches" in tp:
+        print(
+            f"  data path alone (samples/s of batches, no model): memmap {tp['memmap_batches']:,.0f} | in RAM "
+            f"{tp['ram_batches']:,.0f} | memmap / RAM {tp['memmap_batches'] / tp['ram_batches']:.3f}"
+        )
 
 
 def main() -> None:

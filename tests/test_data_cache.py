@@ -399,3 +399,20 @@ def test_torchrun_ranks_share_one_prepared_file(tmp_path):
     files = prepared_files()
     assert len(files) == 1 and not temp_files()  # built once (local rank 0), mapped by both ranks
     assert run.read_info()["dataset"]["source"] == str(folder.resolve())
+
+
+def test_a_script_loading_data_without_a_main_guard_fails_clearly_instead_of_hanging(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    tiny = io.BytesIO()
+    Image.new("RGB", (8, 8), (9, 9, 9)).save(tiny, format="PNG")
+    for i in range(prepare_mod.PARALLEL_MIN_IMAGES + 100):  # enough for worker processes
+        (folder / f"{i:05d}.png").write_bytes(tiny.getvalue())
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        f"from gan_studio.data import load_dataset\nload_dataset({str(folder)!r}, image_size=8, workers=2)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode != 0 and 'if __name__ == "__main__":' in result.stderr
+    assert not prepared_files() and not temp_files()

@@ -101,6 +101,7 @@ def prepare_images(
     workers: int | None = None,
 ) -> cache.PreparedFile:
     """The prepared file of an image folder or archive at `image_size`, built now if needed."""
+    _check_not_bootstrapping()
     key = cache.content_key({"v": DECODER_VERSION, "size": image_size, **listing.key_parts()})
     final = cache.cache_path(name, image_size, key)
     found = cache.open_prepared(final, key)
@@ -196,6 +197,19 @@ def _run_tasks(tasks: list[ChunkTask], total: int, progress, cancel, workers) ->
     return _run_in_pool(tasks, total, progress, cancel, min(count, len(tasks)))
 
 
+def _check_not_bootstrapping() -> None:
+    """Refuse to prepare data while this process is itself a worker importing its parent's script.
+
+    A worker started with "spawn" imports the parent's main script; if that script loads a dataset at
+    import time (no `if __name__ == "__main__":`), the worker would wait for the parent's lock forever.
+    """
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise DataError(
+            "a dataset was loaded while a worker process was importing the main script: put the script's code "
+            'under `if __name__ == "__main__":` (Python\'s rule for programs that start processes)'
+        )
+
+
 def _run_in_pool(tasks: list[ChunkTask], total: int, progress, cancel, workers: int) -> list[ChunkResult]:
     results: list[ChunkResult] = []
     done = 0
@@ -212,8 +226,9 @@ def _run_in_pool(tasks: list[ChunkTask], total: int, progress, cancel, workers: 
                 except BrokenProcessPool:
                     first, last = task.refs[0], task.refs[-1]
                     raise DataError(
-                        "a decoding process died (out of memory, or a crash in the image library) while reading "
-                        f"images {shorten(first, 120)} .. {shorten(last, 120)}"
+                        "a decoding process died (out of memory, a crash in the image library, or a script that "
+                        'loads data outside `if __name__ == "__main__":`) while reading images '
+                        f"{shorten(first, 120)} .. {shorten(last, 120)}"
                     ) from None
                 done += len(task.refs)
                 if progress:

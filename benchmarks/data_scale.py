@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -177,22 +178,21 @@ print(json.dumps(result), flush=True)
 def run_child(script: str, args: list[str], cache: Path, timeout: float = 7200, tries: int = 3) -> dict:
     """Run `script` in a fresh interpreter; its last stdout line is JSON.
 
-    The script is written to a file, run through runpy from `-c` (so the decoding processes that
-    "spawn" starts do not import it again), with its arguments in the environment, so the command line
-    names no dataset; a child stopped by SIGTERM (another job's cleanup on a shared machine) is run
-    again, and said so.
+    The script is written to a file as the body of a function called under `if __name__ == "__main__":`
+    (the decoding processes that "spawn" starts import the main script again), with its arguments in the
+    environment, so the command line names no dataset; a child stopped by SIGTERM (another job's cleanup
+    on a shared machine) is run again, and said so.
     """
     env = {**os.environ, "PYTHONPATH": str(REPO), "GAN_STUDIO_CACHE": str(cache), "OMP_NUM_THREADS": "1",
            "DSB_ARGS": json.dumps(args)}  # fmt: skip
+    body = 'import json, os, sys\nsys.argv = [sys.argv[0], *json.loads(os.environ["DSB_ARGS"])]\n' + script
     with tempfile.TemporaryDirectory(prefix="dsb-") as folder:
         path = Path(folder) / "child.py"
-        path.write_text(
-            'import json, os, sys\nsys.argv = [sys.argv[0], *json.loads(os.environ["DSB_ARGS"])]\n' + script
-        )
+        path.write_text(f"def main():\n{textwrap.indent(body, '    ')}\n\nif __name__ == '__main__':\n    main()\n")
         for attempt in range(tries):
             env["DSB_LAUNCHED"] = repr(time.time())
-            command = [sys.executable, "-c", f"import runpy; runpy.run_path({str(path)!r}, run_name='__main__')"]
-            proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+            proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, env=env,
+                                  timeout=timeout)  # fmt: skip
             if proc.returncode != -15:
                 break
             print(f"  (a child was stopped by SIGTERM from outside; running it again, try {attempt + 2})", flush=True)

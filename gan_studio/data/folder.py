@@ -17,7 +17,7 @@ from gan_studio.data.budgets import check_memory
 from gan_studio.data.dataset import RawImages
 from gan_studio.data.decode import ChunkTask, decode_rows
 from gan_studio.data.imagefiles import ImageListing, close_archives, list_image_folder, list_image_zip
-from gan_studio.data.prepare import bad_files_error
+from gan_studio.data.prepare import bad_files_error, no_images_error
 from gan_studio.errors import DataError
 
 
@@ -25,29 +25,28 @@ def decode_listing(listing: ImageListing, image_size: int) -> RawImages:
     """Every image of a listing as uint8 (N, S, S, C), decoded here; any bad file is an error listing them all."""
     if image_size < 1:
         raise DataError(f"image size must be positive, got {image_size}", listing.path)
-    items = listing.items
-    check_memory(len(items) * 3 * image_size * image_size, f"{len(items):,} images of {image_size} px", listing.path)
+    n = len(listing.names)
+    check_memory(n * 3 * image_size * image_size, f"{n:,} images of {image_size} px", listing.path)
     skipped = [{"name": n, "reason": r} for n, r in listing.bad]
-    out = np.empty((len(items), 3, image_size, image_size), dtype=np.uint8)
+    out = np.empty((n, 3, image_size, image_size), dtype=np.uint8)
     colour = False
     container = str(listing.path) if listing.kind == "zip" else ""
     try:
-        for start in range(0, len(items), cache.BLOCK_ROWS):
-            refs = [i.ref for i in items[start : start + cache.BLOCK_ROWS]]
+        for start in range(0, n, cache.BLOCK_ROWS):
+            refs = listing.refs[start : start + cache.BLOCK_ROWS]
             rows, result = decode_rows(ChunkTask(listing.kind, container, refs, start, image_size, ""))
             out[start : start + len(rows)] = rows
             colour = colour or result.colour
-            skipped.extend({"name": items[row].name, "reason": reason} for row, reason in result.bad)
+            skipped.extend({"name": listing.names[row], "reason": reason} for row, reason in result.bad)
     finally:
         close_archives()
     if skipped:
         skipped.sort(key=lambda s: s["name"])
-        raise bad_files_error(listing.path, skipped, len(skipped), len(items) + len(listing.bad))
-    if not items:
-        raise DataError("no images found (expected .bmp, .jpeg, .jpg, .png, .webp files, or one sub-folder per "
-                        "class)", listing.path)  # fmt: skip
+        raise bad_files_error(listing.path, skipped, len(skipped), n + len(listing.bad))
+    if not n:
+        raise no_images_error(listing.path)
     pixels = out if colour else out[:, :1]
-    y = np.array([i.label for i in items], dtype=np.int64) if listing.labelled else None
+    y = np.asarray(listing.labels, dtype=np.int64) if listing.labelled else None
     return RawImages(np.ascontiguousarray(pixels.transpose(0, 2, 3, 1)), y, list(listing.class_names),
                      str(listing.path))  # fmt: skip
 

@@ -14,6 +14,7 @@ worker processes can import it cheaply.
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
 import stat
 import zipfile
@@ -25,6 +26,8 @@ from gan_studio.data.files import RefusedFile, kind_of, open_regular, os_reason,
 from gan_studio.errors import DataError, shorten
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
+_IMAGE_SUFFIXES = tuple(sorted(IMAGE_EXTENSIONS))
+_BY_NAME = operator.attrgetter("name")
 MAX_DEPTH = 64  # nested folders below the dataset folder
 MAX_ZIP_RATIO = 1000  # uncompressed / compressed size of one member beyond which it is treated as a bomb
 _ZIP_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
@@ -42,25 +45,42 @@ class ImageItem:
 
 @dataclass
 class ImageListing:
-    """Every image of a folder or archive, its class names, and the bad files found while listing."""
+    """Every image of a folder or archive (as columns: a warm start needs only the key), its class names,
+    and the bad files found while listing."""
 
     kind: str  # "folder" | "zip"
     path: Path  # the folder or the archive, resolved
-    items: list[ImageItem]
     class_names: list[str]
     labelled: bool
     bad: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
+    names: list[str] = field(default_factory=list)  # see ImageItem for the meaning of each column
+    refs: list[str] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+    stamps: list[int] = field(default_factory=list)  # mtime_ns of a file, CRC-32 of a member
+
+    def add(self, name: str, ref: str, label: int, size: int, stamp: int) -> None:
+        self.names.append(name)
+        self.refs.append(ref)
+        self.labels.append(label)
+        self.sizes.append(size)
+        self.stamps.append(stamp)
+
+    @property
+    def items(self) -> list[ImageItem]:
+        return [ImageItem(*row[:3], row[3:]) for row in zip(self.names, self.refs, self.labels, self.sizes,
+                                                             self.stamps, strict=True)]  # fmt: skip
 
     def key_parts(self) -> dict:
         """What identifies the content, for the cache key (names, sizes, modification times or CRCs)."""
-        lines = "\n".join(f"{i.name}\0{i.label}\0{i.stamp[0]}\0{i.stamp[1]}" for i in self.items)
+        lines = "\n".join(map("{}\0{}\0{}\0{}".format, self.names, self.labels, self.sizes, self.stamps))
         bad = "\n".join(name for name, _ in self.bad)
         return {
             "kind": self.kind,
             "path": str(self.path),
             "classes": self.class_names,
             "items": hashlib.sha256(lines.encode("utf-8", "surrogateescape")).hexdigest(),
-            "count": len(self.items),
+            "count": len(self.names),
             "bad": hashlib.sha256(bad.encode("utf-8", "surrogateescape")).hexdigest(),
         }
 
@@ -70,8 +90,7 @@ def _is_hidden(name: str) -> bool:
 
 
 def _is_image_name(name: str) -> bool:
-    dot = name.rfind(".")
-    return dot > 0 and name[dot:].lower() in IMAGE_EXTENSIONS
+    return name.lower().endswith(_IMAGE_SUFFIXES)
 
 
 # --- folders ----------------------------------------------------------------------------------------
@@ -80,7 +99,9 @@ def _is_image_name(name: str) -> bool:
 def _sorted_entries(folder: str) -> list[os.DirEntry]:
     try:
         with os.scandir(folder) as it:
-            return sorted((e for e in it if not _is_hidden(e.name)), key=lambda e: e.name)
+            entries = [e for e in it if not (e.name[0] == "." or e.name == "__MACOSX")]
+        entries.sort(key=_BY_NAME)
+        return entries
     except OSError as exc:
         raise DataError(f"cannot list this folder: {os_reason(exc)}", shorten(folder, 300)) from None
 
@@ -96,51 +117,58 @@ def _symlink_target(entry: os.DirEntry, root: Path) -> Path | None:
     return target
 
 
-def _walk_images(top: Path, prefix: str, root: Path, label: int, seen: set[Path], bad: list) -> list[ImageItem]:
-    """Image files below `top` in sorted depth-first order (as `sorted(Path.iterdir())` recursion gives)."""
-    items: list[ImageItem] = []
+def _walk_images(top: Path, prefix: str, root: Path, label: int, seen: set[Path], listing: ImageListing) -> int:
+    """Add the image files below `top` to `listing` in sorted depth-first order (as `sorted(Path.iterdir())`
+    recursion gives); returns how many were added."""
+    names, refs, labels, sizes, stamps, bad = (listing.names, listing.refs, listing.labels, listing.sizes,
+                                               listing.stamps, listing.bad)  # fmt: skip
+    before = len(names)
     stack = [(iter(_sorted_entries(str(top))), prefix)]
     while stack:
         entries, rel = stack[-1]
-        entry = next(entries, None)
-        if entry is None:
-            stack.pop()
-            continue
-        name = rel + entry.name
-        target = entry.path
-        try:
-            if entry.is_symlink():
-                resolved = _symlink_target(entry, root)
-                if resolved is None:
-                    if _is_image_name(entry.name):
-                        bad.append((name, "broken symlink or symlink loop"))
+        for entry in entries:  # the hot loop: one stat per image file, nothing more
+            is_image = entry.name.lower().endswith(_IMAGE_SUFFIXES)
+            try:
+                if entry.is_symlink():
+                    resolved = _symlink_target(entry, root)
+                    if resolved is None:
+                        if is_image:
+                            bad.append((rel + entry.name, "broken symlink or symlink loop"))
+                        continue
+                    target = str(resolved)
+                    st = os.stat(target)
+                elif is_image or entry.is_dir(follow_symlinks=False):
+                    target = entry.path
+                    st = entry.stat(follow_symlinks=False)
+                else:
+                    continue  # another kind of file: not looked at
+            except OSError as exc:
+                if is_image:
+                    bad.append((rel + entry.name, f"cannot access: {os_reason(exc)}"))
+                continue
+            mode = st.st_mode
+            if is_image and stat.S_ISREG(mode):
+                names.append(rel + entry.name)
+                refs.append(target)
+                labels.append(label)
+                sizes.append(st.st_size)
+                stamps.append(st.st_mtime_ns)
+            elif stat.S_ISDIR(mode):
+                real = Path(target).resolve()
+                if real in seen:  # a symlink loop, or a folder already listed through another link
                     continue
-                target = str(resolved)
-                st = os.stat(target)
-            elif not _is_image_name(entry.name) and not entry.is_dir(follow_symlinks=False):
-                continue  # another kind of file: not looked at
-            else:
-                st = entry.stat(follow_symlinks=False)
-        except OSError as exc:
-            if _is_image_name(entry.name):
-                bad.append((name, f"cannot access: {os_reason(exc)}"))
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            real = Path(target).resolve()
-            if real in seen:  # a symlink loop, or a folder already listed through another link
-                continue
-            if len(stack) >= MAX_DEPTH:
-                raise DataError(f"folders nested more than {MAX_DEPTH} levels deep", shorten(entry.path, 300))
-            seen.add(real)
-            stack.append((iter(_sorted_entries(target)), f"{name}/"))
-        elif _is_image_name(entry.name):
-            if not stat.S_ISREG(st.st_mode):
-                bad.append((name, f"not a regular file: it is {kind_of(st.st_mode)}"))
-                continue
-            items.append(ImageItem(name, target, label, (st.st_size, st.st_mtime_ns)))
-            if len(items) > MAX_FILES:
-                raise DataError(f"more than {MAX_FILES:,} image files", root)
-    return items
+                if len(stack) >= MAX_DEPTH:
+                    raise DataError(f"folders nested more than {MAX_DEPTH} levels deep", shorten(entry.path, 300))
+                seen.add(real)
+                stack.append((iter(_sorted_entries(target)), f"{rel}{entry.name}/"))
+                break  # into the sub-folder first; this folder's iterator continues after it
+            elif is_image:
+                bad.append((rel + entry.name, f"not a regular file: it is {kind_of(mode)}"))
+        else:
+            stack.pop()
+        if len(names) > MAX_FILES:
+            raise DataError(f"more than {MAX_FILES:,} image files", root)
+    return len(names) - before
 
 
 def list_image_folder(folder: str | Path) -> ImageListing:
@@ -154,7 +182,6 @@ def list_image_folder(folder: str | Path) -> ImageListing:
     if not root.is_dir():
         raise DataError("not a folder", folder)
     seen = {root}
-    bad: list[tuple[str, str]] = []
     top = _sorted_entries(str(root))
     class_dirs = []
     for entry in top:
@@ -167,17 +194,16 @@ def list_image_folder(folder: str | Path) -> ImageListing:
     if len(class_dirs) > MAX_CLASSES:
         raise DataError(f"{len(class_dirs):,} sub-folders (classes): at most {MAX_CLASSES:,} are supported", folder)
     if not class_dirs:
-        items = _walk_images(root, "", root, -1, seen, bad)
-        return ImageListing("folder", root, items, [], False, bad)
-    class_names = check_class_names([name for name, _ in class_dirs], folder)
-    items = []
+        listing = ImageListing("folder", root, [], False)
+        _walk_images(root, "", root, -1, seen, listing)
+        return listing
+    listing = ImageListing("folder", root, check_class_names([name for name, _ in class_dirs], folder), True)
     for label, (name, path) in enumerate(class_dirs):
         seen.add(path.resolve())
-        found = _walk_images(path, f"{name}/", root, label, seen, bad)
-        if not found and not any(b.startswith(f"{name}/") for b, _ in bad):
+        found = _walk_images(path, f"{name}/", root, label, seen, listing)
+        if not found and not any(b.startswith(f"{name}/") for b, _ in listing.bad):
             raise DataError(f"class folder '{shorten(name, 80)}' holds no images", path)
-        items.extend(found)
-    return ImageListing("folder", root, items, class_names, True, bad)
+    return listing
 
 
 # --- zip archives -----------------------------------------------------------------------------------
@@ -257,7 +283,8 @@ def list_image_zip(path: str | Path) -> ImageListing:
     class_names = check_class_names(class_dirs, path) if labelled else []
     label_of = {name: i for i, name in enumerate(class_names)}
     files = sorted((parts, index, info) for parts, index, info, is_dir in entries if not is_dir)
-    items, bad, names = [], [], set()
+    listing = ImageListing("zip", path, class_names, labelled)
+    bad, names = listing.bad, set()
     for parts, index, info in files:
         if labelled and len(parts) < 2:
             continue  # images beside the class folders are ignored, as in a folder
@@ -269,11 +296,13 @@ def list_image_zip(path: str | Path) -> ImageListing:
         if problem:
             bad.append((name, problem))
             continue
-        items.append(ImageItem(name, str(index), label_of[parts[0]] if labelled else -1, (info.file_size, info.CRC)))
+        listing.add(name, str(index), label_of[parts[0]] if labelled else -1, info.file_size, info.CRC)
     for name in class_names:
-        if not any(i.name.startswith(f"{name}/") for i in items) and not any(b.startswith(f"{name}/") for b, _ in bad):
+        if not any(n.startswith(f"{name}/") for n in listing.names) and not any(
+            b.startswith(f"{name}/") for b, _ in bad
+        ):
             raise DataError(f"class folder '{shorten(name, 80)}' holds no images", path)
-    return ImageListing("zip", path, items, class_names, labelled, bad)
+    return listing
 
 
 # --- reading one image's bytes ------------------------------------------------------------------------

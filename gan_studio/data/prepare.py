@@ -29,7 +29,7 @@ from gan_studio.data import cache
 from gan_studio.data.budgets import decode_workers
 from gan_studio.data.cache import PreparationCancelled
 from gan_studio.data.decode import DECODER_VERSION, ChunkResult, ChunkTask, decode_chunk, write_at
-from gan_studio.data.imagefiles import ImageListing, close_archives
+from gan_studio.data.imagefiles import IMAGE_EXTENSIONS, ImageListing, close_archives
 from gan_studio.errors import DataError, shorten
 
 ProgressCallback = Callable[[int, int], None]
@@ -76,6 +76,11 @@ def _check_cancel(cancel) -> None:
         raise PreparationCancelled("data preparation cancelled")
 
 
+def no_images_error(path: Path | str) -> DataError:
+    extensions = ", ".join(sorted(IMAGE_EXTENSIONS))
+    return DataError(f"no images found (expected {extensions} files, or one sub-folder per class)", path)
+
+
 def bad_files_error(listing_path: Path | str, skipped: list[dict], skipped_count: int, total: int) -> DataError:
     """One message naming the first BAD_FILES_SHOWN bad files and how many there are."""
     shown = "; ".join(f"{shorten(s['name'], 160)} ({shorten(s['reason'], 160)})" for s in skipped[:BAD_FILES_SHOWN])
@@ -115,15 +120,13 @@ def prepare_images(
 
 
 def _build_images(listing, image_size, name, key, final, progress, cancel, workers) -> cache.PreparedFile:
-    items = listing.items
-    skipped = [{"name": n, "reason": r} for n, r in listing.bad]
-    total = len(items) + len(skipped)
-    if not items:
+    n = len(listing.names)
+    skipped = [{"name": name, "reason": r} for name, r in listing.bad]
+    total = n + len(skipped)
+    if not n:
         if skipped:
             raise bad_files_error(listing.path, skipped, len(skipped), total)
-        raise DataError("no images found (expected .bmp, .jpeg, .jpg, .png, .webp files, or one sub-folder per "
-                        "class)", listing.path)  # fmt: skip
-    n = len(items)
+        raise no_images_error(listing.path)
     cache.check_disk_space(final.parent, n * 3 * image_size * image_size)
     writer = cache.CacheWriter(final, n, 3, image_size)
     try:
@@ -132,7 +135,7 @@ def _build_images(listing, image_size, name, key, final, progress, cancel, worke
             ChunkTask(
                 listing.kind,
                 container,
-                [i.ref for i in items[s : s + cache.BLOCK_ROWS]],
+                listing.refs[s : s + cache.BLOCK_ROWS],
                 s,
                 image_size,
                 str(writer.temp),
@@ -144,12 +147,12 @@ def _build_images(listing, image_size, name, key, final, progress, cancel, worke
         bad_rows = {row: reason for r in results for row, reason in r.bad}
         colour = any(r.colour for r in results)
         for row, reason in sorted(bad_rows.items()):
-            skipped.append({"name": items[row].name, "reason": reason})
+            skipped.append({"name": listing.names[row], "reason": reason})
         skipped.sort(key=lambda s: s["name"])
         keep = np.array([i for i in range(n) if i not in bad_rows], dtype=np.int64)
         if len(keep) == 0:
             raise bad_files_error(listing.path, skipped, len(skipped), total)
-        labels = np.array([items[i].label for i in keep], dtype=np.int64) if listing.labelled else None
+        labels = np.asarray(listing.labels, dtype=np.int64)[keep] if listing.labelled else None
         meta = cache.CacheMeta(
             key=key, name=name, source=str(listing.path), count=len(keep), channels=3 if colour else 1,
             side=image_size, labelled=listing.labelled, class_names=list(listing.class_names), block_crcs=[],
@@ -169,14 +172,17 @@ def _rewrite(writer: cache.CacheWriter, keep: np.ndarray, colour: bool, meta, la
     """A new file holding only rows `keep` (bad images left out), with one channel when all are grey."""
     channels = 3 if colour else 1
     compact = cache.CacheWriter(writer.final, len(keep), channels, writer.side)
+    row_shape = (3, writer.side, writer.side)
     try:
-        source = writer.rows("r")
-        for start in range(0, len(keep), cache.BLOCK_ROWS):
-            rows = np.take(source, keep[start : start + cache.BLOCK_ROWS], axis=0)[:, :channels]
-            rows = np.ascontiguousarray(rows)
-            write_at(str(compact.temp), start * compact.row_bytes, rows)
-            meta.block_crcs.append(zlib.crc32(rows))
-        del source
+        with open(writer.temp, "rb") as source:  # plain reads: the rows never count as this process's memory
+            for start in range(0, len(keep), cache.BLOCK_ROWS):
+                part = keep[start : start + cache.BLOCK_ROWS]
+                rows = np.empty((len(part), channels, writer.side, writer.side), dtype=np.uint8)
+                for i, row in enumerate(part.tolist()):
+                    source.seek(row * writer.row_bytes)
+                    rows[i] = np.frombuffer(source.read(writer.row_bytes), np.uint8).reshape(row_shape)[:channels]
+                write_at(str(compact.temp), start * compact.row_bytes, rows)
+                meta.block_crcs.append(zlib.crc32(rows))
         return compact.commit(meta, labels)
     finally:
         compact.discard()

@@ -38,7 +38,9 @@ class TrainingWouldStart(Exception):
         self.model_config, self.train_config = model_config, train_config
 
 
-def _probe_new(model_name, model_config, train_config, out=None, workspace=None, dataset=None):
+def _probe_new(
+    model_name, model_config, train_config, out=None, workspace=None, dataset=None, data_progress=None, data_cancel=None
+):
     raise TrainingWouldStart(model_config, train_config)
 
 

@@ -92,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
 
-    judge = ShapeJudge(classifier, reference.train.x[:5000])
-    test_x = reference.test.x[: args.samples]
+    judge = ShapeJudge(classifier, reference.train.head(5000))
+    test_x = reference.test.head(args.samples)
     lines = [
         "| images | one class | realistic | classes generated | share per class % | step, CPU s |",
         "|---|---|---|---|---|---|",

@@ -17,7 +17,7 @@ import sys
 from gan_studio import __version__
 from gan_studio.errors import GanStudioError
 
-COMMANDS = ["app", "train", "runs", "sample", "export", "eval", "fork", "screenshot"]
+COMMANDS = ["app", "train", "runs", "sample", "export", "eval", "fork", "data", "screenshot"]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from gan_studio.errors import ConfigError
+from gan_studio.user_files import RefusedFile, open_regular_fd, os_reason
+from gan_studio.errors import ConfigError, shorten
+
+MAX_CONFIG_BYTES = 1 << 20  # a recipe is a few hundred bytes
+MAX_TEXT_CHARS = 4096  # a text setting (a dataset path): the longest path Linux accepts
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -103,9 +108,12 @@ def coerce(spec: FieldSpec, value: Any) -> Any:
             if isinstance(value, bool):
                 raise ValueError(value)
             return float(value)
-        return str(value)
+        text = str(value)
     except (TypeError, ValueError, OverflowError):  # OverflowError: int("1e999" -> inf)
-        raise ConfigError(f"{spec.name}: expected {spec.type.__name__}, got {value!r}") from None
+        raise ConfigError(f"{spec.name}: expected {spec.type.__name__}, got {shorten(repr(value), 80)}") from None
+    if len(text) > MAX_TEXT_CHARS:
+        raise ConfigError(f"{spec.name}: text of {len(text):,} characters (at most {MAX_TEXT_CHARS:,})")
+    return text
 
 
 def check_value(spec: FieldSpec, value: Any) -> str | None:
@@ -151,7 +159,7 @@ def apply_values(config, values: dict[str, Any], *, strict: bool = True):
         key = name.replace("-", "_")
         if key not in specs:
             if strict:
-                raise ConfigError(f"unknown setting '{name}' for {type(config).__name__}")
+                raise ConfigError(f"unknown setting '{shorten(name, 80)}' for {type(config).__name__}")
             continue
         changes[key] = coerce(specs[key], value)
     updated = dataclasses.replace(config, **changes)
@@ -165,27 +173,49 @@ def to_dict(config) -> dict[str, Any]:
     return dataclasses.asdict(config)
 
 
+def _read_config_bytes(path: Path) -> bytes:
+    """The bytes of a config file: a regular file (a FIFO or device would block) of at most MAX_CONFIG_BYTES."""
+    shown = shorten(path, 300)
+    try:
+        fd = open_regular_fd(path)
+        try:
+            with os.fdopen(fd, "rb", closefd=False) as fh:
+                data = fh.read(MAX_CONFIG_BYTES + 1)
+        finally:
+            os.close(fd)
+    except RefusedFile as exc:
+        raise ConfigError(f"cannot use this config: {exc}", shown) from None
+    except FileNotFoundError:
+        raise ConfigError("config file not found", shown) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config: {os_reason(exc)}", shown) from None
+    except ValueError as exc:  # a NUL byte in the path
+        raise ConfigError(f"invalid config path ({exc})", shown) from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"config file is larger than {MAX_CONFIG_BYTES // 1024} KB", shown)
+    return data
+
+
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Parse a TOML file into a flat dict (tables are merged in), with clear errors."""
     path = Path(path)
+    data_bytes = _read_config_bytes(path)
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError("config file not found", path) from None
+        data = tomllib.loads(data_bytes.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"invalid TOML: {exc}", path) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config: {exc.strerror or exc}", path) from None
+        raise ConfigError(f"invalid TOML: {shorten(exc, 300)}", path) from None
+    except RecursionError:
+        raise ConfigError("invalid TOML: values nested too deeply", path) from None
     flat: dict[str, Any] = {}
     for key, value in data.items():
         if isinstance(value, dict):
             for sub_key, sub_value in value.items():
                 if isinstance(sub_value, (dict, list)):
-                    raise ConfigError(f"unsupported nested value for '{key}.{sub_key}'", path)
+                    raise ConfigError(f"unsupported nested value for '{shorten(key, 80)}.{shorten(sub_key, 80)}'",
+                                      path)  # fmt: skip
                 flat[sub_key] = sub_value
         elif isinstance(value, list):
-            raise ConfigError(f"unsupported list value for '{key}'", path)
+            raise ConfigError(f"unsupported list value for '{shorten(key, 80)}'", path)
         else:
             flat[key] = value
     return flat

@@ -38,3 +38,11 @@ class RunError(GanStudioError):
 
 class ExportError(GanStudioError):
     """An ONNX export failed its checks, or an ONNX file cannot be used."""
+
+
+def shorten(text: object, limit: int = 120) -> str:
+    """`text` for a message: at most `limit` characters, with the full length said when cut."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 30]}... ({len(text):,} characters)"

@@ -23,6 +23,7 @@ from gan_studio.errors import GanStudioError
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 TEMP_MARK = ".tmp-"  # temp files are named .NAME.tmp-PID-RANDOM
 
 
@@ -35,7 +36,8 @@ class DiskFullError(GanStudioError):
 
 
 def describe_kind(mode: int) -> str:
-    for test, name in ((stat.S_ISLNK, "a symlink"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+    """What a stat mode describes, for a message ('a FIFO (named pipe)')."""
+    for test, name in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
                        (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
                        (stat.S_ISDIR, "a folder")):  # fmt: skip
         if test(mode):
@@ -64,29 +66,43 @@ def check_regular(path: str | Path, *, follow: bool = False) -> os.stat_result |
     return info
 
 
-def open_regular(path: str | Path, *, follow: bool = False) -> BinaryIO:
-    """Open a regular file for reading (binary); FileNotFoundError when missing; UnsafeFileError otherwise.
+class RefusedFile(Exception):
+    """A file refused before reading: not a regular file, or larger than allowed (the message says which)."""
 
-    The file is opened non-blocking and checked with fstat after opening too, so a FIFO swapped in
-    between the check and the open is still refused, without blocking.
+
+def open_regular_fd(path: str | Path, *, follow: bool = True) -> int:
+    """A read-only descriptor of the regular file `path`; RefusedFile or OSError otherwise. Never blocks.
+
+    The path is checked before opening and the opened descriptor again after (O_NONBLOCK, so a FIFO
+    swapped in between is still refused without blocking). With follow=False a symlink is refused too.
     """
+    before = os.stat(path) if follow else os.lstat(path)
+    if not stat.S_ISREG(before.st_mode):
+        raise RefusedFile(f"not a regular file: it is {describe_kind(before.st_mode)}")
+    fd = os.open(path, os.O_RDONLY | _NONBLOCK | _BINARY | _CLOEXEC | (0 if follow else _NOFOLLOW))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise RefusedFile(f"not a regular file: it is {describe_kind(mode)}")
+        if _NONBLOCK:
+            os.set_blocking(fd, True)  # reads of a regular file never block; plain blocking reads from here on
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def open_regular(path: str | Path, *, follow: bool = False) -> BinaryIO:
+    """Open a regular file for reading (binary); FileNotFoundError when missing; UnsafeFileError otherwise."""
     if check_regular(path, follow=follow) is None:
         raise FileNotFoundError(errno.ENOENT, "no such file", str(path))
-    flags = os.O_RDONLY | _NONBLOCK | _BINARY | (0 if follow else _NOFOLLOW)
     try:
-        fd = os.open(path, flags)
+        return os.fdopen(open_regular_fd(path, follow=follow), "rb")
+    except RefusedFile:
+        raise UnsafeFileError("is not a regular file: refused", path) from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise UnsafeFileError("is a symlink: refused", path) from None
-        raise
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise UnsafeFileError("is not a regular file: refused", path)
-        if _NONBLOCK:
-            os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
         raise
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from gan_studio.data import Dataset
+from gan_studio.data import Dataset, image_dataset, points_dataset
 from gan_studio.engine.settings import configs_from_values
 from gan_studio.engine.trainer import Trainer
 from gan_studio.events import Diverged, Failed
@@ -78,10 +78,9 @@ def tiny_dataset(kind: str, channels: int, size: int, value_range: tuple[float, 
     y = torch.arange(n) % len(CLASS_NAMES)
     if kind == "points":
         x = torch.randn(n, 2, generator=gen) + y[:, None].float()
-        return Dataset("tiny-points", x, y, list(CLASS_NAMES), "points", (float(x.min()), float(x.max())))
-    lo, hi = value_range
-    x = lo + (hi - lo) * torch.rand(n, channels, size, size, generator=gen)
-    return Dataset("tiny-images", x, y, list(CLASS_NAMES), "images", value_range)
+        return points_dataset("tiny-points", x.numpy(), y.numpy(), list(CLASS_NAMES), "tiny-points")
+    pixels = torch.randint(0, 256, (n, channels, size, size), generator=gen, dtype=torch.uint8)
+    return image_dataset("tiny-images", pixels.numpy(), y.numpy(), list(CLASS_NAMES), value_range)
 
 
 def trained_run_path(out: Path, model: str, data: str, steps: int = 3, **settings) -> Path:

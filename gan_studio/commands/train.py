@@ -6,14 +6,16 @@ defaults that flags override. `--resume RUN` continues a run from its last check
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import threading
 import time
 
 from gan_studio.commands.arguments import resolve_run
+from gan_studio.commands.data import ProgressLine, duration
 from gan_studio.config import field_specs
-from gan_studio.engine.distributed import shutdown
+from gan_studio.engine.distributed import launch_rank, shutdown
 from gan_studio.engine.settings import TrainConfig, all_field_specs, configs_from_values, read_recipe
 from gan_studio.engine.trainer import Trainer
 from gan_studio.errors import ConfigError
@@ -83,20 +85,33 @@ def run(args) -> int:
     model, values = _collect(args)
     callbacks = default_callbacks()
     if args.resume:
-        trainer = Trainer.from_checkpoint(resolve_run(args.resume, args.workspace), values,
-                                          start_from=args.from_checkpoint, callbacks=callbacks)  # fmt: skip
+        with _data_progress(args) as progress:
+            trainer = Trainer.from_checkpoint(resolve_run(args.resume, args.workspace), values,
+                                              start_from=args.from_checkpoint, callbacks=callbacks,
+                                              data_progress=progress)  # fmt: skip
     else:
         if args.from_checkpoint:
             raise ConfigError("--from goes with --resume RUN (or use `gan-studio fork`)")
         if not model:
             raise ConfigError(f"which model? give one of {', '.join(MODEL_NAMES)} (or model = ... in --config)")
         _, train_config, model_config = configs_from_values(model, values)
-        trainer = Trainer.new(model, model_config, train_config, out=args.out, workspace=args.workspace,
-                              callbacks=callbacks)  # fmt: skip
+        with _data_progress(args) as progress:
+            trainer = Trainer.new(model, model_config, train_config, out=args.out, workspace=args.workspace,
+                                  callbacks=callbacks, data_progress=progress)  # fmt: skip
     try:
         return drive(trainer, quiet=args.quiet)
     finally:
         shutdown(trainer.dist)
+
+
+@contextlib.contextmanager
+def _data_progress(args):
+    """A progress line for downloading or preparing the data (first process only), closed after."""
+    line = ProgressLine("preparing data", enabled=not args.quiet and launch_rank() == 0)
+    try:
+        yield line.update
+    finally:
+        line.close()
 
 
 def drive(trainer: Trainer, quiet: bool = False) -> int:
@@ -185,7 +200,7 @@ class ProgressBar:
         eta = ""
         if rate and record.get("time") and step:
             seconds = record.get("time") / step * batches_left
-            eta = f" ETA {_duration(seconds)}"
+            eta = f" ETA {duration(seconds)}"
         line = (f"step {step}/{self.total} [{'#' * filled}{'.' * (self.width - filled)}] {frac:4.0%} "
                 f"| {losses} | {rate:.0f} samples/s{eta}")  # fmt: skip
         if self.tty:
@@ -200,12 +215,3 @@ class ProgressBar:
             sys.stderr.write("\n")
             sys.stderr.flush()
             self.shown = False
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    if seconds >= 60:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds}s"

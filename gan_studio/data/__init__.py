@@ -1,20 +1,18 @@
-"""Datasets for the models: built-in 2D toys and shapes, MNIST-family, CIFAR-10, folders, .npz.
+"""Datasets for the models: built-in 2D toys and shapes, MNIST-family, CIFAR-10, image folders and .zip, .npz.
 
-`load_dataset(spec)` is the one entry point: `spec` is a built-in name or a path. Images come
-back as float (N, C, H, W) in the requested value range ([-1, 1] for GANs, [0, 1] for VAEs),
-resized to the model's size; points as float (N, 2). Bad input raises `DataError`.
+`load_dataset(spec)` is the one entry point: `spec` is a built-in name or a path. It returns a
+`Dataset` (contract in gan_studio/data/dataset.py): images as uint8 (N, C, H, W), in RAM or
+memory-mapped from a prepared file in the user cache folder, converted to float in the requested
+value range ([-1, 1] for GANs, [0, 1] for VAEs) batch by batch; points as float32 (N, 2). Bad
+input raises `DataError`.
+
+This package imports torch only when one of its torch-using names is first used (PEP 562), so the
+worker processes that decode images (gan_studio.data.decode) start without it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
-import numpy as np
-import torch
-
-from gan_studio.data.dataset import Dataset, RawImages, fit_images, images_from_raw
-from gan_studio.errors import DataError
+import importlib
 
 TOY_NAMES = ["ring8", "grid25", "spiral", "moons"]
 IDX_NAMES = ["mnist", "fashion-mnist", "kmnist"]
@@ -34,7 +32,17 @@ DATASET_DESCRIPTIONS = {
     "cifar10": "CIFAR-10 colour photos, 10 classes (download, 163 MB)",
 }
 
-ProgressCallback = Callable[[int, int], None]  # (bytes_done, bytes_total or 0 when unknown)
+_LAZY = {
+    "Dataset": "gan_studio.data.dataset",
+    "RawImages": "gan_studio.data.dataset",
+    "fit_images": "gan_studio.data.dataset",
+    "image_dataset": "gan_studio.data.dataset",
+    "load_dataset": "gan_studio.data.loading",
+    "load_raw": "gan_studio.data.loading",
+    "points_dataset": "gan_studio.data.loading",
+    "ProgressCallback": "gan_studio.data.loading",
+    "PreparationCancelled": "gan_studio.data.cache",
+}
 
 
 def is_point_dataset(spec: str) -> bool:
@@ -42,101 +50,26 @@ def is_point_dataset(spec: str) -> bool:
     return spec in TOY_NAMES
 
 
-def points_dataset(name: str, points: np.ndarray, labels: np.ndarray | None, class_names, source: str) -> Dataset:
-    """Wrap an (N, D) float array of points (and optional labels) as a Dataset."""
-    if points.ndim != 2 or points.shape[0] == 0:
-        raise DataError(f"expected a non-empty (N, D) point array, got shape {points.shape}", source or None)
-    y = torch.from_numpy(labels.astype(np.int64)) if labels is not None else None
-    return Dataset(
-        name=name,
-        x=torch.from_numpy(points.astype(np.float32)),
-        y=y,
-        class_names=list(class_names) if y is not None else [],
-        kind="points",
-        value_range=(float(points.min()), float(points.max())),
-        source=source,
-    )
-
-
-def load_raw(
-    spec: str,
-    *,
-    image_size: int = 32,
-    split: str = "train",
-    seed: int = 0,
-    download: bool = True,
-    progress: ProgressCallback | None = None,
-    cancel=None,
-) -> RawImages | Dataset:
-    """Load `spec` as raw uint8 images (or, for point data, directly as a points Dataset)."""
-    if spec in TOY_NAMES:
-        from gan_studio.data.toy2d import TOYS
-
-        make, names = TOYS[spec]
-        points, labels = make(seed=seed)
-        return points_dataset(spec, points, labels, names, spec)
-    if spec in ("shapes", "shapes-colour"):
-        from gan_studio.data.shapes import make_shapes
-
-        x, y, names = make_shapes(size=image_size, seed=seed, colour=spec == "shapes-colour")
-        return RawImages(x, y, names, spec)
-    if spec in DOWNLOADABLE:
-        from gan_studio.data.download import ensure_dataset
-
-        folder = ensure_dataset(spec, download=download, progress=progress, cancel=cancel)
-        return _load_path(folder, image_size=image_size, split=split, known_name=spec)
-    path = Path(spec).expanduser()
-    if not path.exists():
-        raise DataError(
-            f"no such dataset: '{spec}' is neither a built-in ({', '.join(BUILTIN_NAMES)}) nor an existing path"
-        )
-    return _load_path(path, image_size=image_size, split=split, known_name=None)
-
-
-def _load_path(path: Path, *, image_size: int, split: str, known_name: str | None):
-    from gan_studio.data import cifar, folder, idx, npz
-
-    if path.is_file():
-        if path.suffix.lower() == ".npz":
-            return npz.load_npz(path)
-        raise DataError("unsupported dataset file (expected a folder or a .npz)", path)
-    if cifar.is_cifar_folder(path):
-        return cifar.load_cifar10(path, split=split)
-    if idx.is_idx_folder(path):
-        return idx.load_idx_folder(path, split=split, name=known_name)
-    return folder.load_image_folder(path, image_size=image_size)
-
-
-def load_dataset(
-    spec: str,
-    *,
-    image_size: int = 32,
-    channels: int | None = None,
-    value_range: tuple[float, float] = (0.0, 1.0),
-    split: str = "train",
-    seed: int = 0,
-    download: bool = True,
-    progress: ProgressCallback | None = None,
-    cancel=None,
-) -> Dataset:
-    """Load a dataset by built-in name or path, ready for a model (see module docstring)."""
-    raw = load_raw(
-        spec, image_size=image_size, split=split, seed=seed, download=download, progress=progress, cancel=cancel
-    )
-    if isinstance(raw, Dataset):
-        return raw
-    name = spec if spec in BUILTIN_NAMES else Path(spec).name
-    return images_from_raw(raw, name, image_size, channels, value_range)
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'gan_studio.data' has no attribute '{name}'")
 
 
 __all__ = [
     "BUILTIN_NAMES",
     "DATASET_DESCRIPTIONS",
     "DOWNLOADABLE",
+    "TOY_NAMES",
     "Dataset",
+    "PreparationCancelled",
     "RawImages",
     "fit_images",
+    "image_dataset",
     "is_point_dataset",
     "load_dataset",
     "load_raw",
+    "points_dataset",
 ]

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from gan_studio.data.budgets import check_class_names, check_memory
 from gan_studio.data.dataset import RawImages
+from gan_studio.user_files import content_stamp, open_user_file
 from gan_studio.data.idx import check_labels
 from gan_studio.errors import DataError
 
@@ -71,8 +73,12 @@ def _plain_key(key) -> object:
 def read_batch_pickle(path: Path) -> dict:
     """Unpickle a CIFAR batch/meta file safely; keys come back as str."""
     try:
-        with open(path, "rb") as f:
+        with open_user_file(path, "CIFAR file") as f:
             obj = _RestrictedUnpickler(f, encoding="bytes").load()
+    except DataError:
+        raise
+    except MemoryError:
+        raise DataError("not enough memory to read this CIFAR file", path) from None
     except OSError as exc:
         raise DataError(f"cannot read CIFAR file ({exc.strerror or exc})", path) from exc
     except pickle.UnpicklingError as exc:
@@ -105,7 +111,8 @@ def _class_names(folder: Path) -> list[str]:
     names = read_batch_pickle(meta_path).get("label_names")
     if not isinstance(names, list) or not names or not all(isinstance(n, (bytes, str)) for n in names):
         raise DataError("expected a list of class names under 'label_names'", meta_path)
-    return [n.decode("utf-8", "replace") if isinstance(n, bytes) else n for n in names]
+    text = [n.decode("utf-8", "replace") if isinstance(n, bytes) else n for n in names]
+    return check_class_names(text, meta_path)
 
 
 def _read_batch(path: Path, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -125,12 +132,8 @@ def _read_batch(path: Path, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-def load_cifar10(folder: str | Path, split: str = "train") -> RawImages:
-    """Load CIFAR-10 `split` ("train": data_batch_1..5, "test": test_batch) as uint8 (N, 32, 32, 3).
-
-    `folder` is the `cifar-10-batches-py` folder or its parent. When the requested split's files
-    are absent but the other split's are present, the other split is used.
-    """
+def split_files(folder: Path, split: str) -> tuple[Path, list[Path]]:
+    """(batches folder, batch files) of `split`, or of the other split when its files are absent."""
     root = batches_dir(folder)
     if root is None:
         raise DataError("no CIFAR-10 batch files (data_batch_1..5, test_batch) in this folder", folder)
@@ -141,6 +144,28 @@ def load_cifar10(folder: str | Path, split: str = "train") -> RawImages:
     if not files:
         other = "test" if split == "train" else "train"
         files = [root / name for name in splits[other] if (root / name).is_file()]
+    return root, files
+
+
+def cifar_source(folder: Path, split: str, display_name: str):
+    """A CIFAR-10 split as an ArraySource (identified by its files' content; read only when needed)."""
+    from gan_studio.data.prepare import ArrayImages, ArraySource
+
+    root, files = split_files(folder, split)
+    meta = [root / META_FILE] if (root / META_FILE).is_file() else []
+    key_files = [content_stamp(p) for p in files + meta]
+    return ArraySource("cifar", root.resolve(), display_name, key_files,
+                       lambda: ArrayImages.from_raw(load_cifar10(folder, split)))  # fmt: skip
+
+
+def load_cifar10(folder: str | Path, split: str = "train") -> RawImages:
+    """Load CIFAR-10 `split` ("train": data_batch_1..5, "test": test_batch) as uint8 (N, 32, 32, 3).
+
+    `folder` is the `cifar-10-batches-py` folder or its parent. When the requested split's files
+    are absent but the other split's are present, the other split is used.
+    """
+    root, files = split_files(Path(folder), split)
+    check_memory(sum(p.stat().st_size for p in files), "the CIFAR batches", root)
     class_names = _class_names(root)
     batches = [_read_batch(path, len(class_names)) for path in files]
     images = np.concatenate([b[0] for b in batches])

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import gzip
 import math
+import os
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from gan_studio.data.budgets import check_class_count, check_memory
 from gan_studio.data.dataset import RawImages
+from gan_studio.user_files import content_stamp, open_user_file
 from gan_studio.errors import DataError
 
 # IDX type code -> numpy dtype (multi-byte values are big-endian in the file).
@@ -56,16 +59,19 @@ def read_idx(path: str | Path) -> np.ndarray:
     """Read one IDX file (`.gz` or raw) into an array of its declared type and shape (native byte order)."""
     path = Path(path)
     try:
-        if path.name.lower().endswith(".gz"):
-            with gzip.open(path, "rb") as f:
-                dtype, dims = _read_header(f, path)
-                data = _read_gzip_payload(f, path, dtype, dims)
-        else:
-            with open(path, "rb") as f:
-                dtype, dims = _read_header(f, path)
-                data = _read_raw_payload(f, path, dtype, dims)
+        with open_user_file(path, "IDX file") as raw:
+            file_size = os.fstat(raw.fileno()).st_size
+            if path.name.lower().endswith(".gz"):
+                with gzip.GzipFile(fileobj=raw, mode="rb") as f:
+                    dtype, dims = _read_header(f, path)
+                    data = _read_gzip_payload(f, path, dtype, dims, file_size)
+            else:
+                dtype, dims = _read_header(raw, path)
+                data = _read_raw_payload(raw, path, dtype, dims, file_size)
     except DataError:
         raise
+    except MemoryError:
+        raise DataError("not enough memory to read this IDX file", path) from None
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise DataError(f"truncated or corrupt gzip data ({exc})", path) from exc
     except OSError as exc:
@@ -105,18 +111,23 @@ def _mismatch(path: Path, dims: tuple[int, ...], expected: int, found: str) -> D
     return DataError(f"truncated or corrupt IDX file: header declares {shape} ({expected} bytes), {found}", path)
 
 
-def _read_raw_payload(f, path: Path, dtype: np.dtype, dims: tuple[int, ...]) -> np.ndarray:
+def _read_raw_payload(f, path: Path, dtype: np.dtype, dims: tuple[int, ...], file_size: int) -> np.ndarray:
     expected = _payload_size(dtype, dims)
-    available = path.stat().st_size - f.tell()
+    available = file_size - f.tell()
     if available != expected:
         raise _mismatch(path, dims, expected, f"but the file holds {available} bytes of data")
-    return np.fromfile(f, dtype=dtype, count=expected // dtype.itemsize)
+    check_memory(expected, "the IDX data", path)
+    data = f.read(expected)
+    if len(data) != expected:
+        raise _mismatch(path, dims, expected, f"but only {len(data)} bytes could be read")
+    return np.frombuffer(data, dtype=dtype)
 
 
-def _read_gzip_payload(f, path: Path, dtype: np.dtype, dims: tuple[int, ...]) -> np.ndarray:
+def _read_gzip_payload(f, path: Path, dtype: np.dtype, dims: tuple[int, ...], file_size: int) -> np.ndarray:
     expected = _payload_size(dtype, dims)
-    if expected > path.stat().st_size * _MAX_DEFLATE_RATIO + _CHUNK:
+    if expected > file_size * _MAX_DEFLATE_RATIO + _CHUNK:
         raise _mismatch(path, dims, expected, "far more than the compressed file can hold")
+    check_memory(expected, "the IDX data", path)
     buffer = bytearray()
     while len(buffer) < expected:  # bounded reads: memory grows only with data actually present
         chunk = f.read(min(_CHUNK, expected - len(buffer)))
@@ -178,9 +189,34 @@ def check_labels(labels: np.ndarray, count: int, source: str | Path, num_classes
         raise DataError(f"expected {count} labels (one per sample), got shape {labels.shape}", source)
     if count and labels.min() < 0:
         raise DataError(f"labels must not be negative (found {labels.min()})", source)
+    if count:
+        check_class_count(int(labels.max()), source)
     if count and num_classes is not None and labels.max() >= num_classes:
         raise DataError(f"label {labels.max()} is out of range for {num_classes} classes", source)
     return labels.astype(np.int64)
+
+
+def split_files(folder: Path, split: str) -> tuple[Path, Path, Path | None]:
+    """(IDX folder, images file, labels file or None) of `split`, or of the other split when it is absent."""
+    if split not in SPLIT_PREFIXES:
+        raise DataError(f"unknown split '{split}' (expected one of: {', '.join(SPLIT_PREFIXES)})", folder)
+    idx_dir = _idx_dir(folder) if folder.is_dir() else None
+    if idx_dir is None:
+        raise DataError("no IDX images file (train-images-idx3-ubyte[.gz] or t10k-...) in this folder", folder)
+    prefixes = [SPLIT_PREFIXES[split]] + [p for p in SPLIT_PREFIXES.values() if p != SPLIT_PREFIXES[split]]
+    prefix = next(p for p in prefixes if find_idx_file(idx_dir, f"{p}-images-idx3-ubyte"))  # _idx_dir found one
+    images_path = find_idx_file(idx_dir, f"{prefix}-images-idx3-ubyte")
+    return idx_dir, images_path, find_idx_file(idx_dir, f"{prefix}-labels-idx1-ubyte")
+
+
+def idx_source(folder: Path, split: str, name: str | None, display_name: str):
+    """An IDX folder's split as an ArraySource (identified by its files' content; read only when needed)."""
+    from gan_studio.data.prepare import ArrayImages, ArraySource
+
+    _, images_path, labels_path = split_files(folder, split)
+    key_files = [content_stamp(p) for p in (images_path, labels_path) if p is not None]
+    return ArraySource("idx", folder.resolve(), display_name, [*key_files, name or ""],
+                       lambda: ArrayImages.from_raw(load_idx_folder(folder, split, name)))  # fmt: skip
 
 
 def load_idx_folder(folder: str | Path, split: str = "train", name: str | None = None) -> RawImages:
@@ -191,15 +227,7 @@ def load_idx_folder(folder: str | Path, split: str = "train", name: str | None =
     without it they are guessed from the folder name, defaulting to the digits.
     """
     folder = Path(folder)
-    if split not in SPLIT_PREFIXES:
-        raise DataError(f"unknown split '{split}' (expected one of: {', '.join(SPLIT_PREFIXES)})", folder)
-    idx_dir = _idx_dir(folder) if folder.is_dir() else None
-    if idx_dir is None:
-        raise DataError("no IDX images file (train-images-idx3-ubyte[.gz] or t10k-...) in this folder", folder)
-    prefixes = [SPLIT_PREFIXES[split]] + [p for p in SPLIT_PREFIXES.values() if p != SPLIT_PREFIXES[split]]
-    prefix = next(p for p in prefixes if find_idx_file(idx_dir, f"{p}-images-idx3-ubyte"))  # _idx_dir found one
-    images_path = find_idx_file(idx_dir, f"{prefix}-images-idx3-ubyte")
-    labels_path = find_idx_file(idx_dir, f"{prefix}-labels-idx1-ubyte")
+    idx_dir, images_path, labels_path = split_files(folder, split)
     images = read_idx(images_path)
     if images.ndim != 3 or images.dtype != np.uint8:
         raise DataError(f"expected uint8 images of shape (N, H, W), got {images.dtype} {images.shape}", images_path)

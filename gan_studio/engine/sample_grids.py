@@ -36,21 +36,20 @@ def fixed_inputs(
 
 def real_points(dataset: Dataset, n: int = POINT_SAMPLES) -> np.ndarray:
     """Up to n training points (2D data), for drawing behind generated ones."""
-    return dataset.x[:n].numpy()
+    return dataset.head(n).numpy()
 
 
 def real_batch_picture(dataset: Dataset, num_classes: int, seed: int) -> np.ndarray:
     """A batch of training data laid out like the run's grids (one row per class when conditional)."""
-    x = dataset.x
     gen = torch.Generator().manual_seed(seed)
     if dataset.kind == "points":
-        idx = torch.randperm(len(x), generator=gen)[:POINT_SAMPLES]
-        return scatter_plot(np.empty((0, 2)), x[idx].numpy())  # real points only, in grey
+        idx = torch.randperm(len(dataset), generator=gen)[:POINT_SAMPLES]
+        return scatter_plot(np.empty((0, 2)), dataset.take(idx).numpy())  # real points only, in grey
     if dataset.y is not None and num_classes:
         rows = []
         for k in range(num_classes):
             members = torch.nonzero(dataset.y == k).flatten()
             rows.append(members[torch.randperm(len(members), generator=gen)[:GRID_COLUMNS]])
-        return samples_picture(x[torch.cat(rows)], dataset.value_range, GRID_COLUMNS)
-    idx = torch.randperm(len(x), generator=gen)[:GRID_SAMPLES]
-    return samples_picture(x[idx], dataset.value_range, GRID_COLUMNS)
+        return samples_picture(dataset.take(torch.cat(rows)), dataset.value_range, GRID_COLUMNS)
+    idx = torch.randperm(len(dataset), generator=gen)[:GRID_SAMPLES]
+    return samples_picture(dataset.take(idx), dataset.value_range, GRID_COLUMNS)

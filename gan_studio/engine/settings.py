@@ -37,6 +37,9 @@ class TrainConfig:
     eval_every: int = param(0, "steps between quality metrics during training (0 = off)", low=0, high=10**9,
                             advanced=True)  # fmt: skip
     sync_batchnorm: bool = param(False, "SyncBatchNorm across processes under torchrun (CUDA)", advanced=True)
+    skip_bad_files: bool = param(False, "train on the readable images when some files of the data cannot be used "
+                                 "(they are listed in run.json)", advanced=True)  # fmt: skip
+    flip: bool = param(False, "random horizontal flip of training images (per batch; the same after a resume)")
 
 
 def resolve_device(choice: str) -> torch.device:

@@ -65,7 +65,8 @@ class Trainer:
 
     def __init__(self, model_name: str, model_config, train_config: TrainConfig, run_dir: Path, *,
                  dataset: Dataset | None = None, checkpoint: dict | None = None, controls: Controls | None = None,
-                 callbacks: Iterable[TrainerCallback] = (), who: str = "gan-studio train"):  # fmt: skip
+                 callbacks: Iterable[TrainerCallback] = (), who: str = "gan-studio train", data_progress=None,
+                 data_cancel=None):  # fmt: skip
         self.spec = get_spec(model_name)
         self.model_name, self.model_config, self.train_config = model_name, model_config, train_config
         recipe_class = recipe_for(self.spec.family)
@@ -86,10 +87,12 @@ class Trainer:
         self._sample_step = -1
 
         seed_everything(train_config.seed + self.dist.rank)
-        with dist_utils.local_main_first(self.dist):  # one download per machine under torchrun
+        with dist_utils.local_main_first(self.dist):  # one download and one prepared file per machine
             if dataset is None:
                 dataset = load_dataset(train_config.data, image_size=getattr(model_config, "image_size", 32),
-                                       value_range=recipe_class.value_range, seed=train_config.seed)  # fmt: skip
+                                       value_range=recipe_class.value_range, seed=train_config.seed,
+                                       skip_bad_files=train_config.skip_bad_files, progress=data_progress,
+                                       cancel=data_cancel)  # fmt: skip
         self.dataset = dataset
         self.data_info = DataInfo.from_dataset(dataset)
         if checkpoint is not None:
@@ -102,10 +105,8 @@ class Trainer:
         self.recipe = recipe_class(self.model, model_config, self.dist, self.device)
         self.losses = LossWatch(self.dist, self.device)
 
-        x = dataset.x.to(self.device) if dataset.x.numel() * 4 < 2**31 else dataset.x
-        y = dataset.y.to(x.device) if dataset.y is not None else None
-        self.stream = BatchStream(x, y, self.model.num_classes, train_config.batch_size, train_config.seed,
-                                  self.dist.rank, self.dist.world_size)  # fmt: skip
+        self.stream = BatchStream(dataset, self.model.num_classes, train_config.batch_size, train_config.seed,
+                                  self.dist.rank, self.dist.world_size, self.device, train_config.flip)  # fmt: skip
         c = train_config
         self.total_steps = (
             self.recipe.steps_for_epochs(c.epochs, self.stream.batches_per_epoch) if c.epochs else c.steps
@@ -124,7 +125,8 @@ class Trainer:
         """A fresh run in `out`, or in a new folder of `workspace` named model-data-time.
 
         Nothing is written until the data loaded and the model was built, so bad input leaves no
-        run directory behind. `options`: dataset, controls, callbacks, who (see __init__).
+        run directory behind. `options`: dataset, controls, callbacks, who, data_progress, data_cancel
+        (see __init__).
         """
         workspace = workspace or default_workspace()
         out = Path(out) if out is not None else new_run_folder(model_name, train_config.data, workspace)

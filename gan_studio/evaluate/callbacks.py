@@ -49,7 +49,7 @@ class HealthAdvisor(TrainerCallback):
         """A fixed batch of training data for the VAE's active units (the first samples of the set)."""
         if self._probe is None:
             dataset, k = trainer.dataset, trainer.model.num_classes
-            x = dataset.x[:PROBE_SAMPLES].to(trainer.device)
+            x = dataset.head(PROBE_SAMPLES).to(trainer.device)
             y = one_hot(dataset.y[:PROBE_SAMPLES], k).to(trainer.device) if k and dataset.y is not None else None
             self._probe = (x, y)
         return self._probe

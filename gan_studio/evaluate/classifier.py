@@ -136,12 +136,12 @@ def cache_path(reference: ReferenceData, cache_dir: str | Path | None = None) ->
     """Where the classifier of this dataset (and image format) is cached."""
     train = reference.train
     digest = hashlib.sha1()
-    digest.update(f"v{CLASSIFIER_VERSION} {tuple(train.x.shape)} {train.value_range} {len(reference.test)}".encode())
-    digest.update(train.x.contiguous().numpy().tobytes())
-    digest.update(train.y.numpy().tobytes())
+    shape = (len(train), *train.sample_shape)
+    digest.update(f"v{CLASSIFIER_VERSION} {shape} {train.value_range} {len(reference.test)}".encode())
+    digest.update(train.fingerprint().encode())  # stored pixels and labels
     safe_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in reference.name)[:40] or "data"
     folder = Path(cache_dir) if cache_dir is not None else user_cache_dir() / "classifiers"
-    side = train.x.shape[-1]
+    side = train.sample_shape[-1]
     return folder / f"{safe_name}-{side}px-{digest.hexdigest()[:16]}.pt"
 
 
@@ -191,7 +191,7 @@ def train_classifier(reference: ReferenceData, path: Path, device="cpu", progres
     train, test = reference.train, reference.test
     if train.y is None or train.num_classes < 2:
         raise DataError(f"'{reference.name}' has no class labels: the image metrics need a labelled dataset")
-    channels, num_classes = int(train.x.shape[1]), train.num_classes
+    channels, num_classes = int(train.sample_shape[0]), train.num_classes
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     net = FeatureNet(channels, num_classes).to(device)

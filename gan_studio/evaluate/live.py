@@ -69,7 +69,7 @@ def live_metrics(trainer) -> dict[str, Any]:
         finite = points[torch.isfinite(samples).all(dim=1).numpy()]
         if len(finite) < 2:
             return {}
-        real = trainer.dataset.x[:PROTOCOL_SAMPLES].double().numpy()
+        real = trainer.dataset.head(PROTOCOL_SAMPLES).double().numpy()
         return {"frechet_live": round(frechet_distance(finite, real), 5)}
     return _image_metrics(trainer)
 
@@ -106,7 +106,8 @@ class _ImageState:
         try:
             info = trainer.data_info
             self.reference = reference_data(trainer.train_config.data, image_size=int(info.shape[-1]),
-                                            channels=int(info.shape[0]), seed=trainer.train_config.seed)  # fmt: skip
+                                            channels=int(info.shape[0]), seed=trainer.train_config.seed,
+                                            skip_bad_files=trainer.train_config.skip_bad_files)  # fmt: skip
             self.path = cache_path(self.reference)
         except Exception:  # noqa: BLE001 - live metrics are optional; training must go on
             self.reference = None
@@ -117,7 +118,7 @@ class _ImageState:
             trainer = self.trainer()
             found = cached_classifier(self.reference, self.path.parent, trainer.device if trainer else "cpu")
             if found is not None:
-                test = self.reference.test.x[:2000]
+                test = self.reference.test.head(2000)
                 self.test_features = found.features(test, self.reference.test.value_range).double().numpy()
                 self._classifier = found
         return self._classifier

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -48,9 +48,7 @@ class ReferenceData:
 
 def subset(dataset: Dataset, index: np.ndarray | torch.Tensor) -> Dataset:
     """The samples `index` of a dataset (labels and metadata kept)."""
-    index = torch.as_tensor(np.asarray(index), dtype=torch.long)
-    y = dataset.y[index] if dataset.y is not None else None
-    return replace(dataset, x=dataset.x[index], y=y)
+    return dataset.subset(np.asarray(index))
 
 
 def holdout_split(n: int, fraction: float = HOLDOUT_FRACTION) -> tuple[np.ndarray, np.ndarray]:
@@ -62,16 +60,18 @@ def holdout_split(n: int, fraction: float = HOLDOUT_FRACTION) -> tuple[np.ndarra
 
 def reference_data(spec: str, *, image_size: int = 32, channels: int | None = None,
                    value_range: tuple[float, float] = (0.0, 1.0), seed: int = 0, trained_size: int | None = None,
-                   download: bool = False) -> ReferenceData:  # fmt: skip
+                   download: bool = False, skip_bad_files: bool = False) -> ReferenceData:  # fmt: skip
     """Training and test data of dataset `spec` in the format a model of this size was trained on."""
     from gan_studio.data import TOY_NAMES
 
     if spec in TOY_NAMES or spec in PROCEDURAL_IMAGES:
         return _fresh_draw(spec, image_size, channels, value_range, seed)
-    kwargs = dict(image_size=image_size, channels=channels, value_range=value_range, download=download)
+    kwargs = dict(image_size=image_size, channels=channels, value_range=value_range, download=download,
+                  skip_bad_files=skip_bad_files)  # fmt: skip
     train = load_dataset(spec, split="train", **kwargs)
     test = load_dataset(spec, split="test", **kwargs)
-    if len(train) != len(test) or not torch.equal(train.x, test.x):
+    same_file = bool(train.prepared_file) and train.prepared_file == test.prepared_file
+    if len(train) != len(test) or not (same_file or train.fingerprint() == test.fingerprint()):
         return ReferenceData(train.name, train.kind, train, test,
                              f"published train / test splits ({len(train)} / {len(test)})")  # fmt: skip
     train_idx, test_idx = holdout_split(len(train))
@@ -120,4 +120,5 @@ def reference_for_run(info: dict, data_info, value_range: tuple[float, float] = 
         value_range=value_range,
         seed=int(train_config.get("seed", info.get("seed", 0)) or 0),
         trained_size=int(size) if isinstance(size, int) else None,
+        skip_bad_files=bool(train_config.get("skip_bad_files", False)),
     )

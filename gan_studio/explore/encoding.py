@@ -48,7 +48,7 @@ def run_dataset(info: dict, sample_shape: tuple[int, ...], value_range: tuple[fl
     key = (str(spec), image_size, channels, (lo, hi), seed)
     if key not in _DATASETS:
         dataset = load_dataset(str(spec), image_size=image_size, channels=channels, value_range=(lo, hi), seed=seed,
-                               download=download)  # fmt: skip
+                               download=download, skip_bad_files=bool(train.get("skip_bad_files", False)))  # fmt: skip
         while len(_DATASETS) >= _CACHE_SIZE:
             _DATASETS.pop(next(iter(_DATASETS)))
         _DATASETS[key] = dataset

@@ -100,7 +100,7 @@ class FrameRecorder(TrainerCallback):
         if not isinstance(event, Sample) or info.kind != "points" or tuple(info.shape) != (2,):
             return ()
         if self._extent is None:
-            self._extent = plane_extent(trainer.dataset.x[:REAL_POINTS_FOR_EXTENT].numpy())
+            self._extent = plane_extent(trainer.dataset.head(REAL_POINTS_FOR_EXTENT).numpy())
             RunDir(trainer.run.path).ensure_folder(FRAMES_FOLDER)
         device = trainer.device
 

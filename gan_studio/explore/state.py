@@ -78,7 +78,7 @@ def point_backdrop(source: ExplorerSource):
     if source.info:
         try:
             dataset = run_dataset(source.info, source.sample_shape, source.value_range)
-            real = dataset.x[:: max(1, len(dataset) // REAL_POINTS)].numpy()
+            real = dataset.take(range(0, len(dataset), max(1, len(dataset) // REAL_POINTS))).numpy()
         except GanStudioError:
             real = None
     extent = plane_extent(real if real is not None else cloud)

@@ -102,7 +102,7 @@ class EncodeTab(ExplorerTab):
             dataset = run_dataset(source.info, source.sample_shape, source.value_range)
             i = int(index) % len(dataset)
             label = int(dataset.y[i]) if source.num_classes and dataset.y is not None else None
-            return encode(source, dataset.x[i].numpy(), label)
+            return encode(source, dataset.take([i])[0].numpy(), label)
 
         self.panel.submit("encode", work, self._show)
 

@@ -130,7 +130,7 @@ class LatentTab(ExplorerTab):
             def work():
                 dataset = run_dataset(source.info, source.sample_shape, source.value_range)
                 pick = np.random.default_rng(0).permutation(len(dataset))[:KL_SAMPLES]
-                x = dataset.x[pick].numpy()
+                x = dataset.take(pick).numpy()
                 y = None
                 if source.num_classes:
                     y = np.eye(source.num_classes, dtype=np.float32)[dataset.y[pick].numpy()]

@@ -1,0 +1,153 @@
+"""`gan-studio data prepare|info|clear`: prepared datasets (decoded once, memory-mapped) in the user cache folder.
+
+`prepare DATA --image-size 64` decodes and resizes a dataset ahead of time (e.g. before a cluster
+job), on all cores, with progress and an ETA; training on the same data and size then starts in
+seconds. `info` lists the prepared files, `clear [DATA]` removes them (all, or those of DATA).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from gan_studio.data.budgets import human_bytes
+from gan_studio.errors import ConfigError
+
+CHANNEL_NAMES = {1: "grey", 3: "RGB"}
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("data", help="prepare, list and remove prepared datasets", description=__doc__)
+    actions = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p))
+    prep = actions.add_parser("prepare", help="decode and resize a dataset now, into the cache")
+    prep.add_argument("data", help="a dataset path (image folder, .zip, IDX or CIFAR folder, .npz) or built-in name")
+    prep.add_argument("--image-size", type=int, default=32, help="image side in pixels, as the model's [default: 32]")
+    prep.add_argument("--split", default="train", choices=("train", "test"), help="split [default: train]")
+    prep.add_argument("--skip-bad-files", action="store_true", help="succeed even if some files cannot be used")
+    prep.add_argument("--workers", type=int, default=None, help="decoding processes [default: every core]")
+    prep.add_argument("--quiet", action="store_true", help="no progress line")
+    actions.add_parser("info", help="list prepared datasets")
+    clear = actions.add_parser("clear", help="remove prepared datasets (all, or those of DATA)")
+    clear.add_argument("data", nargs="?", help="only the prepared files of this dataset path")
+    p.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    if args.action == "prepare":
+        return _prepare(args)
+    if args.action == "info":
+        return _info()
+    if args.action == "clear":
+        return _clear(args)
+    raise ConfigError("which action? gan-studio data prepare|info|clear")
+
+
+def _prepare(args) -> int:
+    from gan_studio.data import TOY_NAMES, load_dataset
+
+    if args.data in TOY_NAMES or args.data in ("shapes", "shapes-colour"):
+        print(f"'{args.data}' is made in memory at each start: nothing to prepare", file=sys.stderr)
+        return 0
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {args.workers}")
+    line = ProgressLine(f"preparing {args.data}", enabled=not args.quiet)
+    started = time.perf_counter()
+    try:
+        dataset = load_dataset(args.data, image_size=args.image_size, split=args.split,
+                               skip_bad_files=args.skip_bad_files, progress=line.update,
+                               workers=args.workers)  # fmt: skip
+    finally:
+        line.close()
+    seconds = time.perf_counter() - started
+    c, h, w = dataset.pixels.shape[1:]
+    print(f"{len(dataset):,} images of {w}x{h} {CHANNEL_NAMES.get(c, c)}"
+          f"{f', {dataset.num_classes} classes' if dataset.num_classes else ''} ready in {seconds:.1f} s: "
+          f"{dataset.prepared_file}")  # fmt: skip
+    if dataset.skipped_count:
+        print(f"{dataset.skipped_count:,} file(s) could not be used and are left out (see gan-studio data info)")
+    return 0
+
+
+def _info() -> int:
+    from gan_studio.data.cache import cache_root, list_prepared
+
+    entries = list_prepared()
+    if not entries:
+        print(f"no prepared datasets in {cache_root()}")
+        return 0
+    print(f"prepared datasets in {cache_root()}:")
+    total = 0
+    for entry in entries:
+        total += entry.bytes
+        meta = entry.meta
+        if meta is None:
+            print(f"  {entry.path.name}  {human_bytes(entry.bytes)}  unusable ({entry.problem}); rebuilt on next use")
+            continue
+        classes = f", {len(meta.class_names)} classes" if meta.labelled else ""
+        skipped = f", {meta.skipped_count:,} bad files left out" if meta.skipped_count else ""
+        print(f"  {meta.name}: {meta.count:,} images {meta.side}x{meta.side} {CHANNEL_NAMES.get(meta.channels)}"
+              f"{classes}{skipped}, {human_bytes(entry.bytes)}, from {meta.source} "
+              f"({time.strftime('%Y-%m-%d %H:%M', time.localtime(meta.created))})")  # fmt: skip
+        for bad in meta.skipped[:5]:
+            print(f"      left out: {bad.get('name')} ({bad.get('reason')})")
+    print(f"{len(entries)} file(s), {human_bytes(total)}")
+    return 0
+
+
+def _clear(args) -> int:
+    from pathlib import Path
+
+    from gan_studio.data.cache import cache_root, clear_prepared
+
+    removed, freed = clear_prepared(Path(args.data).expanduser() if args.data else None)
+    print(f"removed {removed} file(s), {human_bytes(freed)}, from {cache_root()}")
+    return 0
+
+
+class ProgressLine:
+    """`progress(done, total)` as one self-rewriting line with rate and ETA (a line every ~10 s off a terminal)."""
+
+    def __init__(self, label: str, enabled: bool = True, stream=None):
+        self.label, self.enabled = label, enabled
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.started = time.monotonic()
+        self.last_print = 0.0
+        self.shown = False
+
+    def update(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.last_print < (0.2 if self.tty else 10.0) and done < total:
+            return
+        self.last_print = now
+        elapsed = max(now - self.started, 1e-6)
+        rate = done / elapsed
+        if total:
+            eta = f", ETA {duration((total - done) / rate)}" if rate > 0 and done < total else ""
+            text = f"{self.label}: {done:,}/{total:,} ({done / total:.0%}), {rate:,.0f}/s{eta}"
+        else:
+            text = f"{self.label}: {done:,}"
+        if self.tty:
+            self.stream.write("\r" + text[:160].ljust(80))
+            self.shown = True
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.shown = False
+
+
+def duration(seconds: float) -> str:
+    """12345 -> '3h25m', 75 -> '1m15s'."""
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"

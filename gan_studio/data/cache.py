@@ -1,0 +1,514 @@
+"""Prepared datasets: decoded, resized uint8 images in one memory-mapped file each, in the user cache folder.
+
+One file per (source content, image size, split), named `<name>-<size>px-<key>.gsdata` in
+`user_cache_dir()/prepared/`. Layout:
+
+    pixels   uint8 (N, C, S, S), from offset 0 (memory-mapped for training)
+    labels   int64 little-endian (N,), when the set is labelled
+    meta     UTF-8 JSON: key, source, shape, class names, skipped bad files, CRC-32 of every block of rows
+    trailer  magic (8 bytes) | meta length (uint64) | meta CRC-32 (uint32)
+
+A file is written under a temporary name, flushed to disk and renamed into place, so a reader sees
+a complete file or none; builders of the same file take an OS lock, so two processes preparing the
+same data at once end with one valid file. Before use, a file's size, trailer, meta and the CRC of
+every block of rows are checked: a truncated or damaged file is removed and prepared again, never
+trained on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from gan_studio.data.budgets import MAX_CLASS_NAME_CHARS, MAX_CLASSES, decode_workers, human_bytes
+from gan_studio.user_files import RefusedFile, open_regular_fd
+from gan_studio.errors import DataError
+from gan_studio.paths import user_cache_dir
+
+FORMAT_VERSION = 1
+SUFFIX = ".gsdata"
+MAGIC = b"GSDATA\x00\x01"
+TRAILER = struct.Struct("<8sQI")
+MAX_META_BYTES = 64 * 2**20
+BLOCK_ROWS = 256  # rows per CRC block (and per decoding chunk)
+MAX_SKIPPED_LISTED = 100  # bad files named in the meta (and so in run.json); the count is always kept
+LOCK_POLL_S = 0.2
+
+
+class PreparationCancelled(DataError):
+    """The user cancelled preparing a dataset (nothing is left behind)."""
+
+
+class CorruptCache(Exception):
+    """A prepared file that must not be used (the message says why)."""
+
+
+def cache_root() -> Path:
+    """The folder holding prepared datasets."""
+    return user_cache_dir() / "prepared"
+
+
+def content_key(parts: dict) -> str:
+    """A hex key for a source description (file list and stamps, size, split, decoder version)."""
+    blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:32]
+
+
+def cache_path(name: str, image_size: int, key: str) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:40].strip(".") or "data"
+    return cache_root() / f"{safe}-{image_size}px-{key[:20]}{SUFFIX}"
+
+
+@dataclass
+class CacheMeta:
+    """What a prepared file holds (its JSON meta, validated)."""
+
+    key: str
+    name: str
+    source: str
+    count: int
+    channels: int
+    side: int
+    labelled: bool
+    class_names: list[str]
+    block_crcs: list[int]
+    labels_crc: int = 0
+    skipped: list[dict] = field(default_factory=list)  # [{"name", "reason"}], at most MAX_SKIPPED_LISTED
+    skipped_count: int = 0
+    total_count: int = 0  # images in the source, bad ones included
+    created: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def row_bytes(self) -> int:
+        return self.channels * self.side * self.side
+
+    @property
+    def pixel_bytes(self) -> int:
+        return self.count * self.row_bytes
+
+    @property
+    def label_bytes(self) -> int:
+        return 8 * self.count if self.labelled else 0
+
+    def to_json(self) -> bytes:
+        data = {"format": FORMAT_VERSION, **{k: v for k, v in self.__dict__.items()}}
+        return json.dumps(data, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, blob: bytes) -> CacheMeta:
+        try:
+            data = json.loads(blob.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise CorruptCache(f"unreadable meta ({exc})") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
+            raise CorruptCache("unknown format")
+        try:
+            meta = cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+        except TypeError as exc:
+            raise CorruptCache(f"incomplete meta ({exc})") from None
+        meta._check()
+        return meta
+
+    def _check(self) -> None:
+        def is_int(v, low=0):
+            return type(v) is int and v >= low
+
+        ok = (
+            all(isinstance(v, str) for v in (self.key, self.name, self.source))
+            and is_int(self.count, 1)
+            and self.channels in (1, 3)
+            and is_int(self.side, 1)
+            and self.side <= 65536
+            and isinstance(self.labelled, bool)
+            and isinstance(self.class_names, list)
+            and len(self.class_names) <= MAX_CLASSES
+            and all(isinstance(n, str) and len(n) <= MAX_CLASS_NAME_CHARS for n in self.class_names)
+            and isinstance(self.block_crcs, list)
+            and len(self.block_crcs) == -(-self.count // BLOCK_ROWS)
+            and all(is_int(c) for c in self.block_crcs)
+            and is_int(self.labels_crc)
+            and isinstance(self.skipped, list)
+            and is_int(self.skipped_count)
+            and isinstance(self.extra, dict)
+        )
+        if not ok:
+            raise CorruptCache("inconsistent meta")
+
+
+@dataclass
+class PreparedFile:
+    """A prepared file: its meta, its pixels memory-mapped read-only, and the check of their blocks."""
+
+    path: Path
+    meta: CacheMeta
+    check: BlockCheck | None = None
+
+    def __post_init__(self):
+        if self.check is None:
+            self.check = BlockCheck(self.path, self.meta)
+
+    def pixels(self) -> np.memmap:
+        m = self.meta
+        return np.memmap(self.path, dtype=np.uint8, mode="r", shape=(m.count, m.channels, m.side, m.side))
+
+    def labels(self) -> np.ndarray | None:
+        if not self.meta.labelled:
+            return None
+        with open(self.path, "rb") as fh:
+            fh.seek(self.meta.pixel_bytes)
+            return np.frombuffer(fh.read(self.meta.label_bytes), dtype="<i8").astype(np.int64)
+
+
+def read_meta(path: Path) -> CacheMeta:
+    """The meta of a prepared file, after checking its trailer and total size (CorruptCache otherwise)."""
+    try:
+        fd = open_regular_fd(path)
+    except RefusedFile as exc:
+        raise CorruptCache(str(exc)) from None
+    with os.fdopen(fd, "rb") as fh:
+        size = os.fstat(fd).st_size
+        if size < TRAILER.size:
+            raise CorruptCache("truncated (no trailer)")
+        fh.seek(size - TRAILER.size)
+        magic, meta_len, meta_crc = TRAILER.unpack(fh.read(TRAILER.size))
+        if magic != MAGIC:
+            raise CorruptCache("truncated or not a prepared dataset (bad trailer)")
+        if meta_len > min(MAX_META_BYTES, size - TRAILER.size):
+            raise CorruptCache("bad meta length")
+        fh.seek(size - TRAILER.size - meta_len)
+        blob = fh.read(meta_len)
+        if zlib.crc32(blob) != meta_crc:
+            raise CorruptCache("meta checksum mismatch")
+        meta = CacheMeta.from_json(blob)
+        expected = meta.pixel_bytes + meta.label_bytes + meta_len + TRAILER.size
+        if size != expected:
+            raise CorruptCache(f"size {size:,} bytes, expected {expected:,}")
+        return meta
+
+
+class BlockCheck:
+    """The CRC check of a prepared file's blocks of rows, each block checked once, before its first use.
+
+    Opening a prepared file checks its size, trailer, meta and labels at once, but reading all of its
+    pixels at every start would cost as much as the data is large (tens of GB for a set larger than
+    memory). Instead each block of BLOCK_ROWS rows is checked (read through its own descriptor, so
+    the check adds nothing to resident memory) the first time any of its rows is asked for; a block
+    that does not match removes the file and raises a DataError, so damaged pixels are never used.
+    """
+
+    def __init__(self, path: Path, meta: CacheMeta):
+        self.path, self.meta = path, meta
+        self.done = np.zeros(len(meta.block_crcs), dtype=bool)
+        self._lock = threading.Lock()
+
+    def rows(self, index: np.ndarray) -> None:
+        """Check the blocks holding rows `index` that were not checked yet."""
+        blocks = np.unique(np.asarray(index, dtype=np.int64) // BLOCK_ROWS)
+        todo = blocks[~self.done[blocks]]
+        if len(todo):
+            self._check(todo.tolist())
+
+    def all(self) -> None:
+        """Check every block not checked yet (several threads: zlib releases the GIL)."""
+        self._check(np.flatnonzero(~self.done).tolist())
+
+    def _check(self, blocks: list[int]) -> None:
+        with self._lock:
+            blocks = [b for b in blocks if not self.done[b]]
+            if not blocks:
+                return
+            try:
+                bad = _damaged_blocks(self.path, self.meta, blocks)
+            except OSError as exc:
+                bad, reason = blocks[:1], f"unreadable ({exc.strerror or exc})"
+            else:
+                reason = "do not match their checksum"
+            if bad:
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path)
+                first = bad[0] * BLOCK_ROWS
+                raise DataError(
+                    f"the prepared dataset file is damaged (rows {first}..{first + BLOCK_ROWS - 1} {reason}); it "
+                    "was removed, so the next start prepares the data again",
+                    self.path,
+                )
+            self.done[blocks] = True
+
+
+def _damaged_blocks(path: Path, meta: CacheMeta, blocks: list[int]) -> list[int]:
+    """Which of `blocks` do not match their CRC (read with pread-like calls, a few threads for many blocks)."""
+    block = BLOCK_ROWS * meta.row_bytes
+    local, opened = threading.local(), []
+
+    def damaged(i: int) -> bool:
+        if not hasattr(local, "file"):
+            local.file, local.buffer = open(path, "rb", buffering=0), bytearray(block)
+            opened.append(local.file)
+        length = min(block, meta.pixel_bytes - i * block)
+        view = memoryview(local.buffer)[:length]
+        local.file.seek(i * block)
+        done = 0
+        while done < length:
+            n = local.file.readinto(view[done:])
+            if not n:
+                return True  # truncated
+            done += n
+        return zlib.crc32(view) != meta.block_crcs[i]
+
+    try:
+        if len(blocks) < 8:
+            return [i for i in blocks if damaged(i)]
+        with ThreadPoolExecutor(max_workers=min(4, decode_workers())) as pool:
+            return [i for i, is_bad in zip(blocks, pool.map(damaged, blocks), strict=True) if is_bad]
+    finally:
+        for fh in opened:
+            fh.close()
+
+
+def _check_labels(path: Path, meta: CacheMeta) -> None:
+    if not meta.labelled:
+        return
+    with open(path, "rb") as fh:
+        fh.seek(meta.pixel_bytes)
+        labels = fh.read(meta.label_bytes)
+    if zlib.crc32(labels) != meta.labels_crc:
+        raise CorruptCache("labels checksum mismatch")
+    values = np.frombuffer(labels, dtype="<i8")
+    if len(values) and (values.min() < 0 or values.max() >= max(1, len(meta.class_names))):
+        raise CorruptCache("labels out of range")
+
+
+def verify(path: Path, meta: CacheMeta) -> None:
+    """Check every block of rows and the labels now (CorruptCache when anything does not match)."""
+    bad = _damaged_blocks(path, meta, list(range(len(meta.block_crcs))))
+    if bad:
+        raise CorruptCache(f"{len(bad)} damaged block(s) of images (first at row {bad[0] * BLOCK_ROWS})")
+    _check_labels(path, meta)
+
+
+def open_prepared(path: Path, key: str) -> PreparedFile | None:
+    """The prepared file at `path` for `key`, its size, meta and labels checked (its rows are checked as they
+    are first read: PreparedFile.check); None when absent. A bad file is removed (None)."""
+    if not os.path.lexists(path):
+        return None
+    try:
+        meta = read_meta(path)
+        if meta.key != key:
+            raise CorruptCache("belongs to other data")
+        _check_labels(path, meta)
+    except (CorruptCache, OSError):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return None
+    return PreparedFile(path, meta)
+
+
+# --- writing ------------------------------------------------------------------------------------------
+
+
+class CacheWriter:
+    """A prepared file being built under a temporary name; `commit` makes it appear complete, atomically."""
+
+    def __init__(self, final: Path, count: int, channels: int, side: int):
+        self.final = final
+        final.parent.mkdir(parents=True, exist_ok=True)
+        self.temp = final.with_name(f"{final.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+        self.count, self.channels, self.side = count, channels, side
+        with open(self.temp, "wb") as fh:
+            fh.truncate(count * channels * side * side)  # sparse until written
+
+    @property
+    def row_bytes(self) -> int:
+        return self.channels * self.side * self.side
+
+    def rows(self, mode: str = "r+") -> np.memmap:
+        return np.memmap(self.temp, dtype=np.uint8, mode=mode, shape=(self.count, self.channels, self.side, self.side))
+
+    def commit(self, meta: CacheMeta, labels: np.ndarray | None) -> PreparedFile:
+        """Append labels, meta and trailer; flush; rename into place."""
+        label_bytes = b""
+        if labels is not None:
+            label_bytes = np.ascontiguousarray(labels, dtype="<i8").tobytes()
+            meta.labels_crc = zlib.crc32(label_bytes)
+        blob = meta.to_json()
+        with open(self.temp, "r+b") as fh:
+            fh.seek(self.count * self.row_bytes)
+            fh.write(label_bytes)
+            fh.write(blob)
+            fh.write(TRAILER.pack(MAGIC, len(blob), zlib.crc32(blob)))
+            fh.truncate()
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(self.temp, self.final)
+        _fsync_dir(self.final.parent)
+        prepared = PreparedFile(self.final, meta)
+        prepared.check.done[:] = True  # just written from the rows the checksums were computed on
+        return prepared
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.temp)
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def block_crcs(rows: np.ndarray) -> list[int]:
+    """CRC-32 of each block of BLOCK_ROWS rows."""
+    return [zlib.crc32(np.ascontiguousarray(rows[i : i + BLOCK_ROWS])) for i in range(0, len(rows), BLOCK_ROWS)]
+
+
+def check_disk_space(folder: Path, nbytes: int) -> None:
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(folder).free
+    if nbytes + 64 * 2**20 > free:
+        raise DataError(
+            f"not enough disk space to prepare the dataset: it needs {human_bytes(nbytes)}, "
+            f"{human_bytes(free)} are free (set GAN_STUDIO_CACHE to a folder on a larger disk)",
+            folder,
+        )
+
+
+@contextlib.contextmanager
+def build_lock(final: Path, cancel=None) -> Iterator[None]:
+    """Hold an exclusive OS lock for building `final` (waits for another builder; cancel stops waiting)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = final.with_name(final.name + ".lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        while not _try_lock(fd):
+            if cancel is not None and cancel.is_set():
+                raise PreparationCancelled("data preparation cancelled")
+            time.sleep(LOCK_POLL_S)
+        try:
+            _remove_stale_temp_files(final)
+            yield
+        finally:
+            _unlock(fd)
+    finally:
+        os.close(fd)
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    except OSError:  # a file system without locks (some network mounts): rely on the atomic rename alone
+        return True
+
+
+def _unlock(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        import msvcrt
+
+        with contextlib.suppress(OSError):
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        return
+    with contextlib.suppress(OSError):
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _remove_stale_temp_files(final: Path) -> None:
+    """Temporary files of builders of `final` that died (we hold the lock, so none is alive)."""
+    for temp in final.parent.glob(f"{final.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            temp.unlink()
+
+
+# --- listing and clearing ---------------------------------------------------------------------------
+
+
+@dataclass
+class CacheEntry:
+    path: Path
+    bytes: int
+    meta: CacheMeta | None
+    problem: str = ""
+
+
+def list_prepared() -> list[CacheEntry]:
+    """Every prepared file in the cache folder, with its meta (or why it is unusable)."""
+    root = cache_root()
+    if not root.is_dir():
+        return []
+    entries = []
+    for path in sorted(root.glob(f"*{SUFFIX}")):
+        try:
+            size = path.lstat().st_size
+            meta, problem = read_meta(path), ""
+        except (CorruptCache, OSError) as exc:
+            meta, problem = None, str(exc) or type(exc).__name__
+            size = path.lstat().st_size if path.exists() else 0
+        entries.append(CacheEntry(path, size, meta, problem))
+    return entries
+
+
+def clear_prepared(source: Path | None = None) -> tuple[int, int]:
+    """Remove prepared files (all, or those of `source`) and temporary files left by builders that died.
+
+    Returns (files removed, bytes freed). A file being built right now keeps its temporary file.
+    Lock files stay (empty; removing one could let two builders run at once).
+    """
+    removed = freed = 0
+    wanted = str(source.resolve()) if source is not None else None
+    for entry in list_prepared():
+        if wanted is not None and (entry.meta is None or entry.meta.source != wanted):
+            continue
+        with contextlib.suppress(OSError):
+            entry.path.unlink()
+            removed, freed = removed + 1, freed + entry.bytes
+    if wanted is None and cache_root().is_dir():
+        for lock in cache_root().glob(f"*{SUFFIX}.lock"):
+            final = lock.with_name(lock.name[: -len(".lock")])
+            fd = os.open(lock, os.O_RDWR)
+            try:
+                if not _try_lock(fd):
+                    continue  # being built now
+                try:
+                    for temp in final.parent.glob(f"{final.name}.*.tmp"):
+                        with contextlib.suppress(OSError):
+                            size = temp.stat().st_size
+                            temp.unlink()
+                            removed, freed = removed + 1, freed + size
+                finally:
+                    _unlock(fd)
+            finally:
+                os.close(fd)
+    return removed, freed

@@ -1,0 +1,207 @@
+"""Loading a dataset by built-in name or path (what `gan_studio.data.load_dataset` does).
+
+Built-in 2D points and the procedural shapes are made in memory. Everything read from files (image
+folders, .zip archives, IDX, CIFAR-10 and .npz images, the downloaded built-ins) is prepared once
+into a memory-mapped file in the user cache folder (prepare.py, cache.py) and trained on from
+there, batch by batch.
+"""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gan_studio.data.budgets import check_memory
+from gan_studio.data.cache import PreparedFile
+from gan_studio.data.dataset import Dataset, RawImages, images_from_raw
+from gan_studio.user_files import describe_kind, stat_path
+from gan_studio.errors import DataError, shorten
+
+ProgressCallback = Callable[[int, int], None]  # (done, total): bytes while downloading, images while preparing
+
+
+def points_dataset(name: str, points: np.ndarray, labels: np.ndarray | None, class_names, source: str) -> Dataset:
+    """Wrap an (N, D) array of points (and optional labels) as a Dataset of float32 points."""
+    if points.ndim != 2 or points.shape[0] == 0:
+        raise DataError(f"expected a non-empty (N, D) point array, got shape {points.shape}", source or None)
+    check_memory(points.shape[0] * points.shape[1] * 4, "the points", source or None)
+    values = np.ascontiguousarray(points, dtype=np.float32)
+    if not np.isfinite(values).all():
+        raise DataError("points are not finite in float32 (NaN, infinite, or beyond about 3.4e38)", source or None)
+    y = torch.from_numpy(labels.astype(np.int64)) if labels is not None else None
+    return Dataset(name, "points", values, y, list(class_names) if y is not None else [],
+                   (float(values.min()), float(values.max())), source)  # fmt: skip
+
+
+def _check_path(spec: str) -> Path:
+    """The path `spec` names, checked: it exists and is a folder or a regular file."""
+    from gan_studio.data import BUILTIN_NAMES
+
+    path = Path(spec).expanduser()
+    try:
+        exists = path.exists()
+    except OSError:  # a name too long for the system, and the like: stat_path says what
+        exists = True
+    if not exists and not path.is_symlink():
+        raise DataError(
+            f"no such dataset: '{shorten(spec, 200)}' is neither a built-in ({', '.join(BUILTIN_NAMES)}) "
+            "nor an existing path"
+        )
+    mode = stat_path(path, "dataset path").st_mode
+    if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+        raise DataError(f"not a dataset: it is {describe_kind(mode)} (expected a folder, a .zip or an .npz)", path)
+    return path
+
+
+def _source(path: Path, *, image_size: int, split: str, known_name: str | None, name: str, progress, cancel,
+            workers) -> PreparedFile | Dataset:  # fmt: skip
+    """The prepared file of an image dataset at `path` (built if needed), or a points Dataset."""
+    from gan_studio.data import cifar, idx, imagefiles, npz, prepare
+
+    if path.is_file():
+        suffix = path.suffix.lower()
+        if suffix == ".npz":
+            source = npz.npz_source(path, name)
+            if isinstance(source, Dataset):
+                return source
+            return prepare.prepare_arrays(source, image_size, progress=progress, cancel=cancel)
+        if suffix == ".zip":
+            listing = imagefiles.list_image_zip(path)
+            return prepare.prepare_images(listing, image_size, name=name, progress=progress, cancel=cancel,
+                                          workers=workers)  # fmt: skip
+        raise DataError("unsupported dataset file (expected a folder, a .zip of images or an .npz)", path)
+    if cifar.is_cifar_folder(path):
+        source = cifar.cifar_source(path, split, name)
+        return prepare.prepare_arrays(source, image_size, progress=progress, cancel=cancel)
+    if idx.is_idx_folder(path):
+        source = idx.idx_source(path, split, known_name, name)
+        return prepare.prepare_arrays(source, image_size, progress=progress, cancel=cancel)
+    listing = imagefiles.list_image_folder(path)
+    return prepare.prepare_images(listing, image_size, name=name, progress=progress, cancel=cancel, workers=workers)
+
+
+def prepared_dataset(prepared: PreparedFile, name: str, value_range, channels: int | None) -> Dataset:
+    """A Dataset whose pixels are memory-mapped from a prepared file."""
+    meta = prepared.meta
+    labels = prepared.labels()
+    y = torch.from_numpy(labels) if labels is not None else None
+    return Dataset(name, "images", prepared.pixels(), y, list(meta.class_names) if y is not None else [],
+                   (float(value_range[0]), float(value_range[1])), meta.source, channels, list(meta.skipped),
+                   meta.skipped_count, str(prepared.path), prepared.check)  # fmt: skip
+
+
+def _dataset_name(spec: str) -> str:
+    from gan_studio.data import BUILTIN_NAMES
+
+    if spec in BUILTIN_NAMES:
+        return spec
+    path = Path(spec).expanduser()
+    return (path.stem if path.suffix.lower() in (".zip", ".npz") else path.name) or "data"
+
+
+def load_dataset(
+    spec: str,
+    *,
+    image_size: int = 32,
+    channels: int | None = None,
+    value_range: tuple[float, float] = (0.0, 1.0),
+    split: str = "train",
+    seed: int = 0,
+    download: bool = True,
+    skip_bad_files: bool = False,
+    progress: ProgressCallback | None = None,
+    cancel=None,
+    workers: int | None = None,
+) -> Dataset:
+    """A dataset by built-in name or path, ready for a model.
+
+    Images come as uint8 held in memory (built-ins) or memory-mapped from a prepared file (anything
+    read from files), converted per batch to float in `value_range` with `channels` channels (None:
+    as stored); points as float32 (N, 2). `progress(done, total)` reports downloads (bytes) and
+    preparation (images); setting the `cancel` event (a threading.Event) stops either with a
+    DataError. Image files that cannot be read are listed in one DataError, unless
+    `skip_bad_files`: then the rest is used and `Dataset.skipped` names them. `workers` decoding
+    processes (default: every core). Bad input raises DataError.
+    """
+    from gan_studio.data import BUILTIN_NAMES, DOWNLOADABLE, TOY_NAMES
+
+    if image_size < 1 or image_size > 4096:
+        raise DataError(f"image size must be 1 to 4096 pixels, got {image_size}")
+    if spec in TOY_NAMES or spec in ("shapes", "shapes-colour"):
+        raw = load_raw(spec, image_size=image_size, seed=seed)
+        if isinstance(raw, Dataset):
+            return raw
+        return images_from_raw(raw, spec, image_size, channels, value_range)
+    known_name = None
+    if spec in DOWNLOADABLE:
+        from gan_studio.data.download import ensure_dataset
+
+        path = ensure_dataset(spec, download=download, progress=progress, cancel=cancel)
+        known_name = spec
+    else:
+        path = _check_path(spec)
+    name = spec if spec in BUILTIN_NAMES else _dataset_name(spec)
+    try:
+        found = _source(path, image_size=image_size, split=split, known_name=known_name, name=name,
+                        progress=progress, cancel=cancel, workers=workers)  # fmt: skip
+    except OSError as exc:  # the cache folder, or a file that vanished while being read
+        where = f" ({shorten(exc.filename, 200)})" if getattr(exc, "filename", None) else ""
+        raise DataError(f"cannot prepare the dataset: {exc.strerror or exc}{where}", path) from None
+    if isinstance(found, Dataset):
+        return found
+    if found.meta.skipped_count and not skip_bad_files:
+        from gan_studio.data.prepare import bad_files_error
+
+        raise bad_files_error(found.meta.source, found.meta.skipped, found.meta.skipped_count, found.meta.total_count)
+    return prepared_dataset(found, name, value_range, channels)
+
+
+def load_raw(
+    spec: str,
+    *,
+    image_size: int = 32,
+    split: str = "train",
+    seed: int = 0,
+    download: bool = True,
+    progress: ProgressCallback | None = None,
+    cancel=None,
+) -> RawImages | Dataset:
+    """`spec` as raw uint8 images (N, H, W, C) in memory, without a prepared file; points as a Dataset."""
+    from gan_studio.data import DOWNLOADABLE, TOY_NAMES
+
+    if spec in TOY_NAMES:
+        from gan_studio.data.toy2d import TOYS
+
+        make, names = TOYS[spec]
+        points, labels = make(seed=seed)
+        return points_dataset(spec, points, labels, names, spec)
+    if spec in ("shapes", "shapes-colour"):
+        from gan_studio.data.shapes import make_shapes
+
+        x, y, names = make_shapes(size=image_size, seed=seed, colour=spec == "shapes-colour")
+        return RawImages(x, y, names, spec)
+    from gan_studio.data import cifar, folder, idx, npz
+
+    known_name = None
+    if spec in DOWNLOADABLE:
+        from gan_studio.data.download import ensure_dataset
+
+        path = ensure_dataset(spec, download=download, progress=progress, cancel=cancel)
+        known_name = spec
+    else:
+        path = _check_path(spec)
+    if path.is_file():
+        if path.suffix.lower() == ".npz":
+            return npz.load_npz(path)
+        if path.suffix.lower() == ".zip":
+            return folder.load_image_folder(path, image_size=image_size)
+        raise DataError("unsupported dataset file (expected a folder, a .zip of images or an .npz)", path)
+    if cifar.is_cifar_folder(path):
+        return cifar.load_cifar10(path, split=split)
+    if idx.is_idx_folder(path):
+        return idx.load_idx_folder(path, split=split, name=known_name)
+    return folder.load_image_folder(path, image_size=image_size)

@@ -1,0 +1,297 @@
+"""Preparing a dataset once: every image decoded and resized into a prepared (cache) file, in parallel.
+
+`prepare_images(listing, ...)` decodes an image folder or .zip on all cores (a "spawn" process pool
+of torch-free workers that write their rows straight into the file being built), with
+`progress(done, total)` after each chunk and a `cancel` event checked between chunks.
+`prepare_arrays(source, ...)` does the same, in this process, for IDX, CIFAR and .npz images.
+Either returns a verified `PreparedFile`; a valid existing file for the same content is reused,
+and a builder waits for another process already building it (see cache.py).
+
+Bad image files do not stop preparation: they are left out, and the file records them (up to
+MAX_SKIPPED_LISTED names and the count). Whether a dataset with bad files may be trained on is the
+caller's decision (skip_bad_files).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gan_studio.data import cache
+from gan_studio.data.budgets import decode_workers
+from gan_studio.data.cache import PreparationCancelled
+from gan_studio.data.decode import DECODER_VERSION, ChunkResult, ChunkTask, decode_chunk, write_at
+from gan_studio.data.imagefiles import IMAGE_EXTENSIONS, ImageListing, close_archives
+from gan_studio.errors import DataError, shorten
+
+ProgressCallback = Callable[[int, int], None]
+PARALLEL_MIN_IMAGES = 2_000  # fewer images decode faster in this process than worker processes start
+BAD_FILES_SHOWN = 20  # bad files named in the error message
+
+
+@dataclass
+class ArrayImages:
+    """Images read from arrays: their count, labels, and a reader of row chunks."""
+
+    count: int
+    channels: int  # 1 or 3
+    labels: np.ndarray | None
+    class_names: list[str]
+    chunks: Callable[[int], Iterator[np.ndarray]]  # rows per chunk -> uint8 (n, H, W, C) chunks in order
+
+    @classmethod
+    def from_raw(cls, raw) -> ArrayImages:
+        """From RawImages already in memory."""
+        if raw.x.ndim != 4 or raw.x.shape[0] == 0:
+            raise DataError(f"expected a non-empty (N, H, W, C) image array, got shape {raw.x.shape}", raw.source)
+
+        def chunks(rows: int) -> Iterator[np.ndarray]:
+            for start in range(0, raw.x.shape[0], rows):
+                yield raw.x[start : start + rows]
+
+        return cls(raw.x.shape[0], raw.x.shape[3], raw.y, list(raw.class_names), chunks)
+
+
+@dataclass
+class ArraySource:
+    """Images that come as arrays (IDX, CIFAR, .npz): what identifies them, and how to read them."""
+
+    kind: str  # "idx" | "cifar" | "npz"
+    path: Path
+    name: str
+    key_files: list[tuple]  # e.g. (file, size, CRC-32 of its content): changes when the data does
+    open: Callable[[], ArrayImages]  # reads (or starts streaming) the images: only when not prepared yet
+
+
+def _check_cancel(cancel) -> None:
+    if cancel is not None and cancel.is_set():
+        raise PreparationCancelled("data preparation cancelled")
+
+
+def no_images_error(path: Path | str) -> DataError:
+    extensions = ", ".join(sorted(IMAGE_EXTENSIONS))
+    return DataError(f"no images found (expected {extensions} files, or one sub-folder per class)", path)
+
+
+def bad_files_error(listing_path: Path | str, skipped: list[dict], skipped_count: int, total: int) -> DataError:
+    """One message naming the first BAD_FILES_SHOWN bad files and how many there are."""
+    shown = "; ".join(f"{shorten(s['name'], 160)} ({shorten(s['reason'], 160)})" for s in skipped[:BAD_FILES_SHOWN])
+    more = f"; and {skipped_count - BAD_FILES_SHOWN:,} more" if skipped_count > BAD_FILES_SHOWN else ""
+    usable = total - skipped_count
+    advice = (
+        f"Fix or remove them, or set skip_bad_files (--skip-bad-files true) to train on the other {usable:,}"
+        if usable
+        else "No image is usable"
+    )
+    return DataError(
+        f"{skipped_count:,} of {total:,} image files cannot be used: {shown}{more}. {advice}", listing_path
+    )
+
+
+def prepare_images(
+    listing: ImageListing,
+    image_size: int,
+    *,
+    name: str,
+    progress: ProgressCallback | None = None,
+    cancel=None,
+    workers: int | None = None,
+) -> cache.PreparedFile:
+    """The prepared file of an image folder or archive at `image_size`, built now if needed."""
+    _check_not_bootstrapping()
+    key = cache.content_key({"v": DECODER_VERSION, "size": image_size, **listing.key_parts()})
+    final = cache.cache_path(name, image_size, key)
+    found = cache.open_prepared(final, key)
+    if found is not None:
+        return found
+    with cache.build_lock(final, cancel):
+        found = cache.open_prepared(final, key)  # another process may have built it meanwhile
+        if found is not None:
+            return found
+        return _build_images(listing, image_size, name, key, final, progress, cancel, workers)
+
+
+def _build_images(listing, image_size, name, key, final, progress, cancel, workers) -> cache.PreparedFile:
+    n = len(listing.names)
+    skipped = [{"name": name, "reason": r} for name, r in listing.bad]
+    total = n + len(skipped)
+    if not n:
+        if skipped:
+            raise bad_files_error(listing.path, skipped, len(skipped), total)
+        raise no_images_error(listing.path)
+    cache.check_disk_space(final.parent, n * 3 * image_size * image_size)
+    writer = cache.CacheWriter(final, n, 3, image_size)
+    try:
+        container = str(listing.path) if listing.kind == "zip" else ""
+        tasks = [
+            ChunkTask(
+                listing.kind,
+                container,
+                listing.refs[s : s + cache.BLOCK_ROWS],
+                s,
+                image_size,
+                str(writer.temp),
+            )  # fmt: skip
+            for s in range(0, n, cache.BLOCK_ROWS)
+        ]
+        results = _run_tasks(tasks, n, progress, cancel, workers)
+        results.sort(key=lambda r: r.start)
+        bad_rows = {row: reason for r in results for row, reason in r.bad}
+        colour = any(r.colour for r in results)
+        for row, reason in sorted(bad_rows.items()):
+            skipped.append({"name": listing.names[row], "reason": reason})
+        skipped.sort(key=lambda s: s["name"])
+        keep = np.array([i for i in range(n) if i not in bad_rows], dtype=np.int64)
+        if len(keep) == 0:
+            raise bad_files_error(listing.path, skipped, len(skipped), total)
+        labels = np.asarray(listing.labels, dtype=np.int64)[keep] if listing.labelled else None
+        meta = cache.CacheMeta(
+            key=key, name=name, source=str(listing.path), count=len(keep), channels=3 if colour else 1,
+            side=image_size, labelled=listing.labelled, class_names=list(listing.class_names), block_crcs=[],
+            skipped=skipped[: cache.MAX_SKIPPED_LISTED], skipped_count=len(skipped), total_count=total,
+            created=time.time(), extra={"kind": listing.kind},
+        )  # fmt: skip
+        if len(keep) == n and colour:
+            meta.block_crcs = [r.crc for r in results]
+            return writer.commit(meta, labels)
+        return _rewrite(writer, keep, colour, meta, labels)
+    finally:
+        close_archives()
+        writer.discard()
+
+
+def _rewrite(writer: cache.CacheWriter, keep: np.ndarray, colour: bool, meta, labels) -> cache.PreparedFile:
+    """A new file holding only rows `keep` (bad images left out), with one channel when all are grey."""
+    channels = 3 if colour else 1
+    compact = cache.CacheWriter(writer.final, len(keep), channels, writer.side)
+    row_shape = (3, writer.side, writer.side)
+    try:
+        with open(writer.temp, "rb") as source:  # plain reads: the rows never count as this process's memory
+            for start in range(0, len(keep), cache.BLOCK_ROWS):
+                part = keep[start : start + cache.BLOCK_ROWS]
+                rows = np.empty((len(part), channels, writer.side, writer.side), dtype=np.uint8)
+                for i, row in enumerate(part.tolist()):
+                    source.seek(row * writer.row_bytes)
+                    rows[i] = np.frombuffer(source.read(writer.row_bytes), np.uint8).reshape(row_shape)[:channels]
+                write_at(str(compact.temp), start * compact.row_bytes, rows)
+                meta.block_crcs.append(zlib.crc32(rows))
+        return compact.commit(meta, labels)
+    finally:
+        compact.discard()
+
+
+def _run_tasks(tasks: list[ChunkTask], total: int, progress, cancel, workers) -> list[ChunkResult]:
+    """Decode every chunk, in worker processes when it pays; progress after each chunk."""
+    count = decode_workers(workers)
+    if count <= 1 or total < PARALLEL_MIN_IMAGES or len(tasks) < 2:
+        results, done = [], 0
+        for task in tasks:
+            _check_cancel(cancel)
+            results.append(decode_chunk(task))
+            done += len(task.refs)
+            if progress:
+                progress(done, total)
+        return results
+    return _run_in_pool(tasks, total, progress, cancel, min(count, len(tasks)))
+
+
+def _check_not_bootstrapping() -> None:
+    """Refuse to prepare data while this process is itself a worker importing its parent's script.
+
+    A worker started with "spawn" imports the parent's main script; if that script loads a dataset at
+    import time (no `if __name__ == "__main__":`), the worker would wait for the parent's lock forever.
+    """
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise DataError(
+            "a dataset was loaded while a worker process was importing the main script: put the script's code "
+            'under `if __name__ == "__main__":` (Python\'s rule for programs that start processes)'
+        )
+
+
+def _run_in_pool(tasks: list[ChunkTask], total: int, progress, cancel, workers: int) -> list[ChunkResult]:
+    results: list[ChunkResult] = []
+    done = 0
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        pending: dict[Future, ChunkTask] = {pool.submit(decode_chunk, task): task for task in tasks}
+        while pending:
+            _check_cancel(cancel)
+            finished, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            for future in finished:
+                task = pending.pop(future)
+                try:
+                    results.append(future.result())
+                except BrokenProcessPool:
+                    first, last = task.refs[0], task.refs[-1]
+                    raise DataError(
+                        "a decoding process died (out of memory, a crash in the image library, or a script that "
+                        'loads data outside `if __name__ == "__main__":`) while reading images '
+                        f"{shorten(first, 120)} .. {shorten(last, 120)}"
+                    ) from None
+                done += len(task.refs)
+                if progress:
+                    progress(done, total)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return results
+
+
+def prepare_arrays(
+    source: ArraySource,
+    image_size: int,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel=None,
+) -> cache.PreparedFile:
+    """The prepared file of IDX, CIFAR or .npz images at `image_size`, built now if needed."""
+    # the files read identify the split (a folder holding one split serves both from one prepared file)
+    parts = {"v": DECODER_VERSION, "size": image_size, "kind": source.kind, "path": str(source.path),
+             "name": source.name, "files": source.key_files}  # fmt: skip
+    key = cache.content_key(parts)
+    final = cache.cache_path(source.name, image_size, key)
+    found = cache.open_prepared(final, key)
+    if found is not None:
+        return found
+    with cache.build_lock(final, cancel):
+        found = cache.open_prepared(final, key)
+        if found is not None:
+            return found
+        return _build_arrays(source, image_size, key, final, progress, cancel)
+
+
+def _build_arrays(source: ArraySource, image_size: int, key: str, final: Path, progress, cancel):
+    from gan_studio.data.dataset import fit_uint8
+
+    _check_cancel(cancel)
+    images = source.open()
+    n, c = images.count, images.channels
+    cache.check_disk_space(final.parent, n * c * image_size * image_size)
+    writer = cache.CacheWriter(final, n, c, image_size)
+    try:
+        crcs, done = [], 0
+        for chunk in images.chunks(4 * cache.BLOCK_ROWS):
+            _check_cancel(cancel)
+            rows = fit_uint8(chunk, image_size)
+            write_at(str(writer.temp), done * writer.row_bytes, rows)
+            crcs.extend(cache.block_crcs(rows))
+            done += len(rows)
+            if progress:
+                progress(done, n)
+        if done != n:
+            raise DataError(f"the data ended after {done} of {n} images", source.path)
+        meta = cache.CacheMeta(
+            key=key, name=source.name, source=str(source.path), count=n, channels=c, side=image_size,
+            labelled=images.labels is not None, class_names=list(images.class_names), block_crcs=crcs,
+            total_count=n, created=time.time(), extra={"kind": source.kind},
+        )  # fmt: skip
+        return writer.commit(meta, images.labels)
+    finally:
+        writer.discard()

@@ -1,0 +1,420 @@
+"""Prepared datasets: rebuilt when the data changes, never used when damaged, one valid file per concurrent build,
+bad files listed or skipped, parallel decoding equal to serial, cancel, zip archives, and the `data` command."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import threading
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from gan_studio.cli import main as cli_main
+from gan_studio.data import PreparationCancelled, load_dataset
+from gan_studio.data import cache as cache_mod
+from gan_studio.data import prepare as prepare_mod
+from gan_studio.data.folder import load_image_folder
+from gan_studio.errors import DataError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_image(path: Path, seed: int, size=(40, 30), mode="RGB") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    channels = 3 if mode == "RGB" else 1
+    pixels = rng.integers(0, 256, (size[1], size[0], channels), dtype=np.uint8)
+    Image.fromarray(pixels.squeeze(-1) if channels == 1 else pixels, mode).save(path)
+
+
+def make_folder(root: Path, per_class: int = 3, classes=("cats", "dogs")) -> Path:
+    for c, name in enumerate(classes):
+        for i in range(per_class):
+            write_image(root / name / f"{i:03d}.png", seed=100 * c + i)
+    return root
+
+
+def prepared_files() -> list[Path]:
+    root = cache_mod.cache_root()
+    return sorted(root.glob(f"*{cache_mod.SUFFIX}")) if root.is_dir() else []
+
+
+def temp_files() -> list[Path]:
+    root = cache_mod.cache_root()
+    return sorted(root.glob("*.tmp")) if root.is_dir() else []
+
+
+# --- the cache follows the data ------------------------------------------------------------------
+
+
+def test_second_load_maps_the_prepared_file_and_gives_the_same_pixels(tmp_path):
+    folder = make_folder(tmp_path / "data")
+    first = load_dataset(str(folder), image_size=16)
+    assert first.prepared_file and isinstance(first.pixels, np.memmap)
+    mtime = os.stat(first.prepared_file).st_mtime_ns
+    second = load_dataset(str(folder), image_size=16)
+    assert second.prepared_file == first.prepared_file
+    assert os.stat(second.prepared_file).st_mtime_ns == mtime  # reused, not rebuilt
+    np.testing.assert_array_equal(np.asarray(second.pixels), np.asarray(first.pixels))
+    raw = load_image_folder(folder, 16)  # the same decoder, in memory
+    np.testing.assert_array_equal(np.asarray(first.pixels), raw.x.transpose(0, 3, 1, 2))
+    assert first.y.tolist() == raw.y.tolist() and first.class_names == ["cats", "dogs"]
+
+
+@pytest.mark.parametrize("change", ["add", "remove", "modify", "rename"])
+def test_cache_is_rebuilt_when_the_folder_changes(tmp_path, change):
+    folder = make_folder(tmp_path / "data")
+    before = load_dataset(str(folder), image_size=16)
+    target = folder / "dogs" / "001.png"
+    if change == "add":
+        write_image(folder / "dogs" / "new.png", seed=999)
+    elif change == "remove":
+        target.unlink()
+    elif change == "modify":
+        write_image(target, seed=4242, size=(50, 30))  # other content (and size)
+    else:
+        target.rename(folder / "dogs" / "zzz.png")
+    after = load_dataset(str(folder), image_size=16)
+    assert after.prepared_file != before.prepared_file
+    expected = load_image_folder(folder, 16)
+    np.testing.assert_array_equal(np.asarray(after.pixels), expected.x.transpose(0, 3, 1, 2))
+    assert len(after) == {"add": 7, "remove": 5}.get(change, 6)
+
+
+def test_cache_key_depends_on_the_image_size_and_an_idx_split_fallback_shares_one_file(tmp_path, mnist_dir):
+    small = load_dataset(str(mnist_dir), image_size=28)
+    large = load_dataset(str(mnist_dir), image_size=32)
+    assert small.prepared_file != large.prepared_file and large.sample_shape == (1, 32, 32)
+    test = load_dataset(str(mnist_dir), image_size=32, split="test")  # only t10k files: both splits read them
+    assert test.prepared_file == large.prepared_file
+
+
+# --- damaged files are rebuilt, never trained on ---------------------------------------------------
+
+
+def _damage(path: Path, how: str) -> None:
+    data = bytearray(path.read_bytes())
+    if how == "truncate":
+        data = data[: len(data) // 2]
+    elif how == "flip-pixel":
+        data[5] ^= 0xFF
+    elif how == "flip-label":
+        meta = cache_mod.read_meta(path)
+        data[meta.pixel_bytes] ^= 0x01
+    elif how == "flip-meta":
+        data[-cache_mod.TRAILER.size - 3] ^= 0x20
+    elif how == "append":
+        data += b"\0" * 10
+    elif how == "empty":
+        data = bytearray()
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("how", ["truncate", "flip-label", "flip-meta", "append", "empty"])
+def test_a_prepared_file_with_a_bad_size_meta_or_labels_is_rebuilt_at_open(tmp_path, how):
+    folder = make_folder(tmp_path / "data")
+    good = np.array(load_dataset(str(folder), image_size=16).pixels)
+    path = prepared_files()[0]
+    _damage(path, how)
+    with pytest.raises(cache_mod.CorruptCache):
+        cache_mod.verify(path, cache_mod.read_meta(path))
+    again = load_dataset(str(folder), image_size=16)
+    np.testing.assert_array_equal(np.asarray(again.pixels), good)  # rebuilt: the damaged file was not used
+    cache_mod.verify(Path(again.prepared_file), cache_mod.read_meta(Path(again.prepared_file)))
+
+
+def test_damaged_pixels_are_caught_before_their_first_use_and_the_file_rebuilt_next_time(tmp_path):
+    from gan_studio.engine.batches import BatchStream
+
+    folder = make_folder(tmp_path / "data", per_class=150)  # 300 images: blocks 0 (rows 0..255) and 1
+    good = np.array(load_dataset(str(folder), image_size=16).pixels)
+    path = prepared_files()[0]
+    data = bytearray(path.read_bytes())
+    data[5] ^= 0xFF  # a pixel of row 0, in block 0
+    path.write_bytes(bytes(data))
+    damaged = load_dataset(str(folder), image_size=16)  # size, meta and labels are fine
+    assert damaged.take([299]).shape == (1, 3, 16, 16)  # block 1 checks out
+    with pytest.raises(DataError, match="damaged .rows 0..255 do not match their checksum"):
+        damaged.take([3])
+    assert not path.exists()  # removed at once
+    again = load_dataset(str(folder), image_size=16)
+    np.testing.assert_array_equal(np.asarray(again.pixels), good)
+    path.write_bytes(bytes(data))  # damage the rebuilt file the same way: training must not read it either
+    stream = BatchStream(load_dataset(str(folder), image_size=16), 0, 64, seed=0)
+    with pytest.raises(DataError, match="damaged"):
+        for _ in range(5):  # 4 batches of 64 per epoch: every block is read in the first epoch
+            stream()
+
+
+# --- concurrent builders ---------------------------------------------------------------------------
+
+BUILDER = """
+import sys
+from gan_studio.data import load_dataset
+sys.stdin.readline()  # start together
+ds = load_dataset(sys.argv[1], image_size=24, workers=1)
+print(ds.prepared_file, ds.fingerprint(), flush=True)
+"""
+
+
+def test_two_processes_preparing_the_same_data_end_with_one_valid_file(tmp_path):
+    folder = make_folder(tmp_path / "data", per_class=200)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", BUILDER, str(folder)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )  # fmt: skip
+        for _ in range(2)
+    ]
+    for p in procs:
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in outputs]
+    results = {out.strip() for out, _ in outputs}
+    assert len(results) == 1  # same file, same content
+    files = prepared_files()
+    assert len(files) == 1 and not temp_files()
+    cache_mod.verify(files[0], cache_mod.read_meta(files[0]))
+
+
+def test_a_builder_waits_for_the_one_holding_the_lock(tmp_path):
+    folder = make_folder(tmp_path / "data")
+    from gan_studio.data.decode import DECODER_VERSION
+    from gan_studio.data.imagefiles import list_image_folder
+
+    listing = list_image_folder(folder)
+    key = cache_mod.content_key({"v": DECODER_VERSION, "size": 16, **listing.key_parts()})
+    final = cache_mod.cache_path("data", 16, key)
+    done = threading.Event()
+    result = {}
+
+    def build():
+        result["ds"] = load_dataset(str(folder), image_size=16)
+        done.set()
+
+    with cache_mod.build_lock(final):
+        worker = threading.Thread(target=build)
+        worker.start()
+        assert not done.wait(1.0)  # blocked on the lock
+        assert not final.exists()
+    worker.join(60)
+    assert done.is_set() and Path(result["ds"].prepared_file) == final
+
+
+def test_commits_racing_without_a_lock_leave_one_valid_file(tmp_path):
+    """Where the file system has no locks, the atomic rename alone keeps the file whole."""
+    final = cache_mod.cache_root() / f"race{cache_mod.SUFFIX}"
+    writers = [cache_mod.CacheWriter(final, 3, 1, 4) for _ in range(2)]
+    for value, writer in enumerate(writers):
+        rows = np.full((3, 1, 4, 4), value, np.uint8)
+        prepare_mod.write_at(str(writer.temp), 0, rows)
+        meta = cache_mod.CacheMeta(key="k", name="race", source="s", count=3, channels=1, side=4, labelled=False,
+                                   class_names=[], block_crcs=cache_mod.block_crcs(rows))  # fmt: skip
+        writer.commit(meta, None)
+    assert [p.name for p in prepared_files()] == [final.name] and not temp_files()
+    cache_mod.verify(final, cache_mod.read_meta(final))
+
+
+# --- bad files ---------------------------------------------------------------------------------------
+
+
+def make_folder_with_bad_files(root: Path, bad: int) -> Path:
+    make_folder(root, per_class=4)
+    for i in range(bad):
+        target = root / ("cats" if i % 2 else "dogs")
+        kind = i % 3
+        if kind == 0:
+            (target / f"bad{i:03d}.png").write_bytes(b"not an image at all")
+        elif kind == 1:
+            good = io.BytesIO()
+            Image.new("RGB", (30, 30), (1, 2, 3)).save(good, format="JPEG")
+            (target / f"bad{i:03d}.jpg").write_bytes(good.getvalue()[:200])  # truncated
+        else:
+            os.mkfifo(target / f"bad{i:03d}.png")  # must never be opened
+    return root
+
+
+def test_one_error_lists_every_bad_file_up_to_twenty_and_counts_the_rest(tmp_path):
+    folder = make_folder_with_bad_files(tmp_path / "data", bad=25)
+    with pytest.raises(DataError) as info:
+        load_dataset(str(folder), image_size=16)
+    message = str(info.value)
+    assert "25 of 33 image files cannot be used" in message and "and 5 more" in message
+    assert message.count("/bad0") == 20 and "\n" not in message
+    assert "FIFO" in message and "--skip-bad-files" in message
+
+
+def test_skip_bad_files_trains_on_the_rest_and_records_them(tmp_path):
+    from gan_studio.config import apply_values
+    from gan_studio.engine.settings import TrainConfig
+    from gan_studio.engine.trainer import Trainer
+    from gan_studio.models import default_config
+    from gan_studio.store.rundir import RunDir
+
+    folder = make_folder_with_bad_files(tmp_path / "data", bad=3)
+    ds = load_dataset(str(folder), image_size=32, skip_bad_files=True)
+    assert len(ds) == 8 and ds.skipped_count == 3
+    assert sorted(s["name"] for s in ds.skipped) == ["cats/bad001.jpg", "dogs/bad000.png", "dogs/bad002.png"]
+    config = apply_values(default_config("dcgan"), {"image_size": 32, "ngf": 4, "ndf": 4, "latent_dim": 4})
+    train = apply_values(TrainConfig(), {"data": str(folder), "steps": 2, "batch_size": 4, "skip_bad_files": True,
+                                         "sample_every": 0, "checkpoint_every": 0})  # fmt: skip
+    trainer = Trainer.new("dcgan", config, train, out=tmp_path / "run")
+    list(trainer)
+    info = RunDir(tmp_path / "run").read_info()
+    assert info["dataset"]["skipped_files"] == 3 and len(info["dataset"]["skipped"]) == 3
+    assert info["status"] == "finished"
+
+
+def test_skipped_list_in_the_descriptor_is_bounded(tmp_path):
+    folder = make_folder(tmp_path / "data", per_class=1)
+    for i in range(150):
+        (folder / "cats" / f"x{i:03d}{'y' * 200}.png").write_bytes(b"junk")
+    ds = load_dataset(str(folder), image_size=8, skip_bad_files=True)
+    described = ds.describe()
+    assert described["skipped_files"] == 150 and len(described["skipped"]) == cache_mod.MAX_SKIPPED_LISTED
+    assert all(len(s["name"]) <= 300 for s in described["skipped"])
+
+
+# --- parallel decoding, progress and cancel -------------------------------------------------------------
+
+
+def test_parallel_decoding_gives_the_same_file_as_serial(tmp_path, monkeypatch):
+    folder = make_folder(tmp_path / "data", per_class=300)
+    serial = np.array(load_dataset(str(folder), image_size=12, workers=1).pixels)
+    cache_mod.clear_prepared()
+    monkeypatch.setattr(prepare_mod, "PARALLEL_MIN_IMAGES", 0)
+    seen = []
+    parallel = load_dataset(str(folder), image_size=12, workers=2, progress=lambda d, t: seen.append((d, t)))
+    np.testing.assert_array_equal(np.asarray(parallel.pixels), serial)
+    assert seen[-1] == (600, 600) and all(t == 600 for _, t in seen)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_cancel_stops_preparation_and_leaves_nothing(tmp_path, monkeypatch, workers):
+    folder = make_folder(tmp_path / "data", per_class=400)
+    monkeypatch.setattr(prepare_mod, "PARALLEL_MIN_IMAGES", 0)
+    cancel = threading.Event()
+    with pytest.raises(PreparationCancelled):
+        load_dataset(str(folder), image_size=12, workers=workers, cancel=cancel, progress=lambda d, t: cancel.set())
+    assert not prepared_files() and not temp_files()
+
+
+# --- zip archives --------------------------------------------------------------------------------------
+
+
+def zip_folder(folder: Path, archive: Path, top: str | None = None) -> Path:
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(folder.rglob("*")):
+            name = path.relative_to(folder).as_posix()
+            zf.write(path, f"{top}/{name}" if top else name)
+    return archive
+
+
+@pytest.mark.parametrize("top", [None, "img_align_celeba"])
+def test_a_zip_reads_like_its_folder(tmp_path, top):
+    folder = make_folder(tmp_path / "data")
+    archive = zip_folder(folder, tmp_path / "data.zip", top)
+    from_zip = load_dataset(str(archive), image_size=16)
+    from_folder = load_image_folder(folder, 16)
+    np.testing.assert_array_equal(np.asarray(from_zip.pixels), from_folder.x.transpose(0, 3, 1, 2))
+    assert from_zip.class_names == ["cats", "dogs"] and from_zip.y.tolist() == from_folder.y.tolist()
+
+
+def test_a_zip_member_climbing_out_refuses_the_archive(tmp_path):
+    archive = tmp_path / "evil.zip"
+    image = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(image, format="PNG")
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("ok.png", image.getvalue())
+        zf.writestr("../escape.png", image.getvalue())
+    with pytest.raises(DataError, match="unsafe name"):
+        load_dataset(str(archive), image_size=8)
+
+
+# --- the data command and the user's folder ---------------------------------------------------------------
+
+
+def test_data_prepare_info_and_clear(tmp_path, capsys):
+    folder = make_folder(tmp_path / "data")
+    assert cli_main(["data", "prepare", str(folder), "--image-size", "16", "--quiet"]) == 0
+    assert "6 images of 16x16 RGB, 2 classes" in capsys.readouterr().out
+    assert cli_main(["data", "info"]) == 0
+    out = capsys.readouterr().out
+    assert "data: 6 images 16x16 RGB, 2 classes" in out and str(folder) in out
+    assert cli_main(["data", "clear"]) == 0
+    assert "removed 1 file" in capsys.readouterr().out and not prepared_files()
+
+
+def test_nothing_in_the_data_folder_is_written_and_a_read_only_folder_works(tmp_path):
+    folder = make_folder_with_bad_files(tmp_path / "data", bad=3)
+
+    def snapshot():
+        return sorted((str(p), p.lstat().st_mode, p.lstat().st_size, p.lstat().st_mtime_ns) for p in folder.rglob("*"))
+
+    before = snapshot()
+    for path in [folder, *folder.rglob("*")]:
+        if path.is_dir():
+            path.chmod(0o555)
+    try:
+        ds = load_dataset(str(folder), image_size=16, skip_bad_files=True)
+        assert len(ds) == 8
+    finally:
+        for path in [folder, *folder.rglob("*")]:
+            if path.is_dir():
+                path.chmod(0o755)
+    assert snapshot() == before
+
+
+def test_dataset_contract_take_head_subset_and_channels(tmp_path):
+    folder = make_folder(tmp_path / "data")
+    ds = load_dataset(str(folder), image_size=16, value_range=(-1.0, 1.0), channels=1)
+    assert ds.sample_shape == (1, 16, 16) and ds.pixels.shape == (6, 3, 16, 16)
+    batch = ds.take([5, 0])
+    assert batch.dtype == torch.float32 and batch.shape == (2, 1, 16, 16)
+    assert float(batch.min()) >= -1.0 and float(batch.max()) <= 1.0
+    torch.testing.assert_close(ds.head(2), ds.take([0, 1]))
+    small = ds.subset([1, 3])
+    assert len(small) == 2 and not isinstance(small.pixels, np.memmap) and small.y.tolist() == ds.y[[1, 3]].tolist()
+    torch.testing.assert_close(small.take([1]), ds.take([3]))
+
+
+def test_torchrun_ranks_share_one_prepared_file(tmp_path):
+    from test_distributed import check_one_run_with_identical_ranks, torchrun
+
+    folder = make_folder(tmp_path / "data", per_class=40)
+    run, _ = torchrun(tmp_path, "dcgan", "--data", str(folder), "--ngf", "4", "--ndf", "4", "--latent-dim", "8",
+                      "--batch-size", "8", "--flip", "true")  # fmt: skip
+    check_one_run_with_identical_ranks(run, 12, 8)
+    files = prepared_files()
+    assert len(files) == 1 and not temp_files()  # built once (local rank 0), mapped by both ranks
+    assert run.read_info()["dataset"]["source"] == str(folder.resolve())
+
+
+def test_a_script_loading_data_without_a_main_guard_fails_clearly_instead_of_hanging(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    tiny = io.BytesIO()
+    Image.new("RGB", (8, 8), (9, 9, 9)).save(tiny, format="PNG")
+    for i in range(prepare_mod.PARALLEL_MIN_IMAGES + 100):  # enough for worker processes
+        (folder / f"{i:05d}.png").write_bytes(tiny.getvalue())
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        f"from gan_studio.data import load_dataset\nload_dataset({str(folder)!r}, image_size=8, workers=2)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode != 0 and 'if __name__ == "__main__":' in result.stderr
+    assert not prepared_files() and not temp_files()

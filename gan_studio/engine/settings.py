@@ -38,7 +38,7 @@ class TrainConfig:
                             advanced=True)  # fmt: skip
     sync_batchnorm: bool = param(False, "SyncBatchNorm across processes under torchrun (CUDA)", advanced=True)
     skip_bad_files: bool = param(False, "train on the readable images when some files of the data cannot be used "
-                                 "(they are listed in run.json)", advanced=True)  # fmt: skip
+                                 "(they are listed in run.json)")  # fmt: skip
     flip: bool = param(False, "random horizontal flip of training images (per batch; the same after a resume)")
 
 

@@ -10,6 +10,8 @@ following.
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,7 @@ class RunSession(QObject):
     run_changed = Signal(object)  # RunState or None
     state_changed = Signal(str)
     message = Signal(str, str)  # (level: "info" | "warning" | "error", text)
+    data_progress = Signal(object, object)  # (done, total or 0): downloading or preparing the data, before step 0
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -44,6 +47,7 @@ class RunSession(QObject):
         self.state = "idle"
         self.controls: Controls | None = None  # of the training running in the app
         self.worker: TrainingThread | None = None
+        self._data_cancel: threading.Event | None = None  # set by Stop while the data is still being prepared
         self._model_name = ""
         self._model_config = None
         self._tail: RunTail | None = None
@@ -71,9 +75,8 @@ class RunSession(QObject):
         `dataset`: an already loaded Dataset to train on (benchmarks); by default the trainer loads it.
         """
         self._model_name, self._model_config = model_name, model_config
-        self._launch(lambda controls: Trainer.new(model_name, model_config, train_config, workspace=workspace,
-                                                  dataset=dataset, controls=controls, callbacks=default_callbacks(),
-                                                  who=APP_WRITER))  # fmt: skip
+        self._launch(lambda options: Trainer.new(model_name, model_config, train_config, workspace=workspace,
+                                                 dataset=dataset, **options))  # fmt: skip
 
     def continue_run(self, run_path: str | Path, overrides: dict[str, Any] | None = None,
                      start_from: str | None = None) -> None:  # fmt: skip
@@ -83,21 +86,21 @@ class RunSession(QObject):
         if holder:
             self._say("error", f"{run_path.name} is being trained by {holder}: it cannot be resumed here")
             return
-        self._launch(lambda controls: Trainer.from_checkpoint(run_path, overrides, start_from=start_from,
-                                                              controls=controls, callbacks=default_callbacks(),
-                                                              who=APP_WRITER))  # fmt: skip
+        self._launch(lambda options: Trainer.from_checkpoint(run_path, overrides, start_from=start_from, **options))
 
     def _launch(self, make_trainer) -> None:
         if self.training:
             self._say("warning", "a training is already running: stop it first")
             return
         self._stop_following()
-        controls = Controls()
-        worker = TrainingThread(lambda: make_trainer(controls), self)
+        controls, cancel = Controls(), threading.Event()
+        options = {"controls": controls, "callbacks": default_callbacks(), "who": APP_WRITER,
+                   "data_progress": self._data_progress_reporter(), "data_cancel": cancel}  # fmt: skip
+        worker = TrainingThread(lambda: make_trainer(options), self)
         worker.event.connect(self._on_training_event)
         worker.error.connect(self._on_worker_error)
         worker.finished.connect(self._on_worker_finished)
-        self.worker, self.controls = worker, controls
+        self.worker, self.controls, self._data_cancel = worker, controls, cancel
         self._set_state("starting")
         worker.start()
 
@@ -165,9 +168,24 @@ class RunSession(QObject):
             self.controls.single_step()
 
     def stop(self) -> None:
+        """Stop the training after this step (saving a checkpoint); while the data is prepared, cancel that."""
         if self.controls is not None and self.training:
+            if self.state == "starting" and self._data_cancel is not None:
+                self._data_cancel.set()  # no run folder exists yet: the preparation stops at its next chunk
             self.controls.stop()
             self._set_state("stopping")
+
+    def _data_progress_reporter(self):
+        """progress(done, total) for the data loaders (called in the training thread): at most ~10 signals a second."""
+        last = [0.0]
+
+        def report(done: int, total: int) -> None:
+            now = time.monotonic()
+            if now - last[0] >= 0.1 or (total and done >= total):
+                last[0] = now
+                self.data_progress.emit(done, total)
+
+        return report
 
     def set_hparams(self, **changes: Any) -> bool:
         """Change live hyperparameters of the running training; problems become messages."""
@@ -228,12 +246,15 @@ class RunSession(QObject):
             self._say("info", f"{event.name}: {event.old:g} -> {event.new:g} from step {event.step}")
 
     def _on_worker_error(self, message: str) -> None:
+        if self._data_cancel is not None and self._data_cancel.is_set() and "cancelled" in message:
+            self._say("info", "stopped while preparing the data: no run was created")
+            return
         self._say("error", f"training could not run: {message}")
 
     def _on_worker_finished(self) -> None:
         worker = self.sender() if isinstance(self.sender(), TrainingThread) else self.worker
         if worker is not None and worker is self.worker:
-            self.worker, self.controls = None, None
+            self.worker, self.controls, self._data_cancel = None, None, None
             worker.deleteLater()
         self._set_state("idle")
         if self.run is not None and self.run.path is not None:  # a later headless resume shows up too

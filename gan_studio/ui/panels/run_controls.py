@@ -127,6 +127,7 @@ class RunControlsPanel(QWidget):
         self.set_state("idle")
         if session is not None:
             session.state_changed.connect(self.set_state)
+            session.data_progress.connect(self.show_data_progress)
 
     # state -------------------------------------------------------------------------------------------
     def set_state(self, state: str) -> None:
@@ -140,6 +141,19 @@ class RunControlsPanel(QWidget):
         self.state_label.setText(STATE_TEXT.get(state, state))
         if state == "starting":
             self.progress.setRange(0, 0)  # busy indicator until the first step
+
+    def show_data_progress(self, done: int, total: int) -> None:
+        """Downloading or preparing the dataset, before the first step (Stop cancels it)."""
+        if self.state != "starting":
+            return
+        if total:
+            scale = max(1, -(-total // 1_000_000))  # QProgressBar holds ints; keep big byte counts in range
+            self.progress.setRange(0, total // scale)
+            self.progress.setValue(min(done, total) // scale)
+            self.progress.setFormat(f"preparing data: {done:,} / {total:,} (%p%)")
+        else:
+            self.progress.setRange(0, 0)
+        self.state_label.setText("Preparing the data (done once; Stop cancels)…")
 
     def set_start_allowed(self, allowed: bool) -> None:
         self._start_allowed = allowed

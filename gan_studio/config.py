@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from gan_studio.user_files import RefusedFile, open_regular_fd, os_reason
 from gan_studio.errors import ConfigError, shorten
+from gan_studio.user_files import RefusedFile, open_regular_fd, os_reason
 
 MAX_CONFIG_BYTES = 1 << 20  # a recipe is a few hundred bytes
 MAX_TEXT_CHARS = 4096  # a text setting (a dataset path): the longest path Linux accepts

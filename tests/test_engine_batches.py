@@ -9,8 +9,8 @@ from test_engine_trainer import consume, losses_by_step, make_trainer
 
 from gan_studio.data import image_dataset, load_dataset
 from gan_studio.data.shapes import make_shapes
-from gan_studio.engine.trainer import Trainer
 from gan_studio.engine.batches import BatchStream, flip_mask
+from gan_studio.engine.trainer import Trainer
 from gan_studio.errors import ConfigError
 from gan_studio.store.checkpoint import load_checkpoint
 

@@ -39,7 +39,7 @@ _LAZY = {
     "image_dataset": "gan_studio.data.dataset",
     "load_dataset": "gan_studio.data.loading",
     "load_raw": "gan_studio.data.loading",
-    "points_dataset": "gan_studio.data.loading",
+    "points_dataset": "gan_studio.data.dataset",
     "ProgressCallback": "gan_studio.data.loading",
     "PreparationCancelled": "gan_studio.data.cache",
 }

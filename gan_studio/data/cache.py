@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 
 from gan_studio.data.budgets import MAX_CLASS_NAME_CHARS, MAX_CLASSES, decode_workers, human_bytes
-from gan_studio.user_files import RefusedFile, open_regular_fd
 from gan_studio.errors import DataError
 from gan_studio.paths import user_cache_dir
+from gan_studio.user_files import RefusedFile, open_regular_fd
 
 FORMAT_VERSION = 1
 SUFFIX = ".gsdata"

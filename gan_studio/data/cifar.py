@@ -17,9 +17,9 @@ import numpy as np
 
 from gan_studio.data.budgets import check_class_names, check_memory
 from gan_studio.data.dataset import RawImages
-from gan_studio.user_files import content_stamp, open_user_file
 from gan_studio.data.idx import check_labels
 from gan_studio.errors import DataError
+from gan_studio.user_files import content_stamp, open_user_file
 
 BATCHES_DIR = "cifar-10-batches-py"
 TRAIN_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]

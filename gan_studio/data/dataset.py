@@ -209,6 +209,19 @@ def image_dataset(name: str, pixels: np.ndarray, y, class_names, value_range=(0.
                    (float(value_range[0]), float(value_range[1])), source, channels)  # fmt: skip
 
 
+def points_dataset(name: str, points: np.ndarray, labels: np.ndarray | None, class_names, source: str) -> Dataset:
+    """Wrap an (N, D) array of points (and optional labels) as a Dataset of float32 points."""
+    if points.ndim != 2 or points.shape[0] == 0:
+        raise DataError(f"expected a non-empty (N, D) point array, got shape {points.shape}", source or None)
+    check_memory(points.shape[0] * points.shape[1] * 4, "the points", source or None)
+    values = np.ascontiguousarray(points, dtype=np.float32)
+    if not np.isfinite(values).all():
+        raise DataError("points are not finite in float32 (NaN, infinite, or beyond about 3.4e38)", source or None)
+    y = torch.from_numpy(labels.astype(np.int64)) if labels is not None else None
+    return Dataset(name, "points", values, y, list(class_names) if y is not None else [],
+                   (float(values.min()), float(values.max())), source)  # fmt: skip
+
+
 def fit_images(x: torch.Tensor, image_size: int, channels: int) -> torch.Tensor:
     """Make float images (N, C, H, W) in [0, 1] square `image_size` with `channels` channels.
 

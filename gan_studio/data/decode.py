@@ -21,8 +21,8 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from gan_studio.data.budgets import MAX_IMAGE_PIXELS
-from gan_studio.user_files import RefusedFile, os_reason
 from gan_studio.data.imagefiles import read_item
+from gan_studio.user_files import RefusedFile, os_reason
 
 DECODER_VERSION = 2  # part of every cache key: bump when decoded pixels change
 _SIXTEEN_BIT_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N"}

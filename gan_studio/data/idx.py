@@ -18,8 +18,8 @@ import numpy as np
 
 from gan_studio.data.budgets import check_class_count, check_memory
 from gan_studio.data.dataset import RawImages
-from gan_studio.user_files import content_stamp, open_user_file
 from gan_studio.errors import DataError
+from gan_studio.user_files import content_stamp, open_user_file
 
 # IDX type code -> numpy dtype (multi-byte values are big-endian in the file).
 IDX_DTYPES = {

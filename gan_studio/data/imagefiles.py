@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from gan_studio.data.budgets import MAX_CLASSES, MAX_FILES, MAX_IMAGE_FILE_BYTES, check_class_names
-from gan_studio.user_files import RefusedFile, describe_kind, open_user_file, os_reason, read_user_file
 from gan_studio.errors import DataError, shorten
+from gan_studio.user_files import RefusedFile, describe_kind, open_user_file, os_reason, read_user_file
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 _IMAGE_SUFFIXES = tuple(sorted(IMAGE_EXTENSIONS))

@@ -12,29 +12,14 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from gan_studio.data.budgets import check_memory
 from gan_studio.data.cache import PreparedFile
-from gan_studio.data.dataset import Dataset, RawImages, images_from_raw
-from gan_studio.user_files import describe_kind, stat_path
+from gan_studio.data.dataset import Dataset, RawImages, images_from_raw, points_dataset
 from gan_studio.errors import DataError, shorten
+from gan_studio.user_files import describe_kind, stat_path
 
 ProgressCallback = Callable[[int, int], None]  # (done, total): bytes while downloading, images while preparing
-
-
-def points_dataset(name: str, points: np.ndarray, labels: np.ndarray | None, class_names, source: str) -> Dataset:
-    """Wrap an (N, D) array of points (and optional labels) as a Dataset of float32 points."""
-    if points.ndim != 2 or points.shape[0] == 0:
-        raise DataError(f"expected a non-empty (N, D) point array, got shape {points.shape}", source or None)
-    check_memory(points.shape[0] * points.shape[1] * 4, "the points", source or None)
-    values = np.ascontiguousarray(points, dtype=np.float32)
-    if not np.isfinite(values).all():
-        raise DataError("points are not finite in float32 (NaN, infinite, or beyond about 3.4e38)", source or None)
-    y = torch.from_numpy(labels.astype(np.int64)) if labels is not None else None
-    return Dataset(name, "points", values, y, list(class_names) if y is not None else [],
-                   (float(values.min()), float(values.max())), source)  # fmt: skip
 
 
 def _check_path(spec: str) -> Path:

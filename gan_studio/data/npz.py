@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from gan_studio.data.budgets import check_class_names, check_memory
-from gan_studio.data.dataset import Dataset, RawImages
-from gan_studio.user_files import open_user_file
+from gan_studio.data.dataset import Dataset, RawImages, points_dataset
 from gan_studio.data.idx import check_labels
 from gan_studio.errors import DataError, shorten
+from gan_studio.user_files import open_user_file
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError)
@@ -224,8 +224,6 @@ def _content(archive: NpzArchive, path: Path) -> NpzContent:
 
 
 def _points(archive: NpzArchive, content: NpzContent, path: Path) -> Dataset:
-    from gan_studio.data.loading import points_dataset
-
     x = archive.read("x")
     if x.dtype.kind == "f":
         if not np.isfinite(x).all():

@@ -1,6 +1,7 @@
 """Datasets for the models: built-in 2D toys and shapes, MNIST-family, CIFAR-10, folders, .npz.
 
-`load_dataset(spec)` is the one entry point: `spec` is a built-in name or a path. Images come
+`load_dataset(spec)` is the one entry point: `spec` is a built-in name, a path, or
+`stacked-mnist:DIR` (stacked MNIST built from an MNIST IDX folder). Images come
 back as float (N, C, H, W) in the requested value range ([-1, 1] for GANs, [0, 1] for VAEs),
 resized to the model's size; points as float (N, 2). Bad input raises `DataError`.
 """
@@ -14,12 +15,13 @@ import numpy as np
 import torch
 
 from gan_studio.data.dataset import Dataset, RawImages, fit_images, images_from_raw
+from gan_studio.data.stacked import is_stacked
 from gan_studio.errors import DataError
 
 TOY_NAMES = ["ring8", "grid25", "spiral", "moons"]
 IDX_NAMES = ["mnist", "fashion-mnist", "kmnist"]
 DOWNLOADABLE = IDX_NAMES + ["cifar10"]
-BUILTIN_NAMES = TOY_NAMES + ["shapes", "shapes-colour"] + DOWNLOADABLE
+BUILTIN_NAMES = TOY_NAMES + ["shapes", "shapes-colour"] + DOWNLOADABLE + ["stacked-mnist"]
 
 DATASET_DESCRIPTIONS = {
     "ring8": "8 Gaussians on the unit circle (PacGAN/VEEGAN 2D benchmark)",
@@ -32,6 +34,7 @@ DATASET_DESCRIPTIONS = {
     "fashion-mnist": "Fashion-MNIST clothing (download, 30 MB)",
     "kmnist": "Kuzushiji-MNIST cursive Japanese (download, 20 MB)",
     "cifar10": "CIFAR-10 colour photos, 10 classes (download, 163 MB)",
+    "stacked-mnist": "three MNIST digits as R, G, B: 1,000 modes (Metz et al. 2017); stacked-mnist:DIR for a folder",
 }
 
 ProgressCallback = Callable[[int, int], None]  # (bytes_done, bytes_total or 0 when unknown)
@@ -80,6 +83,17 @@ def load_raw(
 
         x, y, names = make_shapes(size=image_size, seed=seed, colour=spec == "shapes-colour")
         return RawImages(x, y, names, spec)
+    if is_stacked(spec):
+        from gan_studio.data.stacked import load_stacked
+
+        def digits(source: str, part: str) -> RawImages:
+            raw = load_raw(source, image_size=image_size, split=part, seed=seed, download=download,
+                           progress=progress, cancel=cancel)  # fmt: skip
+            if not isinstance(raw, RawImages):
+                raise DataError("stacked MNIST is built from MNIST digits, not from 2D points", source)
+            return raw
+
+        return load_stacked(digits, spec, split, seed)
     if spec in DOWNLOADABLE:
         from gan_studio.data.download import ensure_dataset
 
@@ -125,7 +139,7 @@ def load_dataset(
     )
     if isinstance(raw, Dataset):
         return raw
-    name = spec if spec in BUILTIN_NAMES else Path(spec).name
+    name = "stacked-mnist" if is_stacked(spec) else spec if spec in BUILTIN_NAMES else Path(spec).name
     return images_from_raw(raw, name, image_size, channels, value_range)
 
 

@@ -31,6 +31,7 @@ from gan_studio.engine import checkpoint as ckpt
 from gan_studio.engine import distributed as dist_utils
 from gan_studio.engine.batches import BatchStream
 from gan_studio.engine.controls import Controls
+from gan_studio.engine.ema import update_ema
 from gan_studio.engine.grids import GRID_COLUMNS_DEFAULT as GRID_COLUMNS
 from gan_studio.engine.grids import samples_picture, save_png, scatter_plot
 from gan_studio.engine.rng import rng_state, seed_everything, set_rng_state
@@ -455,8 +456,10 @@ class Trainer:
     def _one_step(self) -> dict[str, torch.Tensor]:
         c = self.model_config
         if self.spec.family == "gan":
-            return gan_step(self.train_g, self.train_d, self.opt_g, self.opt_d, self.stream, c.latent_dim,
-                            c.d_steps, c.g_loss)  # fmt: skip
+            losses = gan_step(self.train_g, self.train_d, self.opt_g, self.opt_d, self.stream, c, self.step)
+            if self.model.generator_ema is not None:
+                update_ema(self.model.generator_ema, self.model.generator, c.ema_decay, self.step + 1)
+            return losses
         return vae_step(self.train_vae, self.opt, self.stream, c.beta)
 
     def _check_losses(self) -> None:

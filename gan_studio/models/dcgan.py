@@ -1,7 +1,7 @@
 """`dcgan` and `cdcgan`: the DCGAN architecture of Radford et al. (2016), 32 or 64 px.
 
 G: ConvTranspose + BatchNorm + ReLU, tanh output. D: strided Conv + LeakyReLU(0.2), BatchNorm
-on every layer but the first, no pooling. Weights N(0, 0.02). The conditional variant embeds the
+on every layer but the first (none with spectral norm), no pooling. Weights N(0, 0.02). The conditional variant embeds the
 one-hot label into G's input (a bias-free linear map, so class mixtures work) and gives it to D
 as extra constant channels.
 """
@@ -75,11 +75,10 @@ class DCDiscriminator(nn.Module):
             nn.LeakyReLU(0.2, inplace=True),
         ]
         for _ in range(levels - 1):
-            layers += [
-                nn.Conv2d(width, width * 2, 4, 2, 1, bias=False),  # halves H and W
-                nn.BatchNorm2d(width * 2),
-                nn.LeakyReLU(0.2, inplace=True),
-            ]
+            layers.append(nn.Conv2d(width, width * 2, 4, 2, 1, bias=False))  # halves H and W
+            if not config.spectral_norm:  # spectral norm replaces BatchNorm in D (Miyato et al. 2018)
+                layers.append(nn.BatchNorm2d(width * 2))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
             width *= 2
         layers.append(nn.Conv2d(width, 1, 4, 1, 0, bias=False))  # (B, 1, 1, 1)
         self.net = nn.Sequential(*layers)
@@ -98,3 +97,4 @@ class DCGAN(GANModel):
         self.generator = DCGenerator(config, data, self.num_classes)
         self.discriminator = DCDiscriminator(config, data, self.num_classes)
         self.apply(dcgan_init)
+        self._finish()

@@ -65,6 +65,10 @@ class GANTrainingConfig:
     g_loss: str = param("non-saturating", "generator objective with the bce loss: -log D(G(z)) or log(1 - D(G(z)))",
                         choices=("non-saturating", "saturating"))  # fmt: skip
     pack: int = param(1, "PacGAN packing: D judges m samples at once (1 = off; Lin et al. 2018)", low=1, high=8)
+    pack_join: str = param("input", "where a packed D joins its m samples: at the input, concatenated as in PacGAN "
+                           "(Lin et al. 2018), or before its last hidden layer, after per-sample layers with shared "
+                           "weights (learns sharp modes far sooner: see the README)",
+                           choices=("input", "last-hidden"))  # fmt: skip
     spectral_norm: bool = param(False, "spectral normalisation of every discriminator layer, which then has no "
                                 "BatchNorm (Miyato et al. 2018)")  # fmt: skip
     r1_gamma: float = param(0.0, "R1 gradient penalty gamma/2 E||grad D(x)||^2 on real data (Mescheder et al. 2018); "

@@ -72,27 +72,39 @@ class Maxout(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """x (B, *shape) [+ y (B, K)] -> logit per pack of samples (B / pack,)."""
+    """x (B, *shape) [+ y (B, K)] -> logit per pack of samples (B / pack,).
+
+    A packed D concatenates its m samples at the input (`pack_join` "input", PacGAN), or runs
+    each sample through its first d_layers - 1 layers (`trunk`, shared weights) and concatenates
+    their features before the last hidden layer ("last-hidden").
+    """
 
     def __init__(self, config: GANConfig, data: DataInfo, num_classes: int):
         super().__init__()
         self.pack = config.pack
+        join = config.d_layers - 1 if config.pack > 1 and config.pack_join == "last-hidden" else 0
+        trunk: list[nn.Module] = []
         layers: list[nn.Module] = []
-        width = (data.flat_dim + num_classes) * config.pack
-        for _ in range(config.d_layers):
+        width = data.flat_dim + num_classes
+        for i in range(config.d_layers):
+            if i == join:
+                width *= config.pack  # the samples of a pack side by side
+            target = trunk if i < join else layers
             if config.d_activation == "maxout":
-                layers.append(Maxout(width, config.d_hidden, config.maxout_pieces))
+                target.append(Maxout(width, config.d_hidden, config.maxout_pieces))
             else:
-                layers += [nn.Linear(width, config.d_hidden), nn.LeakyReLU(0.2, inplace=True)]
+                target += [nn.Linear(width, config.d_hidden), nn.LeakyReLU(0.2, inplace=True)]
             width = config.d_hidden
         layers.append(nn.Linear(width, 1))
-        self.net = nn.Sequential(*layers)
+        self.trunk = nn.Sequential(*trunk)  # per sample (empty when joined at the input)
+        self.net = nn.Sequential(*layers)  # per pack
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         h = x.flatten(1)  # (B, flat)
         if y is not None:
             h = torch.cat([h, y], dim=1)  # (B, flat + K)
-        h = pack_samples(h, self.pack)  # (B / pack, pack * (flat + K))
+        h = self.trunk(h)  # (B, F): F = flat + K, or d_hidden after the per-sample trunk
+        h = pack_samples(h, self.pack)  # (B / pack, pack * F)
         return self.net(h).squeeze(1)  # (B / pack,)
 
 

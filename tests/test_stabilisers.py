@@ -8,7 +8,7 @@ import torch.nn as nn
 
 from gan_studio.config import apply_values, field_specs
 from gan_studio.engine.augment import diff_augment, translation
-from gan_studio.engine.ema import ema_beta, update_ema
+from gan_studio.engine.ema import average_weights, ema_beta, update_ema
 from gan_studio.engine.steps import discriminator_loss, gan_step, generator_loss, r1_penalty, r1_weight
 from gan_studio.errors import ConfigError
 from gan_studio.models import DataInfo, create_model, default_config
@@ -196,30 +196,48 @@ def test_gan_step_adds_the_r1_penalty_to_the_discriminator_update():
 
 # EMA of G ----------------------------------------------------------------------------------------
 def test_ema_weights_follow_the_formula_after_three_steps():
-    torch.manual_seed(0)
-    model, average = nn.Linear(3, 2), nn.Linear(3, 2)
-    average.load_state_dict(model.state_dict())
-    expected = model.weight.detach().clone()
-    decay = 0.9
+    model = build("gan", POINTS, g_hidden=8, d_hidden=8, ema_decay=0.9)
+    average, trained = model.generator_ema, model.generator
+    expected = [p.detach().clone() for p in trained.parameters()]
     for step in (1, 2, 3):
         with torch.no_grad():
-            model.weight.add_(torch.randn_like(model.weight))
-        update_ema(average, model, decay, step)
-        beta = min(decay, (1 + step) / (10 + step))
-        expected = beta * expected + (1 - beta) * model.weight.detach()
-    assert ema_beta(decay, 3) == pytest.approx(4 / 13)
-    assert torch.allclose(average.weight, expected, atol=1e-6)
-    assert not torch.allclose(average.weight, model.weight, atol=1e-3)
+            for p in trained.parameters():
+                p.add_(torch.randn_like(p))
+        update_ema(model, 0.9, step, batch_size=16)
+        beta = min(0.9, (1 + step) / (10 + step))
+        expected = [beta * e + (1 - beta) * p.detach() for e, p in zip(expected, trained.parameters(), strict=True)]
+    assert ema_beta(0.9, 3) == pytest.approx(4 / 13)
+    assert all(torch.allclose(a, e, atol=1e-6) for a, e in zip(average.parameters(), expected, strict=True))
+    assert not all(torch.allclose(a, p, atol=1e-3) for a, p in zip(average.parameters(), trained.parameters()))
 
 
-def test_ema_copies_batchnorm_statistics_and_is_not_trained():
-    model = build("gan", POINTS, g_hidden=8, d_hidden=8, ema_decay=0.99)
+def test_average_weights_is_the_convex_combination():
+    a, b = nn.Linear(2, 2), nn.Linear(2, 2)
+    before = a.weight.detach().clone()
+    average_weights(a, b, 0.75)
+    assert torch.allclose(a.weight, 0.75 * before + 0.25 * b.weight, atol=1e-7)
+
+
+def test_ema_generator_keeps_batchnorm_statistics_of_its_own_weights():
+    """Eval-mode samples of the averaged G match its training-mode (batch-statistics) samples."""
+    model = build("dcgan", IMAGES, ngf=8, ndf=8, latent_dim=8, ema_decay=0.9)
     assert model.generator_ema is not None and model.sampler is model.generator_ema
     assert all(not p.requires_grad for p in model.generator_ema.parameters())
-    model.generator(torch.randn(16, model.latent_dim))  # training-mode pass moves the running statistics
-    update_ema(model.generator_ema, model.generator, 0.99, 1)
-    for a, b in zip(model.generator_ema.buffers(), model.generator.buffers(), strict=True):
-        assert torch.equal(a, b)
+    with torch.no_grad():
+        for p in model.generator.parameters():  # trained weights far from the average's
+            p.mul_(3.0)
+    for step in range(1, 60):
+        update_ema(model, 0.9, step, batch_size=64)
+    z = torch.randn(512, 8, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        eval_mode = model.generator_ema.eval()(z)
+        batch_stats = model.generator_ema.train()(z)
+        copied = type(model.generator_ema)(model.config, IMAGES, 0).eval()
+        copied.load_state_dict(model.generator_ema.state_dict())
+        for mine, theirs in zip(copied.buffers(), model.generator.buffers(), strict=True):
+            mine.copy_(theirs)  # what copying the trained G's statistics would give
+        with_copied = copied(z)
+    assert (eval_mode - batch_stats).abs().mean() < 0.25 * (with_copied - batch_stats).abs().mean()
     assert build("gan", POINTS, g_hidden=8, d_hidden=8).generator_ema is None
 
 

@@ -458,7 +458,7 @@ class Trainer:
         if self.spec.family == "gan":
             losses = gan_step(self.train_g, self.train_d, self.opt_g, self.opt_d, self.stream, c, self.step)
             if self.model.generator_ema is not None:
-                update_ema(self.model.generator_ema, self.model.generator, c.ema_decay, self.step + 1)
+                update_ema(self.model, c.ema_decay, self.step + 1, self.train_config.batch_size)
             return losses
         return vae_step(self.train_vae, self.opt, self.stream, c.beta)
 

@@ -208,7 +208,8 @@ def test_ema_weights_follow_the_formula_after_three_steps():
         expected = [beta * e + (1 - beta) * p.detach() for e, p in zip(expected, trained.parameters(), strict=True)]
     assert ema_beta(0.9, 3) == pytest.approx(4 / 13)
     assert all(torch.allclose(a, e, atol=1e-6) for a, e in zip(average.parameters(), expected, strict=True))
-    assert not all(torch.allclose(a, p, atol=1e-3) for a, p in zip(average.parameters(), trained.parameters()))
+    pairs = zip(average.parameters(), trained.parameters(), strict=True)
+    assert not all(torch.allclose(a, p, atol=1e-3) for a, p in pairs)
 
 
 def test_average_weights_is_the_convex_combination():

@@ -17,6 +17,7 @@ The last grid (samples/step-*.png) is the picture to look at.
     python benchmarks/default_run.py                 # the recipe as the app runs it (4,000 steps)
     python benchmarks/default_run.py --steps 2000    # a shorter run
     python benchmarks/default_run.py --judge RUN     # judge the last checkpoint of a trained run
+    python benchmarks/default_run.py --judge-every 250 --early-grid resources/screenshots/default-run-early-steps.png
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image, ImageDraw
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -39,6 +42,8 @@ from gan_studio.engine.trainer import Trainer  # noqa: E402
 from gan_studio.evaluate.classifier import get_classifier  # noqa: E402
 from gan_studio.evaluate.precision_recall import inside_manifold, manifold_radii  # noqa: E402
 from gan_studio.evaluate.reference import reference_data  # noqa: E402
+from gan_studio.events import Checkpoint, Diverged, Failed, Finished  # noqa: E402
+from gan_studio.store.pictures import image_grid, save_png, to_uint8  # noqa: E402
 
 CONFIDENT = 0.9  # a sample is of one class when the classifier gives it at least this probability
 PRESENT = 0.05  # a class is generated when at least this share of the samples is of it
@@ -68,6 +73,19 @@ def row(name: str, report: tuple[float, float, int, list[float]], extra: str = "
             + " ".join(f"{100 * s:.0f}" for s in shares) + f" | {extra} |")  # fmt: skip
 
 
+def early_steps_picture(early: list[tuple[int, float, torch.Tensor]], scale: int = 2) -> np.ndarray:
+    """One row of samples per judged step, labelled with the step and the training CPU seconds so far."""
+    label_width, rows = 150, []
+    for step, cpu, samples in early:
+        strip = image_grid(to_uint8(samples, (-1.0, 1.0)), len(samples))
+        strip = np.asarray(Image.fromarray(strip.squeeze(-1) if strip.shape[-1] == 1 else strip).convert("RGB"))
+        strip = np.kron(strip, np.ones((scale, scale, 1), dtype=np.uint8))
+        label = Image.new("RGB", (label_width, strip.shape[0]), (255, 255, 255))
+        ImageDraw.Draw(label).text((8, strip.shape[0] // 2 - 12), f"step {step}\n{cpu:.0f} CPU s", fill=(0, 0, 0))
+        rows.append(np.concatenate([np.asarray(label), strip], axis=1))
+    return np.concatenate(rows, axis=0)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipe", type=Path, default=REPO / "training" / "dcgan-shapes.toml")
@@ -76,12 +94,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads [1]")
     parser.add_argument("--judge", type=Path, default=None, metavar="RUN", help="judge this run, do not train")
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "benchmark-default", help="run folder")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a recipe setting (repeatable), e.g. --set lr_g=5e-4")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0, help="training seed [0]")
+    parser.add_argument("--judge-every", type=int, default=None, help="judge every N steps [the checkpoint cadence]")
+    parser.add_argument("--early-grid", type=Path, default=None, metavar="PNG",
+                        help="save a picture of 16 samples at each judged step up to --early-until")  # fmt: skip
+    parser.add_argument("--early-until", type=int, default=1500, help="last step in --early-grid [1500]")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    recipe = load_recipe(args.recipe, seed=0, steps_scale=1.0)
+    overrides = dict(item.split("=", 1) for item in args.set)
     if args.steps:
-        recipe.train_config.steps = args.steps
+        overrides["steps"] = args.steps
+    if args.judge_every:
+        overrides["checkpoint_every"] = args.judge_every
+    recipe = load_recipe(args.recipe, seed=args.seed, steps_scale=1.0, overrides=overrides)
     config, train = recipe.model_config, recipe.train_config
     reference = reference_data(train.data, image_size=config.image_size, value_range=(-1.0, 1.0))
     classifier = get_classifier(reference)
@@ -107,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         loaded = load_run(args.judge)
         z = torch.randn(args.samples, loaded.latent_dim, generator=torch.Generator().manual_seed(1))
         with torch.no_grad():
-            samples = loaded.model.generator(z, None)
+            samples = loaded.model.generate(z, None)  # the EMA generator when the run keeps one
         lines.append(row(f"samples of {args.judge.name}", judge(samples), f"{loaded.step}, -"))
         print("\n".join(lines))
         return 0
@@ -115,22 +143,29 @@ def main(argv: list[str] | None = None) -> int:
         import shutil
 
         shutil.rmtree(args.out)
-    started = time.process_time()
+    started, judging = time.process_time(), 0.0
     trainer = Trainer.new(recipe.model, config, train, out=args.out)
-    judged_step = -1
-    for update in trainer:
-        if update["kind"] == "checkpoint" or (update["kind"] == "finished" and judged_step != trainer.step):
+    judged_step, early = -1, []
+    for event in trainer:
+        if isinstance(event, Checkpoint) or (isinstance(event, Finished) and judged_step != trainer.step):
             judged_step = trainer.step
-            cpu = time.process_time() - started
-            generator = copy.deepcopy(trainer.model.generator).eval()
+            cpu = time.process_time() - started - judging  # training CPU only
+            judge_started = time.process_time()
+            generator = copy.deepcopy(trainer.model.sampler).eval()  # what the app's grid shows (EMA when on)
             with torch.no_grad():
                 samples = generator(z, None)
             line = row("DCGAN samples", judge(samples), f"{trainer.step}, {cpu:.0f}")
             lines.append(line)
             print(line, flush=True)
-        elif update["kind"] in ("diverged", "failed"):
-            print(f"default_run: training {update['kind']}: {update.get('message', '')}", file=sys.stderr)
+            if trainer.step <= args.early_until:
+                early.append((trainer.step, cpu, samples[:16]))
+            judging += time.process_time() - judge_started
+        elif isinstance(event, (Diverged, Failed)):
+            print(f"default_run: training {type(event).__name__.lower()}: {event.message}", file=sys.stderr)
             return 1
+    if args.early_grid and early:
+        save_png(early_steps_picture(early), args.early_grid)
+        print(f"early steps picture: {args.early_grid}")
     print()
     print(f"share per class: {' '.join(names)}")
     print("\n".join(lines))

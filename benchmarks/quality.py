@@ -1,20 +1,28 @@
-"""Reproduce the quality table of the README: train the recipes in training/quality-*.toml, evaluate, print.
+"""Reproduce the quality tables of the README: train recipes of training/, evaluate them, print the tables.
 
-2D part: GAN and PacGAN4 (packing, Lin et al. 2018) on grid25 and ring8, several seeds each,
-scored with the PacGAN/VEEGAN mode metrics (2,500 samples) next to the published rows of the
-PacGAN paper's table 1. MNIST part: DCGAN, conditional DCGAN and a VAE, scored with the
-evaluation classifier (Frechet distance, precision/recall, label accuracy) and the test ELBO /
-IWAE NLL, beside the floor (real vs real) and ceiling (noise) of each metric. Every number
-comes from `gan_studio.evaluate.report.evaluate_run`, as `gan-studio eval` prints it.
+- 2D: grid25 and ring8 with the PacGAN/VEEGAN mode metrics (2,500 samples), our recipes beside the
+  PacGAN paper's recipes (run for as many steps as fit the 10-CPU-minute budget) and the paper's
+  published table 1 rows.
+- Stacked MNIST: modes of 1,000 and KL to uniform (26,000 samples, each channel read by the MNIST
+  classifier), our best recipe beside a plain DCGAN and the published rows (VEEGAN and PacGAN
+  table 2); every checkpoint is evaluated too, for a picture of modes against training CPU time.
+- MNIST: DCGAN, conditional DCGAN and a VAE, scored with the evaluation classifier (Frechet
+  distance, precision/recall, label accuracy) and the test ELBO / IWAE NLL, beside the floor (real
+  vs real) and ceiling (noise) of each metric.
 
-    python benchmarks/quality.py               # the full table (5 seeds)
-    python benchmarks/quality.py --quick       # 1 seed, 10x shorter runs: checks the pipeline
-    python benchmarks/quality.py --only 2d     # just the 2D part (or: --only mnist)
+Every number comes from the same code as `gan-studio eval`. Spread: mean ± standard error over
+the seeds (sample std / sqrt(n)), like the papers' "± standard error over 10 runs"; CPU seconds
+are per run (training and evaluation), time.process_time of the process that ran it.
+
+    python benchmarks/quality.py --only 2d --seeds 5     # the 2D table
+    python benchmarks/quality.py --only stacked --seeds 2
+    python benchmarks/quality.py --only mnist
+    python benchmarks/quality.py --quick                  # 1 seed, 10x shorter runs: checks the pipeline
 
 MNIST: only the 10k test set may be at hand (../shared/datasets/mnist); it is then split 8k/2k
-(fixed), the models train on the 8k part and are judged on the 2k part. Runs, reports and the
-table go to --out; a run that already finished there is not trained again (rerun to resume).
-CPU time is measured with time.process_time (all threads of this process).
+(fixed), the models train on the 8k part and are judged on the 2k part; stacked MNIST is then
+built from the 8k part. Runs, reports and tables go to --out; a run that already finished there is
+not trained again (delete it to retrain).
 """
 
 from __future__ import annotations
@@ -40,25 +48,33 @@ from gan_studio.engine.trainer import Trainer  # noqa: E402
 from gan_studio.errors import GanStudioError  # noqa: E402
 from gan_studio.evaluate.reference import reference_data  # noqa: E402
 from gan_studio.evaluate.report import evaluate_run, format_value  # noqa: E402
+from gan_studio.events import Checkpoint, Diverged, Failed, Finished  # noqa: E402
 from gan_studio.models import get_spec  # noqa: E402
 
 RECIPES = REPO / "training"
 LOCAL_MNIST = REPO.parent / "shared" / "datasets" / "mnist"
-RUNS_2D = [  # (row name, recipe)
-    ("GAN", "quality-gan-grid25.toml"),
-    ("PacGAN4", "quality-pacgan4-grid25.toml"),
-    ("GAN", "quality-gan-ring8.toml"),
-    ("PacGAN4", "quality-pacgan4-ring8.toml"),
+STACKED_PLOT = REPO / "resources" / "quality" / "stacked-mnist-modes.png"
+RUNS_2D = [  # (row name, recipe, steps: None = the recipe's own)
+    ("GAN, best CPU recipe", "quality-gan-grid25.toml", None),
+    ("GAN, the paper's recipe", "gan-grid25-paper.toml", 20_000),
+    ("PacGAN4, the paper's recipe", "quality-pacgan4-grid25.toml", None),
+    ("GAN, best CPU recipe", "quality-gan-ring8.toml", None),
+    ("GAN, the paper's recipe", "gan-ring8-paper.toml", 20_000),
+    ("PacGAN4, the paper's recipe", "quality-pacgan4-ring8.toml", None),
 ]
+RUNS_STACKED = [("DCGAN", "quality-dcgan-stacked-mnist.toml"), ("best CPU recipe", "quality-stacked-mnist.toml")]
 RUNS_MNIST = [("DCGAN", "quality-dcgan-mnist.toml"), ("cDCGAN", "quality-cdcgan-mnist.toml"),
               ("VAE", "quality-vae-mnist.toml")]  # fmt: skip
-# PacGAN paper (Lin et al. 2018), table 1: modes and high-quality samples, mean +- std over 10 runs
-PUBLISHED = {
-    ("GAN", "grid25"): ("17.3 ± 0.8", "94.8 ± 0.7"),
-    ("GAN", "ring8"): ("6.3 ± 0.5", "98.2 ± 0.2"),
-    ("PacGAN4", "grid25"): ("24.8 ± 0.2", "93.6 ± 0.6"),
-    ("PacGAN4", "ring8"): ("7.8 ± 0.1", "95.9 ± 1.4"),
-}
+# PacGAN paper (Lin et al. 2018), table 1: modes, high-quality samples, reverse KL; mean ± standard error of 10 runs
+PUBLISHED_2D = {
+    "grid25": [("GAN", "17.3 ± 0.8", "94.8 ± 0.7", "0.70 ± 0.07"), ("PacGAN2", "23.8 ± 0.7", "91.3 ± 0.8", "0.13 ± 0.04"),
+               ("PacGAN3", "24.6 ± 0.4", "94.2 ± 0.4", "0.06 ± 0.02"), ("PacGAN4", "24.8 ± 0.2", "93.6 ± 0.6", "0.04 ± 0.01")],
+    "ring8": [("GAN", "6.3 ± 0.5", "98.2 ± 0.2", "0.45 ± 0.09"), ("PacGAN2", "7.9 ± 0.1", "95.6 ± 2.0", "0.07 ± 0.03"),
+              ("PacGAN3", "7.8 ± 0.1", "97.7 ± 0.3", "0.10 ± 0.02"), ("PacGAN4", "7.8 ± 0.1", "95.9 ± 1.4", "0.07 ± 0.02")],
+}  # fmt: skip
+# stacked MNIST: VEEGAN (Srivastava et al. 2017) table 2 via PacGAN table 2, and PacGAN's own runs (± s.e. of 10)
+PUBLISHED_STACKED = [("DCGAN (VEEGAN paper)", "99.0", "3.40"), ("DCGAN (PacGAN paper)", "78.9 ± 6.46", "4.50 ± 0.127"),
+                     ("PacDCGAN2 (PacGAN paper)", "1000.0 ± 0.00", "0.06 ± 0.003")]  # fmt: skip
 
 
 @dataclass
@@ -71,9 +87,11 @@ class Recipe:
     train_config: TrainConfig
 
 
-def load_recipe(path: Path, seed: int, steps_scale: float, data: str | None = None) -> Recipe:
+def load_recipe(path: Path, seed: int, steps_scale: float, data: str | None = None,
+                overrides: dict | None = None) -> Recipe:  # fmt: skip
     """A recipe as `gan-studio train --config` reads it, with this seed, scaled steps, on the CPU."""
     model, values, _ = read_recipe(str(path))
+    values.update(overrides or {})
     values["seed"] = seed
     values["steps"] = max(1, round(int(values.get("steps", 1000)) * steps_scale))
     values["device"] = "cpu"
@@ -94,11 +112,16 @@ def train_and_evaluate(recipe: Recipe, out: Path, dataset=None, eval_n: int | No
         shutil.rmtree(out)
     cpu, wall = time.process_time(), time.perf_counter()
     trainer = Trainer.new(recipe.model, recipe.model_config, recipe.train_config, out=out, dataset=dataset)
-    final = {}
-    for update in trainer:
-        if update["kind"] in ("finished", "diverged", "failed"):
-            final = update
+    status, checkpoint_cpu = "?", {}
+    for event in trainer:
+        if isinstance(event, Checkpoint):
+            checkpoint_cpu[event.step] = round(time.process_time() - cpu, 1)
+        if isinstance(event, Finished):
+            status = event.status
+        elif isinstance(event, (Diverged, Failed)):
+            status = type(event).__name__.lower()
     train_cpu, train_wall = time.process_time() - cpu, time.perf_counter() - wall
+    del trainer, dataset
     cpu = time.process_time()
     report = evaluate_run(out, n=eval_n)
     result = {
@@ -106,10 +129,11 @@ def train_and_evaluate(recipe: Recipe, out: Path, dataset=None, eval_n: int | No
         "model": recipe.model,
         "seed": recipe.train_config.seed,
         "steps": recipe.train_config.steps,
-        "status": final.get("status", final.get("kind", "?")),
+        "status": status,
         "train_cpu_s": round(train_cpu, 1),
         "train_wall_s": round(train_wall, 1),
         "eval_cpu_s": round(time.process_time() - cpu, 1),
+        "checkpoint_cpu_s": checkpoint_cpu,
         "metrics": {row["key"]: row for row in report["metrics"]},
         "reference": report["reference"],
         "classifier": report.get("classifier"),
@@ -118,56 +142,176 @@ def train_and_evaluate(recipe: Recipe, out: Path, dataset=None, eval_n: int | No
     return result
 
 
-def mean_std(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
+def mean_se(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
+    """'mean ± standard error' (sample std / sqrt(n)) of the values; just the value for one."""
     values = [v * scale for v in values if v is not None]
     if not values:
         return "-"
     mean = sum(values) / len(values)
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
-    return f"{mean:.{digits}f} ± {std:.{digits}f}" if len(values) > 1 else f"{mean:.{digits}f}"
+    if len(values) == 1:
+        return f"{mean:.{digits}f}"
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+    return f"{mean:.{digits}f} ± {std / math.sqrt(len(values)):.{digits}f}"
 
 
-def run_2d_task(recipe_file: str, seed: int, steps_scale: float, out: Path, threads: int) -> dict:
+# --- 2D ------------------------------------------------------------------------------------------------------
+
+
+def run_2d_task(recipe_file: str, steps: int | None, seed: int, steps_scale: float, out: Path, threads: int) -> dict:
     """One 2D run (in a worker process): train the recipe with this seed and evaluate it."""
     torch.set_num_threads(threads)
-    recipe = load_recipe(RECIPES / recipe_file, seed, steps_scale)
-    return train_and_evaluate(recipe, out / f"{recipe_file.removesuffix('.toml')}-seed{seed}")
+    overrides = {"steps": steps} if steps else {}
+    recipe = load_recipe(RECIPES / recipe_file, seed, steps_scale, overrides=overrides)
+    name = recipe_file.removesuffix(".toml") + (f"-{recipe.train_config.steps}steps" if steps else "")
+    return train_and_evaluate(recipe, out / f"{name}-seed{seed}")
 
 
 def run_2d(args, out: Path, log) -> tuple[list[str], float]:
     lines = [
-        f"### Mode coverage on the 2D benchmarks (mean ± std over {args.seeds} seed(s); 2,500 samples each)",
+        f"### Mode coverage on the 2D benchmarks (mean ± standard error over {args.seeds} seed(s), 2,500 samples)",
         "",
         "| model | data | modes | high-quality % | reverse KL | steps | CPU s per run |",
         "|---|---|---|---|---|---|---|",
     ]
-    total_cpu = 0.0
-    tasks = [(recipe_file, seed) for _, recipe_file in RUNS_2D for seed in range(args.seeds)]
-    done: dict[tuple[str, int], dict] = {}
+    tasks = [(recipe_file, steps, seed) for _, recipe_file, steps in RUNS_2D for seed in range(args.seeds)]
+    done: dict[tuple[str, int | None, int], dict] = {}
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(run_2d_task, f, seed, args.steps_scale, out, args.threads): (f, seed)
-                   for f, seed in tasks}  # fmt: skip
+        futures = {pool.submit(run_2d_task, f, steps, seed, args.steps_scale, out, args.threads): (f, steps, seed)
+                   for f, steps, seed in tasks}  # fmt: skip
         for future in as_completed(futures):
-            recipe_file, seed = futures[future]
-            result = done[(recipe_file, seed)] = future.result()
+            key = futures[future]
+            result = done[key] = future.result()
             m = result["metrics"]
-            log(f"{recipe_file} seed {seed}: {m['modes']['value']:.0f} modes, "
+            log(f"{key[0]} ({result['steps']} steps) seed {key[2]}: {m['modes']['value']:.0f} modes, "
                 f"{100 * m['high_quality']['value']:.1f} % high quality, reverse KL {m['reverse_kl']['value']}, "
                 f"{result['train_cpu_s']} CPU s")  # fmt: skip
-    for name, recipe_file in RUNS_2D:
-        results = [done[(recipe_file, seed)] for seed in range(args.seeds)]
-        recipe = load_recipe(RECIPES / recipe_file, 0, args.steps_scale)
-        data = recipe.train_config.data
+    total_cpu = 0.0
+    for data in ("grid25", "ring8"):
+        for name, recipe_file, steps in RUNS_2D:
+            recipe = load_recipe(RECIPES / recipe_file, 0, args.steps_scale)
+            if recipe.train_config.data != data:
+                continue
+            results = [done[(recipe_file, steps, seed)] for seed in range(args.seeds)]
+            cpu = [r["train_cpu_s"] + r["eval_cpu_s"] for r in results]
+            total_cpu += sum(cpu)
+            modes = [r["metrics"]["modes"]["value"] for r in results]
+            quality = [r["metrics"]["high_quality"]["value"] for r in results]
+            kl = [r["metrics"]["reverse_kl"]["value"] for r in results]
+            lines.append(f"| {name} (`{recipe_file}`) | {data} | {mean_se(modes)} | {mean_se(quality, 100)} | "
+                         f"{mean_se(kl, digits=2)} | {results[0]['steps']} | {sum(cpu) / len(cpu):.0f} |")  # fmt: skip
+        for name, modes, quality, kl in PUBLISHED_2D[data]:
+            lines.append(f"| {name} (PacGAN paper, table 1, 10 runs) | {data} | {modes} | {quality} | {kl} | "
+                         "400000 | |")  # fmt: skip
+    return lines, total_cpu
+
+
+# --- stacked MNIST -----------------------------------------------------------------------------------------
+
+
+def stacked_curve(run: Path, result: dict) -> list[tuple[int, float, int, float]]:
+    """(step, training CPU s, modes, KL) of every numbered checkpoint of a stacked-MNIST run (cached in the run)."""
+    from gan_studio.evaluate.classifier import get_classifier
+    from gan_studio.evaluate.stacked import PROTOCOL_SAMPLES, digits_reference, read_channels, stacked_modes
+    from gan_studio.models.latents import sample_inputs
+    from gan_studio.store.loaded import load_run
+
+    cache = run / "curve.json"
+    if cache.is_file():
+        return [tuple(row) for row in json.loads(cache.read_text())]
+    info = json.loads((run / "run.json").read_text())
+    classifier = get_classifier(digits_reference(info["train_config"]["data"]))
+    rows = []
+    for step_text, cpu in sorted(result["checkpoint_cpu_s"].items(), key=lambda kv: int(kv[0])):
+        path = run / "checkpoints" / f"step-{int(step_text):07d}.pt"
+        if not path.is_file():
+            continue
+        loaded = load_run(run, checkpoint=path)
+        z, _ = sample_inputs(PROTOCOL_SAMPLES, loaded.latent_dim, 0)
+        read = torch.cat([read_channels(classifier, loaded.generate(z[i : i + 1000], None), (-1.0, 1.0))
+                          for i in range(0, len(z), 1000)])  # fmt: skip
+        found = stacked_modes(read.numpy())
+        rows.append((int(step_text), float(cpu), found.modes, round(found.kl, 4)))
+    cache.write_text(json.dumps(rows))
+    return rows
+
+
+def modes_plot(curves: dict[str, list[list[tuple]]], path: Path) -> None:
+    """A PNG of modes (of 1,000) against training CPU minutes, one colour per recipe, one line per seed."""
+    from PIL import Image, ImageDraw
+
+    width, height, left, bottom, top, right = 760, 420, 70, 50, 20, 200
+    img = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(img)
+    max_minutes = max((row[1] / 60 for runs in curves.values() for run in runs for row in run), default=1.0)
+    max_minutes = max(1.0, math.ceil(max_minutes / 5) * 5)
+
+    def xy(minutes: float, modes: float) -> tuple[float, float]:
+        return (left + minutes / max_minutes * (width - left - right),
+                height - bottom - modes / 1000 * (height - top - bottom))  # fmt: skip
+
+    for modes in range(0, 1001, 200):
+        draw.line([xy(0, modes), xy(max_minutes, modes)], fill=(230, 230, 230))
+        draw.text((left - 40, xy(0, modes)[1] - 6), str(modes), fill="black")
+    for minutes in range(0, int(max_minutes) + 1, 5 if max_minutes > 10 else 1):
+        draw.text((xy(minutes, 0)[0] - 6, height - bottom + 6), str(minutes), fill="black")
+    draw.line([xy(0, 0), xy(max_minutes, 0)], fill="black")
+    draw.line([xy(0, 0), xy(0, 1000)], fill="black")
+    draw.text((left + 150, height - 22), "training CPU minutes (1 thread)", fill="black")
+    draw.text((8, 4), "stacked MNIST: modes covered (of 1,000), 26,000 samples", fill="black")
+    colours = [(200, 80, 20), (30, 90, 200), (40, 150, 60), (150, 50, 150)]
+    for i, (name, runs) in enumerate(curves.items()):
+        colour = colours[i % len(colours)]
+        for run in runs:
+            points = [xy(0, 0)] + [xy(cpu / 60, modes) for _, cpu, modes, _ in run]
+            draw.line(points, fill=colour, width=2)
+        draw.rectangle([width - right + 15, top + 20 * i + 4, width - right + 27, top + 20 * i + 16], fill=colour)
+        draw.text((width - right + 33, top + 20 * i + 4), name, fill="black")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+
+
+def run_stacked(args, out: Path, log) -> tuple[list[str], float]:
+    spec = f"stacked-mnist:{args.mnist}" if Path(args.mnist).is_dir() else "stacked-mnist"
+    lines = [
+        f"### Stacked MNIST (mean ± standard error over {args.seeds} seed(s); 26,000 samples, 1,000 modes)",
+        "",
+        "| model | modes | KL | steps | CPU s per run |",
+        "|---|---|---|---|---|",
+    ]
+    total_cpu, curves = 0.0, {}
+    for name, recipe_file in RUNS_STACKED:
+        results, runs = [], []
+        for seed in range(args.seeds):
+            recipe = load_recipe(RECIPES / recipe_file, seed, args.steps_scale, data=spec,
+                                 overrides={"keep_checkpoints": 1000})  # fmt: skip
+            run = out / f"{recipe_file.removesuffix('.toml')}-seed{seed}"
+            result = train_and_evaluate(recipe, run)
+            results.append(result)
+            runs.append(stacked_curve(run, result))
+            m = result["metrics"]
+            log(f"{recipe_file} seed {seed}: {m['modes']['value']:.0f} modes, KL {m['kl']['value']:.3f}, "
+                f"{result['train_cpu_s']} CPU s")  # fmt: skip
+        curves[f"{name} ({recipe_file.removesuffix('.toml')})"] = runs
         cpu = [r["train_cpu_s"] + r["eval_cpu_s"] for r in results]
         total_cpu += sum(cpu)
         modes = [r["metrics"]["modes"]["value"] for r in results]
-        quality = [r["metrics"]["high_quality"]["value"] for r in results]
-        kl = [r["metrics"]["reverse_kl"]["value"] for r in results]
-        lines.append(f"| {name} (this tool) | {data} | {mean_std(modes)} | {mean_std(quality, 100)} | "
-                     f"{mean_std(kl, digits=2)} | {recipe.train_config.steps} | {mean_std(cpu, digits=0)} |")  # fmt: skip
-        paper_modes, paper_quality = PUBLISHED[(name, data)]
-        lines.append(f"| {name} (PacGAN paper, table 1) | {data} | {paper_modes} | {paper_quality} | | | |")
+        kl = [r["metrics"]["kl"]["value"] for r in results]
+        lines.append(f"| {name} (`{recipe_file}`) | {mean_se(modes)} | {mean_se(kl, digits=3)} | "
+                     f"{results[0]['steps']} | {sum(cpu) / len(cpu):.0f} |")  # fmt: skip
+    first = results[0]
+    floor = first["metrics"]["modes"]["floor"], first["metrics"]["kl"]["floor"]
+    lines.append(f"| real stacks of the test digits (floor) | {floor[0]:.0f} | {floor[1]:.3f} | | |")
+    for name, modes, kl in PUBLISHED_STACKED:
+        lines.append(f"| {name}, table 2 | {modes} | {kl} | | |")
+    modes_plot(curves, args.plot)
+    lines += [
+        "",
+        f"Modes against training CPU time: `{args.plot.relative_to(REPO) if args.plot.is_relative_to(REPO) else args.plot}`",
+    ]
     return lines, total_cpu
+
+
+# --- MNIST -------------------------------------------------------------------------------------------------
 
 
 def run_mnist(args, out: Path, log) -> tuple[list[str], float]:
@@ -225,16 +369,20 @@ def _cpu_seconds() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
+PARTS = {"2d": run_2d, "stacked": run_stacked, "mnist": run_mnist}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="1 seed and 10x fewer steps (a smoke test)")
-    parser.add_argument("--seeds", type=int, default=None, help="seeds per 2D recipe [5; 1 with --quick]")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds per 2D / stacked recipe [5; 1 with --quick]")
     parser.add_argument("--steps-scale", type=float, default=None, help="multiply every recipe's steps [1; 0.1]")
-    parser.add_argument("--only", choices=("2d", "mnist"), default=None, help="run one part of the table")
+    parser.add_argument("--only", choices=tuple(PARTS), default=None, help="run one part of the table")
     parser.add_argument("--mnist", default=str(LOCAL_MNIST) if LOCAL_MNIST.is_dir() else "mnist",
                         help="MNIST folder or 'mnist' (download) [../shared/datasets/mnist when present]")  # fmt: skip
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "benchmark-quality",
                         help="folder for the runs, reports and the table [runs/benchmark-quality]")  # fmt: skip
+    parser.add_argument("--plot", type=Path, default=STACKED_PLOT, help="stacked-MNIST modes picture [%(default)s]")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads per process [1]")
     parser.add_argument("--jobs", type=int, default=1, help="2D runs trained in parallel processes [1]")
     args = parser.parse_args(argv)
@@ -251,14 +399,11 @@ def main(argv: list[str] | None = None) -> int:
     started_cpu, started_wall = _cpu_seconds(), time.perf_counter()
     sections, cpu_total = [], 0.0
     try:
-        if args.only in (None, "2d"):
-            lines, cpu = run_2d(args, out, log)
-            sections.append(lines)
-            cpu_total += cpu
-        if args.only in (None, "mnist"):
-            lines, cpu = run_mnist(args, out, log)
-            sections.append(lines)
-            cpu_total += cpu
+        for name, part in PARTS.items():
+            if args.only in (None, name):
+                lines, cpu = part(args, out, log)
+                sections.append(lines)
+                cpu_total += cpu
     except GanStudioError as exc:
         print(f"quality: error: {exc}", file=sys.stderr)
         return 2
@@ -272,10 +417,11 @@ def main(argv: list[str] | None = None) -> int:
         "",
     ]
     text = "\n".join(header + [line for section in sections for line in section + [""]])
-    (out / "quality.md").write_text(text)
+    name = f"quality-{args.only}.md" if args.only else "quality.md"
+    (out / name).write_text(text)
     print()
     print(text)
-    print(f"(table saved to {out / 'quality.md'}; runs and reports in {out})")
+    print(f"(table saved to {out / name}; runs and reports in {out})")
     return 0
 
 

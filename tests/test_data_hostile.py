@@ -196,8 +196,10 @@ def test_fuzz_hostile_folders_end_in_a_dataset_or_one_error_and_stay_untouched(t
         assert len(result) > 0 and bool(result.x.isfinite().all())
         kinds = [k for _, ks in layout for k in ks]
         assert "link_outside_file" not in kinds  # such a folder is refused
+        # a top folder holding a sub-folder is a folder of classes: its loose files are not read (as ImageFolder)
+        read = ["subdir"] if layout[0][0] == "" and "subdir" in kinds else kinds
         if not skip:
-            assert not {"junk", "fifo", "socket", "broken_link", "link_loop", "huge_header"} & set(kinds)
+            assert not {"junk", "fifo", "socket", "broken_link", "link_loop", "huge_header"} & set(read)
 
 
 # --- class: archives ------------------------------------------------------------------------------------

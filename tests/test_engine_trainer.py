@@ -95,9 +95,9 @@ def test_stop_from_another_thread_returns_within_one_step(tmp_path, monkeypatch)
     step_seconds = 0.2
     real_step = trainer.recipe.step
 
-    def slow_step(stream):
+    def slow_step(stream, step):
         time.sleep(step_seconds)
-        return real_step(stream)
+        return real_step(stream, step)
 
     monkeypatch.setattr(trainer.recipe, "step", slow_step)
     result = {}
@@ -273,10 +273,10 @@ def test_unexpected_exception_marks_the_run_failed(tmp_path, monkeypatch):
     trainer = make_trainer(tmp_path, steps=10)
     real_step = trainer.recipe.step
 
-    def failing_step(stream):
-        if trainer.step == 3:
+    def failing_step(stream, step):
+        if step == 3:
             raise RuntimeError("simulated bug")
-        return real_step(stream)
+        return real_step(stream, step)
 
     monkeypatch.setattr(trainer.recipe, "step", failing_step)
     seen = []
@@ -328,3 +328,54 @@ def test_existing_run_is_not_overwritten(tmp_path):
     make_trainer(tmp_path)
     with pytest.raises(GanStudioError, match="already holds a run"):
         make_trainer(tmp_path)
+
+
+EVERY_STABILISER = {
+    "gan": {"d_activation": "maxout", "maxout_pieces": 3, "weight_init": "normal", "pack": 2, "loss": "hinge",
+            "spectral_norm": True, "r1_gamma": 1.0, "r1_every": 3, "ema_decay": 0.9, "lr_g": 1e-3, "lr_d": 4e-3},
+    "dcgan": {"spectral_norm": True, "loss": "hinge", "r1_gamma": 0.5, "r1_every": 2, "ema_decay": 0.9,
+              "diffaugment": "color,translation,cutout", "pack": 2},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("model", ["gan", "dcgan"])
+def test_resume_is_bit_identical_with_every_stabiliser_on(tmp_path, model):
+    """Maxout, spectral norm (its u/v vectors), hinge, lazy R1, EMA of G and DiffAugment all survive a resume."""
+    dataset = tiny_images() if model == "dcgan" else None
+    steps = 12 if model == "dcgan" else 30
+
+    def trainer(name):
+        values = {"data": "ring8", "steps": steps, "batch_size": 16, "log_every": 1, "sample_every": 0,
+                  "checkpoint_every": 0, "seed": 3}  # fmt: skip
+        config = apply_values(default_config(model), {**TINY_MODELS[model], **EVERY_STABILISER[model]})
+        return Trainer.new(model, config, apply_values(TrainConfig(), values), out=tmp_path / name, dataset=dataset)
+
+    full = trainer("full")
+    consume(full)
+    part = trainer("part")
+    consume(part, until=steps // 2, action=part.stop)
+    resumed = Trainer.from_checkpoint(part.run.path, dataset=dataset)
+    assert resumed.model.generator_ema is not None
+    consume(resumed)
+    assert losses_by_step(part.run.path) == losses_by_step(full.run.path)
+    final = [load_checkpoint(t.run.last_checkpoint)["model"] for t in (full, part)]
+    assert any(k.startswith("generator_ema.") for k in final[0])
+    assert any(k.endswith("_u") for k in final[0])  # spectral norm's power-iteration vector is saved
+    assert all(torch.equal(final[0][k], final[1][k]) for k in final[0])
+
+
+def test_ema_generator_is_kept_in_checkpoints_and_draws_the_sample_grids(tmp_path):
+    config = apply_values(default_config("gan"), {**TINY_MODELS["gan"], "ema_decay": 0.95})
+    values = {"data": "ring8", "steps": 20, "batch_size": 16, "log_every": 5, "sample_every": 0, "seed": 3}
+    ema_run = Trainer.new("gan", config, apply_values(TrainConfig(), values), out=tmp_path / "ema")
+    consume(ema_run)
+    saved = load_checkpoint(ema_run.run.last_checkpoint)["model"]
+    averaged = {k.removeprefix("generator_ema."): v for k, v in saved.items() if k.startswith("generator_ema.")}
+    trained = {k.removeprefix("generator."): v for k, v in saved.items() if k.startswith("generator.")}
+    assert averaged.keys() == trained.keys()
+    assert not all(torch.equal(averaged[k], trained[k]) for k in trained)  # a real average, not a copy
+    grid = ema_run.generate_fixed()
+    ema_run.model.eval()
+    with torch.no_grad():
+        assert torch.equal(grid, ema_run.model.generator_ema(ema_run.fixed_z, None))
+        assert not torch.equal(grid, ema_run.model.generator(ema_run.fixed_z, None))

@@ -191,3 +191,27 @@ def test_bad_export_requests_get_one_clear_line(tmp_path, capsys, args, message)
     assert main(args) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_export_of_an_ema_generator_passes_parity_and_draws_the_averaged_weights(tmp_path):
+    """The exported generator is the moving average (what grids and evaluation show), BatchNorm folded."""
+    from gan_studio.config import apply_values
+    from gan_studio.engine.settings import TrainConfig
+    from gan_studio.engine.trainer import Trainer
+    from gan_studio.export.onnx_export import export_run
+    from gan_studio.models import default_config
+
+    config = apply_values(default_config("gan"), {"g_hidden": 16, "d_hidden": 16, "latent_dim": 4, "ema_decay": 0.9})
+    train = apply_values(TrainConfig(), {"data": "ring8", "steps": 12, "batch_size": 16, "sample_every": 0})
+    trainer = Trainer.new("gan", config, train, out=tmp_path / "ema")
+    for _ in trainer:
+        pass
+    report = export_run(trainer.run.path)
+    assert report.max_abs_diff <= TOLERANCE and report.batchnorm_folded == 3
+    loaded = load_run(trainer.run.path)
+    z = torch.randn(32, 4, generator=torch.Generator().manual_seed(1))
+    onnx_out = OnnxGenerator(report.path).generate(z.numpy())
+    with torch.no_grad():
+        averaged, trained = loaded.model.generator_ema(z), loaded.model.generator(z)
+    assert np.allclose(onnx_out, averaged.numpy(), atol=TOLERANCE)
+    assert not np.allclose(onnx_out, trained.numpy(), atol=TOLERANCE)

@@ -368,7 +368,8 @@ def test_k_discriminator_steps_are_k_optimizer_steps(g_loss):
     opt_g.register_step_post_hook(lambda *_: steps.__setitem__("g", steps["g"] + 1))
     opt_d.register_step_post_hook(lambda *_: steps.__setitem__("d", steps["d"] + 1))
     batches = CountingBatches(torch.randn(8, 2))
-    out = gan_step(model.generator, model.discriminator, opt_g, opt_d, batches, 4, d_steps=3, g_loss_kind=g_loss)
+    config = apply_values(model.config, {"d_steps": 3, "g_loss": g_loss})
+    out = gan_step(model.generator, model.discriminator, opt_g, opt_d, batches, config)
     assert steps == {"g": 1, "d": 3}
     assert batches.calls == 3  # a fresh real batch for every D step
     assert set(out) == {"d_loss", "g_loss", "d_real", "d_fake"}

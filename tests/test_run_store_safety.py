@@ -145,8 +145,8 @@ def test_weights_that_turn_nan_are_never_saved(tmp_path):
     trainer = make_trainer(tmp_path / "run", steps=20, checkpoint_every=4, keep_checkpoints=10)
     real_step = trainer.recipe.step
 
-    def poison_at_step_8(stream):
-        losses = real_step(stream)
+    def poison_at_step_8(stream, step):
+        losses = real_step(stream, step)
         if trainer.step + 1 == 8:  # the update of step 8 leaves a NaN in Adam's state; its losses are finite
             optimizer = trainer.recipe.optimizers["g"]
             next(iter(optimizer.state.values()))["exp_avg"].view(-1)[0] = float("nan")
@@ -168,7 +168,7 @@ def test_weights_that_turn_nan_are_never_saved(tmp_path):
 def test_divergence_before_any_checkpoint_says_so(tmp_path):
     trainer = make_trainer(tmp_path / "run", steps=20, checkpoint_every=10)
     real_step = trainer.recipe.step
-    trainer.recipe.step = lambda stream: {k: v * float("nan") for k, v in real_step(stream).items()}
+    trainer.recipe.step = lambda stream, step: {k: v * float("nan") for k, v in real_step(stream, step).items()}
     diverged = list(trainer)[-1]
     assert isinstance(diverged, Diverged) and "no checkpoint was saved before it" in diverged.message
     assert "step 0" not in diverged.message

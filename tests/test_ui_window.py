@@ -225,7 +225,7 @@ def test_diverged_run_is_reported_in_the_window(qtbot, window, tmp_path):
 
 
 def test_exception_in_the_worker_is_shown(qtbot, window, monkeypatch):
-    def broken_step(self, next_batch):
+    def broken_step(self, next_batch, step):
         raise RuntimeError("simulated crash inside a training step")
 
     monkeypatch.setattr(GANRecipe, "step", broken_step)

@@ -1,6 +1,7 @@
 """Datasets for the models: built-in 2D toys and shapes, MNIST-family, CIFAR-10, image folders and .zip, .npz.
 
-`load_dataset(spec)` is the one entry point: `spec` is a built-in name or a path. It returns a
+`load_dataset(spec)` is the one entry point: `spec` is a built-in name, a path, or
+`stacked-mnist:DIR` (stacked MNIST built from an MNIST IDX folder). It returns a
 `Dataset` (contract in gan_studio/data/dataset.py): images as uint8 (N, C, H, W), in RAM or
 memory-mapped from a prepared file in the user cache folder, converted to float in the requested
 value range ([-1, 1] for GANs, [0, 1] for VAEs) batch by batch; points as float32 (N, 2). Bad
@@ -17,7 +18,7 @@ import importlib
 TOY_NAMES = ["ring8", "grid25", "spiral", "moons"]
 IDX_NAMES = ["mnist", "fashion-mnist", "kmnist"]
 DOWNLOADABLE = IDX_NAMES + ["cifar10"]
-BUILTIN_NAMES = TOY_NAMES + ["shapes", "shapes-colour"] + DOWNLOADABLE
+BUILTIN_NAMES = TOY_NAMES + ["shapes", "shapes-colour"] + DOWNLOADABLE + ["stacked-mnist"]
 
 DATASET_DESCRIPTIONS = {
     "ring8": "8 Gaussians on the unit circle (PacGAN/VEEGAN 2D benchmark)",
@@ -30,6 +31,7 @@ DATASET_DESCRIPTIONS = {
     "fashion-mnist": "Fashion-MNIST clothing (download, 30 MB)",
     "kmnist": "Kuzushiji-MNIST cursive Japanese (download, 20 MB)",
     "cifar10": "CIFAR-10 colour photos, 10 classes (download, 163 MB)",
+    "stacked-mnist": "three MNIST digits as R, G, B: 1,000 modes (Metz et al. 2017); stacked-mnist:DIR for a folder",
 }
 
 _LAZY = {

@@ -16,6 +16,7 @@ import torch
 
 from gan_studio.data.cache import PreparedFile
 from gan_studio.data.dataset import Dataset, RawImages, images_from_raw, points_dataset
+from gan_studio.data.stacked import STACKED_NAME, is_stacked, load_stacked
 from gan_studio.errors import DataError, shorten
 from gan_studio.user_files import describe_kind, stat_path
 
@@ -121,6 +122,10 @@ def load_dataset(
         if isinstance(raw, Dataset):
             return raw
         return images_from_raw(raw, spec, image_size, channels, value_range)
+    if is_stacked(spec):  # built in memory from the MNIST digits (50,000 x 3 x 28 x 28 bytes)
+        raw = load_raw(spec, image_size=image_size, split=split, seed=seed, download=download, progress=progress,
+                       cancel=cancel)  # fmt: skip
+        return images_from_raw(raw, STACKED_NAME, image_size, channels, value_range)
     known_name = None
     if spec in DOWNLOADABLE:
         from gan_studio.data.download import ensure_dataset
@@ -169,6 +174,16 @@ def load_raw(
 
         x, y, names = make_shapes(size=image_size, seed=seed, colour=spec == "shapes-colour")
         return RawImages(x, y, names, spec)
+    if is_stacked(spec):
+
+        def digits(source: str, part: str) -> RawImages:
+            raw = load_raw(source, image_size=image_size, split=part, seed=seed, download=download,
+                           progress=progress, cancel=cancel)  # fmt: skip
+            if not isinstance(raw, RawImages):
+                raise DataError("stacked MNIST is built from MNIST digits, not from 2D points", source)
+            return raw
+
+        return load_stacked(digits, spec, split, seed)
     from gan_studio.data import cifar, folder, idx, npz
 
     known_name = None

@@ -15,6 +15,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 from gan_studio.engine.distributed import DistContext
+from gan_studio.engine.ema import update_ema
 from gan_studio.engine.steps import gan_step, vae_step
 
 
@@ -36,8 +37,8 @@ class Recipe(ABC):
     value_range: tuple[float, float] = (0.0, 1.0)  # the range data is scaled to for this family
     rate_settings: dict[str, str] = {}  # learning-rate setting -> optimizer name
 
-    def __init__(self, model: torch.nn.Module, config, dist: DistContext, device: torch.device):
-        self.model, self.config = model, config
+    def __init__(self, model: torch.nn.Module, config, train_config, dist: DistContext, device: torch.device):
+        self.model, self.config, self.train_config = model, config, train_config
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
 
     @staticmethod
@@ -46,8 +47,8 @@ class Recipe(ABC):
         return []
 
     @abstractmethod
-    def step(self, next_batch) -> dict[str, torch.Tensor]:
-        """One optimisation step; returns detached loss tensors (no device sync)."""
+    def step(self, next_batch, step: int) -> dict[str, torch.Tensor]:
+        """Optimisation step number `step` + 1 (`step` finished before); returns detached loss tensors (no device sync)."""
 
     @property
     def batches_per_step(self) -> int:
@@ -89,14 +90,14 @@ class Recipe(ABC):
 
 
 class GANRecipe(Recipe):
-    """k discriminator steps then one generator step (engine/steps.gan_step), Adam for each."""
+    """k discriminator steps then one generator step (engine/steps.gan_step), Adam for each; then the EMA of G."""
 
     family = "gan"
     value_range = (-1.0, 1.0)
     rate_settings = {"lr_g": "g", "lr_d": "d"}
 
-    def __init__(self, model, config, dist, device):
-        super().__init__(model, config, dist, device)
+    def __init__(self, model, config, train_config, dist, device):
+        super().__init__(model, config, train_config, dist, device)
         betas = (config.beta1, config.beta2)
         self.optimizers = {
             "g": torch.optim.Adam(model.generator.parameters(), lr=config.lr_g, betas=betas),
@@ -111,10 +112,12 @@ class GANRecipe(Recipe):
             return [f"batch_size {train_config.batch_size} must be a multiple of pack {model_config.pack}"]
         return []
 
-    def step(self, next_batch):
-        c = self.config
-        return gan_step(self.train_g, self.train_d, self.optimizers["g"], self.optimizers["d"], next_batch,
-                        c.latent_dim, c.d_steps, c.g_loss)  # fmt: skip
+    def step(self, next_batch, step):
+        losses = gan_step(self.train_g, self.train_d, self.optimizers["g"], self.optimizers["d"], next_batch,
+                          self.config, step)  # fmt: skip
+        if self.model.generator_ema is not None:
+            update_ema(self.model, self.config.ema_decay, step + 1, self.train_config.batch_size)
+        return losses
 
     @property
     def batches_per_step(self) -> int:
@@ -128,12 +131,12 @@ class VAERecipe(Recipe):
     value_range = (0.0, 1.0)
     rate_settings = {"lr": "vae"}
 
-    def __init__(self, model, config, dist, device):
-        super().__init__(model, config, dist, device)
+    def __init__(self, model, config, train_config, dist, device):
+        super().__init__(model, config, train_config, dist, device)
         self.optimizers = {"vae": torch.optim.Adam(model.parameters(), lr=config.lr)}
         self.train_vae = _wrap(model, dist, device)
 
-    def step(self, next_batch):
+    def step(self, next_batch, step):
         return vae_step(self.train_vae, self.optimizers["vae"], next_batch, self.config.beta)
 
 

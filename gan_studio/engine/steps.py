@@ -1,4 +1,4 @@
-"""One optimisation step of each model family: GAN (D phase, then G phase) and VAE.
+"""One optimisation step of each model family, GAN (D phase, then G phase) and VAE, with its losses and regularisers.
 
 Returned losses are detached device tensors; callers call `.item()` only when they log.
 """
@@ -10,21 +10,44 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from gan_studio.engine.augment import diff_augment
+
 Batch = tuple[torch.Tensor, torch.Tensor | None]  # (x, one-hot y or None)
 
 
-def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """BCE of D: -log D(x) - log(1 - D(G(z)))."""
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, kind: str = "bce") -> torch.Tensor:
+    """D's loss: BCE -log D(x) - log(1 - D(G(z))), or hinge E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]."""
+    if kind == "hinge":
+        return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
     real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
     fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
     return real + fake
 
 
 def generator_loss(fake_logits: torch.Tensor, kind: str = "non-saturating") -> torch.Tensor:
-    """G's objective: non-saturating -log D(G(z)) (default) or the minimax log(1 - D(G(z)))."""
+    """G's objective: non-saturating -log D(G(z)) (default), the minimax log(1 - D(G(z))), or hinge -D(G(z))."""
+    if kind == "hinge":
+        return -fake_logits.mean()
     if kind == "non-saturating":
         return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
     return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+
+
+def r1_penalty(real_logits: torch.Tensor, real_inputs: torch.Tensor) -> torch.Tensor:
+    """E||grad_x D(x)||^2 over D's decisions (one per pack), differentiable (Mescheder et al. 2018).
+
+    `real_inputs` must require grad and `real_logits` be D's output on them.
+    """
+    (grad,) = torch.autograd.grad(real_logits.sum(), real_inputs, create_graph=True)
+    per_decision = grad.reshape(real_logits.shape[0], -1)  # a pack's samples are one decision's input
+    return per_decision.pow(2).sum(dim=1).mean()
+
+
+def r1_weight(gamma: float, every: int, d_step: int) -> float:
+    """Weight of the R1 term at discriminator step `d_step` (0-based): gamma/2 x every, on every `every`-th step."""
+    if gamma <= 0 or d_step % every:
+        return 0.0
+    return 0.5 * gamma * every
 
 
 def gan_step(
@@ -33,27 +56,37 @@ def gan_step(
     opt_g: torch.optim.Optimizer,
     opt_d: torch.optim.Optimizer,
     next_batch: Callable[[], Batch],
-    latent_dim: int,
-    d_steps: int = 1,
-    g_loss_kind: str = "non-saturating",
+    config,
+    step: int = 0,
 ) -> dict[str, torch.Tensor]:
-    """k discriminator updates on fresh real batches, then one generator update."""
+    """k discriminator updates on fresh real batches, then one generator update.
+
+    `config` is the model's GAN config (GANTrainingConfig fields: latent_dim, d_steps, loss,
+    g_loss, r1_gamma, r1_every, diffaugment); `step` counts finished steps (for lazy R1).
+    """
+    d_steps, policy = config.d_steps, config.diffaugment
+    g_kind = "hinge" if config.loss == "hinge" else config.g_loss
     for i in range(d_steps):
-        # --- phase D: maximise log D(x) + log(1 - D(G(z))) ---
+        # --- phase D: maximise log D(x) + log(1 - D(G(z))) (or the hinge margin) ---
         x, y = next_batch()
-        z = torch.randn(x.shape[0], latent_dim, device=x.device)
+        z = torch.randn(x.shape[0], config.latent_dim, device=x.device)
         with torch.set_grad_enabled(i == d_steps - 1):  # only the last fake batch feeds the G phase
             fake = generator(z, y)
-        real_logits = discriminator(x, y)
-        fake_logits = discriminator(fake.detach(), y)
-        d_loss = discriminator_loss(real_logits, fake_logits)
+        r1_scale = r1_weight(config.r1_gamma, config.r1_every, step * d_steps + i)
+        real_in = diff_augment(x, policy)
+        if r1_scale:
+            real_in = real_in.detach().requires_grad_(True)
+        real_logits = discriminator(real_in, y)
+        fake_logits = discriminator(diff_augment(fake.detach(), policy), y)
+        d_loss = discriminator_loss(real_logits, fake_logits, config.loss)
+        total = d_loss + r1_scale * r1_penalty(real_logits, real_in) if r1_scale else d_loss
         opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
+        total.backward()
         opt_d.step()
 
     # --- phase G: fool the (just updated) discriminator ---
-    g_logits = discriminator(fake, y)
-    g_loss = generator_loss(g_logits, g_loss_kind)
+    g_logits = discriminator(diff_augment(fake, policy), y)
+    g_loss = generator_loss(g_logits, g_kind)
     opt_g.zero_grad(set_to_none=True)
     g_loss.backward()
     opt_g.step()

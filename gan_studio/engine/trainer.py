@@ -102,7 +102,7 @@ class Trainer:
         self.model = create_model(model_name, model_config, self.data_info).to(self.device)
         if self.dist.enabled and train_config.sync_batchnorm:
             self.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
-        self.recipe = recipe_class(self.model, model_config, self.dist, self.device)
+        self.recipe = recipe_class(self.model, model_config, train_config, self.dist, self.device)
         self.losses = LossWatch(self.dist, self.device)
 
         self.stream = BatchStream(dataset, self.model.num_classes, train_config.batch_size, train_config.seed,
@@ -241,7 +241,7 @@ class Trainer:
                 break
             single = self.controls.paused and self.controls.take_single_step()
             t0 = time.perf_counter()
-            self.losses.add(self.recipe.step(self.stream))
+            self.losses.add(self.recipe.step(self.stream, self.step))
             self.step += 1
             log_now = single or self.step % c.log_every == 0 or self.step == self.total_steps
             sample_now = bool(c.sample_every) and self.step % c.sample_every == 0

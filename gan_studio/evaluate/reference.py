@@ -18,9 +18,8 @@ import torch
 
 from gan_studio.data import Dataset, load_dataset
 from gan_studio.data.dataset import RawImages, images_from_raw
+from gan_studio.data.splits import HOLDOUT_FRACTION, SPLIT_SEED, holdout_split  # noqa: F401 (re-exported)
 
-HOLDOUT_FRACTION = 0.2  # share of a single-split dataset held out as test set
-SPLIT_SEED = 1234  # fixed: every run and the benchmark see the same split
 FRESH_SEED_OFFSET = 1_000_003  # seed offset of the fresh test draw of procedural data
 FRESH_TEST_SIZE = {"points": 10_000, "images": 2_000}
 PROCEDURAL_IMAGES = ("shapes", "shapes-colour")
@@ -49,13 +48,6 @@ class ReferenceData:
 def subset(dataset: Dataset, index: np.ndarray | torch.Tensor) -> Dataset:
     """The samples `index` of a dataset (labels and metadata kept)."""
     return dataset.subset(np.asarray(index))
-
-
-def holdout_split(n: int, fraction: float = HOLDOUT_FRACTION) -> tuple[np.ndarray, np.ndarray]:
-    """Fixed (train, test) index arrays of a single-split dataset of n samples."""
-    order = np.random.default_rng(SPLIT_SEED).permutation(n)
-    n_test = max(1, int(round(n * fraction)))
-    return np.sort(order[n_test:]), np.sort(order[:n_test])
 
 
 def reference_data(spec: str, *, image_size: int = 32, channels: int | None = None,
@@ -105,10 +97,16 @@ def _fresh_draw(spec: str, image_size: int, channels: int | None, value_range, s
     return ReferenceData(train.name, train.kind, train, test, note)
 
 
+def run_data_spec(info: dict) -> str:
+    """The dataset a run was trained on, as given to --data (from its run.json `info`)."""
+    train_config = info.get("train_config") or {}
+    return str(train_config.get("data") or (info.get("dataset") or {}).get("source") or "")
+
+
 def reference_for_run(info: dict, data_info, value_range: tuple[float, float] = (0.0, 1.0)) -> ReferenceData:
     """The reference data of a run, from its run.json `info` and the model's DataInfo."""
     train_config = info.get("train_config") or {}
-    spec = str(train_config.get("data") or (info.get("dataset") or {}).get("source") or "")
+    spec = run_data_spec(info)
     dataset = info.get("dataset") or {}
     size = dataset.get("size")
     image_size = int(data_info.shape[-1]) if data_info.kind == "images" else 32

@@ -6,7 +6,8 @@
 - images: Frechet distance, KID and precision/recall in the evaluation classifier's feature
   space, label accuracy of conditional models, and the memorisation check (nearest training
   images, saved as RUN/eval/nearest.png);
-- VAEs: test ELBO and IWAE negative log-likelihood.
+- VAEs: test ELBO and IWAE negative log-likelihood;
+- stacked MNIST: modes covered of 1,000 and the KL to uniform, on 26,000 samples (evaluate/stacked.py).
 Each metric row also shows the *floor* (real training data vs real test data: the best a model
 can hope for) and the *ceiling* (noise vs real test data: a useless model). The report is a
 plain dict, written to RUN/eval/report.json; `format_report` renders the table.
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from gan_studio.data.stacked import STACKED_NAME, is_stacked
 from gan_studio.engine.settings import resolve_device
 from gan_studio.errors import ConfigError, GanStudioError, RunError
 from gan_studio.evaluate import EvaluationCancelled
@@ -38,7 +40,16 @@ from gan_studio.evaluate.precision_recall import (
     nearest_neighbours,
     precision_recall,
 )
-from gan_studio.evaluate.reference import ReferenceData, reference_for_run, subset
+from gan_studio.evaluate.reference import ReferenceData, reference_for_run, run_data_spec, subset
+from gan_studio.evaluate.stacked import (
+    NUM_MODES,
+    digits_reference,
+    noise_ceiling,
+    read_channels,
+    real_floor,
+    stacked_modes,
+)
+from gan_studio.evaluate.stacked import PROTOCOL_SAMPLES as STACKED_SAMPLES
 from gan_studio.files import atomic_write, read_regular
 from gan_studio.models.latents import sample_inputs
 from gan_studio.store.loaded import LoadedRun, load_run
@@ -111,8 +122,13 @@ def evaluate_run(run_path: str | Path, *, n: int | None = None, k: int = DEFAULT
     if write:
         RunDir(loaded.path).check_writable("eval")  # before minutes of work, not after
     stage("loading the reference data")
-    reference = reference_for_run(loaded.info, loaded.data_info, value_range=(0.0, 1.0))
-    n = n or default_samples(reference.kind)
+    stacked = is_stacked(run_data_spec(loaded.info))
+    if stacked:
+        reference = digits_reference(run_data_spec(loaded.info))
+        n = n or STACKED_SAMPLES
+    else:
+        reference = reference_for_run(loaded.info, loaded.data_info, value_range=(0.0, 1.0))
+        n = n or default_samples(reference.kind)
     stage(f"generating {n} samples")
     z, y = sample_inputs(n, loaded.latent_dim, seed, loaded.num_classes)
     samples = torch.cat([loaded.generate(z[i : i + 1000], None if y is None else y[i : i + 1000])
@@ -134,7 +150,12 @@ def evaluate_run(run_path: str | Path, *, n: int | None = None, k: int = DEFAULT
         "notes": [],
         "files": {},
     }
-    if reference.kind == "points":
+    if stacked:
+        report["dataset"] = STACKED_NAME
+        report["reference"]["note"] = (f"stacked MNIST: each channel read by the classifier of the digits "
+                                       f"({reference.note})")  # fmt: skip
+        _evaluate_stacked(report, loaded, reference, samples, seed, device, cache_dir, stage)
+    elif reference.kind == "points":
         _evaluate_points(report, loaded, reference, samples, labels, neighbours, seed, stage)
     else:
         _evaluate_images(report, loaded, reference, samples, labels, neighbours, seed, device, cache_dir, stage, write)
@@ -229,6 +250,28 @@ def _precision_recall_rows(rows, gen, real, noise, test, neighbours, space: str)
                        "higher", "%"))  # fmt: skip
     rows.append(metric("recall", f"recall, k={neighbours} {space}", values[0][1], values[1][1], values[2][1],
                        "higher", "%"))  # fmt: skip
+
+
+# --- stacked MNIST ---------------------------------------------------------------------------------
+
+
+def _evaluate_stacked(report, loaded: LoadedRun, digits: ReferenceData, samples, seed, device, cache_dir, stage):
+    stage("preparing the MNIST classifier")
+    classifier = get_classifier(digits, cache_dir=cache_dir, device=device, progress=stage, cancel=stage.cancel)
+    report["classifier"] = classifier.describe()
+    stage(f"reading the 3 digits of {len(samples)} samples")
+    gen = _finite_rows(samples, report)
+    found = stacked_modes(read_channels(classifier, gen, loaded.model.output_range).numpy())
+    n = len(samples)
+    floor = real_floor(classifier, digits, n, seed)
+    ceiling = noise_ceiling(classifier, n, int(samples.shape[-1]), seed)
+    report["stacked_modes"] = found.as_dict()
+    rows = report["metrics"]
+    rows.append(metric("modes", f"modes covered (of {NUM_MODES})", found.modes, floor.modes, ceiling.modes,
+                       "higher"))  # fmt: skip
+    rows.append(metric("kl", "KL to uniform over the 1,000 modes (nats)", found.kl, floor.kl, ceiling.kl))
+    report["notes"].append(f"stacked MNIST protocol (Metz et al. 2017; VEEGAN; PacGAN): {n} samples, each channel "
+                           "classified; floor: real stacks of the test digits; ceiling: uniform noise")  # fmt: skip
 
 
 # --- images ----------------------------------------------------------------------------------------

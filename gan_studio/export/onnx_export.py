@@ -141,7 +141,7 @@ def resolve_part(family: str, part: str) -> str:
 
 def _part_module(model: nn.Module, part: str) -> nn.Module:
     """The sub-network a part runs: the GAN generator, or the VAE decoder or encoder."""
-    return model.encoder if part == "encoder" else model.generator if part == "generator" else model.decoder
+    return model.encoder if part == "encoder" else model.sampler if part == "generator" else model.decoder
 
 
 def _io_names(model: nn.Module, part: str) -> tuple[list[str], list[str]]:

@@ -65,6 +65,8 @@ def create_model(name: str, config, data: DataInfo):
         raise ConfigError(f"{name} is conditional and needs a labelled dataset with at least 2 classes")
     if data.kind == "images" and spec.name in ("dcgan", "cdcgan") and data.shape[0] not in (1, 3):
         raise ConfigError(f"{name} supports 1 or 3 channels, got {data.shape[0]}")
+    if getattr(config, "diffaugment", "off") != "off" and data.kind != "images":
+        raise ConfigError(f"diffaugment augments images; set it to 'off' for {data.kind} data")
     return spec.builder(config, data, conditional=spec.conditional)
 
 

@@ -7,6 +7,7 @@ export and the explorer treat every model the same way.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import torch
@@ -45,18 +46,40 @@ class DataInfo:
                 "class_names": list(self.class_names)}  # fmt: skip
 
 
+DIFFAUGMENT_POLICIES = ("off", "translation", "color,translation", "color,translation,cutout")
+
+
 @dataclass
 class GANTrainingConfig:
-    """Optimisation settings shared by every GAN model."""
+    """Optimisation settings and stabilisers shared by every GAN model."""
 
-    lr_g: float = param(2e-4, "generator learning rate (Adam)", low=0.0, high=1.0)
-    lr_d: float = param(2e-4, "discriminator learning rate (Adam)", low=0.0, high=1.0)
+    lr_g: float = param(2e-4, "generator learning rate (Adam); lr_g and lr_d may differ: two time-scale updates, "
+                        "TTUR (Heusel et al. 2017)", low=0.0, high=1.0)  # fmt: skip
+    lr_d: float = param(2e-4, "discriminator learning rate (Adam); e.g. lr_d > lr_g for TTUR (Heusel et al. 2017)",
+                        low=0.0, high=1.0)  # fmt: skip
     beta1: float = param(0.5, "Adam beta1 (0.5 as in the DCGAN paper)", low=0.0, high=0.999, advanced=True)
     beta2: float = param(0.999, "Adam beta2", low=0.0, high=0.9999, advanced=True)
     d_steps: int = param(1, "discriminator steps k per generator step", low=1, high=100)
-    g_loss: str = param("non-saturating", "generator objective: -log D(G(z)) or log(1 - D(G(z)))",
+    loss: str = param("bce", "adversarial loss: bce, the GAN of Goodfellow et al. 2014 (G's form set by g_loss), "
+                      "or hinge (Lim & Ye 2017; Miyato et al. 2018)", choices=("bce", "hinge"))  # fmt: skip
+    g_loss: str = param("non-saturating", "generator objective with the bce loss: -log D(G(z)) or log(1 - D(G(z)))",
                         choices=("non-saturating", "saturating"))  # fmt: skip
     pack: int = param(1, "PacGAN packing: D judges m samples at once (1 = off; Lin et al. 2018)", low=1, high=8)
+    pack_join: str = param("input", "where a packed D joins its m samples: at the input, concatenated as in PacGAN "
+                           "(Lin et al. 2018), or before its last hidden layer, after per-sample layers with shared "
+                           "weights (learns sharp modes far sooner: see the README)",
+                           choices=("input", "last-hidden"))  # fmt: skip
+    spectral_norm: bool = param(False, "spectral normalisation of every discriminator layer, which then has no "
+                                "BatchNorm (Miyato et al. 2018)")  # fmt: skip
+    r1_gamma: float = param(0.0, "R1 gradient penalty gamma/2 E||grad D(x)||^2 on real data (Mescheder et al. 2018); "
+                            "0 = off", low=0.0, high=1e5)  # fmt: skip
+    r1_every: int = param(1, "lazy R1: apply the penalty every N discriminator steps, weighted by N "
+                          "(Karras et al. 2020); 1 = every step", low=1, high=1000, advanced=True)  # fmt: skip
+    ema_decay: float = param(0.0, "exponential moving average of G's weights, used for sample grids, the explorer, "
+                             "export and evaluation (Karras et al. 2018; Yazici et al. 2019); 0 = off, e.g. 0.999; "
+                             "ramped up as min(decay, (1 + t) / (10 + t)) at step t", low=0.0, high=0.99999)  # fmt: skip
+    diffaugment: str = param("off", "differentiable augmentation of the images D sees, real and generated alike, "
+                             "for small datasets (DiffAugment, Zhao et al. 2020)", choices=DIFFAUGMENT_POLICIES)  # fmt: skip
 
     def check(self) -> list[str]:
         if self.lr_g <= 0 or self.lr_d <= 0:
@@ -65,7 +88,12 @@ class GANTrainingConfig:
 
 
 class GANModel(nn.Module):
-    """Base of the four GAN models: generator G(z, y) and discriminator logits D(x, y)."""
+    """Base of the four GAN models: generator G(z, y) and discriminator logits D(x, y).
+
+    With `ema_decay` > 0 the model also holds `generator_ema`, a moving average of G's weights
+    that the trainer updates after every step; `generate` (samples, explorer, export,
+    evaluation) then uses it, while training updates `generator`.
+    """
 
     family = "gan"
     output_range = (-1.0, 1.0)
@@ -79,10 +107,23 @@ class GANModel(nn.Module):
         self.latent_dim = config.latent_dim
         self.generator: nn.Module
         self.discriminator: nn.Module
+        self.generator_ema: nn.Module | None = None
+
+    def _finish(self) -> None:
+        """Called by each model once G and D are built and initialised: spectral norm, the EMA copy of G."""
+        if self.config.spectral_norm:
+            spectral_normalise(self.discriminator)
+        if self.config.ema_decay > 0:
+            self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator that draws samples: the EMA copy when on, else the trained one."""
+        return self.generator_ema if self.generator_ema is not None else self.generator
 
     def generate(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Samples in the data's shape and range from latents z (B, latent_dim) and one-hot y."""
-        return self.generator(z, y)
+        return self.sampler(z, y)
 
     def discriminate(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Raw logits (B / pack,) that x is real."""
@@ -187,3 +228,22 @@ def dcgan_init(module: nn.Module) -> None:
 def one_hot(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
     """Integer labels (B,) -> float one-hot (B, K), the condition format every model takes."""
     return F.one_hot(labels, num_classes).float()
+
+
+def spectral_normalise(module: nn.Module) -> None:
+    """Spectral normalisation (Miyato et al. 2018) of every Linear and Conv2d weight of `module`, in place.
+
+    Each forward pass in training mode runs one power iteration, so the weight's largest singular
+    value is divided out; its u and v vectors are buffers, saved in checkpoints.
+    """
+    for layer in list(module.modules()):
+        if isinstance(layer, (nn.Linear, nn.Conv2d)):
+            nn.utils.parametrizations.spectral_norm(layer)
+
+
+def normal_init(module: nn.Module) -> None:
+    """Weights N(0, 0.02) and zero biases for Linear layers (the PacGAN authors' 2D networks)."""
+    if isinstance(module, nn.Linear):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)

@@ -1,7 +1,7 @@
 """`dcgan` and `cdcgan`: the DCGAN architecture of Radford et al. (2016), 32 or 64 px.
 
 G: ConvTranspose + BatchNorm + ReLU, tanh output. D: strided Conv + LeakyReLU(0.2), BatchNorm
-on every layer but the first, no pooling. Weights N(0, 0.02). The conditional variant embeds the
+on every layer but the first (none with spectral norm), no pooling. Weights N(0, 0.02). The conditional variant embeds the
 one-hot label into G's input (a bias-free linear map, so class mixtures work) and gives it to D
 as extra constant channels.
 """
@@ -62,33 +62,45 @@ class DCGenerator(nn.Module):
 
 
 class DCDiscriminator(nn.Module):
-    """image (B, C, S, S) [+ y as K channels] -> logit per pack of samples (B / pack,)."""
+    """image (B, C, S, S) [+ y as K channels] -> logit per pack of samples (B / pack,).
+
+    A packed D stacks its m samples along the channels at the input (`pack_join` "input",
+    PacGAN), or runs each sample through its convolutions down to 8x8 (`trunk`, shared weights)
+    and stacks their feature maps before the last strided convolution ("last-hidden").
+    """
 
     def __init__(self, config: DCGANConfig, data: DataInfo, num_classes: int):
         super().__init__()
         levels = _up_levels(config.image_size)
         self.pack = config.pack
-        in_ch = (data.shape[0] + num_classes) * config.pack
+        join = levels - 1 if config.pack > 1 and config.pack_join == "last-hidden" else 0  # in conv blocks
+        in_ch = (data.shape[0] + num_classes) * (config.pack if join == 0 else 1)
         width = config.ndf
-        layers: list[nn.Module] = [
+        trunk: list[nn.Module] = [
             nn.Conv2d(in_ch, width, 4, 2, 1, bias=False),  # (B, ndf, S/2, S/2), no BatchNorm
             nn.LeakyReLU(0.2, inplace=True),
         ]
-        for _ in range(levels - 1):
-            layers += [
-                nn.Conv2d(width, width * 2, 4, 2, 1, bias=False),  # halves H and W
-                nn.BatchNorm2d(width * 2),
-                nn.LeakyReLU(0.2, inplace=True),
-            ]
+        layers: list[nn.Module] = []
+        for block in range(1, levels):
+            target = trunk if block < join else layers
+            in_width = width * (config.pack if block == join else 1)  # the pack's feature maps stacked
+            target.append(nn.Conv2d(in_width, width * 2, 4, 2, 1, bias=False))  # halves H and W
+            if not config.spectral_norm:  # spectral norm replaces BatchNorm in D (Miyato et al. 2018)
+                target.append(nn.BatchNorm2d(width * 2))
+            target.append(nn.LeakyReLU(0.2, inplace=True))
             width *= 2
-        layers.append(nn.Conv2d(width, 1, 4, 1, 0, bias=False))  # (B, 1, 1, 1)
-        self.net = nn.Sequential(*layers)
+        layers.append(nn.Conv2d(width, 1, 4, 1, 0, bias=False))  # (B / pack, 1, 1, 1)
+        if join == 0:  # joined at the input: one network, as in PacGAN
+            trunk, layers = [], trunk + layers
+        self.trunk = nn.Sequential(*trunk)  # per sample (empty when joined at the input)
+        self.net = nn.Sequential(*layers)  # per pack
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if y is not None:
             planes = y[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])  # (B, K, S, S)
             x = torch.cat([x, planes], dim=1)  # (B, C + K, S, S)
-        x = pack_samples(x, self.pack)  # (B / pack, pack * (C + K), S, S)
+        x = self.trunk(x)  # (B, F, s, s): the image, or 8x8 feature maps after the per-sample trunk
+        x = pack_samples(x, self.pack)  # (B / pack, pack * F, s, s)
         return self.net(x).flatten()  # (B / pack,)
 
 
@@ -98,3 +110,4 @@ class DCGAN(GANModel):
         self.generator = DCGenerator(config, data, self.num_classes)
         self.discriminator = DCDiscriminator(config, data, self.num_classes)
         self.apply(dcgan_init)
+        self._finish()

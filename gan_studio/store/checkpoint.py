@@ -53,7 +53,7 @@ def nonfinite_entry(state: dict) -> str | None:
                     return found
         return None
 
-    return walk({"model": state.get("model"), "optimizers": state.get("optimizers"), "ema": state.get("ema")}, "")
+    return walk({"model": state.get("model"), "optimizers": state.get("optimizers")}, "")
 
 
 def load_checkpoint(path: str | Path, map_location="cpu") -> dict:

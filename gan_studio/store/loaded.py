@@ -74,7 +74,7 @@ def resolve_checkpoint(run: RunDir, checkpoint: str | Path | None) -> Path:
 
 
 def model_from_checkpoint(data: dict, path: Path) -> tuple[str, torch.nn.Module, DataInfo]:
-    """Build the model a loaded checkpoint describes and put its weights in (EMA generator when saved)."""
+    """Build the model a loaded checkpoint describes and put its weights in (its EMA generator included)."""
     spec = get_spec(data["model_name"])
     try:
         config = apply_values(spec.config_cls(), data["model_config"], strict=False)
@@ -84,12 +84,6 @@ def model_from_checkpoint(data: dict, path: Path) -> tuple[str, torch.nn.Module,
     model = create_model(spec.name, config, data_info)
     check_compatible(data, spec.name, model, path)
     model.load_state_dict(data["model"])
-    ema = data.get("ema")
-    if isinstance(ema, dict) and ema and hasattr(model, "generator"):
-        try:
-            model.generator.load_state_dict(ema)
-        except (RuntimeError, KeyError) as exc:
-            raise CheckpointError(f"the checkpoint's EMA generator does not fit the model ({exc})", path) from None
     return spec.name, model, data_info
 
 

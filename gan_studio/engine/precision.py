@@ -1,15 +1,16 @@
 """Mixed precision, memory layout and compilation of a training step: what `--precision`, `--channels-last`
 and `--compile` choose.
 
-- precision: "fp32", "bf16" or "fp16" autocast for the forward passes (weights, optimizer state and
-  checkpoints stay fp32, losses are computed in fp32 by autocast's own rules, so NaN checks and resume
-  work the same); fp16 also scales the losses (GradScaler) so small gradients do not underflow.
-  "auto" is bf16 on a CUDA GPU that supports it and fp32 elsewhere (on a CPU bf16 is measured to gain
-  little; benchmarks/train_throughput.py --precision).
-- channels-last: the NHWC memory layout for convolutional models on CUDA ("auto"), where cuDNN's
-  fastest kernels want it; off on the CPU.
-- compile: torch.compile of G and D (or the VAE); when compiling fails, training goes on eagerly and
-  says so in one line.
+- precision: "fp32", "bf16" or "fp16" autocast for the forward passes. Weights, optimizer state and
+  checkpoints stay fp32 and the losses are computed in fp32 from fp32 logits, so the NaN checks and
+  a resume on another device or precision work the same; fp16 also scales each optimizer's loss
+  (one GradScaler per optimizer, its state in the checkpoint) so small gradients do not underflow.
+  "auto" is bf16 on a CUDA GPU that supports it and fp32 elsewhere (on a CPU bf16 gains little and
+  costs accuracy: benchmarks/train_throughput.py --precision measures it).
+- channels-last: the NHWC memory layout for convolutional models; "auto" turns it on for CUDA only,
+  where cuDNN's fastest (tensor-core) kernels want it.
+- compile: torch.compile of the modules a step calls (G and D, or the VAE). Compilation happens at
+  the first call; when it fails there, training goes on eagerly and says so in one line.
 """
 
 from __future__ import annotations
@@ -20,32 +21,25 @@ import sys
 import torch
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+CHANNELS_LAST_CHOICES = ("auto", "on", "off")
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def resolve_precision(choice: str, device: torch.device) -> str:
-    """The precision `choice` means on `device` ("auto" resolved); a precision the device lacks falls back to fp32."""
+    """The precision `choice` means on `device`: "auto" is bf16 on a CUDA GPU with bf16, else fp32."""
     if choice == "auto":
-        if device.type == "cuda" and torch.cuda.is_bf16_supported():
-            return "bf16"
-        return "fp32"
-    if choice == "fp16" and device.type == "mps":
-        return "fp16"
+        return "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
     return choice
 
 
 class Precision:
-    """The autocast context and (fp16) gradient scaler of one training."""
+    """The autocast context and the fp16 gradient scalers of one training."""
 
     def __init__(self, choice: str, device: torch.device):
         self.name = resolve_precision(choice, device)
         self.device_type = device.type
         self.dtype = DTYPES.get(self.name)
-        self.scaler = torch.amp.GradScaler(device.type) if self.name == "fp16" else None
-
-    @property
-    def mixed(self) -> bool:
-        return self.dtype is not None
+        self.scalers: dict[str, torch.amp.GradScaler] = {}
 
     def autocast(self):
         """The context the forward passes run in (nothing for fp32)."""
@@ -53,41 +47,87 @@ class Precision:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device_type, dtype=self.dtype)
 
-    def backward(self, loss: torch.Tensor) -> None:
-        (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
+    def _scaler(self, name: str) -> torch.amp.GradScaler | None:
+        if self.name != "fp16":
+            return None
+        if name not in self.scalers:
+            self.scalers[name] = torch.amp.GradScaler(self.device_type)
+        return self.scalers[name]
 
-    def step(self, optimizer: torch.optim.Optimizer) -> None:
-        """optimizer.step(), through the scaler for fp16 (which skips a step whose gradients overflowed)."""
-        if self.scaler is None:
+    def backward(self, loss: torch.Tensor, optimizer_name: str) -> None:
+        """loss.backward(), scaled for fp16 by the named optimizer's scaler."""
+        scaler = self._scaler(optimizer_name)
+        (scaler.scale(loss) if scaler is not None else loss).backward()
+
+    def step(self, optimizer: torch.optim.Optimizer, optimizer_name: str) -> None:
+        """optimizer.step(); for fp16 through its scaler, which skips a step whose gradients overflowed."""
+        scaler = self._scaler(optimizer_name)
+        if scaler is None:
             optimizer.step()
             return
-        self.scaler.step(optimizer)
-        self.scaler.update()
+        scaler.step(optimizer)
+        scaler.update()
 
     def state_dict(self) -> dict:
-        return {"scaler": self.scaler.state_dict()} if self.scaler is not None else {}
+        return {name: scaler.state_dict() for name, scaler in self.scalers.items()}
 
     def load_state_dict(self, state: dict) -> None:
-        if self.scaler is not None and isinstance(state.get("scaler"), dict) and state["scaler"]:
-            self.scaler.load_state_dict(state["scaler"])
+        """Scaler states of an fp16 run; ignored in another precision (a run may change precision on resume)."""
+        if self.name != "fp16" or not isinstance(state, dict):
+            return
+        for name, scaler_state in state.items():
+            if isinstance(scaler_state, dict) and scaler_state:
+                self._scaler(name).load_state_dict(scaler_state)
 
 
-def wants_channels_last(choice: str, device: torch.device, images: bool) -> bool:
-    """Whether to train in the NHWC layout: "on", or "auto" for image models on CUDA."""
-    return images and (choice == "on" or (choice == "auto" and device.type == "cuda"))
+FP32 = Precision("fp32", torch.device("cpu"))  # plain fp32 steps (no autocast, no scaling), on any device
 
 
-def compiled(module: torch.nn.Module, enabled: bool) -> torch.nn.Module:
-    """torch.compile(module) when `enabled` (compilation itself happens at the first call)."""
+def wants_channels_last(choice: str, device: torch.device, convolutional: bool) -> bool:
+    """Whether to train in the NHWC layout: "on", or "auto" for convolutional models on CUDA."""
+    return convolutional and (choice == "on" or (choice == "auto" and device.type == "cuda"))
+
+
+class CompiledOrEager(torch.nn.Module):
+    """Calls torch.compile(module); if compiling fails at the first call, says so once and runs `module` eagerly.
+
+    The wrapped module's parameters are the original ones (no `_orig_mod.` in state dicts: checkpoints
+    are saved from the model, not from this wrapper).
+    """
+
+    def __init__(self, module: torch.nn.Module, compile_function=None):
+        super().__init__()
+        self.module = module
+        self._compiled = (compile_function or torch.compile)(module)
+        self._tried = False
+
+    def forward(self, *args, **kwargs):
+        if self._compiled is None:
+            return self.module(*args, **kwargs)
+        if self._tried:
+            return self._compiled(*args, **kwargs)
+        try:
+            out = self._compiled(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - any failure to compile: train eagerly
+            note_eager(exc)
+            self._compiled = None
+            return self.module(*args, **kwargs)
+        self._tried = True
+        return out
+
+
+def compiled(module, enabled: bool, compile_function=None):
+    """`module` compiled at its first call when `enabled` (eager after a one-line note if that fails)."""
     if not enabled:
         return module
     try:
-        return torch.compile(module)
-    except Exception as exc:  # noqa: BLE001 - any failure: train eagerly
+        return CompiledOrEager(module, compile_function)
+    except Exception as exc:  # noqa: BLE001 - torch.compile itself refused (e.g. an unsupported platform)
         note_eager(exc)
         return module
 
 
 def note_eager(exc: BaseException) -> None:
-    print(f"gan-studio: torch.compile failed, training without it ({type(exc).__name__}: "
-          f"{str(exc).splitlines()[0][:160] if str(exc) else ''})", file=sys.stderr)  # fmt: skip
+    first_line = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
+    print(f"gan-studio: torch.compile failed, training without it ({type(exc).__name__}: {first_line})",
+          file=sys.stderr)  # fmt: skip

@@ -16,6 +16,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from gan_studio.engine.distributed import DistContext
 from gan_studio.engine.ema import update_ema
+from gan_studio.engine.precision import Precision, compiled, wants_channels_last
 from gan_studio.engine.steps import gan_step, vae_step
 
 
@@ -24,10 +25,25 @@ def set_learning_rate(opt: torch.optim.Optimizer, lr: float) -> None:
         group["lr"] = lr
 
 
-def _wrap(module: torch.nn.Module, dist: DistContext, device: torch.device) -> torch.nn.Module:
-    if not dist.enabled:
-        return module
-    return DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None)
+def _wrap(module: torch.nn.Module, dist: DistContext, device: torch.device, compile_it: bool) -> torch.nn.Module:
+    """What a step calls: the module, in DDP when distributed, compiled when asked."""
+    if dist.enabled:
+        module = DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None)
+    return compiled(module, compile_it)
+
+
+def is_convolutional(model: torch.nn.Module) -> bool:
+    return any(isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)) for m in model.modules())
+
+
+def in_channels_last(next_batch):
+    """The batches of `next_batch` with their images in the NHWC memory layout."""
+
+    def batch():
+        x, y = next_batch()
+        return x.contiguous(memory_format=torch.channels_last), y
+
+    return batch
 
 
 class Recipe(ABC):
@@ -38,8 +54,13 @@ class Recipe(ABC):
     rate_settings: dict[str, str] = {}  # learning-rate setting -> optimizer name
 
     def __init__(self, model: torch.nn.Module, config, train_config, dist: DistContext, device: torch.device):
+        """Also applies the train config's precision, memory layout and compilation (engine/precision.py)."""
         self.model, self.config, self.train_config = model, config, train_config
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.amp = Precision(train_config.precision, device)
+        self.channels_last = wants_channels_last(train_config.channels_last, device, is_convolutional(model))
+        if self.channels_last:
+            model.to(memory_format=torch.channels_last)
 
     @staticmethod
     def problems(model_config, train_config) -> list[str]:
@@ -80,12 +101,18 @@ class Recipe(ABC):
         finally:
             model.train(was_training)
 
+    def batches(self, next_batch):
+        """The batch source a step reads: NHWC images when training channels-last."""
+        return in_channels_last(next_batch) if self.channels_last else next_batch
+
     def state_dict(self) -> dict[str, Any]:
-        return {"optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()}}
+        return {"optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
+                "precision": self.amp.state_dict()}  # fmt: skip
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for name, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
+        self.amp.load_state_dict(state.get("precision", {}))
         self.set_config(self.config)  # rates changed by a resume override win over the saved ones
 
 
@@ -103,8 +130,8 @@ class GANRecipe(Recipe):
             "g": torch.optim.Adam(model.generator.parameters(), lr=config.lr_g, betas=betas),
             "d": torch.optim.Adam(model.discriminator.parameters(), lr=config.lr_d, betas=betas),
         }
-        self.train_g = _wrap(model.generator, dist, device)
-        self.train_d = _wrap(model.discriminator, dist, device)
+        self.train_g = _wrap(model.generator, dist, device, train_config.compile)
+        self.train_d = _wrap(model.discriminator, dist, device, train_config.compile)
 
     @staticmethod
     def problems(model_config, train_config) -> list[str]:
@@ -113,8 +140,8 @@ class GANRecipe(Recipe):
         return []
 
     def step(self, next_batch, step):
-        losses = gan_step(self.train_g, self.train_d, self.optimizers["g"], self.optimizers["d"], next_batch,
-                          self.config, step)  # fmt: skip
+        losses = gan_step(self.train_g, self.train_d, self.optimizers["g"], self.optimizers["d"],
+                          self.batches(next_batch), self.config, step, self.amp)  # fmt: skip
         if self.model.generator_ema is not None:
             update_ema(self.model, self.config.ema_decay, step + 1, self.train_config.batch_size)
         return losses
@@ -134,10 +161,10 @@ class VAERecipe(Recipe):
     def __init__(self, model, config, train_config, dist, device):
         super().__init__(model, config, train_config, dist, device)
         self.optimizers = {"vae": torch.optim.Adam(model.parameters(), lr=config.lr)}
-        self.train_vae = _wrap(model, dist, device)
+        self.train_vae = _wrap(model, dist, device, train_config.compile)
 
     def step(self, next_batch, step):
-        return vae_step(self.train_vae, self.optimizers["vae"], next_batch, self.config.beta)
+        return vae_step(self.train_vae, self.optimizers["vae"], self.batches(next_batch), self.config.beta, self.amp)
 
 
 RECIPES: dict[str, type[Recipe]] = {recipe.family: recipe for recipe in (GANRecipe, VAERecipe)}

@@ -10,13 +10,15 @@ from typing import Any
 import torch
 
 from gan_studio.config import FieldSpec, apply_values, field_specs, param, read_toml, to_dict
+from gan_studio.engine.precision import CHANNELS_LAST_CHOICES, PRECISIONS
 from gan_studio.errors import CheckpointError, ConfigError
 from gan_studio.models import MODELS, DataInfo, get_spec
 
 HPARAMS_LIVE = ("lr_g", "lr_d", "lr", "d_steps", "beta")  # may change while training (and on resume)
 # settings a resume may change besides the live ones (length, cadences, device)
+# checkpoints are fp32 and layout-free, so device, precision, layout and compilation may change on resume
 RESUMABLE_SETTINGS = ("steps", "epochs", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
-                      "eval_every", "device", *HPARAMS_LIVE)  # fmt: skip
+                      "eval_every", "device", "precision", "channels_last", "compile", *HPARAMS_LIVE)  # fmt: skip
 
 
 @dataclass
@@ -40,6 +42,13 @@ class TrainConfig:
     skip_bad_files: bool = param(False, "train on the readable images when some files of the data cannot be used "
                                  "(they are listed in run.json)")  # fmt: skip
     flip: bool = param(False, "random horizontal flip of training images (per batch; the same after a resume)")
+    precision: str = param("auto", "arithmetic of the forward passes: bf16 or fp16 autocast (fp16 with loss scaling) "
+                           "or fp32; auto = bf16 on a CUDA GPU that has it, fp32 elsewhere. Weights, losses and "
+                           "checkpoints stay fp32", choices=PRECISIONS, advanced=True)  # fmt: skip
+    channels_last: str = param("auto", "NHWC memory layout of convolutional models (auto = on CUDA only)",
+                               choices=CHANNELS_LAST_CHOICES, advanced=True)  # fmt: skip
+    compile: bool = param(False, "torch.compile the networks a training step runs (the first steps are slower "
+                          "while it compiles; falls back to eager with a note when it fails)", advanced=True)  # fmt: skip
 
 
 def resolve_device(choice: str) -> torch.device:
@@ -140,7 +149,7 @@ def configs_to_continue(data: dict, info: dict, overrides: dict[str, Any], path:
     bad = sorted(set(overrides) - set(RESUMABLE_SETTINGS))
     if bad:
         names = ", ".join("--" + b.replace("_", "-") for b in bad)
-        raise ConfigError(f"cannot change {names} when resuming (only steps, cadences, device and rates)")
+        raise ConfigError(f"cannot change {names} when resuming (only steps, cadences, device, precision and rates)")
     live = {k: overrides.pop(k) for k in list(overrides) if k in HPARAMS_LIVE}
     if "steps" in overrides and "epochs" not in overrides:
         overrides["epochs"] = 0.0

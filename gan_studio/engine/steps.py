@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from gan_studio.engine.augment import diff_augment
+from gan_studio.engine.precision import FP32, Precision
 
 Batch = tuple[torch.Tensor, torch.Tensor | None]  # (x, one-hot y or None)
 
@@ -58,11 +59,13 @@ def gan_step(
     next_batch: Callable[[], Batch],
     config,
     step: int = 0,
+    amp: Precision = FP32,
 ) -> dict[str, torch.Tensor]:
     """k discriminator updates on fresh real batches, then one generator update.
 
     `config` is the model's GAN config (GANTrainingConfig fields: latent_dim, d_steps, loss,
-    g_loss, r1_gamma, r1_every, diffaugment); `step` counts finished steps (for lazy R1).
+    g_loss, r1_gamma, r1_every, diffaugment); `step` counts finished steps (for lazy R1). The
+    networks run under `amp`'s autocast; the losses are computed in fp32 from fp32 logits.
     """
     d_steps, policy = config.d_steps, config.diffaugment
     g_kind = "hinge" if config.loss == "hinge" else config.g_loss
@@ -70,26 +73,28 @@ def gan_step(
         # --- phase D: maximise log D(x) + log(1 - D(G(z))) (or the hinge margin) ---
         x, y = next_batch()
         z = torch.randn(x.shape[0], config.latent_dim, device=x.device)
-        with torch.set_grad_enabled(i == d_steps - 1):  # only the last fake batch feeds the G phase
-            fake = generator(z, y)
         r1_scale = r1_weight(config.r1_gamma, config.r1_every, step * d_steps + i)
         real_in = diff_augment(x, policy)
         if r1_scale:
             real_in = real_in.detach().requires_grad_(True)
-        real_logits = discriminator(real_in, y)
-        fake_logits = discriminator(diff_augment(fake.detach(), policy), y)
+        with amp.autocast():
+            with torch.set_grad_enabled(i == d_steps - 1):  # only the last fake batch feeds the G phase
+                fake = generator(z, y)
+            real_logits = discriminator(real_in, y).float()
+            fake_logits = discriminator(diff_augment(fake.detach(), policy), y).float()
         d_loss = discriminator_loss(real_logits, fake_logits, config.loss)
         total = d_loss + r1_scale * r1_penalty(real_logits, real_in) if r1_scale else d_loss
         opt_d.zero_grad(set_to_none=True)
-        total.backward()
-        opt_d.step()
+        amp.backward(total, "d")
+        amp.step(opt_d, "d")
 
     # --- phase G: fool the (just updated) discriminator ---
-    g_logits = discriminator(diff_augment(fake, policy), y)
+    with amp.autocast():
+        g_logits = discriminator(diff_augment(fake, policy), y).float()
     g_loss = generator_loss(g_logits, g_kind)
     opt_g.zero_grad(set_to_none=True)
-    g_loss.backward()
-    opt_g.step()
+    amp.backward(g_loss, "g")
+    amp.step(opt_g, "g")
     return {
         "d_loss": d_loss.detach(),
         "g_loss": g_loss.detach(),
@@ -99,12 +104,20 @@ def gan_step(
 
 
 def vae_step(
-    model: torch.nn.Module, opt: torch.optim.Optimizer, next_batch: Callable[[], Batch], beta: float
+    model: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    next_batch: Callable[[], Batch],
+    beta: float,
+    amp: Precision = FP32,
 ) -> dict[str, torch.Tensor]:
-    """One Adam step on the negative beta-ELBO; returns loss, recon and kl (per sample, nats)."""
+    """One Adam step on the negative beta-ELBO; returns loss, recon and kl (per sample, nats).
+
+    The encoder and decoder run under `amp`'s autocast; the model computes the ELBO in fp32.
+    """
     x, y = next_batch()
-    out = model(x, y, beta)
+    with amp.autocast():
+        out = model(x, y, beta)
     opt.zero_grad(set_to_none=True)
-    out["loss"].backward()
-    opt.step()
+    amp.backward(out["loss"], "vae")
+    amp.step(opt, "vae")
     return {k: v.detach() for k, v in out.items()}

@@ -176,7 +176,7 @@ class Trainer:
             run.rewind(trainer.step)
             trainer.recorder.reopen(step=trainer.step, steps_total=trainer.total_steps,
                                     world_size=trainer.dist.world_size, device=str(trainer.device),
-                                    train_config=to_dict(train_config), model_config=to_dict(model_config))  # fmt: skip
+                                    precision=trainer.recipe.amp.name, train_config=to_dict(train_config), model_config=to_dict(model_config))  # fmt: skip
         return trainer
 
     def _run_info(self) -> dict[str, Any]:
@@ -190,6 +190,7 @@ class Trainer:
             "seed": self.train_config.seed,
             "world_size": self.dist.world_size,
             "device": str(self.device),
+            "precision": self.recipe.amp.name,
             "steps_total": self.total_steps,
             "batches_per_epoch": self.stream.batches_per_epoch,
         }

@@ -182,10 +182,12 @@ class VAEModel(nn.Module):
         return self.loss(x, y, beta)
 
     def loss(self, x: torch.Tensor, y: torch.Tensor | None = None, beta: float = 1.0) -> dict[str, torch.Tensor]:
-        """Negative beta-ELBO: recon + beta * KL, with both terms per sample (nats), batch means."""
-        mu, logvar = self.encode(x, y)
+        """Negative beta-ELBO: recon + beta * KL, with both terms per sample (nats), batch means.
+
+        The terms are computed in fp32 even when the networks run under bf16/fp16 autocast."""
+        mu, logvar = (t.float() for t in self.encode(x, y))
         z = reparameterise(mu, logvar)
-        out = self.decode(z, y)
+        out = self.decode(z, y).float()
         recon = self.reconstruction_nll(x, out).mean()
         kl = kl_to_standard_normal(mu, logvar).sum(1).mean()
         return {"loss": recon + beta * kl, "recon": recon, "kl": kl}

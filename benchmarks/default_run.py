@@ -14,7 +14,7 @@ accuracy ~100 %), next to real test images (the floor) and uniform noise (the ce
 
 The last grid (samples/step-*.png) is the picture to look at.
 
-    python benchmarks/default_run.py                 # the recipe as the app runs it (4,000 steps)
+    python benchmarks/default_run.py                 # the recipe as the app runs it (3,000 steps)
     python benchmarks/default_run.py --steps 2000    # a shorter run
     python benchmarks/default_run.py --judge RUN     # judge the last checkpoint of a trained run
     python benchmarks/default_run.py --judge-every 250 --early-grid resources/screenshots/default-run-early-steps.png

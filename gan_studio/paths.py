@@ -38,3 +38,9 @@ def user_cache_dir() -> Path:
 def default_workspace() -> Path:
     """Folder holding one sub-folder per run."""
     return user_data_dir() / "runs"
+
+
+def recipe_folder() -> Path | None:
+    """The `training/` folder of recipes beside the package (a source checkout), or None when installed without it."""
+    folder = Path(__file__).resolve().parents[1] / "training"
+    return folder if folder.is_dir() else None

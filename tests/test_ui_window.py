@@ -394,3 +394,35 @@ def test_first_start_trains_the_default_recipe(window):
     assert (name, model_config) == (model, recipe_model)
     for field in ("data", "steps", "batch_size", "seed"):
         assert getattr(train_config, field) == getattr(recipe_train, field), field
+
+
+def test_recipes_menu_lists_paper_presets_and_fills_the_setup(window):
+    """File → Recipes offers training/*.toml; choosing "DCGAN (paper)" fills the Setup with exactly what
+    `gan-studio train --config training/dcgan-paper.toml` would train."""
+    from gan_studio.engine.settings import configs_from_values, read_recipe
+
+    names = [action.text() for action in window.recipes_menu.actions()]
+    assert {"dcgan-paper", "dcgan-shapes", "pacgan4-grid25-paper", "quality-gan-grid25"} <= set(names)
+    paper = next(a for a in window.recipes_menu.actions() if a.text() == "dcgan-paper")
+    assert "DCGAN (paper)" in paper.toolTip()
+    paper.trigger()
+    recipe = Path(__file__).resolve().parents[1] / "training" / "dcgan-paper.toml"
+    model, values, _ = read_recipe(str(recipe))
+    _, recipe_train, recipe_model = configs_from_values(model, values, source=str(recipe))
+    name, model_config, train_config = window.setup.build()
+    assert (name, model_config) == (model, recipe_model)
+    assert (model_config.ngf, model_config.lr_g, train_config.batch_size) == (64, 2e-4, 128)
+    for field in ("data", "steps", "batch_size", "seed", "sample_every"):
+        assert getattr(train_config, field) == getattr(recipe_train, field), field
+
+
+def test_a_bad_recipe_is_reported_and_leaves_the_setup_alone(window, tmp_path):
+    before = window.setup.current_settings()
+    cases = {"broken.toml": "model = 'dcgan'\n[dcgan\nngf = 3", "unknown.toml": "model = 'dcgan'\nwings = 2\n",
+             "nomodel.toml": "[training]\nsteps = 5\n", "badvalue.toml": "model = 'gan'\n[gan]\nlatent_dim = -4\n"}
+    for name, text in cases.items():
+        path = tmp_path / name
+        path.write_text(text)
+        assert window.load_recipe(path) is False
+        assert name in window.statusBar().currentMessage(), window.statusBar().currentMessage()
+        assert window.setup.current_settings() == before

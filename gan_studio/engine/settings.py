@@ -103,7 +103,12 @@ def configs_from_values(model: str, values: dict, source: str | Path | None = No
             raise ConfigError(f"'{name}' is not a setting of {model}", source)
         else:
             raise ConfigError(f"--{key.replace('_', '-')} does not apply to {model}")
-    return spec, apply_values(TrainConfig(), train_values), apply_values(spec.config_cls(), model_values)
+    try:
+        return spec, apply_values(TrainConfig(), train_values), apply_values(spec.config_cls(), model_values)
+    except ConfigError as exc:
+        if source and exc.path is None:
+            raise ConfigError(exc.reason, source) from None
+        raise
 
 
 def check_live_change(model_name: str, model_config, changes: dict[str, Any]) -> None:
@@ -156,3 +161,13 @@ def configs_to_continue(data: dict, info: dict, overrides: dict[str, Any], path:
     return apply_values(model_config, {k: v for k, v in live.items() if hasattr(model_config, k)}), apply_values(
         train_config, overrides
     )
+
+
+def recipe_title(path: str | Path) -> str:
+    """A recipe's one-line description: its first comment line, else its file name."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            first = file.readline(500).strip()
+    except (OSError, UnicodeDecodeError):
+        first = ""
+    return first.lstrip("#").strip() or Path(path).stem

@@ -30,7 +30,9 @@ from PySide6.QtWidgets import (
 )
 
 import gan_studio
+from gan_studio.engine.settings import recipe_title
 from gan_studio.errors import GanStudioError, RunError
+from gan_studio.paths import recipe_folder
 from gan_studio.state.run_state import RunState
 from gan_studio.ui.panels.plots import PlotsPanel
 from gan_studio.ui.panels.run_controls import RunControlsPanel
@@ -223,6 +225,10 @@ class MainWindow(QMainWindow):
                                         "Open a run folder (followed live while it is being trained)")  # fmt: skip
         self.resume_action = self._action(file_menu, "&Resume run", self.resume_current,
                                           tip="Continue the current run from its last checkpoint")  # fmt: skip
+        self.load_recipe_action = self._action(file_menu, "&Load recipe…", self.load_recipe_dialog, "Ctrl+L",
+                                               "Fill the Setup with a TOML recipe (as gan-studio train --config)")  # fmt: skip
+        self.recipes_menu = file_menu.addMenu("Re&cipes")
+        self._fill_recipes_menu()
         file_menu.addSeparator()
         self.export_action = self._action(file_menu, "&Export to ONNX…", self.export_current, "Ctrl+E",
                                           "Export the current run's generator (or VAE decoder) to ONNX")  # fmt: skip
@@ -365,6 +371,39 @@ class MainWindow(QMainWindow):
         self.banner.clear()
         self.docks[SetupPanel.TITLE].raise_()
         self.setup.model_combo.setFocus()
+
+    def _fill_recipes_menu(self) -> None:
+        """The recipes of training/ (paper presets such as "DCGAN (paper)" and the measured best-on-CPU ones)."""
+        folder = recipe_folder()
+        recipes = sorted(folder.glob("*.toml")) if folder is not None else []
+        for path in recipes:
+            action = self.recipes_menu.addAction(path.stem)
+            action.setToolTip(recipe_title(path))
+            action.setStatusTip(recipe_title(path))
+            action.triggered.connect(lambda _checked=False, p=path: self.load_recipe(p))
+        self.recipes_menu.setToolTipsVisible(True)
+        self.recipes_menu.setEnabled(bool(recipes))
+
+    def load_recipe_dialog(self) -> None:
+        folder = recipe_folder() or self.runs.workspace
+        path, _ = QFileDialog.getOpenFileName(self, "Load recipe", str(folder), "Recipes (*.toml);;All files (*)")
+        if path:
+            self.load_recipe(Path(path))
+
+    def load_recipe(self, path: str | Path) -> bool:
+        """Fill the Setup with a recipe; a bad one is reported in the window, the Setup left as it was."""
+        if self.session.training:
+            self.show_message("warning", "stop the current training first")
+            return False
+        try:
+            self.setup.load_recipe(path)  # checks the whole file before it touches a form
+        except GanStudioError as exc:
+            self.show_message("error", str(exc))
+            return False
+        self.session.close_run()
+        self.docks[SetupPanel.TITLE].raise_()
+        self.show_message("info", f"recipe {Path(path).name} loaded: press Start to train it")
+        return True
 
     def open_run_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open run", str(self.runs.workspace))

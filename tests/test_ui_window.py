@@ -418,8 +418,12 @@ def test_recipes_menu_lists_paper_presets_and_fills_the_setup(window):
 
 def test_a_bad_recipe_is_reported_and_leaves_the_setup_alone(window, tmp_path):
     before = window.setup.current_settings()
-    cases = {"broken.toml": "model = 'dcgan'\n[dcgan\nngf = 3", "unknown.toml": "model = 'dcgan'\nwings = 2\n",
-             "nomodel.toml": "[training]\nsteps = 5\n", "badvalue.toml": "model = 'gan'\n[gan]\nlatent_dim = -4\n"}
+    cases = {
+        "broken.toml": "model = 'dcgan'\n[dcgan\nngf = 3",
+        "unknown.toml": "model = 'dcgan'\nwings = 2\n",
+        "nomodel.toml": "[training]\nsteps = 5\n",
+        "badvalue.toml": "model = 'gan'\n[gan]\nlatent_dim = -4\n",
+    }
     for name, text in cases.items():
         path = tmp_path / name
         path.write_text(text)

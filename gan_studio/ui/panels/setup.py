@@ -295,7 +295,7 @@ class SetupPanel(QWidget):
         --config` would train it: settings it leaves out take the config defaults. ConfigError names a bad file."""
         model, values, _ = read_recipe(path)
         if model is None:
-            raise ConfigError("the recipe does not say which model (model = \"dcgan\", ...)", path)
+            raise ConfigError('the recipe does not say which model (model = "dcgan", ...)', path)
         _, train_config, model_config = configs_from_values(model, values, source=path)
         self.load_run_settings({"model": model, "model_config": asdict(model_config),
                                 "train_config": asdict(train_config)})  # fmt: skip

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -81,7 +81,8 @@ def early_steps_picture(early: list[tuple[int, float, torch.Tensor]], scale: int
         strip = np.asarray(Image.fromarray(strip.squeeze(-1) if strip.shape[-1] == 1 else strip).convert("RGB"))
         strip = np.kron(strip, np.ones((scale, scale, 1), dtype=np.uint8))
         label = Image.new("RGB", (label_width, strip.shape[0]), (255, 255, 255))
-        ImageDraw.Draw(label).text((8, strip.shape[0] // 2 - 12), f"step {step}\n{cpu:.0f} CPU s", fill=(0, 0, 0))
+        ImageDraw.Draw(label).text((8, strip.shape[0] // 2 - 16), f"step {step:,}\n{cpu:.0f} CPU s", fill=(0, 0, 0),
+                                   font=ImageFont.load_default(size=14))  # fmt: skip
         rows.append(np.concatenate([np.asarray(label), strip], axis=1))
     return np.concatenate(rows, axis=0)
 

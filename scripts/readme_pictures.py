@@ -83,6 +83,7 @@ def main() -> int:
     parser.add_argument("--default-run", required=True, type=Path)
     parser.add_argument("--points-run", required=True, type=Path)
     parser.add_argument("--out", type=Path, default=REPO / "resources" / "screenshots")
+    parser.add_argument("--live2d-frame", type=int, default=0, help="saved frame of the points run to show [0]")
     parser.add_argument("--gif-every", type=int, default=100)
     parser.add_argument("--gif-last", type=int, default=2000)
     args = parser.parse_args()
@@ -117,8 +118,17 @@ def main() -> int:
     deadline = time.monotonic() + 60
     while explorer.live_tab.frame is None and time.monotonic() < deadline:
         pump(0.2)
-    pump(1.5)
-    grab(window, args.out / "explorer-live2d.png", window.docks["Explorer"])
+    live = explorer.live_tab
+    deadline = time.monotonic() + 60
+    while len(live.saved) <= args.live2d_frame and time.monotonic() < deadline:
+        pump(0.2)
+    live.slider.setValue(min(args.live2d_frame, len(live.saved) - 1))  # an early frame: arrows and mesh still spread
+    dock = window.docks["Explorer"]
+    dock.setFloating(True)  # a large view of the plane, as a person would undock it
+    dock.move(0, 0)
+    dock.resize(1180, 760)
+    pump(2.0)
+    grab(dock, args.out / "explorer-live2d.png")
     window.close()
     training_gif(args.default_run, args.out / "training.gif", args.gif_every, args.gif_last)
     return 0

@@ -25,6 +25,7 @@ from gan_studio.commands.train import _collect, configs_from_values
 from gan_studio.config import to_dict
 from gan_studio.engine.trainer import Trainer
 from gan_studio.evaluate.health import PROBE_SAMPLES, health_metrics
+from gan_studio.events import Diverged, Metrics
 from gan_studio.models.base import one_hot
 
 HERE = Path(__file__).resolve().parent
@@ -69,13 +70,13 @@ def main() -> int:
             changes.setdefault(int(at), {})[name] = float(value) if name != "d_steps" else int(value)
         kept, count = [], 0
         for update in trainer:
-            if update["kind"] == "metrics" and update["step"] in changes:
-                trainer.set_hparams(**changes.pop(update["step"]))
-            if update["kind"] == "diverged":
-                print(f"diverged: {update['message']}", file=sys.stderr)
-            if update["kind"] != "metrics":
+            if isinstance(update, Metrics) and update.step in changes:
+                trainer.set_hparams(**changes.pop(update.step))
+            if isinstance(update, Diverged):
+                print(f"diverged: {update.message}", file=sys.stderr)
+            if not isinstance(update, Metrics):
                 continue
-            record = {k: v for k, v in update.items() if k != "kind"}
+            record = update.to_json()
             if "d_loss" in record or "loss" in record:  # a training record (not a live-eval one)
                 count += 1
                 record.update(health_metrics(trainer.model, trainer.fixed_z, trainer.fixed_y, probe_x, probe_y))

@@ -6,7 +6,7 @@
 RUN is a run of the default recipe (DCGAN on shapes), RUN2D a conditional GAN on ring8 with a 2D
 latent space (so the 2D view has every layer). Each picture is grabbed from the X server
 (QScreen.grabWindow), i.e. what a person sees; nothing is drawn offscreen. Writes:
-main-window.png, explorer.png, explorer-live2d.png, and training.gif (the run's fixed-noise grids
+main-window.png, explorer.png, explorer-live2d.png (explorer-live2d-mesh.png with --mesh-run), and training.gif (the run's fixed-noise grids
 from noise to shapes, with their steps).
 """
 
@@ -78,12 +78,32 @@ def training_gif(run: Path, out: Path, every: int, last: int, scale: int = 2) ->
     print(f"wrote {out} ({len(steps)} grids)")
 
 
+def grab_plane(window, explorer, run: Path, frame: int, path: Path) -> None:
+    """The live 2D view of a run of 2D points at one of its saved frames (the explorer dock, undocked)."""
+    window.open_run(run)
+    pump(1.0)
+    live = explorer.live_tab
+    deadline = time.monotonic() + 60
+    while (live.frame is None or len(live.saved) <= frame) and time.monotonic() < deadline:
+        pump(0.2)
+    live.slider.setValue(min(frame, len(live.saved) - 1))
+    pump(2.0)
+    grab(window.docks["Explorer"], path)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--default-run", required=True, type=Path)
     parser.add_argument("--points-run", required=True, type=Path)
     parser.add_argument("--out", type=Path, default=REPO / "resources" / "screenshots")
     parser.add_argument("--live2d-frame", type=int, default=0, help="saved frame of the points run to show [0]")
+    parser.add_argument(
+        "--mesh-run",
+        type=Path,
+        default=None,
+        help="an unconditional GAN on 2D points with a 2D latent space: its z-grid mesh and D = 1/2 contour",
+    )
+    parser.add_argument("--mesh-frame", type=int, default=1, help="saved frame of the mesh run to show [1]")
     parser.add_argument("--gif-every", type=int, default=100)
     parser.add_argument("--gif-last", type=int, default=2000)
     args = parser.parse_args()
@@ -112,23 +132,13 @@ def main() -> int:
     explorer.latent_tab.sliders.slider(2).setValue(180)
     pump(1.5)
     grab(window, args.out / "explorer.png", window.docks["Explorer"])
-    window.open_run(args.points_run)
-    pump(1.0)
-    click_tab(window, "Explorer")
-    deadline = time.monotonic() + 60
-    while explorer.live_tab.frame is None and time.monotonic() < deadline:
-        pump(0.2)
-    live = explorer.live_tab
-    deadline = time.monotonic() + 60
-    while len(live.saved) <= args.live2d_frame and time.monotonic() < deadline:
-        pump(0.2)
-    live.slider.setValue(min(args.live2d_frame, len(live.saved) - 1))  # an early frame: arrows and mesh still spread
     dock = window.docks["Explorer"]
     dock.setFloating(True)  # a large view of the plane, as a person would undock it
     dock.move(0, 0)
     dock.resize(1180, 760)
-    pump(2.0)
-    grab(dock, args.out / "explorer-live2d.png")
+    grab_plane(window, explorer, args.points_run, args.live2d_frame, args.out / "explorer-live2d.png")
+    if args.mesh_run is not None:
+        grab_plane(window, explorer, args.mesh_run, args.mesh_frame, args.out / "explorer-live2d-mesh.png")
     window.close()
     training_gif(args.default_run, args.out / "training.gif", args.gif_every, args.gif_last)
     return 0

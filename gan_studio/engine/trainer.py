@@ -181,19 +181,11 @@ class Trainer:
 
     def _run_info(self) -> dict[str, Any]:
         """What run.json records about a new run."""
-        return {
-            "model": self.model_name,
-            "model_config": to_dict(self.model_config),
-            "train_config": to_dict(self.train_config),
-            "dataset": self.dataset.describe(),
-            "data_info": self.data_info.to_dict(),
-            "seed": self.train_config.seed,
-            "world_size": self.dist.world_size,
-            "device": str(self.device),
-            "precision": self.recipe.amp.name,
-            "steps_total": self.total_steps,
-            "batches_per_epoch": self.stream.batches_per_epoch,
-        }
+        return {"model": self.model_name, "model_config": to_dict(self.model_config),
+                "train_config": to_dict(self.train_config), "dataset": self.dataset.describe(),
+                "data_info": self.data_info.to_dict(), "seed": self.train_config.seed,
+                "world_size": self.dist.world_size, "device": str(self.device), "precision": self.recipe.amp.name,
+                "steps_total": self.total_steps, "batches_per_epoch": self.stream.batches_per_epoch}  # fmt: skip
 
     # controls (thread-safe; applied at the next step boundary) --------------------------------
     def stop(self) -> None:

@@ -27,6 +27,9 @@ _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 TEMP_MARK = ".tmp-"  # temp files are named .NAME.tmp-PID-RANDOM
 
 
+HARD_LINKED = "has other hard links (the same file elsewhere), which writing here would change too: refused"
+
+
 class UnsafeFileError(GanStudioError):
     """A path is a symlink, a FIFO, a device or a folder where a regular file was expected."""
 
@@ -134,6 +137,7 @@ def atomic_write(path: str | Path, data: bytes | Callable[[BinaryIO], None], *, 
     path = Path(path)
     if path.is_symlink() or (path.exists() and not path.is_file()):
         check_regular(path)  # raises with the right description
+    replacing = path.exists()
     tmp = temp_path_for(path)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY, 0o644)
@@ -146,25 +150,40 @@ def atomic_write(path: str | Path, data: bytes | Callable[[BinaryIO], None], *, 
             if durable:
                 os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:
         _discard(tmp)
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise DiskFullError(f"the disk is full: {path.name} was not written (the previous one is intact)",
-                                path) from None  # fmt: skip
-        raise
-    except BaseException:
-        _discard(tmp)
+        cause = _os_error_in(exc)  # torch.save and other writers wrap the OSError of a failed write in their own
+        if cause is not None and cause.errno in _DISK_FULL:
+            reason = "the disk is full" if cause.errno != errno.EFBIG else "a file size limit was reached"
+            kept = " (the previous one is intact)" if replacing else ""
+            raise DiskFullError(f"{reason}: {path.name} was not written{kept}", path) from None
         raise
     if durable:
         fsync_dir(path.parent)
 
 
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def _os_error_in(exc: BaseException) -> OSError | None:
+    """The OSError behind `exc`: itself, or the one it was raised from or while handling (a few links deep)."""
+    for _ in range(8):
+        if exc is None or isinstance(exc, OSError):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def append_line(path: str | Path, line: str) -> None:
-    """Append one line (newline added) to a regular file, created when missing; never through a symlink."""
+    """Append one line (newline added) to a regular file, created when missing; never through a symlink, nor
+    into a file with other hard links."""
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _NONBLOCK | _BINARY, 0o644)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise UnsafeFileError("is not a regular file: refused", path)
+        if info.st_nlink > 1:
+            raise UnsafeFileError(HARD_LINKED, path)
         data = (line.rstrip("\n") + "\n").encode("utf-8")
         written = 0
         while written < len(data):
@@ -172,7 +191,7 @@ def append_line(path: str | Path, line: str) -> None:
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise UnsafeFileError("is a symlink: refused", path) from None
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        if exc.errno in _DISK_FULL:
             raise DiskFullError("the disk is full: a record could not be written", path) from None
         raise
     finally:

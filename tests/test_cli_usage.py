@@ -325,6 +325,43 @@ def test_metadata_copied_onto_another_graph_is_refused(tmp_path, capsys, kind):
     assert not (tmp_path / "g.png").exists()
 
 
+def test_metadata_on_a_graph_that_loops_is_refused_before_it_runs(tmp_path, capsys):
+    """A Loop of 10^12 turns hangs `sample` for ever; an export never loops, so a graph with one is refused.
+    (10^6 turns here, so that a regression fails rather than hangs.)"""
+    _, report = exported("gan-points")
+    point, boolean, int64 = onnx.TensorProto.FLOAT, onnx.TensorProto.BOOL, onnx.TensorProto.INT64
+    body = oh.make_graph(
+        [oh.make_node("Identity", ["cond_in"], ["cond_out"]), oh.make_node("Relu", ["v_in"], ["v_out"])],
+        "body",
+        [oh.make_tensor_value_info("i", int64, []), oh.make_tensor_value_info("cond_in", boolean, []),
+         oh.make_tensor_value_info("v_in", point, None)],
+        [oh.make_tensor_value_info("cond_out", boolean, []), oh.make_tensor_value_info("v_out", point, None)],
+    )  # fmt: skip
+    looping = oh.make_node("Loop", ["trips", "go", "mm"], ["points"], body=body)
+    points = oh.make_tensor_value_info("points", point, [None, 2])
+    branch = oh.make_graph([looping], "then", [], [points])
+    nested = oh.make_node("If", ["go"], ["points"], then_branch=branch, else_branch=branch)
+    constants = [
+        _weights("w", 4, 2),
+        oh.make_tensor("trips", int64, [], [10**6]),
+        oh.make_tensor("go", boolean, [], [True]),
+    ]
+    for name, last in (("top.onnx", looping), ("nested.onnx", nested)):
+        nodes = [oh.make_node("MatMul", ["z", "w"], ["mm"]), last]
+        path = _graph_with_metadata(report.path, tmp_path / name, [points], nodes, constants)
+        line = one_line_error(capsys, run_cli(["sample", str(path), "--out", str(tmp_path / "g.png"), "--n", "4"]))
+        assert "Loop operators" in line and name in line
+
+
+def test_runs_of_a_folder_that_is_not_there_says_so(tmp_path, capsys):
+    for path, message in ((tmp_path / "typo", "no such folder"), (tmp_path / "f.txt", "is not a folder")):
+        path.parent.mkdir(exist_ok=True)
+        if path.suffix:
+            path.write_text("x")
+        assert message in one_line_error(capsys, run_cli(["runs", str(path)]))
+    assert run_cli(["runs", str(tmp_path)]) == 0 and "no runs in" in capsys.readouterr().out
+
+
 def test_the_real_export_still_passes_every_check():
     _, report = exported("gan-points")
     out = OnnxGenerator(report.path, providers=["cpu"]).generate(np.zeros((3, 4), np.float32))

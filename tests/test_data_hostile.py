@@ -311,6 +311,28 @@ def test_fuzz_label_ranges_never_build_huge_class_lists(tmp_path_factory, y, nam
         assert "label" in str(result) or "classes" in str(result) or "names" in str(result)
 
 
+def test_labels_are_counted_from_their_header_before_being_read(tmp_path):
+    """A 300 KB .npz can hold 40 million labels (320 MB) for 100 samples: refused from the header, unread."""
+    path = tmp_path / "d.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        buffer = io.BytesIO()
+        np.save(buffer, np.zeros((100, 2), np.float32))
+        archive.writestr("x.npy", buffer.getvalue())
+        with archive.open("y.npy", "w", force_zip64=True) as fh:
+            header = io.BytesIO()
+            np.lib.format.write_array_header_1_0(
+                header, {"descr": "<i8", "fortran_order": False, "shape": (40_000_000,)}
+            )
+            fh.write(header.getvalue())
+            for _ in range(40):
+                fh.write(bytes(8_000_000))
+    assert path.stat().st_size < 2**20
+    result = bounded(load_dataset, str(path))  # fails when the labels are read first (320 MB > its memory limit)
+    assert isinstance(result, DataError) and "expected 100 labels (one per sample), got shape (40000000,)" in str(
+        result
+    )
+
+
 def test_a_label_of_two_to_the_62_is_refused_at_once(tmp_path):
     path = tmp_path / "d.npz"
     np.savez(path, x=np.zeros((3, 4, 4), np.uint8), y=np.array([0, 1, 2**62]))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from tiny_runs import make_trainer, train_tiny_run
 
 from gan_studio.cli import main
@@ -22,6 +24,7 @@ from gan_studio.events import Checkpoint, Diverged, Finished
 from gan_studio.state.run_state import RunState
 from gan_studio.store import checkpoint as ckpt
 from gan_studio.store.fork import fork_run, kept_checkpoints
+from gan_studio.store.loaded import model_from_checkpoint
 from gan_studio.store.lock import RunLock, holder_of
 from gan_studio.store.rundir import RunDir, list_runs
 
@@ -261,3 +264,115 @@ def test_a_signal_stops_saves_and_exits_with_its_own_code(tmp_path, signum, code
     assert info["status"] == "stopped"
     assert ckpt.load_checkpoint(out / "checkpoints" / "last.pt")["step"] == info["step"]
     assert main(["train", "--resume", str(out), "--steps", str(info["step"] + 2), "--quiet"]) == 0
+
+
+# found by the second outside probe ------------------------------------------------------------------------------------
+def test_export_and_eval_create_nothing_through_a_symlinked_output_folder(finished, tmp_path, cli):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    for entry, argv in (("exports", ["export", str(finished)]), ("eval", ["eval", str(finished), "--n", "50"])):
+        shutil.rmtree(finished / entry, ignore_errors=True)
+        (finished / entry).symlink_to(outside, target_is_directory=True)
+        before = os.stat(outside).st_mtime_ns  # a write check that made and removed a file there would change it
+        code, stderr = cli(*argv)
+        assert_one_line(code, stderr, entry, "symbolic link")
+        assert os.stat(outside).st_mtime_ns == before and not list(outside.iterdir())
+        (finished / entry).unlink()
+
+
+@pytest.mark.parametrize("entry", [".lock", "events.jsonl", "metrics.jsonl"])
+def test_a_hard_linked_log_or_lock_is_refused_and_the_other_copy_untouched(finished, tmp_path, entry, cli):
+    other = tmp_path / "someone-elses-file.txt"
+    other.write_text("precious\n")
+    (finished / entry).unlink(missing_ok=True)
+    os.link(other, finished / entry)
+    code, stderr = cli("train", "--resume", str(finished), "--steps", "9")
+    assert_one_line(code, stderr, entry, "hard links")
+    assert other.read_text() == "precious\n"  # the lock was not truncated, nothing was appended
+
+
+def test_fork_out_that_is_taken_or_unwritable_is_one_line(finished, tmp_path, cli):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("mine")
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere")
+    for out in (a_file, dangling):
+        code, stderr = cli("fork", str(finished), "--out", str(out))
+        assert_one_line(code, stderr, "choose another --out")
+    assert a_file.read_text() == "mine" and not (tmp_path / "nowhere").exists()
+    code, stderr = cli("fork", str(finished), "--out", str(a_file / "fork"))
+    assert_one_line(code, stderr, "cannot create the fork's folder")
+
+
+def test_a_fifo_as_a_kept_checkpoint_is_named_not_called_missing(finished, tmp_path, cli):
+    kept = finished / "checkpoints" / "step-0000004.pt"
+    kept.unlink()
+    os.mkfifo(kept)
+    code, stderr = cli("fork", str(finished), "--from", "step-4", "--out", str(tmp_path / "fork"))
+    assert_one_line(code, stderr, "step-0000004.pt", "FIFO")
+    assert not (tmp_path / "fork").exists()
+
+
+def test_a_checkpoint_holding_nan_is_refused_by_every_command(finished, tmp_path, cli):
+    state = ckpt.load_checkpoint(finished / "checkpoints" / "last.pt")
+    name = next(iter(state["model"]))
+    state["model"][name].view(-1)[0] = float("nan")
+    torch.save(state, finished / "checkpoints" / "last.pt")  # planted: GAN Studio never saves one
+    for argv in (["train", "--resume", str(finished), "--steps", "9"], ["sample", str(finished), "--out",
+                 str(tmp_path / "g.png")], ["export", str(finished)], ["fork", str(finished), "--out",
+                 str(tmp_path / "fork")]):  # fmt: skip
+        code, stderr = cli(*argv)
+        assert_one_line(code, stderr, "last.pt", name, "NaN or infinite")
+    assert not (tmp_path / "g.png").exists() and not (tmp_path / "fork").exists()
+
+
+def test_fork_and_sample_refuse_a_checkpoint_of_another_model_or_data(finished, tmp_path, cli):
+    other = train_tiny_run(tmp_path / "other", steps=2, checkpoint_every=2, data="grid25").run.path
+    shutil.copy(other / "checkpoints" / "last.pt", finished / "checkpoints" / "step-0000004.pt")
+    code, stderr = cli("fork", str(finished), "--from", "step-4", "--out", str(tmp_path / "fork"))
+    assert_one_line(code, stderr, "does not belong to this run", "'grid25' in the checkpoint")
+    shutil.copy(other / "checkpoints" / "last.pt", finished / "checkpoints" / "last.pt")
+    code, stderr = cli("sample", str(finished), "--out", str(tmp_path / "g.png"))
+    assert_one_line(code, stderr, "does not belong to this run", "num_classes")
+
+
+def test_from_names_a_kept_checkpoint_never_a_path(finished, tmp_path, cli):
+    elsewhere = tmp_path / "elsewhere.pt"
+    shutil.copy(finished / "checkpoints" / "last.pt", elsewhere)
+    for argv in (["train", "--resume", str(finished), "--from", str(elsewhere), "--steps", "9"],
+                 ["fork", str(finished), "--from", "../../x.pt", "--out", str(tmp_path / "fork")]):  # fmt: skip
+        code, stderr = cli(*argv)
+        assert_one_line(code, stderr, "--from must be 'last' or step-N")
+
+
+def test_a_disk_that_fills_inside_torch_save_is_one_line_and_last_pt_stays(finished, monkeypatch, capsys):
+    """The real torch.save turns the OSError of a failed write into its own RuntimeError."""
+    good = (finished / "checkpoints" / "last.pt").read_bytes()
+    real_save = torch.save
+
+    class FillingFile:  # the disk fills after 1,000 bytes of the checkpoint
+        def __init__(self, fh):
+            self.fh, self.left = fh, 1000
+
+        def write(self, data):
+            self.left -= len(data)
+            if self.left < 0:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.fh.write(data)
+
+        def flush(self):
+            self.fh.flush()
+
+    monkeypatch.setattr(ckpt.torch, "save", lambda obj, fh: real_save(obj, FillingFile(fh)))
+    code = main(["train", "--resume", str(finished), "--steps", "8", "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and "disk is full" in err[-1] and "checkpoints/last.pt (step 6) is intact" in err[-1], err
+    assert (finished / "checkpoints" / "last.pt").read_bytes() == good
+
+
+def test_a_checkpoint_asking_for_a_huge_model_allocates_nothing(finished):
+    state = ckpt.load_checkpoint(finished / "checkpoints" / "last.pt")
+    state["data_info"] = {**state["data_info"], "shape": [16_000_000]}
+    state["model_config"] = {**state["model_config"], "g_hidden": 4096, "d_hidden": 4096}  # 16M x 4096 weights: 500 GB
+    with pytest.raises(CheckpointError, match="does not match the model config"):
+        model_from_checkpoint(state, finished / "checkpoints" / "last.pt")

@@ -132,3 +132,34 @@ def test_run_json_of_100_mb_is_refused_without_reading_it_all(good_run, tmp_path
         tracemalloc.stop()
     assert "error" in summary and "too large" in summary["error"]
     assert peak < 40 * 2**20, f"listing allocated {peak / 2**20:.0f} MiB"
+
+
+def test_a_2d_view_frame_that_unpacks_to_gigabytes_is_refused_from_its_headers(tmp_path):
+    """A 3 MB frames/step-N.npz whose 'generated' declares 3 GB: refused before anything is unpacked."""
+    import zipfile
+
+    import numpy as np
+
+    from gan_studio.errors import RunError
+    from gan_studio.explore.frames import load_frame
+
+    path = tmp_path / "step-0000040.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, array in (("step", np.asarray(40)), ("extent", np.zeros(4))):
+            buffer = io.BytesIO()
+            np.save(buffer, array)
+            archive.writestr(f"{name}.npy", buffer.getvalue())
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (37_500_000, 2)})
+        with archive.open("generated.npy", "w", force_zip64=True) as fh:
+            fh.write(header.getvalue())
+            for _ in range(300):
+                fh.write(bytes(1_000_000))
+    tracemalloc.start()
+    try:
+        with pytest.raises(RunError, match="not a readable 2D-view frame .*declare 300,000,040 bytes"):
+            load_frame(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 2**20, f"{peak / 2**20:.0f} MiB"

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from gan_studio.errors import ConfigError, RunError
 from gan_studio.paths import default_workspace
+from gan_studio.store.rundir import RunDir
 
 MAX_LISTED = 5  # names shown when a prefix matches several runs
 
@@ -36,16 +37,16 @@ def resolve_run(text: str, workspace: str | Path | None = None) -> Path:
     """The folder of the run `text` names (a path, or a name in `workspace`); RunError when there is none."""
     path = Path(text)
     if path.is_dir():
-        return path
+        return _checked(path)
     root = Path(workspace) if workspace else default_workspace()
     if text and len(path.parts) == 1 and text not in (".", ".."):
         candidate = root / text
         if candidate.is_dir():
-            return candidate
+            return _checked(candidate)
         names = _run_names(root)
         starting = [name for name in names if name.startswith(text)]
         if len(starting) == 1:
-            return root / starting[0]
+            return _checked(root / starting[0])
         if len(starting) > 1:
             shown = ", ".join(sorted(starting)[:MAX_LISTED]) + (", ..." if len(starting) > MAX_LISTED else "")
             raise RunError(f"'{text}' matches {len(starting)} runs in {root} ({shown}): give more of the name")
@@ -53,6 +54,13 @@ def resolve_run(text: str, workspace: str | Path | None = None) -> Path:
         hint = f"; did you mean {close[0]}?" if close else " (see `gan-studio runs`)"
         raise RunError(f"no run folder '{text}' here and no run named '{text}' in the workspace {root}{hint}")
     return path  # a path that is not there: the command says what it expected to find
+
+
+def _checked(run: Path) -> Path:
+    """`run`, after refusing a symlinked or wrong-kind entry in it, before a command writes or probes anything there
+    (a write check in a symlinked exports/ would create a file outside the run)."""
+    RunDir(run).check_layout()
+    return run
 
 
 def _run_names(root: Path) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gan_studio.errors import GanStudioError
+from gan_studio.errors import GanStudioError, RunError
 from gan_studio.evaluate.advisor import advise_run, latest_advice
 from gan_studio.paths import default_workspace
 from gan_studio.store.rundir import list_runs
@@ -31,6 +31,9 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     root = Path(args.workspace) if args.workspace else default_workspace()
+    if args.workspace and not root.is_dir():  # a typo is not an empty workspace
+        raise RunError("no such folder" if not root.exists() else "is not a folder (give the folder holding runs)",
+                       root)  # fmt: skip
     runs = list_runs(root)
     if not runs:
         print(f"no runs in {root}")

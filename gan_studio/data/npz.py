@@ -218,6 +218,9 @@ def _content(archive: NpzArchive, path: Path) -> NpzContent:
         raise DataError(f"'x' of shape {x.shape} is neither 2D points (N, 2) nor images (N, H, W[, C])", path)
     y, class_names = None, []
     if "y" in archive.members:
+        y_shape = archive.members["y"].shape
+        if y_shape != (x.shape[0],):  # from the header, before reading (a small file can hold billions of labels)
+            raise DataError(f"expected {x.shape[0]} labels (one per sample), got shape {y_shape}", path)
         y = check_labels(archive.read("y"), x.shape[0], path)
         class_names = _class_names(archive, y, path)
     return NpzContent(x, y, class_names)

@@ -10,14 +10,16 @@ with `tween` between two saved frames. Frames hold arrays only: they load with a
 from __future__ import annotations
 
 import io
+import math
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from gan_studio.engine.callbacks import TrainerCallback
-from gan_studio.errors import GanStudioError, RunError
+from gan_studio.errors import GanStudioError, RunError, shorten
 from gan_studio.events import Sample
 from gan_studio.explore.live2d import Live2DFrame, model_frame, plane_extent
 from gan_studio.files import atomic_write, read_regular
@@ -26,6 +28,7 @@ from gan_studio.store.rundir import RunDir
 FRAMES_FOLDER = "frames"
 FRAME_FILE = re.compile(r"^step-(\d{1,12})\.npz$")
 MAX_FRAME_BYTES = 8 * 2**20  # a real frame is a few tens of KB
+MAX_FRAME_ARRAY_BYTES = 64 * 2**20  # ... and its arrays unpack to a few hundred KB
 REAL_POINTS_FOR_EXTENT = 2000
 _ARRAYS = ("generated", "heatmap", "mesh", "gradients", "generated_labels")
 
@@ -56,14 +59,16 @@ def load_frame(path: str | Path, caption: str = "") -> Live2DFrame:
         if len(data) > MAX_FRAME_BYTES:
             raise ValueError("too large for a frame")
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files if name in (*_ARRAYS, "step", "extent", "contour")}
+            wanted = [name for name in npz.files if name in (*_ARRAYS, "step", "extent", "contour")]
+            _check_unpacked_size(npz, wanted)
+            arrays = {name: npz[name] for name in wanted}
         extent = tuple(float(v) for v in arrays["extent"].reshape(4))
         frame = Live2DFrame(step=int(arrays["step"]), generated=arrays["generated"].astype(np.float32).reshape(-1, 2),
                             extent=extent, caption=caption)  # fmt: skip
     except GanStudioError:
         raise
-    except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
-        raise RunError(f"not a readable 2D-view frame ({exc})", path) from None
+    except (OSError, ValueError, KeyError, TypeError, EOFError, MemoryError, zipfile.BadZipFile) as exc:
+        raise RunError(f"not a readable 2D-view frame ({shorten(exc, 200)})", path) from None
     for name in ("heatmap", "mesh", "gradients"):
         if name in arrays:
             setattr(frame, name, arrays[name].astype(np.float32))
@@ -77,6 +82,19 @@ def load_frame(path: str | Path, caption: str = "") -> Live2DFrame:
         pieces = (piece[~np.isnan(piece[:, 0])] for piece in np.split(points, breaks))
         frame.contour = [line for line in pieces if len(line) > 1]
     return frame
+
+
+def _check_unpacked_size(npz, names: list[str]) -> None:
+    """ValueError when the arrays' headers declare more than MAX_FRAME_ARRAY_BYTES (a few MB can unpack to GBs)."""
+    total = 0
+    for name in names:
+        with npz.zip.open(f"{name}.npy") as fh:
+            version = np.lib.format.read_magic(fh)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read(fh)
+        total += math.prod(shape) * dtype.itemsize
+    if total > MAX_FRAME_ARRAY_BYTES:
+        raise ValueError(f"its arrays declare {total:,} bytes, far more than a frame holds")
 
 
 def saved_frames(run_path: str | Path) -> list[tuple[int, Path]]:

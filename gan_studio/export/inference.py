@@ -336,7 +336,26 @@ def _metadata_props(data: bytes, path: Path) -> dict[str, str]:
         raise ExportError(f"not a readable ONNX model (corrupt or truncated?): {first_line(exc)}", path) from None
     if not model.graph.node:
         raise ExportError("not a readable ONNX model (corrupt or truncated?): it has no graph", path)
+    looping = sorted(_op_types(model.graph) & LOOPING_OPS)
+    if looping:  # a GAN Studio export is a straight feed-forward graph; a loop can run for ever
+        raise ExportError(f"not a GAN Studio export: the graph has {', '.join(looping)} operators, which an exported "
+                          "generator never has (metadata copied onto another graph?)", path)  # fmt: skip
     return {prop.key: prop.value for prop in model.metadata_props}
+
+
+LOOPING_OPS = frozenset({"Loop", "Scan", "SequenceMap"})
+
+
+def _op_types(graph, depth: int = 0) -> set[str]:
+    """The operator types of a graph and of the sub-graphs its nodes hold (If branches, loop bodies)."""
+    found = set()
+    for node in graph.node:
+        found.add(node.op_type)
+        for attribute in node.attribute:
+            subgraphs = [attribute.g] if attribute.HasField("g") else []
+            for sub in [*subgraphs, *attribute.graphs]:
+                found |= _op_types(sub, depth + 1) if depth < 32 else {"Loop"}  # absurd nesting: treated as a loop
+    return found
 
 
 def first_line(exc: BaseException) -> str:

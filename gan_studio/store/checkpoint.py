@@ -85,6 +85,10 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
     problem = _structure_problem(data)
     if problem:
         raise CheckpointError(f"corrupt checkpoint: {problem}", path)
+    bad = nonfinite_entry(data)  # GAN Studio never saves such a state: the file was damaged or planted
+    if bad:
+        raise CheckpointError(f"refused: {bad[:120]} holds NaN or infinite values (use an earlier kept "
+                              "checkpoint: --from step-N)", path)  # fmt: skip
     return data
 
 
@@ -178,6 +182,31 @@ def check_compatible(data: dict, model_name: str, model, path: str | Path) -> No
             raise CheckpointError(
                 f"checkpoint does not match the model config: {key} is {shape}, expected {tuple(tensor.shape)}", path
             )
+
+
+def run_mismatch(data: dict, info: dict) -> str | None:
+    """How a loaded checkpoint differs from its run's run.json in what no resume can change: the model, the
+    data and the data's shape and classes (None when they agree, or run.json does not say)."""
+    differ = []
+    if isinstance(info.get("model"), str) and info["model"] != data["model_name"]:
+        differ.append(f"model ({info['model'][:40]!r} in run.json, {data['model_name'][:40]!r} in the checkpoint)")
+    recorded, saved = info.get("train_config"), data.get("train_config")
+    if isinstance(recorded, dict) and isinstance(saved, dict) and "data" in recorded and "data" in saved:
+        if recorded["data"] != saved["data"]:
+            differ.append(f"data ({str(recorded['data'])[:60]!r} in run.json, {str(saved['data'])[:60]!r} in the "
+                          "checkpoint)")  # fmt: skip
+    recorded = info.get("data_info")
+    if isinstance(recorded, dict):
+        saved = data["data_info"]
+        keys = [k for k in ("class_names", "kind", "num_classes", "shape")
+                if k in recorded and list_or_value(recorded[k]) != list_or_value(saved[k])]  # fmt: skip
+        if keys:
+            differ.append(f"the data's {', '.join(keys)}")
+    return "; ".join(differ) or None
+
+
+def list_or_value(value):
+    return list(value) if isinstance(value, tuple) else value
 
 
 def numbered_checkpoints(folder: Path) -> list[tuple[int, Path]]:

@@ -8,13 +8,14 @@ nothing is read through a symlink.
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
-from gan_studio.errors import GanStudioError, RunError
+from gan_studio.errors import CheckpointError, GanStudioError, RunError
 from gan_studio.events import Metrics, Sample, event_from_json, metrics_from_record
 from gan_studio.files import atomic_write, read_regular
-from gan_studio.store.checkpoint import load_checkpoint, numbered_checkpoints, save_checkpoint
+from gan_studio.store.checkpoint import load_checkpoint, numbered_checkpoints, run_mismatch, save_checkpoint
 from gan_studio.store.loaded import resolve_checkpoint
 from gan_studio.store.pictures import MAX_PICTURE_PIXELS
 from gan_studio.store.rundir import RunDir, new_run_folder
@@ -35,16 +36,38 @@ def fork_run(source: str | Path, start_from: str = "last", out: str | Path | Non
     src.check_layout()
     info = src.read_info()
     checkpoint_path = resolve_checkpoint(src, start_from)
-    if not checkpoint_path.is_file():
+    if not checkpoint_path.exists() and not checkpoint_path.is_symlink():
         raise RunError("the run has no checkpoint to fork from", src.path)
-    state = load_checkpoint(checkpoint_path)
-    step = int(state["step"])
+    state = load_checkpoint(checkpoint_path)  # refuses a FIFO, a symlink or a damaged file, naming it
+    mismatch = run_mismatch(state, info)
+    if mismatch:
+        raise CheckpointError(f"the checkpoint does not belong to this run: {mismatch}", checkpoint_path)
     model = str(info.get("model") or state["model_name"])
     train_config = info.get("train_config")
     data = str(train_config.get("data", "data")) if isinstance(train_config, dict) else "data"
     dest = RunDir(Path(out) if out is not None else new_run_folder(f"{model}-fork", data, src.path.parent))
-    if dest.path.exists() and (dest.path.is_symlink() or any(dest.path.iterdir())):
-        raise RunError("already exists and is not empty: choose another --out", dest.path)
+    _make_empty_folder(dest.path)
+    try:
+        _fill_fork(src, dest, info, state, checkpoint_path)
+    except BaseException:
+        shutil.rmtree(dest.path, ignore_errors=True)  # a half-made fork is not left behind (a full disk, Ctrl-C)
+        raise
+    return dest.path
+
+
+def _make_empty_folder(path: Path) -> None:
+    """Create the fork's folder; RunError when --out is taken (a file, a symlink, a non-empty folder) or unwritable."""
+    try:
+        path.mkdir(parents=True)
+    except FileExistsError:
+        if path.is_symlink() or not path.is_dir() or any(path.iterdir()):
+            raise RunError("already exists and is not empty, or not a folder: choose another --out", path) from None
+    except OSError as exc:
+        raise RunError(f"cannot create the fork's folder: {exc.strerror or exc}", path) from None
+
+
+def _fill_fork(src: RunDir, dest: RunDir, info: dict, state: dict, checkpoint_path: Path) -> None:
+    step = int(state["step"])
     dest.create()
     save_checkpoint(state, dest.last_checkpoint)
     for record in src.read_metrics():
@@ -67,7 +90,6 @@ def fork_run(source: str | Path, start_from: str = "last", out: str | Path | Non
     dest.write_info({**info, "status": "stopped", "step": step, "created": time.time(), "updated": time.time(),
                      "forked_from": {"run": str(src.path), "checkpoint": src.relative(checkpoint_path),
                                      "step": step}})  # fmt: skip
-    return dest.path
 
 
 def _copy_sample(src: RunDir, dest: RunDir, relative: str) -> bool:

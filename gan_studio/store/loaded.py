@@ -15,7 +15,7 @@ import torch
 from gan_studio.config import apply_values
 from gan_studio.errors import CheckpointError, ConfigError, RunError
 from gan_studio.models import DataInfo, create_model, get_spec
-from gan_studio.store.checkpoint import check_compatible, load_checkpoint, numbered_checkpoints
+from gan_studio.store.checkpoint import check_compatible, load_checkpoint, numbered_checkpoints, run_mismatch
 from gan_studio.store.rundir import RunDir
 
 
@@ -65,11 +65,13 @@ def resolve_checkpoint(run: RunDir, checkpoint: str | Path | None) -> Path:
         if text.startswith("step-"):
             name = f"step-{int(text.removeprefix('step-').removesuffix('.pt')):07d}.pt"
         path = run.checkpoints_dir / name
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             kept = [f"step-{s}" for s, _ in numbered_checkpoints(run.checkpoints_dir)]
             raise RunError(f"the run has no checkpoint {text} (kept: {', '.join(kept) or 'none'}, last)",
                            run.path)  # fmt: skip
         return path
+    if isinstance(checkpoint, str):  # what a person typed (--from): only the run's own kept checkpoints
+        raise ConfigError(f"--from must be 'last' or step-N (see `gan-studio fork RUN --list`), got '{text[:60]}'")
     return Path(checkpoint)
 
 
@@ -81,8 +83,9 @@ def model_from_checkpoint(data: dict, path: Path) -> tuple[str, torch.nn.Module,
     except ConfigError as exc:
         raise CheckpointError(f"checkpoint holds an invalid config ({exc})", path) from None
     data_info = DataInfo.from_dict(data["data_info"])
-    model = create_model(spec.name, config, data_info)
-    check_compatible(data, spec.name, model, path)
+    with torch.device("meta"):  # shapes only: a config or data shape that asks for gigabytes allocates nothing
+        check_compatible(data, spec.name, create_model(spec.name, config, data_info), path)
+    model = create_model(spec.name, config, data_info)  # now no bigger than the weights the file holds
     model.load_state_dict(data["model"])
     return spec.name, model, data_info
 
@@ -97,9 +100,12 @@ def load_run(
     run.check_layout()
     info = run.read_info() if run.exists() else {}
     ckpt_path = resolve_checkpoint(run, checkpoint)
-    if not ckpt_path.exists():
+    if not ckpt_path.exists() and not ckpt_path.is_symlink():
         raise RunError("the run has no checkpoint yet (it saves one every --checkpoint-every steps)", run.path)
     data = load_checkpoint(ckpt_path)
+    mismatch = run_mismatch(data, info)
+    if mismatch:
+        raise CheckpointError(f"the checkpoint does not belong to this run: {mismatch}", ckpt_path)
     name, model, data_info = model_from_checkpoint(data, ckpt_path)
     model.to(device).eval()
     return LoadedRun(run.path, name, model, data_info, int(data["step"]), info)

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from gan_studio.errors import RunError
-from gan_studio.files import describe_kind
+from gan_studio.files import HARD_LINKED, describe_kind
 from gan_studio.store.jsonl import parse_json
 
 try:
@@ -33,10 +33,11 @@ def _open_lock_file(path: Path) -> int:
         raise RunError("the run folder is read-only: it cannot be trained here", path.parent) from None
     except OSError as exc:
         raise RunError(f"cannot lock the run: {exc.strerror or exc}", path) from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
         os.close(fd)
-        raise RunError(f".lock is {describe_kind(mode)}: refused", path)
+        problem = f"is {describe_kind(info.st_mode)}: refused" if not stat.S_ISREG(info.st_mode) else HARD_LINKED
+        raise RunError(f".lock {problem}", path)
     return fd
 
 

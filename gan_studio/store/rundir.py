@@ -2,8 +2,9 @@
 
 Writers append one JSON line per record (never through a symlink) and replace run.json atomically;
 readers tolerate a truncated last line. A run folder holding a symlink or a non-regular file where
-one of these entries belongs is refused with a message naming the entry (`check_layout`), so
-nothing is ever written, read or deleted outside the run through it.
+one of these entries belongs, or a hard-linked log or lock (appends would reach the other copies),
+is refused with a message naming the entry (`check_layout`), so nothing is ever written, read or
+deleted outside the run through it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 from gan_studio.errors import GanStudioError, RunError
 from gan_studio.events import RUN_STATUSES, Event, Metrics
-from gan_studio.files import UnsafeFileError, append_line, atomic_write, describe_kind, read_regular
+from gan_studio.files import HARD_LINKED, UnsafeFileError, append_line, atomic_write, describe_kind, read_regular
 from gan_studio.store.checkpoint import numbered_checkpoints
 from gan_studio.store.jsonl import dumps_line, json_safe, parse_json, read_jsonl, tail_records
 from gan_studio.store.lock import abandoned_here
@@ -34,6 +35,7 @@ SAMPLE_FILE = re.compile(r"^step-(\d{1,12})\.png$")
 STEP_FILE = re.compile(r"^step-(\d{1,12})\.\w+$")  # any file a run keeps per step (grids, 2D-view frames)
 FILES = ("run.json", "metrics.jsonl", "events.jsonl", ".lock")
 FOLDERS = ("samples", "checkpoints", "exports", "eval", "frames")
+APPENDED = ("metrics.jsonl", "events.jsonl", ".lock")  # written in place, not replaced: never hard-linked
 
 
 def bounded(value, depth: int = 0):
@@ -94,15 +96,18 @@ class RunDir:
         for name in FILES + FOLDERS:
             entry = self.path / name
             try:
-                mode = os.lstat(entry).st_mode
+                info = os.lstat(entry)
             except FileNotFoundError:
                 continue
             except OSError as exc:
                 raise RunError(f"cannot read {name}: {exc.strerror or exc}", entry) from None
+            mode = info.st_mode
             wanted = stat.S_ISDIR if name in FOLDERS else stat.S_ISREG
             if stat.S_ISLNK(mode) or not wanted(mode):
                 raise RunError(f"{name} is {describe_kind(mode)}; a run folder may only hold real "
                                f"{'folders' if name in FOLDERS else 'files'} there: refused", entry)  # fmt: skip
+            if name in APPENDED and info.st_nlink > 1:  # appending would write into the other copies too
+                raise RunError(f"{name} {HARD_LINKED}", entry)
 
     def create(self) -> None:
         for folder in (self.path, self.samples_dir, self.checkpoints_dir, self.exports_dir):

@@ -291,6 +291,19 @@ def test_a_hard_linked_log_or_lock_is_refused_and_the_other_copy_untouched(finis
     assert other.read_text() == "precious\n"  # the lock was not truncated, nothing was appended
 
 
+def test_a_hard_linked_backup_of_a_run_stays_readable(finished, tmp_path, cli):
+    """`cp -al RUN BACKUP` links every file: listing, sampling and evaluating either copy are reads and
+    work; only training it (which appends to the logs) is refused."""
+    backup = tmp_path / "backup"
+    shutil.copytree(finished, backup, copy_function=os.link)
+    assert os.stat(finished / "metrics.jsonl").st_nlink == 2
+    for argv in (["runs", str(tmp_path)], ["sample", str(finished), "--n", "4", "--out", str(tmp_path / "s.png")]):
+        code, stderr = cli(*argv)
+        assert code == 0, stderr
+    code, stderr = cli("train", "--resume", str(finished), "--steps", "9")
+    assert_one_line(code, stderr, "metrics.jsonl", "hard links")
+
+
 def test_fork_out_that_is_taken_or_unwritable_is_one_line(finished, tmp_path, cli):
     a_file = tmp_path / "a-file"
     a_file.write_text("mine")

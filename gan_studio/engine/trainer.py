@@ -150,7 +150,7 @@ class Trainer:
         checkpoint (by a run that was killed) are dropped, so the records follow on from its step.
         """
         run = RunDir(Path(run_path))
-        run.check_layout()
+        run.check_layout(writing=True)
         info = run.read_info()
         lock = RunLock(run.path, options.get("who", "gan-studio train"))
         if dist_utils.launch_rank() == 0:

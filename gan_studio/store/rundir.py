@@ -83,8 +83,10 @@ class RunDir:
             return False
 
     # safety ------------------------------------------------------------------------------------------
-    def check_layout(self) -> None:
-        """Refuse a run whose known entries are symlinks or of the wrong kind (RunError naming the entry)."""
+    def check_layout(self, writing: bool = False) -> None:
+        """Refuse a run whose known entries are symlinks or of the wrong kind (RunError naming the entry);
+        `writing` (training it): also a hard-linked log or lock. Reading a hard-linked copy (a `cp -al`
+        backup) is harmless, so `runs`, `sample`, `eval` and `export` still work on one."""
         try:
             top = os.lstat(self.path)
         except FileNotFoundError:
@@ -106,13 +108,13 @@ class RunDir:
             if stat.S_ISLNK(mode) or not wanted(mode):
                 raise RunError(f"{name} is {describe_kind(mode)}; a run folder may only hold real "
                                f"{'folders' if name in FOLDERS else 'files'} there: refused", entry)  # fmt: skip
-            if name in APPENDED and info.st_nlink > 1:  # appending would write into the other copies too
+            if writing and name in APPENDED and info.st_nlink > 1:  # appending would write into the other copies too
                 raise RunError(f"{name} {HARD_LINKED}", entry)
 
     def create(self) -> None:
         for folder in (self.path, self.samples_dir, self.checkpoints_dir, self.exports_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        self.check_layout()
+        self.check_layout(writing=True)
 
     def ensure_folder(self, name: str) -> Path:
         """A sub-folder of the run (created if missing); a symlink there is refused."""

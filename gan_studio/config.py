@@ -201,7 +201,7 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     data_bytes = _read_config_bytes(path)
     try:
-        data = tomllib.loads(data_bytes.decode("utf-8"))
+        data = tomllib.loads(data_bytes.decode("utf-8-sig"))  # a byte-order mark (Windows Notepad) is fine
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"invalid TOML: {shorten(exc, 300)}", path) from None
     except RecursionError:

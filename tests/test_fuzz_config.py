@@ -163,3 +163,10 @@ def test_error_naming_user_text_with_a_newline_is_printed_on_one_line(scratch):
     config.write_text('model = "x\\ny"\n', encoding="utf-8")
     code, stderr = run_train_cli(["--config", str(config), "--out", str(scratch / "run")])
     assert code == 2 and stderr.count("\n") == 1 and "unknown model" in stderr
+
+
+def test_a_recipe_saved_with_a_byte_order_mark_is_read(tmp_path):
+    """Windows editors often save UTF-8 with a BOM; the recipe means the same."""
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbfmodel = 'gan'\n[training]\nsteps = 7\n")
+    assert read_toml(path) == {"model": "gan", "steps": 7}

@@ -194,3 +194,18 @@ def test_huge_rng_state_is_refused_quickly(trained_run, checkpoint_bytes, ring8,
     torch.save(apply_edits(original, [(("rng", "python", "state"), huge)]), run / "checkpoints" / "last.pt")
     error = bounded(Trainer.from_checkpoint, run, {"steps": 3}, dataset=ring8)
     assert isinstance(error, CheckpointError) and "RNG" in str(error)
+
+
+def test_a_weight_described_as_a_huge_view_of_a_small_storage_is_refused_within_memory(
+    trained_run, checkpoint_bytes, ring8, scratch
+):
+    """Found by the values fuzzer: a bias stored as a 100,000 x 100,000 zero-stride view of a few floats made the
+    finiteness check allocate 40 GB; the check reads the stored values, and the shape check refuses the weight."""
+    original = torch.load(io.BytesIO(checkpoint_bytes), weights_only=True)
+    original["model"]["discriminator.net.0.bias"] = torch.zeros(4).as_strided((100_000, 100_000), (0, 0))
+    run = scratch / "run-huge-view"
+    shutil.rmtree(run, ignore_errors=True)
+    shutil.copytree(trained_run, run)
+    torch.save(original, run / "checkpoints" / "last.pt")
+    assert isinstance(bounded(load_run, run), GanStudioError)
+    assert isinstance(bounded(Trainer.from_checkpoint, run, {"steps": 3}, dataset=ring8), GanStudioError)

@@ -33,12 +33,20 @@ def save_checkpoint(state: dict, path: str | Path) -> None:
     atomic_write(path, lambda fh: torch.save(state, fh))
 
 
+def _stored_values(tensor: torch.Tensor) -> torch.Tensor:
+    """The values a tensor's storage really holds, as one flat tensor. A file can describe a view far larger
+    than its data (zero or overlapping strides): checking the view itself could allocate gigabytes."""
+    storage = tensor.untyped_storage()
+    count = storage.nbytes() // tensor.element_size()
+    return tensor.new_empty(0).set_(storage, 0, (count,), (1,))
+
+
 def nonfinite_entry(state: dict) -> str | None:
     """The first weight or optimizer value of a checkpoint state that is NaN or inf (None when all are finite)."""
 
     def walk(value, where: str) -> str | None:
         if isinstance(value, torch.Tensor):
-            if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            if value.is_floating_point() and not bool(torch.isfinite(_stored_values(value)).all()):
                 return where
             return None
         if isinstance(value, dict):

@@ -68,7 +68,7 @@ def test_setup_lists_the_six_models_and_the_datasets_and_defaults_to_dcgan_on_sh
     assert panel.valid and panel.problems() == []
     name, model_config, train_config = panel.build()
     assert name == "dcgan" and isinstance(model_config, DCGANConfig) and train_config.data == "shapes"
-    assert model_config.ngf == 32 and model_config.ndf == 32  # the app's quick default
+    assert (model_config.ngf, model_config.ndf, model_config.ema_decay) == (16, 16, 0.99)  # the measured default
 
 
 def test_setup_form_is_generated_from_the_config_with_tooltips_and_editor_kinds(qtbot):

@@ -243,9 +243,10 @@ def stacked_curve(run: Path, result: dict) -> list[tuple[int, float, int, float]
 
 def modes_plot(curves: dict[str, list[list[tuple]]], path: Path) -> None:
     """A PNG of modes (of 1,000) against training CPU minutes, one colour per recipe, one line per seed."""
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw, ImageFont
 
-    width, height, left, bottom, top, right = 760, 420, 70, 50, 20, 200
+    width, height, left, bottom, top, right = 760, 420, 70, 50, 30, 30
+    font = ImageFont.load_default(size=13)
     img = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(img)
     max_minutes = max((row[1] / 60 for runs in curves.values() for run in runs for row in run), default=1.0)
@@ -257,21 +258,24 @@ def modes_plot(curves: dict[str, list[list[tuple]]], path: Path) -> None:
 
     for modes in range(0, 1001, 200):
         draw.line([xy(0, modes), xy(max_minutes, modes)], fill=(230, 230, 230))
-        draw.text((left - 40, xy(0, modes)[1] - 6), str(modes), fill="black")
+        draw.text((left - 40, xy(0, modes)[1] - 7), str(modes), fill="black", font=font)
     for minutes in range(0, int(max_minutes) + 1, 5 if max_minutes > 10 else 1):
-        draw.text((xy(minutes, 0)[0] - 6, height - bottom + 6), str(minutes), fill="black")
+        draw.text((xy(minutes, 0)[0] - 6, height - bottom + 6), str(minutes), fill="black", font=font)
     draw.line([xy(0, 0), xy(max_minutes, 0)], fill="black")
     draw.line([xy(0, 0), xy(0, 1000)], fill="black")
-    draw.text((left + 150, height - 22), "training CPU minutes (1 thread)", fill="black")
-    draw.text((8, 4), "stacked MNIST: modes covered (of 1,000), 26,000 samples", fill="black")
+    draw.text((left + 200, height - 24), "training CPU minutes (1 thread)", fill="black", font=font)
+    draw.text((8, 6), "stacked MNIST: modes covered (of 1,000), 26,000 samples", fill="black", font=font)
     colours = [(200, 80, 20), (30, 90, 200), (40, 150, 60), (150, 50, 150)]
     for i, (name, runs) in enumerate(curves.items()):
         colour = colours[i % len(colours)]
         for run in runs:
-            points = [xy(0, 0)] + [xy(cpu / 60, modes) for _, cpu, modes, _ in run]
+            points = [xy(cpu / 60, modes) for _, cpu, modes, _ in run]
             draw.line(points, fill=colour, width=2)
-        draw.rectangle([width - right + 15, top + 20 * i + 4, width - right + 27, top + 20 * i + 16], fill=colour)
-        draw.text((width - right + 33, top + 20 * i + 4), name, fill="black")
+            for x, y in points:
+                draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=colour)
+        legend_x, legend_y = xy(max_minutes * 0.45, 0)[0], height - bottom - 30 - 20 * (len(curves) - i)
+        draw.rectangle([legend_x, legend_y + 2, legend_x + 12, legend_y + 14], fill=colour)
+        draw.text((legend_x + 18, legend_y), name, fill="black", font=font)
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path)
 

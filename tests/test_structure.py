@@ -34,3 +34,11 @@ def test_one_atomic_write_for_run_files():
         if re.search(r"os\.replace\(|\.rename\(", path.read_text()):
             renames.append(str(path.relative_to(PACKAGE)))
     assert set(renames) <= {"files.py", "data/cache.py", "data/download.py"}, renames
+
+
+def test_every_picture_and_file_the_readme_links_exists():
+    readme = PACKAGE.parent / "README.md"
+    links = re.findall(r"\]\(([^)#\s]+)\)", readme.read_text())
+    local = [link for link in links if "://" not in link]
+    assert local, "the README links its pictures"
+    assert [link for link in local if not (PACKAGE.parent / link).exists()] == []

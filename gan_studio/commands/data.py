@@ -104,16 +104,38 @@ def _clear(args) -> int:
     return 0
 
 
-class ProgressLine:
+class StatusLine:
+    """One line that rewrites itself on a terminal; elsewhere (a log file, CI) each `show` is a new line."""
+
+    def __init__(self, enabled: bool = True, stream=None):
+        self.enabled = enabled
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.last_print = 0.0
+        self.shown = False
+
+    def show(self, text: str, pad: int = 80) -> None:
+        if self.tty:
+            self.stream.write("\r" + text[:160].ljust(pad))
+            self.shown = True
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.shown = False
+
+
+class ProgressLine(StatusLine):
     """`progress(done, total)` as one self-rewriting line with rate and ETA (a line every ~10 s off a terminal)."""
 
     def __init__(self, label: str, enabled: bool = True, stream=None):
-        self.label, self.enabled = label, enabled
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
+        super().__init__(enabled, stream)
+        self.label = label
         self.started = time.monotonic()
-        self.last_print = 0.0
-        self.shown = False
 
     def update(self, done: int, total: int) -> None:
         if not self.enabled:
@@ -129,18 +151,7 @@ class ProgressLine:
             text = f"{self.label}: {done:,}/{total:,} ({done / total:.0%}), {rate:,.0f}/s{eta}"
         else:
             text = f"{self.label}: {done:,}"
-        if self.tty:
-            self.stream.write("\r" + text[:160].ljust(80))
-            self.shown = True
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.shown:
-            self.stream.write("\n")
-            self.stream.flush()
-            self.shown = False
+        self.show(text)
 
 
 def duration(seconds: float) -> str:

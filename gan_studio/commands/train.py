@@ -13,7 +13,7 @@ import threading
 import time
 
 from gan_studio.commands.arguments import resolve_run
-from gan_studio.commands.data import ProgressLine, duration
+from gan_studio.commands.data import ProgressLine, StatusLine, duration
 from gan_studio.config import field_specs
 from gan_studio.engine.distributed import launch_rank, shutdown
 from gan_studio.engine.settings import TrainConfig, all_field_specs, configs_from_values, read_recipe
@@ -171,14 +171,12 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-class ProgressBar:
-    """One self-rewriting line on a terminal (a line every ~10 s otherwise)."""
+class ProgressBar(StatusLine):
+    """Training progress as one self-rewriting line on a terminal (a line every ~10 s otherwise)."""
 
     def __init__(self, total: int, enabled: bool = True, width: int = 24):
-        self.total, self.enabled, self.width = total, enabled, width
-        self.tty = sys.stderr.isatty()
-        self.last_print = 0.0
-        self.shown = False
+        super().__init__(enabled)
+        self.total, self.width = total, width
 
     def update(self, record: Metrics) -> None:
         if not self.enabled:
@@ -203,15 +201,4 @@ class ProgressBar:
             eta = f" ETA {duration(seconds)}"
         line = (f"step {step}/{self.total} [{'#' * filled}{'.' * (self.width - filled)}] {frac:4.0%} "
                 f"| {losses} | {rate:.0f} samples/s{eta}")  # fmt: skip
-        if self.tty:
-            sys.stderr.write("\r" + line[:160].ljust(100))
-            self.shown = True
-        else:
-            sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.shown:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-            self.shown = False
+        self.show(line, pad=100)

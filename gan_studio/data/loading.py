@@ -113,7 +113,7 @@ def load_dataset(
     `skip_bad_files`: then the rest is used and `Dataset.skipped` names them. `workers` decoding
     processes (default: every core). Bad input raises DataError.
     """
-    from gan_studio.data import BUILTIN_NAMES, DOWNLOADABLE, TOY_NAMES
+    from gan_studio.data import BUILTIN_NAMES, TOY_NAMES
 
     if image_size < 1 or image_size > 4096:
         raise DataError(f"image size must be 1 to 4096 pixels, got {image_size}")
@@ -126,14 +126,7 @@ def load_dataset(
         raw = load_raw(spec, image_size=image_size, split=split, seed=seed, download=download, progress=progress,
                        cancel=cancel)  # fmt: skip
         return images_from_raw(raw, STACKED_NAME, image_size, channels, value_range)
-    known_name = None
-    if spec in DOWNLOADABLE:
-        from gan_studio.data.download import ensure_dataset
-
-        path = ensure_dataset(spec, download=download, progress=progress, cancel=cancel)
-        known_name = spec
-    else:
-        path = _check_path(spec)
+    path, known_name = _resolve_path(spec, download, progress, cancel)
     name = spec if spec in BUILTIN_NAMES else _dataset_name(spec)
     try:
         found = _source(path, image_size=image_size, split=split, known_name=known_name, name=name,
@@ -150,6 +143,18 @@ def load_dataset(
     return prepared_dataset(found, name, value_range, channels)
 
 
+def _resolve_path(spec: str, download: bool, progress, cancel) -> tuple[Path, str | None]:
+    """The file or folder `spec` names: a downloadable set (fetched when allowed; its name comes back too)
+    or a local path, checked."""
+    from gan_studio.data import DOWNLOADABLE
+
+    if spec in DOWNLOADABLE:
+        from gan_studio.data.download import ensure_dataset
+
+        return ensure_dataset(spec, download=download, progress=progress, cancel=cancel), spec
+    return _check_path(spec), None
+
+
 def load_raw(
     spec: str,
     *,
@@ -161,7 +166,7 @@ def load_raw(
     cancel=None,
 ) -> RawImages | Dataset:
     """`spec` as raw uint8 images (N, H, W, C) in memory, without a prepared file; points as a Dataset."""
-    from gan_studio.data import DOWNLOADABLE, TOY_NAMES
+    from gan_studio.data import TOY_NAMES
 
     if spec in TOY_NAMES:
         from gan_studio.data.toy2d import TOYS
@@ -186,14 +191,7 @@ def load_raw(
         return load_stacked(digits, spec, split, seed)
     from gan_studio.data import cifar, folder, idx, npz
 
-    known_name = None
-    if spec in DOWNLOADABLE:
-        from gan_studio.data.download import ensure_dataset
-
-        path = ensure_dataset(spec, download=download, progress=progress, cancel=cancel)
-        known_name = spec
-    else:
-        path = _check_path(spec)
+    path, known_name = _resolve_path(spec, download, progress, cancel)
     if path.is_file():
         if path.suffix.lower() == ".npz":
             return npz.load_npz(path)

@@ -3,7 +3,9 @@
 Each sub-command lives in gan_studio/commands/<name>.py with `add_parser(subparsers)` and
 `run(args) -> int`. Bad input (GanStudioError) prints one line on stderr and exits 2. Flags must be
 spelled in full (no argparse abbreviations: `--step` is not `--steps`); a misspelt flag or command
-gets a "did you mean". Also runs as `python -m gan_studio`.
+gets a "did you mean". Ctrl-C exits 130 and SIGTERM 143, each with one line (`train` first saves a
+checkpoint; every other command only writes files whole, so a stop leaves nothing half-written).
+Also runs as `python -m gan_studio`.
 """
 
 from __future__ import annotations
@@ -12,12 +14,22 @@ import argparse
 import difflib
 import importlib
 import re
+import signal
 import sys
+import threading
 
 from gan_studio import __version__
 from gan_studio.errors import GanStudioError
 
 COMMANDS = ["app", "train", "runs", "sample", "export", "eval", "fork", "data", "screenshot"]
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM as an exception, so a command unwinds like on Ctrl-C (temporary files removed) and says so."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated
 
 
 class _Parser(argparse.ArgumentParser):
@@ -99,15 +111,23 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         return int(args.handler(args) or 0)
     except GanStudioError as exc:
         one_line = " ".join(str(exc).splitlines())  # user text (a model name, a TOML key) may hold newlines
         print(f"gan-studio: error: {one_line}", file=sys.stderr)
         return 2
+    except Terminated:
+        print(f"gan-studio: {args.command} stopped by SIGTERM", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("gan-studio: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -191,7 +191,7 @@ def test_checkpoint_with_an_incompatible_config_is_refused(tmp_path):
     torch.save(state, trainer.run.last_checkpoint)
     with pytest.raises(CheckpointError, match=r"another configuration than this run: g_hidden \(16 in run.json, 32"):
         Trainer.from_checkpoint(trainer.run.path)
-    with pytest.raises(CheckpointError, match="does not match the model config"):
+    with pytest.raises(CheckpointError, match=r"does not belong to this run: g_hidden \(16 in run.json, 32"):
         load_run(trainer.run.path)
 
 

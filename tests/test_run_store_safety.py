@@ -5,6 +5,7 @@ disks, and exit codes that tell a stop from a finish."""
 from __future__ import annotations
 
 import errno
+import importlib
 import os
 import shutil
 import signal
@@ -211,6 +212,27 @@ def test_a_checkpoint_trained_on_other_data_is_refused(finished):
         Trainer.from_checkpoint(finished, {"steps": 9})
 
 
+def test_a_checkpoint_of_another_configuration_is_refused_by_fork_sample_and_resume(finished, tmp_path, cli):
+    step_2 = finished / "checkpoints" / "step-0000002.pt"
+    state = torch.load(step_2, weights_only=True)
+    state["train_config"]["seed"] = 12345  # another run's checkpoint: same model and data, other settings
+    torch.save(state, step_2)
+    code, err = cli("fork", str(finished), "--from", "step-2", "--out", str(tmp_path / "fork"))
+    assert code == 2 and "seed (0 in run.json, 12345 in the checkpoint)" in err
+    assert not (tmp_path / "fork").exists()
+    code, err = cli("train", "--resume", str(finished), "--from", "step-2", "--steps", "8")
+    assert code == 2 and "seed" in err
+
+
+def test_settings_a_resume_may_change_do_not_block_a_fork(finished, tmp_path):
+    info = RunDir(finished).read_info()
+    info["train_config"].update(steps=99, lr=0.5)  # a longer resume, and a rate changed while training
+    info["model_config"]["lr_g"] = 0.5
+    RunDir(finished).write_info(info)
+    fork = fork_run(finished, "step-4", tmp_path / "fork")
+    assert main(["train", "--resume", str(fork), "--steps", "5", "--quiet"]) == 0
+
+
 # 7. read-only folders and full disks are one line ----------------------------------------------------------------
 def test_a_full_disk_while_saving_a_checkpoint_is_one_line_and_last_pt_stays(tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
@@ -264,6 +286,25 @@ def test_a_signal_stops_saves_and_exits_with_its_own_code(tmp_path, signum, code
     assert info["status"] == "stopped"
     assert ckpt.load_checkpoint(out / "checkpoints" / "last.pt")["step"] == info["step"]
     assert main(["train", "--resume", str(out), "--steps", str(info["step"] + 2), "--quiet"]) == 0
+
+
+@pytest.mark.parametrize("command", ["eval", "sample", "export", "fork", "runs", "data"])
+def test_sigterm_during_any_other_command_exits_143_with_one_line(command, monkeypatch, capsys):
+    module = importlib.import_module(f"gan_studio.commands.{command}")
+
+    def terminated_midway(args):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)  # the handler interrupts this at once
+        return 0
+
+    monkeypatch.setattr(module, "run", terminated_midway)
+    argv = {"runs": ["runs"], "data": ["data", "info"]}.get(command, [command, "some-run"])
+    started = time.monotonic()
+    assert main(argv) == 143
+    assert time.monotonic() - started < 10
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"gan-studio: {command} stopped by SIGTERM"]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # pytest's own handling restored
 
 
 # found by the second outside probe ------------------------------------------------------------------------------------

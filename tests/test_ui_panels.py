@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit
+from tiny_runs import train_tiny_run
 
 from gan_studio.config import field_specs
 from gan_studio.engine.settings import TrainConfig
@@ -384,6 +385,33 @@ def test_runs_list_open_compare_resume_and_delete_with_confirmation(qtbot, tmp_p
     make_run(other / "third")
     panel.set_workspace(other)
     assert panel.table.rowCount() == 1 and panel.table.item(0, 0).text() == "third"
+
+
+def test_fork_from_the_runs_panel_copies_a_kept_checkpoint_into_a_new_run_and_opens_it(qtbot, tmp_path):
+    workspace = tmp_path / "ws"
+    source = train_tiny_run(workspace / "source", steps=6, checkpoint_every=2, keep_checkpoints=3).run.path
+    panel = RunsPanel(workspace)
+    qtbot.addWidget(panel)
+    offered, opened, messages = [], [], []
+    panel.open_requested.connect(opened.append)
+    panel.message.connect(lambda level, text: messages.append((level, text)))
+    panel.choose_checkpoint = lambda name, names: offered.append(names) or "step-4"
+    panel.select_run(source)
+    assert panel.fork_button.isEnabled()
+    panel.fork_button.click()
+    assert offered == [["step-2", "step-4", "step-6", "last"]]
+    assert len(opened) == 1 and opened[0].parent == workspace and opened[0] != source
+    fork = RunState.load(opened[0])
+    assert fork.step == 4 and fork.status == "stopped" and fork.info["forked_from"]["checkpoint"].endswith("4.pt")
+    assert panel.selected_run() == opened[0] and panel.table.rowCount() == 2
+    assert messages[-1][0] == "info" and "step-4" in messages[-1][1]
+
+    panel.choose_checkpoint = lambda name, names: None  # cancelled: nothing is made
+    assert panel.fork(source) is None and panel.table.rowCount() == 2
+    (source / "checkpoints" / "step-0000002.pt").write_bytes(b"damaged")
+    panel.choose_checkpoint = lambda name, names: "step-2"
+    assert panel.fork(source) is None and panel.table.rowCount() == 2
+    assert messages[-1][0] == "error" and "step-0000002.pt" in messages[-1][1]
 
 
 # following ---------------------------------------------------------------------------------------------------------------

@@ -140,11 +140,14 @@ def _read_gzip_payload(f, path: Path, dtype: np.dtype, dims: tuple[int, ...], fi
 
 
 def find_idx_file(folder: Path, stem: str) -> Path | None:
-    """The file `stem` (raw) or `stem.gz` in `folder`, preferring the raw one; None when neither exists."""
-    for candidate in (folder / stem, folder / f"{stem}.gz"):
-        if candidate.is_file():
-            return candidate
-    return None
+    """The file `stem` (raw) or `stem.gz` in `folder`, preferring the raw one; None when neither exists.
+
+    A name that exists but is no regular file (a FIFO, a socket, a folder, a dangling link) is still
+    returned when there is no regular one, so that reading it fails with a message naming it rather
+    than "no images found"."""
+    candidates = (folder / stem, folder / f"{stem}.gz")
+    regular = next((c for c in candidates if c.is_file()), None)
+    return regular or next((c for c in candidates if os.path.lexists(c)), None)
 
 
 def _idx_dir(path: Path) -> Path | None:

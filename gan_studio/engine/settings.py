@@ -13,12 +13,7 @@ from gan_studio.config import FieldSpec, apply_values, field_specs, param, read_
 from gan_studio.engine.precision import CHANNELS_LAST_CHOICES, PRECISIONS
 from gan_studio.errors import CheckpointError, ConfigError
 from gan_studio.models import MODELS, DataInfo, get_spec
-
-HPARAMS_LIVE = ("lr_g", "lr_d", "lr", "d_steps", "beta")  # may change while training (and on resume)
-# settings a resume may change besides the live ones (length, cadences, device)
-# checkpoints are fp32 and layout-free, so device, precision, layout and compilation may change on resume
-RESUMABLE_SETTINGS = ("steps", "epochs", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
-                      "eval_every", "device", "precision", "channels_last", "compile", *HPARAMS_LIVE)  # fmt: skip
+from gan_studio.store.checkpoint import HPARAMS_LIVE, RESUMABLE_SETTINGS, config_differences
 
 
 @dataclass
@@ -136,13 +131,10 @@ def configs_to_continue(data: dict, info: dict, overrides: dict[str, Any], path:
         raise CheckpointError(f"checkpoint holds an invalid config ({exc})", path) from None
     for key, saved in (("model_config", to_dict(model_config)), ("train_config", to_dict(train_config))):
         recorded = info.get(key)
-        if not isinstance(recorded, dict):
-            continue
-        fixed = {k for k in saved if k not in RESUMABLE_SETTINGS}
-        differ = sorted(k for k in fixed if k in recorded and recorded[k] != saved[k])
+        differ = config_differences(saved, recorded) if isinstance(recorded, dict) else []
         if differ:
-            shown = ", ".join(f"{k} ({recorded[k]!r} in run.json, {saved[k]!r} in the checkpoint)" for k in differ[:5])
-            raise CheckpointError(f"the checkpoint belongs to another configuration than this run: {shown}", path)
+            raise CheckpointError(f"the checkpoint belongs to another configuration than this run: "
+                                  f"{', '.join(differ[:5])}", path)  # fmt: skip
     recorded_data = info.get("data_info")
     if isinstance(recorded_data, dict):
         saved_data = DataInfo.from_dict(data["data_info"]).to_dict()

@@ -192,17 +192,35 @@ def check_compatible(data: dict, model_name: str, model, path: str | Path) -> No
             )
 
 
+HPARAMS_LIVE = ("lr_g", "lr_d", "lr", "d_steps", "beta")  # may change while training (and on resume)
+# settings a resume may change besides the live ones (length, cadences, device); checkpoints are fp32 and
+# layout-free, so device, precision, layout and compilation may change on resume
+RESUMABLE_SETTINGS = ("steps", "epochs", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
+                      "eval_every", "device", "precision", "channels_last", "compile", *HPARAMS_LIVE)  # fmt: skip
+
+
+def config_differences(saved: dict, recorded: dict) -> list[str]:
+    """The settings (keys present in both) that differ between a checkpoint's config and run.json's,
+    leaving out those a resume may change; as 'key (run.json value, checkpoint value)' texts."""
+    differ = sorted(k for k in saved if k not in RESUMABLE_SETTINGS and k in recorded and recorded[k] != saved[k])
+    return [f"{k} ({_shown(recorded[k])} in run.json, {_shown(saved[k])} in the checkpoint)" for k in differ]
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def run_mismatch(data: dict, info: dict) -> str | None:
-    """How a loaded checkpoint differs from its run's run.json in what no resume can change: the model, the
-    data and the data's shape and classes (None when they agree, or run.json does not say)."""
+    """How a loaded checkpoint differs from its run's run.json in what no resume can change: the model, its
+    settings, the data and the data's shape and classes (None when they agree, or run.json does not say)."""
     differ = []
     if isinstance(info.get("model"), str) and info["model"] != data["model_name"]:
-        differ.append(f"model ({info['model'][:40]!r} in run.json, {data['model_name'][:40]!r} in the checkpoint)")
-    recorded, saved = info.get("train_config"), data.get("train_config")
-    if isinstance(recorded, dict) and isinstance(saved, dict) and "data" in recorded and "data" in saved:
-        if recorded["data"] != saved["data"]:
-            differ.append(f"data ({str(recorded['data'])[:60]!r} in run.json, {str(saved['data'])[:60]!r} in the "
-                          "checkpoint)")  # fmt: skip
+        differ.append(f"model ({_shown(info['model'])} in run.json, {_shown(data['model_name'])} in the checkpoint)")
+    for key in ("train_config", "model_config"):
+        recorded, saved = info.get(key), data.get(key)
+        if isinstance(recorded, dict) and isinstance(saved, dict):
+            differ += config_differences(saved, recorded)
     recorded = info.get("data_info")
     if isinstance(recorded, dict):
         saved = data["data_info"]
@@ -210,7 +228,7 @@ def run_mismatch(data: dict, info: dict) -> str | None:
                 if k in recorded and list_or_value(recorded[k]) != list_or_value(saved[k])]  # fmt: skip
         if keys:
             differ.append(f"the data's {', '.join(keys)}")
-    return "; ".join(differ) or None
+    return "; ".join(differ[:6]) or None
 
 
 def list_or_value(value):

@@ -1,8 +1,9 @@
-"""Runs panel: the runs of a workspace folder with status and last metrics; open, resume, compare, delete.
+"""Runs panel: the runs of a workspace folder with status and last metrics; open, resume, fork, compare, delete.
 
 The list refreshes itself every few seconds, so runs started by a headless or cluster
 `gan-studio train` in the same folder appear (and can be opened and followed live). Deleting asks
-for confirmation and only ever removes a folder that holds a run.json.
+for confirmation and only ever removes a folder that holds a run.json. Fork copies a run up to one of its
+kept checkpoints into a new run folder beside it (store/fork.py), which then opens, ready to resume.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -27,9 +29,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gan_studio.errors import GanStudioError
 from gan_studio.events import RESUMABLE_STATUSES, Advice, Diverged, Failed, Finished, Paused, Resumed, Started
 from gan_studio.paths import default_workspace
 from gan_studio.state.run_state import RunState
+from gan_studio.store.fork import fork_run, kept_checkpoints
 from gan_studio.store.lock import holder_of
 from gan_studio.store.rundir import RunDir, list_runs
 from gan_studio.ui.panels import RunSubscription
@@ -114,11 +118,15 @@ class RunsPanel(QWidget):
         self.resume_button.setToolTip("Continue a stopped run from its last checkpoint")
         self.compare_button = QPushButton("Compare")
         self.compare_button.setToolTip("Overlay this run's curves on the plots of the current run")
+        self.fork_button = QPushButton("Fork…")
+        self.fork_button.setToolTip("Copy this run up to one of its kept checkpoints into a new run, to continue "
+                                    "from there with other settings (the run itself stays as it is)")  # fmt: skip
         self.delete_button = QPushButton("Delete…")
         self.refresh_button = QPushButton("Refresh")
         self.open_button.clicked.connect(lambda: self._emit_selected(self.open_requested))
         self.resume_button.clicked.connect(lambda: self._emit_selected(self.resume_requested))
         self.compare_button.clicked.connect(lambda: self._emit_selected(self.compare_requested))
+        self.fork_button.clicked.connect(self._fork_selected)
         self.delete_button.clicked.connect(self._delete_selected)
         self.refresh_button.clicked.connect(self.refresh)
 
@@ -127,7 +135,7 @@ class RunsPanel(QWidget):
         top.addWidget(self.workspace_label, 1)
         top.addWidget(change)
         buttons = QHBoxLayout()
-        for button in (self.open_button, self.resume_button, self.compare_button, self.delete_button):
+        for button in (self.open_button, self.resume_button, self.fork_button, self.compare_button, self.delete_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.refresh_button)
@@ -237,11 +245,45 @@ class RunsPanel(QWidget):
         self.resume_button.setToolTip("Continue this run from its last checkpoint" if can_resume or not why_not
                                       else f"Cannot resume: {why_not}")  # fmt: skip
         self.delete_button.setEnabled(path is not None and path not in self.protected)
+        self.fork_button.setEnabled(path is not None)
 
     def _emit_selected(self, signal) -> None:
         path = self.selected_run()
         if path is not None:
             signal.emit(path)
+
+    # forking ----------------------------------------------------------------------------------------------------------
+    def choose_checkpoint(self, run_name: str, names: list[str]) -> str | None:
+        """Ask which kept checkpoint to fork from, newest first (tests replace this to answer without a dialog)."""
+        choices = list(reversed(names))
+        choice, ok = QInputDialog.getItem(self, "Fork run", f"Fork {run_name} from the checkpoint:", choices, 0, False)
+        return choice if ok and choice else None
+
+    def _fork_selected(self) -> None:
+        path = self.selected_run()
+        if path is not None:
+            self.fork(path)
+
+    def fork(self, path: str | Path) -> Path | None:
+        """Fork a run from a kept checkpoint the user picks; opens the new run. None when cancelled or refused."""
+        path = Path(path)
+        names = kept_checkpoints(path)
+        if not names:
+            self.message.emit("warning", f"{path.name} has no kept checkpoint to fork from yet")
+            return None
+        start_from = self.choose_checkpoint(path.name, names)
+        if start_from is None:
+            return None
+        try:
+            fork = fork_run(path, start_from)
+        except GanStudioError as exc:
+            self.message.emit("error", f"could not fork {path.name}: {exc}")
+            return None
+        self.message.emit("info", f"forked {path.name} at {start_from} into {fork.name}: Resume continues it")
+        self.refresh()
+        self.select_run(fork)
+        self.open_requested.emit(fork)
+        return fork
 
     # deleting ---------------------------------------------------------------------------------------------------------
     def confirm(self, title: str, question: str) -> bool:

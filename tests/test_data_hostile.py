@@ -33,6 +33,7 @@ from PIL import Image
 from gan_studio.cli import main as cli_main
 from gan_studio.config import read_toml
 from gan_studio.data import Dataset, budgets, load_dataset
+from gan_studio.data.dataset import MAX_POINT_MAGNITUDE
 from gan_studio.errors import ConfigError, DataError
 
 # --- helpers ---------------------------------------------------------------------------------------------
@@ -388,10 +389,20 @@ def test_fuzz_points_must_be_finite_in_float32(tmp_path_factory, values):
     np.savez(path, x=np.array(values * 2, dtype=np.float64).reshape(-1, 2))
     result = bounded(load_dataset, str(path))
     with np.errstate(over="ignore", invalid="ignore"):
-        finite32 = bool(np.isfinite(np.array(values, dtype=np.float64).astype(np.float32)).all())
+        as_float32 = np.array(values, dtype=np.float64).astype(np.float32)
+        trainable = bool(np.isfinite(as_float32).all()) and float(np.abs(as_float32).max()) <= MAX_POINT_MAGNITUDE
     if isinstance(result, Dataset):
         assert bool(np.isfinite(result.storage).all()) and result.storage.dtype == np.float32
-    assert isinstance(result, Dataset) == finite32
+    assert isinstance(result, Dataset) == trainable
+
+
+def test_points_finite_in_float32_but_too_large_to_train_on_are_refused_in_one_line(tmp_path, capsys):
+    np.savez(tmp_path / "huge.npz", x=np.array([[1e37, 0.0], [0.0, 1.0]], dtype=np.float32))
+    code, err = run_cli(["train", "gan", "--data", str(tmp_path / "huge.npz"), "--steps", "2"], capsys)
+    message = one_line_error(code, err)
+    assert "huge.npz" in message and "points reach 1e+37" in message and "scale them" in message
+    np.savez(tmp_path / "large.npz", x=np.array([[1e15, 0.0], [0.0, 1.0]], dtype=np.float32))
+    assert isinstance(load_dataset(str(tmp_path / "large.npz")), Dataset)  # large, but trainable
 
 
 def test_1e300_in_points_or_images_is_refused(tmp_path):

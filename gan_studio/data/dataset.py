@@ -209,6 +209,9 @@ def image_dataset(name: str, pixels: np.ndarray, y, class_names, value_range=(0.
                    (float(value_range[0]), float(value_range[1])), source, channels)  # fmt: skip
 
 
+MAX_POINT_MAGNITUDE = 1e16  # (1e16)^2 * batch sizes stays far inside float32's 3.4e38
+
+
 def points_dataset(name: str, points: np.ndarray, labels: np.ndarray | None, class_names, source: str) -> Dataset:
     """Wrap an (N, D) array of points (and optional labels) as a Dataset of float32 points."""
     if points.ndim != 2 or points.shape[0] == 0:
@@ -217,6 +220,11 @@ def points_dataset(name: str, points: np.ndarray, labels: np.ndarray | None, cla
     values = np.ascontiguousarray(points, dtype=np.float32)
     if not np.isfinite(values).all():
         raise DataError("points are not finite in float32 (NaN, infinite, or beyond about 3.4e38)", source or None)
+    largest = float(np.abs(values).max())
+    if largest > MAX_POINT_MAGNITUDE:
+        raise DataError(f"points reach {largest:.3g}: beyond {MAX_POINT_MAGNITUDE:.0e} their squares overflow float32 "
+                        "(in covariances, penalties and losses), so training would diverge at once; scale them "
+                        "down (e.g. to unit size)", source or None)  # fmt: skip
     y = torch.from_numpy(labels.astype(np.int64)) if labels is not None else None
     return Dataset(name, "points", values, y, list(class_names) if y is not None else [],
                    (float(values.min()), float(values.max())), source)  # fmt: skip

@@ -399,7 +399,7 @@ def test_fork_from_the_runs_panel_copies_a_kept_checkpoint_into_a_new_run_and_op
     panel.select_run(source)
     assert panel.fork_button.isEnabled()
     panel.fork_button.click()
-    assert offered == [["step-2", "step-4", "step-6", "last"]]
+    assert offered == [["step-2", "step-4", "step-6"]]  # last.pt is step 6: offered once
     assert len(opened) == 1 and opened[0].parent == workspace and opened[0] != source
     fork = RunState.load(opened[0])
     assert fork.step == 4 and fork.status == "stopped" and fork.info["forked_from"]["checkpoint"].endswith("4.pt")

@@ -259,6 +259,9 @@ class RunsPanel(QWidget):
         choice, ok = QInputDialog.getItem(self, "Fork run", f"Fork {run_name} from the checkpoint:", choices, 0, False)
         return choice if ok and choice else None
 
+    def _step_of(self, path: Path) -> int | None:
+        return next((summary.get("step") for summary in self.runs if Path(summary["path"]) == path), None)
+
     def _fork_selected(self) -> None:
         path = self.selected_run()
         if path is not None:
@@ -268,6 +271,9 @@ class RunsPanel(QWidget):
         """Fork a run from a kept checkpoint the user picks; opens the new run. None when cancelled or refused."""
         path = Path(path)
         names = kept_checkpoints(path)
+        newest_step = f"step-{self._step_of(path)}"
+        if "last" in names and newest_step in names:
+            names.remove("last")  # the same state as the newest numbered checkpoint: offer it once
         if not names:
             self.message.emit("warning", f"{path.name} has no kept checkpoint to fork from yet")
             return None

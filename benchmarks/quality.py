@@ -160,6 +160,19 @@ def mean_se(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
     return f"{mean:.{digits}f} ± {std / math.sqrt(len(values)):.{digits}f}"
 
 
+def run_in_pool(args, tasks: dict, log, describe) -> dict:
+    """Run `tasks` ({key: (function, *arguments)}) in `args.jobs` worker processes; {key: result}.
+    `describe(key, result)` gives the line logged as each one finishes."""
+    done = {}
+    with ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(function, *arguments): key for key, (function, *arguments) in tasks.items()}
+        for future in as_completed(futures):
+            key = futures[future]
+            done[key] = future.result()
+            log(describe(key, done[key]))
+    return done
+
+
 # --- 2D ------------------------------------------------------------------------------------------------------
 
 
@@ -179,18 +192,16 @@ def run_2d(args, out: Path, log) -> tuple[list[str], float]:
         "| model | data | modes | high-quality % | reverse KL | steps | CPU s per run |",
         "|---|---|---|---|---|---|---|",
     ]
-    tasks = [(recipe_file, steps, seed) for _, recipe_file, steps in RUNS_2D for seed in range(args.seeds)]
-    done: dict[tuple[str, int | None, int], dict] = {}
-    with ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(run_2d_task, f, steps, seed, args.steps_scale, out, args.threads): (f, steps, seed)
-                   for f, steps, seed in tasks}  # fmt: skip
-        for future in as_completed(futures):
-            key = futures[future]
-            result = done[key] = future.result()
-            m = result["metrics"]
-            log(f"{key[0]} ({result['steps']} steps) seed {key[2]}: {m['modes']['value']:.0f} modes, "
+    tasks = {(recipe_file, steps, seed): (run_2d_task, recipe_file, steps, seed, args.steps_scale, out, args.threads)
+             for _, recipe_file, steps in RUNS_2D for seed in range(args.seeds)}  # fmt: skip
+
+    def describe(key, result):
+        m = result["metrics"]
+        return (f"{key[0]} ({result['steps']} steps) seed {key[2]}: {m['modes']['value']:.0f} modes, "
                 f"{100 * m['high_quality']['value']:.1f} % high quality, reverse KL {m['reverse_kl']['value']}, "
                 f"{result['train_cpu_s']} CPU s")  # fmt: skip
+
+    done = run_in_pool(args, tasks, log, describe)
     total_cpu = 0.0
     for data in ("grid25", "ring8"):
         for name, recipe_file, steps in RUNS_2D:
@@ -280,6 +291,16 @@ def modes_plot(curves: dict[str, list[list[tuple]]], path: Path) -> None:
     img.save(path)
 
 
+def run_stacked_task(recipe_file: str, seed: int, spec: str, steps_scale: float, out: Path,
+                     threads: int) -> tuple[dict, list]:  # fmt: skip
+    """One stacked-MNIST run (in a worker process): (result, modes at each kept checkpoint)."""
+    torch.set_num_threads(threads)
+    recipe = load_recipe(RECIPES / recipe_file, seed, steps_scale, data=spec, overrides={"keep_checkpoints": 1000})
+    run = out / f"{recipe_file.removesuffix('.toml')}-seed{seed}"
+    result = train_and_evaluate(recipe, run)
+    return result, stacked_curve(run, result)
+
+
 def run_stacked(args, out: Path, log) -> tuple[list[str], float]:
     spec = f"stacked-mnist:{args.mnist}" if Path(args.mnist).is_dir() else "stacked-mnist"
     lines = [
@@ -288,20 +309,20 @@ def run_stacked(args, out: Path, log) -> tuple[list[str], float]:
         "| model | modes | KL | steps | CPU s per run |",
         "|---|---|---|---|---|",
     ]
+    tasks = {(recipe_file, seed): (run_stacked_task, recipe_file, seed, spec, args.steps_scale, out, args.threads)
+             for _, recipe_file in RUNS_STACKED for seed in range(args.seeds)}  # fmt: skip
+
+    def describe(key, done):
+        m = done[0]["metrics"]
+        return f"{key[0]} seed {key[1]}: {m['modes']['value']:.0f} modes, KL {m['kl']['value']:.3f}, " \
+               f"{done[0]['train_cpu_s']} CPU s"  # fmt: skip
+
+    done = run_in_pool(args, tasks, log, describe)
     total_cpu, curves = 0.0, {}
     for name, recipe_file in RUNS_STACKED:
-        results, runs = [], []
-        for seed in range(args.seeds):
-            recipe = load_recipe(RECIPES / recipe_file, seed, args.steps_scale, data=spec,
-                                 overrides={"keep_checkpoints": 1000})  # fmt: skip
-            run = out / f"{recipe_file.removesuffix('.toml')}-seed{seed}"
-            result = train_and_evaluate(recipe, run)
-            results.append(result)
-            runs.append(stacked_curve(run, result))
-            m = result["metrics"]
-            log(f"{recipe_file} seed {seed}: {m['modes']['value']:.0f} modes, KL {m['kl']['value']:.3f}, "
-                f"{result['train_cpu_s']} CPU s")  # fmt: skip
-        curves[f"{name} ({recipe_file.removesuffix('.toml')})"] = runs
+        results = [done[(recipe_file, seed)][0] for seed in range(args.seeds)]
+        curves[f"{name} ({recipe_file.removesuffix('.toml')})"] = [done[(recipe_file, seed)][1]
+                                                                   for seed in range(args.seeds)]  # fmt: skip
         cpu = [r["train_cpu_s"] + r["eval_cpu_s"] for r in results]
         total_cpu += sum(cpu)
         modes = [r["metrics"]["modes"]["value"] for r in results]
@@ -324,48 +345,66 @@ def run_stacked(args, out: Path, log) -> tuple[list[str], float]:
 # --- MNIST -------------------------------------------------------------------------------------------------
 
 
+def run_mnist_task(recipe_file: str, overrides: dict, seed: int, spec: str, steps_scale: float, out: Path,
+                   threads: int) -> dict:  # fmt: skip
+    """One MNIST run (in a worker process): train on the training part, evaluate on the held-out part."""
+    torch.set_num_threads(threads)
+    recipe = load_recipe(RECIPES / recipe_file, seed, steps_scale, data=spec, overrides=overrides)
+    value_range = (-1.0, 1.0) if get_spec(recipe.model).family == "gan" else (0.0, 1.0)
+    reference = reference_data(spec, image_size=recipe.model_config.image_size, value_range=value_range)
+    run = out / (recipe_file.removesuffix(".toml") + ("-previous" if overrides else "") + f"-seed{seed}")
+    return train_and_evaluate(recipe, run, dataset=reference.train)
+
+
+MNIST_KEYS = ["frechet", "precision", "recall", "label_accuracy", "neg_elbo", "iwae_nll"]
+MNIST_HEADS = ["Frechet distance ↓", "precision ↑", "recall ↑", "label accuracy ↑", "test −ELBO (nats) ↓",
+               "IWAE NLL (nats) ↓"]  # fmt: skip
+
+
 def run_mnist(args, out: Path, log) -> tuple[list[str], float]:
-    spec = args.mnist
-    results = []
-    for name, recipe_file, overrides in RUNS_MNIST:
-        recipe = load_recipe(RECIPES / recipe_file, 0, args.steps_scale, data=spec, overrides=overrides)
-        family = get_spec(recipe.model).family
-        value_range = (-1.0, 1.0) if family == "gan" else (0.0, 1.0)
-        reference = reference_data(spec, image_size=recipe.model_config.image_size, value_range=value_range)
-        run = out / (recipe_file.removesuffix(".toml") + ("-previous" if overrides else ""))
-        result = train_and_evaluate(recipe, run, dataset=reference.train)
-        results.append((name, result))
-        log(f"{name}: trained {result['steps']} steps in {result['train_cpu_s']} CPU s; "
-            + ", ".join(f"{k} {format_value(v['value'], v['unit'])}" for k, v in result["metrics"].items()))  # fmt: skip
-    total_cpu = sum(r["train_cpu_s"] + r["eval_cpu_s"] for _, r in results)
-    first = results[0][1]
-    keys = ["frechet", "precision", "recall", "label_accuracy", "neg_elbo", "iwae_nll"]
-    heads = ["Frechet distance ↓", "precision ↑", "recall ↑", "label accuracy ↑", "test −ELBO (nats) ↓",
-             "IWAE NLL (nats) ↓"]  # fmt: skip
+    rows = list(enumerate(RUNS_MNIST))
+    tasks = {(row, seed): (run_mnist_task, recipe_file, overrides, seed, args.mnist, args.steps_scale, out, args.threads)
+             for row, (_, recipe_file, overrides) in rows for seed in range(args.seeds)}  # fmt: skip
+
+    def describe(key, result):
+        return (f"{RUNS_MNIST[key[0]][0]} seed {key[1]}: trained {result['steps']} steps in {result['train_cpu_s']} "
+                "CPU s; " + ", ".join(f"{k} {format_value(v['value'], v['unit'])}"
+                                      for k, v in result["metrics"].items()))  # fmt: skip
+
+    done = run_in_pool(args, tasks, log, describe)
+    results = [(name, [done[(row, seed)] for seed in range(args.seeds)]) for row, (name, _, _) in rows]
+    total_cpu = sum(r["train_cpu_s"] + r["eval_cpu_s"] for _, runs in results for r in runs)
+    first = results[0][1][0]
     lines = [
-        f"### MNIST ({first['reference']['note']})",
+        f"### MNIST ({first['reference']['note']}; mean ± standard error over {args.seeds} seed(s))",
         "",
         f"Classifier features: test accuracy {100 * first['classifier']['test_accuracy']:.2f} %. "
         f"Floor: real training vs real test images; ceiling: uniform noise.",
         "",
-        "| model | " + " | ".join(heads) + " | steps | CPU s |",
-        "|---|" + "---|" * (len(keys) + 2),
+        "| model | " + " | ".join(MNIST_HEADS) + " | steps | CPU s per run |",
+        "|---|" + "---|" * (len(MNIST_KEYS) + 2),
     ]
 
-    def cell(result, key, which="value"):
-        row = result["metrics"].get(key)
-        return format_value(row[which], row["unit"]) if row else ""
+    def cell(runs: list[dict], key: str, which: str = "value") -> str:
+        rows = [r["metrics"][key] for r in runs if key in r["metrics"]]
+        if not rows:
+            return ""
+        if which != "value" or len(rows) == 1:
+            return format_value(rows[0][which], rows[0]["unit"])
+        scale, digits = (100, 1) if rows[0]["unit"] == "%" else (1, 3 if key == "frechet" else 1)
+        values = [row["value"] for row in rows]
+        return mean_se(values, scale, digits) + (" %" if rows[0]["unit"] == "%" else "")
 
     for which, label in (("floor", "real data (floor)"), ("ceiling", "noise (ceiling)")):
         cells = []
-        for key in keys:
-            source = next((r for _, r in results if key in r["metrics"]), None)
+        for key in MNIST_KEYS:
+            source = next((runs for _, runs in results if key in runs[0]["metrics"]), None)
             cells.append(cell(source, key, which) if source else "")
         lines.append(f"| {label} | " + " | ".join(cells) + " | | |")
-    for name, result in results:
-        cells = [cell(result, key) for key in keys]
-        lines.append(f"| {name} | " + " | ".join(cells) +
-                     f" | {result['steps']} | {result['train_cpu_s'] + result['eval_cpu_s']:.0f} |")  # fmt: skip
+    for name, runs in results:
+        cpu = [r["train_cpu_s"] + r["eval_cpu_s"] for r in runs]
+        lines.append(f"| {name} | " + " | ".join(cell(runs, key) for key in MNIST_KEYS) +
+                     f" | {runs[0]['steps']} | {sum(cpu) / len(cpu):.0f} |")  # fmt: skip
     return lines, total_cpu
 
 
@@ -385,7 +424,7 @@ PARTS = {"2d": run_2d, "stacked": run_stacked, "mnist": run_mnist}
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="1 seed and 10x fewer steps (a smoke test)")
-    parser.add_argument("--seeds", type=int, default=None, help="seeds per 2D / stacked recipe [5; 1 with --quick]")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds per recipe [5; 1 with --quick]")
     parser.add_argument("--steps-scale", type=float, default=None, help="multiply every recipe's steps [1; 0.1]")
     parser.add_argument("--only", choices=tuple(PARTS), default=None, help="run one part of the table")
     parser.add_argument("--mnist", default=str(LOCAL_MNIST) if LOCAL_MNIST.is_dir() else "mnist",
@@ -394,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder for the runs, reports and the table [runs/benchmark-quality]")  # fmt: skip
     parser.add_argument("--plot", type=Path, default=STACKED_PLOT, help="stacked-MNIST modes picture [%(default)s]")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads per process [1]")
-    parser.add_argument("--jobs", type=int, default=1, help="2D runs trained in parallel processes [1]")
+    parser.add_argument("--jobs", type=int, default=1, help="runs trained in parallel processes [1]")
     args = parser.parse_args(argv)
     args.seeds = args.seeds or (1 if args.quick else 5)
     args.steps_scale = args.steps_scale or (0.1 if args.quick else 1.0)

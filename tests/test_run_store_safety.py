@@ -14,11 +14,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from tiny_runs import make_trainer, train_tiny_run
 
 from gan_studio.cli import main
+from gan_studio.data.dataset import points_dataset
 from gan_studio.engine.trainer import Trainer
 from gan_studio.errors import CheckpointError, RunError
 from gan_studio.events import Checkpoint, Diverged, Finished
@@ -176,6 +178,15 @@ def test_divergence_before_any_checkpoint_says_so(tmp_path):
     diverged = list(trainer)[-1]
     assert isinstance(diverged, Diverged) and "no checkpoint was saved before it" in diverged.message
     assert "step 0" not in diverged.message
+
+
+def test_divergence_on_points_far_from_unit_size_says_to_scale_them(tmp_path):
+    points = np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32) * 4000
+    dataset = points_dataset("far", points, None, [], "far.npz")
+    diverged = list(make_trainer(tmp_path / "run", "vae", dataset, steps=5))[-1]
+    largest = f"{np.abs(points).max():.3g}"
+    assert isinstance(diverged, Diverged)
+    assert f"the points reach {largest}: scaled to about unit size" in diverged.message
 
 
 def test_fork_and_resume_from_a_kept_checkpoint(finished, tmp_path):

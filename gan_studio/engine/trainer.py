@@ -433,6 +433,9 @@ class Trainer:
         else:
             kept = f"checkpoints/last.pt (step {self._checkpoint_step}, verified finite) is kept"
         what = f"{d['loss']} became {d['value']}" if d["value"] != "non-finite" else f"{d['loss']} is not finite"
+        largest = max(abs(v) for v in self.dataset.value_range) if self.data_info.kind == "points" else 0.0
+        if largest > 100:  # the models are sized for data of about unit scale
+            kept += f"; the points reach {largest:.3g}: scaled to about unit size they train far better"
         self.status = "diverged"
         return Diverged(d["step"], loss=str(d["loss"]), value=d["value"], message=f"{what} at step {d['step']}; {kept}")
 

@@ -1,8 +1,8 @@
 """Tiny trained runs for the tests (helpers, no tests here): the one factory every test file uses.
 
 `make_trainer(out, model, **settings)` builds a Trainer with tiny model sizes (TINY_MODELS) and a
-short CPU training; `train_tiny_run` runs it to the end. The `tiny_run` fixture in conftest.py
-calls it in the test's tmp_path. For the export and inference tests, `exported(name)` trains each
+short training on the CPU (or on GAN_STUDIO_TEST_DEVICE, e.g. cuda: benchmarks/gpu_session.sh);
+`train_tiny_run` runs it to the end. The `tiny_run` fixture in conftest.py calls it in the test's tmp_path. For the export and inference tests, `exported(name)` trains each
 of TINY_RUNS (every model type, on small in-memory data, so BatchNorm statistics are no longer
 the defaults and folding them is really tested) and exports it, once per test session.
 """
@@ -10,6 +10,7 @@ the defaults and folding them is really tested) and exports it, once per test se
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -31,7 +32,7 @@ TINY_MODELS = {
     "cdcgan": {"ngf": 4, "ndf": 4, "latent_dim": 8, "label_embed_dim": 4},
 }
 TINY_TRAINING = {"steps": 3, "batch_size": 16, "log_every": 1, "sample_every": 0, "checkpoint_every": 0,
-                 "device": "cpu"}  # fmt: skip
+                 "device": os.environ.get("GAN_STUDIO_TEST_DEVICE", "cpu")}  # fmt: skip
 
 
 def make_trainer(out: Path, model: str = "gan", dataset: Dataset | None = None, **settings) -> Trainer:

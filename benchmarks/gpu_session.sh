@@ -1,0 +1,35 @@
+#!/bin/bash
+# The prepared GPU check of issue 17: one call of the device tool (about 8 minutes on one H200).
+#
+# It runs the engine's tests on CUDA (tiny runs on GAN_STUDIO_TEST_DEVICE=cuda: precision, resume,
+# checkpoints, batches on the device), then the training-throughput benchmark (engine and a plain
+# PyTorch loop, fp32 and bf16, compiled too, DCGAN at 32 and 64 px, batch 64 and 256) and the
+# inference-latency benchmark (torch CUDA and the ONNX Runtime providers it finds). Everything it
+# prints goes to $OUT/gpu-session.log as well; bring the figures into the README.
+#
+# The device machine has python3 with a CUDA torch, onnx, onnxruntime, numpy, Pillow, pytest and
+# hypothesis, but no ../shared: copy the MNIST test set into the repository first (an ignored folder
+# that travels with `carry`), from the repository root here:
+#   mkdir -p .gpu-data && cp -r ../shared/datasets/mnist .gpu-data/ && echo /.gpu-data/ >> .git/info/exclude
+# then call the device tool's run with command "bash benchmarks/gpu_session.sh", carry [".gpu-data"],
+# timeout_s 560.
+set -uo pipefail
+out=${OUT:-runs/gpu-session}
+mkdir -p "$out"
+exec > >(tee "$out/gpu-session.log") 2>&1
+export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 GAN_STUDIO_TEST_DEVICE=cuda
+mnist=.gpu-data/mnist
+[ -d "$mnist" ] || mnist=../shared/datasets/mnist
+python3 - <<'PY'
+import onnxruntime, torch
+print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0) if torch.cuda.is_available() else "NO GPU")
+print("onnxruntime", onnxruntime.__version__, onnxruntime.get_available_providers())
+PY
+echo "== engine tests on cuda"
+timeout 200 python3 -m pytest -q -p no:cacheprovider tests/test_precision.py tests/test_engine_trainer.py \
+    tests/test_engine_checkpoints.py tests/test_engine_batches.py tests/test_export_onnx.py
+echo "== training throughput"
+timeout 200 python3 benchmarks/train_throughput.py --device cuda --mnist "$mnist" --models dcgan \
+    --image-size 32 64 --batch 64 256 --precision fp32 bf16 --compile --steps 60
+echo "== inference latency"
+timeout 90 python3 benchmarks/inference_latency.py --json "$out/inference.json"

@@ -211,7 +211,7 @@ def test_bad_dataset_path_and_corrupt_file_are_shown_not_raised(qtbot, window, t
 
 def test_diverged_run_is_reported_in_the_window(qtbot, window, tmp_path):
     huge = tmp_path / "huge.npz"
-    np.savez(huge, x=(np.random.default_rng(0).normal(size=(256, 2)) * 1e30).astype(np.float32))
+    np.savez(huge, x=(np.random.default_rng(0).normal(size=(256, 2)) * 1e4).astype(np.float32))  # a VAE: NaN at once
     win = window
     choose(win.setup.model_combo, "vae")
     choose(win.setup.dataset.combo, "__local__")
@@ -221,6 +221,7 @@ def test_diverged_run_is_reported_in_the_window(qtbot, window, tmp_path):
     win.start_training()
     qtbot.waitUntil(lambda: win.banner.text() != "" and win.session.state == "idle", timeout=WAIT_MS)
     assert "diverged" in win.banner.text() and "became nan" in win.banner.text()
+    assert "scaled to about unit size" in win.banner.text()
     assert RunDir(win.session.run_path).read_info()["status"] == "diverged"
 
 

@@ -215,7 +215,7 @@ def run_2d(args, out: Path, log) -> tuple[list[str], float]:
             quality = [r["metrics"]["high_quality"]["value"] for r in results]
             kl = [r["metrics"]["reverse_kl"]["value"] for r in results]
             lines.append(f"| {name} (`{recipe_file}`) | {data} | {mean_se(modes)} | {mean_se(quality, 100)} | "
-                         f"{mean_se(kl, digits=2)} | {results[0]['steps']} | {sum(cpu) / len(cpu):.0f} |")  # fmt: skip
+                         f"{mean_se(kl, digits=3)} | {results[0]['steps']} | {sum(cpu) / len(cpu):.0f} |")  # fmt: skip
         for name, modes, quality, kl in PUBLISHED_2D[data]:
             lines.append(f"| {name} (PacGAN paper, table 1, 10 runs) | {data} | {modes} | {quality} | {kl} | "
                          "400000 | |")  # fmt: skip

@@ -13,7 +13,7 @@ from gan_studio.config import FieldSpec, apply_values, field_specs, param, read_
 from gan_studio.engine.precision import CHANNELS_LAST_CHOICES, PRECISIONS
 from gan_studio.errors import CheckpointError, ConfigError
 from gan_studio.models import MODELS, DataInfo, get_spec
-from gan_studio.store.checkpoint import HPARAMS_LIVE, RESUMABLE_SETTINGS, config_differences
+from gan_studio.store.checkpoint import HPARAMS_LIVE, RESUMABLE_SETTINGS, run_mismatch
 
 
 @dataclass
@@ -129,19 +129,17 @@ def configs_to_continue(data: dict, info: dict, overrides: dict[str, Any], path:
         train_config = apply_values(TrainConfig(), data.get("train_config", {}), strict=False)
     except ConfigError as exc:
         raise CheckpointError(f"checkpoint holds an invalid config ({exc})", path) from None
-    for key, saved in (("model_config", to_dict(model_config)), ("train_config", to_dict(train_config))):
-        recorded = info.get(key)
-        differ = config_differences(saved, recorded) if isinstance(recorded, dict) else []
-        if differ:
-            raise CheckpointError(f"the checkpoint belongs to another configuration than this run: "
-                                  f"{', '.join(differ[:5])}", path)  # fmt: skip
-    recorded_data = info.get("data_info")
-    if isinstance(recorded_data, dict):
-        saved_data = DataInfo.from_dict(data["data_info"]).to_dict()
-        differ = sorted(k for k in saved_data if k in recorded_data and recorded_data[k] != saved_data[k])
-        if differ:
-            raise CheckpointError(f"the checkpoint was trained on other data than this run ({', '.join(differ)} differ)",
-                                  path)  # fmt: skip
+    # compared as the configs they load into, so a setting an older checkpoint lacks counts as its default
+    mismatch = run_mismatch({**data, "model_config": to_dict(model_config), "train_config": to_dict(train_config)},
+                            info)  # fmt: skip
+    if mismatch.model:
+        raise CheckpointError(f"the checkpoint belongs to another model than this run: {mismatch.model}", path)
+    if mismatch.settings:
+        raise CheckpointError("the checkpoint belongs to another configuration than this run: "
+                              f"{', '.join(mismatch.settings[:5])}", path)  # fmt: skip
+    if mismatch.data:
+        raise CheckpointError(f"the checkpoint was trained on other data than this run ({', '.join(mismatch.data)} "
+                              "differ)", path)  # fmt: skip
     overrides = dict(overrides)
     bad = sorted(set(overrides) - set(RESUMABLE_SETTINGS))
     if bad:

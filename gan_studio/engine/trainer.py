@@ -160,9 +160,6 @@ class Trainer:
             if not path.exists():
                 raise RunError("the run has no checkpoint to resume from (checkpoints/last.pt)", run.path)
             data = ckpt.load_checkpoint(path)
-            if info.get("model") not in (None, data["model_name"]):
-                raise CheckpointError(f"checkpoint is for model '{data['model_name']}' but the run is a "
-                                      f"'{info.get('model')}' run", path)  # fmt: skip
             model_config, train_config = configs_to_continue(data, info, overrides or {}, path)
             trainer = cls(data["model_name"], model_config, train_config, run.path, checkpoint=data, **options)
         except BaseException:

@@ -15,6 +15,7 @@ import re
 import stat
 import struct
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -211,24 +212,39 @@ def _shown(value) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def run_mismatch(data: dict, info: dict) -> str | None:
-    """How a loaded checkpoint differs from its run's run.json in what no resume can change: the model, its
-    settings, the data and the data's shape and classes (None when they agree, or run.json does not say)."""
-    differ = []
+@dataclass
+class Mismatch:
+    """How a checkpoint differs from its run's run.json in what no resume can change (empty: they agree)."""
+
+    model: str = ""  # "model ('gan' in run.json, 'vae' in the checkpoint)"
+    settings: list[str] = field(default_factory=list)  # config_differences of the model and train configs
+    data: list[str] = field(default_factory=list)  # the data_info keys that differ
+
+    def __bool__(self) -> bool:
+        return bool(self.model or self.settings or self.data)
+
+    def __str__(self) -> str:
+        parts = [self.model] if self.model else []
+        parts += self.settings[:5] + ([f"the data's {', '.join(self.data)}"] if self.data else [])
+        return "; ".join(parts)
+
+
+def run_mismatch(data: dict, info: dict) -> Mismatch:
+    """How a loaded checkpoint differs from its run's run.json: the model, its settings (all but those a
+    resume may change), the data's shape and classes. What run.json does not say is not compared."""
+    mismatch = Mismatch()
     if isinstance(info.get("model"), str) and info["model"] != data["model_name"]:
-        differ.append(f"model ({_shown(info['model'])} in run.json, {_shown(data['model_name'])} in the checkpoint)")
-    for key in ("train_config", "model_config"):
+        mismatch.model = f"model ({_shown(info['model'])} in run.json, {_shown(data['model_name'])} in the checkpoint)"
+    for key in ("model_config", "train_config"):
         recorded, saved = info.get(key), data.get(key)
         if isinstance(recorded, dict) and isinstance(saved, dict):
-            differ += config_differences(saved, recorded)
+            mismatch.settings += config_differences(saved, recorded)
     recorded = info.get("data_info")
     if isinstance(recorded, dict):
         saved = data["data_info"]
-        keys = [k for k in ("class_names", "kind", "num_classes", "shape")
-                if k in recorded and list_or_value(recorded[k]) != list_or_value(saved[k])]  # fmt: skip
-        if keys:
-            differ.append(f"the data's {', '.join(keys)}")
-    return "; ".join(differ[:6]) or None
+        mismatch.data = [k for k in ("class_names", "kind", "num_classes", "shape")
+                         if k in recorded and list_or_value(recorded[k]) != list_or_value(saved[k])]  # fmt: skip
+    return mismatch
 
 
 def list_or_value(value):

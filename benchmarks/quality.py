@@ -160,6 +160,11 @@ def mean_se(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
     return f"{mean:.{digits}f} ± {std / math.sqrt(len(values)):.{digits}f}"
 
 
+def run_cpu(results: list[dict]) -> list[float]:
+    """CPU seconds of each run: training and evaluation."""
+    return [r["train_cpu_s"] + r["eval_cpu_s"] for r in results]
+
+
 def run_in_pool(args, tasks: dict, log, describe) -> dict:
     """Run `tasks` ({key: (function, *arguments)}) in `args.jobs` worker processes; {key: result}.
     `describe(key, result)` gives the line logged as each one finishes."""
@@ -209,7 +214,7 @@ def run_2d(args, out: Path, log) -> tuple[list[str], float]:
             if recipe.train_config.data != data:
                 continue
             results = [done[(recipe_file, steps, seed)] for seed in range(args.seeds)]
-            cpu = [r["train_cpu_s"] + r["eval_cpu_s"] for r in results]
+            cpu = run_cpu(results)
             total_cpu += sum(cpu)
             modes = [r["metrics"]["modes"]["value"] for r in results]
             quality = [r["metrics"]["high_quality"]["value"] for r in results]
@@ -323,7 +328,7 @@ def run_stacked(args, out: Path, log) -> tuple[list[str], float]:
         results = [done[(recipe_file, seed)][0] for seed in range(args.seeds)]
         curves[f"{name} ({recipe_file.removesuffix('.toml')})"] = [done[(recipe_file, seed)][1]
                                                                    for seed in range(args.seeds)]  # fmt: skip
-        cpu = [r["train_cpu_s"] + r["eval_cpu_s"] for r in results]
+        cpu = run_cpu(results)
         total_cpu += sum(cpu)
         modes = [r["metrics"]["modes"]["value"] for r in results]
         kl = [r["metrics"]["kl"]["value"] for r in results]
@@ -373,7 +378,7 @@ def run_mnist(args, out: Path, log) -> tuple[list[str], float]:
 
     done = run_in_pool(args, tasks, log, describe)
     results = [(name, [done[(row, seed)] for seed in range(args.seeds)]) for row, (name, _, _) in rows]
-    total_cpu = sum(r["train_cpu_s"] + r["eval_cpu_s"] for _, runs in results for r in runs)
+    total_cpu = sum(sum(run_cpu(runs)) for _, runs in results)
     first = results[0][1][0]
     lines = [
         f"### MNIST ({first['reference']['note']}; mean ± standard error over {args.seeds} seed(s))",
@@ -402,7 +407,7 @@ def run_mnist(args, out: Path, log) -> tuple[list[str], float]:
             cells.append(cell(source, key, which) if source else "")
         lines.append(f"| {label} | " + " | ".join(cells) + " | | |")
     for name, runs in results:
-        cpu = [r["train_cpu_s"] + r["eval_cpu_s"] for r in runs]
+        cpu = run_cpu(runs)
         lines.append(f"| {name} | " + " | ".join(cell(runs, key) for key in MNIST_KEYS) +
                      f" | {runs[0]['steps']} | {sum(cpu) / len(cpu):.0f} |")  # fmt: skip
     return lines, total_cpu

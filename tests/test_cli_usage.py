@@ -117,6 +117,16 @@ def test_train_resume_takes_a_name(workspace, capsys):
     assert "finished at step 6" in capsys.readouterr().err
 
 
+def test_fork_takes_a_name_and_a_missing_run_is_an_error_not_an_empty_list(workspace, tmp_path, capsys):
+    assert main(["fork", "gan-ring8-first", "--workspace", str(workspace), "--list"]) == 0
+    assert capsys.readouterr().out.split() == ["step-4", "last"]
+    fork = tmp_path / "fork"
+    assert main(["fork", "gan-ring8-first", "--workspace", str(workspace), "--out", str(fork)]) == 0
+    assert (fork / "checkpoints" / "last.pt").is_file()
+    code = main(["fork", "no/such/run", "--list"])
+    assert "no such run directory" in one_line_error(capsys, code)
+
+
 def test_names_resolve_in_the_default_workspace(workspace, tmp_path, capsys):
     default = default_workspace()  # GAN_STUDIO_HOME points into this test's folder
     default.mkdir(parents=True)

@@ -24,8 +24,10 @@ MAX_SAMPLE_BYTES = MAX_PICTURE_PIXELS * 4
 
 
 def kept_checkpoints(run_path: str | Path) -> list[str]:
-    """The names a fork (or `--from`) accepts for this run: step-N for each kept checkpoint, and last."""
+    """The names a fork (or `--from`) accepts for this run: step-N for each kept checkpoint, and last.
+    RunError when there is no such run (an empty list would read as a run without checkpoints)."""
     run = RunDir(Path(run_path))
+    run.check_layout()
     names = [f"step-{step}" for step, _ in numbered_checkpoints(run.checkpoints_dir)]
     return names + (["last"] if run.last_checkpoint.is_file() else [])
 

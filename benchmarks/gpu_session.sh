@@ -13,6 +13,14 @@
 #   mkdir -p .gpu-data && cp -r ../shared/datasets/mnist .gpu-data/ && echo /.gpu-data/ >> .git/info/exclude
 # then call the device tool's run with command "bash benchmarks/gpu_session.sh", carry [".gpu-data"],
 # timeout_s 560.
+#
+# ONNX Runtime there is the CPU build, so inference_latency.py finds only the CPU provider. The CUDA
+# provider needs onnxruntime-gpu: 1.31.1 (cp312, manylinux_2_28) is built for CUDA 13 like the
+# device's torch (libcublas.so.13, libcudart.so.13, cuDNN 9 for CUDA 13), but its wheel is 255 MB,
+# four times what one call may carry (64 MiB). To get the ORT CUDA figure, split the wheel here
+# (`split -b 60M`), carry one part per call in back-to-back calls on the warm machine (it keeps
+# ignored files between calls, and goes back after 30 s idle), `cat` the parts together and
+# `pip install --no-deps --target` it there before this script. TensorRT is not on that machine.
 set -uo pipefail
 out=${OUT:-runs/gpu-session}
 mkdir -p "$out"

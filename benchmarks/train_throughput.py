@@ -51,7 +51,8 @@ def engine_blocks(name, dataset, size, batch, steps, device, precision, compile_
     train = apply_values(TrainConfig(), {"steps": steps, "batch_size": batch, "device": device, "sample_every": 0,
                                          "checkpoint_every": 0, "log_every": LOG_EVERY, "precision": precision,
                                          "compile": compile_it})  # fmt: skip
-    trainer = Trainer.new(name, config, train, out=workdir / f"{name}-{precision}-{compile_it}", dataset=dataset)
+    out = workdir / f"{name}-{size}px-b{batch}-{precision}-{compile_it}"
+    trainer = Trainer.new(name, config, train, out=out, dataset=dataset)
     for event in trainer:
         if isinstance(event, Metrics):
             yield

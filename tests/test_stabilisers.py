@@ -203,7 +203,7 @@ def test_ema_weights_follow_the_formula_after_three_steps():
         with torch.no_grad():
             for p in trained.parameters():
                 p.add_(torch.randn_like(p))
-        update_ema(model, 0.9, step, batch_size=16)
+        update_ema(model, 0.9, step)
         beta = min(0.9, (1 + step) / (10 + step))
         expected = [beta * e + (1 - beta) * p.detach() for e, p in zip(expected, trained.parameters(), strict=True)]
     assert ema_beta(0.9, 3) == pytest.approx(4 / 13)
@@ -228,10 +228,10 @@ def test_ema_generator_keeps_batchnorm_statistics_of_its_own_weights():
         for p in model.generator.parameters():  # trained weights far from the average's
             p.mul_(3.0)
     for step in range(1, 60):
-        update_ema(model, 0.9, step, batch_size=64)
+        update_ema(model, 0.9, step)
     z = torch.randn(512, 8, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        eval_mode = model.generator_ema.eval()(z)
+        eval_mode = model.sampler.eval()(z)  # the statistics are recomputed when the average is used
         batch_stats = model.generator_ema.train()(z)
         copied = type(model.generator_ema)(model.config, IMAGES, 0).eval()
         copied.load_state_dict(model.generator_ema.state_dict())
@@ -240,6 +240,36 @@ def test_ema_generator_keeps_batchnorm_statistics_of_its_own_weights():
         with_copied = copied(z)
     assert (eval_mode - batch_stats).abs().mean() < 0.25 * (with_copied - batch_stats).abs().mean()
     assert build("gan", POINTS, g_hidden=8, d_hidden=8).generator_ema is None
+
+
+def test_ema_batchnorm_statistics_are_recomputed_only_when_used_and_depend_on_the_weights_alone():
+    """No generator pass per training step; the statistics used or saved are a function of the
+    averaged weights (so a resumed run's equal an uninterrupted one's), and global RNG is untouched."""
+    model = build("dcgan", IMAGES, ngf=8, ndf=8, latent_dim=8, ema_decay=0.9)
+    norms = [m for m in model.generator_ema.modules() if isinstance(m, nn.BatchNorm2d)]
+    passes = []
+    model.generator_ema.register_forward_hook(lambda *_: passes.append(1))
+    for step in range(1, 20):
+        with torch.no_grad():
+            for p in model.generator.parameters():
+                p.add_(0.1 * torch.randn_like(p))
+        update_ema(model, 0.9, step)
+    assert passes == []  # the updates alone ran no pass of the averaged generator
+    rng = torch.get_rng_state()
+    saved = model.state_dict()  # a checkpoint: statistics recomputed first
+    assert torch.equal(torch.get_rng_state(), rng)
+    assert passes and not all(torch.equal(m.running_mean, torch.zeros_like(m.running_mean)) for m in norms)
+    passes.clear()
+    model.sampler  # noqa: B018 - already up to date: no second pass
+    assert passes == []
+    resumed = build("dcgan", IMAGES, ngf=8, ndf=8, latent_dim=8, ema_decay=0.9)
+    resumed.load_state_dict(saved)
+    for m in resumed.generator_ema.modules():  # spoil the loaded statistics, keep the weights
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.add_(5.0)
+    resumed.ema_weights_changed()
+    for key, value in resumed.state_dict().items():
+        assert torch.equal(value, saved[key]), key
 
 
 def test_generate_uses_the_ema_generator_when_on():

@@ -143,7 +143,7 @@ class GANRecipe(Recipe):
         losses = gan_step(self.train_g, self.train_d, self.optimizers["g"], self.optimizers["d"],
                           self.batches(next_batch), self.config, step, self.amp)  # fmt: skip
         if self.model.generator_ema is not None:
-            update_ema(self.model, self.config.ema_decay, step + 1, self.train_config.batch_size)
+            update_ema(self.model, self.config.ema_decay, step + 1)
         return losses
 
     @property

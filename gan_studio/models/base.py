@@ -15,6 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from gan_studio.config import param
+from gan_studio.models.batchnorm_statistics import has_batchnorm, recompute_batchnorm_statistics
 
 
 @dataclass
@@ -92,7 +93,9 @@ class GANModel(nn.Module):
 
     With `ema_decay` > 0 the model also holds `generator_ema`, a moving average of G's weights
     that the trainer updates after every step; `generate` (samples, explorer, export,
-    evaluation) then uses it, while training updates `generator`.
+    evaluation) then uses it, while training updates `generator`. Its BatchNorm statistics are
+    recomputed from its own weights when it is next used or saved after an update (not at every
+    step: that cost about 12 % of a DCGAN step).
     """
 
     family = "gan"
@@ -108,18 +111,41 @@ class GANModel(nn.Module):
         self.generator: nn.Module
         self.discriminator: nn.Module
         self.generator_ema: nn.Module | None = None
+        self._ema_statistics_stale = False
 
     def _finish(self) -> None:
         """Called by each model once G and D are built and initialised: spectral norm, the EMA copy of G."""
         if self.config.spectral_norm:
             spectral_normalise(self.discriminator)
         if self.config.ema_decay > 0:
-            self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
+            self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)  # G's statistics, as G's weights
+
+    def ema_weights_changed(self) -> None:
+        """Called after each update of the averaged weights: its BatchNorm statistics are out of date."""
+        self._ema_statistics_stale = has_batchnorm(self.generator_ema)
+
+    def _fresh_ema(self) -> nn.Module:
+        if self._ema_statistics_stale and not next(self.generator_ema.parameters()).is_meta:
+            recompute_batchnorm_statistics(self.generator_ema, self.latent_dim, self.num_classes)
+            self._ema_statistics_stale = False
+        return self.generator_ema
 
     @property
     def sampler(self) -> nn.Module:
-        """The generator that draws samples: the EMA copy when on, else the trained one."""
-        return self.generator_ema if self.generator_ema is not None else self.generator
+        """The generator that draws samples: the EMA copy when on (statistics up to date), else the trained one."""
+        return self._fresh_ema() if self.generator_ema is not None else self.generator
+
+    def state_dict(self, *args, **kwargs):
+        """As nn.Module's, with the averaged generator's BatchNorm statistics up to date (checkpoints, digests)."""
+        if self.generator_ema is not None:
+            self._fresh_ema()
+        return super().state_dict(*args, **kwargs)
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """As nn.Module's; saved statistics are those of the saved weights."""
+        result = super().load_state_dict(state_dict, strict=strict, assign=assign)
+        self._ema_statistics_stale = False
+        return result
 
     def generate(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Samples in the data's shape and range from latents z (B, latent_dim) and one-hot y."""

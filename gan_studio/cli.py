@@ -92,6 +92,21 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
     return args
 
 
+def _empty_argument(sub: argparse.ArgumentParser | None, args: argparse.Namespace) -> str | None:
+    """The flag (or argument) given as an empty or blank text: as a path it would mean the current folder."""
+    for action in sub._actions if sub is not None else ():
+        if isinstance(action, argparse._SubParsersAction):  # `data clear DATA`: the chosen action's own arguments
+            found = _empty_argument(action.choices.get(getattr(args, action.dest, None)), args)
+            if found:
+                return found
+            continue
+        value = getattr(args, action.dest, None)
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and not v.strip() for v in values):
+            return action.option_strings[-1] if action.option_strings else (action.metavar or action.dest).upper()
+    return None
+
+
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, _Parser]:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
@@ -110,6 +125,11 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 0
     if not getattr(args, "command", None):
         parser.print_help()
+        return 2
+    empty = _empty_argument(_subparsers(parser).get(args.command), args)
+    if empty:
+        print(f"gan-studio: error: {empty} is empty: give a value, or leave it out "
+              f"(see `gan-studio {args.command} --help`)", file=sys.stderr)  # fmt: skip
         return 2
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None

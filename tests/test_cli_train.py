@@ -152,6 +152,15 @@ def _tiny_image_npz(tmp_path) -> Path:
         (["train", "--resume", "no/such/run"], "no such run directory"),
         (["train", "dcgan", "--data", "ring8", "--steps", "1"], "dcgan is for images"),
         (["runs", "--all"], "unrecognized arguments"),
+        (["train", "gan", "--data", "ring8", "--batch-size", "1"], "batch_size 1 is too small for the BatchNorm"),
+        # an empty text would mean the current folder: --out "" wrote a run among whatever was there
+        (["train", "gan", "--data", "ring8", "--out", ""], "--out is empty"),
+        (["train", "--resume", " "], "--resume is empty"),
+        (["train", "--config", ""], "--config is empty"),
+        (["train", "gan", "--data", ""], "--data is empty"),
+        (["sample", ""], "RUN|FILE.ONNX is empty"),
+        (["data", "clear", ""], "DATA is empty"),  # removed every prepared dataset
+        (["fork", "some-run", "--out", ""], "--out is empty"),
     ],
 )
 def test_invalid_input_is_one_line_and_exit_2(argv, expected, capsys):
@@ -229,3 +238,75 @@ def test_diverged_run_exits_3(tmp_path, capsys, monkeypatch):
     assert code == 3
     assert "diverged: g_loss became nan at step 3" in capsys.readouterr().err
     assert RunDir(out).read_info()["status"] == "diverged"
+
+
+# resuming and the folders a command writes: what the user typed is checked, never ignored -----------
+def test_resume_accepts_the_runs_own_settings_again_and_names_what_would_change(tmp_path, capsys):
+    code, run = train(tmp_path, *TINY_GAN, "--steps", "2")
+    assert code == 0
+    # the same command line again (the README's torchrun advice), with --resume and a longer run
+    code, _ = train(tmp_path, *TINY_GAN, "--steps", "3", "--resume", str(run))
+    assert code == 0 and RunDir(run).read_info()["step"] == 3
+    capsys.readouterr()
+    line = one_line_error(capsys, main(["train", "--resume", str(run), "--steps", "4", "--batch-size", "32"]))
+    assert "cannot change --batch-size (16 in the run, 32 given)" in line
+    line = one_line_error(capsys, main(["train", "dcgan", "--resume", str(run), "--steps", "4"]))
+    assert "continues a gan run, not dcgan" in line
+    line = one_line_error(capsys, main(["train", "--resume", str(run), "--steps", "4", "--out", str(tmp_path / "b")]))
+    assert "--out does not go with --resume" in line and not (tmp_path / "b").exists()
+    for start in ("step-\u00b2", "step-\u0663"):  # digits int() or isdigit() accept, but no checkpoint is named so
+        line = one_line_error(capsys, main(["train", "--resume", str(run), "--from", start, "--steps", "4"]))
+        assert "--from must be 'last' or step-N" in line
+        line = one_line_error(capsys, main(["fork", str(run), "--from", start, "--out", str(tmp_path / "f")]))
+        assert "--from must be 'last' or step-N" in line
+    assert RunDir(run).read_info()["step"] == 3
+
+
+def test_a_new_run_never_goes_into_a_folder_that_holds_other_files(tmp_path, capsys):
+    mine = tmp_path / "my-configs"
+    mine.mkdir()
+    (mine / "notes.toml").write_text("keep me")
+    line = one_line_error(capsys, train(tmp_path, *TINY_GAN, "--steps", "1", name="my-configs")[0])
+    assert "my-configs" in line and "not an empty folder" in line
+    assert [p.name for p in mine.iterdir()] == ["notes.toml"]
+    line = one_line_error(capsys, train(tmp_path, *TINY_GAN, "--steps", "1", name="two\nlines")[0])
+    assert "control character" in line and not (tmp_path / "two\nlines").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert train(tmp_path, *TINY_GAN, "--steps", "1", name="empty")[0] == 0  # an empty folder is fine
+
+
+def test_a_folder_that_is_not_a_run_is_named_as_such(tmp_path, capsys):
+    code, run = train(tmp_path, *TINY_GAN, "--steps", "1")
+    assert code == 0
+    capsys.readouterr()
+    other = tmp_path / "not-a-run"
+    other.mkdir()
+    for argv in (["sample", str(other)], ["export", str(other)], ["eval", str(other), "--no-save"],
+                 ["fork", str(other), "--list"]):  # fmt: skip
+        assert "not a run directory" in one_line_error(capsys, _main_exit_code(argv))
+    inner = run / "checkpoints" / "inner"
+    line = one_line_error(capsys, main(["fork", str(run), "--out", str(inner)]))
+    assert "inside the run being forked" in line and not inner.exists()
+
+
+def test_a_run_json_with_a_section_of_the_wrong_type_is_one_line(tmp_path, capsys):
+    code, run = train(tmp_path, *TINY_GAN, "--steps", "1")
+    assert code == 0
+    capsys.readouterr()
+    info = json.loads((run / "run.json").read_text())
+    for key, value in (("dataset", "x"), ("train_config", [1]), ("data_info", 3)):
+        (run / "run.json").write_text(json.dumps({**info, key: value}))
+        for argv in (["eval", str(run), "--no-save"], ["sample", str(run), "--out", str(tmp_path / "g.png")]):
+            line = one_line_error(capsys, main(argv))
+            assert f"'{key}' must be a JSON object" in line and "run.json" in line
+
+
+def test_data_prepare_of_points_and_clear_of_a_missing_path(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    points = tmp_path / "points.npz"
+    np.savez(points, x=np.random.default_rng(0).normal(size=(50, 2)).astype(np.float32))
+    assert main(["data", "prepare", str(points), "--quiet"]) == 0
+    assert "50 points of 2 dimensions" in capsys.readouterr().err
+    line = one_line_error(capsys, main(["data", "clear", str(tmp_path / "typo")]))
+    assert "typo: no such file or folder" in line

@@ -202,7 +202,7 @@ def test_fork_and_resume_from_a_kept_checkpoint(finished, tmp_path):
     assert code == 0 and RunDir(fork).read_info()["step"] == 4
     with pytest.raises(RunError, match=r"no checkpoint step-3 \(kept: step-2, step-4, step-6, last\)"):
         fork_run(finished, "step-3", tmp_path / "fork-3")
-    with pytest.raises(RunError, match="not empty"):
+    with pytest.raises(RunError, match="already holds a run"):
         fork_run(finished, "last", fork)
 
     # rewinding in place: what came after step 4 belonged to a history that no longer exists
@@ -363,7 +363,7 @@ def test_fork_out_that_is_taken_or_unwritable_is_one_line(finished, tmp_path, cl
     dangling.symlink_to(tmp_path / "nowhere")
     for out in (a_file, dangling):
         code, stderr = cli("fork", str(finished), "--out", str(out))
-        assert_one_line(code, stderr, "choose another --out")
+        assert_one_line(code, stderr, "choose a")
     assert a_file.read_text() == "mine" and not (tmp_path / "nowhere").exists()
     code, stderr = cli("fork", str(finished), "--out", str(a_file / "fork"))
     assert_one_line(code, stderr, "cannot create the fork's folder")

@@ -110,6 +110,12 @@ def test_setup_validation_shows_the_problem_and_disables_start(qtbot):
     assert not panel.valid and "for images" in panel.dataset.problem_label.text()
     panel.set_model("gan")
     assert panel.valid
+    panel.train_form.editors["batch_size"].editor.setText("1")  # each form fine alone, not together
+    assert not panel.valid and not controls.start_button.isEnabled()
+    assert "batch size 1 is too small for the BatchNorm" in panel.train_form.general_problem.text()
+    assert not panel.train_form.general_problem.isHidden()
+    panel.train_form.editors["batch_size"].editor.setText("2")
+    assert panel.valid and panel.train_form.general_problem.isHidden()
 
 
 def test_setup_locks_while_training_except_live_hyperparameters(qtbot):

@@ -59,6 +59,10 @@ def _prepare(args) -> int:
     finally:
         line.close()
     seconds = time.perf_counter() - started
+    if dataset.kind != "images":
+        print(f"{len(dataset):,} points of {dataset.storage.shape[1]} dimensions in {args.data}: they load in "
+              f"moments at each start, nothing to prepare", file=sys.stderr)  # fmt: skip
+        return 0
     c, h, w = dataset.pixels.shape[1:]
     print(f"{len(dataset):,} images of {w}x{h} {CHANNEL_NAMES.get(c, c)}"
           f"{f', {dataset.num_classes} classes' if dataset.num_classes else ''} ready in {seconds:.1f} s: "
@@ -99,7 +103,14 @@ def _clear(args) -> int:
 
     from gan_studio.data.cache import cache_root, clear_prepared
 
-    removed, freed = clear_prepared(Path(args.data).expanduser() if args.data else None)
+    source = Path(args.data).expanduser() if args.data is not None else None
+    removed, freed = clear_prepared(source)
+    if source is not None and not removed:
+        if not source.exists():
+            raise ConfigError(f"{source}: no such file or folder, and no prepared dataset comes from it "
+                              "(gan-studio data info lists them)")  # fmt: skip
+        print(f"no prepared dataset comes from {source}: nothing removed (gan-studio data info lists them)")
+        return 0
     print(f"removed {removed} file(s), {human_bytes(freed)}, from {cache_root()}")
     return 0
 

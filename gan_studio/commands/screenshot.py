@@ -35,7 +35,7 @@ def add_parser(sub) -> None:
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
+    match = re.fullmatch(r"\s*([0-9]+)\s*[xX]\s*([0-9]+)\s*", text)
     if not match or not (400 <= int(match.group(1)) <= 8000 and 300 <= int(match.group(2)) <= 8000):
         raise ConfigError(f"--size must look like 1440x900 (400..8000 x 300..8000), got {text!r}")
     return int(match.group(1)), int(match.group(2))

@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 from gan_studio.commands.arguments import resolve_run
 from gan_studio.commands.data import ProgressLine, StatusLine, duration
@@ -22,6 +23,7 @@ from gan_studio.errors import ConfigError
 from gan_studio.evaluate.callbacks import default_callbacks
 from gan_studio.events import Advice, Diverged, Failed, Finished, Metrics, Started
 from gan_studio.models import MODEL_NAMES, MODELS
+from gan_studio.store.rundir import RunDir
 
 EXIT_OK, EXIT_FAILED, EXIT_DIVERGED = 0, 1, 3
 
@@ -84,9 +86,11 @@ def _collect(args) -> tuple[str | None, dict]:
 def run(args) -> int:
     model, values = _collect(args)
     callbacks = default_callbacks()
-    if args.resume:
+    if args.resume is not None:
+        resumed = resolve_run(args.resume, args.workspace)
+        _check_resume_target(resumed, model, args.out)
         with _data_progress(args) as progress:
-            trainer = Trainer.from_checkpoint(resolve_run(args.resume, args.workspace), values,
+            trainer = Trainer.from_checkpoint(resumed, values,
                                               start_from=args.from_checkpoint, callbacks=callbacks,
                                               data_progress=progress)  # fmt: skip
     else:
@@ -102,6 +106,19 @@ def run(args) -> int:
         return drive(trainer, quiet=args.quiet)
     finally:
         shutdown(trainer.dist)
+
+
+def _check_resume_target(run: Path, model: str | None, out: str | None) -> None:
+    """A model name (typed, or a recipe's) and --out given with --resume must be the run's own."""
+    if not run.is_dir():
+        return  # resuming says what is missing
+    run_model = RunDir(run).read_info().get("model")
+    if model and run_model and model != run_model:
+        raise ConfigError(f"--resume continues a {run_model} run, not {model}: leave the model out, or start a new "
+                          "run without --resume")  # fmt: skip
+    if out is not None and Path(out).resolve() != run.resolve():
+        raise ConfigError("--out does not go with --resume: the run continues in its own folder "
+                          f"({run}); to continue a copy elsewhere, use `gan-studio fork`")  # fmt: skip
 
 
 @contextlib.contextmanager

@@ -130,7 +130,7 @@ def _check_cancel(cancel) -> None:
 
 
 def _content_range_start(value: str | None) -> int | None:
-    match = re.fullmatch(r"bytes (\d+)-\d+/(\d+|\*)", (value or "").strip())
+    match = re.fullmatch(r"bytes ([0-9]+)-[0-9]+/([0-9]+|\*)", (value or "").strip())
     return int(match.group(1)) if match else None
 
 

@@ -117,6 +117,8 @@ def load_dataset(
 
     if image_size < 1 or image_size > 4096:
         raise DataError(f"image size must be 1 to 4096 pixels, got {image_size}")
+    if not spec.strip():
+        raise DataError("no dataset given (the data setting is empty): a built-in name or a path")
     if spec in TOY_NAMES or spec in ("shapes", "shapes-colour"):
         raw = load_raw(spec, image_size=image_size, seed=seed)
         if isinstance(raw, Dataset):

@@ -135,9 +135,13 @@ class GANRecipe(Recipe):
 
     @staticmethod
     def problems(model_config, train_config) -> list[str]:
+        found = []
         if train_config.batch_size % model_config.pack:
-            return [f"batch_size {train_config.batch_size} must be a multiple of pack {model_config.pack}"]
-        return []
+            found.append(f"batch_size {train_config.batch_size} must be a multiple of pack {model_config.pack}")
+        if train_config.batch_size < 2 and getattr(model_config, "batchnorm", False):
+            found.append("batch_size 1 is too small for the BatchNorm in G, which needs 2 samples or more: "
+                         "give a larger batch_size, or batchnorm = false")  # fmt: skip
+        return found
 
     def step(self, next_batch, step):
         losses = gan_step(self.train_g, self.train_d, self.optimizers["g"], self.optimizers["d"],

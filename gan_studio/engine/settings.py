@@ -141,16 +141,47 @@ def configs_to_continue(data: dict, info: dict, overrides: dict[str, Any], path:
         raise CheckpointError(f"the checkpoint was trained on other data than this run ({', '.join(mismatch.data)} "
                               "differ)", path)  # fmt: skip
     overrides = dict(overrides)
-    bad = sorted(set(overrides) - set(RESUMABLE_SETTINGS))
-    if bad:
-        names = ", ".join("--" + b.replace("_", "-") for b in bad)
-        raise ConfigError(f"cannot change {names} when resuming (only steps, cadences, device, precision and rates)")
+    changed = []
+    for key in sorted(set(overrides) - set(RESUMABLE_SETTINGS)):
+        config = train_config if hasattr(train_config, key) else model_config
+        flag = "--" + key.replace("_", "-")
+        if not hasattr(config, key):
+            changed.append(flag)
+        elif _same_setting(config, key, overrides[key]):
+            del overrides[key]  # the run's own value given again: the same command line, or its recipe
+        else:
+            changed.append(f"{flag} ({_short(getattr(config, key))} in the run, {_short(overrides[key])} given)")
+    if changed:
+        raise ConfigError(f"cannot change {', '.join(changed)} when resuming (only steps, cadences, device, "
+                          "precision and rates)")  # fmt: skip
     live = {k: overrides.pop(k) for k in list(overrides) if k in HPARAMS_LIVE}
     if "steps" in overrides and "epochs" not in overrides:
         overrides["epochs"] = 0.0
     return apply_values(model_config, {k: v for k, v in live.items() if hasattr(model_config, k)}), apply_values(
         train_config, overrides
     )
+
+
+def _same_setting(config, key: str, value: Any) -> bool:
+    """Whether `value` (as typed, or from a recipe) is what `config` already holds for `key`."""
+    try:
+        given = getattr(apply_values(config, {key: value}), key)
+    except ConfigError:
+        return False
+    held = getattr(config, key)
+    if given == held:
+        return True
+    if key == "data":  # the same dataset named by another path (relative, through a link)
+        try:
+            return Path(given).expanduser().exists() and Path(given).expanduser().samefile(Path(held).expanduser())
+        except OSError:
+            return False
+    return False
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def recipe_title(path: str | Path) -> str:

@@ -55,7 +55,7 @@ from gan_studio.store import checkpoint as ckpt
 from gan_studio.store.loaded import resolve_checkpoint
 from gan_studio.store.lock import RunLock
 from gan_studio.store.pictures import GRID_COLUMNS, samples_picture, save_png
-from gan_studio.store.rundir import RunDir, new_run_folder
+from gan_studio.store.rundir import RunDir, check_new_run_folder, new_run_folder
 
 PAUSE_POLL_S = 0.5  # how often a paused loop wakes up on its own
 
@@ -130,9 +130,8 @@ class Trainer:
         """
         workspace = workspace or default_workspace()
         out = Path(out) if out is not None else new_run_folder(model_name, train_config.data, workspace)
-        if dist_utils.launch_rank() == 0 and (out.is_symlink() or (out / "run.json").exists()):
-            raise RunError("already holds a run (or is a symlink); resume it with --resume, or choose another --out",
-                           out)  # fmt: skip
+        if dist_utils.launch_rank() == 0:
+            check_new_run_folder(out)
         trainer = cls(model_name, model_config, train_config, out, **options)
         if trainer.dist.is_main:
             trainer.recorder.create(trainer._run_info())

@@ -26,7 +26,7 @@ from gan_studio.files import atomic_write, read_regular
 from gan_studio.store.rundir import RunDir
 
 FRAMES_FOLDER = "frames"
-FRAME_FILE = re.compile(r"^step-(\d{1,12})\.npz$")
+FRAME_FILE = re.compile(r"^step-([0-9]{1,12})\.npz$")
 MAX_FRAME_BYTES = 8 * 2**20  # a real frame is a few tens of KB
 MAX_FRAME_ARRAY_BYTES = 64 * 2**20  # ... and its arrays unpack to a few hundred KB
 REAL_POINTS_FOR_EXTENT = 2000

@@ -25,7 +25,7 @@ from gan_studio.files import UnsafeFileError, atomic_write, open_regular
 
 CHECKPOINT_FORMAT = "gan-studio-checkpoint"
 CHECKPOINT_VERSION = 1
-STEP_FILE = re.compile(r"^step-(\d{1,12})\.pt$")
+STEP_FILE = re.compile(r"^step-([0-9]{1,12})\.pt$")
 
 
 def save_checkpoint(state: dict, path: str | Path) -> None:

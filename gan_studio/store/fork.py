@@ -18,7 +18,7 @@ from gan_studio.files import atomic_write, read_regular
 from gan_studio.store.checkpoint import load_checkpoint, numbered_checkpoints, run_mismatch, save_checkpoint
 from gan_studio.store.loaded import resolve_checkpoint
 from gan_studio.store.pictures import MAX_PICTURE_PIXELS
-from gan_studio.store.rundir import RunDir, new_run_folder
+from gan_studio.store.rundir import RunDir, check_new_run_folder, new_run_folder
 
 MAX_SAMPLE_BYTES = MAX_PICTURE_PIXELS * 4
 
@@ -28,6 +28,7 @@ def kept_checkpoints(run_path: str | Path) -> list[str]:
     RunError when there is no such run (an empty list would read as a run without checkpoints)."""
     run = RunDir(Path(run_path))
     run.check_layout()
+    run.read_info()  # a folder that is not a run is an error, not a run without checkpoints
     names = [f"step-{step}" for step, _ in numbered_checkpoints(run.checkpoints_dir)]
     return names + (["last"] if run.last_checkpoint.is_file() else [])
 
@@ -48,6 +49,8 @@ def fork_run(source: str | Path, start_from: str = "last", out: str | Path | Non
     train_config = info.get("train_config")
     data = str(train_config.get("data", "data")) if isinstance(train_config, dict) else "data"
     dest = RunDir(Path(out) if out is not None else new_run_folder(f"{model}-fork", data, src.path.parent))
+    if dest.path.resolve().is_relative_to(src.path.resolve()):
+        raise RunError(f"is inside the run being forked ({src.path}): choose a folder outside it", dest.path)
     _make_empty_folder(dest.path)
     try:
         _fill_fork(src, dest, info, state, checkpoint_path)
@@ -59,11 +62,9 @@ def fork_run(source: str | Path, start_from: str = "last", out: str | Path | Non
 
 def _make_empty_folder(path: Path) -> None:
     """Create the fork's folder; RunError when --out is taken (a file, a symlink, a non-empty folder) or unwritable."""
+    check_new_run_folder(path)
     try:
-        path.mkdir(parents=True)
-    except FileExistsError:
-        if path.is_symlink() or not path.is_dir() or any(path.iterdir()):
-            raise RunError("already exists and is not empty, or not a folder: choose another --out", path) from None
+        path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RunError(f"cannot create the fork's folder: {exc.strerror or exc}", path) from None
 

@@ -7,6 +7,7 @@ loaded (it is what the run's sample grids show).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,10 +61,11 @@ def resolve_checkpoint(run: RunDir, checkpoint: str | Path | None) -> Path:
     text = str(checkpoint)
     if text == "last" or text.startswith("step-"):
         name = text if text.endswith(".pt") else f"{text}.pt"
-        if text.startswith("step-") and not text.removeprefix("step-").removesuffix(".pt").isdigit():
-            raise ConfigError(f"--from must be 'last' or step-N, got '{text[:60]}'")
         if text.startswith("step-"):
-            name = f"step-{int(text.removeprefix('step-').removesuffix('.pt')):07d}.pt"
+            number = text.removeprefix("step-").removesuffix(".pt")
+            if not re.fullmatch(r"[0-9]{1,12}", number):
+                raise ConfigError(f"--from must be 'last' or step-N, got '{text[:60]}'")
+            name = f"step-{int(number):07d}.pt"
         path = run.checkpoints_dir / name
         if not path.exists() and not path.is_symlink():
             kept = [f"step-{s}" for s, _ in numbered_checkpoints(run.checkpoints_dir)]
@@ -101,6 +103,8 @@ def load_run(
     info = run.read_info() if run.exists() else {}
     ckpt_path = resolve_checkpoint(run, checkpoint)
     if not ckpt_path.exists() and not ckpt_path.is_symlink():
+        if not run.exists():
+            raise RunError("not a run directory (no run.json, no checkpoint)", run.path)
         raise RunError("the run has no checkpoint yet (it saves one every --checkpoint-every steps)", run.path)
     data = load_checkpoint(ckpt_path)
     mismatch = run_mismatch(data, info)

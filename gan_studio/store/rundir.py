@@ -31,9 +31,10 @@ MAX_RUN_JSON_BYTES = 16 * 2**20  # a real run.json is a few KB: a bigger one is 
 MAX_TEXT = 4096  # characters of one string kept in run.json
 MAX_ITEMS = 10_000  # items of one list kept in run.json (class names, skipped files)
 MAX_DEPTH = 8
-SAMPLE_FILE = re.compile(r"^step-(\d{1,12})\.png$")
-STEP_FILE = re.compile(r"^step-(\d{1,12})\.\w+$")  # any file a run keeps per step (grids, 2D-view frames)
+SAMPLE_FILE = re.compile(r"^step-([0-9]{1,12})\.png$")
+STEP_FILE = re.compile(r"^step-([0-9]{1,12})\.\w+$")  # any file a run keeps per step (grids, 2D-view frames)
 FILES = ("run.json", "metrics.jsonl", "events.jsonl", ".lock")
+OBJECT_SECTIONS = ("model_config", "train_config", "dataset", "data_info", "versions")  # of run.json
 FOLDERS = ("samples", "checkpoints", "exports", "eval", "frames")
 APPENDED = ("metrics.jsonl", "events.jsonl", ".lock")  # written in place, not replaced: never hard-linked
 
@@ -148,6 +149,10 @@ class RunDir:
             raise RunError(f"run.json is not valid JSON ({str(exc).splitlines()[0][:120]})", self.run_json) from None
         if not isinstance(info, dict):
             raise RunError("run.json must hold a JSON object", self.run_json)
+        for key in OBJECT_SECTIONS:
+            if key in info and not isinstance(info[key], dict):
+                raise RunError(f"run.json is damaged: '{key}' must be a JSON object, not {json_kind(info[key])}",
+                               self.run_json)  # fmt: skip
         return info
 
     def write_info(self, info: dict[str, Any]) -> None:
@@ -281,6 +286,22 @@ def list_runs(workspace: str | Path) -> list[dict[str, Any]]:
                     {"path": str(path), "name": child.name, "error": f"run.json is {describe_kind(mode)}"})  # fmt: skip
     runs.sort(key=lambda r: r.get("created") or 0, reverse=True)
     return runs
+
+
+def check_new_run_folder(path: Path) -> None:
+    """RunError unless `path` can become a new run's folder: new, or an empty folder; its name printable."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in path.name):
+        raise RunError("the folder name holds a control character (a newline or a tab?): choose another", path)
+    if path.is_symlink() or (path / "run.json").exists():
+        raise RunError("already holds a run (or is a symlink): resume it with --resume, or choose another folder", path)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise RunError("already exists and is not an empty folder: choose a new or empty folder for the run", path)
+
+
+def json_kind(value: Any) -> str:
+    """'a string', 'a list', ... for messages about a JSON value of the wrong type."""
+    names = {str: "a string", list: "a list", bool: "true or false", int: "a number", float: "a number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
 def summarise_run(path: str | Path) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from gan_studio.data import is_point_dataset
+from gan_studio.engine.recipes import recipe_for
 from gan_studio.engine.settings import HPARAMS_LIVE, TrainConfig, configs_from_values, read_recipe
 from gan_studio.errors import ConfigError
 from gan_studio.events import HParamChanged
@@ -204,6 +205,14 @@ class SetupPanel(QWidget):
             found.append(data_issue)
         found += self.model_form.problems()
         found += self.train_form.problems()
+        if not found:  # each form is fine alone: do the model's and the training settings fit together?
+            try:
+                model_config, train_config = self.model_form.config(), self.train_form.config(data=self.dataset_spec())
+            except ConfigError as exc:
+                return [str(exc)]
+            pairing = recipe_for(get_spec(self.model_name()).family).problems(model_config, train_config)
+            self.train_form.show_pairing_problems(pairing)
+            found += pairing
         return found
 
     def not_applicable(self) -> set[str]:

@@ -222,6 +222,15 @@ class ConfigForm(QWidget):
         self.general_problem.setVisible(bool(general))
         return found + general
 
+    def show_pairing_problems(self, issues: list[str]) -> None:
+        """Shows problems of these settings together with another form's (after `problems`, which clears them)."""
+        if issues:
+            text = "\n".join(
+                filter(None, [self.general_problem.text(), *(in_words(i, list(self.editors)) for i in issues)])
+            )
+            self.general_problem.setText(text)
+            self.general_problem.setVisible(True)
+
     # presentation ----------------------------------------------------------------------------------
     def set_show_advanced(self, show: bool) -> None:
         self._show_advanced = show

@@ -310,3 +310,13 @@ def test_data_prepare_of_points_and_clear_of_a_missing_path(tmp_path, capsys, mo
     assert "50 points of 2 dimensions" in capsys.readouterr().err
     line = one_line_error(capsys, main(["data", "clear", str(tmp_path / "typo")]))
     assert "typo: no such file or folder" in line
+
+
+def test_runs_shows_a_run_folder_named_with_a_newline_on_one_line(tmp_path, capsys):
+    code, run = train(tmp_path, *TINY_GAN, "--steps", "1")
+    assert code == 0
+    run.rename(tmp_path / "two\nlines")  # made by something else than gan-studio
+    capsys.readouterr()
+    assert main(["runs", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[1].startswith("two\\nlines ") and "finished" in lines[1]

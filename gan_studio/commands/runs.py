@@ -40,6 +40,7 @@ def run(args) -> int:
         return 0
     print(f"{'RUN':<42} {'MODEL':<7} {'DATA':<14} {'STATUS':<9} {'STEP':>8}  LAST METRICS")
     for r in runs:
+        r = {k: printable(v) if isinstance(v, str) else v for k, v in r.items()}
         if "error" in r:
             print(f"{r['name']:<42} {'?':<7} {'?':<14} {'broken':<9} {'':>8}  {r['error']}")
             continue
@@ -65,3 +66,8 @@ def advice_lines(run_path: Path, every: bool = False) -> list[str]:
     if not every:
         findings = findings[-1:]
     return [f"{source}: {finding.line()}" for finding in findings]
+
+
+def printable(text: str) -> str:
+    """`text` on one table line: control characters (a newline in a folder name) shown as escapes."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)

@@ -4,6 +4,8 @@ resume, a failed compile falls back with one line, and a bf16-trained generator 
 
 from __future__ import annotations
 
+import os
+
 import torch
 from tiny_runs import make_trainer, tiny_dataset, train_tiny_run
 
@@ -166,3 +168,28 @@ def test_the_onnx_export_of_a_bf16_trained_generator_passes_parity_in_fp32(tmp_p
     trainer = train_tiny_run(tmp_path / "run", "dcgan", images(), precision="bf16", steps=3)
     report = export_run(trainer.run.path)
     assert report.max_abs_diff <= 1e-4
+
+
+def test_deterministic_turns_on_reproducible_gpu_kernels_and_leaves_a_cpu_process_alone(monkeypatch):
+    """`--deterministic true`: what a bit-identical resume needs on a GPU (tested without one: the switches)."""
+    from gan_studio.engine.rng import use_deterministic_kernels
+
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    before = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark,
+              torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())  # fmt: skip
+    use_deterministic_kernels(torch.device("cpu"))
+    assert (torch.backends.cudnn.deterministic, torch.are_deterministic_algorithms_enabled()) == (before[0], before[2])
+    try:
+        use_deterministic_kernels(torch.device("cuda"))
+        assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+        assert torch.are_deterministic_algorithms_enabled() and torch.is_deterministic_algorithms_warn_only_enabled()
+        assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+    finally:
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before[0], before[1]
+        torch.use_deterministic_algorithms(before[2], warn_only=before[3])
+
+
+def test_deterministic_may_be_switched_when_resuming(tmp_path):
+    trainer = train_tiny_run(tmp_path, "gan", steps=2)
+    resumed = Trainer.from_checkpoint(trainer.run.path, {"steps": 3, "deterministic": True})
+    assert resumed.train_config.deterministic and resumed.step == 2

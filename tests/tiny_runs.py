@@ -31,8 +31,9 @@ TINY_MODELS = {
     "dcgan": {"ngf": 4, "ndf": 4, "latent_dim": 8},
     "cdcgan": {"ngf": 4, "ndf": 4, "latent_dim": 8, "label_embed_dim": 4},
 }
+TEST_DEVICE = os.environ.get("GAN_STUDIO_TEST_DEVICE", "cpu")
 TINY_TRAINING = {"steps": 3, "batch_size": 16, "log_every": 1, "sample_every": 0, "checkpoint_every": 0,
-                 "device": os.environ.get("GAN_STUDIO_TEST_DEVICE", "cpu")}  # fmt: skip
+                 "device": TEST_DEVICE, "deterministic": TEST_DEVICE != "cpu"}  # fmt: skip
 
 
 def make_trainer(out: Path, model: str = "gan", dataset: Dataset | None = None, **settings) -> Trainer:

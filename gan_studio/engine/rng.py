@@ -1,4 +1,5 @@
-"""Seeding and saving every random number generator training touches (torch, numpy, python, CUDA).
+"""Seeding and saving every random number generator training touches (torch, numpy, python, CUDA),
+and deterministic GPU kernels for runs that must repeat exactly there.
 
 The saved state holds tensors and plain values only, so it fits a `weights_only=True` checkpoint,
 and restoring it makes a resumed run draw the same noise as an uninterrupted one.
@@ -6,6 +7,7 @@ and restoring it makes a resumed run draw the same noise as an uninterrupted one
 
 from __future__ import annotations
 
+import os
 import random
 from typing import Any
 
@@ -18,6 +20,18 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def use_deterministic_kernels(device: torch.device) -> None:
+    """On a GPU, kernels that give the same bits every time (cuDNN's deterministic algorithms, no
+    autotuning, cuBLAS with a fixed workspace): same seed, same run, and a resume equal to an
+    uninterrupted run, at some cost in speed. CPU kernels already are; for the whole process."""
+    if device.type != "cuda":
+        return
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # read when cuBLAS makes its handle
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+    torch.use_deterministic_algorithms(True, warn_only=True)  # an op without such a kernel warns, not fails
 
 
 def rng_state() -> dict[str, Any]:

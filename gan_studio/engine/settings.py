@@ -44,6 +44,9 @@ class TrainConfig:
                                choices=CHANNELS_LAST_CHOICES, advanced=True)  # fmt: skip
     compile: bool = param(False, "torch.compile the networks a training step runs (the first steps are slower "
                           "while it compiles; falls back to eager with a note when it fails)", advanced=True)  # fmt: skip
+    deterministic: bool = param(False, "on a GPU, deterministic kernels: the same seed gives the same run and a "
+                                "resume equals an uninterrupted run, a little slower (CPU runs always repeat)",
+                                advanced=True)  # fmt: skip
 
 
 def resolve_device(choice: str) -> torch.device:

@@ -25,7 +25,7 @@ from gan_studio.engine.controls import Controls
 from gan_studio.engine.divergence import LossWatch
 from gan_studio.engine.recipes import recipe_for
 from gan_studio.engine.recorder import RunRecorder
-from gan_studio.engine.rng import rng_state, seed_everything, set_rng_state
+from gan_studio.engine.rng import rng_state, seed_everything, set_rng_state, use_deterministic_kernels
 from gan_studio.engine.sample_grids import fixed_inputs, real_batch_picture, real_points
 from gan_studio.engine.settings import (
     TrainConfig,
@@ -87,6 +87,8 @@ class Trainer:
         self._sample_step = -1
 
         seed_everything(train_config.seed + self.dist.rank)
+        if train_config.deterministic:
+            use_deterministic_kernels(self.device)
         with dist_utils.local_main_first(self.dist):  # one download and one prepared file per machine
             if dataset is None:
                 dataset = load_dataset(train_config.data, image_size=getattr(model_config, "image_size", 32),

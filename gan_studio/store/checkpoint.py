@@ -197,7 +197,7 @@ HPARAMS_LIVE = ("lr_g", "lr_d", "lr", "d_steps", "beta")  # may change while tra
 # settings a resume may change besides the live ones (length, cadences, device); checkpoints are fp32 and
 # layout-free, so device, precision, layout and compilation may change on resume
 RESUMABLE_SETTINGS = ("steps", "epochs", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
-                      "eval_every", "device", "precision", "channels_last", "compile", *HPARAMS_LIVE)  # fmt: skip
+                      "eval_every", "device", "precision", "channels_last", "compile", "deterministic", *HPARAMS_LIVE)  # fmt: skip
 
 
 def config_differences(saved: dict, recorded: dict) -> list[str]:

@@ -131,6 +131,10 @@ def _sync(device: torch.device) -> None:
 def compare(name, size, batch, args, device, workdir) -> bool:
     """Train every variant of one (model, size, batch) side by side; print their rates; True when targets hold."""
     _, value_range = MODELS[name]
+    if (
+        args.compile
+    ):  # compiled code is cached per function, not per model: earlier sizes would use up its recompile limit
+        torch._dynamo.reset()
     dataset = load_dataset(str(args.mnist), image_size=size, value_range=value_range)
     blocks = max(1, args.steps // LOG_EVERY)
     total = (blocks + 1) * LOG_EVERY

@@ -180,13 +180,12 @@ def test_divergence_before_any_checkpoint_says_so(tmp_path):
     assert "step 0" not in diverged.message
 
 
-def test_divergence_on_points_far_from_unit_size_says_to_scale_them(tmp_path):
+def test_a_vae_on_points_far_from_unit_size_trains(tmp_path):
+    """It turned NaN at step 1 before the point models standardised such data inside (test_point_scaling.py)."""
     points = np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32) * 4000
     dataset = points_dataset("far", points, None, [], "far.npz")
-    diverged = list(make_trainer(tmp_path / "run", "vae", dataset, steps=5))[-1]
-    largest = f"{np.abs(points).max():.3g}"
-    assert isinstance(diverged, Diverged)
-    assert f"the points reach {largest}: scaled to about unit size" in diverged.message
+    events = list(make_trainer(tmp_path / "run", "vae", dataset, steps=5))
+    assert isinstance(events[-1], Finished) and not any(isinstance(e, Diverged) for e in events)
 
 
 def test_fork_and_resume_from_a_kept_checkpoint(finished, tmp_path):

@@ -17,7 +17,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
-from gan_studio.engine.recipes import GANRecipe
+from gan_studio.engine.recipes import GANRecipe, VAERecipe
 from gan_studio.engine.settings import TrainConfig
 from gan_studio.engine.trainer import Trainer
 from gan_studio.events import Finished, Metrics
@@ -209,19 +209,21 @@ def test_bad_dataset_path_and_corrupt_file_are_shown_not_raised(qtbot, window, t
     assert win.banner.isVisible() and win.controls.start_button.isEnabled()
 
 
-def test_diverged_run_is_reported_in_the_window(qtbot, window, tmp_path):
-    huge = tmp_path / "huge.npz"
-    np.savez(huge, x=(np.random.default_rng(0).normal(size=(256, 2)) * 1e4).astype(np.float32))  # a VAE: NaN at once
+def test_diverged_run_is_reported_in_the_window(qtbot, window, tmp_path, monkeypatch):
+    points = tmp_path / "points.npz"
+    np.savez(points, x=np.random.default_rng(0).normal(size=(256, 2)).astype(np.float32))
+    real_step = VAERecipe.step
+    monkeypatch.setattr(VAERecipe, "step", lambda self, batches, step: {  # losses turn NaN at once
+        k: v * float("nan") for k, v in real_step(self, batches, step).items()})  # fmt: skip
     win = window
     choose(win.setup.model_combo, "vae")
     choose(win.setup.dataset.combo, "__local__")
-    win.setup.dataset.path_edit.setText(str(huge))
+    win.setup.dataset.path_edit.setText(str(points))
     type_into(win.setup.model_form, {"hidden": 8, "layers": 1, "latent_dim": 2})
     type_into(win.setup.train_form, {"steps": 50, "batch_size": 16, "log_every": 2, "checkpoint_every": 0})
     win.start_training()
     qtbot.waitUntil(lambda: win.banner.text() != "" and win.session.state == "idle", timeout=WAIT_MS)
     assert "diverged" in win.banner.text() and "became nan" in win.banner.text()
-    assert "scaled to about unit size" in win.banner.text()
     assert RunDir(win.session.run_path).read_info()["status"] == "diverged"
 
 

@@ -145,7 +145,7 @@ class GANRecipe(Recipe):
 
     def step(self, next_batch, step):
         losses = gan_step(self.train_g, self.train_d, self.optimizers["g"], self.optimizers["d"],
-                          self.batches(next_batch), self.config, step, self.amp)  # fmt: skip
+                          self.batches(next_batch), self.config, step, self.amp, self.model.data.scale)  # fmt: skip
         if self.model.generator_ema is not None:
             update_ema(self.model, self.config.ema_decay, step + 1)
         return losses

@@ -60,12 +60,15 @@ def gan_step(
     config,
     step: int = 0,
     amp: Precision = FP32,
+    input_scale: float = 1.0,
 ) -> dict[str, torch.Tensor]:
     """k discriminator updates on fresh real batches, then one generator update.
 
     `config` is the model's GAN config (GANTrainingConfig fields: latent_dim, d_steps, loss,
     g_loss, r1_gamma, r1_every, diffaugment); `step` counts finished steps (for lazy R1). The
     networks run under `amp`'s autocast; the losses are computed in fp32 from fp32 logits.
+    `input_scale`: the scale D divides its input by (points standardised inside the model); R1
+    is weighted by its square, so the penalty is that of the gradient in D's own units.
     """
     d_steps, policy = config.d_steps, config.diffaugment
     g_kind = "hinge" if config.loss == "hinge" else config.g_loss
@@ -73,7 +76,7 @@ def gan_step(
         # --- phase D: maximise log D(x) + log(1 - D(G(z))) (or the hinge margin) ---
         x, y = next_batch()
         z = torch.randn(x.shape[0], config.latent_dim, device=x.device)
-        r1_scale = r1_weight(config.r1_gamma, config.r1_every, step * d_steps + i)
+        r1_scale = r1_weight(config.r1_gamma, config.r1_every, step * d_steps + i) * input_scale**2
         real_in = diff_augment(x, policy)
         if r1_scale:
             real_in = real_in.detach().requires_grad_(True)

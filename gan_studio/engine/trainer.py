@@ -98,7 +98,9 @@ class Trainer:
         self.dataset = dataset
         self.data_info = DataInfo.from_dataset(dataset)
         if checkpoint is not None:
-            check_same_data(DataInfo.from_dict(checkpoint["data_info"]), self.data_info, self.run.last_checkpoint)
+            saved = DataInfo.from_dict(checkpoint["data_info"])
+            check_same_data(saved, self.data_info, self.run.last_checkpoint)
+            self.data_info = saved  # the standardisation the weights were trained with, even if the file changed
         if self.spec.conditional and dataset.y is None:
             raise ConfigError(f"{model_name} needs a labelled dataset; '{train_config.data}' has no labels")
         self.model = create_model(model_name, model_config, self.data_info).to(self.device)
@@ -431,9 +433,6 @@ class Trainer:
         else:
             kept = f"checkpoints/last.pt (step {self._checkpoint_step}, verified finite) is kept"
         what = f"{d['loss']} became {d['value']}" if d["value"] != "non-finite" else f"{d['loss']} is not finite"
-        largest = max(abs(v) for v in self.dataset.value_range) if self.data_info.kind == "points" else 0.0
-        if largest > 100:  # the models are sized for data of about unit scale
-            kept += f"; the points reach {largest:.3g}: scaled to about unit size they train far better"
         self.status = "diverged"
         return Diverged(d["step"], loss=str(d["loss"]), value=d["value"], message=f"{what} at step {d['step']}; {kept}")
 

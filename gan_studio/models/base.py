@@ -8,8 +8,10 @@ export and the explorer treat every model the same way.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -20,12 +22,19 @@ from gan_studio.models.batchnorm_statistics import has_batchnorm, recompute_batc
 
 @dataclass
 class DataInfo:
-    """The shape and labels of the data a model is built for."""
+    """The shape and labels of the data a model is built for; for points far from unit size, also
+    the standardisation the point models apply inside (x_model = (x - offset) / scale)."""
 
     kind: str  # "images" | "points"
     shape: tuple[int, ...]  # (C, H, W) for images, (D,) for points
     num_classes: int = 0
     class_names: list[str] = field(default_factory=list)
+    offset: tuple[float, ...] = ()  # per dimension; () = none (images, and points already about unit size)
+    scale: float = 1.0
+
+    @property
+    def standardised(self) -> bool:
+        return bool(self.offset)
 
     @property
     def flat_dim(self) -> int:
@@ -36,15 +45,57 @@ class DataInfo:
 
     @classmethod
     def from_dataset(cls, dataset) -> DataInfo:
-        return cls(dataset.kind, tuple(dataset.sample_shape), dataset.num_classes, list(dataset.class_names))
+        offset, scale = point_standardisation(dataset.storage) if dataset.kind == "points" else ((), 1.0)
+        return cls(dataset.kind, tuple(dataset.sample_shape), dataset.num_classes, list(dataset.class_names),
+                   offset, scale)  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: dict) -> DataInfo:
-        return cls(data["kind"], tuple(data["shape"]), int(data["num_classes"]), list(data["class_names"]))
+        offset = tuple(float(v) for v in data.get("offset", ()))
+        return cls(data["kind"], tuple(data["shape"]), int(data["num_classes"]), list(data["class_names"]),
+                   offset, float(data.get("scale", 1.0)))  # fmt: skip
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "shape": list(self.shape), "num_classes": self.num_classes,
-                "class_names": list(self.class_names)}  # fmt: skip
+        out = {"kind": self.kind, "shape": list(self.shape), "num_classes": self.num_classes,
+               "class_names": list(self.class_names)}  # fmt: skip
+        if self.standardised:
+            out.update(offset=list(self.offset), scale=self.scale)
+        return out
+
+
+UNIT_SIZE = (0.1, 10.0)  # points whose spread and centre are within this need no standardising
+
+
+def point_standardisation(points) -> tuple[tuple[float, ...], float]:
+    """(per-dimension mean, overall standard deviation) of points (N, D) far from unit size; else ((), 1.0).
+
+    Networks with default initialisations and learning rates train on data of about unit size: a VAE
+    on points in the thousands turned NaN at step 1. Points already about unit size (the built-in sets)
+    are left exactly as they are."""
+    data = np.asarray(points, dtype=np.float64)
+    if data.size == 0:
+        return (), 1.0
+    mean = data.mean(axis=0)
+    std = float(data.std())
+    low, high = UNIT_SIZE
+    if (low <= std <= high or std == 0.0) and float(np.abs(mean).max()) <= high:
+        return (), 1.0
+    return tuple(float(m) for m in mean), (std if std > 0 else 1.0)
+
+
+class PointScaling(nn.Module):
+    """x -> (x - offset) / scale (`to_model`) or its inverse, as constants (not in the state dict, traced into ONNX)."""
+
+    def __init__(self, data: DataInfo, to_model: bool):
+        super().__init__()
+        self.to_model = to_model
+        self.register_buffer("offset", torch.tensor(data.offset, dtype=torch.float32), persistent=False)
+        self.scale = data.scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.to_model:
+            return (x - self.offset) / self.scale
+        return x * self.scale + self.offset
 
 
 DIFFAUGMENT_POLICIES = ("off", "translation", "color,translation", "color,translation,cutout")
@@ -200,7 +251,9 @@ class VAEModel(nn.Module):
         dims = tuple(range(1, x.dim()))
         if self.likelihood == "bernoulli":
             return F.binary_cross_entropy_with_logits(out, x, reduction="none").sum(dims)
-        log_sigma = self.log_sigma.clamp(-7.0, 5.0)
+        log_sigma = self.log_sigma.clamp(-7.0, 5.0)  # of the model's (standardised) units
+        if self.data.standardised:
+            log_sigma = log_sigma + math.log(self.data.scale)  # the density of the points in their own units
         nll = 0.5 * ((x - out) / log_sigma.exp()) ** 2 + log_sigma + 0.5 * torch.log(torch.tensor(2 * torch.pi))
         return nll.sum(dims)
 

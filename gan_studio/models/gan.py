@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 
 from gan_studio.config import param
-from gan_studio.models.base import DataInfo, GANModel, GANTrainingConfig, normal_init, pack_samples
+from gan_studio.models.base import DataInfo, GANModel, GANTrainingConfig, PointScaling, normal_init, pack_samples
 
 
 @dataclass
@@ -52,10 +52,12 @@ class MLPGenerator(nn.Module):
         if data.kind == "images":
             layers.append(nn.Tanh())
         self.net = nn.Sequential(*layers)
+        self.to_data = PointScaling(data, to_model=False) if data.standardised else None
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         h = z if y is None else torch.cat([z, y], dim=1)  # (B, latent + K)
-        return self.net(h).view(z.shape[0], *self.shape)  # (B, *data shape)
+        out = self.net(h).view(z.shape[0], *self.shape)  # (B, *data shape)
+        return out if self.to_data is None else self.to_data(out)  # points far from unit size: their units
 
 
 class Maxout(nn.Module):
@@ -98,8 +100,11 @@ class MLPDiscriminator(nn.Module):
         layers.append(nn.Linear(width, 1))
         self.trunk = nn.Sequential(*trunk)  # per sample (empty when joined at the input)
         self.net = nn.Sequential(*layers)  # per pack
+        self.to_model = PointScaling(data, to_model=True) if data.standardised else None
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.to_model is not None:
+            x = self.to_model(x)  # points far from unit size, standardised
         h = x.flatten(1)  # (B, flat)
         if y is not None:
             h = torch.cat([h, y], dim=1)  # (B, flat + K)

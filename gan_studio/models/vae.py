@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 
 from gan_studio.config import param
-from gan_studio.models.base import DataInfo, VAEModel
+from gan_studio.models.base import DataInfo, PointScaling, VAEModel
 
 
 @dataclass
@@ -51,8 +51,11 @@ class MLPEncoder(nn.Module):
             width = config.hidden
         self.body = nn.Sequential(*layers)
         self.head = nn.Linear(width, 2 * config.latent_dim)
+        self.to_model = PointScaling(data, to_model=True) if data.standardised else None
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None):
+        if self.to_model is not None:
+            x = self.to_model(x)  # points far from unit size, standardised
         h = x.flatten(1) if y is None else torch.cat([x.flatten(1), y], dim=1)  # (B, flat [+ K])
         mu, logvar = self.head(self.body(h)).chunk(2, dim=1)  # (B, latent) each
         return mu, logvar
@@ -71,10 +74,12 @@ class MLPDecoder(nn.Module):
             width = config.hidden
         layers.append(nn.Linear(width, data.flat_dim))
         self.net = nn.Sequential(*layers)
+        self.to_data = PointScaling(data, to_model=False) if data.standardised else None
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         h = z if y is None else torch.cat([z, y], dim=1)  # (B, latent [+ K])
-        return self.net(h).view(z.shape[0], *self.shape)  # (B, *shape)
+        out = self.net(h).view(z.shape[0], *self.shape)  # (B, *shape)
+        return out if self.to_data is None else self.to_data(out)  # points far from unit size: their units
 
 
 def _levels(image_size: int) -> int:

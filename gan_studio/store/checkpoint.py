@@ -9,6 +9,7 @@ the newest verified checkpoint: pruning keeps the newest N numbered ones and nev
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import re
@@ -146,6 +147,13 @@ def _structure_problem(data: dict) -> str | None:
         return f"data_info num_classes is {_describe(classes)}"
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or len(names) < classes:
         return "data_info class_names is not a list of one name per class"
+    offset, scale = info.get("offset", []), info.get("scale", 1.0)
+    if not isinstance(offset, (list, tuple)) or (offset and (info["kind"] != "points" or len(offset) != shape[0])):
+        return f"data_info offset is {_describe(offset)}"
+    if not all(_is_plain(v, float) and math.isfinite(v) for v in offset):
+        return "data_info offset holds a value that is not a finite number"
+    if not _is_plain(scale, float) or not math.isfinite(scale) or not 0 < scale < 1e30:
+        return f"data_info scale is {_describe(scale)}"
     if "rng" in data:
         return _rng_problem(data["rng"])
     return None
@@ -242,8 +250,8 @@ def run_mismatch(data: dict, info: dict) -> Mismatch:
     recorded = info.get("data_info")
     if isinstance(recorded, dict):
         saved = data["data_info"]
-        mismatch.data = [k for k in ("class_names", "kind", "num_classes", "shape")
-                         if k in recorded and list_or_value(recorded[k]) != list_or_value(saved[k])]  # fmt: skip
+        mismatch.data = [k for k in ("class_names", "kind", "num_classes", "shape", "offset", "scale")
+                         if k in recorded and list_or_value(recorded[k]) != list_or_value(saved.get(k))]  # fmt: skip
     return mismatch
 
 

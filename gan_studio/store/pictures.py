@@ -45,22 +45,31 @@ def image_grid(images: np.ndarray, columns: int, padding: int = 2) -> np.ndarray
 
 def scatter_plot(generated: np.ndarray, real: np.ndarray | None = None, size: int = 384,
                  extent: float | None = None) -> np.ndarray:  # fmt: skip
-    """A uint8 RGB (size, size, 3) scatter of 2D points: real in grey, generated in orange."""
+    """A uint8 RGB (size, size, 3) scatter of 2D points: real in grey, generated in orange.
+
+    The view is centred on the origin (its axes drawn) when the points surround it, else on the
+    middle of the points (data far from the origin, e.g. in pixel coordinates), `extent` around it."""
     pts = [p for p in (real, generated) if p is not None and len(p)]
+    finite = np.concatenate([p[np.isfinite(p).all(1)] for p in pts]) if pts else np.zeros((0, 2))
+    middle = np.zeros(2)
+    if finite.size and ((finite.min(0) > 0) | (finite.max(0) < 0)).any():  # the origin is outside the points
+        middle = (finite.min(0) + finite.max(0)) / 2
     if extent is None:
-        finite = np.concatenate([p[np.isfinite(p).all(1)] for p in pts]) if pts else np.zeros((1, 2))
-        extent = float(np.abs(finite).max()) * 1.15 if finite.size else 1.0
+        extent = float(np.abs(finite - middle).max()) * 1.15 if finite.size else 1.0
         extent = max(extent, 1e-3)
     img = Image.new("RGB", (size, size), (255, 255, 255))
     draw = ImageDraw.Draw(img)
     centre = size / 2
-    draw.line([(0, centre), (size, centre)], fill=(225, 225, 225))
-    draw.line([(centre, 0), (centre, size)], fill=(225, 225, 225))
+    scale = (size / 2 - 4) / extent
+    axis_x, axis_y = centre - middle[0] * scale, centre + middle[1] * scale  # where x = 0 and y = 0 fall
+    if 0 <= axis_y <= size:
+        draw.line([(0, axis_y), (size, axis_y)], fill=(225, 225, 225))
+    if 0 <= axis_x <= size:
+        draw.line([(axis_x, 0), (axis_x, size)], fill=(225, 225, 225))
 
     def plot(points, colour, radius):
-        scale = (size / 2 - 4) / extent
         for x, y in points[np.isfinite(points).all(1)]:
-            px, py = centre + x * scale, centre - y * scale
+            px, py = centre + (x - middle[0]) * scale, centre - (y - middle[1]) * scale
             draw.ellipse([px - radius, py - radius, px + radius, py + radius], fill=colour)
 
     if real is not None:

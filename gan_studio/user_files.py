@@ -63,7 +63,7 @@ def read_user_file(path: str | Path, limit: int) -> bytes:
         if size > limit:
             raise RefusedFile(f"file is too large ({size:,} bytes; at most {limit:,})")
         with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read(limit + 1)
+            data = fh.read(size + 1)  # read(n) reserves n bytes up front: the file's size, not the limit
         if len(data) > limit:
             raise RefusedFile(f"file is too large (more than {limit:,} bytes)")
         return data

@@ -3,6 +3,7 @@ clear error for each kind of bad file or bad request."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -148,8 +149,34 @@ BAD_FILES = {
                       "input 'z' has shape"),
     "bad metadata": (lambda src, tmp: _edited_copy(src, tmp / "b.onnx", lambda m: _set_prop(m, "num_classes", "x")),
                      "metadata 'num_classes' should be an integer"),
-    "directory": (lambda src, tmp: tmp, "not a file"),
+    "directory": (lambda src, tmp: tmp, "not a regular file: it is a folder"),
+    # metadata that would make sampling allocate gigabytes, or fail deep inside with a traceback
+    "images without a range": (lambda src, tmp: _edited_copy(src, tmp / "v.onnx", lambda m: _set_prop(m, "value_range", "null")),
+                               "metadata 'value_range' is null"),
+    "2-axis image shape": (lambda src, tmp: _edited_copy(src, tmp / "s.onnx", lambda m: _set_prop(m, "image_shape", "[32, 32]")),
+                           "is not (channels 1 or 3, height, width)"),
+    "5 channels": (lambda src, tmp: _edited_copy(src, tmp / "c.onnx", lambda m: _set_prop(m, "image_shape", "[5, 8, 8]")),
+                   "is not (channels 1 or 3, height, width)"),
+    "huge image": (lambda src, tmp: _edited_copy(src, tmp / "h.onnx", lambda m: _set_prop(m, "image_shape", "[1, 100000, 100000]")),
+                   "with sides up to 4096"),
+    "huge latent": (lambda src, tmp: _edited_copy(src, tmp / "l.onnx", lambda m: _set_prop(m, "latent_dim", "10000000000")),
+                    "metadata 'latent_dim' 10000000000 is beyond 65536"),
+    "long class name": (lambda src, tmp: _edited_copy(src, tmp / "n.onnx", lambda m: _set_prop(
+        m, "class_names", json.dumps(["x" * 300, "b", "c"]))), "a name of over 256 characters"),
+    "3 GB file": (lambda src, tmp: _sparse(tmp / "big.onnx", 3 * 2**30), "file is too large"),
+    "fifo": (lambda src, tmp: _fifo(tmp / "pipe.onnx"), "not a regular file: it is a FIFO"),
 }  # fmt: skip
+
+
+def _sparse(path: Path, size: int) -> Path:
+    with open(path, "wb") as fh:
+        fh.truncate(size)  # takes no disk space, and must not be read into memory either
+    return path
+
+
+def _fifo(path: Path) -> Path:
+    os.mkfifo(path)  # opening it for reading would block for ever
+    return path
 
 
 @pytest.mark.parametrize("kind", list(BAD_FILES))
@@ -166,9 +193,17 @@ def test_each_bad_file_gets_one_clear_error(tmp_path, capsys, kind):
         assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+def test_only_the_batch_of_an_outputs_shape_may_be_symbolic():
+    """A symbolic height could be anything at run time (a crafted file made 20000x20000 per sample)."""
+    gen = OnnxGenerator(exported("dcgan-32")[1].path)
+    gen._check_shape("image", ["batch", 3, 32, 32], (3, 32, 32), static=True)
+    with pytest.raises(ExportError, match="output 'image' gives shape"):
+        gen._check_shape("image", ["batch", 3, "height", 32], (3, 32, 32), static=True)
+
+
 def test_an_encoder_file_is_not_a_generator():
     _, report = exported("vae-images", "encoder")
-    with pytest.raises(ExportError, match="OnnxGenerator needs a generator or decoder export"):
+    with pytest.raises(ExportError, match="drawing samples needs a generator or decoder export"):
         OnnxGenerator(report.path)
 
 

@@ -47,15 +47,17 @@ def check_size(n: int, sample_shape) -> None:
     """ConfigError when n samples of `sample_shape` would not fit one grid (memory, picture size)."""
     values = n * math.prod(sample_shape)
     if values > MAX_VALUES:
-        most = max(1, MAX_VALUES // math.prod(sample_shape))
+        most = MAX_VALUES // math.prod(sample_shape)
         shape = "x".join(map(str, sample_shape))
+        if not most:
+            raise ConfigError(f"a sample of {shape} is too large for a grid picture")
         raise ConfigError(f"--n {n} is too many: at most {most} samples of {shape} fit one grid")
 
 
 def run(args) -> int:
     out = check_output_file(args.out, ".png", example="grid")
     source = Path(args.source)
-    if source.suffix.lower() == ".onnx" or source.is_file():
+    if source.suffix.lower() == ".onnx" or (source.exists() and not source.is_dir()):  # a FIFO is refused by name
         from gan_studio.export.inference import OnnxGenerator
 
         gen = OnnxGenerator(source, providers=[args.provider] if args.provider else None)

@@ -175,6 +175,9 @@ def _check_sizes(n: int | None, k: int, neighbours: int) -> None:
         raise ConfigError(f"--k (importance samples) must be at least 1, got {k}")
     if neighbours < 1:
         raise ConfigError(f"--neighbours must be at least 1, got {neighbours}")
+    if n is not None and neighbours >= n:
+        raise ConfigError(f"--neighbours ({neighbours}) must be below --n ({n}): precision and recall compare each "
+                          "sample with its nearest neighbours among the others")  # fmt: skip
 
 
 def _finite_rows(samples: torch.Tensor, report: dict) -> torch.Tensor:
@@ -217,7 +220,10 @@ def _evaluate_points(report, loaded: LoadedRun, reference: ReferenceData, sample
                            real_m.high_quality, noise_m.high_quality, "higher", "%"))  # fmt: skip
         rows.append(metric("reverse_kl", "reverse KL to uniform over modes (nats)", gen_m.reverse_kl if gen_m else None,
                            real_m.reverse_kl, noise_m.reverse_kl))  # fmt: skip
-    if len(gen) > neighbours:
+    if len(gen) <= neighbours:
+        report["notes"].append(f"only {len(gen)} finite samples, not more than --neighbours {neighbours}: no "
+                               "Frechet distance, precision or recall")  # fmt: skip
+    else:
         rows.append(metric("frechet", "Frechet distance (2D coordinates)", frechet_distance(gen, test),
                            frechet_distance(real, test), frechet_distance(noise, test)))  # fmt: skip
         _precision_recall_rows(rows, gen, real, noise, test, neighbours, "(2D coordinates)")

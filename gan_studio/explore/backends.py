@@ -9,6 +9,7 @@ discriminator's heatmap and the KL ordering of latent dimensions.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,46 +179,68 @@ def _source_from_run(loaded: LoadedRun) -> ExplorerSource:
 
 
 def exports_of(run_path: str | Path) -> list[Path]:
-    """The run's exported .onnx files, newest first."""
+    """The run's exported .onnx files, newest first: regular files only (no symlinks, FIFOs or folders)."""
     folder = RunDir(Path(run_path)).exports_dir
-    if not folder.is_dir():
+    found = []
+    try:
+        entries = list(os.scandir(folder)) if folder.is_dir() and not folder.is_symlink() else []
+    except OSError:
         return []
-    return sorted(folder.glob("*.onnx"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for entry in entries:
+        try:
+            if entry.name.endswith(".onnx") and entry.is_file(follow_symlinks=False):
+                found.append((entry.stat(follow_symlinks=False).st_mtime, Path(entry.path)))
+        except OSError:  # gone or unreadable since the listing
+            continue
+    return [path for _, path in sorted(found, key=lambda item: item[0], reverse=True)]
 
 
 def matching_export(run_path: str | Path, step: int) -> tuple[Path | None, str]:
-    """The newest generator export of `run_path` made at training step `step`, or None and why not."""
+    """The newest generator export of `run_path` made from its current checkpoint of step `step`, or None
+    and why not. An export older than the checkpoint is of an earlier history (the run was rewound with
+    --from and trained again to the same step): not used. Unreadable files are passed over."""
     files = exports_of(run_path)
     if not files:
         return None, "torch: the run has no ONNX export"
-    steps = []
+    checkpoint = RunDir(Path(run_path)).last_checkpoint
+    try:
+        checkpoint_time = checkpoint.stat().st_mtime
+    except OSError:
+        checkpoint_time = 0.0
+    steps, stale = [], False
     for candidate in files:
         meta_step, part = _export_step_and_part(candidate)
-        if part not in (None, "generator", "decoder"):
+        if meta_step is None or part not in ("generator", "decoder"):
             continue
-        if meta_step is None or meta_step == step:
+        if meta_step != step:
+            steps.append(meta_step)
+        elif candidate.stat().st_mtime < checkpoint_time:
+            stale = True
+        else:
             return candidate, ""
-        steps.append(meta_step)
+    if stale:
+        return None, f"torch: the ONNX export of step {step} is older than the checkpoint (the run was rewound since)"
     if steps:
         return None, f"torch: the ONNX export is from step {max(steps)}, the checkpoint from step {step}"
-    return None, "torch: the run has no ONNX export of its generator"
+    return None, "torch: the run has no readable ONNX export of its generator"
 
 
 def _export_step_and_part(path: Path) -> tuple[int | None, str | None]:
-    """Training step and part recorded in an .onnx file's metadata (None when it cannot be read)."""
+    """Training step and part recorded in an .onnx file's metadata (None, None when it cannot be read)."""
     try:
         import onnx
 
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception:  # unreadable files are reported when opened, not while choosing
+        from gan_studio.export.inference import MAX_ONNX_BYTES
+        from gan_studio.user_files import read_user_file
+
+        model = onnx.load_model_from_string(read_user_file(path, MAX_ONNX_BYTES))
+    except Exception:  # noqa: BLE001 - refused, unreadable or not ONNX: passed over while choosing
         return None, None
     meta = {p.key: p.value for p in model.metadata_props}
-    step = meta.get("step")
-    part = meta.get("part")
-    try:
-        return (int(step) if step is not None else None), part
-    except ValueError:
-        return None, part
+    step = meta.get("step", "")
+    if not (step.isascii() and step.isdigit() and len(step) <= 12):
+        return None, None
+    return int(step), meta.get("part")
 
 
 def _inference():

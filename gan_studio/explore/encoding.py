@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-from PIL import Image, UnidentifiedImageError
 
-from gan_studio.data import Dataset, fit_images, load_dataset
+from gan_studio.data import Dataset, load_dataset
+from gan_studio.data.budgets import MAX_IMAGE_FILE_BYTES
+from gan_studio.data.decode import BadImage, decode_square
 from gan_studio.errors import ConfigError, DataError
 from gan_studio.explore.latent import one_hot_vector
+from gan_studio.user_files import RefusedFile, os_reason, read_user_file
 
 _DATASETS: dict[tuple, Dataset] = {}  # (spec, size, channels, range, seed) -> dataset; a few at most
 _CACHE_SIZE = 2
@@ -56,26 +57,28 @@ def run_dataset(info: dict, sample_shape: tuple[int, ...], value_range: tuple[fl
 
 
 def load_image_file(path: str | Path, sample_shape: tuple[int, ...]) -> np.ndarray:
-    """An image file as float (C, H, W) in [0, 1], converted to the model's channels and size."""
+    """An image file as float (C, H, W) in [0, 1], in the model's channels and size, decoded as the
+    training images are (centre square, resized, upright); files the data loaders would refuse (too
+    large, a FIFO, a decompression bomb) are refused with a DataError naming the file."""
     path = Path(path)
     if len(sample_shape) != 3:
         raise ConfigError("this model works on 2D points, not images")
     channels, size = int(sample_shape[0]), int(sample_shape[-1])
     try:
-        with Image.open(path) as img:
-            img.load()
-            picture = img.convert("L" if channels == 1 else "RGB")
+        data = read_user_file(path, MAX_IMAGE_FILE_BYTES)
     except FileNotFoundError:
         raise DataError("no such image file", path) from None
-    except UnidentifiedImageError:
-        raise DataError("not a readable image (expected PNG, JPEG, BMP, GIF, TIFF or WebP)", path) from None
-    except (OSError, ValueError) as exc:
-        raise DataError(f"not a readable image ({getattr(exc, 'strerror', None) or exc})", path) from None
-    array = np.asarray(picture, dtype=np.float32) / 255.0
-    if array.ndim == 2:
-        array = array[:, :, None]
-    x = torch.from_numpy(array).permute(2, 0, 1)[None]  # (1, C, H, W)
-    return fit_images(x, size, channels)[0].numpy()
+    except RefusedFile as exc:
+        raise DataError(str(exc), path) from None
+    except OSError as exc:
+        raise DataError(f"cannot read this image: {os_reason(exc)}", path) from None
+    try:
+        rgb = decode_square(data, size).astype(np.float32) / 255.0  # (size, size, 3)
+    except BadImage as exc:
+        raise DataError(str(exc), path) from None
+    if channels == 1:
+        rgb = (rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32))[:, :, None]  # as Pillow's "L"
+    return np.ascontiguousarray(rgb.transpose(2, 0, 1))
 
 
 def encode(source, x: np.ndarray, label: int | None = None) -> Encoding:

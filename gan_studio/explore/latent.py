@@ -16,6 +16,8 @@ from gan_studio.errors import ConfigError
 from gan_studio.models.latents import sample_inputs
 
 INTERPOLATION_MODES = ("linear", "spherical")
+MAX_PATH_STEPS = 10_000  # latents in one interpolation path (a strip, an animation)
+MAX_LATENT_VALUE = 1e4  # |z| of a pasted or loaded latent; z ~ N(0, 1), and norms of larger ones overflow float32
 
 
 def seed_latent(seed: int, latent_dim: int) -> np.ndarray:
@@ -53,8 +55,8 @@ def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
 
 def interpolation_path(a: np.ndarray, b: np.ndarray, steps: int, mode: str = "linear") -> np.ndarray:
     """`steps` latents from a to b inclusive, (steps, latent_dim); the ends are exactly a and b."""
-    if steps < 2:
-        raise ConfigError(f"an interpolation needs at least 2 steps, got {steps}")
+    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or not 2 <= steps <= MAX_PATH_STEPS:
+        raise ConfigError(f"an interpolation needs a whole number of steps from 2 to {MAX_PATH_STEPS}, got {steps}")
     if mode not in INTERPOLATION_MODES:
         raise ConfigError(f"unknown interpolation '{mode}' (choose {' or '.join(INTERPOLATION_MODES)})")
     if a.shape != b.shape:
@@ -69,12 +71,18 @@ def group_mean(group: list[np.ndarray] | np.ndarray, name: str) -> np.ndarray:
     """The average of a group of latents (the DCGAN paper averages 3 samples per concept)."""
     if len(group) == 0:
         raise ConfigError(f"group {name} is empty: add at least one sample to it")
+    sizes = {np.shape(z) for z in group}
+    if len(sizes) > 1:
+        raise ConfigError(f"group {name} mixes latents of different sizes: {sorted(s[-1] if s else 0 for s in sizes)}")
     return np.mean(np.stack(list(group)), axis=0).astype(np.float32)
 
 
 def arithmetic(group_a, group_b, group_c) -> np.ndarray:
     """mean(A) - mean(B) + mean(C), e.g. smiling woman - neutral woman + neutral man (Radford et al.)."""
-    return (group_mean(group_a, "A") - group_mean(group_b, "B") + group_mean(group_c, "C")).astype(np.float32)
+    means = [group_mean(group, name) for group, name in ((group_a, "A"), (group_b, "B"), (group_c, "C"))]
+    if len({m.shape for m in means}) > 1:
+        raise ConfigError(f"the groups hold latents of different sizes: {[m.shape[-1] for m in means]}")
+    return (means[0] - means[1] + means[2]).astype(np.float32)
 
 
 def one_hot_vector(label: int, num_classes: int) -> np.ndarray:
@@ -92,22 +100,25 @@ def mix_condition(weights, num_classes: int) -> np.ndarray:
     weights are refused, and all-zero weights are an error (there is no class to draw).
     """
     w = np.zeros(num_classes, dtype=np.float64)
-    if isinstance(weights, dict):
-        for k, v in weights.items():
-            if not 0 <= int(k) < num_classes:
-                raise ConfigError(f"class must be between 0 and {num_classes - 1}, got {k}")
-            w[int(k)] = float(v)
-    else:
-        values = np.asarray(weights, dtype=np.float64).ravel()
-        if values.size != num_classes:
-            raise ConfigError(f"expected {num_classes} class weights, got {values.size}")
-        w[:] = values
+    try:
+        if isinstance(weights, dict):
+            for k, v in weights.items():
+                if not 0 <= int(k) < num_classes:
+                    raise ConfigError(f"class must be between 0 and {num_classes - 1}, got {k}")
+                w[int(k)] = float(v)
+        else:
+            values = np.asarray(weights, dtype=np.float64).ravel()
+            if values.size != num_classes:
+                raise ConfigError(f"expected {num_classes} class weights, got {values.size}")
+            w[:] = values
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError("class weights must be numbers, one per class (or {class: weight})") from None
     if (w < 0).any() or not np.isfinite(w).all():
         raise ConfigError("class weights must be finite and not negative")
-    total = w.sum()
-    if total <= 0:
+    if w.max() <= 0:
         raise ConfigError("give at least one class a weight above 0")
-    return (w / total).astype(np.float32)
+    w = w / w.max()  # first: a sum of huge weights would overflow
+    return (w / w.sum()).astype(np.float32)
 
 
 def describe_condition(y: np.ndarray | None, class_names: list[str]) -> str:
@@ -143,11 +154,16 @@ def z_from_text(text: str, latent_dim: int) -> tuple[np.ndarray, np.ndarray | No
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"the pasted latent is not valid JSON ({exc.msg})") from None
+        except (ValueError, RecursionError):  # a number of thousands of digits; absurdly deep nesting
+            raise ConfigError("the pasted latent is not a latent (a number too long, or nesting too deep)") from None
         if not isinstance(data, dict) or "z" not in data:
             raise ConfigError('the pasted JSON has no "z" list')
         values = _float_list(data["z"], "z")
         if data.get("y") is not None:
-            y = np.asarray(_float_list(data["y"], "y"), dtype=np.float32)
+            with np.errstate(over="ignore"):  # beyond float32: inf, refused just below
+                y = np.asarray(_float_list(data["y"], "y"), dtype=np.float32)
+            if not np.isfinite(y).all() or (y < 0).any() or not y.any():
+                raise ConfigError('the pasted latent\'s "y" must be class weights: finite, not negative, not all 0')
     else:
         text = text.strip("[]()")
         tokens = [t for t in re.split(r"[\s,;]+", text) if t]
@@ -155,18 +171,24 @@ def z_from_text(text: str, latent_dim: int) -> tuple[np.ndarray, np.ndarray | No
         if bad:
             raise ConfigError(f"the pasted latent has a non-number: '{bad[0][:40]}'")
         values = [float(t) for t in tokens]
-    z = np.asarray(values, dtype=np.float32)
+    with np.errstate(over="ignore"):  # beyond float32: inf, refused below
+        z = np.asarray(values, dtype=np.float32)
     if z.size != latent_dim:
         raise ConfigError(f"the pasted latent has {z.size} numbers but this model's z has {latent_dim}")
     if not np.isfinite(z).all():
         raise ConfigError("the pasted latent holds NaN or infinite values")
+    if np.abs(z).max(initial=0.0) > MAX_LATENT_VALUE:
+        raise ConfigError(f"the pasted latent holds values beyond ±{MAX_LATENT_VALUE:g} (z is drawn from N(0, 1))")
     return z, y
 
 
 def _float_list(value, name: str) -> list[float]:
     if not isinstance(value, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
         raise ConfigError(f'"{name}" must be a list of numbers')
-    return [float(v) for v in value]
+    try:
+        return [float(v) for v in value]
+    except OverflowError:  # an integer of hundreds of digits
+        raise ConfigError(f'"{name}" holds a number too large for a latent') from None
 
 
 def class_seed_inputs(seeds: list[int], num_classes: int, latent_dim: int) -> tuple[np.ndarray, np.ndarray]:

@@ -98,6 +98,8 @@ def load_latent(path: str | Path, latent_dim: int, num_classes: int = 0) -> tupl
         record = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"not a saved latent: invalid JSON ({exc.msg}, line {exc.lineno})", path) from None
+    except (ValueError, RecursionError):  # a number of thousands of digits; absurdly deep nesting
+        raise ConfigError("not a saved latent (a number too long, or nesting too deep)", path) from None
     if not isinstance(record, dict):
         raise ConfigError("not a saved latent (expected a JSON object with a z list)", path)
     try:

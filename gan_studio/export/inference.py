@@ -26,6 +26,7 @@ import onnxruntime as ort
 
 from gan_studio.errors import ConfigError, ExportError
 from gan_studio.export.metadata import ExportMetadata
+from gan_studio.user_files import RefusedFile, os_reason, read_user_file
 
 PROVIDER_PRIORITY = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 CPU = "CPUExecutionProvider"
@@ -142,6 +143,7 @@ class _OnnxPart(abc.ABC):
     """An exported GAN Studio file loaded in ONNX Runtime, with its metadata checked."""
 
     expected_parts: tuple[str, ...] = ()
+    use = ""  # what the file is loaded for, in a message
 
     def __init__(self, path: str | Path, providers: list[str] | None = None, threads: int | None = None):
         self.path = Path(path)
@@ -150,7 +152,7 @@ class _OnnxPart(abc.ABC):
         if self.metadata.part not in self.expected_parts:
             raise ExportError(
                 f"this file is a {self.metadata.model_type} {self.metadata.part}; "
-                f"{type(self).__name__} needs a {' or '.join(self.expected_parts)} export",
+                f"{self.use} needs a {' or '.join(self.expected_parts)} export",
                 self.path,
             )
         try:
@@ -218,11 +220,10 @@ class _OnnxPart(abc.ABC):
             self._check_shape(value.name, value.shape, expected[value.name], static=True)
 
     def _check_shape(self, name: str, shape, sample: tuple[int, ...], static: bool = False) -> None:
-        """ExportError unless `shape` is (batch, *sample); symbolic sizes pass when `static` (checked at run time)."""
+        """ExportError unless `shape` is (batch, *sample). Only the batch may be symbolic: an export's other
+        sizes are fixed, and a symbolic one could be anything at run time (gigabytes per sample)."""
         dims = list(shape)[1:]
-        fits = len(dims) == len(sample) and all(
-            (static and not isinstance(d, int)) or d == s for d, s in zip(dims, sample, strict=True)
-        )
+        fits = len(dims) == len(sample) and all(d == s for d, s in zip(dims, sample, strict=True))
         if not fits:
             where = "gives" if static else "gave"
             raise ExportError(
@@ -274,6 +275,7 @@ class OnnxGenerator(_OnnxPart):
     """A GAN generator or VAE decoder export: `generate(z, y)` -> samples (N, C, H, W) or points (N, 2)."""
 
     expected_parts = ("generator", "decoder")
+    use = "drawing samples"
 
     def expected_inputs(self) -> dict[str, tuple[int, ...]]:
         return {"z": (self.latent_dim,), **({"y": (self.num_classes,)} if self.num_classes else {})}
@@ -295,6 +297,7 @@ class OnnxEncoder(_OnnxPart):
     """A VAE encoder export: `encode(x, y)` -> (mu, logvar), each (N, latent_dim)."""
 
     expected_parts = ("encoder",)
+    use = "encoding"
 
     def expected_inputs(self) -> dict[str, tuple[int, ...]]:
         name = "image" if self.metadata.data_kind == "images" else "points"
@@ -314,15 +317,19 @@ class OnnxEncoder(_OnnxPart):
         return mu, logvar
 
 
+MAX_ONNX_BYTES = 2 * 2**30  # protobuf's own limit for one ONNX file; a bigger file is not an export
+
+
 def _read_model_bytes(path: Path) -> bytes:
-    if not path.exists():
+    """The bytes of an .onnx file: a regular file (a FIFO would block) of at most MAX_ONNX_BYTES."""
+    if not path.exists() and not path.is_symlink():
         raise ExportError("no such ONNX file", path)
-    if not path.is_file():
-        raise ExportError("not a file (expected an exported .onnx file)", path)
     try:
-        data = path.read_bytes()
+        data = read_user_file(path, MAX_ONNX_BYTES)
+    except RefusedFile as exc:
+        raise ExportError(f"{exc} (expected an exported .onnx file)", path) from None
     except OSError as exc:
-        raise ExportError(f"cannot read: {exc.strerror or exc}", path) from None
+        raise ExportError(f"cannot read: {os_reason(exc)}", path) from None
     if not data:
         raise ExportError("the file is empty (an interrupted export or copy?)", path)
     return data

@@ -24,6 +24,10 @@ from pathlib import Path
 
 from gan_studio.errors import ExportError
 
+MAX_LATENT_DIM = 1 << 16
+MAX_EXPORT_CLASSES = 10_000
+MAX_NAME_CHARS = 256
+MAX_IMAGE_SIDE = 4096  # as the data loaders
 FORMAT_KEY = "gan_studio.format"
 FORMAT_VALUE = "gan-studio-onnx/1"
 PARTS = ("generator", "decoder", "encoder")
@@ -113,7 +117,27 @@ class ExportMetadata:
             raise ExportError(
                 f"metadata lists {len(meta.class_names)} class names for {meta.num_classes} classes", source
             )
+        meta.check_sizes(source)
         return meta
+
+    def check_sizes(self, source) -> None:
+        """ExportError unless the sizes are ones GAN Studio exports (a huge latent or sample would take
+        gigabytes before the graph could say otherwise)."""
+        if self.latent_dim > MAX_LATENT_DIM:
+            raise ExportError(f"metadata 'latent_dim' {self.latent_dim} is beyond {MAX_LATENT_DIM}", source)
+        if self.num_classes > MAX_EXPORT_CLASSES:
+            raise ExportError(f"metadata 'num_classes' {self.num_classes} is beyond {MAX_EXPORT_CLASSES}", source)
+        if any(len(name) > MAX_NAME_CHARS for name in self.class_names):
+            raise ExportError(f"metadata 'class_names' holds a name of over {MAX_NAME_CHARS} characters", source)
+        shape = self.image_shape
+        if self.data_kind == "images":
+            if len(shape) != 3 or shape[0] not in (1, 3) or max(shape[1:]) > MAX_IMAGE_SIDE:
+                raise ExportError(f"metadata 'image_shape' {list(shape)[:8]} is not (channels 1 or 3, height, width) "
+                                  f"with sides up to {MAX_IMAGE_SIDE}", source)  # fmt: skip
+            if self.value_range is None:
+                raise ExportError("metadata 'value_range' is null, but an image model's output needs one", source)
+        elif list(shape) != [2]:
+            raise ExportError(f"metadata 'image_shape' {list(shape)[:8]} should be [2] for 2D points", source)
 
 
 class _PropReader:
@@ -129,7 +153,9 @@ class _PropReader:
         return self.props[key]
 
     def fail(self, key: str, expected: str):
-        raise ExportError(f"metadata '{key}' should be {expected}, got {self.props.get(key)!r}", self.source)
+        shown = repr(self.props.get(key))
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        raise ExportError(f"metadata '{key}' should be {expected}, got {shown}", self.source)
 
     def choice(self, key: str, allowed: tuple[str, ...]) -> str:
         value = self.text(key)
@@ -138,9 +164,12 @@ class _PropReader:
         return value
 
     def integer(self, key: str, low: int) -> int:
+        text = self.text(key)
         try:
-            value = int(self.text(key))
+            value = int(text) if len(text) <= 30 else None  # a 5,000-digit number is refused by int() itself
         except ValueError:
+            value = None
+        if value is None:
             self.fail(key, "an integer")
         if value < low:
             self.fail(key, f"at least {low}")
@@ -149,7 +178,7 @@ class _PropReader:
     def json_value(self, key: str):
         try:
             return json.loads(self.text(key))
-        except (json.JSONDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting; ValueError: 5,000 digits
             self.fail(key, "JSON")
 
     def json_list(self, key: str) -> list:
@@ -160,7 +189,7 @@ class _PropReader:
 
     def integer_list(self, key: str) -> list[int]:
         value = self.json_list(key)
-        if not value or not all(isinstance(v, int) and v > 0 for v in value):
+        if not value or not all(type(v) is int and 0 < v < 2**31 for v in value):
             self.fail(key, "a JSON list of positive integers")
         return value
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import io
 import json
 import logging
@@ -307,10 +308,34 @@ def _write_verified(out: Path, data: bytes, proto: onnx.ModelProto, feeds: dict[
 def _check_opset(opset: int | None) -> int:
     if opset is None:
         return DEFAULT_OPSET
-    highest = onnx.defs.onnx_opset_version()
+    highest = highest_runnable_opset()
     if not MIN_OPSET <= opset <= highest:
-        raise ConfigError(f"--opset must be between {MIN_OPSET} and {highest}, got {opset}")
+        raise ConfigError(f"--opset must be between {MIN_OPSET} and {highest} (the newest this onnx and ONNX Runtime "
+                          f"both run), got {opset}")  # fmt: skip
     return opset
+
+
+@functools.cache
+def highest_runnable_opset() -> int:
+    """The newest opset that onnx knows and ONNX Runtime loads (onnx may know opsets still being drafted,
+    which ONNX Runtime refuses): probed once with a one-node model."""
+    import onnxruntime as ort
+
+    for opset in range(onnx.defs.onnx_opset_version(), MIN_OPSET, -1):
+        graph = onnx.helper.make_graph(
+            [onnx.helper.make_node("Identity", ["x"], ["y"])], "probe",
+            [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1])],
+            [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1])],
+        )  # fmt: skip
+        imports = [onnx.helper.make_opsetid("", opset)]
+        model = onnx.helper.make_model(graph, opset_imports=imports)
+        model.ir_version = onnx.helper.find_min_ir_version_for(imports)  # not onnx's newest, which may be unknown
+        try:
+            ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        except Exception:  # noqa: BLE001, S112 - ONNX Runtime's own error types: not this opset
+            continue
+        return opset
+    return MIN_OPSET
 
 
 @contextlib.contextmanager

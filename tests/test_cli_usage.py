@@ -309,7 +309,7 @@ def _other_graphs(src: Path, tmp: Path) -> dict[str, tuple[Path, str]]:
                          [_weights("w", 4, 5), oh.make_tensor("zero", onnx.TensorProto.INT64, [1], [0]),
                           oh.make_tensor("one", onnx.TensorProto.INT64, [1], [1]),
                           oh.make_tensor("minus_one", onnx.TensorProto.INT64, [1], [-1])]),
-                         "output 'points' gave shape [4, 5], but the metadata says (N, 2)"),
+                         "output 'points' gives shape ['N', 'K'], but the metadata says (N, 2)"),  # refused at load
         "extra input": (_graph_with_metadata(src, tmp / "d.onnx", [oh.make_tensor_value_info("points", point, [None, 2])],
                         [oh.make_node("MatMul", ["z", "w"], ["points"])], [_weights("w", 4, 2)],
                         inputs=[oh.make_tensor_value_info("z", point, [None, 4]),

@@ -236,17 +236,21 @@ def write_cifar(folder: Path, sizes: dict[str, int], py2: bool = False, seed: in
 @pytest.mark.parametrize("py2", [False, True])
 def test_cifar_batches(tmp_path, py2):
     batches = tmp_path / "cifar-10-batches-py"
-    written = write_cifar(batches, {"data_batch_1": 4, "data_batch_2": 3, "test_batch": 2}, py2=py2)
+    sizes = {"data_batch_1": 4, "data_batch_2": 3, "data_batch_3": 1, "data_batch_4": 1, "data_batch_5": 1}
+    written = write_cifar(batches, {**sizes, "test_batch": 2}, py2=py2)
     assert is_cifar_folder(tmp_path) and is_cifar_folder(batches)
     raw = load_cifar10(tmp_path)  # the parent folder works too
-    assert raw.x.shape == (7, 32, 32, 3) and raw.x.dtype == np.uint8
+    assert raw.x.shape == (10, 32, 32, 3) and raw.x.dtype == np.uint8
     assert raw.class_names == CIFAR10_CLASSES and raw.y.dtype == np.int64 and raw.y.max() < 10
     first = written["data_batch_1"][0]
     np.testing.assert_array_equal(raw.x[0, :, :, 0].ravel(), first[:1024])  # red plane
     np.testing.assert_array_equal(raw.x[0, :, :, 2].ravel(), first[2048:])  # blue plane
     assert load_cifar10(batches, split="test").x.shape == (2, 32, 32, 3)
     ds = load_dataset(str(batches), image_size=32)
-    assert tuple(ds.x.shape) == (7, 3, 32, 32) and len(ds.class_names) == 10
+    assert tuple(ds.x.shape) == (10, 3, 32, 32) and len(ds.class_names) == 10
+    (batches / "data_batch_4").unlink()  # a partial copy: refused by name, not trained on in part
+    with pytest.raises(DataError, match="incomplete: data_batch_4 missing"):
+        load_cifar10(batches)
 
 
 def test_cifar_pickle_with_forbidden_global_does_not_run(tmp_path):
@@ -351,3 +355,40 @@ def test_unsupported_file(tmp_path):
     (tmp_path / "data.csv").write_text("1,2\n")
     with pytest.raises(DataError, match="data.csv"):
         load_raw(str(tmp_path / "data.csv"))
+
+
+def _png(colour) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), colour).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_a_zip_with_one_top_folder_and_a_readme_beside_it_reads_the_folder(tmp_path):
+    """A README.txt beside the one top folder made that folder the only class, silently."""
+    archive = tmp_path / "pets.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("README.txt", "about these pets")
+        z.writestr("data/cats/x.png", _png((255, 0, 0)))
+        z.writestr("data/dogs/y.png", _png((0, 0, 255)))
+    ds = load_dataset(str(archive), image_size=8)
+    assert ds.class_names == ["cats", "dogs"] and sorted(ds.y.tolist()) == [0, 1]
+
+
+@pytest.mark.parametrize("as_zip", [False, True])
+def test_images_beside_the_class_folders_are_listed_not_dropped_silently(tmp_path, as_zip):
+    files = {"a/0.png": (255, 0, 0), "a/1.png": (255, 0, 0), "b/0.png": (0, 0, 255), "top.png": (0, 255, 0)}
+    if as_zip:
+        data = tmp_path / "mixed.zip"
+        with zipfile.ZipFile(data, "w") as z:
+            for name, colour in files.items():
+                z.writestr(name, _png(colour))
+    else:
+        data = tmp_path / "mixed"
+        for name, colour in files.items():
+            (data / name).parent.mkdir(parents=True, exist_ok=True)
+            (data / name).write_bytes(_png(colour))
+    with pytest.raises(DataError, match=r"top\.png.*beside the class folders"):
+        load_dataset(str(data), image_size=8)
+    ds = load_dataset(str(data), image_size=8, skip_bad_files=True)
+    assert len(ds) == 3 and ds.class_names == ["a", "b"]
+    assert [s["name"] for s in ds.skipped] == ["top.png"] and "in no class" in ds.skipped[0]["reason"]

@@ -172,4 +172,9 @@ def load_cifar10(folder: str | Path, split: str = "train") -> RawImages:
     labels = np.concatenate([b[1] for b in batches])
     if images.shape[0] == 0:
         raise DataError("the CIFAR batches hold no images", root)
+    expected = TRAIN_BATCHES if files[0].name in TRAIN_BATCHES else [TEST_BATCH]
+    missing = [name for name in expected if not (root / name).is_file()]
+    if missing:  # a partial download or copy would train on a fraction of the set, unsaid
+        raise DataError(f"the CIFAR-10 batches are incomplete: {', '.join(missing)} missing (copy or download "
+                        "them again; the built-in 'cifar10' downloads the whole set)", root)  # fmt: skip
     return RawImages(np.ascontiguousarray(images), labels, class_names, str(root))

@@ -1,8 +1,9 @@
 """Image files as a dataset: the images of a folder or of a .zip archive, their classes, and reading one.
 
-Layout (folders and archives alike): one sub-folder per class (sorted names are the classes, and
-images lying directly at the top are then ignored), or images anywhere below the top (unlabelled).
-A .zip whose entries all sit in one top folder (CelebA's img_align_celeba.zip) reads as that folder.
+Layout (folders and archives alike): one sub-folder per class (sorted names are the classes; images
+lying directly at the top are then in no class, and listed as bad files, "beside the class folders"),
+or images anywhere below the top (unlabelled). A .zip whose images all sit in one top folder (CelebA's
+img_align_celeba.zip) reads as that folder, whatever other files (a README) lie beside it.
 
 Safety: hidden entries (and `__MACOSX`) are skipped. A symlink leading outside the folder, or an
 archive member whose name climbs out of it, refuses the whole dataset. A FIFO, socket or device
@@ -171,6 +172,10 @@ def _walk_images(top: Path, prefix: str, root: Path, label: int, seen: set[Path]
     return len(names) - before
 
 
+BESIDE_CLASSES = "beside the class folders, so in no class (move it into one)"
+MAX_LISTED_BESIDE = 100_000
+
+
 def list_image_folder(folder: str | Path) -> ImageListing:
     """Every image file of an image folder (see the module docstring), without opening any of them."""
     folder = Path(folder)
@@ -198,6 +203,9 @@ def list_image_folder(folder: str | Path) -> ImageListing:
         _walk_images(root, "", root, -1, seen, listing)
         return listing
     listing = ImageListing("folder", root, check_class_names([name for name, _ in class_dirs], folder), True)
+    for entry in top:
+        if _is_image_name(entry.name) and not entry.is_dir() and len(listing.bad) < MAX_LISTED_BESIDE:
+            listing.bad.append((entry.name, BESIDE_CLASSES))
     for label, (name, path) in enumerate(class_dirs):
         seen.add(path.resolve())
         found = _walk_images(path, f"{name}/", root, label, seen, listing)
@@ -274,7 +282,7 @@ def list_image_zip(path: str | Path) -> ImageListing:
             continue
         entries.append((parts, index, info, info.is_dir()))
     tops = {parts[0] for parts, _, _, is_dir in entries if len(parts) > 1 or is_dir}
-    if len(tops) == 1 and not any(len(parts) == 1 and not is_dir for parts, _, _, is_dir in entries):
+    if len(tops) == 1 and not any(len(p) == 1 and not is_dir and _is_image_name(p[-1]) for p, _, _, is_dir in entries):
         entries = [(parts[1:], i, info, d) for parts, i, info, d in entries if len(parts) > 1]  # one top folder
     class_dirs = sorted({parts[0] for parts, _, _, is_dir in entries if len(parts) > 1 or is_dir})
     labelled = bool(class_dirs)
@@ -286,9 +294,10 @@ def list_image_zip(path: str | Path) -> ImageListing:
     listing = ImageListing("zip", path, class_names, labelled)
     bad, names = listing.bad, set()
     for parts, index, info in files:
-        if labelled and len(parts) < 2:
-            continue  # images beside the class folders are ignored, as in a folder
         if not _is_image_name(parts[-1]):
+            continue
+        if labelled and len(parts) < 2:
+            bad.append(("/".join(parts), BESIDE_CLASSES))
             continue
         name = "/".join(parts)
         problem = "duplicate name in the archive" if name in names else _member_problem(info)

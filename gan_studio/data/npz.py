@@ -174,7 +174,7 @@ def _uint8_chunk(x: np.ndarray, channels_first: bool, path: Path) -> np.ndarray:
         if not np.isfinite(x).all():
             raise DataError("float images in 'x' contain NaN or infinite values", path)
         if x.min() < 0.0 or x.max() > 1.0:
-            raise DataError(f"float images in 'x' must lie in [0, 1], found [{x.min():g}, {x.max():g}]", path)
+            raise DataError(f"float images in 'x' must lie in [0, 1], found [{x.min():.9g}, {x.max():.9g}]", path)
         return np.rint(x.astype(np.float32) * 255.0).astype(np.uint8)
     if x.dtype != np.uint8 and (x.min() < 0 or x.max() > 255):
         raise DataError(f"integer images in 'x' must lie in 0..255, found {x.min()}..{x.max()}", path)

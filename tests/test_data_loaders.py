@@ -392,3 +392,13 @@ def test_images_beside_the_class_folders_are_listed_not_dropped_silently(tmp_pat
     ds = load_dataset(str(data), image_size=8, skip_bad_files=True)
     assert len(ds) == 3 and ds.class_names == ["a", "b"]
     assert [s["name"] for s in ds.skipped] == ["top.png"] and "in no class" in ds.skipped[0]["reason"]
+
+
+@pytest.mark.parametrize("given", ["parent", "python folder"])
+def test_a_cifar100_folder_is_named_as_a_format_not_read(tmp_path, given):
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    for name in ("meta", "train", "test"):
+        (folder / name).write_bytes(b"\x80\x02}q\x00.")
+    with pytest.raises(DataError, match="a CIFAR-100 python folder"):
+        load_dataset(str(tmp_path if given == "parent" else folder), image_size=8)

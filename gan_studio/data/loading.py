@@ -66,6 +66,10 @@ def _source(path: Path, *, image_size: int, split: str, known_name: str | None, 
     if idx.is_idx_folder(path):
         source = idx.idx_source(path, split, known_name, name)
         return prepare.prepare_arrays(source, image_size, progress=progress, cancel=cancel)
+    cifar100 = path if (path / "meta").is_file() and (path / "train").is_file() else path / "cifar-100-python"
+    if (cifar100 / "meta").is_file() and (cifar100 / "train").is_file():
+        raise DataError("a CIFAR-100 python folder: GAN Studio reads CIFAR-10's python layout (data_batch_1..5), "
+                        "image folders, .zip archives, IDX folders and .npz files", path)  # fmt: skip
     listing = imagefiles.list_image_folder(path)
     return prepare.prepare_images(listing, image_size, name=name, progress=progress, cancel=cancel, workers=workers)
 

@@ -121,6 +121,11 @@ def _set_prop(model, key, value):
             prop.value = value
 
 
+def _with_prop(name: str, key: str, value: str):
+    """A BAD_FILES maker: a copy of the export named `name` whose metadata `key` says `value`."""
+    return lambda src, tmp: _edited_copy(src, tmp / name, lambda m: _set_prop(m, key, value))
+
+
 def _rename_input(model, old, new):
     for value in model.graph.input:
         if value.name == old:
@@ -145,21 +150,21 @@ BAD_FILES = {
     "foreign": (lambda src, tmp: _foreign_model(tmp / "f.onnx"), "not a GAN Studio ONNX export"),
     "renamed input": (lambda src, tmp: _edited_copy(src, tmp / "r.onnx", lambda m: _rename_input(m, "z", "noise")),
                       "the model's inputs are ['noise', 'y']"),
-    "wrong z width": (lambda src, tmp: _edited_copy(src, tmp / "w.onnx", lambda m: _set_prop(m, "latent_dim", "5")),
+    "wrong z width": (_with_prop("w.onnx", "latent_dim", "5"),
                       "input 'z' has shape"),
-    "bad metadata": (lambda src, tmp: _edited_copy(src, tmp / "b.onnx", lambda m: _set_prop(m, "num_classes", "x")),
+    "bad metadata": (_with_prop("b.onnx", "num_classes", "x"),
                      "metadata 'num_classes' should be an integer"),
     "directory": (lambda src, tmp: tmp, "not a regular file: it is a folder"),
     # metadata that would make sampling allocate gigabytes, or fail deep inside with a traceback
-    "images without a range": (lambda src, tmp: _edited_copy(src, tmp / "v.onnx", lambda m: _set_prop(m, "value_range", "null")),
+    "images without a range": (_with_prop("v.onnx", "value_range", "null"),
                                "metadata 'value_range' is null"),
-    "2-axis image shape": (lambda src, tmp: _edited_copy(src, tmp / "s.onnx", lambda m: _set_prop(m, "image_shape", "[32, 32]")),
+    "2-axis image shape": (_with_prop("s.onnx", "image_shape", "[32, 32]"),
                            "is not (channels 1 or 3, height, width)"),
-    "5 channels": (lambda src, tmp: _edited_copy(src, tmp / "c.onnx", lambda m: _set_prop(m, "image_shape", "[5, 8, 8]")),
+    "5 channels": (_with_prop("c.onnx", "image_shape", "[5, 8, 8]"),
                    "is not (channels 1 or 3, height, width)"),
-    "huge image": (lambda src, tmp: _edited_copy(src, tmp / "h.onnx", lambda m: _set_prop(m, "image_shape", "[1, 100000, 100000]")),
+    "huge image": (_with_prop("h.onnx", "image_shape", "[1, 100000, 100000]"),
                    "with sides up to 4096"),
-    "huge latent": (lambda src, tmp: _edited_copy(src, tmp / "l.onnx", lambda m: _set_prop(m, "latent_dim", "10000000000")),
+    "huge latent": (_with_prop("l.onnx", "latent_dim", "10000000000"),
                     "metadata 'latent_dim' 10000000000 is beyond 65536"),
     "long class name": (lambda src, tmp: _edited_copy(src, tmp / "n.onnx", lambda m: _set_prop(
         m, "class_names", json.dumps(["x" * 300, "b", "c"]))), "a name of over 256 characters"),

@@ -35,8 +35,6 @@ def add_workspace_flag(parser) -> None:
 
 def resolve_run(text: str, workspace: str | Path | None = None) -> Path:
     """The folder of the run `text` names (a path, or a name in `workspace`); RunError when there is none."""
-    if not text.strip():
-        raise ConfigError("the run is empty: give a run folder or a run name (see `gan-studio runs`)")
     path = Path(text)
     if path.is_dir():
         return _checked(path)

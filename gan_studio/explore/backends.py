@@ -178,8 +178,9 @@ def _source_from_run(loaded: LoadedRun) -> ExplorerSource:
     )
 
 
-def exports_of(run_path: str | Path) -> list[Path]:
-    """The run's exported .onnx files, newest first: regular files only (no symlinks, FIFOs or folders)."""
+def exports_of(run_path: str | Path) -> list[tuple[Path, float]]:
+    """The run's exported .onnx files and their mtimes, newest first: regular files only (no symlinks, FIFOs
+    or folders)."""
     folder = RunDir(Path(run_path)).exports_dir
     found = []
     try:
@@ -192,7 +193,7 @@ def exports_of(run_path: str | Path) -> list[Path]:
                 found.append((entry.stat(follow_symlinks=False).st_mtime, Path(entry.path)))
         except OSError:  # gone or unreadable since the listing
             continue
-    return [path for _, path in sorted(found, key=lambda item: item[0], reverse=True)]
+    return [(path, mtime) for mtime, path in sorted(found, key=lambda item: item[0], reverse=True)]
 
 
 def matching_export(run_path: str | Path, step: int) -> tuple[Path | None, str]:
@@ -208,13 +209,13 @@ def matching_export(run_path: str | Path, step: int) -> tuple[Path | None, str]:
     except OSError:
         checkpoint_time = 0.0
     steps, stale = [], False
-    for candidate in files:
+    for candidate, made in files:
         meta_step, part = _export_step_and_part(candidate)
         if meta_step is None or part not in ("generator", "decoder"):
             continue
         if meta_step != step:
             steps.append(meta_step)
-        elif candidate.stat().st_mtime < checkpoint_time:
+        elif made < checkpoint_time:
             stale = True
         else:
             return candidate, ""

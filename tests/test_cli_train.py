@@ -145,6 +145,8 @@ def _tiny_image_npz(tmp_path) -> Path:
         (["train", "gan", "--data", "ring8", "--steps", "many"], "steps: expected int"),
         (["train", "gan", "--data", "ring8", "--batchnorm", "maybe"], "batchnorm: expected bool"),
         (["train", "vae", "--data", "moons", "--ngf", "8"], "--ngf does not apply to vae"),
+        # a setting another family has under its own names points at them
+        (["train", "gan", "--data", "ring8", "--lr", "1e-3"], "--lr does not apply to gan (it has --lr-d, --lr-g)"),
         (["train", "gan", "--data", "ring8", "--device", "tpu"], "device must be one of"),
         (["train", "transformer", "--data", "ring8"], "unknown model 'transformer'"),
         (["train", "--data", "ring8"], "which model?"),

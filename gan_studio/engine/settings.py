@@ -3,6 +3,7 @@ and recipe files (TOML) that give a model and its settings."""
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,14 @@ def read_recipe(path: str | Path) -> tuple[str | None, dict, dict]:
     return model, values, place
 
 
+def _did_you_mean(key: str, names: set[str], prefix: str) -> str:
+    """' (it has --lr-g, --lr-d)' for a setting another model has under a longer or similar name."""
+    similar = sorted(n for n in names if n.startswith(key + "_")) or difflib.get_close_matches(key, sorted(names), 3)
+    if not similar:
+        return ""
+    return " (it has " + ", ".join(prefix + (n.replace("_", "-") if prefix else n) for n in similar) + ")"
+
+
 def configs_from_values(model: str, values: dict, source: str | Path | None = None):
     """(model spec, TrainConfig, model config) from flat settings; a ConfigError names any bad one."""
     spec = get_spec(model)
@@ -98,9 +107,11 @@ def configs_from_values(model: str, values: dict, source: str | Path | None = No
         elif key in model_names:
             model_values[key] = value
         elif source:
-            raise ConfigError(f"'{name}' is not a setting of {model}", source)
+            raise ConfigError(f"'{name}' is not a setting of {model}{_did_you_mean(key, model_names, '')}", source)
         else:
-            raise ConfigError(f"--{key.replace('_', '-')} does not apply to {model}")
+            raise ConfigError(
+                f"--{key.replace('_', '-')} does not apply to {model}{_did_you_mean(key, model_names, '--')}"
+            )
     try:
         return spec, apply_values(TrainConfig(), train_values), apply_values(spec.config_cls(), model_values)
     except ConfigError as exc:

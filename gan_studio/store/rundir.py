@@ -293,7 +293,7 @@ def check_new_run_folder(path: Path) -> None:
     if any(ord(c) < 32 or ord(c) == 127 for c in path.name):
         raise RunError("the folder name holds a control character (a newline or a tab?): choose another", path)
     if path.is_symlink() or (path / "run.json").exists():
-        raise RunError("already holds a run (or is a symlink): resume it with --resume, or choose another folder", path)
+        raise RunError("already holds a run (or is a symlink): resume that run, or choose another folder", path)
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise RunError("already exists and is not an empty folder: choose a new or empty folder for the run", path)
 

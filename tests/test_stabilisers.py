@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import torch
 import torch.nn as nn
 
 from gan_studio.config import apply_values, field_specs
+from gan_studio.engine import steps
 from gan_studio.engine.augment import diff_augment, translation
 from gan_studio.engine.ema import average_weights, ema_beta, update_ema
 from gan_studio.engine.steps import discriminator_loss, gan_step, generator_loss, r1_penalty, r1_weight
@@ -369,3 +372,39 @@ def test_defaults_leave_every_stabiliser_off():
         assert (config.loss, config.spectral_norm, config.r1_gamma, config.ema_decay, config.diffaugment) == (
             "bce", False, 0.0, 0.0, "off")  # fmt: skip
         assert {s.name for s in field_specs(type(config))} >= set(STABILISERS)
+
+
+# G's phase computes no gradient for D --------------------------------------------------------------
+def _dcgan_steps(n: int):
+    """(model, D's gradients as the D phase of the last step left them, D's gradients after that step)."""
+    torch.manual_seed(3)
+    model = build("dcgan", DataInfo("images", (1, 32, 32)), latent_dim=8, ngf=8, ndf=8)
+    opt_g = torch.optim.Adam(model.generator.parameters(), lr=1e-3)
+    opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=1e-3)
+    after_d_phase = []
+    d_step = opt_d.step
+
+    def record_step(*args, **kwargs):
+        after_d_phase[:] = [p.grad.clone() for p in model.discriminator.parameters()]
+        return d_step(*args, **kwargs)
+
+    opt_d.step = record_step
+    real = torch.rand(8, 1, 32, 32) * 2 - 1
+    for step in range(n):
+        gan_step(model.generator, model.discriminator, opt_g, opt_d, FixedBatches(real), model.config, step)
+    return model, after_d_phase, [p.grad for p in model.discriminator.parameters()]
+
+
+def test_generator_phase_leaves_discriminator_gradients_alone_and_trains_g_exactly_the_same(monkeypatch):
+    model, after_d_phase, after_step = _dcgan_steps(3)
+    # G's loss flowed back through D without adding to D's gradients (nor computing them)
+    assert all(torch.equal(a, b) for a, b in zip(after_d_phase, after_step, strict=True))
+    assert all(p.requires_grad for p in model.discriminator.parameters())  # D trains again next step
+    # and G learnt exactly what it learns when D's weight gradients are computed too
+    monkeypatch.setattr(steps, "frozen", lambda discriminator: contextlib.nullcontext())
+    reference, reference_after_d_phase, polluted = _dcgan_steps(3)
+    assert not all(
+        torch.equal(a, b) for a, b in zip(reference_after_d_phase, polluted, strict=True)
+    )  # the unfrozen phase adds to them
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, reference.state_dict()[name]), name

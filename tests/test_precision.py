@@ -9,7 +9,7 @@ import os
 import torch
 from tiny_runs import make_trainer, tiny_dataset, train_tiny_run
 
-from gan_studio.engine import precision
+from gan_studio.engine import precision, steps
 from gan_studio.engine.precision import resolve_precision
 from gan_studio.engine.trainer import Trainer
 from gan_studio.events import Diverged, Metrics
@@ -193,3 +193,31 @@ def test_deterministic_may_be_switched_when_resuming(tmp_path):
     trainer = train_tiny_run(tmp_path, "gan", steps=2)
     resumed = Trainer.from_checkpoint(trainer.run.path, {"steps": 3, "deterministic": True})
     assert resumed.train_config.deterministic and resumed.step == 2
+
+
+def test_r1_under_fp16_is_taken_through_the_loss_scale_so_small_gradients_do_not_underflow():
+    """D's input gradient here is 1e-8 per input: zero in fp16 unless scaled, as the AMP recipe for penalties says."""
+    torch.manual_seed(0)
+    first, second = torch.nn.Linear(4, 4, bias=False), torch.nn.Linear(4, 1, bias=False)
+    torch.nn.init.constant_(first.weight, 1e-4)
+    torch.nn.init.constant_(second.weight, 1e-4 / 4)
+    x = torch.randn(8, 4).requires_grad_(True)
+    with torch.autocast("cpu", dtype=torch.float16):
+        logits = second(first(x)).float()
+    expected = 4 * 1e-8**2  # every input gets gradient 1e-8; 4 inputs per decision
+    assert steps.r1_penalty(logits, x).item() == 0.0  # unscaled: underflows
+    scaled = steps.r1_penalty(logits, x, 1024.0)
+    assert abs(scaled.item() - expected) < 0.01 * expected
+    # gan_step passes the scaler's current scale (2^16 at first: too much here, so that step's
+    # penalty is inf and the scaler skips it and halves the scale, as for any overflow)
+    amp = precision.Precision("fp16", torch.device("cpu"))
+    assert amp.loss_scale("d") == 2.0**16
+    assert precision.Precision("bf16", torch.device("cpu")).loss_scale("d") == 1.0
+
+
+def test_an_fp16_gan_step_takes_r1_through_its_discriminator_scalers_scale(tmp_path, monkeypatch):
+    scales = []
+    penalty = steps.r1_penalty
+    monkeypatch.setattr(steps, "r1_penalty", lambda *args: scales.append(args[2]) or penalty(*args))
+    train_tiny_run(tmp_path / "run", "gan", precision="fp16", r1_gamma=1.0, steps=3)
+    assert scales and scales[0] == 2.0**16 and all(s >= 1.0 for s in scales)

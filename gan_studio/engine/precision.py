@@ -54,6 +54,11 @@ class Precision:
             self.scalers[name] = torch.amp.GradScaler(self.device_type)
         return self.scalers[name]
 
+    def loss_scale(self, optimizer_name: str) -> float:
+        """The factor the named optimizer's loss is scaled by now (1.0 unless fp16)."""
+        scaler = self._scaler(optimizer_name)
+        return float(scaler.get_scale()) if scaler is not None else 1.0
+
     def backward(self, loss: torch.Tensor, optimizer_name: str) -> None:
         """loss.backward(), scaled for fp16 by the named optimizer's scaler."""
         scaler = self._scaler(optimizer_name)

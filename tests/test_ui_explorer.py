@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtGui import QDropEvent, QGuiApplication
+from PySide6.QtWidgets import QPushButton
 from tiny_runs import trained_run_path
 
 from gan_studio.config import apply_values
@@ -108,11 +109,14 @@ def test_seed_copy_paste_and_neighbours(qtbot, panel, runs):
     with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
         panel.latent_tab.sliders.slider(0).setValue(-250)
     assert panel.z[0] == pytest.approx(-2.5)
+    paste_button = next(b for b in panel.latent_tab.findChildren(QPushButton) if b.text() == "Paste z")
+    QGuiApplication.clipboard().setText(text)
     with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
-        panel.latent_tab.paste_z(text)
+        qtbot.mouseClick(paste_button, Qt.MouseButton.LeftButton)  # the button, as a user pastes
     assert np.allclose(panel.z, latent_ops.seed_latent(5, 10), atol=1e-6)
     assert panel.latent_tab.sliders.value(1) == pytest.approx(round(float(panel.z[1]), 2))
-    panel.latent_tab.paste_z("1, 2, three")
+    QGuiApplication.clipboard().setText("1, 2, three")
+    qtbot.mouseClick(paste_button, Qt.MouseButton.LeftButton)
     assert "non-number: 'three'" in panel.status_label.text()
     qtbot.waitUntil(lambda: panel.neighbours_view.picture is not None, timeout=WAIT_MS)
     assert panel.neighbours_view.picture.shape[:2] == (3 * 34 + 2, 3 * 34 + 2)  # 3 x 3 cells of 32 px + padding
@@ -460,3 +464,65 @@ def take_screenshots(qtbot, out: Path, image_run: Path, points_run: Path) -> lis
     shoot("explorer-live2d.png", panel.live_tab)
     panel.shutdown()
     return shots
+
+
+def _train_on(run_path: Path, steps: int) -> None:
+    """Continue a run to `steps` (new weights in last.pt, as a training in progress saves them)."""
+    for _ in Trainer.from_checkpoint(run_path, {"steps": steps}):
+        pass
+
+
+def test_new_weights_redraw_the_class_grid_and_re_encode_the_image(qtbot, panel, runs, tmp_path):
+    import shutil
+
+    cdcgan, vae = tmp_path / "cdcgan", tmp_path / "vae"
+    shutil.copytree(runs["cdcgan"], cdcgan)
+    shutil.copytree(runs["vae"], vae)
+    open_and_wait(qtbot, panel, cdcgan)
+    qtbot.waitUntil(lambda: panel.condition_tab.grid_view.picture is not None, timeout=WAIT_MS)
+    old_grid = panel.condition_tab.grid_view.picture.copy()
+    _train_on(cdcgan, 6)
+    with qtbot.waitSignal(panel.condition_tab.grid_ready, timeout=WAIT_MS):
+        panel.check_checkpoint()
+    settle(qtbot, panel)
+    assert panel.source.step == 6
+    assert not np.array_equal(panel.condition_tab.grid_view.picture, old_grid)  # drawn by the new weights
+
+    open_and_wait(qtbot, panel, vae)
+    with qtbot.waitSignal(panel.encode_tab.encoded, timeout=WAIT_MS):
+        panel.encode_tab.encode_dataset_image(3)
+    settle(qtbot, panel)
+    old_reconstruction, z_before = panel.encode_tab.recon_view.picture.copy(), panel.z.copy()
+    _train_on(vae, 10)
+    panel.check_checkpoint()
+    qtbot.waitUntil(lambda: panel.source.step == 10, timeout=WAIT_MS)
+    settle(qtbot, panel)
+    assert not np.array_equal(panel.encode_tab.recon_view.picture, old_reconstruction)
+    assert np.array_equal(panel.z, z_before)  # the sliders' z stays the user's
+
+
+def test_closing_the_source_clears_the_old_runs_header_and_messages(qtbot, panel, runs):
+    open_and_wait(qtbot, panel, runs["cdcgan"])
+    panel.latent_tab.paste_z("1, 2, three")  # an error is showing
+    assert panel.status_label.text() and panel.caption.text()
+    panel.close_source()
+    assert panel.source_label.text().startswith("No model open")
+    assert panel.caption.text() == "" and panel.status_label.text() == ""
+
+
+def test_an_export_written_while_the_run_is_open_is_used_by_the_auto_backend(qtbot, panel, runs, tmp_path):
+    import shutil
+
+    from gan_studio.export.onnx_export import export_run
+
+    run = tmp_path / "dcgan"
+    shutil.copytree(runs["dcgan"], run)
+    for old in run.glob("exports/*"):
+        old.unlink()
+    source = open_and_wait(qtbot, panel, run)
+    assert source.backend.name.startswith("torch")
+    export_run(run, check=False)
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.exports_changed(run)
+    settle(qtbot, panel)
+    assert panel.source.backend.name.startswith("ONNX Runtime")

@@ -331,9 +331,13 @@ def test_export_reports_its_result(qtbot, window, monkeypatch):
             return "exported generator to model.onnx (parity ok)"
 
     monkeypatch.setattr(onnx_export, "export_run", lambda path: Report())
+    told = []
+    explorer = win.optional_panels["ExplorerPanel"]
+    monkeypatch.setattr(explorer, "exports_changed", told.append)
     win.export_current()
     qtbot.waitUntil(lambda: win.export_task is None, timeout=WAIT_MS)
     assert "exported generator to model.onnx" in win.banner.text()
+    assert told == [win.session.run_path]  # the explorer may now draw with the export
 
     def failing(path):
         raise RuntimeError("opset not supported")

@@ -458,13 +458,13 @@ class MainWindow(QMainWindow):
             self.show_message("warning", "an export is already running")
             return
         task = TaskThread(lambda _report: _export(run_path), self)
-        task.succeeded.connect(self._on_export_done)
-        task.failed.connect(lambda message: self._on_export_done(None, message))
+        task.succeeded.connect(lambda report: self._on_export_done(run_path, report))
+        task.failed.connect(lambda message: self._on_export_done(run_path, None, message))
         self.export_task = task
         self.show_message("info", f"exporting {run_path.name} to ONNX…")
         task.start()
 
-    def _on_export_done(self, report, failure: str | None = None) -> None:
+    def _on_export_done(self, run_path: Path, report, failure: str | None = None) -> None:
         task, self.export_task = self.export_task, None
         if task is not None:
             task.wait(1000)
@@ -474,6 +474,9 @@ class MainWindow(QMainWindow):
             return
         summary = report.summary() if hasattr(report, "summary") else str(report)
         self.show_notice(summary)
+        for panel in self.optional_panels.values():  # the explorer's "auto" backend may now use the export
+            if hasattr(panel, "exports_changed"):
+                panel.exports_changed(run_path)
 
     def show_about(self) -> None:
         QMessageBox.about(self, "About GAN Studio", ABOUT_TEXT)

@@ -91,7 +91,11 @@ class ConditionTab(ExplorerTab):
         return source.num_classes > 0
 
     def source_changed(self, source, reloaded: bool) -> None:
-        if not source.num_classes or (reloaded and self.names == source.condition_names()):
+        if not source.num_classes:
+            return
+        if reloaded and self.names == source.condition_names():
+            if self._grid_inputs is not None:
+                self.draw_grid()  # the same classes and seeds through the new weights
             return
         self.names = source.condition_names()
         self.class_combo.blockSignals(True)

@@ -87,6 +87,9 @@ class EncodeTab(ExplorerTab):
         self.index_box.setRange(0, max(0, int(size) - 1) if isinstance(size, int) else 10**6)
         if source.encoder is None:
             self.info.setText("This export has no encoder beside it: open the run directory to encode images.")
+        elif reloaded and self.encoding is not None:  # the same image through the new weights
+            x, label = self.encoding.input, self.encoding.label
+            self.panel.submit("encode", lambda: encode(source, x, label), self._show_reconstruction)
 
     # encoding -----------------------------------------------------------------------------------------
     def encode_dataset_image(self, index: int) -> None:
@@ -118,15 +121,20 @@ class EncodeTab(ExplorerTab):
 
         self.panel.submit("encode", work, self._show)
 
-    def _show(self, result) -> None:
+    def _show_reconstruction(self, result) -> None:
+        """The encoding's pictures (the image and its reconstruction), leaving the sliders' z alone."""
         enc: Encoding = result.value
-        source = self.panel.source
         self.encoding = enc
         if enc.label is not None:
             self.label_combo.setCurrentIndex(enc.label)
         for view, x in ((self.input_view, enc.input), (self.recon_view, enc.reconstruction)):
-            picture_range = (0.0, 1.0) if x.ndim == 3 else source.value_range
+            picture_range = (0.0, 1.0) if x.ndim == 3 else self.panel.source.value_range
             view.set_picture(samples_picture(x[None], picture_range, 1, padding=0, backdrop=self._backdrop()))
+
+    def _show(self, result) -> None:
+        enc: Encoding = result.value
+        source = self.panel.source
+        self._show_reconstruction(result)
         y = None if enc.label is None else np.eye(source.num_classes, dtype=np.float32)[enc.label]
         self.panel.seed = None
         self.panel.set_latent(enc.mu, y)

@@ -73,7 +73,7 @@ class LatentTab(ExplorerTab):
         for i, (text, (action, tip)) in enumerate(buttons.items()):
             button = QPushButton(text)
             button.setToolTip(tip)
-            button.clicked.connect(action)
+            button.clicked.connect(lambda _checked=False, act=action: act())  # not clicked(checked) into act
             grid.addWidget(button, i // 2, i % 2)
 
         basis_row = QHBoxLayout()

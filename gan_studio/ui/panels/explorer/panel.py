@@ -52,6 +52,7 @@ from gan_studio.ui.panels.explorer.interpolate import InterpolateTab
 from gan_studio.ui.panels.explorer.latent import LatentTab
 from gan_studio.ui.panels.explorer.live2d import Live2DTab
 
+NO_MODEL = "No model open: choose a run, or open a run folder or an .onnx file."
 TAB_MIN_WIDTH = 300  # narrower than its controls, a tab scrolls sideways instead of widening the window
 NEIGHBOUR_DELAY_MS = 120  # the neighbour grid waits for a pause in dragging
 
@@ -67,6 +68,7 @@ def scrolling(widget: QWidget) -> QScrollArea:
         min(TAB_MIN_WIDTH, widget.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
     )
     return area
+
 
 
 class ExplorerPanel(QWidget):
@@ -137,7 +139,7 @@ class ExplorerPanel(QWidget):
 
     # layout ---------------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.source_label = QLabel("No model open: choose a run, or open a run folder or an .onnx file.")
+        self.source_label = QLabel(NO_MODEL)
         self.source_label.setWordWrap(True)
         open_run = QPushButton("Open run…")
         open_run.setToolTip("open a run directory (its checkpoints/last.pt)")
@@ -266,6 +268,11 @@ class ExplorerPanel(QWidget):
             return
         self._load(self._run_path, self.backend_combo.currentText(), keep_state=self.source is not None)
 
+    def exports_changed(self, run_path: Path) -> None:
+        """An export of `run_path` was written: reload it, so that the "auto" backend can pick the export."""
+        if self._run_path == Path(run_path) and self.source is not None and not self._loading:
+            self._load(self._run_path, self.backend_combo.currentText(), keep_state=True)
+
     def shutdown(self) -> None:
         """Stop the render thread (the main window calls this on close)."""
         self.renderer.close()
@@ -284,7 +291,7 @@ class ExplorerPanel(QWidget):
     def _source_failed(self, result: RenderResult) -> None:
         self._loading = False
         if self.source is None:
-            self.source_label.setText("No model open.")
+            self.source_label.setText(NO_MODEL)
 
     def _source_ready(self, result: RenderResult) -> None:
         self._loading = False
@@ -309,6 +316,10 @@ class ExplorerPanel(QWidget):
         self.image_stack.setCurrentIndex(1 if points else 0)
         if source is None:
             self.backend_label.setText("")
+            self.source_label.setText(NO_MODEL)
+            self.source_label.setToolTip("")
+            self.caption.setText("")
+            self.status_label.setText("")
             return
         kind = f"{source.latent_dim}-d z" + (f", {source.num_classes} classes" if source.num_classes else "")
         self.source_label.setText(f"<b>{source.title}</b> · {kind}")

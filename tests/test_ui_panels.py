@@ -472,3 +472,22 @@ def test_setup_shows_only_the_fields_that_apply_and_speaks_in_labels(qtbot):
     assert any(p.startswith("batch size must be >= 1") for p in problems) and not any(
         "batch_size" in p for p in problems
     )
+
+
+def test_dataset_picker_file_button_offers_zip_archives_and_npz_files(qtbot, monkeypatch, tmp_path):
+    from PySide6.QtWidgets import QFileDialog, QPushButton
+
+    panel = SetupPanel()
+    qtbot.addWidget(panel)
+    asked = []
+    archive = tmp_path / "photos.zip"
+
+    def pick(parent, caption, folder, filters):
+        asked.append(filters)
+        return str(archive), filters.split(";;")[0]
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", pick)
+    file_button = next(b for b in panel.dataset.findChildren(QPushButton) if b.text() == "File…")
+    file_button.click()
+    assert "*.zip" in asked[0].split(";;")[0] and "*.npz" in asked[0].split(";;")[0]
+    assert panel.dataset.path_edit.text() == str(archive)

@@ -197,6 +197,8 @@ def test_bad_dataset_path_and_corrupt_file_are_shown_not_raised(qtbot, window, t
     set_up_tiny_gan(win, data=str(tmp_path / "missing-folder"))
     assert not win.setup.valid and not win.controls.start_button.isEnabled()
     assert "no such file or folder" in win.setup.dataset.problem_label.text()
+    win.start_training()
+    assert "cannot start" in win.statusBar().currentMessage()
 
     corrupt = tmp_path / "corrupt.npz"
     corrupt.write_bytes(b"this is not a zip archive")
@@ -207,6 +209,14 @@ def test_bad_dataset_path_and_corrupt_file_are_shown_not_raised(qtbot, window, t
     assert win.banner.level == "error"
     assert "corrupt.npz" in win.banner.text() and "corrupt" in win.banner.text().split("corrupt.npz")[1]
     assert win.banner.isVisible() and win.controls.start_button.isEnabled()
+    # fixed and started: the old problems leave the status bar and the banner
+    set_up_tiny_gan(win)
+    win.start_training()
+    qtbot.waitUntil(lambda: win.session.state == "running", timeout=WAIT_MS)
+    assert "cannot start" not in win.statusBar().currentMessage() and "corrupt" not in win.statusBar().currentMessage()
+    assert not win.banner.isVisible()
+    win.session.stop()
+    qtbot.waitUntil(lambda: win.session.state == "idle", timeout=WAIT_MS)
 
 
 def test_diverged_run_is_reported_in_the_window(qtbot, window, tmp_path, monkeypatch):

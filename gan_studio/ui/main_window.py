@@ -304,6 +304,9 @@ class MainWindow(QMainWindow):
 
     def _on_state_changed(self, state: str) -> None:
         active = state in ACTIVE_STATES
+        if state == "starting":  # a new start: problems of earlier attempts no longer hold
+            self.statusBar().clearMessage()
+            self.banner.clear()
         self.controls.set_state(state)
         self.setup.set_training(active)
         self._protect_training_run()

@@ -27,6 +27,7 @@ from gan_studio.errors import DataError
 from gan_studio.ui.workers import TaskThread
 
 LOCAL_PATH = "__local__"  # the combo's entry for a file or folder on disk
+DATASET_FILE_FILTER = "Datasets (*.zip *.npz);;Zip archives of images (*.zip);;NumPy archives (*.npz)"
 
 
 def dataset_is_downloaded(name: str) -> bool:
@@ -65,7 +66,9 @@ class DatasetPicker(QWidget):
 
         self.path_edit = QLineEdit()
         self.path_edit.setObjectName("data_path")
-        self.path_edit.setPlaceholderText("IDX folder, image folder (a sub-folder per class) or .npz")
+        self.path_edit.setPlaceholderText(
+            "image folder (a sub-folder per class), .zip of images, IDX or CIFAR-10 folder, .npz"
+        )
         folder_button = QPushButton("Folder…")
         file_button = QPushButton("File…")
         folder_button.clicked.connect(self._browse_folder)
@@ -144,7 +147,7 @@ class DatasetPicker(QWidget):
             self.path_edit.setText(folder)
 
     def _browse_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Dataset file", self.path_edit.text(), "NumPy archives (*.npz)")
+        path, _ = QFileDialog.getOpenFileName(self, "Dataset file", self.path_edit.text(), DATASET_FILE_FILTER)
         if path:
             self.path_edit.setText(path)
 

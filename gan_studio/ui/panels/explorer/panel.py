@@ -70,7 +70,6 @@ def scrolling(widget: QWidget) -> QScrollArea:
     return area
 
 
-
 class ExplorerPanel(QWidget):
     """See the module docstring. Panel protocol: TITLE, set_run(run state), on_event(event); also open_source(path)."""
 

@@ -35,7 +35,8 @@ install_needed() {
   return 1
 }
 
-qt_runtime_libs=(libgl1 libegl1 libxkbcommon0 libglib2.0-0 libfreetype6 libfontconfig1 libdbus-1-3)
+qt_runtime_libs=(libgl1 libegl1 libxkbcommon0 libglib2.0-0 libfreetype6 libfontconfig1 libdbus-1-3
+                 fonts-dejavu-core)  # a font with wide Unicode coverage, for class names in pictures
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
   for pkg in "${qt_runtime_libs[@]}"; do

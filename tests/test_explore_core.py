@@ -250,3 +250,19 @@ def test_explorer_state_and_its_render_jobs_without_a_widget(dcgan_run, cvae_moo
     assert not state.take(load_job(cvae_moons_run, "torch", keep_state=True)())
     assert state.y is not None and state.about()["class_names"] == state.source.condition_names()
     assert state.main_job()().shape == (320, 320, 3)  # a 2D point over the generated cloud
+
+
+def test_row_labels_draw_class_names_in_any_script_not_missing_glyph_boxes():
+    from gan_studio.explore.saving import label_font, label_rows
+
+    font = label_font(11)
+
+    def glyph(text):
+        mask = font.getmask(text)
+        return mask.size, bytes(mask)
+
+    missing = glyph("\U0010fffd")  # a private-use code point: no font draws it, every font shows its box
+    for character in "üïé✓":
+        assert glyph(character) != missing, character
+    picture, margin = label_rows(np.zeros((36, 36), np.uint8), ["ünïcode ✓"], 32)
+    assert margin > 8 and picture[:, :margin].any()

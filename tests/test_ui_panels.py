@@ -491,3 +491,20 @@ def test_dataset_picker_file_button_offers_zip_archives_and_npz_files(qtbot, mon
     file_button.click()
     assert "*.zip" in asked[0].split(";;")[0] and "*.npz" in asked[0].split(";;")[0]
     assert panel.dataset.path_edit.text() == str(archive)
+
+
+def test_marker_labels_lie_inside_their_plots(qtbot, tmp_path):
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(700, 500)
+    panel.show()
+    state = RunState.load(make_run(tmp_path / "a", model="dcgan"))
+    panel.set_run(state)
+    state.apply(Advice(40, code="mode_collapse", severity="warning", message="m", action="a"))
+    panel.redraw()
+    qtbot.wait(50)
+    lines = [line for marker in panel.markers for line in marker.lines]
+    assert len(lines) == 4  # two markers on each of the two plots
+    for line in lines:
+        label, view = line.label.sceneBoundingRect(), line.getViewBox().sceneBoundingRect()
+        assert view.top() <= label.top() and label.bottom() <= view.bottom(), (line.label.toPlainText(), label, view)

@@ -6,6 +6,7 @@ reloaded later into the same model, or pasted into another with the same latent 
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from pathlib import Path
@@ -21,12 +22,29 @@ LATENT_FORMAT = "gan-studio-latent"
 MAX_LATENT_BYTES = 4 * 2**20
 
 
+# fonts with wide Unicode coverage (class names may be any text), as found in the usual font folders of
+# Linux, Windows and macOS; Pillow's own small font has ASCII only, so it is the last resort
+LABEL_FONTS = ("DejaVuSans.ttf", "NotoSans-Regular.ttf", "segoeui.ttf", "arial.ttf", "Arial Unicode.ttf",
+               "Helvetica.ttc")  # fmt: skip
+
+
+@functools.lru_cache(maxsize=8)
+def label_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """A font for labels in pictures: the first of LABEL_FONTS this system has, else Pillow's default."""
+    for name in LABEL_FONTS:
+        try:
+            return ImageFont.truetype(name, size)
+        except OSError:
+            continue
+    return ImageFont.load_default(size=size)
+
+
 def label_rows(picture: np.ndarray, labels: list[str], cell_height: int, padding: int = 2,
                font_size: int = 11) -> tuple[np.ndarray, int]:  # fmt: skip
     """Write a label left of each row of a grid picture (e.g. class names of a class x seed grid).
 
     Returns the labelled RGB picture and the width of the margin added on the left."""
-    font = ImageFont.load_default(size=font_size)
+    font = label_font(font_size)
     margin = max(int(font.getlength(text)) for text in labels) + 8 if labels else 0
     rgb = (
         picture

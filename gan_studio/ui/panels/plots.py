@@ -268,7 +268,7 @@ class PlotsPanel(QWidget):
     def _draw_marker(self, marker: Marker, plot: pg.PlotItem) -> None:
         line = pg.InfiniteLine(pos=self._marker_x(marker.step), angle=90, movable=False,
                                pen=pg.mkPen(marker.colour, width=1, style=Qt.PenStyle.DotLine), label=marker.text,
-                               labelOpts={"position": 0.92, "color": marker.colour, "anchors": [(0, 1), (0, 1)]})  # fmt: skip
+                               labelOpts={"position": 0.97, "color": marker.colour, "anchors": [(0, 0), (0, 0)]})  # fmt: skip
         plot.addItem(line, ignoreBounds=True)
         marker.lines.append(line)
 

@@ -526,3 +526,26 @@ def test_an_export_written_while_the_run_is_open_is_used_by_the_auto_backend(qtb
         panel.exports_changed(run)
     settle(qtbot, panel)
     assert panel.source.backend.name.startswith("ONNX Runtime")
+
+
+def test_every_tab_fits_the_panel_at_its_size_in_the_default_window_and_the_pool_is_drawn(qtbot, runs):
+    """552 px: the Explorer dock's width in a 1440 x 900 window. No control hides behind a sideways scroll."""
+    panel = ExplorerPanel()
+    qtbot.addWidget(panel)
+    panel.resize(552, 524)
+    panel.show()
+    try:
+        for run in ("cdcgan", "vae"):
+            with qtbot.waitSignal(panel.arithmetic_tab.pool_ready, timeout=WAIT_MS):  # drawn when opened
+                panel.open_source(runs[run])
+            settle(qtbot, panel)
+            for index in range(panel.tabs.count()):
+                if not panel.tabs.isTabVisible(index):
+                    continue
+                panel.tabs.setCurrentIndex(index)
+                qtbot.wait(20)
+                area = panel.tabs.widget(index)
+                assert not area.horizontalScrollBar().isVisible(), (run, panel.tabs.tabText(index))
+                assert area.widget().minimumSizeHint().width() <= area.viewport().width()
+    finally:
+        panel.shutdown()

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from gan_studio.explore import latent as latent_ops
 from gan_studio.ui.panels.explorer.canvas import ImageCanvas
 from gan_studio.ui.panels.explorer.tab import ExplorerTab
+from gan_studio.ui.widgets.flow_row import flow_row, labelled
 
 GROUPS = ("A", "B", "C")
 POOL_COLUMNS = 8
@@ -59,48 +60,42 @@ class ArithmeticTab(ExplorerTab):
         add_current.clicked.connect(lambda: self.add_to_group(self.target_group(), self.panel.z))
         clear = QPushButton("Clear groups")
         clear.clicked.connect(self.clear_groups)
-        group_buttons = QHBoxLayout()
-        group_buttons.addWidget(add_current)
-        group_buttons.addWidget(clear)
-        group_buttons.addStretch(1)
         self.pool_view = ImageCanvas(min_side=100, caption="the pool: click samples into the chosen group")
         self.pool_view.cell_clicked.connect(self._pool_clicked)
-        self.group_views = {g: ImageCanvas(min_side=48, caption=f"group {g}") for g in GROUPS}
+        self.group_views = {g: ImageCanvas(min_side=40, caption=f"group {g}") for g in GROUPS}
         self.group_labels = {g: QLabel(f"{g} (0)") for g in GROUPS}
-        self.result_view = ImageCanvas(min_side=48, caption="mean(A) - mean(B) + mean(C)")
+        self.result_view = ImageCanvas(min_side=40, caption="mean(A) - mean(B) + mean(C)")
         use = QPushButton("Use result")
         use.setToolTip("put the result's z into the sliders")
         use.clicked.connect(self.use_result)
 
-        pool_row = QHBoxLayout()
-        pool_row.addWidget(QLabel("Pool: seeds from"))
-        pool_row.addWidget(self.first_seed_box)
-        pool_row.addWidget(QLabel("size"))
-        pool_row.addWidget(self.pool_size_box)
-        pool_row.addWidget(draw)
-        pool_row.addStretch(1)
         groups = QGridLayout()
+        groups.setHorizontalSpacing(3)  # four pictures and their operators fit a narrow panel
         for col, g in enumerate(GROUPS):
             groups.addWidget(self.group_labels[g], 0, 2 * col)
             groups.addWidget(self.group_views[g], 1, 2 * col)
             groups.addWidget(QLabel("−" if g == "A" else "+" if g == "B" else "="), 1, 2 * col + 1)
-        groups.addWidget(QLabel("A − B + C"), 0, 6)
+        groups.addWidget(QLabel("Result"), 0, 6)
         groups.addWidget(self.result_view, 1, 6)
         groups.addWidget(use, 2, 6)
         layout = QVBoxLayout(self)
-        layout.addLayout(pool_row)
+        layout.addWidget(flow_row(labelled("Pool: seeds from", self.first_seed_box),
+                                  labelled("size", self.pool_size_box), draw))  # fmt: skip
         layout.addLayout(target_row)
-        layout.addLayout(group_buttons)
+        layout.addWidget(flow_row(add_current, clear))
         layout.addWidget(self.pool_view, 3)
         layout.addLayout(groups, 2)
 
     def source_changed(self, source, reloaded: bool) -> None:
         if reloaded:
             self._refresh()
+            if self.pool_z is not None:
+                self.draw_pool()  # the same seeds through the new weights
             return
         self.clear_groups()
         self.pool_z = None
         self.pool_view.clear_picture()
+        self.draw_pool()  # something to click into the groups from the start
 
     def target_group(self) -> str:
         return GROUPS[max(0, self.target.checkedId())]
@@ -112,7 +107,7 @@ class ArithmeticTab(ExplorerTab):
         first = self.first_seed_box.value()
         self.pool_z = np.stack([latent_ops.seed_latent(s, source.latent_dim)
                                 for s in range(first, first + self.pool_size_box.value())])  # fmt: skip
-        self.panel.render_batch("grid", self.pool_z, self.panel.batch_condition(len(self.pool_z)), POOL_COLUMNS,
+        self.panel.render_batch("pool", self.pool_z, self.panel.batch_condition(len(self.pool_z)), POOL_COLUMNS,
                                 self._show_pool)  # fmt: skip
 
     def _show_pool(self, result) -> None:

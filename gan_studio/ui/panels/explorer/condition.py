@@ -8,7 +8,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QRadioButton,
@@ -25,6 +24,7 @@ from gan_studio.explore.saving import label_rows, save_latent
 from gan_studio.store.pictures import save_png
 from gan_studio.ui.panels.explorer.canvas import ImageCanvas
 from gan_studio.ui.panels.explorer.tab import ExplorerTab
+from gan_studio.ui.widgets.flow_row import flow_row, labelled
 
 WEIGHT_STEPS = 100  # a class weight slider goes 0..100 (%)
 
@@ -65,26 +65,12 @@ class ConditionTab(ExplorerTab):
         self.grid_view = ImageCanvas(min_side=120, caption="rows: classes, columns: seeds (click to use one)")
         self.grid_view.cell_clicked.connect(self._grid_clicked)
 
-        mode_row = QHBoxLayout()
-        mode_row.addWidget(self.one_class)
-        mode_row.addWidget(self.class_combo, 1)
-        mode_row.addWidget(self.mix)
-        grid_row = QHBoxLayout()
-        grid_row.addWidget(QLabel("Seeds"))
-        grid_row.addWidget(self.seeds_box)
-        grid_row.addWidget(QLabel("from"))
-        grid_row.addWidget(self.first_seed_box)
-        grid_row.addStretch(1)
-        grid_buttons = QHBoxLayout()
-        grid_buttons.addWidget(draw)
-        grid_buttons.addWidget(save)
-        grid_buttons.addStretch(1)
         layout = QVBoxLayout(self)
-        layout.addLayout(mode_row)
+        layout.addWidget(flow_row(labelled(self.one_class, self.class_combo), self.mix))
         layout.addWidget(self.mix_label)
         layout.addWidget(weights_scroll, 1)
-        layout.addLayout(grid_row)
-        layout.addLayout(grid_buttons)
+        layout.addWidget(flow_row(labelled("Seeds", self.seeds_box), labelled("from", self.first_seed_box)))
+        layout.addWidget(flow_row(draw, save))
         layout.addWidget(self.grid_view, 2)
 
     def applies_to(self, source) -> bool:

@@ -13,14 +13,17 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QVBoxLayout,
+    QWidget,
 )
 
 from gan_studio.explore.encoding import Encoding, encode, load_image_file, run_dataset
 from gan_studio.store.pictures import samples_picture
 from gan_studio.ui.panels.explorer.canvas import ImageCanvas
 from gan_studio.ui.panels.explorer.tab import ExplorerTab
+from gan_studio.ui.widgets.flow_row import flow_row, labelled
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+ENCODE_HINT = "Pick an image from the dataset, or drop an image file here."
 
 
 class EncodeTab(ExplorerTab):
@@ -43,31 +46,25 @@ class EncodeTab(ExplorerTab):
         open_file.clicked.connect(self._ask_file)
         self.label_combo = QComboBox()
         self.label_combo.setToolTip("the class given to the conditional VAE's encoder and decoder")
-        self.info = QLabel("Pick an image from the dataset, or drop an image file here.")
+        self.info = QLabel(ENCODE_HINT)
         self.info.setWordWrap(True)
         self.input_view = ImageCanvas(min_side=100, caption="the input")
         self.recon_view = ImageCanvas(min_side=100, caption="its reconstruction: decoder(mean of q(z|x))")
 
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Image #"))
-        row.addWidget(self.index_box)
-        row.addWidget(pick)
-        row.addWidget(random_pick)
-        row.addStretch(1)
-        file_row = QHBoxLayout()
-        file_row.addWidget(open_file)
         self.label_caption = QLabel("class")
-        file_row.addWidget(self.label_caption)
-        file_row.addWidget(self.label_combo)
-        file_row.addStretch(1)
+        class_pair = QWidget()
+        class_layout = QHBoxLayout(class_pair)
+        class_layout.setContentsMargins(0, 0, 0, 0)
+        class_layout.addWidget(self.label_caption)
+        class_layout.addWidget(self.label_combo)
         views = QGridLayout()
         views.addWidget(QLabel("Input"), 0, 0)
         views.addWidget(QLabel("Reconstruction"), 0, 1)
         views.addWidget(self.input_view, 1, 0)
         views.addWidget(self.recon_view, 1, 1)
         layout = QVBoxLayout(self)
-        layout.addLayout(row)
-        layout.addLayout(file_row)
+        layout.addWidget(flow_row(labelled("Image #", self.index_box), pick, random_pick))
+        layout.addWidget(flow_row(open_file, class_pair))
         layout.addWidget(self.info)
         layout.addLayout(views, 1)
 
@@ -85,7 +82,9 @@ class EncodeTab(ExplorerTab):
             self.recon_view.clear_picture()
         size = (source.info.get("dataset") or {}).get("size")
         self.index_box.setRange(0, max(0, int(size) - 1) if isinstance(size, int) else 10**6)
-        if source.encoder is None:
+        if not reloaded:
+            self.info.setText(ENCODE_HINT)
+        if source.family == "vae" and source.encoder is None:
             self.info.setText("This export has no encoder beside it: open the run directory to encode images.")
         elif reloaded and self.encoding is not None:  # the same image through the new weights
             x, label = self.encoding.input, self.encoding.label

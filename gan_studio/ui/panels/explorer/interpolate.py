@@ -7,7 +7,6 @@ import numpy as np
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QSpinBox,
@@ -20,6 +19,7 @@ from gan_studio.explore.saving import save_gif, save_latent
 from gan_studio.store.pictures import points_picture, save_png, to_uint8
 from gan_studio.ui.panels.explorer.canvas import ImageCanvas
 from gan_studio.ui.panels.explorer.tab import ExplorerTab
+from gan_studio.ui.widgets.flow_row import flow_row, labelled
 
 
 class InterpolateTab(ExplorerTab):
@@ -67,33 +67,14 @@ class InterpolateTab(ExplorerTab):
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._next_frame)
 
-        ends = QHBoxLayout()
-        ends.addWidget(set_a)
-        ends.addWidget(set_b)
-        ends.addStretch(1)
-        path = QHBoxLayout()
-        path.addWidget(QLabel("Path"))
-        path.addWidget(self.mode_combo)
-        path.addWidget(QLabel("Steps"))
-        path.addWidget(self.steps_box)
-        path.addWidget(draw)
-        path.addStretch(1)
-        anim = QHBoxLayout()
-        anim.addWidget(self.play_button)
-        anim.addWidget(self.fps_box)
-        anim.addStretch(1)
-        exports = QHBoxLayout()
-        exports.addWidget(export_png)
-        exports.addWidget(export_gif)
-        exports.addStretch(1)
         layout = QVBoxLayout(self)
-        layout.addLayout(ends)
-        layout.addLayout(path)
+        layout.addWidget(flow_row(set_a, set_b))
+        layout.addWidget(flow_row(labelled("Path", self.mode_combo), labelled("Steps", self.steps_box), draw))
         layout.addWidget(self.ends_label)
         layout.addWidget(self.strip_view, 1)
         layout.addWidget(self.animation_view, 2)
-        layout.addLayout(anim)
-        layout.addLayout(exports)
+        layout.addWidget(flow_row(self.play_button, self.fps_box))
+        layout.addWidget(flow_row(export_png, export_gif))
 
     def source_changed(self, source, reloaded: bool) -> None:
         if not reloaded:

@@ -447,3 +447,22 @@ def test_a_bad_recipe_is_reported_and_leaves_the_setup_alone(window, tmp_path):
         assert window.load_recipe(path) is False
         assert name in window.statusBar().currentMessage(), window.statusBar().currentMessage()
         assert window.setup.current_settings() == before
+
+
+def test_the_window_can_be_small_and_grown_back_to_the_same_layout(qtbot, window):
+    """Shrunk to its minimum and grown back, every dock has its share again (not the Setup half the width)."""
+    win = window
+    win.resize(1440, 900)
+    qtbot.wait(100)
+    minimum = win.minimumSizeHint()
+    assert minimum.width() <= 1024 and minimum.height() <= 680  # a 1024 x 768 screen holds it
+    win.dock_shares.remember()  # the arrangement a person left
+    before = {title: dock.geometry() for title, dock in win.docks.items() if dock in win.dock_shares.shares}
+    assert {"Setup", "Plots", "Samples", "Runs", "Run controls"} <= set(before)
+    win.resize(minimum)
+    qtbot.wait(100)
+    win.resize(1440, 900)
+    qtbot.wait(100)
+    for title, geometry in before.items():
+        after = win.docks[title].geometry()
+        assert abs(after.width() - geometry.width()) <= 4 and abs(after.height() - geometry.height()) <= 4, title

@@ -12,7 +12,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QSize, Qt
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -34,6 +34,7 @@ from gan_studio.engine.settings import recipe_title
 from gan_studio.errors import GanStudioError, RunError
 from gan_studio.paths import recipe_folder
 from gan_studio.state.run_state import RunState
+from gan_studio.ui.dock_shares import DockShares
 from gan_studio.ui.panels.plots import PlotsPanel
 from gan_studio.ui.panels.run_controls import RunControlsPanel
 from gan_studio.ui.panels.runs import RunsPanel
@@ -137,6 +138,7 @@ class MainWindow(QMainWindow):
 
         self.docks: dict[str, QDockWidget] = {}
         self._build_docks()
+        self.dock_shares = DockShares(self, list(self.docks.values()))
         self._build_menus()
         self._build_status_bar()
         self._connect()
@@ -339,6 +341,12 @@ class MainWindow(QMainWindow):
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
         self._place_banner()
+        if self.isVisible():
+            QTimer.singleShot(0, self.dock_shares.restore)  # each dock keeps its share of the new size
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self.dock_shares.remember_soon()  # the first layout (default or restored) is the one to keep
 
     def show_notice(self, text: str) -> None:
         """A notice that stays in the banner until dismissed (e.g. an export summary)."""
@@ -488,6 +496,7 @@ class MainWindow(QMainWindow):
         self.restoreState(self._default_state, SETTINGS_VERSION)
         for dock in self.docks.values():
             dock.show()
+        self.dock_shares.remember_soon()
 
     # preferences and closing -------------------------------------------------------------------------------------------
     def restore_preferences(self) -> None:

@@ -29,6 +29,7 @@ from gan_studio.events import Sample
 from gan_studio.state.run_state import RunState
 from gan_studio.store.pictures import read_picture
 from gan_studio.ui.panels import RunSubscription
+from gan_studio.ui.widgets.flow_row import flow_row
 from gan_studio.ui.widgets.image_view import ImageView
 
 
@@ -84,13 +85,6 @@ class SamplesPanel(QWidget):
         self.position_label = QLabel("no grids yet")
         self.position_label.setMinimumWidth(60)
 
-        bar = QHBoxLayout()
-        bar.addWidget(self.position_label)
-        bar.addStretch(1)
-        bar.addWidget(self.zoom_out_button)
-        bar.addWidget(self.zoom_in_button)
-        bar.addWidget(self.fit_button)
-        bar.addWidget(self.save_button)
         timeline = QHBoxLayout()
         timeline.addWidget(QLabel("timeline"))
         timeline.addWidget(self.slider, 1)
@@ -98,7 +92,8 @@ class SamplesPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(bar)
+        layout.addWidget(flow_row(self.position_label, self.zoom_out_button, self.zoom_in_button, self.fit_button,
+                                  self.save_button))  # fmt: skip
         layout.addWidget(splitter, 1)
         layout.addLayout(timeline)
         self.set_run(None)

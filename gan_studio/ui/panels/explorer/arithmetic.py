@@ -77,7 +77,6 @@ class ArithmeticTab(ExplorerTab):
             groups.addWidget(QLabel("−" if g == "A" else "+" if g == "B" else "="), 1, 2 * col + 1)
         groups.addWidget(QLabel("Result"), 0, 6)
         groups.addWidget(self.result_view, 1, 6)
-        groups.addWidget(use, 2, 6)
         layout = QVBoxLayout(self)
         layout.addWidget(flow_row(labelled("Pool: seeds from", self.first_seed_box),
                                   labelled("size", self.pool_size_box), draw))  # fmt: skip
@@ -85,6 +84,7 @@ class ArithmeticTab(ExplorerTab):
         layout.addWidget(flow_row(add_current, clear))
         layout.addWidget(self.pool_view, 3)
         layout.addLayout(groups, 2)
+        layout.addWidget(flow_row(use))
 
     def source_changed(self, source, reloaded: bool) -> None:
         if reloaded:

@@ -53,7 +53,7 @@ from gan_studio.ui.panels.explorer.latent import LatentTab
 from gan_studio.ui.panels.explorer.live2d import Live2DTab
 
 NO_MODEL = "No model open: choose a run, or open a run folder or an .onnx file."
-TAB_MIN_WIDTH = 300  # narrower than its controls, a tab scrolls sideways instead of widening the window
+TAB_MIN_WIDTH = 240  # narrower than its controls, a tab scrolls sideways instead of widening the window
 NEIGHBOUR_DELAY_MS = 120  # the neighbour grid waits for a pause in dragging
 
 
@@ -161,8 +161,8 @@ class ExplorerPanel(QWidget):
         top.addWidget(QLabel("Backend"))
         top.addWidget(self.backend_combo)
 
-        self.main_view = ImageCanvas(min_side=160, caption="the sample for the current z (and class)")
-        self.neighbours_view = ImageCanvas(min_side=96, caption="neighbours of z (click one to go there)")
+        self.main_view = ImageCanvas(min_side=120, caption="the sample for the current z (and class)")
+        self.neighbours_view = ImageCanvas(min_side=72, caption="neighbours of z (click one to go there)")
         self.neighbours_view.cell_clicked.connect(self._neighbour_clicked)
         self.caption = QLabel("")
         self.caption.setObjectName("hint")

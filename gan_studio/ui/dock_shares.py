@@ -1,0 +1,57 @@
+"""Docks keep their share of the window when it is resized: shrunk to its minimum and grown back, the
+window looks as it did, instead of one dock keeping what the others gave up.
+
+Qt's main window hands a size change to whichever docks can take it, so after shrinking and
+growing back the Setup may take half the width and the plots a sliver. `DockShares` remembers
+each dock's width and height as a share of the window when the person arranges them (the first
+layout, a separator dragged, a dock moved or floated) and lays the docks out in those shares
+again after every resize of the window.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtWidgets import QDockWidget, QMainWindow
+
+
+class DockShares(QObject):
+    """Remembers and restores the share of the window each docked panel takes."""
+
+    def __init__(self, window: QMainWindow, docks: list[QDockWidget]):
+        super().__init__(window)
+        self.window, self.docks = window, list(docks)
+        self.shares: dict[QDockWidget, tuple[float, float]] = {}
+        window.installEventFilter(self)  # a separator dragged ends with a mouse release on the window
+        for dock in self.docks:
+            dock.dockLocationChanged.connect(self.remember_soon)
+            dock.topLevelChanged.connect(self.remember_soon)
+            dock.visibilityChanged.connect(self.remember_soon)
+
+    def _laid_out(self) -> list[QDockWidget]:
+        """Docked panels in view (a dock behind another's tab is moved out of the window, not hidden)."""
+        return [dock for dock in self.docks
+                if dock.isVisible() and not dock.isFloating() and not dock.visibleRegion().isEmpty()]  # fmt: skip
+
+    def remember(self) -> None:
+        """The current arrangement is the one to keep: record every docked panel's share."""
+        width, height = self.window.width(), self.window.height()
+        if width <= 0 or height <= 0:
+            return
+        self.shares = {dock: (dock.width() / width, dock.height() / height) for dock in self._laid_out()}
+
+    def remember_soon(self, *_) -> None:
+        QTimer.singleShot(0, self.remember)  # once Qt has laid the docks out
+
+    def restore(self) -> None:
+        """Lay the docks out in their remembered shares of the window's current size."""
+        docks = [dock for dock in self._laid_out() if dock in self.shares]
+        if not docks:
+            return
+        width, height = self.window.width(), self.window.height()
+        self.window.resizeDocks(docks, [round(self.shares[d][0] * width) for d in docks], Qt.Orientation.Horizontal)
+        self.window.resizeDocks(docks, [round(self.shares[d][1] * height) for d in docks], Qt.Orientation.Vertical)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if watched is self.window and event.type() == QEvent.Type.MouseButtonRelease:
+            self.remember_soon()
+        return False

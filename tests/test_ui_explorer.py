@@ -549,3 +549,20 @@ def test_every_tab_fits_the_panel_at_its_size_in_the_default_window_and_the_pool
                 assert area.widget().minimumSizeHint().width() <= area.viewport().width()
     finally:
         panel.shutdown()
+
+
+def test_file_dialogs_open_in_the_home_folder_then_in_the_last_one_chosen(qtbot, panel, monkeypatch, tmp_path):
+    from PySide6.QtWidgets import QFileDialog
+
+    starts = []
+
+    def dialog(parent, title, start, pattern):
+        starts.append(start)
+        return str(tmp_path / "pictures" / "grid.png"), pattern
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", dialog)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", dialog)
+    panel.ask_save_path("Save grid", "grid.png", "PNG images (*.png)")
+    assert starts[0] == str(Path.home() / "grid.png")  # not the folder the app was started from
+    panel.ask_open_path("Load z", "Latents (*.json)")
+    assert starts[1] == str(tmp_path / "pictures")

@@ -199,6 +199,16 @@ def test_run_controls_progress_eta_and_button_states(qtbot):
     assert "step 150: D overpowering G" in panel.health_label.text()
     assert "D(x) 0.99" in panel.advice_details() and "What to do: Lower lr_d." in panel.advice_details()
     assert format_duration(3725) == "1 h 02 min"
+    panel.set_state("paused")
+    assert panel.eta_value.text() == "paused"  # no countdown while nothing runs
+
+    # a start that fails while preparing its data leaves no stale "preparing data" bar behind
+    panel.set_run(None)
+    panel.set_state("starting")
+    panel.show_data_progress(122, 122)
+    assert panel.progress.format().startswith("preparing data")
+    panel.set_state("idle")
+    assert panel.progress.format() == "no run" and panel.progress.maximum() == 1
 
 
 # plots -----------------------------------------------------------------------------------------------------------

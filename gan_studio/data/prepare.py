@@ -87,7 +87,8 @@ def bad_files_error(listing_path: Path | str, skipped: list[dict], skipped_count
     more = f"; and {skipped_count - BAD_FILES_SHOWN:,} more" if skipped_count > BAD_FILES_SHOWN else ""
     usable = total - skipped_count
     advice = (
-        f"Fix or remove them, or set skip_bad_files (--skip-bad-files true) to train on the other {usable:,}"
+        'Fix or remove them, or turn on "skip bad files" (train --skip-bad-files true; data prepare '
+        f"--skip-bad-files) to train on the other {usable:,}"
         if usable
         else "No image is usable"
     )

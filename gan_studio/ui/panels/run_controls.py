@@ -141,6 +141,10 @@ class RunControlsPanel(QWidget):
         self.state_label.setText(STATE_TEXT.get(state, state))
         if state == "starting":
             self.progress.setRange(0, 0)  # busy indicator until the first step
+        elif state == "paused":
+            self.eta_value.setText("paused")
+        elif state == "idle" and (self.progress.maximum() == 0 or self.progress.format().startswith("preparing")):
+            self.set_run(self.subscription.run)  # a start that failed: back to the open run's figures, or none
 
     def show_data_progress(self, done: int, total: int) -> None:
         """Downloading or preparing the dataset, before the first step (Stop cancels it)."""

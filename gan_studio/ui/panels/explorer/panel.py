@@ -88,6 +88,7 @@ class ExplorerPanel(QWidget):
         self._loading = False
         self._run_path: Path | None = None
         self._requested_path: Path | None = None
+        self.dialog_folder = Path.home()  # where file dialogs open: the folder last chosen in one
         self._neighbour_z = np.zeros((0, 1), np.float32)
         self.shown_z: np.ndarray | None = None  # the z (and y) of the image on screen
         self.shown_y: np.ndarray | None = None
@@ -445,8 +446,9 @@ class ExplorerPanel(QWidget):
 
     # file dialogs ---------------------------------------------------------------------------------------
     def _ask_run(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a run directory")
+        folder = QFileDialog.getExistingDirectory(self, "Open a run directory", str(self.dialog_folder))
         if folder:
+            self.dialog_folder = Path(folder).parent
             self.open_source(folder)
 
     def _ask_onnx(self) -> None:
@@ -460,12 +462,16 @@ class ExplorerPanel(QWidget):
 
     def ask_save_path(self, title: str, suggestion: str, pattern: str) -> str:
         """A save-file dialog (empty string when cancelled)."""
-        path, _ = QFileDialog.getSaveFileName(self, title, suggestion, pattern)
+        path, _ = QFileDialog.getSaveFileName(self, title, str(self.dialog_folder / suggestion), pattern)
+        if path:
+            self.dialog_folder = Path(path).parent
         return path
 
     def ask_open_path(self, title: str, pattern: str) -> str:
         """An open-file dialog (empty string when cancelled)."""
-        path, _ = QFileDialog.getOpenFileName(self, title, "", pattern)
+        path, _ = QFileDialog.getOpenFileName(self, title, str(self.dialog_folder), pattern)
+        if path:
+            self.dialog_folder = Path(path).parent
         return path
 
     def run_guarded(self, action, *args):

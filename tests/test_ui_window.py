@@ -418,9 +418,13 @@ def test_recipes_menu_lists_paper_presets_and_fills_the_setup(window):
     `gan-studio train --config training/dcgan-paper.toml` would train."""
     from gan_studio.engine.settings import configs_from_values, read_recipe
 
-    names = [action.text() for action in window.recipes_menu.actions()]
-    assert {"dcgan-paper", "dcgan-shapes", "pacgan4-grid25-paper", "quality-gan-grid25"} <= set(names)
-    paper = next(a for a in window.recipes_menu.actions() if a.text() == "dcgan-paper")
+    top = {action.text(): action for action in window.recipes_menu.actions()}
+    papers = [a.text() for a in top["Papers' presets"].menu().actions()]
+    quality = [a.text() for a in top["Measured best on CPU (quality benchmark)"].menu().actions()]
+    assert {"dcgan-shapes", "dcgan-mnist", "vae-mnist"} <= set(top)  # starters at the top
+    assert {"dcgan-paper", "pacgan4-grid25-paper"} <= set(papers) and "quality-gan-grid25" in quality
+    assert not any(name.endswith("-paper") or name.startswith("quality-") for name in top)
+    paper = next(a for a in top["Papers' presets"].menu().actions() if a.text() == "dcgan-paper")
     assert "DCGAN (paper)" in paper.toolTip()
     paper.trigger()
     recipe = Path(__file__).resolve().parents[1] / "training" / "dcgan-paper.toml"

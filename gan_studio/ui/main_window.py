@@ -384,15 +384,23 @@ class MainWindow(QMainWindow):
         self.setup.model_combo.setFocus()
 
     def _fill_recipes_menu(self) -> None:
-        """The recipes of training/ (paper presets such as "DCGAN (paper)" and the measured best-on-CPU ones)."""
+        """The recipes of training/: starters first, then two submenus, the papers' presets (*-paper, such as
+        "DCGAN (paper)") and the measured best on CPU (quality-*, the quality benchmark's recipes)."""
         folder = recipe_folder()
         recipes = sorted(folder.glob("*.toml")) if folder is not None else []
+        papers = self.recipes_menu.addMenu("Papers' presets")
+        quality = self.recipes_menu.addMenu("Measured best on CPU (quality benchmark)")
+        self.recipes_menu.addSeparator()
         for path in recipes:
-            action = self.recipes_menu.addAction(path.stem)
+            menu = papers if path.stem.endswith("-paper") else quality if path.stem.startswith("quality-") else None
+            action = (menu or self.recipes_menu).addAction(path.stem)
             action.setToolTip(recipe_title(path))
             action.setStatusTip(recipe_title(path))
             action.triggered.connect(lambda _checked=False, p=path: self.load_recipe(p))
-        self.recipes_menu.setToolTipsVisible(True)
+        for menu in (self.recipes_menu, papers, quality):
+            menu.setToolTipsVisible(True)
+        papers.menuAction().setVisible(not papers.isEmpty())
+        quality.menuAction().setVisible(not quality.isEmpty())
         self.recipes_menu.setEnabled(bool(recipes))
 
     def load_recipe_dialog(self) -> None:

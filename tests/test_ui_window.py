@@ -137,6 +137,7 @@ def test_train_pause_step_change_lr_resume_stop_reopen_and_scrub(qtbot, window, 
     assert win.samples.current[0] == grids[0][0]
     assert f"grid 1 of {len(grids)}" in win.samples.position_label.text()
     assert win.setup.model_name() == "gan" and win.setup.dataset_spec() == "ring8"  # the run's settings
+    assert win.setup.model_form.editors["lr_g"].raw_value() == "0.0001"  # as changed live, not as it started
 
 
 def test_resume_continues_a_stopped_run_from_its_checkpoint(qtbot, window):

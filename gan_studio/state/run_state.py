@@ -72,6 +72,19 @@ class RunState:
     def name(self) -> str:
         return self.path.name if self.path else ""
 
+    def settings_now(self) -> dict[str, Any]:
+        """run.json's record with the live hyperparameter changes applied to its model_config: the
+        settings the run trains with now (and resumes with), not those it started with."""
+        info = dict(self.info)
+        model_config = info.get("model_config")
+        if isinstance(model_config, dict):
+            model_config = dict(model_config)
+            for change in sorted(self.hparam_changes, key=lambda c: c.step):
+                if change.name in model_config:
+                    model_config[change.name] = change.new
+            info["model_config"] = model_config
+        return info
+
     @property
     def model_name(self) -> str:
         return str(self.info.get("model", ""))

@@ -433,7 +433,7 @@ class MainWindow(QMainWindow):
         run_path = Path(run_path)
         if not self.session.open_run(run_path):
             return False
-        self.setup.load_run_settings(self.session.run.info)
+        self.setup.load_run_settings(self.session.run.settings_now())  # live changes included
         return True
 
     def resume_run(self, run_path: str | Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit
 from tiny_runs import train_tiny_run
 
@@ -168,6 +169,18 @@ def test_setup_downloads_with_progress_and_cancel(qtbot, monkeypatch):
         panel.dataset.cancel_download()
     assert cancelled.args == [False, "download cancelled"]
     assert panel.dataset.download_task is None
+    # the failure is readable text beside the Download button, not squeezed into a progress bar
+    note = panel.dataset.download_note
+    assert note.isVisible() and note.wordWrap() and "download failed: download cancelled" in note.text()
+    assert not panel.dataset.progress.isVisible()
+
+    # pressing Download keeps the focus in the row (it used to jump to a field further down, scrolling the Setup)
+    panel.activateWindow()
+    qtbot.waitUntil(panel.isActiveWindow, timeout=5000)
+    panel.dataset.download_button.setFocus()
+    with qtbot.waitSignal(panel.download_finished, timeout=20000):
+        qtbot.mouseClick(panel.dataset.download_button, Qt.MouseButton.LeftButton)
+        assert panel.dataset.cancel_button.hasFocus()
 
 
 # run controls ------------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from gan_studio.errors import DataError
 from gan_studio.ui.workers import TaskThread
 
 LOCAL_PATH = "__local__"  # the combo's entry for a file or folder on disk
+NOT_DOWNLOADED = "Not downloaded yet: it downloads when you press Start (or Download now)."
 DATASET_FILE_FILTER = "Datasets (*.zip *.npz);;Zip archives of images (*.zip);;NumPy archives (*.npz)"
 
 
@@ -86,9 +87,12 @@ class DatasetPicker(QWidget):
         self.cancel_button.clicked.connect(self.cancel_download)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
+        self.download_note = QLabel()  # before and after a download: wraps, so it is read whole
+        self.download_note.setWordWrap(True)
         self.download_row = QWidget()
         download_layout = QHBoxLayout(self.download_row)
         download_layout.setContentsMargins(0, 0, 0, 0)
+        download_layout.addWidget(self.download_note, 1)
         download_layout.addWidget(self.progress, 1)
         download_layout.addWidget(self.download_button)
         download_layout.addWidget(self.cancel_button)
@@ -159,15 +163,20 @@ class DatasetPicker(QWidget):
     def needs_download(self) -> bool:
         return self.choice() in DOWNLOADABLE and not dataset_is_downloaded(self.choice())
 
-    def _refresh_download_row(self) -> None:
+    def _refresh_download_row(self, note: str = NOT_DOWNLOADED, problem: bool = False) -> None:
         downloading = self.downloading
         self.download_row.setVisible(downloading or self.needs_download())
-        self.download_button.setVisible(not downloading)
+        focus_moves = downloading and self.download_button.hasFocus()
         self.cancel_button.setVisible(downloading)
-        if not downloading:
-            self.progress.setRange(0, 1)
-            self.progress.setValue(0)
-            self.progress.setFormat("not downloaded yet: downloads when you press Start")
+        if focus_moves:  # the pressed button hides: focus goes to Cancel, not to a field further down
+            self.cancel_button.setFocus()
+        self.download_button.setVisible(not downloading)
+        self.progress.setVisible(downloading)
+        self.download_note.setVisible(not downloading)
+        self.download_note.setText(note)
+        self.download_note.setObjectName("problem" if problem else "hint")
+        self.download_note.style().unpolish(self.download_note)
+        self.download_note.style().polish(self.download_note)
 
     def start_download(self, then=None) -> None:
         """Download the selected set in the background; `then()` runs after a successful download."""
@@ -207,9 +216,10 @@ class DatasetPicker(QWidget):
         if task is not None:
             task.wait(1000)
             task.deleteLater()
-        self._refresh_download_row()
-        if not ok:
-            self.progress.setFormat(message[:200])
+        if ok:
+            self._refresh_download_row()
+        else:
+            self._refresh_download_row(f"download failed: {message[:300]}", problem=True)
         self.changed.emit()
         self.download_finished.emit(ok, message)
         if ok and then is not None:

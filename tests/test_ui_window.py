@@ -471,3 +471,13 @@ def test_the_window_can_be_small_and_grown_back_to_the_same_layout(qtbot, window
     for title, geometry in before.items():
         after = win.docks[title].geometry()
         assert abs(after.width() - geometry.width()) <= 4 and abs(after.height() - geometry.height()) <= 4, title
+
+
+def test_a_floating_panel_docked_again_comes_to_the_front_of_its_tabs(qtbot, window):
+    explorer, metrics = window.docks["Explorer"], window.docks["Metrics"]
+    explorer.setFloating(True)
+    qtbot.wait(50)
+    window.tabifyDockWidget(window.docks["Plots"], explorer)
+    explorer.setFloating(False)
+    qtbot.waitUntil(lambda: not explorer.visibleRegion().isEmpty(), timeout=5000)
+    assert metrics.visibleRegion().isEmpty()  # behind, not in front

@@ -180,6 +180,8 @@ class MainWindow(QMainWindow):
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)  # fmt: skip
         self.addDockWidget(area, dock)
+        # docked again (from floating) into a group of tabs: it comes to the front, not its neighbour
+        dock.topLevelChanged.connect(lambda floating, d=dock: floating or QTimer.singleShot(0, d.raise_))
         self.docks[title] = dock
         return dock
 

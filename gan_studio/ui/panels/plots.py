@@ -229,7 +229,9 @@ class PlotsPanel(QWidget):
             self.graphics.nextRow()
         plot = self.graphics.addPlot(title=f"<span style='color:{PLOT_FOREGROUND}'>{title}</span>")
         plot.showGrid(x=True, y=True, alpha=0.15)
-        plot.addLegend(offset=(8, 4), colCount=3, labelTextColor=PLOT_FOREGROUND, brush=pg.mkBrush(27, 29, 34, 150))
+        plot.addLegend(
+            offset=(8, 4), colCount=3, labelTextColor=PLOT_FOREGROUND, brush=pg.mkBrush(27, 29, 34, 70)
+        )  # faint: curves under it stay visible
         plot.setLabel("bottom", X_LABELS[self.x_axis])
         plot.setLogMode(y=self.log_y)
         first = next(iter(self.plots.values()), None)

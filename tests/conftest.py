@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,11 @@ def _private_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("GAN_STUDIO_HOME", str(base / "data"))
     monkeypatch.setenv("GAN_STUDIO_CACHE", str(base / "cache"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
+    yield
+    if "PySide6.QtWidgets" in sys.modules:
+        # the test's Qt objects caught in reference cycles go now, in the GUI thread: left to the
+        # garbage collector, they may be destroyed in a later test's worker thread, which deadlocks Qt
+        gc.collect()
 
 
 @pytest.fixture(scope="session")

@@ -322,3 +322,18 @@ def test_runs_shows_a_run_folder_named_with_a_newline_on_one_line(tmp_path, caps
     assert main(["runs", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and lines[1].startswith("two\\nlines ") and "finished" in lines[1]
+
+
+def test_a_run_on_a_relative_data_path_resumes_and_evaluates_from_any_folder(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    data.mkdir()
+    np.savez(data / "points.npz", x=np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32))
+    monkeypatch.chdir(data)
+    code, out = train(tmp_path, *TINY_GAN, "--steps", "2", data="./points.npz")
+    assert code == 0
+    info = RunDir(out).read_info()
+    assert info["train_config"]["data"] == str(data / "points.npz")  # recorded absolute
+    monkeypatch.chdir(tmp_path)  # elsewhere: the same run still finds its data
+    assert main(["train", "--resume", str(out), "--steps", "3"]) == 0
+    monkeypatch.chdir(data)  # and the path as first typed is the same data, not a change
+    assert main(["train", "--resume", str(out), "--steps", "4", "--data", "points.npz"]) == 0

@@ -225,3 +225,22 @@ def test_checkpoints_hold_only_tensors_and_plain_values(tmp_path):
 
     assert plain(state)
     assert json.loads(json.dumps(state["model_config"])) == state["model_config"]
+
+
+def test_a_run_stopped_before_its_first_checkpoint_starts_again_on_resume(tmp_path):
+    """Killed (or failed) before any checkpoint: `--resume` starts it again from step 0 with its
+    recorded settings, exactly as a fresh run, instead of leaving a folder that can be neither resumed
+    nor trained into."""
+    whole = train_tiny_run(tmp_path / "whole", "gan", steps=6, log_every=1)
+    killed = make_trainer(tmp_path / "killed", "gan", steps=6, log_every=1, checkpoint_every=0)
+    next(iter(killed))  # started (run.json, lock), then the process "dies" before step 1's checkpoint
+    killed.lock.release()
+    assert not killed.run.last_checkpoint.exists()
+    again = Trainer.from_checkpoint(killed.run.path)
+    assert again.step == 0 and again.resumed_from is None
+    for _ in again:
+        pass
+    assert [r["d_loss"] for r in killed.run.read_metrics()] == [r["d_loss"] for r in whole.run.read_metrics()]
+    assert killed.run.read_info()["status"] == "finished"
+    with pytest.raises(RunError, match="no checkpoint"):  # a named checkpoint that is not there is still an error
+        Trainer.from_checkpoint(tmp_path / "whole", start_from="step-3")

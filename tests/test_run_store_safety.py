@@ -440,3 +440,56 @@ def test_a_checkpoint_asking_for_a_huge_model_allocates_nothing(finished):
     state["model_config"] = {**state["model_config"], "g_hidden": 4096, "d_hidden": 4096}  # 16M x 4096 weights: 500 GB
     with pytest.raises(CheckpointError, match="does not match the model config"):
         model_from_checkpoint(state, finished / "checkpoints" / "last.pt")
+
+
+# what a failing write says ---------------------------------------------------------------------------
+def _full_disk_for(monkeypatch, names: set[str]):
+    """save_checkpoint raises DiskFullError for files of these names (the disk fills there)."""
+    from gan_studio.files import DiskFullError
+
+    real = ckpt.save_checkpoint
+
+    def save(state, path):
+        if Path(path).name in names:
+            raise DiskFullError(f"the disk is full: {Path(path).name} was not written", path)
+        return real(state, path)
+
+    monkeypatch.setattr(ckpt, "save_checkpoint", save)
+
+
+@pytest.mark.parametrize(
+    "full, expected",
+    [
+        ({"last.pt", "step-0000003.pt"}, "the checkpoint of step 3 was not saved, and the run has no earlier one"),
+        ({"step-0000003.pt"}, "checkpoints/last.pt holds step 3, but its kept copy step-0000003.pt was not saved"),
+    ],
+)
+def test_a_full_disk_names_the_checkpoint_that_is_really_on_disk(tmp_path, monkeypatch, full, expected):
+    _full_disk_for(monkeypatch, full)
+    trainer = make_trainer(tmp_path / "run", "gan", steps=6, checkpoint_every=3)
+    with pytest.raises(RunError) as info:
+        list(trainer)
+    assert expected in str(info.value)
+    assert trainer.run.last_checkpoint.exists() == ("last.pt" not in full)
+
+
+def test_a_read_only_samples_folder_and_a_cpu_out_of_memory_are_one_line_each(tmp_path, monkeypatch):
+    import gan_studio.engine.trainer as trainer_module
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", "samples/.step-0000004.png.tmp-1")
+
+    trainer = make_trainer(tmp_path / "ro", "gan", steps=6, sample_every=4)
+    short_of_memory = make_trainer(tmp_path / "oom", "gan", steps=6)
+    monkeypatch.setattr(trainer_module, "save_png", refuse)  # samples/ turned read-only while training
+    with pytest.raises(RunError, match="cannot write to the run folder at step 4: Permission denied") as info:
+        list(trainer)
+    assert "step-0000004.png" in str(info.value)
+    assert trainer.run.read_info()["status"] == "failed"
+
+    def no_memory(*args, **kwargs):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")
+
+    monkeypatch.setattr(short_of_memory.recipe, "step", no_memory)
+    with pytest.raises(RunError, match="out of memory at step 0: try a smaller --batch-size"):
+        list(short_of_memory)

@@ -462,7 +462,9 @@ def test_the_window_can_be_small_and_grown_back_to_the_same_layout(qtbot, window
     minimum = win.minimumSizeHint()
     assert minimum.width() <= 1024 and minimum.height() <= 680  # a 1024 x 768 screen holds it
     win.dock_shares.remember()  # the arrangement a person left
-    before = {title: dock.geometry() for title, dock in win.docks.items() if dock in win.dock_shares.shares}
+    before = {
+        title: dock.geometry() for title, dock in win.docks.items() if dock.objectName() in win.dock_shares.shares
+    }
     assert {"Setup", "Plots", "Samples", "Runs", "Run controls"} <= set(before)
     win.resize(minimum)
     qtbot.wait(100)

@@ -8,6 +8,7 @@ there, batch by batch.
 
 from __future__ import annotations
 
+import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -23,11 +24,21 @@ from gan_studio.user_files import describe_kind, stat_path
 ProgressCallback = Callable[[int, int], None]  # (done, total): bytes while downloading, images while preparing
 
 
-def _check_path(spec: str) -> Path:
-    """The path `spec` names, checked: it exists and is a folder or a regular file."""
+def absolute_data_spec(spec: str) -> str:
+    """`spec` as a run records it: a built-in name as it is, a path made absolute (not resolving links),
+    so that the run can be resumed and evaluated from any folder, and one dataset has one cache key."""
     from gan_studio.data import BUILTIN_NAMES
 
-    path = Path(spec).expanduser()
+    if spec in BUILTIN_NAMES or is_stacked(spec) or not spec.strip():
+        return spec
+    return os.path.abspath(Path(spec).expanduser())
+
+
+def _check_path(spec: str) -> Path:
+    """The path `spec` names (made absolute), checked: it exists and is a folder or a regular file."""
+    from gan_studio.data import BUILTIN_NAMES
+
+    path = Path(absolute_data_spec(spec))
     try:
         exists = path.exists()
     except OSError:  # a name too long for the system, and the like: stat_path says what

@@ -8,6 +8,7 @@ rank runs the same loop; rank 0 alone writes the run directory and holds its loc
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ import torch
 import gan_studio
 from gan_studio.config import apply_values, problems, to_dict
 from gan_studio.data import Dataset, load_dataset
+from gan_studio.data.loading import absolute_data_spec
 from gan_studio.engine import distributed as dist_utils
 from gan_studio.engine.batches import BatchStream
 from gan_studio.engine.callbacks import TrainerCallback
@@ -34,7 +36,7 @@ from gan_studio.engine.settings import (
     configs_to_continue,
     resolve_device,  # fmt: skip
 )
-from gan_studio.errors import CheckpointError, ConfigError, GanStudioError, RunError
+from gan_studio.errors import CheckpointError, ConfigError, GanStudioError, RunError, shorten
 from gan_studio.events import (
     Checkpoint,
     Diverged,
@@ -133,6 +135,7 @@ class Trainer:
         (see __init__).
         """
         workspace = workspace or default_workspace()
+        train_config = dataclasses.replace(train_config, data=absolute_data_spec(train_config.data))
         out = Path(out) if out is not None else new_run_folder(model_name, train_config.data, workspace)
         if dist_utils.launch_rank() == 0:
             check_new_run_folder(out)
@@ -140,9 +143,22 @@ class Trainer:
         if trainer.dist.is_main:
             trainer.recorder.create(trainer._run_info())
             trainer.lock.acquire()
-            save_png(real_batch_picture(trainer.dataset, trainer.model.num_classes, train_config.seed),
-                     trainer.run.samples_dir / "real.png")  # fmt: skip
+            trainer._save_real_batch()
         return trainer
+
+    def _save_real_batch(self) -> None:
+        """samples/real.png; a failure is recorded in the run (status failed: it can be started again)."""
+        try:
+            try:
+                save_png(real_batch_picture(self.dataset, self.model.num_classes, self.train_config.seed),
+                         self.run.samples_dir / "real.png")  # fmt: skip
+            except OSError as exc:
+                raise RunError(f"cannot write samples/real.png: {exc.strerror or exc}", self.run.path) from None
+        except BaseException as exc:
+            for _ in self._fail(exc):
+                pass
+            self.lock.release()
+            raise
 
     @classmethod
     def from_checkpoint(cls, run_path: str | Path, overrides: dict[str, Any] | None = None,
@@ -160,20 +176,29 @@ class Trainer:
             lock.acquire()  # before anything is read for training or truncated
         try:
             path = resolve_checkpoint(run, start_from)
-            if not path.exists():
+            if path.exists():
+                data = ckpt.load_checkpoint(path)
+            elif start_from is None and isinstance(info.get("model"), str):
+                # stopped before its first checkpoint (killed, or failed while starting): it starts again
+                # from step 0 with the settings run.json records
+                data = {"model_name": info["model"], "model_config": info.get("model_config") or {},
+                        "train_config": info.get("train_config") or {}, "data_info": info.get("data_info") or {}}  # fmt: skip
+            else:
                 raise RunError("the run has no checkpoint to resume from (checkpoints/last.pt)", run.path)
-            data = ckpt.load_checkpoint(path)
             model_config, train_config = configs_to_continue(data, info, overrides or {}, path)
-            trainer = cls(data["model_name"], model_config, train_config, run.path, checkpoint=data, **options)
+            checkpoint = data if path.exists() else None
+            trainer = cls(data["model_name"], model_config, train_config, run.path, checkpoint=checkpoint, **options)
         except BaseException:
             lock.release()
             raise
         trainer.lock = lock
-        trainer.resumed_from = run.relative(path)
+        trainer.resumed_from = run.relative(path) if checkpoint is not None else None
         if trainer.dist.is_main:
             for folder in (run.path, run.samples_dir, run.checkpoints_dir):  # left by a killed writer
                 remove_stale_temp_files(folder)
             run.rewind(trainer.step)
+            if checkpoint is None:
+                trainer._save_real_batch()
             trainer.recorder.reopen(step=trainer.step, steps_total=trainer.total_steps,
                                     world_size=trainer.dist.world_size, device=str(trainer.device),
                                     precision=trainer.recipe.amp.name, train_config=to_dict(train_config), model_config=to_dict(model_config))  # fmt: skip
@@ -207,13 +232,12 @@ class Trainer:
         except GanStudioError as exc:
             yield from self._fail(exc)
             raise
-        except torch.OutOfMemoryError:
-            error = RunError(f"out of memory at step {self.step}: try a smaller --batch-size or model", self.run.path)
-            yield from self._fail(error)
-            raise error from None
         except Exception as exc:
-            yield from self._fail(exc)
-            raise
+            error = self._readable(exc)
+            yield from self._fail(error or exc)
+            if error is None:
+                raise
+            raise error from None
         except (KeyboardInterrupt, GeneratorExit):
             # the consumer gave up (Ctrl-C twice, or stopped iterating): the run ends here, unsaved
             if self.status not in ("finished", "stopped", "diverged", "failed"):
@@ -222,6 +246,24 @@ class Trainer:
             raise
         finally:
             self.lock.release()
+
+    def _readable(self, exc: Exception) -> RunError | None:
+        """One clear line for the failures a user meets and can act on (else None: a bug, shown whole)."""
+        kept = f"checkpoints/last.pt (step {self._checkpoint_step}) is intact" if self._checkpoint_step else ""
+        text = str(exc)
+        if isinstance(exc, (torch.OutOfMemoryError, MemoryError)) or "can't allocate memory" in text:
+            return RunError(f"out of memory at step {self.step}: try a smaller --batch-size or model", self.run.path)
+        if isinstance(exc, OSError):
+            where = f" ({shorten(exc.filename, 200)})" if getattr(exc, "filename", None) else ""
+            return RunError(f"cannot write to the run folder at step {self.step}: {exc.strerror or exc}{where}"
+                            + (f"; {kept}" if kept else ""), self.run.path)  # fmt: skip
+        if self.dist.enabled and isinstance(exc, RuntimeError) and ("gloo" in text or "NCCL" in text
+                                                                    or "Connection" in text):  # fmt: skip
+            first = text.strip().splitlines()[0][:160] if text.strip() else type(exc).__name__
+            return RunError(f"another process of the torchrun job stopped at step {self.step} ({first}); "
+                            + (f"{kept}: " if kept else "") + "run the same torchrun command with --resume",
+                            self.run.path)  # fmt: skip
+        return None
 
     def _loop(self) -> Iterator[Event]:
         c = self.train_config
@@ -353,7 +395,8 @@ class Trainer:
             "stream": self.stream.state(),
             "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
             **self.recipe.state_dict(),
-            "rng": rng_state(),
+            "rng": rng_state(),  # rank 0's
+            "rng_by_rank": dist_utils.gather_objects(self.dist, rng_state()),  # every process draws its own noise
             "fixed_z": self.fixed_z.cpu(),
             "fixed_y": self.fixed_y.cpu() if self.fixed_y is not None else None,
             "gan_studio": gan_studio.__version__,
@@ -374,17 +417,22 @@ class Trainer:
         if not self.dist.is_main:
             self._checkpoint_step = self.step
             return None
+        numbered = f"step-{self.step:07d}.pt"
         try:
             ckpt.save_checkpoint(state, self.run.last_checkpoint)
+            self._checkpoint_step = self.step
             if self.train_config.keep_checkpoints:
-                ckpt.save_checkpoint(state, self.run.checkpoints_dir / f"step-{self.step:07d}.pt")
+                ckpt.save_checkpoint(state, self.run.checkpoints_dir / numbered)
                 ckpt.prune_checkpoints(self.run.checkpoints_dir, self.train_config.keep_checkpoints)
         except DiskFullError:
-            raise RunError(
-                f"the disk is full: the checkpoint of step {self.step} was not saved; "
-                f"checkpoints/last.pt (step {self._checkpoint_step or 0}) is intact",
-                self.run.path,
-            ) from None
+            if self._checkpoint_step == self.step:
+                saved = f"checkpoints/last.pt holds step {self.step}, but its kept copy {numbered} was not saved"
+            elif self._checkpoint_step is not None:
+                saved = (f"the checkpoint of step {self.step} was not saved; checkpoints/last.pt "
+                         f"(step {self._checkpoint_step}) is intact")  # fmt: skip
+            else:
+                saved = f"the checkpoint of step {self.step} was not saved, and the run has no earlier one"
+            raise RunError(f"the disk is full: {saved}", self.run.path) from None
         except PermissionError:
             raise RunError("the run folder is read-only: cannot save checkpoints", self.run.path) from None
         self._checkpoint_step = self.step
@@ -401,11 +449,24 @@ class Trainer:
             self.fixed_z = data["fixed_z"].to(self.device)
             if data.get("fixed_y") is not None:
                 self.fixed_y = data["fixed_y"].to(self.device)
-            set_rng_state(data["rng"])
+            self._restore_rng(data)
         except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
             raise CheckpointError(f"checkpoint is incomplete or inconsistent ({exc})",
                                   self.run.last_checkpoint) from None  # fmt: skip
         self._checkpoint_step = self.step
+
+    def _restore_rng(self, data: dict[str, Any]) -> None:
+        """Each process continues its own random stream (so a resumed torchrun job draws exactly what an
+        uninterrupted one would). Resumed with another number of processes, the extra ones start
+        fresh streams from (seed, rank, step), distinct from each other's."""
+        by_rank = data.get("rng_by_rank")
+        rank = self.dist.rank
+        if isinstance(by_rank, list) and len(by_rank) == self.dist.world_size:
+            set_rng_state(by_rank[rank])
+        elif rank == 0:
+            set_rng_state(data["rng"])
+        else:
+            seed_everything((self.train_config.seed + rank * 1_000_003 + int(data["step"]) * 7919) % 2**31)
 
     # endings --------------------------------------------------------------------------------------
     def _finish(self) -> Iterator[Event]:

@@ -154,9 +154,17 @@ def _structure_problem(data: dict) -> str | None:
         return "data_info offset holds a value that is not a finite number"
     if not _is_plain(scale, float) or not math.isfinite(scale) or not 0 < scale < 1e30:
         return f"data_info scale is {_describe(scale)}"
-    if "rng" in data:
-        return _rng_problem(data["rng"])
+    if "rng" in data and (problem := _rng_problem(data["rng"])):
+        return problem
+    by_rank = data.get("rng_by_rank")
+    if by_rank is not None:
+        if not isinstance(by_rank, list) or not 1 <= len(by_rank) <= MAX_PROCESSES:
+            return "rng_by_rank is not a list of one RNG state per process"
+        return next((problem for state in by_rank if (problem := _rng_problem(state))), None)
     return None
+
+
+MAX_PROCESSES = 65536  # torchrun processes whose RNG states a checkpoint may hold
 
 
 def _rng_problem(rng) -> str | None:

@@ -15,21 +15,29 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 
 class DockShares(QObject):
-    """Remembers and restores the share of the window each docked panel takes."""
+    """Remembers and restores the share of the window each docked panel takes.
 
-    def __init__(self, window: QMainWindow, docks: list[QDockWidget]):
+    It reaches its window and docks through Qt (its parent, the window's children), holding no Python
+    reference to them: a reference cycle of Qt wrappers would be broken by Python's garbage
+    collector in whatever thread it runs, and a Qt object destroyed off the GUI thread can deadlock.
+    """
+
+    def __init__(self, window: QMainWindow):
         super().__init__(window)
-        self.window, self.docks = window, list(docks)
-        self.shares: dict[QDockWidget, tuple[float, float]] = {}
+        self.shares: dict[str, tuple[float, float]] = {}  # dock object name -> (width, height) share
         window.installEventFilter(self)  # a separator dragged ends with a mouse release on the window
-        for dock in self.docks:
+        for dock in window.findChildren(QDockWidget):
             dock.dockLocationChanged.connect(self.remember_soon)
             dock.topLevelChanged.connect(self.remember_soon)
             dock.visibilityChanged.connect(self.remember_soon)
 
+    @property
+    def window(self) -> QMainWindow:
+        return self.parent()
+
     def _laid_out(self) -> list[QDockWidget]:
         """Docked panels in view (a dock behind another's tab is moved out of the window, not hidden)."""
-        return [dock for dock in self.docks
+        return [dock for dock in self.window.findChildren(QDockWidget)
                 if dock.isVisible() and not dock.isFloating() and not dock.visibleRegion().isEmpty()]  # fmt: skip
 
     def remember(self) -> None:
@@ -37,19 +45,19 @@ class DockShares(QObject):
         width, height = self.window.width(), self.window.height()
         if width <= 0 or height <= 0:
             return
-        self.shares = {dock: (dock.width() / width, dock.height() / height) for dock in self._laid_out()}
+        self.shares = {dock.objectName(): (dock.width() / width, dock.height() / height) for dock in self._laid_out()}
 
     def remember_soon(self, *_) -> None:
         QTimer.singleShot(0, self.remember)  # once Qt has laid the docks out
 
     def restore(self) -> None:
         """Lay the docks out in their remembered shares of the window's current size."""
-        docks = [dock for dock in self._laid_out() if dock in self.shares]
+        docks = [dock for dock in self._laid_out() if dock.objectName() in self.shares]
         if not docks:
             return
-        width, height = self.window.width(), self.window.height()
-        self.window.resizeDocks(docks, [round(self.shares[d][0] * width) for d in docks], Qt.Orientation.Horizontal)
-        self.window.resizeDocks(docks, [round(self.shares[d][1] * height) for d in docks], Qt.Orientation.Vertical)
+        window, shares = self.window, [self.shares[dock.objectName()] for dock in docks]
+        window.resizeDocks(docks, [round(w * window.width()) for w, _ in shares], Qt.Orientation.Horizontal)
+        window.resizeDocks(docks, [round(h * window.height()) for _, h in shares], Qt.Orientation.Vertical)
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
         if watched is self.window and event.type() == QEvent.Type.MouseButtonRelease:

@@ -138,7 +138,7 @@ class MainWindow(QMainWindow):
 
         self.docks: dict[str, QDockWidget] = {}
         self._build_docks()
-        self.dock_shares = DockShares(self, list(self.docks.values()))
+        self.dock_shares = DockShares(self)
         self._build_menus()
         self._build_status_bar()
         self._connect()

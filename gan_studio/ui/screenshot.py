@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import sys
 import time
@@ -44,6 +45,8 @@ def take_screenshots(out: Path, workspace: Path, args, settings: dict[str, str],
         window.session.shutdown(timeout_s=30)
         window.close()
         QApplication.processEvents()
+        del window
+        gc.collect()  # its Qt objects go in this (the GUI) thread, not in some later worker thread
         torch.set_num_threads(threads)  # leave the process as it was (tests run this in-process)
 
 

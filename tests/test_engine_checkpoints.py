@@ -195,6 +195,13 @@ def test_checkpoint_with_an_incompatible_config_is_refused(tmp_path):
         load_run(trainer.run.path)
 
 
+def _flip_byte_in_the_middle(path: Path) -> None:
+    """A damaged disk sector: torch.load reads such a file without a word (here into a weight)."""
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
 @pytest.mark.parametrize(
     "damage, message",
     [
@@ -202,8 +209,9 @@ def test_checkpoint_with_an_incompatible_config_is_refused(tmp_path):
         (lambda p: p.write_bytes(b""), "corrupt or truncated"),
         (lambda p: torch.save({"weights": torch.zeros(2)}, p), "not a GAN Studio checkpoint"),
         (lambda p: p.unlink(), "no checkpoint"),
+        (lambda p: _flip_byte_in_the_middle(p), "damaged checkpoint: .* fails its checksum"),
     ],
-    ids=["truncated", "empty", "foreign", "missing"],
+    ids=["truncated", "empty", "foreign", "missing", "one-byte"],
 )
 def test_damaged_checkpoints_are_clear_errors(tmp_path, damage, message):
     trainer = trained_run(tmp_path, steps=3)
@@ -233,8 +241,7 @@ def test_a_run_stopped_before_its_first_checkpoint_starts_again_on_resume(tmp_pa
     nor trained into."""
     whole = train_tiny_run(tmp_path / "whole", "gan", steps=6, log_every=1)
     killed = make_trainer(tmp_path / "killed", "gan", steps=6, log_every=1, checkpoint_every=0)
-    next(iter(killed))  # started (run.json, lock), then the process "dies" before step 1's checkpoint
-    killed.lock.release()
+    killed.lock.release()  # created (run.json says running), then the process died before any checkpoint
     assert not killed.run.last_checkpoint.exists()
     again = Trainer.from_checkpoint(killed.run.path)
     assert again.step == 0 and again.resumed_from is None

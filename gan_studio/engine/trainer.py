@@ -178,7 +178,12 @@ class Trainer:
             path = resolve_checkpoint(run, start_from)
             if path.exists():
                 data = ckpt.load_checkpoint(path)
-            elif start_from is None and isinstance(info.get("model"), str):
+            elif (
+                start_from is None
+                and isinstance(info.get("model"), str)
+                and info.get("status") not in ("finished", "stopped")
+                and not ckpt.numbered_checkpoints(run.checkpoints_dir)
+            ):
                 # stopped before its first checkpoint (killed, or failed while starting): it starts again
                 # from step 0 with the settings run.json records
                 data = {"model_name": info["model"], "model_config": info.get("model_config") or {},

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from gan_studio.errors import CheckpointError
+from gan_studio.errors import CheckpointError, shorten
 from gan_studio.files import UnsafeFileError, atomic_write, open_regular
 
 CHECKPOINT_FORMAT = "gan-studio-checkpoint"
@@ -71,7 +71,11 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
     path = Path(path)
     try:
         with open_regular(path) as fh:
+            _verify_checksums(fh, path)
+            fh.seek(0)
             data = torch.load(fh, map_location=map_location, weights_only=True)
+    except CheckpointError:
+        raise
     except FileNotFoundError:
         raise CheckpointError("checkpoint not found", path) from None
     except UnsafeFileError as exc:
@@ -100,6 +104,19 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
         raise CheckpointError(f"refused: {bad[:120]} holds NaN or infinite values (use an earlier kept "
                               "checkpoint: --from step-N)", path)  # fmt: skip
     return data
+
+
+def _verify_checksums(fh, path: Path) -> None:
+    """Check the CRC-32 torch.save stores with every part of a checkpoint (torch.load does not): a
+    damaged byte anywhere is found here, instead of loading silently into weights or optimizer state."""
+    with zipfile.ZipFile(fh) as archive:
+        members = archive.infolist()
+        if any(m.compress_type != zipfile.ZIP_STORED for m in members):
+            raise CheckpointError("not a checkpoint written by GAN Studio (compressed parts)", path)
+        damaged = archive.testzip()  # reads each part once, comparing its checksum
+    if damaged is not None:
+        raise CheckpointError(f"damaged checkpoint: {shorten(damaged, 120)} fails its checksum (use an earlier "
+                              "kept checkpoint: --from step-N, or --from good)", path)  # fmt: skip
 
 
 MAX_DATA_ELEMENTS = 1 << 24  # values in one sample (a 4096x4096 RGB image); beyond that the data_info is corrupt

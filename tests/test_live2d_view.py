@@ -210,3 +210,24 @@ def test_last_pt_is_a_frame_when_no_numbered_checkpoint_has_its_step(tmp_path):
     refs = live2d.checkpoint_frames(out)
     assert [(r.step, r.path.name) for r in refs] == [(6, "last.pt")]
     assert live2d.checkpoint_frames(tmp_path / "nothing-here") == []
+
+
+def test_frames_of_points_in_large_units_keep_their_values(tmp_path):
+    """float16 frames hold up to 65,504: points around a million (surveyed metres) are kept in float32."""
+    from gan_studio.explore.frames import load_frame, save_frame
+    from gan_studio.explore.live2d import Live2DFrame
+
+    rng = np.random.default_rng(0)
+    for centre, dtype in ((0.0, np.float16), (1e6, np.float32)):
+        points = (rng.normal(size=(50, 2)) * 1e3 + centre).astype(np.float32)
+        line = points[:5]
+        frame = Live2DFrame(step=3, generated=points, extent=(centre - 4e3, centre + 4e3, centre - 4e3, centre + 4e3),
+                            contour=[line])  # fmt: skip
+        path = tmp_path / f"frame-{int(centre)}.npz"
+        save_frame(frame, path)
+        with np.load(path) as saved:
+            assert saved["generated"].dtype == dtype
+        loaded = load_frame(path)
+        assert np.all(np.isfinite(loaded.generated))
+        assert np.allclose(loaded.generated, points, rtol=1e-3, atol=1.0)
+        assert np.allclose(loaded.contour[0], line, rtol=1e-3, atol=1.0)

@@ -3,7 +3,7 @@
 While a model of 2D points trains, `FrameRecorder` (a trainer callback) computes the live 2D view's
 frame from the training weights at every sample step (the same fixed z, and one extent for the
 whole run, so points move smoothly from frame to frame) and saves it as RUN/frames/step-NNNNNNN.npz
-(float16, tens of KB). The app plays them back, steps through them, or shows them in slow motion
+(float16, tens of KB; float32 for points in units too large for float16). The app plays them back, steps through them, or shows them in slow motion
 with `tween` between two saved frames. Frames hold arrays only: they load with allow_pickle=False.
 """
 
@@ -43,13 +43,24 @@ def save_frame(frame: Live2DFrame, path: str | Path) -> None:
     for name in _ARRAYS:
         value = getattr(frame, name)
         if value is not None:
-            arrays[name] = np.asarray(value, np.int32 if name == "generated_labels" else np.float16)
+            arrays[name] = np.asarray(value, np.int32) if name == "generated_labels" else _compact(value)
     if frame.contour:
         gap = np.full((1, 2), np.nan, np.float32)
-        arrays["contour"] = np.concatenate([np.vstack([line, gap]) for line in frame.contour]).astype(np.float16)
+        arrays["contour"] = _compact(np.concatenate([np.vstack([line, gap]) for line in frame.contour]))
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     atomic_write(path, buffer.getvalue(), durable=False)
+
+
+FLOAT16_LARGEST = 6e4  # float16 holds up to 65,504
+
+
+def _compact(values) -> np.ndarray:
+    """float16 (small files) when every finite value fits it, else float32: points in large units
+    (pixel coordinates, survey metres) must not turn into inf."""
+    array = np.asarray(values, np.float32)
+    finite = array[np.isfinite(array)]
+    return array.astype(np.float16) if not finite.size or float(np.abs(finite).max()) < FLOAT16_LARGEST else array
 
 
 def load_frame(path: str | Path, caption: str = "") -> Live2DFrame:

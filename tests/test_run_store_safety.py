@@ -493,3 +493,20 @@ def test_a_read_only_samples_folder_and_a_cpu_out_of_memory_are_one_line_each(tm
     monkeypatch.setattr(short_of_memory.recipe, "step", no_memory)
     with pytest.raises(RunError, match="out of memory at step 0: try a smaller --batch-size"):
         list(short_of_memory)
+
+
+def test_rewinding_metrics_streams_the_file_and_keeps_every_earlier_record(tmp_path, monkeypatch):
+    """A resume drops records after its checkpoint a line at a time: nothing before it is lost however
+    large the file (it used to read at most 1 GB, then rewrite the file from what it had read)."""
+    import gan_studio.store.rundir as rundir_module
+
+    run = RunDir(tmp_path / "run")
+    run.create()
+    lines = [f'{{"step": {s}, "d_loss": {s / 10}}}\n' for s in range(1, 201)]
+    lines.insert(50, "x" * (2 << 20) + "\n")  # a 2 MB garbage line
+    run.metrics_file.write_text("".join(lines) + '{"step": 201, "d_lo', encoding="utf-8")  # half-written
+    monkeypatch.setattr(rundir_module, "read_jsonl", lambda *a, **k: pytest.fail("read the whole file"))
+    run.truncate_metrics_after(150)
+    monkeypatch.undo()
+    assert [r["step"] for r in run.read_metrics()] == list(range(1, 151))
+    assert run.metrics_file.stat().st_size < 10_000

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,28 @@ def read_jsonl(path: Path, max_bytes: int = MAX_JSONL_BYTES) -> list[dict]:
     except OSError as exc:
         raise RunError(f"cannot read: {exc.strerror or exc}", path) from None
     return parse_lines(data)
+
+
+MAX_RECORD_LINE_BYTES = 1 << 20  # a metrics or events record is a few hundred bytes; longer lines are garbage
+
+
+def filtered_lines(path: Path, keep: Callable[[dict], bool]) -> Iterator[bytes]:
+    """The complete lines of a .jsonl file whose record `keep` accepts, read a line at a time (memory stays
+    flat however large the file). Garbled lines, lines over MAX_RECORD_LINE_BYTES and a half-written
+    last line are left out."""
+    try:
+        fh = open_regular(path)
+    except FileNotFoundError:
+        return
+    with fh:
+        while line := fh.readline(MAX_RECORD_LINE_BYTES + 1):
+            if not line.endswith(b"\n"):
+                while line and not line.endswith(b"\n"):  # too long (or cut short at the end): skip it whole
+                    line = fh.readline(MAX_RECORD_LINE_BYTES + 1)
+                continue
+            records = parse_lines(line)
+            if records and keep(records[0]):
+                yield line
 
 
 def tail_records(path: Path, tail_bytes: int = 65536) -> list[dict]:

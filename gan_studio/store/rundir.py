@@ -24,7 +24,7 @@ from gan_studio.errors import GanStudioError, RunError
 from gan_studio.events import RUN_STATUSES, Event, Metrics
 from gan_studio.files import HARD_LINKED, UnsafeFileError, append_line, atomic_write, describe_kind, read_regular
 from gan_studio.store.checkpoint import numbered_checkpoints
-from gan_studio.store.jsonl import dumps_line, json_safe, parse_json, read_jsonl, tail_records
+from gan_studio.store.jsonl import dumps_line, filtered_lines, json_safe, parse_json, read_jsonl, tail_records
 from gan_studio.store.lock import abandoned_here
 
 MAX_RUN_JSON_BYTES = 16 * 2**20  # a real run.json is a few KB: a bigger one is not read
@@ -186,9 +186,16 @@ class RunDir:
 
     def truncate_metrics_after(self, step: int) -> None:
         """Drop metric records past `step` (written after the checkpoint a resume starts from)."""
-        keep = [r for r in self.read_metrics() if isinstance(r.get("step"), int) and r["step"] <= step]
-        data = "".join(dumps_line(record) + "\n" for record in keep).encode("utf-8")
-        self._write(lambda: atomic_write(self.metrics_file, data))
+        if not self.metrics_file.exists():
+            return
+
+        def write(fh) -> None:  # a line at a time: a metrics file of any size keeps every earlier record
+            for line in filtered_lines(
+                self.metrics_file, lambda r: isinstance(r.get("step"), int) and r["step"] <= step
+            ):
+                fh.write(line)
+
+        self._write(lambda: atomic_write(self.metrics_file, write))
 
     def check_writable(self, name: str) -> Path:
         """The sub-folder `name` (created if missing), after checking a file can be created in it."""

@@ -50,6 +50,9 @@ def _prepare(args) -> int:
         return 0
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {args.workers}")
+    if not 8 <= args.image_size <= 128:  # what the models train at (DCGANs 32 or 64, the others 8 to 128)
+        raise ConfigError(f"--image-size must be a size a model trains at (8 to 128; 32 or 64 for DCGANs), "
+                          f"got {args.image_size}")  # fmt: skip
     line = ProgressLine(f"preparing {args.data}", enabled=not args.quiet)
     started = time.perf_counter()
     try:

@@ -38,16 +38,16 @@ def run(args) -> int:
     if not runs:
         print(f"no runs in {root}")
         return 0
-    print(f"{'RUN':<42} {'MODEL':<7} {'DATA':<14} {'STATUS':<9} {'STEP':>8}  LAST METRICS")
+    print(f"{'RUN':<42} {'MODEL':<7} {'DATA':<14} {'STATUS':<11} {'STEP':>8}  LAST METRICS")
     for r in runs:
         r = {k: printable(v) if isinstance(v, str) else v for k, v in r.items()}
         if "error" in r:
-            print(f"{r['name']:<42} {'?':<7} {'?':<14} {'broken':<9} {'':>8}  {r['error']}")
+            print(f"{r['name']:<42} {'?':<7} {'?':<14} {'broken':<11} {'':>8}  {r['error']}")
             continue
         last = r.get("last", {})
         metrics = "  ".join(f"{k} {last[k]:.4g}" for k in SHOWN_METRICS if isinstance(last.get(k), (int, float)))
         print(
-            f"{r['name'][:42]:<42} {r['model'][:7]:<7} {r['data'][:14]:<14} {r['status'][:9]:<9} {r['step']:>8}  {metrics}"
+            f"{r['name'][:42]:<42} {r['model'][:7]:<7} {r['data'][:14]:<14} {r['status'][:11]:<11} {r['step']:>8}  {metrics}"
         )
         for line in advice_lines(Path(r["path"]), every=args.advice):
             print(f"  {line[:ADVICE_WIDTH]}")

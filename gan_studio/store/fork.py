@@ -50,7 +50,8 @@ def fork_run(source: str | Path, start_from: str = "last", out: str | Path | Non
     data = str(train_config.get("data", "data")) if isinstance(train_config, dict) else "data"
     dest = RunDir(Path(out) if out is not None else new_run_folder(f"{model}-fork", data, src.path.parent))
     if dest.path.resolve().is_relative_to(src.path.resolve()):
-        raise RunError(f"is inside the run being forked ({src.path}): choose a folder outside it", dest.path)
+        raise RunError(f"the fork's folder is the run being forked ({src.path}) or inside it: choose a folder "
+                       "outside it", dest.path)  # fmt: skip
     _make_empty_folder(dest.path)
     try:
         _fill_fork(src, dest, info, state, checkpoint_path)

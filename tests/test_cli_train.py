@@ -162,7 +162,7 @@ def _tiny_image_npz(tmp_path) -> Path:
         (["train", "gan", "--data", ""], "--data is empty"),
         (["sample", ""], "RUN|FILE.ONNX is empty"),
         (["data", "clear", ""], "DATA is empty"),  # removed every prepared dataset
-        (["data", "prepare", "ring8", "--image-size", "4096"], "--image-size must be a size a model trains at"),
+        (["data", "prepare", "photos/", "--image-size", "4096"], "--image-size must be a size a model trains at"),
         (["fork", "some-run", "--out", ""], "--out is empty"),
     ],
 )

@@ -338,3 +338,17 @@ def test_a_run_on_a_relative_data_path_resumes_and_evaluates_from_any_folder(tmp
     assert main(["train", "--resume", str(out), "--steps", "3"]) == 0
     monkeypatch.chdir(data)  # and the path as first typed is the same data, not a change
     assert main(["train", "--resume", str(out), "--steps", "4", "--data", "points.npz"]) == 0
+
+
+def test_resume_refuses_data_that_changed_since_the_run_started(tmp_path, capsys):
+    data = tmp_path / "points.npz"
+    rng = np.random.default_rng(0)
+    np.savez(data, x=rng.normal(size=(64, 2)).astype(np.float32))
+    code, out = train(tmp_path, *TINY_GAN, "--steps", "2", data=str(data))
+    assert code == 0
+    np.savez(data, x=rng.normal(size=(80, 2)).astype(np.float32))  # 16 points added
+    capsys.readouterr()
+    line = one_line_error(capsys, main(["train", "--resume", str(out), "--steps", "3"]))
+    assert "the data changed since the run started (64 samples then, 80 now)" in line
+    np.savez(data, x=rng.normal(size=(64, 2)).astype(np.float32))  # back to 64: the resume goes on
+    assert main(["train", "--resume", str(out), "--steps", "3"]) == 0

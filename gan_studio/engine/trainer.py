@@ -36,7 +36,7 @@ from gan_studio.engine.settings import (
     configs_to_continue,
     resolve_device,  # fmt: skip
 )
-from gan_studio.errors import CheckpointError, ConfigError, GanStudioError, RunError, shorten
+from gan_studio.errors import CheckpointError, ConfigError, DataError, GanStudioError, RunError, shorten
 from gan_studio.events import (
     Checkpoint,
     Diverged,
@@ -193,6 +193,11 @@ class Trainer:
             model_config, train_config = configs_to_continue(data, info, overrides or {}, path)
             checkpoint = data if path.exists() else None
             trainer = cls(data["model_name"], model_config, train_config, run.path, checkpoint=checkpoint, **options)
+            recorded = (info.get("dataset") or {}).get("size") if isinstance(info.get("dataset"), dict) else None
+            if isinstance(recorded, int) and recorded != len(trainer.dataset):
+                raise DataError(f"the data changed since the run started ({recorded:,} samples then, "
+                                f"{len(trainer.dataset):,} now): a resume continues on the same data; start a "
+                                "new run to train on this", train_config.data)  # fmt: skip
         except BaseException:
             lock.release()
             raise

@@ -86,3 +86,11 @@ def test_iwae_bound_is_at_least_as_tight_as_the_elbo():
     assert many["iwae_nll"] <= many["neg_elbo"]
     assert many["iwae_nll"] < one["neg_elbo"] - 0.5  # strictly tighter on a trained model
     assert model.training  # the model's mode is restored
+
+
+def test_kid_values_print_readably_at_every_size():
+    from gan_studio.evaluate.report import KID_UNIT, format_value
+
+    assert format_value(0.00234, KID_UNIT) == "2.34 ×10⁻³"
+    assert format_value(-0.0001, KID_UNIT).startswith("≈0")
+    assert format_value(151.2, KID_UNIT) == "151.2"  # not "1.51e+05 ×10⁻³"

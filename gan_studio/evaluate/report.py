@@ -406,6 +406,8 @@ def format_value(value, unit: str = "") -> str:
         return f"{100 * value:.1f} %"
     if unit == KID_UNIT:  # an unbiased estimate: below zero is sampling noise around 0
         scaled = 1000 * value
+        if abs(value) >= 1:  # far from the data (a model at its start, or points in large units)
+            return f"{value:.4g}"
         return f"{scaled:.3g} ×10⁻³" if scaled >= 0 else f"≈0 ({scaled:.2g} ×10⁻³)"
     if float(value).is_integer() and abs(value) < 1e6:
         return f"{int(value)}"

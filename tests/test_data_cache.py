@@ -354,8 +354,14 @@ def test_data_prepare_info_and_clear(tmp_path, capsys):
     assert cli_main(["data", "info"]) == 0
     out = capsys.readouterr().out
     assert "data: 6 images 16x16 RGB, 2 classes" in out and str(folder) in out
+    # what a `data prepare` killed mid-way leaves: its temporary file, beside the (idle) build lock
+    final = prepared_files()[0]
+    leftover = final.with_name(f"{final.name}.99999.123.tmp")
+    leftover.write_bytes(b"\0" * 5000)
+    assert cli_main(["data", "info"]) == 0
+    assert "1 unfinished file(s) of stopped preparations" in capsys.readouterr().out
     assert cli_main(["data", "clear"]) == 0
-    assert "removed 1 file" in capsys.readouterr().out and not prepared_files()
+    assert "removed 2 file" in capsys.readouterr().out and not prepared_files() and not leftover.exists()
 
 
 def test_nothing_in_the_data_folder_is_written_and_a_read_only_folder_works(tmp_path):

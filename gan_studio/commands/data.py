@@ -76,9 +76,14 @@ def _prepare(args) -> int:
 
 
 def _info() -> int:
-    from gan_studio.data.cache import cache_root, list_prepared
+    from gan_studio.data.cache import cache_root, list_prepared, unfinished_builds
 
     entries = list_prepared()
+    leftovers = unfinished_builds()
+    if leftovers:
+        size = human_bytes(sum(n for _, n in leftovers))
+        print(f"{len(leftovers)} unfinished file(s) of stopped preparations, {size}: `gan-studio data clear` "
+              "removes them (the next preparation of the same data does too)")  # fmt: skip
     if not entries:
         print(f"no prepared datasets in {cache_root()}")
         return 0
@@ -113,6 +118,10 @@ def _clear(args) -> int:
             raise ConfigError(f"{source}: no such file or folder, and no prepared dataset comes from it "
                               "(gan-studio data info lists them)")  # fmt: skip
         print(f"no prepared dataset comes from {source}: nothing removed (gan-studio data info lists them)")
+        from gan_studio.data.cache import unfinished_builds
+
+        if unfinished_builds():
+            print("unfinished files of stopped preparations remain: `gan-studio data clear` removes them")
         return 0
     print(f"removed {removed} file(s), {human_bytes(freed)}, from {cache_root()}")
     return 0

@@ -494,21 +494,43 @@ def clear_prepared(source: Path | None = None) -> tuple[int, int]:
         with contextlib.suppress(OSError):
             entry.path.unlink()
             removed, freed = removed + 1, freed + entry.bytes
-    if wanted is None and cache_root().is_dir():
-        for lock in cache_root().glob(f"*{SUFFIX}.lock"):
-            final = lock.with_name(lock.name[: -len(".lock")])
-            fd = os.open(lock, os.O_RDWR)
-            try:
-                if not _try_lock(fd):
-                    continue  # being built now
-                try:
-                    for temp in final.parent.glob(f"{final.name}.*.tmp"):
-                        with contextlib.suppress(OSError):
-                            size = temp.stat().st_size
-                            temp.unlink()
-                            removed, freed = removed + 1, freed + size
-                finally:
-                    _unlock(fd)
-            finally:
-                os.close(fd)
+    if wanted is None:
+        for temps in _idle_builds():
+            for temp in temps:
+                with contextlib.suppress(OSError):
+                    size = temp.stat().st_size
+                    temp.unlink()
+                    removed, freed = removed + 1, freed + size
     return removed, freed
+
+
+def unfinished_builds() -> list[tuple[Path, int]]:
+    """Temporary files (and their sizes) that builders which died left behind (a stopped `data prepare`)."""
+    found = []
+    for temps in _idle_builds():
+        for temp in temps:
+            with contextlib.suppress(OSError):
+                found.append((temp, temp.stat().st_size))
+    return found
+
+
+def _idle_builds() -> Iterator[list[Path]]:
+    """For each prepared file nobody is building now, its leftover temporary files, yielded while its
+    build lock is held (so none can start meanwhile)."""
+    if not cache_root().is_dir():
+        return
+    for lock in cache_root().glob(f"*{SUFFIX}.lock"):
+        final = lock.with_name(lock.name[: -len(".lock")])
+        try:
+            fd = os.open(lock, os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            if not _try_lock(fd):
+                continue  # being built now
+            try:
+                yield list(final.parent.glob(f"{final.name}.*.tmp"))
+            finally:
+                _unlock(fd)
+        finally:
+            os.close(fd)

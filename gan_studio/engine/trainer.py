@@ -9,6 +9,7 @@ rank runs the same loop; rank 0 alone writes the run directory and holds its loc
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -269,7 +270,8 @@ class Trainer:
                             + (f"; {kept}" if kept else ""), self.run.path)  # fmt: skip
         if self.dist.enabled and isinstance(exc, RuntimeError) and ("gloo" in text or "NCCL" in text
                                                                     or "Connection" in text):  # fmt: skip
-            first = text.strip().splitlines()[0][:160] if text.strip() else type(exc).__name__
+            first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+            first = re.sub(r"^\[[^\]]*\]\s*", "", first).split(". ")[0][:160]  # "[.../pair.cc:553] Connection closed"
             return RunError(f"another process of the torchrun job stopped at step {self.step} ({first}); "
                             + (f"{kept}: " if kept else "") + "run the same torchrun command with --resume",
                             self.run.path)  # fmt: skip

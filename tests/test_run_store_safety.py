@@ -524,3 +524,17 @@ def test_a_dead_torchrun_peer_is_one_line_naming_the_checkpoint_to_resume_from(t
     assert "another process of the torchrun job stopped at step 4 (Connection closed by peer [127.0.0.1]:11160)" in text
     assert "checkpoints/last.pt (step 4) is intact" in text and "--resume" in text
     assert trainer._readable(RuntimeError("some bug")) is None  # a bug stays a traceback
+
+
+def test_a_run_whose_trainer_let_go_without_recording_its_end_is_not_listed_as_running(tmp_path):
+    """Its folder turned read-only: the trainer stopped and released the run, but could not write its
+    status. `gan-studio runs` and the app show it interrupted (resumable), not running forever."""
+    from gan_studio.store.rundir import summarise_run
+
+    trainer = train_tiny_run(tmp_path / "run", "gan", steps=3)
+    run = trainer.run
+    run.set_status("running")  # what run.json still says
+    assert (run.path / ".lock").stat().st_size == 0  # released
+    assert summarise_run(run.path)["status"] == "interrupted"
+    with RunLock(run.path, "another trainer"):  # someone trains it now: running it is
+        assert summarise_run(run.path)["status"] == "running"

@@ -42,12 +42,17 @@ def _open_lock_file(path: Path) -> int:
 
 
 def abandoned_here(run_path: str | Path) -> bool:
-    """Whether a process on this machine trained the run and died without letting go of it (killed): its
-    lock file still names it, but nobody holds the lock. (A writer on another machine cannot be seen.)"""
+    """Whether the run's trainer is gone though run.json still says it trains: a process on this machine
+    died without letting go of it (killed: its lock file still names it, but nobody holds the lock), or
+    it let go without being able to record its end (an emptied lock file: released, e.g. after its
+    folder turned read-only). A writer on another machine that holds the lock cannot be seen."""
     path = Path(run_path) / ".lock"
     try:
-        if not stat.S_ISREG(os.lstat(path).st_mode) or holder_of(run_path) is not None:
+        mode = os.lstat(path)
+        if not stat.S_ISREG(mode.st_mode) or holder_of(run_path) is not None:
             return False
+        if mode.st_size == 0:
+            return True
         with open(path, "rb") as fh:
             info = parse_json(fh.read(4096).decode("utf-8", "replace"))
     except (OSError, ValueError):

@@ -290,7 +290,7 @@ def test_a_folder_that_is_not_a_run_is_named_as_such(tmp_path, capsys):
         assert "not a run directory" in one_line_error(capsys, _main_exit_code(argv))
     inner = run / "checkpoints" / "inner"
     line = one_line_error(capsys, main(["fork", str(run), "--out", str(inner)]))
-    assert "inside the run being forked" in line and not inner.exists()
+    assert "is the run being forked" in line and "or inside it" in line and not inner.exists()
 
 
 def test_a_run_json_with_a_section_of_the_wrong_type_is_one_line(tmp_path, capsys):

@@ -257,7 +257,7 @@ def test_a_full_disk_while_saving_a_checkpoint_is_one_line_and_last_pt_stays(tmp
     monkeypatch.setattr(ckpt.torch, "save", full_disk)
     code = main(["train", "--resume", str(out), "--steps", "8", "--quiet"])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and err[-1].startswith("gan-studio: error: ") and "disk is full" in err[-1]
+    assert code == 1 and err[-1].startswith("gan-studio: error: ") and "disk is full" in err[-1]
     assert "checkpoints/last.pt (step 4) is intact" in err[-1]
     assert (out / "checkpoints" / "last.pt").read_bytes() == good
     assert not [p for p in (out / "checkpoints").iterdir() if ".tmp-" in p.name]
@@ -430,7 +430,7 @@ def test_a_disk_that_fills_inside_torch_save_is_one_line_and_last_pt_stays(finis
     monkeypatch.setattr(ckpt.torch, "save", lambda obj, fh: real_save(obj, FillingFile(fh)))
     code = main(["train", "--resume", str(finished), "--steps", "8", "--quiet"])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and "disk is full" in err[-1] and "checkpoints/last.pt (step 6) is intact" in err[-1], err
+    assert code == 1 and "disk is full" in err[-1] and "checkpoints/last.pt (step 6) is intact" in err[-1], err
     assert (finished / "checkpoints" / "last.pt").read_bytes() == good
 
 

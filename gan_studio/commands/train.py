@@ -19,7 +19,7 @@ from gan_studio.config import field_specs
 from gan_studio.engine.distributed import launch_rank, shutdown
 from gan_studio.engine.settings import TrainConfig, all_field_specs, configs_from_values, read_recipe
 from gan_studio.engine.trainer import Trainer
-from gan_studio.errors import ConfigError
+from gan_studio.errors import ConfigError, GanStudioError
 from gan_studio.evaluate.callbacks import default_callbacks
 from gan_studio.events import Advice, Diverged, Failed, Finished, Metrics, Started
 from gan_studio.models import MODEL_NAMES, MODELS
@@ -173,6 +173,12 @@ def drive(trainer: Trainer, quiet: bool = False) -> int:
             elif isinstance(event, Failed):
                 bar.close()
                 status, code = "failed", EXIT_FAILED
+    except GanStudioError as exc:
+        if status != "failed":
+            raise  # refused before training began: bad input, exit 2
+        one_line = " ".join(str(exc).splitlines())
+        print(f"gan-studio: error: {one_line}", file=sys.stderr)  # failed while training (a full disk...): exit 1
+        return EXIT_FAILED
     finally:
         bar.close()
         for signum, handler in previous.items():

@@ -277,6 +277,12 @@ def test_a_new_run_never_goes_into_a_folder_that_holds_other_files(tmp_path, cap
     empty = tmp_path / "empty"
     empty.mkdir()
     assert train(tmp_path, *TINY_GAN, "--steps", "1", name="empty")[0] == 0  # an empty folder is fine
+    bare = tmp_path / "bare"  # killed after making the run's sub-folders, before writing run.json
+    for folder in ("samples", "checkpoints", "exports", "eval", "frames"):
+        (bare / folder).mkdir(parents=True)
+    assert train(tmp_path, *TINY_GAN, "--steps", "1", name="bare")[0] == 0
+    (mine / "samples").mkdir()  # sub-folders of a run beside other files: still refused
+    assert train(tmp_path, *TINY_GAN, "--steps", "1", name="my-configs")[0] == 2
 
 
 def test_a_folder_that_is_not_a_run_is_named_as_such(tmp_path, capsys):

@@ -301,8 +301,18 @@ def check_new_run_folder(path: Path) -> None:
         raise RunError("the folder name holds a control character (a newline or a tab?): choose another", path)
     if path.is_symlink() or (path / "run.json").exists():
         raise RunError("already holds a run (or is a symlink): resume that run, or choose another folder", path)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+    if path.exists() and (not path.is_dir() or not _empty_or_bare_skeleton(path)):
         raise RunError("already exists and is not an empty folder: choose a new or empty folder for the run", path)
+
+
+def _empty_or_bare_skeleton(path: Path) -> bool:
+    """An empty folder, or only the empty sub-folders of a run killed before it wrote run.json."""
+    try:
+        entries = list(os.scandir(path))
+        return all(e.name in FOLDERS and e.is_dir(follow_symlinks=False) and not any(os.scandir(e.path))
+                   for e in entries)  # fmt: skip
+    except OSError:
+        return False
 
 
 def json_kind(value: Any) -> str:

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -35,6 +34,7 @@ from gan_studio.state.run_state import RunState
 from gan_studio.ui.panels import RunSubscription
 from gan_studio.ui.widgets.config_form import ConfigForm
 from gan_studio.ui.widgets.dataset_picker import DatasetPicker
+from gan_studio.ui.widgets.flow_row import flow_row
 
 DEFAULT_MODEL = "dcgan"
 DEFAULT_DATA = "shapes"
@@ -107,10 +107,6 @@ class SetupPanel(QWidget):
         model_layout.addWidget(self.model_description)
         data_box = QGroupBox("Dataset")
         QVBoxLayout(data_box).addWidget(self.dataset)
-        options = QHBoxLayout()
-        options.addWidget(self.advanced_check)
-        options.addStretch(1)
-        options.addWidget(self.reset_button)
 
         content = QWidget()
         content.setObjectName("setup_content")
@@ -120,7 +116,7 @@ class SetupPanel(QWidget):
         content_layout.addWidget(data_box)
         content_layout.addWidget(self.model_form_box)
         content_layout.addWidget(train_box)
-        content_layout.addLayout(options)
+        content_layout.addWidget(flow_row(self.advanced_check, self.reset_button))  # wraps when narrow
         content_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)

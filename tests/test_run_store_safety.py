@@ -513,17 +513,19 @@ def test_rewinding_metrics_streams_the_file_and_keeps_every_earlier_record(tmp_p
 
 
 def test_a_dead_torchrun_peer_is_one_line_naming_the_checkpoint_to_resume_from(tmp_path):
-    from gan_studio.engine.distributed import DistContext
-
     trainer = train_tiny_run(tmp_path / "run", "gan", steps=4)
-    trainer.dist = DistContext(rank=0, world_size=2, backend="gloo")
-    error = trainer._readable(RuntimeError("[/src/gloo/transport/tcp/pair.cc:553] Connection closed by peer "
-                                           "[127.0.0.1]:11160. This is typically caused by a remote worker"))  # fmt: skip
+    from gan_studio.engine.failures import readable_failure
+
+    def readable(exc):
+        return readable_failure(exc, trainer.step, trainer._checkpoint_step, True, trainer.run.path)
+
+    error = readable(RuntimeError("[/src/gloo/transport/tcp/pair.cc:553] Connection closed by peer "
+                                  "[127.0.0.1]:11160. This is typically caused by a remote worker"))  # fmt: skip
     assert error is not None
     text = str(error)
     assert "another process of the torchrun job stopped at step 4 (Connection closed by peer [127.0.0.1]:11160)" in text
     assert "checkpoints/last.pt (step 4) is intact" in text and "--resume" in text
-    assert trainer._readable(RuntimeError("some bug")) is None  # a bug stays a traceback
+    assert readable(RuntimeError("some bug")) is None  # a bug stays a traceback
 
 
 def test_a_run_whose_trainer_let_go_without_recording_its_end_is_not_listed_as_running(tmp_path):

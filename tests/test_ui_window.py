@@ -469,10 +469,12 @@ def test_the_window_can_be_small_and_grown_back_to_the_same_layout(qtbot, window
     win.resize(minimum)
     qtbot.wait(100)
     win.resize(1440, 900)
-    qtbot.wait(100)
-    for title, geometry in before.items():
-        after = win.docks[title].geometry()
-        assert abs(after.width() - geometry.width()) <= 4 and abs(after.height() - geometry.height()) <= 4, title
+
+    def same_layout() -> bool:
+        return all(abs(win.docks[t].width() - g.width()) <= 4 and abs(win.docks[t].height() - g.height()) <= 4
+                   for t, g in before.items())  # fmt: skip
+
+    qtbot.waitUntil(same_layout, timeout=3000)
 
 
 def test_a_floating_panel_docked_again_comes_to_the_front_of_its_tabs(qtbot, window):

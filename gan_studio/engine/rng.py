@@ -62,3 +62,16 @@ def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate((p["version"], tuple(p["state"]), p["gauss"]))
     if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def restore_process_rng(checkpoint: dict[str, Any], rank: int, world_size: int, seed: int) -> None:
+    """Each process continues its own random stream from the checkpoint (so a resumed torchrun job
+    draws exactly what an uninterrupted one would). Resumed with another number of processes, the
+    extra ones start fresh streams from (seed, rank, step), distinct from each other's."""
+    by_rank = checkpoint.get("rng_by_rank")
+    if isinstance(by_rank, list) and len(by_rank) == world_size:
+        set_rng_state(by_rank[rank])
+    elif rank == 0:
+        set_rng_state(checkpoint["rng"])
+    else:
+        seed_everything((seed + rank * 1_000_003 + int(checkpoint["step"]) * 7919) % 2**31)

@@ -9,7 +9,6 @@ rank runs the same loop; rank 0 alone writes the run directory and holds its loc
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -26,9 +25,16 @@ from gan_studio.engine.batches import BatchStream
 from gan_studio.engine.callbacks import TrainerCallback
 from gan_studio.engine.controls import Controls
 from gan_studio.engine.divergence import LossWatch
+from gan_studio.engine.failures import readable_failure
 from gan_studio.engine.recipes import recipe_for
 from gan_studio.engine.recorder import RunRecorder
-from gan_studio.engine.rng import rng_state, seed_everything, set_rng_state, use_deterministic_kernels
+from gan_studio.engine.rng import (
+    restore_process_rng,
+    rng_state,
+    seed_everything,
+    set_rng_state,
+    use_deterministic_kernels,
+)
 from gan_studio.engine.sample_grids import fixed_inputs, real_batch_picture, real_points
 from gan_studio.engine.settings import (
     TrainConfig,
@@ -37,7 +43,7 @@ from gan_studio.engine.settings import (
     configs_to_continue,
     resolve_device,  # fmt: skip
 )
-from gan_studio.errors import CheckpointError, ConfigError, DataError, GanStudioError, RunError, shorten
+from gan_studio.errors import CheckpointError, ConfigError, GanStudioError
 from gan_studio.events import (
     Checkpoint,
     Diverged,
@@ -51,11 +57,10 @@ from gan_studio.events import (
     Sample,  # fmt: skip
     Started,
 )
-from gan_studio.files import DiskFullError, remove_stale_temp_files
 from gan_studio.models import DataInfo, create_model, get_spec
 from gan_studio.paths import default_workspace
 from gan_studio.store import checkpoint as ckpt
-from gan_studio.store.loaded import resolve_checkpoint
+from gan_studio.store.loaded import check_data_unchanged, resume_record
 from gan_studio.store.lock import RunLock
 from gan_studio.store.pictures import GRID_COLUMNS, samples_picture, save_png
 from gan_studio.store.rundir import RunDir, check_new_run_folder, new_run_folder
@@ -150,14 +155,10 @@ class Trainer:
     def _save_real_batch(self) -> None:
         """samples/real.png; a failure is recorded in the run (status failed: it can be started again)."""
         try:
-            try:
-                save_png(real_batch_picture(self.dataset, self.model.num_classes, self.train_config.seed),
-                         self.run.samples_dir / "real.png")  # fmt: skip
-            except OSError as exc:
-                raise RunError(f"cannot write samples/real.png: {exc.strerror or exc}", self.run.path) from None
+            picture = real_batch_picture(self.dataset, self.model.num_classes, self.train_config.seed)
+            self.run.write_picture(picture, self.run.samples_dir / "real.png")
         except BaseException as exc:
-            for _ in self._fail(exc):
-                pass
+            self._record_quietly(Failed(self.step, message=str(exc)))
             self.lock.release()
             raise
 
@@ -176,39 +177,19 @@ class Trainer:
         if dist_utils.launch_rank() == 0:
             lock.acquire()  # before anything is read for training or truncated
         try:
-            path = resolve_checkpoint(run, start_from)
-            if path.exists():
-                data = ckpt.load_checkpoint(path)
-            elif (
-                start_from is None
-                and isinstance(info.get("model"), str)
-                and info.get("status") not in ("finished", "stopped")
-                and not ckpt.numbered_checkpoints(run.checkpoints_dir)
-            ):
-                # stopped before its first checkpoint (killed, or failed while starting): it starts again
-                # from step 0 with the settings run.json records
-                data = {"model_name": info["model"], "model_config": info.get("model_config") or {},
-                        "train_config": info.get("train_config") or {}, "data_info": info.get("data_info") or {}}  # fmt: skip
-            else:
-                raise RunError("the run has no checkpoint to resume from (checkpoints/last.pt)", run.path)
+            data, path, from_file = resume_record(run, info, start_from)
             model_config, train_config = configs_to_continue(data, info, overrides or {}, path)
-            checkpoint = data if path.exists() else None
-            trainer = cls(data["model_name"], model_config, train_config, run.path, checkpoint=checkpoint, **options)
-            recorded = (info.get("dataset") or {}).get("size") if isinstance(info.get("dataset"), dict) else None
-            if isinstance(recorded, int) and recorded != len(trainer.dataset):
-                raise DataError(f"the data changed since the run started ({recorded:,} samples then, "
-                                f"{len(trainer.dataset):,} now): a resume continues on the same data; start a "
-                                "new run to train on this", train_config.data)  # fmt: skip
+            trainer = cls(data["model_name"], model_config, train_config, run.path,
+                          checkpoint=data if from_file else None, **options)  # fmt: skip
+            check_data_unchanged(info, len(trainer.dataset), train_config.data)
         except BaseException:
             lock.release()
             raise
         trainer.lock = lock
-        trainer.resumed_from = run.relative(path) if checkpoint is not None else None
+        trainer.resumed_from = run.relative(path) if from_file else None
         if trainer.dist.is_main:
-            for folder in (run.path, run.samples_dir, run.checkpoints_dir):  # left by a killed writer
-                remove_stale_temp_files(folder)
             run.rewind(trainer.step)
-            if checkpoint is None:
+            if not from_file:
                 trainer._save_real_batch()
             trainer.recorder.reopen(step=trainer.step, steps_total=trainer.total_steps,
                                     world_size=trainer.dist.world_size, device=str(trainer.device),
@@ -244,7 +225,7 @@ class Trainer:
             yield from self._fail(exc)
             raise
         except Exception as exc:
-            error = self._readable(exc)
+            error = readable_failure(exc, self.step, self._checkpoint_step, self.dist.enabled, self.run.path)
             yield from self._fail(error or exc)
             if error is None:
                 raise
@@ -257,25 +238,6 @@ class Trainer:
             raise
         finally:
             self.lock.release()
-
-    def _readable(self, exc: Exception) -> RunError | None:
-        """One clear line for the failures a user meets and can act on (else None: a bug, shown whole)."""
-        kept = f"checkpoints/last.pt (step {self._checkpoint_step}) is intact" if self._checkpoint_step else ""
-        text = str(exc)
-        if isinstance(exc, (torch.OutOfMemoryError, MemoryError)) or "can't allocate memory" in text:
-            return RunError(f"out of memory at step {self.step}: try a smaller --batch-size or model", self.run.path)
-        if isinstance(exc, OSError):
-            where = f" ({shorten(exc.filename, 200)})" if getattr(exc, "filename", None) else ""
-            return RunError(f"cannot write to the run folder at step {self.step}: {exc.strerror or exc}{where}"
-                            + (f"; {kept}" if kept else ""), self.run.path)  # fmt: skip
-        if self.dist.enabled and isinstance(exc, RuntimeError) and ("gloo" in text or "NCCL" in text
-                                                                    or "Connection" in text):  # fmt: skip
-            first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-            first = re.sub(r"^\[[^\]]*\]\s*", "", first).split(". ")[0][:160]  # "[.../pair.cc:553] Connection closed"
-            return RunError(f"another process of the torchrun job stopped at step {self.step} ({first}); "
-                            + (f"{kept}: " if kept else "") + "run the same torchrun command with --resume",
-                            self.run.path)  # fmt: skip
-        return None
 
     def _loop(self) -> Iterator[Event]:
         c = self.train_config
@@ -429,24 +391,7 @@ class Trainer:
         if not self.dist.is_main:
             self._checkpoint_step = self.step
             return None
-        numbered = f"step-{self.step:07d}.pt"
-        try:
-            ckpt.save_checkpoint(state, self.run.last_checkpoint)
-            self._checkpoint_step = self.step
-            if self.train_config.keep_checkpoints:
-                ckpt.save_checkpoint(state, self.run.checkpoints_dir / numbered)
-                ckpt.prune_checkpoints(self.run.checkpoints_dir, self.train_config.keep_checkpoints)
-        except DiskFullError:
-            if self._checkpoint_step == self.step:
-                saved = f"checkpoints/last.pt holds step {self.step}, but its kept copy {numbered} was not saved"
-            elif self._checkpoint_step is not None:
-                saved = (f"the checkpoint of step {self.step} was not saved; checkpoints/last.pt "
-                         f"(step {self._checkpoint_step}) is intact")  # fmt: skip
-            else:
-                saved = f"the checkpoint of step {self.step} was not saved, and the run has no earlier one"
-            raise RunError(f"the disk is full: {saved}", self.run.path) from None
-        except PermissionError:
-            raise RunError("the run folder is read-only: cannot save checkpoints", self.run.path) from None
+        ckpt.save_run_checkpoint(state, self.run.path, self.train_config.keep_checkpoints, self._checkpoint_step)
         self._checkpoint_step = self.step
         return Checkpoint(self.step, path=self.run.relative(self.run.last_checkpoint))
 
@@ -461,24 +406,11 @@ class Trainer:
             self.fixed_z = data["fixed_z"].to(self.device)
             if data.get("fixed_y") is not None:
                 self.fixed_y = data["fixed_y"].to(self.device)
-            self._restore_rng(data)
+            restore_process_rng(data, self.dist.rank, self.dist.world_size, self.train_config.seed)
         except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
             raise CheckpointError(f"checkpoint is incomplete or inconsistent ({exc})",
                                   self.run.last_checkpoint) from None  # fmt: skip
         self._checkpoint_step = self.step
-
-    def _restore_rng(self, data: dict[str, Any]) -> None:
-        """Each process continues its own random stream (so a resumed torchrun job draws exactly what an
-        uninterrupted one would). Resumed with another number of processes, the extra ones start
-        fresh streams from (seed, rank, step), distinct from each other's."""
-        by_rank = data.get("rng_by_rank")
-        rank = self.dist.rank
-        if isinstance(by_rank, list) and len(by_rank) == self.dist.world_size:
-            set_rng_state(by_rank[rank])
-        elif rank == 0:
-            set_rng_state(data["rng"])
-        else:
-            seed_everything((self.train_config.seed + rank * 1_000_003 + int(data["step"]) * 7919) % 2**31)
 
     # endings --------------------------------------------------------------------------------------
     def _finish(self) -> Iterator[Event]:

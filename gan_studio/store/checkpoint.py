@@ -21,8 +21,8 @@ from pathlib import Path
 
 import torch
 
-from gan_studio.errors import CheckpointError, shorten
-from gan_studio.files import UnsafeFileError, atomic_write, open_regular
+from gan_studio.errors import CheckpointError, RunError, shorten
+from gan_studio.files import DiskFullError, UnsafeFileError, atomic_write, open_regular
 
 CHECKPOINT_FORMAT = "gan-studio-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -33,6 +33,30 @@ def save_checkpoint(state: dict, path: str | Path) -> None:
     """torch.save `state` atomically (see gan_studio.files.atomic_write); the folder is created if missing."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda fh: torch.save(state, fh))
+
+
+def save_run_checkpoint(state: dict, run_path: Path, keep: int, previous_step: int | None) -> None:
+    """A run's checkpoints/last.pt of state["step"] and, when `keep`, its kept copy step-N.pt (the `keep`
+    newest stay). A full disk or a read-only folder is a RunError naming the checkpoint really on disk
+    (`previous_step`: the step of last.pt before this save, None when the run had none)."""
+    folder, step = Path(run_path) / "checkpoints", int(state["step"])
+    numbered, saved = f"step-{step:07d}.pt", previous_step
+    try:
+        save_checkpoint(state, folder / "last.pt")
+        saved = step
+        if keep:
+            save_checkpoint(state, folder / numbered)
+            prune_checkpoints(folder, keep)
+    except DiskFullError:
+        if saved == step:
+            kept = f"checkpoints/last.pt holds step {step}, but its kept copy {numbered} was not saved"
+        elif saved is not None:
+            kept = f"the checkpoint of step {step} was not saved; checkpoints/last.pt (step {saved}) is intact"
+        else:
+            kept = f"the checkpoint of step {step} was not saved, and the run has no earlier one"
+        raise RunError(f"the disk is full: {kept}", run_path) from None
+    except PermissionError:
+        raise RunError("the run folder is read-only: cannot save checkpoints", run_path) from None
 
 
 def _stored_values(tensor: torch.Tensor) -> torch.Tensor:

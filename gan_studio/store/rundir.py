@@ -22,10 +22,19 @@ from typing import Any
 
 from gan_studio.errors import GanStudioError, RunError
 from gan_studio.events import RUN_STATUSES, Event, Metrics
-from gan_studio.files import HARD_LINKED, UnsafeFileError, append_line, atomic_write, describe_kind, read_regular
+from gan_studio.files import (
+    HARD_LINKED,
+    UnsafeFileError,
+    append_line,
+    atomic_write,
+    describe_kind,
+    read_regular,
+    remove_stale_temp_files,
+)
 from gan_studio.store.checkpoint import numbered_checkpoints
 from gan_studio.store.jsonl import dumps_line, filtered_lines, json_safe, parse_json, read_jsonl, tail_records
 from gan_studio.store.lock import abandoned_here
+from gan_studio.store.pictures import save_png
 
 MAX_RUN_JSON_BYTES = 16 * 2**20  # a real run.json is a few KB: a bigger one is not read
 MAX_TEXT = 4096  # characters of one string kept in run.json
@@ -212,7 +221,10 @@ class RunDir:
 
     def rewind(self, step: int) -> None:
         """Continue the run from `step`: metrics, sample grids and numbered checkpoints after it belong to a
-        history that no longer exists and are removed (`gan-studio fork` keeps a copy instead)."""
+        history that no longer exists and are removed (`gan-studio fork` keeps a copy instead), as are
+        the temporary files a killed writer left."""
+        for folder in (self.path, self.samples_dir, self.checkpoints_dir):
+            remove_stale_temp_files(folder)
         self.truncate_metrics_after(step)
         later = [p for s, p in self.sample_steps() if s > step]
         later += [p for s, p in numbered_checkpoints(self.checkpoints_dir) if s > step]
@@ -234,6 +246,12 @@ class RunDir:
             raise RunError("the run folder is read-only: cannot record anything in it", self.path) from None
         except OSError as exc:
             raise RunError(f"cannot write to the run folder: {exc.strerror or exc}", self.path) from None
+
+    def write_picture(self, picture, path: Path) -> Path:
+        """save_png into the run; a read-only folder or a full disk is one RunError."""
+        written: list[Path] = []
+        self._write(lambda: written.append(save_png(picture, path)))
+        return written[0]
 
     # samples -----------------------------------------------------------------------------------------
     def sample_path(self, step: int) -> Path:

@@ -55,9 +55,14 @@ class DockShares(QObject):
         docks = [dock for dock in self._laid_out() if dock.objectName() in self.shares]
         if not docks:
             return
-        window, shares = self.window, [self.shares[dock.objectName()] for dock in docks]
-        window.resizeDocks(docks, [round(w * window.width()) for w, _ in shares], Qt.Orientation.Horizontal)
-        window.resizeDocks(docks, [round(h * window.height()) for _, h in shares], Qt.Orientation.Vertical)
+        window = self.window
+        widths = [round(self.shares[dock.objectName()][0] * window.width()) for dock in docks]
+        window.resizeDocks(docks, widths, Qt.Orientation.Horizontal)
+        # heights: a dock in a group of tabs is shorter than its row by the tab bar, so its neighbour
+        # in the row (if any) says how tall the row is
+        untabbed = [dock for dock in docks if not window.tabifiedDockWidgets(dock)] or docks
+        heights = [round(self.shares[dock.objectName()][1] * window.height()) for dock in untabbed]
+        window.resizeDocks(untabbed, heights, Qt.Orientation.Vertical)
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
         if watched is self.window and event.type() == QEvent.Type.MouseButtonRelease:

@@ -31,7 +31,8 @@ def _private_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("GAN_STUDIO_CACHE", str(base / "cache"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
     yield
-    if "PySide6.QtWidgets" in sys.modules:
+    widgets = sys.modules.get("PySide6.QtWidgets")
+    if widgets is not None and widgets.QApplication.instance() is not None and widgets.QApplication.allWidgets():
         # the test's Qt objects caught in reference cycles go now, in the GUI thread: left to the
         # garbage collector, they may be destroyed in a later test's worker thread, which deadlocks Qt
         gc.collect()

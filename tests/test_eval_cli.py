@@ -102,6 +102,7 @@ def test_eval_json_output_is_the_saved_report(tmp_path, capsys):
     assert printed["metrics"] == saved["metrics"]
     assert printed["n"] == 2500  # the PacGAN protocol's sample count by default
     assert printed["modes"]["num_modes"] == 8
+    assert any(note.startswith("2D noise ceiling") for note in printed["notes"])  # what the noise row can't say
 
 
 def test_eval_of_a_missing_run_is_one_line_and_exit_2(tmp_path, capsys):

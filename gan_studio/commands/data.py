@@ -50,9 +50,9 @@ def _prepare(args) -> int:
         return 0
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {args.workers}")
-    if not 8 <= args.image_size <= 128:  # what the models train at (DCGANs 32 or 64, the others 8 to 128)
-        raise ConfigError(f"--image-size must be a size a model trains at (8 to 128; 32 or 64 for DCGANs), "
-                          f"got {args.image_size}")  # fmt: skip
+    low, high = trainable_image_sizes()
+    if not low <= args.image_size <= high:
+        raise ConfigError(f"--image-size must be a size a model trains at ({low} to {high}), got {args.image_size}")
     line = ProgressLine(f"preparing {args.data}", enabled=not args.quiet)
     started = time.perf_counter()
     try:
@@ -73,6 +73,16 @@ def _prepare(args) -> int:
     if dataset.skipped_count:
         print(f"{dataset.skipped_count:,} file(s) could not be used and are left out (see gan-studio data info)")
     return 0
+
+
+def trainable_image_sizes() -> tuple[int, int]:
+    """The smallest and largest image side some model trains at (from the models' image_size settings)."""
+    from gan_studio.config import field_specs
+    from gan_studio.models import MODELS
+
+    sides = [side for spec in MODELS.values() for f in field_specs(spec.config_cls) if f.name == "image_size"
+             for side in (f.choices or (f.low, f.high))]  # fmt: skip
+    return int(min(sides)), int(max(sides))
 
 
 def _info() -> int:
@@ -109,7 +119,7 @@ def _info() -> int:
 def _clear(args) -> int:
     from pathlib import Path
 
-    from gan_studio.data.cache import cache_root, clear_prepared
+    from gan_studio.data.cache import cache_root, clear_prepared, unfinished_builds
 
     source = Path(args.data).expanduser() if args.data is not None else None
     removed, freed = clear_prepared(source)
@@ -118,8 +128,6 @@ def _clear(args) -> int:
             raise ConfigError(f"{source}: no such file or folder, and no prepared dataset comes from it "
                               "(gan-studio data info lists them)")  # fmt: skip
         print(f"no prepared dataset comes from {source}: nothing removed (gan-studio data info lists them)")
-        from gan_studio.data.cache import unfinished_builds
-
         if unfinished_builds():
             print("unfinished files of stopped preparations remain: `gan-studio data clear` removes them")
         return 0

@@ -54,10 +54,11 @@ class Precision:
             self.scalers[name] = torch.amp.GradScaler(self.device_type)
         return self.scalers[name]
 
-    def loss_scale(self, optimizer_name: str) -> float:
-        """The factor the named optimizer's loss is scaled by now (1.0 unless fp16)."""
+    def loss_scale(self, optimizer_name: str, device: torch.device | str = "cpu") -> torch.Tensor | float:
+        """The factor the named optimizer's loss is scaled by now: 1.0 unless fp16, where it is the
+        scaler's current scale as a tensor on `device` (read without waiting for the device)."""
         scaler = self._scaler(optimizer_name)
-        return float(scaler.get_scale()) if scaler is not None else 1.0
+        return scaler.scale(torch.ones((), device=device)) if scaler is not None else 1.0
 
     def backward(self, loss: torch.Tensor, optimizer_name: str) -> None:
         """loss.backward(), scaled for fp16 by the named optimizer's scaler."""

@@ -64,14 +64,18 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def rank_rng_states(states: list[dict[str, Any]]) -> dict[str, Any]:
+    """The checkpoint entries for every process's RNG state (in rank order): rank 0's as "rng", the
+    others' (none when training alone) as "rng_other_ranks"."""
+    return {"rng": states[0], "rng_other_ranks": states[1:]}
+
+
 def restore_process_rng(checkpoint: dict[str, Any], rank: int, world_size: int, seed: int) -> None:
     """Each process continues its own random stream from the checkpoint (so a resumed torchrun job
     draws exactly what an uninterrupted one would). Resumed with another number of processes, the
     extra ones start fresh streams from (seed, rank, step), distinct from each other's."""
-    by_rank = checkpoint.get("rng_by_rank")
-    if isinstance(by_rank, list) and len(by_rank) == world_size:
+    by_rank = [checkpoint["rng"], *(checkpoint.get("rng_other_ranks") or [])]
+    if len(by_rank) == world_size or rank == 0:
         set_rng_state(by_rank[rank])
-    elif rank == 0:
-        set_rng_state(checkpoint["rng"])
     else:
         seed_everything((seed + rank * 1_000_003 + int(checkpoint["step"]) * 7919) % 2**31)

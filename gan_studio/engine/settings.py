@@ -12,7 +12,7 @@ import torch
 
 from gan_studio.config import FieldSpec, apply_values, field_specs, param, read_toml, to_dict
 from gan_studio.engine.precision import CHANNELS_LAST_CHOICES, PRECISIONS
-from gan_studio.errors import CheckpointError, ConfigError
+from gan_studio.errors import CheckpointError, ConfigError, DataError
 from gan_studio.models import MODELS, DataInfo, get_spec
 from gan_studio.store.checkpoint import HPARAMS_LIVE, RESUMABLE_SETTINGS, run_mismatch
 
@@ -132,6 +132,15 @@ def check_same_data(saved: DataInfo, now: DataInfo, path: Path) -> None:
     if saved.shape != now.shape or saved.num_classes != now.num_classes:
         raise ConfigError(f"the dataset now gives shape {now.shape} with {now.num_classes} classes, "
                           f"but the run was trained on {saved.shape} with {saved.num_classes}", path)  # fmt: skip
+
+
+def check_same_data_size(info: dict, dataset_size: int, data: str) -> None:
+    """DataError when the dataset gained or lost samples since the run started (run.json's dataset size):
+    an exact resume needs the same data."""
+    recorded = info["dataset"].get("size") if isinstance(info.get("dataset"), dict) else None
+    if isinstance(recorded, int) and recorded != dataset_size:
+        raise DataError(f"the data changed since the run started ({recorded:,} samples then, {dataset_size:,} "
+                        "now): a resume continues on the same data; start a new run to train on this", data)  # fmt: skip
 
 
 def configs_to_continue(data: dict, info: dict, overrides: dict[str, Any], path: Path):

@@ -36,7 +36,8 @@ def generator_loss(fake_logits: torch.Tensor, kind: str = "non-saturating") -> t
     return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
 
 
-def r1_penalty(real_logits: torch.Tensor, real_inputs: torch.Tensor, loss_scale: float = 1.0) -> torch.Tensor:
+def r1_penalty(real_logits: torch.Tensor, real_inputs: torch.Tensor,
+               loss_scale: torch.Tensor | float = 1.0) -> torch.Tensor:  # fmt: skip
     """E||grad_x D(x)||^2 over D's decisions (one per pack), differentiable (Mescheder et al. 2018).
 
     `real_inputs` must require grad and `real_logits` be D's output on them. `loss_scale`: fp16's
@@ -44,7 +45,7 @@ def r1_penalty(real_logits: torch.Tensor, real_inputs: torch.Tensor, loss_scale:
     gradients do not underflow in fp16 (an overflow gives inf, and the scaler skips that step).
     """
     (grad,) = torch.autograd.grad(real_logits.sum() * loss_scale, real_inputs, create_graph=True)
-    grad = grad / loss_scale if loss_scale != 1.0 else grad
+    grad = grad / loss_scale  # exact for 1.0
     per_decision = grad.reshape(real_logits.shape[0], -1)  # a pack's samples are one decision's input
     return per_decision.pow(2).sum(dim=1).mean()
 
@@ -112,7 +113,7 @@ def gan_step(
             fake_logits = discriminator(diff_augment(fake.detach(), policy), y).float()
         d_loss = discriminator_loss(real_logits, fake_logits, config.loss)
         if r1_scale:
-            total = d_loss + r1_scale * r1_penalty(real_logits, real_in, amp.loss_scale("d"))
+            total = d_loss + r1_scale * r1_penalty(real_logits, real_in, amp.loss_scale("d", x.device))
         else:
             total = d_loss
         opt_d.zero_grad(set_to_none=True)

@@ -29,6 +29,7 @@ from gan_studio.engine.failures import readable_failure
 from gan_studio.engine.recipes import recipe_for
 from gan_studio.engine.recorder import RunRecorder
 from gan_studio.engine.rng import (
+    rank_rng_states,
     restore_process_rng,
     rng_state,
     seed_everything,
@@ -40,6 +41,7 @@ from gan_studio.engine.settings import (
     TrainConfig,
     check_live_change,
     check_same_data,
+    check_same_data_size,
     configs_to_continue,
     resolve_device,  # fmt: skip
 )
@@ -60,7 +62,7 @@ from gan_studio.events import (
 from gan_studio.models import DataInfo, create_model, get_spec
 from gan_studio.paths import default_workspace
 from gan_studio.store import checkpoint as ckpt
-from gan_studio.store.loaded import check_data_unchanged, resume_record
+from gan_studio.store.loaded import resume_record
 from gan_studio.store.lock import RunLock
 from gan_studio.store.pictures import GRID_COLUMNS, samples_picture, save_png
 from gan_studio.store.rundir import RunDir, check_new_run_folder, new_run_folder
@@ -181,7 +183,7 @@ class Trainer:
             model_config, train_config = configs_to_continue(data, info, overrides or {}, path)
             trainer = cls(data["model_name"], model_config, train_config, run.path,
                           checkpoint=data if from_file else None, **options)  # fmt: skip
-            check_data_unchanged(info, len(trainer.dataset), train_config.data)
+            check_same_data_size(info, len(trainer.dataset), train_config.data)
         except BaseException:
             lock.release()
             raise
@@ -369,8 +371,7 @@ class Trainer:
             "stream": self.stream.state(),
             "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
             **self.recipe.state_dict(),
-            "rng": rng_state(),  # rank 0's
-            "rng_by_rank": dist_utils.gather_objects(self.dist, rng_state()),  # every process draws its own noise
+            **rank_rng_states(dist_utils.gather_objects(self.dist, rng_state())),  # each process's own noise
             "fixed_z": self.fixed_z.cpu(),
             "fixed_y": self.fixed_y.cpu() if self.fixed_y is not None else None,
             "gan_studio": gan_studio.__version__,

@@ -3,8 +3,8 @@
 While a model of 2D points trains, `FrameRecorder` (a trainer callback) computes the live 2D view's
 frame from the training weights at every sample step (the same fixed z, and one extent for the
 whole run, so points move smoothly from frame to frame) and saves it as RUN/frames/step-NNNNNNN.npz
-(float16, tens of KB; float32 for points in units too large for float16). The app plays them back, steps through them, or shows them in slow motion
-with `tween` between two saved frames. Frames hold arrays only: they load with allow_pickle=False.
+(float16, tens of KB; float32 for points in units too large for float16). The app plays them back,
+steps through them, or shows them in slow motion with `tween` between two saved frames. Frames hold arrays only: they load with allow_pickle=False.
 """
 
 from __future__ import annotations

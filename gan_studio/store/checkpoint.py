@@ -197,11 +197,11 @@ def _structure_problem(data: dict) -> str | None:
         return f"data_info scale is {_describe(scale)}"
     if "rng" in data and (problem := _rng_problem(data["rng"])):
         return problem
-    by_rank = data.get("rng_by_rank")
-    if by_rank is not None:
-        if not isinstance(by_rank, list) or not 1 <= len(by_rank) <= MAX_PROCESSES:
-            return "rng_by_rank is not a list of one RNG state per process"
-        return next((problem for state in by_rank if (problem := _rng_problem(state))), None)
+    others = data.get("rng_other_ranks")
+    if others is not None:
+        if not isinstance(others, list) or len(others) >= MAX_PROCESSES:
+            return "rng_other_ranks is not a list of one RNG state per other process"
+        return next((problem for state in others if (problem := _rng_problem(state))), None)
     return None
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from gan_studio.config import apply_values
-from gan_studio.errors import CheckpointError, ConfigError, DataError, RunError
+from gan_studio.errors import CheckpointError, ConfigError, RunError
 from gan_studio.models import DataInfo, create_model, get_spec
 from gan_studio.store.checkpoint import check_compatible, load_checkpoint, numbered_checkpoints, run_mismatch
 from gan_studio.store.rundir import RunDir
@@ -90,14 +90,6 @@ def resume_record(run: RunDir, info: dict, start_from: str | None) -> tuple[dict
                   "train_config": info.get("train_config") or {}, "data_info": info.get("data_info") or {}}  # fmt: skip
         return record, path, False
     raise RunError("the run has no checkpoint to resume from (checkpoints/last.pt)", run.path)
-
-
-def check_data_unchanged(info: dict, dataset_size: int, data: str) -> None:
-    """DataError when the dataset gained or lost samples since the run started (a resume needs the same data)."""
-    recorded = info["dataset"].get("size") if isinstance(info.get("dataset"), dict) else None
-    if isinstance(recorded, int) and recorded != dataset_size:
-        raise DataError(f"the data changed since the run started ({recorded:,} samples then, {dataset_size:,} "
-                        "now): a resume continues on the same data; start a new run to train on this", data)  # fmt: skip
 
 
 def model_from_checkpoint(data: dict, path: Path) -> tuple[str, torch.nn.Module, DataInfo]:

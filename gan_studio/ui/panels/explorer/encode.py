@@ -8,12 +8,10 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
-    QWidget,
 )
 
 from gan_studio.explore.encoding import Encoding, encode, load_image_file, run_dataset
@@ -52,11 +50,6 @@ class EncodeTab(ExplorerTab):
         self.recon_view = ImageCanvas(min_side=100, caption="its reconstruction: decoder(mean of q(z|x))")
 
         self.label_caption = QLabel("class")
-        class_pair = QWidget()
-        class_layout = QHBoxLayout(class_pair)
-        class_layout.setContentsMargins(0, 0, 0, 0)
-        class_layout.addWidget(self.label_caption)
-        class_layout.addWidget(self.label_combo)
         views = QGridLayout()
         views.addWidget(QLabel("Input"), 0, 0)
         views.addWidget(QLabel("Reconstruction"), 0, 1)
@@ -64,7 +57,7 @@ class EncodeTab(ExplorerTab):
         views.addWidget(self.recon_view, 1, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(flow_row(labelled("Image #", self.index_box), pick, random_pick))
-        layout.addWidget(flow_row(open_file, class_pair))
+        layout.addWidget(flow_row(open_file, labelled(self.label_caption, self.label_combo)))
         layout.addWidget(self.info)
         layout.addLayout(views, 1)
 

@@ -266,12 +266,16 @@ class ExplorerPanel(QWidget):
         mtime = checkpoint_mtime(self._run_path / "checkpoints" / "last.pt")
         if mtime is None or (self.loaded is not None and mtime == self.loaded.checkpoint_mtime):
             return
-        self._load(self._run_path, self.backend_combo.currentText(), keep_state=self.source is not None)
+        self._reload_run()
 
     def exports_changed(self, run_path: Path) -> None:
         """An export of `run_path` was written: reload it, so that the "auto" backend can pick the export."""
         if self._run_path == Path(run_path) and self.source is not None and not self._loading:
-            self._load(self._run_path, self.backend_combo.currentText(), keep_state=True)
+            self._reload_run()
+
+    def _reload_run(self) -> None:
+        """Load the open run again (new weights or exports), keeping z, y and the tabs' state."""
+        self._load(self._run_path, self.backend_combo.currentText(), keep_state=self.source is not None)
 
     def shutdown(self) -> None:
         """Stop the render thread (the main window calls this on close)."""

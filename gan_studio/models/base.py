@@ -139,7 +139,19 @@ class GANTrainingConfig:
         return []
 
 
-class GANModel(nn.Module):
+class GenerativeModel(nn.Module):
+    """What every model is: its config, the data it was built for, its classes (when conditional) and z's size."""
+
+    def __init__(self, config, data: DataInfo, conditional: bool):
+        super().__init__()
+        self.config = config
+        self.data = data
+        self.conditional = conditional
+        self.num_classes = data.num_classes if conditional else 0
+        self.latent_dim = config.latent_dim
+
+
+class GANModel(GenerativeModel):
     """Base of the four GAN models: generator G(z, y) and discriminator logits D(x, y).
 
     With `ema_decay` > 0 the model also holds `generator_ema`, a moving average of G's weights
@@ -153,12 +165,7 @@ class GANModel(nn.Module):
     output_range = (-1.0, 1.0)
 
     def __init__(self, config, data: DataInfo, conditional: bool):
-        super().__init__()
-        self.config = config
-        self.data = data
-        self.conditional = conditional
-        self.num_classes = data.num_classes if conditional else 0
-        self.latent_dim = config.latent_dim
+        super().__init__(config, data, conditional)
         self.generator: nn.Module
         self.discriminator: nn.Module
         self.generator_ema: nn.Module | None = None
@@ -213,19 +220,14 @@ class GANModel(nn.Module):
         return self.discriminator.parameters()
 
 
-class VAEModel(nn.Module):
+class VAEModel(GenerativeModel):
     """Base of the VAE models: q(z|x, y) -> (mu, logvar); p(x|z, y) as logits or means."""
 
     family = "vae"
     output_range = (0.0, 1.0)
 
     def __init__(self, config, data: DataInfo, conditional: bool):
-        super().__init__()
-        self.config = config
-        self.data = data
-        self.conditional = conditional
-        self.num_classes = data.num_classes if conditional else 0
-        self.latent_dim = config.latent_dim
+        super().__init__(config, data, conditional)
         self.likelihood = resolve_likelihood(config.likelihood, data)
         if self.likelihood == "gaussian":
             # learned per-dimension log standard deviation of p(x|z)

@@ -510,6 +510,31 @@ def test_closing_the_source_clears_the_old_runs_header_and_messages(qtbot, panel
     assert panel.caption.text() == "" and panel.status_label.text() == ""
 
 
+def test_a_run_that_fails_to_open_replaces_the_open_model_instead_of_drawing_under_its_name(
+    qtbot, panel, runs, tmp_path
+):
+    import shutil
+
+    open_and_wait(qtbot, panel, runs["dcgan"])
+    broken = tmp_path / "finished-then-emptied"
+    shutil.copytree(runs["dcgan"], broken)
+    shutil.rmtree(broken / "checkpoints")
+    with qtbot.waitSignal(panel.message, timeout=WAIT_MS) as blocker:
+        panel.open_source(broken)
+    settle(qtbot, panel)
+    assert "checkpoints/last.pt is missing" in blocker.args[0] and "yet" not in blocker.args[0]
+    assert panel.source is None and panel.main_view.picture is None and panel.neighbours_view.picture is None
+    assert "Could not open" in panel.source_label.text() and broken.name in panel.source_label.text()
+    assert "missing" in panel.status_label.text()
+    panel.render()  # nothing is drawn for the run that is not open
+    settle(qtbot, panel)
+    assert panel.main_view.picture is None
+    shutil.copytree(runs["dcgan"] / "checkpoints", broken / "checkpoints")  # its checkpoint comes back
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.check_checkpoint()
+    assert panel.source is not None and panel.source.path == broken
+
+
 def test_an_export_written_while_the_run_is_open_is_used_by_the_auto_backend(qtbot, panel, runs, tmp_path):
     import shutil
 

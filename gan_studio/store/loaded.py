@@ -15,6 +15,7 @@ import torch
 
 from gan_studio.config import apply_values
 from gan_studio.errors import CheckpointError, ConfigError, RunError
+from gan_studio.events import ACTIVE_STATUSES
 from gan_studio.models import DataInfo, create_model, get_spec
 from gan_studio.store.checkpoint import check_compatible, load_checkpoint, numbered_checkpoints, run_mismatch
 from gan_studio.store.rundir import RunDir
@@ -89,7 +90,17 @@ def resume_record(run: RunDir, info: dict, start_from: str | None) -> tuple[dict
         record = {"model_name": info["model"], "model_config": info.get("model_config") or {},
                   "train_config": info.get("train_config") or {}, "data_info": info.get("data_info") or {}}  # fmt: skip
         return record, path, False
-    raise RunError("the run has no checkpoint to resume from (checkpoints/last.pt)", run.path)
+    raise missing_checkpoint(run, info)
+
+
+def missing_checkpoint(run: RunDir, info: dict) -> RunError:
+    """What to say of a run without checkpoints/last.pt: none yet (a run that has just started), or gone."""
+    kept = [f"step-{step}" for step, _ in numbered_checkpoints(run.checkpoints_dir)]
+    if not kept and info.get("status") in ACTIVE_STATUSES and not info.get("step"):
+        return RunError("the run has no checkpoint yet (it saves one every --checkpoint-every steps)", run.path)
+    recorded = f" (the run recorded step {info['step']:,})" if isinstance(info.get("step"), int) else ""
+    keeps = f"; it keeps {', '.join(kept)}: fork or resume one with --from step-N" if kept else ""
+    return RunError(f"the run's checkpoints/last.pt is missing{recorded}: deleted or moved{keeps}", run.path)
 
 
 def model_from_checkpoint(data: dict, path: Path) -> tuple[str, torch.nn.Module, DataInfo]:
@@ -120,7 +131,7 @@ def load_run(
     if not ckpt_path.exists() and not ckpt_path.is_symlink():
         if not run.exists():
             raise RunError("not a run directory (no run.json, no checkpoint)", run.path)
-        raise RunError("the run has no checkpoint yet (it saves one every --checkpoint-every steps)", run.path)
+        raise missing_checkpoint(run, info)
     data = load_checkpoint(ckpt_path)
     mismatch = run_mismatch(data, info)
     if mismatch:

@@ -16,6 +16,7 @@ every" makes the 2D view follow closely.
 
 from __future__ import annotations
 
+import html
 import time
 from pathlib import Path
 
@@ -141,6 +142,7 @@ class ExplorerPanel(QWidget):
     def _build(self) -> None:
         self.source_label = QLabel(NO_MODEL)
         self.source_label.setWordWrap(True)
+        self.source_label.setTextFormat(Qt.TextFormat.RichText)  # names are escaped: a run called "<b>" shows as such
         open_run = QPushButton("Open run…")
         open_run.setToolTip("open a run directory (its checkpoints/last.pt)")
         open_run.clicked.connect(self._ask_run)
@@ -230,7 +232,7 @@ class ExplorerPanel(QWidget):
         if run.checkpoint_step is None:  # a run that has just started
             self.close_source()
             self._run_path = self._requested_path = run_path
-            self.source_label.setText(f"Waiting for the first checkpoint of {run.name}…")
+            self.source_label.setText(f"Waiting for the first checkpoint of {html.escape(run.name)}…")
             return
         self.open_source(run_path)
 
@@ -250,8 +252,12 @@ class ExplorerPanel(QWidget):
         self._load(path, backend or self.backend_combo.currentText(), keep_state=False)
 
     def close_source(self) -> None:
-        self.state.close()
         self._run_path = self._requested_path = None
+        self._drop_source()
+
+    def _drop_source(self) -> None:
+        """Close the open model and clear what it drew (the requested paths stay)."""
+        self.state.close()
         self.main_view.clear_picture()
         self.neighbours_view.clear_picture()
         self._show_source_state()
@@ -288,14 +294,25 @@ class ExplorerPanel(QWidget):
         self._loading = True
         if not keep_state:
             self.state.generation += 1
-            self.source_label.setText(f"Opening {path.name}…")
+            self.source_label.setText(f"Opening {html.escape(path.name)}…")
+        failed = self._reload_failed if keep_state else self._open_failed
         self.renderer.submit("source", load_job(path, backend, keep_state),
-                             tag=(self.state.generation, self._source_ready, self._source_failed))  # fmt: skip
+                             tag=(self.state.generation, self._source_ready, failed))  # fmt: skip
 
-    def _source_failed(self, result: RenderResult) -> None:
+    def _reload_failed(self, result: RenderResult) -> None:
+        """The open run's new weights could not be read (e.g. a checkpoint being replaced): the model stays."""
         self._loading = False
         if self.source is None:
             self.source_label.setText(NO_MODEL)
+
+    def _open_failed(self, result: RenderResult) -> None:
+        """Another run or file was asked for and could not be opened: the previous model must not go on
+        drawing under its name. The run stays requested, so its first good checkpoint opens it."""
+        self._loading = False
+        self._drop_source()
+        name = self._requested_path.name if self._requested_path is not None else "the model"
+        self.source_label.setText(f"Could not open <b>{html.escape(name)}</b>")
+        self.status_label.setText(result.error)
 
     def _source_ready(self, result: RenderResult) -> None:
         self._loading = False
@@ -326,7 +343,7 @@ class ExplorerPanel(QWidget):
             self.status_label.setText("")
             return
         kind = f"{source.latent_dim}-d z" + (f", {source.num_classes} classes" if source.num_classes else "")
-        self.source_label.setText(f"<b>{source.title}</b> · {kind}")
+        self.source_label.setText(f"<b>{html.escape(source.title)}</b> · {kind}")
         self.source_label.setToolTip(f"{source.path}\n{source.note}")
         self.backend_label.setText(source.backend.name)
         self.neighbours_view.setVisible(source.kind == "images")

@@ -119,6 +119,34 @@ def test_setup_validation_shows_the_problem_and_disables_start(qtbot):
     assert panel.valid and panel.train_form.general_problem.isHidden()
 
 
+def test_setup_fits_its_dock_for_every_model_with_long_paths_and_problems(qtbot):
+    """Nothing in the Setup may be wider than its dock (it has no sideways scroll bar): not the longest
+    choice of a combo, not a message naming a long path without spaces, for any model."""
+    from PySide6.QtWidgets import QWidget
+
+    from gan_studio.ui.main_window import SETUP_WIDTH
+
+    panel = SetupPanel()
+    qtbot.addWidget(panel)
+    panel.resize(SETUP_WIDTH, 900)
+    panel.show()
+    panel.advanced_check.setChecked(True)  # every field, the longest choices too
+    content = panel.findChild(QWidget, "setup_content")
+    room = SETUP_WIDTH - panel.style().pixelMetric(panel.style().PixelMetric.PM_ScrollBarExtent)
+    long_path = "/home/someone/" + "very_long_folder_name_" * 8 + "ünïcödé/" + "x" * 90
+    for name in MODEL_NAMES:
+        panel.set_model(name)
+        panel.set_dataset(long_path)  # does not exist: its problem names it whole
+        panel.model_form.editors["latent_dim"].editor.setText("y" * 150)  # a problem quoting a long value
+        qtbot.wait(1)
+        assert long_path in panel.dataset.problem_label.text()
+        assert content.minimumSizeHint().width() <= room, name
+    combo = panel.model_form.editors["loss"].editor
+    combo.showPopup()  # its list still shows every choice whole
+    assert combo.view().width() >= combo.view().sizeHintForColumn(0)
+    combo.hidePopup()
+
+
 def test_setup_locks_while_training_except_live_hyperparameters(qtbot):
     panel = SetupPanel()
     qtbot.addWidget(panel)

@@ -14,7 +14,6 @@ from typing import Any
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QGroupBox,
     QLabel,
     QLineEdit,
@@ -32,6 +31,7 @@ from gan_studio.events import HParamChanged
 from gan_studio.models import MODEL_NAMES, MODELS, DCGANConfig, get_spec
 from gan_studio.state.run_state import RunState
 from gan_studio.ui.panels import RunSubscription
+from gan_studio.ui.widgets.compact_combo import CompactComboBox
 from gan_studio.ui.widgets.config_form import ConfigForm
 from gan_studio.ui.widgets.dataset_picker import DatasetPicker
 from gan_studio.ui.widgets.flow_row import flow_row
@@ -69,7 +69,7 @@ class SetupPanel(QWidget):
         self._training = False
 
         # model ---------------------------------------------------------------------------------
-        self.model_combo = QComboBox()
+        self.model_combo = CompactComboBox()
         self.model_combo.setObjectName("model_combo")
         for name in MODEL_NAMES:
             self.model_combo.addItem(f"{MODEL_TITLES.get(name, name)}  ({name})", name)

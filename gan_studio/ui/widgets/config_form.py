@@ -17,6 +17,8 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEd
 
 from gan_studio.config import FieldSpec, apply_values, check_value, coerce, field_specs, problems
 from gan_studio.errors import ConfigError
+from gan_studio.ui.widgets.compact_combo import CompactComboBox
+from gan_studio.ui.widgets.message_label import MessageLabel
 
 
 def in_words(message: str, names: list[str]) -> str:
@@ -63,7 +65,7 @@ class FieldEditor(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(1)
         if spec.choices:
-            self.editor = QComboBox()
+            self.editor = CompactComboBox()
             for choice in spec.choices:
                 self.editor.addItem(str(choice), choice)
             self.editor.currentIndexChanged.connect(self._on_change)
@@ -78,9 +80,7 @@ class FieldEditor(QWidget):
             self.editor.editingFinished.connect(self.committed.emit)
         self.editor.setObjectName(f"field_{spec.name}")
         self.editor.setToolTip(field_tooltip(spec))
-        self.problem_label = QLabel()
-        self.problem_label.setObjectName("problem")
-        self.problem_label.setWordWrap(True)
+        self.problem_label = MessageLabel(role="problem")
         self.problem_label.hide()
         layout.addWidget(self.editor)
         layout.addWidget(self.problem_label)
@@ -170,9 +170,7 @@ class ConfigForm(QWidget):
             self._form.addRow(label, editor)
             self.editors[spec.name] = editor
             self._labels[spec.name] = label
-        self.general_problem = QLabel()
-        self.general_problem.setObjectName("problem")
-        self.general_problem.setWordWrap(True)
+        self.general_problem = MessageLabel(role="problem")
         self.general_problem.hide()
         self._form.addRow(self.general_problem)
         self._update_visibility()

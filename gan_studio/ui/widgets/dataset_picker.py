@@ -11,7 +11,6 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -24,6 +23,8 @@ from PySide6.QtWidgets import (
 
 from gan_studio.data import BUILTIN_NAMES, DATASET_DESCRIPTIONS, DOWNLOADABLE
 from gan_studio.errors import DataError
+from gan_studio.ui.widgets.compact_combo import CompactComboBox
+from gan_studio.ui.widgets.message_label import MessageLabel
 from gan_studio.ui.workers import TaskThread
 
 LOCAL_PATH = "__local__"  # the combo's entry for a file or folder on disk
@@ -53,7 +54,7 @@ class DatasetPicker(QWidget):
         self.download_task: TaskThread | None = None
         self._after_download = None
 
-        self.combo = QComboBox()
+        self.combo = CompactComboBox()
         self.combo.setObjectName("data_combo")
         for name in BUILTIN_NAMES:
             self.combo.addItem(name, name)
@@ -87,8 +88,7 @@ class DatasetPicker(QWidget):
         self.cancel_button.clicked.connect(self.cancel_download)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
-        self.download_note = QLabel()  # before and after a download: wraps, so it is read whole
-        self.download_note.setWordWrap(True)
+        self.download_note = MessageLabel()  # before and after a download: wraps, so it is read whole
         self.download_row = QWidget()
         download_layout = QHBoxLayout(self.download_row)
         download_layout.setContentsMargins(0, 0, 0, 0)
@@ -97,9 +97,7 @@ class DatasetPicker(QWidget):
         download_layout.addWidget(self.download_button)
         download_layout.addWidget(self.cancel_button)
 
-        self.problem_label = QLabel()
-        self.problem_label.setObjectName("problem")
-        self.problem_label.setWordWrap(True)
+        self.problem_label = MessageLabel(role="problem")
         self.problem_label.hide()
 
         layout = QVBoxLayout(self)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QGridLayout,
     QLabel,
     QPushButton,
@@ -24,6 +23,7 @@ from gan_studio.explore.saving import label_rows, save_latent
 from gan_studio.store.pictures import save_png
 from gan_studio.ui.panels.explorer.canvas import ImageCanvas
 from gan_studio.ui.panels.explorer.tab import ExplorerTab
+from gan_studio.ui.widgets.compact_combo import CompactComboBox
 from gan_studio.ui.widgets.flow_row import flow_row, labelled
 
 WEIGHT_STEPS = 100  # a class weight slider goes 0..100 (%)
@@ -43,7 +43,7 @@ class ConditionTab(ExplorerTab):
         self.one_class.setChecked(True)
         self.mix = QRadioButton("Mix classes")
         self.one_class.toggled.connect(self._mode_changed)
-        self.class_combo = QComboBox()
+        self.class_combo = CompactComboBox()
         self.class_combo.currentIndexChanged.connect(self._class_picked)
         self.mix_label = QLabel("")
         self._weights_body = QWidget()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QGridLayout,
     QLabel,
     QPushButton,
@@ -18,6 +17,7 @@ from gan_studio.explore.encoding import Encoding, encode, load_image_file, run_d
 from gan_studio.store.pictures import samples_picture
 from gan_studio.ui.panels.explorer.canvas import ImageCanvas
 from gan_studio.ui.panels.explorer.tab import ExplorerTab
+from gan_studio.ui.widgets.compact_combo import CompactComboBox
 from gan_studio.ui.widgets.flow_row import flow_row, labelled
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -42,7 +42,7 @@ class EncodeTab(ExplorerTab):
         random_pick.clicked.connect(self._random_image)
         open_file = QPushButton("Open image file…")
         open_file.clicked.connect(self._ask_file)
-        self.label_combo = QComboBox()
+        self.label_combo = CompactComboBox()
         self.label_combo.setToolTip("the class given to the conditional VAE's encoder and decoder")
         self.info = QLabel(ENCODE_HINT)
         self.info.setWordWrap(True)

@@ -13,7 +13,6 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QComboBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -29,6 +28,7 @@ from gan_studio.explore.encoding import run_dataset
 from gan_studio.explore.saving import load_latent, save_latent
 from gan_studio.ui.panels.explorer.sliders import LatentSliders
 from gan_studio.ui.panels.explorer.tab import ExplorerTab
+from gan_studio.ui.widgets.compact_combo import CompactComboBox
 
 BASES = {"axes": "Latent dimensions", "pca": "Principal directions (GANSpace)", "kl": "VAE dimensions by KL"}
 PCA_SAMPLES = 512  # sampled z for the principal directions
@@ -44,7 +44,7 @@ class LatentTab(ExplorerTab):
         super().__init__(panel)
         self.basis: directions.SliderBasis | None = None
         self.pca_samples = PCA_SAMPLES
-        self.basis_combo = QComboBox()
+        self.basis_combo = CompactComboBox()
         self.basis_combo.setToolTip("which directions the sliders move z along")
         self.basis_combo.activated.connect(lambda _: self.choose_basis(self.basis_combo.currentData()))
         self.basis_title = QLabel("")

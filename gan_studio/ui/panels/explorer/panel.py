@@ -52,6 +52,7 @@ from gan_studio.ui.panels.explorer.encode import EncodeTab
 from gan_studio.ui.panels.explorer.interpolate import InterpolateTab
 from gan_studio.ui.panels.explorer.latent import LatentTab
 from gan_studio.ui.panels.explorer.live2d import Live2DTab
+from gan_studio.ui.widgets.message_label import MessageLabel
 
 NO_MODEL = "No model open: choose a run, or open a run folder or an .onnx file."
 TAB_MIN_WIDTH = 240  # narrower than its controls, a tab scrolls sideways instead of widening the window
@@ -210,9 +211,7 @@ class ExplorerPanel(QWidget):
         splitter.setStretchFactor(0, 4)
         splitter.setStretchFactor(1, 5)
         self._sized = False
-        self.status_label = QLabel("")
-        self.status_label.setWordWrap(True)
-        self.status_label.setObjectName("problem")
+        self.status_label = MessageLabel(role="problem")
         layout = QVBoxLayout(self)
         layout.addWidget(self.source_label)
         layout.addLayout(top)

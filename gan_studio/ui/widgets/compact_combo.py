@@ -1,0 +1,25 @@
+"""A combo box that may be narrower than its longest entry: the entry shown is elided, its list shows all whole.
+
+A QComboBox is at least as wide as its longest item ("color,translation,cutout"), which made the
+Setup's form wider than its dock and cut off every field. `CompactComboBox` asks only for room
+for a few characters and opens its list as wide as the items need.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QComboBox
+
+MIN_CHARACTERS = 8
+
+
+class CompactComboBox(QComboBox):
+    def __init__(self, parent=None, min_characters: int = MIN_CHARACTERS):
+        super().__init__(parent)
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(min_characters)
+
+    def showPopup(self) -> None:  # noqa: N802 - Qt's name
+        view = self.view()
+        scroll_bar = view.verticalScrollBar().sizeHint().width()
+        view.setMinimumWidth(view.sizeHintForColumn(0) + scroll_bar + 2 * view.frameWidth())
+        super().showPopup()

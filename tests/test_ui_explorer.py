@@ -560,9 +560,15 @@ def test_every_tab_fits_the_panel_at_its_size_in_the_default_window_and_the_pool
     panel.resize(552, 524)
     panel.show()
     try:
-        for run in ("cdcgan", "vae"):
-            with qtbot.waitSignal(panel.arithmetic_tab.pool_ready, timeout=WAIT_MS):  # drawn when opened
-                panel.open_source(runs[run])
+        for run in ("cdcgan", "vae", "cvae-moons"):
+            if run == "cvae-moons":  # 2D points: the plane takes 3/5 of the width; sliders ordered by KL
+                open_and_wait(qtbot, panel, runs[run])
+                with qtbot.waitSignal(panel.latent_tab.basis_ready, timeout=WAIT_MS):
+                    panel.latent_tab.choose_basis("kl")
+                panel.latent_tab.sliders.set_values(np.full(len(panel.latent_tab.sliders), -2.99))  # widest value
+            else:
+                with qtbot.waitSignal(panel.arithmetic_tab.pool_ready, timeout=WAIT_MS):  # drawn when opened
+                    panel.open_source(runs[run])
             settle(qtbot, panel)
             for index in range(panel.tabs.count()):
                 if not panel.tabs.isTabVisible(index):
@@ -572,6 +578,12 @@ def test_every_tab_fits_the_panel_at_its_size_in_the_default_window_and_the_pool
                 area = panel.tabs.widget(index)
                 assert not area.horizontalScrollBar().isVisible(), (run, panel.tabs.tabText(index))
                 assert area.widget().minimumSizeHint().width() <= area.viewport().width()
+            sliders = panel.latent_tab.sliders  # every slider row whole: its value and reset button in view
+            assert not sliders.horizontalScrollBar().isVisible(), run
+            for row in sliders.rows[: len(sliders)]:
+                for widget in (row.label, row.value, row.reset):
+                    assert widget.width() >= widget.sizeHint().width(), (run, widget.text())
+                assert row.reset.geometry().right() <= sliders.viewport().width(), run
     finally:
         panel.shutdown()
 

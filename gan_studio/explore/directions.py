@@ -133,6 +133,6 @@ def kl_basis(encode, x: np.ndarray, y: np.ndarray | None = None) -> SliderBasis:
     latent_dim = kl.shape[0]
     directions = np.eye(latent_dim, dtype=np.float32)[order]
     active = activity[order] > ACTIVE_UNIT_THRESHOLD
-    labels = [f"z{i + 1} {kl[i]:.2f} nats" for i in order]
+    labels = [f"z{i + 1} {kl[i]:.2f}" for i in order]  # nats: the basis name and the bars say so
     return SliderBasis("kl", f"VAE dimensions by KL ({int(active.sum())} of {latent_dim} active)", directions,
                        labels, scores=kl[order], score_name="KL per dimension (nats)", active=active)  # fmt: skip

@@ -11,7 +11,6 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QRadioButton,
@@ -48,23 +47,21 @@ class ArithmeticTab(ExplorerTab):
         draw = QPushButton("Draw pool")
         draw.clicked.connect(self.draw_pool)
         self.target = QButtonGroup(self)
-        target_row = QHBoxLayout()
-        target_row.addWidget(QLabel("A click adds to"))
+        target_buttons = []
         for i, name in enumerate(GROUPS):
             button = QRadioButton(name)
             button.setChecked(i == 0)
             self.target.addButton(button, i)
-            target_row.addWidget(button)
-        target_row.addStretch(1)
+            target_buttons.append(button)
         add_current = QPushButton("Add current z")
         add_current.clicked.connect(lambda: self.add_to_group(self.target_group(), self.panel.z))
         clear = QPushButton("Clear groups")
         clear.clicked.connect(self.clear_groups)
         self.pool_view = ImageCanvas(min_side=100, caption="the pool: click samples into the chosen group")
         self.pool_view.cell_clicked.connect(self._pool_clicked)
-        self.group_views = {g: ImageCanvas(min_side=40, caption=f"group {g}") for g in GROUPS}
+        self.group_views = {g: ImageCanvas(min_side=32, caption=f"group {g}") for g in GROUPS}
         self.group_labels = {g: QLabel(f"{g} (0)") for g in GROUPS}
-        self.result_view = ImageCanvas(min_side=40, caption="mean(A) - mean(B) + mean(C)")
+        self.result_view = ImageCanvas(min_side=32, caption="mean(A) - mean(B) + mean(C)")
         use = QPushButton("Use result")
         use.setToolTip("put the result's z into the sliders")
         use.clicked.connect(self.use_result)
@@ -80,7 +77,7 @@ class ArithmeticTab(ExplorerTab):
         layout = QVBoxLayout(self)
         layout.addWidget(flow_row(labelled("Pool: seeds from", self.first_seed_box),
                                   labelled("size", self.pool_size_box), draw))  # fmt: skip
-        layout.addLayout(target_row)
+        layout.addWidget(flow_row(QLabel("A click adds to"), *target_buttons))
         layout.addWidget(flow_row(add_current, clear))
         layout.addWidget(self.pool_view, 3)
         layout.addLayout(groups, 2)

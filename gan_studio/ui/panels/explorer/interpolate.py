@@ -7,7 +7,6 @@ import numpy as np
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QLabel,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -20,6 +19,7 @@ from gan_studio.store.pictures import points_picture, save_png, to_uint8
 from gan_studio.ui.panels.explorer.canvas import ImageCanvas
 from gan_studio.ui.panels.explorer.tab import ExplorerTab
 from gan_studio.ui.widgets.flow_row import flow_row, labelled
+from gan_studio.ui.widgets.message_label import MessageLabel
 
 
 class InterpolateTab(ExplorerTab):
@@ -41,7 +41,7 @@ class InterpolateTab(ExplorerTab):
         set_b = QPushButton("B = current")
         set_b.setToolTip("remember the current z (and class) as the end")
         set_b.clicked.connect(lambda: self.set_end("b"))
-        self.ends_label = QLabel("Set A and B to two samples you like.")
+        self.ends_label = MessageLabel("Set A and B to two samples you like.")
         self.mode_combo = QComboBox()
         self.mode_combo.addItems(latent_ops.INTERPOLATION_MODES)
         self.mode_combo.setToolTip("spherical follows the great circle, so middle samples keep a typical norm")

@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
 
 SLIDER_RANGE = 3.0  # sliders span [-3, 3] (z ~ N(0, 1))
 SLIDER_STEPS_PER_UNIT = 100  # resolution 0.01
+SLIDER_MIN_WIDTH = 40
+BAR_WIDTH = 36
 
 
 def to_ticks(value: float) -> int:
@@ -38,7 +40,7 @@ class ScoreBar(QWidget):
         super().__init__(parent)
         self.fraction = 0.0
         self.active = True
-        self.setFixedWidth(46)
+        self.setFixedWidth(BAR_WIDTH)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
 
     def set_score(self, fraction: float, active: bool, tooltip: str) -> None:
@@ -48,7 +50,7 @@ class ScoreBar(QWidget):
         self.update()
 
     def sizeHint(self) -> QSize:
-        return QSize(46, 12)
+        return QSize(BAR_WIDTH, 12)
 
     def paintEvent(self, event):
         painter = QPainter(self)
@@ -63,15 +65,14 @@ class _Row:
     """The widgets of one slider row."""
 
     def __init__(self, grid: QGridLayout, index: int, on_move, on_reset):
-        self.label = QLabel()
-        self.label.setMinimumWidth(60)
+        self.label = QLabel()  # as wide as its text: "z12", "PC3 4.1%", "z7 0.13"
         self.bar = ScoreBar()
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(-to_ticks(SLIDER_RANGE), to_ticks(SLIDER_RANGE))
         self.slider.setPageStep(SLIDER_STEPS_PER_UNIT // 2)
-        self.slider.setMinimumWidth(120)
+        self.slider.setMinimumWidth(SLIDER_MIN_WIDTH)  # the slider gives way; the value and reset never do
         self.value = QLabel("0.00")
-        self.value.setMinimumWidth(38)
+        self.value.setFixedWidth(self.value.fontMetrics().horizontalAdvance("-3.00") + 4)
         self.value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.reset = QToolButton()
         self.reset.setText("↺")
@@ -94,7 +95,7 @@ class LatentSliders(QScrollArea):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)  # only narrower than a row
         self._body = QWidget()
         outer = QVBoxLayout(self._body)
         outer.setContentsMargins(4, 2, 4, 2)

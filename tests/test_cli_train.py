@@ -331,6 +331,29 @@ def test_runs_shows_a_run_folder_named_with_a_newline_on_one_line(tmp_path, caps
     assert len(lines) == 2 and lines[1].startswith("two\\nlines ") and "finished" in lines[1]
 
 
+def test_resume_of_a_conditional_model_refuses_classes_renamed_since_the_run_started(tmp_path, capsys):
+    """Renamed class folders keep the count but shift every label: a conditional run must not go on."""
+    data = tmp_path / "labelled.npz"
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(60, 2)).astype(np.float32), np.arange(60) % 3
+    np.savez(data, x=x, y=y, class_names=np.array(["circle", "square", "star"]))
+    code, out = train(tmp_path, *TINY_GAN, "--steps", "2", model="cgan", data=str(data))
+    assert code == 0
+    np.savez(data, x=x, y=y, class_names=np.array(["square", "star", "zigzag"]))  # 'circle' renamed
+    capsys.readouterr()
+    line = one_line_error(capsys, main(["train", "--resume", str(out), "--steps", "3"]))
+    assert "the classes changed since the run started (gone: 'circle'; new: 'zigzag')" in line
+    assert str(data) in line and RunDir(out).read_info()["step"] == 2
+    np.savez(data, x=x, y=y, class_names=np.array(["circle", "star", "square"]))  # same names, other labels
+    line = one_line_error(capsys, main(["train", "--resume", str(out), "--steps", "3"]))
+    assert "label 1 was 'square', now 'star'" in line
+    code, plain = train(tmp_path, *TINY_GAN, "--steps", "2", name="plain", data=str(data))  # labels unused
+    np.savez(data, x=x, y=y, class_names=np.array(["a", "b", "c"]))
+    assert code == 0 and main(["train", "--resume", str(plain), "--steps", "3"]) == 0
+    np.savez(data, x=x, y=y, class_names=np.array(["circle", "square", "star"]))  # as it was: it goes on
+    assert main(["train", "--resume", str(out), "--steps", "3"]) == 0
+
+
 def test_a_run_on_a_relative_data_path_resumes_and_evaluates_from_any_folder(tmp_path, monkeypatch):
     data = tmp_path / "data"
     data.mkdir()

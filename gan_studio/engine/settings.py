@@ -128,10 +128,29 @@ def check_live_change(model_name: str, model_config, changes: dict[str, Any]) ->
     apply_values(model_config, changes)  # raises ConfigError for bad values
 
 
-def check_same_data(saved: DataInfo, now: DataInfo, path: Path) -> None:
+def check_same_data(saved: DataInfo, now: DataInfo, path: Path, labelled_data: str | bool = False) -> None:
+    """ConfigError when the data no longer fits the weights (checkpoint `path`): another shape or class
+    count; DataError when a model trained on the labels of `labelled_data` would now read them as other
+    classes (classes renamed, added or removed)."""
     if saved.shape != now.shape or saved.num_classes != now.num_classes:
         raise ConfigError(f"the dataset now gives shape {now.shape} with {now.num_classes} classes, "
                           f"but the run was trained on {saved.shape} with {saved.num_classes}", path)  # fmt: skip
+    if labelled_data and saved.class_names and now.class_names and list(saved.class_names) != list(now.class_names):
+        raise DataError(f"the classes changed since the run started ({class_change(saved.class_names, now.class_names)}"
+                        "): its labels would now mean other classes; a resume continues on the same data, so "
+                        "put the folders back or start a new run", labelled_data)  # fmt: skip
+
+
+def class_change(before: list[str], after: list[str]) -> str:
+    """How two class lists differ, in a few words: names gone and new, or the same names in another order."""
+    gone = [name for name in before if name not in after]
+    new = [name for name in after if name not in before]
+    if not gone and not new:
+        moved = next(i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b)
+        return f"label {moved} was '{before[moved][:40]}', now '{after[moved][:40]}'"
+    parts = [f"{label} {', '.join(repr(n[:40]) for n in names[:3])}{' …' if len(names) > 3 else ''}"
+             for label, names in (("gone:", gone), ("new:", new)) if names]  # fmt: skip
+    return "; ".join(parts)
 
 
 def check_same_data_size(info: dict, dataset_size: int, data: str) -> None:

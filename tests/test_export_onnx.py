@@ -175,6 +175,34 @@ def test_failed_parity_check_leaves_no_file_and_exits_non_zero(monkeypatch, caps
     assert sorted((run / "exports").iterdir()) == before  # neither the file nor its temporary copy
 
 
+def test_points_in_large_units_export_with_a_limit_scaled_to_their_size_and_a_broken_file_still_fails(
+    tmp_path, monkeypatch, capsys
+):
+    """2D points in units of hundreds: float32 rounding alone is above 1e-4 there, so the limit is 1e-4 of
+    the largest output; a corrupted graph is refused all the same."""
+    angles = np.random.default_rng(0).uniform(0, 2 * np.pi, 256)
+    np.savez(tmp_path / "wide.npz", x=(500 * np.stack([np.cos(angles), np.sin(angles)], 1)).astype(np.float32))
+    run = tmp_path / "run"
+    assert main(["train", "gan", "--data", str(tmp_path / "wide.npz"), "--steps", "20", "--g-hidden", "16",
+                 "--d-hidden", "16", "--sample-every", "0", "--out", str(run)]) == 0  # fmt: skip
+    assert main(["export", str(run)]) == 0
+    out = capsys.readouterr().out
+    limit = float(out.split("limit ")[1].split(")")[0])
+    assert 1e-4 < limit < 0.5  # scaled to outputs of a few hundred, not to anything
+    assert onnx_export.parity_limit([np.array([[0.3, -1.0]], np.float32)]) == TOLERANCE  # pixels keep 1e-4
+    real_build = onnx_export.build_onnx
+
+    def corrupted_build(*args, **kwargs):
+        model = real_build(*args, **kwargs)
+        weights = max(model.graph.initializer, key=lambda t: len(onnx.numpy_helper.to_array(t).ravel()))
+        weights.CopyFrom(onnx.numpy_helper.from_array(onnx.numpy_helper.to_array(weights) + 0.05, weights.name))
+        return model
+
+    monkeypatch.setattr(onnx_export, "build_onnx", corrupted_build)
+    assert main(["export", str(run), "--out", str(tmp_path / "broken.onnx")]) == 2
+    assert "parity check failed" in capsys.readouterr().err and not (tmp_path / "broken.onnx").exists()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -29,7 +29,7 @@ def add_parser(sub) -> None:
         help="export a run's generator to ONNX, checked against torch",
         description=f"Export to one self-contained ONNX file (BatchNorm folded, dynamic batch) after a parity "
         f"check: ONNX Runtime vs torch on 64 random inputs (every class for conditional models), refused above "
-        f"{TOLERANCE:g}. The file goes into RUN/exports/ unless --out says where (needed for a read-only run).",
+        f"{TOLERANCE:g} (times the outputs' largest magnitude when that is above 1). The file goes into RUN/exports/ unless --out says where (needed for a read-only run).",
     )
     p.add_argument("run", metavar="RUN", help="the run folder, or its name as `gan-studio runs` prints it")
     p.add_argument("--out", default=None, help="output .onnx file or folder [RUN/exports/<part>-step-N.onnx]")

@@ -424,3 +424,27 @@ def test_a_script_loading_data_without_a_main_guard_fails_clearly_instead_of_han
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode != 0 and 'if __name__ == "__main__":' in result.stderr
     assert not prepared_files() and not temp_files()
+
+
+def test_large_npz_images_are_fitted_a_few_at_a_time_and_oversized_ones_refused(tmp_path, monkeypatch):
+    """A small compressed .npz may hold gigabytes of pixels: they are read and fitted in chunks of a
+    bounded number of bytes, not of a fixed number of images (1,024 images of 384 px took 3.5 GB)."""
+    from gan_studio.data import budgets
+    from gan_studio.data import dataset as dataset_mod
+
+    monkeypatch.setattr(budgets, "CHUNK_BYTES", 3 * 96 * 96 * 3)  # three of these images at a time
+    chunk_bytes = []
+    real_fit = dataset_mod.fit_uint8
+
+    def recording_fit(raw, image_size, start=0, stop=None):
+        chunk_bytes.append(np.asarray(raw[start:stop]).nbytes)
+        return real_fit(raw, image_size, start, stop)
+
+    monkeypatch.setattr(dataset_mod, "fit_uint8", recording_fit)
+    pixels = np.random.default_rng(0).integers(0, 256, (10, 96, 96, 3), dtype=np.uint8)
+    np.savez_compressed(tmp_path / "photos.npz", x=pixels)
+    data = load_dataset(str(tmp_path / "photos.npz"), image_size=32)
+    assert len(data) == 10 and max(chunk_bytes) <= budgets.CHUNK_BYTES and len(chunk_bytes) == 4
+    np.savez_compressed(tmp_path / "huge.npz", x=np.zeros((1, 8000, 7000), np.uint8))  # 56 megapixels
+    with pytest.raises(DataError, match="7,000 x 8,000 pixels, beyond the limit of 50 megapixels per image"):
+        load_dataset(str(tmp_path / "huge.npz"), image_size=32)

@@ -19,6 +19,7 @@ MAX_IMAGE_PIXELS = 50_000_000  # one image file (width x height): a 50-megapixel
 MAX_IMAGE_FILE_BYTES = 256 * 2**20  # one image file, compressed
 MAX_FILES = 20_000_000  # image files in one folder or archive
 MEMORY_FRACTION = 0.75  # share of the available memory one dataset may take
+CHUNK_BYTES = 64 * 2**20  # source pixels fitted at a time (their float copy is 4x that): memory bound, not rows
 DECODE_WORKER_BYTES = 512 * 2**20  # the most one decoding worker needs (one image at the pixel limit, and copies)
 _UNKNOWN_MEMORY = 8 * 2**30  # assumed when the platform does not say
 
@@ -78,6 +79,11 @@ def check_memory(nbytes: int, what: str, path: str | Path | None = None) -> None
             f"({human_bytes(budget)} of {human_bytes(available_memory())} available)",
             path,
         )
+
+
+def rows_per_chunk(row_bytes: int, most: int) -> int:
+    """How many images of `row_bytes` each to fit at a time: CHUNK_BYTES of them, at least 1, at most `most`."""
+    return max(1, min(most, CHUNK_BYTES // max(1, row_bytes)))
 
 
 def check_class_count(largest_label: int, source: str | Path | None = None) -> None:

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gan_studio.data.budgets import check_memory
+from gan_studio.data.budgets import check_memory, rows_per_chunk
 from gan_studio.errors import DataError, shorten
 
 MAX_DESCRIBED_SKIPPED = 100  # bad files named in describe() (the count is always given)
@@ -277,8 +277,9 @@ def fitted_pixels(raw: RawImages, image_size: int) -> np.ndarray:
         raise DataError(f"expected a non-empty (N, H, W, C) image array, got shape {raw.x.shape}", raw.source or None)
     n, _, _, c = raw.x.shape
     out = np.empty((n, c, image_size, image_size), dtype=np.uint8)
-    for start in range(0, n, _CHUNK):
-        out[start : start + _CHUNK] = fit_uint8(raw.x, image_size, start, start + _CHUNK)
+    rows = rows_per_chunk(raw.x[0].nbytes, _CHUNK)
+    for start in range(0, n, rows):
+        out[start : start + rows] = fit_uint8(raw.x, image_size, start, start + rows)
     return out
 
 

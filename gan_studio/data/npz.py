@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gan_studio.data.budgets import check_class_names, check_memory
+from gan_studio.data.budgets import MAX_IMAGE_PIXELS, check_class_names, check_memory
 from gan_studio.data.dataset import Dataset, RawImages, points_dataset
 from gan_studio.data.idx import check_labels
 from gan_studio.errors import DataError, shorten
@@ -156,12 +156,17 @@ def _read_exactly(fh, nbytes: int, member: Member, path: Path) -> bytes:
 def _image_layout(shape: tuple[int, ...], path: Path) -> tuple[int, int, int, bool]:
     """(H, W, C, channels_first) of images of shape (N, H, W), (N, H, W, C) or (N, C, H, W)."""
     if len(shape) == 3:
-        return shape[1], shape[2], 1, False
-    if shape[3] not in (1, 3) and shape[1] in (1, 3):
-        return shape[2], shape[3], shape[1], True
-    if shape[3] not in (1, 3):
+        layout = shape[1], shape[2], 1, False
+    elif shape[3] not in (1, 3) and shape[1] in (1, 3):
+        layout = shape[2], shape[3], shape[1], True
+    elif shape[3] not in (1, 3):
         raise DataError(f"images in 'x' must have 1 or 3 channels, got shape {shape}", path)
-    return shape[1], shape[2], shape[3], False
+    else:
+        layout = shape[1], shape[2], shape[3], False
+    if layout[0] * layout[1] > MAX_IMAGE_PIXELS:  # as for image files: one image is read and fitted at a time
+        raise DataError(f"images in 'x' are {layout[1]:,} x {layout[0]:,} pixels, beyond the limit of "
+                        f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels per image", path)  # fmt: skip
+    return layout
 
 
 def _uint8_chunk(x: np.ndarray, channels_first: bool, path: Path) -> np.ndarray:
@@ -273,6 +278,7 @@ def npz_source(path: str | Path, name: str):
             for chunk in archive.row_chunks("x", rows):
                 yield _uint8_chunk(chunk, channels_first, path)
 
-    images = ArrayImages(x_member.shape[0], channels, content.y, content.class_names, chunks)
+    row_bytes = x_member.nbytes // max(1, x_member.shape[0])
+    images = ArrayImages(x_member.shape[0], channels, content.y, content.class_names, chunks, row_bytes)
     key_files = [(str(path.resolve()), stat.st_size, stat.st_mtime_ns), *stamps]
     return ArraySource("npz", path.resolve(), name, key_files, lambda: images)

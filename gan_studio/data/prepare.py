@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from gan_studio.data import cache
-from gan_studio.data.budgets import decode_workers
+from gan_studio.data.budgets import decode_workers, rows_per_chunk
 from gan_studio.data.cache import PreparationCancelled
 from gan_studio.data.decode import DECODER_VERSION, ChunkResult, ChunkTask, decode_chunk, write_at
 from gan_studio.data.imagefiles import IMAGE_EXTENSIONS, ImageListing, close_archives
@@ -46,6 +46,7 @@ class ArrayImages:
     labels: np.ndarray | None
     class_names: list[str]
     chunks: Callable[[int], Iterator[np.ndarray]]  # rows per chunk -> uint8 (n, H, W, C) chunks in order
+    row_bytes: int  # bytes of one image as read from the source (its dtype), which sets the rows per chunk
 
     @classmethod
     def from_raw(cls, raw) -> ArrayImages:
@@ -57,7 +58,7 @@ class ArrayImages:
             for start in range(0, raw.x.shape[0], rows):
                 yield raw.x[start : start + rows]
 
-        return cls(raw.x.shape[0], raw.x.shape[3], raw.y, list(raw.class_names), chunks)
+        return cls(raw.x.shape[0], raw.x.shape[3], raw.y, list(raw.class_names), chunks, raw.x[0].nbytes)
 
 
 @dataclass
@@ -278,7 +279,7 @@ def _build_arrays(source: ArraySource, image_size: int, key: str, final: Path, p
     writer = cache.CacheWriter(final, n, c, image_size)
     try:
         crcs, done = [], 0
-        for chunk in images.chunks(4 * cache.BLOCK_ROWS):
+        for chunk in images.chunks(rows_per_chunk(images.row_bytes, 4 * cache.BLOCK_ROWS)):
             _check_cancel(cancel)
             rows = fit_uint8(chunk, image_size)
             write_at(str(writer.temp), done * writer.row_bytes, rows)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import difflib
 import importlib
+import io
+import os
 import re
 import signal
 import sys
@@ -114,7 +116,27 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, _Parser]:
     return {}
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's flush at exit does not fail on the closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass  # stdout is not a file (a test's capture): nothing will flush into the pipe
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; its exit code (see the README: 0 done, 2 bad input, 130 interrupted, 141 output closed)."""
+    try:
+        code = _run_command(argv)
+        sys.stdout.flush()  # here, not at exit: a closed pipe is then caught below
+        return code
+    except BrokenPipeError:  # `gan-studio data info | head`: the reader has all it wants
+        _silence_stdout()
+        return 128 + signal.SIGPIPE  # as a tool killed by SIGPIPE
+
+
+def _run_command(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         argv = ["app"]

@@ -62,6 +62,16 @@ def test_python_dash_m_runs_the_cli():
     assert result.returncode == 2 and "did you mean --seed?" in result.stderr
 
 
+def test_output_into_a_pipe_closed_early_ends_quietly_without_a_traceback(tmp_path):
+    """`gan-studio runs | head -1`: the reader leaves before the writer is done."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen([sys.executable, "-m", "gan_studio", "runs", str(tmp_path)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env)  # fmt: skip
+    process.stdout.close()  # before the interpreter has even started: every write meets a closed pipe
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 141 and stderr == ""
+
+
 def test_no_parser_accepts_abbreviations():
     parser = build_parser()
     parsers = [parser, *_subparsers(parser).values()]

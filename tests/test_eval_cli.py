@@ -152,3 +152,28 @@ def test_unlabelled_images_are_measured_in_pooled_pixel_space(tmp_path, bars_npz
     table = capsys.readouterr().out
     assert "Frechet distance (8x8 pixels)" in table and "no class labels" in table
     assert (run / "eval" / "nearest.png").is_file()
+
+
+@pytest.mark.parametrize(("model", "images"), [("cdcgan", 8), ("dcgan", 5), ("cgan", 0)])
+def test_eval_of_a_tiny_dataset_reports_what_it_can_and_says_why_the_rest_is_missing(model, images, tmp_path,
+                                                                                      capsys):  # fmt: skip
+    """8 photos in 2 class folders: the held-out part has 1 or 2, too few for the distances between sets."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    if images:
+        for i in range(images):
+            folder = tmp_path / "photos" / ("cats" if i % 2 else "dogs")
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(rng.integers(0, 256, (20, 20, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+        data, extra = tmp_path / "photos", ["--ngf", "8", "--ndf", "8", "--latent-dim", "8"]
+    else:
+        data, extra = tmp_path / "few.npz", ["--latent-dim", "2", "--g-hidden", "8", "--d-hidden", "8"]
+        np.savez(data, x=rng.normal(size=(7, 2)).astype(np.float32), y=np.arange(7) % 2)
+    run = tmp_path / "run"
+    assert main(["train", model, "--data", str(data), "--out", str(run), "--batch-size", "4", *TINY, *extra]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(run), "--quiet", "--n", "64"]) == 0
+    report = json.loads((run / "eval" / "report.json").read_text())
+    assert any("held-out part holds only" in note for note in report["notes"])
+    assert not {"frechet", "precision", "recall"} & {row["key"] for row in report["metrics"]}

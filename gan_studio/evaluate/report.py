@@ -220,10 +220,7 @@ def _evaluate_points(report, loaded: LoadedRun, reference: ReferenceData, sample
                            real_m.high_quality, noise_m.high_quality, "higher", "%"))  # fmt: skip
         rows.append(metric("reverse_kl", "reverse KL to uniform over modes (nats)", gen_m.reverse_kl if gen_m else None,
                            real_m.reverse_kl, noise_m.reverse_kl))  # fmt: skip
-    if len(gen) <= neighbours:
-        report["notes"].append(f"only {len(gen)} finite samples, not more than --neighbours {neighbours}: no "
-                               "Frechet distance, precision or recall")  # fmt: skip
-    else:
+    if not _too_few_to_compare(report, len(gen), len(test), neighbours, "Frechet distance, precision or recall"):
         rows.append(metric("frechet", "Frechet distance (2D coordinates)", frechet_distance(gen, test),
                            frechet_distance(real, test), frechet_distance(noise, test)))  # fmt: skip
         _precision_recall_rows(rows, gen, real, noise, test, neighbours, "(2D coordinates)")
@@ -241,6 +238,19 @@ def _evaluate_points(report, loaded: LoadedRun, reference: ReferenceData, sample
     report["notes"].append("2D noise ceiling: uniform points over the data's box share a ring's or a grid's mean and "
                            "covariance and cover the plane, so their Frechet distance can be small and their recall "
                            "high; on 2D points judge by modes, high-quality samples and precision")  # fmt: skip
+
+
+def _too_few_to_compare(report, generated: int, held_out: int, neighbours: int, what: str) -> bool:
+    """True, with a note saying why, when the finite samples or the data's held-out part are too few for
+    the distances between sets (each needs more than k = --neighbours points)."""
+    if generated <= neighbours:
+        report["notes"].append(f"only {generated} finite samples, not more than --neighbours {neighbours}: no {what}")
+    elif held_out <= neighbours:
+        report["notes"].append(f"the data's held-out part holds only {held_out} samples, not more than --neighbours "
+                               f"{neighbours}: no {what} (a dataset this small cannot be measured this way)")  # fmt: skip
+    else:
+        return False
+    return True
 
 
 def _knn_accuracy(points, wanted, train_x, train_y, max_train: int = 20_000) -> float:
@@ -315,7 +325,7 @@ def _evaluate_images(report, loaded: LoadedRun, reference: ReferenceData, sample
     feats = {name: classifier.features(x).double().numpy() for name, x in
              (("gen", gen), ("test", test), ("real", real), ("noise", noise))}  # fmt: skip
     rows = report["metrics"]
-    if len(gen) > max(neighbours, 1):
+    if not _too_few_to_compare(report, len(gen), m, max(neighbours, 1), "Frechet distance, KID, precision or recall"):
         stage("Frechet distance and KID")
         rows.append(metric("frechet", f"Frechet distance {space}",
                            frechet_distance(feats["gen"], feats["test"]), frechet_distance(feats["real"], feats["test"]),

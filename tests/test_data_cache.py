@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -448,3 +449,35 @@ def test_large_npz_images_are_fitted_a_few_at_a_time_and_oversized_ones_refused(
     np.savez_compressed(tmp_path / "huge.npz", x=np.zeros((1, 8000, 7000), np.uint8))  # 56 megapixels
     with pytest.raises(DataError, match="7,000 x 8,000 pixels, beyond the limit of 50 megapixels per image"):
         load_dataset(str(tmp_path / "huge.npz"), image_size=32)
+
+
+def test_decoding_workers_die_with_their_parent_even_when_it_is_killed(tmp_path):
+    """SIGKILL (the OOM killer, a scheduler) gives the pool no chance to shut down: the workers go anyway."""
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import os, time\n"
+        "from gan_studio.data.prepare import decoding_pool\n"
+        "if __name__ == '__main__':\n"
+        "    pool = decoding_pool(2)\n"
+        "    print(*{pool.submit(time.sleep, 0.2) and pool.submit(os.getpid).result() for _ in range(8)}, flush=True)\n"
+        "    time.sleep(300)\n"
+    )
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})  # fmt: skip
+    workers = [int(pid) for pid in parent.stdout.readline().split()]
+    assert workers and all(_alive(pid) for pid in workers)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 20
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers)
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for init to reap it counts as gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status

@@ -15,6 +15,9 @@ caller's decision (skip_bad_files).
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
+import sys
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -218,10 +221,31 @@ def _check_not_bootstrapping() -> None:
         )
 
 
+def exit_with_parent(parent_pid: int) -> None:
+    """A decoding worker's start: it is killed when its parent dies, even by SIGKILL or the OOM killer (which
+    give no chance to shut the pool down), instead of waiting for work forever. Linux only (prctl)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+        except (OSError, AttributeError):
+            return
+    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def decoding_pool(workers: int) -> ProcessPoolExecutor:
+    """Fresh interpreters (spawn: no copy of a parent's threads or a GUI) that die with their parent."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=exit_with_parent, initargs=(os.getpid(),))  # fmt: skip
+
+
 def _run_in_pool(tasks: list[ChunkTask], total: int, progress, cancel, workers: int) -> list[ChunkResult]:
     results: list[ChunkResult] = []
     done = 0
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = decoding_pool(workers)
     try:
         pending: dict[Future, ChunkTask] = {pool.submit(decode_chunk, task): task for task in tasks}
         while pending:

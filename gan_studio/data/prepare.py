@@ -158,6 +158,8 @@ def _build_images(listing, image_size, name, key, final, progress, cancel, worke
         if len(keep) == 0:
             raise bad_files_error(listing.path, skipped, len(skipped), total)
         labels = np.asarray(listing.labels, dtype=np.int64)[keep] if listing.labelled else None
+        if labels is not None:
+            _check_every_class_kept(labels, listing.class_names, listing.path)
         meta = cache.CacheMeta(
             key=key, name=name, source=str(listing.path), count=len(keep), channels=3 if colour else 1,
             side=image_size, labelled=listing.labelled, class_names=list(listing.class_names), block_crcs=[],
@@ -167,30 +169,42 @@ def _build_images(listing, image_size, name, key, final, progress, cancel, worke
         if len(keep) == n and colour:
             meta.block_crcs = [r.crc for r in results]
             return writer.commit(meta, labels)
-        return _rewrite(writer, keep, colour, meta, labels)
+        return _compact(writer, keep, colour, meta, labels)
     finally:
         close_archives()
         writer.discard()
 
 
-def _rewrite(writer: cache.CacheWriter, keep: np.ndarray, colour: bool, meta, labels) -> cache.PreparedFile:
-    """A new file holding only rows `keep` (bad images left out), with one channel when all are grey."""
+def _check_every_class_kept(labels: np.ndarray, class_names: list[str], path) -> None:
+    """DataError when skipping bad files left a class without images: a conditional model would be asked
+    for a class it never saw, and eval and the export would offer it (as for an empty class folder)."""
+    counts = np.bincount(labels, minlength=len(class_names))
+    empty = [class_names[i] for i in np.flatnonzero(counts == 0)]
+    if empty:
+        names = ", ".join(f"'{shorten(name, 60)}'" for name in empty[:5]) + (" …" if len(empty) > 5 else "")
+        raise DataError(f"no usable image is left in class folder{'s' if len(empty) > 1 else ''} {names}: every one "
+                        "of its files cannot be used (fix or remove them, or remove the folder)", path)  # fmt: skip
+
+
+def _compact(writer: cache.CacheWriter, keep: np.ndarray, colour: bool, meta, labels) -> cache.PreparedFile:
+    """Rows `keep` moved to the front of the same file (bad images left out), with one channel when all are
+    grey: in place, so that a prepare never needs twice the set's disk space. Row k goes to k x the new row
+    size, never past where a row still to be read lies (k <= keep[k], new rows <= old rows)."""
     channels = 3 if colour else 1
-    compact = cache.CacheWriter(writer.final, len(keep), channels, writer.side)
     row_shape = (3, writer.side, writer.side)
-    try:
-        with open(writer.temp, "rb") as source:  # plain reads: the rows never count as this process's memory
-            for start in range(0, len(keep), cache.BLOCK_ROWS):
-                part = keep[start : start + cache.BLOCK_ROWS]
-                rows = np.empty((len(part), channels, writer.side, writer.side), dtype=np.uint8)
-                for i, row in enumerate(part.tolist()):
-                    source.seek(row * writer.row_bytes)
-                    rows[i] = np.frombuffer(source.read(writer.row_bytes), np.uint8).reshape(row_shape)[:channels]
-                write_at(str(compact.temp), start * compact.row_bytes, rows)
-                meta.block_crcs.append(zlib.crc32(rows))
-        return compact.commit(meta, labels)
-    finally:
-        compact.discard()
+    new_row_bytes = channels * writer.side * writer.side
+    with open(writer.temp, "r+b", buffering=0) as fh:  # plain reads: the rows never count as this process's memory
+        for start in range(0, len(keep), cache.BLOCK_ROWS):
+            part = keep[start : start + cache.BLOCK_ROWS]
+            rows = np.empty((len(part), channels, writer.side, writer.side), dtype=np.uint8)
+            for i, row in enumerate(part.tolist()):
+                fh.seek(row * writer.row_bytes)
+                rows[i] = np.frombuffer(fh.read(writer.row_bytes), np.uint8).reshape(row_shape)[:channels]
+            fh.seek(start * new_row_bytes)
+            fh.write(rows.tobytes())
+            meta.block_crcs.append(zlib.crc32(rows))
+    writer.count, writer.channels = len(keep), channels
+    return writer.commit(meta, labels)
 
 
 def _run_tasks(tasks: list[ChunkTask], total: int, progress, cancel, workers) -> list[ChunkResult]:

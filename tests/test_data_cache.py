@@ -73,6 +73,8 @@ def test_second_load_maps_the_prepared_file_and_gives_the_same_pixels(tmp_path):
 def test_cache_is_rebuilt_when_the_folder_changes(tmp_path, change):
     folder = make_folder(tmp_path / "data")
     before = load_dataset(str(folder), image_size=16)
+    other_size = load_dataset(str(folder), image_size=8)
+    before_rows = np.asarray(before.take([0, 5]))
     target = folder / "dogs" / "001.png"
     if change == "add":
         write_image(folder / "dogs" / "new.png", seed=999)
@@ -87,6 +89,22 @@ def test_cache_is_rebuilt_when_the_folder_changes(tmp_path, change):
     expected = load_image_folder(folder, 16)
     np.testing.assert_array_equal(np.asarray(after.pixels), expected.x.transpose(0, 3, 1, 2))
     assert len(after) == {"add": 7, "remove": 5}.get(change, 6)
+    # the stale copy is gone (each edit of a large folder left a whole one), the other size's file stays,
+    # and a dataset still open on the stale copy reads on
+    assert prepared_files() == sorted([Path(after.prepared_file), Path(other_size.prepared_file)])
+    np.testing.assert_array_equal(np.asarray(before.take([0, 5])), before_rows)
+
+
+def test_a_changed_npz_replaces_its_prepared_file_and_leaves_other_data_alone(tmp_path):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "a.npz", x=rng.integers(0, 256, (40, 20, 20), dtype=np.uint8))
+    np.savez(tmp_path / "b.npz", x=rng.integers(0, 256, (30, 20, 20), dtype=np.uint8))
+    other = load_dataset(str(tmp_path / "b.npz"), image_size=16)
+    load_dataset(str(tmp_path / "a.npz"), image_size=16)
+    np.savez(tmp_path / "a.npz", x=rng.integers(0, 256, (41, 20, 20), dtype=np.uint8))  # one image more
+    changed = load_dataset(str(tmp_path / "a.npz"), image_size=16)
+    assert len(changed) == 41
+    assert prepared_files() == sorted([Path(changed.prepared_file), Path(other.prepared_file)])
 
 
 def test_cache_key_depends_on_the_image_size_and_an_idx_split_fallback_shares_one_file(tmp_path, mnist_dir):
@@ -152,6 +170,16 @@ def test_damaged_pixels_are_caught_before_their_first_use_and_the_file_rebuilt_n
     with pytest.raises(DataError, match="damaged"):
         for _ in range(5):  # 4 batches of 64 per epoch: every block is read in the first epoch
             stream()
+
+
+def test_a_dataset_in_use_keeps_working_when_its_prepared_file_is_cleared(tmp_path, capsys):
+    """`gan-studio data clear` while a run trains on the data: the run goes on reading what it opened
+    (it failed with 'the prepared dataset file is damaged (... unreadable (No such file or directory))')."""
+    folder = make_folder(tmp_path / "data", per_class=150)
+    expected = np.asarray(load_dataset(str(folder), image_size=16).take([3, 299]))
+    in_use = load_dataset(str(folder), image_size=16)  # opened from the cache: no block checked yet
+    assert cli_main(["data", "clear", str(folder)]) == 0 and not prepared_files()
+    np.testing.assert_array_equal(np.asarray(in_use.take([3, 299])), expected)
 
 
 # --- concurrent builders ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ trained on.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -207,12 +208,22 @@ class BlockCheck:
     memory). Instead each block of BLOCK_ROWS rows is checked (read through its own descriptor, so
     the check adds nothing to resident memory) the first time any of its rows is asked for; a block
     that does not match removes the file and raises a DataError, so damaged pixels are never used.
+    The descriptor is opened with the file: a `data clear`, or a newer build of the same data, may
+    remove the name while a run trains on it, and the run goes on reading what it opened.
     """
 
     def __init__(self, path: Path, meta: CacheMeta):
         self.path, self.meta = path, meta
         self.done = np.zeros(len(meta.block_crcs), dtype=bool)
         self._lock = threading.Lock()
+        self._fd: int | None = None
+        with contextlib.suppress(OSError):
+            self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+
+    def __del__(self):
+        if getattr(self, "_fd", None) is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
 
     def rows(self, index: np.ndarray) -> None:
         """Check the blocks holding rows `index` that were not checked yet."""
@@ -231,14 +242,15 @@ class BlockCheck:
             if not blocks:
                 return
             try:
-                bad = _damaged_blocks(self.path, self.meta, blocks)
+                if self._fd is None:
+                    raise OSError(errno.ENOENT, "the file could not be opened")
+                bad = _damaged_blocks(self._fd, self.meta, blocks)
             except OSError as exc:
                 bad, reason = blocks[:1], f"unreadable ({exc.strerror or exc})"
             else:
                 reason = "do not match their checksum"
             if bad:
-                with contextlib.suppress(OSError):
-                    os.unlink(self.path)
+                self._remove_if_still_named()
                 first = bad[0] * BLOCK_ROWS
                 raise DataError(
                     f"the prepared dataset file is damaged (rows {first}..{first + BLOCK_ROWS - 1} {reason}); it "
@@ -247,35 +259,52 @@ class BlockCheck:
                 )
             self.done[blocks] = True
 
+    def _remove_if_still_named(self) -> None:
+        """Remove the damaged file, unless its name now holds another one (a newer build)."""
+        with contextlib.suppress(OSError):
+            opened = os.fstat(self._fd) if self._fd is not None else None
+            named = os.stat(self.path)
+            if opened is None or (opened.st_dev, opened.st_ino) == (named.st_dev, named.st_ino):
+                os.unlink(self.path)
 
-def _damaged_blocks(path: Path, meta: CacheMeta, blocks: list[int]) -> list[int]:
-    """Which of `blocks` do not match their CRC (read with pread-like calls, a few threads for many blocks)."""
+
+_SEEK_LOCK = threading.Lock()
+
+
+def _read_at(fd: int, view: memoryview, offset: int) -> int:
+    """Read into `view` from `offset` of `fd` (positioned: threads may share the descriptor)."""
+    if hasattr(os, "preadv"):
+        return os.preadv(fd, [view], offset)
+    with _SEEK_LOCK:  # Windows has no positioned read
+        os.lseek(fd, offset, os.SEEK_SET)
+        data = os.read(fd, len(view))
+    view[: len(data)] = data
+    return len(data)
+
+
+def _damaged_blocks(fd: int, meta: CacheMeta, blocks: list[int]) -> list[int]:
+    """Which of `blocks` of the file open as `fd` do not match their CRC (positioned reads, which threads
+    may share; a few threads for many blocks)."""
     block = BLOCK_ROWS * meta.row_bytes
-    local, opened = threading.local(), []
+    local = threading.local()
 
     def damaged(i: int) -> bool:
-        if not hasattr(local, "file"):
-            local.file, local.buffer = open(path, "rb", buffering=0), bytearray(block)
-            opened.append(local.file)
+        if not hasattr(local, "buffer"):
+            local.buffer = bytearray(block)
         length = min(block, meta.pixel_bytes - i * block)
         view = memoryview(local.buffer)[:length]
-        local.file.seek(i * block)
         done = 0
         while done < length:
-            n = local.file.readinto(view[done:])
+            n = _read_at(fd, view[done:], i * block + done)
             if not n:
                 return True  # truncated
             done += n
         return zlib.crc32(view) != meta.block_crcs[i]
 
-    try:
-        if len(blocks) < 8:
-            return [i for i in blocks if damaged(i)]
-        with ThreadPoolExecutor(max_workers=min(4, decode_workers())) as pool:
-            return [i for i, is_bad in zip(blocks, pool.map(damaged, blocks), strict=True) if is_bad]
-    finally:
-        for fh in opened:
-            fh.close()
+    if len(blocks) < 8:
+        return [i for i in blocks if damaged(i)]
+    with ThreadPoolExecutor(max_workers=min(4, decode_workers())) as pool:
+        return [i for i, is_bad in zip(blocks, pool.map(damaged, blocks), strict=True) if is_bad]
 
 
 def _check_labels(path: Path, meta: CacheMeta) -> None:
@@ -293,7 +322,11 @@ def _check_labels(path: Path, meta: CacheMeta) -> None:
 
 def verify(path: Path, meta: CacheMeta) -> None:
     """Check every block of rows and the labels now (CorruptCache when anything does not match)."""
-    bad = _damaged_blocks(path, meta, list(range(len(meta.block_crcs))))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        bad = _damaged_blocks(fd, meta, list(range(len(meta.block_crcs))))
+    finally:
+        os.close(fd)
     if bad:
         raise CorruptCache(f"{len(bad)} damaged block(s) of images (first at row {bad[0] * BLOCK_ROWS})")
     _check_labels(path, meta)
@@ -354,6 +387,7 @@ class CacheWriter:
             os.fsync(fh.fileno())
         os.replace(self.temp, self.final)
         _fsync_dir(self.final.parent)
+        remove_superseded(self.final, meta.extra.get("lineage"))
         prepared = PreparedFile(self.final, meta)
         prepared.check.done[:] = True  # just written from the rows the checksums were computed on
         return prepared
@@ -502,6 +536,21 @@ def clear_prepared(source: Path | None = None) -> tuple[int, int]:
                     temp.unlink()
                     removed, freed = removed + 1, freed + size
     return removed, freed
+
+
+def remove_superseded(current: Path, lineage: str | None) -> int:
+    """Remove the earlier prepared files of the same data (same `lineage`: source, image size, split), which
+    a change of the data made stale: each edit of a 200k-photo folder left a full copy behind. A run still
+    training on one keeps reading what it opened. Returns how many were removed."""
+    if not lineage:
+        return 0
+    removed = 0
+    for entry in list_prepared():
+        if entry.path != current and entry.meta is not None and entry.meta.extra.get("lineage") == lineage:
+            with contextlib.suppress(OSError):
+                entry.path.unlink()
+                removed += 1
+    return removed
 
 
 def unfinished_builds() -> list[tuple[Path, int]]:

@@ -124,8 +124,15 @@ def prepare_images(
         return _build_images(listing, image_size, name, key, final, progress, cancel, workers)
 
 
+def lineage(**source) -> str:
+    """What a prepared file was made from, whatever the data's content then: the same folder or file at
+    the same size (and split). A newer file of the same lineage supersedes the older ones."""
+    return cache.content_key({"v": DECODER_VERSION, **source})
+
+
 def _build_images(listing, image_size, name, key, final, progress, cancel, workers) -> cache.PreparedFile:
     n = len(listing.names)
+    made_from = lineage(size=image_size, kind=listing.kind, path=str(listing.path), name=name)
     skipped = [{"name": name, "reason": r} for name, r in listing.bad]
     total = n + len(skipped)
     if not n:
@@ -164,7 +171,7 @@ def _build_images(listing, image_size, name, key, final, progress, cancel, worke
             key=key, name=name, source=str(listing.path), count=len(keep), channels=3 if colour else 1,
             side=image_size, labelled=listing.labelled, class_names=list(listing.class_names), block_crcs=[],
             skipped=skipped[: cache.MAX_SKIPPED_LISTED], skipped_count=len(skipped), total_count=total,
-            created=time.time(), extra={"kind": listing.kind},
+            created=time.time(), extra={"kind": listing.kind, "lineage": made_from},
         )  # fmt: skip
         if len(keep) == n and colour:
             meta.block_crcs = [r.crc for r in results]
@@ -313,6 +320,8 @@ def _build_arrays(source: ArraySource, image_size: int, key: str, final: Path, p
     _check_cancel(cancel)
     images = source.open()
     n, c = images.count, images.channels
+    files = [stamp[0] if isinstance(stamp, (tuple, list)) else stamp for stamp in source.key_files]
+    made_from = lineage(size=image_size, kind=source.kind, path=str(source.path), name=source.name, files=files)
     cache.check_disk_space(final.parent, n * c * image_size * image_size)
     writer = cache.CacheWriter(final, n, c, image_size)
     try:
@@ -330,7 +339,7 @@ def _build_arrays(source: ArraySource, image_size: int, key: str, final: Path, p
         meta = cache.CacheMeta(
             key=key, name=source.name, source=str(source.path), count=n, channels=c, side=image_size,
             labelled=images.labels is not None, class_names=list(images.class_names), block_crcs=crcs,
-            total_count=n, created=time.time(), extra={"kind": source.kind},
+            total_count=n, created=time.time(), extra={"kind": source.kind, "lineage": made_from},
         )  # fmt: skip
         return writer.commit(meta, images.labels)
     finally:

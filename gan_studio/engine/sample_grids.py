@@ -11,7 +11,7 @@ import torch
 
 from gan_studio.data import Dataset
 from gan_studio.models.base import one_hot
-from gan_studio.store.pictures import GRID_COLUMNS, samples_picture, scatter_plot
+from gan_studio.store.pictures import GRID_COLUMNS, grid_classes, samples_picture, scatter_plot
 
 GRID_SAMPLES = 64  # samples in the fixed-noise grid of unconditional image models
 POINT_SAMPLES = 2500  # generated points drawn for 2D scatter plots
@@ -21,7 +21,7 @@ FIXED_NOISE_SEED_OFFSET = 7919  # the fixed noise is drawn from seed + this, apa
 def fixed_inputs(
     latent_dim: int, num_classes: int, points: bool, seed: int
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The run's fixed noise z and one-hot labels y (CPU tensors)."""
+    """The run's fixed noise z and one-hot labels y (CPU tensors): a row per class of `grid_classes`."""
     gen = torch.Generator().manual_seed(seed + FIXED_NOISE_SEED_OFFSET)
     k = num_classes
     if points:
@@ -29,8 +29,9 @@ def fixed_inputs(
         return z, (one_hot(torch.arange(POINT_SAMPLES) % k, k) if k else None)
     if k:
         z_cols = torch.randn(GRID_COLUMNS, latent_dim, generator=gen)
-        z = z_cols.repeat(k, 1)  # the same noise in every row, so rows differ by class only
-        return z, one_hot(torch.arange(k).repeat_interleave(GRID_COLUMNS), k)
+        rows = torch.tensor(grid_classes(k))
+        z = z_cols.repeat(len(rows), 1)  # the same noise in every row, so rows differ by class only
+        return z, one_hot(rows.repeat_interleave(GRID_COLUMNS), k)
     return torch.randn(GRID_SAMPLES, latent_dim, generator=gen), None
 
 
@@ -47,7 +48,7 @@ def real_batch_picture(dataset: Dataset, num_classes: int, seed: int) -> np.ndar
         return scatter_plot(np.empty((0, 2)), dataset.take(idx).numpy())  # real points only, in grey
     if dataset.y is not None and num_classes:
         rows = []
-        for k in range(num_classes):
+        for k in grid_classes(num_classes):
             members = torch.nonzero(dataset.y == k).flatten()
             rows.append(members[torch.randperm(len(members), generator=gen)[:GRID_COLUMNS]])
         return samples_picture(dataset.take(torch.cat(rows)), dataset.value_range, GRID_COLUMNS)

@@ -14,6 +14,7 @@ import numpy as np
 
 from gan_studio.errors import ConfigError
 from gan_studio.models.latents import sample_inputs
+from gan_studio.store.pictures import grid_classes
 
 INTERPOLATION_MODES = ("linear", "spherical")
 MAX_PATH_STEPS = 10_000  # latents in one interpolation path (a strip, an animation)
@@ -192,12 +193,14 @@ def _float_list(value, name: str) -> list[float]:
 
 
 def class_seed_inputs(seeds: list[int], num_classes: int, latent_dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs of a class x seed grid: row k is class k, column j is seed j (the same z down a column)."""
+    """Inputs of a class x seed grid: a row per class of `grid_classes` (all, or 32 spread evenly), column j
+    is seed j (the same z down a column)."""
     if not num_classes:
         raise ConfigError("a class x seed grid needs a conditional model")
     if not seeds:
         raise ConfigError("a class x seed grid needs at least one seed")
     z_cols = np.stack([seed_latent(s, latent_dim) for s in seeds])  # (S, latent)
-    z = np.tile(z_cols, (num_classes, 1))  # (K * S, latent), row-major: class, then seed
-    y = np.repeat(np.eye(num_classes, dtype=np.float32), len(seeds), axis=0)  # (K * S, K)
+    rows = grid_classes(num_classes)
+    z = np.tile(z_cols, (len(rows), 1))  # (R * S, latent), row-major: class, then seed
+    y = np.repeat(np.eye(num_classes, dtype=np.float32)[rows], len(seeds), axis=0)  # (R * S, K)
     return z.astype(np.float32), y

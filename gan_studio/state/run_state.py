@@ -32,6 +32,7 @@ from gan_studio.events import (
 )
 from gan_studio.models import MODELS
 from gan_studio.state.series import Series
+from gan_studio.store.pictures import grid_classes
 from gan_studio.store.rundir import RunDir
 
 Listener = Callable[[Event], None]
@@ -116,7 +117,9 @@ class RunState:
     @property
     def grid_row_labels(self) -> list[str]:
         """Row labels of the run's sample grids: class names for conditional image models."""
-        return self.class_names if self.conditional and self.data_kind == "images" else []
+        if not (self.conditional and self.data_kind == "images"):
+            return []
+        return [self.class_names[k] for k in grid_classes(len(self.class_names))]
 
     @property
     def real_picture(self) -> Path | None:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from gan_studio.errors import DataError
 from gan_studio.explore import latent as latent_ops
 from gan_studio.explore.saving import label_rows, save_latent
-from gan_studio.store.pictures import save_png
+from gan_studio.store.pictures import grid_classes, save_png
 from gan_studio.ui.panels.explorer.canvas import ImageCanvas
 from gan_studio.ui.panels.explorer.tab import ExplorerTab
 from gan_studio.ui.widgets.compact_combo import CompactComboBox
@@ -186,7 +186,8 @@ class ConditionTab(ExplorerTab):
             self.grid_view.set_picture(batch.picture)
         else:
             rows, cols, cell_h, cell_w, pad, _ = batch.cells
-            picture, margin = label_rows(batch.picture, self.names, cell_h, pad)
+            row_names = [self.names[k] for k in grid_classes(len(self.names))]
+            picture, margin = label_rows(batch.picture, row_names, cell_h, pad)
             self.grid_view.set_picture(picture, (rows, cols, cell_h, cell_w, pad, margin))
         self.grid_ready.emit()
 

@@ -128,6 +128,29 @@ def test_sample_writes_the_same_grid_for_the_same_seed(tmp_path, capsys):
     assert Image.open(tmp_path / "a.png").size[0] > 32
 
 
+def test_sample_export_and_eval_take_a_kept_checkpoint_with_from(tmp_path, capsys):
+    """The way out that a damaged or NaN last.pt names (--from step-N) exists in every command that reads one."""
+    code, out = train(tmp_path, *TINY_GAN, "--steps", "8", "--checkpoint-every", "4", "--lr-g", "0.05")
+    assert code == 0 and (out / "checkpoints" / "step-0000004.pt").is_file()
+    assert main(["sample", str(out), "--from", "step-4", "--out", str(tmp_path / "early.png")]) == 0
+    assert main(["sample", str(out), "--out", str(tmp_path / "last.png")]) == 0
+    assert (tmp_path / "early.png").read_bytes() != (tmp_path / "last.png").read_bytes()
+    assert "step 4" in capsys.readouterr().out
+    assert main(["export", str(out), "--from", "step-4", "--reference-samples", "0"]) == 0
+    assert (out / "exports" / "generator-step-0000004.onnx").is_file()
+    assert main(["eval", str(out), "--from", "step-4", "--n", "200", "--quiet", "--no-save", "--json"]) == 0
+    assert '"step": 4' in capsys.readouterr().out
+    last = out / "checkpoints" / "last.pt"
+    damaged = bytearray(last.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF  # a flipped byte: the message's advice must work
+    last.write_bytes(bytes(damaged))
+    line = one_line_error(capsys, main(["sample", str(out), "--out", str(tmp_path / "x.png")]))
+    assert "--from step-N" in line and "good" not in line
+    assert main(["sample", str(out), "--from", "step-8", "--out", str(tmp_path / "x.png")]) == 0
+    line = one_line_error(capsys, main(["sample", str(tmp_path / "early.png"), "--from", "step-4"]))
+    assert "no such run directory" in line or "--from" in line
+
+
 def _tiny_image_npz(tmp_path) -> Path:
     rng = np.random.default_rng(0)
     path = tmp_path / "tiny.npz"

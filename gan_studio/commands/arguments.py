@@ -33,6 +33,13 @@ def add_workspace_flag(parser) -> None:
                         help="folder where run NAMES are looked up (default: the user's workspace)")  # fmt: skip
 
 
+def add_from_flag(parser, what: str) -> None:
+    """--from: a kept checkpoint of the run instead of its last.pt (what `gan-studio fork RUN --list` shows)."""
+    parser.add_argument("--from", dest="start_from", default=None, metavar="CHECKPOINT",
+                        help=f"{what} a kept checkpoint instead of the last one: step-N (as `gan-studio fork RUN "
+                        "--list` shows) [last]")  # fmt: skip
+
+
 def resolve_run(text: str, workspace: str | Path | None = None) -> Path:
     """The folder of the run `text` names (a path, or a name in `workspace`); RunError when there is none."""
     path = Path(text)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gan_studio.commands.arguments import (
+    add_from_flag,
     add_workspace_flag,
     bounded_int,
     check_output_file,
@@ -39,6 +40,7 @@ def add_parser(sub) -> None:
     p.add_argument("--reference-samples", type=bounded_int(0, MAX_REFERENCE_SAMPLES), default=REFERENCE_SAMPLES,
                    metavar="N", help=f"also run N inputs through ONNX's pure-Python reference evaluator, 0 to skip "
                                      f"(slow on big models) [{REFERENCE_SAMPLES}]")  # fmt: skip
+    add_from_flag(p, "export")
     add_workspace_flag(p)
     p.set_defaults(handler=run)
 
@@ -55,7 +57,7 @@ def run(args) -> int:
         target = f"the export ({args.out})"
         check_output_file(args.out, ".onnx", what=target)
     try:
-        report = export_run(path, out=args.out, part=args.part, opset=args.opset,
+        report = export_run(path, out=args.out, part=args.part, opset=args.opset, checkpoint=args.start_from,
                             check=args.reference_samples > 0, reference_samples=args.reference_samples)  # fmt: skip
     except OSError as exc:
         raise write_failed(exc, target) from None

@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 from gan_studio.commands.arguments import (
+    add_from_flag,
     add_workspace_flag,
     bounded_int,
     check_output_file,
@@ -39,6 +40,7 @@ def add_parser(sub) -> None:
         "--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"), help="torch device for runs [cpu]"
     )
     p.add_argument("--provider", default=None, help="ONNX Runtime provider for .onnx files (default: best available)")
+    add_from_flag(p, "sample from")
     add_workspace_flag(p)
     p.set_defaults(handler=run)
 
@@ -60,6 +62,8 @@ def run(args) -> int:
     if source.suffix.lower() == ".onnx" or (source.exists() and not source.is_dir()):  # a FIFO is refused by name
         from gan_studio.export.inference import OnnxGenerator
 
+        if args.start_from:
+            raise ConfigError("--from picks a kept checkpoint of a run; an .onnx file holds one model")
         gen = OnnxGenerator(source, providers=[args.provider] if args.provider else None)
         check_size(args.n, gen.image_shape)
         z, y = sample_inputs(args.n, gen.latent_dim, args.seed, gen.num_classes, args.label, gen.class_names)
@@ -69,7 +73,9 @@ def run(args) -> int:
     else:
         if args.provider:
             raise ConfigError("--provider is for .onnx files; a run samples with torch on --device")
-        loaded = load_run(resolve_run(args.source, args.workspace), device=resolve_device(args.device))
+        loaded = load_run(
+            resolve_run(args.source, args.workspace), device=resolve_device(args.device), checkpoint=args.start_from
+        )
         check_size(args.n, loaded.data_info.shape)
         z, y = sample_inputs(args.n, loaded.latent_dim, args.seed, loaded.num_classes, args.label, loaded.class_names)
         images = loaded.generate(z, y)

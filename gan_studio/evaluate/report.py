@@ -110,13 +110,15 @@ class _Stages:
 def evaluate_run(run_path: str | Path, *, n: int | None = None, k: int = DEFAULT_IMPORTANCE_SAMPLES,
                  neighbours: int = DEFAULT_NEIGHBOURS, seed: int = 0, device: str = "cpu",
                  cache_dir: str | Path | None = None, progress: Progress | None = None,
-                 cancel: Callable[[], bool] | None = None, write: bool = True) -> dict[str, Any]:  # fmt: skip
-    """Evaluate the model of a run (see module docstring); writes RUN/eval/report.json when `write`."""
+                 cancel: Callable[[], bool] | None = None, write: bool = True,
+                 checkpoint: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """Evaluate the model of a run (see module docstring), at its last checkpoint or the kept one named by
+    `checkpoint` ('step-N'); writes RUN/eval/report.json when `write`."""
     stage = _Stages(progress, cancel)
     started = time.perf_counter()
     _check_sizes(n, k, neighbours)
     device = resolve_device(str(device))
-    loaded = load_run(run_path, device=device)
+    loaded = load_run(run_path, device=device, checkpoint=checkpoint)
     if not loaded.info:
         raise RunError("run.json is missing, so the dataset the run was trained on is unknown", loaded.path)
     if write:

@@ -208,14 +208,14 @@ def default_export_path(run_path: str | Path, part: str, step: int) -> Path:
 
 
 def export_run(run_path: str | Path, out: str | Path | None = None, part: str = "generator",
-               opset: int | None = None, *, check: bool = True,
-               reference_samples: int = REFERENCE_SAMPLES) -> ExportReport:  # fmt: skip
+               opset: int | None = None, *, check: bool = True, reference_samples: int = REFERENCE_SAMPLES,
+               checkpoint: str | None = None) -> ExportReport:  # fmt: skip
     """Export a run's generator (GAN), decoder or encoder (VAE) to ONNX; see the module docstring.
 
     Default file: RUN/exports/<part>-step-<step>.onnx. ExportError (no file left) when the parity
     check fails. `check` also runs the onnx.reference evaluator on `reference_samples` inputs.
     """
-    loaded = load_run(run_path)
+    loaded = load_run(run_path, checkpoint=checkpoint)
     resolved = resolve_part(loaded.family, part)
     if out is None:
         RunDir(loaded.path).ensure_folder("exports")  # a symlinked exports/ is refused, never written through

@@ -140,7 +140,7 @@ def _verify_checksums(fh, path: Path) -> None:
         damaged = archive.testzip()  # reads each part once, comparing its checksum
     if damaged is not None:
         raise CheckpointError(f"damaged checkpoint: {shorten(damaged, 120)} fails its checksum (use an earlier "
-                              "kept checkpoint: --from step-N, or --from good)", path)  # fmt: skip
+                              "kept checkpoint: --from step-N)", path)  # fmt: skip
 
 
 MAX_DATA_ELEMENTS = 1 << 24  # values in one sample (a 4096x4096 RGB image); beyond that the data_info is corrupt

@@ -177,3 +177,24 @@ def test_eval_of_a_tiny_dataset_reports_what_it_can_and_says_why_the_rest_is_mis
     report = json.loads((run / "eval" / "report.json").read_text())
     assert any("held-out part holds only" in note for note in report["notes"])
     assert not {"frechet", "precision", "recall"} & {row["key"] for row in report["metrics"]}
+
+
+def test_eval_refuses_data_that_changed_since_the_run_was_trained(tmp_path, capsys):
+    """Replaced data gave a full report (and a note that the test part 'was seen in training') of other data."""
+    rng = np.random.default_rng(0)
+    data = tmp_path / "points.npz"
+    x, y = rng.normal(size=(300, 2)).astype(np.float32), np.arange(300) % 3
+    np.savez(data, x=x, y=y, class_names=np.array(["a", "b", "c"]))
+    run = tmp_path / "run"
+    small = ["--latent-dim", "2", "--g-hidden", "8", "--d-hidden", "8", "--batch-size", "30", *TINY]
+    assert main(["train", "cgan", "--data", str(data), "--out", str(run), *small]) == 0
+    np.savez(data, x=10 * x[:200], y=y[:200], class_names=np.array(["a", "b", "c"]))
+    capsys.readouterr()
+    assert main(["eval", str(run), "--quiet", "--no-save"]) == 2
+    err = capsys.readouterr().err
+    assert "the data changed since the run was trained (300 samples then, 200 now)" in err and str(data) in err
+    np.savez(data, x=x, y=y, class_names=np.array(["a", "c", "b"]))  # same size, labels that mean other classes
+    assert main(["eval", str(run), "--quiet", "--no-save"]) == 2
+    assert "label 1 was 'b', now 'c'" in capsys.readouterr().err
+    np.savez(data, x=x, y=y, class_names=np.array(["a", "b", "c"]))  # as trained: evaluated
+    assert main(["eval", str(run), "--quiet", "--no-save"]) == 0

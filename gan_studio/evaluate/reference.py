@@ -19,6 +19,7 @@ import torch
 from gan_studio.data import Dataset, load_dataset
 from gan_studio.data.dataset import RawImages, images_from_raw
 from gan_studio.data.splits import HOLDOUT_FRACTION, SPLIT_SEED, holdout_split  # noqa: F401 (re-exported)
+from gan_studio.errors import DataError
 
 FRESH_SEED_OFFSET = 1_000_003  # seed offset of the fresh test draw of procedural data
 FRESH_TEST_SIZE = {"points": 10_000, "images": 2_000}
@@ -52,8 +53,11 @@ def subset(dataset: Dataset, index: np.ndarray | torch.Tensor) -> Dataset:
 
 def reference_data(spec: str, *, image_size: int = 32, channels: int | None = None,
                    value_range: tuple[float, float] = (0.0, 1.0), seed: int = 0, trained_size: int | None = None,
-                   download: bool = False, skip_bad_files: bool = False) -> ReferenceData:  # fmt: skip
-    """Training and test data of dataset `spec` in the format a model of this size was trained on."""
+                   download: bool = False, skip_bad_files: bool = False,
+                   trained_classes: list[str] | None = None) -> ReferenceData:  # fmt: skip
+    """Training and test data of dataset `spec` in the format a model of this size was trained on.
+    DataError when the data is no longer what the run trained on (`trained_size` samples, classes
+    `trained_classes`): its scores would measure other data."""
     from gan_studio.data import TOY_NAMES
 
     if spec in TOY_NAMES or spec in PROCEDURAL_IMAGES:
@@ -61,6 +65,7 @@ def reference_data(spec: str, *, image_size: int = 32, channels: int | None = No
     kwargs = dict(image_size=image_size, channels=channels, value_range=value_range, download=download,
                   skip_bad_files=skip_bad_files)  # fmt: skip
     train = load_dataset(spec, split="train", **kwargs)
+    _check_trained_on(train, trained_size, trained_classes, spec)
     test = load_dataset(spec, split="test", **kwargs)
     same_file = bool(train.prepared_file) and train.prepared_file == test.prepared_file
     if len(train) != len(test) or not (same_file or train.fingerprint() == test.fingerprint()):
@@ -74,6 +79,17 @@ def reference_data(spec: str, *, image_size: int = 32, channels: int | None = No
     if seen:
         note += f"; this run trained on all {trained_size} samples, so the test part was seen in training"
     return ReferenceData(train.name, train.kind, subset(train, train_idx), subset(train, test_idx), note, seen)
+
+
+def _check_trained_on(train, trained_size: int | None, trained_classes: list[str] | None, spec: str) -> None:
+    from gan_studio.engine.settings import class_change
+
+    if trained_size is not None and len(train) != trained_size:
+        raise DataError(f"the data changed since the run was trained ({trained_size:,} samples then, {len(train):,} "
+                        "now): its scores would measure other data; evaluate it on the data it trained on", spec)  # fmt: skip
+    if trained_classes and train.class_names and list(trained_classes) != list(train.class_names):
+        raise DataError(f"the classes changed since the run was trained ({class_change(trained_classes, train.class_names)}"
+                        "): its labels would be scored as other classes; evaluate it on the data it trained on", spec)  # fmt: skip
 
 
 def _fresh_draw(spec: str, image_size: int, channels: int | None, value_range, seed: int) -> ReferenceData:
@@ -103,8 +119,10 @@ def run_data_spec(info: dict) -> str:
     return str(train_config.get("data") or (info.get("dataset") or {}).get("source") or "")
 
 
-def reference_for_run(info: dict, data_info, value_range: tuple[float, float] = (0.0, 1.0)) -> ReferenceData:
-    """The reference data of a run, from its run.json `info` and the model's DataInfo."""
+def reference_for_run(info: dict, data_info, value_range: tuple[float, float] = (0.0, 1.0),
+                      labelled: bool = False) -> ReferenceData:  # fmt: skip
+    """The reference data of a run, from its run.json `info` and the model's DataInfo (`labelled`: a
+    conditional model, whose labels must still name the same classes)."""
     train_config = info.get("train_config") or {}
     spec = run_data_spec(info)
     dataset = info.get("dataset") or {}
@@ -119,4 +137,5 @@ def reference_for_run(info: dict, data_info, value_range: tuple[float, float] = 
         seed=int(train_config.get("seed", info.get("seed", 0)) or 0),
         trained_size=int(size) if isinstance(size, int) else None,
         skip_bad_files=bool(train_config.get("skip_bad_files", False)),
+        trained_classes=list(data_info.class_names) if labelled else None,
     )

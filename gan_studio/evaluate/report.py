@@ -129,7 +129,9 @@ def evaluate_run(run_path: str | Path, *, n: int | None = None, k: int = DEFAULT
         reference = digits_reference(run_data_spec(loaded.info))
         n = n or STACKED_SAMPLES
     else:
-        reference = reference_for_run(loaded.info, loaded.data_info, value_range=(0.0, 1.0))
+        reference = reference_for_run(
+            loaded.info, loaded.data_info, value_range=(0.0, 1.0), labelled=bool(loaded.num_classes)
+        )
         n = n or default_samples(reference.kind)
     stage(f"generating {n} samples")
     z, y = sample_inputs(n, loaded.latent_dim, seed, loaded.num_classes)

@@ -170,6 +170,9 @@ def test_resume_uses_what_the_setup_changed_so_a_finished_run_or_fork_trains_fur
     qtbot.waitUntil(lambda: win.session.state == "idle", timeout=WAIT_MS)
     run_path = win.session.run_path
     assert RunDir(run_path).read_info()["status"] == "finished"
+    win.runs.refresh()
+    win.runs.select_run(run_path)
+    assert win.runs.resume_button.isEnabled() and "more steps" in win.runs.resume_button.toolTip()
     type_into(win.setup.train_form, {"batch_size": "17"})  # not something a resume may change: refused by name
     win.resume_run(run_path)
     assert win.session.state == "idle" and "cannot resume" in win.banner.message

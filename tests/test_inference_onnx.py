@@ -253,3 +253,19 @@ def test_asking_for_cuda_without_a_gpu_is_a_clear_error():
     assert "CUDAExecutionProvider" in ort.get_available_providers()  # the GPU build of onnxruntime
     with pytest.raises(ExportError, match="'CUDAExecutionProvider' cannot run on this machine"):
         OnnxGenerator(exported("dcgan-32")[1].path, providers=["CUDAExecutionProvider"])
+
+
+def test_a_model_that_draws_nan_is_an_error_not_a_blank_grid(tmp_path, capsys):
+    _, report = exported("cdcgan-32")
+
+    def poison(model):
+        weights = max(model.graph.initializer, key=lambda t: len(onnx.numpy_helper.to_array(t).ravel()))
+        values = onnx.numpy_helper.to_array(weights).copy()
+        values.flat[0] = np.nan
+        weights.CopyFrom(onnx.numpy_helper.from_array(values, weights.name))
+
+    path = _edited_copy(report.path, tmp_path / "nan.onnx", poison)
+    assert main(["sample", str(path), "--out", str(tmp_path / "grid.png")]) == 2
+    err = capsys.readouterr().err
+    assert "the model gave NaN or infinite values in 'image' for 64 of 64 inputs" in err
+    assert not (tmp_path / "grid.png").exists()

@@ -269,3 +269,13 @@ def test_a_model_that_draws_nan_is_an_error_not_a_blank_grid(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "the model gave NaN or infinite values in 'image' for 64 of 64 inputs" in err
     assert not (tmp_path / "grid.png").exists()
+
+
+def test_control_codes_in_class_names_reach_the_terminal_as_escapes(tmp_path, capsys):
+    """A class name holding ESC [ 2 J (clear the screen), quoted in an error, must not act on the terminal."""
+    _, report = exported("cdcgan-32")
+    names = json.dumps(["circle\x1b[2J", "square\x07", "tri\nangle"])
+    path = _edited_copy(report.path, tmp_path / "codes.onnx", lambda m: _set_prop(m, "class_names", names))
+    assert main(["sample", str(path), "--label", "7", "--out", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert "circle\\x1b[2J" in err and "\x1b" not in err and "\x07" not in err and err.count("\n") == 1

@@ -11,7 +11,7 @@ import sys
 import time
 
 from gan_studio.data.budgets import human_bytes
-from gan_studio.errors import ConfigError
+from gan_studio.errors import ConfigError, printable
 
 CHANNEL_NAMES = {1: "grey", 3: "RGB"}
 
@@ -111,7 +111,7 @@ def _info() -> int:
               f"{classes}{skipped}, {human_bytes(entry.bytes)}, from {meta.source} "
               f"({time.strftime('%Y-%m-%d %H:%M', time.localtime(meta.created))})")  # fmt: skip
         for bad in meta.skipped[:5]:
-            print(f"      left out: {bad.get('name')} ({bad.get('reason')})")
+            print(printable(f"      left out: {bad.get('name')} ({bad.get('reason')})"))
     print(f"{len(entries)} file(s), {human_bytes(total)}")
     return 0
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gan_studio.errors import GanStudioError, RunError
+from gan_studio.errors import GanStudioError, RunError, printable
 from gan_studio.evaluate.advisor import advise_run, latest_advice
 from gan_studio.paths import default_workspace
 from gan_studio.store.rundir import list_runs
@@ -66,8 +66,3 @@ def advice_lines(run_path: Path, every: bool = False) -> list[str]:
     if not every:
         findings = findings[-1:]
     return [f"{source}: {finding.line()}" for finding in findings]
-
-
-def printable(text: str) -> str:
-    """`text` on one table line: control characters (a newline in a folder name) shown as escapes."""
-    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)

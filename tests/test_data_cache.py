@@ -538,3 +538,26 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return "\nState:\tZ" not in status
+
+
+def test_system_folders_are_not_classes_and_a_stray_sub_folder_does_not_swallow_the_photos(tmp_path):
+    """A NAS puts @eaDir/ (thumbnails) in every photo folder: the photos were then "in no class", and
+    skipping bad files trained on the thumbnails alone."""
+    photos = tmp_path / "photos"
+    for i in range(6):
+        write_image(photos / f"img{i}.jpg", seed=i)
+    write_image(photos / "@eaDir" / "img0.jpg" / "SYNOPHOTO_THUMB_M.jpg", seed=50)
+    write_image(photos / "#recycle" / "old.jpg", seed=51)
+    data = load_dataset(str(photos), image_size=8, skip_bad_files=True)
+    assert len(data) == 6 and data.y is None
+    write_image(photos / "rejected" / "blurry.jpg", seed=52)
+    for skip in (False, True):
+        with pytest.raises(DataError, match=r"6 images lie at the top, beside 1 sub-folder\(s\) \('rejected'\) "
+                                            r"holding 1: with sub-folders, each is read as a class"):  # fmt: skip
+            load_dataset(str(photos), image_size=8, skip_bad_files=skip)
+    archive = tmp_path / "photos.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(photos.rglob("*.jpg")):
+            zf.write(path, path.relative_to(photos).as_posix())
+    with pytest.raises(DataError, match="6 images lie at the top, beside 1 sub-folder"):
+        load_dataset(str(archive), image_size=8, skip_bad_files=True)

@@ -86,8 +86,13 @@ class ImageListing:
         }
 
 
+# folders an operating system, a NAS or an archiver adds beside photos: thumbnails and trash, never a class
+SYSTEM_FOLDERS = frozenset({"__MACOSX", "@eaDir", "#recycle", "#snapshot", "$RECYCLE.BIN", "System Volume Information",
+                            "lost+found"})  # fmt: skip
+
+
 def _is_hidden(name: str) -> bool:
-    return name.startswith(".") or name == "__MACOSX"
+    return name.startswith(".") or name in SYSTEM_FOLDERS
 
 
 def _is_image_name(name: str) -> bool:
@@ -100,7 +105,7 @@ def _is_image_name(name: str) -> bool:
 def _sorted_entries(folder: str) -> list[os.DirEntry]:
     try:
         with os.scandir(folder) as it:
-            entries = [e for e in it if not (e.name[0] == "." or e.name == "__MACOSX")]
+            entries = [e for e in it if not _is_hidden(e.name)]
         entries.sort(key=_BY_NAME)
         return entries
     except OSError as exc:
@@ -211,7 +216,21 @@ def list_image_folder(folder: str | Path) -> ImageListing:
         found = _walk_images(path, f"{name}/", root, label, seen, listing)
         if not found and not any(b.startswith(f"{name}/") for b, _ in listing.bad):
             raise DataError(f"class folder '{shorten(name, 80)}' holds no images", path)
+    beside = sum(1 for entry in top if _is_image_name(entry.name) and not entry.is_dir())
+    _check_classes_hold_most(beside, [name for name, _ in class_dirs], len(listing.names), folder)
     return listing
+
+
+def _check_classes_hold_most(beside: int, class_names: list[str], in_classes: int, source) -> None:
+    """DataError when more images lie beside the sub-folders than in them: a photo folder with one stray
+    sub-folder (thumbnails, rejects) would be read as classes, and skipping the images "in no class"
+    would train on the stray folder alone."""
+    if beside <= in_classes:
+        return
+    shown = ", ".join(f"'{shorten(n, 40)}'" for n in class_names[:3]) + (" …" if len(class_names) > 3 else "")
+    raise DataError(f"{beside:,} images lie at the top, beside {len(class_names)} sub-folder(s) ({shown}) holding "
+                    f"{in_classes:,}: with sub-folders, each is read as a class. To train on the images at the top, "
+                    "move the sub-folders out; to train on classes, put every image into a class folder", source)  # fmt: skip
 
 
 # --- zip archives -----------------------------------------------------------------------------------
@@ -311,6 +330,9 @@ def list_image_zip(path: str | Path) -> ImageListing:
             b.startswith(f"{name}/") for b, _ in bad
         ):
             raise DataError(f"class folder '{shorten(name, 80)}' holds no images", path)
+    if labelled:
+        beside = sum(1 for parts, _, _ in files if len(parts) == 1 and _is_image_name(parts[0]))
+        _check_classes_hold_most(beside, class_names, len(listing.names), path)
     return listing
 
 

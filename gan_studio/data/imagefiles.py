@@ -119,7 +119,8 @@ def _symlink_target(entry: os.DirEntry, root: Path) -> Path | None:
     except (OSError, RuntimeError):  # broken, or a loop (RuntimeError before Python 3.13)
         return None
     if not target.is_relative_to(root):
-        raise DataError(f"refusing symlink that points outside the dataset folder (to {target})", entry.path)
+        raise DataError(f"refusing symlink that points outside the dataset folder (to {shorten(target, 200)}): give "
+                        "--data a folder that holds both, or copy the files in (cp -rL)", entry.path)  # fmt: skip
     return target
 
 

@@ -409,6 +409,19 @@ def test_a_run_on_a_relative_data_path_resumes_and_evaluates_from_any_folder(tmp
     assert main(["train", "--resume", str(out), "--steps", "4", "--data", "points.npz"]) == 0
 
 
+def test_resuming_a_run_whose_data_moved_names_the_way_out(tmp_path, capsys):
+    data = tmp_path / "points.npz"
+    np.savez(data, x=np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32))
+    code, out = train(tmp_path, *TINY_GAN, "--steps", "2", data=str(data))
+    assert code == 0
+    data.rename(tmp_path / "moved.npz")
+    capsys.readouterr()
+    line = one_line_error(capsys, main(["train", "--resume", str(out), "--steps", "3"]))
+    assert f"{data}: the run's data is no longer here: put it back, or link it from where it is now" in line
+    (tmp_path / "points.npz").symlink_to(tmp_path / "moved.npz")  # the way out it names
+    assert main(["train", "--resume", str(out), "--steps", "3"]) == 0
+
+
 def test_resume_refuses_data_that_changed_since_the_run_started(tmp_path, capsys):
     data = tmp_path / "points.npz"
     rng = np.random.default_rng(0)

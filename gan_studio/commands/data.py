@@ -67,12 +67,17 @@ def _prepare(args) -> int:
               f"moments at each start, nothing to prepare", file=sys.stderr)  # fmt: skip
         return 0
     c, h, w = dataset.pixels.shape[1:]
-    print(f"{len(dataset):,} images of {w}x{h} {CHANNEL_NAMES.get(c, c)}"
-          f"{f', {dataset.num_classes} classes' if dataset.num_classes else ''} ready in {seconds:.1f} s: "
-          f"{dataset.prepared_file}")  # fmt: skip
+    classes = f", {counted(dataset.num_classes, 'class', 'classes')}" if dataset.num_classes else ""
+    print(f"{counted(len(dataset), 'image', 'images')} of {w}x{h} {CHANNEL_NAMES.get(c, c)}{classes} ready in "
+          f"{seconds:.1f} s: {dataset.prepared_file}")  # fmt: skip
     if dataset.skipped_count:
         print(f"{dataset.skipped_count:,} file(s) could not be used and are left out (see gan-studio data info)")
     return 0
+
+
+def counted(n: int, one: str, many: str) -> str:
+    """'1 image', '2,000 images'."""
+    return f"{n:,} {one if n == 1 else many}"
 
 
 def trainable_image_sizes() -> tuple[int, int]:

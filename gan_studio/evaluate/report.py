@@ -128,7 +128,7 @@ def evaluate_run(run_path: str | Path, *, n: int | None = None, k: int = DEFAULT
     if not loaded.info:
         raise RunError("run.json is missing, so the dataset the run was trained on is unknown", loaded.path)
     if write:
-        RunDir(loaded.path).check_writable("eval")  # before minutes of work, not after
+        RunDir(loaded.path).check_writable("eval", replaces=("report.json", "nearest.png"))  # before minutes of work
     stage("loading the reference data")
     stacked = is_stacked(run_data_spec(loaded.info))
     if stacked:

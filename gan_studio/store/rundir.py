@@ -208,9 +208,21 @@ class RunDir:
 
         self._write(lambda: atomic_write(self.metrics_file, write))
 
-    def check_writable(self, name: str) -> Path:
-        """The sub-folder `name` (created if missing), after checking a file can be created in it."""
+    def check_writable(self, name: str, replaces: tuple[str, ...] = ()) -> Path:
+        """The sub-folder `name` (created if missing), after checking a file can be created in it and that
+        the files of `replaces` are regular files or absent (a symlink there is refused now, before the
+        minutes of work whose result it would have refused)."""
         folder = self.ensure_folder(name)
+        for file_name in replaces:
+            try:
+                mode = os.lstat(folder / file_name).st_mode
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise RunError(f"cannot use {name}/{file_name}: {exc.strerror or exc}", self.path) from None
+            if not stat.S_ISREG(mode):
+                kind = "a symlink" if stat.S_ISLNK(mode) else "not a regular file"
+                raise RunError(f"{name}/{file_name} is {kind}: nothing is written through it; remove it", self.path)
         probe = folder / f".write-test-{os.getpid()}"
         try:
             os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600))

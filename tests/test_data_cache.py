@@ -230,8 +230,10 @@ def test_a_builder_waits_for_the_one_holding_the_lock(tmp_path):
     done = threading.Event()
     result = {}
 
+    told = []
+
     def build():
-        result["ds"] = load_dataset(str(folder), image_size=16)
+        result["ds"] = load_dataset(str(folder), image_size=16, progress=lambda done, total: told.append(total))
         done.set()
 
     with cache_mod.build_lock(final):
@@ -239,6 +241,7 @@ def test_a_builder_waits_for_the_one_holding_the_lock(tmp_path):
         worker.start()
         assert not done.wait(1.0)  # blocked on the lock
         assert not final.exists()
+        assert told == [prepare_mod.WAITING]  # and says so once (a second `data prepare` printed nothing for 66 s)
     worker.join(60)
     assert done.is_set() and Path(result["ds"].prepared_file) == final
 
@@ -561,3 +564,21 @@ def test_system_folders_are_not_classes_and_a_stray_sub_folder_does_not_swallow_
             zf.write(path, path.relative_to(photos).as_posix())
     with pytest.raises(DataError, match="6 images lie at the top, beside 1 sub-folder"):
         load_dataset(str(archive), image_size=8, skip_bad_files=True)
+
+
+def test_the_progress_line_says_when_it_waits_and_rates_from_the_first_images_on(monkeypatch):
+    """The first ETA counted the workers' start-up: '34m51s' for a prepare that took 2m42s."""
+    from gan_studio.commands import data as data_command
+
+    clock = iter([0.0, 30.0, 31.0])  # start; the first images at 30 s; 100 more 1 s later
+    monkeypatch.setattr(data_command.time, "monotonic", lambda: next(clock))
+    out = io.StringIO()
+    line = data_command.ProgressLine("preparing", stream=out)
+    line.tty = False
+    line.update(0, prepare_mod.WAITING)
+    line.update(100, 10_100)
+    line.last_print = -100.0
+    line.update(200, 10_100)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "preparing: waiting for another process that is preparing the same data"
+    assert lines[-1].endswith("100/s, ETA 1m39s")  # 9,900 left at 100/s, not at 200 per 31 s

@@ -11,6 +11,7 @@ import sys
 import time
 
 from gan_studio.data.budgets import human_bytes
+from gan_studio.data.prepare import WAITING
 from gan_studio.errors import ConfigError, printable
 
 CHANNEL_NAMES = {1: "grey", 3: "RGB"}
@@ -172,16 +173,22 @@ class ProgressLine(StatusLine):
         super().__init__(enabled, stream)
         self.label = label
         self.started = time.monotonic()
+        self.first: tuple[float, int] | None = None  # (time, count) of the first update with work done
 
     def update(self, done: int, total: int) -> None:
         if not self.enabled:
             return
+        if total == WAITING:
+            self.show(f"{self.label}: waiting for another process that is preparing the same data")
+            return
         now = time.monotonic()
+        if done and self.first is None:  # rates from the first images on: not the workers' start-up
+            self.first = (now, done)
         if now - self.last_print < (0.2 if self.tty else 10.0) and done < total:
             return
         self.last_print = now
-        elapsed = max(now - self.started, 1e-6)
-        rate = done / elapsed
+        since, at = self.first or (self.started, 0)
+        rate = (done - at) / max(now - since, 1e-6) if done > at else done / max(now - self.started, 1e-6)
         if total:
             eta = f", ETA {duration((total - done) / rate)}" if rate > 0 and done < total else ""
             text = f"{self.label}: {done:,}/{total:,} ({done / total:.0%}), {rate:,.0f}/s{eta}"

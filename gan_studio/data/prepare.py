@@ -75,6 +75,13 @@ class ArraySource:
     open: Callable[[], ArrayImages]  # reads (or starts streaming) the images: only when not prepared yet
 
 
+WAITING = -1  # progress(0, WAITING): another process is preparing the same data, and this one waits for it
+
+
+def _waiting(progress):
+    return None if progress is None else lambda: progress(0, WAITING)
+
+
 def _check_cancel(cancel) -> None:
     if cancel is not None and cancel.is_set():
         raise PreparationCancelled("data preparation cancelled")
@@ -117,7 +124,7 @@ def prepare_images(
     found = cache.open_prepared(final, key)
     if found is not None:
         return found
-    with cache.build_lock(final, cancel):
+    with cache.build_lock(final, cancel, _waiting(progress)):
         found = cache.open_prepared(final, key)  # another process may have built it meanwhile
         if found is not None:
             return found
@@ -307,7 +314,7 @@ def prepare_arrays(
     found = cache.open_prepared(final, key)
     if found is not None:
         return found
-    with cache.build_lock(final, cancel):
+    with cache.build_lock(final, cancel, _waiting(progress)):
         found = cache.open_prepared(final, key)
         if found is not None:
             return found

@@ -582,3 +582,19 @@ def test_the_progress_line_says_when_it_waits_and_rates_from_the_first_images_on
     lines = out.getvalue().splitlines()
     assert lines[0] == "preparing: waiting for another process that is preparing the same data"
     assert lines[-1].endswith("100/s, ETA 1m39s")  # 9,900 left at 100/s, not at 200 per 31 s
+
+
+def test_pictures_in_formats_not_read_are_counted_and_named(tmp_path, capsys):
+    """A folder of .tif scans said only "no images found"; .gif files beside PNGs were dropped unsaid."""
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    for i in range(2):
+        Image.fromarray(np.zeros((9, 9, 3), np.uint8)).save(scans / f"s{i}.tif")
+    with pytest.raises(DataError, match=r"no images found .*; 2 \.tif files in formats not read: convert them to PNG"):
+        load_dataset(str(scans), image_size=8)
+    for i in range(3):
+        write_image(scans / f"p{i}.png", seed=i)
+    Image.fromarray(np.zeros((9, 9), np.uint8)).save(scans / "anim.gif")
+    assert cli_main(["data", "prepare", str(scans), "--image-size", "8", "--quiet"]) == 0
+    assert "2 .tif and 1 .gif files in formats not read" in capsys.readouterr().out
+    assert load_dataset(str(scans), image_size=8).describe()["formats_not_read"] == {".tif": 2, ".gif": 1}

@@ -11,7 +11,7 @@ import sys
 import time
 
 from gan_studio.data.budgets import human_bytes
-from gan_studio.data.prepare import WAITING
+from gan_studio.data.prepare import WAITING, formats_not_read
 from gan_studio.errors import ConfigError, printable
 
 CHANNEL_NAMES = {1: "grey", 3: "RGB"}
@@ -73,6 +73,8 @@ def _prepare(args) -> int:
           f"{seconds:.1f} s: {dataset.prepared_file}")  # fmt: skip
     if dataset.skipped_count:
         print(f"{dataset.skipped_count:,} file(s) could not be used and are left out (see gan-studio data info)")
+    if dataset.other_formats:
+        print(formats_not_read(dataset.other_formats))
     return 0
 
 

@@ -28,6 +28,9 @@ from gan_studio.user_files import RefusedFile, describe_kind, open_user_file, os
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 _IMAGE_SUFFIXES = tuple(sorted(IMAGE_EXTENSIONS))
+# pictures in formats that are not read: counted, so that a folder of them is explained, not "no images"
+OTHER_IMAGE_EXTENSIONS = (".tif", ".tiff", ".gif", ".heic", ".heif", ".avif", ".jxl", ".jp2", ".ico", ".svg",
+                          ".psd", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raw")  # fmt: skip
 _BY_NAME = operator.attrgetter("name")
 MAX_DEPTH = 64  # nested folders below the dataset folder
 MAX_ZIP_RATIO = 1000  # uncompressed / compressed size of one member beyond which it is treated as a bomb
@@ -59,6 +62,12 @@ class ImageListing:
     labels: list[int] = field(default_factory=list)
     sizes: list[int] = field(default_factory=list)
     stamps: list[int] = field(default_factory=list)  # mtime_ns of a file, CRC-32 of a member
+    other_formats: dict[str, int] = field(default_factory=dict)  # ".tif" -> files in formats not read
+
+    def count_other_format(self, name: str) -> None:
+        suffix = os.path.splitext(name)[1].lower()
+        if suffix in OTHER_IMAGE_EXTENSIONS:
+            self.other_formats[suffix] = self.other_formats.get(suffix, 0) + 1
 
     def add(self, name: str, ref: str, label: int, size: int, stamp: int) -> None:
         self.names.append(name)
@@ -148,7 +157,8 @@ def _walk_images(top: Path, prefix: str, root: Path, label: int, seen: set[Path]
                     target = entry.path
                     st = entry.stat(follow_symlinks=False)
                 else:
-                    continue  # another kind of file: not looked at
+                    listing.count_other_format(entry.name)  # another kind of file: only counted when a picture
+                    continue
             except OSError as exc:
                 if is_image:
                     bad.append((rel + entry.name, f"cannot access: {os_reason(exc)}"))
@@ -315,6 +325,7 @@ def list_image_zip(path: str | Path) -> ImageListing:
     bad, names = listing.bad, set()
     for parts, index, info in files:
         if not _is_image_name(parts[-1]):
+            listing.count_other_format(parts[-1])
             continue
         if labelled and len(parts) < 2:
             bad.append(("/".join(parts), BESIDE_CLASSES))

@@ -186,7 +186,7 @@ def test_a_folder_path_wins_over_a_name(workspace, tmp_path, capsys, monkeypatch
         (["--seed", "-1"], "--seed must be at least 0, got -1"),
         (["--n", "100000000"], "--n must be at most 10000, got 100000000"),
         (["--n", "0"], "--n must be at least 1, got 0"),
-        (["--label", "99999999999999999999999"], "--label must be at most"),
+        (["--label", "99999999999999999999999"], "--label is only for conditional models"),
         (["--device", "tpu"], "argument --device: invalid choice"),
     ],
 )

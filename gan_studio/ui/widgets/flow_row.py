@@ -8,7 +8,7 @@ starts a new line where the next one would not fit, so every control stays in vi
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QRect, QSize, Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QLayoutItem, QSizePolicy, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QLayoutItem, QSizePolicy, QSpinBox, QWidget
 
 
 class FlowRow(QLayout):
@@ -77,6 +77,14 @@ class FlowRow(QLayout):
             x += hint.width() + self._spacing
             line_height = max(line_height, hint.height())
         return y + line_height - rect.y()
+
+
+def seed_spin_box() -> QSpinBox:
+    """A spin box for seeds (up to 2^31): as wide as seven digits, not ten plus the style's padding, so the
+    rows holding one wrap less in a narrow panel (a larger seed still shows, scrolled within the box)."""
+    box = QSpinBox()
+    box.setMinimumWidth(box.fontMetrics().horizontalAdvance("0000000") + 36)
+    return box
 
 
 def flow_row(*widgets: QWidget) -> QWidget:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from gan_studio.explore import latent as latent_ops
 from gan_studio.ui.panels.explorer.canvas import ImageCanvas
 from gan_studio.ui.panels.explorer.tab import ExplorerTab
-from gan_studio.ui.widgets.flow_row import flow_row, labelled
+from gan_studio.ui.widgets.flow_row import flow_row, labelled, seed_spin_box
 
 GROUPS = ("A", "B", "C")
 POOL_COLUMNS = 8
@@ -38,7 +38,7 @@ class ArithmeticTab(ExplorerTab):
         self.groups: dict[str, list[np.ndarray]] = {g: [] for g in GROUPS}
         self.pool_z: np.ndarray | None = None
         self.result_z: np.ndarray | None = None
-        self.first_seed_box = QSpinBox()
+        self.first_seed_box = seed_spin_box()
         self.first_seed_box.setRange(0, 999_999)
         self.first_seed_box.setValue(100)
         self.pool_size_box = QSpinBox()
@@ -75,7 +75,7 @@ class ArithmeticTab(ExplorerTab):
         groups.addWidget(QLabel("Result"), 0, 6)
         groups.addWidget(self.result_view, 1, 6)
         layout = QVBoxLayout(self)
-        layout.addWidget(flow_row(labelled("Pool: seeds from", self.first_seed_box),
+        layout.addWidget(flow_row(labelled("Pool from seed", self.first_seed_box),
                                   labelled("size", self.pool_size_box), draw))  # fmt: skip
         layout.addWidget(flow_row(QLabel("A click adds to"), *target_buttons))
         layout.addWidget(flow_row(add_current, clear))

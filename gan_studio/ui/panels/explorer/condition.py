@@ -24,7 +24,7 @@ from gan_studio.store.pictures import grid_classes, save_png
 from gan_studio.ui.panels.explorer.canvas import ImageCanvas
 from gan_studio.ui.panels.explorer.tab import ExplorerTab
 from gan_studio.ui.widgets.compact_combo import CompactComboBox
-from gan_studio.ui.widgets.flow_row import flow_row, labelled
+from gan_studio.ui.widgets.flow_row import flow_row, labelled, seed_spin_box
 
 WEIGHT_STEPS = 100  # a class weight slider goes 0..100 (%)
 
@@ -56,9 +56,10 @@ class ConditionTab(ExplorerTab):
         self.seeds_box = QSpinBox()
         self.seeds_box.setRange(1, 16)
         self.seeds_box.setValue(6)
-        self.first_seed_box = QSpinBox()
+        self.first_seed_box = seed_spin_box()
         self.first_seed_box.setRange(0, 999_999)
-        draw = QPushButton("Draw class × seed grid")
+        draw = QPushButton("Draw class grid")
+        draw.setToolTip("a row per class, a column per seed: the same z down each column")
         draw.clicked.connect(self.draw_grid)
         save = QPushButton("Save grid…")
         save.clicked.connect(self._ask_save_grid)
@@ -66,7 +67,7 @@ class ConditionTab(ExplorerTab):
         self.grid_view.cell_clicked.connect(self._grid_clicked)
 
         layout = QVBoxLayout(self)
-        layout.addWidget(flow_row(labelled(self.one_class, self.class_combo), self.mix))
+        layout.addWidget(flow_row(self.one_class, self.class_combo, self.mix))
         layout.addWidget(self.mix_label)
         layout.addWidget(weights_scroll, 1)
         layout.addWidget(flow_row(labelled("Seeds", self.seeds_box), labelled("from", self.first_seed_box)))

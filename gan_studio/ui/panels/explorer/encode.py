@@ -46,8 +46,8 @@ class EncodeTab(ExplorerTab):
         self.label_combo.setToolTip("the class given to the conditional VAE's encoder and decoder")
         self.info = QLabel(ENCODE_HINT)
         self.info.setWordWrap(True)
-        self.input_view = ImageCanvas(min_side=100, caption="the input")
-        self.recon_view = ImageCanvas(min_side=100, caption="its reconstruction: decoder(mean of q(z|x))")
+        self.input_view = ImageCanvas(min_side=80, caption="the input")
+        self.recon_view = ImageCanvas(min_side=80, caption="its reconstruction: decoder(mean of q(z|x))")
 
         self.label_caption = QLabel("class")
         views = QGridLayout()

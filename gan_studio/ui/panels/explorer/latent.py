@@ -13,11 +13,9 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
 )
 
@@ -29,6 +27,7 @@ from gan_studio.explore.saving import load_latent, save_latent
 from gan_studio.ui.panels.explorer.sliders import LatentSliders
 from gan_studio.ui.panels.explorer.tab import ExplorerTab
 from gan_studio.ui.widgets.compact_combo import CompactComboBox
+from gan_studio.ui.widgets.flow_row import flow_row, labelled, seed_spin_box
 
 BASES = {"axes": "Latent dimensions", "pca": "Principal directions (GANSpace)", "kl": "VAE dimensions by KL"}
 PCA_SAMPLES = 512  # sampled z for the principal directions
@@ -49,7 +48,7 @@ class LatentTab(ExplorerTab):
         self.basis_combo.activated.connect(lambda _: self.choose_basis(self.basis_combo.currentData()))
         self.basis_title = QLabel("")
         self.basis_title.setWordWrap(True)
-        self.seed_box = QSpinBox()
+        self.seed_box = seed_spin_box()
         self.seed_box.setRange(0, 2**31 - 1)
         self.seed_box.setToolTip("z drawn from this seed (the same as `gan-studio sample --n 1 --seed N`)")
         self.seed_box.valueChanged.connect(self.use_seed)
@@ -69,29 +68,22 @@ class LatentTab(ExplorerTab):
             "Save z…": (self._ask_save_z, "z and y as .json"),
             "Load z…": (self._ask_load_z, "load a saved z (.json)"),
         }
-        grid = QGridLayout()
-        for i, (text, (action, tip)) in enumerate(buttons.items()):
+        actions = []
+        for text, (action, tip) in buttons.items():
             button = QPushButton(text)
             button.setToolTip(tip)
             button.clicked.connect(lambda _checked=False, act=action: act())  # not clicked(checked) into act
-            grid.addWidget(button, i // 2, i % 2)
+            actions.append(button)
 
         basis_row = QHBoxLayout()
         basis_row.addWidget(QLabel("Sliders"))
         basis_row.addWidget(self.basis_combo, 1)
-        seed_row = QHBoxLayout()
-        seed_row.addWidget(QLabel("Seed"))
-        seed_row.addWidget(self.seed_box, 1)
-        seed_buttons = QHBoxLayout()
-        seed_buttons.addWidget(randomise)
-        seed_buttons.addWidget(reset_all)
         layout = QVBoxLayout(self)
         layout.addLayout(basis_row)
         layout.addWidget(self.basis_title)
-        layout.addLayout(seed_row)
-        layout.addLayout(seed_buttons)
+        layout.addWidget(flow_row(labelled("Seed", self.seed_box), randomise, reset_all))
         layout.addWidget(self.sliders, 1)
-        layout.addLayout(grid)
+        layout.addWidget(flow_row(*actions))
 
     # source and bases ---------------------------------------------------------------------------------
     def source_changed(self, source, reloaded: bool) -> None:

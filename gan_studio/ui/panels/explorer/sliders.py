@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 SLIDER_RANGE = 3.0  # sliders span [-3, 3] (z ~ N(0, 1))
 SLIDER_STEPS_PER_UNIT = 100  # resolution 0.01
-SLIDER_MIN_WIDTH = 40
+SLIDER_MIN_WIDTH = 32
 BAR_WIDTH = 36
 
 
@@ -78,6 +78,7 @@ class _Row:
         self.reset.setText("↺")
         self.reset.setToolTip("reset this slider to 0")
         self.reset.setAutoRaise(True)
+        self.reset.setFixedWidth(self.reset.fontMetrics().horizontalAdvance("↺") + 10)
         for col, widget in enumerate((self.label, self.bar, self.slider, self.value, self.reset)):
             grid.addWidget(widget, index, col)
         self.slider.valueChanged.connect(lambda ticks: on_move(index, ticks))
@@ -101,6 +102,7 @@ class LatentSliders(QScrollArea):
         outer.setContentsMargins(4, 2, 4, 2)
         self._grid = QGridLayout()
         self._grid.setVerticalSpacing(1)
+        self._grid.setHorizontalSpacing(3)  # five columns in a panel beside the 2D plane
         self._grid.setColumnStretch(2, 1)
         outer.addLayout(self._grid)
         outer.addStretch(1)  # rows stay compact when there are few

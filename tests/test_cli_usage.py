@@ -133,6 +133,20 @@ def test_runs_prints_the_names_that_the_commands_accept(workspace, tmp_path, cap
     assert "modes" in capsys.readouterr().out
 
 
+def test_runs_flags_a_finished_run_whose_checkpoint_is_gone(tmp_path, capsys):
+    import shutil
+
+    from gan_studio.store.rundir import RunDir
+
+    code = main(["train", "gan", "--data", "ring8", "--steps", "2", "--g-hidden", "8", "--d-hidden", "8",
+                 "--sample-every", "0", "--out", str(tmp_path / "ws" / "emptied")])  # fmt: skip
+    assert code == 0
+    shutil.rmtree(RunDir(tmp_path / "ws" / "emptied").checkpoints_dir)
+    capsys.readouterr()
+    assert main(["runs", str(tmp_path / "ws")]) == 0
+    assert "checkpoints/last.pt is missing: it cannot be sampled, exported or resumed" in capsys.readouterr().out
+
+
 def test_train_resume_takes_a_name(workspace, capsys):
     assert main(["train", "--resume", "gan-ring8-first", "--workspace", str(workspace), "--steps", "6", "--quiet"]) == 0
     assert "finished at step 6" in capsys.readouterr().err

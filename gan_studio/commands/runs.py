@@ -50,6 +50,8 @@ def run(args) -> int:
         print(
             f"{r['name'][:42]:<42} {r['model'][:7]:<7} {r['data'][:14]:<14} {r['status'][:11]:<11} {r['step']:>8}  {metrics}"
         )
+        if r.get("problem"):
+            print(f"  {r['problem']}")
         for line in advice_lines(Path(r["path"]), every=args.advice):
             line = printable(line)
             if args.advice:  # every piece of advice, whole: its remedy is at the end

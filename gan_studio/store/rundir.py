@@ -394,6 +394,8 @@ def summarise_run(path: str | Path) -> dict[str, Any]:
     summary["advice"] = advice[-1] if advice else None
     steps = [s for s in (summary["last"].get("step"), info.get("step")) if isinstance(s, int)]
     summary["step"] = max(steps, default=0)  # metrics lead while running; run.json after a stop
+    if summary["status"] in ("finished", "stopped") and not os.path.lexists(run.last_checkpoint):
+        summary["problem"] = "checkpoints/last.pt is missing: it cannot be sampled, exported or resumed"
     return summary
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import os
 
+import pytest
 import torch
 from tiny_runs import make_trainer, tiny_dataset, train_tiny_run
 
 from gan_studio.engine import precision, steps
 from gan_studio.engine.precision import resolve_precision
 from gan_studio.engine.trainer import Trainer
+from gan_studio.errors import ConfigError
 from gan_studio.events import Diverged, Metrics
 from gan_studio.export.onnx_export import export_run
 from gan_studio.store.checkpoint import load_checkpoint
@@ -221,3 +223,16 @@ def test_an_fp16_gan_step_takes_r1_through_its_discriminator_scalers_scale(tmp_p
     monkeypatch.setattr(steps, "r1_penalty", lambda *args: scales.append(args[2]) or penalty(*args))
     train_tiny_run(tmp_path / "run", "gan", precision="fp16", r1_gamma=1.0, steps=3)
     assert scales and scales[0] == 2.0**16 and all(s >= 1.0 for s in scales)
+
+
+def test_asking_for_cuda_without_a_gpu_says_which_of_the_two_reasons_it_is(monkeypatch):
+    """A CUDA build of torch on a machine without a GPU was told to install a CUDA build of torch."""
+    from gan_studio.engine.settings import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.version, "cuda", None)
+    with pytest.raises(ConfigError, match="is a CPU build: install a CUDA build of torch"):
+        resolve_device("cuda")
+    monkeypatch.setattr(torch.version, "cuda", "13.0")
+    with pytest.raises(ConfigError, match=r"torch \(CUDA 13.0\) sees no GPU: check the driver"):
+        resolve_device("cuda")

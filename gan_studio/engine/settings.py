@@ -57,7 +57,11 @@ def resolve_device(choice: str) -> torch.device:
     if choice == "auto":
         return torch.device("cuda" if cuda else "mps" if mps else "cpu")
     if choice == "cuda" and not cuda:
-        raise ConfigError("device 'cuda' requested but torch sees no CUDA GPU (is a CUDA build of torch installed?)")
+        if torch.version.cuda is None:
+            raise ConfigError(f"device 'cuda' requested but this torch ({torch.__version__}) is a CPU build: install "
+                              "a CUDA build of torch (see the README's 'CPU or GPU torch')")  # fmt: skip
+        raise ConfigError(f"device 'cuda' requested but torch (CUDA {torch.version.cuda}) sees no GPU: check the "
+                          "driver (nvidia-smi) and CUDA_VISIBLE_DEVICES")  # fmt: skip
     if choice == "mps" and not mps:
         raise ConfigError("device 'mps' requested but Apple MPS is not available")
     return torch.device(choice)

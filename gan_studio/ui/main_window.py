@@ -469,6 +469,9 @@ class MainWindow(QMainWindow):
             self.session.close_run()
         if run_path.name in self.plots.overlays:
             self.plots.remove_overlay(run_path.name)
+        for panel in self.optional_panels.values():  # a panel that opened the run on its own closes it too
+            if hasattr(panel, "run_deleted"):
+                panel.run_deleted(run_path)
 
     def export_current(self) -> None:
         run_path = self.session.run_path

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QStyledItemDelegate,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -45,7 +46,7 @@ STATUS_COLOURS = {"running": ACCENT, "paused": WARNING, "interrupted": WARNING, 
                   "failed": ERROR}  # fmt: skip
 SUMMARY_FIELDS = (("d_loss", "D"), ("g_loss", "G"), ("loss", "loss"), ("recon", "recon"), ("kl", "KL"))
 # the widest a column is made to fit its contents (px); longer cells are elided and say all in their tooltip
-COLUMN_CAPS = (320, 90, 180, 100, 80, 200, 130)
+COLUMN_CAPS = (290, 90, 150, 100, 80, 230, 130)
 CREATED_COLUMN = COLUMNS.index("Created")
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ERROR_LENGTH = 48  # characters of a broken run's error shown in its row
@@ -60,6 +61,14 @@ def short_error(error: str) -> str:
         error = reason
     error = error.split(" (", 1)[0].strip()
     return error if len(error) <= ERROR_LENGTH else error[: ERROR_LENGTH - 1].rstrip() + "…"
+
+
+class ElideRightDelegate(QStyledItemDelegate):
+    """Cells cut at their end ('unreadable: run.json is not…'); the table cuts names in the middle."""
+
+    def initStyleOption(self, option, index) -> None:  # noqa: N802 - Qt's name
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideRight
 
 
 class SortableItem(QTableWidgetItem):
@@ -139,6 +148,8 @@ class RunsPanel(QWidget):
         self.table.setShowGrid(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # run names differ at their end (the time)
         self.table.setWordWrap(False)
+        self._elide_right = ElideRightDelegate(self.table)
+        self.table.setItemDelegateForColumn(COLUMNS.index("Last metrics"), self._elide_right)
         header = self.table.horizontalHeader()
         # columns fit their contents up to COLUMN_CAPS until the person drags one; the last fills the rest
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)

@@ -65,26 +65,3 @@ def test_a_layout_saved_in_a_window_of_another_size_comes_back_in_its_shares(qtb
     qtbot.waitExposed(third)
     assert QGuiApplication.primaryScreen().availableGeometry().contains(third.frameGeometry())
     third.close()
-
-
-def test_a_layout_saved_without_shares_in_a_window_larger_than_the_screen_is_not_restored(qtbot):
-    create_app()
-    first = MainWindow()
-    qtbot.addWidget(first)
-    first.show()
-    first.docks["Runs"].hide()
-    first.close()
-    big = MainWindow(persist=False)
-    qtbot.addWidget(big)
-    big.resize(1600, 1200)  # saved by an earlier version on a larger screen (or at a smaller scale factor)
-    settings = app_settings()
-    settings.setValue("window/geometry", big.saveGeometry())
-    settings.remove("window/dock_shares")
-    settings.sync()
-    second = MainWindow()
-    qtbot.addWidget(second)
-    second.show()
-    qtbot.waitExposed(second)
-    assert QGuiApplication.primaryScreen().availableGeometry().contains(second.frameGeometry())
-    assert second.docks["Runs"].isVisible()  # the default layout, not the distorted one
-    second.close()

@@ -425,12 +425,11 @@ class MainWindow(QMainWindow):
         self.dock_shares.restore()
         self.dock_shares.remember_soon()
 
-    def clamp_to_screen(self) -> bool:
-        """Keep the window (frame included) inside the available area of its screen: smaller, and moved.
-        True when it had to be made smaller."""
+    def clamp_to_screen(self) -> None:
+        """Keep the window (frame included) inside the available area of its screen: smaller, and moved."""
         area = available_area(self)
         if area is None:
-            return False
+            return
         frame, inner = self.frameGeometry(), self.geometry()
         extra_width, extra_height = frame.width() - inner.width(), frame.height() - inner.height()
         width = min(inner.width(), area.width() - extra_width)
@@ -441,7 +440,6 @@ class MainWindow(QMainWindow):
         y = min(max(frame.y(), area.top()), area.top() + area.height() - height - extra_height)
         if (x, y) != (frame.x(), frame.y()):
             self.move(x, y)
-        return (width, height) != (inner.width(), inner.height())
 
     def show_notice(self, text: str) -> None:
         """A notice that stays in the banner until dismissed (e.g. an export summary)."""
@@ -609,17 +607,13 @@ class MainWindow(QMainWindow):
         settings = app_settings()
         geometry = settings.value("window/geometry")
         state = settings.value("window/state")
-        shrunk = False
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-            shrunk = self.clamp_to_screen()  # saved on a larger screen, or at a smaller scale factor
-        # the docks' saved sizes are pixels of the window they were saved in: in a window of another size
-        # they come back in their shares of it (else Setup took half the width, Samples a strip); a layout
-        # saved without its shares (an earlier version) in a window larger than this screen is not restored
-        shares = read_shares(settings.value("window/dock_shares"))
-        if isinstance(state, QByteArray) and (shares or not shrunk):
-            if self.restoreState(state, SETTINGS_VERSION):
-                self._restored_shares = shares
+            self.clamp_to_screen()  # saved on a larger screen, or at a smaller scale factor
+        if isinstance(state, QByteArray) and self.restoreState(state, SETTINGS_VERSION):
+            # the docks' saved sizes are pixels of the window they were saved in: in a window of another
+            # size they come back in their shares of it (else Setup took half the width, Samples a strip)
+            self._restored_shares = read_shares(settings.value("window/dock_shares"))
         for panel in self.panels:
             restore = getattr(panel, "restore_settings", None)
             if callable(restore):

@@ -50,9 +50,10 @@ class DockShares(QObject):
     def remember_soon(self, *_) -> None:
         QTimer.singleShot(0, self.remember)  # once Qt has laid the docks out
 
-    def restore(self) -> None:
-        """Lay the docks out in their remembered shares of the window's current size."""
-        docks = [dock for dock in self.laid_out() if dock.objectName() in self.shares]
+    def restore(self, docks: list[QDockWidget] | None = None) -> None:
+        """Lay the docks out in their remembered shares of the window's current size (`docks`: those to lay
+        out, for a window not shown yet; else the docks in view)."""
+        docks = [dock for dock in (self.laid_out() if docks is None else docks) if dock.objectName() in self.shares]
         if not docks:
             return
         window = self.window

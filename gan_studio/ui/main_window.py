@@ -144,7 +144,6 @@ class MainWindow(QMainWindow):
         self.resize(initial_size())
         self.session = RunSession(self)
         self.export_task: TaskThread | None = None
-        self._restored_shares: dict[str, tuple[float, float]] | None = None
         self._shown_once = False
         self._closed = False
 
@@ -409,21 +408,7 @@ class MainWindow(QMainWindow):
         if not self._shown_once:  # the frame's size is known now: the frame stays on the screen too
             self._shown_once = True
             self.clamp_to_screen()
-        if self._restored_shares:
-            QTimer.singleShot(0, self._apply_restored_shares)
-        else:
-            self.dock_shares.remember_soon()  # the first layout (default or restored) is the one to keep
-
-    def _apply_restored_shares(self, tries: int = 20) -> None:
-        """Lay the restored docks out in their saved shares once they are on screen, then keep that layout."""
-        if self._restored_shares is None:
-            return
-        if not self.dock_shares.laid_out() and tries > 0:
-            QTimer.singleShot(25, lambda: self._apply_restored_shares(tries - 1))
-            return
-        self.dock_shares.shares, self._restored_shares = self._restored_shares, None
-        self.dock_shares.restore()
-        self.dock_shares.remember_soon()
+        self.dock_shares.remember_soon()  # the first layout (default or restored) is the one to keep
 
     def clamp_to_screen(self) -> None:
         """Keep the window (frame included) inside the available area of its screen: smaller, and moved."""
@@ -610,10 +595,13 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
             self.clamp_to_screen()  # saved on a larger screen, or at a smaller scale factor
-        if isinstance(state, QByteArray) and self.restoreState(state, SETTINGS_VERSION):
+        shares = read_shares(settings.value("window/dock_shares"))
+        if isinstance(state, QByteArray) and self.restoreState(state, SETTINGS_VERSION) and shares:
             # the docks' saved sizes are pixels of the window they were saved in: in a window of another
             # size they come back in their shares of it (else Setup took half the width, Samples a strip)
-            self._restored_shares = read_shares(settings.value("window/dock_shares"))
+            self.dock_shares.shares = shares
+            self.dock_shares.restore([dock for dock in self.docks.values() if dock.objectName() in shares
+                                      and not dock.isFloating() and not dock.isHidden()])  # fmt: skip
         for panel in self.panels:
             restore = getattr(panel, "restore_settings", None)
             if callable(restore):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
@@ -28,7 +29,8 @@ def column_texts(panel: RunsPanel, column: int) -> list[str]:
     return [panel.table.item(row, column).text() for row in range(panel.table.rowCount())]
 
 
-def test_an_unreadable_run_or_a_long_data_name_leaves_every_column_readable(qtbot, tmp_path):
+@pytest.mark.parametrize("width", [1100, 600])
+def test_an_unreadable_run_or_a_long_data_name_leaves_every_column_readable(qtbot, tmp_path, width):
     workspace = tmp_path / "a-rather-long-workspace-folder-name-for-the-runs-of-this-test" / "runs"
     write_run(workspace / "good", 10, time.time(), data="very_long_folder_name_" * 12)
     broken = workspace / "zz-garbage-json"
@@ -36,10 +38,14 @@ def test_an_unreadable_run_or_a_long_data_name_leaves_every_column_readable(qtbo
     (broken / "run.json").write_text('{"model": "dcgan", "status": ')
     panel = RunsPanel(workspace)
     qtbot.addWidget(panel)
-    panel.resize(1100, 300)
+    panel.resize(width, 300)
     panel.show()
     qtbot.waitExposed(panel)
     panel.refresh()
+    qtbot.wait(20)
+    assert panel.width() == width  # the long workspace path does not widen the panel: it is cut in its middle
+    assert panel.workspace_label.toolTip() == str(workspace)
+    assert ("…" in panel.workspace_label.text()) == (width < 1000)
     row = next(r for r in range(panel.table.rowCount()) if panel.table.item(r, 0).text() == "zz-garbage-json")
     cell = panel.table.item(row, COLUMNS.index("Last metrics"))
     assert cell.text() == "unreadable: run.json is not valid JSON"  # short, without the path
@@ -50,9 +56,12 @@ def test_an_unreadable_run_or_a_long_data_name_leaves_every_column_readable(qtbo
     for column, cap in enumerate(COLUMN_CAPS[:-1]):
         assert 20 <= panel.table.columnWidth(column) <= cap, COLUMNS[column]
     created_right = header.sectionViewportPosition(CREATED_COLUMN) + header.sectionSize(CREATED_COLUMN)
-    assert created_right <= panel.table.viewport().width() + 1  # Created is on screen, no horizontal scrolling
+    assert created_right <= panel.table.viewport().width() + 1, created_right  # Created on screen, no scrolling
     assert panel.table.horizontalScrollBar().maximum() == 0
-    assert panel.table.columnWidth(0) >= panel.table.fontMetrics().horizontalAdvance("zz-garbage-json")
+    date_width = panel.table.fontMetrics().horizontalAdvance("2026-11-30 15:34")
+    assert header.sectionSize(CREATED_COLUMN) >= date_width  # the whole date
+    if width > 1000:  # room enough: nothing of a short name is cut
+        assert panel.table.columnWidth(0) >= panel.table.fontMetrics().horizontalAdvance("zz-garbage-json")
 
     header.resizeSection(COLUMNS.index("Data"), 60)  # the person drags a column: the refresh keeps it
     write_run(workspace / "newer", 3, time.time() + 5)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QStyledItemDelegate,
     QTableWidget,
     QTableWidgetItem,
@@ -48,6 +49,8 @@ SUMMARY_FIELDS = (("d_loss", "D"), ("g_loss", "G"), ("loss", "loss"), ("recon", 
 # the widest a column is made to fit its contents (px); longer cells are elided and say all in their tooltip
 COLUMN_CAPS = (290, 90, 150, 100, 80, 230, 130)
 CREATED_COLUMN = COLUMNS.index("Created")
+SHRINKABLE = tuple(COLUMNS.index(name) for name in ("Run", "Data", "Last metrics"))  # give up room when narrow
+SHRINK_FLOOR = 90  # px
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ERROR_LENGTH = 48  # characters of a broken run's error shown in its row
 
@@ -133,6 +136,8 @@ class RunsPanel(QWidget):
         self.workspace_label = QLabel()
         self.workspace_label.setObjectName("hint")
         self.workspace_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # a long workspace path is cut in its middle (the full path in the tooltip), never widening the panel
+        self.workspace_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         change = QPushButton("Change…")
         change.setToolTip("Choose the folder that holds your runs")
         change.clicked.connect(self._choose_workspace)
@@ -210,10 +215,15 @@ class RunsPanel(QWidget):
     # workspace -------------------------------------------------------------------------------------------------
     def set_workspace(self, folder: str | Path) -> None:
         self.workspace = Path(folder).expanduser()
-        self.workspace_label.setText(str(self.workspace))
         self.workspace_label.setToolTip(str(self.workspace))
+        self._show_workspace()
         self.refresh()
         self.workspace_changed.emit(self.workspace)
+
+    def _show_workspace(self) -> None:
+        label = self.workspace_label
+        width = max(label.width(), 40)
+        label.setText(label.fontMetrics().elidedText(str(self.workspace), Qt.TextElideMode.ElideMiddle, width))
 
     def _choose_workspace(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Runs workspace", str(self.workspace))
@@ -249,11 +259,25 @@ class RunsPanel(QWidget):
         self._fitting = True
         try:
             header = self.table.horizontalHeader()
-            for column, cap in enumerate(COLUMN_CAPS[:-1]):
-                wanted = max(self.table.sizeHintForColumn(column), header.sectionSizeHint(column))
-                self.table.setColumnWidth(column, min(wanted, cap))
+            widths = [min(max(self.table.sizeHintForColumn(c), header.sectionSizeHint(c)), cap)
+                      for c, cap in enumerate(COLUMN_CAPS)]  # fmt: skip
+            # a narrow table: the long-text columns give up room (down to SHRINK_FLOOR) so Created stays in view
+            room = self.table.viewport().width() - sum(widths)
+            shrinkable = [c for c in SHRINKABLE if widths[c] > SHRINK_FLOOR]
+            if room < 0 and shrinkable and self.table.viewport().width() > 100:
+                spare = sum(widths[c] - SHRINK_FLOOR for c in shrinkable)
+                for c in shrinkable:
+                    widths[c] -= round(min(-room, spare) * (widths[c] - SHRINK_FLOOR) / spare)
+            for column, width in enumerate(widths[:-1]):
+                self.table.setColumnWidth(column, width)
         finally:
             self._fitting = False
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._show_workspace()
+        if not self._sized_by_user:
+            QTimer.singleShot(0, self.fit_columns)  # once the table has its new width
 
     def _on_section_resized(self, column: int, _old: int, _new: int) -> None:
         if not self._fitting and column != len(COLUMNS) - 1 and self.table.isVisible():

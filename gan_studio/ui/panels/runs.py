@@ -47,7 +47,7 @@ STATUS_COLOURS = {"running": ACCENT, "paused": WARNING, "interrupted": WARNING, 
                   "failed": ERROR}  # fmt: skip
 SUMMARY_FIELDS = (("d_loss", "D"), ("g_loss", "G"), ("loss", "loss"), ("recon", "recon"), ("kl", "KL"))
 # the widest a column is made to fit its contents (px); longer cells are elided and say all in their tooltip
-COLUMN_CAPS = (290, 90, 150, 100, 80, 230, 130)
+COLUMN_CAPS = (290, 90, 150, 100, 80, 230, 140)
 CREATED_COLUMN = COLUMNS.index("Created")
 SHRINKABLE = tuple(COLUMNS.index(name) for name in ("Run", "Data", "Last metrics"))  # give up room when narrow
 SHRINK_FLOOR = 90  # px

@@ -48,6 +48,7 @@ from gan_studio.engine.trainer import Trainer  # noqa: E402
 from gan_studio.errors import GanStudioError  # noqa: E402
 from gan_studio.evaluate.reference import reference_data  # noqa: E402
 from gan_studio.evaluate.report import evaluate_run, format_value  # noqa: E402
+from gan_studio.evaluate.report import shown_unit as shown_as  # noqa: E402
 from gan_studio.events import Checkpoint, Diverged, Failed, Finished  # noqa: E402
 from gan_studio.models import get_spec  # noqa: E402
 
@@ -373,7 +374,7 @@ def run_mnist(args, out: Path, log) -> tuple[list[str], float]:
 
     def describe(key, result):
         return (f"{RUNS_MNIST[key[0]][0]} seed {key[1]}: trained {result['steps']} steps in {result['train_cpu_s']} "
-                "CPU s; " + ", ".join(f"{k} {format_value(v['value'], v['unit'])}"
+                "CPU s; " + ", ".join(f"{k} {format_value(v['value'], shown_as(v))}"
                                       for k, v in result["metrics"].items()))  # fmt: skip
 
     done = run_in_pool(args, tasks, log, describe)
@@ -395,10 +396,11 @@ def run_mnist(args, out: Path, log) -> tuple[list[str], float]:
         if not rows:
             return ""
         if which != "value" or len(rows) == 1:
-            return format_value(rows[0][which], rows[0]["unit"])
-        scale, digits = (100, 1) if rows[0]["unit"] == "%" else (1, 3 if key == "frechet" else 1)
+            return format_value(rows[0][which], shown_as(rows[0]))
+        percent = shown_as(rows[0]) == "%"
+        scale, digits = (100, 1) if percent else (1, 3 if key == "frechet" else 1)
         values = [row["value"] for row in rows]
-        return mean_se(values, scale, digits) + (" %" if rows[0]["unit"] == "%" else "")
+        return mean_se(values, scale, digits) + (" %" if percent else "")
 
     for which, label in (("floor", "real data (floor)"), ("ceiling", "noise (ceiling)")):
         cells = []

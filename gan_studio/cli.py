@@ -21,7 +21,7 @@ import sys
 import threading
 
 from gan_studio import __version__
-from gan_studio.errors import GanStudioError
+from gan_studio.errors import GanStudioError, printable
 
 COMMANDS = ["app", "train", "runs", "sample", "export", "eval", "fork", "data", "screenshot"]
 
@@ -158,7 +158,7 @@ def _run_command(argv: list[str] | None) -> int:
     try:
         return int(args.handler(args) or 0)
     except GanStudioError as exc:
-        one_line = " ".join(str(exc).splitlines())  # user text (a model name, a TOML key) may hold newlines
+        one_line = printable(" ".join(str(exc).splitlines()))  # user text (names, keys) may hold control codes
         print(f"gan-studio: error: {one_line}", file=sys.stderr)
         return 2
     except Terminated:

@@ -40,6 +40,12 @@ class ExportError(GanStudioError):
     """An ONNX export failed its checks, or an ONNX file cannot be used."""
 
 
+def printable(text: str) -> str:
+    """`text` safe for one terminal line: control characters (a newline or an escape sequence in a file or
+    class name) shown as escapes, so they neither break the line nor act on the terminal."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
 def shorten(text: object, limit: int = 120) -> str:
     """`text` for a message: at most `limit` characters, with the full length said when cut."""
     text = str(text)

@@ -36,7 +36,7 @@ install_needed() {
 }
 
 qt_runtime_libs=(libgl1 libegl1 libxkbcommon0 libglib2.0-0 libfreetype6 libfontconfig1 libdbus-1-3
-                 fonts-dejavu-core)  # a font with wide Unicode coverage, for class names in pictures
+                 fonts-dejavu-core fonts-droid-fallback)  # wide Unicode coverage and CJK, for class names in pictures
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
   for pkg in "${qt_runtime_libs[@]}"; do

@@ -163,7 +163,10 @@ def test_findings_round_trip_through_events_and_runs_shows_the_latest(tmp_path, 
     assert f"advice: step {found[-1].step} {found[-1].severity}: {found[-1].message}"[:100] in out
     assert out.count("advice:") == 1
     assert main(["runs", str(tmp_path / "runs"), "--advice"]) == 0
-    assert capsys.readouterr().out.count("advice:") == len(found)
+    out = capsys.readouterr().out
+    assert out.count("advice:") == len(found)
+    unwrapped = " ".join(out.split())
+    assert all(" ".join(finding.action.split()) in unwrapped for finding in found)  # whole, remedies included
 
 
 def test_runs_computes_advice_for_runs_that_logged_none(tmp_path, capsys):

@@ -151,6 +151,23 @@ def test_sample_export_and_eval_take_a_kept_checkpoint_with_from(tmp_path, capsy
     assert "no such run directory" in line or "--from" in line
 
 
+def test_resuming_from_an_earlier_checkpoint_removes_the_later_exports_and_evaluation(tmp_path, capsys):
+    """After --from step-4 the old history's step-8 export and report showed other pictures under step 8."""
+    code, out = train(tmp_path, *TINY_GAN, "--steps", "8", "--checkpoint-every", "4", "--lr-g", "0.05")
+    assert code == 0
+    for argv in (["export", str(out), "--reference-samples", "0"], ["export", str(out), "--from", "step-4"],
+                 ["eval", str(out), "--n", "200", "--quiet"]):  # fmt: skip
+        assert main(argv) == 0
+    (out / "exports" / "mine.onnx").write_bytes((out / "exports" / "generator-step-0000008.onnx").read_bytes())
+    assert main(["train", "--resume", str(out), "--from", "step-4", "--steps", "6", "--lr-g", "0.01"]) == 0
+    exports = sorted(p.name for p in (out / "exports").iterdir())
+    assert exports == ["generator-step-0000004.onnx", "mine.onnx"]  # a name of the person's own stays
+    assert not (out / "eval" / "report.json").exists()
+    assert main(["eval", str(out), "--n", "200", "--quiet"]) == 0  # a report of step 6 survives a resume at 6
+    assert main(["train", "--resume", str(out), "--steps", "7"]) == 0
+    assert (out / "eval" / "report.json").is_file()
+
+
 def _tiny_image_npz(tmp_path) -> Path:
     rng = np.random.default_rng(0)
     path = tmp_path / "tiny.npz"
@@ -390,6 +407,19 @@ def test_a_run_on_a_relative_data_path_resumes_and_evaluates_from_any_folder(tmp
     assert main(["train", "--resume", str(out), "--steps", "3"]) == 0
     monkeypatch.chdir(data)  # and the path as first typed is the same data, not a change
     assert main(["train", "--resume", str(out), "--steps", "4", "--data", "points.npz"]) == 0
+
+
+def test_resuming_a_run_whose_data_moved_names_the_way_out(tmp_path, capsys):
+    data = tmp_path / "points.npz"
+    np.savez(data, x=np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32))
+    code, out = train(tmp_path, *TINY_GAN, "--steps", "2", data=str(data))
+    assert code == 0
+    data.rename(tmp_path / "moved.npz")
+    capsys.readouterr()
+    line = one_line_error(capsys, main(["train", "--resume", str(out), "--steps", "3"]))
+    assert f"{data}: the run's data is no longer here: put it back, or link it from where it is now" in line
+    (tmp_path / "points.npz").symlink_to(tmp_path / "moved.npz")  # the way out it names
+    assert main(["train", "--resume", str(out), "--steps", "3"]) == 0
 
 
 def test_resume_refuses_data_that_changed_since_the_run_started(tmp_path, capsys):

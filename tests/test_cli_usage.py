@@ -72,6 +72,17 @@ def test_output_into_a_pipe_closed_early_ends_quietly_without_a_traceback(tmp_pa
     assert process.wait(timeout=120) == 141 and stderr == ""
 
 
+@pytest.mark.parametrize("command", ["eval", "export", "fork"])
+def test_a_file_given_as_the_run_is_named_as_a_file(tmp_path, capsys, command):
+    """eval and export said "cannot create the folder ... use --no-save", then "no such run directory"."""
+    exported = tmp_path / "generator.onnx"
+    exported.write_bytes(b"onnx bytes")
+    assert main([command, str(exported)]) == 2
+    err = capsys.readouterr().err
+    assert "not a run folder: this is a file (an exported model: `gan-studio sample` draws from one)" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_no_parser_accepts_abbreviations():
     parser = build_parser()
     parsers = [parser, *_subparsers(parser).values()]
@@ -175,7 +186,7 @@ def test_a_folder_path_wins_over_a_name(workspace, tmp_path, capsys, monkeypatch
         (["--seed", "-1"], "--seed must be at least 0, got -1"),
         (["--n", "100000000"], "--n must be at most 10000, got 100000000"),
         (["--n", "0"], "--n must be at least 1, got 0"),
-        (["--label", "99999999999999999999999"], "--label must be at most"),
+        (["--label", "99999999999999999999999"], "--label is only for conditional models"),
         (["--device", "tpu"], "argument --device: invalid choice"),
     ],
 )

@@ -230,8 +230,10 @@ def test_a_builder_waits_for_the_one_holding_the_lock(tmp_path):
     done = threading.Event()
     result = {}
 
+    told = []
+
     def build():
-        result["ds"] = load_dataset(str(folder), image_size=16)
+        result["ds"] = load_dataset(str(folder), image_size=16, progress=lambda done, total: told.append(total))
         done.set()
 
     with cache_mod.build_lock(final):
@@ -239,6 +241,7 @@ def test_a_builder_waits_for_the_one_holding_the_lock(tmp_path):
         worker.start()
         assert not done.wait(1.0)  # blocked on the lock
         assert not final.exists()
+        assert told == [prepare_mod.WAITING]  # and says so once (a second `data prepare` printed nothing for 66 s)
     worker.join(60)
     assert done.is_set() and Path(result["ds"].prepared_file) == final
 
@@ -538,3 +541,60 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return "\nState:\tZ" not in status
+
+
+def test_system_folders_are_not_classes_and_a_stray_sub_folder_does_not_swallow_the_photos(tmp_path):
+    """A NAS puts @eaDir/ (thumbnails) in every photo folder: the photos were then "in no class", and
+    skipping bad files trained on the thumbnails alone."""
+    photos = tmp_path / "photos"
+    for i in range(6):
+        write_image(photos / f"img{i}.jpg", seed=i)
+    write_image(photos / "@eaDir" / "img0.jpg" / "SYNOPHOTO_THUMB_M.jpg", seed=50)
+    write_image(photos / "#recycle" / "old.jpg", seed=51)
+    data = load_dataset(str(photos), image_size=8, skip_bad_files=True)
+    assert len(data) == 6 and data.y is None
+    write_image(photos / "rejected" / "blurry.jpg", seed=52)
+    for skip in (False, True):
+        with pytest.raises(DataError, match=r"6 images lie at the top, beside 1 sub-folder\(s\) \('rejected'\) "
+                                            r"holding 1: with sub-folders, each is read as a class"):  # fmt: skip
+            load_dataset(str(photos), image_size=8, skip_bad_files=skip)
+    archive = tmp_path / "photos.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(photos.rglob("*.jpg")):
+            zf.write(path, path.relative_to(photos).as_posix())
+    with pytest.raises(DataError, match="6 images lie at the top, beside 1 sub-folder"):
+        load_dataset(str(archive), image_size=8, skip_bad_files=True)
+
+
+def test_the_progress_line_says_when_it_waits_and_rates_from_the_first_images_on(monkeypatch):
+    """The first ETA counted the workers' start-up: '34m51s' for a prepare that took 2m42s."""
+    from gan_studio.commands import data as data_command
+
+    clock = iter([0.0, 30.0, 31.0])  # start; the first images at 30 s; 100 more 1 s later
+    monkeypatch.setattr(data_command.time, "monotonic", lambda: next(clock))
+    out = io.StringIO()
+    line = data_command.ProgressLine("preparing", stream=out)
+    line.tty = False
+    line.update(0, prepare_mod.WAITING)
+    line.update(100, 10_100)
+    line.last_print = -100.0
+    line.update(200, 10_100)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "preparing: waiting for another process that is preparing the same data"
+    assert lines[-1].endswith("100/s, ETA 1m39s")  # 9,900 left at 100/s, not at 200 per 31 s
+
+
+def test_pictures_in_formats_not_read_are_counted_and_named(tmp_path, capsys):
+    """A folder of .tif scans said only "no images found"; .gif files beside PNGs were dropped unsaid."""
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    for i in range(2):
+        Image.fromarray(np.zeros((9, 9, 3), np.uint8)).save(scans / f"s{i}.tif")
+    with pytest.raises(DataError, match=r"no images found .*; 2 \.tif files in formats not read: convert them to PNG"):
+        load_dataset(str(scans), image_size=8)
+    for i in range(3):
+        write_image(scans / f"p{i}.png", seed=i)
+    Image.fromarray(np.zeros((9, 9), np.uint8)).save(scans / "anim.gif")
+    assert cli_main(["data", "prepare", str(scans), "--image-size", "8", "--quiet"]) == 0
+    assert "2 .tif and 1 .gif files in formats not read" in capsys.readouterr().out
+    assert load_dataset(str(scans), image_size=8).describe()["formats_not_read"] == {".tif": 2, ".gif": 1}

@@ -91,6 +91,24 @@ def test_decompression_bomb_refused(tmp_path, monkeypatch):
     with pytest.raises(DataError, match="too large") as info:
         load_image_folder(tmp_path)
     assert "big.png" in str(info.value)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 400)  # beyond twice Pillow's limit: its error, our words
+    with pytest.raises(DataError, match=r"big.png \(image is too large \(0 megapixels; at most 50 megapixels\)\)"):
+        load_image_folder(tmp_path)
+
+
+def test_transparency_is_the_same_black_whatever_the_png_encoding(tmp_path):
+    """A colour-key PNG (grey or RGB with tRNS) kept its key colour while a palette PNG turned black."""
+    from PIL import Image as PILImage
+
+    white = np.full((16, 16), 255, np.uint8)
+    grey = PILImage.fromarray(white, "L")
+    grey.save(tmp_path / "grey.png", transparency=255)
+    PILImage.fromarray(np.full((16, 16, 3), 255, np.uint8), "RGB").save(
+        tmp_path / "rgb.png", transparency=(255, 255, 255)
+    )
+    grey.convert("P").save(tmp_path / "palette.png", transparency=255)
+    raw = load_image_folder(tmp_path, 8)
+    assert raw.x.max() == 0  # all three fully transparent: black, like RGBA images
 
 
 def test_symlink_outside_folder_refused(tmp_path):
@@ -402,3 +420,16 @@ def test_a_cifar100_folder_is_named_as_a_format_not_read(tmp_path, given):
         (folder / name).write_bytes(b"\x80\x02}q\x00.")
     with pytest.raises(DataError, match="a CIFAR-100 python folder"):
         load_dataset(str(tmp_path if given == "parent" else folder), image_size=8)
+
+
+def test_npz_labels_saved_as_a_column_are_read_like_a_vector(tmp_path):
+    """(N, 1) labels, as Keras and scikit-learn often save them, were refused."""
+    from gan_studio.data import load_dataset
+
+    x = np.random.default_rng(0).integers(0, 256, (12, 10, 10), dtype=np.uint8)
+    np.savez(tmp_path / "column.npz", x=x, y=(np.arange(12) % 3)[:, None])
+    data = load_dataset(str(tmp_path / "column.npz"), image_size=8)
+    assert data.y.tolist() == [0, 1, 2] * 4
+    np.savez(tmp_path / "wide.npz", x=x, y=np.zeros((12, 2), np.int64))
+    with pytest.raises(DataError, match=r"expected 12 labels \(one per sample\), got shape \(12, 2\)"):
+        load_dataset(str(tmp_path / "wide.npz"), image_size=8)

@@ -208,7 +208,10 @@ def _flip_byte_in_the_middle(path: Path) -> None:
         (lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]), "corrupt or truncated"),
         (lambda p: p.write_bytes(b""), "corrupt or truncated"),
         (lambda p: torch.save({"weights": torch.zeros(2)}, p), "not a GAN Studio checkpoint"),
-        (lambda p: p.unlink(), "no checkpoint"),
+        (
+            lambda p: p.unlink(),
+            "checkpoints/last.pt is missing .the run recorded step 3.: deleted or moved; it keeps step-3",
+        ),
         (lambda p: _flip_byte_in_the_middle(p), "damaged checkpoint: .* fails its checksum"),
     ],
     ids=["truncated", "empty", "foreign", "missing", "one-byte"],

@@ -102,7 +102,7 @@ def test_eval_json_output_is_the_saved_report(tmp_path, capsys):
     assert printed["metrics"] == saved["metrics"]
     assert printed["n"] == 2500  # the PacGAN protocol's sample count by default
     assert printed["modes"]["num_modes"] == 8
-    assert any(note.startswith("2D noise ceiling") for note in printed["notes"])  # what the noise row can't say
+    assert any(note.startswith("2D noise ceiling") and "judge by modes" in note for note in printed["notes"])
 
 
 def test_eval_of_a_missing_run_is_one_line_and_exit_2(tmp_path, capsys):
@@ -177,6 +177,8 @@ def test_eval_of_a_tiny_dataset_reports_what_it_can_and_says_why_the_rest_is_mis
     report = json.loads((run / "eval" / "report.json").read_text())
     assert any("held-out part holds only" in note for note in report["notes"])
     assert not {"frechet", "precision", "recall"} & {row["key"] for row in report["metrics"]}
+    if not images:  # points without modes: the note does not point at rows the report lacks
+        assert any("judge by precision, against the real-data floor" in note for note in report["notes"])
 
 
 def test_eval_refuses_data_that_changed_since_the_run_was_trained(tmp_path, capsys):

@@ -94,3 +94,18 @@ def test_kid_values_print_readably_at_every_size():
     assert format_value(0.00234, KID_UNIT) == "2.34 ×10⁻³"
     assert format_value(-0.0001, KID_UNIT).startswith("≈0")
     assert format_value(151.2, KID_UNIT) == "151.2"  # not "1.51e+05 ×10⁻³"
+
+
+def test_a_report_row_says_how_its_values_are_stored_and_shows_them_in_one_notation():
+    from gan_studio.evaluate.report import KID_UNIT, metric, table_rows
+
+    recall = metric("recall", "recall", 0.0056, 0.9, 0.01, "higher", "%")
+    assert (recall["unit"], recall["shown_as"]) == ("fraction", "%")  # 0.0056 is 0.56 %, not 0.0056 %
+    kid = metric("kid", "KID", 81.58, 0.266, 317.9, unit=KID_UNIT)
+    assert (kid["unit"], kid["shown_as"]) == ("", KID_UNIT)
+    rows = table_rows({"metrics": [recall, kid]})
+    assert rows[0][1:4] == ("0.6 %", "90.0 %", "1.0 %")
+    assert rows[1][1:4] == ("81.58", "0.266", "317.9")  # not "266 ×10⁻³" between two plain numbers
+    old = {**recall, "unit": "%"}
+    del old["shown_as"]  # a report saved before the field: still shown in %
+    assert table_rows({"metrics": [old]})[0][1] == "0.6 %"

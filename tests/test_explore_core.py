@@ -271,7 +271,8 @@ def test_explorer_state_and_its_render_jobs_without_a_widget(dcgan_run, cvae_moo
 
 
 def test_row_labels_draw_class_names_in_any_script_not_missing_glyph_boxes():
-    from gan_studio.explore.saving import label_font, label_rows
+    from gan_studio.explore.label_fonts import label_font
+    from gan_studio.explore.saving import label_rows
 
     font = label_font(11)
 
@@ -284,3 +285,24 @@ def test_row_labels_draw_class_names_in_any_script_not_missing_glyph_boxes():
         assert glyph(character) != missing, character
     picture, margin = label_rows(np.zeros((36, 36), np.uint8), ["ünïcode ✓"], 32)
     assert margin > 8 and picture[:, :margin].any()
+
+
+def test_row_labels_in_scripts_the_main_font_lacks_fall_back_to_a_font_that_has_them():
+    """Class folders "零 zero", "猫": DejaVu has no CJK; they were drawn as boxes beside every grid row."""
+    from gan_studio.explore import label_fonts
+
+    chain = label_fonts.font_chain(11)
+    if not any(label_fonts._draws(font, "零") for font in chain[:-1]):
+        pytest.skip("no CJK font on this system (the quickstart installs fonts-droid-fallback)")
+    assert not label_fonts._draws(chain[0], "零")  # the main font lacks it: the fallback is what draws it
+    runs = label_fonts.font_runs("零 zero", 11)
+    assert runs[0][0].startswith("零") and label_fonts._draws(runs[0][1], "零") and runs[-1][1] is chain[0]
+    picture, margin = label_rows_of("零 zero")
+    alone, _ = label_rows_of("zero")
+    assert margin > label_fonts.text_width("zero", 11) and picture[:, :margin].any() and alone.shape != picture.shape
+
+
+def label_rows_of(text):
+    from gan_studio.explore.saving import label_rows
+
+    return label_rows(np.zeros((36, 36), np.uint8), [text], 32)

@@ -77,7 +77,14 @@ def _png(path: Path) -> np.ndarray:
 
 @pytest.mark.parametrize(
     ("name", "extra"),
-    [("cdcgan-32", []), ("cdcgan-32", ["--label", "2"]), ("dcgan-64", []), ("cgan-images", []), ("vae-images", [])],
+    [
+        ("cdcgan-32", []),
+        ("cdcgan-32", ["--label", "2"]),
+        ("cdcgan-32", ["--label", "triangle"]),
+        ("dcgan-64", []),
+        ("cgan-images", []),
+        ("vae-images", []),
+    ],
 )
 def test_sample_from_the_onnx_file_draws_the_same_grid_as_the_run(tmp_path, name, extra, capsys):
     run, report = exported(name)
@@ -235,6 +242,8 @@ def test_bad_generate_arguments_are_config_errors():
     ("name", "args", "message"),
     [
         ("cdcgan-32", ["--label", "3"], "--label must be between 0 and 2 (circle, square, triangle), got 3"),
+        ("cdcgan-32", ["--label", "Square"], "--label 'Square' is not a class index or name; did you mean 'square'?"),
+        ("cdcgan-32", ["--label", "9" * 5000], "is not a class index or name (classes: circle, square, triangle)"),
         ("dcgan-32", ["--label", "0"], "--label is only for conditional models"),
         ("dcgan-32", ["--n", "0"], "--n must be at least 1"),
         ("dcgan-32", ["--provider", "NoSuchExecutionProvider"], "cannot run on this machine"),
@@ -253,3 +262,38 @@ def test_asking_for_cuda_without_a_gpu_is_a_clear_error():
     assert "CUDAExecutionProvider" in ort.get_available_providers()  # the GPU build of onnxruntime
     with pytest.raises(ExportError, match="'CUDAExecutionProvider' cannot run on this machine"):
         OnnxGenerator(exported("dcgan-32")[1].path, providers=["CUDAExecutionProvider"])
+
+
+def test_a_model_that_draws_nan_is_an_error_not_a_blank_grid(tmp_path, capsys):
+    _, report = exported("cdcgan-32")
+
+    def poison(model):
+        weights = max(model.graph.initializer, key=lambda t: len(onnx.numpy_helper.to_array(t).ravel()))
+        values = onnx.numpy_helper.to_array(weights).copy()
+        values.flat[0] = np.nan
+        weights.CopyFrom(onnx.numpy_helper.from_array(values, weights.name))
+
+    path = _edited_copy(report.path, tmp_path / "nan.onnx", poison)
+    assert main(["sample", str(path), "--out", str(tmp_path / "grid.png")]) == 2
+    err = capsys.readouterr().err
+    assert "the model gave NaN or infinite values in 'image' for 64 of 64 inputs" in err
+    assert not (tmp_path / "grid.png").exists()
+
+
+def test_control_codes_in_class_names_reach_the_terminal_as_escapes(tmp_path, capsys):
+    """A class name holding ESC [ 2 J (clear the screen), quoted in an error, must not act on the terminal."""
+    _, report = exported("cdcgan-32")
+    names = json.dumps(["circle\x1b[2J", "square\x07", "tri\nangle"])
+    path = _edited_copy(report.path, tmp_path / "codes.onnx", lambda m: _set_prop(m, "class_names", names))
+    assert main(["sample", str(path), "--label", "7", "--out", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert "circle\\x1b[2J" in err and "\x1b" not in err and "\x07" not in err and err.count("\n") == 1
+
+
+def test_label_takes_a_class_name_as_well_as_an_index(tmp_path):
+    run, report = exported("cdcgan-32")
+    for source in (run, report.path):
+        by_name, by_index = tmp_path / "name.png", tmp_path / "index.png"
+        assert main(["sample", str(source), "--label", "triangle", "--out", str(by_name)]) == 0
+        assert main(["sample", str(source), "--label", "2", "--out", str(by_index)]) == 0
+        assert by_name.read_bytes() == by_index.read_bytes()

@@ -331,6 +331,20 @@ def test_export_and_eval_create_nothing_through_a_symlinked_output_folder(finish
         (finished / entry).unlink()
 
 
+@pytest.mark.parametrize("name", ["report.json", "nearest.png"])
+def test_eval_refuses_a_symlinked_report_file_before_it_evaluates(finished, tmp_path, cli, monkeypatch, name):
+    """It was refused only after every stage had run, minutes later."""
+    from gan_studio.evaluate import report as report_mod
+
+    (finished / "eval").mkdir(exist_ok=True)
+    (finished / "eval" / name).unlink(missing_ok=True)
+    (finished / "eval" / name).symlink_to(tmp_path / "elsewhere")
+    monkeypatch.setattr(report_mod, "reference_for_run", lambda *a, **k: pytest.fail("evaluation started"))
+    code, stderr = cli("eval", str(finished), "--n", "50")
+    assert_one_line(code, stderr, f"eval/{name} is a symlink: nothing is written through it")
+    assert not (tmp_path / "elsewhere").exists()
+
+
 @pytest.mark.parametrize("entry", [".lock", "events.jsonl", "metrics.jsonl"])
 def test_a_hard_linked_log_or_lock_is_refused_and_the_other_copy_untouched(finished, tmp_path, entry, cli):
     other = tmp_path / "someone-elses-file.txt"

@@ -420,7 +420,7 @@ def test_runs_list_open_compare_resume_and_delete_with_confirmation(qtbot, tmp_p
     panel.resume_button.click()
     assert opened == [workspace / "second"] and resumed == [workspace / "second"]
     panel.select_run(workspace / "first")
-    assert not panel.resume_button.isEnabled()  # finished runs are not resumed
+    assert panel.resume_button.isEnabled() and "more steps" in panel.resume_button.toolTip()  # to train further
     with RunLock(workspace / "second", who="gan-studio train"):  # another process is training it
         ok, why = resumable(workspace / "second", "running")
         assert not ok and "gan-studio train" in why

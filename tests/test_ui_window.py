@@ -162,6 +162,28 @@ def test_resume_continues_a_stopped_run_from_its_checkpoint(qtbot, window):
     assert win.plots.point_count("d_loss") == len({r["step"] for r in RunDir(run_path).read_metrics()})
 
 
+def test_resume_uses_what_the_setup_changed_so_a_finished_run_or_fork_trains_further(qtbot, window):
+    """Setup edits were dropped: a finished run (or its fork) 'finished at step 20' at once, Resume greyed."""
+    win = window
+    set_up_tiny_gan(win, steps=20, log_every="5")
+    win.start_training()
+    qtbot.waitUntil(lambda: win.session.state == "idle", timeout=WAIT_MS)
+    run_path = win.session.run_path
+    assert RunDir(run_path).read_info()["status"] == "finished"
+    win.runs.refresh()
+    win.runs.select_run(run_path)
+    assert win.runs.resume_button.isEnabled() and "more steps" in win.runs.resume_button.toolTip()
+    type_into(win.setup.train_form, {"batch_size": "17"})  # not something a resume may change: refused by name
+    win.resume_run(run_path)
+    assert win.session.state == "idle" and "cannot resume" in win.banner.message
+    assert "batch size (32 in the run, 17 here) cannot change when resuming" in win.banner.message
+    type_into(win.setup.train_form, {"batch_size": "32", "steps": "30"})
+    win.resume_run(run_path)
+    qtbot.waitUntil(lambda: win.session.state == "idle" and RunDir(run_path).read_info()["step"] == 30,
+                    timeout=WAIT_MS)  # fmt: skip
+    assert RunDir(run_path).read_info()["status"] == "finished" and RunDir(run_path).read_metrics()[-1]["step"] == 30
+
+
 def test_follows_a_run_written_by_another_trainer(qtbot, window, tmp_path):
     """A run still being written (as by a headless `gan-studio train`) is followed live."""
     win = window

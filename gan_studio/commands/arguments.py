@@ -45,6 +45,9 @@ def resolve_run(text: str, workspace: str | Path | None = None) -> Path:
     path = Path(text)
     if path.is_dir():
         return _checked(path)
+    if path.exists():  # a file: not a run, whatever the command would try to do with it next
+        hint = " (an exported model: `gan-studio sample` draws from one)" if path.suffix.lower() == ".onnx" else ""
+        raise RunError(f"not a run folder: this is a file{hint}; give the run's folder or its name", path)
     root = Path(workspace) if workspace else default_workspace()
     if text and len(path.parts) == 1 and text not in (".", ".."):
         candidate = root / text

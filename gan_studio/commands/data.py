@@ -11,7 +11,8 @@ import sys
 import time
 
 from gan_studio.data.budgets import human_bytes
-from gan_studio.errors import ConfigError
+from gan_studio.data.prepare import WAITING, formats_not_read
+from gan_studio.errors import ConfigError, printable
 
 CHANNEL_NAMES = {1: "grey", 3: "RGB"}
 
@@ -67,12 +68,19 @@ def _prepare(args) -> int:
               f"moments at each start, nothing to prepare", file=sys.stderr)  # fmt: skip
         return 0
     c, h, w = dataset.pixels.shape[1:]
-    print(f"{len(dataset):,} images of {w}x{h} {CHANNEL_NAMES.get(c, c)}"
-          f"{f', {dataset.num_classes} classes' if dataset.num_classes else ''} ready in {seconds:.1f} s: "
-          f"{dataset.prepared_file}")  # fmt: skip
+    classes = f", {counted(dataset.num_classes, 'class', 'classes')}" if dataset.num_classes else ""
+    print(f"{counted(len(dataset), 'image', 'images')} of {w}x{h} {CHANNEL_NAMES.get(c, c)}{classes} ready in "
+          f"{seconds:.1f} s: {dataset.prepared_file}")  # fmt: skip
     if dataset.skipped_count:
         print(f"{dataset.skipped_count:,} file(s) could not be used and are left out (see gan-studio data info)")
+    if dataset.other_formats:
+        print(formats_not_read(dataset.other_formats))
     return 0
+
+
+def counted(n: int, one: str, many: str) -> str:
+    """'1 image', '2,000 images'."""
+    return f"{n:,} {one if n == 1 else many}"
 
 
 def trainable_image_sizes() -> tuple[int, int]:
@@ -111,7 +119,7 @@ def _info() -> int:
               f"{classes}{skipped}, {human_bytes(entry.bytes)}, from {meta.source} "
               f"({time.strftime('%Y-%m-%d %H:%M', time.localtime(meta.created))})")  # fmt: skip
         for bad in meta.skipped[:5]:
-            print(f"      left out: {bad.get('name')} ({bad.get('reason')})")
+            print(printable(f"      left out: {bad.get('name')} ({bad.get('reason')})"))
     print(f"{len(entries)} file(s), {human_bytes(total)}")
     return 0
 
@@ -167,16 +175,22 @@ class ProgressLine(StatusLine):
         super().__init__(enabled, stream)
         self.label = label
         self.started = time.monotonic()
+        self.first: tuple[float, int] | None = None  # (time, count) of the first update with work done
 
     def update(self, done: int, total: int) -> None:
         if not self.enabled:
             return
+        if total == WAITING:
+            self.show(f"{self.label}: waiting for another process that is preparing the same data")
+            return
         now = time.monotonic()
+        if done and self.first is None:  # rates from the first images on: not the workers' start-up
+            self.first = (now, done)
         if now - self.last_print < (0.2 if self.tty else 10.0) and done < total:
             return
         self.last_print = now
-        elapsed = max(now - self.started, 1e-6)
-        rate = done / elapsed
+        since, at = self.first or (self.started, 0)
+        rate = (done - at) / max(now - since, 1e-6) if done > at else done / max(now - self.started, 1e-6)
         if total:
             eta = f", ETA {duration((total - done) / rate)}" if rate > 0 and done < total else ""
             text = f"{self.label}: {done:,}/{total:,} ({done / total:.0%}), {rate:,.0f}/s{eta}"

@@ -8,9 +8,10 @@ metrics.jsonl (gan_studio.evaluate.advisor).
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
-from gan_studio.errors import GanStudioError, RunError
+from gan_studio.errors import GanStudioError, RunError, printable
 from gan_studio.evaluate.advisor import advise_run, latest_advice
 from gan_studio.paths import default_workspace
 from gan_studio.store.rundir import list_runs
@@ -50,7 +51,11 @@ def run(args) -> int:
             f"{r['name'][:42]:<42} {r['model'][:7]:<7} {r['data'][:14]:<14} {r['status'][:11]:<11} {r['step']:>8}  {metrics}"
         )
         for line in advice_lines(Path(r["path"]), every=args.advice):
-            print(f"  {line[:ADVICE_WIDTH]}")
+            line = printable(line)
+            if args.advice:  # every piece of advice, whole: its remedy is at the end
+                print(textwrap.fill(line, ADVICE_WIDTH, initial_indent="  ", subsequent_indent="    "))
+            else:
+                print(f"  {line if len(line) <= ADVICE_WIDTH else line[: ADVICE_WIDTH - 1] + '…'}")
     return 0
 
 
@@ -66,8 +71,3 @@ def advice_lines(run_path: Path, every: bool = False) -> list[str]:
     if not every:
         findings = findings[-1:]
     return [f"{source}: {finding.line()}" for finding in findings]
-
-
-def printable(text: str) -> str:
-    """`text` on one table line: control characters (a newline in a folder name) shown as escapes."""
-    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)

@@ -34,7 +34,8 @@ def add_parser(sub) -> None:
     p.add_argument("source", metavar="RUN|FILE.onnx", help="a run folder or name, or an exported .onnx file")
     p.add_argument("--n", type=bounded_int(1, MAX_SAMPLES), default=64, help="number of samples [64]")
     p.add_argument("--seed", type=bounded_int(0, MAX_SEED), default=0, help="noise seed [0]")
-    p.add_argument("--label", type=bounded_int(0, 2**31 - 1), default=None, help="class index for conditional models")
+    p.add_argument("--label", default=None, metavar="CLASS",
+                   help="conditional models: every sample of this class, by index (3) or name (cat)")  # fmt: skip
     p.add_argument("--out", default="grid.png", help="output PNG file [grid.png]")
     p.add_argument(
         "--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"), help="torch device for runs [cpu]"

@@ -26,7 +26,7 @@ import struct
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -427,13 +427,18 @@ def check_disk_space(folder: Path, nbytes: int) -> None:
 
 
 @contextlib.contextmanager
-def build_lock(final: Path, cancel=None) -> Iterator[None]:
-    """Hold an exclusive OS lock for building `final` (waits for another builder; cancel stops waiting)."""
+def build_lock(final: Path, cancel=None, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold an exclusive OS lock for building `final` (waits for another builder, calling `waiting` once
+    when it has to; cancel stops waiting)."""
     final.parent.mkdir(parents=True, exist_ok=True)
     lock_path = final.with_name(final.name + ".lock")
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
+        told = False
         while not _try_lock(fd):
+            if waiting is not None and not told:
+                waiting()
+                told = True
             if cancel is not None and cancel.is_set():
                 raise PreparationCancelled("data preparation cancelled")
             time.sleep(LOCK_POLL_S)

@@ -100,6 +100,7 @@ class Dataset:
     skipped_count: int = 0
     prepared_file: str = ""  # the cache file the pixels are mapped from ("" when in RAM)
     check: object = None  # cache.BlockCheck of a prepared file: blocks are checked before first use
+    other_formats: dict = field(default_factory=dict)  # ".tif" -> files of an image folder in formats not read
 
     def __post_init__(self):
         if self.kind == "images" and (self.storage.dtype != np.uint8 or self.storage.ndim != 4):
@@ -191,6 +192,8 @@ class Dataset:
             "class_names": list(self.class_names),
             "value_range": list(self.value_range),
         }
+        if self.other_formats:
+            info["formats_not_read"] = {str(k)[:16]: int(v) for k, v in list(self.other_formats.items())[:20]}
         if self.skipped_count:
             info["skipped_files"] = self.skipped_count
             info["skipped"] = [

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import warnings
 import zlib
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from gan_studio.data.budgets import MAX_IMAGE_PIXELS
 from gan_studio.data.imagefiles import read_item
 from gan_studio.user_files import RefusedFile, os_reason
 
-DECODER_VERSION = 2  # part of every cache key: bump when decoded pixels change
+DECODER_VERSION = 3  # part of every cache key: bump when decoded pixels change (3: colour-key transparency)
 _SIXTEEN_BIT_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N"}
 _ORIENTATION_TAG = 0x0112
 _TRANSPOSE = {  # EXIF orientation -> the transposition that makes the image upright
@@ -56,6 +57,8 @@ def _open(data: bytes) -> Image.Image:
 
 def _normal_mode(img: Image.Image) -> Image.Image:
     """The image in L, LA, RGB or RGBA (the modes resizing handles); 16-bit values scaled to 8 bits."""
+    if img.mode in ("L", "RGB") and "transparency" in img.info:  # a colour key (tRNS): transparent as in P and RGBA
+        return img.convert("RGBA")
     if img.mode in ("L", "LA", "RGB", "RGBA"):
         return img
     if img.mode in _SIXTEEN_BIT_MODES:
@@ -90,8 +93,10 @@ def decode_square(data: bytes, size: int) -> np.ndarray:
             return np.asarray(img, dtype=np.uint8)
     except BadImage:
         raise
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-        raise BadImage(f"image is too large (possible decompression bomb): {exc}") from None
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:  # Pillow's own, larger limit
+        declared = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(declared.group(1)) / 10**6:,.0f} megapixels" if declared else "a decompression bomb?"
+        raise BadImage(f"image is too large ({size}; at most {MAX_IMAGE_PIXELS // 10**6} megapixels)") from None
     except UnidentifiedImageError:
         raise BadImage("not a readable image (corrupt or unsupported format)") from None
     except MemoryError:

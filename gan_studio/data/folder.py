@@ -44,7 +44,7 @@ def decode_listing(listing: ImageListing, image_size: int) -> RawImages:
         skipped.sort(key=lambda s: s["name"])
         raise bad_files_error(listing.path, skipped, len(skipped), n + len(listing.bad))
     if not n:
-        raise no_images_error(listing.path)
+        raise no_images_error(listing.path, listing.other_formats)
     pixels = out if colour else out[:, :1]
     y = np.asarray(listing.labels, dtype=np.int64) if listing.labelled else None
     return RawImages(np.ascontiguousarray(pixels.transpose(0, 2, 3, 1)), y, list(listing.class_names),

@@ -28,6 +28,9 @@ from gan_studio.user_files import RefusedFile, describe_kind, open_user_file, os
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 _IMAGE_SUFFIXES = tuple(sorted(IMAGE_EXTENSIONS))
+# pictures in formats that are not read: counted, so that a folder of them is explained, not "no images"
+OTHER_IMAGE_EXTENSIONS = (".tif", ".tiff", ".gif", ".heic", ".heif", ".avif", ".jxl", ".jp2", ".ico", ".svg",
+                          ".psd", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raw")  # fmt: skip
 _BY_NAME = operator.attrgetter("name")
 MAX_DEPTH = 64  # nested folders below the dataset folder
 MAX_ZIP_RATIO = 1000  # uncompressed / compressed size of one member beyond which it is treated as a bomb
@@ -59,6 +62,12 @@ class ImageListing:
     labels: list[int] = field(default_factory=list)
     sizes: list[int] = field(default_factory=list)
     stamps: list[int] = field(default_factory=list)  # mtime_ns of a file, CRC-32 of a member
+    other_formats: dict[str, int] = field(default_factory=dict)  # ".tif" -> files in formats not read
+
+    def count_other_format(self, name: str) -> None:
+        suffix = os.path.splitext(name)[1].lower()
+        if suffix in OTHER_IMAGE_EXTENSIONS:
+            self.other_formats[suffix] = self.other_formats.get(suffix, 0) + 1
 
     def add(self, name: str, ref: str, label: int, size: int, stamp: int) -> None:
         self.names.append(name)
@@ -86,8 +95,13 @@ class ImageListing:
         }
 
 
+# folders an operating system, a NAS or an archiver adds beside photos: thumbnails and trash, never a class
+SYSTEM_FOLDERS = frozenset({"__MACOSX", "@eaDir", "#recycle", "#snapshot", "$RECYCLE.BIN", "System Volume Information",
+                            "lost+found"})  # fmt: skip
+
+
 def _is_hidden(name: str) -> bool:
-    return name.startswith(".") or name == "__MACOSX"
+    return name.startswith(".") or name in SYSTEM_FOLDERS
 
 
 def _is_image_name(name: str) -> bool:
@@ -100,7 +114,7 @@ def _is_image_name(name: str) -> bool:
 def _sorted_entries(folder: str) -> list[os.DirEntry]:
     try:
         with os.scandir(folder) as it:
-            entries = [e for e in it if not (e.name[0] == "." or e.name == "__MACOSX")]
+            entries = [e for e in it if not _is_hidden(e.name)]
         entries.sort(key=_BY_NAME)
         return entries
     except OSError as exc:
@@ -114,7 +128,8 @@ def _symlink_target(entry: os.DirEntry, root: Path) -> Path | None:
     except (OSError, RuntimeError):  # broken, or a loop (RuntimeError before Python 3.13)
         return None
     if not target.is_relative_to(root):
-        raise DataError(f"refusing symlink that points outside the dataset folder (to {target})", entry.path)
+        raise DataError(f"refusing symlink that points outside the dataset folder (to {shorten(target, 200)}): give "
+                        "--data a folder that holds both, or copy the files in (cp -rL)", entry.path)  # fmt: skip
     return target
 
 
@@ -142,7 +157,8 @@ def _walk_images(top: Path, prefix: str, root: Path, label: int, seen: set[Path]
                     target = entry.path
                     st = entry.stat(follow_symlinks=False)
                 else:
-                    continue  # another kind of file: not looked at
+                    listing.count_other_format(entry.name)  # another kind of file: only counted when a picture
+                    continue
             except OSError as exc:
                 if is_image:
                     bad.append((rel + entry.name, f"cannot access: {os_reason(exc)}"))
@@ -211,7 +227,21 @@ def list_image_folder(folder: str | Path) -> ImageListing:
         found = _walk_images(path, f"{name}/", root, label, seen, listing)
         if not found and not any(b.startswith(f"{name}/") for b, _ in listing.bad):
             raise DataError(f"class folder '{shorten(name, 80)}' holds no images", path)
+    beside = sum(1 for entry in top if _is_image_name(entry.name) and not entry.is_dir())
+    _check_classes_hold_most(beside, [name for name, _ in class_dirs], len(listing.names), folder)
     return listing
+
+
+def _check_classes_hold_most(beside: int, class_names: list[str], in_classes: int, source) -> None:
+    """DataError when more images lie beside the sub-folders than in them: a photo folder with one stray
+    sub-folder (thumbnails, rejects) would be read as classes, and skipping the images "in no class"
+    would train on the stray folder alone."""
+    if beside <= in_classes:
+        return
+    shown = ", ".join(f"'{shorten(n, 40)}'" for n in class_names[:3]) + (" …" if len(class_names) > 3 else "")
+    raise DataError(f"{beside:,} images lie at the top, beside {len(class_names)} sub-folder(s) ({shown}) holding "
+                    f"{in_classes:,}: with sub-folders, each is read as a class. To train on the images at the top, "
+                    "move the sub-folders out; to train on classes, put every image into a class folder", source)  # fmt: skip
 
 
 # --- zip archives -----------------------------------------------------------------------------------
@@ -295,6 +325,7 @@ def list_image_zip(path: str | Path) -> ImageListing:
     bad, names = listing.bad, set()
     for parts, index, info in files:
         if not _is_image_name(parts[-1]):
+            listing.count_other_format(parts[-1])
             continue
         if labelled and len(parts) < 2:
             bad.append(("/".join(parts), BESIDE_CLASSES))
@@ -311,6 +342,9 @@ def list_image_zip(path: str | Path) -> ImageListing:
             b.startswith(f"{name}/") for b, _ in bad
         ):
             raise DataError(f"class folder '{shorten(name, 80)}' holds no images", path)
+    if labelled:
+        beside = sum(1 for parts, _, _ in files if len(parts) == 1 and _is_image_name(parts[0]))
+        _check_classes_hold_most(beside, class_names, len(listing.names), path)
     return listing
 
 

@@ -90,9 +90,11 @@ def prepared_dataset(prepared: PreparedFile, name: str, value_range, channels: i
     meta = prepared.meta
     labels = prepared.labels()
     y = torch.from_numpy(labels) if labels is not None else None
+    other_formats = meta.extra.get("other_formats")
     return Dataset(name, "images", prepared.pixels(), y, list(meta.class_names) if y is not None else [],
                    (float(value_range[0]), float(value_range[1])), meta.source, channels, list(meta.skipped),
-                   meta.skipped_count, str(prepared.path), prepared.check)  # fmt: skip
+                   meta.skipped_count, str(prepared.path), prepared.check,
+                   dict(other_formats) if isinstance(other_formats, dict) else {})  # fmt: skip
 
 
 def _dataset_name(spec: str) -> str:

@@ -224,9 +224,10 @@ def _content(archive: NpzArchive, path: Path) -> NpzContent:
     y, class_names = None, []
     if "y" in archive.members:
         y_shape = archive.members["y"].shape
-        if y_shape != (x.shape[0],):  # from the header, before reading (a small file can hold billions of labels)
+        if y_shape not in ((x.shape[0],), (x.shape[0], 1)):  # from the header, before reading (a small file can
+            # hold billions of labels); (N, 1) is how Keras and scikit-learn often save them
             raise DataError(f"expected {x.shape[0]} labels (one per sample), got shape {y_shape}", path)
-        y = check_labels(archive.read("y"), x.shape[0], path)
+        y = check_labels(archive.read("y").reshape(-1), x.shape[0], path)
         class_names = _class_names(archive, y, path)
     return NpzContent(x, y, class_names)
 

@@ -75,14 +75,31 @@ class ArraySource:
     open: Callable[[], ArrayImages]  # reads (or starts streaming) the images: only when not prepared yet
 
 
+WAITING = -1  # progress(0, WAITING): another process is preparing the same data, and this one waits for it
+
+
+def _waiting(progress):
+    return None if progress is None else lambda: progress(0, WAITING)
+
+
 def _check_cancel(cancel) -> None:
     if cancel is not None and cancel.is_set():
         raise PreparationCancelled("data preparation cancelled")
 
 
-def no_images_error(path: Path | str) -> DataError:
+def no_images_error(path: Path | str, other_formats: dict[str, int] | None = None) -> DataError:
     extensions = ", ".join(sorted(IMAGE_EXTENSIONS))
-    return DataError(f"no images found (expected {extensions} files, or one sub-folder per class)", path)
+    others = f"; {formats_not_read(other_formats)}" if other_formats else ""
+    return DataError(f"no images found (expected {extensions} files, or one sub-folder per class){others}", path)
+
+
+def formats_not_read(other_formats: dict[str, int]) -> str:
+    """'12 .tif and 3 .gif files are in formats not read: convert them to PNG or JPEG to use them'."""
+    counts = " and ".join(f"{n:,} {suffix}" for suffix, n in sorted(other_formats.items(), key=lambda kv: -kv[1]))
+    return (
+        f"{counts} file{'s' if sum(other_formats.values()) > 1 else ''} in formats not read: convert them to PNG "
+        "or JPEG to use them"
+    )
 
 
 def bad_files_error(listing_path: Path | str, skipped: list[dict], skipped_count: int, total: int) -> DataError:
@@ -117,7 +134,7 @@ def prepare_images(
     found = cache.open_prepared(final, key)
     if found is not None:
         return found
-    with cache.build_lock(final, cancel):
+    with cache.build_lock(final, cancel, _waiting(progress)):
         found = cache.open_prepared(final, key)  # another process may have built it meanwhile
         if found is not None:
             return found
@@ -138,7 +155,7 @@ def _build_images(listing, image_size, name, key, final, progress, cancel, worke
     if not n:
         if skipped:
             raise bad_files_error(listing.path, skipped, len(skipped), total)
-        raise no_images_error(listing.path)
+        raise no_images_error(listing.path, listing.other_formats)
     cache.check_disk_space(final.parent, n * 3 * image_size * image_size)
     writer = cache.CacheWriter(final, n, 3, image_size)
     try:
@@ -171,7 +188,8 @@ def _build_images(listing, image_size, name, key, final, progress, cancel, worke
             key=key, name=name, source=str(listing.path), count=len(keep), channels=3 if colour else 1,
             side=image_size, labelled=listing.labelled, class_names=list(listing.class_names), block_crcs=[],
             skipped=skipped[: cache.MAX_SKIPPED_LISTED], skipped_count=len(skipped), total_count=total,
-            created=time.time(), extra={"kind": listing.kind, "lineage": made_from},
+            created=time.time(), extra={"kind": listing.kind, "lineage": made_from,
+                                        "other_formats": dict(listing.other_formats)},
         )  # fmt: skip
         if len(keep) == n and colour:
             meta.block_crcs = [r.crc for r in results]
@@ -307,7 +325,7 @@ def prepare_arrays(
     found = cache.open_prepared(final, key)
     if found is not None:
         return found
-    with cache.build_lock(final, cancel):
+    with cache.build_lock(final, cancel, _waiting(progress)):
         found = cache.open_prepared(final, key)
         if found is not None:
             return found

@@ -4,6 +4,7 @@ and recipe files (TOML) that give a model and its settings."""
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,16 @@ def class_change(before: list[str], after: list[str]) -> str:
     return "; ".join(parts)
 
 
+def check_data_still_there(data: str) -> None:
+    """DataError naming the way out when the folder or file a run trained on is no longer where it was
+    (moved, renamed, or the run copied to another machine): a resume continues on the same data."""
+    from gan_studio.data import BUILTIN_NAMES
+
+    if data and data not in BUILTIN_NAMES and not os.path.lexists(data):
+        raise DataError("the run's data is no longer here: put it back, or link it from where it is now "
+                        "(ln -s NEW_PLACE this path); a resume continues on the data it trained on", data)  # fmt: skip
+
+
 def check_same_data_size(info: dict, dataset_size: int, data: str) -> None:
     """DataError when the dataset gained or lost samples since the run started (run.json's dataset size):
     an exact resume needs the same data."""
@@ -182,6 +193,7 @@ def configs_to_continue(data: dict, info: dict, overrides: dict[str, Any], path:
     if mismatch.data:
         raise CheckpointError(f"the checkpoint was trained on other data than this run ({', '.join(mismatch.data)} "
                               "differ)", path)  # fmt: skip
+    check_data_still_there(train_config.data)
     overrides = dict(overrides)
     changed = []
     for key in sorted(set(overrides) - set(RESUMABLE_SETTINGS)):

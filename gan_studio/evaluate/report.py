@@ -81,10 +81,16 @@ def report_path(run_path: str | Path) -> Path:
     return eval_dir(run_path) / "report.json"
 
 
+STORED_UNITS = {"%": "fraction", KID_UNIT: ""}  # how a value shown in that unit is stored (0.0056 is 0.56 %)
+
+
 def metric(key: str, label: str, value, floor=None, ceiling=None, better: str = "lower", unit: str = "") -> dict:
-    """One row of the report: the model's value next to real data (floor) and noise (ceiling)."""
+    """One row of the report: the model's value next to real data (floor) and noise (ceiling). `unit` is how
+    the table shows the values ("%", KID's thousandths); the row's "unit" says how they are stored, and
+    "shown_as" how they are shown."""
     return {"key": key, "label": label, "value": _number(value), "floor": _number(floor),
-            "ceiling": _number(ceiling), "better": better, "unit": unit}  # fmt: skip
+            "ceiling": _number(ceiling), "better": better, "unit": STORED_UNITS.get(unit, unit),
+            "shown_as": unit}  # fmt: skip
 
 
 def _number(value):
@@ -122,7 +128,7 @@ def evaluate_run(run_path: str | Path, *, n: int | None = None, k: int = DEFAULT
     if not loaded.info:
         raise RunError("run.json is missing, so the dataset the run was trained on is unknown", loaded.path)
     if write:
-        RunDir(loaded.path).check_writable("eval")  # before minutes of work, not after
+        RunDir(loaded.path).check_writable("eval", replaces=("report.json", "nearest.png"))  # before minutes of work
     stage("loading the reference data")
     stacked = is_stacked(run_data_spec(loaded.info))
     if stacked:
@@ -239,9 +245,10 @@ def _evaluate_points(report, loaded: LoadedRun, reference: ReferenceData, sample
         rows.append(metric("label_accuracy", f"label accuracy ({POINT_KNN}-NN on training points)", gen_acc,
                            test_acc, noise_acc, "higher", "%"))  # fmt: skip
     report["notes"].append("memorisation check: not applicable to 2D points")
-    report["notes"].append("2D noise ceiling: uniform points over the data's box share a ring's or a grid's mean and "
-                           "covariance and cover the plane, so their Frechet distance can be small and their recall "
-                           "high; on 2D points judge by modes, high-quality samples and precision")  # fmt: skip
+    judge_by = "modes, high-quality samples and precision" if has_mode_metrics(reference.name) else "precision"
+    report["notes"].append("2D noise ceiling: uniform points over the data's box share the data's mean and covariance "
+                           "and cover the plane, so their Frechet distance can be small and their recall high; on 2D "
+                           f"points judge by {judge_by}, against the real-data floor")  # fmt: skip
 
 
 def _too_few_to_compare(report, generated: int, held_out: int, neighbours: int, what: str) -> bool:
@@ -431,10 +438,22 @@ def format_value(value, unit: str = "") -> str:
     return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
 
 
+def shown_unit(row: dict) -> str:
+    """How a report row's values are shown ("%", KID's thousandths, ""); reports saved before "shown_as"
+    kept it in "unit"."""
+    return str(row.get("shown_as", row.get("unit", "")))
+
+
 def table_rows(report: dict) -> list[tuple[str, str, str, str, str]]:
-    """(metric, model, floor, ceiling, better) strings of every metric of a report."""
-    return [(row["label"], format_value(row["value"], row["unit"]), format_value(row["floor"], row["unit"]),
-             format_value(row["ceiling"], row["unit"]), row["better"]) for row in report["metrics"]]  # fmt: skip
+    """(metric, model, floor, ceiling, better) strings of every metric of a report, each row in one notation."""
+    rows = []
+    for row in report["metrics"]:
+        shown_as = shown_unit(row)
+        values = [row["value"], row["floor"], row["ceiling"]]
+        if shown_as == KID_UNIT and any(v is not None and abs(v) >= 1 for v in values):
+            shown_as = ""  # one notation per row: plain when any of the three is far from the data
+        rows.append((row["label"], *(format_value(v, shown_as) for v in values), row["better"]))
+    return rows
 
 
 def format_report(report: dict) -> str:

@@ -6,15 +6,15 @@ reloaded later into the same model, or pasted into another with the same latent 
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from gan_studio.errors import ConfigError, GanStudioError
+from gan_studio.explore.label_fonts import draw_text_right, text_width
 from gan_studio.explore.latent import z_from_text
 from gan_studio.files import atomic_write, read_regular
 
@@ -22,30 +22,12 @@ LATENT_FORMAT = "gan-studio-latent"
 MAX_LATENT_BYTES = 4 * 2**20
 
 
-# fonts with wide Unicode coverage (class names may be any text), as found in the usual font folders of
-# Linux, Windows and macOS; Pillow's own small font has ASCII only, so it is the last resort
-LABEL_FONTS = ("DejaVuSans.ttf", "NotoSans-Regular.ttf", "segoeui.ttf", "arial.ttf", "Arial Unicode.ttf",
-               "Helvetica.ttc")  # fmt: skip
-
-
-@functools.lru_cache(maxsize=8)
-def label_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    """A font for labels in pictures: the first of LABEL_FONTS this system has, else Pillow's default."""
-    for name in LABEL_FONTS:
-        try:
-            return ImageFont.truetype(name, size)
-        except OSError:
-            continue
-    return ImageFont.load_default(size=size)
-
-
 def label_rows(picture: np.ndarray, labels: list[str], cell_height: int, padding: int = 2,
                font_size: int = 11) -> tuple[np.ndarray, int]:  # fmt: skip
     """Write a label left of each row of a grid picture (e.g. class names of a class x seed grid).
 
     Returns the labelled RGB picture and the width of the margin added on the left."""
-    font = label_font(font_size)
-    margin = max(int(font.getlength(text)) for text in labels) + 8 if labels else 0
+    margin = max(int(text_width(text, font_size)) for text in labels) + 8 if labels else 0
     rgb = (
         picture
         if picture.ndim == 3 and picture.shape[2] == 3
@@ -56,7 +38,7 @@ def label_rows(picture: np.ndarray, labels: list[str], cell_height: int, padding
     draw = ImageDraw.Draw(canvas)
     for row, text in enumerate(labels):
         centre = padding + row * (cell_height + padding) + cell_height / 2
-        draw.text((margin - 4, centre), text, fill=(220, 224, 232), font=font, anchor="rm")
+        draw_text_right(draw, margin - 4, centre, text, font_size, fill=(220, 224, 232))
     return np.asarray(canvas), margin
 
 

@@ -240,6 +240,10 @@ class _OnnxPart(abc.ABC):
             if array.shape[:1] != (n,):
                 raise ExportError(f"output '{name}' gave {array.shape[:1]} rows for {n} inputs", self.path)
             self._check_shape(name, array.shape, sample)
+            bad = int((~np.isfinite(array.reshape(n, -1))).any(axis=1).sum()) if n else 0
+            if bad:  # a blank grid and exit 0 said nothing; a checkpoint holding NaN is refused likewise
+                raise ExportError(f"the model gave NaN or infinite values in '{name}' for {bad} of {n} inputs "
+                                  "(a model that diverged, or a damaged file)", self.path)  # fmt: skip
             checked.append(array)
         return checked
 

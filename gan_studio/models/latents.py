@@ -15,9 +15,10 @@ MAX_SAMPLES = 100_000  # one request for more samples than this is refused (memo
 MAX_SEED = 2**63 - 1
 
 
-def sample_inputs(n: int, latent_dim: int, seed: int, num_classes: int = 0, label: int | None = None,
+def sample_inputs(n: int, latent_dim: int, seed: int, num_classes: int = 0, label: int | str | None = None,
                   class_names: list[str] | None = None):  # fmt: skip
-    """Latents z (n, latent_dim) from `seed` and one-hot labels: all `label`, or one row per class."""
+    """Latents z (n, latent_dim) from `seed` and one-hot labels: all `label` (an index or a class name), or
+    one row per class."""
     if not isinstance(n, int) or not 1 <= n <= MAX_SAMPLES:
         raise ConfigError(f"--n must be between 1 and {MAX_SAMPLES:,}, got {n}")
     if not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
@@ -25,6 +26,7 @@ def sample_inputs(n: int, latent_dim: int, seed: int, num_classes: int = 0, labe
     if label is not None:
         if not num_classes:
             raise ConfigError("--label is only for conditional models (cgan, cdcgan, cvae)")
+        label = class_index(label, class_names or [])
         if not 0 <= label < num_classes:
             names = f" ({', '.join(class_names[:20])})" if class_names else ""
             raise ConfigError(f"--label must be between 0 and {num_classes - 1}{names}, got {label}")
@@ -37,6 +39,17 @@ def sample_inputs(n: int, latent_dim: int, seed: int, num_classes: int = 0, labe
         labels = torch.arange(n) // grid_columns(n, num_classes)
         labels = labels.clamp(max=num_classes - 1)
     return z, one_hot(labels, num_classes)
+
+
+def class_index(label: int | str, class_names: list[str]) -> int:
+    """A class given by its index ("3") or its name ("cat"); a name that is not a class is a ConfigError."""
+    if isinstance(label, int) or (label.isdigit() and len(label) <= 12 and label not in class_names):
+        return int(label)
+    if label in class_names:
+        return class_names.index(label)
+    close = [name for name in class_names if name.lower() == label.lower()]
+    hint = f"; did you mean '{close[0]}'?" if close else f" (classes: {', '.join(class_names[:20])})"
+    raise ConfigError(f"--label '{label[:60]}' is not a class index or name{hint}")
 
 
 def grid_columns(n: int, num_classes: int = 0, label: int | None = None) -> int:

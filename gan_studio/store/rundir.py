@@ -37,11 +37,13 @@ from gan_studio.store.lock import abandoned_here
 from gan_studio.store.pictures import save_png
 
 MAX_RUN_JSON_BYTES = 16 * 2**20  # a real run.json is a few KB: a bigger one is not read
+MAX_REPORT_BYTES = 16 * 2**20  # eval/report.json is a few KB
 MAX_TEXT = 4096  # characters of one string kept in run.json
 MAX_ITEMS = 10_000  # items of one list kept in run.json (class names, skipped files)
 MAX_DEPTH = 8
 SAMPLE_FILE = re.compile(r"^step-([0-9]{1,12})\.png$")
 STEP_FILE = re.compile(r"^step-([0-9]{1,12})\.\w+$")  # any file a run keeps per step (grids, 2D-view frames)
+EXPORT_FILE = re.compile(r"^(generator|decoder|encoder)-step-([0-9]{1,12})\.onnx$")  # what `export` names by default
 FILES = ("run.json", "metrics.jsonl", "events.jsonl", ".lock")
 OBJECT_SECTIONS = ("model_config", "train_config", "dataset", "data_info", "versions")  # of run.json
 FOLDERS = ("samples", "checkpoints", "exports", "eval", "frames")
@@ -206,9 +208,21 @@ class RunDir:
 
         self._write(lambda: atomic_write(self.metrics_file, write))
 
-    def check_writable(self, name: str) -> Path:
-        """The sub-folder `name` (created if missing), after checking a file can be created in it."""
+    def check_writable(self, name: str, replaces: tuple[str, ...] = ()) -> Path:
+        """The sub-folder `name` (created if missing), after checking a file can be created in it and that
+        the files of `replaces` are regular files or absent (a symlink there is refused now, before the
+        minutes of work whose result it would have refused)."""
         folder = self.ensure_folder(name)
+        for file_name in replaces:
+            try:
+                mode = os.lstat(folder / file_name).st_mode
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise RunError(f"cannot use {name}/{file_name}: {exc.strerror or exc}", self.path) from None
+            if not stat.S_ISREG(mode):
+                kind = "a symlink" if stat.S_ISLNK(mode) else "not a regular file"
+                raise RunError(f"{name}/{file_name} is {kind}: nothing is written through it; remove it", self.path)
         probe = folder / f".write-test-{os.getpid()}"
         try:
             os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600))
@@ -220,9 +234,10 @@ class RunDir:
         return folder
 
     def rewind(self, step: int) -> None:
-        """Continue the run from `step`: metrics, sample grids and numbered checkpoints after it belong to a
-        history that no longer exists and are removed (`gan-studio fork` keeps a copy instead), as are
-        the temporary files a killed writer left."""
+        """Continue the run from `step`: metrics, sample grids, numbered checkpoints, exports and the
+        evaluation after it belong to a history that no longer exists and are removed (`gan-studio fork`
+        keeps a copy instead), as are the temporary files a killed writer left. (An export or report of
+        step 150 left beside the new history's step 150 showed other pictures under the same step.)"""
         for folder in (self.path, self.samples_dir, self.checkpoints_dir):
             remove_stale_temp_files(folder)
         self.truncate_metrics_after(step)
@@ -230,11 +245,23 @@ class RunDir:
         later += [p for s, p in numbered_checkpoints(self.checkpoints_dir) if s > step]
         later += [Path(e.path) for e in _scan(self.path / "frames")
                   if (m := STEP_FILE.match(e.name)) and int(m.group(1)) > step]  # fmt: skip
+        later += [Path(e.path) for e in _scan(self.exports_dir)
+                  if (m := EXPORT_FILE.match(e.name)) and int(m.group(2)) > step]  # fmt: skip
+        if self._evaluated_step() > step:
+            later += [self.eval_dir / name for name in ("report.json", "nearest.png")]
         for path in later:
             try:
                 os.unlink(path)
             except OSError:
                 pass
+
+    def _evaluated_step(self) -> int:
+        """The step eval/report.json measured (-1 when there is none, or it cannot be read)."""
+        try:
+            step = json.loads(read_regular(self.eval_dir / "report.json", MAX_REPORT_BYTES)).get("step")
+        except (GanStudioError, OSError, ValueError, AttributeError):
+            return -1
+        return step if isinstance(step, int) else -1
 
     def _write(self, write) -> None:
         """Run a write; turn a read-only folder or a full disk into one readable RunError."""

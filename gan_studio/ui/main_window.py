@@ -515,10 +515,19 @@ class MainWindow(QMainWindow):
         return True
 
     def resume_run(self, run_path: str | Path) -> None:
+        """Continue a stopped run; when the Setup shows its settings, with what was changed there (more steps,
+        other rates or cadences: what a resume may change; anything else is refused by name)."""
         run_path = Path(run_path)
         if self.session.run_path != run_path and not self.session.training:
             self.open_run(run_path)
-        self.session.continue_run(run_path)
+        changes = {}
+        if self.session.run_path == run_path and self.session.run is not None:
+            try:
+                changes = self.setup.changes_from(self.session.run.settings_now())
+            except GanStudioError as exc:
+                self.show_message("error", f"cannot resume {run_path.name}: {exc}")
+                return
+        self.session.continue_run(run_path, changes or None)
 
     def resume_current(self) -> None:
         if self.session.run_path is None:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,  # fmt: skip
 )
 
+from gan_studio.data.prepare import WAITING
 from gan_studio.events import Advice, Finished, Metrics, Started
 from gan_studio.state.run_state import RunState
 from gan_studio.ui.panels import RunSubscription
@@ -149,6 +150,10 @@ class RunControlsPanel(QWidget):
     def show_data_progress(self, done: int, total: int) -> None:
         """Downloading or preparing the dataset, before the first step (Stop cancels it)."""
         if self.state != "starting":
+            return
+        if total == WAITING:
+            self.progress.setRange(0, 0)
+            self.state_label.setText("Waiting for another process that is preparing the same data…")
             return
         if total:
             scale = max(1, -(-total // 1_000_000))  # QProgressBar holds ints; keep big byte counts in range

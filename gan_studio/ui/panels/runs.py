@@ -91,11 +91,12 @@ class SortableItem(QTableWidgetItem):
 
 def resumable(path: Path, status: str | None) -> tuple[bool, str]:
     """(whether the Resume button may continue this run, why not): stopped, paused, failed or
-    diverged runs, and "running" ones whose writer died; never a run another process holds."""
+    diverged runs, "running" ones whose writer died, and finished ones (with more steps set in the
+    Setup, as `train --resume RUN --steps N`); never a run another process holds."""
     holder = holder_of(path)
     if holder:
         return False, f"being trained by {holder}"
-    if status in RESUMABLE_STATUSES or status in ("running", "interrupted"):
+    if status in RESUMABLE_STATUSES or status in ("running", "interrupted", "finished"):
         return True, ""
     return False, f"the run is {status or 'unreadable'}"
 
@@ -353,8 +354,10 @@ class RunsPanel(QWidget):
         self.compare_button.setEnabled(path is not None and self.current_run is not None and path != self.current_run)
         can_resume, why_not = resumable(path, status) if path is not None else (False, "")
         self.resume_button.setEnabled(can_resume and path not in self.protected)
-        self.resume_button.setToolTip("Continue this run from its last checkpoint" if can_resume or not why_not
-                                      else f"Cannot resume: {why_not}")  # fmt: skip
+        tip = ("Train this finished run further: set more steps in the Setup, then Resume" if status == "finished"
+               else "Continue this run from its last checkpoint" if can_resume or not why_not
+               else f"Cannot resume: {why_not}")  # fmt: skip
+        self.resume_button.setToolTip(tip)
         holder = holder_of(path) if path is not None else None
         self.delete_button.setEnabled(path is not None and path not in self.protected and not holder)
         self.delete_button.setToolTip(f"Cannot delete: being trained by {holder}" if holder else

@@ -186,6 +186,7 @@ class MainWindow(QMainWindow):
             if workspace is not None:  # an explicit folder wins over the remembered one
                 self.runs.set_workspace(workspace)
         self.controls.set_start_allowed(self.setup.valid)
+        self._chosen_size = self.size()  # the first or restored size, kept on the screen when shown
 
     # construction -------------------------------------------------------------------------------------------
     def _create_optional_panel(self, module_name: str, class_name: str):
@@ -405,9 +406,10 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
-        if not self._shown_once:  # the frame's size is known now: the frame stays on the screen too
+        if not self._shown_once:
             self._shown_once = True
-            self.clamp_to_screen()
+            if self.size() == self._chosen_size:  # not a size asked for on purpose (e.g. for screenshots)
+                self.clamp_to_screen()  # the frame's size is known now: the frame stays on the screen too
         self.dock_shares.remember_soon()  # the first layout (default or restored) is the one to keep
 
     def clamp_to_screen(self) -> None:

@@ -35,7 +35,7 @@ class DockShares(QObject):
     def window(self) -> QMainWindow:
         return self.parent()
 
-    def _laid_out(self) -> list[QDockWidget]:
+    def laid_out(self) -> list[QDockWidget]:
         """Docked panels in view (a dock behind another's tab is moved out of the window, not hidden)."""
         return [dock for dock in self.window.findChildren(QDockWidget)
                 if dock.isVisible() and not dock.isFloating() and not dock.visibleRegion().isEmpty()]  # fmt: skip
@@ -45,14 +45,15 @@ class DockShares(QObject):
         width, height = self.window.width(), self.window.height()
         if width <= 0 or height <= 0:
             return
-        self.shares = {dock.objectName(): (dock.width() / width, dock.height() / height) for dock in self._laid_out()}
+        self.shares = {dock.objectName(): (dock.width() / width, dock.height() / height) for dock in self.laid_out()}
 
     def remember_soon(self, *_) -> None:
         QTimer.singleShot(0, self.remember)  # once Qt has laid the docks out
 
-    def restore(self) -> None:
-        """Lay the docks out in their remembered shares of the window's current size."""
-        docks = [dock for dock in self._laid_out() if dock.objectName() in self.shares]
+    def restore(self, docks: list[QDockWidget] | None = None) -> None:
+        """Lay the docks out in their remembered shares of the window's current size (`docks`: those to lay
+        out, for a window not shown yet; else the docks in view)."""
+        docks = [dock for dock in (self.laid_out() if docks is None else docks) if dock.objectName() in self.shares]
         if not docks:
             return
         window = self.window

@@ -8,11 +8,12 @@ Explorer) are added when their module imports.
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QSize, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QObject, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -91,6 +92,35 @@ def initial_size() -> QSize:
     return QSize(width, height)
 
 
+def available_area(widget: QWidget) -> QRect | None:
+    """The available geometry (without task bars) of the screen the widget is on, or the primary one."""
+    screen = widget.screen() or QGuiApplication.primaryScreen()
+    return screen.availableGeometry() if screen is not None else None
+
+
+def fits(size: QSize, area: QRect) -> bool:
+    return size.width() <= area.width() and size.height() <= area.height()
+
+
+def read_shares(text) -> dict[str, tuple[float, float]] | None:
+    """Dock shares saved as JSON ({dock name: [width share, height share]}); None when absent or not sane."""
+    try:
+        raw = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+    if not isinstance(raw, dict):
+        return None
+    shares = {}
+    for name, share in raw.items():
+        if (
+            isinstance(share, list)
+            and len(share) == 2
+            and all(isinstance(v, (int, float)) and 0 < v <= 1 for v in share)
+        ):
+            shares[str(name)] = (float(share[0]), float(share[1]))
+    return shares or None
+
+
 def load_optional_panel(module_name: str, class_name: str):
     """The panel class, or None when its module is not there (only that ImportError is silent)."""
     try:
@@ -114,6 +144,7 @@ class MainWindow(QMainWindow):
         self.resize(initial_size())
         self.session = RunSession(self)
         self.export_task: TaskThread | None = None
+        self._shown_once = False
         self._closed = False
 
         self.setup = SetupPanel(self.session)
@@ -138,6 +169,8 @@ class MainWindow(QMainWindow):
 
         self.docks: dict[str, QDockWidget] = {}
         self._build_docks()
+        self._fit_minimum_to_screen()
+        self._size_docks()
         self.dock_shares = DockShares(self)
         self._build_menus()
         self._build_status_bar()
@@ -153,6 +186,7 @@ class MainWindow(QMainWindow):
             if workspace is not None:  # an explicit folder wins over the remembered one
                 self.runs.set_workspace(workspace)
         self.controls.set_start_allowed(self.setup.valid)
+        self._chosen_size = self.size()  # the first or restored size, kept on the screen when shown
 
     # construction -------------------------------------------------------------------------------------------
     def _create_optional_panel(self, module_name: str, class_name: str):
@@ -197,16 +231,40 @@ class MainWindow(QMainWindow):
         plots = self._dock(self.plots, right)
         samples = self._dock(self.samples, right)
         self.splitDockWidget(plots, samples, Qt.Orientation.Horizontal)
-        runs = self._dock(self.runs, bottom)
+        self._dock(self.runs, bottom)
         for panel in self.optional_panels.values():  # the explorer scrolls its controls itself
             self.tabifyDockWidget(plots, self._dock(panel, right, scroll=not getattr(panel, "SCROLLS_ITSELF", False)))
         plots.raise_()
+
+    def _size_docks(self) -> None:
+        """The default layout: Setup SETUP_WIDTH wide, the middle 60% of the rest, Runs 170 px high."""
+        setup, controls, plots, samples, runs = (self.docks[panel.TITLE] for panel in
+                                                 (self.setup, self.controls, self.plots, self.samples, self.runs))  # fmt: skip
         width, height = self.width(), self.height()
-        middle = max(420, int((width - SETUP_WIDTH) * 0.6))
-        self.resizeDocks([setup, plots, samples], [SETUP_WIDTH, middle, width - SETUP_WIDTH - middle],
-                         Qt.Orientation.Horizontal)  # fmt: skip
+        left = min(SETUP_WIDTH, int(width * 0.32))  # a small screen: every column gives up some room
+        middle = max(min(420, int((width - left) * 0.7)), int((width - left) * 0.6))
+        self.resizeDocks([setup, plots, samples], [left, middle, width - left - middle], Qt.Orientation.Horizontal)
         self.resizeDocks([setup, controls], [height - 230, 170], Qt.Orientation.Vertical)
         self.resizeDocks([plots, runs], [height - 250, 170], Qt.Orientation.Vertical)
+
+    def _fit_minimum_to_screen(self) -> None:
+        """When the panels' minimum sizes add up to more than the screen has (a small screen, or a large
+        scale factor: 1.5 on 1440x900 leaves 960x600), every panel scrolls in its dock instead, so that the
+        window fits the screen."""
+        area = available_area(self)
+        if area is None or fits(self.minimumSizeHint(), area):
+            return
+        for dock in self.docks.values():
+            panel = dock.widget()
+            if isinstance(panel, QScrollArea):
+                continue
+            scroller = QScrollArea()
+            scroller.setWidgetResizable(True)
+            scroller.setFrameShape(QScrollArea.Shape.NoFrame)
+            scroller.setWidget(panel)
+            dock.setWidget(scroller)
+        self.setMinimumSize(0, 0)
+        self.resize(initial_size())
 
     def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self)
@@ -348,7 +406,27 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            if self.size() == self._chosen_size:  # not a size asked for on purpose (e.g. for screenshots)
+                self.clamp_to_screen()  # the frame's size is known now: the frame stays on the screen too
         self.dock_shares.remember_soon()  # the first layout (default or restored) is the one to keep
+
+    def clamp_to_screen(self) -> None:
+        """Keep the window (frame included) inside the available area of its screen: smaller, and moved."""
+        area = available_area(self)
+        if area is None:
+            return
+        frame, inner = self.frameGeometry(), self.geometry()
+        extra_width, extra_height = frame.width() - inner.width(), frame.height() - inner.height()
+        width = min(inner.width(), area.width() - extra_width)
+        height = min(inner.height(), area.height() - extra_height)
+        if (width, height) != (inner.width(), inner.height()):
+            self.resize(width, height)
+        x = min(max(frame.x(), area.left()), area.left() + area.width() - width - extra_width)
+        y = min(max(frame.y(), area.top()), area.top() + area.height() - height - extra_height)
+        if (x, y) != (frame.x(), frame.y()):
+            self.move(x, y)
 
     def show_notice(self, text: str) -> None:
         """A notice that stays in the banner until dismissed (e.g. an export summary)."""
@@ -478,6 +556,9 @@ class MainWindow(QMainWindow):
             self.session.close_run()
         if run_path.name in self.plots.overlays:
             self.plots.remove_overlay(run_path.name)
+        for panel in self.optional_panels.values():  # a panel that opened the run on its own closes it too
+            if hasattr(panel, "run_deleted"):
+                panel.run_deleted(run_path)
 
     def export_current(self) -> None:
         run_path = self.session.run_path
@@ -524,8 +605,14 @@ class MainWindow(QMainWindow):
         state = settings.value("window/state")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        if isinstance(state, QByteArray):
-            self.restoreState(state, SETTINGS_VERSION)
+            self.clamp_to_screen()  # saved on a larger screen, or at a smaller scale factor
+        shares = read_shares(settings.value("window/dock_shares"))
+        if isinstance(state, QByteArray) and self.restoreState(state, SETTINGS_VERSION) and shares:
+            # the docks' saved sizes are pixels of the window they were saved in: in a window of another
+            # size they come back in their shares of it (else Setup took half the width, Samples a strip)
+            self.dock_shares.shares = shares
+            self.dock_shares.restore([dock for dock in self.docks.values() if dock.objectName() in shares
+                                      and not dock.isFloating() and not dock.isHidden()])  # fmt: skip
         for panel in self.panels:
             restore = getattr(panel, "restore_settings", None)
             if callable(restore):
@@ -538,6 +625,7 @@ class MainWindow(QMainWindow):
         settings = app_settings()
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/state", self.saveState(SETTINGS_VERSION))
+        settings.setValue("window/dock_shares", json.dumps(self.dock_shares.shares))
         for panel in self.panels:
             save = getattr(panel, "save_settings", None)
             if callable(save):

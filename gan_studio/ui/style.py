@@ -5,10 +5,16 @@ Kept in code (not a resource file) so an installed package looks the same as a c
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QLinearGradient, QPainter, QPainterPath, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QApplication
+
+from gan_studio.paths import user_cache_dir
 
 WINDOW = "#23262d"
 BASE = "#1b1d22"
@@ -16,6 +22,7 @@ PANEL = "#2a2e36"
 TEXT = "#dde1e8"
 MUTED = "#9aa3b2"
 ACCENT = "#4c9eeb"
+FOCUS = "#6cb4ff"  # the frame of the widget that has the keyboard focus
 ERROR = "#ff6b6b"
 WARNING = "#f2b84b"
 OK = "#59c27a"
@@ -47,9 +54,16 @@ QLabel#problem {{ color: {ERROR}; font-size: 8pt; }}
 QLabel#state_label {{ color: {MUTED}; }}
 QLineEdit[invalid="true"] {{ border: 1px solid {ERROR}; }}
 QLineEdit[live="true"], QComboBox[live="true"] {{ border: 1px solid {ACCENT}; }}
-QLineEdit, QComboBox, QSpinBox {{ padding: 3px 5px; border: 1px solid #3d4350; border-radius: 4px;
-                                  background: {BASE}; }}
-QLineEdit:disabled, QComboBox:disabled {{ color: #6b7280; }}
+QLineEdit, QComboBox, QAbstractSpinBox {{ padding: 3px 5px; border: 1px solid #3d4350; border-radius: 4px;
+                                          background: {BASE}; }}
+QLineEdit:disabled, QComboBox:disabled, QAbstractSpinBox:disabled {{ color: #6b7280; }}
+QAbstractSpinBox {{ padding-right: 18px; }}
+QAbstractSpinBox::up-button, QAbstractSpinBox::down-button {{ subcontrol-origin: border; width: 16px;
+    border-left: 1px solid #3d4350; background: #2c313b; }}
+QAbstractSpinBox::up-button {{ subcontrol-position: top right; border-top-right-radius: 4px; }}
+QAbstractSpinBox::down-button {{ subcontrol-position: bottom right; border-bottom-right-radius: 4px; }}
+QAbstractSpinBox::up-button:hover, QAbstractSpinBox::down-button:hover {{ background: #3a404c; }}
+QAbstractSpinBox::up-button:pressed, QAbstractSpinBox::down-button:pressed {{ background: {ACCENT}; }}
 QPushButton {{ padding: 5px 12px; border: 1px solid #454b57; border-radius: 5px; background: #323742; }}
 QPushButton:hover {{ background: #3a404c; }}
 QPushButton:pressed {{ background: #2a2e36; }}
@@ -57,6 +71,15 @@ QPushButton:disabled {{ color: #6b7280; background: #2a2d34; border-color: #363a
 QPushButton#start_button:enabled {{ background: #2f7d4f; border-color: #3c9a63; color: white; font-weight: 600; }}
 QPushButton#start_button:enabled:hover {{ background: #36905b; }}
 QPushButton#stop_button:enabled {{ background: #8a3434; border-color: #a84545; color: white; }}
+/* where the keyboard is: a 2 px accent frame (the padding shrinks by the extra pixel, so nothing moves) */
+QLineEdit:focus, QComboBox:focus, QAbstractSpinBox:focus {{ border: 2px solid {FOCUS}; padding: 2px 4px; }}
+QAbstractSpinBox:focus {{ padding-right: 17px; }}
+QLineEdit[invalid="true"]:focus {{ border: 2px solid {ERROR}; }}
+QPushButton:focus, QPushButton#start_button:enabled:focus, QPushButton#stop_button:enabled:focus {{
+    border: 2px solid {FOCUS}; padding: 4px 11px; }}
+QCheckBox:focus, QRadioButton:focus {{ color: {FOCUS}; }}
+QSlider:focus, QTableView:focus, QListView:focus, QTreeView:focus, QTabBar:focus {{ border: 1px solid {FOCUS};
+    border-radius: 3px; }}
 QProgressBar {{ border: 1px solid #3d4350; border-radius: 4px; background: {BASE}; text-align: center;
                 min-height: 18px; }}
 QProgressBar::chunk {{ background: {ACCENT}; border-radius: 3px; }}
@@ -68,6 +91,52 @@ QFrame#banner_error {{ background: #4a2326; border: 1px solid #7a3036; border-ra
 QFrame#banner_warning {{ background: #4a3b1e; border: 1px solid #7a6230; border-radius: 5px; }}
 QFrame#banner_info {{ background: #1f3448; border: 1px solid #2f5474; border-radius: 5px; }}
 """
+
+
+# The spin boxes' arrows: a style sheet that frames a spin box must draw its arrows too, and it can only draw
+# pictures (files), so these small SVGs are written next to the app's cache when the style is applied.
+ARROWS = {
+    "up": "M1 6 L5 2 L9 6 Z",
+    "down": "M1 2 L5 6 L9 2 Z",
+}
+ARROW_COLOURS = {"": TEXT, "-off": "#5a606c"}  # "-off": at the end of the range, or disabled
+
+
+def arrow_files(folder: Path) -> Path:
+    """Write the arrow pictures into `folder` (unless already there); returns the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, path in ARROWS.items():
+        for suffix, colour in ARROW_COLOURS.items():
+            svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="8" viewBox="0 0 10 8">'
+                   f'<path d="{path}" fill="{colour}"/></svg>')  # fmt: skip
+            file = folder / f"arrow-{name}{suffix}.svg"
+            if not file.exists() or file.read_text() != svg:
+                file.write_text(svg)
+    return folder
+
+
+def arrow_rules(folder: Path) -> str:
+    """The style sheet's rules that draw the spin boxes' up and down arrows from the files in `folder`."""
+    rules = []
+    for name in ARROWS:
+        url = (folder / f"arrow-{name}").as_posix()
+        rules.append(f"QAbstractSpinBox::{name}-arrow {{ image: url({url}.svg); width: 10px; height: 8px; }}")
+        rules.append(f"QAbstractSpinBox::{name}-arrow:disabled, QAbstractSpinBox::{name}-arrow:off "
+                     f"{{ image: url({url}-off.svg); }}")  # fmt: skip
+    return "\n".join(rules) + "\n"
+
+
+def style_folder() -> Path:
+    """Where the arrow pictures go: the app's cache, else the temporary folder (a read-only home)."""
+    for folder in (
+        user_cache_dir() / "style",
+        Path(tempfile.gettempdir()) / f"gan-studio-style-{os.getuid() if hasattr(os, 'getuid') else 0}",
+    ):
+        try:
+            return arrow_files(folder)
+        except OSError:
+            continue
+    return Path()
 
 
 def metric_colour(name: str) -> str:
@@ -110,7 +179,7 @@ def apply_style(app: QApplication) -> None:
     if font.pointSizeF() < 9.5:
         font.setPointSizeF(9.5)
     app.setFont(font)
-    app.setStyleSheet(STYLE_SHEET)
+    app.setStyleSheet(STYLE_SHEET + arrow_rules(style_folder()))
     pg.setConfigOptions(antialias=True, background=PLOT_BACKGROUND, foreground=PLOT_FOREGROUND)
     app.setWindowIcon(app_icon())
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSlider,
     QStackedWidget,
     QVBoxLayout,
@@ -60,6 +61,7 @@ CURVE_NAMES = {
     "loss": "recon + β·KL",
 }
 X_LABELS = {"step": "step", "epoch": "epoch", "time": "training time (s)"}
+MIN_PLOT_HEIGHT = 160  # px per plot (title, curves, x axis); more plots than fit scroll instead of shrinking
 
 
 class TimedGraphicsLayoutWidget(pg.GraphicsLayoutWidget):
@@ -154,12 +156,17 @@ class PlotsPanel(QWidget):
         self.graphics = TimedGraphicsLayoutWidget()
         self.graphics.setBackground(PLOT_BACKGROUND)
         self.graphics.ci.setContentsMargins(4, 4, 4, 4)
+        self.scroll = QScrollArea()  # the plots fill it; when there are too many to stay readable it scrolls
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self.graphics)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty_label)
-        self.stack.addWidget(self.graphics)
+        self.stack.addWidget(self.scroll)
         layout.addWidget(self.stack, 1)
         self._update_smoothing_label()
 
@@ -238,9 +245,10 @@ class PlotsPanel(QWidget):
         if first is not None:
             plot.setXLink(first)
         self.plots[title] = plot
+        self.graphics.setMinimumHeight(MIN_PLOT_HEIGHT * len(self.plots))
         for marker in self.markers:
             self._draw_marker(marker, plot)
-        self.stack.setCurrentWidget(self.graphics)
+        self.stack.setCurrentWidget(self.scroll)
         return plot
 
     def _clear_current(self) -> None:
@@ -249,6 +257,7 @@ class PlotsPanel(QWidget):
         self.curves.clear()
         self.plots.clear()
         self.graphics.clear()
+        self.graphics.setMinimumHeight(0)
         self.stack.setCurrentWidget(self.empty_label)
 
     # markers: hyperparameter changes and advice --------------------------------------------------------------

@@ -179,13 +179,13 @@ class RunControlsPanel(QWidget):
         self._seconds_per_step = None
         self._last_record = None
         self.total_steps = 0
+        for label in (self.step_value, self.epoch_value, self.eta_value, self.rate_value):
+            label.setText("–")  # nothing of the previous run stays for a run without records
         if run is None:
             self.health_label.setText("")
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
             self.progress.setFormat("no run")
-            for label in (self.step_value, self.epoch_value, self.eta_value, self.rate_value):
-                label.setText("–")
             return
         self.total_steps = run.total_steps
         self._show_health(run)

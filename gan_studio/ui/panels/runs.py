@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
+    QStyledItemDelegate,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -44,6 +46,47 @@ COLUMNS = ("Run", "Model", "Data", "Status", "Step", "Last metrics", "Created")
 STATUS_COLOURS = {"running": ACCENT, "paused": WARNING, "interrupted": WARNING, "finished": OK, "stopped": TEXT, "diverged": ERROR,
                   "failed": ERROR}  # fmt: skip
 SUMMARY_FIELDS = (("d_loss", "D"), ("g_loss", "G"), ("loss", "loss"), ("recon", "recon"), ("kl", "KL"))
+# the widest a column is made to fit its contents (px); longer cells are elided and say all in their tooltip
+COLUMN_CAPS = (290, 90, 150, 100, 80, 230, 140)
+CREATED_COLUMN = COLUMNS.index("Created")
+SHRINKABLE = tuple(COLUMNS.index(name) for name in ("Run", "Data", "Last metrics"))  # give up room when narrow
+SHRINK_FLOOR = 90  # px
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+ERROR_LENGTH = 48  # characters of a broken run's error shown in its row
+
+
+def short_error(error: str) -> str:
+    """The reason of a broken run's error for its row: without the path in front, the details in brackets, or
+    more than ERROR_LENGTH characters ('run.json is not valid JSON' from '/…/run.json: run.json is not valid
+    JSON (line 1 …)')."""
+    head, sep, reason = error.partition(": ")
+    if sep and ("/" in head or "\\" in head):
+        error = reason
+    error = error.split(" (", 1)[0].strip()
+    return error if len(error) <= ERROR_LENGTH else error[: ERROR_LENGTH - 1].rstrip() + "…"
+
+
+class ElideRightDelegate(QStyledItemDelegate):
+    """Cells cut at their end ('unreadable: run.json is not…'); the table cuts names in the middle."""
+
+    def initStyleOption(self, option, index) -> None:  # noqa: N802 - Qt's name
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideRight
+
+
+class SortableItem(QTableWidgetItem):
+    """A table cell that sorts by its SORT_ROLE key (steps and dates as numbers, names without case)."""
+
+    def __init__(self, text: str, key):
+        super().__init__(text)
+        self.setData(SORT_ROLE, key)
+
+    def __lt__(self, other) -> bool:
+        mine, theirs = self.data(SORT_ROLE), other.data(SORT_ROLE)
+        try:
+            return mine < theirs
+        except TypeError:
+            return str(mine) < str(theirs)
 
 
 def resumable(path: Path, status: str | None) -> tuple[bool, str]:
@@ -94,6 +137,8 @@ class RunsPanel(QWidget):
         self.workspace_label = QLabel()
         self.workspace_label.setObjectName("hint")
         self.workspace_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # a long workspace path is cut in its middle (the full path in the tooltip), never widening the panel
+        self.workspace_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         change = QPushButton("Change…")
         change.setToolTip("Choose the folder that holds your runs")
         change.clicked.connect(self._choose_workspace)
@@ -107,11 +152,27 @@ class RunsPanel(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
         self.table.setShowGrid(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # run names differ at their end (the time)
+        self.table.setWordWrap(False)
+        self._elide_right = ElideRightDelegate(self.table)
+        self.table.setItemDelegateForColumn(COLUMNS.index("Last metrics"), self._elide_right)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        # columns fit their contents up to COLUMN_CAPS until the person drags one; the last fills the rest
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.setSortIndicator(CREATED_COLUMN, Qt.SortOrder.DescendingOrder)  # newest first
+        self.table.setSortingEnabled(True)
+        self._sized_by_user = False
+        self._fitting = False
+        header.sectionResized.connect(self._on_section_resized)
         self.table.itemDoubleClicked.connect(lambda _item: self._emit_selected(self.open_requested))
         self.table.itemSelectionChanged.connect(self._update_buttons)
+        for keys, slot in (((Qt.Key.Key_Return, Qt.Key.Key_Enter), lambda: self._emit_selected(self.open_requested)),
+                           ((Qt.Key.Key_Delete,), self._delete_selected)):  # fmt: skip
+            for key in keys:
+                shortcut = QShortcut(QKeySequence(key), self.table)
+                shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+                shortcut.activated.connect(slot)
 
         self.open_button = QPushButton("Open")
         self.open_button.setToolTip("Show this run (followed live while another process trains it)")
@@ -155,10 +216,15 @@ class RunsPanel(QWidget):
     # workspace -------------------------------------------------------------------------------------------------
     def set_workspace(self, folder: str | Path) -> None:
         self.workspace = Path(folder).expanduser()
-        self.workspace_label.setText(str(self.workspace))
         self.workspace_label.setToolTip(str(self.workspace))
+        self._show_workspace()
         self.refresh()
         self.workspace_changed.emit(self.workspace)
+
+    def _show_workspace(self) -> None:
+        label = self.workspace_label
+        width = max(label.width(), 40)
+        label.setText(label.fontMetrics().elidedText(str(self.workspace), Qt.TextElideMode.ElideMiddle, width))
 
     def _choose_workspace(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Runs workspace", str(self.workspace))
@@ -176,32 +242,75 @@ class RunsPanel(QWidget):
             return  # nothing changed: keep the table (and the selection) as it is
         self.runs, self._shown_current = runs, self.current_run
         selected = self.selected_run()
-        self.table.setSortingEnabled(False)
+        scrolled = self.table.verticalScrollBar().value()
+        self.table.setSortingEnabled(False)  # filling a sorted table would move rows while they are filled
         self.table.setRowCount(len(self.runs))
         for row, summary in enumerate(self.runs):
             self._fill_row(row, summary)
+        self.table.setSortingEnabled(True)  # sorts by the header's column and order
         if selected is not None:
-            self.select_run(selected)
+            self.select_run(selected, scroll=False)
+        self.table.verticalScrollBar().setValue(scrolled)
+        if not self._sized_by_user:
+            self.fit_columns()
         self._update_buttons()
+
+    def fit_columns(self) -> None:
+        """Each column as wide as its contents, at most its COLUMN_CAPS width (the rest is elided)."""
+        self._fitting = True
+        try:
+            header = self.table.horizontalHeader()
+            widths = [min(max(self.table.sizeHintForColumn(c), header.sectionSizeHint(c)), cap)
+                      for c, cap in enumerate(COLUMN_CAPS)]  # fmt: skip
+            # a narrow table: the long-text columns give up room (down to SHRINK_FLOOR) so Created stays in view
+            room = self.table.viewport().width() - sum(widths)
+            shrinkable = [c for c in SHRINKABLE if widths[c] > SHRINK_FLOOR]
+            if room < 0 and shrinkable and self.table.viewport().width() > 100:
+                spare = sum(widths[c] - SHRINK_FLOOR for c in shrinkable)
+                for c in shrinkable:
+                    widths[c] -= round(min(-room, spare) * (widths[c] - SHRINK_FLOOR) / spare)
+            for column, width in enumerate(widths[:-1]):
+                self.table.setColumnWidth(column, width)
+        finally:
+            self._fitting = False
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._show_workspace()
+        if not self._sized_by_user:
+            QTimer.singleShot(0, self.fit_columns)  # once the table has its new width
+
+    def _on_section_resized(self, column: int, _old: int, _new: int) -> None:
+        if not self._fitting and column != len(COLUMNS) - 1 and self.table.isVisible():
+            self._sized_by_user = True  # a dragged column keeps its width
 
     def _fill_row(self, row: int, summary: dict) -> None:
         path = Path(summary["path"])
         created = summary.get("created") or 0
-        status = summary.get("status", "?") if "error" not in summary else "unreadable"
-        values = [
-            summary.get("name", path.name),
-            summary.get("model", "?"),
-            summary.get("data", "?"),
-            status,
-            f"{summary.get('step', 0):,}",
-            metrics_summary(summary.get("last") or {}) or summary.get("error", ""),
-            time.strftime("%Y-%m-%d %H:%M", time.localtime(created)) if created else "",
-        ]
+        if not isinstance(created, (int, float)) or isinstance(created, bool):
+            created = 0
+        error = summary.get("error")
+        status = summary.get("status", "?") if error is None else "unreadable"
+        step = summary.get("step", 0)
+        step = step if isinstance(step, int) and not isinstance(step, bool) else 0
+        name, model, data = (str(summary.get(key, default)) for key, default in
+                             (("name", path.name), ("model", "?"), ("data", "?")))  # fmt: skip
+        metrics = metrics_summary(summary.get("last") or {})
+        cells = [  # (text, sort key, tooltip)
+            (name, name, str(path)),
+            (model, model, model),
+            (data, data, data),
+            (status, status, f"unreadable: {error}" if error else status),
+            (f"{step:,}", step, f"step {step:,}"),
+            (f"unreadable: {short_error(error)}" if error else metrics, metrics, error or metrics),
+            (time.strftime("%Y-%m-%d %H:%M", time.localtime(created)) if created else "", float(created),
+             time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created)) if created else ""),
+        ]  # fmt: skip
         current = self.current_run is not None and path == self.current_run
-        for column, text in enumerate(values):
-            item = QTableWidgetItem(str(text))
+        for column, (text, key, tip) in enumerate(cells):
+            item = SortableItem(text, key.lower() if isinstance(key, str) else key)
             item.setData(Qt.ItemDataRole.UserRole, str(path))
-            item.setToolTip(str(path) if column == 0 else str(text))
+            item.setToolTip(tip + ("\n(the run open in the window)" if current and column == 0 else ""))
             if column == 3:
                 item.setForeground(QColor(STATUS_COLOURS.get(status, MUTED)))
             if current:
@@ -217,12 +326,14 @@ class RunsPanel(QWidget):
         item = self.table.item(rows[0].row(), 0)
         return Path(item.data(Qt.ItemDataRole.UserRole)) if item is not None else None
 
-    def select_run(self, path: str | Path) -> bool:
+    def select_run(self, path: str | Path, scroll: bool = True) -> bool:
         path = Path(path)
         for row in range(self.table.rowCount()):
             item = self.table.item(row, 0)
             if item is not None and Path(item.data(Qt.ItemDataRole.UserRole)) == path:
                 self.table.selectRow(row)
+                if scroll:
+                    self.table.scrollToItem(item)
                 return True
         return False
 
@@ -247,7 +358,11 @@ class RunsPanel(QWidget):
                else "Continue this run from its last checkpoint" if can_resume or not why_not
                else f"Cannot resume: {why_not}")  # fmt: skip
         self.resume_button.setToolTip(tip)
-        self.delete_button.setEnabled(path is not None and path not in self.protected)
+        holder = holder_of(path) if path is not None else None
+        self.delete_button.setEnabled(path is not None and path not in self.protected and not holder)
+        self.delete_button.setToolTip(f"Cannot delete: being trained by {holder}" if holder else
+                                      "Cannot delete the run being trained: stop it first" if path in self.protected
+                                      else "Delete this run's folder and all its files (asks first)")  # fmt: skip
         self.fork_button.setEnabled(path is not None)
 
     def _emit_selected(self, signal) -> None:
@@ -347,8 +462,30 @@ class RunsPanel(QWidget):
     # preferences --------------------------------------------------------------------------------------------------------
     def save_settings(self, settings: QSettings) -> None:
         settings.setValue("runs/workspace", str(self.workspace))
+        settings.setValue("runs/sort_column", self.table.horizontalHeader().sortIndicatorSection())
+        settings.setValue("runs/sort_descending", self.table.horizontalHeader().sortIndicatorOrder()
+                          == Qt.SortOrder.DescendingOrder)  # fmt: skip
+        if self._sized_by_user:
+            settings.setValue("runs/column_widths", [self.table.columnWidth(c) for c in range(len(COLUMNS))])
+        else:
+            settings.remove("runs/column_widths")
 
     def restore_settings(self, settings: QSettings) -> None:
         folder = settings.value("runs/workspace")
         if isinstance(folder, str) and folder:
             self.set_workspace(folder)
+        try:
+            column = int(settings.value("runs/sort_column", CREATED_COLUMN))
+            descending = str(settings.value("runs/sort_descending", True)).lower() in ("true", "1")
+            widths = [int(w) for w in settings.value("runs/column_widths", []) or []]
+        except (TypeError, ValueError):
+            return  # a stale or hand-edited preference: keep the defaults
+        if 0 <= column < len(COLUMNS):
+            order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
+            self.table.sortByColumn(column, order)
+        if len(widths) == len(COLUMNS) and all(20 <= w <= 2000 for w in widths):
+            self._fitting = True
+            for c, width in enumerate(widths[:-1]):
+                self.table.setColumnWidth(c, width)
+            self._fitting = False
+            self._sized_by_user = True

@@ -36,6 +36,7 @@ from gan_studio.ui.widgets.compact_combo import CompactComboBox
 from gan_studio.ui.widgets.config_form import ConfigForm, field_label
 from gan_studio.ui.widgets.dataset_picker import DatasetPicker
 from gan_studio.ui.widgets.flow_row import flow_row
+from gan_studio.ui.widgets.focus_order import follow_layout_order
 
 DEFAULT_MODEL = "dcgan"
 DEFAULT_DATA = "shapes"
@@ -109,7 +110,7 @@ class SetupPanel(QWidget):
         data_box = QGroupBox("Dataset")
         QVBoxLayout(data_box).addWidget(self.dataset)
 
-        content = QWidget()
+        content = self.content = QWidget()
         content.setObjectName("setup_content")
         content_layout = QVBoxLayout(content)
         content_layout.setContentsMargins(6, 6, 6, 6)
@@ -169,6 +170,7 @@ class SetupPanel(QWidget):
         for form in self.model_forms.values():
             form.setVisible(form is current)
         self.model_form_box.setTitle(f"{MODEL_TITLES.get(name, name)} settings")
+        follow_layout_order(self.content)  # a form made now would come last in the Tab order
         self.revalidate()
 
     # the chosen dataset --------------------------------------------------------------------------------

@@ -48,8 +48,9 @@ class InterpolateTab(ExplorerTab):
         self.steps_box = QSpinBox()
         self.steps_box.setRange(2, 64)
         self.steps_box.setValue(8)
-        draw = QPushButton("Draw strip")
+        self.draw_button = draw = QPushButton("Draw strip")
         draw.clicked.connect(self.draw)
+        self._update_draw_button()
         self.strip_view = ImageCanvas(min_side=80, caption="the path from A (left) to B (right); click to use one")
         self.strip_view.cell_clicked.connect(self._strip_clicked)
         self.animation_view = ImageCanvas(min_side=120, caption="the path as an animation")
@@ -85,6 +86,7 @@ class InterpolateTab(ExplorerTab):
             self.strip_view.clear_picture()
             self.animation_view.clear_picture()
             self.ends_label.setText("Set A and B to two samples you like.")
+            self._update_draw_button()
         elif self.path_z is not None:
             self.draw()  # the same path through the new weights
 
@@ -96,8 +98,16 @@ class InterpolateTab(ExplorerTab):
         setattr(self, which, end)
         done = [name.upper() for name in ("a", "b") if getattr(self, name) is not None]
         self.ends_label.setText(f"{' and '.join(done)} set." + ("" if len(done) == 2 else " Set the other end."))
+        self._update_draw_button()
         if self.a is not None and self.b is not None:
             self.draw()
+
+    def _update_draw_button(self) -> None:
+        """Draw strip works once both ends are set; until then it is greyed out and says so."""
+        missing = [name.upper() for name in ("a", "b") if getattr(self, name) is None]
+        self.draw_button.setEnabled(not missing)
+        self.draw_button.setToolTip(f"Set {' and '.join(missing)} first (the buttons above), then draw the path"
+                                    if missing else "Draw the path from A to B again (after changing Path or Steps)")  # fmt: skip
 
     def draw(self) -> None:
         """Render the strip from A to B (conditions are interpolated linearly alongside z)."""

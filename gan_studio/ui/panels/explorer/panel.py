@@ -90,6 +90,7 @@ class ExplorerPanel(QWidget):
         self._loading = False
         self._run_path: Path | None = None
         self._requested_path: Path | None = None
+        self._app_run_path: Path | None = None  # the window's current run (the explorer may show another)
         self.dialog_folder = Path.home()  # where file dialogs open: the folder last chosen in one
         self._neighbour_z = np.zeros((0, 1), np.float32)
         self.shown_z: np.ndarray | None = None  # the z (and y) of the image on screen
@@ -222,8 +223,10 @@ class ExplorerPanel(QWidget):
     def set_run(self, run: RunState | None) -> None:
         """The app's current run changed (None: no run). Loads it now, or once it has a checkpoint."""
         self.subscription.follow(run)
+        previous, self._app_run_path = self._app_run_path, (run.path if run is not None else None)
         if run is None or run.path is None:
-            self.close_source()
+            if self._requested_path is None or self._requested_path == previous:
+                self.close_source()  # a run or file opened here on its own stays open
             return
         run_path = run.path
         if self._run_path == run_path and self.source is not None:
@@ -249,6 +252,11 @@ class ExplorerPanel(QWidget):
         self._requested_path = path
         self._run_path = None if is_onnx_file(path) else path
         self._load(path, backend or self.backend_combo.currentText(), keep_state=False)
+
+    def run_deleted(self, run_path: Path) -> None:
+        """A run folder was deleted: close it if it is what the explorer shows (or waits for)."""
+        if self._requested_path is not None and Path(run_path) in (self._requested_path, self._run_path):
+            self.close_source()
 
     def close_source(self) -> None:
         self._run_path = self._requested_path = None

@@ -1,0 +1,43 @@
+"""The Plots panel's layout (offscreen): however many plot groups a run (and a compared run) brings,
+every plot keeps a readable height and the panel scrolls instead of squeezing them."""
+
+from __future__ import annotations
+
+from gan_studio.events import Metrics, Started
+from gan_studio.state.run_state import RunState
+from gan_studio.ui.panels.plots import MIN_PLOT_HEIGHT, PlotsPanel
+
+
+def run_with(records: list[dict]) -> RunState:
+    run = RunState()
+    run.apply(Started(0, total_steps=100))
+    for step, values in enumerate(records, start=1):
+        run.apply(Metrics(step * 10, values={"epoch": step / 10, "time": float(step), **values}))
+    return run
+
+
+def test_five_plot_groups_keep_a_readable_height_and_the_panel_scrolls(qtbot):
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(700, 560)
+    panel.show()
+    qtbot.waitExposed(panel)
+    gan = run_with([{"d_loss": 1.0 + i, "g_loss": 0.5, "d_real": 0.6, "d_fake": 0.4, "diversity": 0.3}
+                    for i in range(5)])  # fmt: skip
+    panel.set_run(gan)
+    vae = run_with([{"recon": 30.0 - i, "kl": 2.0, "loss": 32.0, "active_units": 5} for i in range(5)])
+    panel.add_overlay(vae)  # Compare a GAN run with a VAE run: five plot groups
+    qtbot.wait(50)
+    assert len(panel.plots) == 5
+    for title, plot in panel.plots.items():
+        data_area = plot.getViewBox().sceneBoundingRect().height()
+        assert data_area >= MIN_PLOT_HEIGHT / 2, (title, data_area)  # 80 px and more; it was ~25 px each
+    assert panel.scroll.verticalScrollBar().maximum() > 0  # the rest is reached by scrolling
+    assert panel.height() <= 560  # the panel itself did not grow
+
+    panel.clear_overlays()
+    panel.set_run(gan)  # three plot groups fit: no scrolling
+    qtbot.wait(50)
+    assert len(panel.plots) == 3 and panel.scroll.verticalScrollBar().maximum() == 0
+    panel.set_run(None)
+    assert panel.graphics.minimumHeight() == 0

@@ -1,0 +1,146 @@
+"""The Runs table (offscreen): readable columns whatever a cell holds, sorting that survives the refresh,
+and the keys and buttons a person uses on a row."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication
+
+from gan_studio.store.lock import RunLock
+from gan_studio.store.rundir import RunDir
+from gan_studio.ui.panels.runs import COLUMN_CAPS, COLUMNS, CREATED_COLUMN, RunsPanel, short_error
+
+STEP_COLUMN = COLUMNS.index("Step")
+
+
+def write_run(folder: Path, step: int, created: float, data: str = "toy", status: str = "stopped") -> Path:
+    run = RunDir(folder)
+    run.create()
+    run.write_info({"model": "dcgan", "status": status, "created": created, "step": step, "steps_total": 1000,
+                    "dataset": {"name": data}})  # fmt: skip
+    return folder
+
+
+def column_texts(panel: RunsPanel, column: int) -> list[str]:
+    return [panel.table.item(row, column).text() for row in range(panel.table.rowCount())]
+
+
+@pytest.mark.parametrize("width", [1100, 600])
+def test_an_unreadable_run_or_a_long_data_name_leaves_every_column_readable(qtbot, tmp_path, width):
+    workspace = tmp_path / "a-rather-long-workspace-folder-name-for-the-runs-of-this-test" / "runs"
+    write_run(workspace / "good", 10, time.time(), data="very_long_folder_name_" * 12)
+    broken = workspace / "zz-garbage-json"
+    broken.mkdir(parents=True)
+    (broken / "run.json").write_text('{"model": "dcgan", "status": ')
+    panel = RunsPanel(workspace)
+    qtbot.addWidget(panel)
+    panel.resize(width, 300)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.refresh()
+    qtbot.wait(20)
+    assert panel.width() == width  # the long workspace path does not widen the panel: it is cut in its middle
+    assert panel.workspace_label.toolTip() == str(workspace)
+    assert ("…" in panel.workspace_label.text()) == (width < 1000)
+    row = next(r for r in range(panel.table.rowCount()) if panel.table.item(r, 0).text() == "zz-garbage-json")
+    cell = panel.table.item(row, COLUMNS.index("Last metrics"))
+    assert cell.text() == "unreadable: run.json is not valid JSON"  # short, without the path
+    assert str(broken) in cell.toolTip() and "not valid JSON (" in cell.toolTip()  # the details stay reachable
+    data = panel.table.item(1 - row, COLUMNS.index("Data"))
+    assert data.toolTip() == ("very_long_folder_name_" * 12)[:80]  # the whole name (as the summary keeps it)
+    header = panel.table.horizontalHeader()
+    for column, cap in enumerate(COLUMN_CAPS[:-1]):
+        assert 20 <= panel.table.columnWidth(column) <= cap, COLUMNS[column]
+    created_right = header.sectionViewportPosition(CREATED_COLUMN) + header.sectionSize(CREATED_COLUMN)
+    assert created_right <= panel.table.viewport().width() + 1, created_right  # Created on screen, no scrolling
+    assert panel.table.horizontalScrollBar().maximum() == 0
+    date_width = panel.table.fontMetrics().horizontalAdvance("2026-11-30 15:34")
+    assert header.sectionSize(CREATED_COLUMN) >= date_width  # the whole date
+    if width > 1000:  # room enough: nothing of a short name is cut
+        assert panel.table.columnWidth(0) >= panel.table.fontMetrics().horizontalAdvance("zz-garbage-json")
+
+    header.resizeSection(COLUMNS.index("Data"), 60)  # the person drags a column: the refresh keeps it
+    write_run(workspace / "newer", 3, time.time() + 5)
+    panel.refresh()
+    assert panel.table.rowCount() == 3 and panel.table.columnWidth(COLUMNS.index("Data")) == 60
+
+
+def test_short_error_drops_the_path_and_the_details():
+    assert short_error("/x/y/run.json: run.json is not valid JSON (line 1 column 30)") == "run.json is not valid JSON"
+    assert short_error("run.json is a directory") == "run.json is a directory"
+    assert len(short_error("/r: " + "word " * 40)) <= 48
+
+
+def test_the_table_sorts_by_a_clicked_header_numbers_as_numbers_and_keeps_it_over_refreshes(qtbot, tmp_path):
+    workspace = tmp_path / "ws"
+    now = time.time()
+    for name, step, age in (("b-run", 9, 30), ("a-run", 1200, 10), ("c-run", 100, 20)):
+        write_run(workspace / name, step, now - age * 86400)  # a month apart: dates sort as times, not text
+    panel = RunsPanel(workspace)
+    qtbot.addWidget(panel)
+    panel.show()
+    assert column_texts(panel, 0) == ["a-run", "c-run", "b-run"]  # newest first by default
+    header = panel.table.horizontalHeader()
+    header.sectionClicked.emit(STEP_COLUMN)  # what a click on the header does
+    steps = column_texts(panel, STEP_COLUMN)
+    assert steps in (["9", "100", "1,200"], ["1,200", "100", "9"])  # numerically, never "100" < "1,200" < "9"
+    panel.table.sortByColumn(STEP_COLUMN, Qt.SortOrder.AscendingOrder)
+    assert column_texts(panel, STEP_COLUMN) == ["9", "100", "1,200"]
+    panel.table.sortByColumn(CREATED_COLUMN, Qt.SortOrder.AscendingOrder)
+    assert column_texts(panel, 0) == ["b-run", "c-run", "a-run"]
+    panel.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+    assert column_texts(panel, 0) == ["a-run", "b-run", "c-run"]
+
+    panel.select_run(workspace / "c-run")
+    panel.current_run = workspace / "b-run"
+    write_run(workspace / "0-newest", 5, now)  # the periodic refresh finds a new run
+    panel.refresh()
+    assert column_texts(panel, 0) == ["0-newest", "a-run", "b-run", "c-run"]  # still sorted by name
+    assert panel.selected_run() == workspace / "c-run"  # the selection follows its run, not its row
+    bold = [panel.table.item(r, 0).text() for r in range(4) if panel.table.item(r, 0).font().bold()]
+    assert bold == ["b-run"]  # the current run is still marked
+
+    settings = QSettings(str(tmp_path / "prefs.ini"), QSettings.Format.IniFormat)
+    panel.table.sortByColumn(STEP_COLUMN, Qt.SortOrder.DescendingOrder)
+    panel.save_settings(settings)
+    again = RunsPanel(tmp_path / "elsewhere")
+    qtbot.addWidget(again)
+    again.restore_settings(settings)
+    assert again.workspace == workspace
+    assert column_texts(again, STEP_COLUMN) == ["1,200", "100", "9", "5"]  # the sort is remembered
+
+
+def test_return_opens_and_delete_asks_to_delete_the_selected_run(qtbot, tmp_path):
+    workspace = tmp_path / "ws"
+    write_run(workspace / "one", 5, time.time())
+    panel = RunsPanel(workspace)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    opened, asked = [], []
+    panel.open_requested.connect(opened.append)
+    panel.confirm = lambda title, question: asked.append(question) or False
+    panel.select_run(workspace / "one")
+    panel.table.setFocus()
+    QApplication.processEvents()
+    qtbot.keyClick(panel.table, Qt.Key.Key_Return)
+    assert opened == [workspace / "one"]
+    qtbot.keyClick(panel.table, Qt.Key.Key_Delete)
+    assert len(asked) == 1 and "one" in asked[0] and (workspace / "one").exists()  # asked; "No" keeps it
+
+
+def test_delete_is_disabled_with_a_reason_for_a_run_another_process_trains(qtbot, tmp_path):
+    workspace = tmp_path / "ws"
+    run = write_run(workspace / "busy", 5, time.time(), status="running")
+    panel = RunsPanel(workspace)
+    qtbot.addWidget(panel)
+    with RunLock(run, who="gan-studio train"):
+        panel.select_run(run)
+        panel._update_buttons()
+        assert not panel.delete_button.isEnabled() and "gan-studio train" in panel.delete_button.toolTip()
+    panel._update_buttons()
+    assert panel.delete_button.isEnabled()

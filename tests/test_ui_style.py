@@ -1,0 +1,88 @@
+"""The app's style in offscreen Qt, judged from rendered pixels: the widget with the keyboard focus is
+framed in the focus colour (fields, combo boxes, spin boxes, buttons), and spin boxes draw their arrows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QStyle,
+    QStyleOptionSpinBox,
+    QWidget,
+)
+
+from gan_studio.ui.app import create_app
+from gan_studio.ui.style import FOCUS, TEXT
+
+
+def pixels(widget) -> np.ndarray:
+    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    width, height, line = image.width(), image.height(), image.bytesPerLine()
+    return (
+        np.frombuffer(image.constBits(), np.uint8, line * height)
+        .reshape(height, line)[:, : width * 3]
+        .reshape(height, width, 3)
+    )
+
+
+def near(picture: np.ndarray, colour: str, tolerance: int = 40) -> int:
+    """How many pixels of `picture` are within `tolerance` of `colour` in every channel."""
+    c = QColor(colour)
+    target = np.array([c.red(), c.green(), c.blue()], np.int16)
+    return int((np.abs(picture.astype(np.int16) - target).max(axis=2) <= tolerance).sum())
+
+
+def make(kind):
+    if kind is QComboBox:
+        widget = QComboBox()
+        widget.addItems(["bce", "hinge"])
+    elif kind is QSpinBox:
+        widget = QSpinBox()
+        widget.setRange(0, 100)
+        widget.setValue(50)
+    else:
+        widget = kind("Start" if kind is QPushButton else "0.002")
+    widget.setFixedWidth(160)
+    return widget
+
+
+@pytest.mark.parametrize("kind", [QLineEdit, QComboBox, QSpinBox, QPushButton])
+def test_the_focused_widget_is_framed_in_the_focus_colour(qtbot, kind):
+    create_app()
+    window = QWidget()
+    qtbot.addWidget(window)
+    focused, other = make(kind), make(kind)
+    row = QHBoxLayout(window)
+    row.addWidget(focused)
+    row.addWidget(other)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    focused.setFocus()
+    qtbot.waitUntil(focused.hasFocus)
+    framed, plain = near(pixels(focused), FOCUS), near(pixels(other), FOCUS)
+    assert plain < 10  # the same widget without focus has no such frame
+    frame_length = 2 * (focused.width() + focused.height())
+    assert framed >= frame_length, (kind.__name__, framed, frame_length)  # at least a 1 px ring all round
+
+
+def test_spin_boxes_draw_their_up_and_down_arrows(qtbot):
+    create_app()
+    box = make(QSpinBox)
+    qtbot.addWidget(box)
+    box.resize(160, 30)
+    box.show()
+    qtbot.waitExposed(box)
+    picture = pixels(box)
+    option = QStyleOptionSpinBox()
+    box.initStyleOption(option)
+    for control in (QStyle.SubControl.SC_SpinBoxUp, QStyle.SubControl.SC_SpinBoxDown):
+        rect = box.style().subControlRect(QStyle.ComplexControl.CC_SpinBox, option, control, box)
+        button = picture[rect.top() : rect.bottom() + 1, rect.left() : rect.right() + 1]
+        assert rect.width() >= 8 and near(button, TEXT, 60) >= 6, control  # a visible light arrow in each

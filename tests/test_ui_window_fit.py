@@ -1,0 +1,67 @@
+"""The window on a small screen (offscreen Qt's screen is 800x800, smaller than the panels' minimum sizes at
+their natural size): it fits the screen, its panels scroll, and a saved layout comes back in its shares of
+the window, whatever the window's size now."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+
+from gan_studio.ui.app import create_app
+from gan_studio.ui.main_window import MainWindow
+from gan_studio.ui.settings import app_settings
+
+
+def test_the_window_fits_a_screen_smaller_than_its_panels_minimum_sizes(qtbot):
+    create_app()
+    area = QGuiApplication.primaryScreen().availableGeometry()
+    assert area.width() < 1000  # the panels' minimum sizes add up to ~1,020 x 660 px at 1x
+    win = MainWindow(persist=False)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    assert area.contains(win.frameGeometry()), (win.frameGeometry(), area)
+    for title, dock in win.docks.items():
+        if not win.tabifiedDockWidgets(dock) or title == "Plots":
+            assert dock.width() >= 60 and dock.height() >= 60, title  # every panel keeps some room
+
+
+def test_a_layout_saved_in_a_window_of_another_size_comes_back_in_its_shares(qtbot):
+    create_app()
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.resize(780, 760)
+    first.show()
+    qtbot.waitExposed(first)
+    setup = first.docks["Setup"]
+    first.resizeDocks([setup], [300], Qt.Orientation.Horizontal)
+    qtbot.wait(50)
+    first.dock_shares.remember()
+    share = setup.width() / first.width()
+    first.close()
+
+    small = MainWindow(persist=False)  # the same layout restored into a smaller window
+    qtbot.addWidget(small)
+    small.resize(520, 520)
+    settings = app_settings()
+    settings.setValue("window/geometry", small.saveGeometry())
+    settings.sync()
+    second = MainWindow()
+    qtbot.addWidget(second)
+    second.show()
+    qtbot.waitExposed(second)
+    qtbot.wait(100)
+    assert second.width() < 600
+    restored = second.docks["Setup"].width() / second.width()
+    assert abs(restored - share) < 0.03, (restored, share)  # its share, not what Qt made of its pixel size
+    second.close()
+
+    settings.setValue("window/geometry", b"not a geometry")  # a damaged preference: the default size
+    settings.setValue("window/dock_shares", "{not json")
+    settings.sync()
+    third = MainWindow()
+    qtbot.addWidget(third)
+    third.show()
+    qtbot.waitExposed(third)
+    assert QGuiApplication.primaryScreen().availableGeometry().contains(third.frameGeometry())
+    third.close()

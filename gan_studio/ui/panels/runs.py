@@ -50,7 +50,7 @@ SUMMARY_FIELDS = (("d_loss", "D"), ("g_loss", "G"), ("loss", "loss"), ("recon", 
 COLUMN_CAPS = (290, 90, 150, 100, 80, 230, 140)
 CREATED_COLUMN = COLUMNS.index("Created")
 SHRINKABLE = tuple(COLUMNS.index(name) for name in ("Run", "Data", "Last metrics"))  # give up room when narrow
-SHRINK_FLOOR = 90  # px
+SHRINK_FLOORS = (90, 48)  # px
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ERROR_LENGTH = 48  # characters of a broken run's error shown in its row
 
@@ -262,13 +262,16 @@ class RunsPanel(QWidget):
             header = self.table.horizontalHeader()
             widths = [min(max(self.table.sizeHintForColumn(c), header.sectionSizeHint(c)), cap)
                       for c, cap in enumerate(COLUMN_CAPS)]  # fmt: skip
-            # a narrow table: the long-text columns give up room (down to SHRINK_FLOOR) so Created stays in view
-            room = self.table.viewport().width() - sum(widths)
-            shrinkable = [c for c in SHRINKABLE if widths[c] > SHRINK_FLOOR]
-            if room < 0 and shrinkable and self.table.viewport().width() > 100:
-                spare = sum(widths[c] - SHRINK_FLOOR for c in shrinkable)
+            # a narrow table: the long-text columns give up room (first down to 90 px, then to 48) so Created
+            # stays in view; what they cut is in their tooltips
+            for floor in SHRINK_FLOORS:
+                room = self.table.viewport().width() - sum(widths)
+                shrinkable = [c for c in SHRINKABLE if widths[c] > floor]
+                if room >= 0 or not shrinkable or self.table.viewport().width() <= 100:
+                    break
+                spare = sum(widths[c] - floor for c in shrinkable)
                 for c in shrinkable:
-                    widths[c] -= round(min(-room, spare) * (widths[c] - SHRINK_FLOOR) / spare)
+                    widths[c] -= round(min(-room, spare) * (widths[c] - floor) / spare)
             for column, width in enumerate(widths[:-1]):
                 self.table.setColumnWidth(column, width)
         finally:

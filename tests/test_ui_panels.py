@@ -559,3 +559,29 @@ def test_marker_labels_lie_inside_their_plots(qtbot, tmp_path):
     for line in lines:
         label, view = line.label.sceneBoundingRect(), line.getViewBox().sceneBoundingRect()
         assert view.top() <= label.top() and label.bottom() <= view.bottom(), (line.label.toPlainText(), label, view)
+
+
+def test_scrolling_the_setup_over_a_choice_does_not_change_it(qtbot):
+    """The wheel over a combo box changed 'g loss' to 'saturating' while the person scrolled the form."""
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    panel = SetupPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    combo = panel.model_form.editors["g_loss"].editor
+    before = combo.currentIndex()
+
+    def wheel():
+        event = QWheelEvent(QPointF(5, 5), QPointF(combo.mapToGlobal(QPoint(5, 5))), QPoint(0, 0), QPoint(0, -120),
+                            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase,
+                            False)  # fmt: skip
+        QApplication.sendEvent(combo, event)
+
+    wheel()
+    assert combo.currentIndex() == before and not combo.hasFocus()
+    combo.setFocus()
+    qtbot.waitUntil(combo.hasFocus)
+    wheel()  # chosen on purpose: clicked or tabbed into, the wheel steps through the choices
+    assert combo.currentIndex() != before

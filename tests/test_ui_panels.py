@@ -573,15 +573,27 @@ def test_scrolling_the_setup_over_a_choice_does_not_change_it(qtbot):
     combo = panel.model_form.editors["g_loss"].editor
     before = combo.currentIndex()
 
-    def wheel():
-        event = QWheelEvent(QPointF(5, 5), QPointF(combo.mapToGlobal(QPoint(5, 5))), QPoint(0, 0), QPoint(0, -120),
+    def wheel(target):
+        event = QWheelEvent(QPointF(5, 5), QPointF(target.mapToGlobal(QPoint(5, 5))), QPoint(0, 0), QPoint(0, -120),
                             Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase,
                             False)  # fmt: skip
-        QApplication.sendEvent(combo, event)
+        QApplication.sendEvent(target, event)
 
-    wheel()
+    wheel(combo)
     assert combo.currentIndex() == before and not combo.hasFocus()
     combo.setFocus()
     qtbot.waitUntil(combo.hasFocus)
-    wheel()  # chosen on purpose: clicked or tabbed into, the wheel steps through the choices
+    wheel(combo)  # chosen on purpose: clicked or tabbed into, the wheel steps through the choices
     assert combo.currentIndex() != before
+
+    from gan_studio.ui.panels.explorer.sliders import LatentSliders
+
+    sliders = LatentSliders()  # a scrolling list of 100 sliders: scrolling it moved every slider it passed
+    qtbot.addWidget(sliders)
+    sliders.set_basis([f"z{i}" for i in range(100)])
+    sliders.resize(300, 200)
+    sliders.show()
+    moved = []
+    sliders.value_changed.connect(lambda index, value: moved.append(index))
+    wheel(sliders.slider(1))
+    assert moved == [] and sliders.verticalScrollBar().value() > 0  # the list scrolled instead

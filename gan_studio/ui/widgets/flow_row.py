@@ -10,6 +10,8 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QLayoutItem, QSizePolicy, QSpinBox, QWidget
 
+from gan_studio.ui.widgets.wheel_guard import guard_wheel
+
 
 class FlowRow(QLayout):
     """Widgets left to right, wrapped onto as many lines as the width needs."""
@@ -82,7 +84,7 @@ class FlowRow(QLayout):
 def seed_spin_box() -> QSpinBox:
     """A spin box for seeds (up to 2^31): as wide as seven digits, not ten plus the style's padding, so the
     rows holding one wrap less in a narrow panel (a larger seed still shows, scrolled within the box)."""
-    box = QSpinBox()
+    box = guard_wheel(QSpinBox())
     box.setMinimumWidth(box.fontMetrics().horizontalAdvance("0000000") + 36)
     return box
 

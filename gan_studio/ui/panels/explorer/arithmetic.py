@@ -22,6 +22,7 @@ from gan_studio.explore import latent as latent_ops
 from gan_studio.ui.panels.explorer.canvas import ImageCanvas
 from gan_studio.ui.panels.explorer.tab import ExplorerTab
 from gan_studio.ui.widgets.flow_row import flow_row, labelled, seed_spin_box
+from gan_studio.ui.widgets.wheel_guard import guard_wheel
 
 GROUPS = ("A", "B", "C")
 POOL_COLUMNS = 8
@@ -41,7 +42,7 @@ class ArithmeticTab(ExplorerTab):
         self.first_seed_box = seed_spin_box()
         self.first_seed_box.setRange(0, 999_999)
         self.first_seed_box.setValue(100)
-        self.pool_size_box = QSpinBox()
+        self.pool_size_box = guard_wheel(QSpinBox())
         self.pool_size_box.setRange(4, 64)
         self.pool_size_box.setValue(16)
         draw = QPushButton("Draw pool")

@@ -25,6 +25,7 @@ from gan_studio.ui.panels.explorer.canvas import ImageCanvas
 from gan_studio.ui.panels.explorer.tab import ExplorerTab
 from gan_studio.ui.widgets.compact_combo import CompactComboBox
 from gan_studio.ui.widgets.flow_row import flow_row, labelled, seed_spin_box
+from gan_studio.ui.widgets.wheel_guard import guard_wheel
 
 WEIGHT_STEPS = 100  # a class weight slider goes 0..100 (%)
 
@@ -53,7 +54,7 @@ class ConditionTab(ExplorerTab):
         weights_scroll.setWidgetResizable(True)
         weights_scroll.setWidget(self._weights_body)
 
-        self.seeds_box = QSpinBox()
+        self.seeds_box = guard_wheel(QSpinBox())
         self.seeds_box.setRange(1, 16)
         self.seeds_box.setValue(6)
         self.first_seed_box = seed_spin_box()
@@ -95,7 +96,7 @@ class ConditionTab(ExplorerTab):
             self._weights_grid.takeAt(0).widget().deleteLater()
         self.weight_sliders = []
         for i, name in enumerate(self.names):
-            slider = QSlider(Qt.Orientation.Horizontal)
+            slider = guard_wheel(QSlider(Qt.Orientation.Horizontal))
             slider.setRange(0, WEIGHT_STEPS)
             slider.setValue(WEIGHT_STEPS if i == 0 else 0)
             slider.valueChanged.connect(self._weights_changed)

@@ -19,6 +19,7 @@ from gan_studio.ui.panels.explorer.canvas import ImageCanvas
 from gan_studio.ui.panels.explorer.tab import ExplorerTab
 from gan_studio.ui.widgets.compact_combo import CompactComboBox
 from gan_studio.ui.widgets.flow_row import flow_row, labelled
+from gan_studio.ui.widgets.wheel_guard import guard_wheel
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 ENCODE_HINT = "Pick an image from the dataset, or drop an image file here."
@@ -33,7 +34,7 @@ class EncodeTab(ExplorerTab):
         super().__init__(panel)
         self.setAcceptDrops(True)
         self.encoding: Encoding | None = None
-        self.index_box = QSpinBox()
+        self.index_box = guard_wheel(QSpinBox())
         self.index_box.setRange(0, 0)
         self.index_box.setToolTip("index of the image in the run's training data")
         pick = QPushButton("Encode dataset image")

@@ -20,6 +20,7 @@ from gan_studio.ui.panels.explorer.canvas import ImageCanvas
 from gan_studio.ui.panels.explorer.tab import ExplorerTab
 from gan_studio.ui.widgets.flow_row import flow_row, labelled
 from gan_studio.ui.widgets.message_label import MessageLabel
+from gan_studio.ui.widgets.wheel_guard import guard_wheel
 
 
 class InterpolateTab(ExplorerTab):
@@ -45,7 +46,7 @@ class InterpolateTab(ExplorerTab):
         self.mode_combo = QComboBox()
         self.mode_combo.addItems(latent_ops.INTERPOLATION_MODES)
         self.mode_combo.setToolTip("spherical follows the great circle, so middle samples keep a typical norm")
-        self.steps_box = QSpinBox()
+        self.steps_box = guard_wheel(QSpinBox())
         self.steps_box.setRange(2, 64)
         self.steps_box.setValue(8)
         self.draw_button = draw = QPushButton("Draw strip")
@@ -57,7 +58,7 @@ class InterpolateTab(ExplorerTab):
         self.play_button = QPushButton("Play")
         self.play_button.setCheckable(True)
         self.play_button.toggled.connect(self.play)
-        self.fps_box = QSpinBox()
+        self.fps_box = guard_wheel(QSpinBox())
         self.fps_box.setRange(1, 60)
         self.fps_box.setValue(12)
         self.fps_box.setSuffix(" fps")

@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gan_studio.ui.widgets.wheel_guard import guard_wheel
+
 SLIDER_RANGE = 3.0  # sliders span [-3, 3] (z ~ N(0, 1))
 SLIDER_STEPS_PER_UNIT = 100  # resolution 0.01
 SLIDER_MIN_WIDTH = 32
@@ -67,7 +69,7 @@ class _Row:
     def __init__(self, grid: QGridLayout, index: int, on_move, on_reset):
         self.label = QLabel()  # as wide as its text: "z12", "PC3 4.1%", "z7 0.13"
         self.bar = ScoreBar()
-        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider = guard_wheel(QSlider(Qt.Orientation.Horizontal))  # scrolling the list moves no slider
         self.slider.setRange(-to_ticks(SLIDER_RANGE), to_ticks(SLIDER_RANGE))
         self.slider.setPageStep(SLIDER_STEPS_PER_UNIT // 2)
         self.slider.setMinimumWidth(SLIDER_MIN_WIDTH)  # the slider gives way; the value and reset never do

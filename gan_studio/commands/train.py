@@ -7,6 +7,7 @@ defaults that flags override. `--resume RUN` continues a run from its last check
 from __future__ import annotations
 
 import contextlib
+import gc
 import signal
 import sys
 import threading
@@ -105,7 +106,10 @@ def run(args) -> int:
     try:
         return drive(trainer, quiet=args.quiet)
     finally:
-        shutdown(trainer.dist)
+        context = trainer.dist
+        del trainer  # its DDP wrappers and their pending work hold the process group: they go first
+        gc.collect()
+        shutdown(context)
 
 
 def _check_resume_target(run: Path, model: str | None, out: str | None) -> None:

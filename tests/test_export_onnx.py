@@ -157,8 +157,8 @@ def test_cli_export_prints_the_report_and_honours_out_and_opset(tmp_path, capsys
     assert ExportMetadata.from_props({p.key: p.value for p in model.metadata_props}).model_type == "cgan"
 
 
-def test_failed_parity_check_leaves_no_file_and_exits_non_zero(monkeypatch, capsys):
-    run, _ = exported("gan-points")
+def corrupt_every_export(monkeypatch) -> None:
+    """Exports built from now on have their largest weight shifted by 0.05: parity must fail."""
     real_build = onnx_export.build_onnx
 
     def corrupted_build(*args, **kwargs):
@@ -168,6 +168,11 @@ def test_failed_parity_check_leaves_no_file_and_exits_non_zero(monkeypatch, caps
         return model
 
     monkeypatch.setattr(onnx_export, "build_onnx", corrupted_build)
+
+
+def test_failed_parity_check_leaves_no_file_and_exits_non_zero(monkeypatch, capsys):
+    run, _ = exported("gan-points")
+    corrupt_every_export(monkeypatch)
     before = sorted((run / "exports").iterdir())
     assert main(["export", str(run), "--part", "generator"]) == 2
     err = capsys.readouterr().err
@@ -190,15 +195,7 @@ def test_points_in_large_units_export_with_a_limit_scaled_to_their_size_and_a_br
     limit = float(out.split("limit ")[1].split(")")[0])
     assert 1e-4 < limit < 0.5  # scaled to outputs of a few hundred, not to anything
     assert onnx_export.parity_limit([np.array([[0.3, -1.0]], np.float32)]) == TOLERANCE  # pixels keep 1e-4
-    real_build = onnx_export.build_onnx
-
-    def corrupted_build(*args, **kwargs):
-        model = real_build(*args, **kwargs)
-        weights = max(model.graph.initializer, key=lambda t: len(onnx.numpy_helper.to_array(t).ravel()))
-        weights.CopyFrom(onnx.numpy_helper.from_array(onnx.numpy_helper.to_array(weights) + 0.05, weights.name))
-        return model
-
-    monkeypatch.setattr(onnx_export, "build_onnx", corrupted_build)
+    corrupt_every_export(monkeypatch)
     assert main(["export", str(run), "--out", str(tmp_path / "broken.onnx")]) == 2
     assert "parity check failed" in capsys.readouterr().err and not (tmp_path / "broken.onnx").exists()
 

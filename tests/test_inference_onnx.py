@@ -247,6 +247,7 @@ def test_bad_generate_arguments_are_config_errors():
         ("dcgan-32", ["--label", "0"], "--label is only for conditional models"),
         ("dcgan-32", ["--n", "0"], "--n must be at least 1"),
         ("dcgan-32", ["--provider", "NoSuchExecutionProvider"], "cannot run on this machine"),
+        ("dcgan-32", ["--device", "cuda"], "--device is for runs (torch); an .onnx file runs in ONNX Runtime"),
     ],
 )
 def test_bad_sample_requests_get_one_clear_line(tmp_path, capsys, name, args, message):

@@ -331,9 +331,12 @@ def test_shortcuts_and_menus(qtbot, window, tmp_path, monkeypatch):
     win.plots.setFocus()
     qtbot.keyClick(win.plots, Qt.Key.Key_Space)  # Space: pause
     qtbot.waitUntil(lambda: win.session.state == "paused", timeout=WAIT_MS)
+    paused_at = win.session.worker.trainer.step
+    qtbot.keyClick(win.plots, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)  # Ctrl+Right: one step
+    qtbot.waitUntil(lambda: win.session.worker.trainer.step == paused_at + 1, timeout=WAIT_MS)
     qtbot.keyClick(win.plots, Qt.Key.Key_Space)  # Space: resume
     qtbot.waitUntil(lambda: win.session.state == "running", timeout=WAIT_MS)
-    win.session.stop()
+    qtbot.keyClick(win.plots, Qt.Key.Key_Period, Qt.KeyboardModifier.ControlModifier)  # Ctrl+.: stop
     qtbot.waitUntil(lambda: win.session.state == "idle", timeout=WAIT_MS)
     run_path = win.session.run_path
 

@@ -65,6 +65,8 @@ def run(args) -> int:
 
         if args.start_from:
             raise ConfigError("--from picks a kept checkpoint of a run; an .onnx file holds one model")
+        if args.device != "cpu":  # it was ignored without a word
+            raise ConfigError("--device is for runs (torch); an .onnx file runs in ONNX Runtime: use --provider")
         gen = OnnxGenerator(source, providers=[args.provider] if args.provider else None)
         check_size(args.n, gen.image_shape)
         z, y = sample_inputs(args.n, gen.latent_dim, args.seed, gen.num_classes, args.label, gen.class_names)

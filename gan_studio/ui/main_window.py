@@ -306,8 +306,8 @@ class MainWindow(QMainWindow):
         self.start_action_enter.triggered.connect(lambda _c=False: self.start_training())
         self.addAction(self.start_action_enter)
         self.pause_action = self._action(run_menu, "&Pause / Resume", self.controls.toggle_pause, "Space")
-        self._action(run_menu, "S&tep", self.session.single_step, tip="One step while paused")
-        self._action(run_menu, "St&op", self.session.stop, tip="Stop and save a checkpoint")
+        self._action(run_menu, "S&tep", self.session.single_step, "Ctrl+Right", tip="One step while paused")
+        self._action(run_menu, "St&op", self.session.stop, "Ctrl+.", tip="Stop and save a checkpoint")
 
         view_menu = bar.addMenu("&View")
         for dock in self.docks.values():

@@ -597,3 +597,18 @@ def test_scrolling_the_setup_over_a_choice_does_not_change_it(qtbot):
     sliders.value_changed.connect(lambda index, value: moved.append(index))
     wheel(sliders.slider(1))
     assert moved == [] and sliders.verticalScrollBar().value() > 0  # the list scrolled instead
+
+
+def test_the_steps_field_says_when_epochs_decides_the_length(qtbot):
+    """20000 steps with epochs 0.00001 trained 1 step while the form still said 20000."""
+    panel = SetupPanel()
+    qtbot.addWidget(panel)
+    steps = panel.train_form.editors["steps"]
+    assert steps.isEnabled()
+    panel.train_form.editors["epochs"].editor.setText("0.00001")
+    assert not steps.isEnabled() and "epochs is set, so it decides the length" in steps.editor.toolTip()
+    panel.set_training(True)
+    panel.set_training(False)  # unlocking after a run leaves it greyed while epochs is set
+    assert not steps.isEnabled()
+    panel.train_form.editors["epochs"].editor.setText("0")
+    assert steps.isEnabled() and "epochs is set" not in steps.editor.toolTip()

@@ -33,7 +33,7 @@ from gan_studio.state.run_state import RunState
 from gan_studio.store.checkpoint import RESUMABLE_SETTINGS
 from gan_studio.ui.panels import RunSubscription
 from gan_studio.ui.widgets.compact_combo import CompactComboBox
-from gan_studio.ui.widgets.config_form import ConfigForm, field_label
+from gan_studio.ui.widgets.config_form import ConfigForm, field_label, field_tooltip
 from gan_studio.ui.widgets.dataset_picker import DatasetPicker
 from gan_studio.ui.widgets.flow_row import flow_row
 from gan_studio.ui.widgets.focus_order import follow_layout_order
@@ -229,10 +229,24 @@ class SetupPanel(QWidget):
 
     def revalidate(self) -> None:
         self.model_form.set_not_applicable(self.not_applicable())
+        self._show_what_sets_the_length()
         valid = not self.problems()
         if valid != self._valid:
             self._valid = valid
             self.validity_changed.emit(valid)
+
+    def _show_what_sets_the_length(self) -> None:
+        """epochs > 0 decides the run's length and steps is not used: say so on the steps field, greyed (it
+        went on showing 20000 while a run of 0.00001 epochs trained 1 step)."""
+        steps = self.train_form.editors["steps"]
+        try:
+            by_epochs = float(self.train_form.raw_values().get("epochs") or 0) > 0
+        except ValueError:
+            by_epochs = False
+        if not self._training:
+            steps.setEnabled(not by_epochs)
+        steps.editor.setToolTip("epochs is set, so it decides the length: steps is not used (set epochs to 0 to "
+                                "train by steps)" if by_epochs else field_tooltip(steps.spec))  # fmt: skip
 
     @property
     def valid(self) -> bool:
@@ -285,6 +299,7 @@ class SetupPanel(QWidget):
         live = HPARAMS_LIVE if training else None
         self.model_form.set_live(live)
         self.train_form.set_live(() if training else None)
+        self._show_what_sets_the_length()
 
     def live_editor(self, name: str) -> QLineEdit:
         """The line edit of a live hyperparameter (for shortcuts and tests)."""

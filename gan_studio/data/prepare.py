@@ -94,7 +94,7 @@ def no_images_error(path: Path | str, other_formats: dict[str, int] | None = Non
 
 
 def formats_not_read(other_formats: dict[str, int]) -> str:
-    """'12 .tif and 3 .gif files are in formats not read: convert them to PNG or JPEG to use them'."""
+    """'12 .tif and 3 .gif files in formats not read: convert them to PNG or JPEG to use them'."""
     counts = " and ".join(f"{n:,} {suffix}" for suffix, n in sorted(other_formats.items(), key=lambda kv: -kv[1]))
     return (
         f"{counts} file{'s' if sum(other_formats.values()) > 1 else ''} in formats not read: convert them to PNG "
@@ -276,7 +276,9 @@ def exit_with_parent(parent_pid: int) -> None:
 
 
 def decoding_pool(workers: int) -> ProcessPoolExecutor:
-    """Fresh interpreters (spawn: no copy of a parent's threads or a GUI) that die with their parent."""
+    """Fresh interpreters (spawn: no copy of a parent's threads or a GUI) that die with their parent. Linux
+    signals them when the thread that started them ends, so the pool is shut down in that thread (as
+    `_run_in_pool` does), never handed to another."""
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=exit_with_parent, initargs=(os.getpid(),))  # fmt: skip
 

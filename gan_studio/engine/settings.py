@@ -133,17 +133,28 @@ def check_live_change(model_name: str, model_config, changes: dict[str, Any]) ->
     apply_values(model_config, changes)  # raises ConfigError for bad values
 
 
-def check_same_data(saved: DataInfo, now: DataInfo, path: Path, labelled_data: str | bool = False) -> None:
+def check_same_data(saved: DataInfo, now: DataInfo, path: Path, labelled: bool = False, source: str = "") -> None:
     """ConfigError when the data no longer fits the weights (checkpoint `path`): another shape or class
-    count; DataError when a model trained on the labels of `labelled_data` would now read them as other
-    classes (classes renamed, added or removed)."""
+    count; DataError (naming `source`) when a model trained on its labels (`labelled`) would now read them
+    as other classes (classes renamed, added or removed)."""
     if saved.shape != now.shape or saved.num_classes != now.num_classes:
         raise ConfigError(f"the dataset now gives shape {now.shape} with {now.num_classes} classes, "
                           f"but the run was trained on {saved.shape} with {saved.num_classes}", path)  # fmt: skip
-    if labelled_data and saved.class_names and now.class_names and list(saved.class_names) != list(now.class_names):
-        raise DataError(f"the classes changed since the run started ({class_change(saved.class_names, now.class_names)}"
-                        "): its labels would now mean other classes; a resume continues on the same data, so "
-                        "put the folders back or start a new run", labelled_data)  # fmt: skip
+    change = data_change(classes_then=saved.class_names, classes_now=now.class_names) if labelled else None
+    if change:
+        raise DataError(f"{change}: its labels would now mean other classes; a resume continues on the same data, "
+                        "so put the folders back or start a new run", source or None)  # fmt: skip
+
+
+def data_change(size_then: int | None = None, size_now: int | None = None, classes_then: list[str] | None = None,
+                classes_now: list[str] | None = None, since: str = "the run started") -> str | None:  # fmt: skip
+    """How the data differs from what a run recorded, for a message ("the data changed since the run started
+    (64 samples then, 80 now)", "the classes changed … (gone: 'cat')"), or None when it does not."""
+    if isinstance(size_then, int) and size_now is not None and size_then != size_now:
+        return f"the data changed since {since} ({size_then:,} samples then, {size_now:,} now)"
+    if classes_then and classes_now and list(classes_then) != list(classes_now):
+        return f"the classes changed since {since} ({class_change(classes_then, classes_now)})"
+    return None
 
 
 def class_change(before: list[str], after: list[str]) -> str:
@@ -172,9 +183,9 @@ def check_same_data_size(info: dict, dataset_size: int, data: str) -> None:
     """DataError when the dataset gained or lost samples since the run started (run.json's dataset size):
     an exact resume needs the same data."""
     recorded = info["dataset"].get("size") if isinstance(info.get("dataset"), dict) else None
-    if isinstance(recorded, int) and recorded != dataset_size:
-        raise DataError(f"the data changed since the run started ({recorded:,} samples then, {dataset_size:,} "
-                        "now): a resume continues on the same data; start a new run to train on this", data)  # fmt: skip
+    change = data_change(recorded, dataset_size)
+    if change:
+        raise DataError(f"{change}: a resume continues on the same data; start a new run to train on this", data)
 
 
 def configs_to_continue(data: dict, info: dict, overrides: dict[str, Any], path: Path):

@@ -109,7 +109,7 @@ class Trainer:
         self.data_info = DataInfo.from_dataset(dataset)
         if checkpoint is not None:
             saved = DataInfo.from_dict(checkpoint["data_info"])
-            check_same_data(saved, self.data_info, self.run.last_checkpoint, self.spec.conditional and dataset.source)
+            check_same_data(saved, self.data_info, self.run.last_checkpoint, self.spec.conditional, dataset.source)
             self.data_info = saved  # the standardisation the weights were trained with, even if the file changed
         if self.spec.conditional and dataset.y is None:
             raise ConfigError(f"{model_name} needs a labelled dataset; '{train_config.data}' has no labels")

@@ -82,14 +82,11 @@ def reference_data(spec: str, *, image_size: int = 32, channels: int | None = No
 
 
 def _check_trained_on(train, trained_size: int | None, trained_classes: list[str] | None, spec: str) -> None:
-    from gan_studio.engine.settings import class_change
+    from gan_studio.engine.settings import data_change
 
-    if trained_size is not None and len(train) != trained_size:
-        raise DataError(f"the data changed since the run was trained ({trained_size:,} samples then, {len(train):,} "
-                        "now): its scores would measure other data; evaluate it on the data it trained on", spec)  # fmt: skip
-    if trained_classes and train.class_names and list(trained_classes) != list(train.class_names):
-        raise DataError(f"the classes changed since the run was trained ({class_change(trained_classes, train.class_names)}"
-                        "): its labels would be scored as other classes; evaluate it on the data it trained on", spec)  # fmt: skip
+    change = data_change(trained_size, len(train), trained_classes, train.class_names, since="the run was trained")
+    if change:
+        raise DataError(f"{change}: its scores would measure other data; evaluate it on the data it trained on", spec)
 
 
 def _fresh_draw(spec: str, image_size: int, channels: int | None, value_range, seed: int) -> ReferenceData:

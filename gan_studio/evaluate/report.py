@@ -27,7 +27,7 @@ import torch
 
 from gan_studio.data.stacked import STACKED_NAME, is_stacked
 from gan_studio.engine.settings import resolve_device
-from gan_studio.errors import ConfigError, GanStudioError, RunError
+from gan_studio.errors import ConfigError, RunError
 from gan_studio.evaluate import EvaluationCancelled
 from gan_studio.evaluate.classifier import Classifier, PixelFeatures, get_classifier
 from gan_studio.evaluate.frechet import frechet_distance, kernel_distance
@@ -50,7 +50,7 @@ from gan_studio.evaluate.stacked import (
     stacked_modes,
 )
 from gan_studio.evaluate.stacked import PROTOCOL_SAMPLES as STACKED_SAMPLES
-from gan_studio.files import atomic_write, read_regular
+from gan_studio.files import atomic_write
 from gan_studio.models.latents import sample_inputs
 from gan_studio.store.loaded import LoadedRun, load_run
 from gan_studio.store.pictures import save_png
@@ -58,7 +58,6 @@ from gan_studio.store.rundir import RunDir
 
 REPORT_VERSION = 1
 KID_UNIT = "x1e-3"  # KID is reported in thousandths, as in its paper (Binkowski et al. 2018)
-MAX_REPORT_BYTES = 16 * 2**20  # a real report is a few KB
 DEFAULT_IMAGE_SAMPLES = 2000  # generated images per evaluation (the size of MNIST's held-out split here)
 LIKELIHOOD_SAMPLES = 500  # test samples for the VAE ELBO / IWAE estimates
 POINT_KNN = 5  # neighbours of the k-NN label classifier on 2D points
@@ -415,11 +414,8 @@ def write_report(run_path: str | Path, report: dict) -> Path:
 
 def read_report(run_path: str | Path) -> dict | None:
     """The run's last saved report, or None when there is none (or it is unreadable)."""
-    try:
-        data = json.loads(read_regular(report_path(run_path), MAX_REPORT_BYTES).decode("utf-8"))
-    except (OSError, ValueError, GanStudioError):
-        return None
-    return data if isinstance(data, dict) and isinstance(data.get("metrics"), list) else None
+    data = RunDir(Path(run_path)).read_report()
+    return data if data is not None and isinstance(data.get("metrics"), list) else None
 
 
 def format_value(value, unit: str = "") -> str:

@@ -204,7 +204,7 @@ def fold_batchnorm(module: nn.Module) -> int:
 
 
 def default_export_path(run_path: str | Path, part: str, step: int) -> Path:
-    return RunDir(Path(run_path)).exports_dir / f"{part}-step-{step:07d}.onnx"
+    return RunDir(Path(run_path)).export_path(part, step)
 
 
 def export_run(run_path: str | Path, out: str | Path | None = None, part: str = "generator",

@@ -37,7 +37,7 @@ from gan_studio.store.lock import abandoned_here
 from gan_studio.store.pictures import save_png
 
 MAX_RUN_JSON_BYTES = 16 * 2**20  # a real run.json is a few KB: a bigger one is not read
-MAX_REPORT_BYTES = 16 * 2**20  # eval/report.json is a few KB
+MAX_REPORT_BYTES = 16 * 2**20  # eval/report.json is a few KB: a bigger one is not read
 MAX_TEXT = 4096  # characters of one string kept in run.json
 MAX_ITEMS = 10_000  # items of one list kept in run.json (class names, skipped files)
 MAX_DEPTH = 8
@@ -247,7 +247,8 @@ class RunDir:
                   if (m := STEP_FILE.match(e.name)) and int(m.group(1)) > step]  # fmt: skip
         later += [Path(e.path) for e in _scan(self.exports_dir)
                   if (m := EXPORT_FILE.match(e.name)) and int(m.group(2)) > step]  # fmt: skip
-        if self._evaluated_step() > step:
+        report = self.read_report()
+        if report is not None and isinstance(report.get("step"), int) and report["step"] > step:
             later += [self.eval_dir / name for name in ("report.json", "nearest.png")]
         for path in later:
             try:
@@ -255,13 +256,17 @@ class RunDir:
             except OSError:
                 pass
 
-    def _evaluated_step(self) -> int:
-        """The step eval/report.json measured (-1 when there is none, or it cannot be read)."""
+    def read_report(self) -> dict | None:
+        """eval/report.json, the run's last evaluation, as a dict (None when absent or unreadable)."""
         try:
-            step = json.loads(read_regular(self.eval_dir / "report.json", MAX_REPORT_BYTES)).get("step")
-        except (GanStudioError, OSError, ValueError, AttributeError):
-            return -1
-        return step if isinstance(step, int) else -1
+            data = json.loads(read_regular(self.eval_dir / "report.json", MAX_REPORT_BYTES).decode("utf-8"))
+        except (GanStudioError, OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def export_path(self, part: str, step: int) -> Path:
+        """Where `gan-studio export` writes a part of the model at `step` by default (EXPORT_FILE names)."""
+        return self.exports_dir / f"{part}-step-{step:07d}.onnx"
 
     def _write(self, write) -> None:
         """Run a write; turn a read-only folder or a full disk into one readable RunError."""

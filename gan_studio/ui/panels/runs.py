@@ -89,11 +89,12 @@ class SortableItem(QTableWidgetItem):
             return str(mine) < str(theirs)
 
 
-def resumable(path: Path, status: str | None) -> tuple[bool, str]:
+def resumable(path: Path, status: str | None, holder: str | None = None) -> tuple[bool, str]:
     """(whether the Resume button may continue this run, why not): stopped, paused, failed or
     diverged runs, "running" ones whose writer died, and finished ones (with more steps set in the
-    Setup, as `train --resume RUN --steps N`); never a run another process holds."""
-    holder = holder_of(path)
+    Setup, as `train --resume RUN --steps N`); never a run another process holds (`holder`, read from
+    its lock when not given)."""
+    holder = holder if holder is not None else holder_of(path)
     if holder:
         return False, f"being trained by {holder}"
     if status in RESUMABLE_STATUSES or status in ("running", "interrupted", "finished"):
@@ -355,13 +356,13 @@ class RunsPanel(QWidget):
         status = self.status_of(path) if path is not None else None
         self.open_button.setEnabled(path is not None)
         self.compare_button.setEnabled(path is not None and self.current_run is not None and path != self.current_run)
-        can_resume, why_not = resumable(path, status) if path is not None else (False, "")
+        holder = holder_of(path) if path is not None else None  # its lock, read once for both buttons
+        can_resume, why_not = resumable(path, status, holder or "") if path is not None else (False, "")
         self.resume_button.setEnabled(can_resume and path not in self.protected)
         tip = ("Train this finished run further: set more steps in the Setup, then Resume" if status == "finished"
                else "Continue this run from its last checkpoint" if can_resume or not why_not
                else f"Cannot resume: {why_not}")  # fmt: skip
         self.resume_button.setToolTip(tip)
-        holder = holder_of(path) if path is not None else None
         self.delete_button.setEnabled(path is not None and path not in self.protected and not holder)
         self.delete_button.setToolTip(f"Cannot delete: being trained by {holder}" if holder else
                                       "Cannot delete the run being trained: stop it first" if path in self.protected

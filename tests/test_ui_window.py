@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QApplication, QFileDialog
 
 from gan_studio.engine.recipes import GANRecipe, VAERecipe
 from gan_studio.engine.settings import TrainConfig
@@ -328,6 +328,12 @@ def test_shortcuts_and_menus(qtbot, window, tmp_path, monkeypatch):
     set_up_tiny_gan(win)
     qtbot.keyClick(win, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # Ctrl+Return: Start
     qtbot.waitUntil(lambda: win.session.state == "running", timeout=WAIT_MS)
+    log_y = win.plots.log_check.isChecked()
+    win.activateWindow()
+    win.plots.log_check.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is win.plots.log_check, timeout=WAIT_MS)
+    qtbot.keyClick(win.plots.log_check, Qt.Key.Key_Space)  # Space on a check box toggles it, as anywhere
+    assert win.plots.log_check.isChecked() != log_y and win.session.state == "running"
     win.plots.setFocus()
     qtbot.keyClick(win.plots, Qt.Key.Key_Space)  # Space: pause
     qtbot.waitUntil(lambda: win.session.state == "paused", timeout=WAIT_MS)

@@ -16,8 +16,10 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QEvent, QObject, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractSpinBox,
     QApplication,
+    QComboBox,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -62,24 +64,34 @@ Ctrl+E export · Ctrl+Q quit</p>"""
 
 
 class SpaceIsPause(QObject):
-    """Space pauses and resumes training wherever the focus is, except in a field where one types text.
+    """Space pauses and resumes training wherever the focus is, except where Space edits a value.
 
-    A spin box or number field would otherwise take the key (its line edit accepts the shortcut
-    override), e.g. the sample-count box the focus moves to when "Evaluate now" greys out.
+    Text fields take Space as a character; a check box, radio button, toggle button or drop-down
+    takes it as "toggle" or "open", as everywhere on the desktop. Everywhere else, a spin box or
+    number field included (its line edit would accept the shortcut override, e.g. the sample-count
+    box the focus moves to when "Evaluate now" greys out) and push buttons too (the focus can land on
+    Stop after Start greys out), Space is pause.
     """
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
         if event.type() == QEvent.Type.ShortcutOverride and event.key() == Qt.Key.Key_Space and not event.modifiers():
-            focus = QApplication.focusWidget()
-            typing = isinstance(focus, (QTextEdit, QPlainTextEdit)) or (
-                isinstance(focus, QLineEdit)
-                and not isinstance(focus.parent(), QAbstractSpinBox)
-                and focus.validator() is None
-            )
-            if not typing:
-                event.ignore()
-                return True  # the window's shortcut gets the key
+            if space_edits_a_value(QApplication.focusWidget()):
+                event.accept()  # the focused widget gets the key (a check box would not claim it itself)
+            else:
+                event.ignore()  # the window's shortcut gets the key
+            return True
         return False
+
+
+def space_edits_a_value(focus: QWidget | None) -> bool:
+    """Whether Space, pressed in the focused widget, types or toggles something there."""
+    if isinstance(focus, (QTextEdit, QPlainTextEdit, QComboBox)):
+        return True
+    if isinstance(focus, QAbstractButton):
+        return focus.isCheckable()  # check boxes, radio buttons, toggle buttons; not push buttons
+    return (
+        isinstance(focus, QLineEdit) and not isinstance(focus.parent(), QAbstractSpinBox) and focus.validator() is None
+    )
 
 
 def initial_size() -> QSize:

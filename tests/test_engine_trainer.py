@@ -17,7 +17,7 @@ from gan_studio.data.shapes import make_shapes
 from gan_studio.engine.settings import TrainConfig
 from gan_studio.engine.trainer import Trainer
 from gan_studio.errors import ConfigError, DataError, GanStudioError
-from gan_studio.events import Diverged, Failed, Finished, HParamChanged, Metrics, Paused, Resumed
+from gan_studio.events import Checkpoint, Diverged, Failed, Finished, HParamChanged, Metrics, Paused, Resumed
 from gan_studio.models import default_config
 from gan_studio.store.checkpoint import load_checkpoint
 from gan_studio.store.rundir import RunDir
@@ -64,12 +64,16 @@ def test_pause_single_step_resume_and_stop(tmp_path):
     u = next(updates)
     assert isinstance(u, Paused) and u.step == 5
     assert run.read_info()["status"] == "paused"
+    u = next(updates)  # the paused weights are saved, so the Explorer can open them
+    assert isinstance(u, Checkpoint) and u.step == 5 and load_checkpoint(run.last_checkpoint)["step"] == 5
 
     threading.Timer(0.3, trainer.controls.single_step).start()
     started = time.perf_counter()
     u = next(updates)  # blocks while paused, until the single step
     assert time.perf_counter() - started >= 0.25
     assert isinstance(u, Metrics) and u.step == 6  # a single step is logged even off the log cadence
+    u = next(updates)
+    assert isinstance(u, Checkpoint) and u.step == 6  # once per step while paused
     assert trainer.controls.paused and run.read_info()["status"] == "paused"
 
     threading.Timer(0.2, trainer.controls.resume).start()
@@ -88,6 +92,10 @@ def test_pause_single_step_resume_and_stop(tmp_path):
     assert events == [("start", 0), ("pause", 5), ("resume", 6), ("finish", 10)]
     assert run.read_events()[-1]["status"] == "stopped"
     assert load_checkpoint(run.last_checkpoint)["step"] == 10  # a stopped run can be resumed
+
+    unpaused = make_trainer(tmp_path, name="unpaused", steps=10, log_every=5)
+    list(unpaused)
+    assert losses_by_step(unpaused.run.path)[10] == losses_by_step(run.path)[10]  # saving drew no random numbers
 
 
 def test_stop_from_another_thread_returns_within_one_step(tmp_path, monkeypatch):
@@ -379,3 +387,17 @@ def test_ema_generator_is_kept_in_checkpoints_and_draws_the_sample_grids(tmp_pat
     with torch.no_grad():
         assert torch.equal(grid, ema_run.model.generator_ema(ema_run.fixed_z, None))
         assert not torch.equal(grid, ema_run.model.generator(ema_run.fixed_z, None))
+
+
+def test_weights_gone_non_finite_while_paused_end_the_run_as_diverged_without_saving_them(tmp_path):
+    trainer = make_trainer(tmp_path, steps=1000, log_every=5)
+    updates = iter(trainer)
+    while not isinstance(next(updates), Metrics):
+        pass
+    trainer.controls.pause()
+    assert isinstance(next(updates), Paused)
+    with torch.no_grad():
+        next(trainer.model.parameters()).fill_(float("nan"))
+    rest = list(updates)  # the pause checkpoint finds the weights not finite: the run ends, nothing waits
+    assert isinstance(rest[0], Diverged) and "no checkpoint was saved before it" in rest[0].message
+    assert trainer.run.read_info()["status"] == "diverged" and not trainer.run.last_checkpoint.exists()

@@ -94,6 +94,8 @@ def test_train_pause_step_change_lr_resume_stop_reopen_and_scrub(qtbot, window, 
     paused_at = win.session.worker.trainer.step
     time.sleep(0.3)
     assert win.session.worker.trainer.step == paused_at  # really paused
+    explorer = win.optional_panels["ExplorerPanel"]  # no checkpoint cadence: the pause saved the weights
+    qtbot.waitUntil(lambda: explorer.source is not None and explorer.source.step == paused_at, timeout=WAIT_MS)
 
     qtbot.mouseClick(win.controls.step_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: current_step(win) == paused_at + 1, timeout=WAIT_MS)

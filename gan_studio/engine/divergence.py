@@ -15,6 +15,7 @@ import torch
 
 from gan_studio.engine import distributed as dist_utils
 from gan_studio.engine.distributed import DistContext
+from gan_studio.events import Diverged
 
 MAX_UNCHECKED_STEPS = 256  # losses are checked at least this often (one device sync each)
 
@@ -59,3 +60,13 @@ class LossWatch:
             found = [d for d in dist_utils.gather_objects(self.dist, local) if d]
             return min(found, key=lambda d: d["step"])
         return local
+
+    def diverged_event(self, checkpoint_step: int | None) -> Diverged:
+        """The Diverged event of `found`, saying which checkpoint (verified finite) is kept."""
+        d = self.found
+        if checkpoint_step is None:
+            kept = "no checkpoint was saved before it"
+        else:
+            kept = f"checkpoints/last.pt (step {checkpoint_step}, verified finite) is kept"
+        what = f"{d['loss']} became {d['value']}" if d["value"] != "non-finite" else f"{d['loss']} is not finite"
+        return Diverged(d["step"], loss=str(d["loss"]), value=d["value"], message=f"{what} at step {d['step']}; {kept}")

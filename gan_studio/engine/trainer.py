@@ -248,6 +248,8 @@ class Trainer:
         self.model.train()
         while self.step < self.total_steps:
             yield from self._apply_controls()
+            if self.status == "diverged":  # found by a checkpoint saved while paused
+                return
             if self._stop_agreed():
                 break
             single = self.controls.paused and self.controls.take_single_step()
@@ -274,10 +276,8 @@ class Trainer:
             if sample_now and self.dist.is_main:
                 yield from self._emit(self._write_sample())
             if checkpoint_now:
-                event = self._save_checkpoint()
-                if event is not None:
-                    yield from self._emit(event)
-                if isinstance(event, Diverged):
+                yield from self._checkpoint()
+                if self.status == "diverged":
                     return
         self.losses.check(self.step)
         if self.losses.found:
@@ -286,8 +286,8 @@ class Trainer:
         yield from self._finish()
 
     def _apply_controls(self) -> Iterator[Event]:
-        """Apply hyperparameter changes; block while paused (until resume, a single step or stop)."""
-        while True:
+        """Apply changes; block while paused (until resume, a single step or stop), saving the paused weights."""
+        while self.status != "diverged":  # which a checkpoint saved while paused may find
             for changes in self.controls.take_hparams():
                 yield from self._change_hparams(changes)
             if self.controls.stop_requested:
@@ -303,6 +303,9 @@ class Trainer:
                 continue  # a single step may already be waiting
             if self.controls.single_step_waiting:
                 return  # the loop takes it and runs one logged step
+            if self._checkpoint_step != self.step and self.step and not self.dist.enabled:
+                yield from self._checkpoint()  # once per step, so the Explorer can open the paused model
+                continue
             self.controls.wait(PAUSE_POLL_S)
 
     def _stop_agreed(self) -> bool:
@@ -377,6 +380,10 @@ class Trainer:
             "gan_studio": gan_studio.__version__,
         }
 
+    def _checkpoint(self) -> Iterator[Event]:
+        if (event := self._save_checkpoint()) is not None:
+            yield from self._emit(event)
+
     def _save_checkpoint(self) -> Checkpoint | Diverged | None:
         """Save last.pt (and step-N.pt) after checking every weight and optimizer value is finite.
 
@@ -418,10 +425,8 @@ class Trainer:
         stopped = self.controls.stop_requested and self.step < self.total_steps
         digests = dist_utils.sync_buffers_and_check(self.model, self.dist)
         if self._checkpoint_step != self.step:
-            event = self._save_checkpoint()
-            if event is not None:
-                yield from self._emit(event)
-            if isinstance(event, Diverged):
+            yield from self._checkpoint()
+            if self.status == "diverged":
                 return
         if self.dist.is_main and self._sample_step != self.step:
             yield from self._emit(self._write_sample())
@@ -433,14 +438,8 @@ class Trainer:
         dist_utils.barrier(self.dist)
 
     def _diverged(self) -> Diverged:
-        d = self.losses.found
-        if self._checkpoint_step is None:
-            kept = "no checkpoint was saved before it"
-        else:
-            kept = f"checkpoints/last.pt (step {self._checkpoint_step}, verified finite) is kept"
-        what = f"{d['loss']} became {d['value']}" if d["value"] != "non-finite" else f"{d['loss']} is not finite"
         self.status = "diverged"
-        return Diverged(d["step"], loss=str(d["loss"]), value=d["value"], message=f"{what} at step {d['step']}; {kept}")
+        return self.losses.diverged_event(self._checkpoint_step)
 
     def _fail(self, exc: BaseException) -> Iterator[Event]:
         message = str(exc) if isinstance(exc, GanStudioError) else f"{type(exc).__name__}: {exc}"

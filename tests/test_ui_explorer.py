@@ -23,6 +23,7 @@ from gan_studio.events import Metrics
 from gan_studio.explore import latent as latent_ops
 from gan_studio.explore.backends import open_source
 from gan_studio.explore.encoding import encode
+from gan_studio.explore.frames import FrameRecorder
 from gan_studio.models import default_config
 from gan_studio.state.run_state import RunState
 from gan_studio.store.pictures import to_uint8
@@ -367,6 +368,31 @@ def test_live_2d_view_follows_training(qtbot, panel, tmp_path):
     for _ in updates:
         pass
     assert "step 30" in panel.source_label.text() or frames[-1][0] in (20, 30)
+
+
+def test_live_2d_view_follows_the_frames_saved_between_checkpoints(qtbot, panel, tmp_path):
+    config = apply_values(default_config("gan"), {"latent_dim": 4, "g_hidden": 32, "d_hidden": 32,
+                                                   "g_layers": 2, "d_layers": 2})  # fmt: skip
+    train = TrainConfig(data="ring8", steps=30, batch_size=64, log_every=1, sample_every=2, checkpoint_every=10,
+                        device="cpu")  # fmt: skip
+    trainer = Trainer.new("gan", config, train, out=tmp_path / "live", callbacks=[FrameRecorder()])
+    updates = iter(trainer)
+    state = RunState.load(trainer.run.path)
+    panel.set_run(state)
+    shown = []
+    panel.live_tab.frame_shown.connect(shown.append)
+    while trainer.step <= 15:  # the checkpoint of step 10, then saved frames at 12 and 14
+        state.apply(next(updates))
+    qtbot.waitUntil(lambda: bool(shown) and shown[-1] == 14, timeout=WAIT_MS)
+    assert panel.live_tab.live_check.isChecked() and "live" in panel.live_tab.legend.text()
+    assert panel.source.step == 10  # the weights loaded are still the checkpoint's
+    assert not panel.live_tab.current.isVisible()  # so the ring of the current z (through them) is hidden
+    panel.live_tab.slider.setValue(0)  # scrubbing leaves live...
+    assert shown[-1] == 2 and not panel.live_tab.live_check.isChecked()
+    panel.live_tab.live_check.setChecked(True)  # ...and going back to live shows the newest again
+    qtbot.waitUntil(lambda: shown[-1] == 14, timeout=WAIT_MS)
+    for _ in updates:
+        pass
 
 
 def test_point_model_shows_points_mesh_and_encodes_a_data_point(qtbot, panel, runs):

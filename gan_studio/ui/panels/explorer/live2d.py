@@ -4,9 +4,10 @@ Drawn over the plane: D(x) as a colour field with its colour scale and the D = 1
 real points, the generated points (one colour per class for conditional models), G's gradient as an
 arrow on each generated point (where G's next update moves it), and for a 1-2D latent space the
 generator's image of a regular z grid (the manifold mesh); VAEs show their decoder's image of the
-grid; a ring marks the sample of the explorer's current z (and class). "Live" follows the newest
-weights; the playback bar plays, steps and slow-motions through the frames the run saved at each
-sample step (gan_studio.explore.frames). It stands in the explorer's image column in place of the
+grid; a ring marks the sample of the explorer's current z (and class). "Live" follows training: the
+newer of the loaded weights' frame and the frame the run saved at its latest sample step. The playback
+bar plays, steps and slow-motions through the frames the run saved at each sample step
+(gan_studio.explore.frames). It stands in the explorer's image column in place of the
 image views. All numbers are computed off the UI thread (gan_studio.explore.live2d); it only draws.
 """
 
@@ -55,7 +56,8 @@ class Live2DTab(ExplorerTab):
 
     def __init__(self, panel):
         super().__init__(panel)
-        self.frame: Live2DFrame | None = None
+        self.frame: Live2DFrame | None = None  # the frame drawn
+        self.weights_frame: Live2DFrame | None = None  # the frame of the loaded weights
         self.frames_drawn = 0
         self.saved: list[Live2DFrame] = []  # the run's saved frames, oldest first
         self._tick = 0
@@ -145,7 +147,7 @@ class Live2DTab(ExplorerTab):
             return
         if not reloaded:
             self.frames_drawn = 0
-            self.saved = []
+            self.saved, self.weights_frame = [], None
             self.stop()
             self.live_check.setChecked(True)
         self.refresh()
@@ -179,10 +181,20 @@ class Live2DTab(ExplorerTab):
         self.slider.blockSignals(False)
         for widget in (self.slider, self.back_button, self.forward_button, self.play_button):
             widget.setEnabled(len(self.saved) > 1)
+        self._show_newest()
 
     def _on_live_frame(self, result) -> None:
-        if self.live_check.isChecked():
-            self.show_frame(result.value)
+        self.weights_frame = result.value
+        self._show_newest()
+
+    def _show_newest(self) -> None:
+        """Following live: the newest of the frame of the loaded weights and the run's newest saved frame
+        (training saves a frame at every sample step, more often than a checkpoint)."""
+        candidates = [f for f in (self.weights_frame, self.saved[-1] if self.saved else None) if f is not None]
+        if self.live_check.isChecked() and candidates:
+            newest = max(candidates, key=lambda frame: frame.step)
+            if newest is not self.frame:
+                self.show_frame(newest)
 
     # playback ------------------------------------------------------------------------------------------
     def _on_live_toggled(self, live: bool) -> None:
@@ -270,6 +282,7 @@ class Live2DTab(ExplorerTab):
         for name, item in self.layers.items():
             item.setVisible(self.toggles[name].isChecked() and self._has(item))
         self.colour_bar.setVisible(frame.heatmap is not None and self.toggles["D(x)"].isChecked())
+        self.current.setVisible(self._ring_applies())
         if self.frames_drawn == 0:
             self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.0)
         self.frames_drawn += 1
@@ -285,6 +298,11 @@ class Live2DTab(ExplorerTab):
         point = np.asarray(panel.source.backend.generate(panel.z[None], y), np.float32).reshape(-1, 2)
         self.current.setData(point[:, 0], point[:, 1])
 
+    def _ring_applies(self) -> bool:
+        """The ring shows the current z through the loaded weights: only over a frame of the same step."""
+        source = self.panel.source
+        return self.frame is not None and source is not None and self.frame.step == source.step
+
     def _legend_text(self, frame: Live2DFrame) -> str:
         """One or two short lines (the checkboxes' tooltips explain each layer)."""
         where = "live" if self.live_check.isChecked() else f"saved frame {self.slider.value() + 1} of {len(self.saved)}"
@@ -292,7 +310,8 @@ class Live2DTab(ExplorerTab):
         if frame.heatmap is not None:
             low, high = frame.field_range or (0.0, 1.0)
             parts.append(f"D(x) {low:.2f}–{high:.2f}")
-        parts.append("○ current z")
+        if self._ring_applies():
+            parts.append("○ current z")
         source = self.panel.source
         if frame.generated_labels is not None and source is not None:
             names = source.condition_names()

@@ -105,6 +105,26 @@ def test_eval_json_output_is_the_saved_report(tmp_path, capsys):
     assert any(note.startswith("2D noise ceiling") and "judge by modes" in note for note in printed["notes"])
 
 
+def test_precision_and_recall_of_many_samples_use_a_bounded_random_part(tmp_path, capsys, monkeypatch):
+    """k-NN precision/recall grow with n²: above the limit they compare a random part, and say so."""
+    import gan_studio.evaluate.report as report_module
+
+    run = _train(tmp_path, "gan", "ring8", "--latent-dim", "2", "--g-hidden", "16", "--d-hidden", "16")
+    monkeypatch.setattr(report_module, "PRECISION_RECALL_MAX", 200)
+    compared = []
+    real_manifold_radii = report_module.manifold_radii
+    monkeypatch.setattr(
+        report_module, "manifold_radii", lambda x, k: compared.append(len(x)) or real_manifold_radii(x, k)
+    )
+    capsys.readouterr()
+    assert main(["eval", str(run), "--n", "500", "--json", "--quiet"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert compared == [200]  # the held-out set's k-NN balls: 200 of its 500 points
+    assert any(note.startswith("precision and recall use 200 random samples of each set") for note in printed["notes"])
+    rows = {row["key"]: row for row in printed["metrics"]}
+    assert 0.0 <= rows["precision"]["value"] <= 1.0 and rows["modes"]["value"] >= 0
+
+
 def test_eval_of_a_missing_run_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["eval", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err.strip()

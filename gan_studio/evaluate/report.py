@@ -61,6 +61,7 @@ KID_UNIT = "x1e-3"  # KID is reported in thousandths, as in its paper (Binkowski
 DEFAULT_IMAGE_SAMPLES = 2000  # generated images per evaluation (the size of MNIST's held-out split here)
 LIKELIHOOD_SAMPLES = 500  # test samples for the VAE ELBO / IWAE estimates
 POINT_KNN = 5  # neighbours of the k-NN label classifier on 2D points
+PRECISION_RECALL_MAX = 20_000  # samples of each set that precision and recall compare (all, up to this)
 
 Progress = Callable[[str], None]
 
@@ -232,7 +233,7 @@ def _evaluate_points(report, loaded: LoadedRun, reference: ReferenceData, sample
     if not _too_few_to_compare(report, len(gen), len(test), neighbours, "Frechet distance, precision or recall"):
         rows.append(metric("frechet", "Frechet distance (2D coordinates)", frechet_distance(gen, test),
                            frechet_distance(real, test), frechet_distance(noise, test)))  # fmt: skip
-        _precision_recall_rows(rows, gen, real, noise, test, neighbours, "(2D coordinates)")
+        _precision_recall_rows(report, gen, real, noise, test, neighbours, "(2D coordinates)", seed)
     if loaded.num_classes and reference.train.y is not None:
         stage("checking the labels of conditional samples")
         train_x, train_y = reference.train.x.double().numpy(), reference.train.y.numpy()
@@ -272,7 +273,18 @@ def _knn_accuracy(points, wanted, train_x, train_y, max_train: int = 20_000) -> 
     return float((predicted == wanted).mean())
 
 
-def _precision_recall_rows(rows, gen, real, noise, test, neighbours, space: str) -> None:
+def _precision_recall_rows(report, gen, real, noise, test, neighbours, space: str, seed: int) -> None:
+    """Precision and recall rows; sets above PRECISION_RECALL_MAX are sampled down to it (k-NN is O(n²))."""
+    sets = [gen, real, noise, test]
+    if max(len(s) for s in sets) > PRECISION_RECALL_MAX:
+        rng = np.random.default_rng(seed)
+        sets = [s[np.sort(rng.permutation(len(s))[:PRECISION_RECALL_MAX])] for s in sets]
+        report["notes"].append(
+            f"precision and recall use {PRECISION_RECALL_MAX:,} random samples of each set (their "
+            f"cost grows with the square of the samples; the other metrics use all {len(gen):,})"
+        )
+    gen, real, noise, test = sets
+    rows = report["metrics"]
     radii = manifold_radii(test, neighbours)
     values = [precision_recall(test, s, neighbours, radii) for s in (gen, real, noise)]
     rows.append(metric("precision", f"precision, k={neighbours} {space}", values[0][0], values[1][0], values[2][0],
@@ -343,7 +355,7 @@ def _evaluate_images(report, loaded: LoadedRun, reference: ReferenceData, sample
         kid = [kernel_distance(feats[s], feats["test"], seed=seed)[0] for s in ("gen", "real", "noise")]
         rows.append(metric("kid", f"KID {space}, unbiased: about 0 when equal", *kid, unit=KID_UNIT))
         stage("precision and recall")
-        _precision_recall_rows(rows, feats["gen"], feats["real"], feats["noise"], feats["test"], neighbours, space)
+        _precision_recall_rows(report, *(feats[s] for s in ("gen", "real", "noise", "test")), neighbours, space, seed)
     if loaded.num_classes and labels is not None and isinstance(classifier, Classifier):
         stage("label accuracy")
         wanted = labels[keep]

@@ -2,6 +2,7 @@
 # One-step setup for GAN Studio: creates .venv, installs everything, then runs what you ask.
 #   bash scripts/quickstart.sh app     install and open the desktop app (DCGAN on `shapes`)
 #   bash scripts/quickstart.sh test    install and run the whole test suite
+#   bash scripts/quickstart.sh install install only (then: source .venv/bin/activate)
 # On a machine without an NVIDIA GPU it installs the CPU build of torch (no multi-GB CUDA
 # download). To use a GPU, install the CUDA torch build you want into .venv first (see README).
 # pip runs only when something changed: .venv/.gan-studio-install holds a hash of pyproject.toml
@@ -11,6 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-app}"
 shift || true
+case "$what" in
+  app|test|install) ;;
+  *) echo "usage: bash scripts/quickstart.sh app|test|install [args...]" >&2; exit 2 ;;
+esac
 
 PY="${PYTHON:-python3}"
 TORCH_CPU_VERSION="${GAN_STUDIO_TORCH_VERSION:-2.13.0}"
@@ -71,6 +76,9 @@ if install_needed; then
 fi
 
 case "$what" in
+  install)
+    echo "[quickstart] installed into .venv: run 'source .venv/bin/activate', then gan-studio or python benchmarks/..."
+    exit 0 ;;
   app)
     exec .venv/bin/gan-studio "$@" ;;
   test)
@@ -80,6 +88,4 @@ case "$what" in
     rc=$?
     if [ $rc -eq 5 ]; then echo "[quickstart] pytest collected no tests"; fi
     exit $rc ;;
-  *)
-    echo "usage: bash scripts/quickstart.sh app|test [args...]" >&2; exit 2 ;;
 esac

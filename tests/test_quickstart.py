@@ -133,3 +133,13 @@ def test_the_readme_test_command_works_from_a_clean_clone(clone):
     assert lines[-1] == "python -m pytest -q"
     again = quickstart(clone, "test", "-q")
     assert pip_calls(again) == [] and again[-1] == "python -m pytest -q"
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_install_only_installs_and_says_how_to_use_the_venv_and_a_wrong_mode_installs_nothing(clone):
+    lines = quickstart(clone, "install")
+    assert lines[0] == "base-python -m venv .venv" and "pip install -q -e .[dev]" in pip_calls(lines)
+    assert not any(line.startswith(("gan-studio", "python -m pytest")) for line in lines)
+    wrong = subprocess.run(["bash", str(clone / "scripts" / "quickstart.sh"), "tset"], capture_output=True, text=True)
+    assert wrong.returncode == 2 and "usage: bash scripts/quickstart.sh app|test|install" in wrong.stderr
+    assert wrong.stdout == ""  # refused before anything was installed

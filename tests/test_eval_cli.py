@@ -125,6 +125,40 @@ def test_precision_and_recall_of_many_samples_use_a_bounded_random_part(tmp_path
     assert 0.0 <= rows["precision"]["value"] <= 1.0 and rows["modes"]["value"] >= 0
 
 
+def test_samples_that_are_not_finite_count_against_the_model_not_out_of_the_figures(tmp_path, capsys, monkeypatch):
+    """A model whose every other sample is NaN has half the high-quality samples and precision of one without."""
+    import torch
+
+    import gan_studio.evaluate.report as report_module
+    from gan_studio.evaluate.modes import ring8_modes
+    from gan_studio.store.loaded import LoadedRun
+
+    run = _train(tmp_path, "gan", "ring8", "--latent-dim", "2", "--g-hidden", "16", "--d-hidden", "16")
+    centres, std = ring8_modes()
+
+    def on_the_modes(self, z, y=None):  # a perfect model: every sample near a mode
+        rows = torch.as_tensor(centres, dtype=torch.float32)[torch.arange(len(z)) % len(centres)]
+        return rows + std * torch.randn(rows.shape, generator=torch.Generator().manual_seed(0))
+
+    def half_nan(self, z, y=None):
+        samples = on_the_modes(self, z, y)
+        samples[::2] = float("nan")
+        return samples
+
+    rows = {}
+    for name, generate in (("clean", on_the_modes), ("half_nan", half_nan)):
+        monkeypatch.setattr(LoadedRun, "generate", generate)
+        capsys.readouterr()
+        assert main(["eval", str(run), "--n", "400", "--json", "--quiet", "--no-save"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        rows[name] = {row["key"]: row["value"] for row in report["metrics"]}
+    assert rows["clean"]["high_quality"] > 0.9 and rows["clean"]["precision"] > 0.9
+    for key in ("high_quality", "precision"):
+        assert rows["half_nan"][key] == pytest.approx(rows["clean"][key] / 2, abs=0.03), key
+    assert any("200 of 400 generated samples were not finite" in note for note in report["notes"])
+    assert report_module.format_value(1.3e69) == "1.300e+69"  # a diverging model's distance stays readable
+
+
 def test_eval_of_a_missing_run_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["eval", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err.strip()

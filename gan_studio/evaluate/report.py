@@ -220,8 +220,9 @@ def _evaluate_points(report, loaded: LoadedRun, reference: ReferenceData, sample
     noise = np.random.default_rng(seed).uniform(lo - margin, hi + margin, size=(n, test.shape[1]))
     rows = report["metrics"]
     if has_mode_metrics(reference.name):
+        everything = samples.reshape(n, -1).double().numpy()  # a non-finite sample is not high quality
         gen_m, real_m, noise_m = (dataset_mode_metrics(reference.name, s) if len(s) else None
-                                  for s in (gen, real, noise))  # fmt: skip
+                                  for s in (everything, real, noise))  # fmt: skip
         report["modes"] = gen_m.as_dict() if gen_m else None
         total = real_m.num_modes
         rows.append(metric("modes", f"modes captured (of {total})", gen_m.modes if gen_m else 0, real_m.modes,
@@ -233,12 +234,12 @@ def _evaluate_points(report, loaded: LoadedRun, reference: ReferenceData, sample
     if not _too_few_to_compare(report, len(gen), len(test), neighbours, "Frechet distance, precision or recall"):
         rows.append(metric("frechet", "Frechet distance (2D coordinates)", frechet_distance(gen, test),
                            frechet_distance(real, test), frechet_distance(noise, test)))  # fmt: skip
-        _precision_recall_rows(report, gen, real, noise, test, neighbours, "(2D coordinates)", seed)
+        _precision_recall_rows(report, gen, real, noise, test, neighbours, "(2D coordinates)", seed, n)
     if loaded.num_classes and reference.train.y is not None:
         stage("checking the labels of conditional samples")
         train_x, train_y = reference.train.x.double().numpy(), reference.train.y.numpy()
         keep = torch.isfinite(samples.reshape(n, -1)).all(dim=1).numpy()
-        gen_acc = _knn_accuracy(gen, labels.numpy()[keep], train_x, train_y) if len(gen) else 0.0
+        gen_acc = _knn_accuracy(gen, labels.numpy()[keep], train_x, train_y) * len(gen) / n if len(gen) else 0.0
         test_acc = _knn_accuracy(test, test_set.y.numpy(), train_x, train_y)
         noise_labels = np.arange(n) % loaded.num_classes
         noise_acc = _knn_accuracy(noise, noise_labels, train_x, train_y)
@@ -273,22 +274,26 @@ def _knn_accuracy(points, wanted, train_x, train_y, max_train: int = 20_000) -> 
     return float((predicted == wanted).mean())
 
 
-def _precision_recall_rows(report, gen, real, noise, test, neighbours, space: str, seed: int) -> None:
-    """Precision and recall rows; sets above PRECISION_RECALL_MAX are sampled down to it (k-NN is O(n²))."""
+def _precision_recall_rows(report, gen, real, noise, test, neighbours, space: str, seed: int, generated: int) -> None:
+    """Precision and recall rows; sets above PRECISION_RECALL_MAX are sampled down to it (k-NN is O(n²)).
+
+    `gen` holds the finite ones of `generated` samples: the others count as outside the real manifold.
+    """
+    finite_share = len(gen) / generated
     sets = [gen, real, noise, test]
     if max(len(s) for s in sets) > PRECISION_RECALL_MAX:
         rng = np.random.default_rng(seed)
         sets = [s[np.sort(rng.permutation(len(s))[:PRECISION_RECALL_MAX])] for s in sets]
         report["notes"].append(
             f"precision and recall use {PRECISION_RECALL_MAX:,} random samples of each set (their "
-            f"cost grows with the square of the samples; the other metrics use all {len(gen):,})"
+            f"cost grows with the square of the samples; the other metrics use all {generated:,})"
         )
     gen, real, noise, test = sets
     rows = report["metrics"]
     radii = manifold_radii(test, neighbours)
     values = [precision_recall(test, s, neighbours, radii) for s in (gen, real, noise)]
-    rows.append(metric("precision", f"precision, k={neighbours} {space}", values[0][0], values[1][0], values[2][0],
-                       "higher", "%"))  # fmt: skip
+    rows.append(metric("precision", f"precision, k={neighbours} {space}", values[0][0] * finite_share, values[1][0],
+                       values[2][0], "higher", "%"))  # fmt: skip
     rows.append(metric("recall", f"recall, k={neighbours} {space}", values[0][1], values[1][1], values[2][1],
                        "higher", "%"))  # fmt: skip
 
@@ -355,11 +360,12 @@ def _evaluate_images(report, loaded: LoadedRun, reference: ReferenceData, sample
         kid = [kernel_distance(feats[s], feats["test"], seed=seed)[0] for s in ("gen", "real", "noise")]
         rows.append(metric("kid", f"KID {space}, unbiased: about 0 when equal", *kid, unit=KID_UNIT))
         stage("precision and recall")
-        _precision_recall_rows(report, *(feats[s] for s in ("gen", "real", "noise", "test")), neighbours, space, seed)
+        sets = (feats[s] for s in ("gen", "real", "noise", "test"))
+        _precision_recall_rows(report, *sets, neighbours, space, seed, len(samples))
     if loaded.num_classes and labels is not None and isinstance(classifier, Classifier):
         stage("label accuracy")
         wanted = labels[keep]
-        gen_acc = (classifier.predict(gen) == wanted).float().mean().item() if len(gen) else 0.0
+        gen_acc = (classifier.predict(gen) == wanted).float().sum().item() / len(samples)  # non-finite: wrong
         noise_labels = torch.arange(m) % loaded.num_classes
         noise_acc = (classifier.predict(noise) == noise_labels).float().mean().item()
         rows.append(metric("label_accuracy", "label accuracy (classifier on requested labels)", gen_acc,
@@ -443,6 +449,8 @@ def format_value(value, unit: str = "") -> str:
         return f"{scaled:.3g} ×10⁻³" if scaled >= 0 else f"≈0 ({scaled:.2g} ×10⁻³)"
     if float(value).is_integer() and abs(value) < 1e6:
         return f"{int(value)}"
+    if abs(value) >= 1e9:  # a diverging model's distance: a whole number would stretch the table
+        return f"{value:.3e}"
     return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
 
 

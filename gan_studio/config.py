@@ -34,6 +34,28 @@ def param(default: Any, help: str, *, choices: tuple | None = None, low: float |
     return field(default=default, metadata=meta)
 
 
+def with_defaults(base: type, name: str, doc: str, **defaults: Any) -> type:
+    """A config class like `base` with other defaults for some fields (a paper's settings, say).
+
+    Each field keeps its help, limits and choices, so nothing is copied that could drift from the base.
+    A default outside its field's limits, or a name `base` lacks, is an error here, at import.
+    """
+    fields = {f.name: f for f in dataclasses.fields(base)}
+    unknown = sorted(set(defaults) - set(fields))
+    if unknown:
+        raise TypeError(f"{base.__name__} has no field {', '.join(unknown)}")
+    hints = get_type_hints(base)
+    changed = [
+        (key, hints[key], field(default=value, metadata=fields[key].metadata)) for key, value in defaults.items()
+    ]
+    cls = dataclasses.make_dataclass(name, changed, bases=(base,))
+    cls.__doc__, cls.__module__ = doc, base.__module__
+    issues = problems(cls())
+    if issues:
+        raise TypeError(f"{name}: {'; '.join(issues)}")
+    return cls
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     """What a UI or CLI needs to know to present one config field."""

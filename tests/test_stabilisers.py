@@ -14,7 +14,7 @@ from gan_studio.engine.augment import diff_augment, translation
 from gan_studio.engine.ema import average_weights, ema_beta, update_ema
 from gan_studio.engine.steps import discriminator_loss, gan_step, generator_loss, r1_penalty, r1_weight
 from gan_studio.errors import ConfigError
-from gan_studio.models import DataInfo, create_model, default_config
+from gan_studio.models import MODELS, DataInfo, create_model, default_config
 from gan_studio.models.gan import Maxout
 
 torch.set_num_threads(1)
@@ -111,6 +111,24 @@ def test_hinge_losses_match_their_formulas():
     assert discriminator_loss(real, fake, "hinge").item() == pytest.approx(2.5 / 3 + 5 / 3)
     assert generator_loss(fake, "hinge").item() == pytest.approx(-1 / 3)
     assert discriminator_loss(real, fake, "bce").item() != pytest.approx(2.5 / 3 + 5 / 3)
+
+
+@pytest.mark.parametrize("name", sorted({spec.name for spec in MODELS.values() if spec.family == "gan"}))
+def test_every_loss_a_gan_config_offers_has_its_formula_and_an_unknown_one_is_an_error(name):
+    """A loss added to a config's choices but not to engine/steps.py would otherwise train as something else."""
+    specs = {f.name: f for f in field_specs(MODELS[name].config_cls)}
+    real, fake = torch.tensor([0.5, -1.0]), torch.tensor([-2.0, 3.0])
+    for loss in specs["loss"].choices:
+        for g_loss in specs["g_loss"].choices:
+            discriminator_loss(real, fake, loss)
+            generator_loss(fake, steps.generator_objective(loss, g_loss))
+    saturating, non_saturating = generator_loss(fake, "saturating"), generator_loss(fake, "non-saturating")
+    assert saturating.item() == pytest.approx(-torch.log1p(torch.exp(fake)).mean().item())  # log(1 - D(G(z)))
+    assert non_saturating.item() == pytest.approx(torch.log1p(torch.exp(-fake)).mean().item())  # -log D(G(z))
+    with pytest.raises(ValueError, match="unknown discriminator loss 'wasserstein'"):
+        discriminator_loss(real, fake, "wasserstein")
+    with pytest.raises(ValueError, match="unknown generator objective"):
+        generator_loss(fake, "least-squares")
 
 
 @pytest.mark.parametrize("loss", ["bce", "hinge"])

@@ -18,9 +18,11 @@ from pathlib import Path
 import torch
 
 from gan_studio.data import Dataset, image_dataset, points_dataset
+from gan_studio.engine.recipes import recipe_for
 from gan_studio.engine.settings import configs_from_values
 from gan_studio.engine.trainer import Trainer
 from gan_studio.events import Diverged, Failed
+from gan_studio.models import get_spec
 
 # model sizes that train in milliseconds on one CPU thread
 TINY_MODELS = {
@@ -93,11 +95,12 @@ def trained_run_path(out: Path, model: str, data: str, steps: int = 3, **setting
 def train_export_run(folder: Path, name: str, steps: int = 3) -> Path:
     """Train run `name` of TINY_RUNS for a few CPU steps into folder/name; returns the run path."""
     model_name, values, kind, channels, size = TINY_RUNS[name]
-    is_gan = model_name.endswith("gan")
+    spec = get_spec(model_name)
+    is_gan = spec.family == "gan"
     # a large learning rate moves the weights far from their tiny initialisation in 3 steps, so the
     # samples clearly depend on z (a grid comparison then means something)
     fast = {"lr_g": FAST_LR, "lr_d": FAST_LR} if is_gan else {"lr": FAST_LR}
-    family_range = (-1.0, 1.0) if is_gan else (0.0, 1.0)
+    family_range = recipe_for(spec).value_range
     dataset = tiny_dataset(kind, channels, size, family_range)
     train_tiny_run(folder / name, model_name, dataset, data=dataset.name, steps=steps, **values, **fast)
     return folder / name

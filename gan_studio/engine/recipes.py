@@ -1,8 +1,10 @@
-"""How each model family trains: its optimizers, one optimisation step, DDP wrapping and value range.
+"""How each model trains: its optimizers, one optimisation step, DDP wrapping and value range.
 
-The Trainer's loop is the same for every model; what differs per family lives here, in one class
-per family (`GANRecipe`, `VAERecipe`), chosen by the model's `family`. A new family adds a class
-and an entry in `RECIPES`; a new loss or regulariser goes in engine/steps.py.
+The Trainer's loop is the same for every model; what differs lives here, in one Recipe class per
+way of training (`GANRecipe`, `VAERecipe`), chosen by the model's ModelSpec (its `recipe`, or else
+its family's). A model that trains differently (say a WGAN-GP: its own optimizers and critic steps)
+subclasses a recipe and adds it with `register_recipe`; a new loss or regulariser goes in
+engine/steps.py.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from gan_studio.engine.distributed import DistContext
 from gan_studio.engine.ema import update_ema
 from gan_studio.engine.precision import Precision, compiled, wants_channels_last
 from gan_studio.engine.steps import gan_step, vae_step
+from gan_studio.models import ModelSpec
 
 
 def set_learning_rate(opt: torch.optim.Optimizer, lr: float) -> None:
@@ -125,13 +128,16 @@ class GANRecipe(Recipe):
 
     def __init__(self, model, config, train_config, dist, device):
         super().__init__(model, config, train_config, dist, device)
-        betas = (config.beta1, config.beta2)
         self.optimizers = {
-            "g": torch.optim.Adam(model.generator.parameters(), lr=config.lr_g, betas=betas),
-            "d": torch.optim.Adam(model.discriminator.parameters(), lr=config.lr_d, betas=betas),
+            "g": self.make_optimizer(model.generator.parameters(), config.lr_g),
+            "d": self.make_optimizer(model.discriminator.parameters(), config.lr_d),
         }
         self.train_g = _wrap(model.generator, dist, device, train_config.compile)
         self.train_d = _wrap(model.discriminator, dist, device, train_config.compile)
+
+    def make_optimizer(self, parameters, lr: float) -> torch.optim.Optimizer:
+        """Adam with the config's betas; a recipe that trains with another optimizer overrides this."""
+        return torch.optim.Adam(parameters, lr=lr, betas=(self.config.beta1, self.config.beta2))
 
     @staticmethod
     def problems(model_config, train_config) -> list[str]:
@@ -171,8 +177,25 @@ class VAERecipe(Recipe):
         return vae_step(self.train_vae, self.optimizers["vae"], self.batches(next_batch), self.config.beta, self.amp)
 
 
-RECIPES: dict[str, type[Recipe]] = {recipe.family: recipe for recipe in (GANRecipe, VAERecipe)}
+RECIPES: dict[str, type[Recipe]] = {"gan": GANRecipe, "vae": VAERecipe}  # by name; a family's own under its name
 
 
-def recipe_for(family: str) -> type[Recipe]:
-    return RECIPES[family]
+def register_recipe(name: str, recipe: type[Recipe]) -> type[Recipe]:
+    """Add a way of training, for ModelSpec(..., recipe=name)."""
+    if name in RECIPES:
+        raise ValueError(f"a recipe named '{name}' is registered already")
+    RECIPES[name] = recipe
+    return recipe
+
+
+def recipe_for(spec: ModelSpec) -> type[Recipe]:
+    """The Recipe class that trains the model of `spec`."""
+    try:
+        recipe = RECIPES[spec.recipe_name]
+    except KeyError:
+        raise ValueError(f"model '{spec.name}' names recipe '{spec.recipe_name}', which is not registered") from None
+    if recipe.family != spec.family:
+        raise ValueError(
+            f"model '{spec.name}' is a {spec.family} but recipe '{spec.recipe_name}' trains a {recipe.family}"
+        )
+    return recipe

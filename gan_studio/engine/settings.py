@@ -3,6 +3,7 @@ and recipe files (TOML) that give a model and its settings."""
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 from dataclasses import dataclass
@@ -71,14 +72,16 @@ RUN_PLACE_KEYS = ("out", "workspace")  # recipe keys that are not settings but s
 
 
 def all_field_specs() -> list[FieldSpec]:
-    """Train-config fields, then every model-config field (first definition of a name wins)."""
-    seen, specs = set(), []
+    """Train-config fields, then every model-config field: the first definition of a name gives its help and
+    limits, and the choices are those of every model that has the field (a model may offer more)."""
+    specs: dict[str, FieldSpec] = {}
     for cls in [TrainConfig] + [spec.config_cls for spec in MODELS.values()]:
         for spec in field_specs(cls):
-            if spec.name not in seen:
-                seen.add(spec.name)
-                specs.append(spec)
-    return specs
+            first = specs.setdefault(spec.name, spec)
+            if first.choices is not None and spec.choices is not None:
+                more = tuple(choice for choice in spec.choices if choice not in first.choices)
+                specs[spec.name] = dataclasses.replace(first, choices=first.choices + more)
+    return list(specs.values())
 
 
 def read_recipe(path: str | Path) -> tuple[str | None, dict, dict]:

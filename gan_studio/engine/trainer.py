@@ -79,7 +79,7 @@ class Trainer:
                  data_cancel=None):  # fmt: skip
         self.spec = get_spec(model_name)
         self.model_name, self.model_config, self.train_config = model_name, model_config, train_config
-        recipe_class = recipe_for(self.spec.family)
+        recipe_class = recipe_for(self.spec)
         issues = problems(model_config) + problems(train_config) + recipe_class.problems(model_config, train_config)
         if issues:
             raise ConfigError("; ".join(issues))

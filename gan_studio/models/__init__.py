@@ -1,6 +1,8 @@
-"""The six models and the registry from name to (config class, builder, description).
+"""The registry of models, from name to ModelSpec (config class, builder, family, recipe, description),
+and the six built in.
 
-`create_model(name, config, data)` builds any of them; `default_config(name)` gives its config.
+`create_model(name, config, data)` builds any of them; `default_config(name)` gives its config;
+`register(ModelSpec(...))` adds one (README, "Where things go").
 """
 
 from __future__ import annotations
@@ -14,33 +16,69 @@ from gan_studio.models.dcgan import DCGAN, DCGANConfig
 from gan_studio.models.gan import MLPGAN, GANConfig
 from gan_studio.models.vae import VAE, VAEConfig
 
+FAMILIES = ("gan", "vae")  # what kind of network: generator + discriminator, or encoder + decoder
+
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A registered model: how to configure and build it, and how to describe it to a user."""
+    """A registered model: how to configure, build and train it, and how to describe it to a user.
+
+    `family` says what kind of network it is (export, the explorer, eval and the advice read it);
+    `recipe` names how it trains (engine/recipes.RECIPES; the family's own recipe when empty), so a
+    GAN variant with its own optimisation is a family "gan" model with its own recipe. `channels`: the
+    image channels a convolutional model supports (None: any).
+    """
 
     name: str
-    family: str  # "gan" | "vae"
+    family: str
     conditional: bool
     config_cls: type
     builder: Callable
     description: str
     supports_points: bool
+    title: str = ""  # the name shown in the app ("cDCGAN"); the name itself when empty
+    channels: tuple[int, ...] | None = None
+    recipe: str = ""
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"model '{self.name}': family must be one of {', '.join(FAMILIES)}, not '{self.family}' "
+                             "(a new way of training is a recipe, not a family)")  # fmt: skip
+
+    @property
+    def display_name(self) -> str:
+        return self.title or self.name
+
+    @property
+    def recipe_name(self) -> str:
+        return self.recipe or self.family
 
 
-MODELS: dict[str, ModelSpec] = {
-    spec.name: spec
-    for spec in [
-        ModelSpec("vae", "vae", False, VAEConfig, VAE, "Variational autoencoder: encoder, latent Gaussian, decoder", True),
-        ModelSpec("cvae", "vae", True, VAEConfig, VAE, "Conditional VAE: the class label steers encoding and decoding", True),
-        ModelSpec("gan", "gan", False, GANConfig, MLPGAN, "GAN with MLP generator and discriminator (2D toys, small images)", True),
-        ModelSpec("cgan", "gan", True, GANConfig, MLPGAN, "Conditional GAN: class label given to G and D (MLP)", True),
-        ModelSpec("dcgan", "gan", False, DCGANConfig, DCGAN, "Deep convolutional GAN for 32/64 px images", False),
-        ModelSpec("cdcgan", "gan", True, DCGANConfig, DCGAN, "Conditional DCGAN: pick the class of each image", False),
-    ]
-}  # fmt: skip
+MODELS: dict[str, ModelSpec] = {}
 
-MODEL_NAMES = list(MODELS)
+
+def register(spec: ModelSpec) -> ModelSpec:
+    """Add a model to the registry (the CLI, the app's Setup, eval and export all read it)."""
+    if spec.name in MODELS:
+        raise ValueError(f"a model named '{spec.name}' is registered already")
+    MODELS[spec.name] = spec
+    MODEL_NAMES.append(spec.name)
+    return spec
+
+
+MODEL_NAMES: list[str] = []
+# fmt: off
+BUILT_IN = [
+    ModelSpec("vae", "vae", False, VAEConfig, VAE, "Variational autoencoder: encoder, latent Gaussian, decoder", True, "VAE"),
+    ModelSpec("cvae", "vae", True, VAEConfig, VAE, "Conditional VAE: the class label steers encoding and decoding", True, "cVAE"),
+    ModelSpec("gan", "gan", False, GANConfig, MLPGAN, "GAN with MLP generator and discriminator (2D toys, small images)", True, "GAN"),
+    ModelSpec("cgan", "gan", True, GANConfig, MLPGAN, "Conditional GAN: class label given to G and D (MLP)", True, "cGAN"),
+    ModelSpec("dcgan", "gan", False, DCGANConfig, DCGAN, "Deep convolutional GAN for 32/64 px images", False, "DCGAN", (1, 3)),
+    ModelSpec("cdcgan", "gan", True, DCGANConfig, DCGAN, "Conditional DCGAN: pick the class of each image", False, "cDCGAN", (1, 3)),
+]
+# fmt: on
+for built_in in BUILT_IN:
+    register(built_in)
 
 
 def get_spec(name: str) -> ModelSpec:
@@ -63,15 +101,19 @@ def create_model(name: str, config, data: DataInfo):
         raise ConfigError(f"{name} is for images; use gan, cgan, vae or cvae on 2D point data")
     if spec.conditional and data.num_classes < 2:
         raise ConfigError(f"{name} is conditional and needs a labelled dataset with at least 2 classes")
-    if data.kind == "images" and spec.name in ("dcgan", "cdcgan") and data.shape[0] not in (1, 3):
-        raise ConfigError(f"{name} supports 1 or 3 channels, got {data.shape[0]}")
+    if data.kind == "images" and spec.channels is not None and data.shape[0] not in spec.channels:
+        supported = " or ".join(str(c) for c in spec.channels)
+        raise ConfigError(f"{name} supports {supported} channels, got {data.shape[0]}")
     if getattr(config, "diffaugment", "off") != "off" and data.kind != "images":
         raise ConfigError(f"diffaugment augments images; set it to 'off' for {data.kind} data")
-    return spec.builder(config, data, conditional=spec.conditional)
+    model = spec.builder(config, data, conditional=spec.conditional)
+    if model.family != spec.family:  # one family, stated by the spec: a builder must agree with it
+        raise TypeError(f"model '{name}' is registered as family '{spec.family}' but builds a '{model.family}' model")
+    return model
 
 
 __all__ = [
-    "MODELS", "MODEL_NAMES", "DataInfo", "GANModel", "VAEModel", "ModelSpec",
-    "create_model", "default_config", "get_spec",
+    "FAMILIES", "MODELS", "MODEL_NAMES", "DataInfo", "GANModel", "VAEModel", "ModelSpec",
+    "create_model", "default_config", "get_spec", "register",
     "GANConfig", "DCGANConfig", "VAEConfig",
 ]  # fmt: skip

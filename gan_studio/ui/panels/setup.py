@@ -41,7 +41,6 @@ from gan_studio.ui.widgets.focus_order import follow_layout_order
 DEFAULT_MODEL = "dcgan"
 DEFAULT_DATA = "shapes"
 
-MODEL_TITLES = {"vae": "VAE", "cvae": "cVAE", "gan": "GAN", "cgan": "cGAN", "dcgan": "DCGAN", "cdcgan": "cDCGAN"}
 
 # What a new user gets with one click: the app's defaults differ from the library's where the
 # library's are too slow for a laptop CPU (DCGAN at full width takes ~1 s a step on 2 cores).
@@ -74,7 +73,7 @@ class SetupPanel(QWidget):
         self.model_combo = CompactComboBox()
         self.model_combo.setObjectName("model_combo")
         for name in MODEL_NAMES:
-            self.model_combo.addItem(f"{MODEL_TITLES.get(name, name)}  ({name})", name)
+            self.model_combo.addItem(f"{MODELS[name].display_name}  ({name})", name)
             self.model_combo.setItemData(self.model_combo.count() - 1, MODELS[name].description,
                                          Qt.ItemDataRole.ToolTipRole)  # fmt: skip
         self.model_description = QLabel()
@@ -169,7 +168,7 @@ class SetupPanel(QWidget):
         current = self._form_for(spec.config_cls)
         for form in self.model_forms.values():
             form.setVisible(form is current)
-        self.model_form_box.setTitle(f"{MODEL_TITLES.get(name, name)} settings")
+        self.model_form_box.setTitle(f"{MODELS[name].display_name} settings")
         follow_layout_order(self.content)  # a form made now would come last in the Tab order
         self.revalidate()
 
@@ -209,7 +208,7 @@ class SetupPanel(QWidget):
                 model_config, train_config = self.model_form.config(), self.train_form.config(data=self.dataset_spec())
             except ConfigError as exc:
                 return [str(exc)]
-            pairing = recipe_for(get_spec(self.model_name()).family).problems(model_config, train_config)
+            pairing = recipe_for(get_spec(self.model_name())).problems(model_config, train_config)
             self.train_form.show_pairing_problems(pairing)
             found += pairing
         return found

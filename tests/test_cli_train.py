@@ -234,6 +234,9 @@ def test_bad_toml_names_the_file(tmp_path, capsys):
     recipe.write_text('model = "vae"\ndata = "moons"\nngf = 3\n')
     line = one_line_error(capsys, main(["train", "--config", str(recipe)]))
     assert "bad.toml" in line and "'ngf' is not a setting of vae" in line
+    recipe.write_text('model = "dcgan"\n[training]\nstpes = 10\nbatchsize = 2\n')  # typos of training settings
+    line = one_line_error(capsys, main(["train", "--config", str(recipe)]))
+    assert "'stpes' is not a setting of dcgan or of training (it has steps" in line
     line = one_line_error(capsys, main(["train", "--config", str(tmp_path / "absent.toml")]))
     assert "config file not found" in line
 

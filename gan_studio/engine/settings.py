@@ -115,7 +115,8 @@ def configs_from_values(model: str, values: dict, source: str | Path | None = No
         elif key in model_names:
             model_values[key] = value
         elif source:
-            raise ConfigError(f"'{name}' is not a setting of {model}{_did_you_mean(key, model_names, '')}", source)
+            hint = _did_you_mean(key, train_names | model_names, "")
+            raise ConfigError(f"'{name}' is not a setting of {model} or of training{hint}", source)
         else:
             raise ConfigError(
                 f"--{key.replace('_', '-')} does not apply to {model}{_did_you_mean(key, model_names, '--')}"

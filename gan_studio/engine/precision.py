@@ -38,6 +38,9 @@ class Precision:
     def __init__(self, choice: str, device: torch.device):
         self.name = resolve_precision(choice, device)
         self.device_type = device.type
+        if self.name == "fp16" and device.type == "cpu":
+            print("gan-studio: fp16 on the CPU is several times slower than bf16 (CPUs have no fast fp16 "
+                  "arithmetic); bf16 is the CPU's reduced precision", file=sys.stderr)  # fmt: skip
         self.dtype = DTYPES.get(self.name)
         self.scalers: dict[str, torch.amp.GradScaler] = {}
 

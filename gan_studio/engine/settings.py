@@ -42,7 +42,8 @@ class TrainConfig:
     flip: bool = param(False, "random horizontal flip of training images (per batch; the same after a resume)")
     precision: str = param("auto", "arithmetic of the forward passes: bf16 or fp16 autocast (fp16 with loss scaling) "
                            "or fp32; auto = bf16 on a CUDA GPU that has it, fp32 elsewhere. Weights, losses and "
-                           "checkpoints stay fp32", choices=PRECISIONS, advanced=True)  # fmt: skip
+                           "checkpoints stay fp32. fp16 is for GPUs: on a CPU it is several times slower than bf16",
+                           choices=PRECISIONS, advanced=True)  # fmt: skip
     channels_last: str = param("auto", "NHWC memory layout of convolutional models (auto = on CUDA only)",
                                choices=CHANNELS_LAST_CHOICES, advanced=True)  # fmt: skip
     compile: bool = param(False, "torch.compile the networks a training step runs (the first steps are slower "

@@ -97,42 +97,56 @@ def wants_channels_last(choice: str, device: torch.device, convolutional: bool) 
     return convolutional and (choice == "on" or (choice == "auto" and device.type == "cuda"))
 
 
+class CompileAttempt:
+    """One training's use of torch.compile: the first failure is said once (one line on stderr), and the
+    networks not compiled yet then run eagerly without trying (they would fail alike, slowly)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled, self.failed = enabled, False
+
+    def fail(self, exc: BaseException) -> None:
+        if not self.failed:
+            note_eager(exc)
+        self.failed = True
+
+
 class CompiledOrEager(torch.nn.Module):
-    """Calls torch.compile(module); if compiling fails at the first call, says so once and runs `module` eagerly.
+    """Calls torch.compile(module); if compiling fails at the first call, the attempt says so and `module`
+    runs eagerly.
 
     The wrapped module's parameters are the original ones (no `_orig_mod.` in state dicts: checkpoints
     are saved from the model, not from this wrapper).
     """
 
-    def __init__(self, module: torch.nn.Module, compile_function=None):
+    def __init__(self, module: torch.nn.Module, attempt: CompileAttempt):
         super().__init__()
-        self.module = module
-        self._compiled = (compile_function or torch.compile)(module)
+        self.module, self.attempt = module, attempt
+        self._compiled = torch.compile(module)
         self._tried = False
 
     def forward(self, *args, **kwargs):
-        if self._compiled is None:
+        if self._compiled is None or (self.attempt.failed and not self._tried):
             return self.module(*args, **kwargs)
         if self._tried:
             return self._compiled(*args, **kwargs)
         try:
             out = self._compiled(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - any failure to compile: train eagerly
-            note_eager(exc)
+            self.attempt.fail(exc)
             self._compiled = None
             return self.module(*args, **kwargs)
         self._tried = True
         return out
 
 
-def compiled(module, enabled: bool, compile_function=None):
-    """`module` compiled at its first call when `enabled` (eager after a one-line note if that fails)."""
-    if not enabled:
+def compiled(module, attempt: CompileAttempt):
+    """`module` compiled at its first call when the attempt is enabled (eager once it failed)."""
+    if not attempt.enabled or attempt.failed:
         return module
     try:
-        return CompiledOrEager(module, compile_function)
+        return CompiledOrEager(module, attempt)
     except Exception as exc:  # noqa: BLE001 - torch.compile itself refused (e.g. an unsupported platform)
-        note_eager(exc)
+        attempt.fail(exc)
         return module
 
 

@@ -18,7 +18,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from gan_studio.engine.distributed import DistContext
 from gan_studio.engine.ema import update_ema
-from gan_studio.engine.precision import Precision, compiled, wants_channels_last
+from gan_studio.engine.precision import CompileAttempt, Precision, compiled, wants_channels_last
 from gan_studio.engine.steps import gan_step, vae_step
 from gan_studio.models import ModelSpec
 
@@ -28,11 +28,11 @@ def set_learning_rate(opt: torch.optim.Optimizer, lr: float) -> None:
         group["lr"] = lr
 
 
-def _wrap(module: torch.nn.Module, dist: DistContext, device: torch.device, compile_it: bool) -> torch.nn.Module:
+def _wrap(module: torch.nn.Module, dist: DistContext, device: torch.device, attempt: CompileAttempt) -> torch.nn.Module:
     """What a step calls: the module, in DDP when distributed, compiled when asked."""
     if dist.enabled:
         module = DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None)
-    return compiled(module, compile_it)
+    return compiled(module, attempt)
 
 
 def is_convolutional(model: torch.nn.Module) -> bool:
@@ -61,6 +61,7 @@ class Recipe(ABC):
         self.model, self.config, self.train_config = model, config, train_config
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.amp = Precision(train_config.precision, device)
+        self.compile_attempt = CompileAttempt(train_config.compile)
         self.channels_last = wants_channels_last(train_config.channels_last, device, is_convolutional(model))
         if self.channels_last:
             model.to(memory_format=torch.channels_last)
@@ -132,8 +133,8 @@ class GANRecipe(Recipe):
             "g": self.make_optimizer(model.generator.parameters(), config.lr_g),
             "d": self.make_optimizer(model.discriminator.parameters(), config.lr_d),
         }
-        self.train_g = _wrap(model.generator, dist, device, train_config.compile)
-        self.train_d = _wrap(model.discriminator, dist, device, train_config.compile)
+        self.train_g = _wrap(model.generator, dist, device, self.compile_attempt)
+        self.train_d = _wrap(model.discriminator, dist, device, self.compile_attempt)
 
     def make_optimizer(self, parameters, lr: float) -> torch.optim.Optimizer:
         """Adam with the config's betas; a recipe that trains with another optimizer overrides this."""
@@ -171,7 +172,7 @@ class VAERecipe(Recipe):
     def __init__(self, model, config, train_config, dist, device):
         super().__init__(model, config, train_config, dist, device)
         self.optimizers = {"vae": torch.optim.Adam(model.parameters(), lr=config.lr)}
-        self.train_vae = _wrap(model, dist, device, train_config.compile)
+        self.train_vae = _wrap(model, dist, device, self.compile_attempt)
 
     def step(self, next_batch, step):
         return vae_step(self.train_vae, self.optimizers["vae"], self.batches(next_batch), self.config.beta, self.amp)

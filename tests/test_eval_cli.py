@@ -254,3 +254,23 @@ def test_eval_refuses_data_that_changed_since_the_run_was_trained(tmp_path, caps
     assert "label 1 was 'b', now 'c'" in capsys.readouterr().err
     np.savez(data, x=x, y=y, class_names=np.array(["a", "b", "c"]))  # as trained: evaluated
     assert main(["eval", str(run), "--quiet", "--no-save"]) == 0
+
+
+def test_the_evaluation_classifier_is_the_same_network_whatever_the_thread_count(tmp_path, bars_npz):
+    """Frechet distance and KID are measured in its features: the same data must give the same metric space."""
+    import torch
+
+    from gan_studio.evaluate.classifier import train_classifier
+
+    reference = reference_data(str(bars_npz), image_size=16, channels=1)
+    threads = torch.get_num_threads()
+    weights = []
+    try:
+        for count in (2, 1):
+            torch.set_num_threads(count)
+            net = train_classifier(reference, tmp_path / f"threads-{count}.pt").net
+            weights.append(torch.cat([p.detach().flatten() for p in net.parameters()]))
+            assert torch.get_num_threads() == count  # the process's setting is left as it was
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(weights[0], weights[1])

@@ -11,6 +11,7 @@ treated identically.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import pickle
@@ -31,7 +32,7 @@ from gan_studio.paths import user_cache_dir
 from gan_studio.store.checkpoint import save_checkpoint
 
 CLASSIFIER_FORMAT = "gan-studio-classifier"
-CLASSIFIER_VERSION = 1
+CLASSIFIER_VERSION = 2  # 2: trained on one CPU thread (the same network on any machine with the same torch)
 INPUT_SIZE = 32  # classifier input side in pixels
 FEATURE_DIM = 128  # size of the feature vector used by the metrics
 TRAIN_SAMPLES = 48_000  # images seen in training: epochs = this / training set size, within the limits below
@@ -185,6 +186,19 @@ def _random_shift(x: torch.Tensor, max_shift: float, generator: torch.Generator)
     return F.grid_sample(x, grid, padding_mode="zeros", align_corners=False)
 
 
+@contextlib.contextmanager
+def _one_cpu_thread(device):
+    """One intra-op thread while the classifier trains on the CPU: the same network, and so the same metric
+    space, whatever the machine's thread count (2 threads add in another order and train another net)."""
+    threads = torch.get_num_threads()
+    if str(device) == "cpu":
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def train_classifier(reference: ReferenceData, path: Path, device="cpu", progress: Progress | None = None,
                      cancel: Callable[[], bool] | None = None, seed: int = 0) -> Classifier:  # fmt: skip
     """Train the evaluation classifier on reference.train, measure it on reference.test, save it to `path`."""
@@ -203,22 +217,21 @@ def train_classifier(reference: ReferenceData, path: Path, device="cpu", progres
     schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
     started = time.perf_counter()
     net.train()
-    step = 0
-    for epoch in range(epochs):
-        if progress:
-            progress(f"training the {reference.name} classifier: epoch {epoch + 1}/{epochs}")
-        order = torch.randperm(len(x), generator=generator)
-        for start in range(0, len(x), BATCH_SIZE):
-            if cancel is not None and cancel():
-                raise EvaluationCancelled("evaluation cancelled")
-            idx = order[start : start + BATCH_SIZE]
-            batch = _random_shift(x[idx], MAX_SHIFT, generator).to(device)
-            loss = F.cross_entropy(net(batch), y[idx].to(device))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            schedule.step()
-            step += 1
+    with _one_cpu_thread(device):
+        for epoch in range(epochs):
+            if progress:
+                progress(f"training the {reference.name} classifier: epoch {epoch + 1}/{epochs}")
+            order = torch.randperm(len(x), generator=generator)
+            for start in range(0, len(x), BATCH_SIZE):
+                if cancel is not None and cancel():
+                    raise EvaluationCancelled("evaluation cancelled")
+                idx = order[start : start + BATCH_SIZE]
+                batch = _random_shift(x[idx], MAX_SHIFT, generator).to(device)
+                loss = F.cross_entropy(net(batch), y[idx].to(device))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                schedule.step()
     seconds = time.perf_counter() - started
     net.eval()
     classifier = Classifier(net, channels, num_classes, 0.0, len(train), len(test), seconds, path, cached=False)

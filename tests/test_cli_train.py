@@ -183,7 +183,7 @@ def _tiny_image_npz(tmp_path) -> Path:
         (["train", "gan", "--data", "ring8", "--lr-d", "0"], "learning rates must be > 0"),
         (["train", "dcgan", "--data", "shapes", "--image-size", "48"], "image_size must be one of 32, 64"),
         (["train", "gan", "--data", "ring8", "--steps", "many"], "steps: expected int"),
-        (["train", "gan", "--data", "ring8", "--batchnorm", "maybe"], "batchnorm: expected bool"),
+        (["train", "gan", "--data", "ring8", "--batchnorm", "maybe"], "--batchnorm: takes true or false, got 'maybe'"),
         (["train", "vae", "--data", "moons", "--ngf", "8"], "--ngf does not apply to vae"),
         # a setting another family has under its own names points at them
         (["train", "gan", "--data", "ring8", "--lr", "1e-3"], "--lr does not apply to gan (it has --lr-d, --lr-g)"),
@@ -437,3 +437,12 @@ def test_resume_refuses_data_that_changed_since_the_run_started(tmp_path, capsys
     assert "the data changed since the run started (64 samples then, 80 now)" in line
     np.savez(data, x=rng.normal(size=(64, 2)).astype(np.float32))  # back to 64: the resume goes on
     assert main(["train", "--resume", str(out), "--steps", "3"]) == 0
+
+
+def test_a_yes_no_setting_given_bare_is_true_and_a_model_name_after_it_is_not_taken_for_its_value(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "gan", "--data", "ring8", "--steps", "1", "--deterministic", "--out", str(run), "--quiet"]) == 0
+    assert json.loads((run / "run.json").read_text())["train_config"]["deterministic"] is True
+    capsys.readouterr()
+    line = one_line_error(capsys, main(["train", "--deterministic", "gan", "--data", "ring8", "--steps", "1"]))
+    assert "--deterministic: takes true or false, got 'gan' (give the model first: gan-studio train gan" in line

@@ -6,6 +6,7 @@ defaults that flags override. `--resume RUN` continues a run from its last check
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import gc
 import signal
@@ -16,11 +17,11 @@ from pathlib import Path
 
 from gan_studio.commands.arguments import resolve_run
 from gan_studio.commands.data import ProgressLine, StatusLine, duration
-from gan_studio.config import field_specs
+from gan_studio.config import coerce, field_specs
 from gan_studio.engine.distributed import launch_rank, shutdown
 from gan_studio.engine.settings import TrainConfig, all_field_specs, configs_from_values, read_recipe
 from gan_studio.engine.trainer import Trainer
-from gan_studio.errors import ConfigError, GanStudioError
+from gan_studio.errors import ConfigError, GanStudioError, shorten
 from gan_studio.evaluate.callbacks import default_callbacks
 from gan_studio.events import Advice, Diverged, Failed, Finished, Metrics, Started
 from gan_studio.models import MODEL_NAMES, MODELS
@@ -45,6 +46,21 @@ def _flag_help(field) -> str:
     return f"{field.help}{extra} [default: {', '.join(f'{m} {d}' for m, d in defaults.items())}]"
 
 
+def _switch_value(spec):
+    """A yes/no flag's value: a bare `--flip` means true; a word that is no yes or no (a model name given
+    after the flag) is refused here, before it could be taken for the flag's value."""
+
+    def parse(text: str) -> str:
+        try:
+            coerce(spec, text)
+        except ConfigError:
+            hint = f" (give the model first: gan-studio train {text} {spec.flag})" if text in MODELS else ""
+            raise argparse.ArgumentTypeError(f"takes true or false, got '{shorten(text, 40)}'{hint}") from None
+        return text
+
+    return parse
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model headless", description=__doc__,
                        epilog=f"models: {', '.join(MODEL_NAMES)}")  # fmt: skip
@@ -61,8 +77,9 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     for spec in all_field_specs():
+        switch = {"nargs": "?", "const": "true", "type": _switch_value(spec)} if spec.type is bool else {}
         p.add_argument(spec.flag, dest=spec.name, default=None, metavar=spec.type.__name__.upper(),
-                       help=_flag_help(spec))  # fmt: skip
+                       help=_flag_help(spec), **switch)  # fmt: skip
     p.set_defaults(handler=run)
 
 

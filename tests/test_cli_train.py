@@ -95,7 +95,8 @@ def test_resume_from_the_command_line(tmp_path, capsys):
 
 def test_runs_lists_status_step_and_last_metrics(tmp_path, capsys):
     train(tmp_path, *TINY_GAN, "--steps", "3", name="a-run")
-    train(tmp_path, "--hidden", "8", "--steps", "2", "--batch-size", "8", name="b-run", model="vae", data="moons")
+    train(tmp_path, "--hidden", "8", "--steps", "2", "--batch-size", "8", "--eval-every", "2", name="b-run", model="vae",
+          data="moons")  # fmt: skip
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "run.json").write_text("{not json")
     capsys.readouterr()
@@ -105,6 +106,7 @@ def test_runs_lists_status_step_and_last_metrics(tmp_path, capsys):
     rows = {line.split()[0]: line for line in lines[1:]}
     assert rows["a-run"].split()[1:5] == ["gan", "ring8", "finished", "3"] and "d_loss" in rows["a-run"]
     assert rows["b-run"].split()[1:5] == ["vae", "moons", "finished", "2"] and "recon" in rows["b-run"]
+    assert "frechet_live" in rows["b-run"]  # the live quality metric, as logged
     assert "broken" in rows["broken"] and "not valid JSON" in rows["broken"]
 
 

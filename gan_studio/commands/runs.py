@@ -16,7 +16,7 @@ from gan_studio.evaluate.advisor import advise_run, latest_advice
 from gan_studio.paths import default_workspace
 from gan_studio.store.rundir import list_runs
 
-SHOWN_METRICS = ("d_loss", "g_loss", "d_real", "d_fake", "loss", "recon", "kl", "modes", "fid")
+SHOWN_METRICS = ("d_loss", "g_loss", "d_real", "d_fake", "loss", "recon", "kl", "modes", "frechet_live")
 ADVICE_WIDTH = 160  # characters of an advice line in the table
 LATEST_ADVICE_BYTES = 2**16  # the end of events.jsonl searched for the latest advice
 ALL_ADVICE_BYTES = 2**23  # ... and for all of it (--advice)

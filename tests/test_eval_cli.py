@@ -274,3 +274,15 @@ def test_the_evaluation_classifier_is_the_same_network_whatever_the_thread_count
     finally:
         torch.set_num_threads(threads)
     assert torch.equal(weights[0], weights[1])
+
+
+def test_a_held_out_part_too_small_to_tell_noise_from_data_gets_no_distances(tmp_path, capsys):
+    """100 points: 20 held out, more than k but too few (noise scored 100 % precision on 8): a note, no rows."""
+    data = tmp_path / "hundred.npz"
+    np.savez(data, x=np.random.default_rng(0).normal(size=(100, 2)).astype(np.float32))
+    run = _train(tmp_path, "gan", data, "--latent-dim", "2", "--g-hidden", "8", "--d-hidden", "8")
+    capsys.readouterr()
+    assert main(["eval", str(run), "--n", "200", "--json", "--quiet", "--no-save"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert any("held-out part holds only 20 samples, fewer than 50" in note for note in report["notes"])
+    assert not {"frechet", "precision", "recall"} & {row["key"] for row in report["metrics"]}

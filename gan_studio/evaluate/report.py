@@ -61,6 +61,7 @@ KID_UNIT = "x1e-3"  # KID is reported in thousandths, as in its paper (Binkowski
 DEFAULT_IMAGE_SAMPLES = 2000  # generated images per evaluation (the size of MNIST's held-out split here)
 LIKELIHOOD_SAMPLES = 500  # test samples for the VAE ELBO / IWAE estimates
 POINT_KNN = 5  # neighbours of the k-NN label classifier on 2D points
+MIN_COMPARED = 50  # samples each set needs before distances between sets mean something
 PRECISION_RECALL_MAX = 20_000  # samples of each set that precision and recall compare (all, up to this)
 
 Progress = Callable[[str], None]
@@ -254,12 +255,14 @@ def _evaluate_points(report, loaded: LoadedRun, reference: ReferenceData, sample
 
 def _too_few_to_compare(report, generated: int, held_out: int, neighbours: int, what: str) -> bool:
     """True, with a note saying why, when the finite samples or the data's held-out part are too few for
-    the distances between sets (each needs more than k = --neighbours points)."""
-    if generated <= neighbours:
-        report["notes"].append(f"only {generated} finite samples, not more than --neighbours {neighbours}: no {what}")
-    elif held_out <= neighbours:
-        report["notes"].append(f"the data's held-out part holds only {held_out} samples, not more than --neighbours "
-                               f"{neighbours}: no {what} (a dataset this small cannot be measured this way)")  # fmt: skip
+    the distances between sets: more than k = --neighbours points each, and at least MIN_COMPARED (with 8
+    held-out points, uniform noise scored 100 % precision, as the model did)."""
+    needed = max(neighbours + 1, MIN_COMPARED)
+    if generated < needed:
+        report["notes"].append(f"only {generated} finite samples, fewer than {needed}: no {what}")
+    elif held_out < needed:
+        report["notes"].append(f"the data's held-out part holds only {held_out} samples, fewer than {needed}: no "
+                               f"{what} (a dataset this small cannot be measured this way)")  # fmt: skip
     else:
         return False
     return True

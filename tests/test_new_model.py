@@ -12,6 +12,7 @@ from gan_studio.cli import main
 from gan_studio.config import field_specs, with_defaults
 from gan_studio.engine import recipes
 from gan_studio.engine.recipes import GANRecipe, register_recipe
+from gan_studio.metric_names import METRICS, MetricInfo, register_metric
 from gan_studio.models import MODEL_NAMES, MODELS, DCGANConfig, ModelSpec, register
 from gan_studio.models.dcgan import DCGAN
 
@@ -27,14 +28,20 @@ class SGDRecipe(GANRecipe):
     def make_optimizer(self, parameters, lr):
         return torch.optim.SGD(parameters, lr=lr)
 
+    def step(self, next_batch, step):
+        losses = super().step(next_batch, step)
+        losses["g_grad_norm"] = torch.cat([p.grad.flatten() for p in self.model.generator.parameters()]).norm()
+        return losses  # a metric of its own, named in the metric catalogue
+
 
 @pytest.fixture
 def new_model():
+    register_metric(MetricInfo("g_grad_norm", "|grad G|", "Gradient norms", progress=True, summary=True))
     register_recipe("sgd", SGDRecipe)
     spec = register(ModelSpec(NAME, "gan", False, SGDDCGANConfig, DCGAN, "DCGAN by plain SGD", False, "SGD-DCGAN",
                               (1, 3), recipe="sgd"))  # fmt: skip
     yield spec
-    del MODELS[NAME], recipes.RECIPES["sgd"]
+    del MODELS[NAME], recipes.RECIPES["sgd"], METRICS["g_grad_norm"]
     MODEL_NAMES.remove(NAME)
 
 
@@ -47,6 +54,9 @@ def test_a_registered_model_trains_with_its_recipe_samples_exports_and_evaluates
     assert info["model"] == NAME and info["model_config"]["loss"] == "hinge" and info["model_config"]["ngf"] == 8
     checkpoint = torch.load(run / "checkpoints" / "last.pt", weights_only=False)
     assert checkpoint["optimizers"]["g"]["param_groups"][0].get("momentum") == 0  # SGD's, not Adam's
+    capsys.readouterr()
+    assert main(["runs", str(tmp_path)]) == 0
+    assert "g_grad_norm" in capsys.readouterr().out  # its own metric among the run's last ones
     assert main(["sample", str(run), "--n", "4", "--out", str(tmp_path / "grid.png")]) == 0
     assert main(["export", str(run)]) == 0
     assert main(["eval", str(run), "--n", "100", "--no-save", "--quiet"]) == 0

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from gan_studio.errors import GanStudioError, RunError, printable
 from gan_studio.evaluate.advisor import advise_run, latest_advice
+from gan_studio.metric_names import metrics_where
 from gan_studio.paths import default_workspace
 from gan_studio.store.rundir import list_runs
 
-SHOWN_METRICS = ("d_loss", "g_loss", "d_real", "d_fake", "loss", "recon", "kl", "modes", "frechet_live")
 ADVICE_WIDTH = 160  # characters of an advice line in the table
 LATEST_ADVICE_BYTES = 2**16  # the end of events.jsonl searched for the latest advice
 ALL_ADVICE_BYTES = 2**23  # ... and for all of it (--advice)
@@ -46,7 +46,9 @@ def run(args) -> int:
             print(f"{r['name']:<42} {'?':<7} {'?':<14} {'broken':<11} {'':>8}  {r['error']}")
             continue
         last = r.get("last", {})
-        metrics = "  ".join(f"{k} {last[k]:.4g}" for k in SHOWN_METRICS if isinstance(last.get(k), (int, float)))
+        metrics = "  ".join(
+            f"{k} {last[k]:.4g}" for k in metrics_where("summary") if isinstance(last.get(k), (int, float))
+        )
         print(
             f"{r['name'][:42]:<42} {r['model'][:7]:<7} {r['data'][:14]:<14} {r['status'][:11]:<11} {r['step']:>8}  {metrics}"
         )

@@ -24,6 +24,7 @@ from gan_studio.engine.trainer import Trainer
 from gan_studio.errors import ConfigError, GanStudioError, shorten
 from gan_studio.evaluate.callbacks import default_callbacks
 from gan_studio.events import Advice, Diverged, Failed, Finished, Metrics, Started
+from gan_studio.metric_names import metrics_where
 from gan_studio.models import MODEL_NAMES, MODELS
 from gan_studio.store.rundir import RunDir
 
@@ -233,9 +234,7 @@ class ProgressBar(StatusLine):
         frac = min(1.0, step / max(1, self.total))
         filled = int(frac * self.width)
         losses = " ".join(
-            f"{k} {record.get(k):.3g}"
-            for k in ("d_loss", "g_loss", "loss", "recon", "kl")
-            if isinstance(record.get(k), float)
+            f"{k} {record.get(k):.3g}" for k in metrics_where("progress") if isinstance(record.get(k), float)
         )
         rate = record.get("samples_per_s") or 0.0
         batches_left = self.total - step

@@ -31,20 +31,19 @@ from PySide6.QtWidgets import (
 from gan_studio.errors import GanStudioError
 from gan_studio.evaluate.report import eval_dir, evaluate_run, format_value, read_report, table_rows
 from gan_studio.events import Checkpoint, Finished, Metrics, Paused, Started
+from gan_studio.metric_names import METRICS, metrics_where
 from gan_studio.state.run_state import RunState
 from gan_studio.store.pictures import read_picture
 from gan_studio.ui.panels import RunSubscription
 from gan_studio.ui.widgets.image_view import ImageView
 from gan_studio.ui.workers import TaskThread
 
-# live metric fields -> (label, unit) in the order shown
-LIVE_FIELDS = {
-    "modes": ("modes captured", ""),
-    "high_quality": ("high-quality samples", "%"),
-    "reverse_kl": ("reverse KL over modes (nats)", ""),
-    "frechet_live": ("Frechet distance (live sample)", ""),
-    "label_accuracy": ("label accuracy", "%"),
-}
+
+def quality_metrics() -> list[str]:
+    """The live quality metrics (gan_studio.metric_names), in the order shown."""
+    return metrics_where("quality")
+
+
 REPORT_COLUMNS = ("metric", "model", "real (floor)", "noise (ceiling)", "better")
 
 
@@ -88,7 +87,7 @@ class MetricsPanel(QWidget):
         self.live_table.setObjectName("live_table")
         self.live_table.setHorizontalHeaderLabels(["live metric", "value", "step"])
         self._setup_table(self.live_table)
-        rows_shown = len(LIVE_FIELDS)
+        rows_shown = len(quality_metrics())
         self.live_table.setMaximumHeight(
             self.live_table.horizontalHeader().sizeHint().height()
             + rows_shown * self.live_table.verticalHeader().defaultSectionSize()
@@ -184,7 +183,7 @@ class MetricsPanel(QWidget):
         self._update_buttons()
 
     def on_event(self, event) -> None:
-        if isinstance(event, Metrics) and any(k in LIVE_FIELDS for k in event.values):
+        if isinstance(event, Metrics) and any(k in quality_metrics() for k in event.values):
             self._show_live()
         elif isinstance(event, (Finished, Started, Paused, Checkpoint)):
             self._update_buttons()
@@ -193,14 +192,14 @@ class MetricsPanel(QWidget):
     def live(self) -> dict[str, tuple[float, int]]:
         """field -> (newest value, its step) of the live metrics the run logged."""
         run = self.subscription.run
-        return {k: v for k, v in run.last_values.items() if k in LIVE_FIELDS} if run is not None else {}
+        return {k: v for k, v in run.last_values.items() if k in quality_metrics()} if run is not None else {}
 
     def _show_live(self) -> None:
         live = self.live
-        keys = [k for k in LIVE_FIELDS if k in live]
+        keys = [k for k in quality_metrics() if k in live]
         self.live_table.setRowCount(len(keys))
         for row, key in enumerate(keys):
-            label, unit = LIVE_FIELDS[key]
+            label, unit = METRICS[key].label, METRICS[key].unit
             value, step = live[key]
             for column, text in enumerate((label, format_value(value, unit), str(step))):
                 item = QTableWidgetItem(text)

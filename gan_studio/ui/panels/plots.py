@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from gan_studio.events import Advice, HParamChanged, Metrics, Started
+from gan_studio.metric_names import D_OUTPUTS, LOSSES, VAE_LOSS, metric_label, plot_of
 from gan_studio.state.run_state import RunState
 from gan_studio.state.series import X_AXES, Series
 from gan_studio.ui.panels import RunSubscription
@@ -42,24 +43,7 @@ HPARAM_COLOUR = "#c8a2ff"
 ADVICE_COLOURS = {"info": "#6fc3df", "warning": "#f0b44c", "error": "#ff6b6b"}
 PAINT_SHARE = 0.1  # live redraws are spaced so painting takes at most ~10% of the UI thread's time
 ANTIALIAS_LIMIT = 4000  # longer curves are drawn without antialiasing (it costs 10-100x at 100k points)
-# plot title -> the metrics drawn in it, in order; other metrics get a plot each
-GROUPS = {
-    "Losses": ("d_loss", "g_loss"),
-    "Discriminator outputs": ("d_real", "d_fake"),
-    "VAE loss (nats per sample)": ("recon", "kl", "loss"),
-    "Sample diversity (fixed noise)": ("diversity",),
-    "Active latent units": ("active_units",),
-}
-FAMILY_GROUPS = {"gan": ("Losses", "Discriminator outputs"), "vae": ("VAE loss (nats per sample)",)}
-CURVE_NAMES = {
-    "d_loss": "D loss",
-    "g_loss": "G loss",
-    "d_real": "D(x)",
-    "d_fake": "D(G(z))",
-    "recon": "reconstruction",
-    "kl": "KL",
-    "loss": "recon + β·KL",
-}
+FAMILY_GROUPS = {"gan": (LOSSES, D_OUTPUTS), "vae": (VAE_LOSS,)}  # the plots a run of each family starts with
 X_LABELS = {"step": "step", "epoch": "epoch", "time": "training time (s)"}
 MIN_PLOT_HEIGHT = 160  # px per plot (title, curves, x axis); more plots than fit scroll instead of shrinking
 
@@ -73,13 +57,6 @@ class TimedGraphicsLayoutWidget(pg.GraphicsLayoutWidget):
         started = time.perf_counter()
         super().paintEvent(event)
         self.paint_seconds = 0.8 * self.paint_seconds + 0.2 * (time.perf_counter() - started)
-
-
-def group_of(metric: str) -> str:
-    for title, names in GROUPS.items():
-        if metric in names:
-            return title
-    return metric
 
 
 @dataclass
@@ -206,9 +183,9 @@ class PlotsPanel(QWidget):
             self._dirty = True  # a resumed run continues from its checkpoint: the state cut its histories
 
     def _new_curve(self, name: str, run_label: str | None = None, series: Series | None = None) -> Curve:
-        plot = self._plot(group_of(name))
+        plot = self._plot(plot_of(name))
         colour = metric_colour(name)
-        label = CURVE_NAMES.get(name, name)
+        label = metric_label(name)
         dashed = run_label is not None
         pen = pg.mkPen(colour, width=1.6, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
         faint = pg.mkColor(colour)

@@ -1,0 +1,69 @@
+"""What each logged metric is called and where it is shown: one catalogue for the CLI's progress line,
+`gan-studio runs`, the app's plots (labels and shared plots) and its live metrics table.
+
+A metric not listed still works everywhere (under its own name, in a plot of its own); a recipe or
+callback that logs a new one adds it with `register_metric` to name it and say where it goes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """One logged metric as people see it."""
+
+    name: str  # as logged in metrics.jsonl
+    label: str  # as plots and tables name it
+    plot: str = ""  # the title of the plot it shares; "" for a plot of its own
+    unit: str = ""  # "%" when the value is a fraction shown in per cent
+    progress: bool = False  # on the CLI's progress line while training
+    summary: bool = False  # among a run's last metrics in `gan-studio runs`
+    quality: bool = False  # a live quality metric: in the app's metrics table
+
+
+LOSSES, D_OUTPUTS, VAE_LOSS = "Losses", "Discriminator outputs", "VAE loss (nats per sample)"
+
+METRICS: dict[str, MetricInfo] = {}
+
+
+def register_metric(info: MetricInfo) -> MetricInfo:
+    """Name a metric and say where it is shown (a later registration of the same name replaces it)."""
+    METRICS[info.name] = info
+    return info
+
+
+for built_in in (
+    MetricInfo("d_loss", "D loss", LOSSES, progress=True, summary=True),
+    MetricInfo("g_loss", "G loss", LOSSES, progress=True, summary=True),
+    MetricInfo("d_real", "D(x)", D_OUTPUTS, summary=True),
+    MetricInfo("d_fake", "D(G(z))", D_OUTPUTS, summary=True),
+    MetricInfo("recon", "reconstruction", VAE_LOSS, progress=True, summary=True),
+    MetricInfo("kl", "KL", VAE_LOSS, progress=True, summary=True),
+    MetricInfo("loss", "recon + β·KL", VAE_LOSS, progress=True, summary=True),
+    MetricInfo("diversity", "diversity", "Sample diversity (fixed noise)"),
+    MetricInfo("active_units", "active units", "Active latent units"),
+    MetricInfo("modes", "modes captured", summary=True, quality=True),
+    MetricInfo("high_quality", "high-quality samples", unit="%", quality=True),
+    MetricInfo("reverse_kl", "reverse KL over modes (nats)", quality=True),
+    MetricInfo("frechet_live", "Frechet distance (live sample)", summary=True, quality=True),
+    MetricInfo("label_accuracy", "label accuracy", unit="%", quality=True),
+):
+    register_metric(built_in)
+
+
+def metric_label(name: str) -> str:
+    info = METRICS.get(name)
+    return info.label if info is not None else name
+
+
+def plot_of(name: str) -> str:
+    """The title of the plot a metric is drawn in (its own name when it has a plot of its own)."""
+    info = METRICS.get(name)
+    return info.plot if info is not None and info.plot else name
+
+
+def metrics_where(attribute: str) -> list[str]:
+    """The names of the metrics with `attribute` ("progress", "summary", "quality") set, in catalogue order."""
+    return [name for name, info in METRICS.items() if getattr(info, attribute)]

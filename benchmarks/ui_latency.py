@@ -63,7 +63,7 @@ def parse_args(argv=None):
     p.add_argument("--rounds", type=int, default=3, help="headless/app pairs, alternating")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--set", action="append", default=None, metavar="NAME=VALUE",
-                   help="model settings (default: the app's defaults, e.g. ngf=32 ndf=32 latent_dim=64)")  # fmt: skip
+                   help="model settings (default: the app's defaults, e.g. ngf=16 ndf=16 latent_dim=64)")  # fmt: skip
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     p.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     return p.parse_args(argv)

@@ -241,6 +241,10 @@ def test_eval_and_export_refuse_hostile_numbers(workspace, capsys):
 def test_export_out_must_be_onnx_or_a_folder(workspace, tmp_path, capsys):
     code = main(["export", str(workspace / "gan-ring8-first"), "--out", str(tmp_path / "model.txt")])
     assert "must be a .onnx file name" in one_line_error(capsys, code)
+    assert main(["export", str(workspace / "gan-ring8-first"), "--out", f"{tmp_path / 'new'}/"]) == 0
+    assert [p.suffix for p in (tmp_path / "new").iterdir()] == [".onnx"]  # a name ending in / is a folder to make
+    code = main(["export", str(workspace / "gan-ring8-first"), "--out", f"{tmp_path / 'absent' / 'new'}/"])
+    assert "absent" in one_line_error(capsys, code)  # one level is made, not a whole path of typos
 
 
 # --- read-only run folders --------------------------------------------------------------------------------------

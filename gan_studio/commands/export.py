@@ -8,6 +8,7 @@ parity check leaves no file behind and exits non-zero.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from gan_studio.commands.arguments import (
@@ -47,6 +48,8 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     path = resolve_run(args.run, args.workspace)
+    if args.out is not None and args.out.endswith(("/", os.sep)) and not os.path.lexists(args.out):
+        args.out = _new_folder(args.out)  # `--out newdir/`: a folder to make, as `cp FILE newdir/` would want
     if args.out is None:
         target = f"the export into {path / 'exports'} (give --out a writable file or folder)"
         check_writable_folder(path / "exports", target)
@@ -63,3 +66,14 @@ def run(args) -> int:
         raise write_failed(exc, target) from None
     print(report.summary())
     return 0
+
+
+def _new_folder(out: str) -> str:
+    """Make the folder `out` names (its parent must exist and be writable)."""
+    folder = Path(out)
+    check_writable_folder(folder.parent, f"the export into --out {out}")
+    try:
+        folder.mkdir()
+    except OSError as exc:
+        raise write_failed(exc, f"the export into --out {out}") from None
+    return str(folder)

@@ -286,3 +286,22 @@ def test_a_held_out_part_too_small_to_tell_noise_from_data_gets_no_distances(tmp
     report = json.loads(capsys.readouterr().out)
     assert any("held-out part holds only 20 samples, fewer than 50" in note for note in report["notes"])
     assert not {"frechet", "precision", "recall"} & {row["key"] for row in report["metrics"]}
+
+
+def test_a_run_trained_on_the_training_part_of_a_set_without_a_test_split_is_evaluated_on_the_rest(tmp_path, bars_npz):
+    """As benchmarks/quality.py trains on MNIST's 8k part when only the 10k test set is at hand."""
+    from gan_studio.data import load_dataset
+    from gan_studio.data.splits import holdout_split
+    from gan_studio.engine.settings import configs_from_values
+    from gan_studio.engine.trainer import Trainer
+    from gan_studio.evaluate.report import evaluate_run
+
+    full = load_dataset(str(bars_npz), image_size=32, value_range=(-1.0, 1.0))
+    train_part = full.subset(holdout_split(len(full))[0])
+    values = {"data": str(bars_npz), "steps": 2, "batch_size": 30, "ngf": 8, "ndf": 8, "latent_dim": 8,
+              "sample_every": 0, "checkpoint_every": 0}  # fmt: skip
+    _, train_config, model_config = configs_from_values("cdcgan", values)
+    trainer = Trainer.new("cdcgan", model_config, train_config, out=tmp_path / "run", dataset=train_part)
+    list(trainer)
+    report = evaluate_run(tmp_path / "run", n=100, write=False)
+    assert report["reference"]["train"] == len(train_part) and not report["reference"]["test_seen_in_training"]

@@ -102,6 +102,12 @@ def test_spectral_norm_replaces_batchnorm_in_the_dcgan_discriminator():
     assert any(isinstance(m, nn.BatchNorm2d) for m in with_bn.discriminator.modules())
     assert not any(isinstance(m, nn.BatchNorm2d) for m in with_sn.discriminator.modules())
     assert any(isinstance(m, nn.BatchNorm2d) for m in with_sn.generator.modules())  # G keeps its BatchNorm
+    critic = build("dcgan", IMAGES, ngf=8, ndf=8, d_batchnorm=False)  # e.g. for a gradient penalty
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in critic.discriminator.modules())
+    assert any(isinstance(m, nn.BatchNorm2d) for m in critic.generator.modules())
+    x = torch.randn(4, *IMAGES.shape)
+    alone = critic.discriminator(x[:1])  # without BatchNorm each sample's score is its own
+    assert torch.allclose(critic.discriminator(x)[:1], alone, atol=1e-6)
 
 
 # hinge loss --------------------------------------------------------------------------------------

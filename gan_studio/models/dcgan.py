@@ -1,7 +1,7 @@
 """`dcgan` and `cdcgan`: the DCGAN architecture of Radford et al. (2016), 32 or 64 px.
 
 G: ConvTranspose + BatchNorm + ReLU, tanh output. D: strided Conv + LeakyReLU(0.2), BatchNorm
-on every layer but the first (none with spectral norm), no pooling. Weights N(0, 0.02). The conditional variant embeds the
+on every layer but the first (none with spectral norm or d_batchnorm off), no pooling. Weights N(0, 0.02). The conditional variant embeds the
 one-hot label into G's input (a bias-free linear map, so class mixtures work) and gives it to D
 as extra constant channels.
 """
@@ -26,6 +26,9 @@ class DCGANConfig(GANTrainingConfig):
     ngf: int = param(64, "generator feature maps (width of G)", low=4, high=512)
     ndf: int = param(64, "discriminator feature maps (width of D)", low=4, high=512)
     label_embed_dim: int = param(16, "size of the label embedding fed to G (conditional only)", low=1, high=256)
+    d_batchnorm: bool = param(True, "BatchNorm in D's hidden layers, as in the DCGAN paper; off for a critic with a "
+                              "gradient penalty, which BatchNorm would couple across samples (spectral norm also "
+                              "turns it off)", advanced=True)  # fmt: skip
 
 
 def _up_levels(image_size: int) -> int:
@@ -85,7 +88,7 @@ class DCDiscriminator(nn.Module):
             target = trunk if block < join else layers
             in_width = width * (config.pack if block == join else 1)  # the pack's feature maps stacked
             target.append(nn.Conv2d(in_width, width * 2, 4, 2, 1, bias=False))  # halves H and W
-            if not config.spectral_norm:  # spectral norm replaces BatchNorm in D (Miyato et al. 2018)
+            if config.d_batchnorm and not config.spectral_norm:  # spectral norm replaces it (Miyato et al. 2018)
                 target.append(nn.BatchNorm2d(width * 2))
             target.append(nn.LeakyReLU(0.2, inplace=True))
             width *= 2

@@ -422,9 +422,35 @@ def test_resuming_a_run_whose_data_moved_names_the_way_out(tmp_path, capsys):
     data.rename(tmp_path / "moved.npz")
     capsys.readouterr()
     line = one_line_error(capsys, main(["train", "--resume", str(out), "--steps", "3"]))
-    assert f"{data}: the run's data is no longer here: put it back, or link it from where it is now" in line
-    (tmp_path / "points.npz").symlink_to(tmp_path / "moved.npz")  # the way out it names
+    assert f"{data}: the run's data is no longer here: resume with --data NEW_PLACE (the same data, checked)" in line
+    (tmp_path / "points.npz").symlink_to(tmp_path / "moved.npz")  # a way out it names
     assert main(["train", "--resume", str(out), "--steps", "3"]) == 0
+
+
+def test_resume_follows_moved_data_given_with_data_and_refuses_other_data(tmp_path, capsys):
+    data = tmp_path / "points.npz"
+    points = np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32)
+    np.savez(data, x=points)
+    code, out = train(tmp_path, *TINY_GAN, "--steps", "2", "--checkpoint-every", "1", "--keep-checkpoints", "3",
+                      data=str(data))  # fmt: skip
+    assert code == 0
+    moved = tmp_path / "elsewhere" / "points.npz"
+    moved.parent.mkdir()
+    data.rename(moved)
+    other = tmp_path / "other.npz"
+    np.savez(other, x=points[::-1].copy())  # the same count and shape, other order: not the run's data
+    capsys.readouterr()
+    line = one_line_error(capsys, main(["train", "--resume", str(out), "--steps", "3", "--data", str(other)]))
+    assert "this is not the data the run trained on" in line
+    line = one_line_error(capsys, main(["train", "--resume", str(out), "--steps", "3", "--data", "ring8"]))
+    assert "cannot change --data when resuming" in line
+    assert main(["train", "--resume", str(out), "--steps", "3", "--data", str(moved)]) == 0
+    info = RunDir(out).read_info()
+    assert info["train_config"]["data"] == str(moved) and info["dataset"]["source"].endswith("elsewhere/points.npz")
+    assert main(["train", "--resume", str(out), "--steps", "4"]) == 0  # run.json remembers the new place
+    assert main(["train", "--resume", str(out), "--from", "step-0000002", "--steps", "4"]) == 0  # an older checkpoint too
+    capsys.readouterr()
+    assert main(["eval", str(out), "--n", "100", "--quiet", "--no-save"]) == 0  # eval reads it from its new place
 
 
 def test_resume_refuses_data_that_changed_since_the_run_started(tmp_path, capsys):

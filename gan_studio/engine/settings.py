@@ -180,17 +180,8 @@ def check_data_still_there(data: str) -> None:
     from gan_studio.data import BUILTIN_NAMES
 
     if data and data not in BUILTIN_NAMES and not os.path.lexists(data):
-        raise DataError("the run's data is no longer here: put it back, or link it from where it is now "
-                        "(ln -s NEW_PLACE this path); a resume continues on the data it trained on", data)  # fmt: skip
-
-
-def check_same_data_size(info: dict, dataset_size: int, data: str) -> None:
-    """DataError when the dataset gained or lost samples since the run started (run.json's dataset size):
-    an exact resume needs the same data."""
-    recorded = info["dataset"].get("size") if isinstance(info.get("dataset"), dict) else None
-    change = data_change(recorded, dataset_size)
-    if change:
-        raise DataError(f"{change}: a resume continues on the same data; start a new run to train on this", data)
+        raise DataError("the run's data is no longer here: resume with --data NEW_PLACE (the same data, checked), put "
+                        "it back, or link it from where it is now (ln -s NEW_PLACE this path)", data)  # fmt: skip
 
 
 def configs_to_continue(data: dict, info: dict, overrides: dict[str, Any], path: Path):
@@ -213,8 +204,11 @@ def configs_to_continue(data: dict, info: dict, overrides: dict[str, Any], path:
     if mismatch.data:
         raise CheckpointError(f"the checkpoint was trained on other data than this run ({', '.join(mismatch.data)} "
                               "differ)", path)  # fmt: skip
-    check_data_still_there(train_config.data)
     overrides = dict(overrides)
+    given = overrides.pop("data", None)
+    train_config = dataclasses.replace(train_config, data=_data_now(info, train_config.data, given))
+    if given is None:
+        check_data_still_there(train_config.data)
     changed = []
     for key in sorted(set(overrides) - set(RESUMABLE_SETTINGS)):
         config = train_config if hasattr(train_config, key) else model_config
@@ -234,6 +228,41 @@ def configs_to_continue(data: dict, info: dict, overrides: dict[str, Any], path:
     return apply_values(model_config, {k: v for k, v in live.items() if hasattr(model_config, k)}), apply_values(
         train_config, overrides
     )
+
+
+def _data_now(info: dict, trained_on: str, given: Any) -> str:
+    """Where the run's data is: `given` (--data on resume, checked later to be the same data), else where
+    run.json says (a resume may have followed it), else where the checkpoint trained on it."""
+    from gan_studio.data import BUILTIN_NAMES
+    from gan_studio.data.loading import absolute_data_spec
+
+    recorded = (info.get("train_config") or {}).get("data")
+    now = recorded if isinstance(recorded, str) and recorded else trained_on
+    if given is None:
+        return now
+    given = absolute_data_spec(str(given))
+    if given != now and (given in BUILTIN_NAMES or now in BUILTIN_NAMES):  # not the same data moved elsewhere
+        raise ConfigError(f"cannot change --data when resuming ({_short(now)} in the run, {_short(given)} given): "
+                          "--data on resume only follows the run's own data to a new place")  # fmt: skip
+    return given
+
+
+def check_same_data_set(info: dict, dataset, data: str) -> None:
+    """DataError unless `dataset` is the data the run trained on: the same size (run.json's dataset size)
+    and, when it was found in another place than run.json's, the same samples (their fingerprint)."""
+    recorded = info["dataset"] if isinstance(info.get("dataset"), dict) else {}
+    change = data_change(recorded.get("size"), len(dataset))
+    if change:
+        raise DataError(f"{change}: a resume continues on the same data; start a new run to train on this", data)
+    if data == (info.get("train_config") or {}).get("data", data):
+        return
+    fingerprint = recorded.get("sample_fingerprint")
+    if not fingerprint:
+        raise DataError("this run's record holds no fingerprint of its data (it was started by an older version), "
+                        "so moved data cannot be checked: put the data back, or link it from its new place", data)  # fmt: skip
+    if dataset.sample_fingerprint() != fingerprint:
+        raise DataError("this is not the data the run trained on (other samples, or in another order): a resume "
+                        "continues on the same data; start a new run to train on this", data)  # fmt: skip
 
 
 def _same_setting(config, key: str, value: Any) -> bool:

@@ -41,7 +41,7 @@ from gan_studio.engine.settings import (
     TrainConfig,
     check_live_change,
     check_same_data,
-    check_same_data_size,
+    check_same_data_set,
     configs_to_continue,
     resolve_device,  # fmt: skip
 )
@@ -183,7 +183,7 @@ class Trainer:
             model_config, train_config = configs_to_continue(data, info, overrides or {}, path)
             trainer = cls(data["model_name"], model_config, train_config, run.path,
                           checkpoint=data if from_file else None, **options)  # fmt: skip
-            check_same_data_size(info, len(trainer.dataset), train_config.data)
+            check_same_data_set(info, trainer.dataset, train_config.data)
         except BaseException:
             lock.release()
             raise
@@ -195,7 +195,8 @@ class Trainer:
                 trainer._save_real_batch()
             trainer.recorder.reopen(step=trainer.step, steps_total=trainer.total_steps,
                                     world_size=trainer.dist.world_size, device=str(trainer.device),
-                                    precision=trainer.recipe.amp.name, train_config=to_dict(train_config), model_config=to_dict(model_config))  # fmt: skip
+                                    precision=trainer.recipe.amp.name, train_config=to_dict(train_config), model_config=to_dict(model_config),
+                                    dataset=trainer.dataset.describe())  # fmt: skip
         return trainer
 
     def _run_info(self) -> dict[str, Any]:

@@ -257,10 +257,16 @@ RESUMABLE_SETTINGS = ("steps", "epochs", "log_every", "sample_every", "checkpoin
                       "eval_every", "device", "precision", "channels_last", "compile", "deterministic", *HPARAMS_LIVE)  # fmt: skip
 
 
+# where the run's data is: run.json holds the newest (a resume with --data follows data that moved, after
+# checking it is the same data), and checkpoints saved before the move hold the old place
+FOLLOWS_RUN_JSON = ("data",)
+
+
 def config_differences(saved: dict, recorded: dict) -> list[str]:
     """The settings (keys present in both) that differ between a checkpoint's config and run.json's,
     leaving out those a resume may change; as 'key (run.json value, checkpoint value)' texts."""
-    differ = sorted(k for k in saved if k not in RESUMABLE_SETTINGS and k in recorded and recorded[k] != saved[k])
+    allowed = (*RESUMABLE_SETTINGS, *FOLLOWS_RUN_JSON)
+    differ = sorted(k for k in saved if k not in allowed and k in recorded and recorded[k] != saved[k])
     return [f"{k} ({_shown(recorded[k])} in run.json, {_shown(saved[k])} in the checkpoint)" for k in differ]
 
 

@@ -448,7 +448,9 @@ def test_resume_follows_moved_data_given_with_data_and_refuses_other_data(tmp_pa
     info = RunDir(out).read_info()
     assert info["train_config"]["data"] == str(moved) and info["dataset"]["source"].endswith("elsewhere/points.npz")
     assert main(["train", "--resume", str(out), "--steps", "4"]) == 0  # run.json remembers the new place
-    assert main(["train", "--resume", str(out), "--from", "step-0000002", "--steps", "4"]) == 0  # an older checkpoint too
+    assert (
+        main(["train", "--resume", str(out), "--from", "step-0000002", "--steps", "4"]) == 0
+    )  # an older checkpoint too
     capsys.readouterr()
     assert main(["eval", str(out), "--n", "100", "--quiet", "--no-save"]) == 0  # eval reads it from its new place
 
@@ -469,7 +471,9 @@ def test_resume_refuses_data_that_changed_since_the_run_started(tmp_path, capsys
 
 def test_a_yes_no_setting_given_bare_is_true_and_a_model_name_after_it_is_not_taken_for_its_value(tmp_path, capsys):
     run = tmp_path / "run"
-    assert main(["train", "gan", "--data", "ring8", "--steps", "1", "--deterministic", "--out", str(run), "--quiet"]) == 0
+    assert (
+        main(["train", "gan", "--data", "ring8", "--steps", "1", "--deterministic", "--out", str(run), "--quiet"]) == 0
+    )
     assert json.loads((run / "run.json").read_text())["train_config"]["deterministic"] is True
     capsys.readouterr()
     line = one_line_error(capsys, main(["train", "--deterministic", "gan", "--data", "ring8", "--steps", "1"]))

@@ -30,7 +30,7 @@ from gan_studio.errors import ConfigError
 from gan_studio.events import HParamChanged
 from gan_studio.models import MODEL_NAMES, MODELS, DCGANConfig, get_spec
 from gan_studio.state.run_state import RunState
-from gan_studio.store.checkpoint import RESUMABLE_SETTINGS
+from gan_studio.store.checkpoint import FOLLOWS_RUN_JSON, RESUMABLE_SETTINGS
 from gan_studio.ui.panels import RunSubscription
 from gan_studio.ui.widgets.compact_combo import CompactComboBox
 from gan_studio.ui.widgets.config_form import ConfigForm, field_label, field_tooltip
@@ -260,8 +260,8 @@ class SetupPanel(QWidget):
 
     def changes_from(self, info: dict[str, Any]) -> dict[str, Any]:
         """The settings the forms hold that differ from a run's (`info`: run.json's, live changes included):
-        what a Resume of that run should change (e.g. more steps). ConfigError when the forms hold another
-        model or a bad value."""
+        what a Resume of that run should change (e.g. more steps, or the run's data in its new place, which
+        the resume checks). ConfigError when the forms hold another model or a bad value."""
         if self.model_name() != info.get("model"):
             raise ConfigError(f"the Setup shows {self.model_name()}, but the run is {info.get('model')}: "
                               "a resume continues the run's own model (start a new run to train this one)")  # fmt: skip
@@ -270,7 +270,7 @@ class SetupPanel(QWidget):
         now = {**asdict(model_config), **asdict(train_config)}
         changes = {key: value for key, value in now.items() if key in recorded and recorded[key] != value}
         fixed = [f"{field_label(key)} ({recorded[key]} in the run, {value} here)" for key, value in changes.items()
-                 if key not in RESUMABLE_SETTINGS]  # fmt: skip
+                 if key not in (*RESUMABLE_SETTINGS, *FOLLOWS_RUN_JSON)]  # fmt: skip
         if fixed:
             raise ConfigError(f"{', '.join(fixed)} cannot change when resuming (only steps, cadences, device, "
                               "precision and rates can): put it back, or start a new run with these settings")  # fmt: skip

@@ -96,10 +96,13 @@ def test_train_pause_step_change_lr_resume_stop_reopen_and_scrub(qtbot, window, 
     assert win.session.worker.trainer.step == paused_at  # really paused
     explorer = win.optional_panels["ExplorerPanel"]  # no checkpoint cadence: the pause saved the weights
     qtbot.waitUntil(lambda: explorer.source is not None and explorer.source.step == paused_at, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: current_step(win) == paused_at, timeout=WAIT_MS)  # the paused step, not the last logged
+    assert win.controls.eta_value.text() == "paused"
 
     qtbot.mouseClick(win.controls.step_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: current_step(win) == paused_at + 1, timeout=WAIT_MS)
     assert win.session.worker.trainer.step == paused_at + 1
+    assert win.controls.eta_value.text() == "paused"  # a Step logs, but the run stays paused
 
     lr_edit = win.setup.live_editor("lr_g")
     lr_edit.setText("0.0001")

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from gan_studio.data.prepare import WAITING
-from gan_studio.events import Advice, Finished, Metrics, Started
+from gan_studio.events import Advice, Finished, Metrics, Paused, Started
 from gan_studio.state.run_state import RunState
 from gan_studio.ui.panels import RunSubscription
 from gan_studio.ui.style import ERROR, WARNING
@@ -203,6 +203,9 @@ class RunControlsPanel(QWidget):
             self._show({"step": event.step})
         elif isinstance(event, Metrics) and "samples_per_s" in event.values:
             self._show({"step": event.step, **event.values})
+        elif isinstance(event, Paused):  # the step the run stopped at, not the last logged one
+            self._show({"step": event.step})
+            self.eta_value.setText("paused")
         elif isinstance(event, Finished):
             self._show({"step": event.step})
             self.eta_value.setText("done" if event.status == "finished" else "–")
@@ -252,7 +255,9 @@ class RunControlsPanel(QWidget):
             self.epoch_value.setText(f"{float(record['epoch']):.2f}")
         if "samples_per_s" in record:
             self.rate_value.setText(f"{float(record['samples_per_s']):,.0f}")
-        if self._seconds_per_step is not None and step < total:
+        if self.state == "paused" and step < total:
+            self.eta_value.setText("paused")  # a Step while paused logs, but the run is still paused
+        elif self._seconds_per_step is not None and step < total:
             self.eta_value.setText(format_duration(self._seconds_per_step * (total - step)))
         elif step >= total:
             self.eta_value.setText("done")

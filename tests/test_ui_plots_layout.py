@@ -41,3 +41,28 @@ def test_five_plot_groups_keep_a_readable_height_and_the_panel_scrolls(qtbot):
     assert len(panel.plots) == 3 and panel.scroll.verticalScrollBar().maximum() == 0
     panel.set_run(None)
     assert panel.graphics.minimumHeight() == 0
+
+
+def test_log_y_labels_never_pile_up_on_a_short_plot(qtbot):
+    """Losses between 0.4 and 0.9 on log y: pyqtgraph labelled 0.4 ... 0.9 a few px apart, on top of each other."""
+    from gan_studio.ui.widgets.log_axis import MIN_LABEL_GAP_PX
+
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(700, 200)  # one plot about 150 px high, as three share a laptop's panel
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.set_run(run_with([{"d_loss": 0.4 + 0.1 * (i % 6), "g_loss": 0.9 - 0.1 * (i % 6)} for i in range(30)]))
+    panel.set_log_y(True)
+    qtbot.wait(100)
+    plot = panel.plots["Losses"]
+    axis = plot.getAxis("left")
+    low, high = plot.getViewBox().viewRange()[1]
+    size = axis.geometry().height()
+    levels = axis.tickValues(low, high, size)
+    values = [value for _, level in levels for value in level]
+    shown = [v for v, text in zip(values, axis.tickStrings(values, 1.0, 1.0), strict=True) if text]
+    assert len(values) >= 5 and shown  # the ticks stay, the labels that fit are drawn
+    pixels = size / (high - low)
+    gaps = [abs(a - b) * pixels for i, a in enumerate(shown) for b in shown[i + 1 :]]
+    assert not gaps or min(gaps) >= MIN_LABEL_GAP_PX

@@ -37,6 +37,7 @@ from gan_studio.state.run_state import RunState
 from gan_studio.state.series import X_AXES, Series
 from gan_studio.ui.panels import RunSubscription
 from gan_studio.ui.style import PLOT_BACKGROUND, PLOT_FOREGROUND, metric_colour
+from gan_studio.ui.widgets.log_axis import LogFriendlyAxis
 
 REDRAW_MS = 40
 HPARAM_COLOUR = "#c8a2ff"
@@ -211,7 +212,8 @@ class PlotsPanel(QWidget):
             return plot
         if self.plots:
             self.graphics.nextRow()
-        plot = self.graphics.addPlot(title=f"<span style='color:{PLOT_FOREGROUND}'>{title}</span>")
+        plot = self.graphics.addPlot(title=f"<span style='color:{PLOT_FOREGROUND}'>{title}</span>",
+                                     axisItems={"left": LogFriendlyAxis("left")})  # fmt: skip
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.addLegend(
             offset=(8, 4), colCount=3, labelTextColor=PLOT_FOREGROUND, brush=pg.mkBrush(27, 29, 34, 70)

@@ -447,6 +447,7 @@ def test_resume_follows_moved_data_given_with_data_and_refuses_other_data(tmp_pa
     assert main(["train", "--resume", str(out), "--steps", "3", "--data", str(moved)]) == 0
     info = RunDir(out).read_info()
     assert info["train_config"]["data"] == str(moved) and info["dataset"]["source"].endswith("elsewhere/points.npz")
+    assert info["data_moved_from"] == [str(data)]  # so checkpoints saved before the move still belong to the run
     assert main(["train", "--resume", str(out), "--steps", "4"]) == 0  # run.json remembers the new place
     assert (
         main(["train", "--resume", str(out), "--from", "step-0000002", "--steps", "4"]) == 0

@@ -213,6 +213,17 @@ def test_fork_and_resume_from_a_kept_checkpoint(finished, tmp_path):
     assert [s for s, _ in RunState.load(finished).samples] == [2, 4, 5]
 
 
+def test_a_fork_of_a_2d_run_keeps_the_2d_views_frames_of_its_history(tmp_path):
+    from gan_studio.explore.frames import FrameRecorder, saved_frames
+
+    run = train_tiny_run(tmp_path / "run", steps=6, checkpoint_every=2, keep_checkpoints=3, sample_every=2,
+                         callbacks=[FrameRecorder()]).run.path  # fmt: skip
+    assert [s for s, _ in saved_frames(run)] == [2, 4, 6]
+    fork = fork_run(run, "step-4", tmp_path / "fork")
+    assert [s for s, _ in saved_frames(fork)] == [2, 4]  # the playback of the fork's own history
+    assert (fork / "frames" / "step-0000004.npz").read_bytes() == (run / "frames" / "step-0000004.npz").read_bytes()
+
+
 # 6. a checkpoint of another configuration or dataset is refused ---------------------------------------------------
 def test_a_checkpoint_trained_on_other_data_is_refused(finished):
     info = RunDir(finished).read_info()

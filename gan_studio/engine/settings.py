@@ -16,7 +16,7 @@ from gan_studio.config import FieldSpec, apply_values, field_specs, param, read_
 from gan_studio.engine.precision import CHANNELS_LAST_CHOICES, PRECISIONS
 from gan_studio.errors import CheckpointError, ConfigError, DataError
 from gan_studio.models import MODELS, DataInfo, get_spec
-from gan_studio.store.checkpoint import HPARAMS_LIVE, RESUMABLE_SETTINGS, run_mismatch
+from gan_studio.store.checkpoint import HPARAMS_LIVE, MAX_DATA_MOVES, RESUMABLE_SETTINGS, run_mismatch
 
 
 @dataclass
@@ -247,15 +247,16 @@ def _data_now(info: dict, trained_on: str, given: Any) -> str:
     return given
 
 
-def check_same_data_set(info: dict, dataset, data: str) -> None:
-    """DataError unless `dataset` is the data the run trained on: the same size (run.json's dataset size)
-    and, when it was found in another place than run.json's, the same samples (their fingerprint)."""
+def checked_data_record(info: dict, dataset, data: str) -> dict[str, Any]:
+    """What a resume records in run.json of the data it trains on (see data_record), after a DataError unless
+    `dataset` is the data the run trained on: the same size (run.json's dataset size) and, when it was found
+    in another place than run.json's, the same samples (their fingerprint)."""
     recorded = info["dataset"] if isinstance(info.get("dataset"), dict) else {}
     change = data_change(recorded.get("size"), len(dataset))
     if change:
         raise DataError(f"{change}: a resume continues on the same data; start a new run to train on this", data)
     if data == (info.get("train_config") or {}).get("data", data):
-        return
+        return data_record(info, data, dataset)
     fingerprint = recorded.get("sample_fingerprint")
     if not fingerprint:
         raise DataError("this run's record holds no fingerprint of its data (it was started by an older version), "
@@ -263,6 +264,19 @@ def check_same_data_set(info: dict, dataset, data: str) -> None:
     if dataset.sample_fingerprint() != fingerprint:
         raise DataError("this is not the data the run trained on (other samples, or in another order): a resume "
                         "continues on the same data; start a new run to train on this", data)  # fmt: skip
+    return data_record(info, data, dataset)
+
+
+def data_record(info: dict, data: str, dataset) -> dict[str, Any]:
+    """What a resume records in run.json of the data it trains on: its description and, when it found the
+    data in a new place, the places it was in before (checkpoints saved there still belong to the run)."""
+    record: dict[str, Any] = {"dataset": dataset.describe()}
+    before = (info.get("train_config") or {}).get("data")
+    if isinstance(before, str) and before and before != data:
+        moved = [p for p in info.get("data_moved_from", []) if isinstance(p, str)] if isinstance(
+            info.get("data_moved_from"), list) else []  # fmt: skip
+        record["data_moved_from"] = [*moved, before][-MAX_DATA_MOVES:]
+    return record
 
 
 def _same_setting(config, key: str, value: Any) -> bool:

@@ -41,7 +41,7 @@ from gan_studio.engine.settings import (
     TrainConfig,
     check_live_change,
     check_same_data,
-    check_same_data_set,
+    checked_data_record,
     configs_to_continue,
     resolve_device,  # fmt: skip
 )
@@ -183,7 +183,7 @@ class Trainer:
             model_config, train_config = configs_to_continue(data, info, overrides or {}, path)
             trainer = cls(data["model_name"], model_config, train_config, run.path,
                           checkpoint=data if from_file else None, **options)  # fmt: skip
-            check_same_data_set(info, trainer.dataset, train_config.data)
+            data_fields = checked_data_record(info, trainer.dataset, train_config.data)
         except BaseException:
             lock.release()
             raise
@@ -196,7 +196,7 @@ class Trainer:
             trainer.recorder.reopen(step=trainer.step, steps_total=trainer.total_steps,
                                     world_size=trainer.dist.world_size, device=str(trainer.device),
                                     precision=trainer.recipe.amp.name, train_config=to_dict(train_config), model_config=to_dict(model_config),
-                                    dataset=trainer.dataset.describe())  # fmt: skip
+                                    **data_fields)  # fmt: skip
         return trainer
 
     def _run_info(self) -> dict[str, Any]:

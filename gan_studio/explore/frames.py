@@ -23,11 +23,9 @@ from gan_studio.errors import GanStudioError, RunError, shorten
 from gan_studio.events import Sample
 from gan_studio.explore.live2d import Live2DFrame, model_frame, plane_extent
 from gan_studio.files import atomic_write, read_regular
-from gan_studio.store.rundir import RunDir
+from gan_studio.store.rundir import FRAMES_FOLDER, MAX_FRAME_BYTES, RunDir
 
-FRAMES_FOLDER = "frames"
 FRAME_FILE = re.compile(r"^step-([0-9]{1,12})\.npz$")
-MAX_FRAME_BYTES = 8 * 2**20  # a real frame is a few tens of KB
 MAX_FRAME_ARRAY_BYTES = 64 * 2**20  # ... and its arrays unpack to a few hundred KB
 REAL_POINTS_FOR_EXTENT = 2000
 _ARRAYS = ("generated", "heatmap", "mesh", "gradients", "generated_labels")

@@ -257,16 +257,16 @@ RESUMABLE_SETTINGS = ("steps", "epochs", "log_every", "sample_every", "checkpoin
                       "eval_every", "device", "precision", "channels_last", "compile", "deterministic", *HPARAMS_LIVE)  # fmt: skip
 
 
-# where the run's data is: run.json holds the newest (a resume with --data follows data that moved, after
-# checking it is the same data), and checkpoints saved before the move hold the old place
-FOLLOWS_RUN_JSON = ("data",)
+# a resume may give the run's data in a new place (--data: it checks it is the same data); run.json then
+# lists the earlier places in "data_moved_from", so that checkpoints saved before the move still belong
+MOVABLE_SETTINGS = ("data",)
+MAX_DATA_MOVES = 20
 
 
 def config_differences(saved: dict, recorded: dict) -> list[str]:
     """The settings (keys present in both) that differ between a checkpoint's config and run.json's,
     leaving out those a resume may change; as 'key (run.json value, checkpoint value)' texts."""
-    allowed = (*RESUMABLE_SETTINGS, *FOLLOWS_RUN_JSON)
-    differ = sorted(k for k in saved if k not in allowed and k in recorded and recorded[k] != saved[k])
+    differ = sorted(k for k in saved if k not in RESUMABLE_SETTINGS and k in recorded and recorded[k] != saved[k])
     return [f"{k} ({_shown(recorded[k])} in run.json, {_shown(saved[k])} in the checkpoint)" for k in differ]
 
 
@@ -298,8 +298,11 @@ def run_mismatch(data: dict, info: dict) -> Mismatch:
     mismatch = Mismatch()
     if isinstance(info.get("model"), str) and info["model"] != data["model_name"]:
         mismatch.model = f"model ({_shown(info['model'])} in run.json, {_shown(data['model_name'])} in the checkpoint)"
+    moved_from = info.get("data_moved_from") if isinstance(info.get("data_moved_from"), list) else []
     for key in ("model_config", "train_config"):
         recorded, saved = info.get(key), data.get(key)
+        if key == "train_config" and isinstance(saved, dict) and saved.get("data") in moved_from:
+            saved = {**saved, "data": recorded.get("data") if isinstance(recorded, dict) else None}  # moved since
         if isinstance(recorded, dict) and isinstance(saved, dict):
             mismatch.settings += config_differences(saved, recorded)
     recorded = info.get("data_info")

@@ -18,7 +18,7 @@ from gan_studio.files import atomic_write, read_regular
 from gan_studio.store.checkpoint import load_checkpoint, numbered_checkpoints, run_mismatch, save_checkpoint
 from gan_studio.store.loaded import resolve_checkpoint
 from gan_studio.store.pictures import MAX_PICTURE_PIXELS
-from gan_studio.store.rundir import RunDir, check_new_run_folder, new_run_folder
+from gan_studio.store.rundir import MAX_FRAME_BYTES, RunDir, check_new_run_folder, new_run_folder
 
 MAX_SAMPLE_BYTES = MAX_PICTURE_PIXELS * 4
 
@@ -91,6 +91,9 @@ def _fill_fork(src: RunDir, dest: RunDir, info: dict, state: dict, checkpoint_pa
         if grid_step <= step and not dest.sample_path(grid_step).exists():
             _copy_sample(src, dest, src.relative(path))
     _copy_sample(src, dest, "samples/real.png")
+    for frame_step, path in src.frame_steps():  # the 2D view's frames of the history the fork keeps
+        if frame_step <= step:
+            _copy_file(path, dest.frames_dir / path.name, MAX_FRAME_BYTES)
     dest.write_info({**info, "status": "stopped", "step": step, "created": time.time(), "updated": time.time(),
                      "forked_from": {"run": str(src.path), "checkpoint": src.relative(checkpoint_path),
                                      "step": step}})  # fmt: skip
@@ -101,11 +104,17 @@ def _copy_sample(src: RunDir, dest: RunDir, relative: str) -> bool:
     target = dest.resolve(relative)
     if source is None or target is None or target.parent != dest.samples_dir:
         return False
+    return _copy_file(source, target, MAX_SAMPLE_BYTES)
+
+
+def _copy_file(source: Path, target: Path, limit: int) -> bool:
+    """Copy a regular file of at most `limit` bytes; one missing, unsafe, unreadable or larger is left out."""
     try:
-        data = read_regular(source, MAX_SAMPLE_BYTES)
-    except (OSError, GanStudioError):  # missing, unsafe or unreadable: left out of the fork
+        data = read_regular(source, limit)
+    except (OSError, GanStudioError):
         return False
-    if len(data) > MAX_SAMPLE_BYTES:
+    if len(data) > limit:
         return False
+    target.parent.mkdir(exist_ok=True)
     atomic_write(target, data, durable=False)
     return True

@@ -46,7 +46,9 @@ STEP_FILE = re.compile(r"^step-([0-9]{1,12})\.\w+$")  # any file a run keeps per
 EXPORT_FILE = re.compile(r"^(generator|decoder|encoder)-step-([0-9]{1,12})\.onnx$")  # what `export` names by default
 FILES = ("run.json", "metrics.jsonl", "events.jsonl", ".lock")
 OBJECT_SECTIONS = ("model_config", "train_config", "dataset", "data_info", "versions")  # of run.json
-FOLDERS = ("samples", "checkpoints", "exports", "eval", "frames")
+FRAMES_FOLDER = "frames"  # the 2D view's frames of a model of points, one per sample step (explore/frames.py)
+MAX_FRAME_BYTES = 8 * 2**20  # a 2D-view frame is a few tens of KB
+FOLDERS = ("samples", "checkpoints", "exports", "eval", FRAMES_FOLDER)
 APPENDED = ("metrics.jsonl", "events.jsonl", ".lock")  # written in place, not replaced: never hard-linked
 
 
@@ -78,6 +80,7 @@ class RunDir:
     metrics_file = property(lambda self: self.path / "metrics.jsonl")
     events_file = property(lambda self: self.path / "events.jsonl")
     samples_dir = property(lambda self: self.path / "samples")
+    frames_dir = property(lambda self: self.path / FRAMES_FOLDER)
     checkpoints_dir = property(lambda self: self.path / "checkpoints")
     exports_dir = property(lambda self: self.path / "exports")
     eval_dir = property(lambda self: self.path / "eval")
@@ -243,8 +246,7 @@ class RunDir:
         self.truncate_metrics_after(step)
         later = [p for s, p in self.sample_steps() if s > step]
         later += [p for s, p in numbered_checkpoints(self.checkpoints_dir) if s > step]
-        later += [Path(e.path) for e in _scan(self.path / "frames")
-                  if (m := STEP_FILE.match(e.name)) and int(m.group(1)) > step]  # fmt: skip
+        later += [p for s, p in self.frame_steps() if s > step]
         later += [Path(e.path) for e in _scan(self.exports_dir)
                   if (m := EXPORT_FILE.match(e.name)) and int(m.group(2)) > step]  # fmt: skip
         report = self.read_report()
@@ -255,6 +257,10 @@ class RunDir:
                 os.unlink(path)
             except OSError:
                 pass
+
+    def frame_steps(self) -> list[tuple[int, Path]]:
+        """The 2D view's saved frames as (step, path), oldest first (regular files only)."""
+        return sorted((int(m.group(1)), Path(e.path)) for e in _scan(self.frames_dir) if (m := STEP_FILE.match(e.name)))
 
     def read_report(self) -> dict | None:
         """eval/report.json, the run's last evaluation, as a dict (None when absent or unreadable)."""

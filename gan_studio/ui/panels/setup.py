@@ -30,7 +30,7 @@ from gan_studio.errors import ConfigError
 from gan_studio.events import HParamChanged
 from gan_studio.models import MODEL_NAMES, MODELS, DCGANConfig, get_spec
 from gan_studio.state.run_state import RunState
-from gan_studio.store.checkpoint import FOLLOWS_RUN_JSON, RESUMABLE_SETTINGS
+from gan_studio.store.checkpoint import MOVABLE_SETTINGS, RESUMABLE_SETTINGS
 from gan_studio.ui.panels import RunSubscription
 from gan_studio.ui.widgets.compact_combo import CompactComboBox
 from gan_studio.ui.widgets.config_form import ConfigForm, field_label, field_tooltip
@@ -270,7 +270,7 @@ class SetupPanel(QWidget):
         now = {**asdict(model_config), **asdict(train_config)}
         changes = {key: value for key, value in now.items() if key in recorded and recorded[key] != value}
         fixed = [f"{field_label(key)} ({recorded[key]} in the run, {value} here)" for key, value in changes.items()
-                 if key not in (*RESUMABLE_SETTINGS, *FOLLOWS_RUN_JSON)]  # fmt: skip
+                 if key not in (*RESUMABLE_SETTINGS, *MOVABLE_SETTINGS)]  # fmt: skip
         if fixed:
             raise ConfigError(f"{', '.join(fixed)} cannot change when resuming (only steps, cadences, device, "
                               "precision and rates can): put it back, or start a new run with these settings")  # fmt: skip

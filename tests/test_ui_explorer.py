@@ -201,6 +201,7 @@ def test_vector_arithmetic(qtbot, panel, runs):
         tab.draw_pool()
     picks = {"A": [0, 1], "B": [2], "C": [3, 4, 5]}
     for group, indices in picks.items():
+        assert not tab.use_button.isEnabled()  # nothing to use until A, B and C each hold a sample
         tab.target.button(["A", "B", "C"].index(group)).setChecked(True)
         for i in indices:
             if group == "C" and i == 5:
@@ -212,9 +213,12 @@ def test_vector_arithmetic(qtbot, panel, runs):
     expected = pool[[0, 1]].mean(0) - pool[2] + pool[[3, 4, 5]].mean(0)
     assert np.allclose(tab.result_z, expected, atol=1e-6)
     assert np.array_equal(tab.result_view.picture[2:34, 2:34], expected_picture(panel, expected))  # inside padding
+    assert tab.use_button.isEnabled()
     with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
         tab.use_result()
     assert np.allclose(panel.z, expected, atol=1e-6)
+    tab.clear_groups()
+    assert not tab.use_button.isEnabled()
 
 
 def test_vae_encoding_from_dataset_and_dropped_file_and_kl_bars(qtbot, panel, runs, tmp_path):

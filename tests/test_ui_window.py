@@ -526,3 +526,14 @@ def test_a_floating_panel_docked_again_comes_to_the_front_of_its_tabs(qtbot, win
     explorer.setFloating(False)
     qtbot.waitUntil(lambda: not explorer.visibleRegion().isEmpty(), timeout=5000)
     assert metrics.visibleRegion().isEmpty()  # behind, not in front
+
+
+def test_a_long_status_message_is_elided_before_the_run_name_and_whole_in_the_tooltip(qtbot, window):
+    long = "advice at step 400: " + "a finding explained at length " * 20
+    window.show_message("info", long)
+    shown = window.statusBar().currentMessage()
+    assert shown.endswith("…") and len(shown) < len(long) and window.statusBar().toolTip() == long
+    metrics = window.statusBar().fontMetrics()
+    assert metrics.horizontalAdvance(shown) <= window.statusBar().width() - window.run_label.sizeHint().width()
+    window.show_message("info", "training finished at step 20")  # a short one is shown whole, no tooltip
+    assert window.statusBar().currentMessage() == "training finished at step 20" and not window.statusBar().toolTip()

@@ -390,9 +390,17 @@ class MainWindow(QMainWindow):
         self.pause_action.setEnabled(state in ("starting", "running", "paused"))  # Space is free otherwise
 
     # messages --------------------------------------------------------------------------------------------------
+    def show_status(self, text: str, timeout_ms: int = 0) -> None:
+        """A status-bar message, elided with "…" where it would run into the run's name (whole in the tooltip)."""
+        bar = self.statusBar()
+        room = bar.width() - sum(w.sizeHint().width() for w in (self.run_label, self.state_label)) - 40
+        shown = bar.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, max(80, room))
+        bar.setToolTip(text if shown != text else "")
+        bar.showMessage(shown, timeout_ms)
+
     def show_message(self, level: str, text: str) -> None:
         """Errors and warnings in the banner and the status bar; notices in the status bar."""
-        self.statusBar().showMessage(text, 15000 if level == "info" else 0)
+        self.show_status(text, 15000 if level == "info" else 0)
         if level in ("error", "warning"):
             self.banner.show_message(level, text)
         elif self.banner.level == "info":
@@ -442,7 +450,7 @@ class MainWindow(QMainWindow):
 
     def show_notice(self, text: str) -> None:
         """A notice that stays in the banner until dismissed (e.g. an export summary)."""
-        self.statusBar().showMessage(text.splitlines()[0] if text else "", 15000)
+        self.show_status(text.splitlines()[0] if text else "", 15000)
         self.banner.show_message("info", text)
 
     # actions ----------------------------------------------------------------------------------------------------

@@ -241,7 +241,8 @@ class RunSession(QObject):
         elif isinstance(event, Failed):
             self._say("error", f"training failed: {event.message}")
         elif isinstance(event, Advice):
-            self._say("info", f"advice at step {event.step}: {event.message}")
+            headline = event.message.split(":", 1)[0]  # the advisor starts each message with its condition
+            self._say("info", f"advice at step {event.step}: {headline} (details under Run controls → Health)")
         elif isinstance(event, HParamChanged):
             self._say("info", f"{event.name}: {event.old:g} -> {event.new:g} from step {event.step}")
 

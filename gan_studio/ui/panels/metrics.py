@@ -93,7 +93,8 @@ class MetricsPanel(QWidget):
             + rows_shown * self.live_table.verticalHeader().defaultSectionSize()
             + 4
         )
-        self.live_hint = QLabel("Set eval_every in the training settings to log these during training.")
+        self.live_hint = QLabel("To log these during training, set \"eval every\" in the Setup's training settings "
+                                "(Show advanced settings).")  # fmt: skip
         self.live_hint.setObjectName("hint")
         self.live_hint.setWordWrap(True)
         live_box = QGroupBox("During training")

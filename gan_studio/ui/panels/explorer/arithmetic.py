@@ -63,8 +63,9 @@ class ArithmeticTab(ExplorerTab):
         self.group_views = {g: ImageCanvas(min_side=32, caption=f"group {g}") for g in GROUPS}
         self.group_labels = {g: QLabel(f"{g} (0)") for g in GROUPS}
         self.result_view = ImageCanvas(min_side=32, caption="mean(A) - mean(B) + mean(C)")
-        use = QPushButton("Use result")
-        use.setToolTip("put the result's z into the sliders")
+        use = self.use_button = QPushButton("Use result")
+        use.setToolTip("put the result's z into the sliders (once A, B and C each hold a sample)")
+        use.setEnabled(False)
         use.clicked.connect(self.use_result)
 
         groups = QGridLayout()
@@ -127,6 +128,7 @@ class ArithmeticTab(ExplorerTab):
             self.group_labels[g].setText(f"{g} (0)")
         self.result_z = None
         self.result_view.clear_picture()
+        self.use_button.setEnabled(False)
 
     def _refresh(self) -> None:
         """Redraw the groups' members and, once every group has one, the result."""
@@ -140,7 +142,9 @@ class ArithmeticTab(ExplorerTab):
                 z = np.stack(members)
                 self.panel.render_batch(f"group-{g}", z, self.panel.batch_condition(len(z)), min(len(z), 3),
                                         lambda r, view=self.group_views[g]: view.set_picture(r.value.picture))  # fmt: skip
-        if all(self.groups[g] for g in GROUPS):
+        complete = all(self.groups[g] for g in GROUPS)
+        self.use_button.setEnabled(complete)
+        if complete:
             self.result_z = latent_ops.arithmetic(self.groups["A"], self.groups["B"], self.groups["C"])
             self.panel.render_batch("arithmetic", self.result_z[None], self.panel.batch_condition(1), 1,
                                     self._show_result)  # fmt: skip

@@ -147,3 +147,21 @@ def test_delete_is_disabled_with_a_reason_for_a_run_another_process_trains(qtbot
         assert not panel.delete_button.isEnabled() and "gan-studio train" in panel.delete_button.toolTip()
     panel._update_buttons()
     assert panel.delete_button.isEnabled()
+
+
+def test_the_open_runs_step_follows_its_training_between_refreshes(qtbot, tmp_path):
+    """The list re-reads the folder every few seconds; a fast run was hundreds of steps ahead of its row."""
+    from gan_studio.events import Metrics
+    from gan_studio.state.run_state import RunState
+
+    workspace = tmp_path / "ws"
+    now = time.time()
+    other = write_run(workspace / "other", 5, now - 60)
+    mine = write_run(workspace / "mine", 351, now, status="running")
+    panel = RunsPanel(workspace)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.set_run(RunState.load(mine))
+    panel.on_event(Metrics(490, values={"d_loss": 1.0}))  # no refresh in between
+    rows = dict(zip(column_texts(panel, 0), column_texts(panel, STEP_COLUMN), strict=True))
+    assert rows == {"mine": "490", "other": "5"}

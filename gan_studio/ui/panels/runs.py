@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from gan_studio.errors import GanStudioError
-from gan_studio.events import RESUMABLE_STATUSES, Advice, Diverged, Failed, Finished, Paused, Resumed, Started
+from gan_studio.events import RESUMABLE_STATUSES, Advice, Diverged, Failed, Finished, Metrics, Paused, Resumed, Started
 from gan_studio.paths import default_workspace
 from gan_studio.state.run_state import RunState
 from gan_studio.store.fork import fork_run, kept_checkpoints
@@ -52,6 +52,7 @@ CREATED_COLUMN = COLUMNS.index("Created")
 SHRINKABLE = tuple(COLUMNS.index(name) for name in ("Run", "Data", "Last metrics"))  # give up room when narrow
 SHRINK_FLOORS = (90, 48)  # px
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+STEP_COLUMN = COLUMNS.index("Step")
 ERROR_LENGTH = 48  # characters of a broken run's error shown in its row
 
 
@@ -462,6 +463,23 @@ class RunsPanel(QWidget):
     def on_event(self, event) -> None:
         if isinstance(event, (Started, Finished, Diverged, Failed, Paused, Resumed, Advice)):
             self.refresh()
+        elif isinstance(event, Metrics):
+            self._show_step_of_current(event.step)
+
+    def _show_step_of_current(self, step: int) -> None:
+        """The open run's Step cell follows its training at each logged step (the list re-reads the folder
+        only every few seconds: a fast run was hundreds of steps ahead of its row)."""
+        for row in range(self.table.rowCount()):
+            item = self.table.item(row, STEP_COLUMN)
+            if (
+                item is not None
+                and self.current_run is not None
+                and item.data(Qt.ItemDataRole.UserRole) == str(self.current_run)
+            ):
+                item.setText(f"{step:,}")
+                item.setData(SORT_ROLE, step)
+                item.setToolTip(f"step {step:,}")
+                return
 
     # preferences --------------------------------------------------------------------------------------------------------
     def save_settings(self, settings: QSettings) -> None:

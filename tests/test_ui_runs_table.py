@@ -156,7 +156,7 @@ def test_the_open_runs_step_follows_its_training_between_refreshes(qtbot, tmp_pa
 
     workspace = tmp_path / "ws"
     now = time.time()
-    other = write_run(workspace / "other", 5, now - 60)
+    write_run(workspace / "other", 5, now - 60)
     mine = write_run(workspace / "mine", 351, now, status="running")
     panel = RunsPanel(workspace)
     qtbot.addWidget(panel)

@@ -26,7 +26,7 @@ from gan_studio.explore.encoding import encode
 from gan_studio.explore.frames import FrameRecorder
 from gan_studio.models import default_config
 from gan_studio.state.run_state import RunState
-from gan_studio.store.pictures import to_uint8
+from gan_studio.store.pictures import CLASS_COLOURS, to_uint8
 from gan_studio.ui.panels.explorer import ExplorerPanel
 
 WAIT_MS = 20_000
@@ -164,6 +164,23 @@ def test_class_change_mixing_and_class_seed_grid(qtbot, panel, runs):
     with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
         grid._clicked(margin + 2 + 34 + 10, 2 + 2 * 34 + 10)  # a click on row "triangle", column seed 1
     assert panel.y.argmax() == 2 and np.array_equal(panel.z, latent_ops.seed_latent(1, 10))
+
+
+def test_class_grid_of_a_2d_model_colours_each_class_names_them_and_a_click_picks_a_point(qtbot, panel, runs):
+    source = open_and_wait(qtbot, panel, runs["cvae-moons"])
+    tab = panel.condition_tab
+    with qtbot.waitSignal(tab.grid_ready, timeout=WAIT_MS):
+        tab.seeds_box.setValue(3)
+        tab.draw_grid()
+    picture, points = tab.grid_view.picture, tab.grid_view._points
+    assert points is not None and len(points) == 3 * source.num_classes
+    colours = {tuple(c) for c in picture.reshape(-1, 3)}
+    assert all(CLASS_COLOURS[k] in colours for k in range(source.num_classes))  # each class in its own colour
+    assert all(name in tab.grid_legend.text() for name in source.condition_names())
+    index = 3 * (source.num_classes - 1) + 2  # the last class, seed 2
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        tab.grid_view._clicked(*points[index])
+    assert panel.y.argmax() == source.num_classes - 1 and np.array_equal(panel.z, latent_ops.seed_latent(2, 3))
 
 
 def test_interpolation_endpoints_equal_the_two_samples_and_export(qtbot, panel, runs, tmp_path):

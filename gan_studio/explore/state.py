@@ -20,7 +20,7 @@ from gan_studio.explore import latent as latent_ops
 from gan_studio.explore.backends import ExplorerSource, is_onnx_file, open_source
 from gan_studio.explore.encoding import run_dataset
 from gan_studio.explore.live2d import fixed_inputs, plane_extent
-from gan_studio.store.pictures import grid_cells, samples_picture, to_uint8
+from gan_studio.store.pictures import grid_cells, plane_pixels, samples_picture, to_uint8
 
 NEIGHBOUR_RADIUS = 0.5  # per-dimension std of a neighbour's offset from z
 NEIGHBOURS = 8  # around the current z, in a 3 x 3 grid with z in the middle
@@ -35,6 +35,7 @@ class RenderedBatch:
     samples: np.ndarray
     picture: np.ndarray
     cells: tuple | None
+    points_px: np.ndarray | None = None  # 2D points on the plane picture: their pixel positions, for clicks
 
 
 @dataclass
@@ -164,9 +165,13 @@ class ExplorerState:
 
         def work() -> RenderedBatch:
             samples = source.backend.generate(z, y)
-            picture = samples_picture(samples, source.value_range, columns, backdrop=backdrop)
-            cells = grid_cells(len(z), columns, samples.shape[2:]) if samples.ndim == 4 else None
-            return RenderedBatch(samples, picture, cells)
+            classes = None if y is None else y.argmax(axis=1)
+            picture = samples_picture(samples, source.value_range, columns, backdrop=backdrop, classes=classes)
+            if samples.ndim == 4:
+                return RenderedBatch(samples, picture, grid_cells(len(z), columns, samples.shape[2:]))
+            on_plane = backdrop is not None and samples.ndim == 2
+            return RenderedBatch(samples, picture, None, plane_pixels(samples, backdrop[1], len(picture)) if on_plane
+                                 else None)  # fmt: skip
 
         return work
 

@@ -87,42 +87,57 @@ def scatter_plot(generated: np.ndarray, real: np.ndarray | None = None, size: in
     return np.asarray(img)
 
 
-def points_picture(cloud: np.ndarray, highlight: np.ndarray, extent, size: int = 320,
-                   connect: bool = False) -> np.ndarray:  # fmt: skip
-    """2D points on a dark plane: the model's distribution (`cloud`, grey) with `highlight` points in orange;
-    `connect` joins the highlighted points in order (an interpolation path). uint8 (size, size, 3)."""
+# one colour per class of a conditional model of 2D points (the explorer's plane, its class grid)
+CLASS_COLOURS = [(242, 142, 43), (78, 201, 176), (235, 99, 160), (137, 180, 250), (250, 214, 90), (160, 120, 240),
+                 (120, 220, 100), (255, 120, 90), (90, 200, 240), (200, 200, 200)]  # fmt: skip
+
+
+def plane_pixels(points: np.ndarray, extent, size: int) -> np.ndarray:
+    """(N, 2) pixel positions (x right, y down) of 2D points on a `size` picture of the plane `extent`;
+    NaN rows for points that are not finite."""
     x0, x1, y0, y1 = extent
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    return np.stack([(p[:, 0] - x0) / (x1 - x0) * (size - 1), (y1 - p[:, 1]) / (y1 - y0) * (size - 1)], axis=1)
+
+
+def points_picture(cloud: np.ndarray, highlight: np.ndarray, extent, size: int = 320,
+                   connect: bool = False, classes: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """2D points on a dark plane: the model's distribution (`cloud`, grey) with `highlight` points in orange,
+    or in their class's colour (`classes`: one index per point); `connect` joins the highlighted points in
+    order (an interpolation path). uint8 (size, size, 3)."""
     img = Image.new("RGB", (size, size), (27, 29, 34))
     draw = ImageDraw.Draw(img)
 
     def to_px(points):
-        p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-        p = p[np.isfinite(p).all(axis=1)]
-        return [((x - x0) / (x1 - x0) * (size - 1), (y1 - y) / (y1 - y0) * (size - 1)) for x, y in p]
+        px = plane_pixels(points, extent, size)
+        return [(x, y) for x, y in px[np.isfinite(px).all(axis=1)]]
 
     for px, py in to_px(cloud):
         draw.ellipse([px - 1.2, py - 1.2, px + 1.2, py + 1.2], fill=(110, 116, 128))
-    marks = to_px(highlight)
+    pixels = plane_pixels(highlight, extent, size)
+    marks = [(x, y) for x, y in pixels[np.isfinite(pixels).all(axis=1)]]
     if connect and len(marks) > 1:
         draw.line(marks, fill=(242, 170, 90), width=2)
     radius = 5 if len(marks) <= 4 else 3.5
-    for px, py in marks:
-        draw.ellipse([px - radius, py - radius, px + radius, py + radius], fill=(242, 142, 43), outline=(255, 230, 200))
+    for i, (px, py) in enumerate(pixels):
+        if np.isfinite([px, py]).all():
+            colour = CLASS_COLOURS[int(classes[i]) % len(CLASS_COLOURS)] if classes is not None else (242, 142, 43)
+            draw.ellipse([px - radius, py - radius, px + radius, py + radius], fill=colour, outline=(255, 230, 200))
     return np.asarray(img)
 
 
 def samples_picture(samples: torch.Tensor | np.ndarray, value_range, columns: int = GRID_COLUMNS, *,
                     real_points: np.ndarray | None = None, backdrop: tuple[np.ndarray, tuple] | None = None,
-                    padding: int = 2) -> np.ndarray:  # fmt: skip
+                    padding: int = 2, classes: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """The picture of a batch of samples: images tiled `columns` wide, or 2D points as a scatter plot
     (with `real_points` in grey) or, given a `backdrop` (generated cloud, plane extent), on the
-    explorer's dark plane."""
+    explorer's dark plane (coloured by `classes` when given)."""
     if isinstance(samples, torch.Tensor):
         samples = samples.detach().float().cpu().numpy()
     samples = np.asarray(samples)
     if samples.ndim == 2:
         if backdrop is not None:
-            return points_picture(backdrop[0], samples, backdrop[1])
+            return points_picture(backdrop[0], samples, backdrop[1], classes=classes)
         return scatter_plot(samples.astype(np.float32), real_points)
     return image_grid(to_uint8(samples, value_range), columns, padding)
 

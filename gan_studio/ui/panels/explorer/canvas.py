@@ -28,6 +28,9 @@ class _ClickableImage(pg.ImageItem):
             ev.accept()
 
 
+POINT_CLICK_PX = 10  # a click this near a marked point picks it
+
+
 class ImageCanvas(pg.GraphicsLayoutWidget):
     """A fixed-aspect view of one picture; see the module docstring."""
 
@@ -45,6 +48,7 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
         self.view.addItem(self.image)
         self._shape: tuple[int, ...] | None = None
         self._cells: tuple[int, ...] | None = None
+        self._points: np.ndarray | None = None
         self._min_side = min_side
         self.picture: np.ndarray | None = None
         self.setMinimumSize(min_side, min_side)
@@ -55,13 +59,16 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
     def sizeHint(self) -> QSize:
         return QSize(self._min_side * 2, self._min_side * 2)
 
-    def set_picture(self, picture: np.ndarray, cells: tuple[int, ...] | None = None) -> None:
-        """Display uint8 `picture`; `cells` (from `grid_cells`) describes a grid, for clicks on cells."""
+    def set_picture(self, picture: np.ndarray, cells: tuple[int, ...] | None = None,
+                    points: np.ndarray | None = None) -> None:  # fmt: skip
+        """Display uint8 `picture`; `cells` (from `grid_cells`) describes a grid, and `points` the (N, 2) pixel
+        positions of marked points, for clicks on a cell or a point (`cell_clicked` gives its index)."""
         picture = np.asarray(picture)
         if picture.ndim == 3 and picture.shape[2] == 1:
             picture = picture[:, :, 0]
         self.picture = picture
         self._cells = cells
+        self._points = None if points is None else np.asarray(points, dtype=np.float64)
         self.image.setImage(picture, autoLevels=False, levels=(0, 255))
         if picture.shape[:2] != (self._shape or (None, None))[:2]:
             self._shape = picture.shape
@@ -86,10 +93,18 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
     def clear_picture(self) -> None:
         self.picture = None
         self._cells = None
+        self._points = None
         self._shape = None
         self.image.clear()
 
     def _clicked(self, x: float, y: float) -> None:
+        if self._points is not None and len(self._points):
+            distance = np.hypot(self._points[:, 0] - x, self._points[:, 1] - y)
+            distance[~np.isfinite(distance)] = np.inf
+            nearest = int(np.argmin(distance))
+            if distance[nearest] <= POINT_CLICK_PX:
+                self.cell_clicked.emit(nearest)
+            return
         if self._cells is None:
             return
         rows, cols, cell_h, cell_w, pad, left = self._cells

@@ -22,6 +22,7 @@ from gan_studio.explore import latent as latent_ops
 from gan_studio.explore.saving import label_rows, save_latent
 from gan_studio.store.pictures import grid_classes, save_png
 from gan_studio.ui.panels.explorer.canvas import ImageCanvas
+from gan_studio.ui.panels.explorer.class_legend import class_legend
 from gan_studio.ui.panels.explorer.tab import ExplorerTab
 from gan_studio.ui.widgets.compact_combo import CompactComboBox
 from gan_studio.ui.widgets.flow_row import flow_row, labelled, seed_spin_box
@@ -66,6 +67,9 @@ class ConditionTab(ExplorerTab):
         save.clicked.connect(self._ask_save_grid)
         self.grid_view = ImageCanvas(min_side=120, caption="rows: classes, columns: seeds (click to use one)")
         self.grid_view.cell_clicked.connect(self._grid_clicked)
+        self.grid_legend = QLabel("")  # for 2D points: which colour is which class
+        self.grid_legend.setTextFormat(Qt.TextFormat.RichText)
+        self.grid_legend.setWordWrap(True)
 
         layout = QVBoxLayout(self)
         layout.addWidget(flow_row(self.one_class, self.class_combo, self.mix))
@@ -74,6 +78,7 @@ class ConditionTab(ExplorerTab):
         layout.addWidget(flow_row(labelled("Seeds", self.seeds_box), labelled("from", self.first_seed_box)))
         layout.addWidget(flow_row(draw, save))
         layout.addWidget(self.grid_view, 2)
+        layout.addWidget(self.grid_legend)
 
     def applies_to(self, source) -> bool:
         return source.num_classes > 0
@@ -184,9 +189,11 @@ class ConditionTab(ExplorerTab):
 
     def _show_grid(self, result) -> None:
         batch = result.value
-        if batch.cells is None:  # 2D points: one scatter of every class and seed
-            self.grid_view.set_picture(batch.picture)
+        if batch.cells is None:  # 2D points: every class and seed on the plane, coloured by class
+            self.grid_view.set_picture(batch.picture, points=batch.points_px)
+            self.grid_legend.setText(class_legend(self.names))
         else:
+            self.grid_legend.setText("")
             rows, cols, cell_h, cell_w, pad, _ = batch.cells
             row_names = [self.names[k] for k in grid_classes(len(self.names))]
             picture, margin = label_rows(batch.picture, row_names, cell_h, pad)

@@ -29,13 +29,13 @@ from PySide6.QtWidgets import (
 
 from gan_studio.explore.frames import load_frame, saved_frames
 from gan_studio.explore.live2d import Live2DFrame, arrows, live_frame, tween
+from gan_studio.store.pictures import CLASS_COLOURS
+from gan_studio.ui.panels.explorer.class_legend import class_legend
 from gan_studio.ui.panels.explorer.tab import ExplorerTab
 from gan_studio.ui.style import PLOT_BACKGROUND
 
 # D(x): blue where D says "generated", dark near 1/2 (D cannot tell), red where it says "real"
 HEATMAP_COLOURS = pg.ColorMap([0.0, 0.5, 1.0], [(40, 96, 190), (30, 32, 38), (200, 60, 60)])
-CLASS_COLOURS = [(242, 142, 43), (78, 201, 176), (235, 99, 160), (137, 180, 250), (250, 214, 90), (160, 120, 240),
-                 (120, 220, 100), (255, 120, 90), (90, 200, 240), (200, 200, 200)]  # fmt: skip
 GENERATED_COLOUR = CLASS_COLOURS[0]
 PLAY_MS = 40  # playback timer
 LAYER_TIPS = {
@@ -272,7 +272,7 @@ class Live2DTab(ExplorerTab):
             self.real.setData(real[:, 0], real[:, 1])
         brushes = None
         if frame.generated_labels is not None:
-            palette = [pg.mkBrush(*c, 220) for c in CLASS_COLOURS]
+            palette = [pg.mkBrush(*c, 220) for c in CLASS_COLOURS]  # as the class legend
             brushes = [palette[int(k) % len(palette)] for k in frame.generated_labels]
         self.generated.setData(
             frame.generated[:, 0], frame.generated[:, 1], brush=brushes or pg.mkBrush(*GENERATED_COLOUR, 220)
@@ -315,8 +315,7 @@ class Live2DTab(ExplorerTab):
         source = self.panel.source
         if frame.generated_labels is not None and source is not None:
             names = source.condition_names()
-            parts.append(" ".join(f"<span style='color:rgb{CLASS_COLOURS[k % len(CLASS_COLOURS)]}'>●</span>{_html(n)}"
-                                  for k, n in enumerate(names)))  # fmt: skip
+            parts.append(class_legend(names))
         return " · ".join(parts)
 
 
@@ -327,7 +326,3 @@ def _polylines(lines: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     gap = np.full((1, 2), np.nan, np.float32)
     path = np.concatenate([np.vstack([np.asarray(line, np.float32).reshape(-1, 2), gap]) for line in lines])
     return path[:, 0], path[:, 1]
-
-
-def _html(text: str) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

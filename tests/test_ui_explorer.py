@@ -653,3 +653,9 @@ def test_file_dialogs_open_in_the_home_folder_then_in_the_last_one_chosen(qtbot,
     assert starts[0] == str(Path.home() / "grid.png")  # not the folder the app was started from
     panel.ask_open_path("Load z", "Latents (*.json)")
     assert starts[1] == str(tmp_path / "pictures")
+    run = tmp_path / "run"
+    (run / "exports").mkdir(parents=True)
+    panel._app_run_path = run  # the window's run: Open .onnx… starts in its exports
+    monkeypatch.setattr(panel, "open_source", lambda path: None)
+    panel._ask_onnx()
+    assert starts[2] == str(run / "exports")

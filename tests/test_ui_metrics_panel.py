@@ -56,6 +56,9 @@ def test_set_run_reads_logged_live_metrics(qtbot, tmp_path):
     logged = [r for r in RunDir(run).read_metrics() if "modes" in r]
     assert panel.live_value("modes") == logged[-1]["modes"]
     assert panel.report_table.rowCount() == 0 and panel.evaluate_button.isEnabled()
+    assert not panel.strip.isVisibleTo(panel)  # 2D points have no memorisation check: no empty picture for it
+    panel.set_run(None)
+    assert panel.strip.isVisibleTo(panel)
 
 
 def test_evaluate_now_runs_in_the_background_and_fills_the_table(qtbot, tmp_path):

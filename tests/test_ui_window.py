@@ -336,6 +336,7 @@ def test_shortcuts_and_menus(qtbot, window, tmp_path, monkeypatch):
     assert {"Setup", "Run controls", "Plots", "Samples", "Runs"} <= view_items
 
     set_up_tiny_gan(win)
+    assert not win.step_action.isEnabled() and not win.stop_action.isEnabled()  # as the buttons: nothing to step
     qtbot.keyClick(win, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # Ctrl+Return: Start
     qtbot.waitUntil(lambda: win.session.state == "running", timeout=WAIT_MS)
     log_y = win.plots.log_check.isChecked()
@@ -347,6 +348,7 @@ def test_shortcuts_and_menus(qtbot, window, tmp_path, monkeypatch):
     win.plots.setFocus()
     qtbot.keyClick(win.plots, Qt.Key.Key_Space)  # Space: pause
     qtbot.waitUntil(lambda: win.session.state == "paused", timeout=WAIT_MS)
+    assert win.step_action.isEnabled() and win.stop_action.isEnabled()
     paused_at = win.session.worker.trainer.step
     qtbot.keyClick(win.plots, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)  # Ctrl+Right: one step
     qtbot.waitUntil(lambda: win.session.worker.trainer.step == paused_at + 1, timeout=WAIT_MS)
@@ -354,6 +356,7 @@ def test_shortcuts_and_menus(qtbot, window, tmp_path, monkeypatch):
     qtbot.waitUntil(lambda: win.session.state == "running", timeout=WAIT_MS)
     qtbot.keyClick(win.plots, Qt.Key.Key_Period, Qt.KeyboardModifier.ControlModifier)  # Ctrl+.: stop
     qtbot.waitUntil(lambda: win.session.state == "idle", timeout=WAIT_MS)
+    assert not win.step_action.isEnabled() and not win.stop_action.isEnabled()
     run_path = win.session.run_path
 
     saved = tmp_path / "grid.png"

@@ -318,8 +318,13 @@ class MainWindow(QMainWindow):
         self.start_action_enter.triggered.connect(lambda _c=False: self.start_training())
         self.addAction(self.start_action_enter)
         self.pause_action = self._action(run_menu, "&Pause / Resume", self.controls.toggle_pause, "Space")
-        self._action(run_menu, "S&tep", self.session.single_step, "Ctrl+Right", tip="One step while paused")
-        self._action(run_menu, "St&op", self.session.stop, "Ctrl+.", tip="Stop and save a checkpoint")
+        self.step_action = self._action(run_menu, "S&tep", self.session.single_step, "Ctrl+Right",
+                                        tip="One step while paused")  # fmt: skip
+        self.stop_action = self._action(
+            run_menu, "St&op", self.session.stop, "Ctrl+.", tip="Stop and save a checkpoint"
+        )
+        self.step_action.setEnabled(False)
+        self.stop_action.setEnabled(False)
 
         view_menu = bar.addMenu("&View")
         for dock in self.docks.values():
@@ -388,6 +393,8 @@ class MainWindow(QMainWindow):
         self.new_action.setEnabled(not active)
         self.open_action.setEnabled(not active)
         self.pause_action.setEnabled(state in ("starting", "running", "paused"))  # Space is free otherwise
+        self.step_action.setEnabled(state == "paused")  # as the Run controls' buttons
+        self.stop_action.setEnabled(state in ("starting", "running", "paused"))
 
     # messages --------------------------------------------------------------------------------------------------
     def show_status(self, text: str, timeout_ms: int = 0) -> None:

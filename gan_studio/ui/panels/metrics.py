@@ -177,6 +177,7 @@ class MetricsPanel(QWidget):
         self.report = None
         self.status_label.setText("")
         self.run_label.setText(run.name if run is not None else "no run")
+        self.strip.setVisible(run is None or run.data_info.get("kind") != "points")  # no memorisation check there
         if self.run_path is not None:
             self.report = read_report(self.run_path)
         self._show_live()

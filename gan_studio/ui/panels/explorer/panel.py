@@ -44,6 +44,7 @@ from gan_studio.explore.saving import save_latent
 from gan_studio.explore.state import ExplorerState, LoadedSource, checkpoint_mtime, load_job
 from gan_studio.state.run_state import RunState
 from gan_studio.store.pictures import save_png
+from gan_studio.store.rundir import RunDir
 from gan_studio.ui.panels import RunSubscription
 from gan_studio.ui.panels.explorer.arithmetic import ArithmeticTab
 from gan_studio.ui.panels.explorer.canvas import ImageCanvas
@@ -480,7 +481,10 @@ class ExplorerPanel(QWidget):
             self.open_source(folder)
 
     def _ask_onnx(self) -> None:
-        path = self.ask_open_path("Open an exported model", "ONNX models (*.onnx)")
+        run = self._app_run_path or self._run_path
+        exports = RunDir(run).exports_dir if run is not None else None
+        start = exports if exports is not None and exports.is_dir() else None  # the open run's exports first
+        path = self.ask_open_path("Open an exported model", "ONNX models (*.onnx)", start)
         if path:
             self.open_source(path)
 
@@ -495,9 +499,9 @@ class ExplorerPanel(QWidget):
             self.dialog_folder = Path(path).parent
         return path
 
-    def ask_open_path(self, title: str, pattern: str) -> str:
-        """An open-file dialog (empty string when cancelled)."""
-        path, _ = QFileDialog.getOpenFileName(self, title, str(self.dialog_folder), pattern)
+    def ask_open_path(self, title: str, pattern: str, start: Path | None = None) -> str:
+        """An open-file dialog in `start`, or the folder last chosen (empty string when cancelled)."""
+        path, _ = QFileDialog.getOpenFileName(self, title, str(start or self.dialog_folder), pattern)
         if path:
             self.dialog_folder = Path(path).parent
         return path

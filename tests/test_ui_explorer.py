@@ -424,6 +424,9 @@ def test_point_model_shows_points_mesh_and_encodes_a_data_point(qtbot, panel, ru
     frame = panel.live_tab.frame
     assert frame is not None and frame.heatmap is None and frame.mesh.shape[-1] == 2
     assert panel.live_tab.mesh.isVisible() and not panel.live_tab.heatmap.isVisible()
+    toggles = panel.live_tab.toggles  # a VAE has no D: its layers are greyed, saying why
+    assert not toggles["D(x)"].isEnabled() and not toggles["G's gradient"].isEnabled()
+    assert "not available: no discriminator" in toggles["D(x)"].toolTip() and toggles["z grid"].isEnabled()
     before = panel.main_view.picture.copy()
     with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
         panel.latent_tab.sliders.slider(0).setValue(-300)

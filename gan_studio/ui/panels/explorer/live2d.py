@@ -46,6 +46,14 @@ LAYER_TIPS = {
     "G's gradient": "where G's next update moves each generated point (minus the gradient of its loss)",
     "z grid": "the image of a regular grid of z through the generator (decoder): the learned manifold",
 }
+UNAVAILABLE = {  # why a layer is missing from a frame
+    "D(x)": "no discriminator here (a VAE, or an exported generator)",
+    "D = ½": "no discriminator here (a VAE, or an exported generator)",
+    "real": "the training points could not be read",
+    "generated": "",
+    "G's gradient": "no discriminator to take it from (a VAE, or an exported generator)",
+    "z grid": "drawn for a latent space of 1 or 2 dimensions only",
+}
 SPEEDS = {"1×": 2, "½×": 8, "¼×": 16}  # timer ticks per saved frame; in-between ticks are tweened
 
 
@@ -150,6 +158,8 @@ class Live2DTab(ExplorerTab):
             self.saved, self.weights_frame = [], None
             self.stop()
             self.live_check.setChecked(True)
+            for widget in (self.slider, self.back_button, self.forward_button, self.play_button):
+                widget.setEnabled(False)  # until this source's saved frames are read (an .onnx file has none)
         self.refresh()
         self.load_saved_frames()
 
@@ -280,7 +290,13 @@ class Live2DTab(ExplorerTab):
         segments = arrows(frame)
         self.arrows.setData(segments[:, :, 0].reshape(-1), segments[:, :, 1].reshape(-1))
         for name, item in self.layers.items():
-            item.setVisible(self.toggles[name].isChecked() and self._has(item))
+            available = self._has(item)
+            item.setVisible(self.toggles[name].isChecked() and available)
+            box = self.toggles[name]  # a layer this frame cannot have is greyed, and says why
+            box.setEnabled(available)
+            box.setToolTip(
+                LAYER_TIPS[name] if available else f"{LAYER_TIPS[name]} (not available: {UNAVAILABLE[name]})"
+            )
         self.colour_bar.setVisible(frame.heatmap is not None and self.toggles["D(x)"].isChecked())
         self.current.setVisible(self._ring_applies())
         if self.frames_drawn == 0:

@@ -227,6 +227,7 @@ def test_run_controls_progress_eta_and_button_states(qtbot):
     session.state = "paused"
     panel.toggle_pause()
     assert requests == ["resume"]
+    panel.set_state("running")  # as the session reports once the trainer resumed
     run = RunState()
     panel.set_run(run)
     run.apply(Started(0, total_steps=1000))

@@ -43,6 +43,12 @@ def dataset_is_downloaded(name: str) -> bool:
     return True
 
 
+PATH_TIP = (
+    "an image folder (a sub-folder per class), a .zip of images, a folder of MNIST-style IDX files or of "
+    "CIFAR-10's python files, or an .npz with x (and y, class_names)"
+)
+
+
 class DatasetPicker(QWidget):
     """Choose a dataset: `spec()` is a built-in name or a path."""
 
@@ -68,19 +74,22 @@ class DatasetPicker(QWidget):
 
         self.path_edit = QLineEdit()
         self.path_edit.setObjectName("data_path")
-        self.path_edit.setPlaceholderText(
-            "image folder (a sub-folder per class), .zip of images, IDX or CIFAR-10 folder, .npz"
-        )
+        self.path_edit.setPlaceholderText("a folder, .zip or .npz")
+        self.path_edit.setToolTip(PATH_TIP)
+        self.path_edit.textChanged.connect(lambda text: self.path_edit.setToolTip(text or PATH_TIP))  # whole path
         folder_button = QPushButton("Folder…")
         file_button = QPushButton("File…")
         folder_button.clicked.connect(self._browse_folder)
         file_button.clicked.connect(self._browse_file)
-        self.path_row = QWidget()
-        path_layout = QHBoxLayout(self.path_row)
+        self.path_row = QWidget()  # the path on a line of its own, as wide as the Setup: a path is long
+        path_layout = QVBoxLayout(self.path_row)
         path_layout.setContentsMargins(0, 0, 0, 0)
-        path_layout.addWidget(self.path_edit, 1)
-        path_layout.addWidget(folder_button)
-        path_layout.addWidget(file_button)
+        path_layout.addWidget(self.path_edit)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(folder_button)
+        buttons.addWidget(file_button)
+        path_layout.addLayout(buttons)
 
         self.download_button = QPushButton("Download")
         self.download_button.clicked.connect(lambda: self.start_download())

@@ -17,7 +17,7 @@ from gan_studio.data.shapes import make_shapes
 from gan_studio.engine.settings import TrainConfig
 from gan_studio.engine.trainer import Trainer
 from gan_studio.errors import ConfigError, DataError, GanStudioError
-from gan_studio.events import Checkpoint, Diverged, Failed, Finished, HParamChanged, Metrics, Paused, Resumed
+from gan_studio.events import Checkpoint, Diverged, Failed, Finished, HParamChanged, Metrics, Paused, Resumed, Sample
 from gan_studio.models import default_config
 from gan_studio.store.checkpoint import load_checkpoint
 from gan_studio.store.rundir import RunDir
@@ -401,3 +401,17 @@ def test_weights_gone_non_finite_while_paused_end_the_run_as_diverged_without_sa
     rest = list(updates)  # the pause checkpoint finds the weights not finite: the run ends, nothing waits
     assert isinstance(rest[0], Diverged) and "no checkpoint was saved before it" in rest[0].message
     assert trainer.run.read_info()["status"] == "diverged" and not trainer.run.last_checkpoint.exists()
+
+
+def test_what_callbacks_write_for_an_event_is_on_disk_when_the_event_is_yielded(tmp_path):
+    """The app hears of a Sample and reads its 2D-view frame at once: the frame was written after the event,
+    so the Explorer's 'live' view was always one sample step behind."""
+    from gan_studio.explore.frames import FrameRecorder, frame_path
+
+    trainer = make_trainer(tmp_path, steps=6, sample_every=2, callbacks=[FrameRecorder()])
+    samples = 0
+    for event in trainer:
+        if isinstance(event, Sample):
+            samples += 1
+            assert frame_path(trainer.run.path, event.step).is_file(), event.step
+    assert samples == 3

@@ -345,13 +345,13 @@ class Trainer:
 
     # events ---------------------------------------------------------------------------------------
     def _emit(self, event: Event, depth: int = 0) -> Iterator[Event]:
-        """Record the event in the run (rank 0) and yield it, then the events callbacks answer with."""
+        """Record the event (rank 0), let the callbacks see it (what they write, e.g. a Sample's 2D-view frame, is
+        on disk before anyone hears of the event), yield it, then the events the callbacks answered with."""
         self.recorder.record(event)
+        answers = [a for callback in self.callbacks for a in callback.on_event(self, event) or ()] if depth < 2 else []
         yield event
-        if depth < 2:
-            for callback in self.callbacks:
-                for answer in callback.on_event(self, event) or ():
-                    yield from self._emit(answer, depth + 1)
+        for answer in answers:
+            yield from self._emit(answer, depth + 1)
 
     def _record_quietly(self, event: Event) -> None:
         """Record an ending while the run is already failing (or the interpreter exits): never raises."""

@@ -235,7 +235,10 @@ class ExplorerPanel(QWidget):
         if run.checkpoint_step is None:  # a run that has just started
             self.close_source()
             self._run_path = self._requested_path = run_path
-            self.source_label.setText(f"Waiting for the first checkpoint of {html.escape(run.name)}…")
+            every = (run.info.get("train_config") or {}).get("checkpoint_every")
+            when = f" (every {every:,} steps)" if isinstance(every, int) and every > 0 else ""
+            self.source_label.setText(f"Waiting for the first checkpoint of {html.escape(run.name)}{when}: pause "
+                                      "the training to explore it now")  # fmt: skip
             return
         self.open_source(run_path)
 

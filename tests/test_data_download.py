@@ -325,3 +325,16 @@ def test_corrupt_archive(tmp_path):
     archive.write_bytes(make_tar({"top/a": b"x" * 1000})[:40])
     with pytest.raises(DataError, match="broken.tar.gz"):
         extract_tar(archive, tmp_path / "dest", "top")
+
+
+def test_no_network_says_so_and_where_to_put_the_file_which_is_then_used(tmp_path):
+    data = payload(3000)
+    source = single_file_source("data.bin", data)
+    with pytest.raises(DataError) as info:  # a name no resolver knows (RFC 2606): as without a network
+        ensure_dataset("x", cache_dir=tmp_path, mirrors=["http://gan-studio-test.invalid/"], source=source)
+    message = str(info.value)
+    folder = tmp_path / "datasets" / "x"
+    assert "could not be looked up: no network connection?" in message and "Errno" not in message
+    assert f"put the file into {folder} yourself" in message
+    (folder / "data.bin").write_bytes(data)  # what the message says to do
+    assert ensure_dataset("x", cache_dir=tmp_path, mirrors=["http://gan-studio-test.invalid/"], source=source) == folder

@@ -13,6 +13,7 @@ import http.client
 import os
 import re
 import shutil
+import socket
 import tarfile
 import tempfile
 import urllib.error
@@ -171,6 +172,10 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP {exc.code} {exc.reason}"
     if isinstance(exc, urllib.error.URLError):
+        if isinstance(exc.reason, socket.gaierror):
+            return "its server's name could not be looked up: no network connection?"
+        if isinstance(exc.reason, (ConnectionRefusedError, TimeoutError, socket.timeout)):
+            return f"no connection to its server ({type(exc.reason).__name__})"
         return str(exc.reason)
     if isinstance(exc, http.client.IncompleteRead):
         return "connection closed before the end of the file"
@@ -221,7 +226,9 @@ def download_file(
                     "(the partial download was deleted; try again)",
                     dest,
                 )
-    raise DataError(f"could not download {dest.name}; tried: " + "; ".join(tried), dest)
+    raise DataError(f"could not download {dest.name} from " + "; ".join(tried) + f". Without a connection, put "
+                    f"the file into {dest.parent} yourself (it is checked and used from there), or train on a copy "
+                    "you have as a local file or folder", dest.parent)  # fmt: skip
 
 
 def _check_member(member: tarfile.TarInfo, dest: Path, archive: Path) -> None:

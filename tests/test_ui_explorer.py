@@ -189,6 +189,7 @@ def test_interpolation_endpoints_equal_the_two_samples_and_export(qtbot, panel, 
     with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
         panel.latent_tab.seed_box.setValue(11)
     image_a = panel.main_view.picture.copy()
+    assert not any(button.isEnabled() for button in tab.strip_buttons)  # nothing to play or export yet
     tab.set_end("a")
     with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
         panel.latent_tab.seed_box.setValue(12)
@@ -197,7 +198,7 @@ def test_interpolation_endpoints_equal_the_two_samples_and_export(qtbot, panel, 
     tab.mode_combo.setCurrentText("spherical")
     with qtbot.waitSignal(tab.strip_ready, timeout=WAIT_MS):
         tab.set_end("b")
-    assert len(tab.frames) == 6
+    assert len(tab.frames) == 6 and all(button.isEnabled() for button in tab.strip_buttons)
     assert np.array_equal(tab.frames[0][:, :, 0], image_a) and np.array_equal(tab.frames[-1][:, :, 0], image_b)
     assert not np.array_equal(tab.frames[2], tab.frames[0])
     strip = tab.export_png(tmp_path / "strip.png")
@@ -664,3 +665,5 @@ def test_file_dialogs_open_in_the_home_folder_then_in_the_last_one_chosen(qtbot,
     monkeypatch.setattr(panel, "open_source", lambda path: None)
     panel._ask_onnx()
     assert starts[2] == str(run / "exports")
+    panel.ask_save_path("Save grid", "grid.png", "PNG images (*.png)")
+    assert starts[3] == str(tmp_path / "pictures" / "grid.png")  # not the exports folder the .onnx came from

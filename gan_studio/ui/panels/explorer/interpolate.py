@@ -66,6 +66,10 @@ class InterpolateTab(ExplorerTab):
         export_png.clicked.connect(self._ask_export_png)
         export_gif = QPushButton("Export GIF…")
         export_gif.clicked.connect(self._ask_export_gif)
+        self.strip_buttons = (self.play_button, export_png, export_gif)  # on once a strip is drawn
+        for button in self.strip_buttons:
+            button.setEnabled(False)
+            button.setToolTip("Draw the strip first")
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._next_frame)
 
@@ -88,6 +92,8 @@ class InterpolateTab(ExplorerTab):
             self.animation_view.clear_picture()
             self.ends_label.setText("Set A and B to two samples you like.")
             self._update_draw_button()
+            for button in self.strip_buttons:
+                button.setEnabled(False)
         elif self.path_z is not None:
             self.draw()  # the same path through the new weights
 
@@ -133,6 +139,9 @@ class InterpolateTab(ExplorerTab):
                            for i in range(len(batch.samples))]  # fmt: skip
         self._frame = 0
         self.animation_view.set_picture(self.frames[0])
+        for button in self.strip_buttons:
+            button.setEnabled(True)
+            button.setToolTip("")
         self.strip_ready.emit()
 
     def play(self, on: bool) -> None:

@@ -487,7 +487,9 @@ class ExplorerPanel(QWidget):
         run = self._app_run_path or self._run_path
         exports = RunDir(run).exports_dir if run is not None else None
         start = exports if exports is not None and exports.is_dir() else None  # the open run's exports first
+        remembered = self.dialog_folder
         path = self.ask_open_path("Open an exported model", "ONNX models (*.onnx)", start)
+        self.dialog_folder = remembered  # a run's exports folder is no place to save pictures of another run
         if path:
             self.open_source(path)
 
@@ -496,7 +498,10 @@ class ExplorerPanel(QWidget):
             self._load(self._requested_path, backend, keep_state=self.source is not None)
 
     def ask_save_path(self, title: str, suggestion: str, pattern: str) -> str:
-        """A save-file dialog (empty string when cancelled)."""
+        """A save-file dialog (empty string when cancelled), suggesting `suggestion` after the open model's
+        name and step (as the Samples panel names its grids), in the folder last chosen."""
+        if self.source is not None:
+            suggestion = f"{Path(self.source.path).stem}-step-{self.source.step}-{suggestion}"
         path, _ = QFileDialog.getSaveFileName(self, title, str(self.dialog_folder / suggestion), pattern)
         if path:
             self.dialog_folder = Path(path).parent

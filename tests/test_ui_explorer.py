@@ -413,8 +413,12 @@ def test_live_2d_view_follows_the_frames_saved_between_checkpoints(qtbot, panel,
     assert not panel.live_tab.current.isVisible()  # so the ring of the current z (through them) is hidden
     panel.live_tab.slider.setValue(0)  # scrubbing leaves live...
     assert shown[-1] == 2 and not panel.live_tab.live_check.isChecked()
+    assert "saved frame 1 of 7" in panel.live_tab.legend.text()
+    while trainer.step <= 17:  # frame 16 saved while the view stays on frame 1
+        state.apply(next(updates))
+    qtbot.waitUntil(lambda: "saved frame 1 of 8" in panel.live_tab.legend.text(), timeout=WAIT_MS)
     panel.live_tab.live_check.setChecked(True)  # ...and going back to live shows the newest again
-    qtbot.waitUntil(lambda: shown[-1] == 14, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: shown[-1] == 16, timeout=WAIT_MS)
     for _ in updates:
         pass
 

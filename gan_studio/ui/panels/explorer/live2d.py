@@ -191,6 +191,8 @@ class Live2DTab(ExplorerTab):
         self.slider.blockSignals(False)
         for widget in (self.slider, self.back_button, self.forward_button, self.play_button):
             widget.setEnabled(len(self.saved) > 1)
+        if self.frame is not None:
+            self.legend.setText(self._legend_text(self.frame))  # "saved frame 8 of 20": the count grows
         self._show_newest()
 
     def _on_live_frame(self, result) -> None:

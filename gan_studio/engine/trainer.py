@@ -416,7 +416,7 @@ class Trainer:
             if data.get("fixed_y") is not None:
                 self.fixed_y = data["fixed_y"].to(self.device)
             restore_process_rng(data, self.dist.rank, self.dist.world_size, self.train_config.seed)
-        except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
+        except (KeyError, IndexError, TypeError, ValueError, OverflowError, RuntimeError, AttributeError) as exc:
             raise CheckpointError(f"checkpoint is incomplete or inconsistent ({exc})",
                                   self.run.last_checkpoint) from None  # fmt: skip
         self._checkpoint_step = self.step

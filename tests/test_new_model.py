@@ -84,6 +84,7 @@ def test_a_spec_must_name_a_known_family_and_agree_with_its_recipe(new_model):
         recipes.recipe_for(wrong)
     with pytest.raises(ValueError, match="registered already"):
         register(new_model)
+    assert recipes.recipe_for("sgd") is SGDRecipe and recipes.recipe_for(new_model) is SGDRecipe  # by name or spec
 
 
 def test_the_apps_setup_offers_it_by_its_title(new_model, qtbot):

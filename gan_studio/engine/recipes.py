@@ -189,8 +189,12 @@ def register_recipe(name: str, recipe: type[Recipe]) -> type[Recipe]:
     return recipe
 
 
-def recipe_for(spec: ModelSpec) -> type[Recipe]:
-    """The Recipe class that trains the model of `spec`."""
+def recipe_for(spec: ModelSpec | str) -> type[Recipe]:
+    """The Recipe class that trains the model of `spec` (or the recipe of that name: "gan", "vae", ...)."""
+    if isinstance(spec, str):
+        if spec not in RECIPES:
+            raise ValueError(f"no recipe named '{spec}' (known: {', '.join(RECIPES)})")
+        return RECIPES[spec]
     try:
         recipe = RECIPES[spec.recipe_name]
     except KeyError:

@@ -648,6 +648,26 @@ def test_every_tab_fits_the_panel_at_its_size_in_the_default_window_and_the_pool
         panel.shutdown()
 
 
+def test_a_2d_models_plane_leaves_its_tabs_room_for_every_title(qtbot, runs):
+    """A cVAE on points has five tabs; the plane took 3/5 of a 640 px Explorer and hid "Encode" behind arrows."""
+    from gan_studio.ui.app import create_app
+
+    create_app()
+    panel = ExplorerPanel()
+    qtbot.addWidget(panel)
+    panel.resize(640, 524)
+    panel.show()
+    try:
+        open_and_wait(qtbot, panel, runs["cvae-moons"])
+        settle(qtbot, panel)
+        bar = panel.tabs.tabBar()
+        visible = [i for i in range(bar.count()) if bar.isTabVisible(i)]
+        assert len(visible) == 5 and bar.sizeHint().width() <= panel.tabs.width()
+        assert panel.splitter.sizes()[0] >= 640 * 2 // 5 - 10  # and the plane keeps a fair share
+    finally:
+        panel.shutdown()
+
+
 def test_file_dialogs_open_in_the_home_folder_then_in_the_last_one_chosen(qtbot, panel, monkeypatch, tmp_path):
     from PySide6.QtWidgets import QFileDialog
 

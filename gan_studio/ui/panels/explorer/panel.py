@@ -57,6 +57,7 @@ from gan_studio.ui.widgets.message_label import MessageLabel
 
 NO_MODEL = "No model open: choose a run, or open a run folder or an .onnx file."
 TAB_MIN_WIDTH = 240  # narrower than its controls, a tab scrolls sideways instead of widening the window
+TAB_BAR_MARGIN = 16  # the tab widget's frame around its bar
 NEIGHBOUR_DELAY_MS = 120  # the neighbour grid waits for a pause in dragging
 
 
@@ -342,8 +343,10 @@ class ExplorerPanel(QWidget):
             self.tabs.setTabVisible(self.tab_index(tab), source is not None and tab.applies_to(source))
         points = source is not None and self.live_tab.applies_to(source)
         if points != (self.image_stack.currentIndex() == 1) and self.splitter.width() > 0:
-            width = self.splitter.width()  # the plane needs room: 3/5 of the width, the image 4/9
+            width = self.splitter.width()  # the plane needs room: 3/5 of the width, the image 4/9...
             share = width * 3 // 5 if points else width * 4 // 9
+            tabs = self.tabs.tabBar().sizeHint().width() + TAB_BAR_MARGIN  # ...but every tab's title shows
+            share = max(min(share, width - tabs), width * 2 // 5)
             self.splitter.setSizes([share, width - share])
         self.image_stack.setCurrentIndex(1 if points else 0)
         if source is None:

@@ -17,6 +17,7 @@ from gan_studio.engine.precision import CHANNELS_LAST_CHOICES, PRECISIONS
 from gan_studio.errors import CheckpointError, ConfigError, DataError
 from gan_studio.models import MODELS, DataInfo, get_spec
 from gan_studio.store.checkpoint import HPARAMS_LIVE, MAX_DATA_MOVES, RESUMABLE_SETTINGS, run_mismatch
+from gan_studio.store.rundir import run_data_spec
 
 
 @dataclass
@@ -236,8 +237,7 @@ def _data_now(info: dict, trained_on: str, given: Any) -> str:
     from gan_studio.data import BUILTIN_NAMES
     from gan_studio.data.loading import absolute_data_spec
 
-    recorded = (info.get("train_config") or {}).get("data")
-    now = recorded if isinstance(recorded, str) and recorded else trained_on
+    now = run_data_spec(info) or trained_on
     if given is None:
         return now
     given = absolute_data_spec(str(given))
@@ -248,34 +248,27 @@ def _data_now(info: dict, trained_on: str, given: Any) -> str:
 
 
 def checked_data_record(info: dict, dataset, data: str) -> dict[str, Any]:
-    """What a resume records in run.json of the data it trains on (see data_record), after a DataError unless
-    `dataset` is the data the run trained on: the same size (run.json's dataset size) and, when it was found
-    in another place than run.json's, the same samples (their fingerprint)."""
+    """What a resume records in run.json of the data it trains on (`dataset`, found at `data`): its description
+    and, when it found the data in a new place, the places it was in before (checkpoints saved there still
+    belong to the run). A DataError unless it is the data the run trained on: the same size (run.json's) and,
+    in a new place, the same samples (their fingerprint)."""
     recorded = info["dataset"] if isinstance(info.get("dataset"), dict) else {}
     change = data_change(recorded.get("size"), len(dataset))
     if change:
         raise DataError(f"{change}: a resume continues on the same data; start a new run to train on this", data)
-    if data == (info.get("train_config") or {}).get("data", data):
-        return data_record(info, data, dataset)
-    fingerprint = recorded.get("sample_fingerprint")
-    if not fingerprint:
+    record: dict[str, Any] = {"dataset": dataset.describe()}  # its sample fingerprint included
+    before = run_data_spec(info)
+    if not before or before == data:
+        return record
+    if not recorded.get("sample_fingerprint"):
         raise DataError("this run's record holds no fingerprint of its data (it was started by an older version), "
                         "so moved data cannot be checked: put the data back, or link it from its new place", data)  # fmt: skip
-    if dataset.sample_fingerprint() != fingerprint:
+    if record["dataset"]["sample_fingerprint"] != recorded["sample_fingerprint"]:
         raise DataError("this is not the data the run trained on (other samples, or in another order): a resume "
                         "continues on the same data; start a new run to train on this", data)  # fmt: skip
-    return data_record(info, data, dataset)
-
-
-def data_record(info: dict, data: str, dataset) -> dict[str, Any]:
-    """What a resume records in run.json of the data it trains on: its description and, when it found the
-    data in a new place, the places it was in before (checkpoints saved there still belong to the run)."""
-    record: dict[str, Any] = {"dataset": dataset.describe()}
-    before = (info.get("train_config") or {}).get("data")
-    if isinstance(before, str) and before and before != data:
-        moved = [p for p in info.get("data_moved_from", []) if isinstance(p, str)] if isinstance(
-            info.get("data_moved_from"), list) else []  # fmt: skip
-        record["data_moved_from"] = [*moved, before][-MAX_DATA_MOVES:]
+    moved = info.get("data_moved_from")
+    earlier = [p for p in moved if isinstance(p, str)] if isinstance(moved, list) else []
+    record["data_moved_from"] = [*earlier, before][-MAX_DATA_MOVES:]
     return record
 
 

@@ -20,6 +20,7 @@ from gan_studio.data import Dataset, load_dataset
 from gan_studio.data.dataset import RawImages, images_from_raw
 from gan_studio.data.splits import HOLDOUT_FRACTION, SPLIT_SEED, holdout_split  # noqa: F401 (re-exported)
 from gan_studio.errors import DataError
+from gan_studio.store.rundir import run_data_spec
 
 FRESH_SEED_OFFSET = 1_000_003  # seed offset of the fresh test draw of procedural data
 FRESH_TEST_SIZE = {"points": 10_000, "images": 2_000}
@@ -110,12 +111,6 @@ def _fresh_draw(spec: str, image_size: int, channels: int | None, value_range, s
         test = images_from_raw(RawImages(x, y, names, spec), spec, image_size, channels, value_range)
     note = f"test set: a fresh draw of {n} samples of the procedural '{spec}' data (seed {test_seed})"
     return ReferenceData(train.name, train.kind, train, test, note)
-
-
-def run_data_spec(info: dict) -> str:
-    """The dataset a run was trained on, as given to --data (from its run.json `info`)."""
-    train_config = info.get("train_config") or {}
-    return str(train_config.get("data") or (info.get("dataset") or {}).get("source") or "")
 
 
 def reference_for_run(info: dict, data_info, value_range: tuple[float, float] = (0.0, 1.0),

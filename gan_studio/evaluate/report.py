@@ -40,7 +40,7 @@ from gan_studio.evaluate.precision_recall import (
     nearest_neighbours,
     precision_recall,
 )
-from gan_studio.evaluate.reference import ReferenceData, reference_for_run, run_data_spec, subset
+from gan_studio.evaluate.reference import ReferenceData, reference_for_run, subset
 from gan_studio.evaluate.stacked import (
     NUM_MODES,
     digits_reference,
@@ -54,7 +54,7 @@ from gan_studio.files import atomic_write
 from gan_studio.models.latents import sample_inputs
 from gan_studio.store.loaded import LoadedRun, load_run
 from gan_studio.store.pictures import save_png
-from gan_studio.store.rundir import RunDir
+from gan_studio.store.rundir import RunDir, run_data_spec
 
 REPORT_VERSION = 1
 KID_UNIT = "x1e-3"  # KID is reported in thousandths, as in its paper (Binkowski et al. 2018)

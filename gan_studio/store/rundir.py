@@ -377,6 +377,14 @@ def json_kind(value: Any) -> str:
     return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
+def run_data_spec(info: dict) -> str:
+    """The dataset a run trains on, as given to --data, from its run.json `info` (where a resume with --data
+    found it, when the data moved); "" when run.json does not say."""
+    train_config = info.get("train_config") if isinstance(info.get("train_config"), dict) else {}
+    dataset = info.get("dataset") if isinstance(info.get("dataset"), dict) else {}
+    return str(train_config.get("data") or dataset.get("source") or "")
+
+
 def summarise_run(path: str | Path) -> dict[str, Any]:
     """Status, model, data, step, last metrics and latest advice of a run; an 'error' entry when broken."""
     run = RunDir(Path(path))

@@ -92,6 +92,11 @@ CLASS_COLOURS = [(242, 142, 43), (78, 201, 176), (235, 99, 160), (137, 180, 250)
                  (120, 220, 100), (255, 120, 90), (90, 200, 240), (200, 200, 200)]  # fmt: skip
 
 
+def class_colour(index: int) -> tuple[int, int, int]:
+    """The colour of class `index` (the palette repeats after ten classes)."""
+    return CLASS_COLOURS[int(index) % len(CLASS_COLOURS)]
+
+
 def plane_pixels(points: np.ndarray, extent, size: int) -> np.ndarray:
     """(N, 2) pixel positions (x right, y down) of 2D points on a `size` picture of the plane `extent`;
     NaN rows for points that are not finite."""
@@ -121,7 +126,7 @@ def points_picture(cloud: np.ndarray, highlight: np.ndarray, extent, size: int =
     radius = 5 if len(marks) <= 4 else 3.5
     for i, (px, py) in enumerate(pixels):
         if np.isfinite([px, py]).all():
-            colour = CLASS_COLOURS[int(classes[i]) % len(CLASS_COLOURS)] if classes is not None else (242, 142, 43)
+            colour = class_colour(classes[i]) if classes is not None else (242, 142, 43)
             draw.ellipse([px - radius, py - radius, px + radius, py + radius], fill=colour, outline=(255, 230, 200))
     return np.asarray(img)
 

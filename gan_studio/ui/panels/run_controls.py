@@ -7,6 +7,8 @@ session's state. Progress shows step / total, epoch, ETA and samples/s from the 
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -222,7 +224,7 @@ class RunControlsPanel(QWidget):
         latest = advice[-1]
         colour = {"info": INFO_COLOUR, "warning": WARNING, "error": ERROR}.get(latest.severity, WARNING)
         headline = latest.message.split(":", 1)[0]  # the advisor starts each message with its condition
-        self.health_label.setText(f"<span style='color:{colour}'>⚑ step {latest.step:,}: {_html(headline)}</span>"
+        self.health_label.setText(f"<span style='color:{colour}'>⚑ step {latest.step:,}: {html.escape(headline, quote=False)}</span>"
                                   f" · <a href='details' style='color:{INFO_COLOUR}'>details</a>")  # fmt: skip
         self.health_label.setToolTip(self.advice_details())
 
@@ -261,7 +263,3 @@ class RunControlsPanel(QWidget):
             self.eta_value.setText(format_duration(self._seconds_per_step * (total - step)))
         elif step >= total:
             self.eta_value.setText("done")
-
-
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -469,13 +469,11 @@ class RunsPanel(QWidget):
     def _show_step_of_current(self, step: int) -> None:
         """The open run's Step cell follows its training at each logged step (the list re-reads the folder
         only every few seconds: a fast run was hundreds of steps ahead of its row)."""
+        if self.current_run is None:
+            return
         for row in range(self.table.rowCount()):
             item = self.table.item(row, STEP_COLUMN)
-            if (
-                item is not None
-                and self.current_run is not None
-                and item.data(Qt.ItemDataRole.UserRole) == str(self.current_run)
-            ):
+            if item is not None and item.data(Qt.ItemDataRole.UserRole) == str(self.current_run):
                 item.setText(f"{step:,}")
                 item.setData(SORT_ROLE, step)
                 item.setToolTip(f"step {step:,}")

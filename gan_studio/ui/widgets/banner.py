@@ -6,6 +6,8 @@ blocking dialog, so the app keeps working and tests can read the text.
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton
 
@@ -38,7 +40,8 @@ class MessageBanner(QFrame):
     def show_message(self, level: str, text: str) -> None:
         self.level, self.message = level, text
         prefix = LEVEL_PREFIX.get(level, "")
-        self.label.setText(f"<b>{prefix}:</b> {_escape(text)}" if prefix else _escape(text))
+        escaped = html.escape(text, quote=False)
+        self.label.setText(f"<b>{prefix}:</b> {escaped}" if prefix else escaped)
         self.setObjectName(f"banner_{level}")
         self.style().unpolish(self)
         self.style().polish(self)
@@ -54,7 +57,3 @@ class MessageBanner(QFrame):
         self.label.clear()
         self.hide()
         self.shown.emit(False)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

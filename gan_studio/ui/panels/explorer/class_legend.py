@@ -3,16 +3,11 @@
 
 from __future__ import annotations
 
-from gan_studio.store.pictures import CLASS_COLOURS
+import html
 
-
-def class_colour(index: int) -> tuple[int, int, int]:
-    return CLASS_COLOURS[index % len(CLASS_COLOURS)]
+from gan_studio.store.pictures import class_colour
 
 
 def class_legend(names: list[str]) -> str:
-    return " ".join(f"<span style='color:rgb{class_colour(k)}'>●</span>{_html(name)}" for k, name in enumerate(names))
-
-
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return " ".join(f"<span style='color:rgb{class_colour(k)}'>●</span>{html.escape(name, quote=False)}"
+                    for k, name in enumerate(names))  # fmt: skip

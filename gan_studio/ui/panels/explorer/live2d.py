@@ -284,7 +284,7 @@ class Live2DTab(ExplorerTab):
             self.real.setData(real[:, 0], real[:, 1])
         brushes = None
         if frame.generated_labels is not None:
-            palette = [pg.mkBrush(*c, 220) for c in CLASS_COLOURS]  # as the class legend
+            palette = [pg.mkBrush(*c, 220) for c in CLASS_COLOURS]  # as the class legend (store.pictures)
             brushes = [palette[int(k) % len(palette)] for k in frame.generated_labels]
         self.generated.setData(
             frame.generated[:, 0], frame.generated[:, 1], brush=brushes or pg.mkBrush(*GENERATED_COLOUR, 220)

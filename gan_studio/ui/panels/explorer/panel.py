@@ -490,9 +490,7 @@ class ExplorerPanel(QWidget):
         run = self._app_run_path or self._run_path
         exports = RunDir(run).exports_dir if run is not None else None
         start = exports if exports is not None and exports.is_dir() else None  # the open run's exports first
-        remembered = self.dialog_folder
         path = self.ask_open_path("Open an exported model", "ONNX models (*.onnx)", start)
-        self.dialog_folder = remembered  # a run's exports folder is no place to save pictures of another run
         if path:
             self.open_source(path)
 
@@ -511,9 +509,10 @@ class ExplorerPanel(QWidget):
         return path
 
     def ask_open_path(self, title: str, pattern: str, start: Path | None = None) -> str:
-        """An open-file dialog in `start`, or the folder last chosen (empty string when cancelled)."""
+        """An open-file dialog in `start`, or the folder last chosen (empty string when cancelled). A file
+        chosen from `start` (a run's exports) does not move that folder: it is no place to save pictures."""
         path, _ = QFileDialog.getOpenFileName(self, title, str(start or self.dialog_folder), pattern)
-        if path:
+        if path and start is None:
             self.dialog_folder = Path(path).parent
         return path
 

@@ -84,6 +84,8 @@ def test_eval_reports_every_model_family(model, tmp_path, bars_npz, capsys):
         assert 0 <= rows["high_quality"]["value"] <= 1
     if "label_accuracy" in rows:
         assert rows["label_accuracy"]["floor"] > rows["label_accuracy"]["ceiling"]
+    if "kid" in rows:  # KID's spread over its subsets is saved and shown beside the model's value
+        assert rows["kid"]["spread"] >= 0 and " ± " in table
     if "iwae_nll" in rows:
         assert rows["iwae_nll"]["value"] <= rows["neg_elbo"]["value"] + 1e-6
     if data == "bars":

@@ -106,6 +106,10 @@ def test_a_report_row_says_how_its_values_are_stored_and_shows_them_in_one_notat
     rows = table_rows({"metrics": [recall, kid]})
     assert rows[0][1:4] == ("0.6 %", "90.0 %", "1.0 %")
     assert rows[1][1:4] == ("81.58", "0.266", "317.9")  # not "266 ×10⁻³" between two plain numbers
+    measured = metric("kid", "KID", 0.00234, 0.0001, 0.3, unit=KID_UNIT, spread=0.00041)
+    assert table_rows({"metrics": [measured]})[0][1] == "2.34 ± 0.41 ×10⁻³"  # the subsets' std beside the mean
+    far = metric("kid", "KID", 81.58, 0.266, 317.9, unit=KID_UNIT, spread=2.5)
+    assert table_rows({"metrics": [far]})[0][1] == "81.58 ± 2.5"
     old = {**recall, "unit": "%"}
     del old["shown_as"]  # a report saved before the field: still shown in %
     assert table_rows({"metrics": [old]})[0][1] == "0.6 %"

@@ -85,13 +85,18 @@ def report_path(run_path: str | Path) -> Path:
 STORED_UNITS = {"%": "fraction", KID_UNIT: ""}  # how a value shown in that unit is stored (0.0056 is 0.56 %)
 
 
-def metric(key: str, label: str, value, floor=None, ceiling=None, better: str = "lower", unit: str = "") -> dict:
+def metric(key: str, label: str, value, floor=None, ceiling=None, better: str = "lower", unit: str = "",
+           spread=None) -> dict:  # fmt: skip
     """One row of the report: the model's value next to real data (floor) and noise (ceiling). `unit` is how
     the table shows the values ("%", KID's thousandths); the row's "unit" says how they are stored, and
-    "shown_as" how they are shown."""
-    return {"key": key, "label": label, "value": _number(value), "floor": _number(floor),
-            "ceiling": _number(ceiling), "better": better, "unit": STORED_UNITS.get(unit, unit),
-            "shown_as": unit}  # fmt: skip
+    "shown_as" how they are shown. `spread`: the model value's standard deviation over subsets, when the
+    estimate has one (KID), shown as "value ± spread"."""
+    row = {"key": key, "label": label, "value": _number(value), "floor": _number(floor),
+           "ceiling": _number(ceiling), "better": better, "unit": STORED_UNITS.get(unit, unit),
+           "shown_as": unit}  # fmt: skip
+    if _number(spread) is not None:
+        row["spread"] = _number(spread)
+    return row
 
 
 def _number(value):
@@ -360,8 +365,9 @@ def _evaluate_images(report, loaded: LoadedRun, reference: ReferenceData, sample
         rows.append(metric("frechet", f"Frechet distance {space}",
                            frechet_distance(feats["gen"], feats["test"]), frechet_distance(feats["real"], feats["test"]),
                            frechet_distance(feats["noise"], feats["test"])))  # fmt: skip
-        kid = [kernel_distance(feats[s], feats["test"], seed=seed)[0] for s in ("gen", "real", "noise")]
-        rows.append(metric("kid", f"KID {space}, unbiased: about 0 when equal", *kid, unit=KID_UNIT))
+        (kid, kid_std), *others = [kernel_distance(feats[s], feats["test"], seed=seed) for s in ("gen", "real", "noise")]
+        rows.append(metric("kid", f"KID {space}, unbiased: about 0 when equal", kid, *(v for v, _ in others),
+                           unit=KID_UNIT, spread=kid_std))  # fmt: skip
         stage("precision and recall")
         sets = (feats[s] for s in ("gen", "real", "noise", "test"))
         _precision_recall_rows(report, *sets, neighbours, space, seed, len(samples))
@@ -471,8 +477,19 @@ def table_rows(report: dict) -> list[tuple[str, str, str, str, str]]:
         values = [row["value"], row["floor"], row["ceiling"]]
         if shown_as == KID_UNIT and any(v is not None and abs(v) >= 1 for v in values):
             shown_as = ""  # one notation per row: plain when any of the three is far from the data
-        rows.append((row["label"], *(format_value(v, shown_as) for v in values), row["better"]))
+        shown = [format_value(v, shown_as) for v in values]
+        if row.get("spread") is not None and row["value"] is not None:
+            shown[0] = _with_spread(row["value"], row["spread"], shown_as)
+        rows.append((row["label"], *shown, row["better"]))
     return rows
+
+
+def _with_spread(value: float, spread: float, unit: str) -> str:
+    """A model's value with its standard deviation over subsets, in the row's notation:
+    "2.34 ± 0.41 ×10⁻³" rather than the unit written twice."""
+    if unit == KID_UNIT and abs(value) < 1:
+        return f"{1000 * value:.3g} ± {1000 * spread:.2g} ×10⁻³"
+    return f"{format_value(value, unit)} ± {format_value(spread, unit)}"
 
 
 def format_report(report: dict) -> str:

@@ -363,6 +363,17 @@ def test_parallel_decoding_gives_the_same_file_as_serial(tmp_path, monkeypatch):
     assert seen[-1] == (600, 600) and all(t == 600 for _, t in seen)
 
 
+def test_progress_counts_every_file_the_error_counts(tmp_path):
+    """A stray top-level image of a class folder is left out before decoding: progress ends at the same total
+    as the bad-files message ("1 of 601 image files"), not at 600/600."""
+    folder = make_folder(tmp_path / "data", per_class=300)
+    write_image(folder / "stray.png", seed=7)
+    seen = []
+    ds = load_dataset(str(folder), image_size=12, skip_bad_files=True, progress=lambda d, t: seen.append((d, t)))
+    assert ds.describe()["skipped_files"] == 1
+    assert seen[-1] == (601, 601) and all(t == 601 for _, t in seen)
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_cancel_stops_preparation_and_leaves_nothing(tmp_path, monkeypatch, workers):
     folder = make_folder(tmp_path / "data", per_class=400)

@@ -171,7 +171,9 @@ def _build_images(listing, image_size, name, key, final, progress, cancel, worke
             )  # fmt: skip
             for s in range(0, n, cache.BLOCK_ROWS)
         ]
-        results = _run_tasks(tasks, n, progress, cancel, workers)
+        listed_bad = len(skipped)  # known bad before decoding (a stray top-level file): counted as done at once
+        counted = progress and (lambda done, _decodable: progress(listed_bad + done, total))
+        results = _run_tasks(tasks, n, counted, cancel, workers)
         results.sort(key=lambda r: r.start)
         bad_rows = {row: reason for r in results for row, reason in r.bad}
         colour = any(r.colour for r in results)

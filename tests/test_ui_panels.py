@@ -299,6 +299,7 @@ def test_plots_gan_curves_options_markers_and_overlay(qtbot, tmp_path):
 
     records = panel.add_overlay(RunState.load(run_b))
     assert records == 3 and "b" in panel.overlays and panel.clear_overlay_button.isVisibleTo(panel)
+    assert "b" in panel.clear_overlay_button.text()  # which run the dashed curves are is said beside them
     panel.clear_overlays()
     assert not panel.overlays
 

@@ -46,6 +46,8 @@ PAINT_SHARE = 0.1  # live redraws are spaced so painting takes at most ~10% of t
 ANTIALIAS_LIMIT = 4000  # longer curves are drawn without antialiasing (it costs 10-100x at 100k points)
 FAMILY_GROUPS = {"gan": (LOSSES, D_OUTPUTS), "vae": (VAE_LOSS,)}  # the plots a run of each family starts with
 X_LABELS = {"step": "step", "epoch": "epoch", "time": "training time (s)"}
+OVERLAY_NAME_CHARS = 40  # of the compared run's name on its remove button
+MARKER_LABEL_FILL = (27, 29, 34, 200)  # behind a marker's text: readable where it crosses a curve
 MIN_PLOT_HEIGHT = 160  # px per plot (title, curves, x axis); more plots than fit scroll instead of shrinking
 
 
@@ -258,7 +260,8 @@ class PlotsPanel(QWidget):
     def _draw_marker(self, marker: Marker, plot: pg.PlotItem) -> None:
         line = pg.InfiniteLine(pos=self._marker_x(marker.step), angle=90, movable=False,
                                pen=pg.mkPen(marker.colour, width=1, style=Qt.PenStyle.DotLine), label=marker.text,
-                               labelOpts={"position": 0.97, "color": marker.colour, "anchors": [(0, 0), (0, 0)]})  # fmt: skip
+                               labelOpts={"position": 0.97, "color": marker.colour, "anchors": [(0, 0), (0, 0)],
+                                          "fill": MARKER_LABEL_FILL})  # fmt: skip  # readable over curves
         plot.addItem(line, ignoreBounds=True)
         marker.lines.append(line)
 
@@ -328,8 +331,12 @@ class PlotsPanel(QWidget):
                 plot.legend.removeItem(curve.smooth)
 
     def _show_overlay_button(self) -> None:
+        """The button names the compared run (the legend's dashed entries only say "┄": a run name in every
+        entry would widen the plots), elided; its tooltip holds every name in full."""
         names = ", ".join(self.overlays)
         self.clear_overlay_button.setVisible(bool(self.overlays))
+        shown = names if len(names) <= OVERLAY_NAME_CHARS else names[: OVERLAY_NAME_CHARS - 1] + "…"
+        self.clear_overlay_button.setText(f"┄ {shown}  ✕" if names else "✕ compared")
         self.clear_overlay_button.setToolTip(f"Dashed curves (┄): {names}. Click to remove them." if names else "")
 
     def clear_overlays(self) -> None:

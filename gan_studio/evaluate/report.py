@@ -365,7 +365,9 @@ def _evaluate_images(report, loaded: LoadedRun, reference: ReferenceData, sample
         rows.append(metric("frechet", f"Frechet distance {space}",
                            frechet_distance(feats["gen"], feats["test"]), frechet_distance(feats["real"], feats["test"]),
                            frechet_distance(feats["noise"], feats["test"])))  # fmt: skip
-        (kid, kid_std), *others = [kernel_distance(feats[s], feats["test"], seed=seed) for s in ("gen", "real", "noise")]
+        (kid, kid_std), *others = [
+            kernel_distance(feats[s], feats["test"], seed=seed) for s in ("gen", "real", "noise")
+        ]
         rows.append(metric("kid", f"KID {space}, unbiased: about 0 when equal", kid, *(v for v, _ in others),
                            unit=KID_UNIT, spread=kid_std))  # fmt: skip
         stage("precision and recall")

@@ -153,7 +153,7 @@ def atomic_write(path: str | Path, data: bytes | Callable[[BinaryIO], None], *, 
     except BaseException as exc:
         _discard(tmp)
         cause = _os_error_in(exc)  # torch.save and other writers wrap the OSError of a failed write in their own
-        if cause is not None and cause.errno in _DISK_FULL:
+        if cause is not None and cause.errno in DISK_FULL_ERRNOS:
             reason = "the disk is full" if cause.errno != errno.EFBIG else "a file size limit was reached"
             kept = " (the previous one is intact)" if replacing else ""
             raise DiskFullError(f"{reason}: {path.name} was not written{kept}", path) from None
@@ -162,7 +162,7 @@ def atomic_write(path: str | Path, data: bytes | Callable[[BinaryIO], None], *, 
         fsync_dir(path.parent)
 
 
-_DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def _os_error_in(exc: BaseException) -> OSError | None:
@@ -191,7 +191,7 @@ def append_line(path: str | Path, line: str) -> None:
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise UnsafeFileError("is a symlink: refused", path) from None
-        if exc.errno in _DISK_FULL:
+        if exc.errno in DISK_FULL_ERRNOS:
             raise DiskFullError("the disk is full: a record could not be written", path) from None
         raise
     finally:

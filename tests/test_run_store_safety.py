@@ -22,7 +22,7 @@ from tiny_runs import make_trainer, train_tiny_run
 from gan_studio.cli import main
 from gan_studio.data.dataset import points_dataset
 from gan_studio.engine.trainer import Trainer
-from gan_studio.errors import CheckpointError, RunError
+from gan_studio.errors import CheckpointError, DataError, RunError
 from gan_studio.events import Checkpoint, Diverged, Finished
 from gan_studio.state.run_state import RunState
 from gan_studio.store import checkpoint as ckpt
@@ -146,6 +146,67 @@ def test_two_resumes_at_once_train_the_run_once(finished):
     assert [e["type"] for e in RunDir(finished).read_events()].count("start") == 2
 
 
+def _start_another_while_loading(monkeypatch, start_other) -> list:
+    """Make the next Trainer.new run `start_other()` while it loads its data (after it chose its folder and
+    before it wrote anything): two trainings started at the same moment. Returns what start_other returned."""
+    import gan_studio.engine.trainer as trainer_module
+
+    load, started = trainer_module.load_dataset, []
+
+    def loading(*args, **kwargs):
+        monkeypatch.setattr(trainer_module, "load_dataset", load)  # once: the other training loads as usual
+        started.append(start_other())
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "load_dataset", loading)
+    return started
+
+
+def test_trainings_started_in_the_same_second_each_get_their_own_folder(tmp_path, monkeypatch):
+    """A sweep launched in a loop names every run model-data-TIME: the second-resolution names collide, and
+    the folder must be claimed at once, or two trainings write one run.json (seed of one, weights of other)."""
+    monkeypatch.setattr(time, "strftime", lambda *_: "20261130-120000")
+    workspace = tmp_path / "sweep"
+    other = _start_another_while_loading(monkeypatch, lambda: train_tiny_run(None, workspace=workspace, seed=2))
+    first = train_tiny_run(None, workspace=workspace, seed=1)
+    second = other[0]
+    assert first.run.path != second.run.path and sorted(p.name for p in workspace.iterdir()) == [
+        "gan-ring8-20261130-120000", "gan-ring8-20261130-120000-2"]  # fmt: skip
+    for trainer, seed in ((first, 1), (second, 2)):
+        assert (
+            trainer.run.read_info()["seed"]
+            == seed
+            == ckpt.load_checkpoint(trainer.run.last_checkpoint)["train_config"]["seed"]
+        )
+    with pytest.raises(DataError, match="no such dataset"):  # bad input still leaves no run folder behind
+        train_tiny_run(None, workspace=workspace, data=str(tmp_path / "missing.npz"))
+    assert len(list(workspace.iterdir())) == 2
+
+
+def test_of_two_trainings_started_into_one_out_folder_the_refused_one_writes_nothing(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    other = _start_another_while_loading(monkeypatch, lambda: make_trainer(out, seed=2))
+    with pytest.raises(RunError, match="another training has just started in this folder"):
+        make_trainer(out, seed=1)
+    holder = other[0]
+    assert holder.run.read_info()["seed"] == 2  # run.json is still the one of the training that holds the run
+    list(holder)
+    assert ckpt.load_checkpoint(out / "checkpoints" / "last.pt")["train_config"]["seed"] == 2
+
+
+def test_a_disk_too_full_to_record_the_lock_holder_is_one_line_and_changes_nothing(finished, monkeypatch, cli):
+    before = snapshot(finished)
+
+    def full(*_):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "pwrite", full)
+    code, stderr = cli("train", "--resume", str(finished), "--steps", "8")
+    assert_one_line(code, stderr, "the disk is full", ".lock")
+    monkeypatch.undo()
+    assert snapshot(finished) == before and holder_of(finished) is None
+
+
 # 5. only verified checkpoints; --from and fork -------------------------------------------------------------------
 def test_weights_that_turn_nan_are_never_saved(tmp_path):
     trainer = make_trainer(tmp_path / "run", steps=20, checkpoint_every=4, keep_checkpoints=10)
@@ -207,6 +268,9 @@ def test_fork_and_resume_from_a_kept_checkpoint(finished, tmp_path):
     # rewinding in place: what came after step 4 belonged to a history that no longer exists
     resumed = Trainer.from_checkpoint(finished, {"steps": 5}, start_from="step-4")
     assert resumed.step == 4 and resumed.resumed_from == "checkpoints/step-0000004.pt"
+    # last.pt already is step 4: killed before its next checkpoint, the run resumes from step 4, never
+    # from the step-6 history whose records and grids the rewind removed
+    assert ckpt.load_checkpoint(finished / "checkpoints" / "last.pt")["step"] == 4
     list(resumed)
     assert [r["step"] for r in RunDir(finished).read_metrics()] == [1, 2, 3, 4, 5]
     assert kept_checkpoints(finished) == ["step-2", "step-4", "step-5", "last"]

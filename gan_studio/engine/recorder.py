@@ -18,6 +18,7 @@ import torch
 import gan_studio
 from gan_studio.errors import RunError
 from gan_studio.events import Diverged, Event, Failed, Finished, Started, status_after
+from gan_studio.store.lock import RunLock
 from gan_studio.store.rundir import RunDir
 
 
@@ -38,17 +39,26 @@ class RunRecorder:
         self.enabled = enabled
         self.status = "starting"
 
-    def create(self, info: dict[str, Any]) -> None:
-        """A new run: the folders and run.json (status 'running', step 0)."""
+    def create(self, info: dict[str, Any], lock: RunLock) -> None:
+        """A new run: the folders, the run's lock, then run.json (status 'running', step 0). Of two trainings
+        started into one folder at once, the one that does not get the lock writes nothing there."""
         if not self.enabled:
             return
         try:
             self.run.create()
         except OSError as exc:
             raise RunError(f"cannot create the run directory ({exc.strerror or exc})", self.run.path) from None
-        self.status = "running"
-        self.run.write_info({**info, "versions": versions(), "created": time.time(), "status": self.status,
-                             "step": 0, **this_process()})  # fmt: skip
+        lock.acquire(advice="another training has just started in this folder: choose another folder")
+        try:
+            if os.path.lexists(self.run.run_json):
+                raise RunError("another training has just started a run in this folder: choose another folder",
+                               self.run.path)  # fmt: skip
+            self.status = "running"
+            self.run.write_info({**info, "versions": versions(), "created": time.time(), "status": self.status,
+                                 "step": 0, **this_process()})  # fmt: skip
+        except BaseException:
+            lock.release()
+            raise
 
     def reopen(self, **info: Any) -> None:
         """An existing run continues: record who trains it now and its new settings."""

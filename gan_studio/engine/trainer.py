@@ -65,7 +65,7 @@ from gan_studio.store import checkpoint as ckpt
 from gan_studio.store.loaded import resume_record
 from gan_studio.store.lock import RunLock
 from gan_studio.store.pictures import GRID_COLUMNS, samples_picture, save_png
-from gan_studio.store.rundir import RunDir, check_new_run_folder, new_run_folder
+from gan_studio.store.rundir import RunDir, new_run_folder_claim
 
 PAUSE_POLL_S = 0.5  # how often a paused loop wakes up on its own
 
@@ -144,14 +144,12 @@ class Trainer:
         """
         workspace = workspace or default_workspace()
         train_config = dataclasses.replace(train_config, data=absolute_data_spec(train_config.data))
-        out = Path(out) if out is not None else new_run_folder(model_name, train_config.data, workspace)
-        if dist_utils.launch_rank() == 0:
-            check_new_run_folder(out)
-        trainer = cls(model_name, model_config, train_config, out, **options)
-        if trainer.dist.is_main:
-            trainer.recorder.create(trainer._run_info())
-            trainer.lock.acquire()
-            trainer._save_real_batch()
+        writer = dist_utils.launch_rank() == 0
+        with new_run_folder_claim(out, model_name, train_config.data, workspace, writer) as out:
+            trainer = cls(model_name, model_config, train_config, out, **options)
+            if trainer.dist.is_main:
+                trainer.recorder.create(trainer._run_info(), trainer.lock)
+                trainer._save_real_batch()
         return trainer
 
     def _save_real_batch(self) -> None:
@@ -167,7 +165,7 @@ class Trainer:
     @classmethod
     def from_checkpoint(cls, run_path: str | Path, overrides: dict[str, Any] | None = None,
                         start_from: str | None = None, **options) -> Trainer:  # fmt: skip
-        """Continue a run from checkpoints/last.pt (or `start_from`: 'good', 'step-N' or a file).
+        """Continue a run from checkpoints/last.pt (or `start_from`: 'last', 'step-N' or a file).
 
         `overrides` may change steps, cadences, device and the live rates. Metrics logged after that
         checkpoint (by a run that was killed) are dropped, so the records follow on from its step.
@@ -190,7 +188,7 @@ class Trainer:
         trainer.lock = lock
         trainer.resumed_from = run.relative(path) if from_file else None
         if trainer.dist.is_main:
-            run.rewind(trainer.step)
+            run.rewind(trainer.step, path if from_file else None)
             if not from_file:
                 trainer._save_real_batch()
             trainer.recorder.reopen(step=trainer.step, steps_total=trainer.total_steps,

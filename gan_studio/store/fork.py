@@ -18,7 +18,7 @@ from gan_studio.files import atomic_write, read_regular
 from gan_studio.store.checkpoint import load_checkpoint, numbered_checkpoints, run_mismatch, save_checkpoint
 from gan_studio.store.loaded import resolve_checkpoint
 from gan_studio.store.pictures import MAX_PICTURE_PIXELS
-from gan_studio.store.rundir import MAX_FRAME_BYTES, RunDir, check_new_run_folder, new_run_folder
+from gan_studio.store.rundir import MAX_FRAME_BYTES, RunDir, check_new_run_folder, make_new_run_folder
 
 MAX_SAMPLE_BYTES = MAX_PICTURE_PIXELS * 4
 
@@ -48,7 +48,7 @@ def fork_run(source: str | Path, start_from: str = "last", out: str | Path | Non
     model = str(info.get("model") or state["model_name"])
     train_config = info.get("train_config")
     data = str(train_config.get("data", "data")) if isinstance(train_config, dict) else "data"
-    dest = RunDir(Path(out) if out is not None else new_run_folder(f"{model}-fork", data, src.path.parent))
+    dest = RunDir(Path(out) if out is not None else make_new_run_folder(f"{model}-fork", data, src.path.parent))
     if dest.path.resolve().is_relative_to(src.path.resolve()):
         raise RunError(f"the fork's folder is the run being forked ({src.path}) or inside it: choose a folder "
                        "outside it", dest.path)  # fmt: skip

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from gan_studio.errors import RunError
-from gan_studio.files import HARD_LINKED, describe_kind
+from gan_studio.files import DISK_FULL_ERRNOS, HARD_LINKED, describe_kind
 from gan_studio.store.jsonl import parse_json
 
 try:
@@ -106,8 +106,8 @@ class RunLock:
     def held(self) -> bool:
         return self._fd is not None
 
-    def acquire(self) -> RunLock:
-        """Take the lock or raise RunError naming who holds it."""
+    def acquire(self, advice: str = "stop it first, or fork the run") -> RunLock:
+        """Take the lock or raise RunError naming who holds it (and `advice`: what to do about it)."""
         if self._fd is not None:
             return self
         fd = _open_lock_file(self.path)
@@ -117,12 +117,17 @@ class RunLock:
             except OSError:
                 holder = _describe(os.pread(fd, 4096, 0))
                 os.close(fd)
-                raise RunError(f"the run is being trained by {holder}: stop it first, or fork the run",
-                               self.path.parent) from None  # fmt: skip
+                raise RunError(f"the run is being trained by {holder}: {advice}", self.path.parent) from None
         record = {"who": self.who, "pid": os.getpid(), "host": socket.gethostname(), "python": sys.executable}
         data = json.dumps(record).encode()
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, data, 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, data, 0)
+        except OSError as exc:  # a full disk: nothing of the run was changed yet
+            os.close(fd)
+            full = exc.errno in DISK_FULL_ERRNOS
+            problem = "the disk is full" if full else f"cannot write the lock file ({exc.strerror or exc})"
+            raise RunError(f"{problem}: the run was not started, and nothing in it changed", self.path) from None
         self._fd = fd
         return self
 

@@ -13,9 +13,11 @@ import json
 import math
 import os
 import re
+import shutil
 import stat
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from gan_studio.files import (
     append_line,
     atomic_write,
     describe_kind,
+    open_regular,
     read_regular,
     remove_stale_temp_files,
 )
@@ -236,13 +239,17 @@ class RunDir:
             raise RunError(f"cannot write in {name}/: {exc.strerror or exc}", self.path) from None
         return folder
 
-    def rewind(self, step: int) -> None:
+    def rewind(self, step: int, checkpoint: Path | None = None) -> None:
         """Continue the run from `step`: metrics, sample grids, numbered checkpoints, exports and the
         evaluation after it belong to a history that no longer exists and are removed (`gan-studio fork`
         keeps a copy instead), as are the temporary files a killed writer left. (An export or report of
-        step 150 left beside the new history's step 150 showed other pictures under the same step.)"""
+        step 150 left beside the new history's step 150 showed other pictures under the same step.)
+        `checkpoint`, the kept file the run continues from, first becomes last.pt (atomically): a crash
+        before the next checkpoint then resumes from `step`, never from the history removed here."""
         for folder in (self.path, self.samples_dir, self.checkpoints_dir):
             remove_stale_temp_files(folder)
+        if checkpoint is not None and checkpoint != self.last_checkpoint:
+            self._write(lambda: _copy_atomically(checkpoint, self.last_checkpoint))
         self.truncate_metrics_after(step)
         later = [p for s, p in self.sample_steps() if s > step]
         later += [p for s, p in numbered_checkpoints(self.checkpoints_dir) if s > step]
@@ -416,6 +423,72 @@ def summarise_run(path: str | Path) -> dict[str, Any]:
     if summary["status"] in ("finished", "stopped") and not os.path.lexists(run.last_checkpoint):
         summary["problem"] = "checkpoints/last.pt is missing: it cannot be sampled, exported or resumed"
     return summary
+
+
+def _copy_atomically(source: Path, destination: Path) -> None:
+    with open_regular(source) as fh:
+        atomic_write(destination, lambda out: shutil.copyfileobj(fh, out))
+
+
+@contextmanager
+def new_run_folder_claim(out: str | Path | None, model_name: str, data: str, workspace: str | Path,
+                         writer: bool = True) -> Iterator[Path]:  # fmt: skip
+    """The folder of a new run, for the block that builds it: `out` (checked to be new or empty), or a fresh
+    model-data-time folder of `workspace` made at once (`mkdir`, which only one process can win), so that
+    trainings started in the same second each get their own (-2, -3...). A folder made here is removed again
+    when the block fails before the run wrote its run.json: bad input leaves no run folder behind.
+    `writer`: whether this process writes the run (torchrun's other ranks only name it)."""
+    made = None
+    if out is not None:
+        path = Path(out)
+        if writer:
+            check_new_run_folder(path)
+    elif not writer:
+        path = new_run_folder(model_name, data, workspace)
+    else:
+        path = made = make_new_run_folder(model_name, data, Path(workspace))
+    try:
+        yield path
+    except BaseException:
+        if made is not None:
+            _remove_unwritten_run_folder(made)
+        raise
+
+
+def make_new_run_folder(model_name: str, data: str, workspace: Path) -> Path:
+    """Make a fresh folder for a run in `workspace` (see new_run_folder), by `mkdir`, which only one process
+    can win: of two started in the same second, the second gets the next free name."""
+    try:
+        workspace.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"cannot create the workspace folder: {exc.strerror or exc}", workspace) from None
+    for _ in range(1000):
+        path = new_run_folder(model_name, data, workspace)
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue  # another training took the name between the look and the mkdir
+        except OSError as exc:
+            raise RunError(f"cannot create the run folder: {exc.strerror or exc}", path) from None
+    raise RunError("could not find a free folder name for the run", workspace)
+
+
+def _remove_unwritten_run_folder(path: Path) -> None:
+    """Remove a run folder made for a run that failed before writing run.json (its empty sub-folders and
+    released lock file go too); anything else in it is left alone."""
+    try:
+        entries = list(os.scandir(path))
+        if any(e.name == "run.json" for e in entries):
+            return
+        for entry in entries:
+            if entry.name in FOLDERS and entry.is_dir(follow_symlinks=False):
+                os.rmdir(entry.path)  # fails, and keeps it, unless empty
+            elif entry.name == ".lock" and entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+        os.rmdir(path)
+    except OSError:
+        pass
 
 
 def new_run_folder(model_name: str, data: str, workspace: str | Path) -> Path:

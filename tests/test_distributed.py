@@ -80,3 +80,12 @@ def test_a_resumed_torchrun_job_ends_exactly_where_an_uninterrupted_one_does(tmp
         )
     ]
     assert resumed.read_info()["rank_digests"] == straight.read_info()["rank_digests"]
+
+    # continued by one process: it says that the global batch halves, and the epoch goes on, not back
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    alone = subprocess.run([sys.executable, "-m", "gan_studio.cli", "train", "--resume", str(resumed.path), "--steps",
+                            "24", "--quiet"], capture_output=True, text=True, env=env, timeout=240)  # fmt: skip
+    assert alone.returncode == 0, alone.stderr[-3000:]
+    assert "global batch of 32 (2 processes x 16); it continues with 16 (1 process x 16)" in alone.stderr
+    epochs = [r["epoch"] for r in resumed.read_metrics()]
+    assert epochs == sorted(epochs) and resumed.read_info()["world_size"] == 1

@@ -71,6 +71,24 @@ def test_flips_continue_identically_after_restoring_the_stream_state():
         assert torch.equal(xe, xr) and torch.equal(ye, yr)
 
 
+@pytest.mark.parametrize(("saved_world", "resumed_world"), [(2, 1), (1, 2)])
+def test_a_stream_resumed_on_another_number_of_processes_continues_after_the_same_samples(saved_world, resumed_world):
+    """torchrun with 2 processes, resumed by one (or the other way): the epoch neither restarts nor skips."""
+    ds = shapes_dataset(n=96)
+    order = BatchStream(ds, 0, 8, seed=6)._epoch_order()  # every world size reads the epoch in this order
+    saved = [BatchStream(ds, 0, 8, seed=6, rank=r, world_size=saved_world) for r in range(saved_world)]
+    for stream in saved:
+        batches(stream, 2)
+    seen = 2 * 8 * saved_world  # samples of epoch 0 the saved run's processes took together
+    resumed = [BatchStream(ds, 0, 8, seed=6, rank=r, world_size=resumed_world) for r in range(resumed_world)]
+    for stream in resumed:
+        stream.restore(saved[0].state())
+        assert stream.resized_from == 8 * saved_world and stream.epoch == 0
+    upcoming = [stream._epoch_order()[stream.position * 8 : stream.position * 8 + 8] for stream in resumed]
+    assert sorted(np.concatenate(upcoming)) == sorted(order[seen : seen + 8 * resumed_world])
+    assert abs(resumed[0].epoch_progress - saved[0].epoch_progress) < 1e-9  # the epoch counter goes on
+
+
 def test_flip_is_refused_for_points():
     points = load_dataset("ring8")
     with pytest.raises(ConfigError, match="images only"):

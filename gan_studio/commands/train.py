@@ -112,6 +112,7 @@ def run(args) -> int:
             trainer = Trainer.from_checkpoint(resumed, values,
                                               start_from=args.from_checkpoint, callbacks=callbacks,
                                               data_progress=progress)  # fmt: skip
+        _say_if_the_global_batch_changed(trainer)
     else:
         if args.from_checkpoint:
             raise ConfigError("--from goes with --resume RUN (or use `gan-studio fork`)")
@@ -128,6 +129,17 @@ def run(args) -> int:
         del trainer  # its DDP wrappers and their pending work hold the process group: they go first
         gc.collect()
         shutdown(context)
+
+
+def _say_if_the_global_batch_changed(trainer: Trainer) -> None:
+    """A run resumed on another number of processes trains on another global batch from here on: say so once."""
+    saved, stream = trainer.stream.resized_from, trainer.stream
+    if saved is not None and launch_rank() == 0:
+        old_processes = f"{saved // stream.batch_size} process{'es' if saved // stream.batch_size != 1 else ''}"
+        now = f"{stream.world_size} process{'es' if stream.world_size != 1 else ''}"
+        print(f"gan-studio: the run trained with a global batch of {saved} ({old_processes} x {stream.batch_size}); "
+              f"it continues with {stream.global_batch} ({now} x {stream.batch_size}), after the same samples of "
+              f"epoch {stream.epoch}", file=sys.stderr)  # fmt: skip
 
 
 def _check_resume_target(run: Path, model: str | None, out: str | None) -> None:

@@ -106,7 +106,8 @@ class BatchStream:
         if flip and dataset.kind != "images":
             raise ConfigError("flip applies to images only (this dataset holds 2D points)")
         self.dataset, self.num_classes = dataset, num_classes
-        self.batch_size, self.seed, self.rank, self.flip = batch_size, seed, rank, flip
+        self.batch_size, self.seed, self.rank, self.world_size, self.flip = batch_size, seed, rank, world_size, flip
+        self.resized_from: int | None = None  # the global batch of a restored stream saved by another world size
         self.device = torch.device(device)
         self.sampler = DistributedSampler(range(len(dataset)), num_replicas=world_size, rank=rank, shuffle=True,
                                           seed=seed, drop_last=True)  # fmt: skip
@@ -149,8 +150,21 @@ class BatchStream:
         """Passes over the data so far (fractional)."""
         return self.epoch + self.position / self.batches_per_epoch
 
+    @property
+    def global_batch(self) -> int:
+        return self.batch_size * self.world_size
+
     def state(self) -> dict[str, int]:
-        return {"epoch": self.epoch, "position": self.position}
+        return {"epoch": self.epoch, "position": self.position, "global_batch": self.global_batch}
 
     def restore(self, state: dict[str, int]) -> None:
-        self.epoch, self.position, self._order = int(state["epoch"]), int(state["position"]), None
+        """Continue where a saved stream stopped. Saved by another number of processes (torchrun), its position
+        counted other batches: it continues after the same samples of the epoch (every world size takes them
+        from one order: process r of w reads items r, r+w, ... of it), rounded to a whole batch;
+        `resized_from` then holds the saved global batch."""
+        epoch, position = int(state["epoch"]), int(state["position"])
+        saved = int(state.get("global_batch", self.global_batch))  # checkpoints before the field: same size
+        if saved != self.global_batch and saved > 0:
+            position = min(round(position * saved / self.global_batch), self.batches_per_epoch)
+            self.resized_from = saved
+        self.epoch, self.position, self._order = epoch, position, None

@@ -437,12 +437,12 @@ def new_run_folder_claim(out: str | Path | None, model_name: str, data: str, wor
     model-data-time folder of `workspace` made at once (`mkdir`, which only one process can win), so that
     trainings started in the same second each get their own (-2, -3...). A folder made here is removed again
     when the block fails before the run wrote its run.json: bad input leaves no run folder behind.
-    `writer`: whether this process writes the run (torchrun's other ranks only name it)."""
+    `writer`: whether this process writes the run (torchrun's other ranks only name it; they check `out` too,
+    so that a refused folder stops every process at once instead of leaving the others waiting for it)."""
     made = None
     if out is not None:
         path = Path(out)
-        if writer:
-            check_new_run_folder(path)
+        check_new_run_folder(path)  # by every torchrun process: one that waited for a refused writer would hang
     elif not writer:
         path = new_run_folder(model_name, data, workspace)
     else:

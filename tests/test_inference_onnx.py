@@ -233,6 +233,8 @@ def test_bad_generate_arguments_are_config_errors():
         gen.generate(z, np.array([0, 3]))
     with pytest.raises(ConfigError, match="one-hot of shape"):
         gen.generate(z, np.zeros((2, 4), np.float32))
+    with pytest.raises(ConfigError, match=r"integer labels, got float64 values of shape \(2,\)"):
+        gen.generate(z, np.array([0.0, 1.5]))  # not the shape it names as accepted, but float labels
     unconditional = OnnxGenerator(exported("dcgan-32")[1].path)
     with pytest.raises(ConfigError, match="unconditional"):
         unconditional.generate(z, np.array([0, 1]))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from gan_studio.errors import ConfigError
+from gan_studio.errors import ConfigError, DataError
 
 
 @dataclass
@@ -96,9 +96,13 @@ def gather_objects(ctx: DistContext, obj) -> list:
 
 @contextmanager
 def local_main_first(ctx: DistContext):
-    """Run the block on each node's local rank 0 before the node's other ranks (e.g. a download)."""
+    """Run the block on each node's local rank 0 before the node's other ranks (e.g. a download). When local
+    rank 0 fails (it says why), the others stop with one line pointing to its message, not a gloo traceback."""
     if ctx.enabled and ctx.local_rank != 0:
-        dist.barrier()
+        try:
+            dist.barrier()
+        except RuntimeError:
+            raise DataError("the first process of this machine could not load the data: its message says why") from None
     yield
     if ctx.enabled and ctx.local_rank == 0:
         dist.barrier()

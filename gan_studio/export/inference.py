@@ -271,7 +271,9 @@ class _OnnxPart(abc.ABC):
                 raise ConfigError(f"labels must be between 0 and {self.num_classes - 1}, got {y.min()}..{y.max()}")
             y = np.eye(self.num_classes, dtype=np.float32)[y]
         if y.shape != (n, self.num_classes):
-            raise ConfigError(f"y must be one-hot of shape ({n}, {self.num_classes}) or ({n},) labels, got {y.shape}")
+            got = f"{y.dtype} values of shape {y.shape}" if y.ndim == 1 else f"shape {y.shape}"
+            raise ConfigError(f"y must be one-hot of shape ({n}, {self.num_classes}) or ({n},) integer labels, "
+                              f"got {got}")  # fmt: skip
         return y
 
 

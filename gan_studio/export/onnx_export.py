@@ -43,7 +43,9 @@ from gan_studio.store.rundir import RunDir
 DEFAULT_OPSET = 18  # the torch.export-based exporter's native opset; ONNX Runtime and TensorRT run it
 MIN_OPSET = 17
 PARITY_SAMPLES = 64  # random inputs compared between torch and ONNX Runtime
-REFERENCE_SAMPLES = 2  # inputs run through onnx.reference (pure Python: about 2 s each for a 64 px DCGAN); 2 exercise the batch axis
+REFERENCE_SAMPLES = (
+    2  # inputs run through onnx.reference (pure Python: about 2 s each for a 64 px DCGAN); 2 exercise the batch axis
+)
 TOLERANCE = 1e-4  # largest accepted difference from torch, relative to the outputs' scale (at least 1)
 EXAMPLE_BATCH = 2  # batch of the tracing inputs (not 0 or 1, so the batch axis stays symbolic)
 PART_CHOICES = ("generator", "decoder", "encoder")

@@ -46,7 +46,7 @@ PAINT_SHARE = 0.1  # live redraws are spaced so painting takes at most ~10% of t
 ANTIALIAS_LIMIT = 4000  # longer curves are drawn without antialiasing (it costs 10-100x at 100k points)
 FAMILY_GROUPS = {"gan": (LOSSES, D_OUTPUTS), "vae": (VAE_LOSS,)}  # the plots a run of each family starts with
 X_LABELS = {"step": "step", "epoch": "epoch", "time": "training time (s)"}
-OVERLAY_NAME_CHARS = 40  # of the compared run's name on its remove button
+OVERLAY_NAME_PX = 170  # of the compared run's name on its remove button: the bar stays within the dock
 MARKER_LABEL_FILL = (27, 29, 34, 200)  # behind a marker's text: readable where it crosses a curve
 MIN_PLOT_HEIGHT = 160  # px per plot (title, curves, x axis); more plots than fit scroll instead of shrinking
 
@@ -218,8 +218,8 @@ class PlotsPanel(QWidget):
                                      axisItems={"left": LogFriendlyAxis("left")})  # fmt: skip
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.addLegend(
-            offset=(8, 4), colCount=3, labelTextColor=PLOT_FOREGROUND, brush=pg.mkBrush(27, 29, 34, 70)
-        )  # faint: curves under it stay visible
+            offset=(8, 4), colCount=4, labelTextColor=PLOT_FOREGROUND, brush=pg.mkBrush(27, 29, 34, 160)
+        )  # one row for a run and a compared one; its names stay readable and curves under it still show
         plot.setLabel("bottom", X_LABELS[self.x_axis])
         plot.setLogMode(y=self.log_y)
         first = next(iter(self.plots.values()), None)
@@ -335,7 +335,8 @@ class PlotsPanel(QWidget):
         entry would widen the plots), elided; its tooltip holds every name in full."""
         names = ", ".join(self.overlays)
         self.clear_overlay_button.setVisible(bool(self.overlays))
-        shown = names if len(names) <= OVERLAY_NAME_CHARS else names[: OVERLAY_NAME_CHARS - 1] + "…"
+        metrics = self.clear_overlay_button.fontMetrics()  # elided in the middle: a run's time is at its end
+        shown = metrics.elidedText(names, Qt.TextElideMode.ElideMiddle, OVERLAY_NAME_PX)
         self.clear_overlay_button.setText(f"┄ {shown}  ✕" if names else "✕ compared")
         self.clear_overlay_button.setToolTip(f"Dashed curves (┄): {names}. Click to remove them." if names else "")
 

@@ -459,14 +459,18 @@ def test_resume_follows_moved_data_given_with_data_and_refuses_other_data(tmp_pa
 def test_resume_refuses_data_that_changed_since_the_run_started(tmp_path, capsys):
     data = tmp_path / "points.npz"
     rng = np.random.default_rng(0)
-    np.savez(data, x=rng.normal(size=(64, 2)).astype(np.float32))
+    points = rng.normal(size=(64, 2)).astype(np.float32)
+    np.savez(data, x=points)
     code, out = train(tmp_path, *TINY_GAN, "--steps", "2", data=str(data))
     assert code == 0
     np.savez(data, x=rng.normal(size=(80, 2)).astype(np.float32))  # 16 points added
     capsys.readouterr()
     line = one_line_error(capsys, main(["train", "--resume", str(out), "--steps", "3"]))
     assert "the data changed since the run started (64 samples then, 80 now)" in line
-    np.savez(data, x=rng.normal(size=(64, 2)).astype(np.float32))  # back to 64: the resume goes on
+    np.savez(data, x=rng.normal(size=(64, 2)).astype(np.float32))  # replaced in place by as many other points
+    line = one_line_error(capsys, main(["train", "--resume", str(out), "--steps", "3"]))
+    assert "the data here changed since the run trained on it" in line and "points.npz" in line
+    np.savez(data, x=points)  # put back: the resume goes on
     assert main(["train", "--resume", str(out), "--steps", "3"]) == 0
 
 

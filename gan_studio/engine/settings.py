@@ -250,15 +250,19 @@ def _data_now(info: dict, trained_on: str, given: Any) -> str:
 def checked_data_record(info: dict, dataset, data: str) -> dict[str, Any]:
     """What a resume records in run.json of the data it trains on (`dataset`, found at `data`): its description
     and, when it found the data in a new place, the places it was in before (checkpoints saved there still
-    belong to the run). A DataError unless it is the data the run trained on: the same size (run.json's) and,
-    in a new place, the same samples (their fingerprint)."""
+    belong to the run). A DataError unless it is the data the run trained on: the same size (run.json's) and
+    the same samples (their fingerprint, when run.json holds one), in its place or a new one."""
     recorded = info["dataset"] if isinstance(info.get("dataset"), dict) else {}
     change = data_change(recorded.get("size"), len(dataset))
     if change:
         raise DataError(f"{change}: a resume continues on the same data; start a new run to train on this", data)
     record: dict[str, Any] = {"dataset": dataset.describe()}  # its sample fingerprint included
     before = run_data_spec(info)
-    if not before or before == data:
+    if not before or before == data:  # the same place: the same samples, unless replaced in place
+        if recorded.get("sample_fingerprint") and record["dataset"]["sample_fingerprint"] != recorded["sample_fingerprint"]:
+            raise DataError("the data here changed since the run trained on it (other samples, as many as before): "
+                            "a resume continues on the same data; put it back, or start a new run to train on this",
+                            data)  # fmt: skip
         return record
     if not recorded.get("sample_fingerprint"):
         raise DataError("this run's record holds no fingerprint of its data (it was started by an older version), "

@@ -355,22 +355,42 @@ def test_a_read_only_run_folder_is_one_line(finished, monkeypatch, capsys):
 
 
 # 8. signals and exit codes --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_stops_saves_and_exits_with_its_own_code(tmp_path, signum, code):
-    out = tmp_path / "run"
+def _training_process(out: Path, **popen) -> subprocess.Popen:
+    """`gan-studio train` of a long tiny run into `out`, once it logged a few steps."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     argv = [sys.executable, "-m", "gan_studio.cli", "train", "gan", "--data", "ring8", *TINY_CLI, "--steps",
             "1000000", "--log-every", "1", "--out", str(out), "--quiet"]  # fmt: skip
-    proc = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True, **popen)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and len(RunDir(out).read_metrics()) < 5:
         time.sleep(0.05)
+    return proc
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_a_signal_stops_saves_and_exits_with_its_own_code(tmp_path, signum, code):
+    """SIGHUP: the terminal of a headless training closed (a dropped ssh session)."""
+    out = tmp_path / "run"
+    proc = _training_process(out)
     proc.send_signal(signum)
     assert proc.wait(timeout=60) == code, proc.stderr.read()
     info = RunDir(out).read_info()
     assert info["status"] == "stopped"
     assert ckpt.load_checkpoint(out / "checkpoints" / "last.pt")["step"] == info["step"]
     assert main(["train", "--resume", str(out), "--steps", str(info["step"] + 2), "--quiet"]) == 0
+
+
+def test_a_training_started_under_nohup_goes_on_after_a_hangup(tmp_path):
+    out = tmp_path / "run"
+    proc = _training_process(out, preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))  # as nohup
+    proc.send_signal(signal.SIGHUP)
+    logged = len(RunDir(out).read_metrics())
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(RunDir(out).read_metrics()) < logged + 20:
+        time.sleep(0.05)
+    assert proc.poll() is None and len(RunDir(out).read_metrics()) >= logged + 20
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 143
 
 
 @pytest.mark.parametrize("command", ["eval", "sample", "export", "fork", "runs", "data"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import gc
 import signal
 import sys
@@ -168,9 +169,9 @@ def _data_progress(args):
 def drive(trainer: Trainer, quiet: bool = False) -> int:
     """Run the trainer to the end with a progress line; the exit code says how it ended.
 
-    Ctrl-C or SIGTERM stops after the current step, saves a checkpoint (status "stopped") and
-    exits 128 + the signal (130, 143), so scripts can tell a stop from a finish; a second Ctrl-C
-    aborts at once. Divergence exits 3, a failure 1.
+    Ctrl-C, SIGTERM or a hangup (the terminal closed) stops after the current step, saves a checkpoint
+    (status "stopped") and exits 128 + the signal (130, 143, 129), so scripts can tell a stop from a finish;
+    a second Ctrl-C aborts at once. Divergence exits 3, a failure 1.
     """
     bar = ProgressBar(trainer.total_steps, enabled=not quiet and trainer.dist.is_main)
     received: list[int] = []
@@ -179,6 +180,8 @@ def drive(trainer: Trainer, quiet: bool = False) -> int:
         received.append(signum)
         if len(received) > 1 and signum == signal.SIGINT:
             raise KeyboardInterrupt
+        if signum == HANGUP:  # the terminal is gone (a dropped ssh session): writing to it would fail
+            sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the process
         if trainer.dist.is_main:
             print(f"\n{signal.Signals(signum).name}: stopping after this step (Ctrl-C again to abort)...",
                   file=sys.stderr)  # fmt: skip
@@ -186,7 +189,7 @@ def drive(trainer: Trainer, quiet: bool = False) -> int:
 
     previous = {}
     if _main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in _stopping_signals():
             previous[signum] = signal.signal(signum, on_signal)
     status, code = "finished", EXIT_OK
     try:
@@ -222,6 +225,17 @@ def drive(trainer: Trainer, quiet: bool = False) -> int:
     if status == "stopped" and received:
         return 128 + received[0]
     return code
+
+
+HANGUP = getattr(signal, "SIGHUP", None)  # none on Windows
+
+
+def _stopping_signals() -> list[int]:
+    """Ctrl-C, SIGTERM and the hangup of a closed terminal (unless started under nohup, which ignores it)."""
+    signals = [signal.SIGINT, signal.SIGTERM]
+    if HANGUP is not None and signal.getsignal(HANGUP) is not signal.SIG_IGN:
+        signals.append(HANGUP)
+    return signals
 
 
 def _main_thread() -> bool:

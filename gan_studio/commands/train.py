@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import gc
+import os
 import signal
 import sys
 import threading

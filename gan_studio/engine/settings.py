@@ -259,7 +259,10 @@ def checked_data_record(info: dict, dataset, data: str) -> dict[str, Any]:
     record: dict[str, Any] = {"dataset": dataset.describe()}  # its sample fingerprint included
     before = run_data_spec(info)
     if not before or before == data:  # the same place: the same samples, unless replaced in place
-        if recorded.get("sample_fingerprint") and record["dataset"]["sample_fingerprint"] != recorded["sample_fingerprint"]:
+        if (
+            recorded.get("sample_fingerprint")
+            and record["dataset"]["sample_fingerprint"] != recorded["sample_fingerprint"]
+        ):
             raise DataError("the data here changed since the run trained on it (other samples, as many as before): "
                             "a resume continues on the same data; put it back, or start a new run to train on this",
                             data)  # fmt: skip

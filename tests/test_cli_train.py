@@ -147,7 +147,11 @@ def test_sample_export_and_eval_take_a_kept_checkpoint_with_from(tmp_path, capsy
     damaged[len(damaged) // 2] ^= 0xFF  # a flipped byte: the message's advice must work
     last.write_bytes(bytes(damaged))
     line = one_line_error(capsys, main(["sample", str(out), "--out", str(tmp_path / "x.png")]))
-    assert "--from step-N" in line and "good" not in line
+    assert "--from step-N" in line and "the run keeps step-4, step-8" in line and "good" not in line
+    last.write_bytes(last.read_bytes()[:1000])  # truncated (a copy cut short): the same way out
+    for argv in (["sample", str(out)], ["train", "--resume", str(out), "--steps", "9"], ["fork", str(out)]):
+        line = one_line_error(capsys, main(argv))
+        assert "corrupt or truncated" in line and "the run keeps step-4, step-8" in line, line
     assert main(["sample", str(out), "--from", "step-8", "--out", str(tmp_path / "x.png")]) == 0
     line = one_line_error(capsys, main(["sample", str(tmp_path / "early.png"), "--from", "step-4"]))
     assert "no such run directory" in line or "--from" in line

@@ -125,8 +125,7 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
         raise CheckpointError(f"corrupt checkpoint: {problem}", path)
     bad = nonfinite_entry(data)  # GAN Studio never saves such a state: the file was damaged or planted
     if bad:
-        raise CheckpointError(f"refused: {bad[:120]} holds NaN or infinite values (use an earlier kept "
-                              "checkpoint: --from step-N)", path)  # fmt: skip
+        raise CheckpointError(f"refused: {bad[:120]} holds NaN or infinite values", path)
     return data
 
 
@@ -139,8 +138,7 @@ def _verify_checksums(fh, path: Path) -> None:
             raise CheckpointError("not a checkpoint written by GAN Studio (compressed parts)", path)
         damaged = archive.testzip()  # reads each part once, comparing its checksum
     if damaged is not None:
-        raise CheckpointError(f"damaged checkpoint: {shorten(damaged, 120)} fails its checksum (use an earlier "
-                              "kept checkpoint: --from step-N)", path)  # fmt: skip
+        raise CheckpointError(f"damaged checkpoint: {shorten(damaged, 120)} fails its checksum", path)
 
 
 MAX_DATA_ELEMENTS = 1 << 24  # values in one sample (a 4096x4096 RGB image); beyond that the data_info is corrupt

@@ -15,8 +15,8 @@ from pathlib import Path
 from gan_studio.errors import CheckpointError, GanStudioError, RunError
 from gan_studio.events import Metrics, Sample, event_from_json, metrics_from_record
 from gan_studio.files import atomic_write, read_regular
-from gan_studio.store.checkpoint import load_checkpoint, numbered_checkpoints, run_mismatch, save_checkpoint
-from gan_studio.store.loaded import resolve_checkpoint
+from gan_studio.store.checkpoint import numbered_checkpoints, run_mismatch, save_checkpoint
+from gan_studio.store.loaded import load_run_checkpoint, resolve_checkpoint
 from gan_studio.store.pictures import MAX_PICTURE_PIXELS
 from gan_studio.store.rundir import MAX_FRAME_BYTES, RunDir, check_new_run_folder, make_new_run_folder
 
@@ -41,7 +41,7 @@ def fork_run(source: str | Path, start_from: str = "last", out: str | Path | Non
     checkpoint_path = resolve_checkpoint(src, start_from)
     if not checkpoint_path.exists() and not checkpoint_path.is_symlink():
         raise RunError("the run has no checkpoint to fork from", src.path)
-    state = load_checkpoint(checkpoint_path)  # refuses a FIFO, a symlink or a damaged file, naming it
+    state = load_run_checkpoint(src, checkpoint_path)  # refuses a FIFO, a symlink or a damaged file, naming it
     mismatch = run_mismatch(state, info)
     if mismatch:
         raise CheckpointError(f"the checkpoint does not belong to this run: {mismatch}", checkpoint_path)

@@ -7,6 +7,7 @@ loaded (it is what the run's sample grids show).
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,13 +85,26 @@ def resume_record(run: RunDir, info: dict, start_from: str | None) -> tuple[dict
     stopped) the settings run.json records, to start it again from step 0: (those, last.pt's path, False)."""
     path = resolve_checkpoint(run, start_from)
     if path.exists():
-        return load_checkpoint(path), path, True
+        return load_run_checkpoint(run, path), path, True
     if (start_from is None and isinstance(info.get("model"), str) and info.get("status") not in ("finished", "stopped")
             and not numbered_checkpoints(run.checkpoints_dir)):  # fmt: skip
         record = {"model_name": info["model"], "model_config": info.get("model_config") or {},
                   "train_config": info.get("train_config") or {}, "data_info": info.get("data_info") or {}}  # fmt: skip
         return record, path, False
     raise missing_checkpoint(run, info)
+
+
+def load_run_checkpoint(run: RunDir, path: Path) -> dict:
+    """load_checkpoint of one of a run's checkpoints; when it is damaged (truncated, a flipped byte, NaN, not a
+    regular file), the message names the run's other kept checkpoints and how to use one."""
+    try:
+        return load_checkpoint(path)
+    except CheckpointError as exc:
+        others = [f"step-{step}" for step, kept in numbered_checkpoints(run.checkpoints_dir) if kept != path]
+        if not others or not os.path.lexists(path):
+            raise
+        raise CheckpointError(f"{exc.reason}; the run keeps {', '.join(others[-5:])}: sample, export, resume or "
+                              "fork from one with --from step-N", exc.path) from None  # fmt: skip
 
 
 def missing_checkpoint(run: RunDir, info: dict) -> RunError:
@@ -132,7 +146,7 @@ def load_run(
         if not run.exists():
             raise RunError("not a run directory (no run.json, no checkpoint)", run.path)
         raise missing_checkpoint(run, info)
-    data = load_checkpoint(ckpt_path)
+    data = load_run_checkpoint(run, ckpt_path)
     mismatch = run_mismatch(data, info)
     if mismatch:
         raise CheckpointError(f"the checkpoint does not belong to this run: {mismatch}", ckpt_path)

@@ -115,6 +115,15 @@ def test_runs_on_an_empty_folder(tmp_path, capsys):
     assert "no runs" in capsys.readouterr().out
 
 
+def test_runs_given_a_run_folder_lists_that_run(tmp_path, capsys):
+    train(tmp_path, *TINY_GAN, "--steps", "2", name="a-run")
+    train(tmp_path, *TINY_GAN, "--steps", "3", name="b-run")
+    capsys.readouterr()
+    assert main(["runs", str(tmp_path / "b-run")]) == 0
+    rows = capsys.readouterr().out.splitlines()[1:]
+    assert [row.split()[0] for row in rows] == ["b-run"]  # not "no runs in b-run"
+
+
 def test_sample_writes_the_same_grid_for_the_same_seed(tmp_path, capsys):
     code, out = train(tmp_path, "--steps", "2", "--batch-size", "16", "--ngf", "4", "--ndf", "4", "--latent-dim",
                       "4", "--sample-every", "0", model="cdcgan", data=str(_tiny_image_npz(tmp_path)))  # fmt: skip

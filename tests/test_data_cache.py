@@ -287,6 +287,9 @@ def test_one_error_lists_every_bad_file_up_to_twenty_and_counts_the_rest(tmp_pat
     assert "25 of 33 image files cannot be used" in message and "and 5 more" in message
     assert message.count("/bad0") == 20 and "\n" not in message
     assert "FIFO" in message and "--skip-bad-files" in message and '"skip bad files"' in message  # the app's box too
+    (folder / "cats" / "bad000.png").write_bytes(b"")
+    with pytest.raises(DataError, match=r"bad000.png \(empty file \(0 bytes\)\)"):  # said so, not "corrupt"
+        load_dataset(str(folder), image_size=16)
 
 
 def test_skip_bad_files_trains_on_the_rest_and_records_them(tmp_path):

@@ -351,6 +351,14 @@ def test_more_than_ten_thousand_class_folders_are_refused(tmp_path):
         load_dataset(str(folder), image_size=8)
 
 
+def test_two_classes_of_one_name_are_refused(tmp_path):
+    """A class chosen by name (sample --label a, the explorer) would always be the first of them."""
+    path = tmp_path / "d.npz"
+    np.savez(path, x=np.zeros((3, 2), np.float32), y=np.array([0, 1, 2]), class_names=np.array(["a", "b", "a"]))
+    with pytest.raises(DataError, match="classes 0 and 2 have the same name 'a'"):
+        load_dataset(str(path))
+
+
 def test_class_names_are_bounded_in_length(tmp_path):
     path = tmp_path / "d.npz"
     np.savez(path, x=np.zeros((2, 4, 4), np.uint8), y=np.array([0, 1]), class_names=np.array([b"a", b"b" * 20_000_000]))

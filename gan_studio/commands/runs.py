@@ -8,6 +8,7 @@ metrics.jsonl (gan_studio.evaluate.advisor).
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -36,6 +37,9 @@ def run(args) -> int:
         raise RunError("no such folder" if not root.exists() else "is not a folder (give the folder holding runs)",
                        root)  # fmt: skip
     runs = list_runs(root)
+    if not runs and args.workspace and os.path.lexists(root / "run.json"):  # a run's own folder: list that run
+        runs = list_runs(root.parent)
+        runs = [r for r in runs if r["name"] == root.name] or runs
     if not runs:
         print(f"no runs in {root}")
         return 0

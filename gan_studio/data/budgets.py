@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from gan_studio.errors import DataError
+from gan_studio.errors import DataError, shorten
 
 MAX_CLASSES = 10_000  # class labels 0..9,999
 MAX_CLASS_NAME_CHARS = 256  # a folder name cannot be longer on common file systems
@@ -103,6 +103,12 @@ def check_class_names(names: list[str], source: str | Path | None = None) -> lis
     for i, name in enumerate(names):
         if len(name) > MAX_CLASS_NAME_CHARS:
             raise DataError(f"class name {i} is {len(name):,} characters long (at most {MAX_CLASS_NAME_CHARS})", source)
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name and name in seen:  # a label chosen by name (--label, the explorer) would always pick the first
+            raise DataError(f"classes {seen[name]} and {i} have the same name '{shorten(name, 60)}': give each class "
+                            "its own name", source)  # fmt: skip
+        seen[name] = i
     return names
 
 

@@ -73,6 +73,8 @@ def _normal_mode(img: Image.Image) -> Image.Image:
 
 def decode_square(data: bytes, size: int) -> np.ndarray:
     """The image in `data` as uint8 (size, size, 3): centre square, LANCZOS-resized, upright, RGB."""
+    if not data:
+        raise BadImage("empty file (0 bytes)")
     try:
         img = _open(data)
         with img:

@@ -380,6 +380,36 @@ def test_a_signal_stops_saves_and_exits_with_its_own_code(tmp_path, signum, code
     assert main(["train", "--resume", str(out), "--steps", str(info["step"] + 2), "--quiet"]) == 0
 
 
+def test_a_training_whose_output_reader_went_away_stops_with_a_checkpoint(tmp_path):
+    """`gan-studio train ... 2>&1 | head -n 1`: the broken pipe must not end the run unsaved, yet "stopped"."""
+    out = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    argv = [sys.executable, "-m", "gan_studio.cli", "train", "gan", "--data", "ring8", *TINY_CLI, "--steps",
+            "1000000", "--log-every", "1", "--checkpoint-every", "100000", "--out", str(out)]  # fmt: skip
+    proc = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr.readline().startswith("run: ")
+    proc.stderr.close()  # the reader has all it wants
+    assert proc.wait(timeout=90) == 141
+    info = RunDir(out).read_info()
+    assert info["status"] == "stopped" and ckpt.load_checkpoint(out / "checkpoints" / "last.pt")["step"] == info["step"]
+
+
+def test_a_run_given_up_between_checkpoints_is_not_called_stopped(tmp_path):
+    """Ctrl-C twice (or a caller that stops iterating) ends it unsaved: it reads as interrupted and resumes from
+    its last checkpoint, instead of claiming "stopped" at a step no checkpoint holds."""
+    trainer = make_trainer(tmp_path / "run", steps=1000, checkpoint_every=5)
+    for _event in trainer:
+        if trainer.step >= 8:
+            break  # the caller stops iterating: the trainer's generator is closed at step 8, last saved at 5
+    assert trainer.step == 8
+    trainer.lock.release()
+    info = RunDir(tmp_path / "run").read_info()
+    assert info["status"] == "running"
+    assert list_runs(tmp_path)[0]["status"] == "interrupted"
+    resumed = Trainer.from_checkpoint(tmp_path / "run", {"steps": 9})
+    assert resumed.step == 5
+
+
 def test_a_training_started_under_nohup_goes_on_after_a_hangup(tmp_path):
     out = tmp_path / "run"
     proc = _training_process(out, preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))  # as nohup

@@ -181,7 +181,7 @@ def drive(trainer: Trainer, quiet: bool = False) -> int:
         if len(received) > 1 and signum == signal.SIGINT:
             raise KeyboardInterrupt
         if signum == HANGUP:  # the terminal is gone (a dropped ssh session): writing to it would fail
-            sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the process
+            _mute_output()
         if trainer.dist.is_main:
             print(f"\n{signal.Signals(signum).name}: stopping after this step (Ctrl-C again to abort)...",
                   file=sys.stderr)  # fmt: skip
@@ -192,24 +192,22 @@ def drive(trainer: Trainer, quiet: bool = False) -> int:
         for signum in _stopping_signals():
             previous[signum] = signal.signal(signum, on_signal)
     status, code = "finished", EXIT_OK
+    output_lost: list[OSError] = []
     try:
         for event in trainer:
-            if isinstance(event, Metrics):
-                bar.update(event)
-            elif isinstance(event, Started) and trainer.dist.is_main:
-                print(f"run: {trainer.run.path}", file=sys.stderr)
-            elif isinstance(event, Advice) and trainer.dist.is_main:
-                bar.close()
-                print(f"advice at step {event.step}: {event.message} {event.action}", file=sys.stderr)
-            elif isinstance(event, Diverged):
-                bar.close()
-                print(f"gan-studio: diverged: {event.message}", file=sys.stderr)
+            if isinstance(event, Diverged):
                 status, code = "diverged", EXIT_DIVERGED
             elif isinstance(event, Finished):
                 status = event.status
             elif isinstance(event, Failed):
-                bar.close()
                 status, code = "failed", EXIT_FAILED
+            try:
+                _show(event, bar, trainer)
+            except OSError as exc:  # the reader went away (`| head`, a dead `| tee`) or the log's disk is full
+                if not output_lost:
+                    output_lost.append(exc)
+                    _mute_output()
+                    trainer.stop()  # after this step, with a checkpoint: nothing trained is lost
     except GanStudioError as exc:
         if status != "failed":
             raise  # refused before training began: bad input, exit 2
@@ -217,14 +215,38 @@ def drive(trainer: Trainer, quiet: bool = False) -> int:
         print(f"gan-studio: error: {one_line}", file=sys.stderr)  # failed while training (a full disk...): exit 1
         return EXIT_FAILED
     finally:
-        bar.close()
+        with contextlib.suppress(OSError):
+            bar.close()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     if trainer.dist.is_main and status in ("finished", "stopped"):
         print(f"{status} at step {trainer.step}: {trainer.run.path}", file=sys.stderr)
     if status == "stopped" and received:
         return 128 + received[0]
+    if status == "stopped" and output_lost:
+        return 128 + signal.SIGPIPE if isinstance(output_lost[0], BrokenPipeError) else EXIT_FAILED
     return code
+
+
+def _show(event, bar: ProgressBar, trainer: Trainer) -> None:
+    """What a person sees of an event: the progress line, the run's folder, advice, divergence."""
+    if isinstance(event, Metrics):
+        bar.update(event)
+    elif isinstance(event, Started) and trainer.dist.is_main:
+        print(f"run: {trainer.run.path}", file=sys.stderr)
+    elif isinstance(event, Advice) and trainer.dist.is_main:
+        bar.close()
+        print(f"advice at step {event.step}: {event.message} {event.action}", file=sys.stderr)
+    elif isinstance(event, Diverged):
+        bar.close()
+        print(f"gan-studio: diverged: {event.message}", file=sys.stderr)
+    elif isinstance(event, Failed):
+        bar.close()
+
+
+def _mute_output() -> None:
+    """Send the rest of the process's output nowhere: where it went can no longer take it."""
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the process
 
 
 HANGUP = getattr(signal, "SIGHUP", None)  # none on Windows

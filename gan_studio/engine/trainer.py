@@ -232,8 +232,9 @@ class Trainer:
                 raise
             raise error from None
         except (KeyboardInterrupt, GeneratorExit):
-            # the consumer gave up (Ctrl-C twice, or stopped iterating): the run ends here, unsaved
-            if self.status not in ("finished", "stopped", "diverged", "failed"):
+            # the consumer gave up (Ctrl-C twice, or stopped iterating): the run ends here, unsaved. It is
+            # "stopped" only when its last step is saved; else it reads as interrupted and resumes from last.pt
+            if self.status not in ("finished", "stopped", "diverged", "failed") and self._checkpoint_step == self.step:
                 self.status = "stopped"
                 self._record_quietly(Finished(self.step, status="stopped", reason="interrupted"))
             raise

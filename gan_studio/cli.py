@@ -22,6 +22,7 @@ import threading
 
 from gan_studio import __version__
 from gan_studio.errors import GanStudioError, printable
+from gan_studio.files import DISK_FULL_ERRNOS
 
 COMMANDS = ["app", "train", "runs", "sample", "export", "eval", "fork", "data", "screenshot"]
 
@@ -127,6 +128,9 @@ def _silence_stdout() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; its exit code (see the README: 0 done, 2 bad input, 130 interrupted, 141 output closed)."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:  # started with that stream closed (`>&-`): its output goes nowhere
+            setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115 - for the rest of the process
     try:
         code = _run_command(argv)
         sys.stdout.flush()  # here, not at exit: a closed pipe is then caught below
@@ -134,6 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `gan-studio data info | head`: the reader has all it wants
         _silence_stdout()
         return 128 + signal.SIGPIPE  # as a tool killed by SIGPIPE
+    except OSError as exc:
+        if exc.errno not in DISK_FULL_ERRNOS:
+            raise
+        _silence_stdout()  # `gan-studio runs > /dev/full`, or a file on a disk that filled
+        print(f"gan-studio: error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 def _run_command(argv: list[str] | None) -> int:

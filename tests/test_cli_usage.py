@@ -72,6 +72,21 @@ def test_output_into_a_pipe_closed_early_ends_quietly_without_a_traceback(tmp_pa
     assert process.wait(timeout=120) == 141 and stderr == ""
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_output_onto_a_full_disk_or_a_closed_stream_is_one_line_or_nothing(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "-m", "gan_studio", "runs", str(tmp_path)]
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE, text=True, env=env, timeout=120)
+    assert (
+        result.returncode == 1
+        and result.stderr == "gan-studio: error: cannot write the output: No space left on device\n"
+    )
+    closed = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, timeout=120,
+                            pass_fds=(), preexec_fn=lambda: os.close(1))  # fmt: skip  # as `>&-`
+    assert closed.returncode == 0 and "Traceback" not in closed.stderr
+
+
 @pytest.mark.parametrize("command", ["eval", "export", "fork"])
 def test_a_file_given_as_the_run_is_named_as_a_file(tmp_path, capsys, command):
     """eval and export said "cannot create the folder ... use --no-save", then "no such run directory"."""

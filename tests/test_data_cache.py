@@ -366,6 +366,16 @@ def test_parallel_decoding_gives_the_same_file_as_serial(tmp_path, monkeypatch):
     assert seen[-1] == (600, 600) and all(t == 600 for _, t in seen)
 
 
+def test_too_little_disk_space_says_what_it_needs_including_the_spare_room(tmp_path, monkeypatch):
+    """'needs 52.7 MB, 60.0 MB are free' read as a contradiction: the spare room is said too."""
+    import shutil
+
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(shutil, "disk_usage", lambda _path: usage._replace(free=60 * 2**20))
+    with pytest.raises(DataError, match=r"it needs 50.0 MB and 64.0 MB to spare, 60.0 MB are free"):
+        cache_mod.check_disk_space(tmp_path, 50 * 2**20)
+
+
 def test_progress_counts_every_file_the_error_counts(tmp_path):
     """A stray top-level image of a class folder is left out before decoding: progress ends at the same total
     as the bad-files message ("1 of 601 image files"), not at 600/600."""

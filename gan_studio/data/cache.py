@@ -413,15 +413,19 @@ def block_crcs(rows: np.ndarray) -> list[int]:
     return [zlib.crc32(np.ascontiguousarray(rows[i : i + BLOCK_ROWS])) for i in range(0, len(rows), BLOCK_ROWS)]
 
 
+DISK_SPARE_BYTES = 64 * 2**20  # left free beside a prepared file: the disk's other users need some too
+
+
 def check_disk_space(folder: Path, nbytes: int) -> None:
     import shutil
 
     folder.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(folder).free
-    if nbytes + 64 * 2**20 > free:
+    if nbytes + DISK_SPARE_BYTES > free:
         raise DataError(
-            f"not enough disk space to prepare the dataset: it needs {human_bytes(nbytes)}, "
-            f"{human_bytes(free)} are free (set GAN_STUDIO_CACHE to a folder on a larger disk)",
+            f"not enough disk space to prepare the dataset: it needs {human_bytes(nbytes)} and "
+            f"{human_bytes(DISK_SPARE_BYTES)} to spare, {human_bytes(free)} are free (set GAN_STUDIO_CACHE to a "
+            "folder on a larger disk)",
             folder,
         )
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
 import torch
 
 from gan_studio.cli import main
+from gan_studio.errors import DataError
 from gan_studio.evaluate.classifier import get_classifier
 from gan_studio.evaluate.reference import reference_data
 
@@ -55,6 +57,14 @@ def test_damaged_cache_file_is_retrained_not_trusted(mnist_dir, mnist_cache, tmp
     from gan_studio.evaluate.classifier import cached_classifier
 
     assert cached_classifier(reference, cache_dir=tmp_path) is None
+    data = torch.load(path, weights_only=True)
+    next(iter(data["state"].values())).fill_(float("nan"))  # valid file, NaN weights: eval would fail in linalg
+    torch.save(data, copy)
+    assert cached_classifier(reference, cache_dir=tmp_path) is None
+    copy.unlink()
+    os.mkfifo(copy)  # refused at once by name, not after training a new one for seconds
+    with pytest.raises(DataError, match="cached evaluation classifier is a FIFO"):
+        cached_classifier(reference, cache_dir=tmp_path)
 
 
 def test_eval_cdcgan_on_mnist_reports_label_accuracy_and_nearest_images(mnist_dir, mnist_cache, tmp_path,

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from gan_studio.errors import DataError
 from gan_studio.evaluate import EvaluationCancelled
 from gan_studio.evaluate.reference import ReferenceData
+from gan_studio.files import UnsafeFileError, check_regular
 from gan_studio.paths import user_cache_dir
 from gan_studio.store.checkpoint import save_checkpoint
 
@@ -149,8 +150,11 @@ def cache_path(reference: ReferenceData, cache_dir: str | Path | None = None) ->
 def cached_classifier(reference: ReferenceData, cache_dir=None, device="cpu") -> Classifier | None:
     """The cached classifier of this dataset, or None when there is none (or it is unreadable)."""
     path = cache_path(reference, cache_dir)
-    if not path.is_file():
-        return None
+    try:
+        if check_regular(path) is None:  # a symlink, FIFO or folder there is refused now, not after training
+            return None
+    except UnsafeFileError as exc:
+        raise DataError(f"the cached evaluation classifier {exc.reason}: remove it", path) from None
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
         if not isinstance(data, dict) or data.get("format") != CLASSIFIER_FORMAT:
@@ -159,6 +163,8 @@ def cached_classifier(reference: ReferenceData, cache_dir=None, device="cpu") ->
             return None
         net = FeatureNet(int(data["channels"]), int(data["num_classes"]))
         net.load_state_dict(data["state"])
+        if not all(torch.isfinite(t).all() for t in net.state_dict().values() if t.is_floating_point()):
+            return None  # NaN weights: damaged, retrained like an unreadable file
     except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError, KeyError, ValueError,
             TypeError):  # fmt: skip
         return None  # a damaged cache file is simply retrained

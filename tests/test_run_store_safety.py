@@ -90,6 +90,16 @@ def test_a_symlinked_entry_is_refused_and_what_it_points_to_is_untouched(finishe
     assert "error" in next(r for r in list_runs(finished.parent) if r["name"] == "run")
 
 
+def test_a_symlinked_run_in_the_workspace_is_not_followed_and_says_its_real_path(finished, tmp_path, cli):
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "linked").symlink_to(finished, target_is_directory=True)
+    summary = list_runs(workspace)[0]
+    assert "not followed here: use it by its own path" in summary["error"] and str(finished) in summary["error"]
+    code, _ = cli("sample", str(finished), "--out", str(tmp_path / "s.png"))  # as the message says: it works
+    assert code == 0
+
+
 def test_a_symlinked_sample_grid_is_not_listed(finished, tmp_path):
     secret = tmp_path / "secret.png"
     secret.write_bytes(b"outside")

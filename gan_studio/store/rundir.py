@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gan_studio.errors import GanStudioError, RunError
+from gan_studio.errors import GanStudioError, RunError, shorten
 from gan_studio.events import RUN_STATUSES, Event, Metrics
 from gan_studio.files import (
     HARD_LINKED,
@@ -343,8 +343,10 @@ def list_runs(workspace: str | Path) -> list[dict[str, Any]]:
     for child in children:
         path = Path(child.path)
         if child.is_symlink():
-            if (path / "run.json").exists():
-                runs.append({"path": str(path), "name": child.name, "error": "the run folder is a symlink: not opened"})
+            if (path / "run.json").exists():  # a link in the workspace is not followed; a path given by hand is
+                target = shorten(os.path.realpath(path), 200)
+                runs.append({"path": str(path), "name": child.name,
+                             "error": f"the run folder is a symlink, not followed here: use it by its own path {target}"})  # fmt: skip
             continue
         if not child.is_dir(follow_symlinks=False):
             continue

@@ -420,6 +420,17 @@ def test_a_run_given_up_between_checkpoints_is_not_called_stopped(tmp_path):
     assert resumed.step == 5
 
 
+def test_a_run_folder_moved_away_while_it_trains_is_not_made_again(tmp_path):
+    """Writing on would make a new folder at the old path (checkpoints, grids, no run.json) and split the run."""
+    out = tmp_path / "run"
+    trainer = make_trainer(out, steps=1000, checkpoint_every=5, sample_every=5)
+    with pytest.raises(RunError, match="the run folder was moved or deleted while it trained"):
+        for event in trainer:
+            if isinstance(event, Checkpoint) and event.step == 5:
+                out.rename(tmp_path / "moved")
+    assert not out.exists() and RunDir(tmp_path / "moved").read_info()["step"] <= 5
+
+
 def test_a_training_started_under_nohup_goes_on_after_a_hangup(tmp_path):
     out = tmp_path / "run"
     proc = _training_process(out, preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))  # as nohup

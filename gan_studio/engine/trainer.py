@@ -338,6 +338,7 @@ class Trainer:
     def _write_sample(self) -> Sample:
         real = real_points(self.dataset) if self.data_info.kind == "points" else None
         picture = samples_picture(self.generate_fixed(), self.model.output_range, GRID_COLUMNS, real_points=real)
+        ckpt.check_run_still_there(self.run.path, f"the sample grid of step {self.step}")
         path = save_png(picture, self.run.sample_path(self.step))
         self._sample_step = self.step
         return Sample(self.step, path=self.run.relative(path))

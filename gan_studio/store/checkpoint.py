@@ -35,12 +35,21 @@ def save_checkpoint(state: dict, path: str | Path) -> None:
     atomic_write(path, lambda fh: torch.save(state, fh))
 
 
+def check_run_still_there(run_path: Path, what: str) -> None:
+    """RunError when the run's folder was moved or deleted while it trained: writing on would make a new folder
+    at the old path (`what` was not saved) and split the run in two."""
+    if not os.path.lexists(Path(run_path) / "run.json"):
+        raise RunError(f"the run folder was moved or deleted while it trained: {what} was not saved, and nothing "
+                       "more is written here", run_path)  # fmt: skip
+
+
 def save_run_checkpoint(state: dict, run_path: Path, keep: int, previous_step: int | None) -> None:
     """A run's checkpoints/last.pt of state["step"] and, when `keep`, its kept copy step-N.pt (the `keep`
     newest stay). A full disk or a read-only folder is a RunError naming the checkpoint really on disk
     (`previous_step`: the step of last.pt before this save, None when the run had none)."""
     folder, step = Path(run_path) / "checkpoints", int(state["step"])
     numbered, saved = f"step-{step:07d}.pt", previous_step
+    check_run_still_there(run_path, f"the checkpoint of step {step}")
     try:
         save_checkpoint(state, folder / "last.pt")
         saved = step

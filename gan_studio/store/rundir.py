@@ -34,7 +34,7 @@ from gan_studio.files import (
     read_regular,
     remove_stale_temp_files,
 )
-from gan_studio.store.checkpoint import numbered_checkpoints
+from gan_studio.store.checkpoint import check_run_still_there, numbered_checkpoints
 from gan_studio.store.jsonl import dumps_line, filtered_lines, json_safe, parse_json, read_jsonl, tail_records
 from gan_studio.store.lock import abandoned_here
 from gan_studio.store.pictures import save_png
@@ -294,6 +294,7 @@ class RunDir:
 
     def write_picture(self, picture, path: Path) -> Path:
         """save_png into the run; a read-only folder or a full disk is one RunError."""
+        check_run_still_there(self.path, self.relative(path))
         written: list[Path] = []
         self._write(lambda: written.append(save_png(picture, path)))
         return written[0]

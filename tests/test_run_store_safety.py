@@ -143,6 +143,17 @@ def test_a_second_trainer_is_refused_and_told_who_holds_the_run(finished, cli):
     assert events.count("start") == 1  # the refused trainers wrote nothing
 
 
+def test_a_lock_file_deleted_while_the_run_trains_does_not_let_a_second_trainer_in(finished):
+    """A sync tool or a clean-up of dot files removes RUN/.lock: the run folder's own lock still holds it."""
+    with RunLock(finished, who="the GAN Studio app"):
+        (finished / ".lock").unlink()
+        assert holder_of(finished) == "another process (its .lock file was removed)"
+        with pytest.raises(RunError, match="being trained by another process"):
+            Trainer.from_checkpoint(finished, {"steps": 8})
+    assert holder_of(finished) is None
+    Trainer.from_checkpoint(finished, {"steps": 8}).lock.release()  # free again once the holder let go
+
+
 def test_two_resumes_at_once_train_the_run_once(finished):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     argv = [sys.executable, "-m", "gan_studio.cli", "train", "--resume", str(finished), "--steps", "400", "--quiet"]

@@ -63,23 +63,59 @@ def abandoned_here(run_path: str | Path) -> bool:
 def holder_of(run_path: str | Path) -> str | None:
     """Who trains the run now ('gan-studio train, pid 123 on host'), or None when nobody holds its lock."""
     path = Path(run_path) / ".lock"
+    if fcntl is None:
+        return None
     try:
         if not stat.S_ISREG(os.lstat(path).st_mode):
             return None
         fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
     except OSError:
-        return None
-    try:
-        if fcntl is None:
-            return None
+        fd = None
+    if fd is not None:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError:
             return _describe(os.pread(fd, 4096, 0))
-        fcntl.flock(fd, fcntl.LOCK_UN)
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+    return "another process (its .lock file was removed)" if _folder_is_locked(Path(run_path)) else None
+
+
+def _lock_folder(folder: Path) -> int | None:
+    """An exclusive flock on the run folder itself, beside the one on .lock: a .lock deleted while a run trains
+    (a sync tool, a clean-up of dot files) would otherwise let a second trainer in. BlockingIOError when
+    another process holds it; None where folders cannot be locked (NFS, ...), where .lock alone guards."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
         return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _folder_is_locked(folder: Path) -> bool:
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
     finally:
         os.close(fd)
+    return False
 
 
 def _describe(data: bytes) -> str:
@@ -101,6 +137,7 @@ class RunLock:
         self.path = Path(run_path) / ".lock"
         self.who = who
         self._fd: int | None = None
+        self._folder_fd: int | None = None  # the run folder's own lock, where its file system has one
 
     @property
     def held(self) -> bool:
@@ -114,6 +151,7 @@ class RunLock:
         if fcntl is not None:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._folder_fd = _lock_folder(self.path.parent)
             except OSError:
                 holder = _describe(os.pread(fd, 4096, 0))
                 os.close(fd)
@@ -125,6 +163,7 @@ class RunLock:
             os.pwrite(fd, data, 0)
         except OSError as exc:  # a full disk: nothing of the run was changed yet
             os.close(fd)
+            self._release_folder()
             full = exc.errno in DISK_FULL_ERRNOS
             problem = "the disk is full" if full else f"cannot write the lock file ({exc.strerror or exc})"
             raise RunError(f"{problem}: the run was not started, and nothing in it changed", self.path) from None
@@ -140,6 +179,12 @@ class RunLock:
         except OSError:
             pass
         os.close(fd)  # closing drops the flock
+        self._release_folder()
+
+    def _release_folder(self) -> None:
+        folder_fd, self._folder_fd = self._folder_fd, None
+        if folder_fd is not None:
+            os.close(folder_fd)
 
     def __del__(self) -> None:
         self.release()

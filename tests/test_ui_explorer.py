@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from gan_studio.explore.encoding import encode
 from gan_studio.explore.frames import FrameRecorder
 from gan_studio.models import default_config
 from gan_studio.state.run_state import RunState
+from gan_studio.store.checkpoint import load_checkpoint, save_checkpoint
 from gan_studio.store.pictures import CLASS_COLOURS, to_uint8
 from gan_studio.ui.panels.explorer import ExplorerPanel
 
@@ -123,8 +125,9 @@ def test_seed_copy_paste_and_neighbours(qtbot, panel, runs):
     assert panel.neighbours_view.picture.shape[:2] == (3 * 34 + 2, 3 * 34 + 2)  # 3 x 3 cells of 32 px + padding
 
 
-def test_pca_basis_moves_z_along_a_principal_direction(qtbot, panel, runs):
-    open_and_wait(qtbot, panel, runs["dcgan"])
+def test_pca_basis_moves_z_along_a_principal_direction(qtbot, panel, runs, tmp_path):
+    run = Path(shutil.copytree(runs["dcgan"], tmp_path / "dcgan"))  # its checkpoint is changed below
+    open_and_wait(qtbot, panel, run)
     panel.latent_tab.pca_samples = 128
     with qtbot.waitSignal(panel.latent_tab.basis_ready, timeout=WAIT_MS) as blocker:
         panel.latent_tab.choose_basis("pca")
@@ -138,6 +141,21 @@ def test_pca_basis_moves_z_along_a_principal_direction(qtbot, panel, runs):
     assert np.allclose(step / np.linalg.norm(step), np.sign(step @ basis.directions[0]) * basis.directions[0],
                        atol=1e-4)  # fmt: skip
     assert basis.coordinates(panel.z)[0] == pytest.approx(2.0, abs=1e-4)
+
+    # the run trained on and the Explorer follows its next checkpoint: the directions say they are older
+    tab, first_step = panel.latent_tab, panel.source.step
+    last = run / "checkpoints" / "last.pt"
+    state = load_checkpoint(last)
+    state["step"] = first_step + 200
+    save_checkpoint(state, last)
+    with qtbot.waitSignal(panel.source_changed, timeout=WAIT_MS):
+        panel._reload_run()  # as at the run's next checkpoint
+    assert panel.source.step == first_step + 200 and tab.basis.kind == "pca"  # the sliders do not jump...
+    assert tab.recompute_button.isVisibleTo(panel) and f"computed from step {first_step:,}" in tab.basis_title.text()
+    with qtbot.waitSignal(tab.basis_ready, timeout=WAIT_MS):
+        qtbot.mouseClick(tab.recompute_button, Qt.MouseButton.LeftButton)  # ...until asked to
+    assert not tab.recompute_button.isVisibleTo(panel) and "computed from" not in tab.basis_title.text()
+    assert tab.basis.kind == "pca" and tab.basis_step == first_step + 200
 
 
 def test_class_change_mixing_and_class_seed_grid(qtbot, panel, runs):

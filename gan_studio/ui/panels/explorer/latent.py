@@ -48,6 +48,11 @@ class LatentTab(ExplorerTab):
         self.basis_combo.activated.connect(lambda _: self.choose_basis(self.basis_combo.currentData()))
         self.basis_title = QLabel("")
         self.basis_title.setWordWrap(True)
+        self.basis_step: int | None = None  # the model step the shown PCA/KL directions were computed from
+        self.recompute_button = QPushButton("Recompute")
+        self.recompute_button.setToolTip("compute the directions again from the model shown now")
+        self.recompute_button.clicked.connect(lambda: self.choose_basis(self.basis.kind if self.basis else "axes"))
+        self.recompute_button.hide()
         self.seed_box = seed_spin_box()
         self.seed_box.setRange(0, 2**31 - 1)
         self.seed_box.setToolTip("z drawn from this seed (the same as `gan-studio sample --n 1 --seed N`)")
@@ -78,6 +83,7 @@ class LatentTab(ExplorerTab):
         basis_row = QHBoxLayout()
         basis_row.addWidget(QLabel("Sliders"))
         basis_row.addWidget(self.basis_combo, 1)
+        basis_row.addWidget(self.recompute_button)
         layout = QVBoxLayout(self)
         layout.addLayout(basis_row)
         layout.addWidget(self.basis_title)
@@ -94,6 +100,7 @@ class LatentTab(ExplorerTab):
         keep = reloaded and self.basis is not None and self.basis.latent_dim == source.latent_dim
         if keep:
             self.basis_combo.setCurrentIndex(max(0, kinds.index(self.basis.kind)))
+            self._say_if_basis_is_older(source.step)
             self.show_latent(self.panel.z)
             return
         self.seed_box.blockSignals(True)
@@ -138,8 +145,19 @@ class LatentTab(ExplorerTab):
             self.basis_combo.setCurrentIndex(max(0, self.basis_combo.findData(self.basis.kind)))
             self.basis_title.setText(self.basis.title)
 
+    def _say_if_basis_is_older(self, step: int) -> None:
+        """Directions computed from an earlier checkpoint of a training run stay (the sliders do not jump at every
+        checkpoint, and computing them costs seconds), said so beside a Recompute button."""
+        older = self.basis is not None and self.basis.kind != "axes" and self.basis_step not in (None, step)
+        self.recompute_button.setVisible(older)
+        if older:
+            self.basis_title.setText(f"{self.basis.title} — computed from step {self.basis_step:,}; the model shown "
+                                     f"is at step {step:,}")  # fmt: skip
+
     def _set_basis(self, basis: directions.SliderBasis) -> None:
         self.basis = basis
+        self.basis_step = self.panel.source.step if self.panel.source is not None else None
+        self.recompute_button.hide()
         index = self.basis_combo.findData(basis.kind)
         if index >= 0:
             self.basis_combo.setCurrentIndex(index)

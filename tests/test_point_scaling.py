@@ -13,12 +13,14 @@ from tiny_runs import train_tiny_run
 
 from gan_studio.data import TOY_NAMES, load_dataset, points_dataset
 from gan_studio.engine.trainer import Trainer
+from gan_studio.errors import DataError
 from gan_studio.export.inference import OnnxGenerator
 from gan_studio.export.onnx_export import TOLERANCE, export_run
 from gan_studio.models import DataInfo, create_model, default_config
 from gan_studio.models.base import point_standardisation
 from gan_studio.store import checkpoint as ckpt
 from gan_studio.store.loaded import load_run
+from gan_studio.store.rundir import RunDir
 
 torch.set_num_threads(1)
 CENTRE, RADIUS = np.array([500.0, 400.0]), 300.0
@@ -98,6 +100,11 @@ def test_a_resume_keeps_the_standardisation_the_weights_were_trained_with(tmp_pa
     run = train_tiny_run(tmp_path / "run", "gan", points_dataset("p", points, None, [], "p"), steps=2,
                          g_hidden=8, d_hidden=8, latent_dim=2).run.path  # fmt: skip
     moved = points_dataset("p", points + 50.0, None, [], "p")  # the file changed since: its mean moved
+    with pytest.raises(DataError, match="the data here changed since the run trained on it"):
+        Trainer.from_checkpoint(run, {"steps": 3}, dataset=moved)  # other samples: refused now
+    info = RunDir(run).read_info()
+    del info["dataset"]["sample_fingerprint"]  # a run recorded before fingerprints, which cannot tell
+    RunDir(run).write_info(info)
     resumed = Trainer.from_checkpoint(run, {"steps": 3}, dataset=moved)
     assert resumed.data_info.offset == pytest.approx(tuple(points.mean(0)), rel=1e-6)
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QHBoxLayout,
     QLineEdit,
@@ -86,3 +87,23 @@ def test_spin_boxes_draw_their_up_and_down_arrows(qtbot):
         rect = box.style().subControlRect(QStyle.ComplexControl.CC_SpinBox, option, control, box)
         button = picture[rect.top() : rect.bottom() + 1, rect.left() : rect.right() + 1]
         assert rect.width() >= 8 and near(button, TEXT, 60) >= 6, control  # a visible light arrow in each
+
+
+def test_a_drop_down_list_shows_every_choice_without_scrolling(qtbot):
+    """Under the style sheet the menu-like popup was one row short: the last choice hid behind a scroll arrow
+    (the x-axis, backend and slider drop-downs in a real window)."""
+    create_app()
+    window = QWidget()
+    qtbot.addWidget(window)
+    combo = QComboBox(window)
+    combo.addItems(["steps", "epochs", "time"])
+    window.resize(300, 200)
+    window.show()
+    QApplication.processEvents()
+    combo.showPopup()
+    QApplication.processEvents()
+    view = combo.view()
+    rows = sum(view.sizeHintForRow(i) for i in range(combo.count()))
+    shown = view.viewport().height()
+    assert shown >= rows, (shown, rows)  # every row in view, none behind a scroll arrow
+    combo.hidePopup()

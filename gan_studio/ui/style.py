@@ -80,6 +80,11 @@ QPushButton:focus, QPushButton#start_button:enabled:focus, QPushButton#stop_butt
 QCheckBox:focus, QRadioButton:focus {{ color: {FOCUS}; }}
 QSlider:focus, QTableView:focus, QListView:focus, QTreeView:focus, QTabBar:focus {{ border: 1px solid {FOCUS};
     border-radius: 3px; }}
+/* a drop-down's list has one frame, open (focused) or not: Qt sizes the popup before the focus frame would
+   appear, and the frame then hid the last choice behind a scroll arrow */
+QComboBox QAbstractItemView, QComboBox QAbstractItemView:focus {{ border: 1px solid #3d4350; border-radius: 0px; }}
+QComboBox {{ combobox-popup: 0; }}
+QComboBox QAbstractItemView::item {{ padding: 3px 6px; }}
 QProgressBar {{ border: 1px solid #3d4350; border-radius: 4px; background: {BASE}; text-align: center;
                 min-height: 18px; }}
 QProgressBar::chunk {{ background: {ACCENT}; border-radius: 3px; }}

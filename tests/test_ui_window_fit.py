@@ -65,3 +65,32 @@ def test_a_layout_saved_in_a_window_of_another_size_comes_back_in_its_shares(qtb
     qtbot.waitExposed(third)
     assert QGuiApplication.primaryScreen().availableGeometry().contains(third.frameGeometry())
     third.close()
+
+
+def test_with_a_panel_hidden_shrinking_and_growing_the_window_gives_the_same_layout_back(qtbot):
+    """Hiding Samples left the shares of the others unmeasured (taken before Qt re-laid them out) and the
+    plots' row without a height: every shrink-and-grow made Runs taller and Setup wider, and that was saved."""
+    create_app()
+    win = MainWindow(persist=False)
+    qtbot.addWidget(win)
+    win.resize(780, 760)
+    win.show()
+    qtbot.waitExposed(win)
+    qtbot.wait(100)
+    win.docks["Samples"].hide()
+    qtbot.wait(100)
+    shown = [title for title, dock in win.docks.items() if title in ("Setup", "Plots", "Runs")]
+
+    def sizes():
+        return {title: (win.docks[title].width(), win.docks[title].height()) for title in shown}
+
+    before = sizes()
+    for _ in range(2):
+        win.resize(560, 560)
+        qtbot.wait(100)
+        win.resize(780, 760)
+        qtbot.wait(100)
+    after = sizes()
+    for title in shown:
+        assert abs(after[title][0] - before[title][0]) <= 3 and abs(after[title][1] - before[title][1]) <= 3, (
+            title, before, after)  # fmt: skip

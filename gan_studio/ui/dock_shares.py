@@ -45,6 +45,7 @@ class DockShares(QObject):
         width, height = self.window.width(), self.window.height()
         if width <= 0 or height <= 0:
             return
+        self.window.layout().activate()  # a dock just hidden or shown: its neighbours take their new sizes now
         self.shares = {dock.objectName(): (dock.width() / width, dock.height() / height) for dock in self.laid_out()}
 
     def remember_soon(self, *_) -> None:
@@ -60,10 +61,17 @@ class DockShares(QObject):
         widths = [round(self.shares[dock.objectName()][0] * window.width()) for dock in docks]
         window.resizeDocks(docks, widths, Qt.Orientation.Horizontal)
         # heights: a dock in a group of tabs is shorter than its row by the tab bar, so its neighbour
-        # in the row (if any) says how tall the row is
-        untabbed = [dock for dock in docks if not window.tabifiedDockWidgets(dock)] or docks
-        heights = [round(self.shares[dock.objectName()][1] * window.height()) for dock in untabbed]
-        window.resizeDocks(untabbed, heights, Qt.Orientation.Vertical)
+        # in the row (if any) says how tall the row is; without one (that neighbour hidden), the group's dock
+        # does, or the row would take whatever the others give up at every resize
+        untabbed = [dock for dock in docks if not window.tabifiedDockWidgets(dock)]
+        areas = {window.dockWidgetArea(dock) for dock in untabbed}
+        sized = untabbed + [dock for dock in docks if dock not in untabbed and window.dockWidgetArea(dock) not in areas]
+        heights = [round(self.shares[dock.objectName()][1] * window.height()) for dock in sized]
+        window.resizeDocks(sized, heights, Qt.Orientation.Vertical)
+        if len(sized) > len(untabbed):  # a group's size holds its tab bar too: ask again for that much more
+            window.layout().activate()
+            tab_bars = [height - dock.height() if dock not in untabbed else 0 for dock, height in zip(sized, heights)]
+            window.resizeDocks(sized, [h + bar for h, bar in zip(heights, tab_bars)], Qt.Orientation.Vertical)
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
         if watched is self.window and event.type() == QEvent.Type.MouseButtonRelease:

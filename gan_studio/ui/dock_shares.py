@@ -70,8 +70,9 @@ class DockShares(QObject):
         window.resizeDocks(sized, heights, Qt.Orientation.Vertical)
         if len(sized) > len(untabbed):  # a group's size holds its tab bar too: ask again for that much more
             window.layout().activate()
-            tab_bars = [height - dock.height() if dock not in untabbed else 0 for dock, height in zip(sized, heights)]
-            window.resizeDocks(sized, [h + bar for h, bar in zip(heights, tab_bars)], Qt.Orientation.Vertical)
+            wanted = [height + (height - dock.height() if dock not in untabbed else 0)
+                      for dock, height in zip(sized, heights, strict=True)]  # fmt: skip
+            window.resizeDocks(sized, wanted, Qt.Orientation.Vertical)
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
         if watched is self.window and event.type() == QEvent.Type.MouseButtonRelease:

@@ -321,6 +321,8 @@ def test_save_image_grid_and_z_then_reload(qtbot, panel, runs, tmp_path):
     assert record["model"] == "cdcgan" and record["condition"] == "heart" and len(record["z"]) == 10
     grid = panel.save_grid(tmp_path / "grid.png")
     assert len(json.loads(grid.with_suffix(".json").read_text())["grid_z"]) == 9
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.latent_tab.seed_box.setValue(11)  # a seed's z, saved with its seed
     saved_z, saved_y = panel.z.copy(), panel.y.copy()
     panel.latent_tab.save_z(tmp_path / "z.json")
     with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
@@ -330,6 +332,7 @@ def test_save_image_grid_and_z_then_reload(qtbot, panel, runs, tmp_path):
     with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
         panel.latent_tab.load_z(tmp_path / "z.json")
     assert np.allclose(panel.z, saved_z) and np.allclose(panel.y, saved_y)
+    assert panel.latent_tab.seed_box.value() == 11 and panel.seed == 11  # the box says the loaded z's seed
     assert panel.condition_tab.class_combo.currentText() == "heart"
     (tmp_path / "junk.json").write_text("[1, 2")
     panel.latent_tab.load_z(tmp_path / "junk.json")

@@ -211,6 +211,17 @@ def test_setup_downloads_with_progress_and_cancel(qtbot, monkeypatch):
         assert panel.dataset.cancel_button.hasFocus()
 
 
+def test_a_run_that_left_bad_files_out_says_which_when_it_starts(qtbot):
+    """With "skip bad files" on, the window said nothing of the files left out (only run.json listed them)."""
+    session = RunSession()
+    session.run = RunState()
+    session.run.info = {"dataset": {"skipped_files": 5, "skipped": [{"name": "circle/notes.png", "reason": "text"},
+                                                                    {"name": "square/cut.jpg", "reason": "truncated"}]}}  # fmt: skip
+    with qtbot.waitSignal(session.message, timeout=1000) as blocker:
+        session._announce(Started(0, total_steps=10))
+    assert blocker.args[1] == "5 bad files left out (circle/notes.png, square/cut.jpg and 3 more): run.json lists them"
+
+
 # run controls ------------------------------------------------------------------------------------------------
 def test_run_controls_progress_eta_and_button_states(qtbot):
     session = RunSession()

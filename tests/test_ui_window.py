@@ -242,6 +242,9 @@ def test_bad_dataset_path_and_corrupt_file_are_shown_not_raised(qtbot, window, t
     assert win.banner.level == "error"
     assert "corrupt.npz" in win.banner.text() and "corrupt" in win.banner.text().split("corrupt.npz")[1]
     assert win.banner.isVisible() and win.controls.start_button.isEnabled()
+    # the banner floats over the panels' top: no taller than its wrapped text (it was ~3x that, hiding headers)
+    text_height = win.banner.label.heightForWidth(win.banner.label.width())
+    assert win.banner.height() <= text_height + 16, (win.banner.height(), text_height)
     # fixed and started: the old problems leave the status bar and the banner
     set_up_tiny_gan(win)
     win.start_training()

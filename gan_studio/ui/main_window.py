@@ -421,8 +421,9 @@ class MainWindow(QMainWindow):
         top = self.menuBar().height() + margin
         width = self.width() - 2 * margin
         self.banner.setFixedWidth(width)
-        self.banner.adjustSize()
-        self.banner.setGeometry(margin, top, width, min(self.banner.sizeHint().height(), self.height() // 3))
+        fitted = self.banner.heightForWidth(width)  # the wrapped text's height at this width, no more
+        height = fitted if fitted > 0 else self.banner.sizeHint().height()
+        self.banner.setGeometry(margin, top, width, min(height, self.height() // 3))
         self.banner.raise_()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name

@@ -349,12 +349,18 @@ def test_bad_sources_are_reported_not_raised(qtbot, panel, tmp_path):
     assert "fake.onnx" in blocker.args[0] and panel.source is None
 
 
-def test_exported_onnx_file_and_run_with_export(qtbot, panel, runs):
+def test_exported_onnx_file_and_run_with_export(qtbot, panel, runs, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
     from gan_studio.export.onnx_export import export_run
 
     report = export_run(runs["cdcgan"], check=False)
     source = open_and_wait(qtbot, panel, report.path)
     assert source.backend.name.startswith("ONNX Runtime") and "ONNX Runtime" in panel.backend_label.text()
+    suggested = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda _p, _t, start, _f: suggested.append(start) or ("", ""))
+    panel.ask_save_path("Save image", "sample.png", "PNG images (*.png)")
+    assert Path(suggested[0]).name == f"{report.path.stem}-sample.png"  # the export's name holds its step: once
     assert source.class_names == ["circle", "square", "triangle", "star", "cross", "heart"]
     onnx_picture = panel.main_view.picture.copy()
     with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):

@@ -17,6 +17,7 @@ every" makes the 2D view follow closely.
 from __future__ import annotations
 
 import html
+import re
 import time
 from pathlib import Path
 
@@ -502,7 +503,9 @@ class ExplorerPanel(QWidget):
         """A save-file dialog (empty string when cancelled), suggesting `suggestion` after the open model's
         name and step (as the Samples panel names its grids), in the folder last chosen."""
         if self.source is not None:
-            suggestion = f"{Path(self.source.path).stem}-step-{self.source.step}-{suggestion}"
+            name = Path(self.source.path).stem  # an export's name may hold its step already
+            step = "" if re.search(rf"step-0*{self.source.step}$", name) else f"-step-{self.source.step}"
+            suggestion = f"{name}{step}-{suggestion}"
         path, _ = QFileDialog.getSaveFileName(self, title, str(self.dialog_folder / suggestion), pattern)
         if path:
             self.dialog_folder = Path(path).parent

@@ -125,6 +125,22 @@ def test_seed_copy_paste_and_neighbours(qtbot, panel, runs):
     assert panel.neighbours_view.picture.shape[:2] == (3 * 34 + 2, 3 * 34 + 2)  # 3 x 3 cells of 32 px + padding
 
 
+def test_the_image_stays_put_when_the_timings_under_it_wrap_onto_a_second_line(qtbot, panel, runs):
+    """Dragging a slider rewrote "render … ms · to screen … ms": one line or two, the image jumped ~10 px."""
+    open_and_wait(qtbot, panel, runs["dcgan"])
+    panel.resize(700, 700)
+    panel.show()
+    qtbot.waitExposed(panel)
+    settle(qtbot, panel)
+    panel.backend_label.setText("torch (cpu) · render 6.5 ms")
+    qtbot.wait(50)
+    one_line = panel.main_view.geometry()
+    panel.backend_label.setText("torch (cpu) · render 16.5 ms · to screen 18.3 ms · 12 stale requests dropped")
+    qtbot.wait(50)
+    assert panel.backend_label.heightForWidth(panel.backend_label.width()) > panel.fontMetrics().lineSpacing() * 1.5
+    assert panel.main_view.geometry() == one_line
+
+
 def test_pca_basis_moves_z_along_a_principal_direction(qtbot, panel, runs, tmp_path):
     run = Path(shutil.copytree(runs["dcgan"], tmp_path / "dcgan"))  # its checkpoint is changed below
     open_and_wait(qtbot, panel, run)

@@ -194,6 +194,8 @@ class ExplorerPanel(QWidget):
         left_layout.addWidget(self.image_stack, 1)
         left_layout.addWidget(self.caption)
         left_layout.addWidget(self.backend_label)
+        for label in (self.caption, self.backend_label):  # two lines kept, so that the image above does not
+            label.setMinimumHeight(2 * label.fontMetrics().lineSpacing())  # jump as timings wrap or not
 
         self.tabs = QTabWidget()
         self.latent_tab = LatentTab(self)

@@ -447,7 +447,7 @@ def new_run_folder_claim(out: str | Path | None, model_name: str, data: str, wor
         path = Path(out)
         check_new_run_folder(path)  # by every torchrun process: one that waited for a refused writer would hang
     elif not writer:
-        path = new_run_folder(model_name, data, workspace)
+        path = new_run_folder(model_name, data, workspace, free=False)  # the name rank 0 has just made
     else:
         path = made = make_new_run_folder(model_name, data, Path(workspace))
     try:
@@ -494,14 +494,14 @@ def _remove_unwritten_run_folder(path: Path) -> None:
         pass
 
 
-def new_run_folder(model_name: str, data: str, workspace: str | Path) -> Path:
-    """A fresh folder name in `workspace` for a run: model-data-time (plus -2, -3... if taken)."""
+def new_run_folder(model_name: str, data: str, workspace: str | Path, free: bool = True) -> Path:
+    """A fresh folder name in `workspace` for a run: model-data-time (plus -2, -3... if taken, when `free`)."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     data_name = (Path(data).name or "data")[:40]
     base = Path(workspace)
     out = base / f"{model_name}-{data_name}-{stamp}"
     suffix = 1
-    while out.exists() or out.is_symlink():
+    while free and (out.exists() or out.is_symlink()):
         suffix += 1
         out = base / f"{model_name}-{data_name}-{stamp}-{suffix}"
     return out

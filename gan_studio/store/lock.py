@@ -83,16 +83,16 @@ def holder_of(run_path: str | Path) -> str | None:
     return "another process (its .lock file was removed)" if _folder_is_locked(Path(run_path)) else None
 
 
-def _lock_folder(folder: Path) -> int | None:
-    """An exclusive flock on the run folder itself, beside the one on .lock: a .lock deleted while a run trains
-    (a sync tool, a clean-up of dot files) would otherwise let a second trainer in. BlockingIOError when
-    another process holds it; None where folders cannot be locked (NFS, ...), where .lock alone guards."""
+def _lock_folder(folder: Path, mode: int | None = None) -> int | None:
+    """A flock (exclusive unless `mode`) on the run folder itself, beside the one on .lock: a .lock deleted while
+    a run trains (a sync tool, a clean-up of dot files) would otherwise let a second trainer in. BlockingIOError
+    when another process holds it; None where folders cannot be locked (NFS, ...), where .lock alone guards."""
     try:
         fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
         return None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, (fcntl.LOCK_EX if mode is None else mode) | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
         raise
@@ -104,16 +104,10 @@ def _lock_folder(folder: Path) -> int | None:
 
 def _folder_is_locked(folder: Path) -> bool:
     try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        fd = _lock_folder(folder, fcntl.LOCK_SH)
     except BlockingIOError:
         return True
-    except OSError:
-        return False
-    finally:
+    if fd is not None:
         os.close(fd)
     return False
 

@@ -345,8 +345,10 @@ def test_save_image_grid_and_z_then_reload(qtbot, panel, runs, tmp_path):
         panel.latent_tab.seed_box.setValue(3)
     with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
         panel.condition_tab.select_class(0)
+    panel.ask_open_path = lambda *_args, **_kw: str(tmp_path / "z.json")  # the file dialog's answer
+    load = next(a for a in panel.latent_tab.files_menu.actions() if a.text() == "Load z…")  # Save / load ▸ Load z…
     with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
-        panel.latent_tab.load_z(tmp_path / "z.json")
+        load.trigger()
     assert np.allclose(panel.z, saved_z) and np.allclose(panel.y, saved_y)
     assert panel.latent_tab.seed_box.value() == 11 and panel.seed == 11  # the box says the loaded z's seed
     assert panel.condition_tab.class_combo.currentText() == "heart"

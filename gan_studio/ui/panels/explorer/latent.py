@@ -15,6 +15,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QVBoxLayout,
 )
@@ -68,10 +69,6 @@ class LatentTab(ExplorerTab):
         buttons = {
             "Copy z": (self.copy_z, "copy z (and y) as text"),
             "Paste z": (self.paste_z, "paste z as text: JSON or numbers separated by commas/spaces"),
-            "Save image…": (self._ask_save_image, "PNG of the image, with its z and y in a .json beside it"),
-            "Save grid…": (self._ask_save_grid, "PNG of the neighbour grid, with its z in a .json beside it"),
-            "Save z…": (self._ask_save_z, "z and y as .json"),
-            "Load z…": (self._ask_load_z, "load a saved z (.json)"),
         }
         actions = []
         for text, (action, tip) in buttons.items():
@@ -79,6 +76,23 @@ class LatentTab(ExplorerTab):
             button.setToolTip(tip)
             button.clicked.connect(lambda _checked=False, act=action: act())  # not clicked(checked) into act
             actions.append(button)
+        # the files in one menu: four buttons took two more rows from the sliders in a small window
+        self.files_menu = QMenu(self)
+        files = {
+            "Save image…": (self._ask_save_image, "PNG of the image, with its z and y in a .json beside it"),
+            "Save grid…": (self._ask_save_grid, "PNG of the neighbour grid, with its z in a .json beside it"),
+            "Save z…": (self._ask_save_z, "z and y as .json"),
+            "Load z…": (self._ask_load_z, "load a saved z (.json)"),
+        }
+        for text, (action, tip) in files.items():
+            item = self.files_menu.addAction(text)
+            item.setToolTip(tip)
+            item.triggered.connect(lambda _checked=False, act=action: act())
+        self.files_menu.setToolTipsVisible(True)
+        files_button = QPushButton("Save / load")
+        files_button.setToolTip("save the image, the neighbour grid or z; load a saved z")
+        files_button.setMenu(self.files_menu)
+        actions.append(files_button)
 
         basis_row = QHBoxLayout()
         basis_row.addWidget(QLabel("Sliders"))

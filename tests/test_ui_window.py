@@ -385,17 +385,30 @@ def test_export_reports_its_result(qtbot, window, monkeypatch):
     import gan_studio.export.onnx_export as onnx_export
 
     class Report:
-        def summary(self):
-            return "exported generator to model.onnx (parity ok)"
+        def __init__(self, family, part):
+            self.metadata, self.part = {"family": family}, part
 
-    monkeypatch.setattr(onnx_export, "export_run", lambda path: Report())
+        def summary(self):
+            return f"exported {self.part} to {self.part}.onnx (parity ok)"
+
+    asked = []
+
+    def exporting(family):
+        return lambda path, part="generator": asked.append(part) or Report(family, part)
+
+    monkeypatch.setattr(onnx_export, "export_run", exporting("gan"))
     told = []
     explorer = win.optional_panels["ExplorerPanel"]
     monkeypatch.setattr(explorer, "exports_changed", told.append)
     win.export_current()
     qtbot.waitUntil(lambda: win.export_task is None, timeout=WAIT_MS)
-    assert "exported generator to model.onnx" in win.banner.text()
+    assert "exported generator to generator.onnx" in win.banner.text() and asked == ["generator"]
     assert told == [win.session.run_path]  # the explorer may now draw with the export
+    # a VAE's encoder goes beside its decoder: the Explorer's Encode tab on the exported decoder needs it
+    monkeypatch.setattr(onnx_export, "export_run", exporting("vae"))
+    win.export_current()
+    qtbot.waitUntil(lambda: win.export_task is None, timeout=WAIT_MS)
+    assert asked[1:] == ["generator", "encoder"] and "exported encoder to encoder.onnx" in win.banner.text()
 
     def failing(path):
         raise RuntimeError("opset not supported")

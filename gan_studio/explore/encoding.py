@@ -87,7 +87,10 @@ def encode(source, x: np.ndarray, label: int | None = None) -> Encoding:
     if source.encoder is None:
         if source.family != "vae":
             raise ConfigError("only VAEs have an encoder: a GAN cannot map an image back to z")
-        raise ConfigError("this export has no encoder beside it: export the run again, or open the run directory")
+        raise ConfigError(
+            "this export has no encoder beside it: export the run again (File → Export to ONNX writes both; "
+            "`gan-studio export RUN --part encoder`), or open the run directory"
+        )
     x = np.asarray(x, dtype=np.float32)
     if x.shape != tuple(source.sample_shape):
         raise DataError(f"the input has shape {x.shape}, this model takes {tuple(source.sample_shape)}")

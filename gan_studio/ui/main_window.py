@@ -611,8 +611,8 @@ class MainWindow(QMainWindow):
         if failure is not None:
             self.show_message("error", f"export failed: {failure}")
             return
-        summary = report.summary() if hasattr(report, "summary") else str(report)
-        self.show_notice(summary)
+        reports = report if isinstance(report, list) else [report]
+        self.show_notice("\n".join(r.summary() if hasattr(r, "summary") else str(r) for r in reports))
         for panel in self.optional_panels.values():  # the explorer's "auto" backend may now use the export
             if hasattr(panel, "exports_changed"):
                 panel.exports_changed(run_path)
@@ -684,9 +684,14 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def _export(run_path: Path):
+def _export(run_path: Path) -> list:
+    """The run's generator (GAN) or decoder (VAE) and, for a VAE, its encoder too: the Explorer's Encode tab
+    on the exported decoder needs it beside it."""
     try:
         from gan_studio.export.onnx_export import export_run
     except ImportError as exc:
         raise RunError(f"ONNX export is not available in this installation ({exc})") from None
-    return export_run(run_path)
+    reports = [export_run(run_path)]
+    if reports[0].metadata.get("family") == "vae":
+        reports.append(export_run(run_path, part="encoder"))
+    return reports

@@ -79,7 +79,10 @@ class EncodeTab(ExplorerTab):
         if not reloaded:
             self.info.setText(ENCODE_HINT)
         if source.family == "vae" and source.encoder is None:
-            self.info.setText("This export has no encoder beside it: open the run directory to encode images.")
+            self.info.setText(
+                "This export has no encoder beside it: export the run again (File → Export to ONNX writes both), "
+                "or open the run directory to encode images."
+            )
         elif reloaded and self.encoding is not None:  # the same image through the new weights
             x, label = self.encoding.input, self.encoding.label
             self.panel.submit("encode", lambda: encode(source, x, label), self._show_reconstruction)

@@ -95,6 +95,25 @@ def test_eval_reports_every_model_family(model, tmp_path, bars_npz, capsys):
         assert report["classifier"]["test_accuracy"] > 0.9
 
 
+def test_a_gaussian_vae_on_points_is_scored_on_samples_with_its_learned_noise(tmp_path):
+    """Its decoder means lie on a thin curve inside the data: precision/recall and Frechet distance judged that,
+    not the model p(x|z) the ELBO rows score."""
+    import torch
+
+    from gan_studio.evaluate.report import with_observation_noise
+    from gan_studio.store.loaded import load_run
+
+    loaded = load_run(_train(tmp_path, "vae", "moons", "--latent-dim", "2", "--hidden", "16"))
+    assert loaded.model.likelihood == "gaussian"
+    sigma = loaded.model.observation_log_sigma().detach().exp()
+    report = {"notes": []}
+    means = torch.zeros(20_000, 2)
+    samples = with_observation_noise(loaded, means, 0, report)
+    assert torch.allclose(samples.std(dim=0), sigma, rtol=0.05) and "learned noise" in report["notes"][0]
+    gan = load_run(_train(tmp_path, "gan", "ring8", "--latent-dim", "2", "--g-hidden", "16", "--d-hidden", "16"))
+    assert with_observation_noise(gan, means, 0, {"notes": []}) is means  # GANs (and images) keep what G draws
+
+
 def test_eval_json_output_is_the_saved_report(tmp_path, capsys):
     run = _train(tmp_path, "gan", "ring8", "--latent-dim", "2", "--g-hidden", "16", "--d-hidden", "16")
     capsys.readouterr()

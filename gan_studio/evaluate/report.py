@@ -166,6 +166,7 @@ def evaluate_run(run_path: str | Path, *, n: int | None = None, k: int = DEFAULT
         "notes": [],
         "files": {},
     }
+    samples = with_observation_noise(loaded, samples, seed, report)
     if stacked:
         report["dataset"] = STACKED_NAME
         report["reference"]["note"] = (f"stacked MNIST: each channel read by the classifier of the digits "
@@ -212,6 +213,21 @@ def _random_subset(dataset, n: int, seed: int):
 
 
 # --- 2D points -------------------------------------------------------------------------------------
+
+
+def with_observation_noise(loaded: LoadedRun, means: torch.Tensor, seed: int, report: dict) -> torch.Tensor:
+    """A VAE with a Gaussian p(x|z) on points generates x ~ N(decoder mean, σ²): the model its ELBO and IWAE
+    rows score. Its means alone lie on a thin curve inside the data (review: recall 16 % where the sampled
+    model has 98 %). Images keep the means, as is usual (and as every picture shows)."""
+    model = loaded.model
+    if loaded.family != "vae" or getattr(model, "likelihood", "") != "gaussian" or loaded.data_info.kind != "points":
+        return means
+    sigma = model.observation_log_sigma().detach().exp().cpu()
+    noise = torch.randn(means.shape, generator=torch.Generator().manual_seed(seed + 17))
+    shown = ", ".join(f"{s:.3g}" for s in sigma.flatten().tolist()[:4])
+    report["notes"].append(f"a VAE with a Gaussian p(x|z): each sample is a decoder mean plus its learned noise "
+                           f"(σ {shown}), the model the likelihood rows score")  # fmt: skip
+    return means + sigma * noise
 
 
 def _evaluate_points(report, loaded: LoadedRun, reference: ReferenceData, samples, labels, neighbours, seed, stage):

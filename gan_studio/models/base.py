@@ -248,14 +248,18 @@ class VAEModel(GenerativeModel):
         out = self.decoder(z, y)
         return torch.sigmoid(out) if self.likelihood == "bernoulli" else out
 
+    def observation_log_sigma(self) -> torch.Tensor:
+        """log σ of a Gaussian p(x|z) per data dimension, in the data's own units (the model learns it in its
+        standardised ones)."""
+        log_sigma = self.log_sigma.clamp(-7.0, 5.0)
+        return log_sigma + math.log(self.data.scale) if self.data.standardised else log_sigma
+
     def reconstruction_nll(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         """-log p(x|z) per sample, in nats (B,)."""
         dims = tuple(range(1, x.dim()))
         if self.likelihood == "bernoulli":
             return F.binary_cross_entropy_with_logits(out, x, reduction="none").sum(dims)
-        log_sigma = self.log_sigma.clamp(-7.0, 5.0)  # of the model's (standardised) units
-        if self.data.standardised:
-            log_sigma = log_sigma + math.log(self.data.scale)  # the density of the points in their own units
+        log_sigma = self.observation_log_sigma()
         nll = 0.5 * ((x - out) / log_sigma.exp()) ** 2 + log_sigma + 0.5 * torch.log(torch.tensor(2 * torch.pi))
         return nll.sum(dims)
 

@@ -398,9 +398,14 @@ def test_exported_vae_decoder_encodes_with_the_encoder_beside_it(qtbot, panel, r
     from gan_studio.export.onnx_export import export_run
 
     decoder = export_run(runs["vae"], part="decoder", check=False).path
-    export_run(runs["vae"], part="encoder", check=False)
+    encoder = export_run(runs["vae"], part="encoder", check=False).path
     source = open_and_wait(qtbot, panel, decoder)
     assert source.backend.name.startswith("ONNX Runtime") and source.encoder is not None and source.loaded is None
+    with qtbot.waitSignal(panel.message, timeout=WAIT_MS):
+        panel.open_source(encoder)  # picked by mistake beside it: refused, and the decoder stays open
+    qtbot.waitUntil(lambda: not panel._loading, timeout=WAIT_MS)
+    assert panel.source is source and "is a vae encoder" in panel.status_label.text()
+    assert "Could not open" not in panel.source_label.text() and panel.main_view.picture is not None
     with qtbot.waitSignal(panel.encode_tab.encoded, timeout=WAIT_MS) as blocker:
         panel.encode_tab.encode_dataset_image(7)
     torch_source = open_source(runs["vae"], backend="torch")

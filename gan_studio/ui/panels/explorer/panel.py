@@ -93,6 +93,7 @@ class ExplorerPanel(QWidget):
         self._loading = False
         self._run_path: Path | None = None
         self._requested_path: Path | None = None
+        self._previous_paths: tuple[Path | None, Path | None] = (None, None)  # before the last open_source
         self._app_run_path: Path | None = None  # the window's current run (the explorer may show another)
         self.dialog_folder = Path.home()  # where file dialogs open: the folder last chosen in one
         self._neighbour_z = np.zeros((0, 1), np.float32)
@@ -257,6 +258,7 @@ class ExplorerPanel(QWidget):
     def open_source(self, path, backend: str | None = None) -> None:
         """Open a run directory or an .onnx file (loaded in the render thread; `source_changed` follows)."""
         path = Path(path)
+        self._previous_paths = (self._requested_path, self._run_path)
         self._requested_path = path
         self._run_path = None if is_onnx_file(path) else path
         self._load(path, backend or self.backend_combo.currentText(), keep_state=False)
@@ -324,8 +326,14 @@ class ExplorerPanel(QWidget):
         """Another run or file was asked for and could not be opened: the previous model must not go on
         drawing under its name. The run stays requested, so its first good checkpoint opens it."""
         self._loading = False
-        self._drop_source()
         name = self._requested_path.name if self._requested_path is not None else "the model"
+        if self.source is not None and self._requested_path is not None and is_onnx_file(self._requested_path):
+            # a file that is no model to draw (an encoder, a damaged file): what was open stays open
+            self._requested_path, self._run_path = self._previous_paths
+            self._show_source_state()
+            self.status_label.setText(f"could not open {name}: {result.error}")
+            return
+        self._drop_source()
         self.source_label.setText(f"Could not open <b>{html.escape(name)}</b>")
         self.status_label.setText(result.error)
 

@@ -143,6 +143,34 @@ def test_the_mesh_is_the_image_of_the_regular_z_grid():
             assert np.allclose(mesh[5 + j, i], a @ z + b, atol=1e-5)  # column j: z1 fixed
 
 
+def test_a_vae_mesh_spans_the_two_latent_dimensions_it_uses():
+    """With 16 latent dimensions of which z1 was inactive, the grid over (z1, z2) shrank to a line."""
+    from gan_studio.models import default_config
+
+    vae = create_model("vae", default_config("vae"), POINTS)
+    latent = vae.latent_dim
+    used = (2, 4)
+
+    def encode(x, y=None):  # an encoder that puts all its information into z3 and z5
+        mu = torch.zeros(len(x), latent)
+        mu[:, used[0]], mu[:, used[1]] = x[:, 0], 2 * x[:, 1]
+        return mu, torch.zeros(len(x), latent)
+
+    vae.encode = encode
+    real = np.random.default_rng(0).normal(size=(300, 2)).astype(np.float32)
+    seen = []
+
+    def generate(z, y):
+        seen.append(np.asarray(z))
+        return np.asarray(z)[:, :2] * 0 + np.asarray(z)[:, list(used)]
+
+    frame = live2d.model_frame(generate, "vae", latent, 0, step=1, model=vae, real=real, n_generated=20)
+    mesh_z = seen[-1]
+    assert np.count_nonzero(mesh_z[:, [i for i in range(latent) if i not in used]]) == 0
+    assert np.ptp(mesh_z[:, used[0]]) > 0 and np.ptp(mesh_z[:, used[1]]) > 0
+    assert "(z3, z5), the two that carry the most KL" in frame.caption
+
+
 def test_a_2d_latent_gan_frame_has_every_layer(tmp_path):
     torch.manual_seed(0)
     gan = create_model("cgan", GANConfig(latent_dim=2, g_hidden=16, d_hidden=16), POINTS).eval()

@@ -241,11 +241,12 @@ def arrows(frame: Live2DFrame, fraction: float = ARROW_FRACTION) -> np.ndarray:
     return np.stack([frame.generated, ends], axis=1).astype(np.float32)
 
 
-def latent_mesh(generate, latent_dim: int, y: np.ndarray | None = None, lines: int = MESH_LINES) -> np.ndarray:
-    """Image of a regular grid over the first two latent dimensions (others 0): (2 * lines, lines, 2) polylines.
+def latent_mesh(generate, latent_dim: int, y: np.ndarray | None = None, lines: int = MESH_LINES,
+                dims: tuple[int, int] = (0, 1)) -> np.ndarray:  # fmt: skip
+    """Image of a regular grid over two latent dimensions (`dims`, others 0): (2 * lines, lines, 2) polylines.
 
-    Row i of the first half is z2 = ticks[i] with z1 running over the ticks; the second half holds
-    the columns (constant z1). A 1D latent gives one polyline (1, lines, 2).
+    Row i of the first half is z[dims[1]] = ticks[i] with z[dims[0]] running over the ticks; the second half
+    holds the columns (constant z[dims[0]]). A 1D latent gives one polyline (1, lines, 2).
     """
     ticks = latent_ticks(lines)
     if latent_dim == 1:
@@ -253,7 +254,7 @@ def latent_mesh(generate, latent_dim: int, y: np.ndarray | None = None, lines: i
     else:
         a, b = np.meshgrid(ticks, ticks)  # a varies along columns
         z = np.zeros((lines * lines, latent_dim), dtype=np.float32)
-        z[:, 0], z[:, 1] = a.ravel(), b.ravel()
+        z[:, dims[0]], z[:, dims[1]] = a.ravel(), b.ravel()
     yb = None if y is None else np.repeat(np.asarray(y, np.float32)[None, :], len(z), axis=0)
     points = np.asarray(generate(z, yb), dtype=np.float32).reshape(len(z), -1)[:, :2]
     if latent_dim == 1:
@@ -309,9 +310,35 @@ def model_frame(generate: Generate, family: str, latent_dim: int, num_classes: i
             captions.append(f"mesh: G's image of a regular z grid in [-{MESH_RANGE:g}, {MESH_RANGE:g}]")
         frame.caption = "; ".join(captions)
     else:
-        frame.mesh = latent_mesh(generate, latent_dim, mesh_y)
-        frame.caption = f"lines: a regular grid of (z1, z2) in [-{MESH_RANGE:g}, {MESH_RANGE:g}] through the decoder"
+        dims = informative_dims(model, real, mesh_y, latent_dim)
+        frame.mesh = latent_mesh(generate, latent_dim, mesh_y, dims=dims)
+        which = "" if dims == (0, 1) else ", the two that carry the most KL"
+        frame.caption = (f"lines: a regular grid of (z{dims[0] + 1}, z{dims[1] + 1}){which} in "
+                         f"[-{MESH_RANGE:g}, {MESH_RANGE:g}] through the decoder")  # fmt: skip
     return frame
+
+
+MESH_KL_POINTS = 512  # data points encoded to find the latent dimensions a VAE uses
+
+
+def informative_dims(model, real: np.ndarray | None, y: np.ndarray | None, latent_dim: int) -> tuple[int, int]:
+    """The two latent dimensions of a VAE with the most KL to the prior over its data (in index order), so the
+    mesh spans what the decoder uses (z1 and z2 may be inactive: the grid shrank to a line); (0, 1) when there
+    is no encoder or data to tell."""
+    if latent_dim <= 2 or model is None or real is None or not len(real) or not hasattr(model, "encode"):
+        return (0, 1)
+    device = next(model.parameters()).device
+    x = torch.as_tensor(np.asarray(real[:MESH_KL_POINTS], np.float32), device=device)
+    yb = (
+        None
+        if y is None
+        else torch.as_tensor(np.repeat(np.asarray(y, np.float32)[None], len(x), axis=0), device=device)
+    )
+    with torch.no_grad():
+        mu, logvar = (t.float() for t in model.encode(x, yb))
+    kl = (0.5 * (mu**2 + logvar.exp() - 1.0 - logvar)).mean(dim=0).cpu().numpy()
+    first, second = sorted(int(i) for i in np.argsort(kl)[::-1][:2])
+    return (first, second)
 
 
 # --- playback over saved checkpoints ----------------------------------------------------------------

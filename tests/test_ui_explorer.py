@@ -488,6 +488,9 @@ def test_point_model_shows_points_mesh_and_encodes_a_data_point(qtbot, panel, ru
     with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
         panel.latent_tab.sliders.slider(0).setValue(-300)
     assert not np.array_equal(panel.main_view.picture, before)  # the highlighted point moved
+    tab = panel.encode_tab  # a model of points encodes points, said so, and takes no image files
+    assert tab.pick_button.text() == "Encode dataset point" and tab.index_caption.text() == "Point #"
+    assert not tab.open_file_button.isVisibleTo(panel) and "point" in tab.info.text()
     with qtbot.waitSignal(panel.encode_tab.encoded, timeout=WAIT_MS) as blocker:
         panel.encode_tab.encode_dataset_image(3)
     enc = blocker.args[0]

@@ -23,6 +23,7 @@ from gan_studio.ui.widgets.wheel_guard import guard_wheel
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 ENCODE_HINT = "Pick an image from the dataset, or drop an image file here."
+POINT_HINT = "Pick a point of the dataset: its z is shown on the 2D view and in the sliders."
 
 
 class EncodeTab(ExplorerTab):
@@ -37,12 +38,13 @@ class EncodeTab(ExplorerTab):
         self.index_box = guard_wheel(QSpinBox())
         self.index_box.setRange(0, 0)
         self.index_box.setToolTip("index of the image in the run's training data")
-        pick = QPushButton("Encode dataset image")
+        self.pick_button = pick = QPushButton("Encode dataset image")
         pick.clicked.connect(lambda: self.encode_dataset_image(self.index_box.value()))
         random_pick = QPushButton("Random")
         random_pick.clicked.connect(self._random_image)
-        open_file = QPushButton("Open image file…")
+        self.open_file_button = open_file = QPushButton("Open image file…")
         open_file.clicked.connect(self._ask_file)
+        self.index_caption = QLabel("Image #")
         self.label_combo = CompactComboBox()
         self.label_combo.setToolTip("the class given to the conditional VAE's encoder and decoder")
         self.info = QLabel(ENCODE_HINT)
@@ -57,7 +59,7 @@ class EncodeTab(ExplorerTab):
         views.addWidget(self.input_view, 1, 0)
         views.addWidget(self.recon_view, 1, 1)
         layout = QVBoxLayout(self)
-        layout.addWidget(flow_row(labelled("Image #", self.index_box), pick, random_pick))
+        layout.addWidget(flow_row(labelled(self.index_caption, self.index_box), pick, random_pick))
         layout.addWidget(flow_row(open_file, labelled(self.label_caption, self.label_combo)))
         layout.addWidget(self.info)
         layout.addLayout(views, 1)
@@ -76,8 +78,12 @@ class EncodeTab(ExplorerTab):
             self.recon_view.clear_picture()
         size = (source.info.get("dataset") or {}).get("size")
         self.index_box.setRange(0, max(0, int(size) - 1) if isinstance(size, int) else 10**6)
+        points = source.kind == "points"  # a model of 2D points encodes points: no image files
+        self.index_caption.setText("Point #" if points else "Image #")
+        self.pick_button.setText("Encode dataset point" if points else "Encode dataset image")
+        self.open_file_button.setVisible(not points)
         if not reloaded:
-            self.info.setText(ENCODE_HINT)
+            self.info.setText(POINT_HINT if points else ENCODE_HINT)
         if source.family == "vae" and source.encoder is None:
             self.info.setText(
                 "This export has no encoder beside it: export the run again (File → Export to ONNX writes both), "

@@ -182,12 +182,14 @@ def test_class_change_mixing_and_class_seed_grid(qtbot, panel, runs):
     with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
         panel.condition_tab.select_class("star")
     assert panel.y.argmax() == source.class_names.index("star")
+    assert panel.condition_tab.weights_scroll.isHidden()  # one class: the room goes to the grid
     assert not np.array_equal(panel.main_view.picture, circle)
     assert np.array_equal(panel.main_view.picture, expected_picture(panel, panel.z, panel.y))
     with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
         panel.condition_tab.set_weights([0.5, 0, 0, 0.5, 0, 0])
     assert np.allclose(panel.y, [0.5, 0, 0, 0.5, 0, 0])
     assert "0.5 circle + 0.5 star" in panel.caption.text()
+    assert not panel.condition_tab.weights_scroll.isHidden()  # mixing: the weights show
     with qtbot.waitSignal(panel.condition_tab.grid_ready, timeout=WAIT_MS):
         panel.condition_tab.seeds_box.setValue(4)
         panel.condition_tab.draw_grid()

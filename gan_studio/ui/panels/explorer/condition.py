@@ -51,9 +51,10 @@ class ConditionTab(ExplorerTab):
         self._weights_body = QWidget()
         self._weights_grid = QGridLayout(self._weights_body)
         self._weights_grid.setContentsMargins(2, 2, 2, 2)
-        weights_scroll = QScrollArea()
+        self.weights_scroll = weights_scroll = QScrollArea()
         weights_scroll.setWidgetResizable(True)
         weights_scroll.setWidget(self._weights_body)
+        weights_scroll.hide()  # shown while mixing: with one class, its room goes to the class grid
 
         self.seeds_box = guard_wheel(QSpinBox())
         self.seeds_box.setRange(1, 16)
@@ -112,6 +113,7 @@ class ConditionTab(ExplorerTab):
         self.one_class.setChecked(True)
         self.one_class.blockSignals(False)
         self.class_combo.setEnabled(True)
+        self.weights_scroll.hide()
         for slider in self.weight_sliders:
             slider.setEnabled(False)
         self.show_condition(self.panel.y)
@@ -155,6 +157,7 @@ class ConditionTab(ExplorerTab):
     def _mode_changed(self, *_):
         mixing = self.mix.isChecked()
         self.class_combo.setEnabled(not mixing)
+        self.weights_scroll.setVisible(mixing)
         for slider in self.weight_sliders:
             slider.setEnabled(mixing)
         if self.panel.source is None or not self.names:

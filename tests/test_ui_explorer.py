@@ -3,10 +3,12 @@ stale-request dropping, saving, ONNX files, and the live 2D view during training
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
 import time
+import types
 from pathlib import Path
 
 import numpy as np
@@ -285,6 +287,10 @@ def test_vae_encoding_from_dataset_and_dropped_file_and_kl_bars(qtbot, panel, ru
     qtbot.waitUntil(lambda: np.allclose(panel.z, enc.mu), timeout=WAIT_MS)
     assert tab.input_view.picture.shape == (32, 32) and tab.recon_view.picture.shape == (32, 32)
     assert panel.latent_tab.sliders.value(0) == pytest.approx(round(float(enc.mu[0]), 2), abs=0.011)
+    assert float(np.mean(enc.sigma)) > 1.5 or "unlike the training data" not in tab.info.text()
+    unlike = dataclasses.replace(enc, sigma=np.full_like(enc.sigma, 7.0))  # a drawing on a white background
+    tab._show(types.SimpleNamespace(value=unlike))
+    assert "unlike the training data" in tab.info.text() and "7.000" in tab.info.text()
     picture = np.zeros((20, 20, 3), np.uint8)
     picture[5:15, 5:15] = 255
     Image.fromarray(picture).save(tmp_path / "dropped.png")

@@ -23,6 +23,7 @@ from gan_studio.ui.widgets.wheel_guard import guard_wheel
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 ENCODE_HINT = "Pick an image from the dataset, or drop an image file here."
+UNLIKE_DATA_SIGMA = 1.5  # mean σ of q(z|x) above which an input is called unlike the data (real digits: about 0.3)
 POINT_HINT = "Pick a point of the dataset: its z is shown on the 2D view and in the sliders."
 
 
@@ -141,7 +142,11 @@ class EncodeTab(ExplorerTab):
         self.panel.seed = None
         self.panel.set_latent(enc.mu, y)
         spread = float(np.mean(enc.sigma))
-        self.info.setText(f"z = mean of q(z|x) is in the sliders now (mean σ of q: {spread:.3f}); edit it there.")
+        text = f"z = mean of q(z|x) is in the sliders now (mean σ of q: {spread:.3f}); edit it there."
+        if spread > UNLIKE_DATA_SIGMA:  # wider than the prior itself: the encoder is guessing
+            text += (f" σ above {UNLIKE_DATA_SIGMA:g}, wider than the prior's 1: this input is unlike the training data "
+                     "(a light background where the model learned dark ones, another size or framing?)")  # fmt: skip
+        self.info.setText(text)
         self.encoded.emit(enc)
 
     def _backdrop(self):

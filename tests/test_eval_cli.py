@@ -103,15 +103,26 @@ def test_a_gaussian_vae_on_points_is_scored_on_samples_with_its_learned_noise(tm
     from gan_studio.evaluate.report import with_observation_noise
     from gan_studio.store.loaded import load_run
 
-    loaded = load_run(_train(tmp_path, "vae", "moons", "--latent-dim", "2", "--hidden", "16"))
+    vae_run = _train(tmp_path, "vae", "moons", "--latent-dim", "2", "--hidden", "16")
+    loaded = load_run(vae_run)
     assert loaded.model.likelihood == "gaussian"
     sigma = loaded.model.observation_log_sigma().detach().exp()
     report = {"notes": []}
     means = torch.zeros(20_000, 2)
     samples = with_observation_noise(loaded, means, 0, report)
     assert torch.allclose(samples.std(dim=0), sigma, rtol=0.05) and "learned noise" in report["notes"][0]
-    gan = load_run(_train(tmp_path, "gan", "ring8", "--latent-dim", "2", "--g-hidden", "16", "--d-hidden", "16"))
+    gan_run = _train(tmp_path, "gan", "ring8", "--latent-dim", "2", "--g-hidden", "16", "--d-hidden", "16")
+    gan = load_run(gan_run)
     assert with_observation_noise(gan, means, 0, {"notes": []}) is means  # GANs (and images) keep what G draws
+
+    # the exported decoder says its σ too, so that a user of the file can sample the model
+    from gan_studio.export.inference import OnnxGenerator
+    from gan_studio.export.onnx_export import export_run
+
+    decoder = OnnxGenerator(export_run(vae_run, reference_samples=0).path)
+    assert decoder.metadata.observation_sigma == pytest.approx(sigma.tolist(), rel=1e-6)
+    assert "add observation_sigma" in decoder.metadata.pixel_mapping
+    assert OnnxGenerator(export_run(gan_run, reference_samples=0).path).metadata.observation_sigma == ()
 
 
 def test_eval_json_output_is_the_saved_report(tmp_path, capsys):

@@ -14,6 +14,8 @@ All values are strings (ONNX's rule); lists and ranges are JSON. Keys:
     inputs, outputs      JSON lists of the graph's input and output names
     step, run_name       the training step and run folder the weights come from
     gan_studio_version, torch_version
+    observation_sigma    JSON list, per output coordinate: the learned σ of a VAE decoder's Gaussian p(x|z) on
+                         points (its output is the mean; sample the model as mean + σ · N(0, 1)); absent otherwise
 """
 
 from __future__ import annotations
@@ -52,12 +54,15 @@ class ExportMetadata:
     run_name: str
     gan_studio_version: str
     torch_version: str = ""
+    observation_sigma: tuple[float, ...] = ()  # a Gaussian VAE decoder on points: σ of p(x|z) per coordinate
 
     @property
     def pixel_mapping(self) -> str:
         """How to turn the output into 8-bit pixels (or what the output is, for point models)."""
         if self.value_range is None:
-            return "not an image: each row is one 2D point (x, y) in the data's coordinates"
+            noise = (" (the mean of p(x|z): add observation_sigma · N(0, 1) to sample the model)"
+                     if self.observation_sigma else "")  # fmt: skip
+            return f"not an image: each row is one 2D point (x, y) in the data's coordinates{noise}"
         lo, hi = self.value_range
         shifted = "x" if lo == 0 else f"(x - {lo:g})" if lo > 0 else f"(x + {-lo:g})"
         scaled = shifted if hi - lo == 1 else f"{shifted} / {hi - lo:g}"
@@ -83,6 +88,7 @@ class ExportMetadata:
             "run_name": self.run_name,
             "gan_studio_version": self.gan_studio_version,
             "torch_version": self.torch_version,
+            **({"observation_sigma": json.dumps(list(self.observation_sigma))} if self.observation_sigma else {}),
         }
 
     @classmethod
@@ -112,6 +118,7 @@ class ExportMetadata:
             run_name=props.get("run_name", ""),
             gan_studio_version=props.get("gan_studio_version", ""),
             torch_version=props.get("torch_version", ""),
+            observation_sigma=reader.sigma_list("observation_sigma") if "observation_sigma" in props else (),
         )
         if meta.num_classes and len(meta.class_names) != meta.num_classes:
             raise ExportError(
@@ -192,6 +199,12 @@ class _PropReader:
         if not value or not all(type(v) is int and 0 < v < 2**31 for v in value):
             self.fail(key, "a JSON list of positive integers")
         return value
+
+    def sigma_list(self, key: str) -> tuple[float, ...]:
+        value = self.json_list(key)
+        if not value or len(value) > 16 or not all(type(v) in (int, float) and 0 < v < 1e30 for v in value):
+            self.fail(key, "a JSON list of positive numbers, one per output coordinate")
+        return tuple(float(v) for v in value)
 
     def value_range(self, key: str) -> tuple[float, float] | None:
         value = self.json_value(key)

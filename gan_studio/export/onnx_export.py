@@ -403,7 +403,16 @@ def _metadata(model: nn.Module, part: str, model_type: str, step: int, run_name:
         run_name=run_name,
         gan_studio_version=gan_studio.__version__,
         torch_version=torch.__version__,
+        observation_sigma=_observation_sigma(model, part),
     )
+
+
+def _observation_sigma(model: nn.Module, part: str) -> tuple[float, ...]:
+    """σ of a VAE decoder's Gaussian p(x|z) on points, in the data's units: what a user of the file needs to
+    sample the model (the graph gives the mean). Empty for anything else."""
+    if part != "decoder" or getattr(model, "likelihood", "") != "gaussian" or model.data.kind != "points":
+        return ()
+    return tuple(float(s) for s in model.observation_log_sigma().detach().exp().flatten().tolist())
 
 
 def _attach_metadata(proto: onnx.ModelProto, metadata: ExportMetadata) -> None:

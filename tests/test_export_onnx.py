@@ -69,9 +69,14 @@ def test_every_model_type_exports_a_checked_self_contained_file(name, part):
 def test_metadata_describes_the_model(name):
     run, report = exported(name)
     model_name, _, kind, channels, size = TINY_RUNS[name]
-    props = {p.key: p.value for p in onnx.load(str(report.path)).metadata_props}
+    proto = onnx.load(str(report.path))
+    props = {p.key: p.value for p in proto.metadata_props}
     meta = ExportMetadata.from_props(props)
     loaded = load_run(run)
+    docs = {value.name: value.doc_string for value in [*proto.graph.input, *proto.graph.output]}
+    assert f"latent vectors (N, {loaded.latent_dim})" in docs["z"]  # each tensor says what it is (Netron shows it)
+    assert "y" not in docs or "one-hot" in docs["y"] and CLASS_NAMES[0] in docs["y"]
+    assert all(docs.values()), docs
     assert meta.model_type == model_name and props["model_type"] == model_name
     assert meta.latent_dim == loaded.latent_dim
     assert meta.num_classes == loaded.num_classes

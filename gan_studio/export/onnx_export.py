@@ -415,6 +415,23 @@ def _observation_sigma(model: nn.Module, part: str) -> tuple[float, ...]:
     return tuple(float(s) for s in model.observation_log_sigma().detach().exp().flatten().tolist())
 
 
+def _tensor_doc(name: str, metadata: ExportMetadata) -> str:
+    """One line on an input or output of an export."""
+    classes = ", ".join(metadata.class_names[:10]) + (", ..." if len(metadata.class_names) > 10 else "")
+    docs = {
+        "z": f"latent vectors (N, {metadata.latent_dim}), drawn from a standard normal",
+        "y": f"the class of each row, one-hot float (N, {metadata.num_classes}), in the order of class_names: "
+             f"{classes}",
+        "image": ("images (N, C, H, W) in value_range; " + metadata.pixel_mapping if metadata.part != "encoder"
+                  else "images (N, C, H, W) in the model's value_range"),
+        "points": ("2D points (N, 2) in the data's coordinates" if metadata.part == "encoder"
+                   else metadata.pixel_mapping),
+        "mu": f"mean of q(z|x) (N, {metadata.latent_dim})",
+        "logvar": f"log variance of q(z|x) (N, {metadata.latent_dim})",
+    }  # fmt: skip
+    return docs.get(name, "")
+
+
 def _attach_metadata(proto: onnx.ModelProto, metadata: ExportMetadata) -> None:
     del proto.metadata_props[:]
     for key, value in metadata.to_props().items():
@@ -423,6 +440,8 @@ def _attach_metadata(proto: onnx.ModelProto, metadata: ExportMetadata) -> None:
     proto.producer_name = "gan-studio"
     proto.producer_version = gan_studio.__version__
     proto.doc_string = f"GAN Studio {metadata.model_type} {metadata.part}: {metadata.pixel_mapping}"
+    for value in [*proto.graph.input, *proto.graph.output]:  # what each tensor is, where viewers (Netron) show it
+        value.doc_string = _tensor_doc(value.name, metadata)
     try:
         onnx.checker.check_model(proto, full_check=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:

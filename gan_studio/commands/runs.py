@@ -16,7 +16,7 @@ from gan_studio.errors import GanStudioError, RunError, printable
 from gan_studio.evaluate.advisor import advise_run, latest_advice
 from gan_studio.metric_names import metrics_where
 from gan_studio.paths import default_workspace
-from gan_studio.store.rundir import list_runs
+from gan_studio.store.rundir import list_runs, summarise_run
 
 ADVICE_WIDTH = 160  # characters of an advice line in the table
 LATEST_ADVICE_BYTES = 2**16  # the end of events.jsonl searched for the latest advice
@@ -38,8 +38,7 @@ def run(args) -> int:
                        root)  # fmt: skip
     runs = list_runs(root)
     if not runs and args.workspace and os.path.lexists(root / "run.json"):  # a run's own folder: list that run
-        runs = list_runs(root.parent)
-        runs = [r for r in runs if r["name"] == root.name] or runs
+        runs = [summarise_run(root)]
     if not runs:
         print(f"no runs in {root}")
         return 0

@@ -47,6 +47,10 @@ def test_kid_is_near_zero_for_the_same_distribution_and_large_for_another(featur
     other_draw = rng.standard_normal(features.shape) * np.linspace(0.5, 2.0, 16)
     same, _ = kernel_distance(features, other_draw, subset_size=500)
     shifted, _ = kernel_distance(features, other_draw + 1.0, subset_size=500)
+    whole, spread = kernel_distance(features[:300], other_draw[:300], subset_size=500)  # one subset: all of both
+    assert np.isfinite(whole) and np.isnan(spread)  # not a std of rounding noise (it showed "± 5.7e-14")
+    _, spread = kernel_distance(features, other_draw, subset_size=500)  # several subsets: a real spread
+    assert 0 < spread < 0.05 * shifted
     assert abs(same) < 0.05 * shifted
 
 

@@ -41,7 +41,9 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 def kernel_distance(a: np.ndarray, b: np.ndarray, subset_size: int = KID_SUBSET_SIZE, subsets: int = KID_SUBSETS,
                     seed: int = 0) -> tuple[float, float]:  # fmt: skip
-    """KID: mean and std over subsets of the unbiased MMD^2 with a cubic polynomial kernel."""
+    """KID: mean and std over subsets of the unbiased MMD^2 with a cubic polynomial kernel. Sets no larger
+    than a subset have one subset, the whole of both (drawn `subsets` times it gave the same value, and a std
+    of rounding noise): its std is NaN, unknown."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     m = min(subset_size, len(a), len(b))
@@ -50,7 +52,8 @@ def kernel_distance(a: np.ndarray, b: np.ndarray, subset_size: int = KID_SUBSET_
     rng = np.random.default_rng(seed)
     dim = a.shape[1]
     values = []
-    for _ in range(subsets):
+    whole = m == len(a) == len(b)
+    for _ in range(1 if whole else subsets):
         x = a[rng.choice(len(a), m, replace=False)]
         y = b[rng.choice(len(b), m, replace=False)]
         k_xx = (x @ x.T / dim + 1.0) ** 3
@@ -58,4 +61,4 @@ def kernel_distance(a: np.ndarray, b: np.ndarray, subset_size: int = KID_SUBSET_
         k_xy = (x @ y.T / dim + 1.0) ** 3
         within = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
         values.append(within - 2.0 * k_xy.mean())
-    return float(np.mean(values)), float(np.std(values))
+    return float(np.mean(values)), float("nan") if whole else float(np.std(values))

@@ -72,6 +72,25 @@ def test_a_refused_out_folder_or_missing_data_stops_every_process_at_once(tmp_pa
     # own agent still prints its ChildFailedError banner)
 
 
+def test_a_resume_refused_by_the_run_lock_stops_every_process_at_once(tmp_path):
+    """Only the first process takes the lock, before the job joins: the other must not sit in the join (deaf to
+    torchrun's SIGTERM) until torchrun kills it 30 s later."""
+    from tiny_runs import trained_run_path
+
+    from gan_studio.store.lock import RunLock
+
+    trained_run_path(tmp_path / "run", "gan", "ring8", steps=4)
+    lock = RunLock(tmp_path / "run", "another training").acquire()
+    try:
+        started = time.monotonic()
+        _, result = torchrun(tmp_path, steps=20, resume=True, check=False)
+        elapsed = time.monotonic() - started
+    finally:
+        lock.release()
+    assert result.returncode != 0 and "another training" in result.stderr, result.stderr[-3000:]
+    assert "forcefully exiting" not in result.stderr and elapsed < 25, (elapsed, result.stderr[-3000:])
+
+
 def test_conditional_dcgan_on_two_processes(tmp_path):
     rng = np.random.default_rng(0)
     data = tmp_path / "images.npz"

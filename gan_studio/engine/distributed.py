@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -51,8 +53,24 @@ def init_distributed(device: torch.device) -> DistContext:
         return DistContext()
     backend = "nccl" if device.type == "cuda" else "gloo"
     if not dist.is_initialized():
-        dist.init_process_group(backend=backend)
+        with _sigterm_ends_the_wait():
+            dist.init_process_group(backend=backend)
     return DistContext(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")), backend)
+
+
+@contextmanager
+def _sigterm_ends_the_wait():
+    """SIGTERM ends this process at once while it waits for the others to join. torchrun sends it when
+    another process failed before joining (a refused folder or lock): Python's handler (a graceful stop)
+    could only run once the wait in C++ ended, so torchrun waited 30 s and killed it. Nothing is trained yet."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def parameter_digest(module: torch.nn.Module) -> str:

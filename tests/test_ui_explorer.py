@@ -265,6 +265,13 @@ def test_vector_arithmetic(qtbot, panel, runs):
                     tab.pool_view.cell_clicked.emit(i)
             else:
                 tab.pool_view.cell_clicked.emit(i)
+    tab.target.button(0).setChecked(True)
+    tab.pool_view.cell_clicked.emit(0)  # the same sample twice in A
+    # the pool marks each member with its groups, as the user picked them
+    assert tab.pool_members() == {0: "A×2", 1: "A", 2: "B", 3: "C", 4: "C", 5: "C"}
+    assert len(tab.pool_view._marks) == 2 * 6  # an outline and a badge per member
+    tab.groups["A"].pop()
+    tab._refresh()
     pool = tab.pool_z
     expected = pool[[0, 1]].mean(0) - pool[2] + pool[[3, 4, 5]].mean(0)
     assert np.allclose(tab.result_z, expected, atol=1e-6)
@@ -274,7 +281,7 @@ def test_vector_arithmetic(qtbot, panel, runs):
         tab.use_result()
     assert np.allclose(panel.z, expected, atol=1e-6)
     tab.clear_groups()
-    assert not tab.use_button.isEnabled()
+    assert not tab.use_button.isEnabled() and tab.pool_view._marks == []
 
 
 def test_vae_encoding_from_dataset_and_dropped_file_and_kl_bars(qtbot, panel, runs, tmp_path):

@@ -25,6 +25,7 @@ from gan_studio.ui.widgets.flow_row import flow_row, labelled, seed_spin_box
 from gan_studio.ui.widgets.wheel_guard import guard_wheel
 
 GROUPS = ("A", "B", "C")
+GROUP_COLOURS = {"A": "#4c9eeb", "B": "#e8843c", "C": "#3fae6a"}  # the pool's marks of each group's members
 POOL_COLUMNS = 8
 
 
@@ -62,6 +63,8 @@ class ArithmeticTab(ExplorerTab):
         self.pool_view.cell_clicked.connect(self._pool_clicked)
         self.group_views = {g: ImageCanvas(min_side=32, caption=f"group {g}") for g in GROUPS}
         self.group_labels = {g: QLabel(f"{g} (0)") for g in GROUPS}
+        for g, label in self.group_labels.items():
+            label.setStyleSheet(f"color: {GROUP_COLOURS[g]}; font-weight: bold")  # as the pool marks its members
         self.result_view = ImageCanvas(min_side=32, caption="mean(A) - mean(B) + mean(C)")
         use = self.use_button = QPushButton("Use result")
         use.setToolTip("put the result's z into the sliders (once A, B and C each hold a sample)")
@@ -111,7 +114,27 @@ class ArithmeticTab(ExplorerTab):
 
     def _show_pool(self, result) -> None:
         self.pool_view.set_picture(result.value.picture, result.value.cells)
+        self._mark_members()
         self.pool_ready.emit()
+
+    def pool_members(self) -> dict[int, str]:
+        """{pool index: the groups it is in, e.g. "A" or "A×2 C"} for the pool's samples in a group."""
+        marks: dict[int, str] = {}
+        if self.pool_z is None:
+            return marks
+        for index, z in enumerate(self.pool_z):
+            parts = []
+            for g in GROUPS:
+                times = sum(1 for member in self.groups[g] if member.shape == z.shape and np.array_equal(member, z))
+                if times:
+                    parts.append(g if times == 1 else f"{g}×{times}")
+            if parts:
+                marks[index] = " ".join(parts)
+        return marks
+
+    def _mark_members(self) -> None:
+        marks = self.pool_members()
+        self.pool_view.mark_cells({index: (text, GROUP_COLOURS[text[0]]) for index, text in marks.items()})
 
     def _pool_clicked(self, index: int) -> None:
         if self.pool_z is not None and index < len(self.pool_z):
@@ -126,6 +149,7 @@ class ArithmeticTab(ExplorerTab):
             self.groups[g].clear()
             self.group_views[g].clear_picture()
             self.group_labels[g].setText(f"{g} (0)")
+        self._mark_members()
         self.result_z = None
         self.result_view.clear_picture()
         self.use_button.setEnabled(False)
@@ -142,6 +166,7 @@ class ArithmeticTab(ExplorerTab):
                 z = np.stack(members)
                 self.panel.render_batch(f"group-{g}", z, self.panel.batch_condition(len(z)), min(len(z), 3),
                                         lambda r, view=self.group_views[g]: view.set_picture(r.value.picture))  # fmt: skip
+        self._mark_members()
         complete = all(self.groups[g] for g in GROUPS)
         self.use_button.setEnabled(complete)
         if complete:

@@ -2,7 +2,8 @@
 
 `set_picture(picture)` replaces the image (uint8 (H, W) or (H, W, C)) and emits `shown`; pictures
 that are grids of cells (`set_picture(picture, cells=grid_cells(...))`) report
-clicks on a cell with `cell_clicked(index)`, so a grid of samples can be picked from. (Not `show` and
+clicks on a cell with `cell_clicked(index)`, so a grid of samples can be picked from, and
+`mark_cells({index: (text, colour)})` outlines chosen cells with a badge (the A−B+C pool's group members). (Not `show` and
 `clear`: GraphicsLayoutWidget already uses those names, `clear` for emptying its layout.)
 """
 
@@ -11,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtWidgets import QSizePolicy
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import QGraphicsRectItem, QSizePolicy
 
 from gan_studio.ui.style import PLOT_BACKGROUND
 
@@ -50,6 +52,7 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
         self._cells: tuple[int, ...] | None = None
         self._points: np.ndarray | None = None
         self._min_side = min_side
+        self._marks: list = []  # outlines and badges of marked cells
         self.picture: np.ndarray | None = None
         self.setMinimumSize(min_side, min_side)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -90,7 +93,38 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
         super().resizeEvent(event)
         self._fit()
 
+    def mark_cells(self, marks: dict[int, tuple[str, str]]) -> None:
+        """Outline the grid cells `marks` names ({index: (text, colour)}) and badge each with its text in a
+        small label at the cell's top left; {} removes the marks."""
+        for item in self._marks:
+            self.view.removeItem(item)
+        self._marks = []
+        if self._cells is None:
+            return
+        rows, cols, cell_h, cell_w, pad, left = self._cells
+        for index, (text, colour) in marks.items():
+            row, col = divmod(index, cols)
+            if row >= rows:
+                continue
+            x, y = left + pad + col * (cell_w + pad), pad + row * (cell_h + pad)
+            outline = QGraphicsRectItem(x - pad / 2, y - pad / 2, cell_w + pad, cell_h + pad)
+            pen = QPen(QColor(colour), 2)
+            pen.setCosmetic(True)  # 2 screen pixels at any zoom
+            outline.setPen(pen)
+            fill = QColor(colour)
+            fill.setAlpha(210)  # the sample shows through
+            badge = pg.TextItem(text, color="#ffffff", fill=fill, anchor=(0, 0))
+            badge.textItem.document().setDocumentMargin(1)
+            font = badge.textItem.font()
+            font.setPointSizeF(max(6.0, font.pointSizeF() * 0.75))
+            badge.setFont(font)
+            badge.setPos(x, y)
+            for item in (outline, badge):
+                self.view.addItem(item)
+                self._marks.append(item)
+
     def clear_picture(self) -> None:
+        self.mark_cells({})
         self.picture = None
         self._cells = None
         self._points = None

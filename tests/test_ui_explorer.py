@@ -221,6 +221,18 @@ def test_class_grid_of_a_2d_model_colours_each_class_names_them_and_a_click_pick
     assert panel.y.argmax() == source.num_classes - 1 and np.array_equal(panel.z, latent_ops.seed_latent(2, 3))
 
 
+def test_the_arithmetic_pool_of_a_2d_model_takes_clicks_on_its_points_and_rings_the_members(qtbot, panel, runs):
+    open_and_wait(qtbot, panel, runs["cvae-moons"])
+    tab = panel.arithmetic_tab
+    with qtbot.waitSignal(tab.pool_ready, timeout=WAIT_MS):
+        tab.draw_pool()
+    points = tab.pool_view._points
+    assert points is not None and len(points) == len(tab.pool_z)
+    tab.pool_view._clicked(*points[3])  # a click on a point puts that sample in the chosen group
+    assert len(tab.groups["A"]) == 1 and np.array_equal(tab.groups["A"][0], tab.pool_z[3])
+    assert tab.pool_members() == {3: "A"} and len(tab.pool_view._marks) == 2
+
+
 def test_interpolation_endpoints_equal_the_two_samples_and_export(qtbot, panel, runs, tmp_path):
     open_and_wait(qtbot, panel, runs["dcgan"])
     tab = panel.interpolate_tab
@@ -266,12 +278,14 @@ def test_vector_arithmetic(qtbot, panel, runs):
             else:
                 tab.pool_view.cell_clicked.emit(i)
     tab.target.button(0).setChecked(True)
-    tab.pool_view.cell_clicked.emit(0)  # the same sample twice in A
+    with qtbot.waitSignal(tab.result_ready, timeout=WAIT_MS):
+        tab.pool_view.cell_clicked.emit(0)  # the same sample twice in A
     # the pool marks each member with its groups, as the user picked them
     assert tab.pool_members() == {0: "A×2", 1: "A", 2: "B", 3: "C", 4: "C", 5: "C"}
     assert len(tab.pool_view._marks) == 2 * 6  # an outline and a badge per member
     tab.groups["A"].pop()
-    tab._refresh()
+    with qtbot.waitSignal(tab.result_ready, timeout=WAIT_MS):
+        tab._refresh()
     pool = tab.pool_z
     expected = pool[[0, 1]].mean(0) - pool[2] + pool[[3, 4, 5]].mean(0)
     assert np.allclose(tab.result_z, expected, atol=1e-6)

@@ -113,7 +113,8 @@ class ArithmeticTab(ExplorerTab):
                                 self._show_pool)  # fmt: skip
 
     def _show_pool(self, result) -> None:
-        self.pool_view.set_picture(result.value.picture, result.value.cells)
+        batch = result.value
+        self.pool_view.set_picture(batch.picture, batch.cells, points=batch.points_px)  # 2D points: click a point
         self._mark_members()
         self.pool_ready.emit()
 

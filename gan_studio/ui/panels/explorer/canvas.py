@@ -3,7 +3,7 @@
 `set_picture(picture)` replaces the image (uint8 (H, W) or (H, W, C)) and emits `shown`; pictures
 that are grids of cells (`set_picture(picture, cells=grid_cells(...))`) report
 clicks on a cell with `cell_clicked(index)`, so a grid of samples can be picked from, and
-`mark_cells({index: (text, colour)})` outlines chosen cells with a badge (the A−B+C pool's group members). (Not `show` and
+`mark_cells({index: (text, colour)})` outlines chosen cells (or rings chosen points) with a badge (the A−B+C pool's group members). (Not `show` and
 `clear`: GraphicsLayoutWidget already uses those names, `clear` for emptying its layout.)
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPen
-from PySide6.QtWidgets import QGraphicsRectItem, QSizePolicy
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsRectItem, QSizePolicy
 
 from gan_studio.ui.style import PLOT_BACKGROUND
 
@@ -94,34 +94,47 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
         self._fit()
 
     def mark_cells(self, marks: dict[int, tuple[str, str]]) -> None:
-        """Outline the grid cells `marks` names ({index: (text, colour)}) and badge each with its text in a
-        small label at the cell's top left; {} removes the marks."""
+        """Outline the grid cells (or ring the marked points) `marks` names ({index: (text, colour)}) and badge
+        each with its text in a small label at its top left; {} removes the marks."""
         for item in self._marks:
             self.view.removeItem(item)
         self._marks = []
-        if self._cells is None:
-            return
-        rows, cols, cell_h, cell_w, pad, left = self._cells
         for index, (text, colour) in marks.items():
-            row, col = divmod(index, cols)
-            if row >= rows:
+            box = self._mark_box(index)
+            if box is None:
                 continue
-            x, y = left + pad + col * (cell_w + pad), pad + row * (cell_h + pad)
-            outline = QGraphicsRectItem(x - pad / 2, y - pad / 2, cell_w + pad, cell_h + pad)
+            x, y, width, height = box
+            outline = (QGraphicsRectItem if self._cells is not None else QGraphicsEllipseItem)(x, y, width, height)
             pen = QPen(QColor(colour), 2)
             pen.setCosmetic(True)  # 2 screen pixels at any zoom
             outline.setPen(pen)
             fill = QColor(colour)
             fill.setAlpha(210)  # the sample shows through
-            badge = pg.TextItem(text, color="#ffffff", fill=fill, anchor=(0, 0))
+            badge = pg.TextItem(text, color="#ffffff", fill=fill, anchor=(0, 0) if self._cells is not None else (0, 1))
             badge.textItem.document().setDocumentMargin(1)
             font = badge.textItem.font()
             font.setPointSizeF(max(6.0, font.pointSizeF() * 0.75))
             badge.setFont(font)
-            badge.setPos(x, y)
+            badge.setPos(x + (width if self._cells is None else 0), y)
             for item in (outline, badge):
                 self.view.addItem(item)
                 self._marks.append(item)
+
+    def _mark_box(self, index: int) -> tuple[float, float, float, float] | None:
+        """(x, y, width, height) in picture pixels around grid cell or marked point `index` (None: no such one)."""
+        if self._points is not None:
+            if index >= len(self._points) or not np.all(np.isfinite(self._points[index])):
+                return None
+            x, y = self._points[index]
+            return x - POINT_CLICK_PX / 2, y - POINT_CLICK_PX / 2, POINT_CLICK_PX, POINT_CLICK_PX
+        if self._cells is None:
+            return None
+        rows, cols, cell_h, cell_w, pad, left = self._cells
+        row, col = divmod(index, cols)
+        if row >= rows:
+            return None
+        x, y = left + pad + col * (cell_w + pad), pad + row * (cell_h + pad)
+        return x - pad / 2, y - pad / 2, cell_w + pad, cell_h + pad
 
     def clear_picture(self) -> None:
         self.mark_cells({})

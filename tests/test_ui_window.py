@@ -225,6 +225,25 @@ def test_follows_a_run_written_by_another_trainer(qtbot, window, tmp_path):
     assert win.samples.current[0] == 400
 
 
+def test_opening_another_run_while_one_trains_shows_it_in_the_explorer(qtbot, window, tmp_path):
+    from tiny_runs import trained_run_path
+
+    other = trained_run_path(tmp_path / "other", "gan", "ring8", steps=4)
+    win = window
+    explorer = win.optional_panels["ExplorerPanel"]
+    assert explorer.runs_folder == win.runs.workspace  # its Open run… starts where the runs are
+    set_up_tiny_gan(win)
+    win.start_training()
+    qtbot.waitUntil(lambda: win.session.state == "running", timeout=WAIT_MS)
+    training = win.session.run_path
+    with qtbot.waitSignal(explorer.source_changed, timeout=WAIT_MS):
+        assert win.open_run(other)  # Runs → Open: not refused
+    assert Path(explorer.source.path) == other and "opened in the Explorer" in win.statusBar().currentMessage()
+    assert win.session.run_path == training and win.session.training  # the curves stay on the training run
+    win.session.stop()
+    qtbot.waitUntil(lambda: win.session.state == "idle", timeout=WAIT_MS)
+
+
 def test_bad_dataset_path_and_corrupt_file_are_shown_not_raised(qtbot, window, tmp_path):
     win = window
     set_up_tiny_gan(win, data=str(tmp_path / "missing-folder"))

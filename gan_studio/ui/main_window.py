@@ -353,6 +353,10 @@ class MainWindow(QMainWindow):
         self.runs.resume_requested.connect(self.resume_run)
         self.runs.compare_requested.connect(self.compare_run)
         self.runs.deleted.connect(self._on_run_deleted)
+        explorer = self.optional_panels.get("ExplorerPanel")
+        if explorer is not None:  # its Open run… starts where the runs are
+            explorer.runs_folder = self.runs.workspace
+            self.runs.workspace_changed.connect(lambda folder: setattr(explorer, "runs_folder", Path(folder)))
         for panel in (self.samples, self.runs):
             panel.message.connect(self.show_message)
 
@@ -539,6 +543,15 @@ class MainWindow(QMainWindow):
 
     def open_run(self, run_path: str | Path) -> bool:
         run_path = Path(run_path)
+        explorer = self.optional_panels.get("ExplorerPanel")
+        if self.session.training and run_path != self.session.run_path and explorer is not None:
+            # the curves and grids stay on the training run; another run can still be explored meanwhile
+            explorer.open_source(run_path)
+            self.docks[explorer.TITLE].show()
+            self.docks[explorer.TITLE].raise_()
+            self.show_message("info", f"{run_path.name} opened in the Explorer: the Plots and Samples stay on the "
+                              "training run until it stops")  # fmt: skip
+            return True
         if not self.session.open_run(run_path):
             return False
         self.setup.load_run_settings(self.session.run.settings_now())  # live changes included

@@ -96,6 +96,7 @@ class ExplorerPanel(QWidget):
         self._previous_paths: tuple[Path | None, Path | None] = (None, None)  # before the last open_source
         self._app_run_path: Path | None = None  # the window's current run (the explorer may show another)
         self.dialog_folder = Path.home()  # where file dialogs open: the folder last chosen in one
+        self.runs_folder: Path | None = None  # where Open run… starts: the app's workspace (the main window sets it)
         self._neighbour_z = np.zeros((0, 1), np.float32)
         self.shown_z: np.ndarray | None = None  # the z (and y) of the image on screen
         self.shown_y: np.ndarray | None = None
@@ -492,9 +493,10 @@ class ExplorerPanel(QWidget):
 
     # file dialogs ---------------------------------------------------------------------------------------
     def _ask_run(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a run directory", str(self.dialog_folder))
+        start = self.runs_folder if self.runs_folder is not None and self.runs_folder.is_dir() else self.dialog_folder
+        folder = QFileDialog.getExistingDirectory(self, "Open a run directory", str(start))
         if folder:
-            self.dialog_folder = Path(folder).parent
+            self.dialog_folder = self.runs_folder = Path(folder).parent
             self.open_source(folder)
 
     def _ask_onnx(self) -> None:

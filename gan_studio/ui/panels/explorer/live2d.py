@@ -16,12 +16,13 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QSlider,
     QVBoxLayout,  # fmt: skip
@@ -93,15 +94,20 @@ class Live2DTab(ExplorerTab):
                        "G's gradient": self.arrows, "z grid": self.mesh}  # fmt: skip
         for item in self.layers.values():
             self.plot.addItem(item)
-        self.toggles = {}
-        toggles = QGridLayout()  # two a row: the view stays narrow enough for the explorer's image column
-        for i, (name, item) in enumerate(self.layers.items()):
-            box = QCheckBox(name)
-            box.setToolTip(LAYER_TIPS[name])
-            box.setChecked(True)
-            box.toggled.connect(lambda on, item=item: item.setVisible(on and self._has(item)))
-            self.toggles[name] = box
-            toggles.addWidget(box, i // 2, i % 2)
+        self.toggles: dict[str, QAction] = {}  # one checkable entry per layer, in a menu: the plane keeps the height
+        self.layers_menu = QMenu(self)
+        self.layers_menu.setToolTipsVisible(True)
+        for name, item in self.layers.items():
+            toggle = self.layers_menu.addAction(name)
+            toggle.setCheckable(True)
+            toggle.setChecked(True)
+            toggle.setToolTip(LAYER_TIPS[name])
+            toggle.toggled.connect(lambda on, item=item: item.setVisible(on and self._has(item)))
+            self.toggles[name] = toggle
+        self.layers_button = QPushButton("Layers")
+        self.layers_button.setToolTip("show or hide what is drawn over the plane: D(x), D = ½, the real and generated "
+                                      "points, G's gradient, the z grid")  # fmt: skip
+        self.layers_button.setMenu(self.layers_menu)
 
         self.live_check = QCheckBox("live")
         self.live_check.setChecked(True)
@@ -128,6 +134,7 @@ class Live2DTab(ExplorerTab):
         for widget in (self.live_check, self.back_button, self.play_button, self.forward_button):
             playback.addWidget(widget)
         playback.addStretch(1)
+        playback.addWidget(self.layers_button)
         timeline = QHBoxLayout()
         timeline.addWidget(self.slider, 1)
         timeline.addWidget(self.speed_combo)
@@ -140,7 +147,6 @@ class Live2DTab(ExplorerTab):
         self.legend.setWordWrap(True)
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         layout = QVBoxLayout(self)
-        layout.addLayout(toggles)
         layout.addWidget(self.plot, 1)
         layout.addLayout(timeline)
         layout.addLayout(playback)

@@ -202,6 +202,18 @@ def test_class_change_mixing_and_class_seed_grid(qtbot, panel, runs):
     with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
         grid._clicked(margin + 2 + 34 + 10, 2 + 2 * 34 + 10)  # a click on row "triangle", column seed 1
     assert panel.y.argmax() == 2 and np.array_equal(panel.z, latent_ops.seed_latent(1, 10))
+    assert panel.latent_tab.seed_box.value() == 1  # the Seed box says what is drawn
+
+    # a mixed condition set from elsewhere (a loaded or pasted z) shows as the mix, not as "One class"
+    tab = panel.condition_tab
+    tab.select_class("circle")
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.set_latent(panel.z, np.array([0, 0.25, 0, 0, 0.75, 0], np.float32))
+    assert tab.mix.isChecked() and not tab.weights_scroll.isHidden() and not tab.class_combo.isEnabled()
+    assert [s.value() for s in tab.weight_sliders][1] < [s.value() for s in tab.weight_sliders][4]
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        tab.one_class.setChecked(True)  # and One class then applies its class
+    assert panel.y.argmax() == 4 and panel.y.max() == 1.0
 
 
 def test_class_grid_of_a_2d_model_colours_each_class_names_them_and_a_click_picks_a_point(qtbot, panel, runs):

@@ -139,12 +139,16 @@ class ConditionTab(ExplorerTab):
         self._weights_changed()
 
     def show_condition(self, y: np.ndarray) -> None:
-        """Reflect y (set from elsewhere: a pasted z, a grid click) in the widgets, quietly."""
+        """Reflect y (set from elsewhere: a pasted or loaded z, a grid click) in the widgets, quietly: a mix of
+        classes switches to Mix classes, with its weights (one class shows in either mode)."""
         self.mix_label.setText("condition: " + latent_ops.describe_condition(y, self.names))
-        widgets = [self.class_combo, *self.weight_sliders]
+        mixed = int(np.count_nonzero(np.asarray(y) > 1e-6)) > 1
+        widgets = [self.class_combo, *self.weight_sliders, self.one_class, self.mix]
         for w in widgets:
             w.blockSignals(True)
         try:
+            if mixed:
+                self.mix.setChecked(True)
             top = int(np.argmax(y))
             self.class_combo.setCurrentIndex(top)
             peak = float(np.max(y)) or 1.0
@@ -153,16 +157,21 @@ class ConditionTab(ExplorerTab):
         finally:
             for w in widgets:
                 w.blockSignals(False)
+        self._show_mode()
 
-    def _mode_changed(self, *_):
+    def _show_mode(self) -> None:
+        """One class: the class box; Mix classes: the weight sliders."""
         mixing = self.mix.isChecked()
         self.class_combo.setEnabled(not mixing)
         self.weights_scroll.setVisible(mixing)
         for slider in self.weight_sliders:
             slider.setEnabled(mixing)
+
+    def _mode_changed(self, *_):
+        self._show_mode()
         if self.panel.source is None or not self.names:
             return
-        if mixing:
+        if self.mix.isChecked():
             self._weights_changed()
         else:
             self._class_picked(self.class_combo.currentIndex())

@@ -117,7 +117,7 @@ class LatentTab(ExplorerTab):
             self._say_if_basis_is_older(source.step)
             self.show_latent(self.panel.z)
             return
-        self._show_seed(self.panel.seed or 0)
+        self.show_seed(self.panel.seed or 0)
         self._set_basis(directions.axes_basis(source.latent_dim))
 
     def choose_basis(self, kind: str) -> None:
@@ -229,11 +229,9 @@ class LatentTab(ExplorerTab):
         if loaded is not None:
             z, y, record = loaded
             self.panel.seed = record.get("seed") if isinstance(record.get("seed"), int) else None
-            if self.panel.seed is not None:
-                self._show_seed(self.panel.seed)  # the box says what the caption says: copied, it gives this z
-            self.panel.set_latent(z, y)
+            self.panel.set_latent(z, y, seed=self.panel.seed)
 
-    def _show_seed(self, seed: int) -> None:
+    def show_seed(self, seed: int) -> None:
         """Put a seed in the box without drawing its z again."""
         self.seed_box.blockSignals(True)
         self.seed_box.setValue(seed)

@@ -385,6 +385,8 @@ class ExplorerPanel(QWidget):
         except GanStudioError as exc:
             self._show_error(str(exc))
             return
+        if seed is not None:
+            self.latent_tab.show_seed(seed)  # the Seed box says what is drawn: copied, it gives this z
         if y is not None and self.source.num_classes:
             self.set_condition(y, render=False)
         self.latent_tab.show_latent(self.state.z)

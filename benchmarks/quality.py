@@ -71,6 +71,9 @@ RUNS_MNIST = [  # (row name, recipe, overrides)
     ("cDCGAN", "quality-cdcgan-mnist.toml", {}),
     ("cDCGAN, previous recipe (lr 2e-4, no EMA, 2,500 steps)", "quality-cdcgan-mnist.toml", PREVIOUS),
     ("VAE", "quality-vae-mnist.toml", {}),
+    ("cVAE", "quality-cvae-mnist.toml", {}),
+    ("cVAE, previous layout (the label at the encoder's head and the decoder's input only)", "quality-cvae-mnist.toml",
+     {"label_layers": "heads"}),
 ]
 # PacGAN paper (Lin et al. 2018), table 1: modes, high-quality samples, reverse KL; mean ± standard error of 10 runs
 PUBLISHED_2D = {

@@ -191,6 +191,18 @@ def apply_values(config, values: dict[str, Any], *, strict: bool = True):
     return updated
 
 
+def saved_values(config_cls: type, values: dict[str, Any]) -> dict[str, Any]:
+    """A saved config's values (run.json's, a checkpoint's) with each setting added since it was saved set to
+    what the code did before (`config_cls.OLDER_RUNS_HAD`), not to today's default: an old run loads as it was."""
+    older = getattr(config_cls, "OLDER_RUNS_HAD", {})
+    return {**{key: value for key, value in older.items() if key not in values}, **values}
+
+
+def config_from_saved(config_cls: type, values: dict[str, Any]):
+    """The config a run or checkpoint saved (settings since removed are ignored); ConfigError for bad values."""
+    return apply_values(config_cls(), saved_values(config_cls, values), strict=False)
+
+
 def to_dict(config) -> dict[str, Any]:
     return dataclasses.asdict(config)
 

@@ -254,3 +254,34 @@ def test_a_run_stopped_before_its_first_checkpoint_starts_again_on_resume(tmp_pa
     assert killed.run.read_info()["status"] == "finished"
     with pytest.raises(RunError, match="no checkpoint"):  # a named checkpoint that is not there is still an error
         Trainer.from_checkpoint(tmp_path / "whole", start_from="step-3")
+
+
+def test_a_conditional_vae_saved_before_label_layers_existed_loads_resumes_and_forks_as_it_trained(tmp_path):
+    """Runs made before a model setting existed have no value for it: they load with what the code did then
+    (VAEConfig.OLDER_RUNS_HAD), not with today's default, whose network has other weight shapes."""
+    from gan_studio.store.fork import fork_run
+
+    trainer = train_tiny_run(tmp_path / "old", "cvae", data="shapes", steps=2, channels=4, image_size=32,
+                             label_layers="heads")  # fmt: skip
+    run = trainer.run
+    z, y = torch.randn(3, 2), torch.eye(6)[[0, 2, 5]]
+    before = load_run(run.path).model.eval().generate(z, y)
+    info = json.loads((run.path / "run.json").read_text())
+    del info["model_config"]["label_layers"]  # as an older version wrote them
+    (run.path / "run.json").write_text(json.dumps(info))
+    state = ckpt.load_checkpoint(run.last_checkpoint)
+    del state["model_config"]["label_layers"]
+    ckpt.save_checkpoint(state, run.last_checkpoint)
+
+    loaded = load_run(run.path)
+    assert loaded.model.decoder.label_in_body is False
+    assert torch.allclose(loaded.model.eval().generate(z, y), before)
+    resumed = Trainer.from_checkpoint(run.path, {"steps": 4})
+    for _ in resumed:
+        pass
+    assert resumed.step == 4 and run.read_info()["model_config"]["label_layers"] == "heads"
+    forked = fork_run(run.path)
+    assert load_run(forked).model.decoder.label_in_body is False
+    # a new conditional conv VAE gives the label to every layer; an unconditional one has none to give
+    assert make_trainer(tmp_path / "new", "cvae", data="shapes", channels=4).model.decoder.label_in_body
+    assert not make_trainer(tmp_path / "vae", "vae", data="shapes", channels=4).model.encoder.label_in_body

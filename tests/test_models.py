@@ -92,7 +92,8 @@ def vae_counts(c, data: DataInfo, k: int, architecture: str) -> tuple[int, int]:
             width = c.hidden
         return enc, dec + linear(width, data.flat_dim)
     levels = {32: 3, 64: 4}[c.image_size]
-    enc, in_ch, width = 0, data.shape[0], c.channels
+    maps = k if c.label_layers == "all" else 0  # the label as k constant maps into every conv layer
+    enc, in_ch, width = 0, data.shape[0] + maps, c.channels
     for _ in range(levels):
         enc += conv4(in_ch, width, bias=True) + bn(width)
         in_ch, width = width, width * 2
@@ -100,9 +101,9 @@ def vae_counts(c, data: DataInfo, k: int, architecture: str) -> tuple[int, int]:
     top = c.channels * 2 ** (levels - 1)
     dec, width = linear(c.latent_dim + k, top * 16), top
     for _ in range(levels - 1):
-        dec += conv4(width, width // 2, bias=True) + bn(width // 2)
+        dec += conv4(width + maps, width // 2, bias=True) + bn(width // 2)
         width //= 2
-    return enc, dec + conv4(width, data.shape[0], bias=True)
+    return enc, dec + conv4(width + maps, data.shape[0], bias=True)
 
 
 # shapes and parameter counts ------------------------------------------------------------------------
@@ -158,8 +159,10 @@ def test_packed_discriminator_judges_groups_of_samples():
     [(POINTS, "mlp", 32), (SHAPES, "conv", 32), (images(3, 64), "conv", 64), (images(1, 28), "mlp", 28)],
     ids=["points-mlp", "images32-conv", "rgb64-conv", "images28-mlp"],
 )
-def test_vae_shapes_and_counts(name, data, architecture, size):
-    model = build(name, data, image_size=size, latent_dim=3, hidden=16, layers=2, channels=4)
+@pytest.mark.parametrize("label_layers", ["all", "heads"])
+def test_vae_shapes_and_counts(name, data, architecture, size, label_layers):
+    model = build(name, data, image_size=size, latent_dim=3, hidden=16, layers=2, channels=4,
+                  label_layers=label_layers)  # fmt: skip
     assert model.architecture == architecture
     k = data.num_classes if get_spec(name).conditional else 0
     encoder, decoder = vae_counts(model.config, data, k, architecture)

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from gan_studio.config import FieldSpec, apply_values, field_specs, param, read_toml, to_dict
+from gan_studio.config import FieldSpec, apply_values, config_from_saved, field_specs, param, read_toml, to_dict
 from gan_studio.engine.precision import CHANNELS_LAST_CHOICES, PRECISIONS
 from gan_studio.errors import CheckpointError, ConfigError, DataError
 from gan_studio.models import MODELS, DataInfo, get_spec
@@ -190,7 +190,7 @@ def configs_to_continue(data: dict, info: dict, overrides: dict[str, Any], path:
     with the allowed overrides applied."""
     spec = get_spec(data["model_name"])
     try:
-        model_config = apply_values(spec.config_cls(), data["model_config"], strict=False)
+        model_config = config_from_saved(spec.config_cls, data["model_config"])
         train_config = apply_values(TrainConfig(), data.get("train_config", {}), strict=False)
     except ConfigError as exc:
         raise CheckpointError(f"checkpoint holds an invalid config ({exc})", path) from None

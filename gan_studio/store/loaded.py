@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from gan_studio.config import apply_values
+from gan_studio.config import config_from_saved
 from gan_studio.errors import CheckpointError, ConfigError, RunError
 from gan_studio.events import ACTIVE_STATUSES
 from gan_studio.models import DataInfo, create_model, get_spec
@@ -121,7 +121,7 @@ def model_from_checkpoint(data: dict, path: Path) -> tuple[str, torch.nn.Module,
     """Build the model a loaded checkpoint describes and put its weights in (its EMA generator included)."""
     spec = get_spec(data["model_name"])
     try:
-        config = apply_values(spec.config_cls(), data["model_config"], strict=False)
+        config = config_from_saved(spec.config_cls, data["model_config"])
     except ConfigError as exc:
         raise CheckpointError(f"checkpoint holds an invalid config ({exc})", path) from None
     data_info = DataInfo.from_dict(data["data_info"])

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gan_studio.config import saved_values
 from gan_studio.data import is_point_dataset
 from gan_studio.engine.recipes import recipe_for
 from gan_studio.engine.settings import HPARAMS_LIVE, TrainConfig, configs_from_values, read_recipe
@@ -217,13 +218,13 @@ class SetupPanel(QWidget):
         """Model settings that do nothing for this model and dataset (hidden from the form)."""
         spec = get_spec(self.model_name())
         points = is_point_dataset(self.dataset_spec())
-        names = set() if spec.conditional else {"label_embed_dim"}
+        names = set() if spec.conditional else {"label_embed_dim", "label_layers"}
         if points:
             names.add("image_size")
         if spec.family == "vae":
             architecture = str(self.model_form.raw_values().get("architecture", "auto"))
             conv = architecture == "conv" or (architecture == "auto" and not points)
-            names |= {"hidden", "layers"} if conv else {"channels"}
+            names |= {"hidden", "layers"} if conv else {"channels", "label_layers"}
         return names
 
     def revalidate(self) -> None:
@@ -321,8 +322,8 @@ class SetupPanel(QWidget):
         if model not in MODELS:
             return
         self.set_model(model)
-        if isinstance(info.get("model_config"), dict):
-            self.model_form.set_values(info["model_config"])
+        if isinstance(info.get("model_config"), dict):  # an older run's settings as it trained, not today's defaults
+            self.model_form.set_values(saved_values(self.model_form.config_cls, info["model_config"]))
         train = dict(info.get("train_config") or {})
         data = train.pop("data", None)
         self.train_form.set_values(train)

@@ -94,3 +94,31 @@ def test_with_a_panel_hidden_shrinking_and_growing_the_window_gives_the_same_lay
     for title in shown:
         assert abs(after[title][0] - before[title][0]) <= 3 and abs(after[title][1] - before[title][1]) <= 3, (
             title, before, after)  # fmt: skip
+
+
+def test_a_layout_saved_on_a_larger_screen_gives_way_to_the_default_layout(qtbot):
+    """Shares of a wide window starve panels on a small screen (Run controls' Stop went off the edge): a window
+    that no longer fits its screen gets the default layout, made for the size it now has."""
+    create_app()
+    area = QGuiApplication.primaryScreen().availableGeometry()
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.resize(area.width() + 600, area.height() + 200)  # as on a larger screen
+    first.resizeDocks([first.docks["Setup"]], [120], Qt.Orientation.Horizontal)
+    first.dock_shares.remember()
+    first.save_preferences()
+
+    second = MainWindow()
+    qtbot.addWidget(second)
+    second.show()
+    qtbot.waitExposed(second)
+    reference = MainWindow(persist=False)  # the default layout at the same size
+    qtbot.addWidget(reference)
+    reference.resize(second.size())
+    reference.show()
+    qtbot.waitExposed(reference)
+    qtbot.wait(100)
+    assert area.contains(second.frameGeometry())
+    for title in ("Setup", "Run controls", "Runs"):
+        assert abs(second.docks[title].width() - reference.docks[title].width()) <= 4, title
+    assert "larger screen" in second.statusBar().currentMessage()

@@ -192,6 +192,7 @@ class MainWindow(QMainWindow):
         if QApplication.instance() is not None:
             QApplication.instance().installEventFilter(self._space_is_pause)
         self._default_state = self.saveState(SETTINGS_VERSION)
+        self._reset_layout_when_shown = False  # a layout saved on a larger screen: the default one, once shown
         self.persist = persist
         if persist:
             self.restore_preferences()
@@ -442,23 +443,28 @@ class MainWindow(QMainWindow):
             self._shown_once = True
             if self.size() == self._chosen_size:  # not a size asked for on purpose (e.g. for screenshots)
                 self.clamp_to_screen()  # the frame's size is known now: the frame stays on the screen too
+            if self._reset_layout_when_shown:
+                QTimer.singleShot(0, self._default_layout_for_this_screen)
         self.dock_shares.remember_soon()  # the first layout (default or restored) is the one to keep
 
-    def clamp_to_screen(self) -> None:
-        """Keep the window (frame included) inside the available area of its screen: smaller, and moved."""
+    def clamp_to_screen(self) -> bool:
+        """Keep the window (frame included) inside the available area of its screen: smaller, and moved.
+        True when it had to be made smaller."""
         area = available_area(self)
         if area is None:
-            return
+            return False
         frame, inner = self.frameGeometry(), self.geometry()
         extra_width, extra_height = frame.width() - inner.width(), frame.height() - inner.height()
         width = min(inner.width(), area.width() - extra_width)
         height = min(inner.height(), area.height() - extra_height)
-        if (width, height) != (inner.width(), inner.height()):
+        shrunk = (width, height) != (inner.width(), inner.height())
+        if shrunk:
             self.resize(width, height)
         x = min(max(frame.x(), area.left()), area.left() + area.width() - width - extra_width)
         y = min(max(frame.y(), area.top()), area.top() + area.height() - height - extra_height)
         if (x, y) != (frame.x(), frame.y()):
             self.move(x, y)
+        return shrunk
 
     def show_notice(self, text: str) -> None:
         """A notice that stays in the banner until dismissed (e.g. an export summary)."""
@@ -633,6 +639,10 @@ class MainWindow(QMainWindow):
     def show_about(self) -> None:
         QMessageBox.about(self, "About GAN Studio", ABOUT_TEXT)
 
+    def _default_layout_for_this_screen(self) -> None:
+        self.reset_layout()
+        self.show_status("the window was laid out on a larger screen: the default layout fits this one", 15000)
+
     def reset_layout(self) -> None:
         self.restoreState(self._default_state, SETTINGS_VERSION)
         for dock in self.docks.values():
@@ -644,11 +654,17 @@ class MainWindow(QMainWindow):
         settings = app_settings()
         geometry = settings.value("window/geometry")
         state = settings.value("window/state")
+        larger_screen = False
         if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-            self.clamp_to_screen()  # saved on a larger screen, or at a smaller scale factor
+            self.restoreGeometry(geometry)  # Qt fits it into the screen, if it can
+            larger_screen = self.clamp_to_screen() or not self._saved_size_fits(settings.value("window/size"))
         shares = read_shares(settings.value("window/dock_shares"))
-        if isinstance(state, QByteArray) and self.restoreState(state, SETTINGS_VERSION) and shares:
+        if larger_screen:
+            # its panels' shares of a wider window would starve some here (Run controls' Stop went off the edge):
+            # the default layout, made for this size, instead
+            self._reset_layout_when_shown = True  # laid out at the size it is shown at (before, it kept half a
+            # layout of the larger window)
+        elif isinstance(state, QByteArray) and self.restoreState(state, SETTINGS_VERSION) and shares:
             # the docks' saved sizes are pixels of the window they were saved in: in a window of another
             # size they come back in their shares of it (else Setup took half the width, Samples a strip)
             self.dock_shares.shares = shares
@@ -662,9 +678,19 @@ class MainWindow(QMainWindow):
                 except Exception:  # noqa: BLE001 - a stale preference must not stop the app
                     traceback.print_exc(file=sys.stderr)
 
+    def _saved_size_fits(self, saved) -> bool:
+        """Whether the window's size when it was saved ("WIDTHxHEIGHT") fits this screen (True when unknown)."""
+        area = available_area(self)
+        try:
+            width, height = (int(part) for part in str(saved).split("x"))
+        except ValueError:
+            return True
+        return area is None or fits(QSize(width, height), area)
+
     def save_preferences(self) -> None:
         settings = app_settings()
         settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/size", f"{self.width()}x{self.height()}")
         settings.setValue("window/state", self.saveState(SETTINGS_VERSION))
         settings.setValue("window/dock_shares", json.dumps(self.dock_shares.shares))
         for panel in self.panels:

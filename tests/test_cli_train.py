@@ -91,6 +91,9 @@ def test_resume_from_the_command_line(tmp_path, capsys):
     assert main(["train", "--resume", str(out), "--steps", "5", "--quiet"]) == 0
     assert [r["step"] for r in RunDir(out).read_metrics()] == [1, 2, 3, 4, 5]
     assert "finished at step 5" in capsys.readouterr().err
+    # resumed again with nothing left to train: still exit 0 (a resume-until-done loop ends), with the way out said
+    assert main(["train", "--resume", str(out), "--quiet"]) == 0
+    assert "trained all its 5 steps" in capsys.readouterr().err and RunDir(out).read_info()["step"] == 5
 
 
 def test_runs_lists_status_step_and_last_metrics(tmp_path, capsys):

@@ -183,11 +183,13 @@ def test_resume_uses_what_the_setup_changed_so_a_finished_run_or_fork_trains_fur
     assert win.session.state == "idle" and "cannot resume" in win.banner.message
     assert "batch size (32 in the run, 17 here) cannot change when resuming" in win.banner.message
     type_into(win.setup.train_form, {"batch_size": "32"})
+    win.resume_run(run_path)  # its own 20 steps again: nothing to train, and the way out said
+    assert win.session.state == "idle" and "raise Steps in the Setup" in win.banner.message
+    type_into(win.setup.train_form, {"steps": "30"})
     choose(win.setup.dataset.combo, "moons")  # the data may only follow the run's own to a new place
     win.resume_run(run_path)
     qtbot.waitUntil(lambda: "cannot change --data when resuming" in win.banner.message, timeout=WAIT_MS)
     choose(win.setup.dataset.combo, "ring8")
-    type_into(win.setup.train_form, {"steps": "30"})
     win.resume_run(run_path)
     qtbot.waitUntil(lambda: win.session.state == "idle" and RunDir(run_path).read_info()["step"] == 30,
                     timeout=WAIT_MS)  # fmt: skip

@@ -114,6 +114,7 @@ def run(args) -> int:
                                               start_from=args.from_checkpoint, callbacks=callbacks,
                                               data_progress=progress)  # fmt: skip
         _say_if_the_global_batch_changed(trainer)
+        _say_if_nothing_is_left(trainer)
     else:
         if args.from_checkpoint:
             raise ConfigError("--from goes with --resume RUN (or use `gan-studio fork`)")
@@ -141,6 +142,13 @@ def _say_if_the_global_batch_changed(trainer: Trainer) -> None:
         print(f"gan-studio: the run trained with a global batch of {saved} ({old_processes} x {stream.batch_size}); "
               f"it continues with {stream.global_batch} ({now} x {stream.batch_size}), after the same samples of "
               f"epoch {stream.epoch}", file=sys.stderr)  # fmt: skip
+
+
+def _say_if_nothing_is_left(trainer: Trainer) -> None:
+    """A resume of a run that has trained all its steps does nothing: say how to train it further."""
+    if trainer.step >= trainer.total_steps and launch_rank() == 0:
+        print(f"gan-studio: the run has trained all its {trainer.total_steps:,} steps, so there is nothing to resume: "
+              f"give --steps N (more than {trainer.step:,}) to train it further", file=sys.stderr)  # fmt: skip
 
 
 def _check_resume_target(run: Path, model: str | None, out: str | None) -> None:

@@ -576,6 +576,14 @@ class MainWindow(QMainWindow):
             except GanStudioError as exc:
                 self.show_message("error", f"cannot resume {run_path.name}: {exc}")
                 return
+        run = self.session.run
+        if run is not None and self.session.run_path == run_path and "epochs" not in changes:
+            steps = int(changes.get("steps") or run.total_steps or 0)
+            if steps and run.step >= steps:  # it would stop at once, saying it finished
+                self.show_message("warning", f"{run_path.name} has trained {run.step:,} steps already: raise Steps in "
+                                  "the Setup above that, then Resume")  # fmt: skip
+                self.docks[SetupPanel.TITLE].raise_()
+                return
         self.session.continue_run(run_path, changes or None)
 
     def resume_current(self) -> None:

@@ -463,9 +463,13 @@ def test_live_2d_view_follows_training(qtbot, panel, tmp_path):
     trainer = Trainer.new("gan", config, train, out=tmp_path / "live")
     updates = iter(trainer)
     state = RunState.load(trainer.run.path)
-    panel.set_run(state)  # no checkpoint yet: the panel waits for one, and says how to get one now
+    panel.set_run(state)  # followed from disk (a headless training): no Pause to offer
     assert "Waiting for the first checkpoint" in panel.source_label.text() and "(every 10 steps)" in (
-        panel.source_label.text()) and "pause the training to explore it now" in panel.source_label.text()  # fmt: skip
+        panel.source_label.text()) and "pause" not in panel.source_label.text()  # fmt: skip
+    panel.set_run(None)
+    state.trained_here = True
+    panel.set_run(state)  # trained by the app: no checkpoint yet, and how to get one now
+    assert "pause the training to explore it now" in panel.source_label.text()
     frames = []
     panel.live_tab.frame_shown.connect(lambda step: frames.append((step, panel.live_tab.frame)))
     for target in (10, 20):

@@ -64,6 +64,7 @@ class RunState:
         self.advice: list[Advice] = []
         self.samples: list[tuple[int, Path]] = []  # saved grids (step, path), oldest first
         self.checkpoint_step: int | None = None
+        self.trained_here = False  # trained by this app (its Pause and Stop apply), not followed from disk
         self.problem: str = ""  # why the run diverged or failed
         self.on_listener_error: Callable[[Exception], None] | None = None  # how a view's failure is reported
         self._listeners: list[Listener] = []

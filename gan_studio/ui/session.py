@@ -220,9 +220,14 @@ class RunSession(QObject):
             path = self.worker.run_path if self.worker is not None else None
             if path is not None and (self.run is None or self.run.path != path):
                 try:
-                    self._set_run(RunState.load(path))
+                    state = RunState.load(path)
                 except GanStudioError as exc:
                     self._say("error", str(exc))
+                else:
+                    state.trained_here = True
+                    self._set_run(state)
+            elif self.run is not None:
+                self.run.trained_here = True
             if self.state == "starting":
                 self._set_state("running")
         elif isinstance(event, Paused):

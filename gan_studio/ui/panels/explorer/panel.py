@@ -243,8 +243,8 @@ class ExplorerPanel(QWidget):
             self._run_path = self._requested_path = run_path
             every = (run.info.get("train_config") or {}).get("checkpoint_every")
             when = f" (every {every:,} steps)" if isinstance(every, int) and every > 0 else ""
-            self.source_label.setText(f"Waiting for the first checkpoint of {html.escape(run.name)}{when}: pause "
-                                      "the training to explore it now")  # fmt: skip
+            pause = ": pause the training to explore it now" if run.trained_here else ""  # a followed run: not here
+            self.source_label.setText(f"Waiting for the first checkpoint of {html.escape(run.name)}{when}{pause}")
             return
         self.open_source(run_path)
 

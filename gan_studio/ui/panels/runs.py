@@ -408,10 +408,11 @@ class RunsPanel(QWidget):
         except GanStudioError as exc:
             self.message.emit("error", f"could not fork {path.name}: {exc}")
             return None
-        self.message.emit("info", f"forked {path.name} at {start_from} into {fork.name}: Resume continues it")
         self.refresh()
         self.select_run(fork)
         self.open_requested.emit(fork)
+        # said last, so that it is the message that stays (opening it while another run trains says its own)
+        self.message.emit("info", f"forked {path.name} at {start_from} into {fork.name}: Resume continues it")
         return fork
 
     # deleting ---------------------------------------------------------------------------------------------------------

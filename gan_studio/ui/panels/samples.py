@@ -85,15 +85,14 @@ class SamplesPanel(QWidget):
         self.position_label = QLabel("no grids yet")
         self.position_label.setMinimumWidth(60)
 
-        timeline = QHBoxLayout()
-        timeline.addWidget(QLabel("timeline"))
+        timeline = QHBoxLayout()  # the position's text grows with the run: the slider gives way, nothing jumps
+        timeline.addWidget(self.position_label)
         timeline.addWidget(self.slider, 1)
         timeline.addWidget(self.follow_check)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(flow_row(self.position_label, self.zoom_out_button, self.zoom_in_button, self.fit_button,
-                                  self.save_button))  # fmt: skip
+        layout.addWidget(flow_row(self.zoom_out_button, self.zoom_in_button, self.fit_button, self.save_button))
         layout.addWidget(splitter, 1)
         layout.addLayout(timeline)
         self.set_run(None)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextOption
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from gan_studio.explore.saving import label_rows
@@ -30,6 +32,7 @@ class ImageView(QWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.image)
         self.placeholder = pg.TextItem("", color=MUTED, anchor=(0.5, 0.5))
+        self.placeholder.textItem.document().setDefaultTextOption(QTextOption(Qt.AlignmentFlag.AlignCenter))
         self.view.addItem(self.placeholder)
         self.row_labels: list[str] = []
         self.picture: np.ndarray | None = None  # the pixels given (what Save writes)
@@ -53,6 +56,7 @@ class ImageView(QWidget):
             self.image.clear()
             self.shown = None
             self.placeholder.setText(placeholder)
+            self._wrap_placeholder()
             self.placeholder.setPos(0, 0)
             self.placeholder.show()
             self.view.setRange(xRange=(-50, 50), yRange=(-50, 50), padding=0)
@@ -83,8 +87,15 @@ class ImageView(QWidget):
         """Show the next picture whole, whatever the zoom was (a new run starts unzoomed)."""
         self._fit_next = True
 
+    def _wrap_placeholder(self) -> None:
+        """The placeholder wraps to the view's width (in a narrow panel it was cut at both ends)."""
+        self.placeholder.setTextWidth(max(60, self.graphics.width() - 16))
+        self.placeholder.setPos(0, 0)
+
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
+        if self.picture is None:
+            self._wrap_placeholder()
         if not self.user_zoomed:
             self.fit()
 

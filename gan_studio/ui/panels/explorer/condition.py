@@ -48,6 +48,7 @@ class ConditionTab(ExplorerTab):
         self.class_combo = CompactComboBox()
         self.class_combo.currentIndexChanged.connect(self._class_picked)
         self.mix_label = QLabel("")
+        self.mix_label.setWordWrap(True)  # "condition: 0.68 mode 2 + 0.32 mode 5" is wider than a narrow tab
         self._weights_body = QWidget()
         self._weights_grid = QGridLayout(self._weights_body)
         self._weights_grid.setContentsMargins(2, 2, 2, 2)

@@ -415,3 +415,21 @@ def test_what_callbacks_write_for_an_event_is_on_disk_when_the_event_is_yielded(
             samples += 1
             assert frame_path(trainer.run.path, event.step).is_file(), event.step
     assert samples == 3
+
+
+def test_sample_grids_of_a_conditional_point_model_colour_each_class(tmp_path):
+    """A cGAN on ring8 draws its fixed-noise points in their class's colour (as the Explorer does), so a grid
+    shows whether each class lands on its own mode; an unconditional one keeps one colour."""
+    import numpy as np
+
+    from gan_studio.store.pictures import CLASS_COLOURS, read_picture
+
+    def colours_of(model: str) -> set[tuple[int, ...]]:
+        trainer = tiny_runs.train_tiny_run(tmp_path / model, model, data="ring8", steps=2, sample_every=2)
+        grid = read_picture(trainer.run.sample_path(2))
+        return {tuple(int(c) for c in pixel) for pixel in np.asarray(grid).reshape(-1, 3)}
+
+    conditional = colours_of("cgan")
+    assert all(colour in conditional for colour in CLASS_COLOURS[:8])  # ring8: eight classes
+    unconditional = colours_of("gan")
+    assert not any(colour in unconditional for colour in CLASS_COLOURS[1:8])

@@ -21,6 +21,7 @@ from gan_studio.commands.arguments import (
     resolve_run,
     write_failed,
 )
+from gan_studio.engine.threads import leave_a_core_free
 from gan_studio.evaluate.likelihood import DEFAULT_IMPORTANCE_SAMPLES
 from gan_studio.evaluate.precision_recall import DEFAULT_NEIGHBOURS
 from gan_studio.evaluate.report import evaluate_run, format_report, report_path
@@ -57,6 +58,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    leave_a_core_free()  # as `train`: all cores busy with torch, anything else running slows it badly
     progress = None if args.quiet else (lambda message: print(f"eval: {message}", file=sys.stderr, flush=True))
     path = resolve_run(args.run, args.workspace)
     save = not args.no_save

@@ -71,7 +71,8 @@ def run(args) -> int:
         check_size(args.n, gen.image_shape)
         z, y = sample_inputs(args.n, gen.latent_dim, args.seed, gen.num_classes, args.label, gen.class_names)
         images = gen.generate(z.numpy(), None if y is None else y.numpy())
-        picture = samples_picture(images, gen.value_range, grid_columns(args.n, gen.num_classes, args.label))
+        picture = samples_picture(images, gen.value_range, grid_columns(args.n, gen.num_classes, args.label),
+                                  classes=None if y is None else y.argmax(1).numpy())  # fmt: skip
         where = f"ONNX Runtime ({gen.provider})"
     else:
         if args.provider:
@@ -83,7 +84,9 @@ def run(args) -> int:
         z, y = sample_inputs(args.n, loaded.latent_dim, args.seed, loaded.num_classes, args.label, loaded.class_names)
         images = loaded.generate(z, y)
         columns = grid_columns(args.n, loaded.num_classes, args.label)
-        picture = samples_picture(images, loaded.model.output_range, columns)
+        picture = samples_picture(
+            images, loaded.model.output_range, columns, classes=None if y is None else y.argmax(1).cpu().numpy()
+        )  # 2D points: by class
         where = f"torch, step {loaded.step}"
     try:
         save_png(picture, out)

@@ -21,6 +21,7 @@ from gan_studio.commands.data import ProgressLine, StatusLine, duration
 from gan_studio.config import coerce, field_specs
 from gan_studio.engine.distributed import launch_rank, shutdown
 from gan_studio.engine.settings import TrainConfig, all_field_specs, configs_from_values, read_recipe
+from gan_studio.engine.threads import leave_a_core_free
 from gan_studio.engine.trainer import Trainer
 from gan_studio.errors import ConfigError, GanStudioError, shorten
 from gan_studio.evaluate.callbacks import default_callbacks
@@ -104,6 +105,7 @@ def _collect(args) -> tuple[str | None, dict]:
 
 
 def run(args) -> int:
+    leave_a_core_free()  # all cores busy with torch: 10-25x slower whenever anything else runs
     model, values = _collect(args)
     callbacks = default_callbacks()
     if args.resume is not None:

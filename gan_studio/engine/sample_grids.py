@@ -35,6 +35,17 @@ def fixed_inputs(
     return torch.randn(GRID_SAMPLES, latent_dim, generator=gen), None
 
 
+def fixed_noise_picture(
+    samples: torch.Tensor, value_range, dataset: Dataset, fixed_y: torch.Tensor | None
+) -> np.ndarray:
+    """A sample grid of the run's fixed noise; 2D points: a scatter over training points, each generated point in
+    its class's colour for conditional models."""
+    if dataset.kind != "points":
+        return samples_picture(samples, value_range, GRID_COLUMNS)
+    classes = None if fixed_y is None else fixed_y.argmax(1).cpu().numpy()
+    return samples_picture(samples, value_range, GRID_COLUMNS, real_points=real_points(dataset), classes=classes)
+
+
 def real_points(dataset: Dataset, n: int = POINT_SAMPLES) -> np.ndarray:
     """Up to n training points (2D data), for drawing behind generated ones."""
     return dataset.head(n).numpy()

@@ -36,7 +36,7 @@ from gan_studio.engine.rng import (
     set_rng_state,
     use_deterministic_kernels,
 )
-from gan_studio.engine.sample_grids import fixed_inputs, real_batch_picture, real_points
+from gan_studio.engine.sample_grids import fixed_inputs, fixed_noise_picture, real_batch_picture
 from gan_studio.engine.settings import (
     TrainConfig,
     check_live_change,
@@ -64,7 +64,7 @@ from gan_studio.paths import default_workspace
 from gan_studio.store import checkpoint as ckpt
 from gan_studio.store.loaded import resume_record
 from gan_studio.store.lock import RunLock
-from gan_studio.store.pictures import GRID_COLUMNS, samples_picture, save_png
+from gan_studio.store.pictures import save_png
 from gan_studio.store.rundir import RunDir, new_run_folder_claim
 
 PAUSE_POLL_S = 0.5  # how often a paused loop wakes up on its own
@@ -336,8 +336,7 @@ class Trainer:
         return self.recipe.generate(self.fixed_z, self.fixed_y)
 
     def _write_sample(self) -> Sample:
-        real = real_points(self.dataset) if self.data_info.kind == "points" else None
-        picture = samples_picture(self.generate_fixed(), self.model.output_range, GRID_COLUMNS, real_points=real)
+        picture = fixed_noise_picture(self.generate_fixed(), self.model.output_range, self.dataset, self.fixed_y)
         ckpt.check_run_still_there(self.run.path, f"the sample grid of step {self.step}")
         path = save_png(picture, self.run.sample_path(self.step))
         self._sample_step = self.step

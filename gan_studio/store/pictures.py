@@ -53,8 +53,9 @@ def image_grid(images: np.ndarray, columns: int, padding: int = 2) -> np.ndarray
 
 
 def scatter_plot(generated: np.ndarray, real: np.ndarray | None = None, size: int = 384,
-                 extent: float | None = None) -> np.ndarray:  # fmt: skip
-    """A uint8 RGB (size, size, 3) scatter of 2D points: real in grey, generated in orange.
+                 extent: float | None = None, classes: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """A uint8 RGB (size, size, 3) scatter of 2D points: real in grey, generated in orange, or in the colour
+    of its class (`classes`: one index per generated point, for conditional models).
 
     The view is centred on the origin (its axes drawn) when the points surround it, else on the
     middle of the points (data far from the origin, e.g. in pixel coordinates), `extent` around it."""
@@ -76,14 +77,19 @@ def scatter_plot(generated: np.ndarray, real: np.ndarray | None = None, size: in
     if 0 <= axis_x <= size:
         draw.line([(axis_x, 0), (axis_x, size)], fill=(225, 225, 225))
 
-    def plot(points, colour, radius):
-        for x, y in points[np.isfinite(points).all(1)]:
+    def plot(points, colours, radius):
+        finite = np.isfinite(points).all(1)
+        for (x, y), colour in zip(points[finite], np.asarray(colours)[finite], strict=True):
             px, py = centre + (x - middle[0]) * scale, centre - (y - middle[1]) * scale
-            draw.ellipse([px - radius, py - radius, px + radius, py + radius], fill=colour)
+            draw.ellipse([px - radius, py - radius, px + radius, py + radius], fill=tuple(int(c) for c in colour))
 
     if real is not None:
-        plot(real, (150, 150, 150), 1.6)
-    plot(generated, (230, 110, 20), 1.6)
+        plot(real, np.tile((150, 150, 150), (len(real), 1)), 1.6)
+    if classes is not None:
+        colours = np.array([class_colour(k) for k in np.asarray(classes).reshape(-1)[: len(generated)]])
+    else:
+        colours = np.tile((230, 110, 20), (len(generated), 1))
+    plot(generated, colours, 1.6)
     return np.asarray(img)
 
 
@@ -143,7 +149,7 @@ def samples_picture(samples: torch.Tensor | np.ndarray, value_range, columns: in
     if samples.ndim == 2:
         if backdrop is not None:
             return points_picture(backdrop[0], samples, backdrop[1], classes=classes)
-        return scatter_plot(samples.astype(np.float32), real_points)
+        return scatter_plot(samples.astype(np.float32), real_points, classes=classes)
     return image_grid(to_uint8(samples, value_range), columns, padding)
 
 

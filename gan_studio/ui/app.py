@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
+from gan_studio.engine.threads import leave_a_core_free
 from gan_studio.ui.style import apply_style
 
 APP_NAME = "GAN Studio"
@@ -27,24 +28,9 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
 def configure_torch_threads() -> int:
-    """Leave one core to the UI: torch computes with (cores - 1) threads unless OMP_NUM_THREADS is set.
-
-    With as many busy torch threads as cores, the UI thread has to wait for a core, and OpenMP's
-    spinning threads slow training itself down badly whenever anything else runs on the machine.
-    """
-    import torch
-
-    if not os.environ.get("OMP_NUM_THREADS"):
-        torch.set_num_threads(max(1, available_cores() - 1))
-    return torch.get_num_threads()
+    """Leave one core to the UI (engine.threads): the UI thread does not wait for a core while training runs."""
+    return leave_a_core_free()
 
 
 def main(run: str | os.PathLike | None = None) -> int:

@@ -29,8 +29,11 @@ from gan_studio.events import Sample
 from gan_studio.state.run_state import RunState
 from gan_studio.store.pictures import read_picture
 from gan_studio.ui.panels import RunSubscription
+from gan_studio.ui.widgets.class_legend import class_legend
 from gan_studio.ui.widgets.flow_row import flow_row
 from gan_studio.ui.widgets.image_view import ImageView
+
+GENERATED_CAPTION = "Generated (fixed noise)"
 
 
 class SamplesPanel(QWidget):
@@ -48,7 +51,8 @@ class SamplesPanel(QWidget):
         self.class_names: list[str] = []
         self.current: tuple[int, Path] | None = None
 
-        self.generated = ImageView("Generated (fixed noise)")
+        self.generated = ImageView(GENERATED_CAPTION)
+        self.generated.caption.setWordWrap(True)
         self.generated.setObjectName("generated_view")
         self.real = ImageView("Real data")
         self.splitter = splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -120,6 +124,8 @@ class SamplesPanel(QWidget):
             self.position_label.setText("no grids yet")
             return
         self.class_names = run.grid_row_labels
+        coloured = run.conditional and run.data_kind == "points"  # each class's points in its colour: say which
+        self.generated.caption.setText(GENERATED_CAPTION + (" · " + class_legend(run.class_names) if coloured else ""))
         self.steps = list(run.samples)
         self._show_real(run.real_picture)
         self.follow_check.setChecked(True)

@@ -22,8 +22,8 @@ from gan_studio.explore import latent as latent_ops
 from gan_studio.explore.saving import label_rows, save_latent
 from gan_studio.store.pictures import grid_classes, save_png
 from gan_studio.ui.panels.explorer.canvas import ImageCanvas
-from gan_studio.ui.panels.explorer.class_legend import class_legend
 from gan_studio.ui.panels.explorer.tab import ExplorerTab
+from gan_studio.ui.widgets.class_legend import class_legend
 from gan_studio.ui.widgets.compact_combo import CompactComboBox
 from gan_studio.ui.widgets.flow_row import flow_row, labelled, seed_spin_box
 from gan_studio.ui.widgets.wheel_guard import guard_wheel

@@ -31,9 +31,9 @@ from PySide6.QtWidgets import (
 from gan_studio.explore.frames import load_frame, saved_frames
 from gan_studio.explore.live2d import Live2DFrame, arrows, live_frame, tween
 from gan_studio.store.pictures import CLASS_COLOURS
-from gan_studio.ui.panels.explorer.class_legend import class_legend
 from gan_studio.ui.panels.explorer.tab import ExplorerTab
 from gan_studio.ui.style import PLOT_BACKGROUND
+from gan_studio.ui.widgets.class_legend import class_legend
 
 # D(x): blue where D says "generated", dark near 1/2 (D cannot tell), red where it says "real"
 HEATMAP_COLOURS = pg.ColorMap([0.0, 0.5, 1.0], [(40, 96, 190), (30, 32, 38), (200, 60, 60)])

@@ -260,8 +260,9 @@ class PlotsPanel(QWidget):
     def _draw_marker(self, marker: Marker, plot: pg.PlotItem) -> None:
         line = pg.InfiniteLine(pos=self._marker_x(marker.step), angle=90, movable=False,
                                pen=pg.mkPen(marker.colour, width=1, style=Qt.PenStyle.DotLine), label=marker.text,
-                               labelOpts={"position": 0.97, "color": marker.colour, "anchors": [(0, 0), (0, 0)],
-                                          "fill": MARKER_LABEL_FILL})  # fmt: skip  # readable over curves
+                               labelOpts={"position": 0.03, "color": marker.colour, "anchors": [(0, 1), (0, 1)],
+                                          "fill": MARKER_LABEL_FILL})  # fmt: skip  # readable over curves; at
+        # the foot of the line: at its top it printed over the legends
         plot.addItem(line, ignoreBounds=True)
         marker.lines.append(line)
 

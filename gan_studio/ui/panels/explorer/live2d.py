@@ -146,6 +146,7 @@ class Live2DTab(ExplorerTab):
         self.legend.setObjectName("hint")
         self.legend.setWordWrap(True)
         self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setMinimumHeight(2 * self.legend.fontMetrics().lineSpacing())  # the plane does not jump as it wraps
         layout = QVBoxLayout(self)
         layout.addWidget(self.plot, 1)
         layout.addLayout(timeline)

@@ -520,6 +520,17 @@ def test_recipes_menu_lists_paper_presets_and_fills_the_setup(window):
         assert getattr(train_config, field) == getattr(recipe_train, field), field
 
 
+def test_loading_a_recipe_keeps_the_run_on_view_open(window, tmp_path):
+    """A user preparing the next run from a recipe still sees the last one (it closed: "No model open")."""
+    from tiny_runs import trained_run_path
+
+    run = trained_run_path(tmp_path / "last", "gan", "ring8", steps=2)
+    assert window.open_run(run)
+    recipe = Path(__file__).resolve().parents[1] / "training" / "dcgan-shapes.toml"
+    assert window.load_recipe(recipe) and window.setup.model_name() == "dcgan"
+    assert window.session.run_path == run and window.session.run is not None
+
+
 def test_a_bad_recipe_is_reported_and_leaves_the_setup_alone(window, tmp_path):
     before = window.setup.current_settings()
     cases = {

@@ -537,8 +537,7 @@ class MainWindow(QMainWindow):
         except GanStudioError as exc:
             self.show_message("error", str(exc))
             return False
-        self.session.close_run()
-        self.docks[SetupPanel.TITLE].raise_()
+        self.docks[SetupPanel.TITLE].raise_()  # the run on view stays open: the Setup describes the next one
         self.show_message("info", f"recipe {Path(path).name} loaded: press Start to train it")
         return True
 

@@ -239,6 +239,7 @@ def test_opening_another_run_while_one_trains_shows_it_in_the_explorer(qtbot, wi
     qtbot.waitUntil(lambda: win.session.state == "running", timeout=WAIT_MS)
     training = win.session.run_path
     assert win.session.run.trained_here  # the Explorer may offer Pause to explore it before its first checkpoint
+    assert win.open_action.isEnabled() and not win.resume_action.isEnabled()  # Ctrl+O works; Resume: it trains
     with qtbot.waitSignal(explorer.source_changed, timeout=WAIT_MS):
         assert win.open_run(other)  # Runs → Open: not refused
     assert Path(explorer.source.path) == other and "opened in the Explorer" in win.statusBar().currentMessage()

@@ -396,7 +396,8 @@ class MainWindow(QMainWindow):
         self._protect_training_run()
         self.state_label.setText(self.controls.state_label.text())
         self.new_action.setEnabled(not active)
-        self.open_action.setEnabled(not active)
+        self.open_action.setEnabled(True)  # while a run trains, the run chosen opens in the Explorer
+        self.resume_action.setEnabled(not active)  # the run on view is the one training
         self.pause_action.setEnabled(state in ("starting", "running", "paused"))  # Space is free otherwise
         self.step_action.setEnabled(state == "paused")  # as the Run controls' buttons
         self.stop_action.setEnabled(state in ("starting", "running", "paused"))

@@ -519,3 +519,22 @@ def test_train_leaves_a_core_to_the_rest_of_the_machine_unless_omp_num_threads_s
         assert available_cores() >= 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_resume_with_new_rates_records_each_change_as_a_live_edit_does(tmp_path):
+    """Resumed with --lr-g, the run trained at two rates: events.jsonl says when and from what, and the settings
+    the app shows now (run.json + changes) have the new rate; before, run.json was overwritten, no change kept."""
+    from gan_studio.state.run_state import RunState
+    from gan_studio.store.checkpoint import load_checkpoint
+
+    code, out = train(tmp_path, *TINY_GAN, "--steps", "4", "--lr-g", "2e-3")
+    assert code == 0
+    assert main(["train", "--resume", str(out), "--lr-g", "1e-3", "--steps", "6", "--quiet"]) == 0
+    changes = [e for e in RunDir(out).read_events() if e["type"] == "hparam"]
+    assert [(c["step"], c["name"], c["old"], c["new"]) for c in changes] == [(4, "lr_g", 0.002, 0.001)]
+    assert RunDir(out).read_info()["model_config"]["lr_g"] == 0.002  # as it began; the change is an event
+    assert RunState.load(out).settings_now()["model_config"]["lr_g"] == 0.001
+    state = load_checkpoint(RunDir(out).last_checkpoint)
+    assert state["model_config"]["lr_g"] == 0.001
+    assert main(["train", "--resume", str(out), "--lr-g", "1e-3", "--steps", "8", "--quiet"]) == 0  # the same again
+    assert len([e for e in RunDir(out).read_events() if e["type"] == "hparam"]) == 1

@@ -212,12 +212,17 @@ def test_resume_after_a_crash_drops_metrics_logged_after_the_checkpoint(tmp_path
 def test_resume_can_extend_a_finished_run_and_change_rates(tmp_path):
     trainer = make_trainer(tmp_path, steps=5)
     consume(trainer)
+    before = trainer.model_config.lr_d
     resumed = Trainer.from_checkpoint(trainer.run.path, {"steps": 8, "lr_d": 1e-3})
     assert (resumed.step, resumed.total_steps) == (5, 8)
+    events = consume(resumed)
     assert resumed.recipe.optimizers["d"].param_groups[0]["lr"] == 1e-3
-    consume(resumed)
+    # the new rate applies from the resume step on, recorded as a change (as a live edit is); run.json keeps
+    # the settings the run began with, so its history says it trained at both rates
+    changes = [e for e in events if isinstance(e, HParamChanged)]
+    assert [(c.step, c.name, c.old, c.new) for c in changes] == [(5, "lr_d", before, 1e-3)]
     info = RunDir(trainer.run.path).read_info()
-    assert (info["status"], info["step"], info["model_config"]["lr_d"]) == ("finished", 8, 1e-3)
+    assert (info["status"], info["step"], info["model_config"]["lr_d"]) == ("finished", 8, before)
 
 
 # divergence -------------------------------------------------------------------------------------------

@@ -186,8 +186,9 @@ def check_data_still_there(data: str) -> None:
 
 
 def configs_to_continue(data: dict, info: dict, overrides: dict[str, Any], path: Path):
-    """(model config, train config) to continue a run: the checkpoint's, checked against run.json,
-    with the allowed overrides applied."""
+    """(model config, train config, live changes) to continue a run: the checkpoint's configs, checked against
+    run.json, with the allowed overrides applied, except the live rates that change (name -> new value): the
+    trainer applies those as it would a live edit, so the run records each change (old -> new) at its step."""
     spec = get_spec(data["model_name"])
     try:
         model_config = config_from_saved(spec.config_cls, data["model_config"])
@@ -226,9 +227,10 @@ def configs_to_continue(data: dict, info: dict, overrides: dict[str, Any], path:
     live = {k: overrides.pop(k) for k in list(overrides) if k in HPARAMS_LIVE}
     if "steps" in overrides and "epochs" not in overrides:
         overrides["epochs"] = 0.0
-    return apply_values(model_config, {k: v for k, v in live.items() if hasattr(model_config, k)}), apply_values(
-        train_config, overrides
-    )
+    changed = apply_values(model_config, {k: v for k, v in live.items() if hasattr(model_config, k)})
+    live_changes = {k: getattr(changed, k) for k in live if hasattr(model_config, k)
+                    and getattr(changed, k) != getattr(model_config, k)}  # fmt: skip
+    return model_config, apply_values(train_config, overrides), live_changes
 
 
 def _data_now(info: dict, trained_on: str, given: Any) -> str:

@@ -178,7 +178,7 @@ class Trainer:
             lock.acquire()  # before anything is read for training or truncated
         try:
             data, path, from_file = resume_record(run, info, start_from)
-            model_config, train_config = configs_to_continue(data, info, overrides or {}, path)
+            model_config, train_config, live_changes = configs_to_continue(data, info, overrides or {}, path)
             trainer = cls(data["model_name"], model_config, train_config, run.path,
                           checkpoint=data if from_file else None, **options)  # fmt: skip
             data_fields = checked_data_record(info, trainer.dataset, train_config.data)
@@ -186,6 +186,7 @@ class Trainer:
             lock.release()
             raise
         trainer.lock = lock
+        trainer.set_hparams(**live_changes)  # before the first step, recorded as changes (as a live edit is)
         trainer.resumed_from = run.relative(path) if from_file else None
         if trainer.dist.is_main:
             run.rewind(trainer.step, path if from_file else None)

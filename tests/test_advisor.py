@@ -252,7 +252,7 @@ def test_training_logs_health_signals_and_records_advice_as_events(tmp_path, mon
     out = tmp_path / "run"
     assert main(["train", "gan", "--data", "ring8", "--steps", "20", "--log-every", "5", "--g-hidden", "8",
                  "--d-hidden", "8", "--sample-every", "0", "--out", str(out), "--quiet"]) == 0  # fmt: skip
-    assert "advice at step 8: D wins lower lr_d" in capsys.readouterr().err
+    assert "advice at step 8: D wins. Lower lr_d" in capsys.readouterr().err  # two sentences, not run together
     run = RunDir(out)
     assert [r["step"] for r in run.read_metrics() if "diversity" in r] == [5, 10, 15, 20]
     advice = [e for e in run.read_events() if e["type"] == "advice"]

@@ -65,6 +65,16 @@ def test_flags_reach_the_run_and_progress_is_shown(tmp_path, capsys):
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["last.pt", "step-0000004.pt"]
 
 
+def test_steps_and_epochs_together_are_refused_and_steps_overrides_a_recipes_epochs(tmp_path, capsys):
+    code = main(["train", "gan", "--data", "ring8", "--steps", "10", "--epochs", "2", "--out", str(tmp_path / "a")])
+    assert "give --steps or --epochs, not both" in one_line_error(capsys, code) and not (tmp_path / "a").exists()
+    recipe = tmp_path / "epochs.toml"
+    recipe.write_text('model = "gan"\ndata = "ring8"\n[training]\nepochs = 5.0\nbatch_size = 16\n'
+                      '[gan]\ng_hidden = 8\nd_hidden = 8\n')  # fmt: skip
+    assert main(["train", "--config", str(recipe), "--steps", "3", "--out", str(tmp_path / "b"), "--quiet"]) == 0
+    assert RunDir(tmp_path / "b").read_info()["step"] == 3
+
+
 def test_epochs_set_the_length(tmp_path):
     data = tmp_path / "points.npz"
     np.savez(data, x=np.random.default_rng(0).normal(size=(64, 2)).astype("float32"))
@@ -94,6 +104,8 @@ def test_resume_from_the_command_line(tmp_path, capsys):
     # resumed again with nothing left to train: still exit 0 (a resume-until-done loop ends), with the way out said
     assert main(["train", "--resume", str(out), "--quiet"]) == 0
     assert "trained all its 5 steps" in capsys.readouterr().err and RunDir(out).read_info()["step"] == 5
+    assert main(["train", "--resume", str(out), "--steps", "3", "--quiet"]) == 0  # read as "3 more"
+    assert "--steps is the run's whole length" in capsys.readouterr().err and RunDir(out).read_info()["step"] == 5
 
 
 def test_runs_lists_status_step_and_last_metrics(tmp_path, capsys):
@@ -111,6 +123,15 @@ def test_runs_lists_status_step_and_last_metrics(tmp_path, capsys):
     assert rows["b-run"].split()[1:5] == ["vae", "moons", "finished", "2"] and "recon" in rows["b-run"]
     assert "frechet_live" in rows["b-run"]  # the live quality metric, as logged
     assert "broken" in rows["broken"] and "not valid JSON" in rows["broken"]
+
+
+def test_runs_takes_its_folder_as_an_argument_or_as_workspace_like_the_other_commands(tmp_path, capsys):
+    train(tmp_path, *TINY_GAN, "--steps", "2", name="a-run")
+    capsys.readouterr()
+    assert main(["runs", "--workspace", str(tmp_path)]) == 0
+    assert "a-run" in capsys.readouterr().out
+    code = main(["runs", str(tmp_path), "--workspace", str(tmp_path / "other")])
+    assert "give the folder once" in one_line_error(capsys, code)
 
 
 def test_runs_on_an_empty_folder(tmp_path, capsys):
@@ -538,3 +559,19 @@ def test_a_resume_with_new_rates_records_each_change_as_a_live_edit_does(tmp_pat
     assert state["model_config"]["lr_g"] == 0.001
     assert main(["train", "--resume", str(out), "--lr-g", "1e-3", "--steps", "8", "--quiet"]) == 0  # the same again
     assert len([e for e in RunDir(out).read_events() if e["type"] == "hparam"]) == 1
+
+
+def test_data_prepare_takes_skip_bad_files_as_train_does(tmp_path, capsys, monkeypatch):
+    """`--skip-bad-files true` (the README's and train's form) was refused by `data prepare` as an extra argument."""
+    monkeypatch.setenv("GAN_STUDIO_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "photos" / "cats"
+    folder.mkdir(parents=True)
+    for i in range(6):
+        Image.new("RGB", (40, 40), (40 * i, 90, 200)).save(folder / f"{i}.png")
+    (folder / "broken.png").write_bytes(b"not a picture")
+    line = one_line_error(capsys, main(["data", "prepare", str(tmp_path / "photos"), "--quiet"]))
+    assert "broken.png" in line
+    for flag in (["--skip-bad-files", "true"], ["--skip-bad-files"]):
+        assert main(["data", "prepare", str(tmp_path / "photos"), "--quiet", *flag]) == 0
+    assert "takes true or false" in one_line_error(
+        capsys, main(["data", "prepare", str(tmp_path / "photos"), "--skip-bad-files", "maybe"]))  # fmt: skip

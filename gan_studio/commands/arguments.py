@@ -6,6 +6,7 @@
   name starts with it (`runs` cuts long names). A name found nowhere is a one-line RunError naming
   the workspace, with the closest name; a missing path is left for the command to report.
 - `bounded_int(low, high)`: an argparse type for integers in a range (seeds, counts, sizes).
+- `switch_value(spec)`: an argparse type for a yes/no flag given bare (`--flip`) or with a value (`--flip true`).
 - `check_output_file(path, suffix, flag)` / `check_writable_folder(path, what)`: a ConfigError or
   RunError now, in one line, rather than a traceback after minutes of work.
 """
@@ -20,11 +21,28 @@ import stat
 import tempfile
 from pathlib import Path
 
-from gan_studio.errors import ConfigError, RunError
+from gan_studio.errors import ConfigError, RunError, shorten
 from gan_studio.paths import default_workspace
 from gan_studio.store.rundir import RunDir
 
 MAX_LISTED = 5  # names shown when a prefix matches several runs
+
+
+def switch_value(spec):
+    """A yes/no flag's value: a bare `--flip` means true; a word that is no yes or no (a model name given
+    after the flag) is refused here, before it could be taken for the flag's value."""
+    from gan_studio.config import coerce
+    from gan_studio.models import MODELS
+
+    def parse(text: str) -> str:
+        try:
+            coerce(spec, text)
+        except ConfigError:
+            hint = f" (give the model first: gan-studio train {text} {spec.flag})" if text in MODELS else ""
+            raise argparse.ArgumentTypeError(f"takes true or false, got '{shorten(text, 40)}'{hint}") from None
+        return text
+
+    return parse
 
 
 def add_workspace_flag(parser) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 import time
 
+from gan_studio.commands.arguments import switch_value
+from gan_studio.config import coerce, field_specs
 from gan_studio.data.budgets import human_bytes
 from gan_studio.data.prepare import WAITING, formats_not_read
 from gan_studio.errors import ConfigError, printable
@@ -24,13 +26,22 @@ def add_parser(sub) -> None:
     prep.add_argument("data", help="a dataset path (image folder, .zip, IDX or CIFAR folder, .npz) or built-in name")
     prep.add_argument("--image-size", type=int, default=32, help="image side in pixels, as the model's [default: 32]")
     prep.add_argument("--split", default="train", choices=("train", "test"), help="split [default: train]")
-    prep.add_argument("--skip-bad-files", action="store_true", help="succeed even if some files cannot be used")
+    prep.add_argument("--skip-bad-files", nargs="?", const="true", default="false", metavar="BOOL",
+                      type=switch_value(_skip_spec()), help="succeed even if some files cannot be used, as "
+                      "train's [default: false]")  # fmt: skip
     prep.add_argument("--workers", type=int, default=None, help="decoding processes [default: every core]")
     prep.add_argument("--quiet", action="store_true", help="no progress line")
     actions.add_parser("info", help="list prepared datasets")
     clear = actions.add_parser("clear", help="remove prepared datasets (all, or those of DATA)")
     clear.add_argument("data", nargs="?", help="only the prepared files of this dataset path")
     p.set_defaults(handler=run)
+
+
+def _skip_spec():
+    """train's --skip-bad-files field, so that `data prepare` takes it the same way (`--skip-bad-files true`)."""
+    from gan_studio.engine.settings import TrainConfig
+
+    return next(spec for spec in field_specs(TrainConfig) if spec.name == "skip_bad_files")
 
 
 def run(args) -> int:
@@ -58,7 +69,7 @@ def _prepare(args) -> int:
     started = time.perf_counter()
     try:
         dataset = load_dataset(args.data, image_size=args.image_size, split=args.split,
-                               skip_bad_files=args.skip_bad_files, progress=line.update,
+                               skip_bad_files=coerce(_skip_spec(), args.skip_bad_files), progress=line.update,
                                workers=args.workers)  # fmt: skip
     finally:
         line.close()

@@ -12,7 +12,7 @@ import os
 import textwrap
 from pathlib import Path
 
-from gan_studio.errors import GanStudioError, RunError, printable
+from gan_studio.errors import ConfigError, GanStudioError, RunError, printable
 from gan_studio.evaluate.advisor import advise_run, latest_advice
 from gan_studio.metric_names import metrics_where
 from gan_studio.paths import default_workspace
@@ -26,12 +26,17 @@ ALL_ADVICE_BYTES = 2**23  # ... and for all of it (--advice)
 def add_parser(sub) -> None:
     p = sub.add_parser("runs", help="list runs, their status, last metrics and advice", description=__doc__)
     p.add_argument("workspace", nargs="?", help="folder holding runs (default: the user's workspace)")
+    p.add_argument("--workspace", dest="workspace_flag", metavar="DIR",
+                   help="the same, as the other commands take it")  # fmt: skip
     p.add_argument("--advice", action="store_true",
                    help="show every piece of advice of each run (computed from its metrics when none was logged)")  # fmt: skip
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
+    if args.workspace and args.workspace_flag and Path(args.workspace) != Path(args.workspace_flag):
+        raise ConfigError("give the folder once: as FOLDER or as --workspace FOLDER")
+    args.workspace = args.workspace or args.workspace_flag
     root = Path(args.workspace) if args.workspace else default_workspace()
     if args.workspace and not root.is_dir():  # a typo is not an empty workspace
         raise RunError("no such folder" if not root.exists() else "is not a folder (give the folder holding runs)",

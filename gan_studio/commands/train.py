@@ -6,7 +6,6 @@ defaults that flags override. `--resume RUN` continues a run from its last check
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import gc
 import os
@@ -16,14 +15,14 @@ import threading
 import time
 from pathlib import Path
 
-from gan_studio.commands.arguments import resolve_run
+from gan_studio.commands.arguments import resolve_run, switch_value
 from gan_studio.commands.data import ProgressLine, StatusLine, duration
-from gan_studio.config import coerce, field_specs
+from gan_studio.config import field_specs
 from gan_studio.engine.distributed import launch_rank, shutdown
 from gan_studio.engine.settings import TrainConfig, all_field_specs, configs_from_values, read_recipe
 from gan_studio.engine.threads import leave_a_core_free
 from gan_studio.engine.trainer import Trainer
-from gan_studio.errors import ConfigError, GanStudioError, shorten
+from gan_studio.errors import ConfigError, GanStudioError
 from gan_studio.evaluate.callbacks import default_callbacks
 from gan_studio.events import Advice, Diverged, Failed, Finished, Metrics, Started
 from gan_studio.metric_names import metrics_where
@@ -49,21 +48,6 @@ def _flag_help(field) -> str:
     return f"{field.help}{extra} [default: {', '.join(f'{m} {d}' for m, d in defaults.items())}]"
 
 
-def _switch_value(spec):
-    """A yes/no flag's value: a bare `--flip` means true; a word that is no yes or no (a model name given
-    after the flag) is refused here, before it could be taken for the flag's value."""
-
-    def parse(text: str) -> str:
-        try:
-            coerce(spec, text)
-        except ConfigError:
-            hint = f" (give the model first: gan-studio train {text} {spec.flag})" if text in MODELS else ""
-            raise argparse.ArgumentTypeError(f"takes true or false, got '{shorten(text, 40)}'{hint}") from None
-        return text
-
-    return parse
-
-
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model headless", description=__doc__,
                        epilog=f"models: {', '.join(MODEL_NAMES)}")  # fmt: skip
@@ -80,7 +64,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     for spec in all_field_specs():
-        switch = {"nargs": "?", "const": "true", "type": _switch_value(spec)} if spec.type is bool else {}
+        switch = {"nargs": "?", "const": "true", "type": switch_value(spec)} if spec.type is bool else {}
         p.add_argument(spec.flag, dest=spec.name, default=None, metavar=spec.type.__name__.upper(),
                        help=_flag_help(spec), **switch)  # fmt: skip
     p.set_defaults(handler=run)
@@ -101,6 +85,11 @@ def _collect(args) -> tuple[str | None, dict]:
         flag_value = getattr(args, spec.name)
         if flag_value is not None:
             values[spec.name] = flag_value
+    if args.steps is not None and args.epochs is not None and str(args.epochs).strip() not in ("0", "0.0"):
+        raise ConfigError("give --steps or --epochs, not both: --epochs sets the length when it is above 0, so "
+                          "--steps would be ignored")  # fmt: skip
+    if args.steps is not None and not args.resume:
+        values["epochs"] = 0.0  # --steps on the command line sets the length, over a recipe's epochs
     return model, values
 
 
@@ -148,7 +137,15 @@ def _say_if_the_global_batch_changed(trainer: Trainer) -> None:
 
 def _say_if_nothing_is_left(trainer: Trainer) -> None:
     """A resume of a run that has trained all its steps does nothing: say how to train it further."""
-    if trainer.step >= trainer.total_steps and launch_rank() == 0:
+    if trainer.step < trainer.total_steps or launch_rank() != 0:
+        return
+    if trainer.step > trainer.total_steps:  # --steps read as "this many more"
+        print(
+            f"gan-studio: --steps is the run's whole length, not steps to add: it is at step {trainer.step:,} "
+            f"already, so there is nothing to train: give --steps N (more than {trainer.step:,})",
+            file=sys.stderr,
+        )
+    else:
         print(f"gan-studio: the run has trained all its {trainer.total_steps:,} steps, so there is nothing to resume: "
               f"give --steps N (more than {trainer.step:,}) to train it further", file=sys.stderr)  # fmt: skip
 
@@ -246,7 +243,8 @@ def _show(event, bar: ProgressBar, trainer: Trainer) -> None:
         print(f"run: {trainer.run.path}", file=sys.stderr)
     elif isinstance(event, Advice) and trainer.dist.is_main:
         bar.close()
-        print(f"advice at step {event.step}: {event.message} {event.action}", file=sys.stderr)
+        what_to_do = event.action[:1].upper() + event.action[1:]  # a sentence of its own, after the finding's
+        print(f"advice at step {event.step}: {event.message.rstrip('.')}. {what_to_do}", file=sys.stderr)
     elif isinstance(event, Diverged):
         bar.close()
         print(f"gan-studio: diverged: {event.message}", file=sys.stderr)

@@ -91,6 +91,8 @@ def test_eval_reports_every_model_family(model, tmp_path, bars_npz, capsys):
         )
     if "iwae_nll" in rows:
         assert rows["iwae_nll"]["value"] <= rows["neg_elbo"]["value"] + 1e-6
+    if "frechet" in rows and data == "bars":  # images: 300 a side are too few for a Frechet distance to rank runs
+        assert any("mostly bias and noise" in note and "compare runs by KID" in note for note in report["notes"])
     if data == "bars":
         strip = run / "eval" / "nearest.png"
         assert strip.is_file() and str(strip) in table

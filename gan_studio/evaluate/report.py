@@ -62,6 +62,7 @@ DEFAULT_IMAGE_SAMPLES = 2000  # generated images per evaluation (the size of MNI
 LIKELIHOOD_SAMPLES = 500  # test samples for the VAE ELBO / IWAE estimates
 POINT_KNN = 5  # neighbours of the k-NN label classifier on 2D points
 MIN_COMPARED = 50  # samples each set needs before distances between sets mean something
+FEW_FOR_FRECHET = 500  # fewer held-out images: Frechet distances in the classifier's features do not rank runs
 PRECISION_RECALL_MAX = 20_000  # samples of each set that precision and recall compare (all, up to this)
 
 Progress = Callable[[str], None]
@@ -372,6 +373,11 @@ def _evaluate_images(report, loaded: LoadedRun, reference: ReferenceData, sample
     noise = torch.rand((m, *test.shape[1:]), generator=torch.Generator().manual_seed(seed))
     if m < len(samples):
         report["notes"].append(f"the test part holds {m} images: floor and ceiling use {m} real / noise images")
+    if MIN_COMPARED <= m < FEW_FOR_FRECHET:
+        limit = f"the held-out part holds {m}" if m == len(reference.test) else "raise --n for more"
+        report["notes"].append(f"a Frechet distance of {m} images a side ({limit}) is mostly bias and noise (even "
+                               "the real-data floor is high): compare runs by KID and its spread; runs whose KIDs "
+                               "are within their spreads cannot be told apart")  # fmt: skip
     stage(f"computing features ({classifier.space})")
     feats = {name: classifier.features(x).double().numpy() for name, x in
              (("gen", gen), ("test", test), ("real", real), ("noise", noise))}  # fmt: skip

@@ -48,7 +48,12 @@ def add_parser(sub) -> None:
         help=f"k of the k-NN precision/recall manifolds [{DEFAULT_NEIGHBOURS}]",
     )
     p.add_argument("--seed", type=bounded_int(0, 2**63 - 1), default=0, help="noise seed of the generated samples [0]")
-    p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"), help="torch device [cpu]")
+    p.add_argument(
+        "--device",
+        default="cpu",
+        choices=("auto", "cpu", "cuda", "mps"),
+        help="torch device [cpu: the same figures on any machine; auto takes a GPU when there is one]",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     p.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
     p.add_argument("--no-save", action="store_true", help="print the report without saving it into RUN/eval")

@@ -38,7 +38,10 @@ def add_parser(sub) -> None:
                    help="conditional models: every sample of this class, by index (3) or name (cat)")  # fmt: skip
     p.add_argument("--out", default="grid.png", help="output PNG file [grid.png]")
     p.add_argument(
-        "--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"), help="torch device for runs [cpu]"
+        "--device",
+        default="cpu",
+        choices=("auto", "cpu", "cuda", "mps"),
+        help="torch device for runs [cpu: the same pictures on any machine; auto takes a GPU]",
     )
     p.add_argument("--provider", default=None, help="ONNX Runtime provider for .onnx files (default: best available)")
     add_from_flag(p, "sample from")

@@ -24,7 +24,9 @@ from gan_studio.store.rundir import run_data_spec
 class TrainConfig:
     """How to train: data, length, batch, seed, device and logging cadence."""
 
-    data: str = param("shapes", "dataset: a built-in name or a path (image folder or .zip of one, IDX or CIFAR-10 folder, .npz)")
+    data: str = param(
+        "shapes", "dataset: a built-in name or a path (image folder or .zip of one, IDX or CIFAR-10 folder, .npz)"
+    )
     steps: int = param(2000, "training steps (generator updates for GANs)", low=1, high=10**9)
     epochs: float = param(0.0, "train for this many passes over the data instead of steps (0 = use steps)",
                           low=0.0, high=1e6)  # fmt: skip

@@ -575,3 +575,14 @@ def test_data_prepare_takes_skip_bad_files_as_train_does(tmp_path, capsys, monke
         assert main(["data", "prepare", str(tmp_path / "photos"), "--quiet", *flag]) == 0
     assert "takes true or false" in one_line_error(
         capsys, main(["data", "prepare", str(tmp_path / "photos"), "--skip-bad-files", "maybe"]))  # fmt: skip
+
+
+def test_runs_names_a_path_dataset_by_its_file_name(tmp_path, capsys):
+    """photos, photos.zip and photos.npz are three datasets, all called 'photos' by their loaders."""
+    points = tmp_path / "points.npz"
+    np.savez(points, x=np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32))
+    train(tmp_path, *TINY_GAN, "--steps", "2", name="on-npz", data=str(points))
+    capsys.readouterr()
+    assert main(["runs", str(tmp_path)]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("on-npz"))
+    assert row.split()[2] == "points.npz"

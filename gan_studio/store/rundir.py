@@ -395,6 +395,15 @@ def run_data_spec(info: dict) -> str:
     return str(train_config.get("data") or dataset.get("source") or "")
 
 
+def _data_shown(info: dict, dataset) -> str:
+    """The data a run trained on, as a list shows it: a built-in's name, or the file or folder name of a path
+    (photos, photos.zip and photos.npz are three datasets; their loaders all call them 'photos')."""
+    spec = (info.get("train_config") or {}).get("data") if isinstance(info.get("train_config"), dict) else None
+    if isinstance(spec, str) and ("/" in spec or os.sep in spec) and Path(spec).name:
+        return Path(spec).name[:80]
+    return str(dataset.get("name", "?"))[:80] if isinstance(dataset, dict) else "?"
+
+
 def summarise_run(path: str | Path) -> dict[str, Any]:
     """Status, model, data, step, last metrics and latest advice of a run; an 'error' entry when broken."""
     run = RunDir(Path(path))
@@ -409,7 +418,7 @@ def summarise_run(path: str | Path) -> dict[str, Any]:
     dataset = info.get("dataset")
     summary.update(
         model=str(info.get("model", "?"))[:40],
-        data=str(dataset.get("name", "?"))[:80] if isinstance(dataset, dict) else "?",
+        data=_data_shown(info, dataset),
         status=str(info.get("status", "?"))[:20],
         created=created if isinstance(created, (int, float)) and math.isfinite(created) else 0,
     )

@@ -244,6 +244,7 @@ def test_bad_generate_arguments_are_config_errors():
     ("name", "args", "message"),
     [
         ("cdcgan-32", ["--label", "3"], "--label must be between 0 and 2 (circle, square, triangle), got 3"),
+        ("cdcgan-32", ["--label", "-1"], "--label must be between 0 and 2 (circle, square, triangle), got -1"),
         ("cdcgan-32", ["--label", "Square"], "--label 'Square' is not a class index or name; did you mean 'square'?"),
         ("cdcgan-32", ["--label", "9" * 5000], "is not a class index or name (classes: circle, square, triangle)"),
         ("dcgan-32", ["--label", "0"], "--label is only for conditional models"),

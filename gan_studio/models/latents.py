@@ -43,8 +43,9 @@ def sample_inputs(n: int, latent_dim: int, seed: int, num_classes: int = 0, labe
 
 def class_index(label: int | str, class_names: list[str]) -> int:
     """A class given by its index ("3") or its name ("cat"); a name that is not a class is a ConfigError."""
-    if isinstance(label, int) or (label.isdigit() and len(label) <= 12 and label not in class_names):
-        return int(label)
+    whole = label.lstrip("-") if isinstance(label, str) else ""
+    if isinstance(label, int) or (whole.isdigit() and len(whole) <= 12 and label not in class_names):
+        return int(label)  # a negative one is then refused as out of range, as a too large one is
     if label in class_names:
         return class_names.index(label)
     close = [name for name in class_names if name.lower() == label.lower()]

@@ -190,8 +190,8 @@ def drive(trainer: Trainer, quiet: bool = False) -> int:
         if signum == HANGUP:  # the terminal is gone (a dropped ssh session): writing to it would fail
             _mute_output()
         if trainer.dist.is_main:
-            print(f"\n{signal.Signals(signum).name}: stopping after this step (Ctrl-C again to abort)...",
-                  file=sys.stderr)  # fmt: skip
+            again = " (Ctrl-C again to abort)" if signum == signal.SIGINT else ""  # who sent SIGTERM pressed no key
+            print(f"\n{signal.Signals(signum).name}: stopping after this step{again}...", file=sys.stderr)
         trainer.stop()
 
     previous = {}

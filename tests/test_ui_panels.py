@@ -387,6 +387,12 @@ def test_samples_timeline_real_batch_class_labels_and_save(qtbot, tmp_path):
     panel.follow_check.setChecked(True)
     assert panel.current[0] == 40
 
+    # resumed from a checkpoint of step 20: the grids after it are of a history that is gone
+    state.apply(Started(20, total_steps=60, model=state.info.get("model", "cgan")))
+    assert [s for s, _ in panel.steps] == [10, 20] and panel.current[0] == 20
+    state.apply(Sample(40, path="samples/step-0000040.png"))  # the new history's grid of step 40
+    assert panel.current[0] == 40
+
     saved = panel.save_png(tmp_path / "grid")
     assert saved.suffix == ".png" and Image.open(saved).size == (18, 30)
     zoom_before = panel.generated.view.viewRange()

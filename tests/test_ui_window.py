@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -590,3 +591,48 @@ def test_a_long_status_message_is_elided_before_the_run_name_and_whole_in_the_to
     assert metrics.horizontalAdvance(shown) <= window.statusBar().width() - window.run_label.sizeHint().width()
     window.show_message("info", "training finished at step 20")  # a short one is shown whole, no tooltip
     assert window.statusBar().currentMessage() == "training finished at step 20" and not window.statusBar().toolTip()
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no hangup signal on this platform")
+def test_a_hangup_closes_the_app_as_sigterm_does_unless_started_under_nohup(monkeypatch):
+    """Closing the terminal the app was started from killed it unsaved (run.json left 'running' at step 0)."""
+    from gan_studio.ui.app import close_on_stop_signals
+
+    class Window:
+        closed = 0
+
+        def close(self):
+            Window.closed += 1
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        monkeypatch.setattr(sys, "stdout", sys.stdout)  # muted by the hangup, restored after
+        monkeypatch.setattr(sys, "stderr", sys.stderr)
+        close_on_stop_signals(Window())
+        signal.getsignal(signal.SIGTERM)(signal.SIGTERM, None)
+        assert Window.closed == 1
+        signal.getsignal(signal.SIGHUP)(signal.SIGHUP, None)
+        assert Window.closed == 2 and sys.stderr.name == os.devnull  # the terminal is gone: output goes nowhere
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # nohup
+        close_on_stop_signals(Window())
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+
+
+def test_resuming_a_run_without_a_checkpoint_says_it_starts_again_from_step_0(qtbot, window, tmp_path):
+    """A run killed before its first checkpoint trains again from 0: the Runs panel showed its last logged
+    step, and Resume restarted without a word."""
+    from tiny_runs import trained_run_path
+
+    run = trained_run_path(tmp_path / "killed", "gan", "ring8", steps=4)
+    for checkpoint in (run / "checkpoints").iterdir():
+        checkpoint.unlink()
+    win = window
+    assert win.open_run(run)
+    win.resume_run(run)
+    shown = win.statusBar().currentMessage()
+    assert "no checkpoint to continue from" in shown and "step 0" in shown, shown
+    qtbot.waitUntil(lambda: win.session.state == "idle", timeout=WAIT_MS)
+    assert RunDir(run).read_info()["step"] == 4 and RunDir(run).read_info()["status"] == "finished"

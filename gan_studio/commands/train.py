@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import os
 import signal
 import sys
 import threading
@@ -27,6 +26,7 @@ from gan_studio.evaluate.callbacks import default_callbacks
 from gan_studio.events import Advice, Diverged, Failed, Finished, Metrics, Started
 from gan_studio.metric_names import metrics_where
 from gan_studio.models import MODEL_NAMES, MODELS
+from gan_studio.stopping import HANGUP, mute_output, stopping_signals
 from gan_studio.store.rundir import RunDir
 
 EXIT_OK, EXIT_FAILED, EXIT_DIVERGED = 0, 1, 3
@@ -188,7 +188,7 @@ def drive(trainer: Trainer, quiet: bool = False) -> int:
         if len(received) > 1 and signum == signal.SIGINT:
             raise KeyboardInterrupt
         if signum == HANGUP:  # the terminal is gone (a dropped ssh session): writing to it would fail
-            _mute_output()
+            mute_output()
         if trainer.dist.is_main:
             again = " (Ctrl-C again to abort)" if signum == signal.SIGINT else ""  # who sent SIGTERM pressed no key
             print(f"\n{signal.Signals(signum).name}: stopping after this step{again}...", file=sys.stderr)
@@ -196,7 +196,7 @@ def drive(trainer: Trainer, quiet: bool = False) -> int:
 
     previous = {}
     if _main_thread():
-        for signum in _stopping_signals():
+        for signum in stopping_signals():
             previous[signum] = signal.signal(signum, on_signal)
     status, code = "finished", EXIT_OK
     output_lost: list[OSError] = []
@@ -213,7 +213,7 @@ def drive(trainer: Trainer, quiet: bool = False) -> int:
             except OSError as exc:  # the reader went away (`| head`, a dead `| tee`) or the log's disk is full
                 if not output_lost:
                     output_lost.append(exc)
-                    _mute_output()
+                    mute_output()
                     trainer.stop()  # after this step, with a checkpoint: nothing trained is lost
     except GanStudioError as exc:
         if status != "failed":
@@ -250,22 +250,6 @@ def _show(event, bar: ProgressBar, trainer: Trainer) -> None:
         print(f"gan-studio: diverged: {event.message}", file=sys.stderr)
     elif isinstance(event, Failed):
         bar.close()
-
-
-def _mute_output() -> None:
-    """Send the rest of the process's output nowhere: where it went can no longer take it."""
-    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the process
-
-
-HANGUP = getattr(signal, "SIGHUP", None)  # none on Windows
-
-
-def _stopping_signals() -> list[int]:
-    """Ctrl-C, SIGTERM and the hangup of a closed terminal (unless started under nohup, which ignores it)."""
-    signals = [signal.SIGINT, signal.SIGTERM]
-    if HANGUP is not None and signal.getsignal(HANGUP) is not signal.SIG_IGN:
-        signals.append(HANGUP)
-    return signals
 
 
 def _main_thread() -> bool:

@@ -11,6 +11,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from gan_studio.engine.threads import leave_a_core_free
+from gan_studio.stopping import HANGUP, mute_output, stopping_signals
 from gan_studio.ui.style import apply_style
 
 APP_NAME = "GAN Studio"
@@ -33,6 +34,20 @@ def configure_torch_threads() -> int:
     return leave_a_core_free()
 
 
+def close_on_stop_signals(window) -> None:
+    """Ctrl-C in the terminal, a SIGTERM, or a hangup (the terminal the app was started from was closed)
+    close the window cleanly: a training stops after its step and saves a checkpoint (Python sees signals
+    between Qt events). Under nohup (SIGHUP ignored) the app stays; a hangup killed it unsaved before."""
+
+    def close_on_signal(received, _frame) -> None:
+        if received == HANGUP:
+            mute_output()  # the terminal is gone: later output would fail
+        window.close()
+
+    for signum in stopping_signals():
+        signal.signal(signum, close_on_signal)
+
+
 def main(run: str | os.PathLike | None = None) -> int:
     """Open the main window (and `run`, if given) and run until it is closed."""
     from gan_studio.ui.main_window import MainWindow
@@ -43,10 +58,7 @@ def main(run: str | os.PathLike | None = None) -> int:
     window.show()
     if run:
         QTimer.singleShot(0, lambda: window.open_run(Path(run)))
-    # Ctrl-C in the terminal (or a SIGTERM) closes the window cleanly: a training stops after its step and
-    # saves a checkpoint (Python sees signals between Qt events)
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: window.close())
+    close_on_stop_signals(window)
     heartbeat = QTimer()
     heartbeat.timeout.connect(lambda: None)
     heartbeat.start(250)

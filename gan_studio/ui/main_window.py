@@ -37,6 +37,7 @@ from gan_studio.engine.settings import recipe_title
 from gan_studio.errors import GanStudioError, RunError
 from gan_studio.paths import recipe_folder
 from gan_studio.state.run_state import RunState
+from gan_studio.store.rundir import RunDir
 from gan_studio.ui.dock_shares import DockShares
 from gan_studio.ui.panels.plots import PlotsPanel
 from gan_studio.ui.panels.run_controls import RunControlsPanel
@@ -577,7 +578,8 @@ class MainWindow(QMainWindow):
                 self.show_message("error", f"cannot resume {run_path.name}: {exc}")
                 return
         run = self.session.run
-        if run is not None and self.session.run_path == run_path and "epochs" not in changes:
+        from_scratch = not RunDir(run_path).last_checkpoint.is_file()  # killed before its first checkpoint
+        if run is not None and self.session.run_path == run_path and "epochs" not in changes and not from_scratch:
             steps = int(changes.get("steps") or run.total_steps or 0)
             if steps and run.step >= steps:  # it would stop at once, saying it finished
                 self.show_message("warning", f"{run_path.name} has trained {run.step:,} steps already: raise Steps in "
@@ -585,6 +587,9 @@ class MainWindow(QMainWindow):
                 self.docks[SetupPanel.TITLE].raise_()
                 return
         self.session.continue_run(run_path, changes or None)
+        if from_scratch and self.session.training:
+            self.show_message("info", f"{run_path.name} has no checkpoint to continue from: it trains again from "
+                              "step 0, with the settings it began with")  # fmt: skip
 
     def resume_current(self) -> None:
         if self.session.run_path is None:

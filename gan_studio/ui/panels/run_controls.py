@@ -203,6 +203,7 @@ class RunControlsPanel(QWidget):
         if isinstance(event, Started):
             self.total_steps = event.total_steps or self.total_steps
             self._show({"step": event.step})
+            self._show_health(self.subscription.run)  # advice of steps after a rewind's step is gone
         elif isinstance(event, Metrics) and "samples_per_s" in event.values:
             self._show({"step": event.step, **event.values})
         elif isinstance(event, Paused):  # the step the run stopped at, not the last logged one

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from gan_studio.errors import GanStudioError, RunError
-from gan_studio.events import Sample
+from gan_studio.events import Sample, Started
 from gan_studio.state.run_state import RunState
 from gan_studio.store.pictures import read_picture
 from gan_studio.ui.panels import RunSubscription
@@ -126,19 +126,25 @@ class SamplesPanel(QWidget):
         self.class_names = run.grid_row_labels
         coloured = run.conditional and run.data_kind == "points"  # each class's points in its colour: say which
         self.generated.caption.setText(GENERATED_CAPTION + (" · " + class_legend(run.class_names) if coloured else ""))
-        self.steps = list(run.samples)
         self._show_real(run.real_picture)
         self.follow_check.setChecked(True)
-        self._refresh_slider()
         self.generated.fit_on_next_picture()
+        self._show_grids_of(run)
+
+    def _show_grids_of(self, run: RunState) -> None:
+        self.steps = list(run.samples)
+        self._refresh_slider()
         if self.steps:
             self.show_index(len(self.steps) - 1)
         else:
+            self.current = None
             self.generated.set_picture(None, "the first grid appears after a few steps")
             self.position_label.setText("no grids yet")
 
     def on_event(self, event) -> None:
         run = self.subscription.run
+        if isinstance(event, Started) and run is not None:  # (re)started at its step: later grids are of a
+            self._show_grids_of(run)  # history that is gone (the RunState dropped them)
         if isinstance(event, Sample) and run is not None:
             found = [path for step, path in run.samples if step == event.step]
             if found:

@@ -711,3 +711,31 @@ def test_a_run_whose_trainer_let_go_without_recording_its_end_is_not_listed_as_r
     assert summarise_run(run.path)["status"] == "interrupted"
     with RunLock(run.path, "another trainer"):  # someone trains it now: running it is
         assert summarise_run(run.path)["status"] == "running"
+
+
+def test_listing_a_workspace_again_reads_only_the_runs_that_changed(tmp_path, monkeypatch):
+    """The app lists its workspace every 3 s; with 400 runs each listing read every run (0.2 s, 1.1 s for 2,000)
+    on the UI thread. With the cache, an unchanged run is not read again, a changed one is, a deleted one goes."""
+    import gan_studio.store.rundir as rundir
+
+    first = train_tiny_run(tmp_path / "ws" / "a", "gan", data="ring8", steps=2).run.path
+    for name in ("b", "c"):
+        shutil.copytree(first, tmp_path / "ws" / name)
+    read = []
+    real = rundir.summarise_run
+    monkeypatch.setattr(rundir, "summarise_run", lambda path: read.append(Path(path).name) or real(path))
+    cache: dict = {}
+    listed = rundir.list_runs(tmp_path / "ws", cache)
+    assert sorted(read) == ["a", "b", "c"] and len(listed) == 3
+    read.clear()
+    assert rundir.list_runs(tmp_path / "ws", cache) == listed and read == []  # nothing changed: nothing read
+    with open(tmp_path / "ws" / "b" / "metrics.jsonl", "a") as f:
+        f.write('{"step": 99, "d_loss": 0.5}\n')
+    shutil.rmtree(tmp_path / "ws" / "c")
+    again = {run["name"]: run for run in rundir.list_runs(tmp_path / "ws", cache)}
+    assert read == ["b"] and set(again) == {"a", "b"} and set(cache) == {str(tmp_path / "ws" / n) for n in "ab"}
+    assert again["b"]["last"]["d_loss"] == 0.5 and again["b"]["step"] == 99
+    (tmp_path / "ws" / "a" / "checkpoints" / "last.pt").unlink()  # no file of the listing changed but this one
+    assert (
+        "last.pt is missing" in {run["name"]: run for run in rundir.list_runs(tmp_path / "ws", cache)}["a"]["problem"]
+    )

@@ -129,6 +129,7 @@ class RunsPanel(QWidget):
 
     def __init__(self, workspace: str | Path | None = None, parent=None):
         super().__init__(parent)
+        self._summaries: dict = {}  # list_runs' cache: a workspace of hundreds of runs stalled the window
         self.subscription = RunSubscription(self.on_event)
         self.workspace = Path(workspace) if workspace else default_workspace()
         self.current_run: Path | None = None
@@ -239,7 +240,7 @@ class RunsPanel(QWidget):
             self.refresh()
 
     def refresh(self) -> None:
-        runs = list_runs(self.workspace)
+        runs = list_runs(self.workspace, self._summaries)  # unchanged runs are not read again every few seconds
         if runs == self.runs and self._shown_current == self.current_run:
             return  # nothing changed: keep the table (and the selection) as it is
         self.runs, self._shown_current = runs, self.current_run

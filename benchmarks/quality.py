@@ -43,6 +43,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from gan_studio.commands.train import configs_from_values, read_recipe  # noqa: E402
+from gan_studio.config import to_dict  # noqa: E402
 from gan_studio.engine.settings import TrainConfig  # noqa: E402
 from gan_studio.engine.trainer import Trainer  # noqa: E402
 from gan_studio.errors import GanStudioError  # noqa: E402
@@ -72,8 +73,11 @@ RUNS_MNIST = [  # (row name, recipe, overrides)
     ("cDCGAN, previous recipe (lr 2e-4, no EMA, 2,500 steps)", "quality-cdcgan-mnist.toml", PREVIOUS),
     ("VAE", "quality-vae-mnist.toml", {}),
     ("cVAE", "quality-cvae-mnist.toml", {}),
-    ("cVAE, previous layout (the label at the encoder's head and the decoder's input only)", "quality-cvae-mnist.toml",
-     {"label_layers": "heads"}),
+    (
+        "cVAE, previous layout (the label at the encoder's head and the decoder's input only)",
+        "quality-cvae-mnist.toml",
+        {"label_layers": "heads"},
+    ),
 ]
 # PacGAN paper (Lin et al. 2018), table 1: modes, high-quality samples, reverse KL; mean ± standard error of 10 runs
 PUBLISHED_2D = {
@@ -112,10 +116,19 @@ def load_recipe(path: Path, seed: int, steps_scale: float, data: str | None = No
 
 
 def train_and_evaluate(recipe: Recipe, out: Path, dataset=None, eval_n: int | None = None) -> dict:
-    """Train (unless `out` already holds a finished run of this benchmark), evaluate; returns the result."""
+    """Train (unless `out` already holds a finished run of this recipe, as it is now), evaluate; returns the result.
+
+    A finished run is reused only when it was trained with the same settings: a recipe whose steps or rates
+    changed since is trained again (its old result had been reused under the new recipe's name)."""
     result_file = out / "benchmark.json"
+    settings = {"model": recipe.model, "model_config": to_dict(recipe.model_config),
+                "train_config": to_dict(recipe.train_config)}  # fmt: skip
     if result_file.is_file():
-        return json.loads(result_file.read_text())
+        previous = json.loads(result_file.read_text())
+        same = previous.get("settings") == settings if "settings" in previous else (
+            previous.get("steps") == recipe.train_config.steps and previous.get("recipe") == recipe.path.name)  # fmt: skip
+        if same:
+            return previous
     if out.exists():  # an interrupted run: start it again
         import shutil
 
@@ -136,6 +149,7 @@ def train_and_evaluate(recipe: Recipe, out: Path, dataset=None, eval_n: int | No
     report = evaluate_run(out, n=eval_n)
     result = {
         "recipe": recipe.path.name,
+        "settings": settings,
         "model": recipe.model,
         "seed": recipe.train_config.seed,
         "steps": recipe.train_config.steps,

@@ -109,3 +109,16 @@ def test_eval_refuses_more_neighbours_than_samples(exported_run, capsys):
     shutil.rmtree(run / "exports")
     line = one_line_error(capsys, main(["eval", str(run), "--n", "10", "--neighbours", "10", "--no-save"]))
     assert "--neighbours (10) must be below --n (10)" in line
+
+
+def test_opening_a_fifo_or_folder_as_an_onnx_file_says_what_it_is(tmp_path):
+    """Explorer → Open .onnx… on a FIFO said "no such .onnx file" (the CLI said it right)."""
+    from gan_studio.errors import ExportError
+    from gan_studio.explore.backends import open_source
+
+    fifo = tmp_path / "pipe.onnx"
+    os.mkfifo(fifo)
+    with pytest.raises(ExportError, match="not a regular file: it is a FIFO"):
+        open_source(fifo)
+    with pytest.raises(ExportError, match="no such .onnx file"):
+        open_source(tmp_path / "missing.onnx")

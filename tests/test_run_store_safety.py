@@ -739,3 +739,14 @@ def test_listing_a_workspace_again_reads_only_the_runs_that_changed(tmp_path, mo
     assert (
         "last.pt is missing" in {run["name"]: run for run in rundir.list_runs(tmp_path / "ws", cache)}["a"]["problem"]
     )
+
+
+def test_a_run_path_that_is_a_loop_of_symlinks_is_one_line_not_a_traceback(tmp_path, capsys):
+    """`gan-studio app LOOP` printed an OSError traceback with a silent window; `train --resume LOOP` the same."""
+    (tmp_path / "one").symlink_to(tmp_path / "two")
+    (tmp_path / "two").symlink_to(tmp_path / "one")
+    with pytest.raises(RunError, match="a loop of symbolic links, not a run folder"):
+        RunState.load(tmp_path / "one")
+    assert main(["train", "--resume", str(tmp_path / "one")]) == 2
+    err = capsys.readouterr().err
+    assert "a loop of symbolic links" in err and "Traceback" not in err

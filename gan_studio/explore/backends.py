@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from gan_studio.errors import ConfigError, ExportError, RunError
+from gan_studio.files import describe_kind
 from gan_studio.models import get_spec
 from gan_studio.store.loaded import LoadedRun, load_run
 from gan_studio.store.rundir import RunDir
@@ -269,7 +270,11 @@ def _sibling_encoder(decoder_path: Path, step: int):
 
 def _open_onnx_file(path: Path) -> ExplorerSource:
     if not path.is_file():
-        raise ExportError("no such .onnx file", path)
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            raise ExportError("no such .onnx file", path) from None
+        raise ExportError(f"not a regular file: it is {describe_kind(mode)} (expected an exported .onnx file)", path)
     gen = _onnx_generator(path)
     model_name = str(getattr(gen, "model_type", None) or "onnx")
     try:

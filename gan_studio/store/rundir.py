@@ -9,6 +9,7 @@ deleted outside the run through it.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -111,7 +112,12 @@ class RunDir:
             raise RunError("no such run directory", self.path) from None
         except OSError as exc:
             raise RunError(f"cannot read the run directory: {exc.strerror or exc}", self.path) from None
-        if not stat.S_ISDIR(os.stat(self.path).st_mode if stat.S_ISLNK(top.st_mode) else top.st_mode):
+        try:
+            mode = os.stat(self.path).st_mode if stat.S_ISLNK(top.st_mode) else top.st_mode
+        except OSError as exc:  # a link to nothing, or a loop of links (a bad `ln -s`, a sync tool)
+            broken = "a loop of symbolic links" if exc.errno == errno.ELOOP else "a symbolic link to nothing"
+            raise RunError(f"{broken}, not a run folder", self.path) from None
+        if not stat.S_ISDIR(mode):
             raise RunError("is not a folder", self.path)
         for name in FILES + FOLDERS:
             entry = self.path / name

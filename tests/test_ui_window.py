@@ -522,6 +522,18 @@ def test_recipes_menu_lists_paper_presets_and_fills_the_setup(window):
         assert getattr(train_config, field) == getattr(recipe_train, field), field
 
 
+def test_opening_another_run_clears_the_banner_about_the_last_one(window, tmp_path):
+    """A red 'run.json is not valid JSON' banner stayed up over the next run, opened fine (s11O O6)."""
+    from tiny_runs import trained_run_path
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "run.json").write_text("{not json")
+    assert not window.open_run(broken) and window.banner.level == "error" and "run.json" in window.banner.message
+    assert window.open_run(trained_run_path(tmp_path / "good", "gan", "ring8", steps=2))
+    assert window.banner.message == "" and not window.banner.isVisible()
+
+
 def test_loading_a_recipe_keeps_the_run_on_view_open(window, tmp_path):
     """A user preparing the next run from a recipe still sees the last one (it closed: "No model open")."""
     from tiny_runs import trained_run_path

@@ -559,7 +559,8 @@ class MainWindow(QMainWindow):
             self.show_message("info", f"{run_path.name} opened in the Explorer: the Plots and Samples stay on the "
                               "training run until it stops")  # fmt: skip
             return True
-        if not self.session.open_run(run_path):
+        self.banner.clear()  # it spoke of the run on view before: read under another run, it misleads
+        if not self.session.open_run(run_path):  # (which says why in the banner)
             return False
         self.setup.load_run_settings(self.session.run.settings_now())  # live changes included
         return True

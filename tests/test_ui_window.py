@@ -228,6 +228,30 @@ def test_follows_a_run_written_by_another_trainer(qtbot, window, tmp_path):
     assert win.samples.current[0] == 400
 
 
+def test_a_followed_run_whose_trainer_died_or_whose_folder_moved_is_said_so(qtbot, window, tmp_path):
+    """Followed from disk, a headless run killed with -9 (or moved) froze the view at its last step with an
+    ETA that never came, and nothing said the training had stopped (s11O O9)."""
+    import socket
+
+    from tiny_runs import trained_run_path
+
+    run = trained_run_path(tmp_path / "headless", "gan", "ring8", steps=4)
+    info = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps({**info, "status": "running"}))  # as a killed trainer leaves it
+    (run / ".lock").write_text(json.dumps({"host": socket.gethostname(), "pid": 999_999_999, "who": "train"}))
+    win = window
+    assert win.open_run(run) and win.session.following
+    win.session.check_followed_trainer()
+    assert not win.session.following and win.session.state == "idle" and win.session.run.status == "interrupted"
+    assert "stopped at step 4 without finishing" in win.banner.message and win.controls.eta_value.text() == "–"
+
+    (run / ".lock").unlink()
+    assert win.open_run(run) and win.session.following
+    run.rename(tmp_path / "moved")
+    win.session.check_followed_trainer()
+    assert not win.session.following and "was moved or deleted" in win.banner.message
+
+
 def test_opening_another_run_while_one_trains_shows_it_in_the_explorer(qtbot, window, tmp_path):
     from tiny_runs import trained_run_path
 

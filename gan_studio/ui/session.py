@@ -24,12 +24,13 @@ from gan_studio.evaluate.callbacks import default_callbacks
 from gan_studio.events import Advice, Diverged, Event, Failed, Finished, HParamChanged, Paused, Resumed, Started
 from gan_studio.state.follow import RunTail
 from gan_studio.state.run_state import RunState
-from gan_studio.store.lock import holder_of
+from gan_studio.store.lock import abandoned_here, holder_of
 from gan_studio.ui.workers import TrainingThread
 
 ACTIVE_STATES = ("starting", "running", "paused", "stopping")
 STOP_TIMEOUT_S = 2.0
 FOLLOW_POLL_MS = 500  # how often a followed run's folder is checked for new events
+LIVENESS_POLLS = 6  # every this many polls, whether the followed run's trainer is still there
 APP_WRITER = "the GAN Studio app"
 
 
@@ -51,6 +52,7 @@ class RunSession(QObject):
         self._model_name = ""
         self._model_config = None
         self._tail: RunTail | None = None
+        self._polls = 0  # of the followed run's folder
         self._follow_timer = QTimer(self)
         self._follow_timer.setInterval(FOLLOW_POLL_MS)
         self._follow_timer.timeout.connect(self.poll)
@@ -146,6 +148,27 @@ class RunSession(QObject):
             return
         for event in self._tail.read_new():
             self.run.apply(event)
+        self._polls += 1
+        if self._polls % LIVENESS_POLLS == 0:
+            self.check_followed_trainer()
+
+    def check_followed_trainer(self) -> None:
+        """A followed run whose folder went, or whose trainer died without recording its end (kill -9, a
+        lost node), is said so once, and no longer followed: its view had frozen at its last step with an
+        ETA that never came."""
+        run = self.run
+        if run is None or run.path is None or self._tail is None:
+            return
+        if not run.path.is_dir():
+            self._stop_following()
+            self._set_state("idle")
+            self._say("warning", f"{run.name} was moved or deleted while it trained: open it where it is now")
+        elif run.status in ("starting", "running", "paused") and abandoned_here(run.path):
+            run.status = "interrupted"
+            self._stop_following()
+            self._set_state("idle")
+            self._say("warning", f"the training of {run.name} stopped at step {run.step:,} without finishing (its "
+                      "process is gone): Resume continues it from its last checkpoint")  # fmt: skip
 
     # controls ------------------------------------------------------------------------------------------
     def pause(self) -> None:

@@ -148,6 +148,8 @@ class RunControlsPanel(QWidget):
             self.eta_value.setText("paused")
         elif state == "idle" and (self.progress.maximum() == 0 or self.progress.format().startswith("preparing")):
             self.set_run(self.subscription.run)  # a start that failed: back to the open run's figures, or none
+        elif state == "idle" and self.subscription.run is not None and self.subscription.run.status == "interrupted":
+            self.eta_value.setText("–")  # a followed training that died: no end to wait for
 
     def show_data_progress(self, done: int, total: int) -> None:
         """Downloading or preparing the dataset, before the first step (Stop cancels it)."""

@@ -152,6 +152,13 @@ class RunSession(QObject):
         if self._polls % LIVENESS_POLLS == 0:
             self.check_followed_trainer()
 
+    def _trainer_gone(self, run: RunState) -> bool:
+        if not abandoned_here(run.path):
+            return False
+        for event in self._tail.read_new():  # a trainer records its end before it lets go of the run: read on
+            run.apply(event)
+        return run.status in ("starting", "running", "paused")
+
     def check_followed_trainer(self) -> None:
         """A followed run whose folder went, or whose trainer died without recording its end (kill -9, a
         lost node), is said so once, and no longer followed: its view had frozen at its last step with an
@@ -163,7 +170,7 @@ class RunSession(QObject):
             self._stop_following()
             self._set_state("idle")
             self._say("warning", f"{run.name} was moved or deleted while it trained: open it where it is now")
-        elif run.status in ("starting", "running", "paused") and abandoned_here(run.path):
+        elif run.status in ("starting", "running", "paused") and self._trainer_gone(run):
             run.status = "interrupted"
             self._stop_following()
             self._set_state("idle")

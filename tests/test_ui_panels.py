@@ -15,6 +15,7 @@ from tiny_runs import train_tiny_run
 
 from gan_studio.config import field_specs
 from gan_studio.engine.settings import TrainConfig
+from gan_studio.errors import GanStudioError
 from gan_studio.events import Advice, Finished, HParamChanged, Metrics, Sample, Started
 from gan_studio.models import MODEL_NAMES, MODELS, DCGANConfig
 from gan_studio.state.follow import RunTail
@@ -395,6 +396,23 @@ def test_samples_timeline_real_batch_class_labels_and_save(qtbot, tmp_path):
 
     saved = panel.save_png(tmp_path / "grid")
     assert saved.suffix == ".png" and Image.open(saved).size == (18, 30)
+    # a full disk while saving over it: the file already there stays whole, no partial file is left (s11O O11)
+    import errno as errno_module
+
+    import gan_studio.files as files_module
+
+    before = saved.read_bytes()
+
+    def full(*_args):
+        raise OSError(errno_module.ENOSPC, "No space left on device")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(files_module.os, "replace", full)
+        with pytest.raises(GanStudioError, match="the disk is full"):
+            panel.save_png(saved)
+    assert saved.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir() if "grid" in p.name) == [
+        "grid.png"
+    ]
     zoom_before = panel.generated.view.viewRange()
     panel.zoom_in_button.click()
     assert panel.generated.view.viewRange()[0][1] - panel.generated.view.viewRange()[0][0] < (

@@ -8,7 +8,6 @@ wheel or the buttons; Save PNG writes the grid on screen.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from gan_studio.errors import GanStudioError, RunError
 from gan_studio.events import Sample, Started
+from gan_studio.files import atomic_write
 from gan_studio.state.run_state import RunState
 from gan_studio.store.pictures import read_picture
 from gan_studio.ui.panels import RunSubscription
@@ -243,8 +243,8 @@ class SamplesPanel(QWidget):
         destination = Path(destination)
         if destination.suffix.lower() != ".png":
             destination = destination.with_suffix(".png")
-        try:
-            shutil.copyfile(self.current[1], destination)
+        try:  # written beside and renamed: a full disk leaves a file already there as it was, and no partial one
+            atomic_write(destination, Path(self.current[1]).read_bytes(), durable=False)
         except OSError as exc:
             raise RunError(f"cannot save the grid: {exc.strerror or exc}", destination) from None
         return destination

@@ -186,6 +186,13 @@ def test_sample_export_and_eval_take_a_kept_checkpoint_with_from(tmp_path, capsy
         line = one_line_error(capsys, main(argv))
         assert "corrupt or truncated" in line and "the run keeps step-4, step-8" in line, line
     assert main(["sample", str(out), "--from", "step-8", "--out", str(tmp_path / "x.png")]) == 0
+    # kept checkpoints damaged too (a disk that filled during a copy): not offered as the way out (s11O O5)
+    (out / "checkpoints" / "step-0000008.pt").write_bytes(b"")
+    line = one_line_error(capsys, main(["sample", str(out), "--out", str(tmp_path / "x.png")]))
+    assert "the run keeps step-4:" in line and "step-8" not in line
+    (out / "checkpoints" / "step-0000004.pt").write_bytes(b"PK")
+    line = one_line_error(capsys, main(["sample", str(out), "--out", str(tmp_path / "x.png")]))
+    assert "other checkpoints (step-4, step-8) are damaged too" in line and "--from" not in line
     line = one_line_error(capsys, main(["sample", str(tmp_path / "early.png"), "--from", "step-4"]))
     assert "no such run directory" in line or "--from" in line
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+import stat
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,11 +102,24 @@ def load_run_checkpoint(run: RunDir, path: Path) -> dict:
     try:
         return load_checkpoint(path)
     except CheckpointError as exc:
-        others = [f"step-{step}" for step, kept in numbered_checkpoints(run.checkpoints_dir) if kept != path]
-        if not others or not os.path.lexists(path):
+        kept = [(step, other) for step, other in numbered_checkpoints(run.checkpoints_dir) if other != path]
+        if not kept or not os.path.lexists(path):
             raise
-        raise CheckpointError(f"{exc.reason}; the run keeps {', '.join(others[-5:])}: sample, export, resume or "
-                              "fork from one with --from step-N", exc.path) from None  # fmt: skip
+        whole = [f"step-{step}" for step, other in kept if _looks_whole(other)]
+        if not whole:
+            raise CheckpointError(f"{exc.reason}; the run's other checkpoints ({', '.join(f'step-{s}' for s, _ in kept[-5:])}) "
+                                  "are damaged too: it can only be trained again from its start", exc.path) from None  # fmt: skip
+        raise CheckpointError(f"{exc.reason}; the run keeps {', '.join(whole[-5:])}: sample, export, resume or "
+                              "fork from one (--from step-N; in the app, Fork… offers them)", exc.path) from None  # fmt: skip
+
+
+def _looks_whole(path: Path) -> bool:
+    """A cheap look at a kept checkpoint: a regular, non-empty zip archive (what torch.save writes); a truncated
+    or 0-byte file (a disk that filled during a copy, a sync placeholder) is not offered as the way out."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode) and zipfile.is_zipfile(path)
+    except OSError:
+        return False
 
 
 def missing_checkpoint(run: RunDir, info: dict) -> RunError:

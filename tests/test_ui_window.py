@@ -672,3 +672,16 @@ def test_resuming_a_run_without_a_checkpoint_says_it_starts_again_from_step_0(qt
     assert "no checkpoint to continue from" in shown and "step 0" in shown, shown
     qtbot.waitUntil(lambda: win.session.state == "idle", timeout=WAIT_MS)
     assert RunDir(run).read_info()["step"] == 4 and RunDir(run).read_info()["status"] == "finished"
+
+
+def test_a_preferences_file_that_is_a_fifo_does_not_hang_the_app(tmp_path):
+    """A FIFO at ~/.config/gan-studio/settings.ini hung the app at start, with no window, until killed."""
+    config = tmp_path / "config"
+    (config / "gan-studio").mkdir(parents=True)
+    os.mkfifo(config / "gan-studio" / "settings.ini")
+    code = ("from gan_studio.ui.app import create_app; from gan_studio.ui.main_window import MainWindow; "
+            "create_app(); w = MainWindow(); w.save_preferences(); print('window made')")  # fmt: skip
+    env = {**os.environ, "XDG_CONFIG_HOME": str(config), "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0 and "window made" in result.stdout, result.stderr[-2000:]
+    assert "is a FIFO (named pipe), not a file: preferences are neither read nor saved" in result.stderr

@@ -7,11 +7,14 @@ private file because the test setup points XDG_CONFIG_HOME at a temporary folder
 from __future__ import annotations
 
 import os
+import stat
 import sys
+import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths
 
+from gan_studio.files import describe_kind
 from gan_studio.paths import APP_DIR_NAME
 
 
@@ -26,9 +29,40 @@ def settings_path() -> Path:
     return base / APP_DIR_NAME / "settings.ini"
 
 
+MAX_SETTINGS_BYTES = 16 * 2**20  # a real preferences file is a few KB
+_unusable: list[str] = []  # why the preferences file cannot be used this session (said once)
+
+
 def app_settings() -> QSettings:
-    """A QSettings on the app's INI file (cheap to create; each caller gets its own object)."""
-    return QSettings(str(settings_path()), QSettings.Format.IniFormat)
+    """A QSettings on the app's INI file (cheap to create; each caller gets its own object). A FIFO, folder or
+    device at that path (which hung the app at start: QSettings read the FIFO forever), or a file too large to
+    be preferences, is not read: the session keeps its preferences in a temporary file, and says so once."""
+    path = settings_path()
+    problem = _unusable_settings_file(path)
+    if problem is None:
+        return QSettings(str(path), QSettings.Format.IniFormat)
+    if not _unusable:
+        _unusable.append(problem)
+        print(f"gan-studio: {path}: {problem}: preferences are neither read nor saved this session", file=sys.stderr)
+    fallback = Path(tempfile.gettempdir()) / f"gan-studio-settings-{os.getpid()}.ini"
+    return QSettings(str(fallback), QSettings.Format.IniFormat)
+
+
+def _unusable_settings_file(path: Path) -> str | None:
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None  # none yet (QSettings creates it), or unreadable (QSettings copes)
+    if stat.S_ISLNK(info.st_mode):
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+    if not stat.S_ISREG(info.st_mode):
+        return f"is {describe_kind(info.st_mode)}, not a file"
+    if info.st_size > MAX_SETTINGS_BYTES:
+        return f"is {info.st_size / 2**20:.0f} MB, too large to be preferences"
+    return None
 
 
 def read_bool(settings: QSettings, key: str, default: bool) -> bool:

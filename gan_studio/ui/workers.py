@@ -64,9 +64,12 @@ class TrainingThread(QThread):
                 reported_failure = reported_failure or isinstance(event, Failed)
                 self.event.emit(event)
         except Exception as exc:  # noqa: BLE001 - never let a training crash take the app down
-            if reported_failure:
+            if reported_failure:  # the window says it; a terminal the app was started from gets one line, as the CLI
                 self.failure = describe_error(exc)
-                traceback.print_exc(file=sys.stderr)
+                if isinstance(exc, GanStudioError):
+                    print(f"gan-studio: training failed: {self.failure}", file=sys.stderr)
+                else:
+                    traceback.print_exc(file=sys.stderr)  # a bug: its traceback is what a report needs
             else:
                 self._report(exc)
 

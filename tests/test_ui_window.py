@@ -354,7 +354,9 @@ def test_closing_while_training_stops_within_2s_and_leaves_a_resumable_run(qtbot
     assert isinstance(events[-1], Finished) and events[-1].status == "finished"
 
 
-def test_window_layout_and_preferences_persist(qtbot, tmp_path):
+def test_window_layout_and_preferences_persist(qtbot, tmp_path, monkeypatch):
+    home = os.environ["GAN_STUDIO_HOME"]
+    monkeypatch.delenv("GAN_STUDIO_HOME")  # set for a start, it wins over the remembered workspace (below)
     first = MainWindow(workspace=tmp_path / "runs")
     qtbot.addWidget(first)
     first.show()
@@ -373,6 +375,11 @@ def test_window_layout_and_preferences_persist(qtbot, tmp_path):
     assert not second.docks["Runs"].isVisible()
     assert second.runs.workspace == tmp_path / "runs"
     second.close()
+    monkeypatch.setenv("GAN_STUDIO_HOME", home)  # `GAN_STUDIO_HOME=DIR gan-studio`: runs in DIR/runs this time
+    third = MainWindow()
+    qtbot.addWidget(third)
+    assert third.runs.workspace == Path(home) / "runs"
+    third.close()
 
 
 def test_shortcuts_and_menus(qtbot, window, tmp_path, monkeypatch):

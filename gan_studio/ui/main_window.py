@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -35,7 +36,7 @@ from PySide6.QtWidgets import (
 import gan_studio
 from gan_studio.engine.settings import recipe_title
 from gan_studio.errors import GanStudioError, RunError
-from gan_studio.paths import recipe_folder
+from gan_studio.paths import default_workspace, recipe_folder
 from gan_studio.state.run_state import RunState
 from gan_studio.store.rundir import RunDir
 from gan_studio.ui.dock_shares import DockShares
@@ -197,6 +198,8 @@ class MainWindow(QMainWindow):
         self.persist = persist
         if persist:
             self.restore_preferences()
+            if workspace is None and os.environ.get("GAN_STUDIO_HOME"):  # set for this start: it wins too
+                workspace = default_workspace()
             if workspace is not None:  # an explicit folder wins over the remembered one
                 self.runs.set_workspace(workspace)
         self.controls.set_start_allowed(self.setup.valid)

@@ -342,16 +342,40 @@ def test_closing_while_training_stops_within_2s_and_leaves_a_resumable_run(qtbot
     win.start_training()
     qtbot.waitUntil(lambda: win.session.state == "running" and current_step(win) >= 4, timeout=WAIT_MS)
     worker, run_path = win.session.worker, win.session.run_path
+    told = []
+    win.tell_before_closing = told.append
     started = time.perf_counter()
     win.close()
     elapsed = time.perf_counter() - started
-    assert not worker.isRunning()
+    assert not worker.isRunning() and told == []  # saved: nothing to say
     assert elapsed < 2.0, f"closing took {elapsed:.2f} s"
     run = RunDir(run_path)
     assert run.read_info()["status"] == "stopped" and run.last_checkpoint.is_file()
     resumed = Trainer.from_checkpoint(run_path, {"steps": run.read_info()["step"] + 2})
     events = list(resumed)
     assert isinstance(events[-1], Finished) and events[-1].status == "finished"
+
+
+def test_closing_while_training_on_a_full_disk_says_the_last_checkpoint_was_not_saved(qtbot, tmp_path, monkeypatch):
+    """The window vanished; that the closing checkpoint was not written was said only on stderr (s11O O8)."""
+    import gan_studio.engine.trainer as trainer_module
+    from gan_studio.files import DiskFullError
+
+    win = MainWindow(workspace=tmp_path / "runs")
+    qtbot.addWidget(win)
+    win.show()
+    set_up_tiny_gan(win)
+    win.start_training()
+    qtbot.waitUntil(lambda: win.session.state == "running" and current_step(win) >= 4, timeout=WAIT_MS)
+
+    def full(state, path, *args):
+        raise DiskFullError("the disk is full: last.pt was not written", path)
+
+    monkeypatch.setattr(trainer_module.ckpt, "save_run_checkpoint", full)
+    told = []
+    win.tell_before_closing = told.append
+    win.close()
+    assert len(told) == 1 and "last checkpoint was not saved" in told[0] and "the disk is full" in told[0]
 
 
 def test_window_layout_and_preferences_persist(qtbot, tmp_path, monkeypatch):

@@ -716,12 +716,22 @@ class MainWindow(QMainWindow):
                 save(settings)
         settings.sync()
 
+    def tell_before_closing(self, text: str) -> None:
+        """A word the user must read before the window goes (tests replace this to answer without a dialog)."""
+        QMessageBox.warning(self, "GAN Studio is closing", text)
+
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         """Stop training (leaving a checkpoint to resume from), save preferences, then close."""
+        worker = self.session.worker
+        was_training = worker is not None and worker.isRunning()
         if not self.session.shutdown():
             self.statusBar().showMessage("still saving the run… closing as soon as it is written")
             if self.session.worker is not None:
                 self.session.worker.wait()
+        if was_training and worker.failure:  # the stop's checkpoint could not be written (a full disk): say so
+            self.tell_before_closing(
+                f"The training stopped, but its last checkpoint was not saved:\n\n{worker.failure}"
+            )
         if self.setup.dataset.download_task is not None:
             self.setup.dataset.cancel_download()
             self.setup.dataset.download_task.wait(5000)

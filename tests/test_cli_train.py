@@ -593,3 +593,11 @@ def test_runs_names_a_path_dataset_by_its_file_name(tmp_path, capsys):
     assert main(["runs", str(tmp_path)]) == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("on-npz"))
     assert row.split()[2] == "points.npz"
+
+
+def test_a_workspace_that_is_a_file_is_said_so(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    for workspace in (tmp_path / "notes.txt", tmp_path / "notes.txt" / "runs"):
+        line = one_line_error(capsys, main(["train", "gan", "--data", "ring8", "--workspace", str(workspace)]))
+        assert "a file stands where it (or a folder above it) would be" in line
+    assert (tmp_path / "notes.txt").read_text() == "mine"

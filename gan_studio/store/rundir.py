@@ -510,6 +510,9 @@ def make_new_run_folder(model_name: str, data: str, workspace: Path) -> Path:
     try:
         workspace.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        if exc.errno in (errno.EEXIST, errno.ENOTDIR):  # a file where the folder (or one above it) would be
+            raise RunError("cannot be the workspace: a file stands where it (or a folder above it) would be; choose a "
+                           "folder for the runs", workspace) from None  # fmt: skip
         raise RunError(f"cannot create the workspace folder: {exc.strerror or exc}", workspace) from None
     for _ in range(1000):
         path = new_run_folder(model_name, data, workspace)

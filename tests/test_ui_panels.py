@@ -429,7 +429,7 @@ def test_samples_unconditional_and_unreadable_grids(qtbot, tmp_path):
     panel.message.connect(lambda level, text: messages.append(text))
     panel.set_run(RunState.load(run))
     assert panel.generated.row_labels == []  # unconditional: no class labels
-    assert messages and "cannot read picture" in messages[0]
+    assert messages and "cannot read picture" in messages[0] and "BufferedReader" not in messages[0]  # no Python repr
     panel.set_run(None)
     assert panel.current is None and panel.generated.picture is None
 

@@ -178,7 +178,10 @@ def read_picture(path: Path) -> np.ndarray:
             return np.asarray(img).copy()
     except GanStudioError:
         raise
-    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
+    except UnidentifiedImageError:  # its message names Python's file object, not the file
+        raise RunError("cannot read picture (not an image Pillow knows: damaged, or another kind of file)",
+                       path) from None  # fmt: skip
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise RunError(f"cannot read picture ({exc})", path) from None
 
 

@@ -53,6 +53,9 @@ def test_an_unreadable_run_or_a_long_data_name_leaves_every_column_readable(qtbo
     cell = panel.table.item(row, COLUMNS.index("Last metrics"))
     assert cell.text() == "unreadable: run.json is not valid JSON"  # short, without the path
     assert str(broken) in cell.toolTip() and "not valid JSON (" in cell.toolTip()  # the details stay reachable
+    panel.current_run = workspace / "good"
+    panel.select_run(broken)  # nothing to fork or compare in it; Open says why
+    assert panel.open_button.isEnabled() and not panel.fork_button.isEnabled() and not panel.compare_button.isEnabled()
     data = panel.table.item(1 - row, COLUMNS.index("Data"))
     assert data.toolTip() == ("very_long_folder_name_" * 12)[:80]  # the whole name (as the summary keeps it)
     header = panel.table.horizontalHeader()

@@ -356,8 +356,11 @@ class RunsPanel(QWidget):
     def _update_buttons(self) -> None:
         path = self.selected_run()
         status = self.status_of(path) if path is not None else None
+        readable = path is not None and not any(
+            Path(s["path"]) == Path(path) and s.get("error") for s in self.runs
+        )  # an unreadable run (its run.json damaged) has nothing to compare or fork; Open says why
         self.open_button.setEnabled(path is not None)
-        self.compare_button.setEnabled(path is not None and self.current_run is not None and path != self.current_run)
+        self.compare_button.setEnabled(readable and self.current_run is not None and path != self.current_run)
         holder = holder_of(path) if path is not None else None  # its lock, read once for both buttons
         can_resume, why_not = resumable(path, status, holder or "") if path is not None else (False, "")
         self.resume_button.setEnabled(can_resume and path not in self.protected)
@@ -369,7 +372,7 @@ class RunsPanel(QWidget):
         self.delete_button.setToolTip(f"Cannot delete: being trained by {holder}" if holder else
                                       "Cannot delete the run being trained: stop it first" if path in self.protected
                                       else "Delete this run's folder and all its files (asks first)")  # fmt: skip
-        self.fork_button.setEnabled(path is not None)
+        self.fork_button.setEnabled(readable)
 
     def _emit_selected(self, signal) -> None:
         path = self.selected_run()

@@ -334,13 +334,19 @@ def test_exception_in_the_worker_is_shown(qtbot, window, monkeypatch):
     assert win.controls.start_button.isEnabled()  # the app goes on
 
 
-def test_closing_while_training_stops_within_2s_and_leaves_a_resumable_run(qtbot, tmp_path):
+def training_in_a_window_of_its_own(qtbot, tmp_path) -> MainWindow:
+    """A window (not the fixture's: these tests close it) training a tiny GAN, past its 4th step."""
     win = MainWindow(workspace=tmp_path / "runs")
     qtbot.addWidget(win)
     win.show()
     set_up_tiny_gan(win)
     win.start_training()
     qtbot.waitUntil(lambda: win.session.state == "running" and current_step(win) >= 4, timeout=WAIT_MS)
+    return win
+
+
+def test_closing_while_training_stops_within_2s_and_leaves_a_resumable_run(qtbot, tmp_path):
+    win = training_in_a_window_of_its_own(qtbot, tmp_path)
     worker, run_path = win.session.worker, win.session.run_path
     told = []
     win.tell_before_closing = told.append
@@ -361,12 +367,7 @@ def test_closing_while_training_on_a_full_disk_says_the_last_checkpoint_was_not_
     import gan_studio.engine.trainer as trainer_module
     from gan_studio.files import DiskFullError
 
-    win = MainWindow(workspace=tmp_path / "runs")
-    qtbot.addWidget(win)
-    win.show()
-    set_up_tiny_gan(win)
-    win.start_training()
-    qtbot.waitUntil(lambda: win.session.state == "running" and current_step(win) >= 4, timeout=WAIT_MS)
+    win = training_in_a_window_of_its_own(qtbot, tmp_path)
 
     def full(state, path, *args):
         raise DiskFullError("the disk is full: last.pt was not written", path)

@@ -676,6 +676,7 @@ def test_a_hangup_closes_the_app_as_sigterm_does_unless_started_under_nohup(monk
     try:
         monkeypatch.setattr(sys, "stdout", sys.stdout)  # muted by the hangup, restored after
         monkeypatch.setattr(sys, "stderr", sys.stderr)
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)  # started from a terminal (this suite may run under nohup)
         close_on_stop_signals(Window())
         signal.getsignal(signal.SIGTERM)(signal.SIGTERM, None)
         assert Window.closed == 1

@@ -153,10 +153,11 @@ def percentile(values: list[float], q: float) -> float:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from gan_studio.ui.app import configure_torch_threads, create_app
+    from gan_studio.engine.threads import leave_a_core_free
+    from gan_studio.ui.app import create_app
     from gan_studio.ui.main_window import MainWindow
 
-    configure_torch_threads()  # as the app does; headless rounds use the same threads (same process)
+    leave_a_core_free()  # as the app does; headless rounds use the same threads (same process)
     app = create_app()
     model_config, train_config = configs(args)
     family_range = (-1.0, 1.0) if get_spec(args.model).family == "gan" else (0.0, 1.0)

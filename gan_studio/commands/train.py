@@ -85,12 +85,20 @@ def _collect(args) -> tuple[str | None, dict]:
         flag_value = getattr(args, spec.name)
         if flag_value is not None:
             values[spec.name] = flag_value
-    if args.steps is not None and args.epochs is not None and str(args.epochs).strip() not in ("0", "0.0"):
+    if args.steps is not None and _above_zero(args.epochs):
         raise ConfigError("give --steps or --epochs, not both: --epochs sets the length when it is above 0, so "
                           "--steps would be ignored")  # fmt: skip
     if args.steps is not None and not args.resume:
         values["epochs"] = 0.0  # --steps on the command line sets the length, over a recipe's epochs
     return model, values
+
+
+def _above_zero(text: str | None) -> bool:
+    """Whether a flag's text is a number above 0 (a bad one is reported by the config, by name)."""
+    try:
+        return text is not None and float(text) > 0
+    except ValueError:
+        return False
 
 
 def run(args) -> int:

@@ -182,11 +182,11 @@ class Trainer:
             trainer = cls(data["model_name"], model_config, train_config, run.path,
                           checkpoint=data if from_file else None, **options)  # fmt: skip
             data_fields = checked_data_record(info, trainer.dataset, train_config.data)
+            trainer.set_hparams(**live_changes)  # before the first step, recorded as changes (as a live edit is)
         except BaseException:
             lock.release()
             raise
         trainer.lock = lock
-        trainer.set_hparams(**live_changes)  # before the first step, recorded as changes (as a live edit is)
         trainer.resumed_from = run.relative(path) if from_file else None
         if trainer.dist.is_main:
             run.rewind(trainer.step, path if from_file else None)

@@ -3,9 +3,9 @@
 Loss = reconstruction (-log p(x|z), Bernoulli or Gaussian) + beta * KL(q(z|x) || N(0, I)), both
 per sample in nats. The conditional VAE gives the one-hot label to the encoder and the decoder; the
 convolutional one (label_layers "all") to every layer of both, as constant feature maps, so z need not
-carry the class: on MNIST after 2,000 steps its samples show the requested digit 80 % of the time
-against 59 % with the label at the encoder's head and the decoder's input only ("heads", the layout of
-runs made before this setting, which still load as they were).
+carry the class: on MNIST its samples show the requested digit 92 % of the time against 78 % with the
+label at the encoder's head and the decoder's input only (README's quality table, 3 seeds; "heads" is
+the layout of runs made before this setting, which still load as they were).
 """
 
 from __future__ import annotations
@@ -142,11 +142,10 @@ class ConvDecoder(nn.Module):
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         h = z if y is None else torch.cat([z, y], dim=1)  # (B, latent [+ K])
         h = torch.relu(self.fc(h)).view(z.shape[0], self.width, 4, 4)  # (B, F, 4, 4)
-        if not (self.label_in_body and y is not None):
-            return self.net(h)  # (B, C, S, S)
+        label = y if self.label_in_body else None
         for layer in self.net:
-            if isinstance(layer, nn.ConvTranspose2d):
-                h = with_label_maps(h, y)  # (B, F + K, H, W)
+            if label is not None and isinstance(layer, nn.ConvTranspose2d):
+                h = with_label_maps(h, label)  # (B, F + K, H, W)
             h = layer(h)
         return h  # (B, C, S, S)
 

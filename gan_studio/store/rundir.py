@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from gan_studio.errors import GanStudioError, RunError, shorten
-from gan_studio.events import RUN_STATUSES, Event, Metrics
+from gan_studio.events import ACTIVE_STATUSES, RUN_STATUSES, Event, Metrics
 from gan_studio.files import (
     HARD_LINKED,
     UnsafeFileError,
@@ -387,11 +387,7 @@ def _summary(path: Path, cache: dict | None) -> dict[str, Any]:
         except OSError:
             key.append(None)
     hit = cache.get(str(path))
-    if (
-        hit is not None
-        and hit[0] == key
-        and hit[1].get("status") not in ("running", "paused", "starting", "interrupted")
-    ):
+    if hit is not None and hit[0] == key and hit[1].get("status") not in (*ACTIVE_STATUSES, "interrupted"):
         return dict(hit[1])
     summary = summarise_run(path)
     cache[str(path)] = (key, summary)

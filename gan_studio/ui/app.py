@@ -29,11 +29,6 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def configure_torch_threads() -> int:
-    """Leave one core to the UI (engine.threads): the UI thread does not wait for a core while training runs."""
-    return leave_a_core_free()
-
-
 def close_on_stop_signals(window) -> None:
     """Ctrl-C in the terminal, a SIGTERM, or a hangup (the terminal the app was started from was closed)
     close the window cleanly: a training stops after its step and saves a checkpoint (Python sees signals
@@ -52,7 +47,7 @@ def main(run: str | os.PathLike | None = None) -> int:
     """Open the main window (and `run`, if given) and run until it is closed."""
     from gan_studio.ui.main_window import MainWindow
 
-    configure_torch_threads()
+    leave_a_core_free()  # the UI keeps a core: its thread does not wait for one while training runs
     app = create_app()
     window = MainWindow()
     window.show()

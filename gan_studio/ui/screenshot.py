@@ -12,8 +12,9 @@ import torch
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
+from gan_studio.engine.threads import leave_a_core_free
 from gan_studio.errors import ConfigError, GanStudioError, RunError
-from gan_studio.ui.app import configure_torch_threads, create_app
+from gan_studio.ui.app import create_app
 from gan_studio.ui.main_window import MainWindow
 
 
@@ -23,7 +24,7 @@ def slug(title: str) -> str:
 
 def take_screenshots(out: Path, workspace: Path, args, settings: dict[str, str], size: tuple[int, int]) -> list[Path]:
     threads = torch.get_num_threads()
-    configure_torch_threads()  # as the app trains
+    leave_a_core_free()  # as the app trains
     create_app()
     window = MainWindow(workspace=workspace, persist=False)
     window.resize(*size)

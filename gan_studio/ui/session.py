@@ -21,7 +21,18 @@ from gan_studio.engine.controls import Controls
 from gan_studio.engine.trainer import Trainer, check_live_change
 from gan_studio.errors import GanStudioError
 from gan_studio.evaluate.callbacks import default_callbacks
-from gan_studio.events import Advice, Diverged, Event, Failed, Finished, HParamChanged, Paused, Resumed, Started
+from gan_studio.events import (
+    ACTIVE_STATUSES,
+    Advice,
+    Diverged,
+    Event,
+    Failed,
+    Finished,
+    HParamChanged,
+    Paused,
+    Resumed,
+    Started,
+)
 from gan_studio.state.follow import RunTail
 from gan_studio.state.run_state import RunState
 from gan_studio.store.lock import abandoned_here, holder_of
@@ -146,18 +157,20 @@ class RunSession(QObject):
         """Apply the followed run's new events (the timer calls this; public for tests)."""
         if self._tail is None or self.run is None:
             return
-        for event in self._tail.read_new():
-            self.run.apply(event)
+        self._apply_new_events()
         self._polls += 1
         if self._polls % LIVENESS_POLLS == 0:
             self.check_followed_trainer()
 
+    def _apply_new_events(self) -> None:
+        for event in self._tail.read_new():
+            self.run.apply(event)
+
     def _trainer_gone(self, run: RunState) -> bool:
         if not abandoned_here(run.path):
             return False
-        for event in self._tail.read_new():  # a trainer records its end before it lets go of the run: read on
-            run.apply(event)
-        return run.status in ("starting", "running", "paused")
+        self._apply_new_events()  # a trainer records its end before it lets go of the run: read on
+        return run.status in ACTIVE_STATUSES
 
     def check_followed_trainer(self) -> None:
         """A followed run whose folder went, or whose trainer died without recording its end (kill -9, a
@@ -170,7 +183,7 @@ class RunSession(QObject):
             self._stop_following()
             self._set_state("idle")
             self._say("warning", f"{run.name} was moved or deleted while it trained: open it where it is now")
-        elif run.status in ("starting", "running", "paused") and self._trainer_gone(run):
+        elif run.status in ACTIVE_STATUSES and self._trainer_gone(run):
             run.status = "interrupted"
             self._stop_following()
             self._set_state("idle")

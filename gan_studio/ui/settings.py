@@ -50,14 +50,9 @@ def app_settings() -> QSettings:
 
 def _unusable_settings_file(path: Path) -> str | None:
     try:
-        info = os.lstat(path)
+        info = os.stat(path)  # through a link, as QSettings reads it
     except OSError:
         return None  # none yet (QSettings creates it), or unreadable (QSettings copes)
-    if stat.S_ISLNK(info.st_mode):
-        try:
-            info = os.stat(path)
-        except OSError:
-            return None
     if not stat.S_ISREG(info.st_mode):
         return f"is {describe_kind(info.st_mode)}, not a file"
     if info.st_size > MAX_SETTINGS_BYTES:

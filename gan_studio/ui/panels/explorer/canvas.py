@@ -3,8 +3,9 @@
 `set_picture(picture)` replaces the image (uint8 (H, W) or (H, W, C)) and emits `shown`; pictures
 that are grids of cells (`set_picture(picture, cells=grid_cells(...))`) report
 clicks on a cell with `cell_clicked(index)`, so a grid of samples can be picked from, and
-`mark_cells({index: (text, colour)})` outlines chosen cells (or rings chosen points) with a badge (the A−B+C pool's group members). (Not `show` and
-`clear`: GraphicsLayoutWidget already uses those names, `clear` for emptying its layout.)
+`mark_cells({index: (text, colour)})` outlines chosen cells (or rings chosen points) with a badge (the
+A−B+C pool's group members). (Not `show` and `clear`: GraphicsLayoutWidget already uses those names,
+`clear` for emptying its layout.)
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -55,14 +56,21 @@ def open_user_file(path: str | Path, what: str = "file") -> BinaryIO:
         raise DataError(f"cannot read this {what}: {os_reason(exc)}", shorten(path, 300)) from None
 
 
-def read_user_file(path: str | Path, limit: int) -> bytes:
-    """The whole content of the regular file `path`, refused (RefusedFile) when larger than `limit` bytes."""
+def read_user_file(path: str | Path, limit: int, check_start: Callable[[bytes], None] | None = None) -> bytes:
+    """The whole content of the regular file `path`, refused (RefusedFile) when larger than `limit` bytes.
+
+    `check_start`, when given, sees the first 64 bytes before the rest is read and raises when they
+    cannot begin such a file: a big file of the wrong kind is refused without reading all of it.
+    """
     fd = open_regular_fd(path)
     try:
         size = os.fstat(fd).st_size
         if size > limit:
             raise RefusedFile(f"file is too large ({size:,} bytes; at most {limit:,})")
         with os.fdopen(fd, "rb", closefd=False) as fh:
+            if check_start is not None:
+                check_start(fh.read(64))
+                fh.seek(0)
             data = fh.read(size + 1)  # read(n) reserves n bytes up front: the file's size, not the limit
         if len(data) > limit:
             raise RefusedFile(f"file is too large (more than {limit:,} bytes)")

@@ -152,7 +152,7 @@ def _foreign_model(path: Path) -> Path:
 BAD_FILES = {
     "missing": (lambda src, tmp: tmp / "nope.onnx", "no such ONNX file"),
     "empty": (lambda src, tmp: _write(tmp / "e.onnx", b""), "the file is empty"),
-    "garbage": (lambda src, tmp: _write(tmp / "g.onnx", np.random.default_rng(0).bytes(3000)), "not a readable ONNX model"),
+    "garbage": (lambda src, tmp: _write(tmp / "g.onnx", np.random.default_rng(0).bytes(3000)), "not an ONNX model"),
     "truncated": (lambda src, tmp: _write(tmp / "t.onnx", src.read_bytes()[:-200]), "not a readable ONNX model"),
     "foreign": (lambda src, tmp: _foreign_model(tmp / "f.onnx"), "not a GAN Studio ONNX export"),
     "renamed input": (lambda src, tmp: _edited_copy(src, tmp / "r.onnx", lambda m: _rename_input(m, "z", "noise")),
@@ -177,6 +177,9 @@ BAD_FILES = {
         m, "class_names", json.dumps(["x" * 300, "b", "c"]))), "a name of over 256 characters"),
     "3 GB file": (lambda src, tmp: _sparse(tmp / "big.onnx", 3 * 2**30), "file is too large"),
     "fifo": (lambda src, tmp: _fifo(tmp / "pipe.onnx"), "not a regular file: it is a FIFO"),
+    # refused from its first bytes, not after reading 1.5 GB into memory
+    "1.5 GB of zeros": (lambda src, tmp: _sparse(tmp / "zeros.onnx", 3 * 2**29), "not an ONNX model: its first bytes"),
+    "a PNG renamed": (lambda src, tmp: _write(tmp / "p.onnx", b"\x89PNG\r\n\x1a\n" + bytes(100)), "not an ONNX model"),
 }  # fmt: skip
 
 

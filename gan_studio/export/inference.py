@@ -326,12 +326,34 @@ class OnnxEncoder(_OnnxPart):
 MAX_ONNX_BYTES = 2 * 2**30  # protobuf's own limit for one ONNX file; a bigger file is not an export
 
 
+def _model_field_wire_types() -> dict[int, int]:
+    """ModelProto's field numbers and the protobuf wire type each is written with (0 varint, 2 length)."""
+    varint_types = {onnx.ModelProto.DESCRIPTOR.fields_by_name["ir_version"].type}
+    return {field.number: 0 if field.type in varint_types else 2 for field in onnx.ModelProto.DESCRIPTOR.fields}
+
+
+def check_onnx_start(head: bytes) -> None:
+    """Refuse (RefusedFile) bytes that cannot begin a serialised ONNX model: its first protobuf tag
+    must name one of ModelProto's fields with that field's wire type. An empty head passes (the
+    caller says 'empty')."""
+    tag, shift = 0, 0
+    for position, byte in enumerate(head[:5]):
+        tag |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            break
+        if position == 4:
+            tag = -1
+    if head and _model_field_wire_types().get(tag >> 3, -1) != (tag & 7 if tag >= 0 else -2):
+        raise RefusedFile("not an ONNX model: its first bytes are not those of one")
+
+
 def _read_model_bytes(path: Path) -> bytes:
     """The bytes of an .onnx file: a regular file (a FIFO would block) of at most MAX_ONNX_BYTES."""
     if not path.exists() and not path.is_symlink():
         raise ExportError("no such ONNX file", path)
     try:
-        data = read_user_file(path, MAX_ONNX_BYTES)
+        data = read_user_file(path, MAX_ONNX_BYTES, check_onnx_start)
     except RefusedFile as exc:
         raise ExportError(f"{exc} (expected an exported .onnx file)", path) from None
     except OSError as exc:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gan_studio.errors import RunError
 from gan_studio.events import (
     Advice,
     Checkpoint,
@@ -225,8 +227,9 @@ class RunState:
 
     # loading --------------------------------------------------------------------------------------------
     @classmethod
-    def load(cls, path: str | Path) -> RunState:
-        """The state of a run from its folder (RunError when it is not a readable run)."""
+    def load(cls, path: str | Path, stop: threading.Event | None = None) -> RunState:
+        """The state of a run from its folder (RunError when it is not a readable run, or when `stop`
+        was set while its metrics were being read: a reading in the background that is no longer wanted)."""
         run = RunDir(Path(path))
         run.check_layout()
         state = cls(run.path, run.read_info())
@@ -237,7 +240,9 @@ class RunState:
             event = event_from_json(record)
             if event is not None and not isinstance(event, Metrics):
                 state.apply(event, notify=False)
-        for record in run.read_metrics():
+        for count, record in enumerate(run.iter_metrics()):
+            if stop is not None and count % 4096 == 0 and stop.is_set():
+                raise RunError("reading stopped", run.path)
             event = metrics_from_record(record)
             if event is not None:
                 state.apply(event, notify=False)

@@ -24,10 +24,15 @@ def _int_or_float(text: str) -> int | float:
     return int(text) if len(text.lstrip("-")) <= 18 else float(text)
 
 
+_DECODER = json.JSONDecoder(parse_int=_int_or_float)  # one for all: json.loads(parse_int=...) builds one per call
+
+
 def parse_json(data: str | bytes) -> Any:
     """`json.loads` for files from anywhere: ValueError (JSONDecodeError included) for invalid or absurd JSON."""
     try:
-        return json.loads(data, parse_int=_int_or_float)
+        if isinstance(data, (bytes, bytearray)):
+            data = data.decode(json.detect_encoding(data), "surrogatepass")
+        return _DECODER.decode(data)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
 
@@ -49,7 +54,11 @@ def dumps_line(record: dict) -> str:
 
 def parse_lines(data: bytes) -> list[dict]:
     """The JSON objects of complete lines; garbled lines are skipped."""
-    out = []
+    return list(iter_records(data))
+
+
+def iter_records(data: bytes) -> Iterator[dict]:
+    """parse_lines, a line at a time: a reader of a large file holds one record, not all of them, at once."""
     for line in data.splitlines():
         if not line.strip():
             continue
@@ -58,22 +67,26 @@ def parse_lines(data: bytes) -> list[dict]:
         except ValueError:  # JSONDecodeError, UnicodeDecodeError, too deep
             continue
         if isinstance(item, dict):
-            out.append(item)
-    return out
+            yield item
 
 
 def read_jsonl(path: Path, max_bytes: int = MAX_JSONL_BYTES) -> list[dict]:
     """Records of a .jsonl file ([] when missing); a truncated or garbled line is skipped."""
+    return list(iter_jsonl(path, max_bytes))
+
+
+def iter_jsonl(path: Path, max_bytes: int = MAX_JSONL_BYTES) -> Iterator[dict]:
+    """read_jsonl's records one by one (the file is read at the first `next`, then parsed as they are taken)."""
     try:
         with open_regular(path) as fh:
             data = read_bounded(fh, max_bytes)[:max_bytes]
     except FileNotFoundError:
-        return []
+        return
     except GanStudioError:
         raise
     except OSError as exc:
         raise RunError(f"cannot read: {exc.strerror or exc}", path) from None
-    return parse_lines(data)
+    yield from iter_records(data)
 
 
 MAX_RECORD_LINE_BYTES = 1 << 20  # a metrics or events record is a few hundred bytes; longer lines are garbage

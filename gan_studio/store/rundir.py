@@ -36,7 +36,15 @@ from gan_studio.files import (
     remove_stale_temp_files,
 )
 from gan_studio.store.checkpoint import check_run_still_there, numbered_checkpoints
-from gan_studio.store.jsonl import dumps_line, filtered_lines, json_safe, parse_json, read_jsonl, tail_records
+from gan_studio.store.jsonl import (
+    dumps_line,
+    filtered_lines,
+    iter_jsonl,
+    json_safe,
+    parse_json,
+    read_jsonl,
+    tail_records,
+)
 from gan_studio.store.lock import abandoned_here
 from gan_studio.store.pictures import save_png
 
@@ -203,6 +211,10 @@ class RunDir:
 
     def read_metrics(self) -> list[dict]:
         return read_jsonl(self.metrics_file)
+
+    def iter_metrics(self) -> Iterator[dict]:
+        """read_metrics a record at a time (a run of a million records never holds them all as dicts)."""
+        return iter_jsonl(self.metrics_file)
 
     def read_events(self) -> list[dict]:
         return read_jsonl(self.events_file)

@@ -350,6 +350,7 @@ class MainWindow(QMainWindow):
         s = self.session
         s.run_changed.connect(self._on_run_changed)
         s.state_changed.connect(self._on_state_changed)
+        s.run_opened.connect(lambda run: self.setup.load_run_settings(run.settings_now()))  # live changes included
         s.message.connect(self.show_message)
         self.controls.start_requested.connect(self.start_training)
         self.setup.validity_changed.connect(self.controls.set_start_allowed)
@@ -551,7 +552,8 @@ class MainWindow(QMainWindow):
         if folder:
             self.open_run(Path(folder))
 
-    def open_run(self, run_path: str | Path) -> bool:
+    def open_run(self, run_path: str | Path, wait: bool = False) -> bool:
+        """Show a run (a large one is read in the background unless `wait`); False when it cannot be opened."""
         run_path = Path(run_path)
         explorer = self.optional_panels.get("ExplorerPanel")
         if self.session.training and run_path != self.session.run_path and explorer is not None:
@@ -563,17 +565,14 @@ class MainWindow(QMainWindow):
                               "training run until it stops")  # fmt: skip
             return True
         self.banner.clear()  # it spoke of the run on view before: read under another run, it misleads
-        if not self.session.open_run(run_path):  # (which says why in the banner)
-            return False
-        self.setup.load_run_settings(self.session.run.settings_now())  # live changes included
-        return True
+        return self.session.open_run(run_path, wait)  # (which says why in the banner when it cannot)
 
     def resume_run(self, run_path: str | Path) -> None:
         """Continue a stopped run; when the Setup shows its settings, with what was changed there (more steps,
         other rates or cadences: what a resume may change; anything else is refused by name)."""
         run_path = Path(run_path)
         if self.session.run_path != run_path and not self.session.training:
-            self.open_run(run_path)
+            self.open_run(run_path, wait=True)
         changes = {}
         if self.session.run_path == run_path and self.session.run is not None:
             try:
@@ -606,14 +605,14 @@ class MainWindow(QMainWindow):
         if self.session.run_path is None:
             self.show_message("warning", "open or train a run first, then compare another run with it")
             return
-        try:
-            other = RunState.load(run_path)
-        except GanStudioError as exc:
-            self.show_message("error", str(exc))
-            return
-        count = self.plots.add_overlay(other)
-        self.docks[PlotsPanel.TITLE].raise_()
-        self.show_message("info", f"comparing with {run_path.name} ({count} records, dashed)")
+
+        def compare(other: RunState) -> None:
+            count = self.plots.add_overlay(other)
+            self.docks[PlotsPanel.TITLE].raise_()
+            self.show_message("info", f"comparing with {run_path.name} ({count:,} records, dashed)")
+
+        if self.session.reader.read(run_path, "compare", compare, lambda message: self.show_message("error", message)):
+            self.show_message("info", f"reading {run_path.name} to compare…")
 
     def _on_run_deleted(self, run_path: Path) -> None:
         if self.session.run_path == run_path and not self.session.training:

@@ -31,7 +31,7 @@ def take_screenshots(out: Path, workspace: Path, args, settings: dict[str, str],
     window.show()
     try:
         if args.run:
-            if not window.open_run(Path(args.run)):
+            if not window.open_run(Path(args.run), wait=True):
                 raise RunError(window.banner.text() or "cannot open the run", args.run)
         else:
             _train(window, args, settings)

@@ -36,6 +36,7 @@ from gan_studio.events import (
 from gan_studio.state.follow import RunTail
 from gan_studio.state.run_state import RunState
 from gan_studio.store.lock import abandoned_here, holder_of
+from gan_studio.ui.run_reader import RunReader, metrics_bytes
 from gan_studio.ui.workers import TrainingThread
 
 ACTIVE_STATES = ("starting", "running", "paused", "stopping")
@@ -52,6 +53,7 @@ class RunSession(QObject):
     state_changed = Signal(str)
     message = Signal(str, str)  # (level: "info" | "warning" | "error", text)
     data_progress = Signal(object, object)  # (done, total or 0): downloading or preparing the data, before step 0
+    run_opened = Signal(object)  # RunState: a run read from disk is on view (open_run, at once or later)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -67,6 +69,7 @@ class RunSession(QObject):
         self._follow_timer = QTimer(self)
         self._follow_timer.setInterval(FOLLOW_POLL_MS)
         self._follow_timer.timeout.connect(self.poll)
+        self.reader = RunReader(self)  # reads runs from disk, a large one in the background
 
     @property
     def run_path(self) -> Path | None:
@@ -105,6 +108,7 @@ class RunSession(QObject):
         if self.training:
             self._say("warning", "a training is already running: stop it first")
             return
+        self.reader.stop("open")  # the training's run is the one on view now
         self._stop_following()
         controls, cancel = Controls(), threading.Event()
         options = {"controls": controls, "callbacks": default_callbacks(), "who": APP_WRITER,
@@ -118,27 +122,41 @@ class RunSession(QObject):
         worker.start()
 
     # opening ---------------------------------------------------------------------------------------
-    def open_run(self, run_path: str | Path) -> bool:
-        """Show a run from disk and follow it live if another process still writes it."""
+    def open_run(self, run_path: str | Path, wait: bool = False) -> bool:
+        """Show a run from disk and follow it live if another process still writes it. A run with a large
+        metrics file is read in the background (unless `wait`): the window shows no run meanwhile, and
+        `run_opened` says when it is there. False when it cannot be opened (the message says why)."""
         run_path = Path(run_path)
         if self.training:
             self._say("warning", "stop the current training before opening another run")
             return False
         tail = RunTail(run_path)
         tail.skip_existing()  # before loading, so nothing written meanwhile is lost (duplicates are ignored)
-        try:
-            state = RunState.load(run_path)
-        except GanStudioError as exc:
-            self._say("error", str(exc))
-            return False
-        self._follow(state, tail)
-        self._say("info", f"opened {run_path.name} ({state.status})")
-        return True
+        outcome = []
+
+        def opened(state: RunState) -> None:
+            outcome.append(True)
+            self._follow(state, tail)
+            self._say("info", f"opened {run_path.name} ({state.status})")
+            self.run_opened.emit(state)
+
+        def failed(message: str) -> None:
+            outcome.append(False)
+            self._say("error", message)
+
+        if self.reader.read(run_path, "open", opened, failed, wait=wait):
+            self._stop_following()
+            self._set_state("idle")
+            self._set_run(None)
+            self._say("info", f"reading {run_path.name} ({metrics_bytes(run_path) / 2**20:,.0f} MB of metrics)…")
+            return True
+        return outcome == [True]
 
     def close_run(self) -> None:
         if self.training:
             self._say("warning", "stop the current training before closing its run")
             return
+        self.reader.stop("open")
         self._stop_following()
         self._set_state("idle")
         self._set_run(None)
@@ -249,6 +267,7 @@ class RunSession(QObject):
 
     def shutdown(self, timeout_s: float = STOP_TIMEOUT_S) -> bool:
         """Stop training (a checkpoint is written, so the run can be resumed); True when it ended in time."""
+        self.reader.stop_all()
         self._stop_following()
         worker = self.worker
         if worker is None or not worker.isRunning():

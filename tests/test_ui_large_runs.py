@@ -43,6 +43,7 @@ def test_a_large_run_is_read_in_the_background_then_shown_whole(qtbot, tmp_path,
     assert window.open_run(big)
     assert window.session.run is None  # not read in the UI thread: the window answers meanwhile
     assert any(text.startswith("reading big (") and "MB of metrics" in text for text in messages)
+    assert window.plots.empty_label.text() == "Reading the metrics of big…"  # where the curves will be
 
     qtbot.waitUntil(lambda: window.session.run is not None, timeout=30_000)
     run = window.session.run
@@ -50,6 +51,7 @@ def test_a_large_run_is_read_in_the_background_then_shown_whole(qtbot, tmp_path,
     assert messages[-1] == f"opened big ({run.status})"
     assert window.setup.model_combo.currentData() == "gan"  # the Setup shows the opened run's settings
     assert window.session.following
+    assert window.plots.stack.currentWidget() is not window.plots.empty_label
 
 
 def test_a_run_chosen_while_a_large_one_is_read_wins(qtbot, tmp_path, window):

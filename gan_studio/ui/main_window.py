@@ -565,7 +565,10 @@ class MainWindow(QMainWindow):
                               "training run until it stops")  # fmt: skip
             return True
         self.banner.clear()  # it spoke of the run on view before: read under another run, it misleads
-        return self.session.open_run(run_path, wait)  # (which says why in the banner when it cannot)
+        opened = self.session.open_run(run_path, wait)  # (which says why in the banner when it cannot)
+        if opened and self.session.reader.reading("open"):
+            self.plots.show_reading(run_path.name)
+        return opened
 
     def resume_run(self, run_path: str | Path) -> None:
         """Continue a stopped run; when the Setup shows its settings, with what was changed there (more steps,

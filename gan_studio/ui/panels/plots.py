@@ -50,6 +50,8 @@ OVERLAY_NAME_PX = 170  # of the compared run's name on its remove button: the ba
 MARKER_LABEL_FILL = (27, 29, 34, 200)  # behind a marker's text: readable where it crosses a curve
 MIN_PLOT_HEIGHT = 160  # px per plot (title, curves, x axis); more plots than fit scroll instead of shrinking
 
+EMPTY_TEXT = "Start a training or open a run to see its curves here"
+
 
 class TimedGraphicsLayoutWidget(pg.GraphicsLayoutWidget):
     """A GraphicsLayoutWidget that remembers how long its paints take (moving average, seconds)."""
@@ -117,7 +119,7 @@ class PlotsPanel(QWidget):
         self.clear_overlay_button = QPushButton("✕ compared")
         self.clear_overlay_button.clicked.connect(self.clear_overlays)
         self.clear_overlay_button.hide()
-        self.empty_label = QLabel("Start a training or open a run to see its curves here")
+        self.empty_label = QLabel(EMPTY_TEXT)
         self.empty_label.setObjectName("hint")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
@@ -156,8 +158,14 @@ class PlotsPanel(QWidget):
         self.timer.start()
 
     # the panel protocol ----------------------------------------------------------------------------------
+    def show_reading(self, run_name: str) -> None:
+        """Say, where the curves will be, that a large run's metrics are being read."""
+        self.empty_label.setText(f"Reading the metrics of {run_name}…")
+        self.stack.setCurrentWidget(self.empty_label)
+
     def set_run(self, run: RunState | None) -> None:
         """Show the curves a run already holds (and its hyperparameter changes)."""
+        self.empty_label.setText(EMPTY_TEXT)
         self._clear_current()
         self.subscription.follow(run)
         self.family = run.family if run is not None else None

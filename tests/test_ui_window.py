@@ -249,7 +249,13 @@ def test_a_followed_run_whose_trainer_died_or_whose_folder_moved_is_said_so(qtbo
     assert win.open_run(run) and win.session.following
     run.rename(tmp_path / "moved")
     win.session.check_followed_trainer()
-    assert not win.session.following and "was moved or deleted" in win.banner.message
+    assert not win.session.following and "was moved or deleted while it trained" in win.banner.message
+
+    finished = trained_run_path(tmp_path / "finished", "gan", "ring8", steps=4)  # a finished run did not train then
+    assert win.open_run(finished)
+    finished.rename(tmp_path / "renamed")
+    win.session.check_followed_trainer()
+    assert "finished was moved or deleted: what is shown is what was read before" in win.banner.message
 
 
 def test_opening_another_run_while_one_trains_shows_it_in_the_explorer(qtbot, window, tmp_path):

@@ -200,7 +200,9 @@ class RunSession(QObject):
         if not run.path.is_dir():
             self._stop_following()
             self._set_state("idle")
-            self._say("warning", f"{run.name} was moved or deleted while it trained: open it where it is now")
+            when = " while it trained" if run.status in ACTIVE_STATUSES else ""
+            self._say("warning", f"{run.name} was moved or deleted{when}: what is shown is what was read before; "
+                      "open it where it is now")  # fmt: skip
         elif run.status in ACTIVE_STATUSES and self._trainer_gone(run):
             run.status = "interrupted"
             self._stop_following()

@@ -197,6 +197,17 @@ def test_resume_uses_what_the_setup_changed_so_a_finished_run_or_fork_trains_fur
     assert RunDir(run_path).read_info()["status"] == "finished" and RunDir(run_path).read_metrics()[-1]["step"] == 30
 
 
+def test_resuming_a_finished_epoch_length_run_says_to_raise_epochs(qtbot, window, tmp_path):
+    """Its Steps field is greyed (epochs decide the length): the way out is Epochs, not Steps."""
+    from tiny_runs import trained_run_path
+
+    run_path = trained_run_path(tmp_path / "by-epochs", "gan", "ring8", epochs=0.004)
+    assert RunDir(run_path).read_info()["status"] == "finished"
+    assert window.open_run(run_path)
+    window.resume_run(run_path)
+    assert not window.session.training and "raise Epochs in the Setup above 0.004, then Resume" in window.banner.message
+
+
 def test_follows_a_run_written_by_another_trainer(qtbot, window, tmp_path):
     """A run still being written (as by a headless `gan-studio train`) is followed live."""
     win = window

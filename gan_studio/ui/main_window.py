@@ -588,8 +588,14 @@ class MainWindow(QMainWindow):
         if run is not None and self.session.run_path == run_path and "epochs" not in changes and not from_scratch:
             steps = int(changes.get("steps") or run.total_steps or 0)
             if steps and run.step >= steps:  # it would stop at once, saying it finished
-                self.show_message("warning", f"{run_path.name} has trained {run.step:,} steps already: raise Steps in "
-                                  "the Setup above that, then Resume")  # fmt: skip
+                epochs = (run.info.get("train_config") or {}).get("epochs")
+                more = (
+                    f"raise Epochs in the Setup above {epochs:g}"
+                    if isinstance(epochs, (int, float)) and epochs > 0
+                    else "raise Steps in the Setup above that"
+                )  # an epoch-length run's Steps field is greyed
+                self.show_message("warning", f"{run_path.name} has trained {run.step:,} steps already: {more}, then "
+                                  "Resume")  # fmt: skip
                 self.docks[SetupPanel.TITLE].raise_()
                 return
         self.session.continue_run(run_path, changes or None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -169,8 +170,10 @@ def test_train_resume_takes_a_name(workspace, capsys):
 
 def test_fork_takes_a_name_and_a_missing_run_is_an_error_not_an_empty_list(workspace, tmp_path, capsys):
     assert main(["fork", "gan-ring8-second", "--workspace", str(workspace), "--list"]) == 0
-    listed = capsys.readouterr().out.split()  # the shared workspace's runs may have been resumed by other tests
+    lines = capsys.readouterr().out.splitlines()  # the shared workspace's runs may have been resumed by other tests
+    listed = [line.split()[0] for line in lines]  # what --from takes first, then when it was written and its size
     assert listed[-1] == "last" and listed[0] == "step-4" and all(n.startswith("step-") for n in listed[:-1])
+    assert all(re.search(r" written \d{4}-\d\d-\d\d \d\d:\d\d:\d\d +\d+\.\d MB", line) for line in lines)
     fork = tmp_path / "fork"
     assert main(["fork", "gan-ring8-second", "--workspace", str(workspace), "--out", str(fork)]) == 0
     assert (fork / "checkpoints" / "last.pt").is_file()

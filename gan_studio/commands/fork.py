@@ -4,8 +4,14 @@ RUN is a run folder or a run name as `gan-studio runs` prints it (looked up in -
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
+
 from gan_studio.commands.arguments import add_workspace_flag, resolve_run
+from gan_studio.store.checkpoint import numbered_checkpoints
 from gan_studio.store.fork import fork_run, kept_checkpoints
+from gan_studio.store.rundir import RunDir
 
 
 def add_parser(sub) -> None:
@@ -23,8 +29,27 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     source = resolve_run(args.run, args.workspace)
     if args.list:
-        print("\n".join(kept_checkpoints(source)) or "no kept checkpoints")
+        print(_checkpoint_table(source) or "no kept checkpoints")
         return 0
     path = fork_run(source, args.start_from, args.out)
     print(f"forked {args.run} at {args.start_from} into {path}\ncontinue it with: gan-studio train --resume {path}")
     return 0
+
+
+def _checkpoint_table(run_path: Path) -> str:
+    """One line per checkpoint a fork accepts: its name (first, as --from takes it), when it was written, its size."""
+    run = RunDir(run_path)
+    names = kept_checkpoints(run_path)  # (a folder that is not a run is an error here)
+    files = {f"step-{step}": path for step, path in numbered_checkpoints(run.checkpoints_dir)} | {
+        "last": run.last_checkpoint
+    }
+    lines = []
+    for name in names:
+        try:
+            found = os.lstat(files[name])
+        except OSError:
+            continue
+        written = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(found.st_mtime))
+        newest = "  (the newest: what --from last takes)" if name == "last" else ""
+        lines.append(f"{name:<12} written {written}  {found.st_size / 2**20:8.1f} MB{newest}")
+    return "\n".join(lines)

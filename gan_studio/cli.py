@@ -21,7 +21,7 @@ import sys
 import threading
 
 from gan_studio import __version__
-from gan_studio.errors import GanStudioError, printable
+from gan_studio.errors import ConfigError, GanStudioError, printable
 from gan_studio.files import DISK_FULL_ERRNOS
 
 COMMANDS = ["app", "train", "runs", "sample", "export", "eval", "fork", "data", "screenshot"]
@@ -48,10 +48,16 @@ class _Parser(argparse.ArgumentParser):
         if choice:
             options = re.findall(r"'([^']*)'", choice.group(2)) or [c.strip() for c in choice.group(2).split(",")]
             message += did_you_mean(choice.group(1), options)
-        self.exit(2, f"gan-studio: error: {' '.join(message.splitlines())}\n")  # one line, whatever was typed
+        self.exit(2, None if another_process_says_it() else f"gan-studio: error: {' '.join(message.splitlines())}\n")
 
     def option_strings(self) -> list[str]:
         return [option for action in self._actions for option in action.option_strings if option.startswith("--")]
+
+
+def another_process_says_it() -> bool:
+    """Under torchrun every process reads the same command line, so a usage or settings error is the same in
+    each: only the first process of each machine (LOCAL_RANK 0) prints it, not one line per GPU."""
+    return os.environ.get("LOCAL_RANK", "0").strip() not in ("", "0")
 
 
 def did_you_mean(word: str, options: list[str]) -> str:
@@ -160,8 +166,9 @@ def _run_command(argv: list[str] | None) -> int:
         return 2
     empty = _empty_argument(_subparsers(parser).get(args.command), args)
     if empty:
-        print(f"gan-studio: error: {empty} is empty: give a value, or leave it out "
-              f"(see `gan-studio {args.command} --help`)", file=sys.stderr)  # fmt: skip
+        if not another_process_says_it():
+            print(f"gan-studio: error: {empty} is empty: give a value, or leave it out "
+                  f"(see `gan-studio {args.command} --help`)", file=sys.stderr)  # fmt: skip
         return 2
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
@@ -169,7 +176,8 @@ def _run_command(argv: list[str] | None) -> int:
         return int(args.handler(args) or 0)
     except GanStudioError as exc:
         one_line = printable(" ".join(str(exc).splitlines()))  # user text (names, keys) may hold control codes
-        print(f"gan-studio: error: {one_line}", file=sys.stderr)
+        if not (isinstance(exc, ConfigError) and another_process_says_it()):  # data and runs may differ per process
+            print(f"gan-studio: error: {one_line}", file=sys.stderr)
         return 2
     except Terminated:
         print(f"gan-studio: {args.command} stopped by SIGTERM", file=sys.stderr)

@@ -122,3 +122,41 @@ def test_a_layout_saved_on_a_larger_screen_gives_way_to_the_default_layout(qtbot
     for title in ("Setup", "Run controls", "Runs"):
         assert abs(second.docks[title].width() - reference.docks[title].width()) <= 4, title
     assert "larger screen" in second.statusBar().currentMessage()
+
+
+def test_the_middle_panels_alone_take_the_window_and_give_the_layout_back(qtbot):
+    """View → Plots, Metrics and Explorer alone: on a small screen the Explorer was cramped among five panels."""
+    create_app()
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    explorer, setup = win.docks["Explorer"], win.docks["Setup"]
+    explorer.raise_()
+    qtbot.wait(50)
+    width_before = explorer.width()
+
+    win.alone_action.trigger()
+    qtbot.wait(100)
+    assert win.alone_action.isChecked()
+    assert not setup.isVisible() and not win.docks["Samples"].isVisible() and not win.docks["Runs"].isVisible()
+    assert explorer.isVisible() and not explorer.visibleRegion().isEmpty()  # the tab in front stays in front
+    assert explorer.width() > width_before + 200
+    win.save_preferences()  # meanwhile, the preferences keep the whole layout
+    win.close()
+
+    again = MainWindow()  # the next start has every panel
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitExposed(again)
+    assert again.docks["Setup"].isVisible() and again.docks["Runs"].isVisible()
+    assert not again.alone_action.isChecked()
+    again.alone_action.trigger()
+    again.alone_action.trigger()  # and back
+    qtbot.wait(100)
+    assert again.docks["Setup"].isVisible() and again.docks["Samples"].isVisible()
+    assert not again.alone_action.isChecked()
+    again.alone_action.trigger()
+    again.reset_layout()  # Reset layout leaves it too
+    assert again.docks["Setup"].isVisible() and not again.alone_action.isChecked()
+    again.close()

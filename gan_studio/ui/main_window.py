@@ -40,6 +40,7 @@ from gan_studio.paths import default_workspace, recipe_folder
 from gan_studio.state.run_state import RunState
 from gan_studio.store.rundir import RunDir
 from gan_studio.ui.dock_shares import DockShares
+from gan_studio.ui.middle_alone import MiddleAlone
 from gan_studio.ui.panels.plots import PlotsPanel
 from gan_studio.ui.panels.run_controls import RunControlsPanel
 from gan_studio.ui.panels.runs import RunsPanel
@@ -186,6 +187,7 @@ class MainWindow(QMainWindow):
         self._fit_minimum_to_screen()
         self._size_docks()
         self.dock_shares = DockShares(self)
+        self.middle_alone = MiddleAlone(self, self.docks[PlotsPanel.TITLE], self.dock_shares, SETTINGS_VERSION)
         self._build_menus()
         self._build_status_bar()
         self._connect()
@@ -335,6 +337,10 @@ class MainWindow(QMainWindow):
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
+        self.alone_action = self._action(view_menu, "Plots, Metrics and Explorer &alone", self.toggle_middle_alone,
+                                         "Ctrl+Shift+M", "The middle panels take the whole window (again: the "
+                                         "others come back): for a small screen")  # fmt: skip
+        self.alone_action.setCheckable(True)
         self._action(view_menu, "&Reset layout", self.reset_layout)
 
         help_menu = bar.addMenu("&Help")
@@ -668,7 +674,13 @@ class MainWindow(QMainWindow):
         self.reset_layout()
         self.show_status("the window was laid out on a larger screen: the default layout fits this one", 15000)
 
+    def toggle_middle_alone(self) -> None:
+        self.middle_alone.toggle()
+        self.alone_action.setChecked(self.middle_alone.active)
+
     def reset_layout(self) -> None:
+        self.middle_alone.leave()
+        self.alone_action.setChecked(False)
         self.restoreState(self._default_state, SETTINGS_VERSION)
         for dock in self.docks.values():
             dock.show()
@@ -716,8 +728,9 @@ class MainWindow(QMainWindow):
         settings = app_settings()
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/size", f"{self.width()}x{self.height()}")
-        settings.setValue("window/state", self.saveState(SETTINGS_VERSION))
-        settings.setValue("window/dock_shares", json.dumps(self.dock_shares.shares))
+        state, shares = self.middle_alone.layout_to_save()  # the full layout, also while the middle is alone
+        settings.setValue("window/state", state)
+        settings.setValue("window/dock_shares", json.dumps(shares))
         for panel in self.panels:
             save = getattr(panel, "save_settings", None)
             if callable(save):

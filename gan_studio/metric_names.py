@@ -19,7 +19,8 @@ class MetricInfo:
     plot: str = ""  # the title of the plot it shares; "" for a plot of its own
     unit: str = ""  # "%" when the value is a fraction shown in per cent
     progress: bool = False  # on the CLI's progress line while training
-    summary: bool = False  # among a run's last metrics in `gan-studio runs`
+    summary: bool = False  # among a run's last metrics in `gan-studio runs` and the app's Runs panel
+    short: str = ""  # the label where room is short (the Runs panel's row); "" for `label`
     quality: bool = False  # a live quality metric: in the app's metrics table
 
 
@@ -35,19 +36,19 @@ def register_metric(info: MetricInfo) -> MetricInfo:
 
 
 for built_in in (
-    MetricInfo("d_loss", "D loss", LOSSES, progress=True, summary=True),
-    MetricInfo("g_loss", "G loss", LOSSES, progress=True, summary=True),
+    MetricInfo("d_loss", "D loss", LOSSES, progress=True, summary=True, short="D"),
+    MetricInfo("g_loss", "G loss", LOSSES, progress=True, summary=True, short="G"),
     MetricInfo("d_real", "D(x)", D_OUTPUTS, summary=True),
     MetricInfo("d_fake", "D(G(z))", D_OUTPUTS, summary=True),
-    MetricInfo("recon", "reconstruction", VAE_LOSS, progress=True, summary=True),
+    MetricInfo("recon", "reconstruction", VAE_LOSS, progress=True, summary=True, short="recon"),
     MetricInfo("kl", "KL", VAE_LOSS, progress=True, summary=True),
-    MetricInfo("loss", "recon + β·KL", VAE_LOSS, progress=True, summary=True),
+    MetricInfo("loss", "recon + β·KL", VAE_LOSS, progress=True, summary=True, short="loss"),
     MetricInfo("diversity", "diversity", "Sample diversity (fixed noise)"),
     MetricInfo("active_units", "active units", "Active latent units"),
-    MetricInfo("modes", "modes captured", summary=True, quality=True),
+    MetricInfo("modes", "modes captured", summary=True, quality=True, short="modes"),
     MetricInfo("high_quality", "high-quality samples", unit="%", quality=True),
     MetricInfo("reverse_kl", "reverse KL over modes (nats)", quality=True),
-    MetricInfo("frechet_live", "Frechet distance (live sample)", summary=True, quality=True),
+    MetricInfo("frechet_live", "Frechet distance (live sample)", summary=True, quality=True, short="FD"),
     MetricInfo("label_accuracy", "label accuracy", unit="%", quality=True),
 ):
     register_metric(built_in)
@@ -58,10 +59,17 @@ def metric_label(name: str) -> str:
     return info.label if info is not None else name
 
 
-def plot_of(name: str) -> str:
-    """The title of the plot a metric is drawn in (its own name when it has a plot of its own)."""
+def short_label(name: str) -> str:
     info = METRICS.get(name)
-    return info.plot if info is not None and info.plot else name
+    return (info.short or info.label) if info is not None else name
+
+
+def plot_of(name: str) -> str:
+    """The title of the plot a metric is drawn in (a metric with a plot of its own: its label)."""
+    info = METRICS.get(name)
+    if info is None:
+        return name
+    return info.plot or info.label
 
 
 def metrics_where(attribute: str) -> list[str]:

@@ -290,7 +290,7 @@ def test_plots_gan_curves_options_markers_and_overlay(qtbot, tmp_path):
     assert panel.marker_texts() == ["lr_g 0.0002→0.0001"]
     state.apply(Metrics(50, values=GAN_RECORD))  # already read from disk: ignored
     state.apply(Metrics(60, values={**GAN_RECORD, "modes": 7}))  # a new metric: own plot
-    assert panel.point_count("d_loss") == 6 and "modes" in panel.plots
+    assert panel.point_count("d_loss") == 6 and "modes captured" in panel.plots  # titled by its label
     state.apply(HParamChanged(60, name="d_steps", old=1, new=2))
     state.apply(Advice(40, code="mode_collapse", severity="warning", message="m", action="a"))
     assert "⚑ mode collapse" in panel.marker_texts()

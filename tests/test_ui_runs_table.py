@@ -168,3 +168,17 @@ def test_the_open_runs_step_follows_its_training_between_refreshes(qtbot, tmp_pa
     panel.on_event(Metrics(490, values={"d_loss": 1.0}))  # no refresh in between
     rows = dict(zip(column_texts(panel, 0), column_texts(panel, STEP_COLUMN), strict=True))
     assert rows == {"mine": "490", "other": "5"}
+
+
+def test_the_rows_last_metrics_are_the_catalogues_summary_metrics(monkeypatch):
+    """The panel kept a list of its own (D, G, loss, recon, KL): D(x), modes, Frechet and a newly registered
+    metric reached `gan-studio runs` but never the app."""
+    from gan_studio import metric_names
+    from gan_studio.ui.panels.runs import metrics_summary
+
+    last = {"d_loss": 0.5, "g_loss": 1.25, "d_real": 0.8, "modes": 7, "frechet_live": 12.5, "w_distance": 0.3}
+    assert metrics_summary(last) == "D 0.5  G 1.25  D(x) 0.8  modes 7  FD 12.5"
+    monkeypatch.setitem(
+        metric_names.METRICS, "w_distance", metric_names.MetricInfo("w_distance", "W dist", summary=True)
+    )
+    assert metrics_summary(last).endswith("  W dist 0.3")

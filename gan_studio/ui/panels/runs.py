@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from gan_studio.errors import GanStudioError
 from gan_studio.events import RESUMABLE_STATUSES, Advice, Diverged, Failed, Finished, Metrics, Paused, Resumed, Started
+from gan_studio.metric_names import metrics_where, short_label
 from gan_studio.paths import default_workspace
 from gan_studio.state.run_state import RunState
 from gan_studio.store.fork import fork_run, kept_checkpoints
@@ -45,7 +46,6 @@ REFRESH_MS = 3000
 COLUMNS = ("Run", "Model", "Data", "Status", "Step", "Last metrics", "Created")
 STATUS_COLOURS = {"running": ACCENT, "paused": WARNING, "interrupted": WARNING, "finished": OK, "stopped": TEXT, "diverged": ERROR,
                   "failed": ERROR}  # fmt: skip
-SUMMARY_FIELDS = (("d_loss", "D"), ("g_loss", "G"), ("loss", "loss"), ("recon", "recon"), ("kl", "KL"))
 # the widest a column is made to fit its contents (px); longer cells are elided and say all in their tooltip
 COLUMN_CAPS = (290, 90, 150, 100, 80, 230, 140)
 CREATED_COLUMN = COLUMNS.index("Created")
@@ -104,10 +104,11 @@ def resumable(path: Path, status: str | None, holder: str | None = None) -> tupl
 
 
 def metrics_summary(last: dict) -> str:
-    """'D 0.62  G 1.93' from a run's last metric record."""
+    """'D 0.62  G 1.93  D(x) 0.8  D(G(z)) 0.2' from a run's last metric record (the catalogue's summary metrics,
+    as `gan-studio runs` lists them)."""
     parts = []
-    for key, label in SUMMARY_FIELDS:
-        value = last.get(key)
+    for key in metrics_where("summary"):
+        label, value = short_label(key), last.get(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             parts.append(f"{label} {value:.3g}")
         elif isinstance(value, str):

@@ -108,6 +108,15 @@ def test_gradient_arrows_are_minus_the_g_loss_gradient_of_the_models_own_kind(ki
     assert (got @ w > 0).all()
 
 
+def test_under_the_hinge_loss_the_arrows_are_minus_the_gradient_of_minus_d():
+    """Hinge fixes G's objective to -D(G(z)) whatever g_loss says; the arrows followed g_loss (review s12R)."""
+    w = np.array([1.5, -0.5])
+    gan = gan_with(LinearD(w, 0.2), loss="hinge", g_loss="saturating")
+    points = np.random.default_rng(0).normal(size=(7, 2)).astype(np.float32)
+    got = live2d.generator_gradients(gan, points)
+    assert np.allclose(got, np.tile(w, (7, 1)), atol=1e-5)  # -d/dx of -(w·x + b) is w, the same at every point
+
+
 def test_arrows_point_towards_where_d_believes_the_data_is():
     centre = np.array([0.7, -0.3])
     gan = gan_with(BumpD(centre))

@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gan_studio.engine.steps import generator_loss
+from gan_studio.data import TOY_NAMES
+from gan_studio.engine.steps import generator_loss, generator_objective
 from gan_studio.errors import CheckpointError, ConfigError, RunError
 from gan_studio.models.base import one_hot
 from gan_studio.store.checkpoint import load_checkpoint, numbered_checkpoints
@@ -200,8 +201,8 @@ def _chains(segments: list[tuple[tuple, tuple]]) -> list[list[tuple]]:
 def generator_gradients(gan, points: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
     """-d(G loss)/dx at each generated point x (N, 2): the direction G's next update moves it.
 
-    The loss is the model's own objective (config.g_loss: non-saturating -log D(x), or the
-    saturating log(1 - D(x))), summed so each row is that point's own gradient; `y` are the
+    The loss is the model's own objective (as training has it: config.g_loss, non-saturating -log D(x)
+    or the saturating log(1 - D(x)), unless D's loss fixes it, as hinge's -D(x) does), summed so each row is that point's own gradient; `y` are the
     points' one-hot labels for conditional models. Packed discriminators (PacGAN) judge
     consecutive points together, as in training.
     """
@@ -219,7 +220,10 @@ def generator_gradients(gan, points: np.ndarray, y: np.ndarray | None = None) ->
     try:
         with torch.enable_grad():
             logits = gan.discriminate(x, cond)
-            loss = generator_loss(logits, getattr(gan.config, "g_loss", "non-saturating")) * logits.numel()
+            objective = generator_objective(
+                getattr(gan.config, "loss", "bce"), getattr(gan.config, "g_loss", "non-saturating")
+            )
+            loss = generator_loss(logits, objective) * logits.numel()
             (grad,) = torch.autograd.grad(loss, x)
     finally:
         gan.train(was_training)
@@ -273,7 +277,7 @@ def live_frame(source, real: np.ndarray | None = None, y: np.ndarray | None = No
                extent: tuple[float, float, float, float] | None = None) -> Live2DFrame:  # fmt: skip
     """A frame for `source` (an ExplorerSource of a 2D-point model); `y` conditions D's map and the mesh."""
     if source.kind != "points" or tuple(source.sample_shape) != (2,):
-        raise ConfigError("the live 2D view is for models trained on 2D points (ring8, grid25, spiral, moons)")
+        raise ConfigError(f"the live 2D view is for models trained on 2D points ({', '.join(TOY_NAMES)})")
     model = source.loaded.model if source.loaded is not None else None
     return model_frame(source.backend.generate, source.family, source.latent_dim, source.num_classes, source.step,
                        model=model, real=real, y=y, n_generated=n_generated, seed=seed, extent=extent)  # fmt: skip

@@ -88,6 +88,12 @@ def get_spec(name: str) -> ModelSpec:
         raise ConfigError(f"unknown model '{name}' (choose one of {', '.join(MODEL_NAMES)})") from None
 
 
+def names_where(attribute: str) -> str:
+    """'gan, cgan, vae or cvae': the registered models with `attribute` ("supports_points", "conditional") set."""
+    names = [name for name, spec in MODELS.items() if getattr(spec, attribute)]
+    return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else "".join(names)
+
+
 def default_config(name: str):
     return get_spec(name).config_cls()
 
@@ -98,7 +104,7 @@ def create_model(name: str, config, data: DataInfo):
     if not isinstance(config, spec.config_cls):
         raise ConfigError(f"{name} needs a {spec.config_cls.__name__}, got {type(config).__name__}")
     if data.kind == "points" and not spec.supports_points:
-        raise ConfigError(f"{name} is for images; use gan, cgan, vae or cvae on 2D point data")
+        raise ConfigError(f"{name} is for images; use {names_where('supports_points')} on 2D point data")
     if spec.conditional and data.num_classes < 2:
         raise ConfigError(f"{name} is conditional and needs a labelled dataset with at least 2 classes")
     if data.kind == "images" and spec.channels is not None and data.shape[0] not in spec.channels:

@@ -8,6 +8,7 @@ import math
 import torch
 
 from gan_studio.errors import ConfigError
+from gan_studio.models import names_where
 from gan_studio.models.base import one_hot
 
 GRID_COLUMNS = 8  # columns of a sample grid of an unconditional model
@@ -25,7 +26,7 @@ def sample_inputs(n: int, latent_dim: int, seed: int, num_classes: int = 0, labe
         raise ConfigError(f"--seed must be an integer between 0 and 2^63 - 1, got {seed}")
     if label is not None:
         if not num_classes:
-            raise ConfigError("--label is only for conditional models (cgan, cdcgan, cvae)")
+            raise ConfigError(f"--label is only for conditional models ({names_where('conditional')})")
         label = class_index(label, class_names or [])
         if not 0 <= label < num_classes:
             names = f" ({', '.join(class_names[:20])})" if class_names else ""

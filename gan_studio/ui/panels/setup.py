@@ -29,7 +29,7 @@ from gan_studio.engine.recipes import recipe_for
 from gan_studio.engine.settings import HPARAMS_LIVE, TrainConfig, configs_from_values, read_recipe
 from gan_studio.errors import ConfigError
 from gan_studio.events import HParamChanged
-from gan_studio.models import MODEL_NAMES, MODELS, DCGANConfig, get_spec
+from gan_studio.models import MODEL_NAMES, MODELS, DCGANConfig, get_spec, names_where
 from gan_studio.state.run_state import RunState
 from gan_studio.store.checkpoint import MOVABLE_SETTINGS, RESUMABLE_SETTINGS
 from gan_studio.ui.panels import RunSubscription
@@ -192,7 +192,7 @@ class SetupPanel(QWidget):
         issue = self.dataset.path_problem()
         model = get_spec(self.model_name())
         if issue is None and is_point_dataset(self.dataset_spec()) and not model.supports_points:
-            issue = f"{model.name} is for images: choose an image dataset, or gan, cgan, vae or cvae for 2D points"
+            issue = f"{model.name} is for images: choose an image dataset, or {names_where('supports_points')} for 2D points"
         return issue
 
     def problems(self) -> list[str]:

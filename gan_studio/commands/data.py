@@ -55,9 +55,9 @@ def run(args) -> int:
 
 
 def _prepare(args) -> int:
-    from gan_studio.data import TOY_NAMES, load_dataset
+    from gan_studio.data import GENERATED, load_dataset
 
-    if args.data in TOY_NAMES or args.data in ("shapes", "shapes-colour"):
+    if args.data in GENERATED:
         print(f"'{args.data}' is made in memory at each start: nothing to prepare", file=sys.stderr)
         return 0
     if args.workers is not None and args.workers < 1:

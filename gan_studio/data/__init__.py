@@ -15,24 +15,16 @@ from __future__ import annotations
 
 import importlib
 
-TOY_NAMES = ["ring8", "grid25", "spiral", "moons"]
-IDX_NAMES = ["mnist", "fashion-mnist", "kmnist"]
-DOWNLOADABLE = IDX_NAMES + ["cifar10"]
-BUILTIN_NAMES = TOY_NAMES + ["shapes", "shapes-colour"] + DOWNLOADABLE + ["stacked-mnist"]
-
-DATASET_DESCRIPTIONS = {
-    "ring8": "8 Gaussians on the unit circle (PacGAN/VEEGAN 2D benchmark)",
-    "grid25": "25 Gaussians on a 5x5 grid (PacGAN/VEEGAN 2D benchmark)",
-    "spiral": "two-armed 2D spiral",
-    "moons": "two interleaving 2D half moons",
-    "shapes": "procedural grayscale shapes, 6 classes (no download)",
-    "shapes-colour": "procedural coloured shapes, 6 classes (no download)",
-    "mnist": "MNIST handwritten digits (download, 11 MB)",
-    "fashion-mnist": "Fashion-MNIST clothing (download, 30 MB)",
-    "kmnist": "Kuzushiji-MNIST cursive Japanese (download, 20 MB)",
-    "cifar10": "CIFAR-10 colour photos, 10 classes (download, 163 MB)",
-    "stacked-mnist": "three MNIST digits as R, G, B: 1,000 modes (Metz et al. 2017); stacked-mnist:DIR for a folder",
-}
+from gan_studio.data.catalogue import (
+    BUILTIN_NAMES,
+    DATASET_DESCRIPTIONS,
+    DOWNLOADABLE,
+    GENERATED,
+    IDX_NAMES,
+    TOY_NAMES,
+    GeneratedSet,
+    register_generated,
+)
 
 _LAZY = {
     "Dataset": "gan_studio.data.dataset",
@@ -64,7 +56,11 @@ __all__ = [
     "BUILTIN_NAMES",
     "DATASET_DESCRIPTIONS",
     "DOWNLOADABLE",
+    "GENERATED",
+    "IDX_NAMES",
     "TOY_NAMES",
+    "GeneratedSet",
+    "register_generated",
     "Dataset",
     "PreparationCancelled",
     "RawImages",

@@ -130,13 +130,13 @@ def load_dataset(
     `skip_bad_files`: then the rest is used and `Dataset.skipped` names them. `workers` decoding
     processes (default: every core). Bad input raises DataError.
     """
-    from gan_studio.data import BUILTIN_NAMES, TOY_NAMES
+    from gan_studio.data import BUILTIN_NAMES, GENERATED
 
     if image_size < 1 or image_size > 4096:
         raise DataError(f"image size must be 1 to 4096 pixels, got {image_size}")
     if not spec.strip():
         raise DataError("no dataset given (the data setting is empty): a built-in name or a path")
-    if spec in TOY_NAMES or spec in ("shapes", "shapes-colour"):
+    if spec in GENERATED:
         raw = load_raw(spec, image_size=image_size, seed=seed)
         if isinstance(raw, Dataset):
             return raw
@@ -162,6 +162,18 @@ def load_dataset(
     return prepared_dataset(found, name, value_range, channels)
 
 
+def draw_generated(spec: str, n: int | None, image_size: int, seed: int) -> RawImages | Dataset:
+    """A draw of `n` samples (None: the usual size) of the generated built-in `spec`: points as a Dataset,
+    images as RawImages."""
+    from gan_studio.data import GENERATED
+
+    generated = GENERATED[spec]
+    samples, labels, names = generated.make(n, image_size, seed)
+    if generated.kind == "points":
+        return points_dataset(spec, samples, labels, names, spec)
+    return RawImages(samples, labels, names, spec)
+
+
 def _resolve_path(spec: str, download: bool, progress, cancel) -> tuple[Path, str | None]:
     """The file or folder `spec` names: a downloadable set (fetched when allowed; its name comes back too)
     or a local path, checked."""
@@ -185,19 +197,10 @@ def load_raw(
     cancel=None,
 ) -> RawImages | Dataset:
     """`spec` as raw uint8 images (N, H, W, C) in memory, without a prepared file; points as a Dataset."""
-    from gan_studio.data import TOY_NAMES
+    from gan_studio.data import GENERATED
 
-    if spec in TOY_NAMES:
-        from gan_studio.data.toy2d import TOYS
-
-        make, names = TOYS[spec]
-        points, labels = make(seed=seed)
-        return points_dataset(spec, points, labels, names, spec)
-    if spec in ("shapes", "shapes-colour"):
-        from gan_studio.data.shapes import make_shapes
-
-        x, y, names = make_shapes(size=image_size, seed=seed, colour=spec == "shapes-colour")
-        return RawImages(x, y, names, spec)
+    if spec in GENERATED:
+        return draw_generated(spec, None, image_size, seed)
     if is_stacked(spec):
 
         def digits(source: str, part: str) -> RawImages:

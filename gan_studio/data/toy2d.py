@@ -61,11 +61,3 @@ def moons(n: int = TOY_SIZE, seed: int = 0):
     lower = np.stack([1.0 - np.cos(t), 0.5 - np.sin(t)], axis=1)
     points = np.where(labels[:, None] == 0, upper, lower) - np.array([0.5, 0.25])
     return points + 0.05 * rng.standard_normal((n, 2)), labels
-
-
-TOYS = {
-    "ring8": (ring8, [f"mode {i}" for i in range(8)]),
-    "grid25": (grid25, [f"mode {i}" for i in range(25)]),
-    "spiral": (spiral, ["arm 0", "arm 1"]),
-    "moons": (moons, ["upper", "lower"]),
-}

@@ -18,13 +18,13 @@ import torch
 
 from gan_studio.data import Dataset, load_dataset
 from gan_studio.data.dataset import RawImages, images_from_raw
+from gan_studio.data.loading import draw_generated
 from gan_studio.data.splits import HOLDOUT_FRACTION, SPLIT_SEED, holdout_split  # noqa: F401 (re-exported)
 from gan_studio.errors import DataError
 from gan_studio.store.rundir import run_data_spec
 
 FRESH_SEED_OFFSET = 1_000_003  # seed offset of the fresh test draw of procedural data
 FRESH_TEST_SIZE = {"points": 10_000, "images": 2_000}
-PROCEDURAL_IMAGES = ("shapes", "shapes-colour")
 
 
 @dataclass
@@ -59,9 +59,9 @@ def reference_data(spec: str, *, image_size: int = 32, channels: int | None = No
     """Training and test data of dataset `spec` in the format a model of this size was trained on.
     DataError when the data is no longer what the run trained on (`trained_size` samples, classes
     `trained_classes`): its scores would measure other data."""
-    from gan_studio.data import TOY_NAMES
+    from gan_studio.data import GENERATED
 
-    if spec in TOY_NAMES or spec in PROCEDURAL_IMAGES:
+    if spec in GENERATED:
         return _fresh_draw(spec, image_size, channels, value_range, seed)
     kwargs = dict(image_size=image_size, channels=channels, value_range=value_range, download=download,
                   skip_bad_files=skip_bad_files)  # fmt: skip
@@ -97,18 +97,9 @@ def _fresh_draw(spec: str, image_size: int, channels: int | None, value_range, s
     train = load_dataset(spec, image_size=image_size, channels=channels, value_range=value_range, seed=seed)
     test_seed = seed + FRESH_SEED_OFFSET
     n = FRESH_TEST_SIZE[train.kind]
-    if train.kind == "points":
-        from gan_studio.data import points_dataset
-        from gan_studio.data.toy2d import TOYS
-
-        make, names = TOYS[spec]
-        points, labels = make(n=n, seed=test_seed)
-        test = points_dataset(spec, points, labels, names, spec)
-    else:
-        from gan_studio.data.shapes import make_shapes
-
-        x, y, names = make_shapes(n=n, size=image_size, seed=test_seed, colour=spec == "shapes-colour")
-        test = images_from_raw(RawImages(x, y, names, spec), spec, image_size, channels, value_range)
+    test = draw_generated(spec, n, image_size, test_seed)
+    if isinstance(test, RawImages):
+        test = images_from_raw(test, spec, image_size, channels, value_range)
     note = f"test set: a fresh draw of {n} samples of the procedural '{spec}' data (seed {test_seed})"
     return ReferenceData(train.name, train.kind, train, test, note)
 

@@ -28,9 +28,10 @@ else:  # pragma: no cover
 
 
 def param(default: Any, help: str, *, choices: tuple | None = None, low: float | None = None,
-          high: float | None = None, advanced: bool = False):  # fmt: skip
-    """A config field with its documentation and limits (used by the CLI, the app and validation)."""
-    meta = {"help": help, "choices": choices, "low": low, "high": high, "advanced": advanced}
+          high: float | None = None, advanced: bool = False, live: bool = False):  # fmt: skip
+    """A config field with its documentation and limits (used by the CLI, the app and validation). `live`: it may
+    change while the model trains (the app's live edits) and when a run resumes; the recipe reads it each step."""
+    meta = {"help": help, "choices": choices, "low": low, "high": high, "advanced": advanced, "live": live}
     return field(default=default, metadata=meta)
 
 
@@ -68,6 +69,7 @@ class FieldSpec:
     low: float | None
     high: float | None
     advanced: bool
+    live: bool = False
 
     @property
     def flag(self) -> str:
@@ -92,9 +94,15 @@ def field_specs(config_cls) -> list[FieldSpec]:
                 low=meta.get("low"),
                 high=meta.get("high"),
                 advanced=meta.get("advanced", False),
+                live=meta.get("live", False),
             )
         )
     return specs
+
+
+def live_fields(config_cls) -> tuple[str, ...]:
+    """The fields of a config class declared `live` (they may change while training and on resume)."""
+    return tuple(spec.name for spec in field_specs(config_cls) if spec.live)
 
 
 def _base_type(hint) -> type:

@@ -18,7 +18,7 @@ class MetricInfo:
     label: str  # as plots and tables name it
     plot: str = ""  # the title of the plot it shares; "" for a plot of its own
     unit: str = ""  # "%" when the value is a fraction shown in per cent
-    progress: bool = False  # on the CLI's progress line while training
+    progress: bool = False  # on the CLI's progress line while training (a quality metric by its `short` label)
     summary: bool = False  # among a run's last metrics in `gan-studio runs` and the app's Runs panel
     short: str = ""  # the label where room is short (the Runs panel's row); "" for `label`
     quality: bool = False  # a live quality metric: in the app's metrics table
@@ -45,11 +45,11 @@ for built_in in (
     MetricInfo("loss", "recon + β·KL", VAE_LOSS, progress=True, summary=True, short="loss"),
     MetricInfo("diversity", "diversity", "Sample diversity (fixed noise)"),
     MetricInfo("active_units", "active units", "Active latent units"),
-    MetricInfo("modes", "modes captured", summary=True, quality=True, short="modes"),
-    MetricInfo("high_quality", "high-quality samples", unit="%", quality=True),
+    MetricInfo("modes", "modes captured", summary=True, quality=True, short="modes", progress=True),
+    MetricInfo("high_quality", "high-quality samples", unit="%", quality=True, short="HQ", progress=True),
     MetricInfo("reverse_kl", "reverse KL over modes (nats)", quality=True),
-    MetricInfo("frechet_live", "Frechet distance (live sample)", summary=True, quality=True, short="FD"),
-    MetricInfo("label_accuracy", "label accuracy", unit="%", quality=True),
+    MetricInfo("frechet_live", "Frechet distance (live sample)", summary=True, quality=True, short="FD", progress=True),
+    MetricInfo("label_accuracy", "label accuracy", unit="%", quality=True, short="label acc", progress=True),
 ):
     register_metric(built_in)
 

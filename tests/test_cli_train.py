@@ -106,6 +106,9 @@ def test_resume_from_the_command_line(tmp_path, capsys):
     assert "trained all its 5 steps" in capsys.readouterr().err and RunDir(out).read_info()["step"] == 5
     assert main(["train", "--resume", str(out), "--steps", "3", "--quiet"]) == 0  # read as "3 more"
     assert "--steps is the run's whole length" in capsys.readouterr().err and RunDir(out).read_info()["step"] == 5
+    # and neither touched the run: no start and finish of nothing, its length still 5 (not 3 at step 5)
+    assert [e["type"] for e in RunDir(out).read_events()].count("start") == 2
+    assert RunDir(out).read_info()["steps_total"] == 5
 
 
 def test_runs_lists_status_step_and_last_metrics(tmp_path, capsys):
@@ -601,3 +604,17 @@ def test_a_workspace_that_is_a_file_is_said_so(tmp_path, capsys):
         line = one_line_error(capsys, main(["train", "gan", "--data", "ring8", "--workspace", str(workspace)]))
         assert "a file stands where it (or a folder above it) would be" in line
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_the_progress_line_shows_live_quality_beside_the_last_losses_and_rate(capsys):
+    """An evaluation's record (no losses, no rate) printed '| | 0 samples/s' and its modes never showed."""
+    from gan_studio.commands.train import ProgressBar
+    from gan_studio.events import Metrics
+
+    bar = ProgressBar(500)
+    bar.update(Metrics(500, values={"d_loss": 1.37, "g_loss": 0.733, "samples_per_s": 13377.0, "time": 2.0}))
+    bar.update(Metrics(500, values={"modes": 8, "high_quality": 0.9612, "reverse_kl": 0.01}))
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[-1].startswith("step 500/500") and lines[-1].endswith(
+        "| d_loss 1.37 g_loss 0.733 | modes 8 HQ 96% | 13377 samples/s ETA 0s"
+    )

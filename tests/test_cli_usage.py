@@ -461,3 +461,16 @@ def test_under_torchrun_a_settings_error_is_said_once_per_machine(monkeypatch, c
     monkeypatch.setenv("LOCAL_RANK", "1")
     code = main(["sample", str(tmp_path / "no-such-run"), "--out", str(tmp_path / "x.png")])
     assert code == 2 and "gan-studio: error: " in capsys.readouterr().err
+
+
+def test_the_app_opens_a_run_given_by_its_name(workspace, monkeypatch, capsys):
+    """`gan-studio app NAME` said "no such run directory" in its window: every other command takes the name."""
+    import gan_studio.ui.app
+
+    opened = []
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    monkeypatch.setattr(gan_studio.ui.app, "main", lambda run=None: opened.append(run) or 0)
+    assert main(["app", "gan-ring8-sec", "--workspace", str(workspace)]) == 0  # a unique start of a name, too
+    assert opened == [workspace / "gan-ring8-second"]
+    code = main(["app", "gan-ring8-thrid", "--workspace", str(workspace)])
+    assert "did you mean gan-ring8-first?" in one_line_error(capsys, code) and len(opened) == 1

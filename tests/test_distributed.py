@@ -50,8 +50,10 @@ def check_one_run_with_identical_ranks(run: RunDir, steps: int, batch: int):
 
 
 def test_mlp_gan_with_batchnorm_on_two_processes(tmp_path):
+    """With a moving average of G too: each rank made its own from its own initial G, so the ranks ended
+    with different averages and run.json said ranks_in_sync false for every recipe with EMA (review s12P)."""
     run, result = torchrun(tmp_path, "gan", "--data", "ring8", "--g-hidden", "16", "--d-hidden", "16",
-                           "--batch-size", "32")  # fmt: skip
+                           "--batch-size", "32", "--ema-decay", "0.99")  # fmt: skip
     check_one_run_with_identical_ranks(run, 12, 32)
     assert result.stderr.count("finished at step 12") == 1  # only rank 0 reports
 

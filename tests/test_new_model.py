@@ -127,3 +127,25 @@ def test_messages_naming_point_or_conditional_models_name_the_registered_ones(mo
     monkeypatch.setitem(MODELS, "cwgan", dataclasses.replace(MODELS["cgan"], name="cwgan"))
     with pytest.raises(ConfigError, match=r"only for conditional models \(cvae, cgan, cdcgan or cwgan\)"):
         sample_inputs(4, 2, seed=0, num_classes=0, label=1)
+
+
+def test_a_setting_declared_live_can_change_while_training_and_on_resume(tmp_path):
+    """Which settings may change live was a list of names in the run store; now it is the field's own `live`."""
+    from dataclasses import dataclass
+
+    from gan_studio.config import live_fields, param
+    from gan_studio.engine.settings import check_live_change
+    from gan_studio.errors import ConfigError
+    from gan_studio.models.gan import GANConfig
+
+    @dataclass
+    class PenaltyConfig(GANConfig):
+        penalty: float = param(0.0, "a penalty weight that may change while training", low=0.0, high=10.0, live=True)
+
+    assert live_fields(PenaltyConfig) == ("lr_g", "lr_d", "d_steps", "penalty")
+    config = PenaltyConfig()
+    check_live_change("penalised", config, {"penalty": 2.0, "lr_g": 1e-4})
+    with pytest.raises(ConfigError, match="cannot change latent_dim while training"):
+        check_live_change("penalised", config, {"latent_dim": 3})
+    with pytest.raises(ConfigError, match="penalty must be <= 10"):
+        check_live_change("penalised", config, {"penalty": 11.0})

@@ -154,6 +154,36 @@ def test_gan_step_optimises_the_chosen_loss(loss):
     assert out["g_loss"].item() == pytest.approx(generator_loss(fake_logits, g_kind).item(), abs=1e-6)
 
 
+def test_a_new_loss_is_one_table_entry_with_its_own_objective_and_logged_outputs(monkeypatch):
+    """Least squares (Mao et al. 2017) added as one GANLoss entry: gan_step trains it and logs what it says,
+    with no branch on its name anywhere (a critic's scores are not probabilities: review s12R)."""
+    import dataclasses
+
+    from gan_studio.models import gan_losses
+
+    least_squares = gan_losses.GANLoss("Mao et al. 2017", lambda r, f: ((r - 1) ** 2).mean() + (f**2).mean(),
+                                       generator="least-squares",
+                                       outputs=lambda r, f: {"d_real_score": r.mean(), "d_fake_score": f.mean()})  # fmt: skip
+    monkeypatch.setitem(gan_losses.GAN_LOSSES, "least-squares", least_squares)
+    monkeypatch.setitem(gan_losses.GENERATOR_OBJECTIVES, "least-squares", lambda f: ((f - 1) ** 2).mean())
+    model = build("gan", POINTS, g_hidden=8, d_hidden=8, latent_dim=4)
+    model.config = dataclasses.replace(model.config, loss="least-squares")
+    opt_g = torch.optim.SGD(model.generator.parameters(), lr=0.0)
+    opt_d = torch.optim.SGD(model.discriminator.parameters(), lr=0.0)
+    x = torch.randn(8, 2)
+    torch.manual_seed(1)
+    out = gan_step(model.generator, model.discriminator, opt_g, opt_d, FixedBatches(x), model.config)
+    assert set(out) == {"d_loss", "g_loss", "d_real_score", "d_fake_score"}
+    torch.manual_seed(1)
+    with torch.no_grad():
+        fake_logits = model.discriminate(model.generator(torch.randn(8, 4)))
+        real_logits = model.discriminate(x)
+    expected_d = ((real_logits - 1) ** 2).mean() + (fake_logits**2).mean()
+    assert out["d_loss"].item() == pytest.approx(expected_d.item(), abs=1e-6)
+    assert out["g_loss"].item() == pytest.approx(((fake_logits - 1) ** 2).mean().item(), abs=1e-6)
+    assert out["d_real_score"].item() == pytest.approx(real_logits.mean().item(), abs=1e-6)
+
+
 # R1 ----------------------------------------------------------------------------------------------
 class TinyD(nn.Module):
     """D(x) = w2 . tanh(W1 x + b1) + b2: small enough to differentiate by hand."""

@@ -548,6 +548,11 @@ def test_setup_shows_only_the_fields_that_apply_and_speaks_in_labels(qtbot):
 
     panel.set_model("dcgan")
     assert not shown("label_embed_dim") and shown("ngf")
+    assert shown("g_loss")
+    panel.model_form.editors["loss"].set_value("hinge")  # hinge fixes G's objective (-D): g_loss does nothing
+    assert not shown("g_loss")
+    panel.model_form.editors["loss"].set_value("bce")
+    assert shown("g_loss")
     panel.set_model("cdcgan")
     assert shown("label_embed_dim")
     panel.set_model("vae")

@@ -1,14 +1,20 @@
-"""`gan-studio app` (also plain `gan-studio`): open the desktop application."""
+"""`gan-studio app [RUN]` (also plain `gan-studio`): open the desktop application, showing RUN if given.
+
+RUN is a run folder or a run name as `gan-studio runs` prints it (looked up in --workspace)."""
 
 from __future__ import annotations
 
 import os
 import sys
 
+from gan_studio.commands.arguments import add_workspace_flag, resolve_run
+
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("app", help="open the desktop app (the default)")
-    p.add_argument("run", nargs="?", help="a run directory to open")
+    p = sub.add_parser("app", help="open the desktop app (the default)", description=__doc__)
+    p.add_argument("run", nargs="?", metavar="RUN", help="a run to open: a folder, or its name as `gan-studio runs` "
+                   "prints it")  # fmt: skip
+    add_workspace_flag(p)
     p.set_defaults(handler=run)
 
 
@@ -27,6 +33,7 @@ def run(args) -> int:
     if problem:
         print(f"gan-studio: {problem}", file=sys.stderr)
         return 2
+    run_path = resolve_run(args.run, args.workspace) if args.run else None  # a name, as every command takes
     try:
         from gan_studio.ui.app import main as app_main
     except ModuleNotFoundError as exc:
@@ -38,4 +45,4 @@ def run(args) -> int:
             )
             return 2
         raise
-    return app_main(run=args.run)
+    return app_main(run=run_path)

@@ -24,7 +24,7 @@ from gan_studio.engine.trainer import Trainer
 from gan_studio.errors import ConfigError, GanStudioError
 from gan_studio.evaluate.callbacks import default_callbacks
 from gan_studio.events import Advice, Diverged, Failed, Finished, Metrics, Started
-from gan_studio.metric_names import metrics_where
+from gan_studio.metric_names import METRICS, metrics_where
 from gan_studio.models import MODEL_NAMES, MODELS
 from gan_studio.stopping import HANGUP, mute_output, stopping_signals
 from gan_studio.store.rundir import RunDir
@@ -108,6 +108,8 @@ def run(args) -> int:
     if args.resume is not None:
         resumed = resolve_run(args.resume, args.workspace)
         _check_resume_target(resumed, model, args.out)
+        if args.from_checkpoint is None and _nothing_left(resumed, values):
+            return 0  # said why; the run's files stay as they were (no start and finish of nothing)
         with _data_progress(args) as progress:
             trainer = Trainer.from_checkpoint(resumed, values,
                                               start_from=args.from_checkpoint, callbacks=callbacks,
@@ -143,19 +145,43 @@ def _say_if_the_global_batch_changed(trainer: Trainer) -> None:
               f"epoch {stream.epoch}", file=sys.stderr)  # fmt: skip
 
 
+def _nothing_left(run: Path, values: dict) -> bool:
+    """Whether a stopped or finished run, resumed with these settings, has no step left to train (then said,
+    before anything is opened or recorded). A length in epochs is left to the trainer to work out."""
+    info = RunDir(run).read_info()
+    step, total = info.get("step"), info.get("steps_total")
+    if (
+        info.get("status") not in ("finished", "stopped")
+        or not isinstance(step, int)
+        or _above_zero(str(values.get("epochs")))
+    ):
+        return False
+    if values.get("steps") is not None:
+        try:
+            total = int(values["steps"])
+        except (TypeError, ValueError):
+            return False  # the config says what is wrong with it
+    if not isinstance(total, int) or step < total:
+        return False
+    _say_nothing_is_left(step, total)
+    return True
+
+
 def _say_if_nothing_is_left(trainer: Trainer) -> None:
     """A resume of a run that has trained all its steps does nothing: say how to train it further."""
-    if trainer.step < trainer.total_steps or launch_rank() != 0:
+    if trainer.step >= trainer.total_steps:
+        _say_nothing_is_left(trainer.step, trainer.total_steps)
+
+
+def _say_nothing_is_left(step: int, total: int) -> None:
+    if launch_rank() != 0:
         return
-    if trainer.step > trainer.total_steps:  # --steps read as "this many more"
-        print(
-            f"gan-studio: --steps is the run's whole length, not steps to add: it is at step {trainer.step:,} "
-            f"already, so there is nothing to train: give --steps N (more than {trainer.step:,})",
-            file=sys.stderr,
-        )
+    if step > total:  # --steps read as "this many more"
+        print(f"gan-studio: --steps is the run's whole length, not steps to add: it is at step {step:,} "
+              f"already, so there is nothing to train: give --steps N (more than {step:,})", file=sys.stderr)  # fmt: skip
     else:
-        print(f"gan-studio: the run has trained all its {trainer.total_steps:,} steps, so there is nothing to resume: "
-              f"give --steps N (more than {trainer.step:,}) to train it further", file=sys.stderr)  # fmt: skip
+        print(f"gan-studio: the run has trained all its {total:,} steps, so there is nothing to resume: "
+              f"give --steps N (more than {step:,}) to train it further", file=sys.stderr)  # fmt: skip
 
 
 def _check_resume_target(run: Path, model: str | None, out: str | None) -> None:
@@ -214,6 +240,9 @@ def drive(trainer: Trainer, quiet: bool = False) -> int:
                 status, code = "diverged", EXIT_DIVERGED
             elif isinstance(event, Finished):
                 status = event.status
+                if event.ranks_in_sync is False and trainer.dist.is_main:
+                    print("gan-studio: warning: the processes ended with different weights (run.json's rank_digests "
+                          "differ): the checkpoint holds the first process's", file=sys.stderr)  # fmt: skip
             elif isinstance(event, Failed):
                 status, code = "failed", EXIT_FAILED
             try:
@@ -236,6 +265,8 @@ def drive(trainer: Trainer, quiet: bool = False) -> int:
             signal.signal(signum, handler)
     if trainer.dist.is_main and status in ("finished", "stopped"):
         print(f"{status} at step {trainer.step}: {trainer.run.path}", file=sys.stderr)
+        if not sys.stdout.isatty():  # for scripts: RUN=$(gan-studio train ...) is the run's folder
+            print(trainer.run.path)
     if status == "stopped" and received:
         return 128 + received[0]
     if status == "stopped" and output_lost:
@@ -260,6 +291,13 @@ def _show(event, bar: ProgressBar, trainer: Trainer) -> None:
         bar.close()
 
 
+def _quality_text(name: str, value: float) -> str:
+    """'modes 8', 'HQ 96%': a live quality metric on the progress line."""
+    info = METRICS[name]
+    number = f"{value * 100:.0f}%" if info.unit == "%" else f"{value:.3g}"
+    return f"{info.short or info.label} {number}"
+
+
 def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
@@ -270,10 +308,12 @@ class ProgressBar(StatusLine):
     def __init__(self, total: int, enabled: bool = True, width: int = 24):
         super().__init__(enabled)
         self.total, self.width = total, width
+        self.latest: dict = {}  # each value as last logged: an evaluation's record carries no losses or rate
 
     def update(self, record: Metrics) -> None:
         if not self.enabled:
             return
+        self.latest.update(record.values)
         now = time.monotonic()
         step = record.step
         if not self.tty and now - self.last_print < 10 and step < self.total:
@@ -281,14 +321,16 @@ class ProgressBar(StatusLine):
         self.last_print = now
         frac = min(1.0, step / max(1, self.total))
         filled = int(frac * self.width)
-        losses = " ".join(
-            f"{k} {record.get(k):.3g}" for k in metrics_where("progress") if isinstance(record.get(k), float)
-        )
-        rate = record.get("samples_per_s") or 0.0
+        values = self.latest
+        shown = [name for name in metrics_where("progress") if isinstance(values.get(name), (int, float))]
+        losses = " ".join(f"{name} {values[name]:.3g}" for name in shown if not METRICS[name].quality)
+        quality = " ".join(_quality_text(name, values[name]) for name in shown if METRICS[name].quality)
+        losses += f" | {quality}" if quality else ""
+        rate = values.get("samples_per_s") or 0.0
         batches_left = self.total - step
         eta = ""
-        if rate and record.get("time") and step:
-            seconds = record.get("time") / step * batches_left
+        if rate and values.get("time") and step:
+            seconds = values["time"] / step * batches_left
             eta = f" ETA {duration(seconds)}"
         line = (f"step {step}/{self.total} [{'#' * filled}{'.' * (self.width - filled)}] {frac:4.0%} "
                 f"| {losses} | {rate:.0f} samples/s{eta}")  # fmt: skip

@@ -94,6 +94,15 @@ def sync_buffers_and_check(module: torch.nn.Module, ctx: DistContext) -> list[st
     return [d or "" for d in gather_objects(ctx, parameter_digest(module))]
 
 
+def broadcast_from_main(module: torch.nn.Module, ctx: DistContext) -> None:
+    """Give every rank rank 0's parameters and buffers of a module DDP does not hold (G's moving average):
+    each rank built its own from its own random initialisation, and DDP makes only what it wraps equal."""
+    if ctx.enabled:
+        with torch.no_grad():
+            for tensor in [*module.parameters(), *module.buffers()]:
+                dist.broadcast(tensor.data, src=0)
+
+
 def max_over_ranks(ctx: DistContext, value: int, device: torch.device) -> int:
     """The largest `value` any rank holds (the value itself when not distributed)."""
     if not ctx.enabled:

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from gan_studio.engine.distributed import DistContext
+from gan_studio.engine.distributed import DistContext, broadcast_from_main
 from gan_studio.engine.ema import update_ema
 from gan_studio.engine.precision import CompileAttempt, Precision, compiled, wants_channels_last
 from gan_studio.engine.steps import gan_step, vae_step
@@ -135,6 +135,8 @@ class GANRecipe(Recipe):
         }
         self.train_g = _wrap(model.generator, dist, device, self.compile_attempt)
         self.train_d = _wrap(model.discriminator, dist, device, self.compile_attempt)
+        if model.generator_ema is not None:  # a copy of each rank's own initial G: rank 0's, as DDP made G
+            broadcast_from_main(model.generator_ema, dist)
 
     def make_optimizer(self, parameters, lr: float) -> torch.optim.Optimizer:
         """Adam with the config's betas; a recipe that trains with another optimizer overrides this."""

@@ -12,11 +12,20 @@ from typing import Any
 
 import torch
 
-from gan_studio.config import FieldSpec, apply_values, config_from_saved, field_specs, param, read_toml, to_dict
+from gan_studio.config import (
+    FieldSpec,
+    apply_values,
+    config_from_saved,
+    field_specs,
+    live_fields,
+    param,
+    read_toml,
+    to_dict,
+)
 from gan_studio.engine.precision import CHANNELS_LAST_CHOICES, PRECISIONS
 from gan_studio.errors import CheckpointError, ConfigError, DataError
 from gan_studio.models import MODELS, DataInfo, get_spec
-from gan_studio.store.checkpoint import HPARAMS_LIVE, MAX_DATA_MOVES, RESUMABLE_SETTINGS, run_mismatch
+from gan_studio.store.checkpoint import MAX_DATA_MOVES, RESUMABLE_SETTINGS, run_mismatch
 from gan_studio.store.rundir import run_data_spec
 
 
@@ -135,7 +144,7 @@ def configs_from_values(model: str, values: dict, source: str | Path | None = No
 
 def check_live_change(model_name: str, model_config, changes: dict[str, Any]) -> None:
     """Raise ConfigError unless every change is a valid live setting of this model."""
-    unknown = [k for k in changes if k not in HPARAMS_LIVE or not hasattr(model_config, k)]
+    unknown = [k for k in changes if k not in live_fields(type(model_config))]
     if unknown:
         raise ConfigError(f"cannot change {', '.join(unknown)} while training {model_name}")
     apply_values(model_config, changes)  # raises ConfigError for bad values
@@ -214,7 +223,7 @@ def configs_to_continue(data: dict, info: dict, overrides: dict[str, Any], path:
     if given is None:
         check_data_still_there(train_config.data)
     changed = []
-    for key in sorted(set(overrides) - set(RESUMABLE_SETTINGS)):
+    for key in sorted(set(overrides) - set(RESUMABLE_SETTINGS) - set(live_fields(type(model_config)))):
         config = train_config if hasattr(train_config, key) else model_config
         flag = "--" + key.replace("_", "-")
         if not hasattr(config, key):
@@ -226,7 +235,7 @@ def configs_to_continue(data: dict, info: dict, overrides: dict[str, Any], path:
     if changed:
         raise ConfigError(f"cannot change {', '.join(changed)} when resuming (only steps, cadences, device, "
                           "precision and rates)")  # fmt: skip
-    live = {k: overrides.pop(k) for k in list(overrides) if k in HPARAMS_LIVE}
+    live = {k: overrides.pop(k) for k in list(overrides) if k in live_fields(type(model_config))}
     if "steps" in overrides and "epochs" not in overrides:
         overrides["epochs"] = 0.0
     changed = apply_values(model_config, {k: v for k, v in live.items() if hasattr(model_config, k)})

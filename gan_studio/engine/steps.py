@@ -9,59 +9,18 @@ import contextlib
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
 from gan_studio.engine.augment import diff_augment
 from gan_studio.engine.precision import FP32, Precision
+from gan_studio.models.gan_losses import (  # noqa: F401 - generator_objective and discriminator_loss re-exported
+    discriminator_loss,
+    gan_loss,
+    generator_loss,
+    generator_objective,
+)
 
 Batch = tuple[torch.Tensor, torch.Tensor | None]  # (x, one-hot y or None)
-
-
-def _bce_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
-    return real + fake
-
-
-def _hinge_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
-
-
-# D's losses by the GAN config's `loss`, and G's by its objective (`g_loss`, or the loss's own for hinge).
-# A name missing here is an error, never a silent fall-back: a new loss adds its entries (and its choice).
-DISCRIMINATOR_LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    "bce": _bce_d_loss,
-    "hinge": _hinge_d_loss,
-}
-GENERATOR_LOSSES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "non-saturating": lambda fake: F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake)),
-    "saturating": lambda fake: -F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)),
-    "hinge": lambda fake: -fake.mean(),
-}
-G_LOSS_OF = {"hinge": "hinge"}  # a D loss that fixes G's objective; the others leave it to g_loss
-
-
-def _lookup(table: dict, kind: str, what: str):
-    try:
-        return table[kind]
-    except KeyError:
-        raise ValueError(f"unknown {what} '{kind}' (known: {', '.join(table)})") from None
-
-
-def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, kind: str = "bce") -> torch.Tensor:
-    """D's loss: BCE -log D(x) - log(1 - D(G(z))), or hinge E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]."""
-    return _lookup(DISCRIMINATOR_LOSSES, kind, "discriminator loss")(real_logits, fake_logits)
-
-
-def generator_loss(fake_logits: torch.Tensor, kind: str = "non-saturating") -> torch.Tensor:
-    """G's objective: non-saturating -log D(G(z)) (default), the saturating log(1 - D(G(z))), or hinge -D(G(z))."""
-    return _lookup(GENERATOR_LOSSES, kind, "generator objective")(fake_logits)
-
-
-def generator_objective(loss: str, g_loss: str) -> str:
-    """G's objective for D's loss `loss` and the config's `g_loss`."""
-    return G_LOSS_OF.get(loss, g_loss)
 
 
 def r1_penalty(real_logits: torch.Tensor, real_inputs: torch.Tensor,
@@ -125,7 +84,8 @@ def gan_step(
     is weighted by its square, so the penalty is that of the gradient in D's own units.
     """
     d_steps, policy = config.d_steps, config.diffaugment
-    g_kind = generator_objective(config.loss, config.g_loss)
+    loss = gan_loss(config.loss)
+    g_kind = loss.generator or config.g_loss
     for i in range(d_steps):
         # --- phase D: maximise log D(x) + log(1 - D(G(z))) (or the hinge margin) ---
         x, y = next_batch()
@@ -139,7 +99,7 @@ def gan_step(
                 fake = generator(z, y)
             real_logits = discriminator(real_in, y).float()
             fake_logits = discriminator(diff_augment(fake.detach(), policy), y).float()
-        d_loss = discriminator_loss(real_logits, fake_logits, config.loss)
+        d_loss = loss.discriminator(real_logits, fake_logits)
         if r1_scale:
             total = d_loss + r1_scale * r1_penalty(real_logits, real_in, amp.loss_scale("d", x.device))
         else:
@@ -159,8 +119,7 @@ def gan_step(
     return {
         "d_loss": d_loss.detach(),
         "g_loss": g_loss.detach(),
-        "d_real": torch.sigmoid(real_logits.detach()).mean(),
-        "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
+        **loss.outputs(real_logits.detach(), fake_logits.detach()),
     }
 
 

@@ -212,7 +212,7 @@ class Trainer:
         self.controls.stop()
 
     def set_hparams(self, **changes: Any) -> None:
-        """Change lr_g / lr_d / lr / d_steps / beta from the next step on (validated now)."""
+        """Change live settings (param(live=True): lr_g, lr_d, lr, d_steps, beta) from the next step on (validated now)."""
         check_live_change(self.model_name, self.model_config, changes)
         self.controls.change_hparams(changes)
 

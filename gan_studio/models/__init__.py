@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gan_studio.config import live_fields
 from gan_studio.errors import ConfigError
 from gan_studio.models.base import DataInfo, GANModel, VAEModel
 from gan_studio.models.dcgan import DCGAN, DCGANConfig
@@ -92,6 +93,12 @@ def names_where(attribute: str) -> str:
     """'gan, cgan, vae or cvae': the registered models with `attribute` ("supports_points", "conditional") set."""
     names = [name for name, spec in MODELS.items() if getattr(spec, attribute)]
     return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else "".join(names)
+
+
+def live_hparams() -> tuple[str, ...]:
+    """Every registered model's live settings (`param(..., live=True)`): what a resume may change besides the
+    training settings."""
+    return tuple(dict.fromkeys(name for spec in MODELS.values() for name in live_fields(spec.config_cls)))
 
 
 def default_config(name: str):

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from gan_studio.config import param
 from gan_studio.models.batchnorm_statistics import has_batchnorm, recompute_batchnorm_statistics
+from gan_studio.models.gan_losses import GAN_LOSSES, loss_help
 
 
 @dataclass
@@ -106,14 +107,13 @@ class GANTrainingConfig:
     """Optimisation settings and stabilisers shared by every GAN model."""
 
     lr_g: float = param(2e-4, "generator learning rate (Adam); lr_g and lr_d may differ: two time-scale updates, "
-                        "TTUR (Heusel et al. 2017)", low=0.0, high=1.0)  # fmt: skip
+                        "TTUR (Heusel et al. 2017)", low=0.0, high=1.0, live=True)  # fmt: skip
     lr_d: float = param(2e-4, "discriminator learning rate (Adam); e.g. lr_d > lr_g for TTUR (Heusel et al. 2017)",
-                        low=0.0, high=1.0)  # fmt: skip
+                        low=0.0, high=1.0, live=True)  # fmt: skip
     beta1: float = param(0.5, "Adam beta1 (0.5 as in the DCGAN paper)", low=0.0, high=0.999, advanced=True)
     beta2: float = param(0.999, "Adam beta2", low=0.0, high=0.9999, advanced=True)
-    d_steps: int = param(1, "discriminator steps k per generator step", low=1, high=100)
-    loss: str = param("bce", "adversarial loss: bce, the GAN of Goodfellow et al. 2014 (G's form set by g_loss), "
-                      "or hinge (Lim & Ye 2017; Miyato et al. 2018)", choices=("bce", "hinge"))  # fmt: skip
+    d_steps: int = param(1, "discriminator steps k per generator step", low=1, high=100, live=True)
+    loss: str = param("bce", loss_help(), choices=tuple(GAN_LOSSES))  # one entry each in models/gan_losses.py
     g_loss: str = param("non-saturating", "generator objective with the bce loss: -log D(G(z)) or log(1 - D(G(z)))",
                         choices=("non-saturating", "saturating"))  # fmt: skip
     pack: int = param(1, "PacGAN packing: D judges m samples at once (1 = off; Lin et al. 2018)", low=1, high=8)

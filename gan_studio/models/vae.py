@@ -33,8 +33,8 @@ class VAEConfig:
     channels: int = param(32, "feature maps of the first conv layer (conv)", low=4, high=512)
     likelihood: str = param("auto", "p(x|z): bernoulli (BCE) for images, gaussian (MSE) for points (auto)",
                             choices=("auto", "bernoulli", "gaussian"))  # fmt: skip
-    beta: float = param(1.0, "weight of the KL term (beta-VAE; 1 = the ELBO)", low=0.0, high=100.0)
-    lr: float = param(1e-3, "learning rate (Adam)", low=0.0, high=1.0)
+    beta: float = param(1.0, "weight of the KL term (beta-VAE; 1 = the ELBO)", low=0.0, high=100.0, live=True)
+    lr: float = param(1e-3, "learning rate (Adam)", low=0.0, high=1.0, live=True)
     label_layers: str = param("all", "conditional conv VAE: the label enters all layers of encoder and decoder, or "
                               "only the encoder's last and the decoder's first (heads)", choices=("all", "heads"),
                               advanced=True)  # fmt: skip

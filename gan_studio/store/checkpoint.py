@@ -23,6 +23,7 @@ import torch
 
 from gan_studio.errors import CheckpointError, RunError, shorten
 from gan_studio.files import DiskFullError, UnsafeFileError, atomic_write, open_regular
+from gan_studio.models import live_hparams
 
 CHECKPOINT_FORMAT = "gan-studio-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -257,11 +258,10 @@ def check_compatible(data: dict, model_name: str, model, path: str | Path) -> No
             )
 
 
-HPARAMS_LIVE = ("lr_g", "lr_d", "lr", "d_steps", "beta")  # may change while training (and on resume)
-# settings a resume may change besides the live ones (length, cadences, device); checkpoints are fp32 and
+# settings a resume may change besides the models' live ones (length, cadences, device); checkpoints are fp32 and
 # layout-free, so device, precision, layout and compilation may change on resume
 RESUMABLE_SETTINGS = ("steps", "epochs", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
-                      "eval_every", "device", "precision", "channels_last", "compile", "deterministic", *HPARAMS_LIVE)  # fmt: skip
+                      "eval_every", "device", "precision", "channels_last", "compile", "deterministic")  # fmt: skip
 
 
 # a resume may give the run's data in a new place (--data: it checks it is the same data); run.json then
@@ -273,7 +273,8 @@ MAX_DATA_MOVES = 20
 def config_differences(saved: dict, recorded: dict) -> list[str]:
     """The settings (keys present in both) that differ between a checkpoint's config and run.json's,
     leaving out those a resume may change; as 'key (run.json value, checkpoint value)' texts."""
-    differ = sorted(k for k in saved if k not in RESUMABLE_SETTINGS and k in recorded and recorded[k] != saved[k])
+    may_change = {*RESUMABLE_SETTINGS, *live_hparams()}
+    differ = sorted(k for k in saved if k not in may_change and k in recorded and recorded[k] != saved[k])
     return [f"{k} ({_shown(recorded[k])} in run.json, {_shown(saved[k])} in the checkpoint)" for k in differ]
 
 

@@ -23,13 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gan_studio.config import saved_values
+from gan_studio.config import live_fields, saved_values
 from gan_studio.data import is_point_dataset
 from gan_studio.engine.recipes import recipe_for
-from gan_studio.engine.settings import HPARAMS_LIVE, TrainConfig, configs_from_values, read_recipe
+from gan_studio.engine.settings import TrainConfig, configs_from_values, read_recipe
 from gan_studio.errors import ConfigError
 from gan_studio.events import HParamChanged
 from gan_studio.models import MODEL_NAMES, MODELS, DCGANConfig, get_spec, names_where
+from gan_studio.models.gan_losses import GAN_LOSSES
 from gan_studio.state.run_state import RunState
 from gan_studio.store.checkpoint import MOVABLE_SETTINGS, RESUMABLE_SETTINGS
 from gan_studio.ui.panels import RunSubscription
@@ -221,6 +222,9 @@ class SetupPanel(QWidget):
         names = set() if spec.conditional else {"label_embed_dim", "label_layers"}
         if points:
             names.add("image_size")
+        fixed_objective = GAN_LOSSES.get(str(self.model_form.raw_values().get("loss", "")))
+        if fixed_objective is not None and fixed_objective.generator:  # hinge: G's objective is -D, whatever g_loss
+            names.add("g_loss")
         if spec.family == "vae":
             architecture = str(self.model_form.raw_values().get("architecture", "auto"))
             conv = architecture == "conv" or (architecture == "auto" and not points)
@@ -271,7 +275,7 @@ class SetupPanel(QWidget):
         now = {**asdict(model_config), **asdict(train_config)}
         changes = {key: value for key, value in now.items() if key in recorded and recorded[key] != value}
         fixed = [f"{field_label(key)} ({recorded[key]} in the run, {value} here)" for key, value in changes.items()
-                 if key not in (*RESUMABLE_SETTINGS, *MOVABLE_SETTINGS)]  # fmt: skip
+                 if key not in (*RESUMABLE_SETTINGS, *MOVABLE_SETTINGS, *live_fields(type(model_config)))]  # fmt: skip
         if fixed:
             raise ConfigError(f"{', '.join(fixed)} cannot change when resuming (only steps, cadences, device, "
                               "precision and rates can): put it back, or start a new run with these settings")  # fmt: skip
@@ -296,7 +300,7 @@ class SetupPanel(QWidget):
         self._training = training
         for widget in (self.model_combo, self.dataset, self.reset_button):
             widget.setEnabled(not training)
-        live = HPARAMS_LIVE if training else None
+        live = live_fields(get_spec(self.model_name()).config_cls) if training else None
         self.model_form.set_live(live)
         self.train_form.set_live(() if training else None)
         self._show_what_sets_the_length()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from gan_studio.engine.recipes import GANRecipe, VAERecipe
@@ -206,6 +206,10 @@ def test_resuming_a_finished_epoch_length_run_says_to_raise_epochs(qtbot, window
     assert window.open_run(run_path)
     window.resume_run(run_path)
     assert not window.session.training and "raise Epochs in the Setup above 0.004, then Resume" in window.banner.message
+    qtbot.wait(50)  # the Setup was raised after the banner showed: the banner stays over it (it was half hidden)
+    for point in (window.banner.geometry().topLeft() + QPoint(30, 12), window.banner.geometry().center()):
+        found = window.childAt(point)
+        assert found is window.banner or window.banner.isAncestorOf(found), found
 
 
 def test_follows_a_run_written_by_another_trainer(qtbot, window, tmp_path):

@@ -235,6 +235,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         # docked again (from floating) into a group of tabs: it comes to the front, not its neighbour
         dock.topLevelChanged.connect(lambda floating, d=dock: floating or QTimer.singleShot(0, d.raise_))
+        dock.visibilityChanged.connect(lambda _visible: QTimer.singleShot(0, self._place_banner))  # stays on top
         self.docks[title] = dock
         return dock
 
@@ -427,6 +428,7 @@ class MainWindow(QMainWindow):
         self.show_status(text, 15000 if level == "info" else 0)
         if level in ("error", "warning"):
             self.banner.show_message(level, text)
+            QTimer.singleShot(0, self._place_banner)  # over a dock raised right after it (Resume raises the Setup)
         elif self.banner.level == "info":
             self.banner.clear()
 

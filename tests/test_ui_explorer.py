@@ -789,3 +789,26 @@ def test_file_dialogs_open_in_the_home_folder_then_in_the_last_one_chosen(qtbot,
     assert starts[2] == str(run / "exports")
     panel.ask_save_path("Save grid", "grid.png", "PNG images (*.png)")
     assert starts[3] == str(tmp_path / "pictures" / "grid.png")  # not the exports folder the .onnx came from
+
+
+def test_an_export_made_by_the_cli_is_picked_up_when_the_run_is_opened_again(qtbot, panel, runs, tmp_path):
+    """`gan-studio export` in a terminal while the run was open: opening the run again stayed on torch (s12P)."""
+    import shutil
+
+    from gan_studio.export.onnx_export import export_run
+    from gan_studio.state.run_state import RunState
+
+    run = tmp_path / "dcgan"
+    shutil.copytree(runs["dcgan"], run)
+    for old in run.glob("exports/*"):
+        old.unlink()
+    state = RunState.load(run)
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.set_run(state)
+    settle(qtbot, panel)
+    assert panel.source.backend.name.startswith("torch")
+    export_run(run, check=False)  # another process: the panel is not told
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.set_run(RunState.load(run))  # Runs → Open on the same run
+    settle(qtbot, panel)
+    assert panel.source.backend.name.startswith("ONNX Runtime")

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 
 from gan_studio.errors import DataError, GanStudioError
 from gan_studio.events import Checkpoint, Finished, Sample
-from gan_studio.explore.backends import BACKEND_CHOICES, is_onnx_file
+from gan_studio.explore.backends import BACKEND_CHOICES, exports_of, is_onnx_file
 from gan_studio.explore.renderer import Renderer, RenderResult
 from gan_studio.explore.saving import save_latent
 from gan_studio.explore.state import ExplorerState, LoadedSource, checkpoint_mtime, load_job
@@ -91,6 +91,7 @@ class ExplorerPanel(QWidget):
         self.subscription = RunSubscription(self.on_event)
         self.state = ExplorerState()
         self._loading = False
+        self._exports_seen: list = []  # the run's exports when it was loaded (exports_of)
         self._run_path: Path | None = None
         self._requested_path: Path | None = None
         self._previous_paths: tuple[Path | None, Path | None] = (None, None)  # before the last open_source
@@ -115,6 +116,7 @@ class ExplorerPanel(QWidget):
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         """On first show: the image column gets 4/9 of the width, the controls the rest."""
         super().showEvent(event)
+        self._reload_if_exported_elsewhere()
         if not self._sized and self.splitter.width() > 0:
             self._sized = True
             width = self.splitter.width()
@@ -237,6 +239,7 @@ class ExplorerPanel(QWidget):
             return
         run_path = run.path
         if self._run_path == run_path and self.source is not None:
+            self._reload_if_exported_elsewhere()  # opened again after `gan-studio export`: the export is used
             return
         if run.checkpoint_step is None:  # a run that has just started
             self.close_source()
@@ -297,6 +300,14 @@ class ExplorerPanel(QWidget):
         if self._run_path == Path(run_path) and self.source is not None and not self._loading:
             self._reload_run()
 
+    def _reload_if_exported_elsewhere(self) -> None:
+        """Reload the open run when its exports changed since it was loaded (an export made by the CLI, or
+        another window), so that the "auto" backend can pick it."""
+        if self._run_path is None or self._loading or self.source is None or self.source.loaded is None:
+            return
+        if exports_of(self._run_path) != self._exports_seen:
+            self._reload_run()
+
     def _reload_run(self) -> None:
         """Load the open run again (new weights or exports), keeping z, y and the tabs' state."""
         self._load(self._run_path, self.backend_combo.currentText(), keep_state=self.source is not None)
@@ -310,6 +321,7 @@ class ExplorerPanel(QWidget):
         if self.renderer.closed:  # the window is closing
             return
         self._loading = True
+        self._exports_seen = exports_of(path) if path.is_dir() else []
         if not keep_state:
             self.state.generation += 1
             self.source_label.setText(f"Opening {html.escape(path.name)}…")

@@ -259,3 +259,20 @@ def test_training_logs_health_signals_and_records_advice_as_events(tmp_path, mon
     assert [(a["step"], a["code"], a["metrics"]) for a in advice] == [(8, "d_overpowering", ["d_real", "d_fake"])]
     state = RunState.load(out)
     assert [(a.code, a.action) for a in state.advice] == [("d_overpowering", "lower lr_d")]
+
+
+@pytest.mark.parametrize("quality", [None, 0.96, 0.30])
+def test_equilibrium_from_the_start_reads_the_live_evaluation_when_there_is_one(quality):
+    """The project's own ring8 recipes were told to give D more capacity while covering 8 of 8 modes (s12P)."""
+    advisor = Advisor("gan")
+    found = []
+    for step in range(10, 410, 10):
+        found += advisor.observe({"step": step, "d_loss": 1.38, "g_loss": 0.69, "d_real": 0.5, "d_fake": 0.49})
+        if quality is not None and step == 100:  # a live evaluation (--eval-every 100) before the finding
+            found += advisor.observe({"step": step, "modes": 8, "high_quality": quality})
+    (equilibrium,) = [f for f in found if f.code == "equilibrium"]
+    if quality == 0.96:
+        assert "finds 8 modes, 96% high-quality samples: G matched the data early" in equilibrium.message
+        assert equilibrium.action.startswith("nothing to fix")
+    else:
+        assert "or D is too weak" in equilibrium.message and "give D more capacity" in equilibrium.action

@@ -68,6 +68,7 @@ BLOW_UP_BASE = 50  # records of the loss's usual size
 BLOW_UP_RECENT = 2  # consecutive records that must all exceed it (one spike is not a blow-up)
 EQUILIBRIUM_TOLERANCE = 0.05  # |D - 1/2| below this for both D(x) and D(G(z))
 EQUILIBRIUM_SEPARATION = 0.2  # D(x) - D(G(z)) reached this earlier: D had learned to tell them apart
+GOOD_HIGH_QUALITY = 0.8  # a live evaluation's share of high-quality samples that says G matched the data
 EQUILIBRIUM_RECORDS = 10  # records in the equilibrium median
 SUSTAIN = 5  # consecutive records a condition must hold before it is reported
 CLEAR = 20  # consecutive records without it before it can be reported again
@@ -389,6 +390,16 @@ class Advisor:
                 f"equilibrium: D(x) {d_real:.2f} and D(G(z)) {d_fake:.2f}, both near 1/2 after D had learned to tell "
                 "them apart: the end point the theory predicts (p_g = p_data)",
                 "nothing to fix: check the samples (and `gan-studio eval`); more steps may change little",
+            )
+        quality = self.series.get("high_quality")
+        if quality is not None and len(quality) and quality.values[-1] >= GOOD_HIGH_QUALITY:
+            modes = self.series.get("modes")
+            found = f"{modes.values[-1]:.0f} modes, " if modes is not None and len(modes) else ""
+            return _Signal(  # the live evaluation tells the two readings apart: G matched the data
+                f"equilibrium: D(x) {d_real:.2f} and D(G(z)) {d_fake:.2f}, both near 1/2 from the start, and the live "
+                f"evaluation finds {found}{quality.values[-1]:.0%} high-quality samples: G matched the data early "
+                "(the end point the theory predicts)",
+                "nothing to fix; more steps may change little",
             )
         return _Signal(
             f"equilibrium: D(x) {d_real:.2f} and D(G(z)) {d_fake:.2f}, both near 1/2 from the start: G matched the "

@@ -160,3 +160,20 @@ def test_the_middle_panels_alone_take_the_window_and_give_the_layout_back(qtbot)
     again.reset_layout()  # Reset layout leaves it too
     assert again.docks["Setup"].isVisible() and not again.alone_action.isChecked()
     again.close()
+
+
+def test_a_window_laid_out_for_a_given_screen_size_looks_as_on_that_screen(qtbot):
+    """`gan-studio screenshot` (offscreen, whose screen is 800x800) drew a 1440x900 window with every panel in a
+    scroll area and the Setup half the window wide, unlike the real window the README's pictures show."""
+    from PySide6.QtWidgets import QScrollArea
+
+    create_app()
+    win = MainWindow(persist=False, screen_size=(1440, 900))
+    qtbot.addWidget(win)
+    win.resize(1440, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    win.lay_out_for_this_size()
+    qtbot.wait(100)
+    assert not isinstance(win.docks["Run controls"].widget(), QScrollArea)  # only a small screen needs that
+    assert 300 <= win.docks["Setup"].width() <= 400 and win.docks["Plots"].width() > 500

@@ -150,9 +150,12 @@ def load_optional_panel(module_name: str, class_name: str):
 class MainWindow(QMainWindow):
     """GAN Studio's window."""
 
-    def __init__(self, workspace: str | Path | None = None, persist: bool = True):
-        """`persist`: read preferences and layout at start and save them on close."""
+    def __init__(self, workspace: str | Path | None = None, persist: bool = True,
+                 screen_size: tuple[int, int] | None = None):  # fmt: skip
+        """`persist`: read preferences and layout at start and save them on close. `screen_size`: lay out as on
+        a screen of that size, not the one the window is on (`gan-studio screenshot --size` offscreen)."""
         super().__init__()
+        self._screen_size = screen_size
         self.setWindowTitle("")  # the app's display name is added by Qt: "GAN Studio", or "RUN — GAN Studio"
         self.setObjectName("main_window")
         self.setDockNestingEnabled(True)
@@ -267,11 +270,17 @@ class MainWindow(QMainWindow):
         self.resizeDocks([setup, controls], [height - 230, 170], Qt.Orientation.Vertical)
         self.resizeDocks([plots, runs], [height - 250, 170], Qt.Orientation.Vertical)
 
+    def lay_out_for_this_size(self) -> None:
+        """The default layout for the window's size now (a window made at one size and resized before it was
+        shown kept the shares of the first: `gan-studio screenshot` drew a Setup half the window wide)."""
+        self._size_docks()
+        self.dock_shares.remember_soon()
+
     def _fit_minimum_to_screen(self) -> None:
         """When the panels' minimum sizes add up to more than the screen has (a small screen, or a large
         scale factor: 1.5 on 1440x900 leaves 960x600), every panel scrolls in its dock instead, so that the
         window fits the screen."""
-        area = available_area(self)
+        area = QRect(0, 0, *self._screen_size) if self._screen_size else available_area(self)
         if area is None or fits(self.minimumSizeHint(), area):
             return
         for dock in self.docks.values():

@@ -26,9 +26,11 @@ def take_screenshots(out: Path, workspace: Path, args, settings: dict[str, str],
     threads = torch.get_num_threads()
     leave_a_core_free()  # as the app trains
     create_app()
-    window = MainWindow(workspace=workspace, persist=False)
+    window = MainWindow(workspace=workspace, persist=False, screen_size=size)
     window.resize(*size)
     window.show()
+    _settle(0.1)
+    window.lay_out_for_this_size()  # as the app lays out a window first shown at this size
     try:
         if args.run:
             if not window.open_run(Path(args.run), wait=True):

@@ -47,7 +47,7 @@ COLUMNS = ("Run", "Model", "Data", "Status", "Step", "Last metrics", "Created")
 STATUS_COLOURS = {"running": ACCENT, "paused": WARNING, "interrupted": WARNING, "finished": OK, "stopped": TEXT, "diverged": ERROR,
                   "failed": ERROR}  # fmt: skip
 # the widest a column is made to fit its contents (px); longer cells are elided and say all in their tooltip
-COLUMN_CAPS = (290, 90, 150, 100, 80, 230, 140)
+COLUMN_CAPS = (290, 90, 150, 100, 80, 340, 140)
 CREATED_COLUMN = COLUMNS.index("Created")
 SHRINKABLE = tuple(COLUMNS.index(name) for name in ("Run", "Data", "Last metrics"))  # give up room when narrow
 SHRINK_FLOORS = (90, 48)  # px

@@ -618,3 +618,22 @@ def test_the_progress_line_shows_live_quality_beside_the_last_losses_and_rate(ca
     assert lines[-1].startswith("step 500/500") and lines[-1].endswith(
         "| d_loss 1.37 g_loss 0.733 | modes 8 HQ 96% | 13377 samples/s ETA 0s"
     )
+
+
+def test_sync_batchnorm_in_one_process_says_it_does_nothing(tmp_path, capsys):
+    """Accepted silently in one process, refused under torchrun on CPUs: now the one process says so (s12P)."""
+    code, _ = train(tmp_path, *TINY_GAN, "--steps", "1", "--sync-batchnorm", "true", "--quiet")
+    assert code == 0 and "--sync-batchnorm does nothing in one process" in capsys.readouterr().err
+
+
+def test_points_of_one_class_are_drawn_on_the_whole_plane(tmp_path, capsys):
+    """`sample --label K` of a 2D model zoomed to that class's blob, without axes or the rest (s12P)."""
+    from PIL import Image
+
+    code, run = train(tmp_path, "--steps", "2", "--g-hidden", "8", "--d-hidden", "8", model="cgan")
+    assert code == 0
+    assert main(["sample", str(run), "--n", "32", "--label", "1", "--out", str(tmp_path / "one.png")]) == 0
+    assert "every class in grey around them" in capsys.readouterr().out
+    pixels = np.asarray(Image.open(tmp_path / "one.png").convert("RGB")).reshape(-1, 3)
+    grey = (pixels == (150, 150, 150)).all(1).sum()
+    assert grey > 100  # the other classes' points, as context

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
+
 from gan_studio.commands.arguments import (
     add_from_flag,
     add_workspace_flag,
@@ -60,6 +62,16 @@ def check_size(n: int, sample_shape) -> None:
         raise ConfigError(f"--n {n} is too many: at most {most} samples of {shape} fit one grid")
 
 
+def _other_classes(generate, samples, args, latent_dim: int, num_classes: int):
+    """For 2D points of one class (--label): the model's points of every class, drawn in grey around them, so
+    the picture keeps the whole plane and its axes (one class alone was zoomed to a blob); None otherwise."""
+    if args.label is None or not num_classes or getattr(samples, "ndim", 0) != 2:
+        return None
+    z, y = sample_inputs(max(args.n, 50 * num_classes), latent_dim, args.seed, num_classes)
+    points = generate(z, y)
+    return points.detach().float().cpu().numpy() if hasattr(points, "detach") else np.asarray(points)
+
+
 def run(args) -> int:
     out = check_output_file(args.out, ".png", example="grid")
     source = Path(args.source)
@@ -74,8 +86,10 @@ def run(args) -> int:
         check_size(args.n, gen.image_shape)
         z, y = sample_inputs(args.n, gen.latent_dim, args.seed, gen.num_classes, args.label, gen.class_names)
         images = gen.generate(z.numpy(), None if y is None else y.numpy())
+        context = _other_classes(lambda z, y: gen.generate(z.numpy(), y.numpy()), images, args, gen.latent_dim,
+                                 gen.num_classes)  # fmt: skip
         picture = samples_picture(images, gen.value_range, grid_columns(args.n, gen.num_classes, args.label),
-                                  classes=None if y is None else y.argmax(1).numpy())  # fmt: skip
+                                  classes=None if y is None else y.argmax(1).numpy(), real_points=context)  # fmt: skip
         where = f"ONNX Runtime ({gen.provider})"
     else:
         if args.provider:
@@ -87,13 +101,19 @@ def run(args) -> int:
         z, y = sample_inputs(args.n, loaded.latent_dim, args.seed, loaded.num_classes, args.label, loaded.class_names)
         images = loaded.generate(z, y)
         columns = grid_columns(args.n, loaded.num_classes, args.label)
+        context = _other_classes(loaded.generate, images, args, loaded.latent_dim, loaded.num_classes)
         picture = samples_picture(
-            images, loaded.model.output_range, columns, classes=None if y is None else y.argmax(1).cpu().numpy()
+            images,
+            loaded.model.output_range,
+            columns,
+            real_points=context,
+            classes=None if y is None else y.argmax(1).cpu().numpy(),
         )  # 2D points: by class
         where = f"torch, step {loaded.step}"
     try:
         save_png(picture, out)
     except OSError as exc:
         raise write_failed(exc, f"--out {out}") from None
-    print(f"wrote {out} ({args.n} samples, seed {args.seed}, {where})")
+    around = "; the model's points of every class in grey around them" if context is not None else ""
+    print(f"wrote {out} ({args.n} samples, seed {args.seed}, {where}{around})")
     return 0

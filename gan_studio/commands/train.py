@@ -125,6 +125,9 @@ def run(args) -> int:
         with _data_progress(args) as progress:
             trainer = Trainer.new(model, model_config, train_config, out=args.out, workspace=args.workspace,
                                   callbacks=callbacks, data_progress=progress)  # fmt: skip
+    if trainer.train_config.sync_batchnorm and not trainer.dist.enabled:  # (torchrun on CPUs refuses it)
+        print("gan-studio: note: --sync-batchnorm does nothing in one process: it synchronises the BatchNorm "
+              "statistics of several GPU processes under torchrun", file=sys.stderr)  # fmt: skip
     try:
         return drive(trainer, quiet=args.quiet)
     finally:

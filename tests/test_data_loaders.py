@@ -433,3 +433,12 @@ def test_npz_labels_saved_as_a_column_are_read_like_a_vector(tmp_path):
     np.savez(tmp_path / "wide.npz", x=x, y=np.zeros((12, 2), np.int64))
     with pytest.raises(DataError, match=r"expected 12 labels \(one per sample\), got shape \(12, 2\)"):
         load_dataset(str(tmp_path / "wide.npz"), image_size=8)
+
+
+def test_a_misspelt_built_in_dataset_gets_a_suggestion(tmp_path, monkeypatch):
+    """`--dat` and `trian` got "did you mean", `--data shapez` only the whole list (s12P)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DataError, match=r"nor an existing path; did you mean shapes\?"):
+        load_dataset("shapez")
+    with pytest.raises(DataError, match=r"nor an existing path$"):
+        load_dataset(str(tmp_path / "no-such-folder"))

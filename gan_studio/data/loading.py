@@ -8,6 +8,7 @@ there, batch by batch.
 
 from __future__ import annotations
 
+import difflib
 import os
 import stat
 from collections.abc import Callable
@@ -44,9 +45,12 @@ def _check_path(spec: str) -> Path:
     except OSError:  # a name too long for the system, and the like: stat_path says what
         exists = True
     if not exists and not path.is_symlink():
+        typed = Path(spec).name  # (a name the CLI has already made into a path in the current folder)
+        close = difflib.get_close_matches(typed, BUILTIN_NAMES, n=1, cutoff=0.7) if len(typed) < 40 else []
+        hint = f"; did you mean {close[0]}?" if close else ""
         raise DataError(
             f"no such dataset: '{shorten(spec, 200)}' is neither a built-in ({', '.join(BUILTIN_NAMES)}) "
-            "nor an existing path"
+            f"nor an existing path{hint}"
         )
     mode = stat_path(path, "dataset path").st_mode
     if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):

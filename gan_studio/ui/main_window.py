@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QPlainTextEdit,
     QScrollArea,
@@ -526,18 +527,21 @@ class MainWindow(QMainWindow):
 
     def _fill_recipes_menu(self) -> None:
         """The recipes of training/: starters first, then two submenus, the papers' presets (*-paper, such as
-        "DCGAN (paper)") and the measured best on CPU (quality-*, the quality benchmark's recipes)."""
+        "DCGAN (paper)") and the quality benchmark's recipes (quality-*: what the README's quality table
+        measures, the best found on a CPU beside the papers' own set-ups)."""
         folder = recipe_folder()
         recipes = sorted(folder.glob("*.toml")) if folder is not None else []
-        papers = self.recipes_menu.addMenu("Papers' presets")
-        quality = self.recipes_menu.addMenu("Measured best on CPU (quality benchmark)")
-        self.recipes_menu.addSeparator()
+        papers = QMenu("Papers' presets", self.recipes_menu)
+        quality = QMenu("Quality benchmark (the README's table)", self.recipes_menu)
         for path in recipes:
             menu = papers if path.stem.endswith("-paper") else quality if path.stem.startswith("quality-") else None
             action = (menu or self.recipes_menu).addAction(path.stem)
             action.setToolTip(recipe_title(path))
             action.setStatusTip(recipe_title(path))
             action.triggered.connect(lambda _checked=False, p=path: self.load_recipe(p))
+        self.recipes_menu.addSeparator()
+        self.recipes_menu.addMenu(papers)
+        self.recipes_menu.addMenu(quality)
         for menu in (self.recipes_menu, papers, quality):
             menu.setToolTipsVisible(True)
         papers.menuAction().setVisible(not papers.isEmpty())

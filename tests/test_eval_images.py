@@ -86,3 +86,19 @@ def test_eval_cdcgan_on_mnist_reports_label_accuracy_and_nearest_images(mnist_di
     assert "test part was seen in training" in report["reference"]["note"]  # trained on all 10k
     assert (run / "eval" / "nearest.png").is_file() and "nearest.png" in table
     assert len(report["memorisation"]["examples"]) == 8
+
+
+def test_the_nearest_neighbour_strip_says_which_column_is_which():
+    """RUN/eval/nearest.png was a 250 px strip with no headings: nothing said which column was the sample (s12P)."""
+    import numpy as np
+    import torch
+
+    from gan_studio.evaluate.memorisation import HEADER, strip_picture
+
+    generated, train = torch.rand(2, 1, 28, 28), torch.rand(10, 1, 28, 28)
+    picture = strip_picture(generated, train, np.array([[0, 1, 2], [3, 4, 5]]), np.array([[6, 7, 8], [9, 0, 1]]),
+                            (0.0, 1.0))  # fmt: skip
+    assert picture.shape[1] == 7 * (56 + 2) + 2 * 6  # 28 px images drawn at 56 px
+    band = picture[:18]
+    assert len(HEADER) == 3 and (band < 128).any() and (band[:, :, 0] >= 60).all()  # dark words on white
+    assert picture.shape[0] == 18 + 2 * 56 + 2

@@ -32,11 +32,14 @@ def distance_ratio(generated: np.ndarray, test: np.ndarray, train: np.ndarray) -
 
 def strip_picture(generated: torch.Tensor, train: torch.Tensor, pixel_idx: np.ndarray, feature_idx: np.ndarray,
                   value_range: tuple[float, float]) -> np.ndarray:  # fmt: skip
-    """uint8 picture: per row, a generated image | its pixel-space neighbours | its feature-space neighbours."""
+    """uint8 picture: per row, a generated image | its pixel-space neighbours | its feature-space neighbours,
+    under a header that says which is which (small images are drawn twice their size, so the words fit)."""
     rows = []
     for i in range(len(generated)):
         groups = [generated[i : i + 1], train[torch.as_tensor(pixel_idx[i])], train[torch.as_tensor(feature_idx[i])]]
         tiles = [to_uint8(g, value_range) for g in groups]  # (n, H, W, C) each
+        if tiles[0].shape[1] < 48:
+            tiles = [t.repeat(2, axis=1).repeat(2, axis=2) for t in tiles]
         h, c = tiles[0].shape[1], tiles[0].shape[3]
         gap = np.full((h, _GAP, c), 255, dtype=np.uint8)
         parts = []
@@ -47,7 +50,31 @@ def strip_picture(generated: torch.Tensor, train: torch.Tensor, pixel_idx: np.nd
                 parts.append(np.pad(tile, ((0, 0), (1, 1), (0, 0))))
         rows.append(np.concatenate(parts, axis=1))
         rows.append(np.full((2, rows[-1].shape[1], c), 255, dtype=np.uint8))
-    return np.concatenate(rows[:-1], axis=0)
+    widths = [
+        len(group) * (tile_width + 2) for group, tile_width in zip(tiles, [t.shape[2] for t in tiles], strict=True)
+    ]
+    return np.concatenate([_header(widths, rows[0].shape[1], c), *rows[:-1]], axis=0)
+
+
+HEADER = ("sample", "nearest training images: pixels", "nearest: classifier features")
+
+
+def _header(widths: list[int], total: int, channels: int) -> np.ndarray:
+    """A white band naming the strip's three groups, each label over its group (cut to the group's width)."""
+    from PIL import Image, ImageDraw
+
+    from gan_studio.explore.label_fonts import label_font
+
+    font = label_font(11)
+    band = Image.new("L", (total, 18), 255)
+    draw = ImageDraw.Draw(band)
+    left = 0
+    for text, width in zip(HEADER, widths, strict=True):
+        while text and draw.textlength(text, font=font) > width - 2:
+            text = text[:-2] + "…" if len(text) > 2 else ""
+        draw.text((left + 1, 2), text, fill=60, font=font)
+        left += width + _GAP
+    return np.repeat(np.asarray(band)[:, :, None], channels, axis=2)
 
 
 def memorisation_check(gen_images: torch.Tensor, gen_features: np.ndarray, train_images: torch.Tensor,

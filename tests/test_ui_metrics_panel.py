@@ -37,6 +37,7 @@ def test_panel_shows_live_values_from_updates(qtbot, tmp_path):
     state = RunState(tmp_path)
     panel.set_run(state)  # a run with nothing logged yet: nothing to show, no crash
     assert panel.live_table.rowCount() == 0 and panel.live_hint.isVisibleTo(panel)
+    assert not panel.live_table.isVisibleTo(panel)  # an empty table gives its room to the report below
     state.apply(Metrics(10, values={"d_loss": 1.0}))
     assert panel.live_table.rowCount() == 0
     state.apply(Metrics(20, values={"modes": 7, "high_quality": 0.9, "reverse_kl": 0.05}))
@@ -44,6 +45,7 @@ def test_panel_shows_live_values_from_updates(qtbot, tmp_path):
     assert panel.live_value("modes") == 7
     assert _cells(panel.live_table, 0) == ["modes captured", "7", "20"]
     assert _cells(panel.live_table, 1)[1] == "90.0 %"
+    assert panel.live_table.isVisibleTo(panel) and not panel.live_hint.isVisibleTo(panel)
     panel.set_run(None)
     assert panel.live_table.rowCount() == 0
 

@@ -209,6 +209,7 @@ class MetricsPanel(QWidget):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.live_table.setItem(row, column, item)
         self.live_hint.setVisible(not keys)
+        self.live_table.setVisible(bool(keys))  # empty, it took the room of five rows from the report below
 
     def live_value(self, key: str) -> float | None:
         """The newest live value of a metric (None when not logged)."""

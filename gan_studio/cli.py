@@ -21,7 +21,7 @@ import sys
 import threading
 
 from gan_studio import __version__
-from gan_studio.errors import ConfigError, GanStudioError, printable
+from gan_studio.errors import ConfigError, GanStudioError, another_process_says_it, printable
 from gan_studio.files import DISK_FULL_ERRNOS
 
 COMMANDS = ["app", "train", "runs", "sample", "export", "eval", "fork", "data", "screenshot"]
@@ -52,12 +52,6 @@ class _Parser(argparse.ArgumentParser):
 
     def option_strings(self) -> list[str]:
         return [option for action in self._actions for option in action.option_strings if option.startswith("--")]
-
-
-def another_process_says_it() -> bool:
-    """Under torchrun every process reads the same command line, so a usage or settings error is the same in
-    each: only the first process of each machine (LOCAL_RANK 0) prints it, not one line per GPU."""
-    return os.environ.get("LOCAL_RANK", "0").strip() not in ("", "0")
 
 
 def did_you_mean(word: str, options: list[str]) -> str:

@@ -6,7 +6,15 @@ one line and exits 2; the app shows it in the window. Anything else escaping is 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+
+def another_process_says_it() -> bool:
+    """Under torchrun every process of a machine reads the same command line and settings, so a usage error
+    or a note about them is the same in each: only the first process of each machine (LOCAL_RANK 0) says it,
+    not one line per GPU."""
+    return os.environ.get("LOCAL_RANK", "0").strip() not in ("", "0")
 
 
 class GanStudioError(Exception):

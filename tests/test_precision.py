@@ -153,6 +153,19 @@ def test_a_compile_failure_falls_back_to_eager_with_one_note(tmp_path, monkeypat
     assert max(losses(trainer.run.path)) == 4
 
 
+def test_notes_about_the_settings_are_said_once_per_machine_under_torchrun(monkeypatch, capsys):
+    """Every process of a machine fails to compile, or runs fp16 on CPUs, alike: one line, not one per GPU."""
+    from gan_studio.engine.precision import Precision, note_eager
+
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    Precision("fp16", torch.device("cpu"))
+    note_eager(RuntimeError("no C++ compiler found"))
+    assert capsys.readouterr().err == ""
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    note_eager(RuntimeError("no C++ compiler found"))
+    assert "torch.compile failed" in capsys.readouterr().err
+
+
 def test_compiled_modules_are_called_and_their_weights_are_the_models(tmp_path, monkeypatch):
     calls = []
 

@@ -20,6 +20,8 @@ import sys
 
 import torch
 
+from gan_studio.errors import another_process_says_it
+
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 CHANNELS_LAST_CHOICES = ("auto", "on", "off")
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -38,7 +40,7 @@ class Precision:
     def __init__(self, choice: str, device: torch.device):
         self.name = resolve_precision(choice, device)
         self.device_type = device.type
-        if self.name == "fp16" and device.type == "cpu":
+        if self.name == "fp16" and device.type == "cpu" and not another_process_says_it():
             print("gan-studio: fp16 on the CPU is several times slower than bf16 (CPUs have no fast fp16 "
                   "arithmetic); bf16 is the CPU's reduced precision", file=sys.stderr)  # fmt: skip
         self.dtype = DTYPES.get(self.name)
@@ -151,6 +153,8 @@ def compiled(module, attempt: CompileAttempt):
 
 
 def note_eager(exc: BaseException) -> None:
+    if another_process_says_it():  # the same failure in every process of the machine: said once
+        return
     first_line = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
     print(f"gan-studio: torch.compile failed, training without it ({type(exc).__name__}: {first_line})",
           file=sys.stderr)  # fmt: skip

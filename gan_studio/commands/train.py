@@ -149,15 +149,17 @@ def _say_if_the_global_batch_changed(trainer: Trainer) -> None:
 
 
 def _nothing_left(run: Path, values: dict) -> bool:
-    """Whether a stopped or finished run, resumed with these settings, has no step left to train (then said,
-    before anything is opened or recorded). A length in epochs is left to the trainer to work out."""
-    info = RunDir(run).read_info()
+    """Whether a stopped or finished run, resumed with at most a new --steps, has no step left to train (then
+    said, before anything is opened or recorded). Anything else (a length in epochs, other changes, which
+    may be refused, a folder that is not a run) is left to the trainer to check and say."""
+    if set(values) - {"steps"} or not run.is_dir():
+        return False
+    try:
+        info = RunDir(run).read_info()
+    except GanStudioError:
+        return False
     step, total = info.get("step"), info.get("steps_total")
-    if (
-        info.get("status") not in ("finished", "stopped")
-        or not isinstance(step, int)
-        or _above_zero(str(values.get("epochs")))
-    ):
+    if info.get("status") not in ("finished", "stopped") or not isinstance(step, int):
         return False
     if values.get("steps") is not None:
         try:

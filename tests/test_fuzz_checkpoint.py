@@ -209,3 +209,19 @@ def test_a_weight_described_as_a_huge_view_of_a_small_storage_is_refused_within_
     torch.save(original, run / "checkpoints" / "last.pt")
     assert isinstance(bounded(load_run, run), GanStudioError)
     assert isinstance(bounded(Trainer.from_checkpoint, run, {"steps": 3}, dataset=ring8), GanStudioError)
+
+
+def test_a_huge_tensor_for_the_python_rng_state_is_refused_at_once():
+    """A hostile checkpoint's state of 10 million numbers: tuple() of it took minutes before random refused it
+    (the fuzzer's 30 s limit caught it on a loaded machine)."""
+    import time
+
+    from gan_studio.engine.rng import rng_state, set_rng_state
+
+    state = rng_state()
+    state["python"] = {**state["python"], "state": torch.zeros(10_000_000)}
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="python RNG state of Tensor, not 625 words"):
+        set_rng_state(state)
+    assert time.monotonic() - started < 1.0
+    set_rng_state(rng_state())  # a real one still restores

@@ -53,13 +53,19 @@ def rng_state() -> dict[str, Any]:
     return state
 
 
+PYTHON_STATE_WORDS = len(random.getstate()[1])  # Mersenne Twister: 624 words and a position
+
+
 def set_rng_state(state: dict[str, Any]) -> None:
     """Restore what `rng_state` saved."""
     torch.set_rng_state(state["torch"])
     n = state["numpy"]
     np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
     p = state["python"]
-    random.setstate((p["version"], tuple(p["state"]), p["gauss"]))
+    words = p["state"]
+    if not isinstance(words, (list, tuple)) or len(words) != PYTHON_STATE_WORDS:  # a hostile checkpoint's huge
+        raise ValueError(f"python RNG state of {type(words).__name__}, not {PYTHON_STATE_WORDS} words")  # tensor: no
+    random.setstate((p["version"], tuple(words), p["gauss"]))  # minutes turning it into a tuple
     if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(state["cuda"])
 

@@ -135,10 +135,12 @@ def test_the_image_stays_put_when_the_timings_under_it_wrap_onto_a_second_line(q
     qtbot.waitExposed(panel)
     settle(qtbot, panel)
     panel.backend_label.setText("torch (cpu) · render 6.5 ms")
-    qtbot.wait(50)
+    settle(qtbot, panel)  # (on a loaded machine, 50 ms was not always enough for the last render to land)
+    qtbot.wait(100)
     one_line = panel.main_view.geometry()
     panel.backend_label.setText("torch (cpu) · render 16.5 ms · to screen 18.3 ms · 12 stale requests dropped")
-    qtbot.wait(50)
+    settle(qtbot, panel)
+    qtbot.wait(100)
     assert panel.backend_label.heightForWidth(panel.backend_label.width()) > panel.fontMetrics().lineSpacing() * 1.5
     assert panel.main_view.geometry() == one_line
 

@@ -654,3 +654,18 @@ def test_the_steps_field_says_when_epochs_decides_the_length(qtbot):
     assert not steps.isEnabled()
     panel.train_form.editors["epochs"].editor.setText("0")
     assert steps.isEnabled() and "epochs is set" not in steps.editor.toolTip()
+
+
+def test_a_gan_loss_that_logs_other_outputs_starts_without_an_empty_d_outputs_plot(qtbot, monkeypatch):
+    """A critic (WGAN) logs no D(x), D(G(z)): its run kept an empty "Discriminator outputs" plot (review s12R)."""
+    from gan_studio.models import gan_losses
+
+    critic = gan_losses.GANLoss("a critic", lambda r, f: f.mean() - r.mean(), generator="hinge",
+                                outputs=lambda r, f: {"w_distance": r.mean() - f.mean()})  # fmt: skip
+    monkeypatch.setitem(gan_losses.GAN_LOSSES, "wasserstein", critic)
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    panel.set_run(RunState(info={"model": "gan", "model_config": {"loss": "wasserstein"}, "status": "running"}))
+    assert set(panel.plots) == {"Losses"}
+    panel.set_run(RunState(info={"model": "gan", "model_config": {"loss": "bce"}, "status": "running"}))
+    assert set(panel.plots) == {"Losses", "Discriminator outputs"}

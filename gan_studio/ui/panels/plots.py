@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from gan_studio.events import Advice, HParamChanged, Metrics, Started
 from gan_studio.metric_names import D_OUTPUTS, LOSSES, VAE_LOSS, metric_label, plot_of
+from gan_studio.models.gan_losses import GAN_LOSSES, probabilities
 from gan_studio.state.run_state import RunState
 from gan_studio.state.series import X_AXES, Series
 from gan_studio.ui.panels import RunSubscription
@@ -45,6 +46,18 @@ ADVICE_COLOURS = {"info": "#6fc3df", "warning": "#f0b44c", "error": "#ff6b6b"}
 PAINT_SHARE = 0.1  # live redraws are spaced so painting takes at most ~10% of the UI thread's time
 ANTIALIAS_LIMIT = 4000  # longer curves are drawn without antialiasing (it costs 10-100x at 100k points)
 FAMILY_GROUPS = {"gan": (LOSSES, D_OUTPUTS), "vae": (VAE_LOSS,)}  # the plots a run of each family starts with
+
+
+def starting_plots(run: RunState) -> tuple[str, ...]:
+    """The plots a run starts with, before its first metrics: its family's, less D's outputs when its GAN loss
+    logs others (a critic's scores are not the probabilities D(x), D(G(z)): that plot would stay empty)."""
+    groups = FAMILY_GROUPS.get(run.family, ())
+    loss = GAN_LOSSES.get(str((run.info.get("model_config") or {}).get("loss", "")))
+    if loss is not None and loss.outputs is not probabilities:
+        groups = tuple(title for title in groups if title != D_OUTPUTS)
+    return groups
+
+
 X_LABELS = {"step": "step", "epoch": "epoch", "time": "training time (s)"}
 OVERLAY_NAME_PX = 170  # of the compared run's name on its remove button: the bar stays within the dock
 MARKER_LABEL_FILL = (27, 29, 34, 200)  # behind a marker's text: readable where it crosses a curve
@@ -172,9 +185,8 @@ class PlotsPanel(QWidget):
         if run is None:
             self._dirty = True
             return
-        if self.family in FAMILY_GROUPS:
-            for title in FAMILY_GROUPS[self.family]:
-                self._plot(title)
+        for title in starting_plots(run):
+            self._plot(title)
         for name, series in run.series.items():
             self._new_curve(name, series=series)
         for event in [*run.hparam_changes, *run.advice]:

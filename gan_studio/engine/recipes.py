@@ -73,7 +73,9 @@ class Recipe(ABC):
 
     @abstractmethod
     def step(self, next_batch, step: int) -> dict[str, torch.Tensor]:
-        """Optimisation step number `step` + 1 (`step` finished before); returns detached loss tensors (no device sync)."""
+        """Optimisation step number `step` + 1 (`step` finished before); returns detached loss tensors (no device sync),
+        with the same names at every step (the divergence check stacks them step by step: a lazy regulariser
+        reports 0 on the steps it skips rather than leaving its name out)."""
 
     @property
     def batches_per_step(self) -> int:

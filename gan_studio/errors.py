@@ -60,3 +60,12 @@ def shorten(text: object, limit: int = 120) -> str:
     if len(text) <= limit:
         return text
     return f"{text[: limit - 30]}... ({len(text):,} characters)"
+
+
+class NothingToTrain(ConfigError):
+    """A resume whose length the run has reached already: nothing was opened for writing or recorded."""
+
+    def __init__(self, step: int, total: int):
+        self.step, self.total = step, total
+        super().__init__(f"the run is at step {step:,} and this length is {total:,} steps: there is nothing to train "
+                         "(give a longer length: more steps or epochs)")  # fmt: skip

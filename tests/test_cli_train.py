@@ -106,7 +106,9 @@ def test_resume_from_the_command_line(tmp_path, capsys):
     assert "trained all its 5 steps" in capsys.readouterr().err and RunDir(out).read_info()["step"] == 5
     assert main(["train", "--resume", str(out), "--steps", "3", "--quiet"]) == 0  # read as "3 more"
     assert "--steps is the run's whole length" in capsys.readouterr().err and RunDir(out).read_info()["step"] == 5
-    # and neither touched the run: no start and finish of nothing, its length still 5 (not 3 at step 5)
+    assert main(["train", "--resume", str(out), "--epochs", "0.0001", "--quiet"]) == 0  # a length in epochs, too
+    assert "--epochs is the run's whole length" in capsys.readouterr().err  # (it blamed --steps, never given)
+    # and none touched the run: no start and finish of nothing, its length still 5 (not 3 at step 5)
     assert [e["type"] for e in RunDir(out).read_events()].count("start") == 2
     assert RunDir(out).read_info()["steps_total"] == 5
 

@@ -21,7 +21,7 @@ from gan_studio.engine.distributed import launch_rank, shutdown
 from gan_studio.engine.settings import TrainConfig, all_field_specs, configs_from_values, read_recipe
 from gan_studio.engine.threads import leave_a_core_free
 from gan_studio.engine.trainer import Trainer
-from gan_studio.errors import ConfigError, GanStudioError
+from gan_studio.errors import ConfigError, GanStudioError, NothingToTrain
 from gan_studio.evaluate.callbacks import default_callbacks
 from gan_studio.events import Advice, Diverged, Failed, Finished, Metrics, Started
 from gan_studio.metric_names import METRICS, metrics_where
@@ -108,14 +108,15 @@ def run(args) -> int:
     if args.resume is not None:
         resumed = resolve_run(args.resume, args.workspace)
         _check_resume_target(resumed, model, args.out)
-        if args.from_checkpoint is None and _nothing_left(resumed, values):
-            return 0  # said why; the run's files stay as they were (no start and finish of nothing)
-        with _data_progress(args) as progress:
-            trainer = Trainer.from_checkpoint(resumed, values,
-                                              start_from=args.from_checkpoint, callbacks=callbacks,
-                                              data_progress=progress)  # fmt: skip
+        try:
+            with _data_progress(args) as progress:
+                trainer = Trainer.from_checkpoint(resumed, values,
+                                                  start_from=args.from_checkpoint, callbacks=callbacks,
+                                                  data_progress=progress)  # fmt: skip
+        except NothingToTrain as done:  # exit 0: a resume-until-done loop ends; the run's files are as they were
+            _say_nothing_is_left(done.step, done.total, by_epochs=_above_zero(str(values.get("epochs"))))
+            return 0
         _say_if_the_global_batch_changed(trainer)
-        _say_if_nothing_is_left(trainer)
     else:
         if args.from_checkpoint:
             raise ConfigError("--from goes with --resume RUN (or use `gan-studio fork`)")
@@ -148,40 +149,14 @@ def _say_if_the_global_batch_changed(trainer: Trainer) -> None:
               f"epoch {stream.epoch}", file=sys.stderr)  # fmt: skip
 
 
-def _nothing_left(run: Path, values: dict) -> bool:
-    """Whether a stopped or finished run, resumed with at most a new --steps, has no step left to train (then
-    said, before anything is opened or recorded). Anything else (a length in epochs, other changes, which
-    may be refused, a folder that is not a run) is left to the trainer to check and say."""
-    if set(values) - {"steps"} or not run.is_dir():
-        return False
-    try:
-        info = RunDir(run).read_info()
-    except GanStudioError:
-        return False
-    step, total = info.get("step"), info.get("steps_total")
-    if info.get("status") not in ("finished", "stopped") or not isinstance(step, int):
-        return False
-    if values.get("steps") is not None:
-        try:
-            total = int(values["steps"])
-        except (TypeError, ValueError):
-            return False  # the config says what is wrong with it
-    if not isinstance(total, int) or step < total:
-        return False
-    _say_nothing_is_left(step, total)
-    return True
-
-
-def _say_if_nothing_is_left(trainer: Trainer) -> None:
+def _say_nothing_is_left(step: int, total: int, by_epochs: bool) -> None:
     """A resume of a run that has trained all its steps does nothing: say how to train it further."""
-    if trainer.step >= trainer.total_steps:
-        _say_nothing_is_left(trainer.step, trainer.total_steps)
-
-
-def _say_nothing_is_left(step: int, total: int) -> None:
     if launch_rank() != 0:
         return
-    if step > total:  # --steps read as "this many more"
+    if by_epochs:
+        print(f"gan-studio: --epochs is the run's whole length, not epochs to add: it comes to {total:,} steps and "
+              f"the run is at step {step:,} already, so there is nothing to train: give more epochs", file=sys.stderr)  # fmt: skip
+    elif step > total:  # --steps read as "this many more"
         print(f"gan-studio: --steps is the run's whole length, not steps to add: it is at step {step:,} "
               f"already, so there is nothing to train: give --steps N (more than {step:,})", file=sys.stderr)  # fmt: skip
     else:

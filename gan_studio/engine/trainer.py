@@ -3,8 +3,7 @@ which are what the run directory records (engine/recorder.py). What differs per 
 engine/recipes.py; live metrics and advice come from callbacks (engine/callbacks.py). Controls
 (pause, resume, single step, stop, live settings) are thread-safe requests applied at step boundaries,
 so the app drives a Trainer from a worker thread and the CLI from the main thread. Under torchrun every
-rank runs the same loop; rank 0 alone writes the run directory and holds its lock.
-"""
+rank runs the same loop; rank 0 alone writes the run directory and holds its lock."""
 
 from __future__ import annotations
 
@@ -45,7 +44,7 @@ from gan_studio.engine.settings import (
     configs_to_continue,
     resolve_device,  # fmt: skip
 )
-from gan_studio.errors import CheckpointError, ConfigError, GanStudioError
+from gan_studio.errors import CheckpointError, ConfigError, GanStudioError, NothingToTrain
 from gan_studio.events import (
     Checkpoint,
     Diverged,
@@ -183,6 +182,8 @@ class Trainer:
                           checkpoint=data if from_file else None, **options)  # fmt: skip
             data_fields = checked_data_record(info, trainer.dataset, train_config.data)
             trainer.set_hparams(**live_changes)  # before the first step, recorded as changes (as a live edit is)
+            if trainer.step >= trainer.total_steps:  # nothing to train: the run is left as it was, no start or finish
+                raise NothingToTrain(trainer.step, trainer.total_steps)
         except BaseException:
             lock.release()
             raise
@@ -397,12 +398,10 @@ class Trainer:
         if bad:
             self.losses.found = bad
             return self._diverged()
-        if not self.dist.is_main:
-            self._checkpoint_step = self.step
-            return None
-        ckpt.save_run_checkpoint(state, self.run.path, self.train_config.keep_checkpoints, self._checkpoint_step)
+        if self.dist.is_main:
+            ckpt.save_run_checkpoint(state, self.run.path, self.train_config.keep_checkpoints, self._checkpoint_step)
         self._checkpoint_step = self.step
-        return Checkpoint(self.step, path=self.run.relative(self.run.last_checkpoint))
+        return Checkpoint(self.step, path=self.run.relative(self.run.last_checkpoint)) if self.dist.is_main else None
 
     def _restore(self, data: dict[str, Any]) -> None:
         ckpt.check_compatible(data, self.model_name, self.model, self.run.last_checkpoint)

@@ -177,3 +177,23 @@ def test_a_window_laid_out_for_a_given_screen_size_looks_as_on_that_screen(qtbot
     qtbot.wait(100)
     assert not isinstance(win.docks["Run controls"].widget(), QScrollArea)  # only a small screen needs that
     assert 300 <= win.docks["Setup"].width() <= 400 and win.docks["Plots"].width() > 500
+
+
+def test_the_middle_panels_alone_with_the_plots_floating_still_fill_the_window(qtbot):
+    """With Plots floating, the window was left empty and Metrics and the Explorer hidden (review s12U)."""
+    create_app()
+    win = MainWindow(persist=False)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    win.docks["Plots"].setFloating(True)
+    qtbot.wait(50)
+    win.alone_action.trigger()
+    qtbot.wait(100)
+    for title in ("Plots", "Metrics", "Explorer"):
+        assert win.docks[title].isVisible() and not win.docks[title].isFloating(), title
+    assert not win.docks["Setup"].isVisible()
+    win.alone_action.trigger()
+    qtbot.wait(100)
+    assert win.docks["Plots"].isFloating() and win.docks["Setup"].isVisible()  # the layout from before
+    win.close()

@@ -191,7 +191,9 @@ class MainWindow(QMainWindow):
         self._fit_minimum_to_screen()
         self._size_docks()
         self.dock_shares = DockShares(self)
-        self.middle_alone = MiddleAlone(self, self.docks[PlotsPanel.TITLE], self.dock_shares, SETTINGS_VERSION)
+        plots = self.docks[PlotsPanel.TITLE]
+        self.middle_alone = MiddleAlone(self, [plots, *self.tabifiedDockWidgets(plots)], self.dock_shares,
+                                        SETTINGS_VERSION)  # fmt: skip
         self._build_menus()
         self._build_status_bar()
         self._connect()

@@ -18,8 +18,8 @@ from gan_studio.ui.dock_shares import DockShares
 class MiddleAlone:
     """Hides and brings back the docks around the middle group of tabs of `window`."""
 
-    def __init__(self, window: QMainWindow, middle: QDockWidget, shares: DockShares, version: int):
-        self._window, self._middle, self._shares, self._version = window, middle, shares, version
+    def __init__(self, window: QMainWindow, middle: list[QDockWidget], shares: DockShares, version: int):
+        self._window, self._middle, self._shares, self._version = window, list(middle), shares, version
         self._saved: tuple[QByteArray, dict] | None = None  # the layout (state, dock shares) to go back to
 
     @property
@@ -27,18 +27,22 @@ class MiddleAlone:
         return self._saved is not None
 
     def group(self) -> list[QDockWidget]:
-        return [self._middle, *self._window.tabifiedDockWidgets(self._middle)]
+        """The middle panels (Plots, Metrics, Explorer), wherever they are now."""
+        return self._middle
 
     def toggle(self) -> None:
         if self.active:
             self.leave()
             return
-        front = next((dock for dock in self.group() if not dock.visibleRegion().isEmpty()), self._middle)
-        self._saved = (self._window.saveState(self._version), dict(self._shares.shares))
         group = self.group()
+        front = next((dock for dock in group if dock.isVisible() and not dock.visibleRegion().isEmpty()), group[0])
+        self._saved = (self._window.saveState(self._version), dict(self._shares.shares))
         for dock in self._window.findChildren(QDockWidget):
             if dock not in group:
                 dock.hide()
+        for dock in group:  # a floating or hidden one comes back into the window (the window was left empty)
+            dock.setFloating(False)
+            dock.show()
         front.raise_()
 
     def leave(self) -> None:

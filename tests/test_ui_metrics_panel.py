@@ -111,3 +111,27 @@ def test_cancel_stops_waiting_and_ignores_the_result(qtbot, tmp_path):
     assert "cancelled" in panel.status_label.text()
     qtbot.waitUntil(lambda: not panel._threads, timeout=30_000)
     assert reports == [] and panel.report_table.rowCount() == 0
+
+
+def test_the_wheel_over_the_memorisation_picture_scrolls_the_panel_not_the_picture(qtbot):
+    """A few notches over it shrank the picture to a speck, for good (no Fit button), instead of scrolling (s12U)."""
+    import numpy as np
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    panel = MetricsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(500, 400)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.strip.set_picture(np.zeros((120, 300), dtype=np.uint8))
+    before = panel.strip.view.viewRange()
+    viewport = panel.strip.graphics.viewport()
+    centre = QPointF(viewport.width() / 2, viewport.height() / 2)
+    for _ in range(5):
+        event = QWheelEvent(centre, viewport.mapToGlobal(centre), QPoint(0, 0), QPoint(0, -120),
+                            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase,
+                            False)  # fmt: skip
+        QApplication.sendEvent(viewport, event)
+    assert panel.strip.view.viewRange() == before

@@ -22,7 +22,8 @@ ZOOM_STEP = 1.25
 class ImageView(QWidget):
     """A caption above a picture that zooms with the wheel or `zoom()`."""
 
-    def __init__(self, caption: str = "", parent=None):
+    def __init__(self, caption: str = "", parent=None, zooms: bool = True):
+        """`zooms` False: a picture that always shows whole, for a panel that scrolls (the wheel scrolls it)."""
         super().__init__(parent)
         self.caption = QLabel(caption)
         self.caption.setObjectName("hint")
@@ -31,6 +32,7 @@ class ImageView(QWidget):
         self.view = self.graphics.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.image)
+        self.view.setMouseEnabled(x=zooms, y=zooms)  # not zooming: the view ignores the wheel, its panel scrolls
         self.placeholder = pg.TextItem("", color=MUTED, anchor=(0.5, 0.5))
         self.placeholder.textItem.document().setDefaultTextOption(QTextOption(Qt.AlignmentFlag.AlignCenter))
         self.view.addItem(self.placeholder)

@@ -21,7 +21,7 @@ import sys
 import threading
 
 from gan_studio import __version__
-from gan_studio.errors import ConfigError, GanStudioError, another_process_says_it, printable
+from gan_studio.errors import CheckpointError, ConfigError, GanStudioError, RunError, another_process_says_it, printable
 from gan_studio.files import DISK_FULL_ERRNOS
 
 COMMANDS = ["app", "train", "runs", "sample", "export", "eval", "fork", "data", "screenshot"]
@@ -29,6 +29,11 @@ COMMANDS = ["app", "train", "runs", "sample", "export", "eval", "fork", "data", 
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM as an exception, so a command unwinds like on Ctrl-C (temporary files removed) and says so."""
+
+
+# errors every process of a machine meets alike (the same command line, the same files): said by the first only;
+# data errors have their own pointer from the others to the first's message
+SAME_IN_EVERY_PROCESS = (ConfigError, RunError, CheckpointError)
 
 
 def _raise_terminated(signum, frame):
@@ -170,7 +175,7 @@ def _run_command(argv: list[str] | None) -> int:
         return int(args.handler(args) or 0)
     except GanStudioError as exc:
         one_line = printable(" ".join(str(exc).splitlines()))  # user text (names, keys) may hold control codes
-        if not (isinstance(exc, ConfigError) and another_process_says_it()):  # data and runs may differ per process
+        if not (isinstance(exc, SAME_IN_EVERY_PROCESS) and another_process_says_it()):  # one machine, one file system
             print(f"gan-studio: error: {one_line}", file=sys.stderr)
         return 2
     except Terminated:

@@ -448,10 +448,10 @@ def test_bounded_int_is_an_argparse_type():
 
 def test_under_torchrun_a_settings_error_is_said_once_per_machine(monkeypatch, capsys, tmp_path):
     """Every process of a torchrun job reads the same command line: a typo or a bad value printed one identical
-    line per GPU. Only LOCAL_RANK 0 says it; every process still exits 2; a run or data problem (which may
-    differ from process to process) is said by each."""
+    line per GPU. Only LOCAL_RANK 0 says it (a missing run too: one machine, one file system); every process
+    still exits 2; a data problem is said by each (the others point to the first's message while training)."""
     bad_commands = (["train", "gan", "--data", "ring8", "--lr-g", "-1"], ["train", "gan", "--stepz", "5"],
-                    ["train", "gan", "--seed="])  # fmt: skip
+                    ["train", "gan", "--seed="], ["train", "--resume", str(tmp_path / "no-such-run")])  # fmt: skip
     for local_rank, silent in (("1", True), ("0", False)):
         monkeypatch.setenv("LOCAL_RANK", local_rank)
         for argv in bad_commands:
@@ -459,8 +459,8 @@ def test_under_torchrun_a_settings_error_is_said_once_per_machine(monkeypatch, c
             err = capsys.readouterr().err
             assert code == 2 and (err == "" if silent else err.startswith("gan-studio: error: ")), (argv, err)
     monkeypatch.setenv("LOCAL_RANK", "1")
-    code = main(["sample", str(tmp_path / "no-such-run"), "--out", str(tmp_path / "x.png")])
-    assert code == 2 and "gan-studio: error: " in capsys.readouterr().err
+    code = main(["data", "prepare", str(tmp_path / "no-such-folder")])
+    assert code == 2 and "gan-studio: error: no such dataset" in capsys.readouterr().err
 
 
 def test_the_app_opens_a_run_given_by_its_name(workspace, monkeypatch, capsys):

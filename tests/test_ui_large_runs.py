@@ -86,3 +86,17 @@ def test_a_stopped_reading_ends_early_with_no_state(tmp_path):
     with pytest.raises(RunError, match="reading stopped"):
         RunState.load(big, stop=stop)
     assert RunState.load(big).series["d_loss"].last_step == 1000 + 9_999
+
+
+def test_a_metrics_file_of_garbage_says_so_instead_of_empty_plots_and_nothing(qtbot, tmp_path, window):
+    """100 KB of random bytes as metrics.jsonl opened fast with empty plots and no word (review s12U)."""
+    import numpy as np
+
+    run = trained_run_path(tmp_path / "runs" / "garbled", "gan", "ring8")
+    (run / "metrics.jsonl").write_bytes(np.random.default_rng(0).bytes(100_000).replace(b"\n", b" "))
+    messages = []
+    window.session.message.connect(lambda level, text: messages.append((level, text)))
+    assert window.open_run(run)
+    qtbot.waitUntil(lambda: window.session.run is not None, timeout=30_000)
+    assert ("warning", "opened garbled (finished), but its metrics.jsonl (100,000 bytes) holds no readable record: "
+            "the plots stay empty") in messages  # fmt: skip

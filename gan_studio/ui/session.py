@@ -108,7 +108,9 @@ class RunSession(QObject):
         if self.training:
             self._say("warning", "a training is already running: stop it first")
             return
-        self.reader.stop("open")  # the training's run is the one on view now
+        if self.reader.reading("open"):  # the training's run is the one on view now
+            self.reader.stop("open")
+            self._set_run(None)  # (the Plots said they were reading it)
         self._stop_following()
         controls, cancel = Controls(), threading.Event()
         options = {"controls": controls, "callbacks": default_callbacks(), "who": APP_WRITER,
@@ -137,7 +139,12 @@ class RunSession(QObject):
         def opened(state: RunState) -> None:
             outcome.append(True)
             self._follow(state, tail)
-            self._say("info", f"opened {run_path.name} ({state.status})")
+            size = metrics_bytes(run_path)
+            if size and not state.series:  # a metrics file of garbage (not JSON lines) showed empty plots, unsaid
+                self._say("warning", f"opened {run_path.name} ({state.status}), but its metrics.jsonl ({size:,} bytes) "
+                          "holds no readable record: the plots stay empty")  # fmt: skip
+            else:
+                self._say("info", f"opened {run_path.name} ({state.status})")
             self.run_opened.emit(state)
 
         def failed(message: str) -> None:

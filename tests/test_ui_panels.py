@@ -669,3 +669,16 @@ def test_a_gan_loss_that_logs_other_outputs_starts_without_an_empty_d_outputs_pl
     assert set(panel.plots) == {"Losses"}
     panel.set_run(RunState(info={"model": "gan", "model_config": {"loss": "bce"}, "status": "running"}))
     assert set(panel.plots) == {"Losses", "Discriminator outputs"}
+
+
+def test_evaluations_are_drawn_as_measured_not_smoothed(qtbot):
+    """Three evaluations of 2, 6 and 8 modes, EMA-smoothed, ended near 4 on a run that had all 8 (review s12U)."""
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    state = RunState(info={"model": "gan", "status": "running"})
+    panel.set_run(state)
+    panel.set_smoothing(0.9)
+    for step, modes in ((250, 2), (500, 6), (750, 8)):
+        state.apply(Metrics(step, values={"d_loss": 1.0 + step / 1000, "modes": modes}))
+    assert panel.curves["modes"].series.smoothed.tolist() == [2.0, 6.0, 8.0]
+    assert panel.curves["d_loss"].series.smoothed[-1] < 1.75  # losses are still smoothed

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from gan_studio.events import Advice, HParamChanged, Metrics, Started
-from gan_studio.metric_names import D_OUTPUTS, LOSSES, VAE_LOSS, metric_label, plot_of
+from gan_studio.metric_names import D_OUTPUTS, LOSSES, METRICS, VAE_LOSS, metric_label, plot_of
 from gan_studio.models.gan_losses import GAN_LOSSES, probabilities
 from gan_studio.state.run_state import RunState
 from gan_studio.state.series import X_AXES, Series
@@ -84,6 +84,10 @@ class Curve:
     series: Series
     raw: pg.PlotDataItem
     smooth: pg.PlotDataItem
+    evaluation: bool = False  # a few evaluations, not a noisy loss: never smoothed (modes 8 of 8 showed as ~4)
+
+    def smooth_with(self, smoothing: float) -> None:
+        self.series.set_smoothing(0.0 if self.evaluation else smoothing)
 
 
 @dataclass
@@ -222,8 +226,8 @@ class PlotsPanel(QWidget):
             item.setDownsampling(auto=True, method="peak")
             item.setClipToView(True)
         series = series if series is not None else Series()
-        series.set_smoothing(self.smoothing)
-        curve = Curve(series, raw, smooth)
+        curve = Curve(series, raw, smooth, evaluation=name in METRICS and METRICS[name].quality)
+        curve.smooth_with(self.smoothing)
         if not dashed:
             self.curves[name] = curve
         return curve
@@ -294,7 +298,7 @@ class PlotsPanel(QWidget):
     def set_smoothing(self, smoothing: float) -> None:
         self.smoothing = min(max(smoothing, 0.0), 0.99)
         for curve in self._all_curves():
-            curve.series.set_smoothing(self.smoothing)
+            curve.smooth_with(self.smoothing)
         if self.smoothing_slider.value() != int(round(self.smoothing * 100)):
             self.smoothing_slider.setValue(int(round(self.smoothing * 100)))
         self._update_smoothing_label()

@@ -174,6 +174,7 @@ def test_fork_takes_a_name_and_a_missing_run_is_an_error_not_an_empty_list(works
     listed = [line.split()[0] for line in lines]  # what --from takes first, then when it was written and its size
     assert listed[-1] == "last" and listed[0] == "step-4" and all(n.startswith("step-") for n in listed[:-1])
     assert all(re.search(r" written \d{4}-\d\d-\d\d \d\d:\d\d:\d\d +\d+\.\d MB", line) for line in lines)
+    assert "(the newest: what --from last takes)" in lines[-1]
     fork = tmp_path / "fork"
     assert main(["fork", "gan-ring8-second", "--workspace", str(workspace), "--out", str(fork)]) == 0
     assert (fork / "checkpoints" / "last.pt").is_file()

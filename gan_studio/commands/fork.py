@@ -51,5 +51,7 @@ def _checkpoint_table(run_path: Path) -> str:
             continue
         written = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(found.st_mtime))
         newest = "  (the newest: what --from last takes)" if name == "last" else ""
+        if not found.st_size:  # an interrupted copy or a full disk: a fork from it would be refused
+            newest = "  (empty: damaged, not a checkpoint to fork from)"
         lines.append(f"{name:<12} written {written}  {found.st_size / 2**20:8.1f} MB{newest}")
     return "\n".join(lines)

@@ -312,6 +312,11 @@ def test_plots_gan_curves_options_markers_and_overlay(qtbot, tmp_path):
     records = panel.add_overlay(RunState.load(run_b))
     assert records == 3 and "b" in panel.overlays and panel.clear_overlay_button.isVisibleTo(panel)
     assert "b" in panel.clear_overlay_button.text()  # which run the dashed curves are is said beside them
+    run_c = make_run(tmp_path / "c", model="dcgan", metrics=2)
+    panel.add_overlay(RunState.load(run_c))  # a second compared run: its own mark and line style (review s12U)
+    legend = [label.text for _, label in panel.plots["Losses"].legend.items]
+    assert "D loss ┄" in legend and "D loss ┈" in legend
+    assert panel.clear_overlay_button.text().startswith("┄ b, ┈ c")
     panel.clear_overlays()
     assert not panel.overlays
 

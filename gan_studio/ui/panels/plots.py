@@ -64,6 +64,7 @@ MARKER_LABEL_FILL = (27, 29, 34, 200)  # behind a marker's text: readable where 
 MIN_PLOT_HEIGHT = 160  # px per plot (title, curves, x axis); more plots than fit scroll instead of shrinking
 
 EMPTY_TEXT = "Start a training or open a run to see its curves here"
+OVERLAY_MARKS = (("┄", Qt.PenStyle.DashLine), ("┈", Qt.PenStyle.DotLine), ("╌", Qt.PenStyle.DashDotLine))
 
 
 class TimedGraphicsLayoutWidget(pg.GraphicsLayoutWidget):
@@ -214,14 +215,15 @@ class PlotsPanel(QWidget):
         colour = metric_colour(name)
         label = metric_label(name)
         dashed = run_label is not None
-        pen = pg.mkPen(colour, width=1.6, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
+        mark, style = self._overlay_mark(run_label) if dashed else ("", Qt.PenStyle.SolidLine)
+        pen = pg.mkPen(colour, width=1.6, style=style)
         faint = pg.mkColor(colour)
         faint.setAlpha(70)
         options = {"connect": "finite", "autoDownsampleFactor": 1.5}  # peak pairs: ~3 points per pixel column
         raw = plot.plot(pen=pg.mkPen(faint, width=1), **options)
         # a compared run's curves are dashed and named briefly (the button names the run): a long legend
         # entry would widen the plot, and with it the dock
-        smooth = plot.plot(pen=pen, name=f"{label} ┄" if dashed else label, **options)
+        smooth = plot.plot(pen=pen, name=f"{label} {mark}" if dashed else label, **options)
         for item in (raw, smooth):
             item.setDownsampling(auto=True, method="peak")
             item.setClipToView(True)
@@ -355,15 +357,21 @@ class PlotsPanel(QWidget):
             if plot.legend is not None:
                 plot.legend.removeItem(curve.smooth)
 
+    def _overlay_mark(self, run_label: str) -> tuple[str, Qt.PenStyle]:
+        """The mark and line style of a compared run: each of several compared runs has its own (two runs'
+        dashed "D loss ┄" entries could not be told apart)."""
+        order = list(self.overlays) + ([run_label] if run_label not in self.overlays else [])
+        return OVERLAY_MARKS[order.index(run_label) % len(OVERLAY_MARKS)]
+
     def _show_overlay_button(self) -> None:
         """The button names the compared run (the legend's dashed entries only say "┄": a run name in every
         entry would widen the plots), elided; its tooltip holds every name in full."""
-        names = ", ".join(self.overlays)
+        names = ", ".join(f"{self._overlay_mark(label)[0]} {label}" for label in self.overlays)
         self.clear_overlay_button.setVisible(bool(self.overlays))
         metrics = self.clear_overlay_button.fontMetrics()  # elided in the middle: a run's time is at its end
         shown = metrics.elidedText(names, Qt.TextElideMode.ElideMiddle, OVERLAY_NAME_PX)
-        self.clear_overlay_button.setText(f"┄ {shown}  ✕" if names else "✕ compared")
-        self.clear_overlay_button.setToolTip(f"Dashed curves (┄): {names}. Click to remove them." if names else "")
+        self.clear_overlay_button.setText(f"{shown}  ✕" if names else "✕ compared")
+        self.clear_overlay_button.setToolTip(f"Compared runs: {names}. Click to remove them." if names else "")
 
     def clear_overlays(self) -> None:
         for label in list(self.overlays):

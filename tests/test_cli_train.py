@@ -639,3 +639,11 @@ def test_points_of_one_class_are_drawn_on_the_whole_plane(tmp_path, capsys):
     pixels = np.asarray(Image.open(tmp_path / "one.png").convert("RGB")).reshape(-1, 3)
     grey = (pixels == (150, 150, 150)).all(1).sum()
     assert grey > 100  # the other classes' points, as context
+
+
+def test_g_loss_with_a_loss_that_fixes_g_says_it_does_nothing(tmp_path, capsys):
+    """--loss hinge --g-loss saturating was taken without a word (the app hides g loss then; review s12U)."""
+    code, _ = train(tmp_path, *TINY_GAN, "--steps", "1", "--loss", "hinge", "--g-loss", "saturating", "--quiet")
+    assert code == 0 and "--g-loss does nothing with --loss hinge" in capsys.readouterr().err
+    code, _ = train(tmp_path, *TINY_GAN, "--steps", "1", "--g-loss", "saturating", "--quiet", name="bce")
+    assert code == 0 and "--g-loss does nothing" not in capsys.readouterr().err

@@ -26,6 +26,7 @@ from gan_studio.evaluate.callbacks import default_callbacks
 from gan_studio.events import Advice, Diverged, Failed, Finished, Metrics, Started
 from gan_studio.metric_names import METRICS, metrics_where
 from gan_studio.models import MODEL_NAMES, MODELS
+from gan_studio.models.gan_losses import GAN_LOSSES
 from gan_studio.stopping import HANGUP, mute_output, stopping_signals
 from gan_studio.store.rundir import RunDir
 
@@ -126,6 +127,10 @@ def run(args) -> int:
         with _data_progress(args) as progress:
             trainer = Trainer.new(model, model_config, train_config, out=args.out, workspace=args.workspace,
                                   callbacks=callbacks, data_progress=progress)  # fmt: skip
+    fixed = GAN_LOSSES.get(str(getattr(trainer.model_config, "loss", ""))) if "g_loss" in values else None
+    if fixed is not None and fixed.generator and launch_rank() == 0:  # (the app hides the field then)
+        print(f"gan-studio: note: --g-loss does nothing with --loss {trainer.model_config.loss}: that loss fixes G's "
+              "objective", file=sys.stderr)  # fmt: skip
     if trainer.train_config.sync_batchnorm and not trainer.dist.enabled:  # (torchrun on CPUs refuses it)
         print("gan-studio: note: --sync-batchnorm does nothing in one process: it synchronises the BatchNorm "
               "statistics of several GPU processes under torchrun", file=sys.stderr)  # fmt: skip

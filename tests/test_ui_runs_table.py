@@ -182,3 +182,32 @@ def test_the_rows_last_metrics_are_the_catalogues_summary_metrics(monkeypatch):
         metric_names.METRICS, "w_distance", metric_names.MetricInfo("w_distance", "W dist", summary=True)
     )
     assert metrics_summary(last).endswith("  W dist 0.3")
+
+
+def test_spare_room_goes_to_the_last_metrics_before_created_pads_out(qtbot, tmp_path):
+    """At 1440 px the metrics were cut at their cap while Created had ~500 px of nothing (review s12U)."""
+    from gan_studio.ui.panels.runs import COLUMN_CAPS, COLUMNS
+
+    create_app()
+    run = RunDir(write_run(tmp_path / "runs" / "long-metrics", 10, time.time()))
+    last = {f"extra_{i}": 0.123456 for i in range(12)}
+    from gan_studio import metric_names
+
+    for name in last:
+        metric_names.register_metric(metric_names.MetricInfo(name, name, summary=True))
+    try:
+        from gan_studio.events import Metrics
+
+        run.record(Metrics(10, values={"d_loss": 1.0, "g_loss": 2.0, **last}))
+        panel = RunsPanel(tmp_path / "runs")
+        qtbot.addWidget(panel)
+        panel.resize(1800, 300)
+        panel.show()
+        qtbot.waitExposed(panel)
+        panel.refresh()
+        qtbot.wait(50)
+        column = COLUMNS.index("Last metrics")
+        assert panel.table.columnWidth(column) > COLUMN_CAPS[column]  # uncut: it had room
+    finally:
+        for name in last:
+            del metric_names.METRICS[name]

@@ -49,6 +49,7 @@ STATUS_COLOURS = {"running": ACCENT, "paused": WARNING, "interrupted": WARNING, 
 # the widest a column is made to fit its contents (px); longer cells are elided and say all in their tooltip
 COLUMN_CAPS = (290, 90, 150, 100, 80, 340, 140)
 CREATED_COLUMN = COLUMNS.index("Created")
+METRICS_COLUMN = COLUMNS.index("Last metrics")
 SHRINKABLE = tuple(COLUMNS.index(name) for name in ("Run", "Data", "Last metrics"))  # give up room when narrow
 SHRINK_FLOORS = (90, 48)  # px
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -264,8 +265,11 @@ class RunsPanel(QWidget):
         self._fitting = True
         try:
             header = self.table.horizontalHeader()
-            widths = [min(max(self.table.sizeHintForColumn(c), header.sectionSizeHint(c)), cap)
-                      for c, cap in enumerate(COLUMN_CAPS)]  # fmt: skip
+            content = [max(self.table.sizeHintForColumn(c), header.sectionSizeHint(c)) for c in range(len(COLUMNS))]
+            widths = [min(width, cap) for width, cap in zip(content, COLUMN_CAPS, strict=True)]
+            room = self.table.viewport().width() - sum(widths)
+            if room > 0:  # room to spare: the last metrics take what they need of it before Created pads out
+                widths[METRICS_COLUMN] += min(room, content[METRICS_COLUMN] - widths[METRICS_COLUMN])
             # a narrow table: the long-text columns give up room (first down to 90 px, then to 48) so Created
             # stays in view; what they cut is in their tooltips
             for floor in SHRINK_FLOORS:

@@ -203,7 +203,7 @@ class MetricsPanel(QWidget):
         for row, key in enumerate(keys):
             label, unit = METRICS[key].label, METRICS[key].unit
             value, step = live[key]
-            for column, text in enumerate((label, format_value(value, unit), str(step))):
+            for column, text in enumerate((label, format_value(value, unit), f"{step:,}")):
                 item = QTableWidgetItem(text)
                 if column:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

@@ -142,7 +142,8 @@ def test_the_image_stays_put_when_the_timings_under_it_wrap_onto_a_second_line(q
     settle(qtbot, panel)
     qtbot.wait(100)
     assert panel.backend_label.heightForWidth(panel.backend_label.width()) > panel.fontMetrics().lineSpacing() * 1.5
-    assert panel.main_view.geometry() == one_line
+    two_lines = panel.main_view.geometry()
+    assert abs(two_lines.top() - one_line.top()) <= 1 and abs(two_lines.height() - one_line.height()) <= 1  # (rounding)
 
 
 def test_pca_basis_moves_z_along_a_principal_direction(qtbot, panel, runs, tmp_path):

@@ -232,10 +232,9 @@ def _export_step_and_part(path: Path) -> tuple[int | None, str | None]:
     try:
         import onnx
 
-        from gan_studio.export.inference import MAX_ONNX_BYTES, check_onnx_start
-        from gan_studio.user_files import read_user_file
+        from gan_studio.export.inference import read_onnx_bytes
 
-        model = onnx.load_model_from_string(read_user_file(path, MAX_ONNX_BYTES, check_onnx_start))
+        model = onnx.load_model_from_string(read_onnx_bytes(path))
     except Exception:  # noqa: BLE001 - refused, unreadable or not ONNX: passed over while choosing
         return None, None
     meta = {p.key: p.value for p in model.metadata_props}

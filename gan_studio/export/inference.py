@@ -147,7 +147,7 @@ class _OnnxPart(abc.ABC):
 
     def __init__(self, path: str | Path, providers: list[str] | None = None, threads: int | None = None):
         self.path = Path(path)
-        data = _read_model_bytes(self.path)
+        data = read_onnx_bytes(self.path)
         self.metadata = ExportMetadata.from_props(_metadata_props(data, self.path), self.path)
         if self.metadata.part not in self.expected_parts:
             raise ExportError(
@@ -326,29 +326,29 @@ class OnnxEncoder(_OnnxPart):
 MAX_ONNX_BYTES = 2**30  # an exported generator is megabytes; reading a 1.5 GB impostor took 14 s and 1.8 GB
 
 
-def _model_field_wire_types() -> dict[int, int]:
-    """ModelProto's field numbers and the protobuf wire type each is written with (0 varint, 2 length)."""
-    varint_types = {onnx.ModelProto.DESCRIPTOR.fields_by_name["ir_version"].type}
-    return {field.number: 0 if field.type in varint_types else 2 for field in onnx.ModelProto.DESCRIPTOR.fields}
+_VARINT = onnx.ModelProto.DESCRIPTOR.fields_by_name["ir_version"].type
+# ModelProto's field numbers and the protobuf wire type each is written with (0 varint, 2 length-delimited)
+MODEL_FIELD_WIRE_TYPES = {f.number: 0 if f.type == _VARINT else 2 for f in onnx.ModelProto.DESCRIPTOR.fields}
 
 
 def check_onnx_start(head: bytes) -> None:
-    """Refuse (RefusedFile) bytes that cannot begin a serialised ONNX model: its first protobuf tag
-    must name one of ModelProto's fields with that field's wire type. An empty head passes (the
-    caller says 'empty')."""
-    tag, shift = 0, 0
-    for position, byte in enumerate(head[:5]):
+    """Refuse (RefusedFile) bytes that cannot begin a serialised ONNX model: its first protobuf tag (a
+    varint of at most 5 bytes) must name one of ModelProto's fields with that field's wire type. An
+    empty head passes (the caller says 'empty')."""
+    if not head:
+        return
+    tag = 0
+    for shift, byte in zip(range(0, 35, 7), head, strict=False):
         tag |= (byte & 0x7F) << shift
-        shift += 7
         if not byte & 0x80:
             break
-        if position == 4:
-            tag = -1
-    if head and _model_field_wire_types().get(tag >> 3, -1) != (tag & 7 if tag >= 0 else -2):
+    else:  # no last byte within five: not a tag
+        tag = -1
+    if tag < 0 or MODEL_FIELD_WIRE_TYPES.get(tag >> 3) != tag & 7:
         raise RefusedFile("not an ONNX model: its first bytes are not those of one")
 
 
-def _read_model_bytes(path: Path) -> bytes:
+def read_onnx_bytes(path: Path) -> bytes:
     """The bytes of an .onnx file: a regular file (a FIFO would block) of at most MAX_ONNX_BYTES."""
     if not path.exists() and not path.is_symlink():
         raise ExportError("no such ONNX file", path)

@@ -475,3 +475,27 @@ def test_the_app_opens_a_run_given_by_its_name(workspace, monkeypatch, capsys):
     assert opened == [workspace / "gan-ring8-second"]
     code = main(["app", "gan-ring8-thrid", "--workspace", str(workspace)])
     assert "did you mean gan-ring8-first?" in one_line_error(capsys, code) and len(opened) == 1
+
+
+def test_the_app_refuses_what_is_not_a_run_before_opening_a_window(workspace, tmp_path, monkeypatch, capsys):
+    """A folder that is not a run opened the window only to show the error in a banner, while a missing run or a
+    file exited 2: each is refused as every command refuses it, and before the display check (without a
+    display, the run's problem is the more useful line)."""
+    import gan_studio.ui.app
+
+    opened = []
+    monkeypatch.setattr(gan_studio.ui.app, "main", lambda run=None: opened.append(run) or 0)
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "damaged").mkdir()
+    (tmp_path / "damaged" / "run.json").write_text("{not json")
+    for target, said in ((tmp_path / "photos", "not a run directory (no run.json)"),
+                         (tmp_path / "damaged", "run.json is not valid JSON"),
+                         (tmp_path / "gone" / "run", "no such run folder")):  # fmt: skip
+        error = one_line_error(capsys, main(["app", str(target)]))
+        assert said in error and str(target) in error, error
+    assert opened == []
+    code = main(["app", str(workspace / "gan-ring8-second")])
+    assert code == 2 and "no display found" in capsys.readouterr().err  # a good run: then the display is checked

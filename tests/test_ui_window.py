@@ -735,13 +735,17 @@ def test_resuming_a_run_without_a_checkpoint_says_it_starts_again_from_step_0(qt
 
 
 def test_a_preferences_file_that_is_a_fifo_does_not_hang_the_app(tmp_path):
-    """A FIFO at ~/.config/gan-studio/settings.ini hung the app at start, with no window, until killed."""
+    """A FIFO at ~/.config/gan-studio/settings.ini hung the app at start, with no window, until killed. The
+    session's stand-in preferences file is removed at exit (one was left in the temporary folder per session)."""
     config = tmp_path / "config"
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
     (config / "gan-studio").mkdir(parents=True)
     os.mkfifo(config / "gan-studio" / "settings.ini")
     code = ("from gan_studio.ui.app import create_app; from gan_studio.ui.main_window import MainWindow; "
             "create_app(); w = MainWindow(); w.save_preferences(); print('window made')")  # fmt: skip
-    env = {**os.environ, "XDG_CONFIG_HOME": str(config), "QT_QPA_PLATFORM": "offscreen"}
+    env = {**os.environ, "XDG_CONFIG_HOME": str(config), "QT_QPA_PLATFORM": "offscreen", "TMPDIR": str(temporary)}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0 and "window made" in result.stdout, result.stderr[-2000:]
     assert "is a FIFO (named pipe), not a file: preferences are neither read nor saved" in result.stderr
+    assert not list(temporary.glob("gan-studio-settings-*")), list(temporary.iterdir())

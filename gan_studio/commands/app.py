@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from gan_studio.commands.arguments import add_workspace_flag, resolve_run
+from gan_studio.errors import RunError
+from gan_studio.store.rundir import RunDir
 
 
 def add_parser(sub) -> None:
@@ -28,12 +31,23 @@ def display_problem() -> str | None:
     return None
 
 
+def checked_run(text: str, workspace: str | None) -> Path:
+    """The run folder `text` names (a name, as every command takes), refused here as every command refuses it:
+    a missing folder, a file, or a folder without a readable run.json is a RunError (exit 2), not a window
+    that opens only to show the error in a banner."""
+    path = resolve_run(text, workspace)
+    if not path.is_dir():
+        raise RunError("no such run folder", path)
+    RunDir(path).read_info()
+    return path
+
+
 def run(args) -> int:
+    run_path = checked_run(args.run, args.workspace) if args.run else None  # before the display: the more useful
     problem = display_problem()
     if problem:
         print(f"gan-studio: {problem}", file=sys.stderr)
         return 2
-    run_path = resolve_run(args.run, args.workspace) if args.run else None  # a name, as every command takes
     try:
         from gan_studio.ui.app import main as app_main
     except ModuleNotFoundError as exc:

@@ -56,7 +56,7 @@ def strip_picture(generated: torch.Tensor, train: torch.Tensor, pixel_idx: np.nd
     return np.concatenate([_header(widths, rows[0].shape[1], c), *rows[:-1]], axis=0)
 
 
-HEADER = ("sample", "nearest training images: pixels", "nearest: classifier features")
+HEADER = ("sample", "nearest training images in pixels", "nearest in classifier features")
 
 
 def _header(widths: list[int], total: int, channels: int) -> np.ndarray:

@@ -6,6 +6,7 @@ private file because the test setup points XDG_CONFIG_HOME at a temporary folder
 
 from __future__ import annotations
 
+import atexit
 import os
 import stat
 import sys
@@ -31,6 +32,7 @@ def settings_path() -> Path:
 
 MAX_SETTINGS_BYTES = 16 * 2**20  # a real preferences file is a few KB
 _unusable: list[str] = []  # why the preferences file cannot be used this session (said once)
+_stand_ins: list[Path] = []  # the temporary file used instead, removed at exit
 
 
 def app_settings() -> QSettings:
@@ -44,8 +46,17 @@ def app_settings() -> QSettings:
     if not _unusable:
         _unusable.append(problem)
         print(f"gan-studio: {path}: {problem}: preferences are neither read nor saved this session", file=sys.stderr)
-    fallback = Path(tempfile.gettempdir()) / f"gan-studio-settings-{os.getpid()}.ini"
-    return QSettings(str(fallback), QSettings.Format.IniFormat)
+    return QSettings(str(_session_settings_file()), QSettings.Format.IniFormat)
+
+
+def _session_settings_file() -> Path:
+    """This session's stand-in for an unusable preferences file: a temporary file, removed when the app exits
+    (one was left in the temporary folder per session)."""
+    path = Path(tempfile.gettempdir()) / f"gan-studio-settings-{os.getpid()}.ini"
+    if path not in _stand_ins:
+        _stand_ins.append(path)
+        atexit.register(path.unlink, missing_ok=True)
+    return path
 
 
 def _unusable_settings_file(path: Path) -> str | None:

@@ -140,7 +140,7 @@ class MetricsPanel(QWidget):
         report_layout.addWidget(self.report_table)
         report_layout.addWidget(self.notes_label)
 
-        self.strip = ImageView("Memorisation check: each sample beside its nearest training images", zooms=False)
+        self.strip = ImageView("Memorisation check: is a sample a copy of a training image?", zooms=False)
         self.strip.setMinimumHeight(220)
 
         layout = QVBoxLayout(self)

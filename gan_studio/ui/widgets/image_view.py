@@ -6,10 +6,12 @@ Used for sample grids: `set_picture(array)` swaps the pixels with `setImage` (no
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QTextOption
+from PySide6.QtGui import QPainter, QTextOption
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from gan_studio.explore.saving import label_rows
@@ -17,6 +19,19 @@ from gan_studio.ui.style import MUTED, PLOT_BACKGROUND
 
 GRID_PADDING = 2  # pixels between and around the tiles of a grid (store/pictures.py)
 ZOOM_STEP = 1.25
+
+
+class PictureItem(pg.ImageItem):
+    """An ImageItem drawn smoothly when shown smaller than its pixels (nearest-neighbour shrinking dropped whole
+    strokes: letters of a header, grid lines, thin details of a sample) and as sharp pixels when enlarged (small
+    samples zoomed in are meant to show their pixels)."""
+
+    def paint(self, painter, *args) -> None:
+        to_screen = painter.deviceTransform()
+        screen_pixels_per_pixel = min(math.hypot(to_screen.m11(), to_screen.m12()),
+                                      math.hypot(to_screen.m21(), to_screen.m22()))  # fmt: skip
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, screen_pixels_per_pixel < 1)
+        super().paint(painter, *args)
 
 
 class ImageView(QWidget):
@@ -30,7 +45,7 @@ class ImageView(QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(PLOT_BACKGROUND)
         self.view = self.graphics.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
-        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image = PictureItem(axisOrder="row-major")
         self.view.addItem(self.image)
         self.view.setMouseEnabled(x=zooms, y=zooms)  # not zooming: the view ignores the wheel, its panel scrolls
         self.placeholder = pg.TextItem("", color=MUTED, anchor=(0.5, 0.5))

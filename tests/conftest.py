@@ -36,6 +36,11 @@ def _private_dirs(tmp_path_factory, monkeypatch):
         # the test's Qt objects caught in reference cycles go now, in the GUI thread: left to the
         # garbage collector, they may be destroyed in a later test's worker thread, which deadlocks Qt
         gc.collect()
+        # and the windows pytest-qt closed with deleteLater go now too: outside an event loop they stayed,
+        # and each window alive made every later window slower to build and style (a suite twice as long)
+        from PySide6.QtCore import QCoreApplication, QEvent
+
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,9 @@ def torchrun(tmp_path, *train_args, steps=12, name="run", resume=False, check=Tr
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
            "-m", "gan_studio.cli", "train", *where, "--steps", str(steps), "--log-every", "4",
            "--checkpoint-every", "8", "--sample-every", "0", "--device", "cpu", "--quiet"]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1"}
+    temporary = tmp_path / "tmp"  # torchrun leaves a torchelastic_* log folder in the temporary folder per job
+    temporary.mkdir(exist_ok=True)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1", "TMPDIR": str(temporary)}
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240)
     assert result.returncode == 0 or not check, result.stderr[-3000:]
     return RunDir(out), result

@@ -552,14 +552,15 @@ def test_screenshots(qtbot, runs, tmp_path):
     conditional image model) and $GAN_STUDIO_SCREENSHOT_POINTS_RUN (a 2D model); else tiny runs to tmp."""
     from PySide6.QtWidgets import QApplication
 
-    from gan_studio.ui.style import apply_style
+    from gan_studio.ui.style import STYLED, apply_style
 
     out = Path(os.environ.get("GAN_STUDIO_SCREENSHOTS") or tmp_path)
     out.mkdir(parents=True, exist_ok=True)
     image_run = Path(os.environ.get("GAN_STUDIO_SCREENSHOT_RUN") or runs["cdcgan"])
     points_run = Path(os.environ.get("GAN_STUDIO_SCREENSHOT_POINTS_RUN") or runs["cvae-moons"])
     app = QApplication.instance()
-    saved = (app.style().name(), app.palette(), app.styleSheet())
+    saved = (app.style().name(), app.palette(), app.styleSheet(), app.property(STYLED))
+    app.setProperty(STYLED, False)
     apply_style(app)  # the app's look, restored below
     try:
         shots = take_screenshots(qtbot, out, image_run, points_run)
@@ -567,6 +568,7 @@ def test_screenshots(qtbot, runs, tmp_path):
         app.setStyle(saved[0])
         app.setPalette(saved[1])
         app.setStyleSheet(saved[2])
+        app.setProperty(STYLED, saved[3])
     assert len(shots) >= 5 and all(path.stat().st_size > 5000 for path in shots)
 
 

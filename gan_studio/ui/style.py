@@ -176,8 +176,15 @@ def dark_palette() -> QPalette:
     return palette
 
 
+STYLED = "gan_studio_styled"  # the app property apply_style sets
+
+
 def apply_style(app: QApplication) -> None:
-    """Fusion + dark palette + style sheet for the widgets, matching colours for pyqtgraph."""
+    """Fusion + dark palette + style sheet for the widgets, matching colours for pyqtgraph. Once per app: each
+    of these re-styles every widget there is, so styling an app again cost seconds per window alive."""
+    if app.property(STYLED) is True:
+        return
+    app.setProperty(STYLED, True)
     app.setStyle("Fusion")
     app.setPalette(dark_palette())
     font = QFont(app.font())

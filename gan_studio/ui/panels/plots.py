@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSlider,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -39,6 +38,7 @@ from gan_studio.state.series import X_AXES, Series
 from gan_studio.ui.panels import RunSubscription
 from gan_studio.ui.style import PLOT_BACKGROUND, PLOT_FOREGROUND, metric_colour
 from gan_studio.ui.widgets.log_axis import LogFriendlyAxis
+from gan_studio.ui.widgets.page_stack import PageStack
 
 REDRAW_MS = 40
 HPARAM_COLOUR = "#c8a2ff"
@@ -164,7 +164,7 @@ class PlotsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
-        self.stack = QStackedWidget()
+        self.stack = PageStack()
         self.stack.addWidget(self.empty_label)
         self.stack.addWidget(self.scroll)
         layout.addWidget(self.stack, 1)

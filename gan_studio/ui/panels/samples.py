@@ -32,8 +32,10 @@ from gan_studio.ui.panels import RunSubscription
 from gan_studio.ui.widgets.class_legend import class_legend
 from gan_studio.ui.widgets.flow_row import flow_row
 from gan_studio.ui.widgets.image_view import ImageView
+from gan_studio.ui.widgets.label_beside import LabelBeside
 
 GENERATED_CAPTION = "Generated (fixed noise)"
+TIMELINE_SLIDER_MIN = 80  # the timeline slider shrinks to this, no further (below it the position takes its own line)
 
 
 class SamplesPanel(QWidget):
@@ -80,6 +82,7 @@ class SamplesPanel(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setObjectName("timeline")
         self.slider.setToolTip("Scrub through every grid the run saved")
+        self.slider.setMinimumWidth(TIMELINE_SLIDER_MIN)
         self.slider.setRange(0, 0)
         self.slider.valueChanged.connect(self._on_slider)
         self.follow_check = QCheckBox("follow latest")
@@ -89,16 +92,18 @@ class SamplesPanel(QWidget):
         self.position_label = QLabel("no grids yet")
         self.position_label.setMinimumWidth(60)
 
-        timeline = QHBoxLayout()  # the position's text grows with the run: the slider gives way, nothing jumps
-        timeline.addWidget(self.position_label)
-        timeline.addWidget(self.slider, 1)
-        timeline.addWidget(self.follow_check)
+        scrubbing = QWidget()  # the position's text grows with the run: the slider gives way, nothing jumps
+        scrubbing_row = QHBoxLayout(scrubbing)
+        scrubbing_row.setContentsMargins(0, 0, 0, 0)
+        scrubbing_row.addWidget(self.slider, 1)
+        scrubbing_row.addWidget(self.follow_check)
+        self.timeline = LabelBeside(self.position_label, scrubbing)  # on two lines in a narrow pane
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(flow_row(self.zoom_out_button, self.zoom_in_button, self.fit_button, self.save_button))
         layout.addWidget(splitter, 1)
-        layout.addLayout(timeline)
+        layout.addWidget(self.timeline)
         self.set_run(None)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
@@ -214,6 +219,7 @@ class SamplesPanel(QWidget):
             return
         index = self.slider.value()
         self.position_label.setText(f"step {self.current[0]:,}  ·  grid {index + 1} of {len(self.steps)}")
+        self.timeline.rearrange()  # the position, longer now, may need a line of its own
 
     def _on_slider(self, index: int) -> None:
         self.show_index(index)

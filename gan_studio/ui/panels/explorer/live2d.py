@@ -39,6 +39,7 @@ from gan_studio.ui.widgets.class_legend import class_legend
 HEATMAP_COLOURS = pg.ColorMap([0.0, 0.5, 1.0], [(40, 96, 190), (30, 32, 38), (200, 60, 60)])
 GENERATED_COLOUR = CLASS_COLOURS[0]
 PLAY_MS = 40  # playback timer
+FRAME_SLIDER_MIN = 60  # the frames slider shrinks to this beside the speed and Layers, no further
 LAYER_TIPS = {
     "D(x)": "the discriminator's belief that a point is real: blue says generated, red says real",
     "D = ½": "where D cannot tell real from generated (dashed): at the end of training it covers the data",
@@ -125,19 +126,19 @@ class Live2DTab(ExplorerTab):
         self.forward_button.clicked.connect(lambda: self.step_by(1))
         self.play_button.clicked.connect(self.toggle_play)
         self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setMinimumWidth(FRAME_SLIDER_MIN)  # gives way to the speed and the layers, not to nothing
         self.slider.setRange(0, 0)
         self.slider.valueChanged.connect(self._on_slider)
         self.speed_combo = QComboBox()
         self.speed_combo.addItems(list(SPEEDS))
         self.speed_combo.setToolTip("slow motion draws in-between frames")
-        playback = QHBoxLayout()
+        playback = QHBoxLayout()  # two short rows: the column stays narrow enough for a 1024 px wide screen
         for widget in (self.live_check, self.back_button, self.play_button, self.forward_button):
             playback.addWidget(widget)
         playback.addStretch(1)
-        playback.addWidget(self.layers_button)
         timeline = QHBoxLayout()
-        timeline.addWidget(self.slider, 1)
-        timeline.addWidget(self.speed_combo)
+        for widget, stretch in ((self.slider, 1), (self.speed_combo, 0), (self.layers_button, 0)):
+            timeline.addWidget(widget, stretch)
         self.timer = QTimer(self)
         self.timer.setInterval(PLAY_MS)
         self.timer.timeout.connect(self._advance)

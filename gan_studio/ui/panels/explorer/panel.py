@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSplitter,
-    QStackedWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -55,9 +54,10 @@ from gan_studio.ui.panels.explorer.interpolate import InterpolateTab
 from gan_studio.ui.panels.explorer.latent import LatentTab
 from gan_studio.ui.panels.explorer.live2d import Live2DTab
 from gan_studio.ui.widgets.message_label import MessageLabel
+from gan_studio.ui.widgets.page_stack import PageStack
 
 NO_MODEL = "No model open: choose a run, or open a run folder or an .onnx file."
-TAB_MIN_WIDTH = 240  # narrower than its controls, a tab scrolls sideways instead of widening the window
+TAB_MIN_WIDTH = 220  # narrower than its controls, a tab scrolls sideways instead of widening the window
 TAB_BAR_MARGIN = 16  # the tab widget's frame around its bar
 NEIGHBOUR_DELAY_MS = 120  # the neighbour grid waits for a pause in dragging
 
@@ -189,7 +189,7 @@ class ExplorerPanel(QWidget):
         images_layout.addWidget(self.neighbours_label)
         images_layout.addWidget(self.neighbours_view, 2)
         self.live_tab = Live2DTab(self)  # models of 2D points: the plane, GAN Lab style
-        self.image_stack = QStackedWidget()
+        self.image_stack = PageStack()
         self.image_stack.addWidget(images)
         self.image_stack.addWidget(self.live_tab)
         left = QWidget()

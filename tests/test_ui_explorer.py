@@ -72,6 +72,12 @@ def open_and_wait(qtbot, panel, path, backend=None):
     return panel.source
 
 
+def same_picture(shown: np.ndarray, expected: np.ndarray) -> bool:
+    """The picture drawn for z is the backend's output for z, to within float rounding: the view's batch and
+    thread count may differ from a call here (oneDNN picks kernels by both), a level or two of 255 apart."""
+    return shown.shape == expected.shape and int(np.abs(shown.astype(int) - expected.astype(int)).max()) <= 2
+
+
 def expected_picture(panel, z, y=None) -> np.ndarray:
     """What the main image must show for z (and y): the backend's output, converted to pixels."""
     out = panel.source.backend.generate(np.asarray(z, np.float32)[None], None if y is None else y[None])
@@ -95,7 +101,7 @@ def test_slider_changes_the_image_and_sliders_reset(qtbot, panel, runs):
         panel.latent_tab.sliders.slider(3).setValue(300)  # z4 = +3
     assert panel.z[3] == pytest.approx(3.0)
     assert not np.array_equal(panel.main_view.picture, before)
-    assert np.array_equal(panel.main_view.picture, expected_picture(panel, panel.z))
+    assert same_picture(panel.main_view.picture, expected_picture(panel, panel.z))
     assert "torch (cpu)" in panel.backend_label.text() and "ms" in panel.backend_label.text()
     with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
         panel.latent_tab.sliders.rows[3].reset.click()
@@ -189,7 +195,7 @@ def test_class_change_mixing_and_class_seed_grid(qtbot, panel, runs):
     assert panel.y.argmax() == source.class_names.index("star")
     assert panel.condition_tab.weights_scroll.isHidden()  # one class: the room goes to the grid
     assert not np.array_equal(panel.main_view.picture, circle)
-    assert np.array_equal(panel.main_view.picture, expected_picture(panel, panel.z, panel.y))
+    assert same_picture(panel.main_view.picture, expected_picture(panel, panel.z, panel.y))
     with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
         panel.condition_tab.set_weights([0.5, 0, 0, 0.5, 0, 0])
     assert np.allclose(panel.y, [0.5, 0, 0, 0.5, 0, 0])
@@ -304,7 +310,7 @@ def test_vector_arithmetic(qtbot, panel, runs):
     pool = tab.pool_z
     expected = pool[[0, 1]].mean(0) - pool[2] + pool[[3, 4, 5]].mean(0)
     assert np.allclose(tab.result_z, expected, atol=1e-6)
-    assert np.array_equal(tab.result_view.picture[2:34, 2:34], expected_picture(panel, expected))  # inside padding
+    assert same_picture(tab.result_view.picture[2:34, 2:34], expected_picture(panel, expected))  # inside padding
     assert tab.use_button.isEnabled()
     with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
         tab.use_result()
@@ -362,7 +368,7 @@ def test_stale_slider_requests_are_dropped(qtbot, panel, runs):
     for tick in range(-300, 300, 3):  # 200 events faster than the renderer can follow
         slider.setValue(tick)
     assert panel.renderer.wait_idle(10)
-    qtbot.waitUntil(lambda: np.array_equal(panel.main_view.picture, expected_picture(panel, panel.z)),
+    qtbot.waitUntil(lambda: same_picture(panel.main_view.picture, expected_picture(panel, panel.z)),
                     timeout=WAIT_MS)  # fmt: skip
     rendered = stats["rendered"] - rendered_before
     assert panel.z[0] == pytest.approx(2.97)

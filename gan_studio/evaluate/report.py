@@ -62,6 +62,7 @@ DEFAULT_IMAGE_SAMPLES = 2000  # generated images per evaluation (the size of MNI
 LIKELIHOOD_SAMPLES = 500  # test samples for the VAE ELBO / IWAE estimates
 POINT_KNN = 5  # neighbours of the k-NN label classifier on 2D points
 MIN_COMPARED = 50  # samples each set needs before distances between sets mean something
+WEAK_CLASSIFIER_MARGIN = 0.5  # an evaluation classifier below chance + this share of the way to 100 % is weak
 FEW_FOR_FRECHET = 500  # fewer held-out images: Frechet distances in the classifier's features do not rank runs
 PRECISION_RECALL_MAX = 20_000  # samples of each set that precision and recall compare (all, up to this)
 
@@ -299,6 +300,18 @@ def _knn_accuracy(points, wanted, train_x, train_y, max_train: int = 20_000) -> 
     return float((predicted == wanted).mean())
 
 
+def _note_a_weak_classifier(report, accuracy: float, classes: int) -> None:
+    """The features are a classifier's, trained on the data's classes; one that barely tells them apart (a photo
+    folder's sub-folders by year: 32 % on 5) gives features that say little about the images (review s13V)."""
+    chance = 1 / classes
+    if accuracy < chance + WEAK_CLASSIFIER_MARGIN * (1 - chance):
+        report["notes"].append(
+            f"the evaluation classifier tells the data's {classes} classes apart on only {100 * accuracy:.0f} % of "
+            f"held-out images (chance: {100 * chance:.0f} %): distances in its features (Frechet, KID, precision, "
+            "recall) say little here; the pixel-space rows and the pictures are the steadier guide"
+        )
+
+
 def _precision_recall_rows(report, gen, real, noise, test, neighbours, space: str, seed: int, generated: int) -> None:
     """Precision and recall rows; sets above PRECISION_RECALL_MAX are sampled down to it (k-NN is O(n²)).
 
@@ -321,6 +334,12 @@ def _precision_recall_rows(report, gen, real, noise, test, neighbours, space: st
                        values[2][0], "higher", "%"))  # fmt: skip
     rows.append(metric("recall", f"recall, k={neighbours} {space}", values[0][1], values[1][1], values[2][1],
                        "higher", "%"))  # fmt: skip
+    if values[2][0] >= values[1][0]:  # noise inside the real manifold as often as real data: precision means nothing
+        report["notes"].append(
+            f"uniform noise scores a precision of {100 * values[2][0]:.0f} %, as high as real images' "
+            f"{100 * values[1][0]:.0f} %: in these features precision cannot tell noise from data (the real images' "
+            "neighbourhoods are wide); judge by recall and the distances"
+        )
 
 
 # --- stacked MNIST ---------------------------------------------------------------------------------
@@ -361,6 +380,7 @@ def _evaluate_images(report, loaded: LoadedRun, reference: ReferenceData, sample
         stage(f"preparing the {reference.name} classifier")
         classifier = get_classifier(reference, cache_dir=cache_dir, device=device, progress=stage, cancel=stage.cancel)
         report["classifier"] = classifier.describe()
+        _note_a_weak_classifier(report, classifier.test_accuracy, reference.num_classes)
     else:
         classifier = PixelFeatures()
         report["notes"].append("the dataset has no class labels, so no classifier: distances use 8x8 pooled pixels")

@@ -4,6 +4,7 @@ bad files listed or skipped, parallel decoding equal to serial, cancel, zip arch
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -622,3 +623,30 @@ def test_pictures_in_formats_not_read_are_counted_and_named(tmp_path, capsys):
     assert cli_main(["data", "prepare", str(scans), "--image-size", "8", "--quiet"]) == 0
     assert "2 .tif and 1 .gif files in formats not read" in capsys.readouterr().out
     assert load_dataset(str(scans), image_size=8).describe()["formats_not_read"] == {".tif": 2, ".gif": 1}
+
+
+def test_training_says_what_the_data_left_out_as_the_app_does(tmp_path, capsys):
+    """`gan-studio train --skip-bad-files true` left 3 files out, and TIFF scans beside the photos were not read,
+    without a word on the command line; the app said the first in its status bar (review s13V). Both say both,
+    from one function of the run's data descriptor."""
+    from gan_studio.data.left_out import left_out_lines
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(12):
+        write_image(photos / f"p{i}.png", seed=i)
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    for i in range(2):
+        Image.fromarray(np.zeros((9, 9, 3), np.uint8)).save(photos / f"scan{i}.tif")
+    run = tmp_path / "run"
+    args = ["train", "gan", "--data", str(photos), "--image-size", "8", "--skip-bad-files", "true", "--steps", "1",
+            "--batch-size", "4", "--g-hidden", "8", "--d-hidden", "8", "--sample-every", "0", "--checkpoint-every",
+            "0", "--out", str(run), "--quiet"]  # fmt: skip
+    assert cli_main(args) == 0
+    err = capsys.readouterr().err
+    assert "gan-studio: note: 1 bad file left out (broken.jpg): run.json lists them" in err, err
+    assert "gan-studio: note: 2 .tif files in formats not read: convert them to PNG or JPEG" in err, err
+    dataset = json.loads((run / "run.json").read_text())["dataset"]
+    assert left_out_lines(dataset) == [line.removeprefix("gan-studio: note: ") for line in err.splitlines()
+                                       if line.startswith("gan-studio: note: ")]  # fmt: skip
+    assert left_out_lines({"skipped_files": "3", "formats_not_read": []}) == []  # a damaged descriptor: nothing

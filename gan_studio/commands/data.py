@@ -13,7 +13,8 @@ import time
 from gan_studio.commands.arguments import switch_value
 from gan_studio.config import coerce, field_specs
 from gan_studio.data.budgets import human_bytes
-from gan_studio.data.prepare import WAITING, formats_not_read
+from gan_studio.data.left_out import formats_not_read
+from gan_studio.data.prepare import WAITING
 from gan_studio.errors import ConfigError, printable
 
 CHANNEL_NAMES = {1: "grey", 3: "RGB"}

@@ -17,6 +17,7 @@ from pathlib import Path
 from gan_studio.commands.arguments import resolve_run, switch_value
 from gan_studio.commands.data import ProgressLine, StatusLine, duration
 from gan_studio.config import field_specs
+from gan_studio.data.left_out import left_out_lines
 from gan_studio.engine.distributed import launch_rank, shutdown
 from gan_studio.engine.settings import TrainConfig, all_field_specs, configs_from_values, read_recipe
 from gan_studio.engine.threads import leave_a_core_free
@@ -265,6 +266,8 @@ def _show(event, bar: ProgressBar, trainer: Trainer) -> None:
         bar.update(event)
     elif isinstance(event, Started) and trainer.dist.is_main:
         print(f"run: {trainer.run.path}", file=sys.stderr)
+        for line in left_out_lines(trainer.dataset.describe()):  # as the app says it (review s13V)
+            print(f"gan-studio: note: {line}", file=sys.stderr)
     elif isinstance(event, Advice) and trainer.dist.is_main:
         bar.close()
         what_to_do = event.action[:1].upper() + event.action[1:]  # a sentence of its own, after the finding's

@@ -33,6 +33,7 @@ from gan_studio.data.budgets import decode_workers, rows_per_chunk
 from gan_studio.data.cache import PreparationCancelled
 from gan_studio.data.decode import DECODER_VERSION, ChunkResult, ChunkTask, decode_chunk, write_at
 from gan_studio.data.imagefiles import IMAGE_EXTENSIONS, ImageListing, close_archives
+from gan_studio.data.left_out import formats_not_read
 from gan_studio.errors import DataError, shorten
 
 ProgressCallback = Callable[[int, int], None]
@@ -91,15 +92,6 @@ def no_images_error(path: Path | str, other_formats: dict[str, int] | None = Non
     extensions = ", ".join(sorted(IMAGE_EXTENSIONS))
     others = f"; {formats_not_read(other_formats)}" if other_formats else ""
     return DataError(f"no images found (expected {extensions} files, or one sub-folder per class){others}", path)
-
-
-def formats_not_read(other_formats: dict[str, int]) -> str:
-    """'12 .tif and 3 .gif files in formats not read: convert them to PNG or JPEG to use them'."""
-    counts = " and ".join(f"{n:,} {suffix}" for suffix, n in sorted(other_formats.items(), key=lambda kv: -kv[1]))
-    return (
-        f"{counts} file{'s' if sum(other_formats.values()) > 1 else ''} in formats not read: convert them to PNG "
-        "or JPEG to use them"
-    )
 
 
 def bad_files_error(listing_path: Path | str, skipped: list[dict], skipped_count: int, total: int) -> DataError:

@@ -17,6 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from gan_studio.data.left_out import left_out_lines
 from gan_studio.engine.controls import Controls
 from gan_studio.engine.trainer import Trainer, check_live_change
 from gan_studio.errors import GanStudioError
@@ -311,7 +312,8 @@ class RunSession(QObject):
 
     def _announce(self, event: Event) -> None:
         if isinstance(event, Started) and self.run is not None:
-            self._say_skipped_files(self.run.info.get("dataset"))
+            for line in left_out_lines(self.run.info.get("dataset")):  # bad files skipped, formats not read
+                self._say("info", line)
         elif isinstance(event, Finished):
             self._say("info", f"training {event.status} at step {event.step}")
         elif isinstance(event, Diverged):
@@ -323,17 +325,6 @@ class RunSession(QObject):
             self._say("info", f"advice at step {event.step}: {headline} (details under Run controls → Health)")
         elif isinstance(event, HParamChanged):
             self._say("info", f"{event.name}: {event.old:g} -> {event.new:g} from step {event.step}")
-
-    def _say_skipped_files(self, dataset) -> None:
-        """With "skip bad files" on, which files the run left out (run.json lists them all)."""
-        if not isinstance(dataset, dict) or not isinstance(dataset.get("skipped_files"), int):
-            return
-        count, skipped = dataset["skipped_files"], dataset.get("skipped") or []
-        names = [str(s.get("name", "?"))[:80] for s in skipped[:3] if isinstance(s, dict)]
-        more = f" and {count - len(names):,} more" if count > len(names) else ""
-        if count:
-            self._say("info", f"{count:,} bad file{'s' if count > 1 else ''} left out ({', '.join(names)}{more}): "
-                              "run.json lists them")  # fmt: skip
 
     def _on_worker_error(self, message: str) -> None:
         if self._data_cancel is not None and self._data_cancel.is_set() and "cancelled" in message:

@@ -1,0 +1,35 @@
+"""What a run's data left out, said in one line each: bad files skipped, pictures in formats not read.
+
+Read from the dataset descriptor run.json records (`Dataset.describe()`), so the command line and the
+app say the same thing at the start of a run; `gan-studio data prepare` says the same of a folder.
+"""
+
+from __future__ import annotations
+
+NAMES_SHOWN = 3  # bad files named before "and N more"
+
+
+def formats_not_read(other_formats: dict[str, int]) -> str:
+    """'12 .tif and 3 .gif files in formats not read: convert them to PNG or JPEG to use them'."""
+    counts = " and ".join(f"{n:,} {suffix}" for suffix, n in sorted(other_formats.items(), key=lambda kv: -kv[1]))
+    return (
+        f"{counts} file{'s' if sum(other_formats.values()) > 1 else ''} in formats not read: convert them to PNG "
+        "or JPEG to use them"
+    )
+
+
+def left_out_lines(dataset: object) -> list[str]:
+    """One line per thing the data left out (nothing for a descriptor without any, or one that is not a dict)."""
+    if not isinstance(dataset, dict):
+        return []
+    lines = []
+    count, skipped = dataset.get("skipped_files"), dataset.get("skipped") or []
+    if isinstance(count, int) and count > 0:
+        names = [str(s.get("name", "?"))[:80] for s in skipped[:NAMES_SHOWN] if isinstance(s, dict)]
+        more = f" and {count - len(names):,} more" if count > len(names) else ""
+        lines.append(f"{count:,} bad file{'s' if count > 1 else ''} left out ({', '.join(names)}{more}): run.json "
+                     "lists them")  # fmt: skip
+    others = dataset.get("formats_not_read")
+    if isinstance(others, dict) and others and all(isinstance(n, int) for n in others.values()):
+        lines.append(formats_not_read(others))
+    return lines

@@ -749,3 +749,22 @@ def test_a_preferences_file_that_is_a_fifo_does_not_hang_the_app(tmp_path):
     assert result.returncode == 0 and "window made" in result.stdout, result.stderr[-2000:]
     assert "is a FIFO (named pipe), not a file: preferences are neither read nor saved" in result.stderr
     assert not list(temporary.glob("gan-studio-settings-*")), list(temporary.iterdir())
+
+
+def test_starting_a_new_run_clears_the_run_on_view_at_once(qtbot, window, tmp_path):
+    """While a new run prepared its data, the window still showed the last run: its curves, grid, advice and its
+    name in the status bar beside "Loading data and building the model…"; a start that then failed left the old
+    run under the red banner (review s13V). The old run goes when Start is pressed."""
+    from tiny_runs import trained_run_path
+
+    old = trained_run_path(tmp_path / "old", "gan", "ring8", steps=4)
+    win = window
+    assert win.open_run(old) and win.samples.run_name == "old"
+    junk = tmp_path / "junk"  # a folder with no images: a start that fails while loading the data
+    junk.mkdir()
+    (junk / "notes.txt").write_text("not a picture")
+    set_up_tiny_gan(win, steps=4, data=str(junk))
+    win.start_training()
+    assert win.session.run is None and win.samples.run_name == "" and "old" not in win.windowTitle()
+    qtbot.waitUntil(lambda: win.session.state == "idle", timeout=WAIT_MS)
+    assert win.banner.level == "error" and win.session.run is None

@@ -51,7 +51,16 @@ class ExportError(GanStudioError):
 def printable(text: str) -> str:
     """`text` safe for one terminal line: control characters (a newline or an escape sequence in a file or
     class name) shown as escapes, so they neither break the line nor act on the terminal."""
-    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+    return "".join(c if c.isprintable() else _escaped(c) for c in text)
+
+
+def _escaped(character: str) -> str:
+    """A character a terminal line cannot show as it is: a byte of a file name that is not UTF-8 (Python keeps it as
+    a surrogate, U+DC80-U+DCFF) as that byte, `\\xe9` (it showed as `\\udce9`, found in no file manager); others as
+    Python escapes them."""
+    if "\udc80" <= character <= "\udcff":
+        return f"\\x{ord(character) - 0xDC00:02x}"
+    return ascii(character)[1:-1]
 
 
 def shorten(text: object, limit: int = 120) -> str:

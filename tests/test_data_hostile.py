@@ -461,3 +461,18 @@ def test_fuzz_toml_nesting_and_sizes(tmp_path_factory, depth, opener, long):
         assert isinstance(result, ConfigError)
     else:
         assert result["x"] == 1
+
+
+def test_a_file_name_that_is_not_utf8_is_printed_as_its_bytes(tmp_path, capsys):
+    """`Caf\\xe9_Lyon.jpg` (Latin-1, from an old camera or a Windows share) was printed as `Caf\\udce9_Lyon.jpg`,
+    Python's stand-in, which no file manager shows (review s13V): the byte is shown as `\\xe9`."""
+    folder = tmp_path / "photos"
+    (folder / "cats").mkdir(parents=True)
+    from PIL import Image
+
+    Image.new("RGB", (8, 8)).save(folder / "cats" / "a.png")
+    with open(os.fsencode(folder) + b"/Caf\xe9_Lyon.jpg", "wb") as stray:  # beside the class folders: refused
+        stray.write(b"\xff\xd8\xff")
+    code, err = run_cli(["data", "prepare", str(folder), "--image-size", "8", "--quiet"], capsys)
+    line = one_line_error(code, err)
+    assert "Caf\\xe9_Lyon.jpg" in line and "udce9" not in line, line

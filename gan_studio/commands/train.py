@@ -22,7 +22,7 @@ from gan_studio.engine.distributed import launch_rank, shutdown
 from gan_studio.engine.settings import TrainConfig, all_field_specs, configs_from_values, read_recipe
 from gan_studio.engine.threads import leave_a_core_free
 from gan_studio.engine.trainer import Trainer
-from gan_studio.errors import ConfigError, GanStudioError, NothingToTrain
+from gan_studio.errors import ConfigError, GanStudioError, NothingToTrain, printable
 from gan_studio.evaluate.callbacks import default_callbacks
 from gan_studio.events import Advice, Diverged, Failed, Finished, Metrics, Started
 from gan_studio.metric_names import METRICS, metrics_where
@@ -267,7 +267,7 @@ def _show(event, bar: ProgressBar, trainer: Trainer) -> None:
     elif isinstance(event, Started) and trainer.dist.is_main:
         print(f"run: {trainer.run.path}", file=sys.stderr)
         for line in left_out_lines(trainer.dataset.describe()):  # as the app says it (review s13V)
-            print(f"gan-studio: note: {line}", file=sys.stderr)
+            print(printable(f"gan-studio: note: {line}"), file=sys.stderr)
     elif isinstance(event, Advice) and trainer.dist.is_main:
         bar.close()
         what_to_do = event.action[:1].upper() + event.action[1:]  # a sentence of its own, after the finding's

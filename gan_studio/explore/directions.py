@@ -65,7 +65,7 @@ class SliderBasis:
 
 
 def axes_basis(latent_dim: int) -> SliderBasis:
-    return SliderBasis("axes", "latent dimensions", np.eye(latent_dim, dtype=np.float32),
+    return SliderBasis("axes", "each slider is one coordinate of z, drawn from N(0, 1)", np.eye(latent_dim, dtype=np.float32),
                        [f"z{i + 1}" for i in range(latent_dim)])  # fmt: skip
 
 

@@ -31,6 +31,10 @@ from gan_studio.ui.widgets.compact_combo import CompactComboBox
 from gan_studio.ui.widgets.flow_row import flow_row, labelled, seed_spin_box
 
 BASES = {"axes": "Latent dimensions", "pca": "Principal directions (GANSpace)", "kl": "VAE dimensions by KL"}
+COMPUTING = {
+    "pca": "computing: generating samples and their principal directions…",
+    "kl": "computing: encoding the run's data (read, or prepared again if it changed, first)…",
+}
 PCA_SAMPLES = 512  # sampled z for the principal directions
 KL_SAMPLES = 1000  # data samples averaged for the KL per dimension
 
@@ -128,7 +132,7 @@ class LatentTab(ExplorerTab):
         if kind == "axes":
             self._set_basis(directions.axes_basis(source.latent_dim))
             return
-        self.basis_title.setText("computing…")
+        self.basis_title.setText(COMPUTING[kind])  # what takes the time: a wait of 20 s said only "computing…"
         if kind == "pca":
             backend, y = source.backend, None if self.panel.y is None else self.panel.y.copy()
             samples = self.pca_samples

@@ -610,23 +610,39 @@ def test_the_progress_line_says_when_it_waits_and_rates_from_the_first_images_on
 
 
 def test_pictures_in_formats_not_read_are_counted_and_named(tmp_path, capsys):
-    """A folder of .tif scans said only "no images found"; .gif files beside PNGs were dropped unsaid."""
-    scans = tmp_path / "scans"
-    scans.mkdir()
+    """A folder of .heic photos said only "no images found"; .psd files beside PNGs were dropped unsaid."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
     for i in range(2):
-        Image.fromarray(np.zeros((9, 9, 3), np.uint8)).save(scans / f"s{i}.tif")
-    with pytest.raises(DataError, match=r"no images found .*; 2 \.tif files in formats not read: convert them to PNG"):
-        load_dataset(str(scans), image_size=8)
+        (photos / f"IMG_{i}.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic")
+    with pytest.raises(DataError, match=r"no images found .*; 2 \.heic files in formats not read: convert them to PNG"):
+        load_dataset(str(photos), image_size=8)
     for i in range(3):
-        write_image(scans / f"p{i}.png", seed=i)
-    Image.fromarray(np.zeros((9, 9), np.uint8)).save(scans / "anim.gif")
-    assert cli_main(["data", "prepare", str(scans), "--image-size", "8", "--quiet"]) == 0
-    assert "2 .tif and 1 .gif files in formats not read" in capsys.readouterr().out
-    assert load_dataset(str(scans), image_size=8).describe()["formats_not_read"] == {".tif": 2, ".gif": 1}
+        write_image(photos / f"p{i}.png", seed=i)
+    (photos / "layers.psd").write_bytes(b"8BPS")
+    assert cli_main(["data", "prepare", str(photos), "--image-size", "8", "--quiet"]) == 0
+    assert "2 .heic and 1 .psd files in formats not read" in capsys.readouterr().out
+    assert load_dataset(str(photos), image_size=8).describe()["formats_not_read"] == {".heic": 2, ".psd": 1}
+
+
+def test_tiff_scans_and_gifs_are_read_as_images(tmp_path):
+    """Photographers keep TIFF scans (8 or 16 bits) and GIFs beside their JPEGs: they were counted as "formats
+    not read" (review s13V). They are read: a GIF's first frame, 16-bit values scaled to 8 bits."""
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    Image.new("RGB", (12, 12), (200, 40, 10)).save(folder / "colour.tif")
+    Image.fromarray(np.full((12, 12), 65535 // 2, np.uint16)).save(folder / "grey16.tiff")
+    frames = [Image.new("P", (12, 12), colour) for colour in (3, 200)]
+    frames[0].save(folder / "anim.gif", save_all=True, append_images=frames[1:])
+    dataset = load_dataset(str(folder), image_size=8)
+    assert len(dataset) == 3 and "formats_not_read" not in dataset.describe()
+    pixels = {name: dataset.pixels[i] for i, name in enumerate(sorted(["anim.gif", "colour.tif", "grey16.tiff"]))}
+    assert abs(int(pixels["colour.tif"][0].mean()) - 200) <= 2 and abs(int(pixels["colour.tif"][2].mean()) - 10) <= 2
+    assert abs(int(pixels["grey16.tiff"].mean()) - 127) <= 2  # 16 bits scaled, not clipped to white
 
 
 def test_training_says_what_the_data_left_out_as_the_app_does(tmp_path, capsys):
-    """`gan-studio train --skip-bad-files true` left 3 files out, and TIFF scans beside the photos were not read,
+    """`gan-studio train --skip-bad-files true` left 3 files out, and HEIC photos beside the others were not read,
     without a word on the command line; the app said the first in its status bar (review s13V). Both say both,
     from one function of the run's data descriptor."""
     from gan_studio.data.left_out import left_out_lines
@@ -637,7 +653,7 @@ def test_training_says_what_the_data_left_out_as_the_app_does(tmp_path, capsys):
         write_image(photos / f"p{i}.png", seed=i)
     (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
     for i in range(2):
-        Image.fromarray(np.zeros((9, 9, 3), np.uint8)).save(photos / f"scan{i}.tif")
+        (photos / f"IMG_{i}.heic").write_bytes(b"\x00\x00\x00\x18ftypheic")
     run = tmp_path / "run"
     args = ["train", "gan", "--data", str(photos), "--image-size", "8", "--skip-bad-files", "true", "--steps", "1",
             "--batch-size", "4", "--g-hidden", "8", "--d-hidden", "8", "--sample-every", "0", "--checkpoint-every",
@@ -645,7 +661,7 @@ def test_training_says_what_the_data_left_out_as_the_app_does(tmp_path, capsys):
     assert cli_main(args) == 0
     err = capsys.readouterr().err
     assert "gan-studio: note: 1 bad file left out (broken.jpg): run.json lists them" in err, err
-    assert "gan-studio: note: 2 .tif files in formats not read: convert them to PNG or JPEG" in err, err
+    assert "gan-studio: note: 2 .heic files in formats not read: convert them to PNG or JPEG" in err, err
     dataset = json.loads((run / "run.json").read_text())["dataset"]
     assert left_out_lines(dataset) == [line.removeprefix("gan-studio: note: ") for line in err.splitlines()
                                        if line.startswith("gan-studio: note: ")]  # fmt: skip

@@ -101,7 +101,7 @@ class Dataset:
     skipped_count: int = 0
     prepared_file: str = ""  # the cache file the pixels are mapped from ("" when in RAM)
     check: object = None  # cache.BlockCheck of a prepared file: blocks are checked before first use
-    other_formats: dict = field(default_factory=dict)  # ".tif" -> files of an image folder in formats not read
+    other_formats: dict = field(default_factory=dict)  # ".heic" -> files of an image folder in formats not read
 
     def __post_init__(self):
         if self.kind == "images" and (self.storage.dtype != np.uint8 or self.storage.ndim != 4):

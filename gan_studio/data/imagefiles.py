@@ -26,10 +26,10 @@ from gan_studio.data.budgets import MAX_CLASSES, MAX_FILES, MAX_IMAGE_FILE_BYTES
 from gan_studio.errors import DataError, shorten
 from gan_studio.user_files import RefusedFile, describe_kind, open_user_file, os_reason, read_user_file
 
-IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
+IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif"}  # a GIF: its first frame
 _IMAGE_SUFFIXES = tuple(sorted(IMAGE_EXTENSIONS))
 # pictures in formats that are not read: counted, so that a folder of them is explained, not "no images"
-OTHER_IMAGE_EXTENSIONS = (".tif", ".tiff", ".gif", ".heic", ".heif", ".avif", ".jxl", ".jp2", ".ico", ".svg",
+OTHER_IMAGE_EXTENSIONS = (".heic", ".heif", ".avif", ".jxl", ".jp2", ".ico", ".svg",
                           ".psd", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raw")  # fmt: skip
 _BY_NAME = operator.attrgetter("name")
 MAX_DEPTH = 64  # nested folders below the dataset folder
@@ -62,7 +62,7 @@ class ImageListing:
     labels: list[int] = field(default_factory=list)
     sizes: list[int] = field(default_factory=list)
     stamps: list[int] = field(default_factory=list)  # mtime_ns of a file, CRC-32 of a member
-    other_formats: dict[str, int] = field(default_factory=dict)  # ".tif" -> files in formats not read
+    other_formats: dict[str, int] = field(default_factory=dict)  # ".heic" -> files in formats not read
 
     def count_other_format(self, name: str) -> None:
         suffix = os.path.splitext(name)[1].lower()

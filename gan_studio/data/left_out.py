@@ -10,7 +10,7 @@ NAMES_SHOWN = 3  # bad files named before "and N more"
 
 
 def formats_not_read(other_formats: dict[str, int]) -> str:
-    """'12 .tif and 3 .gif files in formats not read: convert them to PNG or JPEG to use them'."""
+    """'12 .heic and 3 .psd files in formats not read: convert them to PNG or JPEG to use them'."""
     counts = " and ".join(f"{n:,} {suffix}" for suffix, n in sorted(other_formats.items(), key=lambda kv: -kv[1]))
     return (
         f"{counts} file{'s' if sum(other_formats.values()) > 1 else ''} in formats not read: convert them to PNG "

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from gan_studio.data.imagefiles import IMAGE_EXTENSIONS
 from gan_studio.explore.encoding import Encoding, encode, load_image_file, run_dataset
 from gan_studio.store.pictures import samples_picture
 from gan_studio.ui.panels.explorer.canvas import ImageCanvas
@@ -21,7 +22,7 @@ from gan_studio.ui.widgets.compact_combo import CompactComboBox
 from gan_studio.ui.widgets.flow_row import flow_row, labelled
 from gan_studio.ui.widgets.wheel_guard import guard_wheel
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+IMAGE_SUFFIXES = tuple(sorted(IMAGE_EXTENSIONS))  # what a dataset folder reads
 ENCODE_HINT = "Pick an image from the dataset, or drop an image file here."
 UNLIKE_DATA_SIGMA = 1.5  # mean σ of q(z|x) above which an input is called unlike the data (real digits: about 0.3)
 POINT_HINT = "Pick a point of the dataset: its z is shown on the 2D view and in the sliders."

@@ -3,6 +3,8 @@ every plot keeps a readable height and the panel scrolls instead of squeezing th
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from gan_studio.events import Metrics, Started
 from gan_studio.state.run_state import RunState
 from gan_studio.ui.panels.plots import MIN_PLOT_HEIGHT, PlotsPanel
@@ -66,3 +68,21 @@ def test_log_y_labels_never_pile_up_on_a_short_plot(qtbot):
     pixels = size / (high - low)
     gaps = [abs(a - b) * pixels for i, a in enumerate(shown) for b in shown[i + 1 :]]
     assert not gaps or min(gaps) >= MIN_LABEL_GAP_PX
+
+
+def test_comparing_a_run_does_not_widen_the_panel(qtbot):
+    """The compared run's button (its name, ~190 px) joined the toolbar's one line: the panel's minimum width
+    grew by that much when a comparison began, and the Samples beside it were pushed narrower and changed from
+    side by side to stacked (review s13V). The toolbar wraps instead."""
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.set_run(run_with([{"d_loss": 1.0, "g_loss": 0.5} for _ in range(3)]))
+    before = panel.minimumSizeHint().width()
+    other = run_with([{"d_loss": 2.0, "g_loss": 0.7} for _ in range(3)])
+    other.path = Path("/runs/dcgan-s13V-photos-20261201-061751")
+    panel.add_overlay(other)
+    qtbot.wait(20)
+    assert panel.clear_overlay_button.isVisibleTo(panel)
+    assert panel.minimumSizeHint().width() <= before, (before, panel.minimumSizeHint().width())

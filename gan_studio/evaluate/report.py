@@ -450,7 +450,7 @@ def _memorisation(report, loaded, reference, classifier, gen, feats, test, noise
     for space in ("pixel", "feature"):
         report["metrics"].append(metric(
             f"memorisation_{space}", f"nearness to training vs unseen images ({space})",
-            summary[space]["ratio"], 1.0, noise_summary[space]["ratio"], "~1"))  # fmt: skip
+            summary[space]["ratio"], 1.0, noise_summary[space]["ratio"], "1 or more"))  # fmt: skip
     report["notes"].append("memorisation: a sample's distance to its nearest training image over that to its nearest "
                            "unseen (test) image, relative to the same for unseen real images; about 1 or more: no "
                            "nearer the training images than unseen images are, good samples or poor; well below 1: "

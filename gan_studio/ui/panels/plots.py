@@ -37,6 +37,7 @@ from gan_studio.state.run_state import RunState
 from gan_studio.state.series import X_AXES, Series
 from gan_studio.ui.panels import RunSubscription
 from gan_studio.ui.style import PLOT_BACKGROUND, PLOT_FOREGROUND, metric_colour
+from gan_studio.ui.widgets.flow_row import flow_row, labelled
 from gan_studio.ui.widgets.log_axis import LogFriendlyAxis
 from gan_studio.ui.widgets.page_stack import PageStack
 
@@ -141,17 +142,14 @@ class PlotsPanel(QWidget):
         self.empty_label.setObjectName("hint")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("smoothing"))
-        bar.addWidget(self.smoothing_slider)
-        bar.addWidget(self.smoothing_value)
-        bar.addSpacing(12)
-        bar.addWidget(self.log_check)
-        bar.addSpacing(12)
-        bar.addWidget(QLabel("x axis"))
-        bar.addWidget(self.axis_combo)
-        bar.addStretch(1)
-        bar.addWidget(self.clear_overlay_button)
+        smoothing = QWidget()
+        smoothing_row = QHBoxLayout(smoothing)
+        smoothing_row.setContentsMargins(0, 0, 12, 0)
+        for widget in (QLabel("smoothing"), self.smoothing_slider, self.smoothing_value):
+            smoothing_row.addWidget(widget)
+        # a row that wraps: the compared run's button (~190 px) made the panel that much wider, and the Samples
+        # beside it that much narrower, when a comparison began (review s13V)
+        bar = flow_row(smoothing, self.log_check, labelled("x axis", self.axis_combo), self.clear_overlay_button)
 
         self.graphics = TimedGraphicsLayoutWidget()
         self.graphics.setBackground(PLOT_BACKGROUND)
@@ -163,7 +161,7 @@ class PlotsPanel(QWidget):
         self.scroll.setWidget(self.graphics)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(bar)
+        layout.addWidget(bar)
         self.stack = PageStack()
         self.stack.addWidget(self.empty_label)
         self.stack.addWidget(self.scroll)

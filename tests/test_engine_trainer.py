@@ -75,6 +75,8 @@ def test_pause_single_step_resume_and_stop(tmp_path):
     u = next(updates)
     assert isinstance(u, Checkpoint) and u.step == 6  # once per step while paused
     assert trainer.controls.paused and run.read_info()["status"] == "paused"
+    # in last.pt alone: kept copies of paused steps pushed the kept every-N checkpoints out (review s13V)
+    assert [p.name for p in run.checkpoints_dir.iterdir()] == ["last.pt"]
 
     threading.Timer(0.2, trainer.controls.resume).start()
     u = next(updates)

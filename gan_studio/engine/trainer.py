@@ -306,7 +306,7 @@ class Trainer:
             if self.controls.single_step_waiting:
                 return  # the loop takes it and runs one logged step
             if self._checkpoint_step != self.step and self.step and not self.dist.enabled:
-                yield from self._checkpoint()  # once per step, so the Explorer can open the paused model
+                yield from self._checkpoint(kept=False)  # for the Explorer: no kept copy (pauses evicted them)
                 continue
             self.controls.wait(PAUSE_POLL_S)
 
@@ -382,12 +382,12 @@ class Trainer:
             "gan_studio": gan_studio.__version__,
         }
 
-    def _checkpoint(self) -> Iterator[Event]:
-        if (event := self._save_checkpoint()) is not None:
+    def _checkpoint(self, kept: bool = True) -> Iterator[Event]:
+        if (event := self._save_checkpoint(kept)) is not None:
             yield from self._emit(event)
 
-    def _save_checkpoint(self) -> Checkpoint | Diverged | None:
-        """Save last.pt (and step-N.pt) after checking every weight and optimizer value is finite.
+    def _save_checkpoint(self, kept: bool = True) -> Checkpoint | Diverged | None:
+        """Save last.pt (and, when `kept`, step-N.pt) after checking every weight and optimizer value is finite.
 
         A state that is not finite is never saved: the run diverges and the last verified checkpoint
         stays as it was. Every rank takes part in the decision; rank 0 writes.
@@ -399,7 +399,8 @@ class Trainer:
             self.losses.found = bad
             return self._diverged()
         if self.dist.is_main:
-            ckpt.save_run_checkpoint(state, self.run.path, self.train_config.keep_checkpoints, self._checkpoint_step)
+            keep = self.train_config.keep_checkpoints if kept else 0  # a pause's copy is last.pt alone
+            ckpt.save_run_checkpoint(state, self.run.path, keep, self._checkpoint_step)
         self._checkpoint_step = self.step
         return Checkpoint(self.step, path=self.run.relative(self.run.last_checkpoint)) if self.dist.is_main else None
 

@@ -95,7 +95,8 @@ class RunSession(QObject):
             self._say("warning", "a training is already running: stop it first")
             return
         self._model_name, self._model_config = model_name, model_config
-        self.close_run()  # the run on view is not the one starting: its curves, grid and advice go (review s13V)
+        if self.run is not None or self.following:
+            self.close_run()  # the run on view is not the one starting: its curves, grid and advice go (review s13V)
         self._launch(lambda options: Trainer.new(model_name, model_config, train_config, workspace=workspace,
                                                  dataset=dataset, **options))  # fmt: skip
 

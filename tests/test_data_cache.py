@@ -666,3 +666,21 @@ def test_training_says_what_the_data_left_out_as_the_app_does(tmp_path, capsys):
     assert left_out_lines(dataset) == [line.removeprefix("gan-studio: note: ") for line in err.splitlines()
                                        if line.startswith("gan-studio: note: ")]  # fmt: skip
     assert left_out_lines({"skipped_files": "3", "formats_not_read": []}) == []  # a damaged descriptor: nothing
+
+
+def test_an_unconditional_model_says_the_folders_it_reads_as_classes(tmp_path, capsys):
+    """A photo folder's year sub-folders became 5 classes of an unconditional DCGAN without a word, and the
+    evaluation's classifier then learnt to tell the years apart (review s13V): the start says so, once; a
+    conditional model, which trains on those classes on purpose, does not."""
+    photos = tmp_path / "photos"
+    for year in ("2023", "2024"):
+        (photos / year).mkdir(parents=True)
+        for i in range(4):
+            write_image(photos / year / f"p{i}.png", seed=i)
+    common = ["--data", str(photos), "--image-size", "8", "--steps", "1", "--batch-size", "4", "--sample-every",
+              "0", "--checkpoint-every", "0", "--quiet"]  # fmt: skip
+    assert cli_main(["train", "gan", "--g-hidden", "8", "--d-hidden", "8", "--out", str(tmp_path / "a"), *common]) == 0
+    err = capsys.readouterr().err
+    assert "gan-studio: note: the data's 2 sub-folders are read as classes (2023, 2024): this model" in err, err
+    assert cli_main(["train", "cgan", "--g-hidden", "8", "--d-hidden", "8", "--out", str(tmp_path / "b"), *common]) == 0
+    assert "sub-folders are read as classes" not in capsys.readouterr().err

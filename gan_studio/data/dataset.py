@@ -102,6 +102,7 @@ class Dataset:
     prepared_file: str = ""  # the cache file the pixels are mapped from ("" when in RAM)
     check: object = None  # cache.BlockCheck of a prepared file: blocks are checked before first use
     other_formats: dict = field(default_factory=dict)  # ".heic" -> files of an image folder in formats not read
+    classes_from_folders: bool = False  # an image folder's (or zip's) sub-folders are its classes
 
     def __post_init__(self):
         if self.kind == "images" and (self.storage.dtype != np.uint8 or self.storage.ndim != 4):
@@ -205,6 +206,8 @@ class Dataset:
             "value_range": list(self.value_range),
             "sample_fingerprint": self.sample_fingerprint() if len(self) else "",
         }
+        if self.classes_from_folders and self.y is not None:
+            info["classes_from"] = "sub-folders"
         if self.other_formats:
             info["formats_not_read"] = {str(k)[:16]: int(v) for k, v in list(self.other_formats.items())[:20]}
         if self.skipped_count:

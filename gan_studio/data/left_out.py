@@ -1,4 +1,5 @@
-"""What a run's data left out, said in one line each: bad files skipped, pictures in formats not read.
+"""What a run's data left out, or read in a way worth saying, in one line each: bad files skipped, pictures
+in formats not read, and sub-folders taken for classes by a model that does not use them.
 
 Read from the dataset descriptor run.json records (`Dataset.describe()`), so the command line and the
 app say the same thing at the start of a run; `gan-studio data prepare` says the same of a folder.
@@ -18,11 +19,18 @@ def formats_not_read(other_formats: dict[str, int]) -> str:
     )
 
 
-def left_out_lines(dataset: object) -> list[str]:
-    """One line per thing the data left out (nothing for a descriptor without any, or one that is not a dict)."""
+def left_out_lines(dataset: object, uses_classes: bool = True) -> list[str]:
+    """One line per thing the data left out (nothing for a descriptor without any, or one that is not a dict).
+    `uses_classes` False (an unconditional model): a folder's sub-folders read as classes are named, since
+    only the evaluation uses them (a photo folder's years became its classifier's classes unsaid)."""
     if not isinstance(dataset, dict):
         return []
     lines = []
+    names = dataset.get("class_names")
+    if not uses_classes and dataset.get("classes_from") == "sub-folders" and isinstance(names, list) and names:
+        shown = ", ".join(str(name)[:40] for name in names[:NAMES_SHOWN]) + (", …" if len(names) > NAMES_SHOWN else "")
+        lines.append(f"the data's {len(names)} sub-folders are read as classes ({shown}): this model trains without "
+                     "them; `gan-studio eval` judges samples with a classifier of them")  # fmt: skip
     count, skipped = dataset.get("skipped_files"), dataset.get("skipped") or []
     if isinstance(count, int) and count > 0:
         names = [str(s.get("name", "?"))[:80] for s in skipped[:NAMES_SHOWN] if isinstance(s, dict)]

@@ -98,7 +98,8 @@ def prepared_dataset(prepared: PreparedFile, name: str, value_range, channels: i
     return Dataset(name, "images", prepared.pixels(), y, list(meta.class_names) if y is not None else [],
                    (float(value_range[0]), float(value_range[1])), meta.source, channels, list(meta.skipped),
                    meta.skipped_count, str(prepared.path), prepared.check,
-                   dict(other_formats) if isinstance(other_formats, dict) else {})  # fmt: skip
+                   dict(other_formats) if isinstance(other_formats, dict) else {},
+                   meta.extra.get("kind") in ("folder", "zip"))  # fmt: skip
 
 
 def _dataset_name(spec: str) -> str:

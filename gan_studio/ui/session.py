@@ -34,6 +34,7 @@ from gan_studio.events import (
     Resumed,
     Started,
 )
+from gan_studio.models import MODELS
 from gan_studio.state.follow import RunTail
 from gan_studio.state.run_state import RunState
 from gan_studio.store.lock import abandoned_here, holder_of
@@ -317,7 +318,8 @@ class RunSession(QObject):
 
     def _announce(self, event: Event) -> None:
         if isinstance(event, Started) and self.run is not None:
-            for line in left_out_lines(self.run.info.get("dataset")):  # bad files skipped, formats not read
+            uses_classes = getattr(MODELS.get(str(self.run.info.get("model"))), "conditional", True)
+            for line in left_out_lines(self.run.info.get("dataset"), uses_classes):  # bad files, other formats
                 self._say("info", line)
         elif isinstance(event, Finished):
             self._say("info", f"training {event.status} at step {event.step}")

@@ -139,6 +139,20 @@ def test_return_opens_and_delete_asks_to_delete_the_selected_run(qtbot, tmp_path
     assert len(asked) == 1 and "one" in asked[0] and (workspace / "one").exists()  # asked; "No" keeps it
 
 
+def test_deleting_the_selected_run_selects_no_other(qtbot, tmp_path):
+    """After Delete…, the row below the deleted one was highlighted while every panel said "no run" (review
+    s13V): the selection went to whatever run took the deleted row's place."""
+    workspace = tmp_path / "ws"
+    for age, name in enumerate(("one", "two", "three")):
+        write_run(workspace / name, 5, time.time() - age)
+    panel = RunsPanel(workspace)
+    qtbot.addWidget(panel)
+    panel.confirm = lambda title, question: True
+    assert panel.select_run(workspace / "two")
+    assert panel.delete_run(workspace / "two") and not (workspace / "two").exists()
+    assert panel.selected_run() is None and panel.table.selectedItems() == []
+
+
 def test_delete_is_disabled_with_a_reason_for_a_run_another_process_trains(qtbot, tmp_path):
     workspace = tmp_path / "ws"
     run = write_run(workspace / "busy", 5, time.time(), status="running")

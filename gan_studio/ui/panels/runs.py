@@ -253,8 +253,8 @@ class RunsPanel(QWidget):
         for row, summary in enumerate(self.runs):
             self._fill_row(row, summary)
         self.table.setSortingEnabled(True)  # sorts by the header's column and order
-        if selected is not None:
-            self.select_run(selected, scroll=False)
+        if selected is not None and not self.select_run(selected, scroll=False):
+            self.table.clearSelection()  # the selected run is gone (deleted): its row's neighbour is not chosen
         self.table.verticalScrollBar().setValue(scrolled)
         if not self._sized_by_user:
             self.fit_columns()

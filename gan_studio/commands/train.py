@@ -266,7 +266,8 @@ def _show(event, bar: ProgressBar, trainer: Trainer) -> None:
         bar.update(event)
     elif isinstance(event, Started) and trainer.dist.is_main:
         print(f"run: {trainer.run.path}", file=sys.stderr)
-        for line in left_out_lines(trainer.dataset.describe(), trainer.spec.conditional):  # as the app says it
+        dataset = trainer.run.read_info().get("dataset")  # as written: describe() again would hash the data again
+        for line in left_out_lines(dataset, trainer.spec.conditional):  # as the app says it
             print(printable(f"gan-studio: note: {line}"), file=sys.stderr)
     elif isinstance(event, Advice) and trainer.dist.is_main:
         bar.close()

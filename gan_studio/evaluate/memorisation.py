@@ -24,22 +24,32 @@ STRIP_NEIGHBOURS = 3  # nearest training images shown per space
 _GAP = 6  # pixels between the groups of a row
 
 
-def distance_ratio(generated: np.ndarray, test: np.ndarray, train: np.ndarray, seed: int = 0) -> dict[str, float]:
-    """How much nearer the training set the generated samples are than unseen real images are, each relative to
-    its own distance to other unseen images: (gen -> train / gen -> test B) / (test A -> train / test A -> test B)
-    in medians of nearest distances, test split into halves A and B. About 1 or more: no closer to the training
-    images than unseen images are; well below 1: samples sit on training images."""
+def distance_ratios(sets: dict[str, np.ndarray], test: np.ndarray, train: np.ndarray,
+                    seed: int = 0) -> dict[str, dict[str, float]]:  # fmt: skip
+    """For each named set of samples, how much nearer the training set they are than unseen real images are, each
+    relative to its own distance to other unseen images: (set -> train / set -> test B) / (test A -> train /
+    test A -> test B) in medians of nearest distances, test split into halves A and B (the unseen images' part
+    is computed once for every set). About 1 or more: no closer to the training images than unseen images are;
+    well below 1: samples sit on training images."""
     order = np.random.default_rng(seed).permutation(len(test))
     unseen, others = test[order[: len(test) // 2]], test[order[len(test) // 2 :]]
 
     def nearest_median(queries: np.ndarray, references: np.ndarray) -> float:
         return float(np.median(nearest_neighbours(queries, references, 1)[0]))
 
-    generated_ratio = nearest_median(generated, train) / max(nearest_median(generated, others), 1e-12)
     unseen_to_train = nearest_median(unseen, train)
     unseen_ratio = unseen_to_train / max(nearest_median(unseen, others), 1e-12)
-    return {"generated_ratio": generated_ratio, "unseen_ratio": unseen_ratio,
-            "ratio": generated_ratio / unseen_ratio if unseen_to_train > 0 else float("inf")}  # fmt: skip
+    ratios = {}
+    for name, samples in sets.items():
+        ratio = nearest_median(samples, train) / max(nearest_median(samples, others), 1e-12)
+        ratios[name] = {"generated_ratio": ratio, "unseen_ratio": unseen_ratio,
+                        "ratio": ratio / unseen_ratio if unseen_to_train > 0 else float("inf")}  # fmt: skip
+    return ratios
+
+
+def distance_ratio(generated: np.ndarray, test: np.ndarray, train: np.ndarray, seed: int = 0) -> dict[str, float]:
+    """`distance_ratios` of one set of samples."""
+    return distance_ratios({"generated": generated}, test, train, seed)["generated"]
 
 
 def strip_picture(generated: torch.Tensor, train: torch.Tensor, pixel_idx: np.ndarray, feature_idx: np.ndarray,
@@ -92,15 +102,21 @@ def _header(texts: tuple[str, ...], widths: list[int], total: int, channels: int
 
 def memorisation_check(gen_images: torch.Tensor, gen_features: np.ndarray, train_images: torch.Tensor,
                        train_features: np.ndarray, test_images: torch.Tensor, test_features: np.ndarray,
-                       value_range: tuple[float, float], rows: int = STRIP_ROWS,
-                       neighbours: int = STRIP_NEIGHBOURS, feature_space: str = "classifier features",
-                       ) -> tuple[dict, np.ndarray]:  # fmt: skip
-    """Distance ratios in pixel and feature space, and the nearest-neighbour strip of `rows` samples."""
+                       value_range: tuple[float, float], noise: tuple[torch.Tensor, np.ndarray] | None = None,
+                       ratios: bool = True, feature_space: str = "classifier features",
+                       rows: int = STRIP_ROWS, neighbours: int = STRIP_NEIGHBOURS) -> tuple[dict, np.ndarray]:  # fmt: skip
+    """Distance ratios in pixel and feature space ("pixel", "feature"; with `noise` (images, features) also its
+    ratios under "noise"; none unless `ratios`), and the nearest-neighbour strip of `rows` samples."""
     flat = lambda t: t.reshape(len(t), -1).float().numpy()  # noqa: E731
-    summary = {}
-    if len(test_images) >= 2:  # halves to compare
-        summary["pixel"] = distance_ratio(flat(gen_images), flat(test_images), flat(train_images))
-        summary["feature"] = distance_ratio(gen_features, test_features, train_features)
+    summary: dict = {}
+    if ratios:
+        pixel_sets = {"gen": flat(gen_images)} | ({"noise": flat(noise[0])} if noise is not None else {})
+        feature_sets = {"gen": gen_features} | ({"noise": noise[1]} if noise is not None else {})
+        pixel = distance_ratios(pixel_sets, flat(test_images), flat(train_images))
+        feature = distance_ratios(feature_sets, test_features, train_features)
+        summary["pixel"], summary["feature"] = pixel["gen"], feature["gen"]
+        if noise is not None:
+            summary["noise"] = {"pixel": pixel["noise"], "feature": feature["noise"]}
     shown = gen_images[:rows]
     pixel_d, pixel_idx = nearest_neighbours(flat(shown), flat(train_images), neighbours)
     feature_d, feature_idx = nearest_neighbours(gen_features[:rows], train_features, neighbours)

@@ -431,17 +431,17 @@ def _evaluate_images(report, loaded: LoadedRun, reference: ReferenceData, sample
 def _memorisation(report, loaded, reference, classifier, gen, feats, test, noise, write: bool = True) -> None:
     train = reference.train.x
     train_feats = classifier.features(train).double().numpy()
+    enough = len(test) >= MIN_COMPARED  # its halves are compared: with a few images each, the medians are noise
     summary, strip = memorisation_check(gen, feats["gen"], train, train_feats, test, feats["test"], (0.0, 1.0),
+                                        noise=(noise, feats["noise"]), ratios=enough,
                                         feature_space=classifier.space)  # fmt: skip
-    noise_summary, _ = memorisation_check(noise, feats["noise"], train, train_feats, test, feats["test"], (0.0, 1.0),
-                                          rows=1)  # fmt: skip
     path = eval_dir(loaded.path, create=True) / "nearest.png" if write else None  # nothing is written without `write`
     if path is not None:
         save_png(strip, path)
         report["files"]["nearest"] = str(path)
     report["memorisation"] = {"pixel": summary.get("pixel"), "feature": summary.get("feature"),
                               "examples": summary["examples"], "strip": None if path is None else str(path)}  # fmt: skip
-    if len(test) < MIN_COMPARED:  # its halves are compared: with a few images each, the medians are noise
+    if not enough:
         report["notes"].append(
             f"memorisation: the data's held-out part holds only {len(test)} samples, fewer than "
             f"{MIN_COMPARED}: no distance ratio (the nearest training images are drawn)"
@@ -450,7 +450,7 @@ def _memorisation(report, loaded, reference, classifier, gen, feats, test, noise
     for space in ("pixel", "feature"):
         report["metrics"].append(metric(
             f"memorisation_{space}", f"nearness to training vs unseen images ({space})",
-            summary[space]["ratio"], 1.0, noise_summary[space]["ratio"], "1 or more"))  # fmt: skip
+            summary[space]["ratio"], 1.0, summary["noise"][space]["ratio"], "1 or more"))  # fmt: skip
     report["notes"].append("memorisation: a sample's distance to its nearest training image over that to its nearest "
                            "unseen (test) image, relative to the same for unseen real images; about 1 or more: no "
                            "nearer the training images than unseen images are, good samples or poor; well below 1: "

@@ -92,14 +92,9 @@ class RunSession(QObject):
 
         `dataset`: an already loaded Dataset to train on (benchmarks); by default the trainer loads it.
         """
-        if self.training:
-            self._say("warning", "a training is already running: stop it first")
-            return
         self._model_name, self._model_config = model_name, model_config
-        if self.run is not None or self.following:
-            self.close_run()  # the run on view is not the one starting: its curves, grid and advice go (review s13V)
         self._launch(lambda options: Trainer.new(model_name, model_config, train_config, workspace=workspace,
-                                                 dataset=dataset, **options))  # fmt: skip
+                                                 dataset=dataset, **options), new_run=True)  # fmt: skip
 
     def continue_run(self, run_path: str | Path, overrides: dict[str, Any] | None = None,
                      start_from: str | None = None) -> None:  # fmt: skip
@@ -111,10 +106,12 @@ class RunSession(QObject):
             return
         self._launch(lambda options: Trainer.from_checkpoint(run_path, overrides, start_from=start_from, **options))
 
-    def _launch(self, make_trainer) -> None:
+    def _launch(self, make_trainer, new_run: bool = False) -> None:
         if self.training:
             self._say("warning", "a training is already running: stop it first")
             return
+        if new_run and (self.run is not None or self.following):
+            self.close_run()  # the run on view is not the one starting: its curves, grid and advice go (review s13V)
         if self.reader.reading("open"):  # the training's run is the one on view now
             self.reader.stop("open")
             self._set_run(None)  # (the Plots said they were reading it)

@@ -179,9 +179,11 @@ class MainWindow(QMainWindow):
                 self.optional_panels[class_name] = panel
                 self.panels.append(panel)
 
-        # messages float over the top of the docks: showing or closing one never moves a dock
+        # messages float over the top of the docks, one line over their title bars until opened: showing or
+        # closing one never moves a dock
         self.banner = MessageBanner(self)
         self.banner.shown.connect(lambda _shown: self._place_banner())
+        self.banner.resized.connect(self._place_banner)
         central = QWidget()
         self.setCentralWidget(central)
         central.hide()  # every panel is a dock; the central area takes no space
@@ -445,14 +447,15 @@ class MainWindow(QMainWindow):
             self.banner.clear()
 
     def _place_banner(self) -> None:
-        """The banner floats at the top of the dock area, full width (docks keep their geometry)."""
+        """The banner floats at the top of the dock area, full width (docks keep their geometry): one line over the
+        docks' title bars, or, opened, as tall as its wrapped text (a third of the window at most)."""
         if not self.banner.isVisible():
             return
         margin = 8
-        top = self.menuBar().height() + margin
+        top = self.menuBar().height() + 1
         width = self.width() - 2 * margin
         self.banner.setFixedWidth(width)
-        fitted = self.banner.heightForWidth(width)  # the wrapped text's height at this width, no more
+        fitted = self.banner.heightForWidth(width) if self.banner.expanded else -1  # the wrapped text's height
         height = fitted if fitted > 0 else self.banner.sizeHint().height()
         self.banner.setGeometry(margin, top, width, min(height, self.height() // 3))
         self.banner.raise_()

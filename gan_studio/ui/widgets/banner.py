@@ -1,7 +1,9 @@
-"""An inline message strip for errors and notices: readable, not modal, closable.
+"""An inline message strip for errors and notices: readable, not modal, closable, one line until opened.
 
 The window shows problems here (bad dataset, diverged run, a crash in the worker) instead of a
-blocking dialog, so the app keeps working and tests can read the text.
+blocking dialog, so the app keeps working and tests can read the text. It floats over the top of the
+docks, so it starts as one line (the height of a dock's title bar) and covers no panel's controls;
+"more" opens the whole message, wrapped.
 """
 
 from __future__ import annotations
@@ -9,51 +11,106 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton
 
 LEVEL_PREFIX = {"error": "Error", "warning": "Warning", "info": ""}
+MORE, LESS = "more ▾", "less ▴"
 
 
 class MessageBanner(QFrame):
     """One message at a time, coloured by level; hidden when there is none."""
 
     shown = Signal(bool)  # True when a message appears, False when it is dismissed
+    resized = Signal()  # opened or closed to one line: the window places it again
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.level = ""
         self.message = ""
+        self.expanded = False
         self.label = QLabel()
-        self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # elided, not widened
+        self.more_button = more = QToolButton()
+        more.setAutoRaise(True)
+        more.setToolTip("Show the whole message")
+        more.clicked.connect(lambda: self.set_expanded(not self.expanded))
         self.close_button = close = QToolButton()
         close.setText("✕")
         close.setAutoRaise(True)
         close.setToolTip("Dismiss")
         close.clicked.connect(self.clear)
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 6, 6, 6)
+        layout.setContentsMargins(10, 1, 4, 1)
+        layout.setSpacing(4)
         layout.addWidget(self.label, 1)
+        layout.addWidget(more, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
         self.hide()
 
     def show_message(self, level: str, text: str) -> None:
-        self.level, self.message = level, text
-        prefix = LEVEL_PREFIX.get(level, "")
-        escaped = html.escape(text, quote=False)
-        self.label.setText(f"<b>{prefix}:</b> {escaped}" if prefix else escaped)
+        self.level, self.message, self.expanded = level, text, False
         self.setObjectName(f"banner_{level}")
         self.style().unpolish(self)
         self.style().polish(self)
+        self._render()
         self.show()
         self.shown.emit(True)
+
+    def set_expanded(self, expanded: bool) -> None:
+        """The whole message, wrapped (True), or its first line, cut to the width with "…" (False)."""
+        self.expanded = expanded
+        self._render()
+        self.resized.emit()
+
+    def fits_one_line(self) -> bool:
+        """Whether the message reads whole on one line at the banner's width (beside the close button)."""
+        prefix = LEVEL_PREFIX.get(self.level, "")
+        line = f"{prefix}: {self.message}" if prefix else self.message
+        return "\n" not in self.message and self.label.fontMetrics().horizontalAdvance(line) <= self._text_room(False)
+
+    def _text_room(self, with_more: bool) -> int:
+        """The label's width at the banner's width, with or without the "more" button beside it."""
+        layout = self.layout()
+        margins = layout.contentsMargins()
+        buttons = self.close_button.sizeHint().width() + layout.spacing()
+        if with_more:
+            buttons += self.more_button.sizeHint().width() + layout.spacing()
+        return self.contentsRect().width() - margins.left() - margins.right() - buttons
+
+    def _render(self) -> None:
+        prefix = LEVEL_PREFIX.get(self.level, "")
+        whole = self.fits_one_line()
+        self.more_button.setVisible(not whole or self.expanded)
+        self.more_button.setText(LESS if self.expanded else MORE)
+        self.label.setWordWrap(self.expanded)
+        if self.expanded or whole:
+            escaped = html.escape(self.message, quote=False)
+            self.label.setText(f"<b>{prefix}:</b> {escaped}" if prefix else escaped)
+            self.label.setToolTip("")
+            return
+        first_line = self.message.splitlines()[0] if self.message else ""
+        bold_prefix = self.label.fontMetrics().horizontalAdvance(f"{prefix}: ") * 1.15 if prefix else 0
+        room = max(40, int(self._text_room(True) - bold_prefix))
+        cut = self.label.fontMetrics().elidedText(first_line, Qt.TextElideMode.ElideRight, room)
+        if cut == first_line and "\n" in self.message:
+            cut += " …"
+        escaped = html.escape(cut, quote=False)
+        self.label.setText(f"<b>{prefix}:</b> {escaped}" if prefix else escaped)
+        self.label.setToolTip(self.message)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if self.message and not self.expanded:
+            self._render()  # cut again to the new width
 
     def text(self) -> str:
         """The message as plain text ('' when none is shown)."""
         return self.message
 
     def clear(self) -> None:
-        self.level, self.message = "", ""
+        self.level, self.message, self.expanded = "", "", False
         self.label.clear()
+        self.label.setToolTip("")
         self.hide()
         self.shown.emit(False)

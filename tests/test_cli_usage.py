@@ -470,9 +470,12 @@ def test_the_app_opens_a_run_given_by_its_name(workspace, monkeypatch, capsys):
 
     opened = []
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
-    monkeypatch.setattr(gan_studio.ui.app, "main", lambda run=None: opened.append(run) or 0)
+    monkeypatch.setattr(
+        gan_studio.ui.app, "main", lambda run=None, workspace=None: opened.append((run, workspace)) or 0
+    )
     assert main(["app", "gan-ring8-sec", "--workspace", str(workspace)]) == 0  # a unique start of a name, too
-    assert opened == [workspace / "gan-ring8-second"]
+    # the window lists that workspace too (it listed the remembered one: the run's neighbours were not shown)
+    assert opened == [(workspace / "gan-ring8-second", str(workspace))]
     code = main(["app", "gan-ring8-thrid", "--workspace", str(workspace)])
     assert "did you mean gan-ring8-first?" in one_line_error(capsys, code) and len(opened) == 1
 
@@ -484,7 +487,7 @@ def test_the_app_refuses_what_is_not_a_run_before_opening_a_window(workspace, tm
     import gan_studio.ui.app
 
     opened = []
-    monkeypatch.setattr(gan_studio.ui.app, "main", lambda run=None: opened.append(run) or 0)
+    monkeypatch.setattr(gan_studio.ui.app, "main", lambda run=None, workspace=None: opened.append(run) or 0)
     monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)

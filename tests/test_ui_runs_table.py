@@ -225,3 +225,42 @@ def test_spare_room_goes_to_the_last_metrics_before_created_pads_out(qtbot, tmp_
     finally:
         for name in last:
             del metric_names.METRICS[name]
+
+
+def test_on_a_1366_wide_screen_the_run_names_stay_whole_and_the_workspace_sits_beside_the_buttons(qtbot, tmp_path):
+    """At 1366x768 the Runs panel showed two rows, and the name of the run on view (bold) was cut in its middle
+    while the last metrics kept their width (review s13V): the metrics give up room first, and the workspace
+    moves beside the buttons when there is room for its path (a row more of runs), above the table when not."""
+    from gan_studio.events import Metrics
+
+    create_app()
+    workspace = tmp_path / "runs"
+    names = [f"dcgan-my-photos-20261201-06{minute:02d}51" for minute in range(5)]
+    for i, name in enumerate(names):
+        run = RunDir(write_run(workspace / name, 200, time.time() + i, data="my-photos"))
+        run.record(Metrics(200, values={"d_loss": 1.02, "g_loss": 0.939, "d_real": 0.485, "d_fake": 0.231}))
+    panel = RunsPanel(workspace)
+    qtbot.addWidget(panel)
+    panel.resize(1030, 200)  # the Runs dock of a 1366-wide window
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.current_run = workspace / names[2]  # the run on view: its row is bold
+    panel.refresh()
+    qtbot.wait(50)
+    assert panel.workspace_beside_buttons()
+    assert panel.workspace_label.text() == str(workspace)  # the whole path: there is room for it beside them
+    row = next(r for r in range(panel.table.rowCount()) if panel.table.item(r, 0).text() == names[2])
+    assert panel.table.item(row, 0).font().bold()
+    assert panel.table.columnWidth(0) >= panel.table.sizeHintForColumn(0)  # the bold name whole: not shrunk
+    metrics = COLUMNS.index("Last metrics")
+    assert panel.table.columnWidth(metrics) < panel.table.sizeHintForColumn(metrics)  # the metrics gave way
+    header = panel.table.horizontalHeader()
+    created_right = header.sectionViewportPosition(CREATED_COLUMN) + header.sectionSize(CREATED_COLUMN)
+    assert created_right <= panel.table.viewport().width() + 1
+    panel.resize(640, 200)  # narrow: the workspace goes above the table, the buttons keep their row
+    qtbot.wait(50)
+    assert not panel.workspace_beside_buttons() and panel.width() == 640
+    assert panel.workspace_row.y() < panel.table.y() < panel.open_button.y()
+    panel.resize(1030, 200)
+    qtbot.wait(50)
+    assert panel.workspace_beside_buttons() and panel.workspace_row.y() > panel.table.y()

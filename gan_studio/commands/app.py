@@ -1,6 +1,7 @@
 """`gan-studio app [RUN]` (also plain `gan-studio`): open the desktop application, showing RUN if given.
 
-RUN is a run folder or a run name as `gan-studio runs` prints it (looked up in --workspace)."""
+RUN is a run folder or a run name as `gan-studio runs` prints it (looked up in --workspace). --workspace is also
+the folder the window's Runs panel lists (as if chosen with its "Change…" button)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from gan_studio.commands.arguments import add_workspace_flag, resolve_run
+from gan_studio.commands.arguments import resolve_run
 from gan_studio.errors import RunError
 from gan_studio.store.rundir import RunDir
 
@@ -17,7 +18,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("app", help="open the desktop app (the default)", description=__doc__)
     p.add_argument("run", nargs="?", metavar="RUN", help="a run to open: a folder, or its name as `gan-studio runs` "
                    "prints it")  # fmt: skip
-    add_workspace_flag(p)
+    p.add_argument("--workspace", metavar="DIR", help="the runs folder the window lists, where run NAMES are looked "
+                   "up (default: the one the window used last, or the user's workspace)")  # fmt: skip
     p.set_defaults(handler=run)
 
 
@@ -59,4 +61,4 @@ def run(args) -> int:
             )
             return 2
         raise
-    return app_main(run=run_path)
+    return app_main(run=run_path, workspace=args.workspace)

@@ -43,13 +43,13 @@ def close_on_stop_signals(window) -> None:
         signal.signal(signum, close_on_signal)
 
 
-def main(run: str | os.PathLike | None = None) -> int:
-    """Open the main window (and `run`, if given) and run until it is closed."""
+def main(run: str | os.PathLike | None = None, workspace: str | os.PathLike | None = None) -> int:
+    """Open the main window (and `run`, if given; `workspace`: the runs folder it lists) and run until closed."""
     from gan_studio.ui.main_window import MainWindow
 
     leave_a_core_free()  # the UI keeps a core: its thread does not wait for one while training runs
     app = create_app()
-    window = MainWindow()
+    window = MainWindow(workspace=workspace)
     window.show()
     if run:
         QTimer.singleShot(0, lambda: window.open_run(Path(run)))

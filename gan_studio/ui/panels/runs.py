@@ -50,11 +50,15 @@ STATUS_COLOURS = {"running": ACCENT, "paused": WARNING, "interrupted": WARNING, 
 COLUMN_CAPS = (290, 90, 150, 100, 80, 340, 140)
 CREATED_COLUMN = COLUMNS.index("Created")
 METRICS_COLUMN = COLUMNS.index("Last metrics")
-SHRINKABLE = tuple(COLUMNS.index(name) for name in ("Run", "Data", "Last metrics"))  # give up room when narrow
-SHRINK_FLOORS = (90, 48)  # px
+# a narrow table: columns that give up room, in turn, down to a floor (px): the last metrics first (the run's name
+# is what tells its row from the others, and runs of one folder differ only at the end of theirs), the name last
+SHRINK_STAGES = tuple((tuple(COLUMNS.index(name) for name in names), floor) for names, floor in (
+    (("Last metrics",), 160), (("Last metrics", "Data"), 90), (("Run", "Data", "Last metrics"), 90),
+    (("Run", "Data", "Last metrics"), 48)))  # fmt: skip
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 STEP_COLUMN = COLUMNS.index("Step")
-ERROR_LENGTH = 48  # characters of a broken run's error shown in its row
+ERROR_LENGTH = 48
+WORKSPACE_PATH_MIN = 240  # px of the workspace's path in view for it to sit beside the buttons  # characters of a broken run's error shown in its row
 
 
 def short_error(error: str) -> str:
@@ -197,20 +201,28 @@ class RunsPanel(QWidget):
         self.delete_button.clicked.connect(self._delete_selected)
         self.refresh_button.clicked.connect(self.refresh)
 
-        top = QHBoxLayout()
-        top.addWidget(QLabel("Workspace:"))
-        top.addWidget(self.workspace_label, 1)
-        top.addWidget(change)
+        # the workspace sits beside the buttons below the table when the panel is wide enough, above it when not:
+        # on a 1366x768 screen the row it saves is one more run in view
+        self.workspace_row = QWidget()
+        workspace_layout = QHBoxLayout(self.workspace_row)
+        workspace_layout.setContentsMargins(0, 0, 0, 0)
+        workspace_layout.addWidget(QLabel("Workspace:"))
+        workspace_layout.addWidget(self.workspace_label, 1)
+        workspace_layout.addWidget(change)
+        self.workspace_row.setMinimumWidth(1)  # beside the buttons it never holds the panel wide: it moves above
+        self._above = QHBoxLayout()
+        self._beside = QHBoxLayout()  # between the buttons and Refresh
         buttons = QHBoxLayout()
         for button in (self.open_button, self.resume_button, self.fork_button, self.compare_button, self.delete_button):
             buttons.addWidget(button)
-        buttons.addStretch(1)
+        buttons.addLayout(self._beside, 1)
         buttons.addWidget(self.refresh_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(top)
+        layout.addLayout(self._above)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
+        self._place_workspace_row()
 
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
@@ -270,13 +282,15 @@ class RunsPanel(QWidget):
             room = self.table.viewport().width() - sum(widths)
             if room > 0:  # room to spare: the last metrics take what they need of it before Created pads out
                 widths[METRICS_COLUMN] += min(room, content[METRICS_COLUMN] - widths[METRICS_COLUMN])
-            # a narrow table: the long-text columns give up room (first down to 90 px, then to 48) so Created
-            # stays in view; what they cut is in their tooltips
-            for floor in SHRINK_FLOORS:
+            # a narrow table: the long-text columns give up room (SHRINK_STAGES) so Created stays in view; what
+            # they cut is in their tooltips
+            for columns, floor in SHRINK_STAGES:
                 room = self.table.viewport().width() - sum(widths)
-                shrinkable = [c for c in SHRINKABLE if widths[c] > floor]
-                if room >= 0 or not shrinkable or self.table.viewport().width() <= 100:
+                if room >= 0 or self.table.viewport().width() <= 100:
                     break
+                shrinkable = [c for c in columns if widths[c] > floor]
+                if not shrinkable:
+                    continue
                 spare = sum(widths[c] - floor for c in shrinkable)
                 for c in shrinkable:
                     widths[c] -= round(min(-room, spare) * (widths[c] - floor) / spare)
@@ -285,8 +299,32 @@ class RunsPanel(QWidget):
         finally:
             self._fitting = False
 
+    def workspace_beside_buttons(self) -> bool:
+        """Whether the workspace row sits beside the buttons (the panel is wide enough to show its path there)."""
+        return self._beside.indexOf(self.workspace_row) >= 0
+
+    def _place_workspace_row(self) -> None:
+        buttons = (self.open_button, self.resume_button, self.fork_button, self.compare_button, self.delete_button,
+                   self.refresh_button)  # fmt: skip
+        taken = sum(button.sizeHint().width() + 6 for button in buttons) + 12
+        others = self.workspace_row.sizeHint().width()  # "Workspace:" and Change… (the path's label asks for none)
+        beside = self.width() - taken - others >= WORKSPACE_PATH_MIN
+        if self._above.count() + self._beside.count() and beside == self.workspace_beside_buttons():
+            return
+        for holder in (self._above, self._beside):
+            holder.removeWidget(self.workspace_row)
+        while self._beside.count():
+            self._beside.takeAt(0)
+        if beside:
+            self._beside.addSpacing(12)
+            self._beside.addWidget(self.workspace_row)
+        else:
+            self._beside.addStretch(1)
+            self._above.addWidget(self.workspace_row)
+
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
+        self._place_workspace_row()
         self._show_workspace()
         if not self._sized_by_user:
             QTimer.singleShot(0, self.fit_columns)  # once the table has its new width

@@ -36,8 +36,8 @@ def register_metric(info: MetricInfo) -> MetricInfo:
 
 
 for built_in in (
-    MetricInfo("d_loss", "D loss", LOSSES, progress=True, summary=True, short="D"),
-    MetricInfo("g_loss", "G loss", LOSSES, progress=True, summary=True, short="G"),
+    MetricInfo("d_loss", "D loss", LOSSES, progress=True, summary=True),
+    MetricInfo("g_loss", "G loss", LOSSES, progress=True, summary=True),
     MetricInfo("d_real", "D(x)", D_OUTPUTS, summary=True),
     MetricInfo("d_fake", "D(G(z))", D_OUTPUTS, summary=True),
     MetricInfo("recon", "reconstruction", VAE_LOSS, progress=True, summary=True, short="recon"),

@@ -618,8 +618,8 @@ def test_the_progress_line_shows_live_quality_beside_the_last_losses_and_rate(ca
     bar.update(Metrics(500, values={"modes": 8, "high_quality": 0.9612, "reverse_kl": 0.01}))
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines[-1].startswith("step 500/500") and lines[-1].endswith(
-        "| d_loss 1.37 g_loss 0.733 | modes 8 HQ 96% | 13377 samples/s ETA 0s"
-    )
+        "| D loss 1.37  G loss 0.733 | modes 8  HQ 96% | 13377 samples/s ETA 0s"
+    )  # the metrics named as the app names them (it said d_loss here, D in the app's Runs panel: review s13V)
 
 
 def test_sync_batchnorm_in_one_process_says_it_does_nothing(tmp_path, capsys):

@@ -451,7 +451,7 @@ def test_runs_list_open_compare_resume_and_delete_with_confirmation(qtbot, tmp_p
     assert panel.table.rowCount() == 2
     rows = {panel.table.item(r, 0).text(): [panel.table.item(r, c).text() for c in range(7)] for r in range(2)}
     assert rows["first"][1:5] == ["dcgan", "toy", "finished", "50"]
-    assert "D 5" in rows["first"][5] and "G 0.8" in rows["first"][5]
+    assert "D loss 5" in rows["first"][5] and "G loss 0.8" in rows["first"][5]
 
     opened, resumed = [], []
     panel.open_requested.connect(opened.append)

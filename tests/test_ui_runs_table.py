@@ -191,7 +191,7 @@ def test_the_rows_last_metrics_are_the_catalogues_summary_metrics(monkeypatch):
     from gan_studio.ui.panels.runs import metrics_summary
 
     last = {"d_loss": 0.5, "g_loss": 1.25, "d_real": 0.8, "modes": 7, "frechet_live": 12.5, "w_distance": 0.3}
-    assert metrics_summary(last) == "D 0.5  G 1.25  D(x) 0.8  modes 7  FD 12.5"
+    assert metrics_summary(last) == "D loss 0.5  G loss 1.25  D(x) 0.8  modes 7  FD 12.5"
     monkeypatch.setitem(
         metric_names.METRICS, "w_distance", metric_names.MetricInfo("w_distance", "W dist", summary=True)
     )
@@ -264,3 +264,18 @@ def test_on_a_1366_wide_screen_the_run_names_stay_whole_and_the_workspace_sits_b
     panel.resize(1030, 200)
     qtbot.wait(50)
     assert panel.workspace_beside_buttons() and panel.workspace_row.y() > panel.table.y()
+
+
+def test_gan_studio_runs_names_the_last_metrics_as_the_runs_panel_does(tmp_path, capsys):
+    """`gan-studio runs` printed 'd_loss g_loss d_real d_fake' where the app's Runs panel printed 'D G D(x)
+    D(G(z))' (review s13V): one set of names, the catalogue's."""
+    from gan_studio.cli import main
+    from gan_studio.events import Metrics
+    from gan_studio.ui.panels.runs import metrics_summary
+
+    run = RunDir(write_run(tmp_path / "runs" / "one", 10, time.time()))
+    values = {"d_loss": 1.25, "g_loss": 0.75, "d_real": 0.5, "d_fake": 0.25}
+    run.record(Metrics(10, values=values))
+    assert main(["runs", str(tmp_path / "runs")]) == 0
+    row = capsys.readouterr().out.splitlines()[1]
+    assert row.endswith(metrics_summary(values)) and "D(G(z)) 0.25" in row and "d_loss" not in row

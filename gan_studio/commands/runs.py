@@ -14,7 +14,7 @@ from pathlib import Path
 
 from gan_studio.errors import ConfigError, GanStudioError, RunError, printable
 from gan_studio.evaluate.advisor import advise_run, latest_advice
-from gan_studio.metric_names import metrics_where
+from gan_studio.metric_names import metrics_where, short_label
 from gan_studio.paths import default_workspace
 from gan_studio.store.rundir import list_runs, summarise_run
 
@@ -55,7 +55,7 @@ def run(args) -> int:
             continue
         last = r.get("last", {})
         metrics = "  ".join(
-            f"{k} {last[k]:.4g}" for k in metrics_where("summary") if isinstance(last.get(k), (int, float))
+            f"{short_label(k)} {last[k]:.4g}" for k in metrics_where("summary") if isinstance(last.get(k), (int, float))
         )
         print(
             f"{r['name'][:42]:<42} {r['model'][:7]:<7} {r['data'][:14]:<14} {r['status'][:11]:<11} {r['step']:>8}  {metrics}"

@@ -25,7 +25,7 @@ from gan_studio.engine.trainer import Trainer
 from gan_studio.errors import ConfigError, GanStudioError, NothingToTrain, printable
 from gan_studio.evaluate.callbacks import default_callbacks
 from gan_studio.events import Advice, Diverged, Failed, Finished, Metrics, Started
-from gan_studio.metric_names import METRICS, metrics_where
+from gan_studio.metric_names import METRICS, metrics_where, short_label
 from gan_studio.models import MODEL_NAMES, MODELS
 from gan_studio.models.gan_losses import GAN_LOSSES
 from gan_studio.stopping import HANGUP, mute_output, stopping_signals
@@ -284,7 +284,7 @@ def _quality_text(name: str, value: float) -> str:
     """'modes 8', 'HQ 96%': a live quality metric on the progress line."""
     info = METRICS[name]
     number = f"{value * 100:.0f}%" if info.unit == "%" else f"{value:.3g}"
-    return f"{info.short or info.label} {number}"
+    return f"{short_label(name)} {number}"
 
 
 def _main_thread() -> bool:
@@ -312,8 +312,8 @@ class ProgressBar(StatusLine):
         filled = int(frac * self.width)
         values = self.latest
         shown = [name for name in metrics_where("progress") if isinstance(values.get(name), (int, float))]
-        losses = " ".join(f"{name} {values[name]:.3g}" for name in shown if not METRICS[name].quality)
-        quality = " ".join(_quality_text(name, values[name]) for name in shown if METRICS[name].quality)
+        losses = "  ".join(f"{short_label(name)} {values[name]:.3g}" for name in shown if not METRICS[name].quality)
+        quality = "  ".join(_quality_text(name, values[name]) for name in shown if METRICS[name].quality)
         losses += f" | {quality}" if quality else ""
         rate = values.get("samples_per_s") or 0.0
         batches_left = self.total - step

@@ -83,3 +83,18 @@ def test_the_app_offers_a_registered_dataset_with_its_description(new_datasets, 
     assert "stripes" in names and "line" in names
     picker.combo.setCurrentIndex(names.index("stripes"))
     assert picker.description.text() == "vertical or horizontal stripes"
+
+
+def test_the_local_dataset_entry_names_every_kind_of_file_it_reads(qtbot):
+    """It said "a folder of IDX files, an image folder, or a .npz" while the path box and the README took a .zip
+    of images too (review s13V)."""
+    from gan_studio.ui.app import create_app
+    from gan_studio.ui.widgets.dataset_picker import LOCAL_PATH, DatasetPicker
+
+    create_app()
+    picker = DatasetPicker()
+    qtbot.addWidget(picker)
+    picker.combo.setCurrentIndex(picker.combo.findData(LOCAL_PATH))
+    text = picker.description.text()
+    for kind in ("image folder", ".zip", "IDX", "CIFAR-10", ".npz"):
+        assert kind in text, kind

@@ -142,7 +142,7 @@ class DatasetPicker(QWidget):
         local = self.is_local()
         self.path_row.setVisible(local)
         if local:
-            self.description.setText("A dataset on disk: a folder of IDX files, an image folder, or a .npz")
+            self.description.setText(f"A dataset on disk: {PATH_TIP}")
         else:
             self.description.setText(DATASET_DESCRIPTIONS.get(self.choice(), ""))
         self._refresh_download_row()

@@ -26,6 +26,7 @@ from gan_studio.models import DCGANConfig, GANConfig
 from gan_studio.store.rundir import RunDir
 from gan_studio.ui.app import create_app
 from gan_studio.ui.main_window import MainWindow
+from gan_studio.ui.widgets.dataset_picker import LOCAL_PATH
 
 WAIT_MS = 90_000  # generous: the CI machine is small and shared
 
@@ -654,6 +655,30 @@ def test_loading_a_recipe_keeps_the_run_on_view_open(window, tmp_path):
     recipe = Path(__file__).resolve().parents[1] / "training" / "dcgan-shapes.toml"
     assert window.load_recipe(recipe) and window.setup.model_name() == "dcgan"
     assert window.session.run_path == run and window.session.run is not None
+
+
+def test_a_recipe_keeps_skip_bad_files_and_says_when_its_dataset_replaces_the_persons_folder(window, tmp_path):
+    """With "skip bad files" ticked on a photo folder, File → Recipes → dcgan-shapes silently un-ticked it and put
+    the shapes back: Start then failed on the folder's bad files (review s13V). A recipe sets what it names; "skip
+    bad files" is about the person's files, and no recipe names it: it stays. A recipe's dataset replacing the
+    person's folder is said, with the way back (the path box keeps the folder)."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    window.setup.set_dataset(str(photos))
+    window.setup.train_form.set_values({"skip_bad_files": True})
+    assert window.setup.train_form.raw_values()["skip_bad_files"] is True
+    recipe = Path(__file__).resolve().parents[1] / "training" / "dcgan-shapes.toml"
+    assert window.load_recipe(recipe)
+    assert window.setup.train_form.raw_values()["skip_bad_files"] is True
+    assert window.setup.dataset_spec() == "shapes"
+    said = window.banner.message
+    assert f"replaces {photos}" in said and "Local file or folder" in said and window.banner.isVisible()
+    window.setup.dataset.combo.setCurrentIndex(window.setup.dataset.combo.findData(LOCAL_PATH))
+    assert window.setup.dataset_spec() == str(photos)  # the way back the message gives
+    recipe_with_it = tmp_path / "strict.toml"
+    recipe_with_it.write_text("model = 'gan'\ndata = 'ring8'\nskip_bad_files = false\n")
+    assert window.load_recipe(recipe_with_it) and window.setup.train_form.raw_values()["skip_bad_files"] is False
+    assert window.load_recipe(recipe_with_it) and window.banner.message == ""  # same dataset: nothing to say
 
 
 def test_a_bad_recipe_is_reported_and_leaves_the_setup_alone(window, tmp_path):

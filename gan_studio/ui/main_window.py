@@ -565,12 +565,15 @@ class MainWindow(QMainWindow):
             self.show_message("warning", "stop the current training first")
             return False
         try:
-            self.setup.load_recipe(path)  # checks the whole file before it touches a form
+            data_note = self.setup.load_recipe(path)  # checks the whole file before it touches a form
         except GanStudioError as exc:
             self.show_message("error", str(exc))
             return False
         self.docks[SetupPanel.TITLE].raise_()  # the run on view stays open: the Setup describes the next one
-        self.show_message("info", f"recipe {Path(path).name} loaded: press Start to train it")
+        if data_note:
+            self.show_notice(f"recipe {Path(path).name} loaded; {data_note}")  # in the banner: it is easily missed
+        else:
+            self.show_message("info", f"recipe {Path(path).name} loaded: press Start to train it")
         return True
 
     def open_run_dialog(self) -> None:

@@ -42,6 +42,8 @@ from gan_studio.ui.widgets.focus_order import follow_layout_order
 
 DEFAULT_MODEL = "dcgan"
 DEFAULT_DATA = "shapes"
+# settings about the person's own files, not about the recipe's model: a recipe that does not name them keeps them
+KEPT_FROM_SETUP = ("skip_bad_files",)
 
 
 # What a new user gets with one click: the app's defaults differ from the library's where the
@@ -335,15 +337,27 @@ class SetupPanel(QWidget):
             self.set_dataset(data)
         self.revalidate()
 
-    def load_recipe(self, path: str | Path) -> None:
+    def load_recipe(self, path: str | Path) -> str:
         """Fill the forms with a TOML recipe (e.g. training/dcgan-paper.toml) exactly as `gan-studio train
-        --config` would train it: settings it leaves out take the config defaults. ConfigError names a bad file."""
+        --config` would train it: settings it leaves out take the config defaults, but for KEPT_FROM_SETUP
+        (about the person's files, not the recipe's model). ConfigError names a bad file. Returns what the
+        person should know of their data ('' or "its dataset, shapes, replaces /photos: …")."""
         model, values, _ = read_recipe(path)
         if model is None:
             raise ConfigError('the recipe does not say which model (model = "dcgan", ...)', path)
         _, train_config, model_config = configs_from_values(model, values, source=path)
-        self.load_run_settings({"model": model, "model_config": asdict(model_config),
-                                "train_config": asdict(train_config)})  # fmt: skip
+        train = asdict(train_config)
+        named = {name.replace("-", "_") for name in values}
+        current = self.train_form.raw_values()
+        train.update({name: current[name] for name in KEPT_FROM_SETUP if name not in named and name in current})
+        before = self.dataset_spec()
+        self.load_run_settings({"model": model, "model_config": asdict(model_config), "train_config": train})
+        if not before or before == self.dataset_spec():
+            return ""
+        note = f"its dataset, {self.dataset_spec()}, replaces {before}"
+        if self.dataset.combo.findData(before) < 0:  # the person's own files: the path box keeps them
+            note += ': choose "Local file or folder…" under Dataset to train it on yours'
+        return note
 
     def current_settings(self) -> dict[str, Any]:
         return {"model": self.model_name(), "data": self.dataset_spec(), "model_config": self.model_form.raw_values(),

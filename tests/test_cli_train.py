@@ -505,6 +505,34 @@ def test_resume_follows_moved_data_given_with_data_and_refuses_other_data(tmp_pa
     assert main(["eval", str(out), "--n", "100", "--quiet", "--no-save"]) == 0  # eval reads it from its new place
 
 
+def test_eval_reads_moved_or_copied_data_given_with_data_and_refuses_other_data(tmp_path, capsys):
+    """A photographer's folder grew by one photo: eval refused ("evaluate it on the data it trained on") and had no
+    --data to point it at a copy of the old data; data moved away got the resume's advice (review s13V). eval
+    --data PLACE reads the run's data from another place, checked as a resume checks it."""
+    data = tmp_path / "points.npz"
+    points = np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32)
+    np.savez(data, x=points)
+    code, out = train(tmp_path, *TINY_GAN, "--steps", "2", data=str(data))
+    assert code == 0
+    copy = tmp_path / "kept" / "points.npz"
+    copy.parent.mkdir()
+    copy.write_bytes(data.read_bytes())
+    np.savez(data, x=np.concatenate([points, points[:1]]))  # the folder grew by one sample
+    capsys.readouterr()
+    line = one_line_error(capsys, main(["eval", str(out), "--n", "100", "--quiet", "--no-save"]))
+    assert "(64 samples then, 65 now)" in line and "--data COPY" in line
+    assert main(["eval", str(out), "--n", "100", "--quiet", "--no-save", "--json", "--data", str(copy)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert any(f"the data was read from {copy}" in note for note in report["notes"])
+    other = tmp_path / "other.npz"
+    np.savez(other, x=points[::-1].copy())  # as many samples, other order: not the run's data
+    line = one_line_error(capsys, main(["eval", str(out), "--n", "100", "--quiet", "--no-save", "--data", str(other)]))
+    assert "this is not the data the run trained on" in line and str(other) in line
+    data.unlink()  # moved away: the way out is eval's own
+    line = one_line_error(capsys, main(["eval", str(out), "--n", "100", "--quiet", "--no-save"]))
+    assert "the run's data is no longer here: evaluate with --data NEW_PLACE" in line
+
+
 def test_resume_refuses_data_that_changed_since_the_run_started(tmp_path, capsys):
     data = tmp_path / "points.npz"
     rng = np.random.default_rng(0)

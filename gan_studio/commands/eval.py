@@ -57,6 +57,9 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     p.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
     p.add_argument("--no-save", action="store_true", help="print the report without saving it into RUN/eval")
+    p.add_argument("--data", metavar="PLACE", default=None,
+                   help="the data the run trained on, read from another place: its folder moved, or a copy kept "
+                   "when the folder changed (checked: the same number of samples and classes) [where it trained]")  # fmt: skip
     add_from_flag(p, "evaluate")
     add_workspace_flag(p)
     p.set_defaults(handler=run)
@@ -72,7 +75,8 @@ def run(args) -> int:
                               "(use --no-save to only print it)")  # fmt: skip
     try:
         report = evaluate_run(path, n=args.n, k=args.k, neighbours=args.neighbours, seed=args.seed,
-                              device=args.device, progress=progress, write=save, checkpoint=args.start_from)  # fmt: skip
+                              device=args.device, progress=progress, write=save, checkpoint=args.start_from,
+                              data=args.data)  # fmt: skip
     except OSError as exc:
         raise write_failed(exc, f"the report into {report_path(path).parent}") from None
     print(json.dumps(report, indent=2) if args.json else format_report(report))

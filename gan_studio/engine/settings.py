@@ -186,14 +186,15 @@ def class_change(before: list[str], after: list[str]) -> str:
     return "; ".join(parts)
 
 
-def check_data_still_there(data: str) -> None:
+def check_data_still_there(data: str, doing: str = "resume") -> None:
     """DataError naming the way out when the folder or file a run trained on is no longer where it was
-    (moved, renamed, or the run copied to another machine): a resume continues on the same data."""
+    (moved, renamed, or the run copied to another machine): a resume (or an evaluation: `doing`) reads the same
+    data, at its new place."""
     from gan_studio.data import BUILTIN_NAMES
 
     if data and data not in BUILTIN_NAMES and not os.path.lexists(data):
-        raise DataError("the run's data is no longer here: resume with --data NEW_PLACE (the same data, checked), put "
-                        "it back, or link it from where it is now (ln -s NEW_PLACE this path)", data)  # fmt: skip
+        raise DataError(f"the run's data is no longer here: {doing} with --data NEW_PLACE (the same data, checked), "
+                        "put it back, or link it from where it is now (ln -s NEW_PLACE this path)", data)  # fmt: skip
 
 
 def configs_to_continue(data: dict, info: dict, overrides: dict[str, Any], path: Path):

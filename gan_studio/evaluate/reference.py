@@ -54,8 +54,8 @@ def subset(dataset: Dataset, index: np.ndarray | torch.Tensor) -> Dataset:
 
 def reference_data(spec: str, *, image_size: int = 32, channels: int | None = None,
                    value_range: tuple[float, float] = (0.0, 1.0), seed: int = 0, trained_size: int | None = None,
-                   download: bool = False, skip_bad_files: bool = False,
-                   trained_classes: list[str] | None = None) -> ReferenceData:  # fmt: skip
+                   download: bool = False, skip_bad_files: bool = False, trained_classes: list[str] | None = None,
+                   trained_samples: str = "") -> ReferenceData:  # fmt: skip
     """Training and test data of dataset `spec` in the format a model of this size was trained on.
     DataError when the data is no longer what the run trained on (`trained_size` samples, classes
     `trained_classes`): its scores would measure other data."""
@@ -66,6 +66,9 @@ def reference_data(spec: str, *, image_size: int = 32, channels: int | None = No
     kwargs = dict(image_size=image_size, channels=channels, value_range=value_range, download=download,
                   skip_bad_files=skip_bad_files)  # fmt: skip
     train = load_dataset(spec, split="train", **kwargs)
+    if trained_samples and train.sample_fingerprint() != trained_samples:  # data read from another place
+        raise DataError("this is not the data the run trained on (other samples, or in another order): its scores "
+                        "would measure other data", spec)  # fmt: skip
     test = load_dataset(spec, split="test", **kwargs)
     same_file = bool(train.prepared_file) and train.prepared_file == test.prepared_file
     if len(train) != len(test) or not (same_file or train.fingerprint() == test.fingerprint()):
@@ -89,7 +92,8 @@ def _check_trained_on(train, trained_size: int | None, trained_classes: list[str
 
     change = data_change(trained_size, len(train), trained_classes, train.class_names, since="the run was trained")
     if change:
-        raise DataError(f"{change}: its scores would measure other data; evaluate it on the data it trained on", spec)
+        raise DataError(f"{change}: its scores would measure other data; evaluate it on the data it trained on "
+                        "(a copy of it elsewhere: --data COPY)", spec)  # fmt: skip
 
 
 def _fresh_draw(spec: str, image_size: int, channels: int | None, value_range, seed: int) -> ReferenceData:
@@ -105,11 +109,12 @@ def _fresh_draw(spec: str, image_size: int, channels: int | None, value_range, s
 
 
 def reference_for_run(info: dict, data_info, value_range: tuple[float, float] = (0.0, 1.0),
-                      labelled: bool = False) -> ReferenceData:  # fmt: skip
+                      labelled: bool = False, data: str | None = None) -> ReferenceData:  # fmt: skip
     """The reference data of a run, from its run.json `info` and the model's DataInfo (`labelled`: a
-    conditional model, whose labels must still name the same classes)."""
+    conditional model, whose labels must still name the same classes). `data`: the same data at another place
+    (moved, or a copy kept when the folder grew), checked as a resume checks it."""
     train_config = info.get("train_config") or {}
-    spec = run_data_spec(info)
+    spec = data or run_data_spec(info)
     dataset = info.get("dataset") or {}
     size = dataset.get("size")
     image_size = int(data_info.shape[-1]) if data_info.kind == "images" else 32
@@ -123,4 +128,5 @@ def reference_for_run(info: dict, data_info, value_range: tuple[float, float] = 
         trained_size=int(size) if isinstance(size, int) else None,
         skip_bad_files=bool(train_config.get("skip_bad_files", False)),
         trained_classes=list(data_info.class_names) if labelled else None,
+        trained_samples=str(dataset.get("sample_fingerprint") or "") if data else "",  # elsewhere: the same samples
     )

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from gan_studio.data.stacked import STACKED_NAME, is_stacked
-from gan_studio.engine.settings import resolve_device
+from gan_studio.engine.settings import check_data_still_there, resolve_device
 from gan_studio.errors import ConfigError, RunError
 from gan_studio.evaluate import EvaluationCancelled
 from gan_studio.evaluate.classifier import Classifier, PixelFeatures, get_classifier
@@ -125,9 +125,10 @@ def evaluate_run(run_path: str | Path, *, n: int | None = None, k: int = DEFAULT
                  neighbours: int = DEFAULT_NEIGHBOURS, seed: int = 0, device: str = "cpu",
                  cache_dir: str | Path | None = None, progress: Progress | None = None,
                  cancel: Callable[[], bool] | None = None, write: bool = True,
-                 checkpoint: str | None = None) -> dict[str, Any]:  # fmt: skip
+                 checkpoint: str | None = None, data: str | None = None) -> dict[str, Any]:  # fmt: skip
     """Evaluate the model of a run (see module docstring), at its last checkpoint or the kept one named by
-    `checkpoint` ('step-N'); writes RUN/eval/report.json when `write`."""
+    `checkpoint` ('step-N'); writes RUN/eval/report.json when `write`. `data`: the data the run trained on, read
+    from another place (moved, or a copy kept when the folder changed), checked to be the same size and classes."""
     stage = _Stages(progress, cancel)
     started = time.perf_counter()
     _check_sizes(n, k, neighbours)
@@ -138,13 +139,16 @@ def evaluate_run(run_path: str | Path, *, n: int | None = None, k: int = DEFAULT
     if write:
         RunDir(loaded.path).check_writable("eval", replaces=("report.json", "nearest.png"))  # before minutes of work
     stage("loading the reference data")
-    stacked = is_stacked(run_data_spec(loaded.info))
+    trained_on = run_data_spec(loaded.info)
+    if data is None:
+        check_data_still_there(trained_on, "evaluate")
+    stacked = is_stacked(data or trained_on)
     if stacked:
-        reference = digits_reference(run_data_spec(loaded.info))
+        reference = digits_reference(data or trained_on)
         n = n or STACKED_SAMPLES
     else:
         reference = reference_for_run(
-            loaded.info, loaded.data_info, value_range=(0.0, 1.0), labelled=bool(loaded.num_classes)
+            loaded.info, loaded.data_info, value_range=(0.0, 1.0), labelled=bool(loaded.num_classes), data=data
         )
         n = n or default_samples(reference.kind)
     stage(f"generating {n} samples")
@@ -168,6 +172,9 @@ def evaluate_run(run_path: str | Path, *, n: int | None = None, k: int = DEFAULT
         "notes": [],
         "files": {},
     }
+    if data is not None and data != trained_on:
+        report["notes"].append(f"the data was read from {data} (the run trained on {trained_on or '?'}; the same "
+                               "number of samples and classes)")  # fmt: skip
     samples = with_observation_noise(loaded, samples, seed, report)
     if stacked:
         report["dataset"] = STACKED_NAME

@@ -579,16 +579,23 @@ def test_system_folders_are_not_classes_and_a_stray_sub_folder_does_not_swallow_
     data = load_dataset(str(photos), image_size=8, skip_bad_files=True)
     assert len(data) == 6 and data.y is None
     write_image(photos / "rejected" / "blurry.jpg", seed=52)
-    for skip in (False, True):
-        with pytest.raises(DataError, match=r"6 images lie at the top, beside 1 sub-folder\(s\) \('rejected'\) "
-                                            r"holding 1: with sub-folders, each is read as a class"):  # fmt: skip
-            load_dataset(str(photos), image_size=8, skip_bad_files=skip)
+    # more photos at the top than in the sub-folder: one set of all of them, without classes, and said so (it
+    # was refused: a photographer's "Edits" folder beside the photos had to be moved out, review s13V)
     archive = tmp_path / "photos.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for path in sorted(photos.rglob("*.jpg")):
             zf.write(path, path.relative_to(photos).as_posix())
-    with pytest.raises(DataError, match="6 images lie at the top, beside 1 sub-folder"):
-        load_dataset(str(archive), image_size=8, skip_bad_files=True)
+    for source in (photos, archive):
+        data = load_dataset(str(source), image_size=8)
+        assert len(data) == 7 and data.y is None and data.class_names == []
+        note = data.describe()["one_set"]
+        assert note.startswith("6 images lie at the top beside 1 sub-folder ('rejected'): all are read as one set")
+    for i in range(3):  # a class layout with a few strays at the top: still classes, the strays bad files
+        write_image(photos / "rejected" / f"more{i}.jpg", seed=60 + i)
+        write_image(photos / "kept" / f"k{i}.jpg", seed=70 + i)
+    data = load_dataset(str(photos), image_size=8, skip_bad_files=True)
+    assert data.class_names == ["kept", "rejected"] and len(data) == 7 and data.skipped_count == 6
+    assert "one_set" not in data.describe()
 
 
 def test_the_progress_line_says_when_it_waits_and_rates_from_the_first_images_on(monkeypatch):
@@ -684,3 +691,23 @@ def test_an_unconditional_model_says_the_folders_it_reads_as_classes(tmp_path, c
     assert "gan-studio: note: the data's 2 sub-folders are read as classes (2023, 2024): this model" in err, err
     assert cli_main(["train", "cgan", "--g-hidden", "8", "--d-hidden", "8", "--out", str(tmp_path / "b"), *common]) == 0
     assert "sub-folders are read as classes" not in capsys.readouterr().err
+
+
+def test_photos_at_the_top_beside_a_few_folders_train_as_one_set_and_the_start_says_so(tmp_path, capsys):
+    """40 photos at the top and an Edits folder of 10 were refused ("move the sub-folders out", review s13V): an
+    unconditional model trains on all 50, and the start says how the folder was read; a conditional one is
+    refused with the same reason, since the folder gives it no classes."""
+    photos = tmp_path / "photos"
+    for i in range(6):
+        write_image(photos / f"p{i}.png", seed=i)
+    for i in range(2):
+        write_image(photos / "Edits" / f"e{i}.png", seed=10 + i)
+    common = ["--data", str(photos), "--image-size", "8", "--steps", "1", "--batch-size", "4", "--sample-every",
+              "0", "--checkpoint-every", "0", "--quiet"]  # fmt: skip
+    assert cli_main(["train", "gan", "--g-hidden", "8", "--d-hidden", "8", "--out", str(tmp_path / "a"), *common]) == 0
+    err = capsys.readouterr().err
+    assert "gan-studio: note: 6 images lie at the top beside 1 sub-folder ('Edits'): all are read as one set" in err
+    assert json.loads((tmp_path / "a" / "run.json").read_text())["dataset"]["size"] == 8
+    code = cli_main(["train", "cgan", "--g-hidden", "8", "--d-hidden", "8", "--out", str(tmp_path / "b"), *common])
+    err = capsys.readouterr().err
+    assert code == 2 and "cgan needs a labelled dataset" in err and "to train on classes, put every image" in err

@@ -103,6 +103,7 @@ class Dataset:
     check: object = None  # cache.BlockCheck of a prepared file: blocks are checked before first use
     other_formats: dict = field(default_factory=dict)  # ".heic" -> files of an image folder in formats not read
     classes_from_folders: bool = False  # an image folder's (or zip's) sub-folders are its classes
+    one_set: str = ""  # why an image folder's sub-folders were read with its top images as one set (no classes)
 
     def __post_init__(self):
         if self.kind == "images" and (self.storage.dtype != np.uint8 or self.storage.ndim != 4):
@@ -208,6 +209,8 @@ class Dataset:
         }
         if self.classes_from_folders and self.y is not None:
             info["classes_from"] = "sub-folders"
+        if self.one_set:
+            info["one_set"] = shorten(self.one_set, 400)
         if self.other_formats:
             info["formats_not_read"] = {str(k)[:16]: int(v) for k, v in list(self.other_formats.items())[:20]}
         if self.skipped_count:

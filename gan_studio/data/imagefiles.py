@@ -63,6 +63,7 @@ class ImageListing:
     sizes: list[int] = field(default_factory=list)
     stamps: list[int] = field(default_factory=list)  # mtime_ns of a file, CRC-32 of a member
     other_formats: dict[str, int] = field(default_factory=dict)  # ".heic" -> files in formats not read
+    one_set: str = ""  # why sub-folders were read with the images at the top as one set, not as classes
 
     def count_other_format(self, name: str) -> None:
         suffix = os.path.splitext(name)[1].lower()
@@ -218,30 +219,36 @@ def list_image_folder(folder: str | Path) -> ImageListing:
         listing = ImageListing("folder", root, [], False)
         _walk_images(root, "", root, -1, seen, listing)
         return listing
-    listing = ImageListing("folder", root, check_class_names([name for name, _ in class_dirs], folder), True)
+    sub_folders = [name for name, _ in class_dirs]
+    listing = ImageListing("folder", root, sub_folders, True)
+    found = []
+    for label, (name, path) in enumerate(class_dirs):
+        seen.add(path.resolve())
+        found.append(_walk_images(path, f"{name}/", root, label, seen, listing))
+    beside = sum(1 for entry in top if _is_image_name(entry.name) and not entry.is_dir())
+    if beside > len(listing.names):
+        # more images at the top than in the sub-folders: a photo collection with a few folders in it (Edits,
+        # Best of), not classes: every image of the tree, one set (skipping the top ones as "in no class"
+        # would have trained on the sub-folders alone)
+        whole = ImageListing("folder", root, [], False, one_set=one_set_note(beside, sub_folders))
+        _walk_images(root, "", root, -1, {root}, whole)
+        return whole
+    listing.class_names = check_class_names(sub_folders, folder)
     for entry in top:
         if _is_image_name(entry.name) and not entry.is_dir() and len(listing.bad) < MAX_LISTED_BESIDE:
             listing.bad.append((entry.name, BESIDE_CLASSES))
-    for label, (name, path) in enumerate(class_dirs):
-        seen.add(path.resolve())
-        found = _walk_images(path, f"{name}/", root, label, seen, listing)
-        if not found and not any(b.startswith(f"{name}/") for b, _ in listing.bad):
+    for (name, path), count in zip(class_dirs, found, strict=True):
+        if not count and not any(b.startswith(f"{name}/") for b, _ in listing.bad):
             raise DataError(f"class folder '{shorten(name, 80)}' holds no images", path)
-    beside = sum(1 for entry in top if _is_image_name(entry.name) and not entry.is_dir())
-    _check_classes_hold_most(beside, [name for name, _ in class_dirs], len(listing.names), folder)
     return listing
 
 
-def _check_classes_hold_most(beside: int, class_names: list[str], in_classes: int, source) -> None:
-    """DataError when more images lie beside the sub-folders than in them: a photo folder with one stray
-    sub-folder (thumbnails, rejects) would be read as classes, and skipping the images "in no class"
-    would train on the stray folder alone."""
-    if beside <= in_classes:
-        return
-    shown = ", ".join(f"'{shorten(n, 40)}'" for n in class_names[:3]) + (" …" if len(class_names) > 3 else "")
-    raise DataError(f"{beside:,} images lie at the top, beside {len(class_names)} sub-folder(s) ({shown}) holding "
-                    f"{in_classes:,}: with sub-folders, each is read as a class. To train on the images at the top, "
-                    "move the sub-folders out; to train on classes, put every image into a class folder", source)  # fmt: skip
+def one_set_note(beside: int, sub_folders: list[str]) -> str:
+    """Why a folder's sub-folders were read as part of one set: more images lie at its top than in them."""
+    shown = ", ".join(f"'{shorten(n, 40)}'" for n in sub_folders[:3]) + (" …" if len(sub_folders) > 3 else "")
+    return (f"{beside:,} images lie at the top beside {len(sub_folders)} sub-folder{'s' if len(sub_folders) > 1 else ''} "
+            f"({shown}): all are read as one set, without classes (to train on classes, put every image into a "
+            "class folder)")  # fmt: skip
 
 
 # --- zip archives -----------------------------------------------------------------------------------
@@ -315,13 +322,16 @@ def list_image_zip(path: str | Path) -> ImageListing:
     if len(tops) == 1 and not any(len(p) == 1 and not is_dir and _is_image_name(p[-1]) for p, _, _, is_dir in entries):
         entries = [(parts[1:], i, info, d) for parts, i, info, d in entries if len(parts) > 1]  # one top folder
     class_dirs = sorted({parts[0] for parts, _, _, is_dir in entries if len(parts) > 1 or is_dir})
-    labelled = bool(class_dirs)
+    images = [parts for parts, _, _, is_dir in entries if not is_dir and _is_image_name(parts[-1])]
+    beside = sum(1 for parts in images if len(parts) == 1)
+    one_set = one_set_note(beside, class_dirs) if class_dirs and beside > len(images) - beside else ""
+    labelled = bool(class_dirs) and not one_set  # more images at the top than in folders: one set, as for a folder
     if len(class_dirs) > MAX_CLASSES:
         raise DataError(f"{len(class_dirs):,} top folders (classes): at most {MAX_CLASSES:,} are supported", path)
     class_names = check_class_names(class_dirs, path) if labelled else []
     label_of = {name: i for i, name in enumerate(class_names)}
     files = sorted((parts, index, info) for parts, index, info, is_dir in entries if not is_dir)
-    listing = ImageListing("zip", path, class_names, labelled)
+    listing = ImageListing("zip", path, class_names, labelled, one_set=one_set)
     bad, names = listing.bad, set()
     for parts, index, info in files:
         if not _is_image_name(parts[-1]):
@@ -342,9 +352,6 @@ def list_image_zip(path: str | Path) -> ImageListing:
             b.startswith(f"{name}/") for b, _ in bad
         ):
             raise DataError(f"class folder '{shorten(name, 80)}' holds no images", path)
-    if labelled:
-        beside = sum(1 for parts, _, _ in files if len(parts) == 1 and _is_image_name(parts[0]))
-        _check_classes_hold_most(beside, class_names, len(listing.names), path)
     return listing
 
 

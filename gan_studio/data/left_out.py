@@ -1,5 +1,6 @@
 """What a run's data left out, or read in a way worth saying, in one line each: bad files skipped, pictures
-in formats not read, and sub-folders taken for classes by a model that does not use them.
+in formats not read, sub-folders taken for classes by a model that does not use them, and sub-folders read
+with the images at the top as one set.
 
 Read from the dataset descriptor run.json records (`Dataset.describe()`), so the command line and the
 app say the same thing at the start of a run; `gan-studio data prepare` says the same of a folder.
@@ -31,6 +32,8 @@ def left_out_lines(dataset: object, uses_classes: bool = True) -> list[str]:
         shown = ", ".join(str(name)[:40] for name in names[:NAMES_SHOWN]) + (", …" if len(names) > NAMES_SHOWN else "")
         lines.append(f"the data's {len(names)} sub-folders are read as classes ({shown}): this model trains without "
                      "them; `gan-studio eval` judges samples with a classifier of them")  # fmt: skip
+    if isinstance(dataset.get("one_set"), str) and dataset["one_set"]:
+        lines.append(dataset["one_set"][:400])
     count, skipped = dataset.get("skipped_files"), dataset.get("skipped") or []
     if isinstance(count, int) and count > 0:
         names = [str(s.get("name", "?"))[:80] for s in skipped[:NAMES_SHOWN] if isinstance(s, dict)]

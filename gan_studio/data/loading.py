@@ -99,7 +99,7 @@ def prepared_dataset(prepared: PreparedFile, name: str, value_range, channels: i
                    (float(value_range[0]), float(value_range[1])), meta.source, channels, list(meta.skipped),
                    meta.skipped_count, str(prepared.path), prepared.check,
                    dict(other_formats) if isinstance(other_formats, dict) else {},
-                   meta.extra.get("kind") in ("folder", "zip"))  # fmt: skip
+                   meta.extra.get("kind") in ("folder", "zip"), str(meta.extra.get("one_set") or ""))  # fmt: skip
 
 
 def _dataset_name(spec: str) -> str:

@@ -183,7 +183,7 @@ def _build_images(listing, image_size, name, key, final, progress, cancel, worke
             side=image_size, labelled=listing.labelled, class_names=list(listing.class_names), block_crcs=[],
             skipped=skipped[: cache.MAX_SKIPPED_LISTED], skipped_count=len(skipped), total_count=total,
             created=time.time(), extra={"kind": listing.kind, "lineage": made_from,
-                                        "other_formats": dict(listing.other_formats)},
+                                        "other_formats": dict(listing.other_formats), "one_set": listing.one_set},
         )  # fmt: skip
         if len(keep) == n and colour:
             meta.block_crcs = [r.crc for r in results]

@@ -111,7 +111,8 @@ class Trainer:
             check_same_data(saved, self.data_info, self.run.last_checkpoint, self.spec.conditional, dataset.source)
             self.data_info = saved  # the standardisation the weights were trained with, even if the file changed
         if self.spec.conditional and dataset.y is None:
-            raise ConfigError(f"{model_name} needs a labelled dataset; '{train_config.data}' has no labels")
+            raise ConfigError(f"{model_name} needs a labelled dataset; '{train_config.data}' has no labels"
+                              + (f": {dataset.one_set}" if dataset.one_set else ""))  # fmt: skip
         self.model = create_model(model_name, model_config, self.data_info).to(self.device)
         if self.dist.enabled and train_config.sync_batchnorm:
             self.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.model)

@@ -54,7 +54,7 @@ def test_flags_reach_the_run_and_progress_is_shown(tmp_path, capsys):
                       "--checkpoint-every", "2", "--keep-checkpoints", "1", "--device", "cpu")  # fmt: skip
     assert code == 0
     err = capsys.readouterr().err
-    assert "step 4/4" in err and "samples/s" in err and "ETA" in err and "d_loss" in err
+    assert "step 4/4" in err and "samples/s" in err and "ETA" in err and "D loss" in err
     info = json.loads((out / "run.json").read_text())
     m, t = info["model_config"], info["train_config"]
     assert (m["lr_g"], m["lr_d"], m["d_steps"], m["g_loss"], m["batchnorm"], m["g_hidden"]) == (
@@ -124,9 +124,9 @@ def test_runs_lists_status_step_and_last_metrics(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:5] == ["RUN", "MODEL", "DATA", "STATUS", "STEP"]
     rows = {line.split()[0]: line for line in lines[1:]}
-    assert rows["a-run"].split()[1:5] == ["gan", "ring8", "finished", "3"] and "d_loss" in rows["a-run"]
+    assert rows["a-run"].split()[1:5] == ["gan", "ring8", "finished", "3"] and "D loss" in rows["a-run"]
     assert rows["b-run"].split()[1:5] == ["vae", "moons", "finished", "2"] and "recon" in rows["b-run"]
-    assert "frechet_live" in rows["b-run"]  # the live quality metric, as logged
+    assert "  FD " in rows["b-run"]  # the live quality metric (Frechet distance), as the Runs panel names it
     assert "broken" in rows["broken"] and "not valid JSON" in rows["broken"]
 
 

@@ -43,6 +43,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from gan_studio.metric_names import metric_label
 from gan_studio.store.jsonl import tail_records
 from gan_studio.store.rundir import RunDir
 
@@ -364,7 +365,8 @@ class Advisor:
             now = min(values[-BLOW_UP_RECENT:])  # large on consecutive records, not one spike
             if now > BLOW_UP_FACTOR * usual:
                 return _Signal(
-                    f"{name} is blowing up: {self.series[name].values[-1]:.4g}, {now / usual:.0f} times its usual "
+                    f"{metric_label(name)} is blowing up: {self.series[name].values[-1]:.4g}, {now / usual:.0f} times "
+                    "its usual "
                     f"size {usual:.3g}: the weights are running away, and inf or NaN often follows",
                     "pause and lower the learning rate (e.g. by 10), or resume from the last checkpoint with a lower one",
                     step=self.series[name].steps[-BLOW_UP_RECENT],

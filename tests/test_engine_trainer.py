@@ -94,6 +94,8 @@ def test_pause_single_step_resume_and_stop(tmp_path):
     assert events == [("start", 0), ("pause", 5), ("resume", 6), ("finish", 10)]
     assert run.read_events()[-1]["status"] == "stopped"
     assert load_checkpoint(run.last_checkpoint)["step"] == 10  # a stopped run can be resumed
+    # ... from last.pt alone: each Ctrl-C of a pre-empted job pushed a kept every-N checkpoint out (review s14W)
+    assert [p.name for p in run.checkpoints_dir.iterdir()] == ["last.pt"]
 
     unpaused = make_trainer(tmp_path, name="unpaused", steps=10, log_every=5)
     list(unpaused)

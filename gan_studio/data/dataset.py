@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from gan_studio.data.budgets import check_memory, rows_per_chunk
-from gan_studio.errors import DataError, shorten
+from gan_studio.errors import ConfigError, DataError, shorten
 
 MAX_DESCRIBED_SKIPPED = 100  # bad files named in describe() (the count is always given)
 SAMPLED_ROWS = 256  # rows of a sample fingerprint (moved data is told from other data by them)
@@ -193,6 +193,12 @@ class Dataset:
         if self.y is not None:
             digest.update(self.y.numpy().tobytes())
         return digest.hexdigest()
+
+    def require_labels(self, model_name: str, spec: str) -> None:
+        """ConfigError unless the samples have labels (a conditional model trains on them), saying why not."""
+        if self.y is None:
+            why = f": {self.one_set}" if self.one_set else ""
+            raise ConfigError(f"{model_name} needs a labelled dataset; '{spec}' has no labels{why}")
 
     def describe(self) -> dict:
         """Plain, bounded descriptor recorded in run.json."""

@@ -110,9 +110,8 @@ class Trainer:
             saved = DataInfo.from_dict(checkpoint["data_info"])
             check_same_data(saved, self.data_info, self.run.last_checkpoint, self.spec.conditional, dataset.source)
             self.data_info = saved  # the standardisation the weights were trained with, even if the file changed
-        if self.spec.conditional and dataset.y is None:
-            raise ConfigError(f"{model_name} needs a labelled dataset; '{train_config.data}' has no labels"
-                              + (f": {dataset.one_set}" if dataset.one_set else ""))  # fmt: skip
+        if self.spec.conditional:
+            dataset.require_labels(model_name, train_config.data)
         self.model = create_model(model_name, model_config, self.data_info).to(self.device)
         if self.dist.enabled and train_config.sync_batchnorm:
             self.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
@@ -427,7 +426,7 @@ class Trainer:
         stopped = self.controls.stop_requested and self.step < self.total_steps
         digests = dist_utils.sync_buffers_and_check(self.model, self.dist)
         if self._checkpoint_step != self.step:
-            yield from self._checkpoint()
+            yield from self._checkpoint(kept=not stopped)  # a stop's is last.pt alone, as a pause's (s14W)
             if self.status == "diverged":
                 return
         if self.dist.is_main and self._sample_step != self.step:

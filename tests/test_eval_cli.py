@@ -89,6 +89,8 @@ def test_eval_reports_every_model_family(model, tmp_path, bars_npz, capsys):
         assert (spread is not None) == (" ± " in table) and (
             spread is None or spread > 1e-9 * abs(rows["kid"]["value"])
         )
+        said = any(note.startswith("KID from one subset of") for note in report["notes"])
+        assert said == (spread is None)  # a row without its ± says why (review s14W)
     if "iwae_nll" in rows:
         assert rows["iwae_nll"]["value"] <= rows["neg_elbo"]["value"] + 1e-6
     if "frechet" in rows and data == "bars":  # images: 300 a side are too few for a Frechet distance to rank runs

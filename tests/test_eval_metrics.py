@@ -106,7 +106,10 @@ def test_a_report_row_says_how_its_values_are_stored_and_shows_them_in_one_notat
     recall = metric("recall", "recall", 0.0056, 0.9, 0.01, "higher", "%")
     assert (recall["unit"], recall["shown_as"]) == ("fraction", "%")  # 0.0056 is 0.56 %, not 0.0056 %
     kid = metric("kid", "KID", 81.58, 0.266, 317.9, unit=KID_UNIT)
-    assert (kid["unit"], kid["shown_as"]) == ("", KID_UNIT)
+    # shown plain, and "shown_as" says so: it said thousandths, and a script read 81.58 as 0.08158 (review s14W)
+    assert (kid["unit"], kid["shown_as"]) == ("", "")
+    small = metric("kid", "KID", 0.0023, 0.0001, 0.3, unit=KID_UNIT)
+    assert (small["unit"], small["shown_as"]) == ("", KID_UNIT)
     rows = table_rows({"metrics": [recall, kid]})
     assert rows[0][1:4] == ("0.6 %", "90.0 %", "1.0 %")
     assert rows[1][1:4] == ("81.58", "0.266", "317.9")  # not "266 ×10⁻³" between two plain numbers

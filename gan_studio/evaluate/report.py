@@ -30,7 +30,7 @@ from gan_studio.engine.settings import check_data_still_there, resolve_device
 from gan_studio.errors import ConfigError, RunError
 from gan_studio.evaluate import EvaluationCancelled
 from gan_studio.evaluate.classifier import Classifier, PixelFeatures, get_classifier
-from gan_studio.evaluate.frechet import frechet_distance, kernel_distance
+from gan_studio.evaluate.frechet import KID_SUBSET_SIZE, frechet_distance, kernel_distance
 from gan_studio.evaluate.likelihood import DEFAULT_IMPORTANCE_SAMPLES, elbo_and_iwae
 from gan_studio.evaluate.memorisation import memorisation_check
 from gan_studio.evaluate.modes import PROTOCOL_SAMPLES, dataset_mode_metrics, has_mode_metrics
@@ -93,6 +93,8 @@ def metric(key: str, label: str, value, floor=None, ceiling=None, better: str = 
     the table shows the values ("%", KID's thousandths); the row's "unit" says how they are stored, and
     "shown_as" how they are shown. `spread`: the model value's standard deviation over subsets, when the
     estimate has one (KID), shown as "value ± spread"."""
+    if unit == KID_UNIT and any(_number(v) is not None and abs(_number(v)) >= 1 for v in (value, floor, ceiling)):
+        unit = ""  # one notation per row: plain when any of the three is far from the data (and "shown_as" says so)
     row = {"key": key, "label": label, "value": _number(value), "floor": _number(floor),
            "ceiling": _number(ceiling), "better": better, "unit": STORED_UNITS.get(unit, unit),
            "shown_as": unit}  # fmt: skip
@@ -419,6 +421,9 @@ def _evaluate_images(report, loaded: LoadedRun, reference: ReferenceData, sample
         ]
         rows.append(metric("kid", f"KID {space}, unbiased: about 0 when equal", kid, *(v for v, _ in others),
                            unit=KID_UNIT, spread=kid_std))  # fmt: skip
+        if math.isnan(kid_std):
+            report["notes"].append(f"KID from one subset of {min(len(gen), len(test))} (the whole of both sets): no "
+                                   f"spread; more than {KID_SUBSET_SIZE} samples give subsets and their ±")  # fmt: skip
         stage("precision and recall")
         sets = (feats[s] for s in ("gen", "real", "noise", "test"))
         _precision_recall_rows(report, *sets, neighbours, space, seed, len(samples))

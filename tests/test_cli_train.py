@@ -103,7 +103,9 @@ def test_resume_from_the_command_line(tmp_path, capsys):
     assert "finished at step 5" in capsys.readouterr().err
     # resumed again with nothing left to train: still exit 0 (a resume-until-done loop ends), with the way out said
     assert main(["train", "--resume", str(out), "--quiet"]) == 0
-    assert "trained all its 5 steps" in capsys.readouterr().err and RunDir(out).read_info()["step"] == 5
+    said = capsys.readouterr()
+    assert "trained all its 5 steps" in said.err and RunDir(out).read_info()["step"] == 5
+    assert said.out == f"{out}\n"  # the run on stdout, as a training prints it: `RUN=$(… --resume …)` held "" (s14W)
     assert main(["train", "--resume", str(out), "--steps", "3", "--quiet"]) == 0  # read as "3 more"
     assert "--steps is the run's whole length" in capsys.readouterr().err and RunDir(out).read_info()["step"] == 5
     assert main(["train", "--resume", str(out), "--epochs", "0.0001", "--quiet"]) == 0  # a length in epochs, too
@@ -230,9 +232,9 @@ def _tiny_image_npz(tmp_path) -> Path:
 @pytest.mark.parametrize(
     "argv, expected",
     [
-        (["train", "gan", "--data", "ring8", "--lr-g", "-0.1"], "lr_g"),
+        (["train", "gan", "--data", "ring8", "--lr-g", "-0.1"], "--lr-g must be >= 0"),
         (["train", "gan", "--data", "ring8", "--lr-d", "0"], "learning rates must be > 0"),
-        (["train", "dcgan", "--data", "shapes", "--image-size", "48"], "image_size must be one of 32, 64"),
+        (["train", "dcgan", "--data", "shapes", "--image-size", "48"], "--image-size must be one of 32, 64"),
         (["train", "gan", "--data", "ring8", "--steps", "many"], "steps: expected int"),
         (["train", "gan", "--data", "ring8", "--batchnorm", "maybe"], "--batchnorm: takes true or false, got 'maybe'"),
         (["train", "vae", "--data", "moons", "--ngf", "8"], "--ngf does not apply to vae"),
@@ -245,7 +247,7 @@ def _tiny_image_npz(tmp_path) -> Path:
         (["train", "--resume", "no/such/run"], "no such run directory"),
         (["train", "dcgan", "--data", "ring8", "--steps", "1"], "dcgan is for images"),
         (["runs", "--all"], "unrecognized arguments"),
-        (["train", "gan", "--data", "ring8", "--batch-size", "1"], "batch_size 1 is too small for the BatchNorm"),
+        (["train", "gan", "--data", "ring8", "--batch-size", "1"], "--batch-size 1 is too small for the BatchNorm"),
         # an empty text would mean the current folder: --out "" wrote a run among whatever was there
         (["train", "gan", "--data", "ring8", "--out", ""], "--out is empty"),
         (["train", "--resume", " "], "--resume is empty"),
@@ -317,7 +319,7 @@ def test_errors_from_a_real_process_have_no_traceback(tmp_path):
         capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == ["gan-studio: error: image_size must be one of 32, 64, got 48"]
+    assert result.stderr.strip().splitlines() == ["gan-studio: error: --image-size must be one of 32, 64, got 48"]
 
 
 def test_diverged_run_exits_3(tmp_path, capsys, monkeypatch):
@@ -675,3 +677,17 @@ def test_g_loss_with_a_loss_that_fixes_g_says_it_does_nothing(tmp_path, capsys):
     assert code == 0 and "--g-loss does nothing with --loss hinge" in capsys.readouterr().err
     code, _ = train(tmp_path, *TINY_GAN, "--steps", "1", "--g-loss", "saturating", "--quiet", name="bce")
     assert code == 0 and "--g-loss does nothing" not in capsys.readouterr().err
+
+
+def test_a_bad_flag_is_named_as_the_flag_and_a_recipes_setting_as_the_file_names_it(tmp_path, capsys):
+    """`--lr-g -1` said "lr_g must be >= 0" (review s14W): the person typed a flag. A recipe's own bad setting
+    keeps the recipe's name for it, beside the file's."""
+    cases = {("--lr-g", "-1"): "--lr-g must be >= 0, got -1", ("--batch-size", "0"): "--batch-size must be >= 1",
+             ("--image-size", "48"): "--image-size must be one of 32, 64", ("--lr-d", "abc"): "--lr-d: expected float"}  # fmt: skip
+    for flag, said in cases.items():
+        line = one_line_error(capsys, main(["train", "dcgan", "--data", "shapes", *flag, "--out", str(tmp_path / "r")]))
+        assert said in line, line
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text('model = "dcgan"\n[dcgan]\nlr_g = -1\n')
+    line = one_line_error(capsys, main(["train", "--config", str(recipe), "--out", str(tmp_path / "r")]))
+    assert str(recipe) in line and "lr_g must be >= 0" in line

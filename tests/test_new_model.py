@@ -56,7 +56,7 @@ def test_a_registered_model_trains_with_its_recipe_samples_exports_and_evaluates
     assert checkpoint["optimizers"]["g"]["param_groups"][0].get("momentum") == 0  # SGD's, not Adam's
     capsys.readouterr()
     assert main(["runs", str(tmp_path)]) == 0
-    assert "g_grad_norm" in capsys.readouterr().out  # its own metric among the run's last ones
+    assert "|grad G| " in capsys.readouterr().out  # its own metric among the run's last ones, by its label
     assert main(["sample", str(run), "--n", "4", "--out", str(tmp_path / "grid.png")]) == 0
     assert main(["export", str(run)]) == 0
     assert main(["eval", str(run), "--n", "100", "--no-save", "--quiet"]) == 0

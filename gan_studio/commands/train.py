@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import re
 import signal
 import sys
 import threading
@@ -73,8 +74,10 @@ def add_parser(sub) -> None:
 
 
 def _collect(args) -> tuple[str | None, dict]:
-    """The model and settings: the --config file's, overridden by flags given on the command line."""
+    """The model and settings: the --config file's, overridden by flags given on the command line (their names
+    in `args.flags_given`, so that a problem with one names the flag)."""
     model, values = args.model, {}
+    args.flags_given = []
     if args.config:
         toml_model, values, place = read_recipe(args.config)
         model = model or toml_model
@@ -87,6 +90,7 @@ def _collect(args) -> tuple[str | None, dict]:
         flag_value = getattr(args, spec.name)
         if flag_value is not None:
             values[spec.name] = flag_value
+            args.flags_given.append(spec.name)
     if args.steps is not None and _above_zero(args.epochs):
         raise ConfigError("give --steps or --epochs, not both: --epochs sets the length when it is above 0, so "
                           "--steps would be ignored")  # fmt: skip
@@ -106,6 +110,22 @@ def _above_zero(text: str | None) -> bool:
 def run(args) -> int:
     leave_a_core_free()  # all cores busy with torch: 10-25x slower whenever anything else runs
     model, values = _collect(args)
+    try:
+        return _train(args, model, values)
+    except ConfigError as exc:
+        if exc.path is not None:  # a recipe's own setting: named as the file names it
+            raise
+        raise ConfigError(in_flags(exc.reason, args.flags_given)) from None  # "--lr-g must be >= 0", not "lr_g"
+
+
+def in_flags(message: str, names: list[str]) -> str:
+    """A message with the settings given as flags named as flags ("lr_g must be >= 0" -> "--lr-g must be >= 0")."""
+    for name in sorted(names, key=len, reverse=True):
+        message = re.sub(rf"(?<![-\w]){re.escape(name)}\b", "--" + name.replace("_", "-"), message)
+    return message
+
+
+def _train(args, model: str | None, values: dict) -> int:
     callbacks = default_callbacks()
     if args.resume is not None:
         resumed = resolve_run(args.resume, args.workspace)
@@ -117,6 +137,8 @@ def run(args) -> int:
                                                   data_progress=progress)  # fmt: skip
         except NothingToTrain as done:  # exit 0: a resume-until-done loop ends; the run's files are as they were
             _say_nothing_is_left(done.step, done.total, by_epochs=_above_zero(str(values.get("epochs"))))
+            if launch_rank() == 0:
+                print(resumed)  # on stdout, as a training prints its run: `RUN=$(gan-studio train --resume …)` holds it
             return 0
         _say_if_the_global_batch_changed(trainer)
     else:

@@ -182,7 +182,7 @@ def _run_command(argv: list[str] | None) -> int:
         print(f"gan-studio: {args.command} stopped by SIGTERM", file=sys.stderr)
         return 128 + signal.SIGTERM
     except KeyboardInterrupt:
-        print("gan-studio: interrupted", file=sys.stderr)
+        print(f"gan-studio: {args.command} stopped by Ctrl-C", file=sys.stderr)  # as SIGTERM's line says it
         return 130
     finally:
         if previous is not None:

@@ -473,6 +473,13 @@ def test_sigterm_during_any_other_command_exits_143_with_one_line(command, monke
     assert err == [f"gan-studio: {command} stopped by SIGTERM"]
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # pytest's own handling restored
 
+    def interrupted_midway(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(module, "run", interrupted_midway)
+    assert main(argv) == 130  # Ctrl-C: the same line ('interrupted' said less, review s14W)
+    assert capsys.readouterr().err.strip().splitlines() == [f"gan-studio: {command} stopped by Ctrl-C"]
+
 
 # found by the second outside probe ------------------------------------------------------------------------------------
 def test_export_and_eval_create_nothing_through_a_symlinked_output_folder(finished, tmp_path, cli):

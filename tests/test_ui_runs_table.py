@@ -279,3 +279,26 @@ def test_gan_studio_runs_names_the_last_metrics_as_the_runs_panel_does(tmp_path,
     assert main(["runs", str(tmp_path / "runs")]) == 0
     row = capsys.readouterr().out.splitlines()[1]
     assert row.endswith(metrics_summary(values)) and "D(G(z)) 0.25" in row and "d_loss" not in row
+
+
+def test_gan_studio_runs_json_gives_scripts_every_run_its_metrics_and_saved_evaluation(tmp_path, capsys):
+    """`runs --json` was refused (review s14W): a script had to parse the table, which holds no evaluation."""
+    import json
+
+    from gan_studio.cli import main
+    from gan_studio.events import Metrics
+
+    run = RunDir(write_run(tmp_path / "runs" / "one", 10, time.time(), status="finished"))
+    run.record(Metrics(10, values={"d_loss": 1.25, "g_loss": float("nan")}))
+    (run.path / "eval").mkdir()
+    (run.path / "eval" / "report.json").write_text(json.dumps(
+        {"step": 10, "seed": 3, "n": 500, "metrics": [{"key": "frechet", "value": 12.5}]}))  # fmt: skip
+    (tmp_path / "runs" / "broken").mkdir()
+    (tmp_path / "runs" / "broken" / "run.json").write_text("{not json")
+    assert main(["runs", str(tmp_path / "runs"), "--json"]) == 0
+    runs = {r["name"]: r for r in json.loads(capsys.readouterr().out)}  # strict JSON: no NaN in it
+    one = runs["one"]
+    assert (one["model"], one["status"], one["step"]) == ("dcgan", "finished", 10)
+    assert one["last"]["d_loss"] == 1.25 and one["last"]["g_loss"] in (None, "nan")  # as metrics.jsonl has it
+    assert one["eval"] == {"step": 10, "seed": 3, "n": 500, "metrics": {"frechet": 12.5}}
+    assert "not valid JSON" in runs["broken"]["error"]

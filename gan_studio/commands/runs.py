@@ -1,4 +1,5 @@
-"""`gan-studio runs [DIR]`: list the runs of a workspace with status, step, last metrics and latest advice.
+"""`gan-studio runs [DIR]`: list the runs of a workspace with status, step, last metrics and latest advice
+(--json: as JSON, with each run's saved evaluation).
 
 The NAME column is what `sample`, `export`, `eval` and `train --resume` accept in place of a path.
 Below a run, its latest training-health advice (logged as "advice" events in events.jsonl) is
@@ -8,6 +9,8 @@ metrics.jsonl (gan_studio.evaluate.advisor).
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import textwrap
 from pathlib import Path
@@ -16,7 +19,7 @@ from gan_studio.errors import ConfigError, GanStudioError, RunError, printable
 from gan_studio.evaluate.advisor import advise_run, latest_advice
 from gan_studio.metric_names import metrics_where, short_label
 from gan_studio.paths import default_workspace
-from gan_studio.store.rundir import list_runs, summarise_run
+from gan_studio.store.rundir import RunDir, list_runs, summarise_run
 
 ADVICE_WIDTH = 160  # characters of an advice line in the table
 LATEST_ADVICE_BYTES = 2**16  # the end of events.jsonl searched for the latest advice
@@ -30,6 +33,10 @@ def add_parser(sub) -> None:
                    help="the same, as the other commands take it")  # fmt: skip
     p.add_argument("--advice", action="store_true",
                    help="show every piece of advice of each run (computed from its metrics when none was logged)")  # fmt: skip
+    p.add_argument("--json", action="store_true",
+                   help="print the runs as a JSON list instead of a table (for scripts): each run's path, name, "
+                   "model, data, status, step, created (Unix time), last metrics (as logged), latest advice and "
+                   "saved evaluation ({step, seed, n, metrics: {key: value}}, or null)")  # fmt: skip
     p.set_defaults(handler=run)
 
 
@@ -44,6 +51,9 @@ def run(args) -> int:
     runs = list_runs(root)
     if not runs and args.workspace and os.path.lexists(root / "run.json"):  # a run's own folder: list that run
         runs = [summarise_run(root)]
+    if args.json:
+        print(json.dumps([_for_scripts(r) for r in runs], indent=2, allow_nan=False))
+        return 0
     if not runs:
         print(f"no runs in {root}")
         return 0
@@ -69,6 +79,28 @@ def run(args) -> int:
             else:
                 print(f"  {line if len(line) <= ADVICE_WIDTH else line[: ADVICE_WIDTH - 1] + '…'}")
     return 0
+
+
+def _for_scripts(summary: dict) -> dict:
+    """A run's summary as JSON takes it: numbers that are not finite as null, its saved evaluation's values."""
+    entry = {key: _finite(value) for key, value in summary.items()}
+    if "error" not in summary:
+        report = RunDir(Path(summary["path"])).read_report()
+        entry["eval"] = None if report is None or not isinstance(report.get("metrics"), list) else {
+            "step": report.get("step"), "seed": report.get("seed"), "n": report.get("n"),
+            "metrics": {row.get("key"): _finite(row.get("value")) for row in report["metrics"] if isinstance(row, dict)},
+        }  # fmt: skip
+    return entry
+
+
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(key): _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
 
 
 def advice_lines(run_path: Path, every: bool = False) -> list[str]:

@@ -47,11 +47,9 @@ from gan_studio.config import to_dict  # noqa: E402
 from gan_studio.engine.settings import TrainConfig  # noqa: E402
 from gan_studio.engine.trainer import Trainer  # noqa: E402
 from gan_studio.errors import GanStudioError  # noqa: E402
-from gan_studio.evaluate.reference import reference_data  # noqa: E402
 from gan_studio.evaluate.report import evaluate_run, format_value  # noqa: E402
 from gan_studio.evaluate.report import shown_unit as shown_as  # noqa: E402
 from gan_studio.events import Checkpoint, Diverged, Failed, Finished  # noqa: E402
-from gan_studio.models import get_spec  # noqa: E402
 
 RECIPES = REPO / "training"
 LOCAL_MNIST = REPO.parent / "shared" / "datasets" / "mnist"
@@ -370,13 +368,12 @@ def run_stacked(args, out: Path, log) -> tuple[list[str], float]:
 
 def run_mnist_task(recipe_file: str, overrides: dict, seed: int, spec: str, steps_scale: float, out: Path,
                    threads: int) -> dict:  # fmt: skip
-    """One MNIST run (in a worker process): train on the training part, evaluate on the held-out part."""
+    """One MNIST run (in a worker process): train on the training part, evaluate on the held-out part (the
+    recipes' hold_out = true: what `gan-studio train --config` does with them, so the runs resume as any)."""
     torch.set_num_threads(threads)
     recipe = load_recipe(RECIPES / recipe_file, seed, steps_scale, data=spec, overrides=overrides)
-    value_range = (-1.0, 1.0) if get_spec(recipe.model).family == "gan" else (0.0, 1.0)
-    reference = reference_data(spec, image_size=recipe.model_config.image_size, value_range=value_range)
     run = out / (recipe_file.removesuffix(".toml") + ("-previous" if overrides else "") + f"-seed{seed}")
-    return train_and_evaluate(recipe, run, dataset=reference.train)
+    return train_and_evaluate(recipe, run)
 
 
 MNIST_KEYS = ["frechet", "precision", "recall", "label_accuracy", "neg_elbo", "iwae_nll"]

@@ -691,3 +691,29 @@ def test_a_bad_flag_is_named_as_the_flag_and_a_recipes_setting_as_the_file_names
     recipe.write_text('model = "dcgan"\n[dcgan]\nlr_g = -1\n')
     line = one_line_error(capsys, main(["train", "--config", str(recipe), "--out", str(tmp_path / "r")]))
     assert str(recipe) in line and "lr_g must be >= 0" in line
+
+
+def test_hold_out_trains_on_the_fixed_part_that_eval_does_not_judge_on_and_resumes(tmp_path, capsys):
+    """The quality table trains on a fixed 80 % of a one-set dataset and judges on the other 20 %; by hand,
+    `train` trained on all of it, so `eval` judged on samples seen in training, and a run the benchmark made
+    could not be resumed ("the data changed", review s14W). --hold-out true is that protocol."""
+    data = tmp_path / "points.npz"
+    np.savez(data, x=np.random.default_rng(0).normal(size=(100, 2)).astype(np.float32))
+    code, out = train(tmp_path, *TINY_GAN, "--steps", "2", "--hold-out", "true", data=str(data))
+    assert code == 0 and RunDir(out).read_info()["dataset"]["size"] == 80
+    capsys.readouterr()
+    assert main(["eval", str(out), "--n", "100", "--quiet", "--no-save", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert "80 train / 20 test" in report["reference"]["note"] and not report["reference"]["test_seen_in_training"]
+    assert main(["train", "--resume", str(out), "--steps", "3", "--quiet"]) == 0  # the same part again
+    assert RunDir(out).read_info()["step"] == 3
+    code, whole = train(tmp_path, *TINY_GAN, "--steps", "2", data=str(data), name="whole")
+    assert code == 0 and RunDir(whole).read_info()["dataset"]["size"] == 100
+    capsys.readouterr()
+    assert main(["eval", str(whole), "--n", "100", "--quiet", "--no-save", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["reference"]["test_seen_in_training"]
+    sizes = []
+    for hold_out in ("true", "false"):  # a procedural set: whole (its evaluation draws unseen samples of its own)
+        code, ring = train(tmp_path, *TINY_GAN, "--steps", "1", "--hold-out", hold_out, name=f"ring-{hold_out}")
+        sizes.append(RunDir(ring).read_info()["dataset"]["size"])
+    assert sizes[0] == sizes[1]

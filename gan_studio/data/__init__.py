@@ -32,6 +32,7 @@ _LAZY = {
     "fit_images": "gan_studio.data.dataset",
     "image_dataset": "gan_studio.data.dataset",
     "load_dataset": "gan_studio.data.loading",
+    "load_training_data": "gan_studio.data.loading",
     "load_raw": "gan_studio.data.loading",
     "points_dataset": "gan_studio.data.dataset",
     "ProgressCallback": "gan_studio.data.loading",
@@ -68,6 +69,7 @@ __all__ = [
     "image_dataset",
     "is_point_dataset",
     "load_dataset",
+    "load_training_data",
     "load_raw",
     "points_dataset",
 ]

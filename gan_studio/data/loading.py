@@ -167,6 +167,21 @@ def load_dataset(
     return prepared_dataset(found, name, value_range, channels)
 
 
+def load_training_data(spec: str, *, hold_out: bool = False, **options) -> Dataset:
+    """The data a run trains on: the dataset's training split (`load_dataset`'s `options`), or with `hold_out`,
+    when the dataset comes as one set (a folder, an archive, an .npz, MNIST's test files alone), its fixed
+    training part: the rest stays unseen for `gan-studio eval` to judge on (a procedural set or one with its own
+    test split is whole: the evaluation has unseen data of its own)."""
+    from gan_studio.data import GENERATED
+    from gan_studio.data.splits import has_test_split, training_part
+
+    dataset = load_dataset(spec, split="train", **options)
+    if not hold_out or spec in GENERATED:
+        return dataset
+    test = load_dataset(spec, split="test", **{**options, "progress": None})
+    return dataset if has_test_split(dataset, test) else training_part(dataset)
+
+
 def draw_generated(spec: str, n: int | None, image_size: int, seed: int) -> RawImages | Dataset:
     """A draw of `n` samples (None: the usual size) of the generated built-in `spec`: points as a Dataset,
     images as RawImages."""

@@ -51,6 +51,9 @@ class TrainConfig:
     sync_batchnorm: bool = param(False, "SyncBatchNorm across processes under torchrun (CUDA)", advanced=True)
     skip_bad_files: bool = param(False, "train on the readable images when some files of the data cannot be used "
                                  "(they are listed in run.json)")  # fmt: skip
+    hold_out: bool = param(False, "train on a fixed 80 % of a dataset that comes as one set (a folder, MNIST's test "
+                           "files alone), so that `gan-studio eval` judges on the other 20 %, unseen (as the quality "
+                           "table does); a dataset with a test split of its own trains whole", advanced=True)  # fmt: skip
     flip: bool = param(False, "random horizontal flip of training images (per batch; the same after a resume)")
     precision: str = param("auto", "arithmetic of the forward passes: bf16 or fp16 autocast (fp16 with loss scaling) "
                            "or fp32; auto = bf16 on a CUDA GPU that has it, fp32 elsewhere. Weights, losses and "

@@ -17,7 +17,7 @@ import torch
 
 import gan_studio
 from gan_studio.config import apply_values, problems, to_dict
-from gan_studio.data import Dataset, load_dataset
+from gan_studio.data import Dataset, load_training_data
 from gan_studio.data.loading import absolute_data_spec
 from gan_studio.engine import distributed as dist_utils
 from gan_studio.engine.batches import BatchStream
@@ -100,10 +100,10 @@ class Trainer:
             use_deterministic_kernels(self.device)
         with dist_utils.local_main_first(self.dist):  # one download and one prepared file per machine
             if dataset is None:
-                dataset = load_dataset(train_config.data, image_size=getattr(model_config, "image_size", 32),
-                                       value_range=recipe_class.value_range, seed=train_config.seed,
-                                       skip_bad_files=train_config.skip_bad_files, progress=data_progress,
-                                       cancel=data_cancel)  # fmt: skip
+                dataset = load_training_data(train_config.data, image_size=getattr(model_config, "image_size", 32),
+                                             value_range=recipe_class.value_range, seed=train_config.seed,
+                                             skip_bad_files=train_config.skip_bad_files, cancel=data_cancel,
+                                             progress=data_progress, hold_out=train_config.hold_out)  # fmt: skip
         self.dataset = dataset
         self.data_info = DataInfo.from_dataset(dataset)
         if checkpoint is not None:

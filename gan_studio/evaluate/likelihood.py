@@ -45,7 +45,8 @@ def log_weights(model, x: torch.Tensor, y: torch.Tensor | None, k: int) -> torch
 @torch.no_grad()
 def elbo_and_iwae(model, x: torch.Tensor, labels: torch.Tensor | None = None, k: int = DEFAULT_IMPORTANCE_SAMPLES,
                   seed: int = 0) -> dict[str, float]:  # fmt: skip
-    """Negative test ELBO and IWAE NLL (nats per sample, lower is better) of a VAE on data x."""
+    """Negative test ELBO and IWAE NLL (nats per sample, lower is better) of a VAE on data x, with their standard
+    errors over the samples (`neg_elbo_se`, `iwae_nll_se`; None for one sample)."""
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
     was_training = model.training
@@ -67,5 +68,8 @@ def elbo_and_iwae(model, x: torch.Tensor, labels: torch.Tensor | None = None, k:
     finally:
         torch.set_rng_state(state)
         model.train(was_training)
-    return {"neg_elbo": float(-torch.cat(elbo).mean()), "iwae_nll": float(-torch.cat(iwae).mean()), "k": k,
-            "samples": len(x)}  # fmt: skip
+    elbo, iwae = torch.cat(elbo), torch.cat(iwae)
+    n = len(elbo)
+    return {"neg_elbo": float(-elbo.mean()), "iwae_nll": float(-iwae.mean()), "k": k, "samples": len(x),
+            "neg_elbo_se": float(elbo.std() / math.sqrt(n)) if n > 1 else None,
+            "iwae_nll_se": float(iwae.std() / math.sqrt(n)) if n > 1 else None}  # fmt: skip

@@ -19,7 +19,7 @@ import torch
 from gan_studio.data import Dataset, load_dataset
 from gan_studio.data.dataset import RawImages, images_from_raw
 from gan_studio.data.loading import draw_generated
-from gan_studio.data.splits import HOLDOUT_FRACTION, SPLIT_SEED, holdout_split  # noqa: F401 (re-exported)
+from gan_studio.data.splits import HOLDOUT_FRACTION, SPLIT_SEED, has_test_split, holdout_split  # noqa: F401 (re-exported)
 from gan_studio.errors import DataError
 from gan_studio.store.rundir import run_data_spec
 
@@ -70,8 +70,7 @@ def reference_data(spec: str, *, image_size: int = 32, channels: int | None = No
         raise DataError("this is not the data the run trained on (other samples, or in another order): its scores "
                         "would measure other data", spec)  # fmt: skip
     test = load_dataset(spec, split="test", **kwargs)
-    same_file = bool(train.prepared_file) and train.prepared_file == test.prepared_file
-    if len(train) != len(test) or not (same_file or train.fingerprint() == test.fingerprint()):
+    if has_test_split(train, test):
         _check_trained_on(train, trained_size, trained_classes, spec)
         return ReferenceData(train.name, train.kind, train, test,
                              f"published train / test splits ({len(train)} / {len(test)})")  # fmt: skip

@@ -94,7 +94,11 @@ def test_eval_reports_every_model_family(model, tmp_path, bars_npz, capsys):
     if "iwae_nll" in rows:
         assert rows["iwae_nll"]["value"] <= rows["neg_elbo"]["value"] + 1e-6
         # each with its standard error, and said to be of this data, not published NLLs of other data (s14W)
-        assert rows["iwae_nll"]["spread"] > 0 and rows["neg_elbo"]["spread"] > 0 and "samples)" in rows["iwae_nll"]["label"]
+        assert (
+            rows["iwae_nll"]["spread"] > 0
+            and rows["neg_elbo"]["spread"] > 0
+            and "samples)" in rows["iwae_nll"]["label"]
+        )
         assert any(note.startswith("VAE likelihoods: ± the standard error over the") for note in report["notes"])
     if "frechet" in rows and data == "bars":  # images: 300 a side are too few for a Frechet distance to rank runs
         assert any("mostly bias and noise" in note and "compare runs by KID" in note for note in report["notes"])

@@ -143,3 +143,5 @@ def test_gan_studio_eval_reports_modes_and_kl_of_a_stacked_run(digits_dir, tmp_p
     assert rows["modes"]["floor"] > rows["modes"]["value"]  # real stacks cover more modes than a 3-step DCGAN
     assert 0 <= rows["kl"]["value"] <= math.log(1000) + 1e-9
     assert sum(report["stacked_modes"]["mode_counts"]) == 600
+    # a stacked-mnist:FOLDER run resumes (its data was taken for a missing path: "no longer here")
+    assert main(["train", "--resume", str(run), "--steps", "4", "--quiet"]) == 0

@@ -194,8 +194,10 @@ def check_data_still_there(data: str, doing: str = "resume") -> None:
     (moved, renamed, or the run copied to another machine): a resume (or an evaluation: `doing`) reads the same
     data, at its new place."""
     from gan_studio.data import BUILTIN_NAMES
+    from gan_studio.data.stacked import digits_source, is_stacked
 
-    if data and data not in BUILTIN_NAMES and not os.path.lexists(data):
+    place = digits_source(data) if data and is_stacked(data) else data  # stacked-mnist:FOLDER: that folder
+    if place and place not in BUILTIN_NAMES and not os.path.lexists(place):
         raise DataError(f"the run's data is no longer here: {doing} with --data NEW_PLACE (the same data, checked), "
                         "put it back, or link it from where it is now (ln -s NEW_PLACE this path)", data)  # fmt: skip
 

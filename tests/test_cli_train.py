@@ -181,7 +181,7 @@ def test_sample_export_and_eval_take_a_kept_checkpoint_with_from(tmp_path, capsy
     assert main(["export", str(out), "--from", "step-4", "--reference-samples", "0"]) == 0
     assert (out / "exports" / "generator-step-0000004.onnx").is_file()
     assert main(["eval", str(out), "--from", "step-4", "--n", "200", "--quiet", "--no-save", "--json"]) == 0
-    assert '"step": 4' in capsys.readouterr().out
+    assert '"step": 4' in (printed := capsys.readouterr().out) and '"checkpoint": "step-4"' in printed  # named (s14W)
     last = out / "checkpoints" / "last.pt"
     damaged = bytearray(last.read_bytes())
     damaged[len(damaged) // 2] ^= 0xFF  # a flipped byte: the message's advice must work

@@ -149,6 +149,13 @@ def test_eval_json_output_is_the_saved_report(tmp_path, capsys):
     assert printed["n"] == 2500  # the PacGAN protocol's sample count by default
     assert printed["modes"]["num_modes"] == 8
     assert any(note.startswith("2D noise ceiling") and "judge by modes" in note for note in printed["notes"])
+    assert printed["checkpoint"] == "last" and not any("still training" in note for note in printed["notes"])
+    # a run another process still trains: the report says it is of a checkpoint along the way (review s14W)
+    info = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps({**info, "status": "running"}))
+    assert main(["eval", str(run), "--json", "--quiet", "--no-save", "--n", "500"]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert any(note.startswith("the run was still training when evaluated") for note in notes)
 
 
 def test_precision_and_recall_of_many_samples_use_a_bounded_random_part(tmp_path, capsys, monkeypatch):

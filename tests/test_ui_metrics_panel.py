@@ -83,6 +83,13 @@ def test_evaluate_now_runs_in_the_background_and_fills_the_table(qtbot, tmp_path
     qtbot.addWidget(again)
     again.set_run(RunState.load(run))
     assert again.report_table.rowCount() == panel.report_table.rowCount()
+    assert "(seed 0)" in again.summary_label.text()  # the seed its floor depends on, as the CLI's header has it
+    # `gan-studio eval --seed 1` in a terminal while the run is on view: the panel shows the new report (it kept
+    # the old one until the run was opened again, and said no seed: review s14W)
+    again.show()
+    assert main(["eval", str(run), "--seed", "1", "--n", "300", "--quiet"]) == 0
+    qtbot.waitUntil(lambda: "(seed 1)" in again.summary_label.text(), timeout=10_000)
+    assert "300 samples" in again.summary_label.text()
 
 
 def test_evaluation_errors_are_shown_not_raised(qtbot, tmp_path):

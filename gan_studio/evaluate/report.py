@@ -167,6 +167,7 @@ def evaluate_run(run_path: str | Path, *, n: int | None = None, k: int = DEFAULT
         "dataset": reference.name,
         "kind": reference.kind,
         "step": loaded.step,
+        "checkpoint": checkpoint or "last",
         "n": n,
         "seed": seed,
         "neighbours": neighbours,
@@ -175,6 +176,9 @@ def evaluate_run(run_path: str | Path, *, n: int | None = None, k: int = DEFAULT
         "notes": [],
         "files": {},
     }
+    if loaded.info.get("status") in ("running", "paused"):  # another process trains it on: this report ages
+        report["notes"].append(f"the run was still training when evaluated: this is its checkpoint at step "
+                               f"{loaded.step:,}, not where it ends")  # fmt: skip
     if data is not None and data != trained_on:
         report["notes"].append(f"the data was read from {data} (the run trained on {trained_on or '?'}; the same "
                                "number of samples and classes)")  # fmt: skip
@@ -569,8 +573,9 @@ def _with_spread(value: float, spread: float, unit: str) -> str:
 def format_report(report: dict) -> str:
     """The report as text: a header, the metric table, notes and files."""
     lines = [f"Evaluation of {report['run']}",
-             f"{report['model']} on {report['dataset']}, step {report['step']}, {report['n']} samples "
-             f"(seed {report['seed']}), {report.get('seconds', 0):.1f} s",
+             f"{report['model']} on {report['dataset']}, step {report['step']}"
+             f"{'' if report.get('checkpoint', 'last') == 'last' else ' (' + str(report['checkpoint']) + '.pt)'}, "
+             f"{report['n']} samples (seed {report['seed']}), {report.get('seconds', 0):.1f} s",
              f"data: {report['reference']['note']}"]  # fmt: skip
     if "classifier" in report:
         c = report["classifier"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QGroupBox,
@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from gan_studio.errors import GanStudioError
-from gan_studio.evaluate.report import eval_dir, evaluate_run, format_value, read_report, table_rows
+from gan_studio.evaluate.report import eval_dir, evaluate_run, format_value, read_report, report_path, table_rows
 from gan_studio.events import Checkpoint, Finished, Metrics, Paused, Started
 from gan_studio.metric_names import METRICS, metrics_where
 from gan_studio.state.run_state import RunState
@@ -44,6 +44,7 @@ def quality_metrics() -> list[str]:
     return metrics_where("quality")
 
 
+REPORT_WATCH_MS = 2000  # how often report.json is looked at for a report another process saved
 REPORT_COLUMNS = ("metric", "model", "real (floor)", "noise (ceiling)", "better")
 
 
@@ -79,6 +80,11 @@ class MetricsPanel(QWidget):
         self.report: dict | None = None
         self.thread: EvaluationThread | None = None
         self._threads: set[EvaluationThread] = set()  # kept alive until they finish
+        self._report_stamp: tuple | None = None  # report.json's (mtime, size) when it was read
+        self._report_watch = QTimer(self)  # a report saved by `gan-studio eval` in another process comes in
+        self._report_watch.setInterval(REPORT_WATCH_MS)
+        self._report_watch.timeout.connect(self._reload_if_changed)
+        self._report_watch.start()
 
         self.run_label = QLabel("no run")
         self.run_label.setObjectName("hint")
@@ -179,6 +185,7 @@ class MetricsPanel(QWidget):
         self.run_label.setText(run.name if run is not None else "no run")
         self.strip.setVisible(run is None or run.data_info.get("kind") != "points")  # no memorisation check there
         if self.run_path is not None:
+            self._report_stamp = self._stamp()
             self.report = read_report(self.run_path)
         self._show_live()
         self._show_report()
@@ -247,10 +254,28 @@ class MetricsPanel(QWidget):
             thread.cancel()
             thread.wait(10_000)
 
+    def _stamp(self) -> tuple | None:
+        try:
+            stat = report_path(self.run_path).stat()
+        except (OSError, TypeError):
+            return None
+        return stat.st_mtime_ns, stat.st_size
+
+    def _reload_if_changed(self) -> None:
+        """Show the run's report again when report.json changed under it (`gan-studio eval` in a terminal)."""
+        if self.run_path is None or self.thread is not None or not self.isVisible():
+            return
+        stamp = self._stamp()
+        if stamp != self._report_stamp:
+            self._report_stamp = stamp
+            self.report = read_report(self.run_path)
+            self._show_report()
+
     def _on_evaluated(self, thread: EvaluationThread, report: dict) -> None:
         if thread is not self.thread:
             return  # cancelled, or another run was opened meanwhile
         self.thread = None
+        self._report_stamp = self._stamp()
         self.report = report
         self.status_label.setText(f"evaluated in {report.get('seconds', 0):.1f} s")
         self._show_report()
@@ -299,8 +324,11 @@ class MetricsPanel(QWidget):
             self.notes_label.setText("")
             self.strip.set_picture(None, "no memorisation check yet")
             return
-        lines = [f"{report['model']} on {report['dataset']}, step {report['step']}, {report['n']} samples",
-                 report["reference"]["note"]]  # fmt: skip
+        lines = [f"{report['model']} on {report['dataset']}, step {report['step']}, {report['n']} samples "
+                 f"(seed {report.get('seed', 0)})", report["reference"]["note"]]  # fmt: skip
+        run = self.subscription.run
+        if run is not None and isinstance(report.get("step"), int) and run.step > report["step"]:
+            lines.insert(1, f"the run is at step {run.step:,} now: Evaluate now for a report of it")
         if "classifier" in report:
             lines.append(f"classifier test accuracy {100 * report['classifier']['test_accuracy']:.2f} %")
         self.summary_label.setText("\n".join(lines))

@@ -717,3 +717,11 @@ def test_hold_out_trains_on_the_fixed_part_that_eval_does_not_judge_on_and_resum
         code, ring = train(tmp_path, *TINY_GAN, "--steps", "1", "--hold-out", hold_out, name=f"ring-{hold_out}")
         sizes.append(RunDir(ring).read_info()["dataset"]["size"])
     assert sizes[0] == sizes[1]
+
+
+def test_train_help_lists_every_flag(capsys):
+    """A setting's help holding '%' ("80 % of a dataset") broke `train --help` (argparse formats help with %)."""
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["train", "--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0 and "--hold-out" in out and "80 % of a dataset" in out

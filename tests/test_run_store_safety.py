@@ -172,14 +172,14 @@ def _start_another_while_loading(monkeypatch, start_other) -> list:
     before it wrote anything): two trainings started at the same moment. Returns what start_other returned."""
     import gan_studio.engine.trainer as trainer_module
 
-    load, started = trainer_module.load_dataset, []
+    load, started = trainer_module.load_training_data, []
 
     def loading(*args, **kwargs):
-        monkeypatch.setattr(trainer_module, "load_dataset", load)  # once: the other training loads as usual
+        monkeypatch.setattr(trainer_module, "load_training_data", load)  # once: the other training loads as usual
         started.append(start_other())
         return load(*args, **kwargs)
 
-    monkeypatch.setattr(trainer_module, "load_dataset", loading)
+    monkeypatch.setattr(trainer_module, "load_training_data", loading)
     return started
 
 

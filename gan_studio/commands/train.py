@@ -68,8 +68,14 @@ def add_parser(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     for spec in all_field_specs():
         switch = {"nargs": "?", "const": "true", "type": switch_value(spec)} if spec.type is bool else {}
-        p.add_argument(spec.flag, dest=spec.name, default=None, metavar=spec.type.__name__.upper(),
-                       help=_flag_help(spec), **switch)  # fmt: skip
+        p.add_argument(
+            spec.flag,
+            dest=spec.name,
+            default=None,
+            metavar=spec.type.__name__.upper(),
+            help=_flag_help(spec).replace("%", "%%"),
+            **switch,
+        )  # fmt: skip  (argparse formats help with %)
     p.set_defaults(handler=run)
 
 

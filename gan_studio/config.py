@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -73,7 +75,7 @@ class FieldSpec:
 
     @property
     def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        return flag_of(self.name)
 
 
 def field_specs(config_cls) -> list[FieldSpec]:
@@ -261,3 +263,16 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         else:
             flat[key] = value
     return flat
+
+
+def flag_of(name: str) -> str:
+    """A setting's command-line flag: 'lr_g' -> '--lr-g'."""
+    return "--" + name.replace("_", "-")
+
+
+def spelled_as(message: str, names: Iterable[str], spelling: Callable[[str], str]) -> str:
+    """A validation message with the settings `names` spelled as its reader knows them: a form's labels
+    ("lr g must be >= 0") or flags ("--lr-g must be >= 0"), not config names ("lr_g"). Longest names first."""
+    for name in sorted(names, key=len, reverse=True):
+        message = re.sub(rf"(?<![-\w]){re.escape(name)}\b", spelling(name), message)
+    return message

@@ -10,7 +10,6 @@ metrics.jsonl (gan_studio.evaluate.advisor).
 from __future__ import annotations
 
 import json
-import math
 import os
 import textwrap
 from pathlib import Path
@@ -19,6 +18,7 @@ from gan_studio.errors import ConfigError, GanStudioError, RunError, printable
 from gan_studio.evaluate.advisor import advise_run, latest_advice
 from gan_studio.metric_names import metrics_where, short_label
 from gan_studio.paths import default_workspace
+from gan_studio.store.jsonl import json_safe
 from gan_studio.store.rundir import RunDir, list_runs, summarise_run
 
 ADVICE_WIDTH = 160  # characters of an advice line in the table
@@ -82,25 +82,15 @@ def run(args) -> int:
 
 
 def _for_scripts(summary: dict) -> dict:
-    """A run's summary as JSON takes it: numbers that are not finite as null, its saved evaluation's values."""
-    entry = {key: _finite(value) for key, value in summary.items()}
+    """A run's summary with its saved evaluation's values, JSON-safe as metrics.jsonl writes them ('nan')."""
+    entry = dict(summary)
     if "error" not in summary:
         report = RunDir(Path(summary["path"])).read_report()
         entry["eval"] = None if report is None or not isinstance(report.get("metrics"), list) else {
             "step": report.get("step"), "seed": report.get("seed"), "n": report.get("n"),
-            "metrics": {row.get("key"): _finite(row.get("value")) for row in report["metrics"] if isinstance(row, dict)},
+            "metrics": {row.get("key"): row.get("value") for row in report["metrics"] if isinstance(row, dict)},
         }  # fmt: skip
-    return entry
-
-
-def _finite(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(key): _finite(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_finite(item) for item in value]
-    return value
+    return json_safe(entry)
 
 
 def advice_lines(run_path: Path, every: bool = False) -> list[str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import re
 import signal
 import sys
 import threading
@@ -17,7 +16,7 @@ from pathlib import Path
 
 from gan_studio.commands.arguments import resolve_run, switch_value
 from gan_studio.commands.data import ProgressLine, StatusLine, duration
-from gan_studio.config import field_specs
+from gan_studio.config import field_specs, flag_of, spelled_as
 from gan_studio.data.left_out import left_out_lines
 from gan_studio.engine.distributed import launch_rank, shutdown
 from gan_studio.engine.settings import TrainConfig, all_field_specs, configs_from_values, read_recipe
@@ -121,14 +120,7 @@ def run(args) -> int:
     except ConfigError as exc:
         if exc.path is not None:  # a recipe's own setting: named as the file names it
             raise
-        raise ConfigError(in_flags(exc.reason, args.flags_given)) from None  # "--lr-g must be >= 0", not "lr_g"
-
-
-def in_flags(message: str, names: list[str]) -> str:
-    """A message with the settings given as flags named as flags ("lr_g must be >= 0" -> "--lr-g must be >= 0")."""
-    for name in sorted(names, key=len, reverse=True):
-        message = re.sub(rf"(?<![-\w]){re.escape(name)}\b", "--" + name.replace("_", "-"), message)
-    return message
+        raise ConfigError(spelled_as(exc.reason, args.flags_given, flag_of)) from None  # "--lr-g", not "lr_g"
 
 
 def _train(args, model: str | None, values: dict) -> int:

@@ -572,10 +572,11 @@ def _with_spread(value: float, spread: float, unit: str) -> str:
 
 def format_report(report: dict) -> str:
     """The report as text: a header, the metric table, notes and files."""
+    kept = report.get("checkpoint", "last")
+    of = "" if kept == "last" else f" ({kept}.pt)"  # a kept checkpoint, not the run's last
     lines = [f"Evaluation of {report['run']}",
-             f"{report['model']} on {report['dataset']}, step {report['step']}"
-             f"{'' if report.get('checkpoint', 'last') == 'last' else ' (' + str(report['checkpoint']) + '.pt)'}, "
-             f"{report['n']} samples (seed {report['seed']}), {report.get('seconds', 0):.1f} s",
+             f"{report['model']} on {report['dataset']}, step {report['step']}{of}, {report['n']} samples "
+             f"(seed {report['seed']}), {report.get('seconds', 0):.1f} s",
              f"data: {report['reference']['note']}"]  # fmt: skip
     if "classifier" in report:
         c = report["classifier"]

@@ -57,8 +57,8 @@ SHRINK_STAGES = tuple((tuple(COLUMNS.index(name) for name in names), floor) for 
     (("Run", "Data", "Last metrics"), 48)))  # fmt: skip
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 STEP_COLUMN = COLUMNS.index("Step")
-ERROR_LENGTH = 48
-WORKSPACE_PATH_MIN = 240  # px of the workspace's path in view for it to sit beside the buttons  # characters of a broken run's error shown in its row
+ERROR_LENGTH = 48  # characters of a broken run's error shown in its row
+WORKSPACE_PATH_MIN = 240  # px of the workspace's path in view for it to sit beside the buttons
 
 
 def short_error(error: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton
 
 LEVEL_PREFIX = {"error": "Error", "warning": "Warning", "info": ""}
@@ -65,9 +66,17 @@ class MessageBanner(QFrame):
 
     def fits_one_line(self) -> bool:
         """Whether the message reads whole on one line at the banner's width (beside the close button)."""
+        width = self._prefix_width() + self.label.fontMetrics().horizontalAdvance(self.message)
+        return "\n" not in self.message and width <= self._text_room(False)
+
+    def _prefix_width(self) -> int:
+        """The width of the bold "Error: " in front of the message (0 for a notice)."""
         prefix = LEVEL_PREFIX.get(self.level, "")
-        line = f"{prefix}: {self.message}" if prefix else self.message
-        return "\n" not in self.message and self.label.fontMetrics().horizontalAdvance(line) <= self._text_room(False)
+        if not prefix:
+            return 0
+        bold = QFont(self.label.font())
+        bold.setBold(True)
+        return QFontMetrics(bold).horizontalAdvance(f"{prefix}: ")
 
     def _text_room(self, with_more: bool) -> int:
         """The label's width at the banner's width, with or without the "more" button beside it."""
@@ -79,25 +88,21 @@ class MessageBanner(QFrame):
         return self.contentsRect().width() - margins.left() - margins.right() - buttons
 
     def _render(self) -> None:
-        prefix = LEVEL_PREFIX.get(self.level, "")
         whole = self.fits_one_line()
         self.more_button.setVisible(not whole or self.expanded)
         self.more_button.setText(LESS if self.expanded else MORE)
         self.label.setWordWrap(self.expanded)
-        if self.expanded or whole:
-            escaped = html.escape(self.message, quote=False)
-            self.label.setText(f"<b>{prefix}:</b> {escaped}" if prefix else escaped)
-            self.label.setToolTip("")
-            return
-        first_line = self.message.splitlines()[0] if self.message else ""
-        bold_prefix = self.label.fontMetrics().horizontalAdvance(f"{prefix}: ") * 1.15 if prefix else 0
-        room = max(40, int(self._text_room(True) - bold_prefix))
-        cut = self.label.fontMetrics().elidedText(first_line, Qt.TextElideMode.ElideRight, room)
-        if cut == first_line and "\n" in self.message:
-            cut += " …"
-        escaped = html.escape(cut, quote=False)
+        shown, tip = self.message, ""
+        if not (self.expanded or whole):  # its first line, cut to the room left beside "more" and the close button
+            first_line = self.message.splitlines()[0] if self.message else ""
+            room = max(40, self._text_room(True) - self._prefix_width())
+            shown = self.label.fontMetrics().elidedText(first_line, Qt.TextElideMode.ElideRight, room)
+            shown += " …" if shown == first_line else ""  # whole, yet more lines follow
+            tip = self.message
+        prefix = LEVEL_PREFIX.get(self.level, "")
+        escaped = html.escape(shown, quote=False)
         self.label.setText(f"<b>{prefix}:</b> {escaped}" if prefix else escaped)
-        self.label.setToolTip(self.message)
+        self.label.setToolTip(tip)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)

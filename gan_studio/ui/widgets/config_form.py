@@ -9,13 +9,12 @@ editable; editing one emits `live_edited(name, value)`.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from gan_studio.config import FieldSpec, apply_values, check_value, coerce, field_specs, problems
+from gan_studio.config import FieldSpec, apply_values, check_value, coerce, field_specs, problems, spelled_as
 from gan_studio.errors import ConfigError
 from gan_studio.ui.widgets.compact_combo import CompactComboBox
 from gan_studio.ui.widgets.message_label import MessageLabel
@@ -23,9 +22,7 @@ from gan_studio.ui.widgets.message_label import MessageLabel
 
 def in_words(message: str, names: list[str]) -> str:
     """A validation message with config names ("batch_size") spelled as the form labels them ("batch size")."""
-    for name in sorted(names, key=len, reverse=True):
-        message = re.sub(rf"\b{re.escape(name)}\b", field_label(name), message)
-    return message
+    return spelled_as(message, names, field_label)
 
 
 def field_label(name: str) -> str:

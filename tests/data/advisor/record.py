@@ -2,7 +2,8 @@
 
     PYTHONPATH=. python tests/data/advisor/record.py NAME [--every K] [--change STEP:NAME=VALUE] -- train ARGS...
 
-Trains exactly as `gan-studio train ARGS` does (same parser, same Trainer, same metrics.jsonl),
+Trains exactly as `gan-studio train ARGS` does (same parser, same Trainer and callbacks, so the live
+evaluation of --eval-every too, same metrics.jsonl),
 in a temporary workspace (--change: a live hyperparameter change at STEP, as the app's sliders
 make it, through Trainer.set_hparams), and adds to each logged record the health signals the trainer is meant
 to log (gan_studio.evaluate.health.health_metrics: fixed-noise "diversity", VAE "active_units").
@@ -24,6 +25,7 @@ from gan_studio.cli import build_parser
 from gan_studio.commands.train import _collect, configs_from_values
 from gan_studio.config import to_dict
 from gan_studio.engine.trainer import Trainer
+from gan_studio.evaluate.callbacks import default_callbacks
 from gan_studio.evaluate.health import PROBE_SAMPLES, health_metrics
 from gan_studio.events import Diverged, Metrics
 from gan_studio.models.base import one_hot
@@ -61,7 +63,7 @@ def main() -> int:
         targs = build_parser().parse_args([*train_args, "--workspace", workspace, "--quiet"])
         model, values = _collect(targs)
         _, train_config, model_config = configs_from_values(model, values)
-        trainer = Trainer.new(model, model_config, train_config, workspace=workspace)
+        trainer = Trainer.new(model, model_config, train_config, workspace=workspace, callbacks=default_callbacks())
         probe_x, probe_y = _probe(trainer)
         changes = {}
         for text in args.change:

@@ -358,3 +358,19 @@ def test_a_run_trained_on_the_training_part_of_a_set_without_a_test_split_is_eva
     list(trainer)
     report = evaluate_run(tmp_path / "run", n=100, write=False)
     assert report["reference"]["train"] == len(train_part) and not report["reference"]["test_seen_in_training"]
+
+
+def test_test_samples_sets_how_many_test_samples_the_vae_likelihoods_average(tmp_path, capsys):
+    """--test-samples N: the ELBO and IWAE rows average N test samples (500 by default), and their ± shrinks as
+    1/sqrt(N): the way to a likelihood precise enough to tell two runs apart (review s14W)."""
+    run = _train(tmp_path, "vae", "moons", "--latent-dim", "2", "--hidden", "16")
+    rows = {}
+    for count in (40, 1000):
+        capsys.readouterr()
+        assert main(["eval", str(run), "--n", "300", "--k", "4", "--quiet", "--no-save", "--json",
+                     "--test-samples", str(count)]) == 0  # fmt: skip
+        rows[count] = {row["key"]: row for row in json.loads(capsys.readouterr().out)["metrics"]}
+        assert f"{count:,} samples)" in rows[count]["neg_elbo"]["label"]
+    assert rows[40]["neg_elbo"]["spread"] > 2 * rows[1000]["neg_elbo"]["spread"]
+    assert main(["eval", str(run), "--test-samples", "5"]) == 2  # fewer than 10 cannot give a standard error
+    assert "--test-samples" in capsys.readouterr().err

@@ -24,7 +24,7 @@ from gan_studio.commands.arguments import (
 from gan_studio.engine.threads import leave_a_core_free
 from gan_studio.evaluate.likelihood import DEFAULT_IMPORTANCE_SAMPLES
 from gan_studio.evaluate.precision_recall import DEFAULT_NEIGHBOURS
-from gan_studio.evaluate.report import evaluate_run, format_report, report_path
+from gan_studio.evaluate.report import LIKELIHOOD_SAMPLES, evaluate_run, format_report, report_path
 
 MAX_SAMPLES = 100_000  # generated samples of one evaluation
 
@@ -41,6 +41,9 @@ def add_parser(sub) -> None:
         default=DEFAULT_IMPORTANCE_SAMPLES,
         help=f"importance samples of the VAE's IWAE estimate [{DEFAULT_IMPORTANCE_SAMPLES}]",
     )
+    p.add_argument("--test-samples", type=bounded_int(10, MAX_SAMPLES), default=LIKELIHOOD_SAMPLES, metavar="N",
+                   help=f"test samples of a VAE's ELBO and IWAE NLL (their ± shrinks as 1/sqrt(N)) "
+                   f"[{LIKELIHOOD_SAMPLES}; the whole test set at most]")  # fmt: skip
     p.add_argument(
         "--neighbours",
         type=bounded_int(1, 1000),
@@ -76,7 +79,7 @@ def run(args) -> int:
     try:
         report = evaluate_run(path, n=args.n, k=args.k, neighbours=args.neighbours, seed=args.seed,
                               device=args.device, progress=progress, write=save, checkpoint=args.start_from,
-                              data=args.data)  # fmt: skip
+                              data=args.data, likelihood_samples=args.test_samples)  # fmt: skip
     except OSError as exc:
         raise write_failed(exc, f"the report into {report_path(path).parent}") from None
     print(json.dumps(report, indent=2) if args.json else format_report(report))

@@ -128,10 +128,12 @@ def evaluate_run(run_path: str | Path, *, n: int | None = None, k: int = DEFAULT
                  neighbours: int = DEFAULT_NEIGHBOURS, seed: int = 0, device: str = "cpu",
                  cache_dir: str | Path | None = None, progress: Progress | None = None,
                  cancel: Callable[[], bool] | None = None, write: bool = True,
-                 checkpoint: str | None = None, data: str | None = None) -> dict[str, Any]:  # fmt: skip
+                 checkpoint: str | None = None, data: str | None = None,
+                 likelihood_samples: int = LIKELIHOOD_SAMPLES) -> dict[str, Any]:  # fmt: skip
     """Evaluate the model of a run (see module docstring), at its last checkpoint or the kept one named by
     `checkpoint` ('step-N'); writes RUN/eval/report.json when `write`. `data`: the data the run trained on, read
-    from another place (moved, or a copy kept when the folder changed), checked to be the same size and classes."""
+    from another place (moved, or a copy kept when the folder changed), checked to be the same size and classes.
+    `likelihood_samples`: the test samples of a VAE's ELBO and IWAE estimates (at most the test set)."""
     stage = _Stages(progress, cancel)
     started = time.perf_counter()
     _check_sizes(n, k, neighbours)
@@ -193,7 +195,7 @@ def evaluate_run(run_path: str | Path, *, n: int | None = None, k: int = DEFAULT
     else:
         _evaluate_images(report, loaded, reference, samples, labels, neighbours, seed, device, cache_dir, stage, write)
     if loaded.family == "vae":
-        _evaluate_likelihood(report, loaded, reference, k, seed, stage)
+        _evaluate_likelihood(report, loaded, reference, k, seed, stage, likelihood_samples)
     report["seconds"] = round(time.perf_counter() - started, 2)
     report["created"] = time.time()
     if write:
@@ -477,19 +479,19 @@ def _memorisation(report, loaded, reference, classifier, gen, feats, test, noise
 # --- VAE likelihood ---------------------------------------------------------------------------------
 
 
-def _evaluate_likelihood(report, loaded: LoadedRun, reference: ReferenceData, k, seed, stage):
-    stage(f"VAE test ELBO and IWAE (k={k})")
+def _evaluate_likelihood(report, loaded: LoadedRun, reference: ReferenceData, k, seed, stage, wanted: int):
+    count = min(wanted, len(reference.test))
+    stage(f"VAE test ELBO and IWAE (k={k}, {count} test samples)")
     model = loaded.model
-    count = min(LIKELIHOOD_SAMPLES, len(reference.test))
     test = subset(reference.test, torch.arange(count))
     values = elbo_and_iwae(model, test.x, test.y, k=k, seed=seed)
     ceiling = None
     if getattr(model, "likelihood", "") == "bernoulli":
         ceiling = math.log(2) * int(np.prod(test.x.shape[1:]))  # every pixel p = 0.5
     report["likelihood"] = values
-    report["metrics"].append(metric("neg_elbo", f"test -ELBO (nats per sample, {count} samples)",
+    report["metrics"].append(metric("neg_elbo", f"test -ELBO (nats per sample, {count:,} samples)",
                                     values["neg_elbo"], None, ceiling, spread=values["neg_elbo_se"]))  # fmt: skip
-    report["metrics"].append(metric("iwae_nll", f"test NLL, IWAE k={k} (nats per sample, {count} samples)",
+    report["metrics"].append(metric("iwae_nll", f"test NLL, IWAE k={k} (nats per sample, {count:,} samples)",
                                     values["iwae_nll"], None, ceiling, spread=values["iwae_nll_se"]))  # fmt: skip
     shape = "x".join(str(side) for side in test.x.shape[1:])
     other = (
@@ -497,7 +499,7 @@ def _evaluate_likelihood(report, loaded: LoadedRun, reference: ReferenceData, k,
         if reference.kind == "images"
         else ""
     )
-    report["notes"].append(f"VAE likelihoods: ± the standard error over the {count} test samples, in nats of the data "
+    report["notes"].append(f"VAE likelihoods: ± the standard error over the {count:,} test samples, in nats of the data "
                            f"as this model sees it ({shape} values a sample): they compare models on the same data{other}")  # fmt: skip
     if ceiling is not None:
         report["notes"].append("likelihood ceiling: a decoder that predicts 0.5 for every pixel (D x ln 2 nats)")

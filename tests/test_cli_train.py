@@ -646,10 +646,24 @@ def test_the_progress_line_shows_live_quality_beside_the_last_losses_and_rate(ca
     bar = ProgressBar(500)
     bar.update(Metrics(500, values={"d_loss": 1.37, "g_loss": 0.733, "samples_per_s": 13377.0, "time": 2.0}))
     bar.update(Metrics(500, values={"modes": 8, "high_quality": 0.9612, "reverse_kl": 0.01}))
+    bar.finish()
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines[-1].startswith("step 500/500") and lines[-1].endswith(
         "| D loss 1.37  G loss 0.733 | modes 8  HQ 96% | 13377 samples/s ETA 0s"
     )  # the metrics named as the app names them (it said d_loss here, D in the app's Runs panel: review s13V)
+    # off a terminal the last step is one line, with its own evaluation: it printed the step before's modes and HQ
+    # under step 500, then a second step-500 line with this step's (review s15Y)
+    assert [line for line in lines if line.startswith("step 500/500")] == [lines[-1]]
+
+
+def test_the_last_step_of_a_real_run_is_one_line_with_its_own_evaluation(tmp_path, capsys):
+    code, run = train(tmp_path, "--steps", "40", "--log-every", "10", "--eval-every", "20", "--g-hidden", "8",
+                      "--d-hidden", "8")  # fmt: skip
+    assert code == 0
+    last = [line for line in capsys.readouterr().err.splitlines() if line.startswith("step 40/40")]
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    evaluation = [r for r in records if r["step"] == 40 and "modes" in r][-1]
+    assert len(last) == 1 and f"modes {evaluation['modes']}" in last[0]
 
 
 def test_sync_batchnorm_in_one_process_says_it_does_nothing(tmp_path, capsys):

@@ -266,7 +266,7 @@ def drive(trainer: Trainer, quiet: bool = False) -> int:
         return EXIT_FAILED
     finally:
         with contextlib.suppress(OSError):
-            bar.close()
+            bar.finish()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     if trainer.dist.is_main and status in ("finished", "stopped"):
@@ -318,6 +318,7 @@ class ProgressBar(StatusLine):
         super().__init__(enabled)
         self.total, self.width = total, width
         self.latest: dict = {}  # each value as last logged: an evaluation's record carries no losses or rate
+        self.last_line = ""  # off a terminal, the last step's line waits for `finish`: its evaluation comes after it
 
     def update(self, record: Metrics) -> None:
         if not self.enabled:
@@ -343,4 +344,14 @@ class ProgressBar(StatusLine):
             eta = f" ETA {duration(seconds)}"
         line = (f"step {step}/{self.total} [{'#' * filled}{'.' * (self.width - filled)}] {frac:4.0%} "
                 f"| {losses} | {rate:.0f} samples/s{eta}")  # fmt: skip
+        if not self.tty and step >= self.total:
+            self.last_line = line  # a live evaluation of this step may follow: one line, with its figures
+            return
         self.show(line, pad=100)
+
+    def finish(self) -> None:
+        """The end of the run: the last step's line (off a terminal), and the line closed."""
+        if self.last_line:
+            self.show(self.last_line, pad=100)
+            self.last_line = ""
+        self.close()

@@ -252,6 +252,11 @@ def test_run_controls_progress_eta_and_button_states(qtbot):
     run.apply(Advice(150, code="d_overpowering", message="D overpowering G: D(x) 0.99", action="Lower lr_d."))
     assert "step 150: D overpowering G" in panel.health_label.text()
     assert "D(x) 0.99" in panel.advice_details() and "What to do: Lower lr_d." in panel.advice_details()
+    # the gravest finding stays on the line: a blow-up (error) is not replaced by a later warning (review s15Y #9)
+    run.apply(Advice(160, code="blow_up", severity="error", message="D loss is blowing up: 140", action="Lower lr."))
+    run.apply(Advice(180, code="oscillation", message="oscillation: D(G(z)) swings", action="Lower beta1."))
+    assert "step 160: D loss is blowing up" in panel.health_label.text() and "(+2 more)" in panel.health_label.text()
+    assert "oscillation" in panel.advice_details()
     assert format_duration(3725) == "1 h 02 min"
     panel.set_state("paused")
     assert panel.eta_value.text() == "paused"  # no countdown while nothing runs

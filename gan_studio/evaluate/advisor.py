@@ -14,7 +14,8 @@ Conditions (each a `Finding` with a code, the step to mark on the plots, a messa
 - `blow_up` (any): a loss grows to many times its usual size: the run is about to become NaN;
 - `equilibrium` (GAN, information): D(x) ~= D(G(z)) ~= 1/2, settled, with no problem active: the
   end point the theory predicts (p_g = p_data), not a problem (the message says whether D had
-  learned to tell them apart first, or was at 1/2 all along, which may also be a D too weak).
+  learned to tell them apart first, or was at 1/2 all along, which may also be a D too weak; a live
+  evaluation tells the two apart, and while its quality still rises nothing is said yet).
 
 Each condition is reported once per episode: it must hold on several consecutive records before it
 is reported, and must be gone for a while before it can be reported again.
@@ -71,6 +72,8 @@ EQUILIBRIUM_TOLERANCE = 0.05  # |D - 1/2| below this for both D(x) and D(G(z))
 EQUILIBRIUM_SEPARATION = 0.2  # D(x) - D(G(z)) reached this earlier: D had learned to tell them apart
 GOOD_HIGH_QUALITY = 0.8  # a live evaluation's share of high-quality samples that says G matched the data
 EQUILIBRIUM_RECORDS = 10  # records in the equilibrium median
+QUALITY_RISE = 0.02  # a live evaluation's high-quality share up this much over QUALITY_EVALS: G still improving
+QUALITY_EVALS = 3  # live evaluations compared
 SUSTAIN = 5  # consecutive records a condition must hold before it is reported
 CLEAR = 20  # consecutive records without it before it can be reported again
 
@@ -315,16 +318,17 @@ class Advisor:
             return None
         values = self.series["d_fake"].last(OSCILLATION_WINDOW)
         swing = oscillation_swing(values)
-        reversals, first_turn = zigzag_reversals(moving_average(values, RECENT), swing)
+        smooth = moving_average(values, RECENT)
+        reversals, first_turn, last_turn = zigzag_reversals(smooth, swing)
         if reversals < OSCILLATION_REVERSALS:
             return None
-        smooth = moving_average(values, RECENT)
-        period = 2 * (self.series["d_fake"].steps[-1] - self.series["d_fake"].steps[-OSCILLATION_WINDOW]) / reversals
+        steps = list(self.series["d_fake"].steps)[-OSCILLATION_WINDOW:]
+        period = 2 * (steps[last_turn] - steps[first_turn]) / (reversals - 1)  # two turns a cycle, between the turns
         return _Signal(
             f"oscillation: D(G(z)) swings between {min(smooth):.2f} and {max(smooth):.2f} about every "
             f"{period:.0f} steps ({reversals // 2} cycles): G and D chase each other instead of settling",
             "lower both learning rates (e.g. halve them), or lower Adam's beta1 (momentum feeds the cycle)",
-            step=self.series["d_fake"].steps[-OSCILLATION_WINDOW + first_turn],  # the first swing's turning point
+            step=steps[first_turn],  # the first swing's turning point
         )
 
     def _posterior_collapse(self) -> _Signal | None:
@@ -364,9 +368,9 @@ class Advisor:
             usual = max(1.0, statistics.median(values[:-BLOW_UP_RECENT]))
             now = min(values[-BLOW_UP_RECENT:])  # large on consecutive records, not one spike
             if now > BLOW_UP_FACTOR * usual:
+                start = self.series[name].values[-BLOW_UP_RECENT]  # the value of the step the finding names
                 return _Signal(
-                    f"{metric_label(name)} is blowing up: {self.series[name].values[-1]:.4g}, {now / usual:.0f} times "
-                    "its usual "
+                    f"{metric_label(name)} is blowing up: {start:.4g}, {abs(start) / usual:.0f} times its usual "
                     f"size {usual:.3g}: the weights are running away, and inf or NaN often follows",
                     "pause and lower the learning rate (e.g. by 10), or resume from the last checkpoint with a lower one",
                     step=self.series[name].steps[-BLOW_UP_RECENT],
@@ -394,14 +398,24 @@ class Advisor:
                 "nothing to fix: check the samples (and `gan-studio eval`); more steps may change little",
             )
         quality = self.series.get("high_quality")
-        if quality is not None and len(quality) and quality.values[-1] >= GOOD_HIGH_QUALITY:
+        if quality is not None and len(quality):  # the live evaluation tells the two readings apart
             modes = self.series.get("modes")
             found = f"{modes.values[-1]:.0f} modes, " if modes is not None and len(modes) else ""
-            return _Signal(  # the live evaluation tells the two readings apart: G matched the data
-                f"equilibrium: D(x) {d_real:.2f} and D(G(z)) {d_fake:.2f}, both near 1/2 from the start, and the live "
-                f"evaluation finds {found}{quality.values[-1]:.0%} high-quality samples: G matched the data early "
-                "(the end point the theory predicts)",
-                "nothing to fix; more steps may change little",
+            found += f"{quality.values[-1]:.0%} high-quality samples"
+            if quality.values[-1] >= GOOD_HIGH_QUALITY:
+                return _Signal(
+                    f"equilibrium: D(x) {d_real:.2f} and D(G(z)) {d_fake:.2f}, both near 1/2 from the start, and the "
+                    f"live evaluation finds {found}: G matched the data early (the end point the theory predicts)",
+                    "nothing to fix; more steps may change little",
+                )
+            earlier = quality.last(QUALITY_EVALS)
+            if len(earlier) < QUALITY_EVALS or earlier[-1] > earlier[0] + QUALITY_RISE:
+                return None  # G is still getting better: too early to judge D (the 2D recipes sit at 1/2 early on)
+            return _Signal(
+                f"equilibrium: D(x) {d_real:.2f} and D(G(z)) {d_fake:.2f}, both near 1/2, while the live evaluation "
+                f"finds {found}, no better than {QUALITY_EVALS - 1} evaluations ago: D is too weak to tell the poor "
+                "samples from real ones",
+                "give D more capacity (d_hidden, d_layers) or a higher lr_d; a large r1_gamma also holds D back",
             )
         return _Signal(
             f"equilibrium: D(x) {d_real:.2f} and D(G(z)) {d_fake:.2f}, both near 1/2 from the start: G matched the "
@@ -426,11 +440,11 @@ def oscillation_swing(values: list[float]) -> float:
     return max(OSCILLATION_SWING, OSCILLATION_NOISE * noise / math.sqrt(RECENT))
 
 
-def zigzag_reversals(values: list[float], swing: float) -> tuple[int, int | None]:
+def zigzag_reversals(values: list[float], swing: float) -> tuple[int, int | None, int | None]:
     """How often `values` turn around after moving at least `swing` each way (a zigzag indicator),
-    and the index of the first turning point (None without one)."""
+    and the indices of the first and the last turning point (None without one)."""
     low = high = 0  # indices of the lowest and highest values before the first move of `swing`
-    direction, extreme, reversals, first = 0, 0, 0, None
+    direction, extreme, reversals, first, last = 0, 0, 0, None, None
     for i, v in enumerate(values):
         if direction == 0:
             low = i if v < values[low] else low
@@ -443,8 +457,9 @@ def zigzag_reversals(values: list[float], swing: float) -> tuple[int, int | None
             extreme = i  # still moving the same way
         elif abs(v - values[extreme]) >= swing:
             first = extreme if first is None else first
+            last = extreme
             direction, extreme, reversals = -direction, i, reversals + 1
-    return reversals, first
+    return reversals, first, last
 
 
 def advise(records: Iterable[dict[str, Any]], family: str, config: dict[str, Any] | None = None) -> list[Finding]:

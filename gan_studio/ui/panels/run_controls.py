@@ -218,17 +218,20 @@ class RunControlsPanel(QWidget):
             self._show_health(self.subscription.run)
 
     def _show_health(self, run: RunState | None) -> None:
-        """The training-health advisor's newest finding in one line; "details" shows what it saw and what to do."""
+        """The training-health advisor's gravest finding (the newest of that severity) in one line, with how many
+        more there are; "details" shows them all: what the advisor saw and what to do."""
         advice = run.advice if run is not None else []
         if not advice:
             self.health_label.setText("Health: nothing to report" if run is not None and run.family else "")
             self.health_label.setToolTip("The training-health advisor watches the metrics and explains problems here")
             return
-        latest = advice[-1]
-        colour = {"info": INFO_COLOUR, "warning": WARNING, "error": ERROR}.get(latest.severity, WARNING)
-        headline = latest.message.split(":", 1)[0]  # the advisor starts each message with its condition
-        self.health_label.setText(f"<span style='color:{colour}'>⚑ step {latest.step:,}: {html.escape(headline, quote=False)}</span>"
-                                  f" · <a href='details' style='color:{INFO_COLOUR}'>details</a>")  # fmt: skip
+        gravity = {"info": 0, "warning": 1, "error": 2}
+        shown = max(reversed(advice), key=lambda a: gravity.get(a.severity, 1))  # an error outranks a later warning
+        colour = {"info": INFO_COLOUR, "warning": WARNING, "error": ERROR}.get(shown.severity, WARNING)
+        headline = shown.message.split(":", 1)[0]  # the advisor starts each message with its condition
+        more = f" (+{len(advice) - 1} more)" if len(advice) > 1 else ""
+        self.health_label.setText(f"<span style='color:{colour}'>⚑ step {shown.step:,}: {html.escape(headline, quote=False)}</span>"
+                                  f"{more} · <a href='details' style='color:{INFO_COLOUR}'>details</a>")  # fmt: skip
         self.health_label.setToolTip(self.advice_details())
 
     def advice_details(self) -> str:

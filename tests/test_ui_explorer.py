@@ -273,11 +273,18 @@ def test_interpolation_endpoints_equal_the_two_samples_and_export(qtbot, panel, 
     assert np.array_equal(tab.frames[0][:, :, 0], image_a) and np.array_equal(tab.frames[-1][:, :, 0], image_b)
     assert not np.array_equal(tab.frames[2], tab.frames[0])
     strip = tab.export_png(tmp_path / "strip.png")
-    assert Image.open(strip).size == (6 * 34 + 2, 34 + 2)
-    assert len(json.loads(strip.with_suffix(".json").read_text())["path_z"]) == 6
+    # enlarged (whole pixels) to a shorter side of at least 256 px: 206 x 36 was a speck on a slide (review s15Y #15)
+    assert Image.open(strip).size == (8 * (6 * 34 + 2), 8 * (34 + 2))
+    record = json.loads(strip.with_suffix(".json").read_text())
+    assert len(record["path_z"]) == 6 and record["scale"] == 8
+    # its two ends, each whole: it held A's z beside B's seed (the panel's current sample; review s15Y #16)
+    assert record["z"] == record["a_z"] and record["a_z"] != record["b_z"] and "seed" not in record
+    assert np.allclose(record["path_z"][0], record["a_z"], atol=1e-5) and np.allclose(
+        record["path_z"][-1], record["b_z"], atol=1e-5
+    )
     gif = tab.export_gif(tmp_path / "walk.gif")
     with Image.open(gif) as animation:
-        assert animation.n_frames == 10 and animation.size == (128, 128)  # 6 forward + 4 back, 4x scale
+        assert animation.n_frames == 10 and animation.size == (256, 256)  # 6 forward + 4 back, 8x scale
     tab.play_button.setChecked(True)
     qtbot.waitUntil(lambda: tab._frame >= 2, timeout=WAIT_MS)
     tab.play_button.setChecked(False)
@@ -382,8 +389,12 @@ def test_save_image_grid_and_z_then_reload(qtbot, panel, runs, tmp_path):
         panel.condition_tab.select_class("heart")
     qtbot.waitUntil(lambda: panel.neighbours_view.picture is not None, timeout=WAIT_MS)
     image = panel.save_image(tmp_path / "look.png")
-    assert np.array_equal(np.asarray(Image.open(image)), panel.main_view.picture)
     record = json.loads(image.with_suffix(".json").read_text())
+    saved = np.asarray(Image.open(image))
+    scale = record["scale"]  # a 32 px sample is saved 256 px tall, each pixel an exact block (review s15Y #15)
+    assert scale == 8 and saved.shape[0] == 8 * panel.main_view.picture.shape[0]
+    assert np.array_equal(saved[::scale, ::scale], panel.main_view.picture)
+    assert np.array_equal(saved[scale - 1 :: scale, scale - 1 :: scale], panel.main_view.picture)
     assert record["model"] == "cdcgan" and record["condition"] == "heart" and len(record["z"]) == 10
     grid = panel.save_grid(tmp_path / "grid.png")
     assert len(json.loads(grid.with_suffix(".json").read_text())["grid_z"]) == 9

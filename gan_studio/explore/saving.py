@@ -17,9 +17,26 @@ from gan_studio.errors import ConfigError, GanStudioError
 from gan_studio.explore.label_fonts import draw_text_right, text_width
 from gan_studio.explore.latent import z_from_text
 from gan_studio.files import atomic_write, read_regular
+from gan_studio.store.pictures import save_png
 
 LATENT_FORMAT = "gan-studio-latent"
 MAX_LATENT_BYTES = 4 * 2**20
+SLIDE_SIDE = 256  # saved explorer pictures are enlarged to at least this shorter side (px)
+
+
+def enlargement(height: int, width: int, at_least: int = SLIDE_SIDE) -> int:
+    """The whole factor that brings a picture's shorter side to at least `at_least` pixels (1 when it already is)."""
+    return max(1, -(-at_least // max(1, min(height, width))))
+
+
+def save_enlarged_png(picture: np.ndarray, path: str | Path) -> tuple[Path, int]:
+    """Write an explorer picture as PNG enlarged by a whole factor k, nearest neighbour (each pixel an exact k x k
+    block, nothing smoothed), so its shorter side is at least SLIDE_SIDE: a 32 px sample saved for a slide is
+    256 px, not a speck. Returns the path written and k."""
+    scale = enlargement(*picture.shape[:2])
+    if scale > 1:
+        picture = np.repeat(np.repeat(picture, scale, axis=0), scale, axis=1)
+    return save_png(picture, path), scale
 
 
 def label_rows(picture: np.ndarray, labels: list[str], cell_height: int, padding: int = 2,

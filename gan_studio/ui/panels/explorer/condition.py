@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
 
 from gan_studio.errors import DataError
 from gan_studio.explore import latent as latent_ops
-from gan_studio.explore.saving import label_rows, save_latent
-from gan_studio.store.pictures import grid_classes, save_png
+from gan_studio.explore.saving import label_rows, save_enlarged_png, save_latent
+from gan_studio.store.pictures import grid_classes
 from gan_studio.ui.panels.explorer.canvas import ImageCanvas
 from gan_studio.ui.panels.explorer.tab import ExplorerTab
 from gan_studio.ui.widgets.class_legend import class_legend
@@ -224,9 +224,9 @@ class ConditionTab(ExplorerTab):
         if self.grid_view.picture is None or self._grid_inputs is None:
             raise DataError("nothing to save yet: draw the class × seed grid first")
         z, y, seeds = self._grid_inputs
-        written = save_png(self.grid_view.picture, path)
-        save_latent(written.with_suffix(".json"), z[0], y[0], image=written.name, seeds=seeds, grid_z=z.tolist(),
-                    grid_y=y.tolist(), **self.panel.about())  # fmt: skip
+        written, scale = save_enlarged_png(self.grid_view.picture, path)
+        save_latent(written.with_suffix(".json"), z[0], y[0], image=written.name, scale=scale, seeds=seeds,
+                    grid_z=z.tolist(), grid_y=y.tolist(), **self.panel.about())  # fmt: skip
         return written
 
     def _ask_save_grid(self) -> None:

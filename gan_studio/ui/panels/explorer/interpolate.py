@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (
 
 from gan_studio.errors import DataError
 from gan_studio.explore import latent as latent_ops
-from gan_studio.explore.saving import save_gif, save_latent
-from gan_studio.store.pictures import points_picture, save_png, to_uint8
+from gan_studio.explore.saving import enlargement, save_enlarged_png, save_gif, save_latent
+from gan_studio.store.pictures import points_picture, to_uint8
 from gan_studio.ui.panels.explorer.canvas import ImageCanvas
 from gan_studio.ui.panels.explorer.tab import ExplorerTab
 from gan_studio.ui.widgets.flow_row import flow_row, labelled
@@ -168,16 +168,25 @@ class InterpolateTab(ExplorerTab):
     def export_png(self, path):
         if self.strip_view.picture is None:
             raise DataError("nothing to export yet: set A and B and draw the strip")
-        written = save_png(self.strip_view.picture, path)
-        save_latent(written.with_suffix(".json"), self.a[0], self.a[1], image=written.name,
-                    path_z=self.path_z.tolist(), mode=self.mode_combo.currentText(), **self.panel.about())  # fmt: skip
+        written, scale = save_enlarged_png(self.strip_view.picture, path)
+        about = self.panel.about()
+        names = about.get("class_names") or []
+        ends = {}  # the strip's two ends (the panel's own seed and condition are those of its current sample)
+        for end, (z, y) in (("a", self.a), ("b", self.b)):
+            ends[f"{end}_z"] = np.asarray(z).tolist()
+            ends[f"{end}_y"] = None if y is None else np.asarray(y).tolist()
+            ends[f"{end}_condition"] = latent_ops.describe_condition(y, names) or None if y is not None else None
+        about = {key: value for key, value in about.items() if key not in ("seed", "condition")}
+        path_y = None if self.path_y is None else self.path_y.tolist()
+        save_latent(written.with_suffix(".json"), self.a[0], self.a[1], image=written.name, scale=scale,
+                    path_z=self.path_z.tolist(), path_y=path_y, mode=self.mode_combo.currentText(), **ends,
+                    **about)  # fmt: skip
         return written
 
     def export_gif(self, path, scale: int | None = None):
         if not self.frames:
             raise DataError("nothing to export yet: set A and B and draw the strip")
-        side = self.frames[0].shape[0]
-        scale = scale or max(1, 128 // side)
+        scale = scale or enlargement(*self.frames[0].shape[:2])
         return save_gif(self.frames, path, fps=self.fps_box.value(), scale=scale)
 
     def _ask_export_png(self) -> None:

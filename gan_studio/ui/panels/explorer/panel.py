@@ -40,10 +40,9 @@ from gan_studio.errors import DataError, GanStudioError
 from gan_studio.events import Checkpoint, Finished, Sample
 from gan_studio.explore.backends import BACKEND_CHOICES, exports_of, is_onnx_file
 from gan_studio.explore.renderer import Renderer, RenderResult
-from gan_studio.explore.saving import save_latent
+from gan_studio.explore.saving import save_enlarged_png, save_latent
 from gan_studio.explore.state import ExplorerState, LoadedSource, checkpoint_mtime, load_job
 from gan_studio.state.run_state import RunState
-from gan_studio.store.pictures import save_png
 from gan_studio.store.rundir import RunDir
 from gan_studio.ui.panels import RunSubscription
 from gan_studio.ui.panels.explorer.arithmetic import ArithmeticTab
@@ -492,16 +491,16 @@ class ExplorerPanel(QWidget):
         """Write the main image as PNG and, beside it, the z and y that made it (.json)."""
         if self.main_view.picture is None:
             raise DataError("nothing to save yet: no image has been drawn")
-        written = save_png(self.main_view.picture, path)
-        save_latent(written.with_suffix(".json"), self.z, self.y, image=written.name, **self.about())
+        written, scale = save_enlarged_png(self.main_view.picture, path)
+        save_latent(written.with_suffix(".json"), self.z, self.y, image=written.name, scale=scale, **self.about())
         return written
 
     def save_grid(self, path) -> Path:
         """Write the neighbour grid as PNG and its nine z (row by row, centre = current) as .json."""
         if self.neighbours_view.picture is None:
             raise DataError("nothing to save yet: the neighbour grid has not been drawn")
-        written = save_png(self.neighbours_view.picture, path)
-        save_latent(written.with_suffix(".json"), self.z, self.y, image=written.name,
+        written, scale = save_enlarged_png(self.neighbours_view.picture, path)
+        save_latent(written.with_suffix(".json"), self.z, self.y, image=written.name, scale=scale,
                     grid_z=self._neighbour_z.tolist(), **self.about())  # fmt: skip
         return written
 

@@ -290,6 +290,22 @@ def test_interpolation_endpoints_equal_the_two_samples_and_export(qtbot, panel, 
     tab.play_button.setChecked(False)
 
 
+def test_the_arithmetic_pool_follows_the_class_chosen_on_another_tab(qtbot, panel, runs):
+    """Class 7 chosen on the Condition tab, then A−B+C: the pool showed the old class until Draw pool (s15Y #17)."""
+    open_and_wait(qtbot, panel, runs["cdcgan"])
+    tab = panel.arithmetic_tab
+    panel.tabs.setCurrentIndex(panel.tab_index(tab))
+    qtbot.waitUntil(lambda: tab.pool_view.picture is not None, timeout=WAIT_MS)
+    before = tab.pool_view.picture.copy()
+    panel.tabs.setCurrentIndex(panel.tab_index(panel.condition_tab))
+    with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
+        panel.condition_tab.select_class("heart")
+    with qtbot.waitSignal(tab.pool_ready, timeout=WAIT_MS):
+        panel.tabs.setCurrentIndex(panel.tab_index(tab))
+    assert np.array_equal(tab.pool_y, panel.batch_condition(1)[0])
+    assert not np.array_equal(tab.pool_view.picture, before)
+
+
 def test_vector_arithmetic(qtbot, panel, runs):
     open_and_wait(qtbot, panel, runs["dcgan"])
     tab = panel.arithmetic_tab

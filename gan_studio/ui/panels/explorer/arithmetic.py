@@ -39,6 +39,7 @@ class ArithmeticTab(ExplorerTab):
         super().__init__(panel)
         self.groups: dict[str, list[np.ndarray]] = {g: [] for g in GROUPS}
         self.pool_z: np.ndarray | None = None
+        self.pool_y: np.ndarray | None = None  # the condition the pool was drawn with (conditional models)
         self.result_z: np.ndarray | None = None
         self.first_seed_box = seed_spin_box()
         self.first_seed_box.setRange(0, 999_999)
@@ -109,8 +110,20 @@ class ArithmeticTab(ExplorerTab):
         first = self.first_seed_box.value()
         self.pool_z = np.stack([latent_ops.seed_latent(s, source.latent_dim)
                                 for s in range(first, first + self.pool_size_box.value())])  # fmt: skip
-        self.panel.render_batch("pool", self.pool_z, self.panel.batch_condition(len(self.pool_z)), POOL_COLUMNS,
-                                self._show_pool)  # fmt: skip
+        condition = self.panel.batch_condition(len(self.pool_z))
+        self.pool_y = None if condition is None else condition[0].copy()
+        self.panel.render_batch("pool", self.pool_z, condition, POOL_COLUMNS, self._show_pool)
+
+    def tab_opened(self) -> None:
+        """Coming back after the class was changed on another tab: the pool is drawn again in that class (it showed
+        the old class's samples until Draw pool)."""
+        current = self.panel.batch_condition(1)
+        if (
+            self.pool_z is not None
+            and current is not None
+            and (self.pool_y is None or not np.array_equal(current[0], self.pool_y))
+        ):
+            self.draw_pool()
 
     def _show_pool(self, result) -> None:
         batch = result.value

@@ -129,6 +129,11 @@ class ExplorerPanel(QWidget):
                 return index
         return -1
 
+    def _tab_opened(self, index: int) -> None:
+        opened = next((tab for tab in self._tab_list if self.tab_index(tab) == index), None)
+        if opened is not None:
+            opened.tab_opened()
+
     def show_tab(self, tab: QWidget) -> None:
         self.tabs.setCurrentIndex(self.tab_index(tab))
 
@@ -210,6 +215,7 @@ class ExplorerPanel(QWidget):
                           self.encode_tab, self.live_tab]  # fmt: skip
         for tab in self._tab_list[:-1]:
             self.tabs.addTab(scrolling(tab), tab.TAB_TITLE)
+        self.tabs.currentChanged.connect(self._tab_opened)
 
         # the image column stays where it is while the controls beside it scroll: what a slider does
         # is always in view

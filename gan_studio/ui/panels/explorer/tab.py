@@ -1,4 +1,4 @@
-"""The base of the explorer's tabs: a title, which models a tab applies to, and a source hook."""
+"""The base of the explorer's tabs: a title, which models a tab applies to, and source and opening hooks."""
 
 from __future__ import annotations
 
@@ -20,3 +20,6 @@ class ExplorerTab(QWidget):
 
     def source_changed(self, source, reloaded: bool) -> None:
         """A model was opened (`reloaded`: the same run with new weights, the state was kept)."""
+
+    def tab_opened(self) -> None:
+        """The user brought this tab to the front (its state may have changed on another tab meanwhile)."""

@@ -374,3 +374,20 @@ def test_test_samples_sets_how_many_test_samples_the_vae_likelihoods_average(tmp
     assert rows[40]["neg_elbo"]["spread"] > 2 * rows[1000]["neg_elbo"]["spread"]
     assert main(["eval", str(run), "--test-samples", "5"]) == 2  # fewer than 10 cannot give a standard error
     assert "--test-samples" in capsys.readouterr().err
+
+
+def test_each_checkpoint_and_seed_keeps_its_report(tmp_path, capsys):
+    """report.json is the latest; RUN/eval/step-N-seed-S.json keeps each (checkpoint, seed), so evaluating seeds
+    0, 1, 2 or an earlier checkpoint no longer leaves only the last report (review s14W)."""
+    run = _train(tmp_path, "gan", "ring8", "--latent-dim", "2", "--g-hidden", "16", "--d-hidden", "16",
+                 "--checkpoint-every", "10")  # fmt: skip
+    for extra in (["--seed", "0"], ["--seed", "1"], ["--from", "step-10", "--seed", "1"]):
+        assert main(["eval", str(run), "--n", "300", "--quiet", *extra]) == 0
+    table = capsys.readouterr().out
+    kept = {p.name: json.loads(p.read_text()) for p in (run / "eval").glob("step-*-seed-*.json")}
+    assert set(kept) == {"step-20-seed-0.json", "step-20-seed-1.json", "step-10-seed-1.json"}
+    assert [(r["step"], r["seed"]) for r in kept.values()] == [(int(n.split("-")[1]), int(n.split("-")[3][0]))
+                                                               for n in kept]  # fmt: skip
+    latest = json.loads((run / "eval" / "report.json").read_text())
+    assert (latest["step"], latest["seed"]) == (10, 1) and latest == kept["step-10-seed-1.json"]
+    assert f"copy: {run / 'eval' / 'step-10-seed-1.json'}" in table

@@ -142,7 +142,8 @@ def evaluate_run(run_path: str | Path, *, n: int | None = None, k: int = DEFAULT
     if not loaded.info:
         raise RunError("run.json is missing, so the dataset the run was trained on is unknown", loaded.path)
     if write:
-        RunDir(loaded.path).check_writable("eval", replaces=("report.json", "nearest.png"))  # before minutes of work
+        RunDir(loaded.path).check_writable("eval", replaces=("report.json", "nearest.png",
+                                                             kept_report_name(loaded.step, seed)))  # before the work
     stage("loading the reference data")
     trained_on = run_data_spec(loaded.info)
     if data is None:
@@ -508,12 +509,23 @@ def _evaluate_likelihood(report, loaded: LoadedRun, reference: ReferenceData, k,
 # --- output ----------------------------------------------------------------------------------------
 
 
+def kept_report_name(step: int, seed: int) -> str:
+    """The file that keeps the report of one (checkpoint step, noise seed) beside the latest one."""
+    return f"step-{step}-seed-{seed}.json"
+
+
 def write_report(run_path: str | Path, report: dict) -> Path:
-    """Write RUN/eval/report.json atomically; returns its path."""
-    path = eval_dir(run_path, create=True) / "report.json"
+    """Write RUN/eval/report.json (the latest report: the app and `runs` read it) and its copy
+    RUN/eval/step-N-seed-S.json, which another checkpoint or seed does not replace; atomically. Returns the first."""
+    folder = eval_dir(run_path, create=True)
+    path = folder / "report.json"
+    kept = folder / kept_report_name(int(report.get("step") or 0), int(report.get("seed") or 0))
     report["files"]["report"] = str(path)
+    report["files"]["copy"] = str(kept)
+    text = json.dumps(report, indent=2).encode("utf-8")
     try:
-        atomic_write(path, json.dumps(report, indent=2).encode("utf-8"))
+        atomic_write(kept, text)
+        atomic_write(path, text)
     except PermissionError:
         raise RunError("the run folder is read-only: the report cannot be saved in it", run_path) from None
     return path

@@ -22,6 +22,7 @@ class MetricInfo:
     summary: bool = False  # among a run's last metrics in `gan-studio runs` and the app's Runs panel
     short: str = ""  # the label where room is short (the Runs panel's row); "" for `label`
     quality: bool = False  # a live quality metric: in the app's metrics table
+    linear: bool = False  # a count or a share: its plot stays linear under "log y", where its zeros would drop out
 
 
 LOSSES, D_OUTPUTS, VAE_LOSS = "Losses", "Discriminator outputs", "VAE loss (nats per sample)"
@@ -44,12 +45,14 @@ for built_in in (
     MetricInfo("kl", "KL", VAE_LOSS, progress=True, summary=True),
     MetricInfo("loss", "recon + β·KL", VAE_LOSS, progress=True, summary=True, short="loss"),
     MetricInfo("diversity", "diversity", "Sample diversity (fixed noise)"),
-    MetricInfo("active_units", "active units", "Active latent units"),
-    MetricInfo("modes", "modes captured", summary=True, quality=True, short="modes", progress=True),
-    MetricInfo("high_quality", "high-quality samples", unit="%", quality=True, short="HQ", progress=True),
+    MetricInfo("active_units", "active units", "Active latent units", linear=True),
+    MetricInfo("modes", "modes captured", summary=True, quality=True, short="modes", progress=True, linear=True),
+    MetricInfo("high_quality", "high-quality samples", unit="%", quality=True, short="HQ", progress=True, linear=True),
     MetricInfo("reverse_kl", "reverse KL over modes (nats)", quality=True),
     MetricInfo("frechet_live", "Frechet distance (live sample)", summary=True, quality=True, short="FD", progress=True),
-    MetricInfo("label_accuracy", "label accuracy", unit="%", quality=True, short="label acc", progress=True),
+    MetricInfo(
+        "label_accuracy", "label accuracy", unit="%", quality=True, short="label acc", progress=True, linear=True
+    ),
 ):
     register_metric(built_in)
 

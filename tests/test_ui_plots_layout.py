@@ -1,11 +1,17 @@
 """The Plots panel's layout (offscreen): however many plot groups a run (and a compared run) brings,
-every plot keeps a readable height and the panel scrolls instead of squeezing them."""
+every plot keeps a readable height and the panel scrolls instead of squeezing them; marker labels and legends
+leave the curves readable; the wheel scrolls the panel; compared runs are named and drawn apart."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from gan_studio.events import Metrics, Started
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
+
+from gan_studio.events import Advice, HParamChanged, Metrics, Started
 from gan_studio.state.run_state import RunState
 from gan_studio.ui.panels.plots import MIN_PLOT_HEIGHT, PlotsPanel
 
@@ -86,3 +92,136 @@ def test_comparing_a_run_does_not_widen_the_panel(qtbot):
     qtbot.wait(20)
     assert panel.clear_overlay_button.isVisibleTo(panel)
     assert panel.minimumSizeHint().width() <= before, (before, panel.minimumSizeHint().width())
+
+
+def ring_run(steps: int = 150) -> RunState:
+    """A ring8-like run of `steps` records every 10 steps; rates raised at step 690 and the advisor's flags after."""
+    run = run_with([{"d_loss": 1.3, "g_loss": 0.7, "d_real": 0.5, "d_fake": 0.5, "modes": 8.0 * (i % 3 > 0),
+                     "high_quality": 0.05} for i in range(steps)])  # fmt: skip
+    run.apply(HParamChanged(690, name="lr_g", old=0.001, new=0.05))
+    return run
+
+
+def test_marker_labels_are_one_per_step_stacked_at_the_top_and_leave_curves_and_legends_apart(qtbot):
+    """Review s15Y #7, #8: lr_g and lr_d changed at step 690, advice at 700 and 780 printed over each other
+    ("⚑ m⚑ oscillation") at the foot of the plot, with opaque backgrounds that hid the D loss curve near 0; the
+    legends covered the first ~350 steps."""
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(700, 720)  # four plots of ~170 px
+    panel.show()
+    qtbot.waitExposed(panel)
+    run = ring_run()
+    panel.set_run(run)
+    run.apply(HParamChanged(690, name="lr_d", old=0.001, new=0.05))  # live, after the plots were drawn
+    run.apply(Advice(400, code="equilibrium", severity="info", message="m", action="a"))
+    run.apply(Advice(700, code="mode_collapse", severity="warning", message="m", action="a"))
+    run.apply(Advice(780, code="oscillation", severity="warning", message="m", action="a"))
+    run.apply(Advice(780, code="d_loss_blowup", severity="error", message="m", action="a"))
+    panel.redraw()
+    qtbot.wait(100)
+    assert panel.marker_texts() == ["lr_g, lr_d 0.001 → 0.05", "⚑ equilibrium", "⚑ mode collapse",
+                                    "⚑ oscillation, d loss blowup"]  # fmt: skip
+    for title, plot in panel.plots.items():
+        view = plot.getViewBox().sceneBoundingRect()
+        labels = [line.label for m in panel.markers for line in m.lines if line.getViewBox() is plot.getViewBox()]
+        shown = [label.sceneBoundingRect() for label in labels if label.isVisible()]
+        assert len(shown) == 4, title  # every label readable at the normal zoom
+        for i, rect in enumerate(shown):
+            assert view.contains(rect), (title, rect, view)
+            assert rect.bottom() - view.top() <= 3 * (rect.height() + 1) + 2, title  # in rows along the top edge
+            assert all(not rect.intersects(other) for other in shown[i + 1 :]), (title, rect, shown)
+        assert all(label.fill.color().alpha() <= 128 for label in labels)  # a curve under a label still shows
+        legend = plot.legend.sceneBoundingRect()
+        assert legend.intersected(view).height() <= 1, (title, legend, view)  # outside the data area
+        assert plot.legend.isVisible() and legend.width() > 0
+
+
+def test_the_wheel_scrolls_the_plots_and_ctrl_wheel_zooms_with_a_way_back(qtbot):
+    """Review s15Y #14: scrolling down the list of plots zoomed every linked x axis to -3,000...6,000 (the plot took
+    the wheel); the way back was a small "A" at one plot's corner."""
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(700, 300)  # the plots do not fit: the panel scrolls
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.set_run(ring_run())
+    panel.redraw()
+    qtbot.wait(50)
+    view = panel.plots["Losses"].getViewBox()
+    before = view.viewRange()[0]
+    assert panel.scroll.verticalScrollBar().maximum() > 0
+    assert "Ctrl+wheel" in panel.graphics.toolTip()
+
+    def wheel(modifiers):
+        viewport = panel.graphics.viewport()
+        at = QPointF(view.mapViewToScene(QPointF(750, 1.0)))
+        at = QPointF(panel.graphics.mapFromScene(at))
+        event = QWheelEvent(at, QPointF(viewport.mapToGlobal(at.toPoint())), QPoint(0, 0), QPoint(0, -120),
+                            Qt.MouseButton.NoButton, modifiers, Qt.ScrollPhase.NoScrollPhase, False)  # fmt: skip
+        QApplication.sendEvent(viewport, event)
+        qtbot.wait(20)
+        return event.isAccepted()
+
+    # left to the widgets around the plot: Qt hands a real wheel on to the scrolling list (an event sent by a test
+    # is not handed on, so the list is scrolled here as Qt would)
+    assert not wheel(Qt.KeyboardModifier.NoModifier)
+    assert view.viewRange()[0] == before and not panel.auto_range_button.isVisibleTo(panel)  # no zoom
+    assert wheel(Qt.KeyboardModifier.ControlModifier)
+    zoomed = view.viewRange()[0]
+    assert zoomed[1] - zoomed[0] > before[1] - before[0]  # Ctrl+wheel zooms (out, for a wheel turned down)
+    assert panel.auto_range_button.isVisibleTo(panel)  # and the way back is in the toolbar
+    panel.auto_range_button.click()
+    qtbot.wait(50)
+    span = before[1] - before[0]
+    assert view.viewRange()[0] == pytest.approx(before, abs=span / 100)  # every step shown again
+    assert not panel.auto_range_button.isVisibleTo(panel)
+
+
+def test_compared_runs_are_named_in_the_legends_and_drawn_apart(qtbot):
+    """Review s15Y #13: the compared run had the same colours, a thin dash-dot line, and legends "D loss" and
+    "D loss --" that named neither run."""
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(700, 560)
+    panel.show()
+    current = ring_run()
+    current.path = Path("/runs/ring8-r1ema")
+    panel.set_run(current)
+    other = ring_run(100)
+    other.path = Path("/runs/gan-ring8-20261201-113609")
+    panel.add_overlay(other)
+    legend = {label.text: sample.item for sample, label in panel.plots["Losses"].legend.items}
+    assert set(legend) == {"D loss · ring8-r1ema", "G loss · ring8-r1ema", "D loss · gan-ring8 11:36",
+                           "G loss · gan-ring8 11:36"}  # fmt: skip
+    mine, theirs = legend["D loss · ring8-r1ema"].opts["pen"], legend["D loss · gan-ring8 11:36"].opts["pen"]
+    assert theirs.widthF() >= 1.5 * mine.widthF()  # thick dashes, not a thin line beside a thin line
+    assert theirs.style() != Qt.PenStyle.SolidLine and mine.style() == Qt.PenStyle.SolidLine
+    assert theirs.color().lightness() - mine.color().lightness() >= 30  # another shade of the metric's colour
+    panel.clear_overlays()
+    assert {label.text for _, label in panel.plots["Losses"].legend.items} == {"D loss", "G loss"}
+
+
+def test_shares_plot_in_per_cent_and_counts_stay_linear_on_log_y(qtbot):
+    """Review s15Y #20: high-quality samples plotted 0-0.8 while the metrics table said 5.0 %; on log y the zeros of
+    "modes captured" dropped out without a word."""
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    run = ring_run(10)
+    run.apply(Metrics(200, values={"d_loss": 0.0, "g_loss": 0.7}))  # a zero loss: cannot be drawn on log y
+    panel.set_run(run)
+    panel.set_smoothing(0.0)
+    panel.redraw()
+    hq = panel.plots["high-quality samples"]
+    assert "(%)" in hq.titleLabel.text
+    _, y = panel.curves["high_quality"].smooth.getData()
+    assert y[0] == 5.0  # as the metrics table shows it
+    panel.set_log_y(True)
+    panel.redraw()
+    assert not panel.plots["modes captured"].ctrl.logYCheck.isChecked()  # 0 of 8 modes stays on the plot
+    assert panel.plots["Losses"].ctrl.logYCheck.isChecked()
+    assert "1 values ≤ 0 not drawn" in panel.plots["Losses"].titleLabel.text  # what log y leaves out is said
+    assert "not drawn" not in panel.plots["modes captured"].titleLabel.text
+    panel.set_log_y(False)
+    panel.redraw()
+    assert "not drawn" not in panel.plots["Losses"].titleLabel.text

@@ -18,10 +18,11 @@ from gan_studio.ui.panels.runs import COLUMN_CAPS, COLUMNS, CREATED_COLUMN, Runs
 STEP_COLUMN = COLUMNS.index("Step")
 
 
-def write_run(folder: Path, step: int, created: float, data: str = "toy", status: str = "stopped") -> Path:
+def write_run(folder: Path, step: int, created: float, data: str = "toy", status: str = "stopped",
+              model: str = "dcgan") -> Path:  # fmt: skip
     run = RunDir(folder)
     run.create()
-    run.write_info({"model": "dcgan", "status": status, "created": created, "step": step, "steps_total": 1000,
+    run.write_info({"model": model, "status": status, "created": created, "step": step, "steps_total": 1000,
                     "dataset": {"name": data}})  # fmt: skip
     return folder
 
@@ -302,3 +303,31 @@ def test_gan_studio_runs_json_gives_scripts_every_run_its_metrics_and_saved_eval
     assert one["last"]["d_loss"] == 1.25 and one["last"]["g_loss"] in (None, "nan")  # as metrics.jsonl has it
     assert one["eval"] == {"step": 10, "seed": 3, "n": 500, "metrics": {"frechet": 12.5}}
     assert "not valid JSON" in runs["broken"]["error"]
+
+
+def test_compare_says_which_run_it_compares_with_and_warns_when_the_runs_are_unlike(qtbot, tmp_path):
+    """Review s15Y #13: an MNIST cDCGAN was overlaid on a ring8 GAN without a word, and nothing said that Compare
+    overlays the selected run on the open one."""
+    from gan_studio.events import Metrics
+    from gan_studio.ui.main_window import MainWindow
+
+    create_app()
+    workspace = tmp_path / "runs"
+    for name, data, model in (("ring-a", "ring8", "gan"), ("ring-b", "ring8", "gan"), ("digits", "mnist", "cdcgan")):
+        write_run(workspace / name, 20, time.time(), data=data, model=model)
+        RunDir(workspace / name).record(Metrics(20, values={"d_loss": 1.0, "g_loss": 0.7}))
+    window = MainWindow(workspace=workspace, persist=False)
+    qtbot.addWidget(window)
+    try:
+        assert window.open_run(workspace / "ring-a", wait=True)
+        window.runs.select_run(workspace / "ring-b")
+        assert "open run, ring-a" in window.runs.compare_button.toolTip()
+        window.compare_run(workspace / "ring-b")
+        qtbot.waitUntil(lambda: "ring-b" in window.plots.overlays)
+        assert window.banner.level != "warning"  # alike: nothing to warn of
+        window.compare_run(workspace / "digits")
+        qtbot.waitUntil(lambda: "digits" in window.plots.overlays)
+        assert window.banner.level == "warning"
+        assert "dataset ring8 vs mnist" in window.banner.message and "model gan vs cdcgan" in window.banner.message
+    finally:
+        window.session.shutdown()

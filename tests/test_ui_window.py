@@ -109,7 +109,7 @@ def test_train_pause_step_change_lr_resume_stop_reopen_and_scrub(qtbot, window, 
     lr_edit = win.setup.live_editor("lr_g")
     lr_edit.setText("0.0001")
     qtbot.keyClick(lr_edit, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: any(t.startswith("lr_g 0.0002→0.0001") for t in win.plots.marker_texts()),
+    qtbot.waitUntil(lambda: any(t.startswith("lr_g 0.0002 → 0.0001") for t in win.plots.marker_texts()),
                     timeout=WAIT_MS)  # fmt: skip
     assert win.session.worker.trainer.model_config.lr_g == pytest.approx(1e-4)
 
@@ -137,7 +137,7 @@ def test_train_pause_step_change_lr_resume_stop_reopen_and_scrub(qtbot, window, 
     assert win.session.run_path == run_path
     records = run.read_metrics()
     assert win.plots.point_count("d_loss") == len({r["step"] for r in records})
-    assert any(t.startswith("lr_g 0.0002→0.0001") for t in win.plots.marker_texts())
+    assert any(t.startswith("lr_g 0.0002 → 0.0001") for t in win.plots.marker_texts())
     grids = run.sample_steps()
     assert len(grids) >= 2 and win.samples.current[0] == grids[-1][0]
     win.samples.slider.setValue(0)  # scrub to the first grid

@@ -38,6 +38,7 @@ import gan_studio
 from gan_studio.engine.settings import recipe_title
 from gan_studio.errors import GanStudioError, RunError
 from gan_studio.paths import default_workspace, recipe_folder
+from gan_studio.state.comparison import differences
 from gan_studio.state.run_state import RunState
 from gan_studio.store.rundir import RunDir
 from gan_studio.ui.dock_shares import DockShares
@@ -647,7 +648,13 @@ class MainWindow(QMainWindow):
         def compare(other: RunState) -> None:
             count = self.plots.add_overlay(other)
             self.docks[PlotsPanel.TITLE].raise_()
-            self.show_message("info", f"comparing with {run_path.name} ({count:,} records, dashed)")
+            current = self.session.run
+            unlike = differences(current, other) if current is not None else []
+            if unlike:  # an MNIST cDCGAN beside a ring8 GAN was overlaid without a word (review s15Y #13)
+                self.show_message("warning", f"{other.name} is compared with {current.name}, but they differ "
+                                  f"({'; '.join(unlike)}): their curves measure different things")  # fmt: skip
+            else:
+                self.show_message("info", f"comparing with {run_path.name} ({count:,} records, lighter and dashed)")
 
         if self.session.reader.read(run_path, "compare", compare, lambda message: self.show_message("error", message)):
             self.show_message("info", f"reading {run_path.name} to compare…")

@@ -3,7 +3,9 @@
 GAN runs show D loss and G loss, and D(x) and D(G(z)); VAE runs reconstruction, KL and their
 weighted sum; any other numeric field in the metric records (mode coverage, FID, ...) gets its own
 plot. Options: EMA smoothing, log y, x axis in steps / epochs / training time. Hyperparameter
-changes are vertical markers. Another run's curves can be overlaid (dashed) for comparison.
+changes and advice are vertical markers, labelled at each plot's top edge (stacked where close). Another run's
+curves can be overlaid (lighter, thick dashes, named in the legend) for comparison. The wheel scrolls the list of
+plots; Ctrl+wheel zooms.
 
 Records are appended to preallocated buffers (`Series`); a 40 ms timer redraws only when
 something changed, with peak downsampling and clip-to-view so 100,000 points stay smooth. While
@@ -16,8 +18,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -31,19 +35,22 @@ from PySide6.QtWidgets import (
 )
 
 from gan_studio.events import Advice, HParamChanged, Metrics, Started
-from gan_studio.metric_names import D_OUTPUTS, LOSSES, METRICS, VAE_LOSS, metric_label, plot_of
+from gan_studio.metric_names import D_OUTPUTS, LOSSES, METRICS, VAE_LOSS, MetricInfo, metric_label, plot_of
 from gan_studio.models.gan_losses import GAN_LOSSES, probabilities
+from gan_studio.state.comparison import short_run_name
 from gan_studio.state.run_state import RunState
 from gan_studio.state.series import X_AXES, Series
 from gan_studio.ui.panels import RunSubscription
 from gan_studio.ui.style import PLOT_BACKGROUND, PLOT_FOREGROUND, metric_colour
+from gan_studio.ui.widgets.ctrl_wheel_view import ZOOM_HINT, CtrlWheelViewBox
 from gan_studio.ui.widgets.flow_row import flow_row, labelled
+from gan_studio.ui.widgets.label_rows import stack_rows
 from gan_studio.ui.widgets.log_axis import LogFriendlyAxis
 from gan_studio.ui.widgets.page_stack import PageStack
 
 REDRAW_MS = 40
 HPARAM_COLOUR = "#c8a2ff"
-ADVICE_COLOURS = {"info": "#6fc3df", "warning": "#f0b44c", "error": "#ff6b6b"}
+ADVICE_COLOURS = {"info": "#6fc3df", "warning": "#f0b44c", "error": "#ff6b6b"}  # the least severe first
 PAINT_SHARE = 0.1  # live redraws are spaced so painting takes at most ~10% of the UI thread's time
 ANTIALIAS_LIMIT = 4000  # longer curves are drawn without antialiasing (it costs 10-100x at 100k points)
 FAMILY_GROUPS = {"gan": (LOSSES, D_OUTPUTS), "vae": (VAE_LOSS,)}  # the plots a run of each family starts with
@@ -61,11 +68,17 @@ def starting_plots(run: RunState) -> tuple[str, ...]:
 
 X_LABELS = {"step": "step", "epoch": "epoch", "time": "training time (s)"}
 OVERLAY_NAME_PX = 170  # of the compared run's name on its remove button: the bar stays within the dock
-MARKER_LABEL_FILL = (27, 29, 34, 200)  # behind a marker's text: readable where it crosses a curve
+MARKER_LABEL_FILL = (27, 29, 34, 120)  # behind a marker's text: readable, and a curve under it still shows
+LABEL_TOP_PX = 2  # the first row of marker labels below the plot's top edge
+MAX_LABEL_ROWS = 3  # more rows would cover the plot: a label that fits in none shows on its line's tooltip only
+TITLE_ROW_PX = 30  # pyqtgraph's height of a plot's title row, which also holds the legend
 MIN_PLOT_HEIGHT = 160  # px per plot (title, curves, x axis); more plots than fit scroll instead of shrinking
 
 EMPTY_TEXT = "Start a training or open a run to see its curves here"
-OVERLAY_MARKS = (("┄", Qt.PenStyle.DashLine), ("┈", Qt.PenStyle.DotLine), ("╌", Qt.PenStyle.DashDotLine))
+OVERLAY_MARKS = (("┄", [4, 2]), ("┈", [1, 1.5]), ("╌", [5, 1.5, 1, 1.5]))  # dash patterns in line widths
+OVERLAY_WIDTH, RUN_WIDTH = 2.6, 1.6  # px: a compared run's thick dashes stay apart from the open run's lines
+OVERLAY_LIGHTEN = 0.45  # a compared run's colours are mixed this far with white: the same metric, another hue
+LOG_NOTE = "{count:,} values ≤ 0 not drawn"  # in a plot's title: a log scale cannot draw them
 
 
 class TimedGraphicsLayoutWidget(pg.GraphicsLayoutWidget):
@@ -87,6 +100,8 @@ class Curve:
     raw: pg.PlotDataItem
     smooth: pg.PlotDataItem
     evaluation: bool = False  # a few evaluations, not a noisy loss: never smoothed (modes 8 of 8 showed as ~4)
+    name: str = ""  # the metric
+    scale: float = 1.0  # 100 for a share drawn in per cent
 
     def smooth_with(self, smoothing: float) -> None:
         self.series.set_smoothing(0.0 if self.evaluation else smoothing)
@@ -94,12 +109,40 @@ class Curve:
 
 @dataclass
 class Marker:
-    """A vertical line at a step on every plot: a hyperparameter change, or advice (with its colour)."""
+    """A vertical line at a step on every plot, with one label: the hyperparameter changes made at that step
+    ("lr_g, lr_d 0.001 → 0.05"), or the advice given at it (in the colour of the most severe)."""
 
     step: int
-    text: str
-    colour: str = HPARAM_COLOUR
+    kind: str  # "hparam" or "advice"
+    events: list = field(default_factory=list)
     lines: list = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        if self.kind == "advice":
+            return "⚑ " + ", ".join(dict.fromkeys(event.code.replace("_", " ") for event in self.events))
+        changes: dict[tuple[str, str], list[str]] = {}  # (old, new) -> the names changed so
+        for event in self.events:
+            changes.setdefault((_short(event.old), _short(event.new)), []).append(event.name)
+        return "; ".join(f"{', '.join(names)} {old} → {new}" for (old, new), names in changes.items())
+
+    @property
+    def colour(self) -> str:
+        if self.kind != "advice":
+            return HPARAM_COLOUR
+        severities = list(ADVICE_COLOURS)
+        worst = max((e.severity for e in self.events), key=lambda s: severities.index(s) if s in severities else 1)
+        return ADVICE_COLOURS.get(worst, ADVICE_COLOURS["warning"])
+
+    @property
+    def rank(self) -> int:
+        """0 for the most important label: rate changes, then errors, warnings and notes."""
+        return 0 if self.kind != "advice" else len(ADVICE_COLOURS) - list(ADVICE_COLOURS.values()).index(self.colour)
+
+    def holds(self, event: HParamChanged | Advice) -> bool:
+        """Whether the event is already shown (a run read from disk, then followed live, repeats some)."""
+        key = _marker_key(event)
+        return any(_marker_key(known) == key for known in self.events)
 
 
 class PlotsPanel(QWidget):
@@ -118,6 +161,8 @@ class PlotsPanel(QWidget):
         self.overlays: dict[str, dict[str, Curve]] = {}  # run name -> metric -> curve
         self.markers: list[Marker] = []
         self.plots: dict[str, pg.PlotItem] = {}
+        self.titles: dict[str, str] = {}  # plot -> its title as shown (with its unit)
+        self.linear_plots: set[str] = set()  # plots of counts and shares: linear under "log y"
         self._dirty = False
         self._last_redraw = 0.0
 
@@ -129,6 +174,9 @@ class PlotsPanel(QWidget):
         self.smoothing_value = QLabel()
         self.smoothing_slider.valueChanged.connect(lambda v: self.set_smoothing(v / 100))
         self.log_check = QCheckBox("log y")
+        self.log_check.setToolTip("Log scale for losses and distances. Counts and shares (modes captured, "
+                                  "high-quality samples) stay linear. A log scale cannot draw zeros and negative "
+                                  "values: a plot's title says how many it leaves out.")  # fmt: skip
         self.log_check.toggled.connect(self.set_log_y)
         self.axis_combo = QComboBox()
         for axis in X_AXES:
@@ -138,6 +186,10 @@ class PlotsPanel(QWidget):
         self.clear_overlay_button = QPushButton("✕ compared")
         self.clear_overlay_button.clicked.connect(self.clear_overlays)
         self.clear_overlay_button.hide()
+        self.auto_range_button = QPushButton("⤢ auto range")
+        self.auto_range_button.setToolTip("Show every step again (after Ctrl+wheel zoom or a drag)")
+        self.auto_range_button.clicked.connect(self.auto_range)
+        self.auto_range_button.hide()
         self.empty_label = QLabel(EMPTY_TEXT)
         self.empty_label.setObjectName("hint")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -149,11 +201,13 @@ class PlotsPanel(QWidget):
             smoothing_row.addWidget(widget)
         # a row that wraps: the compared run's button (~190 px) made the panel that much wider, and the Samples
         # beside it that much narrower, when a comparison began (review s13V)
-        bar = flow_row(smoothing, self.log_check, labelled("x axis", self.axis_combo), self.clear_overlay_button)
+        bar = flow_row(smoothing, self.log_check, labelled("x axis", self.axis_combo), self.auto_range_button,
+                       self.clear_overlay_button)  # fmt: skip
 
         self.graphics = TimedGraphicsLayoutWidget()
         self.graphics.setBackground(PLOT_BACKGROUND)
         self.graphics.ci.setContentsMargins(4, 4, 4, 4)
+        self.graphics.setToolTip(ZOOM_HINT)
         self.scroll = QScrollArea()  # the plots fill it; when there are too many to stay readable it scrolls
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -209,27 +263,35 @@ class PlotsPanel(QWidget):
             self._dirty = True  # a resumed run continues from its checkpoint: the state cut its histories
 
     def _new_curve(self, name: str, run_label: str | None = None, series: Series | None = None) -> Curve:
+        info = METRICS.get(name, MetricInfo(name, name))
         plot = self._plot(plot_of(name))
-        colour = metric_colour(name)
-        label = metric_label(name)
-        dashed = run_label is not None
-        mark, style = self._overlay_mark(run_label) if dashed else ("", Qt.PenStyle.SolidLine)
-        pen = pg.mkPen(colour, width=1.6, style=style)
-        faint = pg.mkColor(colour)
+        compared = run_label is not None
+        if compared:  # a lighter hue and thick dashes: told apart from the open run's lines on a projector too
+            colour = _lighter(metric_colour(name))
+            pen = pg.mkPen(colour, width=OVERLAY_WIDTH, dash=self._overlay_mark(run_label)[1])
+        else:
+            colour = pg.mkColor(metric_colour(name))
+            pen = pg.mkPen(colour, width=RUN_WIDTH)
+        faint = QColor(colour)
         faint.setAlpha(70)
         options = {"connect": "finite", "autoDownsampleFactor": 1.5}  # peak pairs: ~3 points per pixel column
         raw = plot.plot(pen=pg.mkPen(faint, width=1), **options)
-        # a compared run's curves are dashed and named briefly (the button names the run): a long legend
-        # entry would widen the plot, and with it the dock
-        smooth = plot.plot(pen=pen, name=f"{label} {mark}" if dashed else label, **options)
+        smooth = plot.plot(pen=pen, name=metric_label(name), **options)  # the run's name is added when compared
         for item in (raw, smooth):
             item.setDownsampling(auto=True, method="peak")
             item.setClipToView(True)
         series = series if series is not None else Series()
-        curve = Curve(series, raw, smooth, evaluation=name in METRICS and METRICS[name].quality)
+        curve = Curve(series, raw, smooth, evaluation=info.quality, name=name, scale=100.0 if info.unit == "%" else 1.0)
         curve.smooth_with(self.smoothing)
-        if not dashed:
+        title = plot_of(name)
+        if info.unit and self.titles[title] == title:
+            self._set_title(title, f"{title} ({info.unit})")  # as the metrics table shows it
+        if info.linear and title not in self.linear_plots:
+            self.linear_plots.add(title)
+            plot.setLogMode(y=False)
+        if not compared:
             self.curves[name] = curve
+        self._fit_legend(title)
         return curve
 
     def _plot(self, title: str) -> pg.PlotItem:
@@ -238,57 +300,130 @@ class PlotsPanel(QWidget):
             return plot
         if self.plots:
             self.graphics.nextRow()
-        plot = self.graphics.addPlot(title=f"<span style='color:{PLOT_FOREGROUND}'>{title}</span>",
-                                     axisItems={"left": LogFriendlyAxis("left")})  # fmt: skip
+        view = CtrlWheelViewBox()  # the wheel scrolls the panel; Ctrl+wheel zooms
+        plot = self.graphics.addPlot(viewBox=view, axisItems={"left": LogFriendlyAxis("left")})
         plot.showGrid(x=True, y=True, alpha=0.15)
-        plot.addLegend(
-            offset=(8, 4), colCount=4, labelTextColor=PLOT_FOREGROUND, brush=pg.mkBrush(27, 29, 34, 160)
-        )  # one row for a run and a compared one; its names stay readable and curves under it still show
+        # the legend sits in the title row, right of the title: outside the data area, where it hid the first
+        # ~350 steps of the curves (review s15Y #8)
+        legend = plot.addLegend(offset=None, colCount=4, labelTextColor=PLOT_FOREGROUND, brush=None)
+        legend.setParentItem(plot)
+        legend.layout.setContentsMargins(0, 0, 0, 0)
+        legend.layout.setVerticalSpacing(0)
+        legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-4, 0))
         plot.setLabel("bottom", X_LABELS[self.x_axis])
         plot.setLogMode(y=self.log_y)
         first = next(iter(self.plots.values()), None)
         if first is not None:
             plot.setXLink(first)
         self.plots[title] = plot
+        self._set_title(title, title)
+        view.sigRangeChanged.connect(lambda *_args: self._place_labels(plot))
+        view.sigResized.connect(lambda *_args: self._place_labels(plot))
+        view.sigRangeChangedManually.connect(lambda *_args: self.auto_range_button.show())
+        plot.geometryChanged.connect(lambda: self._fit_legend(title))
         self.graphics.setMinimumHeight(MIN_PLOT_HEIGHT * len(self.plots))
         for marker in self.markers:
             self._draw_marker(marker, plot)
         self.stack.setCurrentWidget(self.scroll)
         return plot
 
+    def _set_title(self, title: str, shown: str) -> None:
+        """Show a plot's title (left, beside the legend on the right), keeping `shown` for the log-y note."""
+        self.titles[title] = shown
+        note = self._log_note(title)
+        text = f"{shown} <span style='font-size:9pt'>· {note}</span>" if note else shown
+        html = f"<span style='color:{PLOT_FOREGROUND}'>{text}</span>"
+        if self.plots[title].titleLabel.text != html:  # redraws check it often; a new title lays the plot out
+            self.plots[title].setTitle(html, justify="left")
+
+    def _fit_legend(self, title: str) -> None:
+        """One legend row per run (its metrics side by side), in a title row as high as the legend."""
+        plot = self.plots[title]
+        entries = [sum(plot_of(name) == title for name in curves) for curves in (self.curves, *self.overlays.values())]
+        room = plot.width() - plot.titleLabel.item.boundingRect().width() - 16  # a narrow plot: more rows
+        for columns in range(max(1, *entries), 0, -1):
+            plot.legend.setColumnCount(columns)
+            if plot.legend.boundingRect().width() <= room:
+                break
+        plot.layout.setRowFixedHeight(0, max(TITLE_ROW_PX, plot.legend.boundingRect().height()))
+
     def _clear_current(self) -> None:
         self.clear_overlays()
         self.markers.clear()  # their lines go with the plots
         self.curves.clear()
         self.plots.clear()
+        self.titles.clear()
+        self.linear_plots.clear()
+        self.auto_range_button.hide()
         self.graphics.clear()
         self.graphics.setMinimumHeight(0)
         self.stack.setCurrentWidget(self.empty_label)
 
     # markers: hyperparameter changes and advice --------------------------------------------------------------
     def _add_marker(self, event: HParamChanged | Advice) -> None:
-        if isinstance(event, Advice):
-            text, colour = (
-                f"⚑ {event.code.replace('_', ' ')}",
-                ADVICE_COLOURS.get(event.severity, ADVICE_COLOURS["warning"]),
-            )
-        else:
-            text, colour = f"{event.name} {_short(event.old)}→{_short(event.new)}", HPARAM_COLOUR
-        if any(m.step == event.step and m.text == text for m in self.markers):
+        kind = "advice" if isinstance(event, Advice) else "hparam"
+        marker = next((m for m in self.markers if m.step == int(event.step) and m.kind == kind), None)
+        if marker is not None and marker.holds(event):
             return
-        marker = Marker(int(event.step), text, colour)
-        self.markers.append(marker)
+        if marker is None:
+            marker = Marker(int(event.step), kind, [event])
+            self.markers.append(marker)
+            for plot in self.plots.values():
+                self._draw_marker(marker, plot)
+        else:  # another change or advice at the same step: one label says them all
+            marker.events.append(event)
+            for line in marker.lines:
+                line.setPen(self._marker_pen(marker))
+                line.label.setColor(marker.colour)
+                line.label.setFormat(marker.text)
+                line.setToolTip(marker.text)
         for plot in self.plots.values():
-            self._draw_marker(marker, plot)
+            self._place_labels(plot)
+
+    def _marker_pen(self, marker: Marker):
+        return pg.mkPen(marker.colour, width=1, style=Qt.PenStyle.DotLine)
 
     def _draw_marker(self, marker: Marker, plot: pg.PlotItem) -> None:
-        line = pg.InfiniteLine(pos=self._marker_x(marker.step), angle=90, movable=False,
-                               pen=pg.mkPen(marker.colour, width=1, style=Qt.PenStyle.DotLine), label=marker.text,
-                               labelOpts={"position": 0.03, "color": marker.colour, "anchors": [(0, 1), (0, 1)],
-                                          "fill": MARKER_LABEL_FILL})  # fmt: skip  # readable over curves; at
-        # the foot of the line: at its top it printed over the legends
+        line = pg.InfiniteLine(pos=self._marker_x(marker.step), angle=90, movable=False, pen=self._marker_pen(marker),
+                               label=marker.text, labelOpts={"position": 1.0, "color": marker.colour,
+                                                             "anchors": [(0, 0), (0, 0)], "fill": MARKER_LABEL_FILL})  # fmt: skip
+        line.setToolTip(marker.text)
         plot.addItem(line, ignoreBounds=True)
         marker.lines.append(line)
+        self._place_labels(plot)
+
+    def _place_labels(self, plot: pg.PlotItem) -> None:
+        """Put the plot's marker labels along its top edge, in rows where they would overlap: a label sits right
+        of its line, or left of it near the right edge; rate changes and errors first; one that fits in no row is
+        left to its line's tooltip (Ctrl+wheel zooms in to spread them)."""
+        view = plot.getViewBox()
+        height = view.height()
+        mine = [(marker, line) for marker in self.markers for line in marker.lines if line.getViewBox() is view]
+        if height <= 0 or not mine:
+            return
+        mine.sort(key=lambda pair: pair[0].rank)  # the most important labels get the first rows
+        lines = [line for _, line in mine]
+        left_edge, right_edge = view.viewRange()[0]
+        right_px = view.mapViewToScene(QPointF(right_edge, 0)).x()
+        shown, spans = [], []
+        for line in lines:
+            inside = left_edge <= line.value() <= right_edge
+            line.label.setVisible(inside)
+            if not inside:
+                continue
+            x = view.mapViewToScene(QPointF(line.value(), 0)).x()
+            width = line.label.boundingRect().width()
+            flip = x + width > right_px  # near the right edge: the label goes left of its line
+            line.label.anchors = [(1, 0), (1, 0)] if flip else [(0, 0), (0, 0)]
+            shown.append(line)
+            spans.append((x - width, x) if flip else (x, x + width))
+        for line, row in zip(shown, stack_rows(spans, order=list(range(len(spans)))), strict=True):
+            row_px = line.label.boundingRect().height() + 1  # and a pixel of air
+            top = LABEL_TOP_PX + row * row_px
+            fits = row < MAX_LABEL_ROWS and top + row_px <= height
+            line.label.setVisible(fits)
+            if fits:
+                line.label.setPosition(1.0 - top / height)
 
     def _marker_x(self, step: int) -> float:
         reference = next((c.series for c in self.curves.values() if c.series.size), None)
@@ -311,8 +446,8 @@ class PlotsPanel(QWidget):
         self.log_y = bool(log_y)
         if self.log_check.isChecked() != self.log_y:
             self.log_check.setChecked(self.log_y)
-        for plot in self.plots.values():
-            plot.setLogMode(y=self.log_y)
+        for title, plot in self.plots.items():
+            plot.setLogMode(y=self.log_y and title not in self.linear_plots)
         self._dirty = True
 
     def set_x_axis(self, axis: str) -> None:
@@ -327,16 +462,25 @@ class PlotsPanel(QWidget):
         for marker in self.markers:
             for line in marker.lines:
                 line.setValue(self._marker_x(marker.step))
+        for plot in self.plots.values():
+            self._place_labels(plot)
         self._dirty = True
+
+    def auto_range(self) -> None:
+        """Every plot shows all its steps and values again, as before a zoom or a pan."""
+        for plot in self.plots.values():
+            plot.enableAutoRange()
+        self.auto_range_button.hide()
 
     # overlays ------------------------------------------------------------------------------------------------------
     def add_overlay(self, other: RunState) -> int:
-        """Draw another run's curves dashed over the current ones; returns the number of points."""
+        """Draw another run's curves (lighter, dashed) over the current ones; returns the number of points."""
         label = other.name
         self.remove_overlay(label)
         curves = {name: self._new_curve(name, run_label=label, series=series) for name, series in other.series.items()}
         self.overlays[label] = curves
         self._show_overlay_button()
+        self._name_legend_entries()
         self._dirty = True
         return max((c.series.size for c in curves.values()), default=0)
 
@@ -348,22 +492,36 @@ class PlotsPanel(QWidget):
                     plot.removeItem(item)
             self._remove_from_legends(curve)
         self._show_overlay_button()
+        self._name_legend_entries()
         self._dirty = True
+
+    def _name_legend_entries(self) -> None:
+        """While runs are compared, every legend entry names its run ("D loss · ring8-plain"); alone, the
+        metric only."""
+        current = self.subscription.run.name if self.subscription.run is not None else ""
+        names = {curve.smooth: metric_label(curve.name) for curve in self.curves.values()}
+        if self.overlays:
+            names = {item: f"{text} · {short_run_name(current) or 'this run'}" for item, text in names.items()}
+        for label, curves in self.overlays.items():
+            names.update({c.smooth: f"{metric_label(c.name)} · {short_run_name(label)}" for c in curves.values()})
+        for title, plot in self.plots.items():
+            for sample, text in plot.legend.items:
+                if sample.item in names:
+                    text.setText(names[sample.item])
+            self._fit_legend(title)
 
     def _remove_from_legends(self, curve: Curve) -> None:
         for plot in self.plots.values():
             if plot.legend is not None:
                 plot.legend.removeItem(curve.smooth)
 
-    def _overlay_mark(self, run_label: str) -> tuple[str, Qt.PenStyle]:
-        """The mark and line style of a compared run: each of several compared runs has its own (two runs'
-        dashed "D loss ┄" entries could not be told apart)."""
+    def _overlay_mark(self, run_label: str) -> tuple[str, list[float]]:
+        """The mark and dash pattern of a compared run: each of several compared runs has its own."""
         order = list(self.overlays) + ([run_label] if run_label not in self.overlays else [])
         return OVERLAY_MARKS[order.index(run_label) % len(OVERLAY_MARKS)]
 
     def _show_overlay_button(self) -> None:
-        """The button names the compared run (the legend's dashed entries only say "┄": a run name in every
-        entry would widen the plots), elided; its tooltip holds every name in full."""
+        """The button names the compared runs, elided; its tooltip holds every name in full."""
         names = ", ".join(f"{self._overlay_mark(label)[0]} {label}" for label in self.overlays)
         self.clear_overlay_button.setVisible(bool(self.overlays))
         metrics = self.clear_overlay_button.fontMetrics()  # elided in the middle: a run's time is at its end
@@ -396,10 +554,20 @@ class PlotsPanel(QWidget):
         for curve in self._all_curves():
             x = curve.series.x(self.x_axis)
             antialias = curve.series.size <= ANTIALIAS_LIMIT
-            curve.smooth.setData(x, curve.series.smoothed if smoothing else curve.series.y, antialias=antialias)
+            y = curve.series.smoothed if smoothing else curve.series.y
+            curve.smooth.setData(x, y * curve.scale if curve.scale != 1 else y, antialias=antialias)
             if smoothing:
-                curve.raw.setData(x, curve.series.y, antialias=antialias)
+                curve.raw.setData(x, curve.series.y * curve.scale, antialias=antialias)
             curve.raw.setVisible(smoothing)
+        for title, shown in self.titles.items():
+            self._set_title(title, shown)  # the log-y note follows the values
+
+    def _log_note(self, title: str) -> str:
+        """What a log y axis leaves out of a plot ("" when nothing): its zeros and negative values."""
+        if not self.log_y or title in self.linear_plots:
+            return ""
+        count = sum(int(np.count_nonzero(c.series.y <= 0)) for c in self._all_curves() if plot_of(c.name) == title)
+        return LOG_NOTE.format(count=count) if count else ""
 
     # queries (tests, screenshots) ----------------------------------------------------------------------------------
     def point_count(self, metric: str) -> int:
@@ -436,3 +604,16 @@ class PlotsPanel(QWidget):
 
 def _short(value) -> str:
     return f"{value:g}" if isinstance(value, (int, float)) else str(value)
+
+
+def _marker_key(event: HParamChanged | Advice) -> tuple:
+    if isinstance(event, Advice):
+        return ("advice", event.code)
+    return ("hparam", event.name, _short(event.old), _short(event.new))
+
+
+def _lighter(colour: str, share: float = OVERLAY_LIGHTEN) -> QColor:
+    """`colour` mixed `share` of the way with white."""
+    mixed = pg.mkColor(colour)
+    mixed.setRgb(*(round(c + (255 - c) * share) for c in mixed.getRgb()[:3]))
+    return mixed

@@ -404,6 +404,11 @@ class RunsPanel(QWidget):
         )  # an unreadable run (its run.json damaged) has nothing to compare or fork; Open says why
         self.open_button.setEnabled(path is not None)
         self.compare_button.setEnabled(readable and self.current_run is not None and path != self.current_run)
+        self.compare_button.setToolTip(  # which run it is compared with: the open one, not another selected one
+            f"Overlay this run's curves on those of the open run, {Path(self.current_run).name}"
+            if self.current_run is not None
+            else "Open a run first (or train one), then select another run to compare it with"
+        )
         holder = holder_of(path) if path is not None else None  # its lock, read once for both buttons
         can_resume, why_not = resumable(path, status, holder or "") if path is not None else (False, "")
         self.resume_button.setEnabled(can_resume and path not in self.protected)

@@ -16,6 +16,7 @@ from gan_studio.ui.app import create_app
 from gan_studio.ui.panels.runs import COLUMN_CAPS, COLUMNS, CREATED_COLUMN, RunsPanel, short_error
 
 STEP_COLUMN = COLUMNS.index("Step")
+STATUS_COLUMN = COLUMNS.index("Status")
 
 
 def write_run(folder: Path, step: int, created: float, data: str = "toy", status: str = "stopped",
@@ -331,3 +332,24 @@ def test_compare_says_which_run_it_compares_with_and_warns_when_the_runs_are_unl
         assert "dataset ring8 vs mnist" in window.banner.message and "model gan vs cdcgan" in window.banner.message
     finally:
         window.session.shutdown()
+
+
+def test_a_run_whose_latest_advice_is_a_problem_is_flagged_in_its_status(qtbot, tmp_path):
+    """A collapsed run (0 modes, D loss 143) was listed as a plain green "finished" (review s15Y #12): its status
+    carries ⚑ in the advice's colour, and the tooltip says what the advisor found; information is no flag."""
+    from gan_studio.events import Advice
+    from gan_studio.ui.panels.runs import ADVICE_COLOURS
+
+    workspace = tmp_path / "ws"
+    now = time.time()
+    for name, severity, age in (("blown", "error", 1), ("settled", "info", 2), ("plain", None, 3)):
+        run = RunDir(write_run(workspace / name, 1500, now - age, status="finished"))
+        if severity:
+            run.record(Advice(700, code="blow_up", severity=severity, message="D loss is blowing up: 140", action="x"))
+    panel = RunsPanel(workspace)
+    qtbot.addWidget(panel)
+    assert column_texts(panel, STATUS_COLUMN) == ["finished ⚑", "finished", "finished"]
+    flagged = panel.table.item(0, STATUS_COLUMN)
+    assert flagged.foreground().color().name().lower() == ADVICE_COLOURS["error"].lower()
+    assert "step 700 (error): D loss is blowing up" in flagged.toolTip()
+    assert panel.table.item(1, STATUS_COLUMN).foreground().color() != flagged.foreground().color()

@@ -46,6 +46,7 @@ REFRESH_MS = 3000
 COLUMNS = ("Run", "Model", "Data", "Status", "Step", "Last metrics", "Created")
 STATUS_COLOURS = {"running": ACCENT, "paused": WARNING, "interrupted": WARNING, "finished": OK, "stopped": TEXT, "diverged": ERROR,
                   "failed": ERROR}  # fmt: skip
+ADVICE_COLOURS = {"warning": WARNING, "error": ERROR}  # a run whose latest advice is one of these is flagged ⚑
 # the widest a column is made to fit its contents (px); longer cells are elided and say all in their tooltip
 COLUMN_CAPS = (290, 90, 150, 100, 80, 340, 140)
 CREATED_COLUMN = COLUMNS.index("Created")
@@ -345,11 +346,17 @@ class RunsPanel(QWidget):
         name, model, data = (str(summary.get(key, default)) for key, default in
                              (("name", path.name), ("model", "?"), ("data", "?")))  # fmt: skip
         metrics = metrics_summary(summary.get("last") or {})
+        advice = summary.get("advice") if error is None else None
+        flagged = isinstance(advice, dict) and advice.get("severity") in ADVICE_COLOURS
+        status_tip = f"unreadable: {error}" if error else status
+        if flagged:  # a collapsed or blown-up run is not shown as a plain green "finished"
+            status_tip += (f"\nlatest training-health advice, step {advice.get('step', '?')} ({advice['severity']}): "
+                           f"{advice.get('message', '')}")  # fmt: skip
         cells = [  # (text, sort key, tooltip)
             (name, name, str(path)),
             (model, model, model),
             (data, data, data),
-            (status, status, f"unreadable: {error}" if error else status),
+            (f"{status} ⚑" if flagged else status, status, status_tip),
             (f"{step:,}", step, f"step {step:,}"),
             (f"unreadable: {short_error(error)}" if error else metrics, metrics, error or metrics),
             (time.strftime("%Y-%m-%d %H:%M", time.localtime(created)) if created else "", float(created),
@@ -361,7 +368,8 @@ class RunsPanel(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, str(path))
             item.setToolTip(tip + ("\n(the run open in the window)" if current and column == 0 else ""))
             if column == 3:
-                item.setForeground(QColor(STATUS_COLOURS.get(status, MUTED)))
+                colour = ADVICE_COLOURS[advice["severity"]] if flagged else STATUS_COLOURS.get(status, MUTED)
+                item.setForeground(QColor(colour))
             if current:
                 font = QFont(item.font())
                 font.setBold(True)

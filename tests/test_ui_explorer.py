@@ -527,6 +527,43 @@ def test_live_2d_view_follows_the_frames_saved_between_checkpoints(qtbot, panel,
         pass
 
 
+def test_live_2d_view_plays_the_saved_frames_before_the_first_checkpoint(qtbot, panel, tmp_path):
+    """Review s15Y #1: with the recipes' checkpoint every 1,000 steps the 2D view said "waiting" for 1,000 steps,
+    though a frame (D(x), its contour, G's gradient, the z grid) was saved at every sample step."""
+    config = apply_values(default_config("gan"), {"latent_dim": 2, "g_hidden": 16, "d_hidden": 16,
+                                                   "g_layers": 2, "d_layers": 2})  # fmt: skip
+    train = TrainConfig(data="ring8", steps=14, batch_size=64, log_every=1, sample_every=2, checkpoint_every=10,
+                        device="cpu")  # fmt: skip
+    trainer = Trainer.new("gan", config, train, out=tmp_path / "live", callbacks=[FrameRecorder()])
+    updates = iter(trainer)
+    state = RunState.load(trainer.run.path)
+    state.trained_here = True
+    panel.set_run(state)
+    assert "Waiting for the first checkpoint" in panel.source_label.text()  # no frame yet
+    tab, shown = panel.live_tab, []
+    tab.frame_shown.connect(shown.append)
+    while trainer.step <= 7:  # frames of steps 2, 4 and 6; no checkpoint yet
+        state.apply(next(updates))
+    qtbot.waitUntil(lambda: bool(shown) and shown[-1] == 6, timeout=WAIT_MS)
+    assert panel.source is None and panel.image_stack.currentWidget() is tab
+    header = panel.source_label.text()
+    assert "wait for its first checkpoint (every 10 steps): pause the training" in header and "Waiting" not in header
+    assert tab.heatmap.isVisible() and tab.arrows.isVisible() and tab.mesh.isVisible() and tab.generated.isVisible()
+    assert tab.frame.heatmap.shape == (96, 96) and not tab.current.isVisible()  # no weights: no ring of the current z
+    qtbot.waitUntil(lambda: tab.real_points is not None, timeout=WAIT_MS)
+    assert tab.real.isVisible() and len(tab.real.data) > 500  # the training points, read from run.json's dataset
+    assert "step 6" in tab.legend.text() and tab.slider.isEnabled()
+    tab.slider.setValue(0)  # the saved frames play back too
+    assert shown[-1] == 2 and "saved frame 1 of 3" in tab.legend.text()
+    tab.live_check.setChecked(True)
+    while trainer.step <= 11:  # the checkpoint of step 10: the run itself opens, and live goes on
+        state.apply(next(updates))
+    qtbot.waitUntil(lambda: panel.source is not None and shown[-1] == 10, timeout=WAIT_MS)
+    assert panel.source.step == 10 and tab.current.isVisible()
+    for _ in updates:
+        pass
+
+
 def test_point_model_shows_points_mesh_and_encodes_a_data_point(qtbot, panel, runs):
     source = open_and_wait(qtbot, panel, runs["cvae-moons"])
     assert source.kind == "points" and source.num_classes == 2

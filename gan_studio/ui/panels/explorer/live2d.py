@@ -5,13 +5,16 @@ real points, the generated points (one colour per class for conditional models),
 arrow on each generated point (where G's next update moves it), and for a 1-2D latent space the
 generator's image of a regular z grid (the manifold mesh); VAEs show their decoder's image of the
 grid; a ring marks the sample of the explorer's current z (and class). "Live" follows training: the
-newer of the loaded weights' frame and the frame the run saved at its latest sample step. The playback
+newer of the loaded weights' frame and the frame the run saved at its latest sample step; before the
+run's first checkpoint there are no weights to load, and it plays the saved frames alone. The playback
 bar plays, steps and slow-motions through the frames the run saved at each sample step
 (gan_studio.explore.frames). It stands in the explorer's image column in place of the
 image views. All numbers are computed off the UI thread (gan_studio.explore.live2d); it only draws.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -30,7 +33,9 @@ from PySide6.QtWidgets import (
 
 from gan_studio.explore.frames import load_frame, saved_frames
 from gan_studio.explore.live2d import Live2DFrame, arrows, live_frame, tween
+from gan_studio.explore.state import training_points
 from gan_studio.store.pictures import CLASS_COLOURS
+from gan_studio.store.rundir import RunDir
 from gan_studio.ui.panels.explorer.tab import ExplorerTab
 from gan_studio.ui.style import PLOT_BACKGROUND
 from gan_studio.ui.widgets.class_legend import class_legend
@@ -70,6 +75,9 @@ class Live2DTab(ExplorerTab):
         self.weights_frame: Live2DFrame | None = None  # the frame of the loaded weights
         self.frames_drawn = 0
         self.saved: list[Live2DFrame] = []  # the run's saved frames, oldest first
+        self.run_path: Path | None = None  # the run whose saved frames play (None: an .onnx file)
+        self.real_points: np.ndarray | None = None  # the training points
+        self.class_names: list[str] = []  # of a conditional model's classes
         self._tick = 0
 
         self.plot = pg.PlotWidget(background=PLOT_BACKGROUND)
@@ -161,15 +169,42 @@ class Live2DTab(ExplorerTab):
     def source_changed(self, source, reloaded: bool) -> None:
         if not self.applies_to(source):
             return
-        if not reloaded:
-            self.frames_drawn = 0
-            self.saved, self.weights_frame = [], None
-            self.stop()
-            self.live_check.setChecked(True)
-            for widget in (self.slider, self.back_button, self.forward_button, self.play_button):
-                widget.setEnabled(False)  # until this source's saved frames are read (an .onnx file has none)
+        run_path = Path(source.path) if source.loaded is not None else None
+        if not reloaded and not (run_path is not None and run_path == self.run_path):  # (its frames played already)
+            self._start_over()
+        self.run_path = run_path
+        self.real_points = self.panel.loaded.real
+        self.class_names = source.condition_names()
         self.refresh()
         self.load_saved_frames()
+
+    def follow_frames(self, run_path: Path) -> None:
+        """Play the saved frames of a run that has no checkpoint yet: no weights to load, so no ring of the current z."""
+        self._start_over()
+        self.current.setVisible(False)
+        self.run_path, self.real_points, self.class_names = Path(run_path), None, []
+
+        def work():
+            info = RunDir(Path(run_path)).read_info()
+            names = (info.get("data_info") or {}).get("class_names") or []
+            return training_points(info), [str(name) for name in names]
+
+        self.panel.submit("real points", work, self._on_training_points)
+        self.load_saved_frames()
+
+    def _start_over(self) -> None:
+        """Another model or run: forget the frames of the last one, and follow live."""
+        self.frames_drawn = 0
+        self.saved, self.weights_frame = [], None
+        self.stop()
+        self.live_check.setChecked(True)
+        for widget in (self.slider, self.back_button, self.forward_button, self.play_button):
+            widget.setEnabled(False)  # until this source's saved frames are read (an .onnx file has none)
+
+    def _on_training_points(self, result) -> None:
+        self.real_points, self.class_names = result.value
+        if self.frame is not None:
+            self.show_frame(self.frame)
 
     def refresh(self) -> None:
         """Compute a frame from the current weights in the render thread (shown when following live)."""
@@ -183,10 +218,9 @@ class Live2DTab(ExplorerTab):
 
     def load_saved_frames(self) -> None:
         """Read the run's saved frames in the render thread (new ones appear as training saves them)."""
-        source = self.panel.source
-        if source is None or source.loaded is None or not self.applies_to(source):
+        run_path, caption = self.run_path, "saved frame"
+        if run_path is None:
             return
-        run_path, caption = source.path, "saved frame"
         self.panel.submit("frames", lambda: [load_frame(path, caption) for _, path in saved_frames(run_path)],
                           self._on_saved_frames)  # fmt: skip
 
@@ -275,8 +309,7 @@ class Live2DTab(ExplorerTab):
                 id(self.mesh): frame.mesh is not None}[id(item)]  # fmt: skip
 
     def _real(self) -> np.ndarray | None:
-        loaded = self.panel.loaded
-        return loaded.real if loaded is not None else None
+        return self.real_points
 
     def show_frame(self, frame: Live2DFrame) -> None:
         """Draw a frame: every layer the frame has and its checkbox allows."""
@@ -338,10 +371,8 @@ class Live2DTab(ExplorerTab):
             parts.append(f"D(x) {low:.2f}–{high:.2f}")
         if self._ring_applies():
             parts.append("○ current z")
-        source = self.panel.source
-        if frame.generated_labels is not None and source is not None:
-            names = source.condition_names()
-            parts.append(class_legend(names))
+        if frame.generated_labels is not None and self.class_names:
+            parts.append(class_legend(self.class_names))
         return " · ".join(parts)
 
 

@@ -268,3 +268,31 @@ def test_frames_of_points_in_large_units_keep_their_values(tmp_path):
         assert np.all(np.isfinite(loaded.generated))
         assert np.allclose(loaded.generated, points, rtol=1e-3, atol=1.0)
         assert np.allclose(loaded.contour[0], line, rtol=1e-3, atol=1.0)
+
+
+def test_arrowheads_sit_on_each_tip_and_fold_back_along_the_arrow():
+    """Review s15Y #5: G's gradient was drawn as plain segments, so which end G moves the point to was ambiguous."""
+    extent = (-2.0, 2.0, -2.0, 2.0)
+    segments = np.array([[[0, 0], [0.2, 0]], [[1, 1], [1, 1.1]], [[-1, 0], [-1.1, -0.1]], [[0.5, 0.5], [0.5, 0.5]]],
+                        np.float32)  # fmt: skip
+    barbs = live2d.arrow_heads(segments, extent)
+    assert barbs.shape == (6, 2, 2)  # two barbs for each arrow but the one of zero length
+    for k, (start, tip) in enumerate(segments[:3]):
+        direction = (tip - start) / np.linalg.norm(tip - start)
+        for barb in (barbs[k], barbs[k + 3]):
+            assert np.allclose(barb[0], tip)  # at the tip, not at the point the arrow starts from
+            back = barb[1] - barb[0]
+            cosine = float(back @ -direction) / np.linalg.norm(back)
+            assert cosine == pytest.approx(np.cos(np.radians(live2d.ARROW_HEAD_DEGREES)), abs=1e-4)
+            assert 0 < np.linalg.norm(back) <= live2d.ARROW_HEAD_MAX * 4 + 1e-6
+        sides = [
+            float(direction[0] * (b[1] - b[0])[1] - direction[1] * (b[1] - b[0])[0]) for b in (barbs[k], barbs[k + 3])
+        ]
+        assert sides[0] * sides[1] < 0  # one barb on each side of the arrow
+
+
+def test_points_outside_the_plane_are_found():
+    """Review s15Y #4: generated points that left the fixed plane vanished without a word."""
+    points = np.array([[0, 0], [1.5, 0], [0, -1.0], [np.nan, 0], [-3, 5], [0.99, 0.99]], np.float32)
+    assert live2d.outside(points, (-1.0, 1.0, -1.0, 1.0)).tolist() == [False, True, False, True, True, False]
+    assert live2d.outside(np.zeros((0, 2)), (-1.0, 1.0, -1.0, 1.0)).shape == (0,)

@@ -554,6 +554,43 @@ def test_live_2d_view_follows_the_frames_saved_between_checkpoints(qtbot, panel,
         pass
 
 
+def test_live_2d_view_plays_the_saved_frames_before_the_first_checkpoint(qtbot, panel, tmp_path):
+    """Review s15Y #1: with the recipes' checkpoint every 1,000 steps the 2D view said "waiting" for 1,000 steps,
+    though a frame (D(x), its contour, G's gradient, the z grid) was saved at every sample step."""
+    config = apply_values(default_config("gan"), {"latent_dim": 2, "g_hidden": 16, "d_hidden": 16,
+                                                   "g_layers": 2, "d_layers": 2})  # fmt: skip
+    train = TrainConfig(data="ring8", steps=14, batch_size=64, log_every=1, sample_every=2, checkpoint_every=10,
+                        device="cpu")  # fmt: skip
+    trainer = Trainer.new("gan", config, train, out=tmp_path / "live", callbacks=[FrameRecorder()])
+    updates = iter(trainer)
+    state = RunState.load(trainer.run.path)
+    state.trained_here = True
+    panel.set_run(state)
+    assert "Waiting for the first checkpoint" in panel.source_label.text()  # no frame yet
+    tab, shown = panel.live_tab, []
+    tab.frame_shown.connect(shown.append)
+    while trainer.step <= 7:  # frames of steps 2, 4 and 6; no checkpoint yet
+        state.apply(next(updates))
+    qtbot.waitUntil(lambda: bool(shown) and shown[-1] == 6, timeout=WAIT_MS)
+    assert panel.source is None and panel.image_stack.currentWidget() is tab
+    header = panel.source_label.text()
+    assert "wait for its first checkpoint (every 10 steps): pause the training" in header and "Waiting" not in header
+    assert tab.heatmap.isVisible() and tab.arrows.isVisible() and tab.mesh.isVisible() and tab.generated.isVisible()
+    assert tab.frame.heatmap.shape == (96, 96) and not tab.current.isVisible()  # no weights: no ring of the current z
+    qtbot.waitUntil(lambda: tab.real_points is not None, timeout=WAIT_MS)
+    assert tab.real.isVisible() and len(tab.real.data) > 500  # the training points, read from run.json's dataset
+    assert "step 6" in tab.legend.text() and tab.slider.isEnabled()
+    tab.slider.setValue(0)  # the saved frames play back too
+    assert shown[-1] == 2 and "saved frame 1 of 3" in tab.legend.text()
+    tab.live_check.setChecked(True)
+    while trainer.step <= 11:  # the checkpoint of step 10: the run itself opens, and live goes on
+        state.apply(next(updates))
+    qtbot.waitUntil(lambda: panel.source is not None and shown[-1] == 10, timeout=WAIT_MS)
+    assert panel.source.step == 10 and tab.current.isVisible()
+    for _ in updates:
+        pass
+
+
 def test_point_model_shows_points_mesh_and_encodes_a_data_point(qtbot, panel, runs):
     source = open_and_wait(qtbot, panel, runs["cvae-moons"])
     assert source.kind == "points" and source.num_classes == 2
@@ -850,3 +887,99 @@ def test_an_export_made_by_the_cli_is_picked_up_when_the_run_is_opened_again(qtb
         panel.set_run(RunState.load(run))  # Runs → Open on the same run
     settle(qtbot, panel)
     assert panel.source.backend.name.startswith("ONNX Runtime")
+
+
+def show_plane(qtbot, panel, frame):
+    """Draw a made-up frame on the 2D view, shown at its size in the panel (no model needed)."""
+    tab = panel.live_tab
+    panel.image_stack.setCurrentWidget(tab)
+    panel.show()
+    qtbot.waitExposed(panel)
+    tab.frames_drawn = 0
+    tab.show_frame(frame)
+    qtbot.wait(50)
+    return tab
+
+
+def made_up_frame(n=40, d=0.5, extent=(-1.0, 1.0, -1.0, 1.0)):
+    from gan_studio.explore.live2d import Live2DFrame, contour_lines
+
+    rng = np.random.default_rng(0)
+    generated = rng.uniform(-0.8, 0.8, size=(n, 2)).astype(np.float32)
+    field = np.full((32, 32), d, np.float32)
+    field[:, :3] = 0.9  # a strip D calls real, so there is a contour
+    return Live2DFrame(step=5, generated=generated, extent=extent, real=generated[:10] * 0.5, heatmap=field,
+                       field_range=(d, 0.9), contour=contour_lines(field, extent), mesh=generated[None, :5],
+                       gradients=rng.normal(size=(n, 2)).astype(np.float32))  # fmt: skip
+
+
+def test_d_one_half_stands_out_from_the_dark_background_and_the_scales_ends_from_its_middle(qtbot, panel):
+    """Review s15Y #2: D = 1/2 (most of a healthy training) was drawn near-black, like the empty background."""
+    from gan_studio.ui.panels.explorer.plane_key import HEATMAP_COLOURS
+    from gan_studio.ui.style import PLOT_BACKGROUND
+
+    tab = show_plane(qtbot, panel, made_up_frame(d=0.5))
+    picture = tab.plot.grab().toImage()
+    box = tab.plot.getViewBox()
+    centre = tab.plot.mapFromScene(box.mapViewToScene(box.mapToView(box.rect().center())))
+    seen = picture.pixelColor(centre.x(), centre.y())
+    background = np.array([int(PLOT_BACKGROUND[i : i + 2], 16) for i in (1, 3, 5)])
+    assert np.abs(np.array([seen.red(), seen.green(), seen.blue()]) - background).sum() > 150
+    colours = {v: HEATMAP_COLOURS.map(v)[:3].astype(int) for v in (0.0, 0.5, 1.0)}
+    for a, b in ((0.0, 0.5), (1.0, 0.5), (0.0, 1.0)):
+        assert np.abs(colours[a] - colours[b]).sum() > 150
+    assert [label for _, label in tab.colour_bar.axis._tickLevels[0]] == ["0", "½", "1"]
+
+
+def test_the_plane_has_a_legend_real_points_on_top_and_a_ring_of_its_own_colour(qtbot, panel):
+    """Review s15Y #3: nothing said which colour is which; real points hid under generated ones; the ring was white."""
+    tab = show_plane(qtbot, panel, made_up_frame(d=0.3))
+    labels = [label.text for _, label in tab.key.legend.items]
+    assert labels == ["generated", "real", "G's gradient →", "z grid", "D = ½"] and tab.key.legend.isVisible()
+    tab.toggles["z grid"].setChecked(False)  # the legend lists what is drawn
+    assert "z grid" not in [label.text for _, label in tab.key.legend.items]
+    tab.legend_toggle.setChecked(False)  # a small plane may need the corner the legend covers
+    assert not tab.key.legend.isVisible()
+    assert tab.real.zValue() > tab.generated.zValue() and tab.real.opts["size"] > tab.generated.opts["size"]
+    ring, real = tab.current.opts["pen"].color(), tab.real.opts["brush"].color()
+    assert abs(ring.red() - real.red()) + abs(ring.green() - real.green()) + abs(ring.blue() - real.blue()) > 150
+    assert all(not action.icon().isNull() for action in tab.toggles.values())  # swatches in the Layers menu
+
+
+def test_generated_points_outside_the_view_are_counted_on_the_plane(qtbot, panel):
+    """Review s15Y #4: when G diverged all its points left the fixed plane, and the view just looked empty."""
+    frame = made_up_frame(n=10)
+    frame.generated[:3] += 5.0
+    tab = show_plane(qtbot, panel, frame)
+    assert tab.key.outside_note.isVisible() and "3 of 10 generated points outside the view" in tab.key.outside_note.text
+    tab.plot.setRange(xRange=(-8, 8), yRange=(-8, 8), padding=0)  # zoomed out, every point is in sight
+    qtbot.wait(20)
+    assert not tab.key.outside_note.isVisible()
+
+
+def test_g_gradient_arrows_have_heads(qtbot, panel):
+    """Review s15Y #5: each arrow is drawn with two barbs at its tip (shaft + 2 barbs: 3 segments per point)."""
+    tab = show_plane(qtbot, panel, made_up_frame(n=12))
+    x, _ = tab.arrows.getData()
+    assert len(x) == 12 * 3 * 2
+
+
+def test_play_at_the_last_saved_frame_starts_again_from_the_first(qtbot, panel, tmp_path):
+    """Review s15Y #6: Play on "saved frame N of N" plays from the first frame (and unticking live says where it is)."""
+    config = apply_values(default_config("gan"), {"latent_dim": 2, "g_hidden": 16, "d_hidden": 16,
+                                                   "g_layers": 2, "d_layers": 2})  # fmt: skip
+    train = TrainConfig(data="ring8", steps=8, batch_size=64, log_every=1, sample_every=2, checkpoint_every=10,
+                        device="cpu")  # fmt: skip
+    trainer = Trainer.new("gan", config, train, out=tmp_path / "run", callbacks=[FrameRecorder()])
+    for _ in trainer:
+        pass
+    open_and_wait(qtbot, panel, trainer.run.path)
+    tab, shown = panel.live_tab, []
+    qtbot.waitUntil(lambda: len(tab.saved) == 4 and tab.frame is not None, timeout=WAIT_MS)
+    tab.live_check.setChecked(False)
+    assert "saved frame 4 of 4" in tab.legend.text()
+    tab.frame_shown.connect(shown.append)
+    qtbot.mouseClick(tab.play_button, Qt.MouseButton.LeftButton)
+    assert shown[:1] == [2] and tab.timer.isActive() and tab.play_button.text() == "Pause"
+    qtbot.waitUntil(lambda: not tab.timer.isActive(), timeout=WAIT_MS)
+    assert shown[-4:] == [2, 4, 6, 8]

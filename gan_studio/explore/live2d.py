@@ -17,7 +17,9 @@ API for the app (the UI thread only draws):
     refs = checkpoint_frames(RUN)                                  # [CheckpointRef(step, path)], oldest first
     checkpoint_frame(RUN, refs[i], real, y, extent=...) -> Live2DFrame   # one saved checkpoint
     tween(frame_a, frame_b, t) -> Live2DFrame                      # in-between frame for slow motion
-    arrows(frame) -> (N, 2, 2) segments;  contour_lines(field, extent, level) -> polylines
+    arrows(frame) -> (N, 2, 2) segments;  arrow_heads(segments, extent) -> (2N, 2, 2) barbs at their tips
+    outside(points, extent) -> (N,) bool: the points a plane of `extent` does not show
+    contour_lines(field, extent, level) -> polylines
 
 Pass the same `extent` (e.g. plane_extent(real)) to every frame of a playback so the view stays put.
 """
@@ -46,6 +48,9 @@ MESH_RANGE = 2.5  # latent grid spans [-2.5, 2.5] on the first two dimensions
 COLOUR_SCALE = (0.0, 1.0)  # the heatmap's colour scale: D(x) from "surely generated" to "surely real"
 CONTOUR_LEVEL = 0.5  # D = 1/2: where D cannot tell real from generated
 ARROW_FRACTION = 0.06  # the longest gradient arrows (95th percentile) span this fraction of the plane
+ARROW_HEAD = 0.4  # an arrowhead's barbs are this fraction of its arrow's length...
+ARROW_HEAD_MAX = 0.015  # ...and at most this fraction of the plane's width
+ARROW_HEAD_DEGREES = 28.0  # the angle between each barb and the arrow
 Generate = Callable[[np.ndarray, "np.ndarray | None"], np.ndarray]
 
 
@@ -243,6 +248,31 @@ def arrows(frame: Live2DFrame, fraction: float = ARROW_FRACTION) -> np.ndarray:
     scale = fraction * (frame.extent[1] - frame.extent[0]) / typical if typical > 0 else 0.0
     ends = frame.generated + scale * np.nan_to_num(frame.gradients)
     return np.stack([frame.generated, ends], axis=1).astype(np.float32)
+
+
+def arrow_heads(segments: np.ndarray, extent, fraction: float = ARROW_HEAD) -> np.ndarray:
+    """Two barbs (2N, 2, 2) at the tip of each arrow (N, 2, 2: from its point to its tip), folded back along it:
+    the tip shows which way G moves the point. Arrows of zero (or not finite) length get none."""
+    segments = np.asarray(segments, np.float32).reshape(-1, 2, 2)
+    tips, shafts = segments[:, 1], segments[:, 1] - segments[:, 0]
+    lengths = np.linalg.norm(shafts, axis=1)
+    keep = np.isfinite(lengths) & (lengths > 0)
+    tips, back, lengths = tips[keep], -shafts[keep] / lengths[keep, None], lengths[keep]
+    size = np.minimum(fraction * lengths, ARROW_HEAD_MAX * (extent[1] - extent[0]))[:, None]
+    cos, sin = np.cos(np.radians(ARROW_HEAD_DEGREES)), np.sin(np.radians(ARROW_HEAD_DEGREES))
+    barbs = [np.stack([back[:, 0] * cos - turn * back[:, 1] * sin, turn * back[:, 0] * sin + back[:, 1] * cos], 1)
+             for turn in (1.0, -1.0)]  # fmt: skip
+    return np.concatenate([np.stack([tips, tips + size * barb], axis=1) for barb in barbs]).astype(np.float32)
+
+
+def outside(points: np.ndarray, extent) -> np.ndarray:
+    """(N,) True for each point (N, 2) that a plane spanning `extent` (x min, x max, y min, y max) does not show,
+    or that is not finite."""
+    points = np.asarray(points, np.float32).reshape(-1, 2)
+    x0, x1, y0, y1 = extent
+    with np.errstate(invalid="ignore"):
+        inside = (points[:, 0] >= x0) & (points[:, 0] <= x1) & (points[:, 1] >= y0) & (points[:, 1] <= y1)
+    return ~inside
 
 
 def latent_mesh(generate, latent_dim: int, y: np.ndarray | None = None, lines: int = MESH_LINES,

@@ -75,15 +75,18 @@ def point_backdrop(source: ExplorerSource):
         return None, None
     z, y = fixed_inputs(CLOUD_POINTS, source.latent_dim, source.num_classes, seed=1)
     cloud = np.asarray(source.backend.generate(z, y), np.float32).reshape(-1, 2)
-    real = None
-    if source.info:
-        try:
-            dataset = run_dataset(source.info, source.sample_shape, source.value_range)
-            real = dataset.take(range(0, len(dataset), max(1, len(dataset) // REAL_POINTS))).numpy()
-        except GanStudioError:
-            real = None
+    real = training_points(source.info, source.sample_shape, source.value_range) if source.info else None
     extent = plane_extent(real if real is not None else cloud)
     return (cloud, extent), real
+
+
+def training_points(info: dict, sample_shape=(2,), value_range=(-np.inf, np.inf)) -> np.ndarray | None:
+    """Up to REAL_POINTS of the points a run (its run.json `info`) trains on, evenly spread; None when they do not load."""
+    try:
+        dataset = run_dataset(info, tuple(sample_shape), tuple(value_range))
+        return dataset.take(range(0, len(dataset), max(1, len(dataset) // REAL_POINTS))).numpy()
+    except GanStudioError:
+        return None
 
 
 class ExplorerState:

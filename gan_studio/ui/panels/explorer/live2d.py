@@ -5,13 +5,16 @@ real points, the generated points (one colour per class for conditional models),
 arrow on each generated point (where G's next update moves it), and for a 1-2D latent space the
 generator's image of a regular z grid (the manifold mesh); VAEs show their decoder's image of the
 grid; a ring marks the sample of the explorer's current z (and class). "Live" follows training: the
-newer of the loaded weights' frame and the frame the run saved at its latest sample step. The playback
+newer of the loaded weights' frame and the frame the run saved at its latest sample step; before the
+run's first checkpoint there are no weights to load, and it plays the saved frames alone. The playback
 bar plays, steps and slow-motions through the frames the run saved at each sample step
 (gan_studio.explore.frames). It stands in the explorer's image column in place of the
 image views. All numbers are computed off the UI thread (gan_studio.explore.live2d); it only draws.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -29,19 +32,34 @@ from PySide6.QtWidgets import (
 )
 
 from gan_studio.explore.frames import load_frame, saved_frames
-from gan_studio.explore.live2d import Live2DFrame, arrows, live_frame, tween
+from gan_studio.explore.live2d import Live2DFrame, arrow_heads, arrows, live_frame, outside, tween
+from gan_studio.explore.state import training_points
 from gan_studio.store.pictures import CLASS_COLOURS
+from gan_studio.store.rundir import RunDir
+from gan_studio.ui.panels.explorer.plane_key import (
+    CURRENT_COLOUR,
+    GENERATED_COLOUR,
+    GRADIENT_COLOUR,
+    HEATMAP_COLOURS,
+    HEATMAP_LABEL,
+    HEATMAP_TICKS,
+    MESH_COLOUR,
+    POINT_SIZE,
+    REAL_EDGE,
+    REAL_FILL,
+    REAL_SIZE,
+    PlaneKey,
+    contour_pen,
+    swatch,
+)
 from gan_studio.ui.panels.explorer.tab import ExplorerTab
 from gan_studio.ui.style import PLOT_BACKGROUND
 from gan_studio.ui.widgets.class_legend import class_legend
 
-# D(x): blue where D says "generated", dark near 1/2 (D cannot tell), red where it says "real"
-HEATMAP_COLOURS = pg.ColorMap([0.0, 0.5, 1.0], [(40, 96, 190), (30, 32, 38), (200, 60, 60)])
-GENERATED_COLOUR = CLASS_COLOURS[0]
 PLAY_MS = 40  # playback timer
 FRAME_SLIDER_MIN = 60  # the frames slider shrinks to this beside the speed and Layers, no further
 LAYER_TIPS = {
-    "D(x)": "the discriminator's belief that a point is real: blue says generated, red says real",
+    "D(x)": "the discriminator's belief that a point is real: blue says generated, grey can't tell, red says real",
     "D = ½": "where D cannot tell real from generated (dashed): at the end of training it covers the data",
     "real": "the training points",
     "generated": "points G draws from a fixed set of z (one colour per class for conditional models)",
@@ -70,6 +88,9 @@ class Live2DTab(ExplorerTab):
         self.weights_frame: Live2DFrame | None = None  # the frame of the loaded weights
         self.frames_drawn = 0
         self.saved: list[Live2DFrame] = []  # the run's saved frames, oldest first
+        self.run_path: Path | None = None  # the run whose saved frames play (None: an .onnx file)
+        self.real_points: np.ndarray | None = None  # the training points
+        self.class_names: list[str] = []  # of a conditional model's classes
         self._tick = 0
 
         self.plot = pg.PlotWidget(background=PLOT_BACKGROUND)
@@ -79,18 +100,22 @@ class Live2DTab(ExplorerTab):
         self.heatmap = pg.ImageItem(axisOrder="row-major")
         self.heatmap.setColorMap(HEATMAP_COLOURS)
         self.heatmap.setZValue(-10)
-        self.colour_bar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=HEATMAP_COLOURS, label="D(x)", interactive=False,
+        self.colour_bar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=HEATMAP_COLOURS, label=HEATMAP_LABEL,
+                                          interactive=False,
                                           width=12)  # fmt: skip
         self.colour_bar.setImageItem(self.heatmap, insert_in=self.plot.getPlotItem())
-        self.contour = pg.PlotCurveItem(pen=pg.mkPen((245, 245, 245), width=1.6, style=Qt.PenStyle.DashLine),
-                                        connect="finite")  # fmt: skip
-        self.mesh = pg.PlotCurveItem(pen=pg.mkPen((120, 180, 250, 190), width=1), connect="finite")
-        self.real = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(225, 228, 235, 150))
-        self.generated = pg.ScatterPlotItem(size=5, pen=None)
-        self.arrows = pg.PlotCurveItem(pen=pg.mkPen((150, 240, 150, 200), width=1), connect="pairs")
-        self.current = pg.ScatterPlotItem(size=16, pen=pg.mkPen((255, 255, 255), width=2), brush=None)
+        self.colour_bar.axis.setTicks([HEATMAP_TICKS])
+        self.contour = pg.PlotCurveItem(pen=contour_pen(), connect="finite")
+        self.mesh = pg.PlotCurveItem(pen=pg.mkPen(MESH_COLOUR, width=1), connect="finite")
+        self.real = pg.ScatterPlotItem(size=REAL_SIZE, pen=pg.mkPen(*REAL_EDGE), brush=pg.mkBrush(*REAL_FILL))
+        self.real.setZValue(5)  # over the generated points: a tight cluster (ring8's std is 0.01) stays in sight
+        self.generated = pg.ScatterPlotItem(size=POINT_SIZE, pen=None)
+        self.arrows = pg.PlotCurveItem(pen=pg.mkPen(GRADIENT_COLOUR, width=1), connect="pairs")
+        self.current = pg.ScatterPlotItem(size=18, pen=pg.mkPen(CURRENT_COLOUR, width=2.5), brush=None)
         self.current.setZValue(10)
         self.plot.addItem(self.current)
+        self.key = PlaneKey(self.plot.getPlotItem())
+        self.plot.getViewBox().sigRangeChanged.connect(lambda *_: self._count_outside())
         self.layers = {"D(x)": self.heatmap, "D = ½": self.contour, "real": self.real, "generated": self.generated,
                        "G's gradient": self.arrows, "z grid": self.mesh}  # fmt: skip
         for item in self.layers.values():
@@ -99,12 +124,18 @@ class Live2DTab(ExplorerTab):
         self.layers_menu = QMenu(self)
         self.layers_menu.setToolTipsVisible(True)
         for name, item in self.layers.items():
-            toggle = self.layers_menu.addAction(name)
+            toggle = self.layers_menu.addAction(swatch(name), name)
             toggle.setCheckable(True)
             toggle.setChecked(True)
             toggle.setToolTip(LAYER_TIPS[name])
-            toggle.toggled.connect(lambda on, item=item: item.setVisible(on and self._has(item)))
+            toggle.toggled.connect(lambda on, item=item: self._show_layer(item, on))
             self.toggles[name] = toggle
+        self.layers_menu.addSeparator()
+        self.legend_toggle = self.layers_menu.addAction("legend")  # a small plane may need the corner it covers
+        self.legend_toggle.setCheckable(True)
+        self.legend_toggle.setChecked(True)
+        self.legend_toggle.setToolTip("the key to the colours, in the plane's top left corner")
+        self.legend_toggle.toggled.connect(self._want_legend)
         self.layers_button = QPushButton("Layers")
         self.layers_button.setToolTip("show or hide what is drawn over the plane: D(x), D = ½, the real and generated "
                                       "points, G's gradient, the z grid")  # fmt: skip
@@ -161,15 +192,42 @@ class Live2DTab(ExplorerTab):
     def source_changed(self, source, reloaded: bool) -> None:
         if not self.applies_to(source):
             return
-        if not reloaded:
-            self.frames_drawn = 0
-            self.saved, self.weights_frame = [], None
-            self.stop()
-            self.live_check.setChecked(True)
-            for widget in (self.slider, self.back_button, self.forward_button, self.play_button):
-                widget.setEnabled(False)  # until this source's saved frames are read (an .onnx file has none)
+        run_path = Path(source.path) if source.loaded is not None else None
+        if not reloaded and not (run_path is not None and run_path == self.run_path):  # (its frames played already)
+            self._start_over()
+        self.run_path = run_path
+        self.real_points = self.panel.loaded.real
+        self.class_names = source.condition_names()
         self.refresh()
         self.load_saved_frames()
+
+    def follow_frames(self, run_path: Path) -> None:
+        """Play the saved frames of a run that has no checkpoint yet: no weights to load, so no ring of the current z."""
+        self._start_over()
+        self.current.setVisible(False)
+        self.run_path, self.real_points, self.class_names = Path(run_path), None, []
+
+        def work():
+            info = RunDir(Path(run_path)).read_info()
+            names = (info.get("data_info") or {}).get("class_names") or []
+            return training_points(info), [str(name) for name in names]
+
+        self.panel.submit("real points", work, self._on_training_points)
+        self.load_saved_frames()
+
+    def _start_over(self) -> None:
+        """Another model or run: forget the frames of the last one, and follow live."""
+        self.frames_drawn = 0
+        self.saved, self.weights_frame = [], None
+        self.stop()
+        self.live_check.setChecked(True)
+        for widget in (self.slider, self.back_button, self.forward_button, self.play_button):
+            widget.setEnabled(False)  # until this source's saved frames are read (an .onnx file has none)
+
+    def _on_training_points(self, result) -> None:
+        self.real_points, self.class_names = result.value
+        if self.frame is not None:
+            self.show_frame(self.frame)
 
     def refresh(self) -> None:
         """Compute a frame from the current weights in the render thread (shown when following live)."""
@@ -183,10 +241,9 @@ class Live2DTab(ExplorerTab):
 
     def load_saved_frames(self) -> None:
         """Read the run's saved frames in the render thread (new ones appear as training saves them)."""
-        source = self.panel.source
-        if source is None or source.loaded is None or not self.applies_to(source):
+        run_path, caption = self.run_path, "saved frame"
+        if run_path is None:
             return
-        run_path, caption = source.path, "saved frame"
         self.panel.submit("frames", lambda: [load_frame(path, caption) for _, path in saved_frames(run_path)],
                           self._on_saved_frames)  # fmt: skip
 
@@ -221,6 +278,8 @@ class Live2DTab(ExplorerTab):
         if live:
             self.stop()
             self.refresh()
+        elif self.frame is not None:
+            self.legend.setText(self._legend_text(self.frame))  # "saved frame 12 of 12", no longer "live"
 
     def _on_slider(self, index: int) -> None:
         if 0 <= index < len(self.saved):
@@ -275,8 +334,7 @@ class Live2DTab(ExplorerTab):
                 id(self.mesh): frame.mesh is not None}[id(item)]  # fmt: skip
 
     def _real(self) -> np.ndarray | None:
-        loaded = self.panel.loaded
-        return loaded.real if loaded is not None else None
+        return self.real_points
 
     def show_frame(self, frame: Live2DFrame) -> None:
         """Draw a frame: every layer the frame has and its checkbox allows."""
@@ -298,6 +356,7 @@ class Live2DTab(ExplorerTab):
             frame.generated[:, 0], frame.generated[:, 1], brush=brushes or pg.mkBrush(*GENERATED_COLOUR, 220)
         )
         segments = arrows(frame)
+        segments = np.concatenate([segments, arrow_heads(segments, frame.extent)])  # each tip shows the way
         self.arrows.setData(segments[:, :, 0].reshape(-1), segments[:, :, 1].reshape(-1))
         for name, item in self.layers.items():
             available = self._has(item)
@@ -309,11 +368,33 @@ class Live2DTab(ExplorerTab):
             )
         self.colour_bar.setVisible(frame.heatmap is not None and self.toggles["D(x)"].isChecked())
         self.current.setVisible(self._ring_applies())
+        self._update_key()
+        self._count_outside()
         if self.frames_drawn == 0:
             self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.0)
         self.frames_drawn += 1
         self.legend.setText(self._legend_text(frame))
         self.frame_shown.emit(frame.step)
+
+    def _show_layer(self, item, on: bool) -> None:
+        item.setVisible(on and self._has(item))
+        self._update_key()
+
+    def _want_legend(self, on: bool) -> None:
+        self.key.wanted = on
+        self._update_key()
+
+    def _update_key(self) -> None:
+        """The legend lists what is drawn now."""
+        shown = [name for name, item in self.layers.items() if item.isVisible()]
+        self.key.show_layers(shown + (["current z"] if self.current.isVisible() else []))
+
+    def _count_outside(self) -> None:
+        """Say how many generated points the view does not show (they left the plane, e.g. as training diverges)."""
+        if self.frame is None:
+            return
+        (x0, x1), (y0, y1) = self.plot.getViewBox().viewRange()
+        self.key.show_outside(int(outside(self.frame.generated, (x0, x1, y0, y1)).sum()), len(self.frame.generated))
 
     def mark_current(self) -> None:
         """Ring the sample of the explorer's current z and class (a 2D model's generator is cheap: UI thread)."""
@@ -338,10 +419,8 @@ class Live2DTab(ExplorerTab):
             parts.append(f"D(x) {low:.2f}–{high:.2f}")
         if self._ring_applies():
             parts.append("○ current z")
-        source = self.panel.source
-        if frame.generated_labels is not None and source is not None:
-            names = source.condition_names()
-            parts.append(class_legend(names))
+        if frame.generated_labels is not None and self.class_names:
+            parts.append(class_legend(self.class_names))
         return " · ".join(parts)
 
 

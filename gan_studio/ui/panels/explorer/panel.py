@@ -10,8 +10,9 @@ come back through a queued signal, and `image_shown` is emitted once new pixels 
 
 Live updates while training: the panel never touches the trainer's model. When the current run
 saves a checkpoint (a Checkpoint event of its RunState), the run is reloaded in the render thread
-and everything re-renders with the new weights. Training in the app with a small "checkpoint
-every" makes the 2D view follow closely.
+and everything re-renders with the new weights. A model of 2D points also saves the 2D view's frame
+at each sample step: the 2D view follows those, and plays them before the run's first checkpoint
+(only the sliders, the ring of the current z and the other tabs need the weights, and wait for it).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from PySide6.QtWidgets import (
 from gan_studio.errors import DataError, GanStudioError
 from gan_studio.events import Checkpoint, Finished, Sample
 from gan_studio.explore.backends import BACKEND_CHOICES, exports_of, is_onnx_file
+from gan_studio.explore.frames import saved_frames
 from gan_studio.explore.renderer import Renderer, RenderResult
 from gan_studio.explore.saving import save_enlarged_png, save_latent
 from gan_studio.explore.state import ExplorerState, LoadedSource, checkpoint_mtime, load_job
@@ -95,6 +97,8 @@ class ExplorerPanel(QWidget):
         self._requested_path: Path | None = None
         self._previous_paths: tuple[Path | None, Path | None] = (None, None)  # before the last open_source
         self._app_run_path: Path | None = None  # the window's current run (the explorer may show another)
+        self._waiting: RunState | None = None  # the run opened as soon as it has a checkpoint
+        self._frames_run: Path | None = None  # ... whose saved 2D-view frames play meanwhile
         self.dialog_folder = Path.home()  # where file dialogs open: the folder last chosen in one
         self.runs_folder: Path | None = None  # where Open run… starts: the app's workspace (the main window sets it)
         self._neighbour_z = np.zeros((0, 1), np.float32)
@@ -249,20 +253,44 @@ class ExplorerPanel(QWidget):
         if run.checkpoint_step is None:  # a run that has just started
             self.close_source()
             self._run_path = self._requested_path = run_path
-            every = (run.info.get("train_config") or {}).get("checkpoint_every")
-            when = f" (every {every:,} steps)" if isinstance(every, int) and every > 0 else ""
-            pause = ": pause the training to explore it now" if run.trained_here else ""  # a followed run: not here
-            self.source_label.setText(f"Waiting for the first checkpoint of {html.escape(run.name)}{when}{pause}")
+            self._waiting = run
+            self._show_source_state()
+            self._play_frames_if_saved()
             return
         self.open_source(run_path)
 
+    def _waiting_text(self) -> str:
+        """What the header says while the run has no checkpoint: what waits for one, and how to get one now."""
+        run = self._waiting
+        every = (run.info.get("train_config") or {}).get("checkpoint_every")
+        when = f" (every {every:,} steps)" if isinstance(every, int) and every > 0 else ""
+        pause = ": pause the training to explore it now" if run.trained_here else ""  # a followed run: not here
+        if self._frames_run is None:
+            return f"Waiting for the first checkpoint of {html.escape(run.name)}{when}{pause}"
+        return (f"<b>{html.escape(run.name)}</b> · the 2D view shows the frames training saves at each sample step; "
+                f"the sliders, the ring of the current z and the other tabs wait for its first checkpoint{when}{pause}")  # fmt: skip
+
+    def _play_frames_if_saved(self) -> None:
+        """A run with no checkpoint yet that has saved 2D-view frames: the 2D view plays them (they hold all it draws
+        but the current z's ring)."""
+        if self.source is not None or self._waiting is None or self._frames_run is not None:
+            return
+        if not saved_frames(self._waiting.path):
+            return
+        self._frames_run = self._waiting.path
+        self._show_source_state()
+        self.live_tab.follow_frames(self._frames_run)
+
     def on_event(self, event) -> None:
         """New weights were saved: reload the run (keeping z, y and the tab's state); a new 2D-view frame
-        was saved: the playback gets it."""
+        was saved: the playback gets it (before the first checkpoint too)."""
         if isinstance(event, (Checkpoint, Finished)):
             self.check_checkpoint()
-        elif isinstance(event, Sample) and self.source is not None and self.source.kind == "points":
-            self.live_tab.load_saved_frames()
+        elif isinstance(event, Sample):
+            if self._frames_run is not None or (self.source is not None and self.source.kind == "points"):
+                self.live_tab.load_saved_frames()
+            else:
+                self._play_frames_if_saved()
 
     def open_source(self, path, backend: str | None = None) -> None:
         """Open a run directory or an .onnx file (loaded in the render thread; `source_changed` follows)."""
@@ -279,6 +307,7 @@ class ExplorerPanel(QWidget):
 
     def close_source(self) -> None:
         self._run_path = self._requested_path = None
+        self._waiting = self._frames_run = None
         self._drop_source()
 
     def _drop_source(self) -> None:
@@ -358,6 +387,7 @@ class ExplorerPanel(QWidget):
     def _source_ready(self, result: RenderResult) -> None:
         self._loading = False
         loaded: LoadedSource = result.value
+        self._waiting = self._frames_run = None  # the run's own weights from now on
         same_shape = self.state.take(loaded)
         self.status_label.setText("")
         self._show_source_state()
@@ -370,7 +400,7 @@ class ExplorerPanel(QWidget):
         source = self.source
         for tab in self._tab_list[:-1]:
             self.tabs.setTabVisible(self.tab_index(tab), source is not None and tab.applies_to(source))
-        points = source is not None and self.live_tab.applies_to(source)
+        points = self._frames_run is not None if source is None else self.live_tab.applies_to(source)
         if points != (self.image_stack.currentIndex() == 1) and self.splitter.width() > 0:
             width = self.splitter.width()  # the plane needs room: 3/5 of the width, the image 4/9...
             share = width * 3 // 5 if points else width * 4 // 9
@@ -380,7 +410,7 @@ class ExplorerPanel(QWidget):
         self.image_stack.setCurrentIndex(1 if points else 0)
         if source is None:
             self.backend_label.setText("")
-            self.source_label.setText(NO_MODEL)
+            self.source_label.setText(NO_MODEL if self._waiting is None else self._waiting_text())
             self.source_label.setToolTip("")
             self.caption.setText("")
             self.status_label.setText("")
@@ -424,8 +454,8 @@ class ExplorerPanel(QWidget):
     def submit(self, channel: str, work, on_done, on_error=None) -> int | None:
         """Run `work` in the render thread (latest wins per channel); `on_done(result)` on the UI thread
         when it succeeds. Errors are shown on the status line, then given to `on_error(result)`.
-        Nothing happens without a source."""
-        if self.source is None or self.renderer.closed:
+        Nothing happens without a source (or a run whose saved 2D-view frames play before its first checkpoint)."""
+        if (self.source is None and self._frames_run is None) or self.renderer.closed:
             return None
         return self.renderer.submit(channel, work, tag=(self.state.generation, on_done, on_error))
 

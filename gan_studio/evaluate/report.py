@@ -142,8 +142,8 @@ def evaluate_run(run_path: str | Path, *, n: int | None = None, k: int = DEFAULT
     if not loaded.info:
         raise RunError("run.json is missing, so the dataset the run was trained on is unknown", loaded.path)
     if write:
-        RunDir(loaded.path).check_writable("eval", replaces=("report.json", "nearest.png",
-                                                             kept_report_name(loaded.step, seed)))  # before the work
+        replaced = ("report.json", "nearest.png", kept_report_name(loaded.step, seed))
+        RunDir(loaded.path).check_writable("eval", replaces=replaced)  # before minutes of work
     stage("loading the reference data")
     trained_on = run_data_spec(loaded.info)
     if data is None:

@@ -238,6 +238,23 @@ def test_checkpoints_hold_only_tensors_and_plain_values(tmp_path):
     assert json.loads(json.dumps(state["model_config"])) == state["model_config"]
 
 
+def test_a_plain_resume_never_goes_back_past_a_newer_kept_checkpoint(tmp_path):
+    """An older last.pt put back (a backup, a sync tool): a plain resume went back to its step without a word and
+    deleted the newer, intact step-N.pt, its grid and its metrics (review s15X #1). It is refused, naming both ways."""
+    import shutil
+
+    run = trained_run(tmp_path, steps=6).run
+    newest = run.checkpoints_dir / "step-0000006.pt"
+    shutil.copyfile(run.checkpoints_dir / "step-0000003.pt", run.last_checkpoint)
+    metrics_before = run.metrics_file.read_bytes()
+    with pytest.raises(RunError, match=r"last.pt holds step 3, but the run keeps step-6.*--from step-6.*--from last"):
+        Trainer.from_checkpoint(run.path, {"steps": 9})
+    assert newest.is_file() and run.metrics_file.read_bytes() == metrics_before  # nothing removed
+    onward = Trainer.from_checkpoint(run.path, {"steps": 9}, start_from="step-6")
+    assert onward.step == 6
+    onward.lock.release()
+
+
 def test_a_run_stopped_before_its_first_checkpoint_starts_again_on_resume(tmp_path):
     """Killed (or failed) before any checkpoint: `--resume` starts it again from step 0 with its
     recorded settings, exactly as a fresh run, instead of leaving a folder that can be neither resumed

@@ -87,13 +87,28 @@ def resume_record(run: RunDir, info: dict, start_from: str | None) -> tuple[dict
     stopped) the settings run.json records, to start it again from step 0: (those, last.pt's path, False)."""
     path = resolve_checkpoint(run, start_from)
     if path.exists():
-        return load_run_checkpoint(run, path), path, True
+        data = load_run_checkpoint(run, path)
+        if start_from is None:
+            _refuse_to_go_back(run, data["step"])
+        return data, path, True
     if (start_from is None and isinstance(info.get("model"), str) and info.get("status") not in ("finished", "stopped")
             and not numbered_checkpoints(run.checkpoints_dir)):  # fmt: skip
         record = {"model_name": info["model"], "model_config": info.get("model_config") or {},
                   "train_config": info.get("train_config") or {}, "data_info": info.get("data_info") or {}}  # fmt: skip
         return record, path, False
     raise missing_checkpoint(run, info)
+
+
+def _refuse_to_go_back(run: RunDir, step: int) -> None:
+    """A plain resume continues from last.pt, and drops what the run saved after its step. When a kept checkpoint is
+    newer than last.pt (an older last.pt put back by a backup or a sync tool), that would delete the newer one and
+    retrain from the older one without a word: refused, with both ways on."""
+    newer = [kept for kept, other in numbered_checkpoints(run.checkpoints_dir) if kept > step and _looks_whole(other)]
+    if newer:
+        raise RunError(f"checkpoints/last.pt holds step {step:,}, but the run keeps step-{newer[-1]}, which is newer "
+                       f"(was an older last.pt put back?): resume with --from step-{newer[-1]} to go on from there, or "
+                       f"--from last to go back to step {step:,}, which removes the later checkpoints and history (in the "
+                       "app, Fork… offers every checkpoint)", run.path)  # fmt: skip
 
 
 def load_run_checkpoint(run: RunDir, path: Path) -> dict:

@@ -48,6 +48,7 @@ class Started(Event):
     model: str = ""
     resumed_from: str | None = None
     world_size: int = 1
+    notes: tuple[str, ...] = ()  # what a resume dropped or changed, in words (unreadable metric lines, a restart)
     time: float = field(default_factory=time.time)
 
 
@@ -232,6 +233,8 @@ def event_from_json(data: Mapping[str, Any]) -> Event | None:
             value = int(value)
         elif f.name in ("rank_digests", "metrics"):
             value = tuple(str(v)[:128] for v in value[:1024]) if isinstance(value, (list, tuple)) else ()
+        elif f.name == "notes":
+            value = tuple(str(v)[:MAX_TEXT] for v in value[:16]) if isinstance(value, (list, tuple)) else ()
         values[f.name] = value
     return cls(**values)
 

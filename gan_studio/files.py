@@ -176,8 +176,9 @@ def _os_error_in(exc: BaseException) -> OSError | None:
 
 def append_line(path: str | Path, line: str) -> None:
     """Append one line (newline added) to a regular file, created when missing; never through a symlink, nor
-    into a file with other hard links."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _NONBLOCK | _BINARY, 0o644)
+    into a file with other hard links. A file whose last line was torn (a crash or a full disk mid-append) gets
+    the line on a line of its own: glued to the torn one, it was lost with it."""
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _NONBLOCK | _BINARY, 0o644)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
@@ -185,6 +186,10 @@ def append_line(path: str | Path, line: str) -> None:
         if info.st_nlink > 1:
             raise UnsafeFileError(HARD_LINKED, path)
         data = (line.rstrip("\n") + "\n").encode("utf-8")
+        if (
+            info.st_size and os.lseek(fd, -1, os.SEEK_END) >= 0 and os.read(fd, 1) != b"\n"
+        ):  # O_APPEND writes at the end
+            data = b"\n" + data
         written = 0
         while written < len(data):
             written += os.write(fd, data[written:])

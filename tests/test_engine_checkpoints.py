@@ -302,3 +302,46 @@ def test_a_conditional_vae_saved_before_label_layers_existed_loads_resumes_and_f
     # a new conditional conv VAE gives the label to every layer; an unconditional one has none to give
     assert make_trainer(tmp_path / "new", "cvae", data="shapes", channels=4).model.decoder.label_in_body
     assert not make_trainer(tmp_path / "vae", "vae", data="shapes", channels=4).model.encoder.label_in_body
+
+
+def test_a_torn_last_event_line_does_not_swallow_the_next_event(tmp_path):
+    """events.jsonl cut mid-line (a crash, a full disk): the resume's start event was glued onto the torn line and
+    lost with it (review s15X #2). It goes on a line of its own; the torn line stays one unreadable line."""
+    run = trained_run(tmp_path, steps=6).run
+    data = run.events_file.read_bytes()
+    run.events_file.write_bytes(data[:-30])
+    resumed = Trainer.from_checkpoint(run.path, {"steps": 9})
+    for _ in resumed:
+        pass
+    events = [e for e in read_jsonl(run.events_file)]
+    starts = [e for e in events if e.get("type") == "start"]
+    assert len(starts) == 2 and starts[-1]["step"] == 6 and starts[-1]["resumed_from"] == "checkpoints/last.pt"
+    assert events[-1]["type"] == "finish" and events[-1]["step"] == 9
+
+
+def test_a_resume_says_what_it_dropped_of_the_metrics_and_when_it_starts_again(tmp_path, capsys):
+    """Damaged metrics lines were dropped by a resume without a word, and a run with no checkpoint started again
+    from step 0 silently (review s15X #3, #8): the start event carries the notes, and the CLI prints them."""
+    from gan_studio.cli import main
+    from gan_studio.events import Started
+
+    run = trained_run(tmp_path, steps=6, log_every=1).run
+    lines = run.metrics_file.read_bytes().splitlines(keepends=True)
+    run.metrics_file.write_bytes(b"".join(lines[:2]) + b"\x00\x00 garbage\n" + b"".join(lines[2:]))
+    resumed = Trainer.from_checkpoint(run.path, {"steps": 8})
+    started = next(iter(resumed))
+    assert isinstance(started, Started)
+    assert started.notes == ("metrics.jsonl: 1 unreadable line (damaged or cut short) left out",)
+    for _ in resumed:
+        pass
+    assert [e for e in read_jsonl(run.events_file) if e["type"] == "start"][-1]["notes"] == list(started.notes)
+
+    killed = make_trainer(tmp_path / "killed", "gan", steps=6, log_every=1, checkpoint_every=0)
+    killed.lock.release()  # run.json written, then the process died before any checkpoint
+    for step in (1, 2, 3):  # what it logged before it died
+        killed.run.record(Metrics(step, values={"d_loss": 1.0}))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(killed.run.path), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "note: the run has no checkpoint: it starts again from step 0" in err
+    assert "note: metrics.jsonl: 3 records after step 0 removed" in err

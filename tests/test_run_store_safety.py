@@ -757,3 +757,25 @@ def test_a_run_path_that_is_a_loop_of_symlinks_is_one_line_not_a_traceback(tmp_p
     assert main(["train", "--resume", str(tmp_path / "one")]) == 2
     err = capsys.readouterr().err
     assert "a loop of symbolic links" in err and "Traceback" not in err
+
+
+def test_a_disk_that_fills_while_logging_names_where_a_resume_goes_on_from(finished, tmp_path, monkeypatch, cli):
+    """The commonest full disk, in metrics.jsonl (written far more often than checkpoints), said only 'a record could
+    not be written', where a full disk at a checkpoint names the intact one (review s15X #3)."""
+    import gan_studio.store.rundir as rundir_module
+    from gan_studio.files import DiskFullError
+
+    real_append = rundir_module.append_line
+
+    def filling(path, line):
+        if Path(path).name == "metrics.jsonl" and '"step":9' in line.replace(" ", ""):
+            raise DiskFullError("the disk is full: a record could not be written", path)
+        real_append(path, line)
+
+    monkeypatch.setattr(rundir_module, "append_line", filling)
+    code, err = cli("train", "--resume", str(finished), "--steps", "12", "--log-every", "1", "--quiet")
+    last = err.strip().splitlines()[-1]
+    assert code == 1 and "a record could not be written; checkpoints/last.pt (step 8) is intact: free some space" in last
+    code, err = cli("train", "gan", "--data", "ring8", "--steps", "12", "--log-every", "1", "--g-hidden", "8",
+                    "--d-hidden", "8", "--checkpoint-every", "0", "--out", str(tmp_path / "new"), "--quiet")  # fmt: skip
+    assert code == 1 and "no checkpoint was saved yet: a resume starts again from step 0" in err.strip().splitlines()[-1]

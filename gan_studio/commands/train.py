@@ -287,7 +287,7 @@ def _show(event, bar: ProgressBar, trainer: Trainer) -> None:
     elif isinstance(event, Started) and trainer.dist.is_main:
         print(f"run: {trainer.run.path}", file=sys.stderr)
         dataset = trainer.run.read_info().get("dataset")  # as written: describe() again would hash the data again
-        for line in left_out_lines(dataset, trainer.spec.conditional):  # as the app says it
+        for line in (*event.notes, *left_out_lines(dataset, trainer.spec.conditional)):  # as the app says them
             print(printable(f"gan-studio: note: {line}"), file=sys.stderr)
     elif isinstance(event, Advice) and trainer.dist.is_main:
         bar.close()

@@ -1,9 +1,8 @@
-"""The Trainer: the training loop of every model, as an iterator of the typed events of gan_studio.events,
-which are what the run directory records (engine/recorder.py). What differs per model family lives in
-engine/recipes.py; live metrics and advice come from callbacks (engine/callbacks.py). Controls
-(pause, resume, single step, stop, live settings) are thread-safe requests applied at step boundaries,
-so the app drives a Trainer from a worker thread and the CLI from the main thread. Under torchrun every
-rank runs the same loop; rank 0 alone writes the run directory and holds its lock."""
+"""The Trainer: the training loop of every model, as an iterator of the typed events of gan_studio.events, which are
+what the run directory records (engine/recorder.py). What differs per model family lives in engine/recipes.py; live
+metrics and advice come from callbacks (engine/callbacks.py). Controls (pause, resume, single step, stop, live
+settings) are thread-safe requests applied at step boundaries, so the app drives a Trainer from a worker thread and
+the CLI from the main thread. Under torchrun every rank runs the same loop; rank 0 alone writes the run directory."""
 
 from __future__ import annotations
 
@@ -61,7 +60,7 @@ from gan_studio.events import (
 from gan_studio.models import DataInfo, create_model, get_spec
 from gan_studio.paths import default_workspace
 from gan_studio.store import checkpoint as ckpt
-from gan_studio.store.loaded import resume_record
+from gan_studio.store.loaded import STARTS_AGAIN, resume_record
 from gan_studio.store.lock import RunLock
 from gan_studio.store.pictures import save_png
 from gan_studio.store.rundir import RunDir, new_run_folder_claim
@@ -91,7 +90,7 @@ class Trainer:
         self.step = 0
         self.elapsed = 0.0  # training seconds (pauses, samples and checkpoints excluded), across resumes
         self.status = "starting"
-        self.resumed_from: str | None = None
+        self.resumed_from, self.resume_notes = None, ()  # the checkpoint a resume goes on from; what it dropped
         self._checkpoint_step: int | None = None  # step of the newest verified checkpoint on disk
         self._sample_step = -1
 
@@ -190,7 +189,8 @@ class Trainer:
         trainer.lock = lock
         trainer.resumed_from = run.relative(path) if from_file else None
         if trainer.dist.is_main:
-            run.rewind(trainer.step, path if from_file else None)
+            dropped = tuple(run.rewind(trainer.step, path if from_file else None))
+            trainer.resume_notes = dropped if from_file else (STARTS_AGAIN, *dropped)
             if not from_file:
                 trainer._save_real_batch()
             trainer.recorder.reopen(step=trainer.step, steps_total=trainer.total_steps,
@@ -220,14 +220,11 @@ class Trainer:
     # the loop -----------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[Event]:
         try:
-            yield from self._emit(Started(self.step, total_steps=self.total_steps, model=self.model_name,
+            yield from self._emit(Started(self.step, total_steps=self.total_steps, model=self.model_name, notes=self.resume_notes,
                                           resumed_from=self.resumed_from, world_size=self.dist.world_size))  # fmt: skip
             self.status = "running"
             yield from self._loop()
-        except GanStudioError as exc:
-            yield from self._fail(exc)
-            raise
-        except Exception as exc:
+        except Exception as exc:  # a GanStudioError as it is (a full disk naming where to resume), or explained
             error = readable_failure(exc, self.step, self._checkpoint_step, self.dist.enabled, self.run.path)
             yield from self._fail(error or exc)
             if error is None:

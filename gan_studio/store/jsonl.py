@@ -92,10 +92,13 @@ def iter_jsonl(path: Path, max_bytes: int = MAX_JSONL_BYTES) -> Iterator[dict]:
 MAX_RECORD_LINE_BYTES = 1 << 20  # a metrics or events record is a few hundred bytes; longer lines are garbage
 
 
-def filtered_lines(path: Path, keep: Callable[[dict], bool]) -> Iterator[bytes]:
+def filtered_lines(path: Path, keep: Callable[[dict], bool], left_out: dict[str, int] | None = None) -> Iterator[bytes]:
     """The complete lines of a .jsonl file whose record `keep` accepts, read a line at a time (memory stays
     flat however large the file). Garbled lines, lines over MAX_RECORD_LINE_BYTES and a half-written
-    last line are left out."""
+    last line are left out. `left_out` counts what was: "unreadable" lines and records "not kept"."""
+    counts = left_out if left_out is not None else {}
+    counts.setdefault("unreadable", 0)
+    counts.setdefault("not kept", 0)
     try:
         fh = open_regular(path)
     except FileNotFoundError:
@@ -105,10 +108,15 @@ def filtered_lines(path: Path, keep: Callable[[dict], bool]) -> Iterator[bytes]:
             if not line.endswith(b"\n"):
                 while line and not line.endswith(b"\n"):  # too long (or cut short at the end): skip it whole
                     line = fh.readline(MAX_RECORD_LINE_BYTES + 1)
+                counts["unreadable"] += 1
                 continue
             records = parse_lines(line)
-            if records and keep(records[0]):
+            if not records:
+                counts["unreadable"] += bool(line.strip())
+            elif keep(records[0]):
                 yield line
+            else:
+                counts["not kept"] += 1
 
 
 def tail_records(path: Path, tail_bytes: int = 65536) -> list[dict]:

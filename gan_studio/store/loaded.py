@@ -81,6 +81,9 @@ def resolve_checkpoint(run: RunDir, checkpoint: str | Path | None) -> Path:
     return Path(checkpoint)
 
 
+STARTS_AGAIN = "the run has no checkpoint: it starts again from step 0 with the settings run.json records"
+
+
 def resume_record(run: RunDir, info: dict, start_from: str | None) -> tuple[dict, Path, bool]:
     """What a resume continues from: (the checkpoint's contents, its path, True), or for a run stopped
     before its first checkpoint (killed, or failed while starting: none kept either, not finished or

@@ -55,6 +55,7 @@ MAX_ITEMS = 10_000  # items of one list kept in run.json (class names, skipped f
 MAX_DEPTH = 8
 SAMPLE_FILE = re.compile(r"^step-([0-9]{1,12})\.png$")
 STEP_FILE = re.compile(r"^step-([0-9]{1,12})\.\w+$")  # any file a run keeps per step (grids, 2D-view frames)
+KEPT_REPORT_FILE = re.compile(r"^step-([0-9]{1,12})-seed-([0-9]{1,20})\.json$")  # eval's report of a (step, seed)
 EXPORT_FILE = re.compile(r"^(generator|decoder|encoder)-step-([0-9]{1,12})\.onnx$")  # what `export` names by default
 FILES = ("run.json", "metrics.jsonl", "events.jsonl", ".lock")
 OBJECT_SECTIONS = ("model_config", "train_config", "dataset", "data_info", "versions")  # of run.json
@@ -219,18 +220,29 @@ class RunDir:
     def read_events(self) -> list[dict]:
         return read_jsonl(self.events_file)
 
-    def truncate_metrics_after(self, step: int) -> None:
-        """Drop metric records past `step` (written after the checkpoint a resume starts from)."""
+    def truncate_metrics_after(self, step: int) -> list[str]:
+        """Drop metric records past `step` (written after the checkpoint a resume starts from), and unreadable
+        lines; what was dropped, in words ([] when nothing was)."""
         if not self.metrics_file.exists():
-            return
+            return []
+        left_out: dict[str, int] = {}
 
         def write(fh) -> None:  # a line at a time: a metrics file of any size keeps every earlier record
             for line in filtered_lines(
-                self.metrics_file, lambda r: isinstance(r.get("step"), int) and r["step"] <= step
+                self.metrics_file, lambda r: isinstance(r.get("step"), int) and r["step"] <= step, left_out
             ):
                 fh.write(line)
 
         self._write(lambda: atomic_write(self.metrics_file, write))
+        said = []
+        if left_out.get("unreadable"):
+            n = left_out["unreadable"]
+            said.append(f"metrics.jsonl: {n:,} unreadable line{'s' * (n != 1)} (damaged or cut short) left out")
+        if left_out.get("not kept"):
+            n = left_out["not kept"]
+            said.append(f"metrics.jsonl: {n:,} record{'s' * (n != 1)} after step {step:,} removed: they were logged "
+                        "after the checkpoint the run goes on from")  # fmt: skip
+        return said
 
     def check_writable(self, name: str, replaces: tuple[str, ...] = ()) -> Path:
         """The sub-folder `name` (created if missing), after checking a file can be created in it and that
@@ -257,18 +269,19 @@ class RunDir:
             raise RunError(f"cannot write in {name}/: {exc.strerror or exc}", self.path) from None
         return folder
 
-    def rewind(self, step: int, checkpoint: Path | None = None) -> None:
+    def rewind(self, step: int, checkpoint: Path | None = None) -> list[str]:
         """Continue the run from `step`: metrics, sample grids, numbered checkpoints, exports and the
         evaluation after it belong to a history that no longer exists and are removed (`gan-studio fork`
         keeps a copy instead), as are the temporary files a killed writer left. (An export or report of
         step 150 left beside the new history's step 150 showed other pictures under the same step.)
         `checkpoint`, the kept file the run continues from, first becomes last.pt (atomically): a crash
-        before the next checkpoint then resumes from `step`, never from the history removed here."""
+        before the next checkpoint then resumes from `step`, never from the history removed here. Returns what
+        was dropped of the metrics, in words."""
         for folder in (self.path, self.samples_dir, self.checkpoints_dir):
             remove_stale_temp_files(folder)
         if checkpoint is not None and checkpoint != self.last_checkpoint:
             self._write(lambda: _copy_atomically(checkpoint, self.last_checkpoint))
-        self.truncate_metrics_after(step)
+        said = self.truncate_metrics_after(step)
         later = [p for s, p in self.sample_steps() if s > step]
         later += [p for s, p in numbered_checkpoints(self.checkpoints_dir) if s > step]
         later += [p for s, p in self.frame_steps() if s > step]
@@ -277,11 +290,14 @@ class RunDir:
         report = self.read_report()
         if report is not None and isinstance(report.get("step"), int) and report["step"] > step:
             later += [self.eval_dir / name for name in ("report.json", "nearest.png")]
+        later += [Path(e.path) for e in _scan(self.eval_dir)
+                  if (m := KEPT_REPORT_FILE.match(e.name)) and int(m.group(1)) > step]  # fmt: skip
         for path in later:
             try:
                 os.unlink(path)
             except OSError:
                 pass
+        return said
 
     def frame_steps(self) -> list[tuple[int, Path]]:
         """The 2D view's saved frames as (step, path), oldest first (regular files only)."""

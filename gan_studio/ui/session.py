@@ -316,8 +316,8 @@ class RunSession(QObject):
     def _announce(self, event: Event) -> None:
         if isinstance(event, Started) and self.run is not None:
             uses_classes = getattr(MODELS.get(str(self.run.info.get("model"))), "conditional", True)
-            for line in left_out_lines(self.run.info.get("dataset"), uses_classes):  # bad files, other formats
-                self._say("info", line)
+            for line in (*event.notes, *left_out_lines(self.run.info.get("dataset"), uses_classes)):  # a resume's
+                self._say("info", line)  # repairs; bad files, other formats
         elif isinstance(event, Finished):
             self._say("info", f"training {event.status} at step {event.step}")
         elif isinstance(event, Diverged):

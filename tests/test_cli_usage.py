@@ -180,6 +180,11 @@ def test_fork_takes_a_name_and_a_missing_run_is_an_error_not_an_empty_list(works
     assert (fork / "checkpoints" / "last.pt").is_file()
     code = main(["fork", "no/such/run", "--list"])
     assert "no such run directory" in one_line_error(capsys, code)
+    last = fork / "checkpoints" / "last.pt"  # truncated (a copy cut short): listed as damaged, not as the way on
+    last.write_bytes(last.read_bytes()[:6000])
+    assert main(["fork", str(fork), "--list"]) == 0
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("last")]
+    assert "damaged: not a whole checkpoint" in line and "what --from last takes" not in line  # review s15X #9
 
 
 def test_names_resolve_in_the_default_workspace(workspace, tmp_path, capsys):

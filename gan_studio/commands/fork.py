@@ -11,6 +11,7 @@ from pathlib import Path
 from gan_studio.commands.arguments import add_workspace_flag, resolve_run
 from gan_studio.store.checkpoint import numbered_checkpoints
 from gan_studio.store.fork import fork_run, kept_checkpoints
+from gan_studio.store.loaded import looks_whole
 from gan_studio.store.rundir import RunDir
 
 
@@ -53,5 +54,7 @@ def _checkpoint_table(run_path: Path) -> str:
         newest = "  (the newest: what --from last takes)" if name == "last" else ""
         if not found.st_size:  # an interrupted copy or a full disk: a fork from it would be refused
             newest = "  (empty: damaged, not a checkpoint to fork from)"
+        elif not looks_whole(files[name]):  # truncated, or another file in its place (as the app's Fork… hides it)
+            newest = "  (damaged: not a whole checkpoint, a fork from it would be refused)"
         lines.append(f"{name:<12} written {written}  {found.st_size / 2**20:8.1f} MB{newest}")
     return "\n".join(lines)

@@ -106,7 +106,7 @@ def _refuse_to_go_back(run: RunDir, step: int) -> None:
     """A plain resume continues from last.pt, and drops what the run saved after its step. When a kept checkpoint is
     newer than last.pt (an older last.pt put back by a backup or a sync tool), that would delete the newer one and
     retrain from the older one without a word: refused, with both ways on."""
-    newer = [kept for kept, other in numbered_checkpoints(run.checkpoints_dir) if kept > step and _looks_whole(other)]
+    newer = [kept for kept, other in numbered_checkpoints(run.checkpoints_dir) if kept > step and looks_whole(other)]
     if newer:
         raise RunError(f"checkpoints/last.pt holds step {step:,}, but the run keeps step-{newer[-1]}, which is newer "
                        f"(was an older last.pt put back?): resume with --from step-{newer[-1]} to go on from there, or "
@@ -123,7 +123,7 @@ def load_run_checkpoint(run: RunDir, path: Path) -> dict:
         kept = [(step, other) for step, other in numbered_checkpoints(run.checkpoints_dir) if other != path]
         if not kept or not os.path.lexists(path):
             raise
-        whole = [f"step-{step}" for step, other in kept if _looks_whole(other)]
+        whole = [f"step-{step}" for step, other in kept if looks_whole(other)]
         if not whole:
             raise CheckpointError(f"{exc.reason}; the run's other checkpoints ({', '.join(f'step-{s}' for s, _ in kept[-5:])}) "
                                   "are damaged too: it can only be trained again from its start", exc.path) from None  # fmt: skip
@@ -131,7 +131,7 @@ def load_run_checkpoint(run: RunDir, path: Path) -> dict:
                               "fork from one (--from step-N; in the app, Fork… offers them)", exc.path) from None  # fmt: skip
 
 
-def _looks_whole(path: Path) -> bool:
+def looks_whole(path: Path) -> bool:
     """A cheap look at a kept checkpoint: a regular, non-empty zip archive (what torch.save writes); a truncated
     or 0-byte file (a disk that filled during a copy, a sync placeholder) is not offered as the way out."""
     try:

@@ -310,12 +310,32 @@ def test_a_fork_of_a_2d_run_keeps_the_2d_views_frames_of_its_history(tmp_path):
 
 
 # 6. a checkpoint of another configuration or dataset is refused ---------------------------------------------------
-def test_a_checkpoint_trained_on_other_data_is_refused(finished):
+def test_a_checkpoint_trained_on_other_data_is_refused(finished, tmp_path):
+    other = train_tiny_run(tmp_path / "other", steps=2, checkpoint_every=2, data="grid25").run.path
+    info = RunDir(other).read_info()  # a run of other classes: its checkpoint put into this run
+    shutil.copy(other / "checkpoints" / "last.pt", finished / "checkpoints" / "last.pt")
+    with pytest.raises(
+        CheckpointError, match="another configuration than this run: data \\('ring8' in run.json"
+    ) as caught:
+        Trainer.from_checkpoint(finished, {"steps": 9}, start_from="last")
+    assert caught.value.path.endswith("last.pt") and info["data_info"] != RunDir(finished).read_info()["data_info"]
+
+
+def test_an_edited_run_json_is_named_not_the_checkpoints_that_agree_with_each_other(finished, cli):
+    """run.json changed by hand (class names, a latent size typed as text): every command blamed the checkpoint,
+    and the --from step-N it offered failed the same way (review s15X #7). When all the run's checkpoints differ
+    from run.json alike, the message names run.json."""
     info = RunDir(finished).read_info()
     info["data_info"]["class_names"] = ["a", "b"]
+    info["model_config"]["latent_dim"] = str(info["model_config"]["latent_dim"])
     RunDir(finished).write_info(info)
-    with pytest.raises(CheckpointError, match="other data than this run \\(class_names"):
+    with pytest.raises(CheckpointError, match="run.json does not match the run's checkpoints") as caught:
         Trainer.from_checkpoint(finished, {"steps": 9})
+    assert caught.value.path.endswith("run.json")
+    for argv in (["sample", str(finished), "--out", str(finished.parent / "g.png")], ["fork", str(finished), "--from",
+                 "step-4", "--out", str(finished.parent / "fork")]):  # fmt: skip
+        code, stderr = cli(*argv)
+        assert_one_line(code, stderr, "run.json does not match the run's checkpoints", "latent_dim", "was it edited")
 
 
 def test_a_checkpoint_of_another_configuration_is_refused_by_fork_sample_and_resume(finished, tmp_path, cli):
@@ -775,7 +795,11 @@ def test_a_disk_that_fills_while_logging_names_where_a_resume_goes_on_from(finis
     monkeypatch.setattr(rundir_module, "append_line", filling)
     code, err = cli("train", "--resume", str(finished), "--steps", "12", "--log-every", "1", "--quiet")
     last = err.strip().splitlines()[-1]
-    assert code == 1 and "a record could not be written; checkpoints/last.pt (step 8) is intact: free some space" in last
+    assert (
+        code == 1 and "a record could not be written; checkpoints/last.pt (step 8) is intact: free some space" in last
+    )
     code, err = cli("train", "gan", "--data", "ring8", "--steps", "12", "--log-every", "1", "--g-hidden", "8",
                     "--d-hidden", "8", "--checkpoint-every", "0", "--out", str(tmp_path / "new"), "--quiet")  # fmt: skip
-    assert code == 1 and "no checkpoint was saved yet: a resume starts again from step 0" in err.strip().splitlines()[-1]
+    assert (
+        code == 1 and "no checkpoint was saved yet: a resume starts again from step 0" in err.strip().splitlines()[-1]
+    )

@@ -25,7 +25,7 @@ from gan_studio.config import (
 from gan_studio.engine.precision import CHANNELS_LAST_CHOICES, PRECISIONS
 from gan_studio.errors import CheckpointError, ConfigError, DataError
 from gan_studio.models import MODELS, DataInfo, get_spec
-from gan_studio.store.checkpoint import MAX_DATA_MOVES, RESUMABLE_SETTINGS, run_mismatch
+from gan_studio.store.checkpoint import MAX_DATA_MOVES, RESUMABLE_SETTINGS, mismatch_error, run_mismatch
 from gan_studio.store.rundir import run_data_spec
 
 
@@ -216,13 +216,15 @@ def configs_to_continue(data: dict, info: dict, overrides: dict[str, Any], path:
     mismatch = run_mismatch({**data, "model_config": to_dict(model_config), "train_config": to_dict(train_config)},
                             info)  # fmt: skip
     if mismatch.model:
-        raise CheckpointError(f"the checkpoint belongs to another model than this run: {mismatch.model}", path)
+        raise mismatch_error(
+            path, info, mismatch, f"the checkpoint belongs to another model than this run: {mismatch.model}"
+        )
     if mismatch.settings:
-        raise CheckpointError("the checkpoint belongs to another configuration than this run: "
-                              f"{', '.join(mismatch.settings[:5])}", path)  # fmt: skip
+        raise mismatch_error(path, info, mismatch, "the checkpoint belongs to another configuration than this run: "
+                             f"{', '.join(mismatch.settings[:5])}")  # fmt: skip
     if mismatch.data:
-        raise CheckpointError(f"the checkpoint was trained on other data than this run ({', '.join(mismatch.data)} "
-                              "differ)", path)  # fmt: skip
+        raise mismatch_error(path, info, mismatch, f"the checkpoint was trained on other data than this run "
+                             f"({', '.join(mismatch.data)} differ)")  # fmt: skip
     overrides = dict(overrides)
     given = overrides.pop("data", None)
     train_config = dataclasses.replace(train_config, data=_data_now(info, train_config.data, given))

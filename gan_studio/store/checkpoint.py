@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from gan_studio.errors import CheckpointError, RunError, shorten
+from gan_studio.errors import CheckpointError, GanStudioError, RunError, shorten
 from gan_studio.files import DiskFullError, UnsafeFileError, atomic_write, open_regular
 from gan_studio.models import live_hparams
 
@@ -283,6 +283,9 @@ def _shown(value) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+MISMATCH_CHECKS = 4  # other checkpoints read to tell a foreign checkpoint from an edited run.json
+
+
 @dataclass
 class Mismatch:
     """How a checkpoint differs from its run's run.json in what no resume can change (empty: they agree)."""
@@ -319,6 +322,30 @@ def run_mismatch(data: dict, info: dict) -> Mismatch:
         mismatch.data = [k for k in ("class_names", "kind", "num_classes", "shape", "offset", "scale")
                          if k in recorded and list_or_value(recorded[k]) != list_or_value(saved.get(k))]  # fmt: skip
     return mismatch
+
+
+def mismatch_error(path: str | Path, info: dict, mismatch: Mismatch, said: str) -> CheckpointError:
+    """The error of a checkpoint that differs from run.json (`said`), unless the run's other checkpoints (up to
+    MISMATCH_CHECKS of them) all differ from it too: then run.json is what changed (edited by hand, or put back from
+    another run), and the error names run.json, not the checkpoints (whose --from step-N would fail the same way)."""
+    path = Path(path)
+    folder = path.parent
+    if folder.name != "checkpoints":
+        return CheckpointError(said, path)
+    others = [other for _, other in reversed(numbered_checkpoints(folder)) if other != path]
+    others = ([folder / "last.pt"] if path.name != "last.pt" else []) + others
+    differing = 0
+    for other in others[:MISMATCH_CHECKS]:
+        try:
+            if not run_mismatch(load_checkpoint(other), info):
+                return CheckpointError(said, path)  # another checkpoint agrees with run.json: this one is foreign
+        except GanStudioError:
+            continue  # damaged: says nothing either way
+        differing += 1
+    if not differing:
+        return CheckpointError(said, path)
+    return CheckpointError(f"run.json does not match the run's checkpoints ({mismatch}): was it edited, or put back "
+                           "from another run? Put back the run's own run.json", folder.parent / "run.json")  # fmt: skip
 
 
 def list_or_value(value):

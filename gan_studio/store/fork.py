@@ -12,10 +12,10 @@ import shutil
 import time
 from pathlib import Path
 
-from gan_studio.errors import CheckpointError, GanStudioError, RunError
+from gan_studio.errors import GanStudioError, RunError
 from gan_studio.events import Metrics, Sample, event_from_json, metrics_from_record
 from gan_studio.files import atomic_write, read_regular
-from gan_studio.store.checkpoint import numbered_checkpoints, run_mismatch, save_checkpoint
+from gan_studio.store.checkpoint import mismatch_error, numbered_checkpoints, run_mismatch, save_checkpoint
 from gan_studio.store.loaded import load_run_checkpoint, resolve_checkpoint
 from gan_studio.store.pictures import MAX_PICTURE_PIXELS
 from gan_studio.store.rundir import MAX_FRAME_BYTES, RunDir, check_new_run_folder, make_new_run_folder
@@ -44,7 +44,7 @@ def fork_run(source: str | Path, start_from: str = "last", out: str | Path | Non
     state = load_run_checkpoint(src, checkpoint_path)  # refuses a FIFO, a symlink or a damaged file, naming it
     mismatch = run_mismatch(state, info)
     if mismatch:
-        raise CheckpointError(f"the checkpoint does not belong to this run: {mismatch}", checkpoint_path)
+        raise mismatch_error(checkpoint_path, info, mismatch, f"the checkpoint does not belong to this run: {mismatch}")
     model = str(info.get("model") or state["model_name"])
     train_config = info.get("train_config")
     data = str(train_config.get("data", "data")) if isinstance(train_config, dict) else "data"

@@ -20,7 +20,13 @@ from gan_studio.config import config_from_saved
 from gan_studio.errors import CheckpointError, ConfigError, RunError
 from gan_studio.events import ACTIVE_STATUSES
 from gan_studio.models import DataInfo, create_model, get_spec
-from gan_studio.store.checkpoint import check_compatible, load_checkpoint, numbered_checkpoints, run_mismatch
+from gan_studio.store.checkpoint import (
+    check_compatible,
+    load_checkpoint,
+    mismatch_error,
+    numbered_checkpoints,
+    run_mismatch,
+)
 from gan_studio.store.rundir import RunDir
 
 
@@ -182,7 +188,7 @@ def load_run(
     data = load_run_checkpoint(run, ckpt_path)
     mismatch = run_mismatch(data, info)
     if mismatch:
-        raise CheckpointError(f"the checkpoint does not belong to this run: {mismatch}", ckpt_path)
+        raise mismatch_error(ckpt_path, info, mismatch, f"the checkpoint does not belong to this run: {mismatch}")
     name, model, data_info = model_from_checkpoint(data, ckpt_path)
     model.to(device).eval()
     return LoadedRun(run.path, name, model, data_info, int(data["step"]), info)

@@ -353,3 +353,20 @@ def test_a_run_whose_latest_advice_is_a_problem_is_flagged_in_its_status(qtbot, 
     assert flagged.foreground().color().name().lower() == ADVICE_COLOURS["error"].lower()
     assert "step 700 (error): D loss is blowing up" in flagged.toolTip()
     assert panel.table.item(1, STATUS_COLUMN).foreground().color() != flagged.foreground().color()
+
+
+def test_a_status_that_is_no_status_is_not_printed_as_one(tmp_path, capsys):
+    """run.json's status {'a': 1} was printed as the run's status; a negative or textual step was taken (s15X #7)."""
+    from gan_studio.cli import main
+
+    run = write_run(tmp_path / "ws" / "odd", 5, time.time(), status="finished")
+    info = RunDir(run).read_info()
+    RunDir(run).write_info({**info, "status": {"a": 1}, "step": -5})
+    assert main(["runs", str(tmp_path / "ws")]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "{'a': 1}" not in out.split("run.json's status")[0]
+        and "run.json's status is {'a': 1}, not a run's status" in out
+    )
+    (row,) = [line for line in out.splitlines() if line.startswith("odd")]
+    assert " ? " in row and "-5" not in row

@@ -480,7 +480,7 @@ def summarise_run(path: str | Path) -> dict[str, Any]:
     summary.update(
         model=str(info.get("model", "?"))[:40],
         data=_data_shown(info, dataset),
-        status=str(info.get("status", "?"))[:20],
+        status=info["status"] if info.get("status") in RUN_STATUSES else "?",  # not a status: {'a': 1} was shown
         created=created if isinstance(created, (int, float)) and math.isfinite(created) else 0,
     )
     if summary["status"] in ("running", "paused") and abandoned_here(run.path):
@@ -491,7 +491,13 @@ def summarise_run(path: str | Path) -> dict[str, Any]:
     summary["last"] = last
     advice = [e for e in tail_records(run.events_file) if e.get("type") == "advice"]
     summary["advice"] = advice[-1] if advice else None
-    steps = [s for s in (summary["last"].get("step"), info.get("step")) if isinstance(s, int)]
+    if summary["status"] == "?":
+        summary["problem"] = f"run.json's status is {shorten(repr(info.get('status')), 40)}, not a run's status"
+    steps = [
+        s
+        for s in (summary["last"].get("step"), info.get("step"))
+        if isinstance(s, int) and not isinstance(s, bool) and s >= 0
+    ]
     summary["step"] = max(steps, default=0)  # metrics lead while running; run.json after a stop
     if summary["status"] in ("finished", "stopped") and not os.path.lexists(run.last_checkpoint):
         summary["problem"] = "checkpoints/last.pt is missing: it cannot be sampled, exported or resumed"

@@ -229,9 +229,9 @@ class RunControlsPanel(QWidget):
         shown = max(reversed(advice), key=lambda a: gravity.get(a.severity, 1))  # an error outranks a later warning
         colour = {"info": INFO_COLOUR, "warning": WARNING, "error": ERROR}.get(shown.severity, WARNING)
         headline = shown.message.split(":", 1)[0]  # the advisor starts each message with its condition
-        more = f" (+{len(advice) - 1} more)" if len(advice) > 1 else ""
+        link = f"+{len(advice) - 1} more" if len(advice) > 1 else "details"  # all of them, in the details
         self.health_label.setText(f"<span style='color:{colour}'>⚑ step {shown.step:,}: {html.escape(headline, quote=False)}</span>"
-                                  f"{more} · <a href='details' style='color:{INFO_COLOUR}'>details</a>")  # fmt: skip
+                                  f" · <a href='details' style='color:{INFO_COLOUR}'>{link}</a>")  # fmt: skip
         self.health_label.setToolTip(self.advice_details())
 
     def advice_details(self) -> str:

@@ -938,6 +938,11 @@ def test_the_plane_has_a_legend_real_points_on_top_and_a_ring_of_its_own_colour(
     assert labels == ["generated", "real", "G's gradient →", "z grid", "D = ½"] and tab.key.legend.isVisible()
     tab.toggles["z grid"].setChecked(False)  # the legend lists what is drawn
     assert "z grid" not in [label.text for _, label in tab.key.legend.items]
+    wide = tab.plot.width()
+    tab.plot.setFixedWidth(220)  # a plane this small: the legend covered a third of it (s15 real-window look)
+    qtbot.waitUntil(lambda: not tab.key.legend.isVisible(), timeout=2000)
+    tab.plot.setFixedWidth(max(wide, 500))
+    qtbot.waitUntil(lambda: tab.key.legend.isVisible(), timeout=2000)
     tab.legend_toggle.setChecked(False)  # a small plane may need the corner the legend covers
     assert not tab.key.legend.isVisible()
     assert tab.real.zValue() > tab.generated.zValue() and tab.real.opts["size"] > tab.generated.opts["size"]
@@ -952,6 +957,8 @@ def test_generated_points_outside_the_view_are_counted_on_the_plane(qtbot, panel
     frame.generated[:3] += 5.0
     tab = show_plane(qtbot, panel, frame)
     assert tab.key.outside_note.isVisible() and "3 of 10 generated points outside the view" in tab.key.outside_note.text
+    tab.plot.setFixedWidth(220)  # narrow: on two lines, not cut at the plane's edges
+    qtbot.waitUntil(lambda: "points<br>outside" in tab.key.outside_note.text, timeout=2000)
     tab.plot.setRange(xRange=(-8, 8), yRange=(-8, 8), padding=0)  # zoomed out, every point is in sight
     qtbot.wait(20)
     assert not tab.key.outside_note.isVisible()

@@ -71,6 +71,9 @@ def swatch(name: str) -> QIcon:
     return QIcon(pixmap)
 
 
+LEGEND_MIN_WIDTH = 260  # px of plane below which the legend is left out (Layers -> legend shows what it would say)
+
+
 class PlaneKey:
     """The legend of the layers shown (top left of the plane) and the note on points outside the view (bottom)."""
 
@@ -84,6 +87,9 @@ class PlaneKey:
         self.outside_note = pg.LabelItem("", size="9pt", color=(255, 230, 120))
         self.outside_note.setParentItem(plot_item.getViewBox())
         self.outside_note.anchor(itemPos=(0.5, 1.0), parentPos=(0.5, 1.0), offset=(0, -4))
+        self.outside = (0, 0)
+        self.view = plot_item.getViewBox()
+        self.view.sigResized.connect(lambda *_: self._fit())
 
     def show_layers(self, names: list[str]) -> None:
         """List these layers (in the order of KEY_NAMES); the legend is hidden when none is drawn."""
@@ -95,11 +101,20 @@ class PlaneKey:
                 self.legend.addItem(self.samples[name], KEY_NAMES[name])
             for sample, _ in self.legend.items:
                 sample.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # a stand-in: clicking it changes nothing
-        self.legend.setVisible(bool(names) and self.wanted)
+        self._fit()
 
     def show_outside(self, count: int, total: int) -> None:
         """Say how many of the generated points lie outside the view (nothing when none does)."""
-        text = f"{count:,} of {total:,} generated points outside the view" if count else ""
+        self.outside = (count, total)
+        self._fit()
+
+    def _fit(self) -> None:
+        """The legend on a plane wide enough for it (on a small one it covered a third of the plane), the note on
+        two lines on a narrow one (one line was cut at the plane's edges)."""
+        self.legend.setVisible(bool(self.shown) and self.wanted and self.view.width() >= LEGEND_MIN_WIDTH)
+        count, total = self.outside
+        joint = " " if self.view.width() >= LEGEND_MIN_WIDTH else "<br>"
+        text = f"{count:,} of {total:,} generated points{joint}outside the view" if count else ""
         self.outside_note.setText(f"<span style='background-color: rgba(20, 22, 26, 200)'>&nbsp;{text}&nbsp;</span>"
                                   if text else "")  # fmt: skip
         self.outside_note.setVisible(bool(count))

@@ -157,17 +157,18 @@ def check_value(spec: FieldSpec, value: Any) -> str | None:
     if spec.choices is not None and value not in spec.choices:
         return f"{spec.name} must be one of {', '.join(map(str, spec.choices))}, got {value!r}"
     if spec.low is not None and value < spec.low:
-        return f"{spec.name} must be >= {spec.low:g}, got {_number(value)}"
+        return f"{spec.name} must be >= {_number(spec.low)}, got {_number(value)}"
     if spec.high is not None and value > spec.high:
-        return f"{spec.name} must be <= {spec.high:g}, got {_number(value)}"
+        return f"{spec.name} must be <= {_number(spec.high)}, got {_number(value)}"
     return None
 
 
 def _number(value) -> str:
-    """A number for a message; an int too big for a float (`--steps 9999...`) is described, not formatted."""
+    """A number for a message: an int in full with thousands separators (65,536, not 65536 or 6.5536e+04), one too
+    long to read (`--steps 9999...`) described; a float as %g."""
     if isinstance(value, int) and abs(value) >= 10**15:
         return f"a {len(str(abs(value)))}-digit number"
-    return f"{value:g}"
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
 
 
 def problems(config) -> list[str]:

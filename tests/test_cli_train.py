@@ -697,7 +697,9 @@ def test_a_bad_flag_is_named_as_the_flag_and_a_recipes_setting_as_the_file_names
     """`--lr-g -1` said "lr_g must be >= 0" (review s14W): the person typed a flag. A recipe's own bad setting
     keeps the recipe's name for it, beside the file's."""
     cases = {("--lr-g", "-1"): "--lr-g must be >= 0, got -1", ("--batch-size", "0"): "--batch-size must be >= 1",
-             ("--image-size", "48"): "--image-size must be one of 32, 64", ("--lr-d", "abc"): "--lr-d: expected float"}  # fmt: skip
+             ("--image-size", "48"): "--image-size must be one of 32, 64", ("--lr-d", "abc"): "--lr-d: expected float",
+             ("--batch-size", "1e9"): "--batch-size must be <= 65,536, got 1,000,000,000",  # not 65536, got 1e+09
+             ("--seed", "99999999999"): "--seed must be <= 2,147,483,647, got 99,999,999,999"}  # fmt: skip
     for flag, said in cases.items():
         line = one_line_error(capsys, main(["train", "dcgan", "--data", "shapes", *flag, "--out", str(tmp_path / "r")]))
         assert said in line, line

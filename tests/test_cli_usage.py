@@ -436,6 +436,17 @@ def test_runs_of_a_folder_that_is_not_there_says_so(tmp_path, capsys):
     assert run_cli(["runs", str(tmp_path)]) == 0 and "no runs in" in capsys.readouterr().out
 
 
+def test_runs_of_a_gan_studio_home_points_to_its_runs_folder(tmp_path, capsys):
+    """GAN_STUDIO_HOME=DIR keeps its runs in DIR/runs, but `runs --workspace DIR` lists DIR itself: "no runs in DIR"
+    alone read as if the 60 runs were gone."""
+    for name in ("a", "b"):
+        (tmp_path / "runs" / name).mkdir(parents=True)
+        (tmp_path / "runs" / name / "run.json").write_text('{"model": "gan", "status": "finished", "step": 2}')
+    assert run_cli(["runs", "--workspace", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out == f"no runs in {tmp_path} ({tmp_path / 'runs'} holds 2: gan-studio runs {tmp_path / 'runs'})", out
+
+
 def test_the_real_export_still_passes_every_check():
     _, report = exported("gan-points")
     out = OnnxGenerator(report.path, providers=["cpu"]).generate(np.zeros((3, 4), np.float32))
@@ -500,7 +511,7 @@ def test_the_app_refuses_what_is_not_a_run_before_opening_a_window(workspace, tm
     (tmp_path / "damaged").mkdir()
     (tmp_path / "damaged" / "run.json").write_text("{not json")
     for target, said in ((tmp_path / "photos", "not a run directory (no run.json)"),
-                         (tmp_path / "damaged", "run.json is not valid JSON"),
+                         (tmp_path / "damaged", "run.json: not valid JSON"),  # the file named once
                          (tmp_path / "gone" / "run", "no such run folder")):  # fmt: skip
         error = one_line_error(capsys, main(["app", str(target)]))
         assert said in error and str(target) in error, error

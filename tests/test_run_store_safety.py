@@ -90,12 +90,17 @@ def test_a_symlinked_entry_is_refused_and_what_it_points_to_is_untouched(finishe
     assert "error" in next(r for r in list_runs(finished.parent) if r["name"] == "run")
 
 
-def test_a_symlinked_run_in_the_workspace_is_not_followed_and_says_its_real_path(finished, tmp_path, cli):
+def test_a_symlinked_run_in_the_workspace_is_not_followed_and_says_its_real_path(finished, tmp_path, cli, capsys):
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     (workspace / "linked").symlink_to(finished, target_is_directory=True)
     summary = list_runs(workspace)[0]
     assert "not followed here: use it by its own path" in summary["error"] and str(finished) in summary["error"]
+    for argv in (["runs", str(workspace)], ["runs", str(workspace), "--json"]):  # the CLI lists it as the app does
+        capsys.readouterr()
+        assert main(argv) == 0
+        listed = capsys.readouterr().out
+        assert "linked" in listed and "not followed here: use it by its own path" in listed, (argv, listed)
     code, _ = cli("sample", str(finished), "--out", str(tmp_path / "s.png"))  # as the message says: it works
     assert code == 0
 
@@ -377,6 +382,26 @@ def test_a_full_disk_while_saving_a_checkpoint_is_one_line_and_last_pt_stays(tmp
     assert "checkpoints/last.pt (step 4) is intact" in err[-1]
     assert (out / "checkpoints" / "last.pt").read_bytes() == good
     assert not [p for p in (out / "checkpoints").iterdir() if ".tmp-" in p.name]
+
+
+def test_a_start_on_a_full_disk_leaves_no_folder_behind_and_the_retry_works(tmp_path, monkeypatch, cli):
+    """--out new/run on a full disk: the folders it made go again (as the message says); a user's empty folder stays,
+    and the bare skeleton a killed start leaves (empty sub-folders, a .lock nobody holds) takes a new run."""
+    real_pwrite = os.pwrite
+    monkeypatch.setattr(os, "pwrite", lambda *args: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left")))
+    start = ["train", "gan", "--data", "ring8", *TINY_CLI, "--steps", "2", "--quiet", "--out"]
+    assert_one_line(*cli(*start, str(tmp_path / "new" / "run")), "disk is full", "nothing in it changed")
+    assert not (tmp_path / "new").exists()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    assert_one_line(*cli(*start, str(mine)), "disk is full")
+    assert mine.is_dir()
+    monkeypatch.setattr(os, "pwrite", real_pwrite)  # space freed: the retry into the same folder trains
+    assert cli(*start, str(mine))[0] == 0 and RunDir(mine).read_info()["status"] == "finished"
+    held = tmp_path / "held"
+    (held / "checkpoints").mkdir(parents=True)
+    with RunLock(held):  # a start that is building its run there now: not a bare skeleton
+        assert_one_line(*cli(*start, str(held)), "not an empty folder")
 
 
 def test_a_read_only_run_folder_is_one_line(finished, monkeypatch, capsys):

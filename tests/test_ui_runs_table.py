@@ -53,7 +53,7 @@ def test_an_unreadable_run_or_a_long_data_name_leaves_every_column_readable(qtbo
         assert "…" in panel.workspace_label.text()
     row = next(r for r in range(panel.table.rowCount()) if panel.table.item(r, 0).text() == "zz-garbage-json")
     cell = panel.table.item(row, COLUMNS.index("Last metrics"))
-    assert cell.text() == "unreadable: run.json is not valid JSON"  # short, without the path
+    assert cell.text() == "unreadable: run.json: not valid JSON"  # short, without the path
     assert str(broken) in cell.toolTip() and "not valid JSON (" in cell.toolTip()  # the details stay reachable
     panel.current_run = workspace / "good"
     panel.select_run(broken)  # nothing to fork or compare in it; Open says why
@@ -78,7 +78,8 @@ def test_an_unreadable_run_or_a_long_data_name_leaves_every_column_readable(qtbo
 
 
 def test_short_error_drops_the_path_and_the_details():
-    assert short_error("/x/y/run.json: run.json is not valid JSON (line 1 column 30)") == "run.json is not valid JSON"
+    assert short_error("/x/y/run.json: not valid JSON (line 1 column 30)", "/x/y") == "run.json: not valid JSON"
+    assert short_error("/x/y: the run folder is a symlink", "/x/y") == "the run folder is a symlink"
     assert short_error("run.json is a directory") == "run.json is a directory"
     assert len(short_error("/r: " + "word " * 40)) <= 48
 

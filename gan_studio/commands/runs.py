@@ -55,7 +55,7 @@ def run(args) -> int:
         print(json.dumps([_for_scripts(r) for r in runs], indent=2, allow_nan=False))
         return 0
     if not runs:
-        print(f"no runs in {root}")
+        print(f"no runs in {root}{_runs_below(root) if args.workspace else ''}")
         return 0
     print(f"{'RUN':<42} {'MODEL':<7} {'DATA':<14} {'STATUS':<11} {'STEP':>8}  LAST METRICS")
     for r in runs:
@@ -79,6 +79,14 @@ def run(args) -> int:
             else:
                 print(f"  {line if len(line) <= ADVICE_WIDTH else line[: ADVICE_WIDTH - 1] + '…'}")
     return 0
+
+
+def _runs_below(folder: Path) -> str:
+    """' (DIR/runs holds 3: gan-studio runs DIR/runs)' when `folder` is a GAN_STUDIO_HOME, whose runs are in its runs/
+    (GAN_STUDIO_HOME=DIR means DIR/runs, --workspace DIR means DIR); '' otherwise."""
+    below = folder / "runs"
+    count = len(list_runs(below)) if below.is_dir() and not below.is_symlink() else 0
+    return f" ({below} holds {count}: gan-studio runs {below})" if count else ""
 
 
 def _for_scripts(summary: dict) -> dict:

@@ -5,10 +5,11 @@ lying directly at the top are then in no class, and listed as bad files, "beside
 or images anywhere below the top (unlabelled). A .zip whose images all sit in one top folder (CelebA's
 img_align_celeba.zip) reads as that folder, whatever other files (a README) lie beside it.
 
-Safety: hidden entries (and `__MACOSX`) are skipped. A symlink leading outside the folder, or an
+Safety: hidden entries (and `__MACOSX`) are skipped. A symlink to a folder outside the folder, or an
 archive member whose name climbs out of it, refuses the whole dataset. A FIFO, socket or device
-named like an image, a broken symlink, or an encrypted, oversized or bomb-like archive member is a
-*bad file*: listed with its reason, never opened. Nothing is ever written. Torch-free, so decoding
+named like an image, a broken symlink, a symlink to an image outside the folder, or an encrypted,
+oversized or bomb-like archive member is a *bad file*: listed with its reason, never opened. A symlink
+to another kind of file is ignored, as the file would be. Nothing is ever written. Torch-free, so decoding
 worker processes can import it cheaply.
 """
 
@@ -123,12 +124,13 @@ def _sorted_entries(folder: str) -> list[os.DirEntry]:
 
 
 def _symlink_target(entry: os.DirEntry, root: Path) -> Path | None:
-    """Where a symlink leads (None when it is broken or loops); outside `root` refuses the dataset."""
+    """Where a symlink leads (None when it is broken or loops). One to a folder outside `root` refuses the dataset
+    (the images in it would be left out unseen); one to a file outside is returned, for the caller to leave unread."""
     try:
         target = Path(entry.path).resolve(strict=True)
     except (OSError, RuntimeError):  # broken, or a loop (RuntimeError before Python 3.13)
         return None
-    if not target.is_relative_to(root):
+    if not target.is_relative_to(root) and target.is_dir():
         raise DataError(f"refusing symlink that points outside the dataset folder (to {shorten(target, 200)}): give "
                         "--data a folder that holds both, or copy the files in (cp -rL)", entry.path)  # fmt: skip
     return target
@@ -151,6 +153,13 @@ def _walk_images(top: Path, prefix: str, root: Path, label: int, seen: set[Path]
                     if resolved is None:
                         if is_image:
                             bad.append((rel + entry.name, "broken symlink or symlink loop"))
+                        continue
+                    if not resolved.is_relative_to(root):  # a file outside: never read
+                        if is_image:
+                            bad.append((rel + entry.name, f"a symlink to {shorten(resolved, 200)}, outside the "
+                                        "dataset folder: not followed; copy the file in"))  # fmt: skip
+                        else:
+                            listing.count_other_format(entry.name)
                         continue
                     target = str(resolved)
                     st = os.stat(target)

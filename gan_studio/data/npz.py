@@ -13,6 +13,7 @@ the file.
 from __future__ import annotations
 
 import math
+import re
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from gan_studio.errors import DataError, shorten
 from gan_studio.user_files import open_user_file
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+MAX_NPY_HEADER = 10_000  # bytes of a member's .npy header read (numpy's own limit; a real header is ~100 bytes)
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError)
 
 
@@ -132,10 +134,15 @@ def _read_npy_header(fh, name: str, path: Path) -> tuple[tuple[int, ...], np.dty
         if version not in ((1, 0), (2, 0)):
             raise DataError(f"unsupported .npy format version {version} in '{shorten(name, 80)}'", path)
         read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, fortran, dtype = read(fh)
+        shape, fortran, dtype = read(fh, max_header_size=MAX_NPY_HEADER)
     except DataError:
         raise
     except (ValueError, TypeError, SyntaxError, EOFError, *_ZIP_ERRORS, OSError) as exc:
+        if "max_header_size" in str(exc):  # numpy's advice (max_header_size, allow_pickle) cannot be followed here
+            size = re.search(r"\((\d+)\)", str(exc))
+            raise DataError(f"the .npy header of '{shorten(name, 80)}' is too large"
+                            f"{f' ({int(size.group(1)):,} bytes)' if size else ''}: at most {MAX_NPY_HEADER:,} bytes "
+                            "are read (a real one holds a few hundred)", path) from None  # fmt: skip
         raise DataError(f"unsupported or corrupt .npz content in '{shorten(name, 80)}' ({shorten(exc, 200)})",
                         path) from None  # fmt: skip
     if dtype.hasobject:

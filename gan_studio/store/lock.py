@@ -37,7 +37,7 @@ def _open_lock_file(path: Path) -> int:
     if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
         os.close(fd)
         problem = f"is {describe_kind(info.st_mode)}: refused" if not stat.S_ISREG(info.st_mode) else HARD_LINKED
-        raise RunError(f".lock {problem}", path)
+        raise RunError(problem, path)
     return fd
 
 

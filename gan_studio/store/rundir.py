@@ -26,6 +26,7 @@ from typing import Any
 from gan_studio.errors import GanStudioError, RunError, shorten
 from gan_studio.events import ACTIVE_STATUSES, RUN_STATUSES, Event, Metrics
 from gan_studio.files import (
+    DISK_FULL_ERRNOS,
     HARD_LINKED,
     UnsafeFileError,
     append_line,
@@ -45,7 +46,7 @@ from gan_studio.store.jsonl import (
     read_jsonl,
     tail_records,
 )
-from gan_studio.store.lock import abandoned_here
+from gan_studio.store.lock import abandoned_here, holder_of
 from gan_studio.store.pictures import save_png
 
 MAX_RUN_JSON_BYTES = 16 * 2**20  # a real run.json is a few KB: a bigger one is not read
@@ -135,14 +136,14 @@ class RunDir:
             except FileNotFoundError:
                 continue
             except OSError as exc:
-                raise RunError(f"cannot read {name}: {exc.strerror or exc}", entry) from None
+                raise RunError(f"cannot read it: {exc.strerror or exc}", entry) from None
             mode = info.st_mode
             wanted = stat.S_ISDIR if name in FOLDERS else stat.S_ISREG
             if stat.S_ISLNK(mode) or not wanted(mode):
-                raise RunError(f"{name} is {describe_kind(mode)}; a run folder may only hold real "
+                raise RunError(f"is {describe_kind(mode)}; a run folder may only hold real "
                                f"{'folders' if name in FOLDERS else 'files'} there: refused", entry)  # fmt: skip
             if writing and name in APPENDED and info.st_nlink > 1:  # appending would write into the other copies too
-                raise RunError(f"{name} {HARD_LINKED}", entry)
+                raise RunError(HARD_LINKED, entry)
 
     def create(self) -> None:
         for folder in (self.path, self.samples_dir, self.checkpoints_dir, self.exports_dir):
@@ -170,20 +171,20 @@ class RunDir:
         except FileNotFoundError:
             raise RunError("not a run directory (no run.json)", self.path) from None
         except UnsafeFileError as exc:
-            raise RunError(f"run.json {exc.reason}", self.run_json) from None
+            raise RunError(exc.reason, self.run_json) from None
         except OSError as exc:
-            raise RunError(f"cannot read run.json: {exc.strerror or exc}", self.run_json) from None
+            raise RunError(f"cannot read it: {exc.strerror or exc}", self.run_json) from None
         if len(data) > MAX_RUN_JSON_BYTES:
-            raise RunError(f"run.json is too large (over {MAX_RUN_JSON_BYTES // 2**20} MB): not a run", self.run_json)
+            raise RunError(f"too large (over {MAX_RUN_JSON_BYTES // 2**20} MB): not a run", self.run_json)
         try:
             info = parse_json(data.decode("utf-8"))
         except ValueError as exc:  # JSONDecodeError, not UTF-8, nested too deeply
-            raise RunError(f"run.json is not valid JSON ({str(exc).splitlines()[0][:120]})", self.run_json) from None
+            raise RunError(f"not valid JSON ({str(exc).splitlines()[0][:120]})", self.run_json) from None
         if not isinstance(info, dict):
-            raise RunError("run.json must hold a JSON object", self.run_json)
+            raise RunError("must hold a JSON object", self.run_json)
         for key in OBJECT_SECTIONS:
             if key in info and not isinstance(info[key], dict):
-                raise RunError(f"run.json is damaged: '{key}' must be a JSON object, not {json_kind(info[key])}",
+                raise RunError(f"damaged: '{key}' must be a JSON object, not {json_kind(info[key])}",
                                self.run_json)  # fmt: skip
         return info
 
@@ -433,10 +434,12 @@ def check_new_run_folder(path: Path) -> None:
 
 
 def _empty_or_bare_skeleton(path: Path) -> bool:
-    """An empty folder, or only the empty sub-folders of a run killed before it wrote run.json."""
+    """An empty folder, or only what a start killed (or failed) before it wrote run.json leaves: the run's empty
+    sub-folders and a .lock file nobody holds."""
     try:
         entries = list(os.scandir(path))
         return all(e.name in FOLDERS and e.is_dir(follow_symlinks=False) and not any(os.scandir(e.path))
+                   or e.name == ".lock" and e.is_file(follow_symlinks=False) and holder_of(path) is None
                    for e in entries)  # fmt: skip
     except OSError:
         return False
@@ -518,20 +521,45 @@ def new_run_folder_claim(out: str | Path | None, model_name: str, data: str, wor
     when the block fails before the run wrote its run.json: bad input leaves no run folder behind.
     `writer`: whether this process writes the run (torchrun's other ranks only name it; they check `out` too,
     so that a refused folder stops every process at once instead of leaving the others waiting for it)."""
-    made = None
+    made: list[Path] = []  # the folders this start made, deepest first: removed again if it fails
     if out is not None:
         path = Path(out)
         check_new_run_folder(path)  # by every torchrun process: one that waited for a refused writer would hang
+        if writer:
+            made = _make_out_folder(path)
     elif not writer:
         path = new_run_folder(model_name, data, workspace, free=False)  # the name rank 0 has just made
     else:
-        path = made = make_new_run_folder(model_name, data, Path(workspace))
+        path = make_new_run_folder(model_name, data, Path(workspace))
+        made = [path]
     try:
         yield path
     except BaseException:
-        if made is not None:
-            _remove_unwritten_run_folder(made)
+        if made and _remove_unwritten_run_folder(made[0]):
+            for parent in made[1:]:  # --out a/b/c made a/ and a/b/ too
+                try:
+                    os.rmdir(parent)
+                except OSError:
+                    break
         raise
+
+
+def _make_out_folder(path: Path) -> list[Path]:
+    """Create --out's folder (and the missing folders above it); the folders made, deepest first, or [] when it
+    was there already (an empty folder of the user's, or one another start has just made: not ours to remove)."""
+    missing = []
+    for folder in (path, *path.parents):
+        if os.path.lexists(folder):
+            break
+        missing.append(folder)
+    try:
+        path.mkdir(parents=True)
+    except FileExistsError:
+        return []
+    except OSError as exc:
+        problem = "the disk is full" if exc.errno in DISK_FULL_ERRNOS else (exc.strerror or str(exc))
+        raise RunError(f"cannot create the run folder: {problem}", path) from None
+    return missing
 
 
 def make_new_run_folder(model_name: str, data: str, workspace: Path) -> Path:
@@ -556,13 +584,13 @@ def make_new_run_folder(model_name: str, data: str, workspace: Path) -> Path:
     raise RunError("could not find a free folder name for the run", workspace)
 
 
-def _remove_unwritten_run_folder(path: Path) -> None:
+def _remove_unwritten_run_folder(path: Path) -> bool:
     """Remove a run folder made for a run that failed before writing run.json (its empty sub-folders and
-    released lock file go too); anything else in it is left alone."""
+    released lock file go too); anything else in it is left alone. Whether it is gone."""
     try:
         entries = list(os.scandir(path))
         if any(e.name == "run.json" for e in entries):
-            return
+            return False
         for entry in entries:
             if entry.name in FOLDERS and entry.is_dir(follow_symlinks=False):
                 os.rmdir(entry.path)  # fails, and keeps it, unless empty
@@ -570,7 +598,8 @@ def _remove_unwritten_run_folder(path: Path) -> None:
                 os.unlink(entry.path)
         os.rmdir(path)
     except OSError:
-        pass
+        return False
+    return True
 
 
 def new_run_folder(model_name: str, data: str, workspace: str | Path, free: bool = True) -> Path:

@@ -62,13 +62,14 @@ ERROR_LENGTH = 48  # characters of a broken run's error shown in its row
 WORKSPACE_PATH_MIN = 240  # px of the workspace's path in view for it to sit beside the buttons
 
 
-def short_error(error: str) -> str:
-    """The reason of a broken run's error for its row: without the path in front, the details in brackets, or
-    more than ERROR_LENGTH characters ('run.json is not valid JSON' from '/…/run.json: run.json is not valid
-    JSON (line 1 …)')."""
+def short_error(error: str, run_path: str | Path = "") -> str:
+    """The reason of a broken run's error for its row: the path in front cut to what lies inside the run at
+    `run_path`, without the details in brackets, at most ERROR_LENGTH characters ('run.json: not valid JSON' from
+    '/…/run/run.json: not valid JSON (line 1 …)')."""
     head, sep, reason = error.partition(": ")
     if sep and ("/" in head or "\\" in head):
-        error = reason
+        inside = Path(head).relative_to(run_path) if run_path and Path(head).is_relative_to(run_path) else Path()
+        error = f"{inside.as_posix()}: {reason}" if inside.parts else reason
     error = error.split(" (", 1)[0].strip()
     return error if len(error) <= ERROR_LENGTH else error[: ERROR_LENGTH - 1].rstrip() + "…"
 
@@ -358,7 +359,7 @@ class RunsPanel(QWidget):
             (data, data, data),
             (f"{status} ⚑" if flagged else status, status, status_tip),
             (f"{step:,}", step, f"step {step:,}"),
-            (f"unreadable: {short_error(error)}" if error else metrics, metrics, error or metrics),
+            (f"unreadable: {short_error(error, path)}" if error else metrics, metrics, error or metrics),
             (time.strftime("%Y-%m-%d %H:%M", time.localtime(created)) if created else "", float(created),
              time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created)) if created else ""),
         ]  # fmt: skip

@@ -828,3 +828,21 @@ def test_a_disk_that_fills_while_logging_names_where_a_resume_goes_on_from(finis
     assert (
         code == 1 and "no checkpoint was saved yet: a resume starts again from step 0" in err.strip().splitlines()[-1]
     )
+
+
+def test_a_failed_fork_into_a_folder_the_user_made_leaves_that_folder_empty(finished, tmp_path, monkeypatch):
+    """A fork that fails (a full disk) removed the whole --out folder, also one the user had made (s15 review)."""
+    import gan_studio.store.fork as fork_module
+    from gan_studio.files import DiskFullError
+
+    def full(state, path):
+        raise DiskFullError("the disk is full", path)
+
+    monkeypatch.setattr(fork_module, "save_checkpoint", full)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for out in (mine, tmp_path / "made" / "fork"):
+        with pytest.raises(DiskFullError):
+            fork_run(finished, "last", out)
+    assert mine.is_dir() and list(mine.iterdir()) == []  # the user's folder stays, emptied of the half-made fork
+    assert not (tmp_path / "made" / "fork").exists()  # one the fork made is gone

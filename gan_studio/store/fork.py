@@ -8,6 +8,8 @@ nothing is read through a symlink.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import time
 from pathlib import Path
@@ -52,22 +54,38 @@ def fork_run(source: str | Path, start_from: str = "last", out: str | Path | Non
     if dest.path.resolve().is_relative_to(src.path.resolve()):
         raise RunError(f"the fork's folder is the run being forked ({src.path}) or inside it: choose a folder "
                        "outside it", dest.path)  # fmt: skip
-    _make_empty_folder(dest.path)
+    made = _make_empty_folder(dest.path)
     try:
         _fill_fork(src, dest, info, state, checkpoint_path)
-    except BaseException:
-        shutil.rmtree(dest.path, ignore_errors=True)  # a half-made fork is not left behind (a full disk, Ctrl-C)
+    except BaseException:  # a half-made fork is not left behind (a full disk, Ctrl-C); a folder the user made stays
+        if made:
+            shutil.rmtree(dest.path, ignore_errors=True)
+        else:
+            _empty(dest.path)
         raise
     return dest.path
 
 
-def _make_empty_folder(path: Path) -> None:
-    """Create the fork's folder; RunError when --out is taken (a file, a symlink, a non-empty folder) or unwritable."""
+def _empty(folder: Path) -> None:
+    """Remove what a failed fork wrote into a folder the user had made (the folder itself stays)."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+
+
+def _make_empty_folder(path: Path) -> bool:
+    """Create the fork's folder (True) or take the empty one there (False); RunError when --out is taken (a file, a
+    symlink, a non-empty folder) or unwritable."""
     check_new_run_folder(path)
+    existed = path.is_dir()
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RunError(f"cannot create the fork's folder: {exc.strerror or exc}", path) from None
+    return not existed
 
 
 def _fill_fork(src: RunDir, dest: RunDir, info: dict, state: dict, checkpoint_path: Path) -> None:

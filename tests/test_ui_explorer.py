@@ -525,14 +525,18 @@ def test_live_2d_view_follows_training(qtbot, panel, tmp_path):
     assert "step 30" in panel.source_label.text() or frames[-1][0] in (20, 30)
 
 
-def test_live_2d_view_follows_the_frames_saved_between_checkpoints(qtbot, panel, tmp_path):
-    config = apply_values(default_config("gan"), {"latent_dim": 4, "g_hidden": 32, "d_hidden": 32,
+def frame_saving_run(folder, steps: int, latent_dim: int, hidden: int):
+    """A ring8 GAN that saves a 2D frame every 2 steps and a checkpoint every 10: (trainer, its updates, its state)."""
+    config = apply_values(default_config("gan"), {"latent_dim": latent_dim, "g_hidden": hidden, "d_hidden": hidden,
                                                    "g_layers": 2, "d_layers": 2})  # fmt: skip
-    train = TrainConfig(data="ring8", steps=30, batch_size=64, log_every=1, sample_every=2, checkpoint_every=10,
+    train = TrainConfig(data="ring8", steps=steps, batch_size=64, log_every=1, sample_every=2, checkpoint_every=10,
                         device="cpu")  # fmt: skip
-    trainer = Trainer.new("gan", config, train, out=tmp_path / "live", callbacks=[FrameRecorder()])
-    updates = iter(trainer)
-    state = RunState.load(trainer.run.path)
+    trainer = Trainer.new("gan", config, train, out=folder, callbacks=[FrameRecorder()])
+    return trainer, iter(trainer), RunState.load(trainer.run.path)
+
+
+def test_live_2d_view_follows_the_frames_saved_between_checkpoints(qtbot, panel, tmp_path):
+    trainer, updates, state = frame_saving_run(tmp_path / "live", steps=30, latent_dim=4, hidden=32)
     panel.set_run(state)
     shown = []
     panel.live_tab.frame_shown.connect(shown.append)
@@ -557,13 +561,7 @@ def test_live_2d_view_follows_the_frames_saved_between_checkpoints(qtbot, panel,
 def test_live_2d_view_plays_the_saved_frames_before_the_first_checkpoint(qtbot, panel, tmp_path):
     """Review s15Y #1: with the recipes' checkpoint every 1,000 steps the 2D view said "waiting" for 1,000 steps,
     though a frame (D(x), its contour, G's gradient, the z grid) was saved at every sample step."""
-    config = apply_values(default_config("gan"), {"latent_dim": 2, "g_hidden": 16, "d_hidden": 16,
-                                                   "g_layers": 2, "d_layers": 2})  # fmt: skip
-    train = TrainConfig(data="ring8", steps=14, batch_size=64, log_every=1, sample_every=2, checkpoint_every=10,
-                        device="cpu")  # fmt: skip
-    trainer = Trainer.new("gan", config, train, out=tmp_path / "live", callbacks=[FrameRecorder()])
-    updates = iter(trainer)
-    state = RunState.load(trainer.run.path)
+    trainer, updates, state = frame_saving_run(tmp_path / "live", steps=14, latent_dim=2, hidden=16)
     state.trained_here = True
     panel.set_run(state)
     assert "Waiting for the first checkpoint" in panel.source_label.text()  # no frame yet

@@ -16,11 +16,11 @@ training, redraws are spaced by the measured paint time so that painting never t
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -44,13 +44,11 @@ from gan_studio.ui.panels import RunSubscription
 from gan_studio.ui.style import PLOT_BACKGROUND, PLOT_FOREGROUND, metric_colour
 from gan_studio.ui.widgets.ctrl_wheel_view import ZOOM_HINT, CtrlWheelViewBox
 from gan_studio.ui.widgets.flow_row import flow_row, labelled
-from gan_studio.ui.widgets.label_rows import stack_rows
 from gan_studio.ui.widgets.log_axis import LogFriendlyAxis
 from gan_studio.ui.widgets.page_stack import PageStack
+from gan_studio.ui.widgets.plot_markers import MARKER_LABEL_FILL, Marker, place_labels
 
 REDRAW_MS = 40
-HPARAM_COLOUR = "#c8a2ff"
-ADVICE_COLOURS = {"info": "#6fc3df", "warning": "#f0b44c", "error": "#ff6b6b"}  # the least severe first
 PAINT_SHARE = 0.1  # live redraws are spaced so painting takes at most ~10% of the UI thread's time
 ANTIALIAS_LIMIT = 4000  # longer curves are drawn without antialiasing (it costs 10-100x at 100k points)
 FAMILY_GROUPS = {"gan": (LOSSES, D_OUTPUTS), "vae": (VAE_LOSS,)}  # the plots a run of each family starts with
@@ -68,9 +66,6 @@ def starting_plots(run: RunState) -> tuple[str, ...]:
 
 X_LABELS = {"step": "step", "epoch": "epoch", "time": "training time (s)"}
 OVERLAY_NAME_PX = 170  # of the compared run's name on its remove button: the bar stays within the dock
-MARKER_LABEL_FILL = (27, 29, 34, 120)  # behind a marker's text: readable, and a curve under it still shows
-LABEL_TOP_PX = 2  # the first row of marker labels below the plot's top edge
-MAX_LABEL_ROWS = 3  # more rows would cover the plot: a label that fits in none shows on its line's tooltip only
 TITLE_ROW_PX = 30  # pyqtgraph's height of a plot's title row, which also holds the legend
 MIN_PLOT_HEIGHT = 160  # px per plot (title, curves, x axis); more plots than fit scroll instead of shrinking
 
@@ -105,44 +100,6 @@ class Curve:
 
     def smooth_with(self, smoothing: float) -> None:
         self.series.set_smoothing(0.0 if self.evaluation else smoothing)
-
-
-@dataclass
-class Marker:
-    """A vertical line at a step on every plot, with one label: the hyperparameter changes made at that step
-    ("lr_g, lr_d 0.001 → 0.05"), or the advice given at it (in the colour of the most severe)."""
-
-    step: int
-    kind: str  # "hparam" or "advice"
-    events: list = field(default_factory=list)
-    lines: list = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        if self.kind == "advice":
-            return "⚑ " + ", ".join(dict.fromkeys(event.code.replace("_", " ") for event in self.events))
-        changes: dict[tuple[str, str], list[str]] = {}  # (old, new) -> the names changed so
-        for event in self.events:
-            changes.setdefault((_short(event.old), _short(event.new)), []).append(event.name)
-        return "; ".join(f"{', '.join(names)} {old} → {new}" for (old, new), names in changes.items())
-
-    @property
-    def colour(self) -> str:
-        if self.kind != "advice":
-            return HPARAM_COLOUR
-        severities = list(ADVICE_COLOURS)
-        worst = max((e.severity for e in self.events), key=lambda s: severities.index(s) if s in severities else 1)
-        return ADVICE_COLOURS.get(worst, ADVICE_COLOURS["warning"])
-
-    @property
-    def rank(self) -> int:
-        """0 for the most important label: rate changes, then errors, warnings and notes."""
-        return 0 if self.kind != "advice" else len(ADVICE_COLOURS) - list(ADVICE_COLOURS.values()).index(self.colour)
-
-    def holds(self, event: HParamChanged | Advice) -> bool:
-        """Whether the event is already shown (a run read from disk, then followed live, repeats some)."""
-        key = _marker_key(event)
-        return any(_marker_key(known) == key for known in self.events)
 
 
 class PlotsPanel(QWidget):
@@ -373,18 +330,15 @@ class PlotsPanel(QWidget):
         else:  # another change or advice at the same step: one label says them all
             marker.events.append(event)
             for line in marker.lines:
-                line.setPen(self._marker_pen(marker))
+                line.setPen(marker.pen())
                 line.label.setColor(marker.colour)
                 line.label.setFormat(marker.text)
                 line.setToolTip(marker.text)
         for plot in self.plots.values():
             self._place_labels(plot)
 
-    def _marker_pen(self, marker: Marker):
-        return pg.mkPen(marker.colour, width=1, style=Qt.PenStyle.DotLine)
-
     def _draw_marker(self, marker: Marker, plot: pg.PlotItem) -> None:
-        line = pg.InfiniteLine(pos=self._marker_x(marker.step), angle=90, movable=False, pen=self._marker_pen(marker),
+        line = pg.InfiniteLine(pos=self._marker_x(marker.step), angle=90, movable=False, pen=marker.pen(),
                                label=marker.text, labelOpts={"position": 1.0, "color": marker.colour,
                                                              "anchors": [(0, 0), (0, 0)], "fill": MARKER_LABEL_FILL})  # fmt: skip
         line.setToolTip(marker.text)
@@ -393,37 +347,7 @@ class PlotsPanel(QWidget):
         self._place_labels(plot)
 
     def _place_labels(self, plot: pg.PlotItem) -> None:
-        """Put the plot's marker labels along its top edge, in rows where they would overlap: a label sits right
-        of its line, or left of it near the right edge; rate changes and errors first; one that fits in no row is
-        left to its line's tooltip (Ctrl+wheel zooms in to spread them)."""
-        view = plot.getViewBox()
-        height = view.height()
-        mine = [(marker, line) for marker in self.markers for line in marker.lines if line.getViewBox() is view]
-        if height <= 0 or not mine:
-            return
-        mine.sort(key=lambda pair: pair[0].rank)  # the most important labels get the first rows
-        lines = [line for _, line in mine]
-        left_edge, right_edge = view.viewRange()[0]
-        right_px = view.mapViewToScene(QPointF(right_edge, 0)).x()
-        shown, spans = [], []
-        for line in lines:
-            inside = left_edge <= line.value() <= right_edge
-            line.label.setVisible(inside)
-            if not inside:
-                continue
-            x = view.mapViewToScene(QPointF(line.value(), 0)).x()
-            width = line.label.boundingRect().width()
-            flip = x + width > right_px  # near the right edge: the label goes left of its line
-            line.label.anchors = [(1, 0), (1, 0)] if flip else [(0, 0), (0, 0)]
-            shown.append(line)
-            spans.append((x - width, x) if flip else (x, x + width))
-        for line, row in zip(shown, stack_rows(spans, order=list(range(len(spans)))), strict=True):
-            row_px = line.label.boundingRect().height() + 1  # and a pixel of air
-            top = LABEL_TOP_PX + row * row_px
-            fits = row < MAX_LABEL_ROWS and top + row_px <= height
-            line.label.setVisible(fits)
-            if fits:
-                line.label.setPosition(1.0 - top / height)
+        place_labels(plot, self.markers)
 
     def _marker_x(self, step: int) -> float:
         reference = next((c.series for c in self.curves.values() if c.series.size), None)
@@ -600,16 +524,6 @@ class PlotsPanel(QWidget):
             pass
         self.set_log_y(read_bool(settings, "plots/log_y", False))
         self.set_x_axis(str(settings.value("plots/x_axis", "step")))
-
-
-def _short(value) -> str:
-    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
-
-
-def _marker_key(event: HParamChanged | Advice) -> tuple:
-    if isinstance(event, Advice):
-        return ("advice", event.code)
-    return ("hparam", event.name, _short(event.old), _short(event.new))
 
 
 def _lighter(colour: str, share: float = OVERLAY_LIGHTEN) -> QColor:

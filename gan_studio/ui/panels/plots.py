@@ -263,10 +263,9 @@ class PlotsPanel(QWidget):
         # the legend sits in the title row, right of the title: outside the data area, where it hid the first
         # ~350 steps of the curves (review s15Y #8)
         legend = plot.addLegend(offset=None, colCount=4, labelTextColor=PLOT_FOREGROUND, brush=None)
-        legend.setParentItem(plot)
-        legend.layout.setContentsMargins(0, 0, 0, 0)
+        legend.setParentItem(plot)  # placed by _fit_legend: anchored, the plot's signal and the legend held each
+        legend.layout.setContentsMargins(0, 0, 0, 0)  # other, and every plot of every run opened was kept (~2 MB)
         legend.layout.setVerticalSpacing(0)
-        legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-4, 0))
         plot.setLabel("bottom", X_LABELS[self.x_axis])
         plot.setLogMode(y=self.log_y)
         first = next(iter(self.plots.values()), None)
@@ -274,10 +273,14 @@ class PlotsPanel(QWidget):
             plot.setXLink(first)
         self.plots[title] = plot
         self._set_title(title, title)
-        view.sigRangeChanged.connect(lambda *_args: self._place_labels(plot))
-        view.sigResized.connect(lambda *_args: self._place_labels(plot))
+        # by title, never holding the plot: a connection that held it kept every cleared plot alive (some 2 MB a run
+        # opened: the signal belongs to the plot, a cycle Python's collector cannot see), and a plot being torn
+        # down is no longer in self.plots when its last signals come
+        view.sigRangeChanged.connect(lambda *_args: self._place_labels_of(title))
+        view.sigResized.connect(lambda *_args: self._place_labels_of(title))
         view.sigRangeChangedManually.connect(lambda *_args: self.auto_range_button.show())
         plot.geometryChanged.connect(lambda: self._fit_legend(title))
+        legend.geometryChanged.connect(lambda: self._place_legend(title))
         self.graphics.setMinimumHeight(MIN_PLOT_HEIGHT * len(self.plots))
         for marker in self.markers:
             self._draw_marker(marker, plot)
@@ -295,7 +298,9 @@ class PlotsPanel(QWidget):
 
     def _fit_legend(self, title: str) -> None:
         """One legend row per run (its metrics side by side), in a title row as high as the legend."""
-        plot = self.plots[title]
+        plot = self.plots.get(title)
+        if plot is None:  # the plot is being torn down (a run was closed or another opened)
+            return
         entries = [sum(plot_of(name) == title for name in curves) for curves in (self.curves, *self.overlays.values())]
         room = plot.width() - plot.titleLabel.item.boundingRect().width() - 16  # a narrow plot: more rows
         for columns in range(max(1, *entries), 0, -1):
@@ -303,6 +308,13 @@ class PlotsPanel(QWidget):
             if plot.legend.boundingRect().width() <= room:
                 break
         plot.layout.setRowFixedHeight(0, max(TITLE_ROW_PX, plot.legend.boundingRect().height()))
+        self._place_legend(title)
+
+    def _place_legend(self, title: str) -> None:
+        """The legend at the right end of the plot's title row (again whenever its size or the plot's changes)."""
+        plot = self.plots.get(title)
+        if plot is not None:
+            plot.legend.setPos(plot.width() - plot.legend.boundingRect().width() - 4, 0)
 
     def _clear_current(self) -> None:
         self.clear_overlays()
@@ -348,6 +360,11 @@ class PlotsPanel(QWidget):
 
     def _place_labels(self, plot: pg.PlotItem) -> None:
         place_labels(plot, self.markers)
+
+    def _place_labels_of(self, title: str) -> None:
+        plot = self.plots.get(title)
+        if plot is not None:
+            self._place_labels(plot)
 
     def _marker_x(self, step: int) -> float:
         reference = next((c.series for c in self.curves.values() if c.series.size), None)

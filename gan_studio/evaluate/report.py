@@ -54,7 +54,7 @@ from gan_studio.files import atomic_write
 from gan_studio.models.latents import sample_inputs
 from gan_studio.store.loaded import LoadedRun, load_run
 from gan_studio.store.pictures import save_png
-from gan_studio.store.rundir import RunDir, run_data_spec
+from gan_studio.store.rundir import RunDir, kept_report_name, run_data_spec
 
 REPORT_VERSION = 1
 KID_UNIT = "x1e-3"  # KID is reported in thousandths, as in its paper (Binkowski et al. 2018)
@@ -507,11 +507,6 @@ def _evaluate_likelihood(report, loaded: LoadedRun, reference: ReferenceData, k,
 
 
 # --- output ----------------------------------------------------------------------------------------
-
-
-def kept_report_name(step: int, seed: int) -> str:
-    """The file that keeps the report of one (checkpoint step, noise seed) beside the latest one."""
-    return f"step-{step}-seed-{seed}.json"
 
 
 def write_report(run_path: str | Path, report: dict) -> Path:

@@ -81,6 +81,11 @@ def bounded(value, depth: int = 0):
     return value
 
 
+def kept_report_name(step: int, seed: int) -> str:
+    """eval/'s file that keeps the report of one (checkpoint step, noise seed) beside the latest (KEPT_REPORT_FILE)."""
+    return f"step-{step}-seed-{seed}.json"
+
+
 @dataclass
 class RunDir:
     """Paths, readers and writers of one run directory."""

@@ -96,6 +96,7 @@ def test_a_symlinked_run_in_the_workspace_is_not_followed_and_says_its_real_path
     (workspace / "linked").symlink_to(finished, target_is_directory=True)
     summary = list_runs(workspace)[0]
     assert "not followed here: use it by its own path" in summary["error"] and str(finished) in summary["error"]
+    assert summary["status"] == "link" and summary["target"] == str(finished.resolve())
     for argv in (["runs", str(workspace)], ["runs", str(workspace), "--json"]):  # the CLI lists it as the app does
         capsys.readouterr()
         assert main(argv) == 0

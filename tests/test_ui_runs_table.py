@@ -53,7 +53,7 @@ def test_an_unreadable_run_or_a_long_data_name_leaves_every_column_readable(qtbo
         assert "…" in panel.workspace_label.text()
     row = next(r for r in range(panel.table.rowCount()) if panel.table.item(r, 0).text() == "zz-garbage-json")
     cell = panel.table.item(row, COLUMNS.index("Last metrics"))
-    assert cell.text() == "unreadable: run.json: not valid JSON"  # short, without the path
+    assert cell.text() == "broken: run.json: not valid JSON"  # short, without the path, and the word `runs` uses
     assert str(broken) in cell.toolTip() and "not valid JSON (" in cell.toolTip()  # the details stay reachable
     panel.current_run = workspace / "good"
     panel.select_run(broken)  # nothing to fork or compare in it; Open says why
@@ -371,3 +371,33 @@ def test_a_status_that_is_no_status_is_not_printed_as_one(tmp_path, capsys):
     )
     (row,) = [line for line in out.splitlines() if line.startswith("odd")]
     assert " ? " in row and "-5" not in row
+
+
+def test_a_symlinked_run_reads_the_same_in_the_app_and_the_cli_and_open_opens_its_real_folder(qtbot, tmp_path, capsys):
+    """A symlinked run in the workspace was "unreadable" in the app, "broken" in `runs`, and yet Open opened it through
+    the link (review s15X #5): both say "link" with the real path, Open opens the real folder as the row says, and
+    Resume and Delete (which would write through a link planted in the workspace) say why not."""
+    from gan_studio.cli import main
+
+    real = write_run(tmp_path / "elsewhere" / "real-run", 7, time.time(), status="finished")
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "linked").symlink_to(real, target_is_directory=True)
+    assert main(["runs", str(workspace)]) == 0
+    (row,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("linked")]
+    assert row.split()[3] == "link" and str(real) in row
+    panel = RunsPanel(workspace)
+    qtbot.addWidget(panel)
+    assert column_texts(panel, STATUS_COLUMN) == ["link"]
+    assert column_texts(panel, COLUMNS.index("Last metrics"))[0].startswith("link: the run folder is a symlink")
+    panel.select_run(workspace / "linked")
+    assert panel.open_button.isEnabled() and not panel.resume_button.isEnabled()
+    assert "resume it by its own path" in panel.resume_button.toolTip()
+    with qtbot.waitSignal(panel.open_requested) as opened:
+        panel.open_button.click()
+    assert opened.args == [real]
+    said = []
+    panel.message.connect(lambda _level, text: said.append(text))
+    assert not panel.delete_run(workspace / "linked")
+    assert "is a symbolic link to" in said[-1] and "nothing was deleted" in said[-1]
+    assert (real / "run.json").exists() and (workspace / "linked").is_symlink()

@@ -61,7 +61,7 @@ def run(args) -> int:
     for r in runs:
         r = {k: printable(v) if isinstance(v, str) else v for k, v in r.items()}
         if "error" in r:
-            print(f"{r['name']:<42} {'?':<7} {'?':<14} {'broken':<11} {'':>8}  {r['error']}")
+            print(f"{r['name']:<42} {'?':<7} {'?':<14} {r.get('status') or 'broken':<11} {'':>8}  {r['error']}")
             continue
         last = r.get("last", {})
         metrics = "  ".join(

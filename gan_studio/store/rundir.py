@@ -391,7 +391,7 @@ def list_runs(workspace: str | Path, cache: dict | None = None) -> list[dict[str
         if child.is_symlink():
             if (path / "run.json").exists():  # a link in the workspace is not followed; a path given by hand is
                 target = shorten(os.path.realpath(path), 200)
-                runs.append({"path": str(path), "name": child.name,
+                runs.append({"path": str(path), "name": child.name, "status": "link", "target": os.path.realpath(path),
                              "error": f"the run folder is a symlink, not followed here: use it by its own path {target}"})  # fmt: skip
             continue
         if not child.is_dir(follow_symlinks=False):
@@ -401,7 +401,8 @@ def list_runs(workspace: str | Path, cache: dict | None = None) -> list[dict[str
         except OSError:
             continue
         runs.append(_summary(path, cache) if stat.S_ISREG(mode) else
-                    {"path": str(path), "name": child.name, "error": f"run.json is {describe_kind(mode)}"})  # fmt: skip
+                    {"path": str(path), "name": child.name, "status": "broken",
+                     "error": f"run.json is {describe_kind(mode)}"})  # fmt: skip
     if cache is not None:
         listed = {run["path"] for run in runs}
         for gone in [key for key in cache if key not in listed]:
@@ -474,14 +475,15 @@ def _data_shown(info: dict, dataset) -> str:
 
 
 def summarise_run(path: str | Path) -> dict[str, Any]:
-    """Status, model, data, step, last metrics and latest advice of a run; an 'error' entry when broken."""
+    """Status, model, data, step, last metrics and latest advice of a run; an 'error' entry when broken (its
+    status then "broken", or "link" for a symlinked run `list_runs` does not follow, with its real path `target`)."""
     run = RunDir(Path(path))
     summary: dict[str, Any] = {"path": str(run.path), "name": run.name}
     try:
         run.check_layout()
         info = run.read_info()
     except RunError as exc:
-        summary["error"] = str(exc)
+        summary.update(status="broken", error=str(exc))
         return summary
     created = info.get("created")
     dataset = info.get("dataset")

@@ -8,6 +8,7 @@ kept checkpoints into a new run folder beside it (store/fork.py), which then ope
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -107,7 +108,9 @@ def resumable(path: Path, status: str | None, holder: str | None = None) -> tupl
         return False, f"being trained by {holder}"
     if status in RESUMABLE_STATUSES or status in ("running", "interrupted", "finished"):
         return True, ""
-    return False, f"the run is {status or 'unreadable'}"
+    if status == "link":  # a planted link must not make the app write into the folder it leads to
+        return False, "the run folder is a symlink, not followed for training: resume it by its own path"
+    return False, f"the run is {status or 'broken'}"
 
 
 def metrics_summary(last: dict) -> str:
@@ -341,7 +344,7 @@ class RunsPanel(QWidget):
         if not isinstance(created, (int, float)) or isinstance(created, bool):
             created = 0
         error = summary.get("error")
-        status = summary.get("status", "?") if error is None else "unreadable"
+        status = summary.get("status", "?") if error is None else summary.get("status") or "broken"  # as `runs` says
         step = summary.get("step", 0)
         step = step if isinstance(step, int) and not isinstance(step, bool) else 0
         name, model, data = (str(summary.get(key, default)) for key, default in
@@ -349,7 +352,7 @@ class RunsPanel(QWidget):
         metrics = metrics_summary(summary.get("last") or {})
         advice = summary.get("advice") if error is None else None
         flagged = isinstance(advice, dict) and advice.get("severity") in ADVICE_COLOURS
-        status_tip = f"unreadable: {error}" if error else status
+        status_tip = f"{status}: {error}" if error else status
         if flagged:  # a collapsed or blown-up run is not shown as a plain green "finished"
             status_tip += (f"\nlatest training-health advice, step {advice.get('step', '?')} ({advice['severity']}): "
                            f"{advice.get('message', '')}")  # fmt: skip
@@ -359,7 +362,7 @@ class RunsPanel(QWidget):
             (data, data, data),
             (f"{status} ⚑" if flagged else status, status, status_tip),
             (f"{step:,}", step, f"step {step:,}"),
-            (f"unreadable: {short_error(error, path)}" if error else metrics, metrics, error or metrics),
+            (f"{status}: {short_error(error, path)}" if error else metrics, metrics, error or metrics),
             (time.strftime("%Y-%m-%d %H:%M", time.localtime(created)) if created else "", float(created),
              time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created)) if created else ""),
         ]  # fmt: skip
@@ -434,7 +437,13 @@ class RunsPanel(QWidget):
     def _emit_selected(self, signal) -> None:
         path = self.selected_run()
         if path is not None:
-            signal.emit(path)
+            signal.emit(self.link_target(path) or path)
+
+    def link_target(self, path: Path) -> Path | None:
+        """The real folder of a symlinked run in the workspace (the listing does not follow the link: Open opens
+        the run by its own path, as its row says), or None."""
+        target = next((s.get("target") for s in self.runs if Path(s["path"]) == path and s.get("status") == "link"), None)
+        return Path(target) if target else None
 
     # forking ----------------------------------------------------------------------------------------------------------
     def choose_checkpoint(self, run_name: str, names: list[str]) -> str | None:
@@ -494,7 +503,11 @@ class RunsPanel(QWidget):
         if path in self.protected:
             self.message.emit("warning", f"{path.name} is training: stop it before deleting it")
             return False
-        if path.is_symlink() or not RunDir(path).exists():
+        if path.is_symlink():
+            self.message.emit("error", f"{path.name} is a symbolic link to {os.path.realpath(path)}, not a run folder: "
+                                       "remove the link (or the run) in a file manager; nothing was deleted")  # fmt: skip
+            return False
+        if not RunDir(path).exists():
             self.message.emit("error", f"{path} is not a run folder (no run.json); nothing was deleted")
             return False
         holder = holder_of(path)

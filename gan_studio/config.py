@@ -132,6 +132,8 @@ def coerce(spec: FieldSpec, value: Any) -> Any:
             if text in ("0", "false", "no", "off"):
                 return False
             raise ValueError(value)
+        if isinstance(value, str) and not value.isascii():  # Python reads '١٠' and '１０' as 10: no user means that
+            raise ValueError(value)
         if spec.type is int:
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError(value)

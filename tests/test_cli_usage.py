@@ -233,6 +233,36 @@ def test_sample_refuses_hostile_numbers(workspace, tmp_path, capsys, args, messa
     assert message in one_line_error(capsys, code)
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "gan", "--data", "ring8", "--steps", "\u0661\u0660"],  # Arabic-Indic "10": Python's int() reads it
+        ["train", "gan", "--data", "ring8", "--steps", "10", "--lr-g", "\uff10.1"],  # a full-width 0
+        ["sample", "RUN", "--n", "\u0664"],
+        ["data", "prepare", "shapes", "--workers", "\u0663"],
+        ["export", "RUN", "--opset", "\u0661\u0668"],
+    ],
+)
+def test_numbers_are_ascii_digits(workspace, tmp_path, capsys, argv):
+    """`--steps ١٠` trained 10 steps (review s15X #10): a number written in other digits is a typo to name, not one
+    to guess."""
+    argv = [str(workspace / "gan-ring8-first") if a == "RUN" else a for a in argv]
+    out = (
+        ["--out", str(tmp_path / ("g.png" if argv[0] == "sample" else "out"))] if argv[0] in ("train", "sample") else []
+    )
+    line = one_line_error(capsys, run_cli([*argv, *out]))
+    assert argv[-1] in line and ("whole number" in line or "expected" in line), line
+    assert not (tmp_path / "out").exists()
+
+
+def test_decoding_workers_are_bounded_by_memory():
+    from gan_studio.data.budgets import DECODE_WORKER_BYTES, MAX_DECODE_WORKERS, available_memory, decode_workers
+
+    by_memory = max(1, available_memory() // DECODE_WORKER_BYTES)
+    assert decode_workers(5000) == min(by_memory, MAX_DECODE_WORKERS)  # 5,000 processes were started
+    assert decode_workers(1) == 1
+
+
 def test_sample_bounds_n_by_the_size_of_a_sample(capsys, tmp_path):
     run, _ = exported("dcgan-64")  # 1 x 64 x 64 images: 8192 of them would be 128 MB
     code = main(["sample", str(run), "--n", "9000", "--out", str(tmp_path / "g.png")])

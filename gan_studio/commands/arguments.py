@@ -105,7 +105,7 @@ def bounded_int(low: int, high: int):
 
     def parse(text: str) -> int:
         try:
-            value = int(text.strip(), 10) if len(text) <= 40 else None
+            value = int(text.strip(), 10) if len(text) <= 40 and text.isascii() else None  # not '١٠' (Python's 10)
         except ValueError:
             value = None
         if value is None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import sys
 import time
 
-from gan_studio.commands.arguments import switch_value
+from gan_studio.commands.arguments import bounded_int, switch_value
 from gan_studio.config import coerce, field_specs
-from gan_studio.data.budgets import human_bytes
+from gan_studio.data.budgets import MAX_DECODE_WORKERS, human_bytes
 from gan_studio.data.left_out import formats_not_read
 from gan_studio.data.prepare import WAITING
 from gan_studio.errors import ConfigError, printable
@@ -25,12 +25,22 @@ def add_parser(sub) -> None:
     actions = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p))
     prep = actions.add_parser("prepare", help="decode and resize a dataset now, into the cache")
     prep.add_argument("data", help="a dataset path (image folder, .zip, IDX or CIFAR folder, .npz) or built-in name")
-    prep.add_argument("--image-size", type=int, default=32, help="image side in pixels, as the model's [default: 32]")
+    prep.add_argument(
+        "--image-size",
+        type=bounded_int(1, 65_536),
+        default=32,
+        help="image side in pixels, as the model's [default: 32]",
+    )
     prep.add_argument("--split", default="train", choices=("train", "test"), help="split [default: train]")
     prep.add_argument("--skip-bad-files", nargs="?", const="true", default="false", metavar="BOOL",
                       type=switch_value(_skip_spec()), help="succeed even if some files cannot be used, as "
                       "train's [default: false]")  # fmt: skip
-    prep.add_argument("--workers", type=int, default=None, help="decoding processes [default: every core]")
+    prep.add_argument(
+        "--workers",
+        type=bounded_int(1, MAX_DECODE_WORKERS),
+        default=None,
+        help="decoding processes [default: every core, fewer when memory is short]",
+    )
     prep.add_argument("--quiet", action="store_true", help="no progress line")
     actions.add_parser("info", help="list prepared datasets")
     clear = actions.add_parser("clear", help="remove prepared datasets (all, or those of DATA)")
@@ -61,8 +71,6 @@ def _prepare(args) -> int:
     if args.data in GENERATED:
         print(f"'{args.data}' is made in memory at each start: nothing to prepare", file=sys.stderr)
         return 0
-    if args.workers is not None and args.workers < 1:
-        raise ConfigError(f"--workers must be at least 1, got {args.workers}")
     low, high = trainable_image_sizes()
     if not low <= args.image_size <= high:
         raise ConfigError(f"--image-size must be a size a model trains at ({low} to {high}), got {args.image_size}")

@@ -14,6 +14,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from gan_studio.commands.arguments import bounded_int
 from gan_studio.errors import ConfigError, RunError
 
 DEFAULT_SIZE = "1440x900"
@@ -25,7 +26,9 @@ def add_parser(sub) -> None:
     p.add_argument("out", metavar="OUT_DIR", help="folder for the PNG files (created if missing)")
     p.add_argument("--model", default="dcgan", help="model to train (default: dcgan)")
     p.add_argument("--data", default="shapes", help="dataset to train on (default: shapes)")
-    p.add_argument("--steps", type=int, default=200, help="training steps before the pictures (default: 200)")
+    p.add_argument(
+        "--steps", type=bounded_int(1, 1_000_000), default=200, help="training steps before the pictures (default: 200)"
+    )
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="another setting for the run, e.g. --set ngf=16 (repeatable)")  # fmt: skip
     p.add_argument("--run", metavar="RUN", help="show this existing run instead of training one")

@@ -112,13 +112,17 @@ def check_class_names(names: list[str], source: str | Path | None = None) -> lis
     return names
 
 
+MAX_DECODE_WORKERS = 256  # processes; a 256-core machine is the most any user has
+
+
 def decode_workers(requested: int | None = None) -> int:
-    """Processes to decode images with: every core this process may use, fewer when memory is short."""
+    """Processes to decode images with: every core this process may use (or the number `requested`), fewer when
+    memory is short (each holds a chunk of decoded images: `--workers 5000` would start 5,000 of them)."""
+    by_memory = max(1, available_memory() // DECODE_WORKER_BYTES)
     if requested is not None and requested >= 1:
-        return int(requested)
+        return max(1, min(int(requested), by_memory, MAX_DECODE_WORKERS))
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
-    by_memory = max(1, available_memory() // DECODE_WORKER_BYTES)
-    return max(1, min(cores, by_memory))
+    return max(1, min(cores, by_memory, MAX_DECODE_WORKERS))

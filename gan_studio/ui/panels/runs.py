@@ -442,7 +442,9 @@ class RunsPanel(QWidget):
     def link_target(self, path: Path) -> Path | None:
         """The real folder of a symlinked run in the workspace (the listing does not follow the link: Open opens
         the run by its own path, as its row says), or None."""
-        target = next((s.get("target") for s in self.runs if Path(s["path"]) == path and s.get("status") == "link"), None)
+        target = next(
+            (s.get("target") for s in self.runs if Path(s["path"]) == path and s.get("status") == "link"), None
+        )
         return Path(target) if target else None
 
     # forking ----------------------------------------------------------------------------------------------------------

@@ -285,6 +285,18 @@ def test_sample_checks_the_output_path_before_work(workspace, tmp_path, capsys, 
     assert expected in line
 
 
+def test_an_output_file_makes_one_new_folder_not_a_path_of_them(workspace, tmp_path, capsys):
+    """`sample --out /new/dir/x.png` created /new and /new/dir (review s15X #10), while export's --out DIR/ makes one
+    level: a file's folder may be new, a path of typos is refused before any work."""
+    run = str(workspace / "gan-ring8-first")
+    line = one_line_error(capsys, run_cli(["sample", run, "--out", str(tmp_path / "typo" / "dir" / "g.png")]))
+    assert f"the folder {tmp_path / 'typo'} does not exist" in line and not (tmp_path / "typo").exists()
+    line = one_line_error(capsys, run_cli(["export", run, "--out", str(tmp_path / "typo" / "dir" / "g.onnx")]))
+    assert "does not exist" in line and not (tmp_path / "typo").exists()
+    assert main(["sample", run, "--out", str(tmp_path / "new" / "g.png"), "--n", "4"]) == 0
+    assert (tmp_path / "new" / "g.png").is_file()
+
+
 def test_eval_and_export_refuse_hostile_numbers(workspace, capsys):
     run = str(workspace / "gan-ring8-first")
     for argv in (["eval", run, "--seed", "1e23"], ["eval", run, "--n", "10000000000"], ["eval", run, "--k", "0"],

@@ -136,6 +136,9 @@ def check_output_file(path: str | Path, suffix: str, flag: str = "--out", exampl
         raise ConfigError(f"{flag} {path} must be a {suffix} file name")
     if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
         raise ConfigError(f"{flag} {path} exists and is not a regular file")
+    if not path.parent.exists() and not path.parent.parent.exists():  # as export's --out DIR/: a typo makes no tree
+        raise ConfigError(f"{flag} {path}: the folder {path.parent.parent} does not exist (one new folder is made "
+                          f"for the file, not a path of them)")  # fmt: skip
     check_writable_folder(path.parent, what or f"{flag} {path}")
     return path
 

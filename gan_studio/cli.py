@@ -177,7 +177,7 @@ def _run_command(argv: list[str] | None) -> int:
         one_line = printable(" ".join(str(exc).splitlines()))  # user text (names, keys) may hold control codes
         if not (isinstance(exc, SAME_IN_EVERY_PROCESS) and another_process_says_it()):  # one machine, one file system
             print(f"gan-studio: error: {one_line}", file=sys.stderr)
-        return 2
+        return exc.exit_code
     except Terminated:
         print(f"gan-studio: {args.command} stopped by SIGTERM", file=sys.stderr)
         return 128 + signal.SIGTERM

@@ -1,7 +1,7 @@
 """The project's one error type (and its kinds) for bad input: files, configs, checkpoints, runs.
 
 Every message names the problem and, where there is one, the file. The CLI prints the message on
-one line and exits 2; the app shows it in the window. Anything else escaping is a bug.
+one line and exits 2 (1 for a full disk: no input was wrong); the app shows it in the window. Anything else escaping is a bug.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ def another_process_says_it() -> bool:
 
 class GanStudioError(Exception):
     """Bad input or an impossible request, explained for a person."""
+
+    exit_code = 2  # the CLI's: bad input (a failure of the machine, as a full disk, is 1)
 
     def __init__(self, message: str, path: str | Path | None = None):
         self.path = str(path) if path is not None else None

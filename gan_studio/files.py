@@ -37,6 +37,8 @@ class UnsafeFileError(GanStudioError):
 class DiskFullError(GanStudioError):
     """The disk filled up while writing; the file being replaced was left as it was."""
 
+    exit_code = 1  # the command failed (as the README's "1 failed"); its input was fine
+
 
 def describe_kind(mode: int) -> str:
     """What a stat mode describes, for a message ('a FIFO (named pipe)')."""

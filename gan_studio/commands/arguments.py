@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import errno
 import os
 import stat
 import tempfile
 from pathlib import Path
 
-from gan_studio.errors import ConfigError, RunError, shorten
+from gan_studio.errors import ConfigError, GanStudioError, RunError, shorten
+from gan_studio.files import DISK_FULL_ERRNOS, DiskFullError
 from gan_studio.paths import default_workspace
 from gan_studio.store.rundir import RunDir
 
@@ -161,7 +161,8 @@ def check_writable_folder(folder: str | Path, what: str) -> None:
         raise RunError(f"cannot write {what}: the folder {existing} is read-only") from None
 
 
-def write_failed(exc: OSError, what: str) -> RunError:
+def write_failed(exc: OSError, what: str) -> GanStudioError:
     """The one-line error for a write that failed anyway (read-only, disk full, vanished folder)."""
-    reason = "the disk is full" if exc.errno == errno.ENOSPC else exc.strerror or str(exc)
-    return RunError(f"cannot write {what}: {reason}")
+    if exc.errno in DISK_FULL_ERRNOS:
+        return DiskFullError(f"cannot write {what}: the disk is full")
+    return RunError(f"cannot write {what}: {exc.strerror or exc}")

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from gan_studio.errors import RunError
-from gan_studio.files import DISK_FULL_ERRNOS, HARD_LINKED, describe_kind
+from gan_studio.files import DISK_FULL_ERRNOS, HARD_LINKED, DiskFullError, describe_kind
 from gan_studio.store.jsonl import parse_json
 
 try:
@@ -158,8 +158,11 @@ class RunLock:
         except OSError as exc:  # a full disk: nothing of the run was changed yet
             os.close(fd)
             self._release_folder()
-            full = exc.errno in DISK_FULL_ERRNOS
-            problem = "the disk is full" if full else f"cannot write the lock file ({exc.strerror or exc})"
+            if exc.errno in DISK_FULL_ERRNOS:
+                raise DiskFullError(
+                    "the disk is full: the run was not started, and nothing in it changed", self.path
+                ) from None
+            problem = f"cannot write the lock file ({exc.strerror or exc})"
             raise RunError(f"{problem}: the run was not started, and nothing in it changed", self.path) from None
         self._fd = fd
         return self

@@ -28,6 +28,7 @@ from gan_studio.events import ACTIVE_STATUSES, RUN_STATUSES, Event, Metrics
 from gan_studio.files import (
     DISK_FULL_ERRNOS,
     HARD_LINKED,
+    DiskFullError,
     UnsafeFileError,
     append_line,
     atomic_write,
@@ -564,8 +565,9 @@ def _make_out_folder(path: Path) -> list[Path]:
     except FileExistsError:
         return []
     except OSError as exc:
-        problem = "the disk is full" if exc.errno in DISK_FULL_ERRNOS else (exc.strerror or str(exc))
-        raise RunError(f"cannot create the run folder: {problem}", path) from None
+        if exc.errno in DISK_FULL_ERRNOS:
+            raise DiskFullError("cannot create the run folder: the disk is full", path) from None
+        raise RunError(f"cannot create the run folder: {exc.strerror or exc}", path) from None
     return missing
 
 

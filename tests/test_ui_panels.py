@@ -277,10 +277,36 @@ def test_series_grows_by_doubling_and_smooths_incrementally():
         series.append(i, i / 10, i * 2.0, float(i))
     assert len(series) == 10 and series.capacity == 16
     assert list(series.x("time")[:3]) == [0.0, 2.0, 4.0]
-    series.set_smoothing(0.5)
-    assert series.smoothed[1] == pytest.approx(0.5) and series.smoothed[2] == pytest.approx(1.25)
+    series.set_smoothing(0.5)  # debiased as TensorBoard's: the weighted mean of the points so far
+    assert series.smoothed[1] == pytest.approx(0.5 / 0.75) and series.smoothed[2] == pytest.approx(1.25 / 0.875)
     series.append(10, 1.0, 20.0, 10.0)
-    assert series.smoothed[-1] == pytest.approx(0.5 * series.smoothed[-2] + 5.0)
+    appended = series.smoothed[-1]
+    series.set_smoothing(0.5)  # the same value whether appended or recomputed
+    mean = sum(0.5 ** (10 - i) * i for i in range(11)) / sum(0.5 ** (10 - i) for i in range(11))
+    assert appended == pytest.approx(series.smoothed[-1]) == pytest.approx(mean)
+
+
+@pytest.mark.parametrize("smoothing", [0.3, 0.9, 0.99])
+def test_heavy_smoothing_follows_the_data_not_its_first_value(smoothing):
+    """At 0.99 the smoothed G loss stayed near the first logged value, 1.0, while every point after step 40 was
+    0.75 (review s16Z #3): the EMA started at the first point. Debiased, it is a weighted mean of the points so far;
+    a point that is not finite (a blown-up loss) is shown as it is and left out of the mean."""
+    series = Series()
+    values = [1.0] * 5 + [0.75] * 55
+    values[20] = float("nan")
+    for i, value in enumerate(values):
+        series.append(i, 0.0, float(i), value)
+    series.set_smoothing(smoothing)
+    finite = [v for v in values if v == v]
+    weights = [smoothing ** (len(finite) - 1 - i) for i in range(len(finite))]
+    assert series.smoothed[-1] == pytest.approx(sum(w * v for w, v in zip(weights, finite, strict=True)) / sum(weights))
+    assert series.smoothed[-1] < 0.8 and series.smoothed[0] == 1.0 and series.smoothed[20] != series.smoothed[20]
+    recomputed = series.smoothed.copy()
+    fresh = Series()
+    fresh.set_smoothing(smoothing)
+    for i, value in enumerate(values):
+        fresh.append(i, 0.0, float(i), value)
+    assert np.allclose(fresh.smoothed, recomputed, equal_nan=True)  # live appends agree with a recomputation
 
 
 def test_plots_gan_curves_options_markers_and_overlay(qtbot, tmp_path):

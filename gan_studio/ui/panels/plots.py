@@ -127,7 +127,9 @@ class PlotsPanel(QWidget):
         self.smoothing_slider.setRange(0, 99)
         self.smoothing_slider.setValue(int(self.smoothing * 100))
         self.smoothing_slider.setFixedWidth(90)
-        self.smoothing_slider.setToolTip("Exponential moving average of the curves (0 = raw values)")
+        self.smoothing_slider.setToolTip(
+            "Exponential moving average of the curves, debiased as TensorBoard's (0 = raw values)"
+        )
         self.smoothing_value = QLabel()
         self.smoothing_slider.valueChanged.connect(lambda v: self.set_smoothing(v / 100))
         self.log_check = QCheckBox("log y")

@@ -8,6 +8,7 @@ form with tooltips, and `apply_values` coerces and validates user input (raising
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import math
 import os
 import re
@@ -137,17 +138,37 @@ def coerce(spec: FieldSpec, value: Any) -> Any:
         if spec.type is int:
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError(value)
-            return int(float(value)) if isinstance(value, str) and "e" in value.lower() else int(value)
+            return whole_number(value) if isinstance(value, str) else int(value)
         if spec.type is float:
             if isinstance(value, bool):
                 raise ValueError(value)
             return float(value)
         text = str(value)
-    except (TypeError, ValueError, OverflowError):  # OverflowError: int("1e999" -> inf)
-        raise ConfigError(f"{spec.name}: expected {spec.type.__name__}, got {shorten(repr(value), 80)}") from None
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
+        raise ConfigError(f"{spec.name} must be {KIND_WORDS.get(spec.type, 'text')}, got "
+                          f"{shorten(repr(value), 80)}") from None  # fmt: skip
     if len(text) > MAX_TEXT_CHARS:
         raise ConfigError(f"{spec.name}: text of {len(text):,} characters (at most {MAX_TEXT_CHARS:,})")
     return text
+
+
+KIND_WORDS = {int: "a whole number", float: "a number", bool: "true or false"}
+
+
+def whole_number(text: str) -> int:
+    """'64', '64.0', '6.4e1', '1e9' as an int; ValueError for '1.5' or '1.5e0' (it was cut to 1 without a word),
+    'nan', or a number too long to be a setting of anything ('1e99999' would be a 100,000-digit int)."""
+    try:
+        return int(text.strip())
+    except ValueError:
+        pass
+    try:
+        number = decimal.Decimal(text.strip())
+    except decimal.InvalidOperation:
+        raise ValueError(text) from None
+    if not number.is_finite() or number.adjusted() > 1000 or number != number.to_integral_value():
+        raise ValueError(text)
+    return int(number)
 
 
 def check_value(spec: FieldSpec, value: Any) -> str | None:

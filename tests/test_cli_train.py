@@ -235,7 +235,7 @@ def _tiny_image_npz(tmp_path) -> Path:
         (["train", "gan", "--data", "ring8", "--lr-g", "-0.1"], "--lr-g must be >= 0"),
         (["train", "gan", "--data", "ring8", "--lr-d", "0"], "learning rates must be > 0"),
         (["train", "dcgan", "--data", "shapes", "--image-size", "48"], "--image-size must be one of 32, 64"),
-        (["train", "gan", "--data", "ring8", "--steps", "many"], "steps: expected int"),
+        (["train", "gan", "--data", "ring8", "--steps", "many"], "--steps must be a whole number, got 'many'"),
         (["train", "gan", "--data", "ring8", "--batchnorm", "maybe"], "--batchnorm: takes true or false, got 'maybe'"),
         (["train", "vae", "--data", "moons", "--ngf", "8"], "--ngf does not apply to vae"),
         # a setting another family has under its own names points at them
@@ -697,7 +697,7 @@ def test_a_bad_flag_is_named_as_the_flag_and_a_recipes_setting_as_the_file_names
     """`--lr-g -1` said "lr_g must be >= 0" (review s14W): the person typed a flag. A recipe's own bad setting
     keeps the recipe's name for it, beside the file's."""
     cases = {("--lr-g", "-1"): "--lr-g must be >= 0, got -1", ("--batch-size", "0"): "--batch-size must be >= 1",
-             ("--image-size", "48"): "--image-size must be one of 32, 64", ("--lr-d", "abc"): "--lr-d: expected float",
+             ("--image-size", "48"): "--image-size must be one of 32, 64", ("--lr-d", "abc"): "--lr-d must be a number, got 'abc'",
              ("--batch-size", "1e9"): "--batch-size must be <= 65,536, got 1,000,000,000",  # not 65536, got 1e+09
              ("--seed", "99999999999"): "--seed must be <= 2,147,483,647, got 99,999,999,999"}  # fmt: skip
     for flag, said in cases.items():

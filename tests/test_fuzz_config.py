@@ -170,3 +170,22 @@ def test_a_recipe_saved_with_a_byte_order_mark_is_read(tmp_path):
     path = tmp_path / "bom.toml"
     path.write_bytes(b"\xef\xbb\xbfmodel = 'gan'\n[training]\nsteps = 7\n")
     assert read_toml(path) == {"model": "gan", "steps": 7}
+
+
+@pytest.mark.parametrize("text, value", [("64", 64), ("64.0", 64), ("6.4e1", 64), ("1e9", 10**9), (" 12 ", 12)])
+def test_a_whole_number_may_be_written_as_a_decimal(text, value):
+    from gan_studio.config import coerce
+
+    steps = next(spec for spec in all_field_specs() if spec.name == "steps")
+    assert coerce(steps, text) == value
+
+
+@pytest.mark.parametrize("text", ["1.5", "1.5e0", "2.5e-1", "nan", "inf", "1e99999", "abc"])
+def test_a_fraction_is_never_cut_to_a_whole_number(text):
+    """'1.5e0' was taken as 1 batch, '64.0' refused (review s16Z #8): a whole number in any spelling is taken, a
+    fraction is refused in words ('must be a whole number'), as a bad float is ('must be a number')."""
+    from gan_studio.config import coerce
+
+    batch = next(spec for spec in all_field_specs() if spec.name == "batch_size")
+    with pytest.raises(ConfigError, match=r"batch_size must be a whole number, got '"):
+        coerce(batch, text)

@@ -102,7 +102,7 @@ def test_setup_validation_shows_the_problem_and_disables_start(qtbot):
     assert not panel.valid and not controls.start_button.isEnabled()
     assert "lr g must be <= 1" in lr.problem_label.text() and not lr.problem_label.isHidden()
     lr.editor.setText("abc")
-    assert "expected float" in lr.problem_label.text()
+    assert "must be a number" in lr.problem_label.text()
     lr.editor.setText("1e-4")
     assert panel.valid and controls.start_button.isEnabled() and lr.problem_label.isHidden()
     panel.train_form.editors["batch_size"].editor.setText("0")

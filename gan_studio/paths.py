@@ -44,3 +44,19 @@ def recipe_folder() -> Path | None:
     """The `training/` folder of recipes beside the package (a source checkout), or None when installed without it."""
     folder = Path(__file__).resolve().parents[1] / "training"
     return folder if folder.is_dir() else None
+
+
+def pasted_path(text: str) -> str:
+    """A path as people paste it into a field: surrounding spaces and matching quotes ('/my photos', as file
+    managers and terminals copy it) taken off, and a file:// URL (what a dragged file or "copy location" gives)
+    turned into its path. Anything else is returned as it was (stripped)."""
+    from urllib.parse import unquote, urlsplit
+
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1].strip()
+    if text.lower().startswith("file://"):
+        parts = urlsplit(text)
+        if parts.netloc in ("", "localhost"):
+            text = unquote(parts.path)
+    return text

@@ -622,6 +622,21 @@ def test_dataset_picker_file_button_offers_zip_archives_and_npz_files(qtbot, mon
     assert panel.dataset.path_edit.text() == str(archive)
 
 
+@pytest.mark.parametrize("pasted", ["'{}' ", '"{}"', "file://{}", "file://localhost{}", "  {}\n"])
+def test_a_dataset_path_pasted_with_quotes_or_as_a_file_url_is_taken(qtbot, tmp_path, pasted):
+    """A path copied with quotes (file managers, terminals) or as a file:// URL (a dragged file, "copy location")
+    was "no such file or folder: '/work/.../mnist'" (review s16Z #12)."""
+    from urllib.parse import quote
+
+    folder = tmp_path / "my photos é"
+    folder.mkdir()
+    panel = SetupPanel()
+    qtbot.addWidget(panel)
+    panel.dataset.set_spec(str(folder))
+    panel.dataset.path_edit.setText(pasted.format(quote(str(folder)) if pasted.startswith("file") else folder))
+    assert panel.dataset.spec() == str(folder) and panel.dataset.path_problem() is None
+
+
 def test_marker_labels_lie_inside_their_plots(qtbot, tmp_path):
     panel = PlotsPanel()
     qtbot.addWidget(panel)

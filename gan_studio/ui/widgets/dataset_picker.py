@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from gan_studio.data import BUILTIN_NAMES, DATASET_DESCRIPTIONS, DOWNLOADABLE
 from gan_studio.errors import DataError
+from gan_studio.paths import pasted_path
 from gan_studio.ui.widgets.compact_combo import CompactComboBox
 from gan_studio.ui.widgets.message_label import MessageLabel
 from gan_studio.ui.workers import TaskThread
@@ -123,8 +124,8 @@ class DatasetPicker(QWidget):
         return self.combo.currentData()
 
     def spec(self) -> str:
-        """A built-in name or the typed path (what TrainConfig.data takes)."""
-        return self.path_edit.text().strip() if self.choice() == LOCAL_PATH else self.choice()
+        """A built-in name or the typed path (what TrainConfig.data takes; pasted with quotes or as a file:// URL)."""
+        return pasted_path(self.path_edit.text()) if self.choice() == LOCAL_PATH else self.choice()
 
     def set_spec(self, spec: str) -> None:
         """Select a built-in by name, or the local entry with `spec` as its path."""

@@ -637,6 +637,38 @@ def test_a_dataset_path_pasted_with_quotes_or_as_a_file_url_is_taken(qtbot, tmp_
     assert panel.dataset.spec() == str(folder) and panel.dataset.path_problem() is None
 
 
+def test_datasets_trained_on_are_offered_again_after_a_restart(qtbot, tmp_path):
+    """After a recipe or a restart the folder had to be chosen again (review s13V #16): the Setup keeps the local
+    datasets trained on, newest first, in a Recent menu beside Folder…/File…; a folder gone is listed greyed."""
+    from PySide6.QtCore import QSettings
+
+    folders = [tmp_path / name for name in ("cats", "dogs", "gone")]
+    for folder in folders[:2]:
+        folder.mkdir()
+    panel = SetupPanel()
+    qtbot.addWidget(panel)
+    assert not panel.dataset.recent_button.isVisibleTo(panel)
+    for folder in (folders[2], folders[0], folders[1], folders[0]):
+        panel.dataset.remember(str(folder))
+    panel.dataset.remember("ring8")  # a built-in set is in the list already
+    assert panel.dataset.recent == [str(folders[0]), str(folders[1]), str(folders[2])]
+    settings = QSettings(str(tmp_path / "app.ini"), QSettings.Format.IniFormat)
+    panel.save_settings(settings)
+    settings.sync()
+    again = SetupPanel()
+    qtbot.addWidget(again)
+    again.restore_settings(QSettings(str(tmp_path / "app.ini"), QSettings.Format.IniFormat))
+    assert again.dataset.recent == [str(folders[0]), str(folders[1]), str(folders[2])]
+    again.dataset.set_spec("ring8")
+    menu = again.dataset.recent_button.menu()
+    menu.aboutToShow.emit()
+    actions = {a.text(): a for a in menu.actions()}
+    assert not actions[str(folders[2])].isEnabled() and "not there any more" in actions[str(folders[2])].toolTip()
+    again.dataset.set_spec(str(tmp_path))
+    actions[str(folders[1])].trigger()
+    assert again.dataset.spec() == str(folders[1])
+
+
 def test_marker_labels_lie_inside_their_plots(qtbot, tmp_path):
     panel = PlotsPanel()
     qtbot.addWidget(panel)

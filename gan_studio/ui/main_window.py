@@ -520,6 +520,7 @@ class MainWindow(QMainWindow):
             return
         self.banner.clear()
         self.plots.clear_overlays()
+        self.setup.dataset.remember(train_config.data)
         self.session.start_new(model_name, model_config, train_config, self.runs.workspace)
 
     def new_run(self) -> None:

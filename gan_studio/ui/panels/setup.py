@@ -366,6 +366,7 @@ class SetupPanel(QWidget):
     def save_settings(self, settings: QSettings) -> None:
         settings.setValue("setup/model", self.model_name())
         settings.setValue("setup/data", self.dataset_spec())
+        settings.setValue("setup/recent_data", self.dataset.recent)
         settings.setValue("setup/advanced", self.advanced_check.isChecked())
         for form in self.model_forms.values():
             for name, value in form.raw_values().items():
@@ -386,6 +387,7 @@ class SetupPanel(QWidget):
         data = settings.value("setup/data")
         if isinstance(data, str) and data:
             self.set_dataset(data)
+        self.dataset.set_recent(settings.value("setup/recent_data") or [])
         self._on_model_changed()
 
     @staticmethod

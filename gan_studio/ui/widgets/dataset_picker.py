@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -29,6 +30,7 @@ from gan_studio.ui.widgets.message_label import MessageLabel
 from gan_studio.ui.workers import TaskThread
 
 LOCAL_PATH = "__local__"  # the combo's entry for a file or folder on disk
+RECENT_LIMIT = 8  # dataset files and folders remembered for the Recent menu
 NOT_DOWNLOADED = "Not downloaded yet: it downloads when you press Start (or Download now)."
 DATASET_FILE_FILTER = "Datasets (*.zip *.npz);;Zip archives of images (*.zip);;NumPy archives (*.npz)"
 
@@ -80,6 +82,12 @@ class DatasetPicker(QWidget):
         self.path_edit.textChanged.connect(lambda text: self.path_edit.setToolTip(text or PATH_TIP))  # whole path
         folder_button = QPushButton("Folder…")
         file_button = QPushButton("File…")
+        self.recent: list[str] = []  # the local datasets trained on, newest first (kept by the Setup's settings)
+        self.recent_button = QPushButton("Recent")
+        self.recent_button.setToolTip("The datasets on disk trained on lately")
+        self.recent_button.setMenu(QMenu(self.recent_button))
+        self.recent_button.menu().aboutToShow.connect(self._fill_recent_menu)
+        self.recent_button.hide()
         folder_button.clicked.connect(self._browse_folder)
         file_button.clicked.connect(self._browse_file)
         self.path_row = QWidget()  # the path on a line of its own, as wide as the Setup: a path is long
@@ -87,6 +95,7 @@ class DatasetPicker(QWidget):
         path_layout.setContentsMargins(0, 0, 0, 0)
         path_layout.addWidget(self.path_edit)
         buttons = QHBoxLayout()
+        buttons.addWidget(self.recent_button)
         buttons.addStretch(1)
         buttons.addWidget(folder_button)
         buttons.addWidget(file_button)
@@ -162,6 +171,31 @@ class DatasetPicker(QWidget):
         path, _ = QFileDialog.getOpenFileName(self, "Dataset file", self.path_edit.text(), DATASET_FILE_FILTER)
         if path:
             self.path_edit.setText(path)
+
+    # recent datasets on disk -----------------------------------------------------------------------------
+    def remember(self, spec: str) -> None:
+        """Put a local dataset trained on at the top of the Recent menu (built-in sets are in the list anyway)."""
+        if spec in BUILTIN_NAMES or not spec:
+            return
+        self.set_recent([spec, *self.recent])
+
+    def set_recent(self, paths) -> None:
+        """The Recent menu's datasets (as saved: a list, or one path, which QSettings gives back as a str)."""
+        paths = [paths] if isinstance(paths, str) else list(paths or [])
+        unique = [p for i, p in enumerate(paths) if isinstance(p, str) and p and p not in paths[:i]]
+        self.recent = unique[:RECENT_LIMIT]
+        self.recent_button.setVisible(bool(self.recent))
+
+    def _fill_recent_menu(self) -> None:
+        menu = self.recent_button.menu()
+        menu.clear()
+        for path in self.recent:
+            action = menu.addAction(path)
+            there = Path(path).expanduser().exists()
+            action.setEnabled(there)  # a moved or unplugged folder is listed, greyed, so its name is still seen
+            action.setToolTip(path if there else f"{path}: not there any more")
+            action.triggered.connect(lambda _checked=False, p=path: self.path_edit.setText(p))
+        menu.setToolTipsVisible(True)
 
     # downloads -------------------------------------------------------------------------------------------
     @property

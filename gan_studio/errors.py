@@ -35,7 +35,12 @@ class DataError(GanStudioError):
 
 
 class ConfigError(GanStudioError):
-    """A configuration value or TOML file is invalid."""
+    """A configuration value or TOML file is invalid. `setting`: the config field it is about, where it is one
+    (the app marks that field of the Setup)."""
+
+    def __init__(self, message: str, path: str | Path | None = None, setting: str | None = None):
+        super().__init__(message, path)
+        self.setting = setting
 
 
 class CheckpointError(GanStudioError):

@@ -14,6 +14,7 @@ from gan_studio.config import apply_values
 from gan_studio.data import RawImages
 from gan_studio.data.dataset import images_from_raw
 from gan_studio.data.shapes import make_shapes
+from gan_studio.engine.batches import BatchStream
 from gan_studio.engine.settings import TrainConfig
 from gan_studio.engine.trainer import Trainer
 from gan_studio.errors import ConfigError, DataError, GanStudioError
@@ -336,9 +337,15 @@ def test_unlabelled_data_for_a_conditional_model(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_batch_larger_than_the_dataset(tmp_path):
-    with pytest.raises(ConfigError, match="larger than the dataset"):
+def test_batch_larger_than_the_dataset_names_the_setting_and_the_processes_only_when_there_are_several(tmp_path):
+    """One process said "batch size 20000 x 1 process(es)": cluster wording where there is no cluster (review s16Z
+    #7); the app marks the batch size field from the error's setting."""
+    with pytest.raises(ConfigError) as refused:
         make_trainer(tmp_path, "dcgan", dataset=tiny_images(), batch_size=128)
+    assert str(refused.value) == "batch size 128 is larger than the dataset (96 samples)"
+    assert refused.value.setting == "batch_size"
+    with pytest.raises(ConfigError, match=r"^batch size 32 x 4 processes is larger than the dataset \(96 samples\)$"):
+        BatchStream(tiny_images(), 0, 32, seed=0, rank=1, world_size=4)  # torchrun: each process takes a batch
 
 
 def test_existing_run_is_not_overwritten(tmp_path):

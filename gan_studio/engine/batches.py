@@ -113,10 +113,9 @@ class BatchStream:
                                           seed=seed, drop_last=True)  # fmt: skip
         self.batches_per_epoch = len(self.sampler) // batch_size
         if self.batches_per_epoch == 0:
-            raise ConfigError(
-                f"batch size {batch_size} x {world_size} process(es) is larger than the dataset ({len(dataset)} "
-                "samples)"
-            )
+            processes = f" x {world_size} processes" if world_size > 1 else ""  # torchrun: each takes a batch
+            raise ConfigError(f"batch size {batch_size}{processes} is larger than the dataset ({len(dataset)} samples)",
+                              setting="batch_size")  # fmt: skip
         self.feeder = make_feeder(dataset, self.device, batch_size)
         self.y = dataset.y.to(self.device) if dataset.y is not None and num_classes else None
         self.epoch, self.position = 0, 0

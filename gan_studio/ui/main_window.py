@@ -7,6 +7,7 @@ Explorer) are added when their module imports.
 
 from __future__ import annotations
 
+import html
 import importlib
 import json
 import os
@@ -15,7 +16,7 @@ import traceback
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QRect, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractSpinBox,
@@ -29,8 +30,10 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPlainTextEdit,
+    QPushButton,
     QScrollArea,
     QTextEdit,
+    QToolButton,
     QWidget,
 )
 
@@ -51,6 +54,7 @@ from gan_studio.ui.panels.setup import SetupPanel
 from gan_studio.ui.session import ACTIVE_STATES, RunSession
 from gan_studio.ui.settings import app_settings
 from gan_studio.ui.widgets.banner import MessageBanner
+from gan_studio.ui.widgets.mnemonics import add_mnemonics
 from gan_studio.ui.workers import TaskThread
 
 # (module, class) of panels other parts of the project provide; skipped when not importable
@@ -58,42 +62,72 @@ OPTIONAL_PANELS = (("gan_studio.ui.panels.metrics", "MetricsPanel"), ("gan_studi
 SETTINGS_VERSION = 2  # bump when the dock layout changes incompatibly
 DEFAULT_SIZE = (1440, 900)  # the window's first size, when the screen is large enough
 SETUP_WIDTH = 330  # the left column (Setup, Run controls)
+SETUP, TRAINING = "setup", "training"  # what a message is about: it goes when the Setup is valid, the training over
 
 ABOUT_TEXT = f"""<h3>GAN Studio {gan_studio.__version__}</h3>
 <p>Train and explore VAEs, conditional VAEs, GANs, conditional GANs, DCGANs and conditional DCGANs
 on your own machine: live loss curves, sample grids, latent exploration and ONNX export.</p>
 <p>The same training runs headless with <code>gan-studio train</code>; runs written by it (also on a
-cluster) open here and are followed live.</p>
-<p><b>Shortcuts</b>: Ctrl+Return start · Space pause/resume · Ctrl+S save grid · Ctrl+O open run ·
-Ctrl+E export · Ctrl+Q quit</p>"""
+cluster) open here and are followed live.</p>"""
+# keys the window's key filter (WindowKeys) gives a meaning, beside the actions' shortcuts
+WINDOW_KEYS = (("Space / Return", "on a focused button: press it"), ("Esc", "dismiss the message"))
 
 
-class SpaceIsPause(QObject):
-    """Space pauses and resumes training wherever the focus is, except where Space edits a value.
+def about_text(shortcuts: list[tuple[str, str]]) -> str:
+    """The About box: what GAN Studio is, and every (keys, what they do) of the window."""
+    rows = "".join(f"<tr><td><b>{html.escape(keys)}</b>&nbsp;&nbsp;</td><td>{html.escape(what)}</td></tr>"
+                   for keys, what in shortcuts)  # fmt: skip
+    return f"{ABOUT_TEXT}<p><b>Shortcuts</b></p><table>{rows}</table>"
 
-    Text fields take Space as a character; a check box, radio button, toggle button or drop-down
-    takes it as "toggle" or "open", as everywhere on the desktop. Everywhere else, a spin box or
-    number field included (its line edit would accept the shortcut override, e.g. the sample-count
-    box the focus moves to when "Evaluate now" greys out) and push buttons too (the focus can land on
-    Stop after Start greys out), Space is pause.
+
+class WindowKeys(QObject):
+    """Space, Enter and Escape in the main window, as a keyboard user expects them on the desktop.
+
+    Space pauses and resumes training wherever the focus is, except where Space does something there: text
+    fields take it as a character; a button (push, check box, radio, toggle) is pressed or toggled by it; a
+    drop-down opens. A spin box or number field pauses (its line edit would accept the shortcut override, e.g.
+    the sample-count box). Enter on a focused push or tool button presses it (Qt does that only in dialogs: in
+    the window it did nothing). Escape dismisses the message banner, when one shows and the focus is in the
+    window (a dialog or a drop-down's list keeps its own Escape).
     """
 
+    def __init__(self, window: MainWindow):
+        super().__init__(window)
+        self.window = window
+
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
-        if event.type() == QEvent.Type.ShortcutOverride and event.key() == Qt.Key.Key_Space and not event.modifiers():
-            if space_edits_a_value(QApplication.focusWidget()):
+        kind = event.type()
+        if kind == QEvent.Type.ShortcutOverride and event.key() == Qt.Key.Key_Space and not event.modifiers():
+            if space_acts_on(QApplication.focusWidget()):
                 event.accept()  # the focused widget gets the key (a check box would not claim it itself)
             else:
                 event.ignore()  # the window's shortcut gets the key
             return True
+        if kind != QEvent.Type.KeyPress or watched is not (QApplication.focusWidget() or self.window):
+            return False  # (a key the focused widget left to its parents comes here again: acted on once)
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and unmodified(event) and self._is_button(watched):
+            watched.click()
+            return True
+        if event.key() == Qt.Key.Key_Escape and not event.modifiers() and self.window.banner.isVisible():
+            if watched.window() is self.window:
+                self.window.banner.clear()
+                return True
         return False
 
+    def _is_button(self, widget) -> bool:
+        """A push or tool button of the main window (a dialog's buttons take Enter themselves, as its default)."""
+        return isinstance(widget, (QPushButton, QToolButton)) and widget.isEnabled() and widget.window() is self.window
 
-def space_edits_a_value(focus: QWidget | None) -> bool:
-    """Whether Space, pressed in the focused widget, types or toggles something there."""
-    if isinstance(focus, (QTextEdit, QPlainTextEdit, QComboBox)):
+
+def unmodified(event) -> bool:
+    """No modifier held (the keypad's Enter carries the keypad "modifier": still plain Enter)."""
+    return not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+
+
+def space_acts_on(focus: QWidget | None) -> bool:
+    """Whether Space, pressed in the focused widget, types, toggles, presses or opens something there."""
+    if isinstance(focus, (QTextEdit, QPlainTextEdit, QComboBox, QAbstractButton)):
         return True
-    if isinstance(focus, QAbstractButton):
-        return focus.isCheckable()  # check boxes, radio buttons, toggle buttons; not push buttons
     return (
         isinstance(focus, QLineEdit) and not isinstance(focus.parent(), QAbstractSpinBox) and focus.validator() is None
     )
@@ -166,6 +200,7 @@ class MainWindow(QMainWindow):
         self.export_task: TaskThread | None = None
         self._shown_once = False
         self._closed = False
+        self._status_topic = ""  # what the status bar's message is about (see show_message)
 
         self.setup = SetupPanel(self.session)
         self.controls = RunControlsPanel(self.session)
@@ -180,8 +215,8 @@ class MainWindow(QMainWindow):
                 self.optional_panels[class_name] = panel
                 self.panels.append(panel)
 
-        # messages float over the top of the docks, one line over their title bars until opened: showing or
-        # closing one never moves a dock
+        # messages float in the menu bar's row, one line until opened (then over the docks): showing or closing
+        # one never moves a dock
         self.banner = MessageBanner(self)
         self.banner.shown.connect(lambda _shown: self._place_banner())
         self.banner.resized.connect(self._place_banner)
@@ -198,12 +233,13 @@ class MainWindow(QMainWindow):
         self.middle_alone = MiddleAlone(self, [plots, *self.tabifiedDockWidgets(plots)], self.dock_shares,
                                         SETTINGS_VERSION)  # fmt: skip
         self._build_menus()
+        self.menuBar().setMinimumHeight(self.banner.sizeHint().height())  # a one-line message fits in its row
         self._build_status_bar()
         self._connect()
         self._on_state_changed(self.session.state)
-        self._space_is_pause = SpaceIsPause(self)
+        self._window_keys = WindowKeys(self)
         if QApplication.instance() is not None:
-            QApplication.instance().installEventFilter(self._space_is_pause)
+            QApplication.instance().installEventFilter(self._window_keys)
         self._default_state = self.saveState(SETTINGS_VERSION)
         self._reset_layout_when_shown = False  # a layout saved on a larger screen: the default one, once shown
         self.persist = persist
@@ -336,7 +372,7 @@ class MainWindow(QMainWindow):
         run_menu = bar.addMenu("&Training")
         self.start_action = self._action(run_menu, "&Start", self.start_training, "Ctrl+Return",
                                          "Train a new run with the Setup")  # fmt: skip
-        self.start_action_enter = QAction(self)
+        self.start_action_enter = QAction("Start", self)  # the keypad's Enter
         self.start_action_enter.setShortcut(QKeySequence("Ctrl+Enter"))
         self.start_action_enter.triggered.connect(lambda _c=False: self.start_training())
         self.addAction(self.start_action_enter)
@@ -358,6 +394,7 @@ class MainWindow(QMainWindow):
                                          "others come back): for a small screen")  # fmt: skip
         self.alone_action.setCheckable(True)
         self._action(view_menu, "&Reset layout", self.reset_layout)
+        add_mnemonics(view_menu.actions())  # the panels' items: "&Setup", "Run &controls", …
 
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About GAN Studio", self.show_about)
@@ -374,8 +411,11 @@ class MainWindow(QMainWindow):
         s.state_changed.connect(self._on_state_changed)
         s.run_opened.connect(lambda run: self.setup.load_run_settings(run.settings_now()))  # live changes included
         s.message.connect(self.show_message)
+        s.refused.connect(lambda text: self.show_message("warning", text, TRAINING))
+        s.setting_refused.connect(self.setup.show_refusal)
         self.controls.start_requested.connect(self.start_training)
         self.setup.validity_changed.connect(self.controls.set_start_allowed)
+        self.setup.validity_changed.connect(lambda valid: valid and self.forget_messages_about(SETUP))
         self.setup.download_finished.connect(lambda ok, text: self.show_message("info" if ok else "error", text))
         self.runs.open_requested.connect(self.open_run)
         self.runs.resume_requested.connect(self.resume_run)
@@ -418,8 +458,11 @@ class MainWindow(QMainWindow):
         if state == "starting":  # a new start: problems of earlier attempts no longer hold
             self.statusBar().clearMessage()
             self.banner.clear()
+        elif not active:  # "stop the current training first" no longer holds
+            self.forget_messages_about(TRAINING)
         self.controls.set_state(state)
         self.setup.set_training(active)
+        self.runs.set_training(active)
         self._protect_training_run()
         self.state_label.setText(self.controls.state_label.text())
         self.new_action.setEnabled(not active)
@@ -438,27 +481,46 @@ class MainWindow(QMainWindow):
         bar.setToolTip(text if shown != text else "")
         bar.showMessage(shown, timeout_ms)
 
-    def show_message(self, level: str, text: str) -> None:
-        """Errors and warnings in the banner and the status bar; notices in the status bar."""
+    def show_message(self, level: str, text: str, topic: str = "") -> None:
+        """Errors and warnings in the banner and the status bar; notices in the status bar. `topic`: what the
+        message is about (SETUP, TRAINING), so that it goes once that no longer holds (`forget_messages_about`)."""
         self.show_status(text, 15000 if level == "info" else 0)
+        self._status_topic = topic
         if level in ("error", "warning"):
-            self.banner.show_message(level, text)
+            self.banner.show_message(level, text, topic)
             QTimer.singleShot(0, self._place_banner)  # over a dock raised right after it (Resume raises the Setup)
         elif self.banner.level == "info":
             self.banner.clear()
 
+    def forget_messages_about(self, topic: str) -> None:
+        """The banner and status-bar message about `topic` go: the Setup became valid (it said "cannot start:
+        lr g…" over a Setup reset to its defaults), or the training stopped (it said "stop the current training
+        first" after it had)."""
+        self.banner.clear_about(topic)
+        if self._status_topic == topic:
+            self.statusBar().clearMessage()
+            self._status_topic = ""
+
     def _place_banner(self) -> None:
-        """The banner floats at the top of the dock area, full width (docks keep their geometry): one line over the
-        docks' title bars, or, opened, as tall as its wrapped text (a third of the window at most)."""
+        """The banner floats in the menu bar's row, right of the menus (it covered the docks' title bars, s15Y
+        #18): one line, or, opened, as tall as its wrapped text (a third of the window at most), over the docks.
+        Without a menu bar in the window (a native one), at the top of the docks, full width."""
         if not self.banner.isVisible():
             return
         margin = 8
-        top = self.menuBar().height() + 1
-        width = self.width() - 2 * margin
+        bar = self.menuBar()
+        in_bar = bar.isVisible() and not bar.isNativeMenuBar() and bar.height() >= self.banner.sizeHint().height()
+        if in_bar:
+            menus_end = max((bar.actionGeometry(a).right() for a in bar.actions() if a.isVisible()), default=0)
+            left, top = bar.x() + menus_end + 3 * margin, bar.y()
+        else:
+            left, top = margin, bar.height() + 1 if bar.isVisible() else 0
+        width = max(160, self.width() - left - margin)
         self.banner.setFixedWidth(width)
         fitted = self.banner.heightForWidth(width) if self.banner.expanded else -1  # the wrapped text's height
-        height = fitted if fitted > 0 else self.banner.sizeHint().height()
-        self.banner.setGeometry(margin, top, width, min(height, self.height() // 3))
+        one_line = bar.height() if in_bar else self.banner.sizeHint().height()
+        height = fitted if fitted > 0 else one_line
+        self.banner.setGeometry(left, top, width, max(one_line, min(height, self.height() // 3)))
         self.banner.raise_()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
@@ -507,7 +569,7 @@ class MainWindow(QMainWindow):
             return
         issues = self.setup.problems()
         if issues:
-            self.show_message("error", "cannot start: " + "; ".join(issues))
+            self.show_message("error", "cannot start: " + "; ".join(issues), SETUP)
             return
         if self.setup.needs_download():
             self.show_message("info", "downloading the dataset first…")
@@ -516,7 +578,7 @@ class MainWindow(QMainWindow):
         try:
             model_name, model_config, train_config = self.setup.build()
         except GanStudioError as exc:
-            self.show_message("error", f"cannot start: {exc}")
+            self.show_message("error", f"cannot start: {exc}", SETUP)
             return
         self.banner.clear()
         self.plots.clear_overlays()
@@ -525,7 +587,7 @@ class MainWindow(QMainWindow):
 
     def new_run(self) -> None:
         if self.session.training:
-            self.show_message("warning", "stop the current training first")
+            self.show_message("warning", "stop the current training first", TRAINING)
             return
         self.session.close_run()
         self.banner.clear()
@@ -551,6 +613,7 @@ class MainWindow(QMainWindow):
         self.recipes_menu.addMenu(quality)
         for menu in (self.recipes_menu, papers, quality):
             menu.setToolTipsVisible(True)
+            add_mnemonics(menu.actions())
         papers.menuAction().setVisible(not papers.isEmpty())
         quality.menuAction().setVisible(not quality.isEmpty())
         self.recipes_menu.setEnabled(bool(recipes))
@@ -564,7 +627,7 @@ class MainWindow(QMainWindow):
     def load_recipe(self, path: str | Path) -> bool:
         """Fill the Setup with a recipe; a bad one is reported in the window, the Setup left as it was."""
         if self.session.training:
-            self.show_message("warning", "stop the current training first")
+            self.show_message("warning", "stop the current training first", TRAINING)
             return False
         try:
             data_note = self.setup.load_recipe(path)  # checks the whole file before it touches a form
@@ -587,6 +650,10 @@ class MainWindow(QMainWindow):
         """Show a run (a large one is read in the background unless `wait`); False when it cannot be opened."""
         run_path = Path(run_path)
         explorer = self.optional_panels.get("ExplorerPanel")
+        if self.session.training and run_path == self.session.run_path:  # it was told to stop training to open it
+            self.docks[PlotsPanel.TITLE].raise_()
+            self.show_message("info", f"{run_path.name} is the run training: it is on view")
+            return True
         if self.session.training and run_path != self.session.run_path and explorer is not None:
             # the curves and grids stay on the training run; another run can still be explored meanwhile
             explorer.open_source(run_path)
@@ -698,8 +765,23 @@ class MainWindow(QMainWindow):
             if hasattr(panel, "exports_changed"):
                 panel.exports_changed(run_path)
 
+    def shortcuts(self) -> list[tuple[str, str]]:
+        """(keys, what they do) of every shortcut of the window: its actions' (in the order of the menus), the
+        panels' own (the Runs list's Enter and Delete) and the keys of WINDOW_KEYS; read from the actions
+        themselves, so that the About box lists what the window has."""
+        found: dict[str, list[str]] = {}
+        for action in self.actions():
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            if keys:
+                found.setdefault(action.text().replace("&", "").rstrip("…") or action.toolTip(), []).append(keys)
+        listed = [(" / ".join(keys), what) for what, keys in found.items()]
+        for shortcut in self.findChildren(QShortcut):
+            if shortcut.whatsThis():
+                listed.append((shortcut.key().toString(QKeySequence.SequenceFormat.NativeText), shortcut.whatsThis()))
+        return listed + list(WINDOW_KEYS)
+
     def show_about(self) -> None:
-        QMessageBox.about(self, "About GAN Studio", ABOUT_TEXT)
+        QMessageBox.about(self, "About GAN Studio", about_text(self.shortcuts()))
 
     def _default_layout_for_this_screen(self) -> None:
         self.reset_layout()

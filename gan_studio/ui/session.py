@@ -46,6 +46,7 @@ STOP_TIMEOUT_S = 2.0
 FOLLOW_POLL_MS = 500  # how often a followed run's folder is checked for new events
 LIVENESS_POLLS = 6  # every this many polls, whether the followed run's trainer is still there
 APP_WRITER = "the GAN Studio app"
+TRAINING_RUNS = "a training is already running: stop it first"  # why a start or resume is refused now
 
 
 class RunSession(QObject):
@@ -54,6 +55,8 @@ class RunSession(QObject):
     run_changed = Signal(object)  # RunState or None
     state_changed = Signal(str)
     message = Signal(str, str)  # (level: "info" | "warning" | "error", text)
+    refused = Signal(str)  # a request refused because a training runs ("stop it first"): moot once it stops
+    setting_refused = Signal(str, str)  # (config field, why): a start the trainer refused because of that setting
     data_progress = Signal(object, object)  # (done, total or 0): downloading or preparing the data, before step 0
     run_opened = Signal(object)  # RunState: a run read from disk is on view (open_run, at once or later)
 
@@ -64,6 +67,8 @@ class RunSession(QObject):
         self.controls: Controls | None = None  # of the training running in the app
         self.worker: TrainingThread | None = None
         self._data_cancel: threading.Event | None = None  # set by Stop while the data is still being prepared
+        self._viewed_before: tuple[RunState, RunTail | None, str] | None = None  # (run, tail, state) on view before
+        # a new run's start: back on view if no run comes of it
         self._model_name = ""
         self._model_config = None
         self._tail: RunTail | None = None
@@ -108,9 +113,10 @@ class RunSession(QObject):
 
     def _launch(self, make_trainer, new_run: bool = False) -> None:
         if self.training:
-            self._say("warning", "a training is already running: stop it first")
+            self.refused.emit(TRAINING_RUNS)
             return
         if new_run and (self.run is not None or self.following):
+            self._viewed_before = (self.run, self._tail, self.state) if self.run is not None else None
             self.close_run()  # the run on view is not the one starting: its curves, grid and advice go (review s13V)
         if self.reader.reading("open"):  # the training's run is the one on view now
             self.reader.stop("open")
@@ -134,7 +140,7 @@ class RunSession(QObject):
         `run_opened` says when it is there. False when it cannot be opened (the message says why)."""
         run_path = Path(run_path)
         if self.training:
-            self._say("warning", "stop the current training before opening another run")
+            self.refused.emit("stop the current training before opening another run")
             return False
         tail = RunTail(run_path)
         tail.skip_existing()  # before loading, so nothing written meanwhile is lost (duplicates are ignored)
@@ -165,7 +171,7 @@ class RunSession(QObject):
 
     def close_run(self) -> None:
         if self.training:
-            self._say("warning", "stop the current training before closing its run")
+            self.refused.emit("stop the current training before closing its run")
             return
         self.reader.stop("open")
         self._stop_following()
@@ -335,17 +341,34 @@ class RunSession(QObject):
             self._say("info", "stopped while preparing the data: no run was created")
             return
         self._say("error", f"training could not run: {message}")
+        setting = self.worker.failed_setting if self.worker is not None else None
+        if setting:
+            self.setting_refused.emit(setting, message)
 
     def _on_worker_finished(self) -> None:
         worker = self.sender() if isinstance(self.sender(), TrainingThread) else self.worker
         if worker is not None and worker is self.worker:
             self.worker, self.controls, self._data_cancel = None, None, None
             worker.deleteLater()
+        viewed_before, self._viewed_before = self._viewed_before, None
+        if viewed_before is not None and self.run is None and getattr(worker, "trainer", None) is None:
+            self._view_again(*viewed_before)  # no run came of the start (refused, cancelled): the last one is back
+            return
         self._set_state("idle")
         if self.run is not None and self.run.path is not None:  # a later headless resume shows up too
             self._tail = RunTail(self.run.path)
             self._tail.skip_existing()
             self._follow_timer.start()
+
+    def _view_again(self, run: RunState, tail: RunTail | None, state: str) -> None:
+        """The run on view before a start that made no run, as it was (its curves, grid; followed again, reading
+        what was written meanwhile): a refused start closed it ("No model open", review s16Z #7)."""
+        self._set_run(run)
+        if tail is not None:
+            self._tail = tail
+            self._apply_new_events()
+            self._follow_timer.start()
+        self._set_state(state if state in ("idle", "following") else "idle")
 
     # helpers ---------------------------------------------------------------------------------------------
     def _set_run(self, state: RunState | None) -> None:

@@ -47,6 +47,7 @@ class TrainingThread(QThread):
         self._make_trainer = make_trainer
         self.trainer = None
         self.failure: str | None = None
+        self.failed_setting: str | None = None  # the config field a refused start was about (e.g. batch_size)
 
     @property
     def run_path(self) -> Path | None:
@@ -75,6 +76,7 @@ class TrainingThread(QThread):
 
     def _report(self, exc: BaseException) -> None:
         self.failure = describe_error(exc)
+        self.failed_setting = getattr(exc, "setting", None)
         if not isinstance(exc, GanStudioError):
             traceback.print_exc(file=sys.stderr)
         self.error.emit(self.failure)

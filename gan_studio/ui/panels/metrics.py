@@ -116,7 +116,7 @@ class MetricsPanel(QWidget):
         self.samples_spin = QSpinBox()
         self.samples_spin.setRange(0, 50_000)
         self.samples_spin.setSingleStep(500)
-        self.samples_spin.setSpecialValueText("default n")
+        self.samples_spin.setSpecialValueText("default")
         self.samples_spin.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # not handed the focus when a button greys out
         self.samples_spin.setToolTip("Generated samples (default: 2,500 for 2D points, 2,000 for images)")
         self.status_label = QLabel("")
@@ -125,6 +125,11 @@ class MetricsPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.evaluate_button)
         buttons.addWidget(self.cancel_button)
+        self.samples_caption = QLabel("samples")  # the box read "default n" alone (review s16Z #14)
+        self.samples_caption.setBuddy(self.samples_spin)
+        self.samples_caption.setToolTip(self.samples_spin.toolTip())
+        buttons.addSpacing(8)
+        buttons.addWidget(self.samples_caption)
         buttons.addWidget(self.samples_spin)
         buttons.addStretch(1)
 

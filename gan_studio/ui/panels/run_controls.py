@@ -150,6 +150,7 @@ class RunControlsPanel(QWidget):
             self.set_run(self.subscription.run)  # a start that failed: back to the open run's figures, or none
         elif state == "idle" and self.subscription.run is not None and self.subscription.run.status == "interrupted":
             self.eta_value.setText("–")  # a followed training that died: no end to wait for
+        self._clear_stale_rate()
 
     def show_data_progress(self, done: int, total: int) -> None:
         """Downloading or preparing the dataset, before the first step (Stop cancels it)."""
@@ -200,6 +201,7 @@ class RunControlsPanel(QWidget):
         self._show({"step": run.step})
         if run.status == "finished":
             self.eta_value.setText("done")
+        self._clear_stale_rate()
 
     def on_event(self, event) -> None:
         if isinstance(event, Started):
@@ -216,6 +218,15 @@ class RunControlsPanel(QWidget):
             self.eta_value.setText("done" if event.status == "finished" else "–")
         elif isinstance(event, Advice):
             self._show_health(self.subscription.run)
+        self._clear_stale_rate()
+
+    def _clear_stale_rate(self) -> None:
+        """samples/s is the speed of a training going on (in the app, or the followed run's trainer): "–" while
+        paused, after a stop and for a run that is not training (it went on showing the last rate)."""
+        run = self.subscription.run
+        trained_elsewhere = self.state in ("idle", "following") and run is not None and run.status == "running"
+        if self.state not in ("starting", "running") and not trained_elsewhere:
+            self.rate_value.setText("–")
 
     def _show_health(self, run: RunState | None) -> None:
         """The training-health advisor's gravest finding (the newest of that severity) in one line, with how many

@@ -126,6 +126,11 @@ def metrics_summary(last: dict) -> str:
     return "  ".join(parts)
 
 
+# the list's own keys, as the About box lists them
+LIST_KEYS = {Qt.Key.Key_Return: "in the Runs list: open the selected run",
+             Qt.Key.Key_Delete: "in the Runs list: delete the selected run (asks first)"}  # fmt: skip
+
+
 class RunsPanel(QWidget):
     """A table of the workspace's runs and what can be done with them."""
 
@@ -145,6 +150,7 @@ class RunsPanel(QWidget):
         self.workspace = Path(workspace) if workspace else default_workspace()
         self.current_run: Path | None = None
         self.protected: set[Path] = set()  # runs that may not be deleted now (the one training)
+        self.training = False  # a training runs in the app: no run can be resumed until it stops
         self.runs: list[dict] = []
         self._shown_current: Path | None = None
 
@@ -187,6 +193,7 @@ class RunsPanel(QWidget):
                 shortcut = QShortcut(QKeySequence(key), self.table)
                 shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
                 shortcut.activated.connect(slot)
+                shortcut.setWhatsThis(LIST_KEYS.get(key, ""))  # the About box lists it (the keypad's Enter: Return's)
 
         self.open_button = QPushButton("Open")
         self.open_button.setToolTip("Show this run (followed live while another process trains it)")
@@ -408,6 +415,11 @@ class RunsPanel(QWidget):
         self.protected = set(paths)
         self._update_buttons()
 
+    def set_training(self, training: bool) -> None:
+        """While the app trains a run, Resume is greyed for every run, saying why (it refused only once pressed)."""
+        self.training = training
+        self._update_buttons()
+
     def _update_buttons(self) -> None:
         path = self.selected_run()
         status = self.status_of(path) if path is not None else None
@@ -423,8 +435,9 @@ class RunsPanel(QWidget):
         )
         holder = holder_of(path) if path is not None else None  # its lock, read once for both buttons
         can_resume, why_not = resumable(path, status, holder or "") if path is not None else (False, "")
-        self.resume_button.setEnabled(can_resume and path not in self.protected)
-        tip = ("Train this finished run further: set more steps in the Setup, then Resume" if status == "finished"
+        self.resume_button.setEnabled(can_resume and path not in self.protected and not self.training)
+        tip = ("A training is already running: stop it first" if self.training and can_resume
+               else "Train this finished run further: set more steps in the Setup, then Resume" if status == "finished"
                else "Continue this run from its last checkpoint" if can_resume or not why_not
                else f"Cannot resume: {why_not}")  # fmt: skip
         self.resume_button.setToolTip(tip)

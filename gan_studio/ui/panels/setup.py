@@ -233,6 +233,13 @@ class SetupPanel(QWidget):
             names |= {"hidden", "layers"} if conv else {"channels", "label_layers"}
         return names
 
+    def show_refusal(self, setting: str, text: str) -> None:
+        """Mark the field of `setting` with why the training refused it when it started (as a problem found while
+        typing is marked); any change of the Setup checks it again."""
+        editor = self.model_form.editors.get(setting) or self.train_form.editors.get(setting)
+        if editor is not None:
+            editor.show_refusal(text)
+
     def revalidate(self) -> None:
         self.model_form.set_not_applicable(self.not_applicable())
         self._show_what_sets_the_length()

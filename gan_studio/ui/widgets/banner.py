@@ -1,9 +1,9 @@
 """An inline message strip for errors and notices: readable, not modal, closable, one line until opened.
 
 The window shows problems here (bad dataset, diverged run, a crash in the worker) instead of a
-blocking dialog, so the app keeps working and tests can read the text. It floats over the top of the
-docks, so it starts as one line (the height of a dock's title bar) and covers no panel's controls;
-"more" opens the whole message, wrapped.
+blocking dialog, so the app keeps working and tests can read the text. It floats in the menu bar's
+row (the window places it), so it starts as one line and covers no panel's controls; "more" opens the
+whole message, wrapped. Escape dismisses it (the window's keys).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class MessageBanner(QFrame):
         super().__init__(parent)
         self.level = ""
         self.message = ""
+        self.topic = ""  # what the message is about ("setup", "training"; "" for anything else)
         self.expanded = False
         self.label = QLabel()
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -49,8 +50,9 @@ class MessageBanner(QFrame):
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
         self.hide()
 
-    def show_message(self, level: str, text: str) -> None:
-        self.level, self.message, self.expanded = level, text, False
+    def show_message(self, level: str, text: str, topic: str = "") -> None:
+        """`topic`: what the message is about, so that it can go when that changes (`clear_about`)."""
+        self.level, self.message, self.expanded, self.topic = level, text, False, topic
         self.setObjectName(f"banner_{level}")
         self.style().unpolish(self)
         self.style().polish(self)
@@ -113,8 +115,13 @@ class MessageBanner(QFrame):
         """The message as plain text ('' when none is shown)."""
         return self.message
 
+    def clear_about(self, topic: str) -> None:
+        """Dismiss the message if it is about `topic` (one that no longer holds: the Setup is valid now)."""
+        if self.topic == topic and self.message:
+            self.clear()
+
     def clear(self) -> None:
-        self.level, self.message, self.expanded = "", "", False
+        self.level, self.message, self.expanded, self.topic = "", "", False, ""
         self.label.clear()
         self.label.setToolTip("")
         self.hide()

@@ -124,12 +124,20 @@ class FieldEditor(QWidget):
 
     def validate(self) -> str | None:
         issue = self.problem()
+        self._show_problem(issue)
+        return issue
+
+    def show_refusal(self, text: str) -> None:
+        """A problem only the training found when it started (a batch larger than the dataset), shown as the
+        field's own until the value is checked again (`validate`, on any change). It does not hold Start back."""
+        self._show_problem(in_words(text, [self.spec.name]))
+
+    def _show_problem(self, issue: str | None) -> None:
         self.problem_label.setText(issue or "")
         self.problem_label.setVisible(bool(issue))
         self.editor.setProperty("invalid", bool(issue))
         self.editor.style().unpolish(self.editor)
         self.editor.style().polish(self.editor)
-        return issue
 
     def _on_change(self, *_args) -> None:
         self.validate()

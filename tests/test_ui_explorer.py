@@ -955,11 +955,46 @@ def test_generated_points_outside_the_view_are_counted_on_the_plane(qtbot, panel
     frame.generated[:3] += 5.0
     tab = show_plane(qtbot, panel, frame)
     assert tab.key.outside_note.isVisible() and "3 of 10 generated points outside the view" in tab.key.outside_note.text
-    tab.plot.setFixedWidth(220)  # narrow: on two lines, not cut at the plane's edges
-    qtbot.waitUntil(lambda: "points<br>outside" in tab.key.outside_note.text, timeout=2000)
+    tab.plot.setFixedWidth(220)  # narrow: on one line or two, not cut at the plane's edges
+    qtbot.wait(50)
+    assert tab.key.outside_note.item.boundingRect().width() <= tab.plot.getViewBox().width()
     tab.plot.setRange(xRange=(-8, 8), yRange=(-8, 8), padding=0)  # zoomed out, every point is in sight
     qtbot.wait(20)
     assert not tab.key.outside_note.isVisible()
+
+
+def test_on_a_small_plane_the_outside_note_and_the_colour_bar_caption_are_said_whole(qtbot, panel):
+    """At 1024x768 the plane is ~120 px wide: the note read ',000 generated' / 'the view' (its number cut off at both
+    ends) and the colour bar's caption '0 generated, ½ can't tell,' (review s16Z #5). What does not fit the plane
+    goes below it, whole; on a large plane both stay on it."""
+    from gan_studio.ui.panels.explorer.plane_key import HEATMAP_LABEL
+
+    frame = made_up_frame(n=2000)
+    frame.generated[:1200] += 5.0
+    tab = show_plane(qtbot, panel, frame)
+    note = "1,200 of 2,000 generated points outside the view"
+
+    def said_whole() -> bool:
+        on_plane = tab.key.outside_note.isVisible() and tab.key.outside_note.text.replace("<br>", " ").count(note)
+        if on_plane:
+            on_plane = tab.key.outside_note.item.boundingRect().width() <= tab.plot.getViewBox().width()
+        below = tab.plane_notes.isVisible() and note in tab.plane_notes.text()
+        return bool(on_plane) != bool(below)  # in one place, whole
+
+    def caption_whole() -> bool:
+        axis = tab.colour_bar.getAxis("left")  # where pyqtgraph puts a vertical colour bar's caption
+        on_bar = axis.labelText == HEATMAP_LABEL and axis.label.boundingRect().width() <= axis.height()
+        below = tab.plane_notes.isVisible() and "0 generated, ½ can&#x27;t tell, 1 real" in tab.plane_notes.text()
+        return on_bar != below
+
+    assert said_whole() and caption_whole() and not tab.plane_notes.isVisible()  # a large plane says it all
+    tab.plot.setFixedSize(160, 170)  # the Explorer's plane at 1024x768
+    qtbot.waitUntil(lambda: tab.plane_notes.isVisible(), timeout=2000)
+    assert said_whole() and caption_whole()
+    assert tab.plane_notes.width() >= tab.plane_notes.fontMetrics().horizontalAdvance("1,200 of 2,000")
+    tab.plot.setFixedSize(600, 500)
+    qtbot.waitUntil(lambda: not tab.plane_notes.isVisible(), timeout=2000)
+    assert said_whole() and caption_whole()
 
 
 def test_g_gradient_arrows_have_heads(qtbot, panel):

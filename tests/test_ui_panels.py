@@ -24,8 +24,9 @@ from gan_studio.state.series import Series
 from gan_studio.store.lock import RunLock
 from gan_studio.store.pictures import image_grid, save_png
 from gan_studio.store.rundir import RunDir
+from gan_studio.ui.number_text import format_duration
 from gan_studio.ui.panels.plots import PlotsPanel
-from gan_studio.ui.panels.run_controls import RunControlsPanel, format_duration
+from gan_studio.ui.panels.run_controls import RunControlsPanel
 from gan_studio.ui.panels.runs import RunsPanel, resumable
 from gan_studio.ui.panels.samples import SamplesPanel
 from gan_studio.ui.panels.setup import SetupPanel

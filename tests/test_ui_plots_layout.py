@@ -228,3 +228,42 @@ def test_shares_plot_in_per_cent_and_counts_stay_linear_on_log_y(qtbot):
     panel.set_log_y(False)
     panel.redraw()
     assert "not drawn" not in panel.plots["Losses"].titleLabel.text
+
+
+def _tick_labels(plot, axis_name: str) -> list[str]:
+    """The labels an axis of `plot` draws for its range now."""
+    axis = plot.getAxis(axis_name)
+    view = plot.getViewBox().viewRange()[0 if axis_name == "bottom" else 1]
+    size = axis.geometry().width() if axis_name == "bottom" else axis.geometry().height()
+    return [text for spacing, values in axis.tickValues(*view, size)
+            for text in axis.tickStrings(values, 1.0, spacing)]  # fmt: skip
+
+
+def test_a_long_run_s_axes_read_500k_1M_not_scientific_notation(qtbot):
+    """A run of 2,000,000 steps read '0 500000 1e+06 1.5e+06 2e+06' under every plot, where the rest of the app
+    writes 2,000,000 (review s16Z #13): every step axis reads as TensorBoard's, 500k / 1M / 1.5M / 2M, and so do
+    the epochs and seconds axes and a loss that blew up to millions."""
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(700, 560)
+    panel.show()
+    qtbot.waitExposed(panel)
+    run = RunState()
+    run.apply(Started(0, total_steps=2_000_000))
+    for step in range(0, 2_000_001, 20_000):
+        run.apply(Metrics(step, values={"epoch": step / 390, "time": step / 100, "d_loss": 1.0 + step / 2.0,
+                                        "g_loss": 0.5, "d_real": 0.6, "d_fake": 0.4}))  # fmt: skip
+    panel.set_run(run)
+    panel.auto_range()
+    qtbot.wait(100)
+    assert panel.plots
+    for title, plot in panel.plots.items():
+        labels = _tick_labels(plot, "bottom")
+        assert "1M" in labels and not any("e+" in text or len(text) > 5 for text in labels), (title, labels)
+    assert "1M" in _tick_labels(panel.plots["Losses"], "left")  # ~1,000,000 loss, linear y
+    for axis in ("epoch", "time"):
+        panel.set_x_axis(axis)
+        panel.auto_range()
+        qtbot.wait(50)
+        labels = _tick_labels(panel.plots["Losses"], "bottom")
+        assert labels and not any("e+" in text for text in labels), (axis, labels)

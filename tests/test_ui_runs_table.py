@@ -401,3 +401,45 @@ def test_a_symlinked_run_reads_the_same_in_the_app_and_the_cli_and_open_opens_it
     assert not panel.delete_run(workspace / "linked")
     assert "is a symbolic link to" in said[-1] and "nothing was deleted" in said[-1]
     assert (real / "run.json").exists() and (workspace / "linked").is_symlink()
+
+
+@pytest.mark.parametrize("size", [(1024, 728), (1280, 680)])
+def test_on_small_screens_three_runs_are_in_view_with_whole_titles_dates_and_names_in_tooltips(qtbot, tmp_path, size):
+    """At 1024x768 the Runs panel showed 1½-2 rows, one of them half scrolled, and the title 'Last metrics' cut to
+    '.ast metric'; at 1280x720 Created was cut to '2026-1… 14:50' (review s16Z #11)."""
+    from gan_studio.events import Metrics
+    from gan_studio.ui.main_window import MainWindow
+
+    create_app()
+    workspace = tmp_path / "runs"
+    names = [f"dcgan-fork-mnist-20261201-14{minute:02d}51" for minute in range(6)]
+    for i, name in enumerate(names):
+        run = RunDir(write_run(workspace / name, 2_000_000, time.time() + i, data="mnist"))
+        run.record(Metrics(200, values={"d_loss": 1.02, "g_loss": 0.939, "d_real": 0.485, "d_fake": 0.231}))
+    win = MainWindow(workspace=workspace, persist=False, screen_size=(size[0], size[1] + 40))
+    qtbot.addWidget(win)
+    win.resize(*size)
+    win.show()
+    qtbot.waitExposed(win)
+    win.lay_out_for_this_size()
+    qtbot.wait(100)
+    panel = win.runs
+    panel.current_run = workspace / names[-1]  # its row in bold
+    panel.refresh()
+    qtbot.wait(100)
+    table = panel.table
+    whole_rows = [r for r in range(table.rowCount()) if table.rowViewportPosition(r) >= 0
+                  and table.rowViewportPosition(r) + table.rowHeight(r) <= table.viewport().height()]  # fmt: skip
+    assert len(whole_rows) >= 3, (len(whole_rows), table.viewport().height())
+    header = table.horizontalHeader()
+    for column, title in enumerate(COLUMNS):
+        assert header.sectionSize(column) >= header.fontMetrics().horizontalAdvance(title) + 12, title  # no title cut
+    created_right = header.sectionViewportPosition(CREATED_COLUMN) + header.sectionSize(CREATED_COLUMN)
+    assert created_right <= table.viewport().width() + 1
+    assert header.sectionSize(CREATED_COLUMN) >= table.sizeHintForColumn(CREATED_COLUMN)  # the whole date
+    for row in range(table.rowCount()):  # a name cut in its middle is whole in its tooltip
+        name = table.item(row, 0).text()
+        assert (
+            table.item(row, 0).toolTip().startswith(name + "\n")
+            and str(workspace / name) in table.item(row, 0).toolTip()
+        )

@@ -4,9 +4,13 @@ the window, whatever the window's size now."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
+from gan_studio.events import Metrics, Started
 from gan_studio.ui.app import create_app
 from gan_studio.ui.main_window import MainWindow
 from gan_studio.ui.settings import app_settings
@@ -232,3 +236,52 @@ def test_the_panels_fit_a_1024_by_700_screen_at_their_natural_size(qtbot, tmp_pa
         label = samples.position_label
         assert label.width() >= label.sizeHint().width(), (width, label.width())  # whole, on its own line if need be
         assert samples.slider.width() >= 60, width
+
+
+def _a_run_of_millions_of_steps(folder: Path) -> Path:
+    """A tiny run whose records say it is at step 2,000,000 (as a long training would be)."""
+    from tiny_runs import trained_run_path
+
+    run_path = trained_run_path(folder, "gan", "ring8", steps=3)
+    info = json.loads((run_path / "run.json").read_text())
+    info.update(step=2_000_000, steps_total=2_000_000)
+    (run_path / "run.json").write_text(json.dumps(info))
+    with open(run_path / "metrics.jsonl", "a") as metrics:
+        for step in (1_000_000, 2_000_000):
+            record = {"step": step, "epoch": step / 390.0, "time": step / 100.0, "samples_per_s": 1_234_567.891,
+                      "d_loss": 1.3, "g_loss": 0.9, "d_real": 0.5, "d_fake": 0.5}  # fmt: skip
+            metrics.write(json.dumps(record) + "\n")
+    return run_path
+
+
+def test_a_run_of_millions_of_steps_neither_widens_the_window_past_the_screen_nor_moves_the_layout(qtbot, tmp_path):
+    """'2,000,000 / 2,000,000' and an ETA of '8390 h 36 min' in the Run controls made the left column wider: the
+    window grew to 1,096 px on a 1024 px screen (Samples, the Runs panel's buttons and the status bar cut off),
+    and on a large screen the layout jumped 45 px as the run opened (review s16Z #1)."""
+    create_app()
+    run_path = _a_run_of_millions_of_steps(tmp_path)
+    win = MainWindow(workspace=tmp_path, persist=False, screen_size=(1024, 768))  # the panels at their natural size
+    qtbot.addWidget(win)
+    win.resize(1024, 728)  # the screen, less a window manager's title bar
+    win.show()
+    qtbot.waitExposed(win)
+    win.lay_out_for_this_size()
+    qtbot.wait(100)
+    widths = {title: win.docks[title].width() for title in ("Setup", "Run controls")}  # the column that jumped
+
+    assert win.open_run(run_path, wait=True)
+    run = win.session.run
+    run.apply(Started(2_000_000, total_steps=1_000_000_000))  # resumed for 1e9 steps
+    run.apply(Metrics(2_000_100, values={"epoch": 5128.5, "time": 20_001.0, "samples_per_s": 1_234_567.891}))
+    qtbot.wait(200)
+    assert win.width() == 1024 and win.minimumSizeHint().width() + 8 <= 1024, (win.width(), win.minimumSizeHint())
+    for title, width in widths.items():
+        assert abs(win.docks[title].width() - width) <= 2, (title, widths, {t: d.width() for t, d in win.docks.items()})
+    controls = win.controls
+    assert controls.step_value.text() == "2,000,100 / 1,000,000,000"  # the whole count, in the tooltip if shortened
+    shown = controls.step_value.shown_text()
+    assert shown == controls.step_value.text() or controls.step_value.toolTip() == controls.step_value.text()
+    assert controls.epoch_value.text() == "5,128"  # the digits that still change
+    assert controls.eta_value.text() == "115 d 12 h"  # 998M steps at 0.01 s: in days, not '2772 h 13 min'
+    for label in (controls.step_value, controls.eta_value, controls.rate_value):  # readable, not cut mid-number
+        assert label.fontMetrics().horizontalAdvance(label.shown_text()) <= label.contentsRect().width()

@@ -63,6 +63,7 @@ SETTINGS_VERSION = 2  # bump when the dock layout changes incompatibly
 DEFAULT_SIZE = (1440, 900)  # the window's first size, when the screen is large enough
 SETUP_WIDTH = 330  # the left column (Setup, Run controls)
 SETUP, TRAINING = "setup", "training"  # what a message is about: it goes when the Setup is valid, the training over
+DOCK_TITLE_PX = 28  # a dock's title bar
 
 ABOUT_TEXT = f"""<h3>GAN Studio {gan_studio.__version__}</h3>
 <p>Train and explore VAEs, conditional VAEs, GANs, conditional GANs, DCGANs and conditional DCGANs
@@ -302,7 +303,7 @@ class MainWindow(QMainWindow):
         plots.raise_()
 
     def _size_docks(self) -> None:
-        """The default layout: Setup SETUP_WIDTH wide, the middle 60% of the rest, Runs 170 px high."""
+        """The default layout: Setup SETUP_WIDTH wide, the middle 60% of the rest, Runs 3 rows high."""
         setup, controls, plots, samples, runs = (self.docks[panel.TITLE] for panel in
                                                  (self.setup, self.controls, self.plots, self.samples, self.runs))  # fmt: skip
         width, height = self.width(), self.height()
@@ -310,7 +311,8 @@ class MainWindow(QMainWindow):
         middle = max(min(420, int((width - left) * 0.7)), int((width - left) * 0.6))
         self.resizeDocks([setup, plots, samples], [left, middle, width - left - middle], Qt.Orientation.Horizontal)
         self.resizeDocks([setup, controls], [height - 230, 170], Qt.Orientation.Vertical)
-        self.resizeDocks([plots, runs], [height - 250, 170], Qt.Orientation.Vertical)
+        runs_height = min(max(170, self.runs.height_for_rows() + DOCK_TITLE_PX), height // 3)  # 3 runs in view
+        self.resizeDocks([plots, runs], [height - runs_height - 80, runs_height], Qt.Orientation.Vertical)
 
     def lay_out_for_this_size(self) -> None:
         """The default layout for the window's size now (a window made at one size and resized before it was

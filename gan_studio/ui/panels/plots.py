@@ -42,6 +42,7 @@ from gan_studio.state.run_state import RunState
 from gan_studio.state.series import X_AXES, Series
 from gan_studio.ui.panels import RunSubscription
 from gan_studio.ui.style import PLOT_BACKGROUND, PLOT_FOREGROUND, metric_colour
+from gan_studio.ui.widgets.count_axis import CountAxis
 from gan_studio.ui.widgets.ctrl_wheel_view import ZOOM_HINT, CtrlWheelViewBox
 from gan_studio.ui.widgets.flow_row import flow_row, labelled
 from gan_studio.ui.widgets.log_axis import LogFriendlyAxis
@@ -260,7 +261,8 @@ class PlotsPanel(QWidget):
         if self.plots:
             self.graphics.nextRow()
         view = CtrlWheelViewBox()  # the wheel scrolls the panel; Ctrl+wheel zooms
-        plot = self.graphics.addPlot(viewBox=view, axisItems={"left": LogFriendlyAxis("left")})
+        plot = self.graphics.addPlot(viewBox=view, axisItems={"left": LogFriendlyAxis("left"),
+                                                               "bottom": CountAxis("bottom")})  # fmt: skip
         plot.showGrid(x=True, y=True, alpha=0.15)
         # the legend sits in the title row, right of the title: outside the data area, where it hid the first
         # ~350 steps of the curves (review s15Y #8)

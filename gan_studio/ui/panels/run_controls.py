@@ -24,8 +24,10 @@ from PySide6.QtWidgets import (
 from gan_studio.data.prepare import WAITING
 from gan_studio.events import Advice, Finished, Metrics, Paused, Started
 from gan_studio.state.run_state import RunState
+from gan_studio.ui.number_text import compact_count, format_duration, format_epoch
 from gan_studio.ui.panels import RunSubscription
 from gan_studio.ui.style import ERROR, WARNING
+from gan_studio.ui.widgets.fit_label import FitLabel
 
 INFO_COLOUR = "#6fc3df"
 
@@ -37,16 +39,6 @@ STATE_TEXT = {
     "stopping": "Stopping (saving a checkpoint)…",
     "following": "Viewing a run",
 }
-
-
-def format_duration(seconds: float) -> str:
-    """12 s, 3 min 05 s, 1 h 02 min."""
-    seconds = max(0, int(round(seconds)))
-    if seconds >= 3600:
-        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
-    if seconds >= 60:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds} s"
 
 
 class RunControlsPanel(QWidget):
@@ -94,16 +86,17 @@ class RunControlsPanel(QWidget):
         self.progress.setValue(0)
         self.progress.setFormat("no run")
         self.state_label = QLabel(STATE_TEXT["idle"])
+        self.state_label.setWordWrap(True)  # "Waiting for another process that is preparing…" is wider than the panel
         self.state_label.setObjectName("state_label")
         self.health_label = QLabel("")
         self.health_label.setObjectName("health")
         self.health_label.setWordWrap(True)
         self.health_label.setTextFormat(Qt.TextFormat.RichText)
         self.health_label.linkActivated.connect(lambda _link: self._show_advice_dialog())
-        self.step_value = QLabel("–")
-        self.epoch_value = QLabel("–")
-        self.eta_value = QLabel("–")
-        self.rate_value = QLabel("–")
+        self.step_value = FitLabel("–")  # these give way to the panel's width: a 7-digit run never widens it
+        self.epoch_value = FitLabel("–")
+        self.eta_value = FitLabel("–")
+        self.rate_value = FitLabel("–")
         stats = QGridLayout()
         for column, (name, value) in enumerate(
             [
@@ -118,6 +111,7 @@ class RunControlsPanel(QWidget):
             value.setObjectName("stat")
             stats.addWidget(caption, 0, column)
             stats.addWidget(value, 1, column)
+            stats.setColumnStretch(column, 1)  # the room beyond the short forms is shared evenly
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
@@ -269,11 +263,14 @@ class RunControlsPanel(QWidget):
         self.progress.setRange(0, total)
         self.progress.setValue(step)
         self.progress.setFormat(f"step {step:,} of {total:,} (%p%)")
-        self.step_value.setText(f"{step:,} / {total:,}")
+        self.step_value.set_texts(f"{step:,} / {total:,}", f"{compact_count(step)} / {compact_count(total)}",
+                                  compact_count(step))  # fmt: skip
         if "epoch" in record:
-            self.epoch_value.setText(f"{float(record['epoch']):.2f}")
+            epoch = float(record["epoch"])
+            self.epoch_value.set_texts(format_epoch(epoch), compact_count(epoch, plain_below=1000))
         if "samples_per_s" in record:
-            self.rate_value.setText(f"{float(record['samples_per_s']):,.0f}")
+            rate = float(record["samples_per_s"])
+            self.rate_value.set_texts(f"{rate:,.0f}", compact_count(rate))
         if self.state == "paused" and step < total:
             self.eta_value.setText("paused")  # a Step while paused logs, but the run is still paused
         elif self._seconds_per_step is not None and step < total:

@@ -60,6 +60,8 @@ SHRINK_STAGES = tuple((tuple(COLUMNS.index(name) for name in names), floor) for 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 STEP_COLUMN = COLUMNS.index("Step")
 ERROR_LENGTH = 48  # characters of a broken run's error shown in its row
+ROWS_IN_VIEW = 3  # the default layout gives the panel the height of this many rows
+ROW_PADDING = 8  # px above and below a row's text
 WORKSPACE_PATH_MIN = 240  # px of the workspace's path in view for it to sit beside the buttons
 
 
@@ -171,6 +173,10 @@ class RunsPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
+        rows = self.table.verticalHeader()  # rows as high as their text needs (the style's 30 px left two in view)
+        rows.setMinimumSectionSize(self.table.fontMetrics().height() + ROW_PADDING)
+        rows.setDefaultSectionSize(self.table.fontMetrics().height() + ROW_PADDING)
+        self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerItem)  # no half-scrolled top row
         self.table.setShowGrid(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # run names differ at their end (the time)
         self.table.setWordWrap(False)
@@ -289,27 +295,47 @@ class RunsPanel(QWidget):
         self._fitting = True
         try:
             header = self.table.horizontalHeader()
-            content = [max(self.table.sizeHintForColumn(c), header.sectionSizeHint(c)) for c in range(len(COLUMNS))]
+            titles = [header.sectionSizeHint(c) for c in range(len(COLUMNS))]  # no column cuts its title
+            content = [max(self.table.sizeHintForColumn(c), titles[c]) for c in range(len(COLUMNS))]
             widths = [min(width, cap) for width, cap in zip(content, COLUMN_CAPS, strict=True)]
-            room = self.table.viewport().width() - sum(widths)
+            viewport = self._viewport_width()
+            room = viewport - sum(widths)
             if room > 0:  # room to spare: the last metrics take what they need of it before Created pads out
                 widths[METRICS_COLUMN] += min(room, content[METRICS_COLUMN] - widths[METRICS_COLUMN])
             # a narrow table: the long-text columns give up room (SHRINK_STAGES) so Created stays in view; what
             # they cut is in their tooltips
-            for columns, floor in SHRINK_STAGES:
-                room = self.table.viewport().width() - sum(widths)
-                if room >= 0 or self.table.viewport().width() <= 100:
+            for stage, (columns, floor) in enumerate(SHRINK_STAGES):
+                room = viewport - sum(widths)
+                if room >= 0 or viewport <= 100:
                     break
-                shrinkable = [c for c in columns if widths[c] > floor]
+                last_resort = stage == len(SHRINK_STAGES) - 1  # only a very narrow table cuts a title, not Created
+                floors = {c: floor if last_resort else max(floor, titles[c]) for c in columns}
+                shrinkable = [c for c in columns if widths[c] > floors[c]]
                 if not shrinkable:
                     continue
-                spare = sum(widths[c] - floor for c in shrinkable)
+                spare = sum(widths[c] - floors[c] for c in shrinkable)
                 for c in shrinkable:
-                    widths[c] -= round(min(-room, spare) * (widths[c] - floor) / spare)
+                    widths[c] -= round(min(-room, spare) * (widths[c] - floors[c]) / spare)
             for column, width in enumerate(widths[:-1]):
                 self.table.setColumnWidth(column, width)
         finally:
             self._fitting = False
+
+    def _viewport_width(self) -> int:
+        """The table's width for columns: less the vertical scroll bar's as soon as the rows need one (it
+        appears after the fit, and took its width from Created: '2026-1… 14:50')."""
+        table = self.table
+        width = table.width() - 2 * table.frameWidth()
+        rows_height = table.rowCount() * table.verticalHeader().defaultSectionSize()
+        if rows_height > table.height() - 2 * table.frameWidth() - table.horizontalHeader().height():
+            width -= table.verticalScrollBar().sizeHint().width()
+        return width
+
+    def height_for_rows(self, rows: int = ROWS_IN_VIEW) -> int:
+        """The panel's height that shows `rows` rows of runs whole (with its header, buttons and workspace row)."""
+        table = self.table
+        shown = rows * table.verticalHeader().defaultSectionSize() + table.horizontalHeader().sizeHint().height()
+        return self.sizeHint().height() - table.sizeHint().height() + shown + 2 * table.frameWidth()
 
     def workspace_beside_buttons(self) -> bool:
         """Whether the workspace row sits beside the buttons (the panel is wide enough to show its path there)."""
@@ -364,7 +390,7 @@ class RunsPanel(QWidget):
             status_tip += (f"\nlatest training-health advice, step {advice.get('step', '?')} ({advice['severity']}): "
                            f"{advice.get('message', '')}")  # fmt: skip
         cells = [  # (text, sort key, tooltip)
-            (name, name, str(path)),
+            (name, name, f"{name}\n{path}"),  # the whole name (cut in its middle in a narrow column), and where
             (model, model, model),
             (data, data, data),
             (f"{status} ⚑" if flagged else status, status, status_tip),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-import pyqtgraph as pg
+from gan_studio.ui.widgets.count_axis import CountAxis
 
 MIN_LABEL_GAP_PX = 22  # a label's height and some air
 
@@ -29,8 +29,8 @@ def labelled_ticks(values: list[float], pixels_per_unit: float, gap: float = MIN
     return set(chosen)
 
 
-class LogFriendlyAxis(pg.AxisItem):
-    """An AxisItem that, in log mode, labels only the ticks that fit."""
+class LogFriendlyAxis(CountAxis):
+    """An axis that, in log mode, labels only the ticks that fit (in linear mode: 500k, 1M as CountAxis)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -114,7 +114,12 @@ class Live2DTab(ExplorerTab):
         self.current = pg.ScatterPlotItem(size=18, pen=pg.mkPen(CURRENT_COLOUR, width=2.5), brush=None)
         self.current.setZValue(10)
         self.plot.addItem(self.current)
-        self.key = PlaneKey(self.plot.getPlotItem())
+        self.plane_notes = QLabel("")  # what the plane is too small to show whole: its note, the colour bar's caption
+        self.plane_notes.setObjectName("hint")
+        self.plane_notes.setWordWrap(True)
+        self.plane_notes.setTextFormat(Qt.TextFormat.RichText)
+        self.plane_notes.hide()
+        self.key = PlaneKey(self.plot.getPlotItem(), self.colour_bar, self.plane_notes)
         self.plot.getViewBox().sigRangeChanged.connect(lambda *_: self._count_outside())
         self.layers = {"D(x)": self.heatmap, "D = ½": self.contour, "real": self.real, "generated": self.generated,
                        "G's gradient": self.arrows, "z grid": self.mesh}  # fmt: skip
@@ -181,6 +186,7 @@ class Live2DTab(ExplorerTab):
         self.legend.setMinimumHeight(2 * self.legend.fontMetrics().lineSpacing())  # the plane does not jump as it wraps
         layout = QVBoxLayout(self)
         layout.addWidget(self.plot, 1)
+        layout.addWidget(self.plane_notes)
         layout.addLayout(timeline)
         layout.addLayout(playback)
         layout.addWidget(self.legend)

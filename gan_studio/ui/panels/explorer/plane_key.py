@@ -1,11 +1,15 @@
 """The 2D view's colours and its key: a legend of the layers drawn, on the plane; swatches for the Layers menu;
-and a note on the plane when generated points lie outside the view (they would vanish without a word)."""
+a note on the plane when generated points lie outside the view (they would vanish without a word); and what of
+these does not fit a small plane (the note, the colour bar's caption), said in a line below it instead."""
 
 from __future__ import annotations
 
+import html
+
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QIcon, QLinearGradient, QPainter, QPixmap
+from PySide6.QtGui import QColor, QFontMetricsF, QIcon, QLinearGradient, QPainter, QPixmap
+from PySide6.QtWidgets import QLabel
 
 from gan_studio.store.pictures import CLASS_COLOURS
 
@@ -14,6 +18,9 @@ from gan_studio.store.pictures import CLASS_COLOURS
 HEATMAP_COLOURS = pg.ColorMap([0.0, 0.5, 1.0], [(35, 95, 215), (128, 130, 138), (220, 55, 45)])
 HEATMAP_TICKS = [(0.0, "0"), (0.5, "½"), (1.0, "1")]
 HEATMAP_LABEL = "D(x): 0 generated, ½ can't tell, 1 real"
+HEATMAP_SHORT_LABEL = "D(x)"  # on a colour bar too short for the whole caption (which then goes below the plane)
+NOTE_COLOUR = "#ffe678"
+NOTE_MARGIN_PX = 8  # the note keeps this far from the plane's edges
 GENERATED_COLOUR = CLASS_COLOURS[0]
 REAL_FILL, REAL_EDGE = (250, 250, 250), (15, 15, 18, 140)  # white with a dark rim: seen on every colour of D(x)
 CONTOUR_COLOUR = (250, 250, 250)
@@ -75,21 +82,24 @@ LEGEND_MIN_WIDTH = 260  # px of plane below which the legend is left out (Layers
 
 
 class PlaneKey:
-    """The legend of the layers shown (top left of the plane) and the note on points outside the view (bottom)."""
+    """The legend of the layers shown (top left of the plane), the note on points outside the view (bottom) and
+    the colour bar's caption; `below`, a label under the plot, says whichever of the last two the plane cuts."""
 
-    def __init__(self, plot_item: pg.PlotItem):
+    def __init__(self, plot_item: pg.PlotItem, colour_bar: pg.ColorBarItem, below: QLabel):
         self.legend = pg.LegendItem(offset=(2, 2), brush=pg.mkBrush(*KEY_BACKGROUND), labelTextSize="8pt",
                                     verSpacing=-8, horSpacing=6)  # fmt: skip
         self.legend.setParentItem(plot_item.getViewBox())
         self.samples = _samples()
         self.shown: list[str] = []
         self.wanted = True  # the Layers menu's "legend"
-        self.outside_note = pg.LabelItem("", size="9pt", color=(255, 230, 120))
+        self.colour_bar, self.below = colour_bar, below
+        self.outside_note = pg.LabelItem("", size="9pt", color=NOTE_COLOUR)
         self.outside_note.setParentItem(plot_item.getViewBox())
         self.outside_note.anchor(itemPos=(0.5, 1.0), parentPos=(0.5, 1.0), offset=(0, -4))
         self.outside = (0, 0)
         self.view = plot_item.getViewBox()
         self.view.sigResized.connect(lambda *_: self._fit())
+        colour_bar.getAxis("left").geometryChanged.connect(self._fit)
 
     def show_layers(self, names: list[str]) -> None:
         """List these layers (in the order of KEY_NAMES); the legend is hidden when none is drawn."""
@@ -109,12 +119,35 @@ class PlaneKey:
         self._fit()
 
     def _fit(self) -> None:
-        """The legend on a plane wide enough for it (on a small one it covered a third of the plane), the note on
-        two lines on a narrow one (one line was cut at the plane's edges)."""
+        """The legend on a plane wide enough for it (on a small one it covered a third of the plane); the note on
+        one line, or two, where it fits the plane, else below the plot, as the colour bar's caption is where
+        the bar is too short for it (on a 1024 px screen both were cut: ',000 generated', 'the view')."""
         self.legend.setVisible(bool(self.shown) and self.wanted and self.view.width() >= LEGEND_MIN_WIDTH)
         count, total = self.outside
-        joint = " " if self.view.width() >= LEGEND_MIN_WIDTH else "<br>"
-        text = f"{count:,} of {total:,} generated points{joint}outside the view" if count else ""
-        self.outside_note.setText(f"<span style='background-color: rgba(20, 22, 26, 200)'>&nbsp;{text}&nbsp;</span>"
-                                  if text else "")  # fmt: skip
-        self.outside_note.setVisible(bool(count))
+        below = []
+        note = f"{count:,} of {total:,} generated points outside the view" if count else ""
+        for text in (note, note.replace(" points ", " points<br>")) if note else ():
+            self.outside_note.setText(
+                f"<span style='background-color: rgba(20, 22, 26, 200)'>&nbsp;{text}&nbsp;</span>"
+            )
+            if self.outside_note.item.boundingRect().width() <= self.view.width() - NOTE_MARGIN_PX:
+                break
+        else:
+            if note:
+                below.append(f"<span style='color:{NOTE_COLOUR}'>{html.escape(note)}</span>")
+            self.outside_note.setText("")
+        note_below = bool(below)
+        self.outside_note.setVisible(bool(note) and not note_below)
+        axis = self.colour_bar.getAxis("left")  # (the bar's caption; its values are on the right)
+        whole = QFontMetricsF(axis.label.font()).horizontalAdvance(HEATMAP_LABEL) + NOTE_MARGIN_PX <= axis.height()
+        caption = HEATMAP_LABEL if whole or axis.height() <= 0 else HEATMAP_SHORT_LABEL
+        if axis.labelText != caption:
+            axis.setLabel(caption)
+        if self.colour_bar.isVisible() and axis.labelText != HEATMAP_LABEL:
+            below.append(f"colour: {html.escape(HEATMAP_LABEL)}")
+        self.below.setText("<br>".join(below))
+        self.below.setVisible(bool(below))
+        if below and note_below:  # the note's lines at least: a wrapped label was given too few in a tight column
+            self.below.setMinimumHeight(self.below.fontMetrics().lineSpacing() * (2 + (len(below) > 1)))
+        else:
+            self.below.setMinimumHeight(0)

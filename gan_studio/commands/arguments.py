@@ -30,15 +30,19 @@ MAX_LISTED = 5  # names shown when a prefix matches several runs
 
 def switch_value(spec):
     """A yes/no flag's value: a bare `--flip` means true; a word that is no yes or no (a model name given
-    after the flag) is refused here, before it could be taken for the flag's value."""
-    from gan_studio.config import coerce
-    from gan_studio.models import MODELS
+    after the flag) is refused here, before it could be taken for the flag's value. `spec`: the field's
+    FieldSpec, or a function giving it when a value is parsed (its config's module may import torch)."""
 
     def parse(text: str) -> str:
+        from gan_studio.config import coerce
+
+        field = spec() if callable(spec) else spec
         try:
-            coerce(spec, text)
+            coerce(field, text)
         except ConfigError:
-            hint = f" (give the model first: gan-studio train {text} {spec.flag})" if text in MODELS else ""
+            from gan_studio.models import MODELS
+
+            hint = f" (give the model first: gan-studio train {text} {field.flag})" if text in MODELS else ""
             raise argparse.ArgumentTypeError(f"takes true or false, got '{shorten(text, 40)}'{hint}") from None
         return text
 

@@ -33,7 +33,7 @@ def add_parser(sub) -> None:
     )
     prep.add_argument("--split", default="train", choices=("train", "test"), help="split [default: train]")
     prep.add_argument("--skip-bad-files", nargs="?", const="true", default="false", metavar="BOOL",
-                      type=switch_value(_skip_spec()), help="succeed even if some files cannot be used, as "
+                      type=switch_value(_skip_spec), help="succeed even if some files cannot be used, as "
                       "train's [default: false]")  # fmt: skip
     prep.add_argument(
         "--workers",

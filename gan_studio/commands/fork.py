@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from gan_studio.commands.arguments import add_workspace_flag, resolve_run
-from gan_studio.store.checkpoint import numbered_checkpoints
+from gan_studio.store.checkpoint_files import numbered_checkpoints
 from gan_studio.store.fork import fork_run, kept_checkpoints
 from gan_studio.store.loaded import looks_whole
 from gan_studio.store.rundir import RunDir

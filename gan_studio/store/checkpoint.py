@@ -12,8 +12,6 @@ from __future__ import annotations
 import math
 import os
 import pickle
-import re
-import stat
 import struct
 import zipfile
 from dataclasses import dataclass, field
@@ -24,24 +22,16 @@ import torch
 from gan_studio.errors import CheckpointError, GanStudioError, RunError, shorten
 from gan_studio.files import DiskFullError, UnsafeFileError, atomic_write, open_regular
 from gan_studio.models import live_hparams
+from gan_studio.store.checkpoint_files import check_run_still_there, numbered_checkpoints
 
 CHECKPOINT_FORMAT = "gan-studio-checkpoint"
 CHECKPOINT_VERSION = 1
-STEP_FILE = re.compile(r"^step-([0-9]{1,12})\.pt$")
 
 
 def save_checkpoint(state: dict, path: str | Path) -> None:
     """torch.save `state` atomically (see gan_studio.files.atomic_write); the folder is created if missing."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda fh: torch.save(state, fh))
-
-
-def check_run_still_there(run_path: Path, what: str) -> None:
-    """RunError when the run's folder was moved or deleted while it trained: writing on would make a new folder
-    at the old path (`what` was not saved) and split the run in two."""
-    if not os.path.lexists(Path(run_path) / "run.json"):
-        raise RunError(f"the run folder was moved or deleted while it trained: {what} was not saved, and nothing "
-                       "more is written here", run_path)  # fmt: skip
 
 
 def save_run_checkpoint(state: dict, run_path: Path, keep: int, previous_step: int | None) -> None:
@@ -350,19 +340,6 @@ def mismatch_error(path: str | Path, info: dict, mismatch: Mismatch, said: str) 
 
 def list_or_value(value):
     return list(value) if isinstance(value, tuple) else value
-
-
-def numbered_checkpoints(folder: Path) -> list[tuple[int, Path]]:
-    """The kept step-N.pt files of a checkpoints folder as (step, path), oldest first (regular files only)."""
-    try:
-        if not stat.S_ISDIR(os.lstat(folder).st_mode):
-            return []
-        entries = list(os.scandir(folder))
-    except OSError:
-        return []
-    found = [(int(m.group(1)), Path(e.path)) for e in entries
-             if (m := STEP_FILE.match(e.name)) and e.is_file(follow_symlinks=False)]  # fmt: skip
-    return sorted(found)
 
 
 def prune_checkpoints(folder: Path, keep: int) -> None:

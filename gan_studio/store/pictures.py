@@ -8,13 +8,16 @@ the real points in grey) or the explorer's dark plane over a backdrop cloud.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image, ImageDraw, UnidentifiedImageError
 
 from gan_studio.errors import GanStudioError, RunError
 from gan_studio.files import atomic_write, open_regular
+
+if TYPE_CHECKING:
+    import torch
 
 GRID_COLUMNS = 8  # columns of sample grids
 GRID_MAX_CLASS_ROWS = 32  # a grid shows this many classes at most, evenly spaced over all of them
@@ -31,12 +34,19 @@ def grid_classes(num_classes: int) -> list[int]:
 
 def to_uint8(images: torch.Tensor | np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
     """(N, C, H, W) floats in `value_range` -> uint8 (N, H, W, C), clipped."""
-    if isinstance(images, np.ndarray):
-        images = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
+    x = float_array(images)
     lo, hi = value_range
-    x = (images.detach().float().cpu() - lo) / (hi - lo)
-    x = (x.clamp(0.0, 1.0) * 255.0 + 0.5).to(torch.uint8)
-    return x.permute(0, 2, 3, 1).numpy()
+    x = np.nan_to_num((x - np.float32(lo)) / np.float32(hi - lo), nan=0.0)  # a NaN pixel black, as before
+    x = np.clip(x, 0.0, 1.0) * np.float32(255.0) + np.float32(0.5)
+    return x.astype(np.uint8).transpose(0, 2, 3, 1)
+
+
+def float_array(values: torch.Tensor | np.ndarray) -> np.ndarray:
+    """A tensor (on any device) or array as a float32 numpy array (without importing torch: listing runs and
+    `gan-studio --version` do not need it)."""
+    if hasattr(values, "detach"):
+        values = values.detach().float().cpu().numpy()
+    return np.asarray(values, dtype=np.float32)
 
 
 def image_grid(images: np.ndarray, columns: int, padding: int = 2) -> np.ndarray:
@@ -143,9 +153,7 @@ def samples_picture(samples: torch.Tensor | np.ndarray, value_range, columns: in
     """The picture of a batch of samples: images tiled `columns` wide, or 2D points as a scatter plot
     (with `real_points` in grey) or, given a `backdrop` (generated cloud, plane extent), on the
     explorer's dark plane (coloured by `classes` when given)."""
-    if isinstance(samples, torch.Tensor):
-        samples = samples.detach().float().cpu().numpy()
-    samples = np.asarray(samples)
+    samples = float_array(samples)
     if samples.ndim == 2:
         if backdrop is not None:
             return points_picture(backdrop[0], samples, backdrop[1], classes=classes)

@@ -37,7 +37,7 @@ from gan_studio.files import (
     read_regular,
     remove_stale_temp_files,
 )
-from gan_studio.store.checkpoint import check_run_still_there, numbered_checkpoints
+from gan_studio.store.checkpoint_files import check_run_still_there, numbered_checkpoints
 from gan_studio.store.jsonl import (
     dumps_line,
     filtered_lines,

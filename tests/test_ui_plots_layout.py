@@ -119,22 +119,25 @@ def test_marker_labels_are_one_per_step_stacked_at_the_top_and_leave_curves_and_
     run.apply(Advice(780, code="oscillation", severity="warning", message="m", action="a"))
     run.apply(Advice(780, code="d_loss_blowup", severity="error", message="m", action="a"))
     panel.redraw()
-    qtbot.wait(100)
     assert panel.marker_texts() == ["lr_g, lr_d 0.001 → 0.05", "⚑ equilibrium", "⚑ mode collapse",
                                     "⚑ oscillation, d loss blowup"]  # fmt: skip
-    for title, plot in panel.plots.items():
-        view = plot.getViewBox().sceneBoundingRect()
-        labels = [line.label for m in panel.markers for line in m.lines if line.getViewBox() is plot.getViewBox()]
-        shown = [label.sceneBoundingRect() for label in labels if label.isVisible()]
-        assert len(shown) == 4, title  # every label readable at the normal zoom
-        for i, rect in enumerate(shown):
-            assert view.contains(rect), (title, rect, view)
-            assert rect.bottom() - view.top() <= 3 * (rect.height() + 1) + 2, title  # in rows along the top edge
-            assert all(not rect.intersects(other) for other in shown[i + 1 :]), (title, rect, shown)
-        assert all(label.fill.color().alpha() <= 128 for label in labels)  # a curve under a label still shows
-        legend = plot.legend.sceneBoundingRect()
-        assert legend.intersected(view).height() <= 1, (title, legend, view)  # outside the data area
-        assert plot.legend.isVisible() and legend.width() > 0
+
+    def laid_out() -> None:
+        for title, plot in panel.plots.items():
+            view = plot.getViewBox().sceneBoundingRect()
+            labels = [line.label for m in panel.markers for line in m.lines if line.getViewBox() is plot.getViewBox()]
+            shown = [label.sceneBoundingRect() for label in labels if label.isVisible()]
+            assert len(shown) == 4, title  # every label readable at the normal zoom
+            for i, rect in enumerate(shown):
+                assert view.contains(rect), (title, rect, view)
+                assert rect.bottom() - view.top() <= 3 * (rect.height() + 1) + 2, title  # in rows along the top edge
+                assert all(not rect.intersects(other) for other in shown[i + 1 :]), (title, rect, shown)
+            assert all(label.fill.color().alpha() <= 128 for label in labels)  # a curve under a label still shows
+            legend = plot.legend.sceneBoundingRect()
+            assert legend.intersected(view).height() <= 1, (title, legend, view)  # outside the data area
+            assert plot.legend.isVisible() and legend.width() > 0
+
+    qtbot.waitUntil(laid_out, timeout=5000)  # the layout settles over a few event-loop turns (slower under load)
 
 
 def test_the_wheel_scrolls_the_plots_and_ctrl_wheel_zooms_with_a_way_back(qtbot):

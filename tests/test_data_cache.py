@@ -737,3 +737,31 @@ def test_a_prepared_file_larger_than_memory_is_mapped_for_random_reads(tmp_path)
     assert "rr" in flags(large) and large[3, 7] == 7
     small = map_rows(path, (64, 256), memory=1 << 40)
     assert "rr" not in flags(small) and small[63, 255] == 255
+
+
+@pytest.mark.parametrize("problem", ["full", "read-only", "a file"])
+def test_a_cache_that_cannot_be_written_is_named_with_the_way_out(tmp_path, monkeypatch, capsys, problem):
+    """A full, read-only or misplaced cache said "<the data folder>: cannot prepare the dataset: No space left on
+    device" (review s16Q #3): the photos were fine; the cache folder is named, with GAN_STUDIO_CACHE to move it,
+    and a full disk exits 1 (the machine failed, not the input), as elsewhere."""
+    import errno
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(3):
+        Image.new("RGB", (20, 20), (i * 80, 0, 0)).save(folder / f"{i}.png")
+    if problem == "a file":
+        (tmp_path / "not-a-folder").write_text("x")
+        monkeypatch.setenv("GAN_STUDIO_CACHE", str(tmp_path / "not-a-folder"))
+    else:
+        code = errno.ENOSPC if problem == "full" else errno.EROFS
+
+        def fails(*_args, **_kwargs):
+            raise OSError(code, os.strerror(code))
+
+        monkeypatch.setattr(prepare_mod, "_build_images", fails)
+    exit_code = cli_main(["data", "prepare", str(folder), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert exit_code == (1 if problem == "full" else 2) and len(err.splitlines()) == 1, err
+    assert f"in the dataset cache {cache_mod.cache_root()}" in err and "set GAN_STUDIO_CACHE" in err, err
+    assert {"full": "the disk is full", "read-only": "it is read-only", "a file": "Not a directory"}[problem] in err

@@ -9,6 +9,7 @@ there, batch by batch.
 from __future__ import annotations
 
 import difflib
+import errno
 import os
 import stat
 from collections.abc import Callable
@@ -19,7 +20,7 @@ import torch
 from gan_studio.data.cache import PreparedFile
 from gan_studio.data.dataset import Dataset, RawImages, images_from_raw, points_dataset
 from gan_studio.data.stacked import STACKED_NAME, is_stacked, load_stacked
-from gan_studio.errors import DataError, shorten
+from gan_studio.errors import DataError, GanStudioError, shorten
 from gan_studio.user_files import describe_kind, stat_path
 
 ProgressCallback = Callable[[int, int], None]  # (done, total): bytes while downloading, images while preparing
@@ -156,8 +157,7 @@ def load_dataset(
         found = _source(path, image_size=image_size, split=split, known_name=known_name, name=name,
                         progress=progress, cancel=cancel, workers=workers)  # fmt: skip
     except OSError as exc:  # the cache folder, or a file that vanished while being read
-        where = f" ({shorten(exc.filename, 200)})" if getattr(exc, "filename", None) else ""
-        raise DataError(f"cannot prepare the dataset: {exc.strerror or exc}{where}", path) from None
+        raise preparation_failed(exc, path) from None
     if isinstance(found, Dataset):
         return found
     if found.meta.skipped_count and not skip_bad_files:
@@ -165,6 +165,24 @@ def load_dataset(
 
         raise bad_files_error(found.meta.source, found.meta.skipped, found.meta.skipped_count, found.meta.total_count)
     return prepared_dataset(found, name, value_range, channels)
+
+
+def preparation_failed(exc: OSError, path: Path) -> GanStudioError:
+    """The error of a preparation an OSError stopped: the cache folder full, read-only or no folder (named, with
+    GAN_STUDIO_CACHE to move it: the message named the data folder, which was fine), or a data file that could
+    not be read (named)."""
+    from gan_studio.data.cache import cache_root
+    from gan_studio.files import DISK_FULL_ERRNOS, DiskFullError
+
+    root, filename = cache_root(), str(getattr(exc, "filename", None) or "")
+    full = exc.errno in DISK_FULL_ERRNOS
+    if full or exc.errno == errno.EROFS or filename.startswith(str(root)):  # the data is only read: a write failed
+        reason = "the disk is full" if full else "it is read-only" if exc.errno == errno.EROFS else exc.strerror
+        message = (f"cannot prepare {path} in the dataset cache {root}: {reason or exc}; set GAN_STUDIO_CACHE to a "
+                   f"writable folder with room for it")  # fmt: skip
+        return DiskFullError(message) if full else DataError(message)
+    where = f" ({shorten(filename, 200)})" if filename else ""
+    return DataError(f"cannot prepare the dataset: {exc.strerror or exc}{where}", path)
 
 
 def load_training_data(spec: str, *, hold_out: bool = False, **options) -> Dataset:

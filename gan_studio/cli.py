@@ -190,14 +190,20 @@ def _run_command(argv: list[str] | None) -> int:
             print(f"gan-studio: error: {one_line}", file=sys.stderr)
         return exc.exit_code
     except Terminated:
-        print(f"gan-studio: {args.command} stopped by SIGTERM", file=sys.stderr)
+        print(f"gan-studio: {_action(args)} stopped by SIGTERM", file=sys.stderr)
         return 128 + signal.SIGTERM
     except KeyboardInterrupt:
-        print(f"gan-studio: {args.command} stopped by Ctrl-C", file=sys.stderr)  # as SIGTERM's line says it
+        print(f"gan-studio: {_action(args)} stopped by Ctrl-C", file=sys.stderr)  # as SIGTERM's line says it
         return 130
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _action(args) -> str:
+    """What was stopped, as typed: 'train', 'data prepare' (a command with actions names its action)."""
+    action = getattr(args, "action", None)
+    return f"{args.command} {action}" if isinstance(action, str) and action else args.command
 
 
 if __name__ == "__main__":

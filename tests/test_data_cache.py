@@ -599,21 +599,23 @@ def test_system_folders_are_not_classes_and_a_stray_sub_folder_does_not_swallow_
 
 
 def test_the_progress_line_says_when_it_waits_and_rates_from_the_first_images_on(monkeypatch):
-    """The first ETA counted the workers' start-up: '34m51s' for a prepare that took 2m42s."""
+    """The first ETA counted the workers' start-up: '34m51s' for a prepare that took 2m42s; and a rate from the
+    first chunks alone, which finish together as the workers start, said 'ETA 1h03m' for one of 2m30s."""
     from gan_studio.commands import data as data_command
 
-    clock = iter([0.0, 30.0, 31.0])  # start; the first images at 30 s; 100 more 1 s later
+    clock = iter([30.0, 31.0, 35.0])  # the first images at 30 s; 100 more 1 s later; 400 more 4 s after that
     monkeypatch.setattr(data_command.time, "monotonic", lambda: next(clock))
     out = io.StringIO()
     line = data_command.ProgressLine("preparing", stream=out)
     line.tty = False
     line.update(0, prepare_mod.WAITING)
-    line.update(100, 10_100)
-    line.last_print = -100.0
-    line.update(200, 10_100)
+    for done in (100, 200, 600):
+        line.last_print = -100.0
+        line.update(done, 10_100)
     lines = out.getvalue().splitlines()
     assert lines[0] == "preparing: waiting for another process that is preparing the same data"
-    assert lines[-1].endswith("100/s, ETA 1m39s")  # 9,900 left at 100/s, not at 200 per 31 s
+    assert lines[1:3] == ["preparing: 100/10,100 (1%)", "preparing: 200/10,100 (2%)"]  # no rate nor ETA yet
+    assert lines[3] == "preparing: 600/10,100 (6%), 100/s, ETA 1m35s"  # 9,500 left at 100/s, from the first images
 
 
 def test_pictures_in_formats_not_read_are_counted_and_named(tmp_path, capsys):
@@ -622,14 +624,35 @@ def test_pictures_in_formats_not_read_are_counted_and_named(tmp_path, capsys):
     photos.mkdir()
     for i in range(2):
         (photos / f"IMG_{i}.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic")
-    with pytest.raises(DataError, match=r"no images found .*; 2 \.heic files in formats not read: convert them to PNG"):
+    with pytest.raises(
+        DataError,
+        match=r"no images found .*; 2 \.heic files in formats not read "
+        r"\(IMG_0.HEIC, IMG_1.HEIC\): convert them to PNG",
+    ):
         load_dataset(str(photos), image_size=8)
     for i in range(3):
         write_image(photos / f"p{i}.png", seed=i)
     (photos / "layers.psd").write_bytes(b"8BPS")
     assert cli_main(["data", "prepare", str(photos), "--image-size", "8", "--quiet"]) == 0
-    assert "2 .heic and 1 .psd files in formats not read" in capsys.readouterr().out
-    assert load_dataset(str(photos), image_size=8).describe()["formats_not_read"] == {".heic": 2, ".psd": 1}
+    assert (
+        "2 .heic and 1 .psd files in formats not read (IMG_0.HEIC, IMG_1.HEIC, layers.psd)" in capsys.readouterr().out
+    )
+    described = load_dataset(str(photos), image_size=8).describe()
+    assert described["formats_not_read"] == {".heic": 2, ".psd": 1}
+    assert described["formats_not_read_names"] == ["IMG_0.HEIC", "IMG_1.HEIC", "layers.psd"]  # run.json names them
+
+
+def test_the_first_failing_prepare_names_the_files_in_formats_not_read_too(tmp_path, capsys):
+    """The bad-files error (exit 2) said nothing of a .heic file; the next run counted it, never named it."""
+    folder = make_folder_with_bad_files(tmp_path / "data", bad=1)
+    (folder / "cats" / "2019").mkdir()
+    (folder / "cats" / "2019" / "IMG_1.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic")
+    assert cli_main(["data", "prepare", str(folder), "--image-size", "8", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "1 of 9 image files cannot be used" in err
+    assert "Also 1 .heic file in formats not read (cats/2019/IMG_1.HEIC): convert them to PNG or JPEG" in err
+    assert cli_main(["data", "prepare", str(folder), "--image-size", "8", "--quiet", "--skip-bad-files"]) == 0
+    assert "1 .heic file in formats not read (cats/2019/IMG_1.HEIC)" in capsys.readouterr().out
 
 
 def test_tiff_scans_and_gifs_are_read_as_images(tmp_path):
@@ -668,7 +691,7 @@ def test_training_says_what_the_data_left_out_as_the_app_does(tmp_path, capsys):
     assert cli_main(args) == 0
     err = capsys.readouterr().err
     assert "gan-studio: note: 1 bad file left out (broken.jpg): run.json lists them" in err, err
-    assert "gan-studio: note: 2 .heic files in formats not read: convert them to PNG or JPEG" in err, err
+    assert "gan-studio: note: 2 .heic files in formats not read (IMG_0.heic, IMG_1.heic): convert them to PNG" in err
     dataset = json.loads((run / "run.json").read_text())["dataset"]
     assert left_out_lines(dataset) == [line.removeprefix("gan-studio: note: ") for line in err.splitlines()
                                        if line.startswith("gan-studio: note: ")]  # fmt: skip
@@ -765,3 +788,121 @@ def test_a_cache_that_cannot_be_written_is_named_with_the_way_out(tmp_path, monk
     assert exit_code == (1 if problem == "full" else 2) and len(err.splitlines()) == 1, err
     assert f"in the dataset cache {cache_mod.cache_root()}" in err and "set GAN_STUDIO_CACHE" in err, err
     assert {"full": "the disk is full", "read-only": "it is read-only", "a file": "Not a directory"}[problem] in err
+
+
+# --- the cache folder keeps no litter, and `data info` says what each file is ------------------------------------
+
+
+def lock_files() -> list[Path]:
+    root = cache_mod.cache_root()
+    return sorted(root.glob("*.lock")) if root.is_dir() else []
+
+
+def test_preparations_leave_no_lock_file_and_data_clear_removes_those_nobody_holds(tmp_path, capsys):
+    """Every prepare left a 0-byte .gsdata.lock, a failed one too, and `data clear` left all 32 of them."""
+    folder = make_folder(tmp_path / "data")
+    assert cli_main(["data", "prepare", str(folder), "--image-size", "8", "--quiet"]) == 0
+    (tmp_path / "empty").mkdir()
+    assert cli_main(["data", "prepare", str(tmp_path / "empty"), "--quiet"]) == 2  # failed: no images
+    assert len(prepared_files()) == 1 and lock_files() == []
+    # a lock file nobody holds (a `kill -9` mid-way, or an earlier version's), and one a builder holds now
+    idle = cache_mod.cache_root() / f"old-8px-0123{cache_mod.SUFFIX}.lock"
+    idle.touch()
+    busy = cache_mod.cache_root() / f"busy-8px-4567{cache_mod.SUFFIX}"
+    with cache_mod.build_lock(busy):
+        assert cli_main(["data", "clear"]) == 0
+        assert lock_files() == [busy.with_name(busy.name + ".lock")]  # a running build keeps its lock
+    capsys.readouterr()
+    assert lock_files() == [] and prepared_files() == []
+
+
+def test_the_build_lock_stays_exclusive_although_each_holder_removes_its_file(tmp_path):
+    """A holder removes the lock file before it lets go: a builder that waited on the removed file must not
+    count as holding the lock while another holds the new file of the same name."""
+    final = cache_mod.cache_root() / f"x-8px-89ab{cache_mod.SUFFIX}"
+    lock_path = final.with_name(final.name + ".lock")
+    inside, errors, active = [], [], []
+
+    def build(name: str) -> None:
+        with cache_mod.build_lock(final):
+            active.append(name)
+            fd = os.open(lock_path, os.O_RDWR)  # whoever is inside holds the lock of the file the name points to
+            try:
+                if cache_mod._try_lock(fd):
+                    errors.append(f"{name} is inside but the lock file is free")
+            finally:
+                os.close(fd)
+            time.sleep(0.05)
+            if active != [name]:
+                errors.append(f"inside together: {active}")
+            inside.append(name)
+            active.remove(name)
+
+    with cache_mod.build_lock(final):
+        waiters = [threading.Thread(target=build, args=(f"b{i}",)) for i in range(4)]
+        for thread in waiters:
+            thread.start()
+        time.sleep(0.5)  # every waiter has opened the current lock file and waits on it
+        assert inside == []
+    for thread in waiters:
+        thread.join(timeout=30)
+    assert sorted(inside) == ["b0", "b1", "b2", "b3"] and errors == [] and not lock_path.exists()
+
+
+def test_unfinished_files_are_counted_by_what_they_take_on_disk(tmp_path, capsys):
+    """A `kill -9` mid-way leaves a sparse file: `data info` said 1.3 GB where `du` said 76 MB."""
+    cache_mod.cache_root().mkdir(parents=True)
+    leftover = cache_mod.cache_root() / f"photos-32px-0123{cache_mod.SUFFIX}.4242.99.tmp"
+    with open(leftover, "wb") as fh:
+        fh.truncate(2**30)  # 1 GB apparent size, as a preparation sizes its file before writing rows
+        fh.write(b"\1" * 100_000)
+    (leftover.parent / f"photos-32px-0123{cache_mod.SUFFIX}.lock").touch()  # the killed builder's lock
+    used = leftover.stat().st_blocks * 512
+    assert used < 2**20
+    assert cli_main(["data", "info"]) == 0
+    out = capsys.readouterr().out
+    assert "1 unfinished file(s) of stopped preparations" in out and "GB" not in out
+    assert cli_main(["data", "clear"]) == 0
+    out = capsys.readouterr().out
+    assert "removed 1 file(s)" in out and "GB" not in out and "KB" in out
+    assert not leftover.exists() and lock_files() == []
+
+
+def test_data_info_names_five_bad_files_and_says_how_many_more(tmp_path, capsys):
+    """It printed '6 bad files left out' and 5 names, nothing of the sixth."""
+    folder = make_folder_with_bad_files(tmp_path / "data", bad=6)
+    assert cli_main(["data", "prepare", str(folder), "--image-size", "8", "--skip-bad-files", "--quiet"]) == 0
+    capsys.readouterr()
+    assert cli_main(["data", "info"]) == 0
+    out = capsys.readouterr().out
+    assert "6 bad files left out" in out and out.count("left out: ") == 5
+    assert "and 1 more left out" in out
+
+
+def test_data_info_marks_a_file_of_data_that_has_changed_since_as_stale(tmp_path, capsys):
+    """After the folder changed, its file at another size was listed as if it were current."""
+    folder = make_folder(tmp_path / "photos")
+    other = make_folder(tmp_path / "other")
+    for size in ("8", "16"):
+        assert cli_main(["data", "prepare", str(folder), "--image-size", size, "--quiet"]) == 0
+    assert cli_main(["data", "prepare", str(other), "--image-size", "8", "--quiet"]) == 0
+    time.sleep(0.01)
+    write_image(folder / "cats" / "new.png", seed=99)
+    assert cli_main(["data", "prepare", str(folder), "--image-size", "16", "--quiet"]) == 0  # replaces the 16 px file
+    capsys.readouterr()
+    assert cli_main(["data", "info"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    stale = [i for i, line in enumerate(lines) if line.strip().startswith("stale:")]
+    assert len(stale) == 1 and "photos: 6 images 8x8" in lines[stale[0] - 1]  # the 8 px file of the old content
+    assert sum("photos: 7 images 16x16" in line for line in lines) == 1 and len(prepared_files()) == 3
+
+
+def test_preparing_the_test_split_of_data_without_one_says_what_was_prepared(tmp_path, capsys):
+    """`data prepare FOLDER --split test` prepared the whole folder, the same file as for training, unsaid."""
+    folder = make_folder(tmp_path / "data")
+    assert cli_main(["data", "prepare", str(folder), "--image-size", "8", "--split", "test", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "has no test split of its own: the whole set was prepared, the same file as for training" in out
+    assert "--hold-out true a fixed 80 %" in out and "other 20 %" in out
+    assert cli_main(["data", "prepare", str(folder), "--image-size", "8", "--quiet"]) == 0
+    assert "split" not in capsys.readouterr().out  # the usual case says nothing more

@@ -184,3 +184,29 @@ def test_folder_without_idx_files(tmp_path):
     assert not is_idx_folder(tmp_path)
     with pytest.raises(DataError, match="no IDX"):
         load_idx_folder(tmp_path)
+
+
+# --- labels without samples ---
+
+
+def test_a_stray_label_is_said_by_data_prepare_and_refused_by_a_conditional_model(tmp_path, capsys):
+    """One label byte 200 among 0-9 made a 201-class dataset unsaid, and cdcgan trained a 201-class model on it
+    (image folders refuse an empty class folder). An unconditional model may train on the images: it is told."""
+    from gan_studio.cli import main
+
+    images = np.random.default_rng(0).integers(0, 256, (40, 8, 8), dtype=np.uint8)
+    labels = np.arange(40) % 10
+    labels[7] = 200
+    write(tmp_path / "train-images-idx3-ubyte", idx_bytes(images))
+    write(tmp_path / "train-labels-idx1-ubyte", idx_bytes(labels))
+    assert main(["data", "prepare", str(tmp_path), "--image-size", "32", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "labels 10-199 (190 of 201 classes) have no samples: a stray label in the labels file?" in out
+    common = ["--data", str(tmp_path), "--image-size", "32", "--steps", "1", "--batch-size", "4", "--sample-every",
+              "0", "--checkpoint-every", "0", "--quiet"]  # fmt: skip
+    assert main(["train", "cdcgan", *common, "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert "cdcgan needs samples of every class it is made for" in err and "labels 10-199 (190 of 201" in err
+    assert not (tmp_path / "c").exists()
+    assert main(["train", "dcgan", *common, "--ngf", "8", "--ndf", "8", "--out", str(tmp_path / "u")]) == 0
+    assert "note: labels 10-199 (190 of 201 classes) have no samples" in capsys.readouterr().err

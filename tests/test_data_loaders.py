@@ -442,3 +442,33 @@ def test_a_misspelt_built_in_dataset_gets_a_suggestion(tmp_path, monkeypatch):
         load_dataset("shapez")
     with pytest.raises(DataError, match=r"nor an existing path$"):
         load_dataset(str(tmp_path / "no-such-folder"))
+
+
+def test_data_info_shows_each_file_split_and_data_clear_takes_the_path_prepared_with(tmp_path, capsys, monkeypatch):
+    """Train and test files of one set looked like duplicates in `data info`; `data clear ./cifar` said 'no
+    prepared dataset comes from cifar' although `data prepare ./cifar` had made one (it records the batches
+    folder inside); a folder holding one split prepared it for --split test and train alike, unsaid."""
+    from gan_studio.cli import main
+
+    write_cifar(tmp_path / "cifar" / "cifar-10-batches-py", {**{f"data_batch_{i}": 3 for i in range(1, 6)},
+                                                              "test_batch": 4})  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    for split in ("train", "test"):
+        assert main(["data", "prepare", "./cifar", "--split", split, "--quiet"]) == 0
+    assert "split" not in capsys.readouterr().out  # both splits are there: nothing to say
+    assert main(["data", "info"]) == 0
+    out = capsys.readouterr().out
+    assert "cifar (train split): 15 images" in out and "cifar (test split): 4 images" in out
+    assert f"from {tmp_path / 'cifar'} (" in out  # the path prepared with
+    assert main(["data", "clear", "./cifar"]) == 0
+    assert "removed 2 file(s)" in capsys.readouterr().out
+    t10k = tmp_path / "mnist"
+    t10k.mkdir()
+    images = np.random.default_rng(0).integers(0, 256, (6, 28, 28), dtype=np.uint8)
+    (t10k / "t10k-images-idx3-ubyte").write_bytes(
+        bytes([0, 0, 8, 3]) + struct.pack(">3I", 6, 28, 28) + images.tobytes()
+    )
+    assert main(["data", "prepare", str(t10k), "--quiet"]) == 0
+    assert (
+        "holds only its test split: that was prepared, the same file serves as both splits" in capsys.readouterr().out
+    )

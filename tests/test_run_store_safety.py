@@ -512,11 +512,12 @@ def test_sigterm_during_any_other_command_exits_143_with_one_line(command, monke
 
     monkeypatch.setattr(module, "run", terminated_midway)
     argv = {"runs": ["runs"], "data": ["data", "info"]}.get(command, [command, "some-run"])
+    stopped = "data info" if command == "data" else command  # a command with actions names the action
     started = time.monotonic()
     assert main(argv) == 143
     assert time.monotonic() - started < 10
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"gan-studio: {command} stopped by SIGTERM"]
+    assert err == [f"gan-studio: {stopped} stopped by SIGTERM"]
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # pytest's own handling restored
 
     def interrupted_midway(args):
@@ -524,7 +525,7 @@ def test_sigterm_during_any_other_command_exits_143_with_one_line(command, monke
 
     monkeypatch.setattr(module, "run", interrupted_midway)
     assert main(argv) == 130  # Ctrl-C: the same line ('interrupted' said less, review s14W)
-    assert capsys.readouterr().err.strip().splitlines() == [f"gan-studio: {command} stopped by Ctrl-C"]
+    assert capsys.readouterr().err.strip().splitlines() == [f"gan-studio: {stopped} stopped by Ctrl-C"]
 
 
 # found by the second outside probe ------------------------------------------------------------------------------------

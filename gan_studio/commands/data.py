@@ -13,11 +13,12 @@ import time
 from gan_studio.commands.arguments import bounded_int, switch_value
 from gan_studio.config import coerce, field_specs
 from gan_studio.data.budgets import MAX_DECODE_WORKERS, human_bytes
-from gan_studio.data.left_out import formats_not_read
+from gan_studio.data.left_out import empty_classes_note, formats_not_read
 from gan_studio.data.prepare import WAITING
 from gan_studio.errors import ConfigError, printable
 
 CHANNEL_NAMES = {1: "grey", 3: "RGB"}
+BAD_FILES_LISTED = 5  # bad files `data info` names per prepared file, before "and N more"
 
 
 def add_parser(sub) -> None:
@@ -94,8 +95,35 @@ def _prepare(args) -> int:
     if dataset.skipped_count:
         print(f"{dataset.skipped_count:,} file(s) could not be used and are left out (see gan-studio data info)")
     if dataset.other_formats:
-        print(formats_not_read(dataset.other_formats))
+        print(formats_not_read(dataset.other_formats, dataset.other_format_names))
+    empty = dataset.classes_without_samples()
+    if empty:
+        print(empty_classes_note(empty))
+    note = _split_note(args.data, args.split, dataset.prepared_file)
+    if note:
+        print(note)
     return 0
+
+
+def _split_note(data: str, asked: str, prepared_file: str) -> str:
+    """What was prepared when the data has no `asked` split of its own: the whole set (a folder, an archive, an
+    .npz) or its other split (an IDX or CIFAR folder holding one), as training and `eval` use it."""
+    from pathlib import Path
+
+    from gan_studio.data.cache import CorruptCache, read_meta
+
+    try:
+        read = read_meta(Path(prepared_file)).extra.get("split")
+    except (CorruptCache, OSError):
+        return ""
+    uses = ("training uses all of it, or with --hold-out true a fixed 80 %, and `gan-studio eval` tests on the "
+            "other 20 %")  # fmt: skip
+    if read == "" and asked == "test":
+        return f"{data} has no test split of its own: the whole set was prepared, the same file as for training; {uses}"
+    if read in ("train", "test") and read != asked:
+        return (f"{data} holds only its {read} split: that was prepared, the same file serves as both splits; "
+                f"{uses}")  # fmt: skip
+    return ""
 
 
 def counted(n: int, one: str, many: str) -> str:
@@ -114,7 +142,7 @@ def trainable_image_sizes() -> tuple[int, int]:
 
 
 def _info() -> int:
-    from gan_studio.data.cache import cache_root, list_prepared, unfinished_builds
+    from gan_studio.data.cache import cache_root, list_prepared, stale_prepared, unfinished_builds
 
     entries = list_prepared()
     leftovers = unfinished_builds()
@@ -126,6 +154,7 @@ def _info() -> int:
         print(f"no prepared datasets in {cache_root()}")
         return 0
     print(f"prepared datasets in {cache_root()}:")
+    stale = stale_prepared(entries)
     total = 0
     for entry in entries:
         total += entry.bytes
@@ -133,24 +162,34 @@ def _info() -> int:
         if meta is None:
             print(f"  {entry.path.name}  {human_bytes(entry.bytes)}  unusable ({entry.problem}); rebuilt on next use")
             continue
+        split = meta.extra.get("split")
+        split = f" ({split} split)" if split in ("train", "test") else ""
         classes = f", {len(meta.class_names)} classes" if meta.labelled else ""
         skipped = f", {meta.skipped_count:,} bad files left out" if meta.skipped_count else ""
-        print(f"  {meta.name}: {meta.count:,} images {meta.side}x{meta.side} {CHANNEL_NAMES.get(meta.channels)}"
-              f"{classes}{skipped}, {human_bytes(entry.bytes)}, from {meta.source} "
-              f"({time.strftime('%Y-%m-%d %H:%M', time.localtime(meta.created))})")  # fmt: skip
-        for bad in meta.skipped[:5]:
+        given = meta.extra.get("given")
+        print(printable(f"  {meta.name}{split}: {meta.count:,} images {meta.side}x{meta.side} "
+                        f"{CHANNEL_NAMES.get(meta.channels)}{classes}{skipped}, {human_bytes(entry.bytes)}, from "
+                        f"{given if isinstance(given, str) and given else meta.source} "
+                        f"({time.strftime('%Y-%m-%d %H:%M', time.localtime(meta.created))})"))  # fmt: skip
+        if entry.path in stale:
+            print("      stale: the data has changed since (a newer preparation of it differs); it is not used while "
+                  "the data stays as it is now (`gan-studio data clear PATH` removes it)")  # fmt: skip
+        for bad in meta.skipped[:BAD_FILES_LISTED]:
             print(printable(f"      left out: {bad.get('name')} ({bad.get('reason')})"))
+        if meta.skipped_count > BAD_FILES_LISTED:
+            print(f"      and {meta.skipped_count - BAD_FILES_LISTED:,} more left out")
     print(f"{len(entries)} file(s), {human_bytes(total)}")
     return 0
 
 
 def _clear(args) -> int:
+    import os
     from pathlib import Path
 
     from gan_studio.data.cache import cache_root, clear_prepared, unfinished_builds
 
-    source = Path(args.data).expanduser() if args.data is not None else None
-    removed, freed = clear_prepared(source)
+    source = Path(os.path.abspath(Path(args.data).expanduser())) if args.data is not None else None
+    removed, freed = clear_prepared(None if source is None else [source, source.resolve()])
     if source is not None and not removed:
         if not source.exists():
             raise ConfigError(f"{source}: no such file or folder, and no prepared dataset comes from it "
@@ -189,12 +228,17 @@ class StatusLine:
 
 
 class ProgressLine(StatusLine):
-    """`progress(done, total)` as one self-rewriting line with rate and ETA (a line every ~10 s off a terminal)."""
+    """`progress(done, total)` as one self-rewriting line with rate and ETA (a line every ~10 s off a terminal).
+
+    The rate and the ETA are shown once RATE_SETTLE_S have passed since the first images were done: the first
+    chunks finish together as the decoding processes start, and a rate from them said 'ETA 1h03m' for a
+    preparation that took 2m30s."""
+
+    RATE_SETTLE_S = 3.0
 
     def __init__(self, label: str, enabled: bool = True, stream=None):
         super().__init__(enabled, stream)
         self.label = label
-        self.started = time.monotonic()
         self.first: tuple[float, int] | None = None  # (time, count) of the first update with work done
 
     def update(self, done: int, total: int) -> None:
@@ -209,11 +253,13 @@ class ProgressLine(StatusLine):
         if now - self.last_print < (0.2 if self.tty else 10.0) and done < total:
             return
         self.last_print = now
-        since, at = self.first or (self.started, 0)
-        rate = (done - at) / max(now - since, 1e-6) if done > at else done / max(now - self.started, 1e-6)
+        since, at = self.first or (now, done)
+        settled = now - since >= self.RATE_SETTLE_S and done > at
+        rate = (done - at) / (now - since) if settled else 0.0
         if total:
             eta = f", ETA {duration((total - done) / rate)}" if rate > 0 and done < total else ""
-            text = f"{self.label}: {done:,}/{total:,} ({done / total:.0%}), {rate:,.0f}/s{eta}"
+            speed = f", {rate:,.0f}/s" if rate > 0 else ""
+            text = f"{self.label}: {done:,}/{total:,} ({done / total:.0%}){speed}{eta}"
         else:
             text = f"{self.label}: {done:,}"
         self.show(text)

@@ -452,25 +452,70 @@ def check_disk_space(folder: Path, nbytes: int) -> None:
 @contextlib.contextmanager
 def build_lock(final: Path, cancel=None, waiting: Callable[[], None] | None = None) -> Iterator[None]:
     """Hold an exclusive OS lock for building `final` (waits for another builder, calling `waiting` once
-    when it has to; cancel stops waiting)."""
+    when it has to; cancel stops waiting). The lock file is removed when the build ends, whatever its outcome
+    (see `_lock_named`), so the cache folder keeps no empty `.lock` per preparation."""
     final.parent.mkdir(parents=True, exist_ok=True)
     lock_path = final.with_name(final.name + ".lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    told = False
+    while (fd := _lock_named(lock_path, create=True)) is None:
+        if waiting is not None and not told:
+            waiting()
+            told = True
+        if cancel is not None and cancel.is_set():
+            raise PreparationCancelled("data preparation cancelled")
+        time.sleep(LOCK_POLL_S)
     try:
-        told = False
-        while not _try_lock(fd):
-            if waiting is not None and not told:
-                waiting()
-                told = True
-            if cancel is not None and cancel.is_set():
-                raise PreparationCancelled("data preparation cancelled")
-            time.sleep(LOCK_POLL_S)
-        try:
-            _remove_stale_temp_files(final)
-            yield
-        finally:
-            _unlock(fd)
+        _remove_stale_temp_files(final)
+        yield
     finally:
+        _release_and_remove(fd, lock_path)
+
+
+def _lock_named(lock_path: Path, create: bool = False) -> int | None:
+    """A descriptor holding the lock named `lock_path`, or None when another process holds it (or, without
+    `create`, when there is no such file).
+
+    The protocol that lets a holder remove the lock file: a holder removes the name *before* it lets go
+    (`_release_and_remove`), so a process that was waiting on the removed file then gets a lock on a file
+    that no longer has the name; it sees that (the name is gone, or names another file) and takes the lock
+    of the name afresh. Whoever holds the lock of the file the name points to is the one builder."""
+    while True:
+        try:
+            fd = os.open(lock_path, os.O_RDWR | (os.O_CREAT if create else 0), 0o644)
+        except FileNotFoundError:
+            if create:
+                raise
+            return None
+        try:
+            if not _try_lock(fd):
+                os.close(fd)
+                return None
+            if _is_named(fd, lock_path):
+                return fd
+            _unlock(fd)
+            os.close(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        if not create:
+            return None  # the name went with its holder: nobody to wait for, nothing to remove
+
+
+def _is_named(fd: int, lock_path: Path) -> bool:
+    try:
+        opened, named = os.fstat(fd), os.stat(lock_path)
+    except OSError:
+        return False
+    return (opened.st_dev, opened.st_ino) == (named.st_dev, named.st_ino)
+
+
+def _release_and_remove(fd: int, lock_path: Path) -> None:
+    """Remove the lock file while still holding it (see `_lock_named`), then let go."""
+    try:
+        with contextlib.suppress(OSError):  # (Windows cannot remove an open file: the empty file stays)
+            os.unlink(lock_path)
+    finally:
+        _unlock(fd)
         os.close(fd)
 
 
@@ -525,6 +570,13 @@ class CacheEntry:
     problem: str = ""
 
 
+def disk_bytes(path: Path) -> int:
+    """What `path` takes on disk (as `du` counts it): a stopped build's file is sparse, mostly never written."""
+    st = path.lstat()
+    blocks = getattr(st, "st_blocks", None)
+    return st.st_size if blocks is None else blocks * 512
+
+
 def list_prepared() -> list[CacheEntry]:
     """Every prepared file in the cache folder, with its meta (or why it is unusable)."""
     root = cache_root()
@@ -533,37 +585,45 @@ def list_prepared() -> list[CacheEntry]:
     entries = []
     for path in sorted(root.glob(f"*{SUFFIX}")):
         try:
-            size = path.lstat().st_size
+            size = disk_bytes(path)
             meta, problem = read_meta(path), ""
         except (CorruptCache, OSError) as exc:
             meta, problem = None, str(exc) or type(exc).__name__
-            size = path.lstat().st_size if path.exists() else 0
+            size = disk_bytes(path) if path.exists() else 0
         entries.append(CacheEntry(path, size, meta, problem))
     return entries
 
 
-def clear_prepared(source: Path | None = None) -> tuple[int, int]:
-    """Remove prepared files (all, or those of `source`) and temporary files left by builders that died.
+def clear_prepared(sources: list[Path] | None = None) -> tuple[int, int]:
+    """Remove prepared files (all, or those made from one of `sources`: the path given to prepare them, or the
+    dataset's resolved path), and the temporary files and lock files left by builders that died.
 
-    Returns (files removed, bytes freed). A file being built right now keeps its temporary file.
-    Lock files stay (empty; removing one could let two builders run at once).
+    Returns (files removed, bytes freed). A file being built right now keeps its temporary and lock files.
     """
     removed = freed = 0
-    wanted = str(source.resolve()) if source is not None else None
+    wanted = None if sources is None else {str(path) for path in sources}
     for entry in list_prepared():
-        if wanted is not None and (entry.meta is None or entry.meta.source != wanted):
+        if wanted is not None and (entry.meta is None or not wanted & made_from_paths(entry.meta)):
             continue
         with contextlib.suppress(OSError):
             entry.path.unlink()
             removed, freed = removed + 1, freed + entry.bytes
+        remove_idle_lock(entry.path)
     if wanted is None:
         for temps in _idle_builds():
             for temp in temps:
                 with contextlib.suppress(OSError):
-                    size = temp.stat().st_size
+                    size = disk_bytes(temp)
                     temp.unlink()
                     removed, freed = removed + 1, freed + size
     return removed, freed
+
+
+def made_from_paths(meta: CacheMeta) -> set[str]:
+    """The paths a prepared file was made from: the dataset's resolved path, and the path it was prepared with
+    (`data prepare ./cifar` records the CIFAR batches folder inside as its source)."""
+    given = meta.extra.get("given")
+    return {meta.source, given} if isinstance(given, str) and given else {meta.source}
 
 
 def remove_superseded(current: Path, lineage: str | None) -> int:
@@ -578,36 +638,66 @@ def remove_superseded(current: Path, lineage: str | None) -> int:
             with contextlib.suppress(OSError):
                 entry.path.unlink()
                 removed += 1
+            remove_idle_lock(entry.path)
     return removed
 
 
+def remove_idle_lock(final: Path) -> None:
+    """Remove the lock file of `final` unless a builder holds it (a lock file left by an earlier version)."""
+    lock_path = final.with_name(final.name + ".lock")
+    with contextlib.suppress(OSError):
+        fd = _lock_named(lock_path)
+        if fd is not None:
+            _release_and_remove(fd, lock_path)
+
+
 def unfinished_builds() -> list[tuple[Path, int]]:
-    """Temporary files (and their sizes) that builders which died left behind (a stopped `data prepare`)."""
+    """Temporary files (and what they take on disk) that builders which died left behind (a stopped
+    `data prepare`)."""
     found = []
     for temps in _idle_builds():
         for temp in temps:
             with contextlib.suppress(OSError):
-                found.append((temp, temp.stat().st_size))
+                found.append((temp, disk_bytes(temp)))
     return found
 
 
 def _idle_builds() -> Iterator[list[Path]]:
     """For each prepared file nobody is building now, its leftover temporary files, yielded while its
-    build lock is held (so none can start meanwhile)."""
-    if not cache_root().is_dir():
+    build lock is held (so none can start meanwhile); its lock file (one that a builder which died left,
+    or taken here) is removed after."""
+    root = cache_root()
+    if not root.is_dir():
         return
-    for lock in cache_root().glob(f"*{SUFFIX}.lock"):
-        final = lock.with_name(lock.name[: -len(".lock")])
+    finals = {lock.name[: -len(".lock")] for lock in root.glob(f"*{SUFFIX}.lock")}
+    finals |= {temp.name.rsplit(".", 3)[0] for temp in root.glob(f"*{SUFFIX}.*.tmp")}
+    for name in sorted(finals):
+        lock = root / f"{name}.lock"
         try:
-            fd = os.open(lock, os.O_RDWR)
+            fd = _lock_named(lock, create=True)  # (a builder holds it from before its temporary file exists)
         except OSError:
             continue
+        if fd is None:
+            continue  # being built now
         try:
-            if not _try_lock(fd):
-                continue  # being built now
-            try:
-                yield list(final.parent.glob(f"{final.name}.*.tmp"))
-            finally:
-                _unlock(fd)
+            yield list(root.glob(f"{name}.*.tmp"))
         finally:
-            os.close(fd)
+            _release_and_remove(fd, lock)
+
+
+def stale_prepared(entries: list[CacheEntry]) -> set[Path]:
+    """The prepared files among `entries` whose data has changed since: a newer file of the same source (at
+    any image size) was prepared from other content. Known from the metas alone (no listing of a large
+    folder); a source prepared once is not judged."""
+    newest: dict[str, CacheMeta] = {}
+    for entry in entries:
+        source = entry.meta.extra.get("source_id") if entry.meta is not None else None
+        if source and (source not in newest or entry.meta.created > newest[source].created):
+            newest[source] = entry.meta
+    return {
+        entry.path
+        for entry in entries
+        if entry.meta is not None
+        and entry.meta.extra.get("source_id") in newest
+        and entry.meta.extra.get("content") != newest[entry.meta.extra["source_id"]].extra.get("content")
+    }

@@ -154,8 +154,9 @@ def cifar_source(folder: Path, split: str, display_name: str):
     root, files = split_files(folder, split)
     meta = [root / META_FILE] if (root / META_FILE).is_file() else []
     key_files = [content_stamp(p) for p in files + meta]
+    read = "test" if files[0].name == TEST_BATCH else "train"  # (the other split, when this one is absent)
     return ArraySource("cifar", root.resolve(), display_name, key_files,
-                       lambda: ArrayImages.from_raw(load_cifar10(folder, split)))  # fmt: skip
+                       lambda: ArrayImages.from_raw(load_cifar10(folder, split)), read)  # fmt: skip
 
 
 def load_cifar10(folder: str | Path, split: str = "train") -> RawImages:

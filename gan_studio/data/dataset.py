@@ -104,6 +104,7 @@ class Dataset:
     other_formats: dict = field(default_factory=dict)  # ".heic" -> files of an image folder in formats not read
     classes_from_folders: bool = False  # an image folder's (or zip's) sub-folders are its classes
     one_set: str = ""  # why an image folder's sub-folders were read with its top images as one set (no classes)
+    other_format_names: list = field(default_factory=list)  # the first few files in formats not read (names)
 
     def __post_init__(self):
         if self.kind == "images" and (self.storage.dtype != np.uint8 or self.storage.ndim != 4):
@@ -195,10 +196,36 @@ class Dataset:
         return digest.hexdigest()
 
     def require_labels(self, model_name: str, spec: str) -> None:
-        """ConfigError unless the samples have labels (a conditional model trains on them), saying why not."""
+        """ConfigError unless the samples have labels (a conditional model trains on them), saying why not, and
+        unless every class has samples: a conditional model would be made for classes it never sees (an IDX
+        file with one stray label 200 among 0-9 made a 201-class model, its sample grid 201 rows of noise),
+        as an image folder's empty class folder is refused."""
         if self.y is None:
             why = f": {self.one_set}" if self.one_set else ""
             raise ConfigError(f"{model_name} needs a labelled dataset; '{spec}' has no labels{why}")
+        empty = self.classes_without_samples()
+        if empty:
+            raise ConfigError(f"{model_name} needs samples of every class it is made for: in '{spec}', "
+                              f"{empty}. A stray label in the labels file? Fix the labels, or train a model without "
+                              "classes (e.g. dcgan)")  # fmt: skip
+
+    def classes_without_samples(self) -> str:
+        """'labels 10-199 (190 of 201 classes) have no samples', or "" when every class has some."""
+        if self.y is None or not self.num_classes or not len(self.y):
+            return ""
+        counts = torch.bincount(self.y, minlength=self.num_classes)
+        empty = torch.nonzero(counts == 0).flatten().tolist()
+        if not empty:
+            return ""
+        runs = []  # consecutive labels as ranges: "10-199"
+        for label in empty:
+            if runs and runs[-1][1] == label - 1:
+                runs[-1][1] = label
+            else:
+                runs.append([label, label])
+        text = ", ".join(f"{a}-{b}" if b > a else str(a) for a, b in runs[:5]) + (", …" if len(runs) > 5 else "")
+        labels, have = ("label", "has") if len(empty) == 1 else ("labels", "have")
+        return f"{labels} {text} ({len(empty)} of {self.num_classes} classes) {have} no samples"
 
     def describe(self) -> dict:
         """Plain, bounded descriptor recorded in run.json."""
@@ -217,8 +244,13 @@ class Dataset:
             info["classes_from"] = "sub-folders"
         if self.one_set:
             info["one_set"] = shorten(self.one_set, 400)
+        empty = self.classes_without_samples()
+        if empty:
+            info["empty_classes"] = empty
         if self.other_formats:
             info["formats_not_read"] = {str(k)[:16]: int(v) for k, v in list(self.other_formats.items())[:20]}
+            if self.other_format_names:
+                info["formats_not_read_names"] = [shorten(str(name), 300) for name in self.other_format_names[:20]]
         if self.skipped_count:
             info["skipped_files"] = self.skipped_count
             info["skipped"] = [

@@ -42,9 +42,10 @@ def decode_listing(listing: ImageListing, image_size: int) -> RawImages:
         close_archives()
     if skipped:
         skipped.sort(key=lambda s: s["name"])
-        raise bad_files_error(listing.path, skipped, len(skipped), n + len(listing.bad))
+        raise bad_files_error(listing.path, skipped, len(skipped), n + len(listing.bad), listing.other_formats,
+                              listing.other_format_names)  # fmt: skip
     if not n:
-        raise no_images_error(listing.path, listing.other_formats)
+        raise no_images_error(listing.path, listing.other_formats, listing.other_format_names)
     pixels = out if colour else out[:, :1]
     y = np.asarray(listing.labels, dtype=np.int64) if listing.labelled else None
     return RawImages(np.ascontiguousarray(pixels.transpose(0, 2, 3, 1)), y, list(listing.class_names),

@@ -218,8 +218,9 @@ def idx_source(folder: Path, split: str, name: str | None, display_name: str):
 
     _, images_path, labels_path = split_files(folder, split)
     key_files = [content_stamp(p) for p in (images_path, labels_path) if p is not None]
+    read = "test" if images_path.name.startswith(SPLIT_PREFIXES["test"]) else "train"  # (the other, when absent)
     return ArraySource("idx", folder.resolve(), display_name, [*key_files, name or ""],
-                       lambda: ArrayImages.from_raw(load_idx_folder(folder, split, name)))  # fmt: skip
+                       lambda: ArrayImages.from_raw(load_idx_folder(folder, split, name)), read)  # fmt: skip
 
 
 def load_idx_folder(folder: str | Path, split: str = "train", name: str | None = None) -> RawImages:

@@ -32,6 +32,7 @@ _IMAGE_SUFFIXES = tuple(sorted(IMAGE_EXTENSIONS))
 # pictures in formats that are not read: counted, so that a folder of them is explained, not "no images"
 OTHER_IMAGE_EXTENSIONS = (".heic", ".heif", ".avif", ".jxl", ".jp2", ".ico", ".svg",
                           ".psd", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raw")  # fmt: skip
+OTHER_FORMAT_NAMES_KEPT = 20  # of those, named in the prepared file's meta (messages show a few)
 _BY_NAME = operator.attrgetter("name")
 MAX_DEPTH = 64  # nested folders below the dataset folder
 MAX_ZIP_RATIO = 1000  # uncompressed / compressed size of one member beyond which it is treated as a bomb
@@ -64,12 +65,16 @@ class ImageListing:
     sizes: list[int] = field(default_factory=list)
     stamps: list[int] = field(default_factory=list)  # mtime_ns of a file, CRC-32 of a member
     other_formats: dict[str, int] = field(default_factory=dict)  # ".heic" -> files in formats not read
+    other_format_names: list[str] = field(default_factory=list)  # the first OTHER_FORMAT_NAMES_KEPT of them
     one_set: str = ""  # why sub-folders were read with the images at the top as one set, not as classes
 
     def count_other_format(self, name: str) -> None:
+        """Count (and name the first few of) the files `name` (relative to the top) in a format not read."""
         suffix = os.path.splitext(name)[1].lower()
         if suffix in OTHER_IMAGE_EXTENSIONS:
             self.other_formats[suffix] = self.other_formats.get(suffix, 0) + 1
+            if len(self.other_format_names) < OTHER_FORMAT_NAMES_KEPT:
+                self.other_format_names.append(name)
 
     def add(self, name: str, ref: str, label: int, size: int, stamp: int) -> None:
         self.names.append(name)
@@ -159,7 +164,7 @@ def _walk_images(top: Path, prefix: str, root: Path, label: int, seen: set[Path]
                             bad.append((rel + entry.name, f"a symlink to {shorten(resolved, 200)}, outside the "
                                         "dataset folder: not followed; copy the file in"))  # fmt: skip
                         else:
-                            listing.count_other_format(entry.name)
+                            listing.count_other_format(rel + entry.name)
                         continue
                     target = str(resolved)
                     st = os.stat(target)
@@ -167,7 +172,7 @@ def _walk_images(top: Path, prefix: str, root: Path, label: int, seen: set[Path]
                     target = entry.path
                     st = entry.stat(follow_symlinks=False)
                 else:
-                    listing.count_other_format(entry.name)  # another kind of file: only counted when a picture
+                    listing.count_other_format(rel + entry.name)  # another kind of file: only counted when a picture
                     continue
             except OSError as exc:
                 if is_image:
@@ -344,7 +349,7 @@ def list_image_zip(path: str | Path) -> ImageListing:
     bad, names = listing.bad, set()
     for parts, index, info in files:
         if not _is_image_name(parts[-1]):
-            listing.count_other_format(parts[-1])
+            listing.count_other_format("/".join(parts))
             continue
         if labelled and len(parts) < 2:
             bad.append(("/".join(parts), BESIDE_CLASSES))

@@ -11,13 +11,21 @@ from __future__ import annotations
 NAMES_SHOWN = 3  # bad files named before "and N more"
 
 
-def formats_not_read(other_formats: dict[str, int]) -> str:
-    """'12 .heic and 3 .psd files in formats not read: convert them to PNG or JPEG to use them'."""
+def formats_not_read(other_formats: dict[str, int], names: object = ()) -> str:
+    """'12 .heic and 3 .psd files in formats not read (a/IMG_1.HEIC, a/IMG_2.HEIC, b/x.psd and 12 more): convert
+    them to PNG or JPEG to use them' (`names`: the first few, relative to the dataset's top)."""
     counts = " and ".join(f"{n:,} {suffix}" for suffix, n in sorted(other_formats.items(), key=lambda kv: -kv[1]))
+    total = sum(other_formats.values())
+    names = [str(name)[:80] for name in names[:NAMES_SHOWN]] if isinstance(names, (list, tuple)) else []
+    named = f" ({', '.join(names)}{f' and {total - len(names):,} more' if total > len(names) else ''})" if names else ""
     return (
-        f"{counts} file{'s' if sum(other_formats.values()) > 1 else ''} in formats not read: convert them to PNG "
-        "or JPEG to use them"
+        f"{counts} file{'s' if total > 1 else ''} in formats not read{named}: convert them to PNG or JPEG to use them"
     )
+
+
+def empty_classes_note(empty: str) -> str:
+    """What an unconditional model is told of labels without samples (a conditional one is refused)."""
+    return f"{empty}: a stray label in the labels file? A model with classes refuses this data"
 
 
 def left_out_lines(dataset: object, uses_classes: bool = True) -> list[str]:
@@ -34,6 +42,8 @@ def left_out_lines(dataset: object, uses_classes: bool = True) -> list[str]:
                      "them; `gan-studio eval` judges samples with a classifier of them")  # fmt: skip
     if isinstance(dataset.get("one_set"), str) and dataset["one_set"]:
         lines.append(dataset["one_set"][:400])
+    if isinstance(dataset.get("empty_classes"), str) and dataset["empty_classes"]:
+        lines.append(empty_classes_note(dataset["empty_classes"][:200]))
     count, skipped = dataset.get("skipped_files"), dataset.get("skipped") or []
     if isinstance(count, int) and count > 0:
         names = [str(s.get("name", "?"))[:80] for s in skipped[:NAMES_SHOWN] if isinstance(s, dict)]
@@ -42,5 +52,5 @@ def left_out_lines(dataset: object, uses_classes: bool = True) -> list[str]:
                      "lists them")  # fmt: skip
     others = dataset.get("formats_not_read")
     if isinstance(others, dict) and others and all(isinstance(n, int) for n in others.values()):
-        lines.append(formats_not_read(others))
+        lines.append(formats_not_read(others, dataset.get("formats_not_read_names")))
     return lines

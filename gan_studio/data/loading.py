@@ -70,24 +70,26 @@ def _source(path: Path, *, image_size: int, split: str, known_name: str | None, 
             source = npz.npz_source(path, name)
             if isinstance(source, Dataset):
                 return source
-            return prepare.prepare_arrays(source, image_size, progress=progress, cancel=cancel)
+            return prepare.prepare_arrays(source, image_size, progress=progress, cancel=cancel, given=str(path))
         if suffix == ".zip":
             listing = imagefiles.list_image_zip(path)
             return prepare.prepare_images(listing, image_size, name=name, progress=progress, cancel=cancel,
-                                          workers=workers)  # fmt: skip
+                                          workers=workers, given=str(path))  # fmt: skip
         raise DataError("unsupported dataset file (expected a folder, a .zip of images or an .npz)", path)
     if cifar.is_cifar_folder(path):
         source = cifar.cifar_source(path, split, name)
-        return prepare.prepare_arrays(source, image_size, progress=progress, cancel=cancel)
+        return prepare.prepare_arrays(source, image_size, progress=progress, cancel=cancel, given=str(path))
     if idx.is_idx_folder(path):
         source = idx.idx_source(path, split, known_name, name)
-        return prepare.prepare_arrays(source, image_size, progress=progress, cancel=cancel)
+        return prepare.prepare_arrays(source, image_size, progress=progress, cancel=cancel, given=str(path))
     cifar100 = path if (path / "meta").is_file() and (path / "train").is_file() else path / "cifar-100-python"
     if (cifar100 / "meta").is_file() and (cifar100 / "train").is_file():
         raise DataError("a CIFAR-100 python folder: GAN Studio reads CIFAR-10's python layout (data_batch_1..5), "
                         "image folders, .zip archives, IDX folders and .npz files", path)  # fmt: skip
     listing = imagefiles.list_image_folder(path)
-    return prepare.prepare_images(listing, image_size, name=name, progress=progress, cancel=cancel, workers=workers)
+    return prepare.prepare_images(
+        listing, image_size, name=name, progress=progress, cancel=cancel, workers=workers, given=str(path)
+    )
 
 
 def prepared_dataset(prepared: PreparedFile, name: str, value_range, channels: int | None) -> Dataset:
@@ -95,12 +97,20 @@ def prepared_dataset(prepared: PreparedFile, name: str, value_range, channels: i
     meta = prepared.meta
     labels = prepared.labels()
     y = torch.from_numpy(labels) if labels is not None else None
-    other_formats = meta.extra.get("other_formats")
+    other_formats, other_names = formats_not_read_in(meta)
     return Dataset(name, "images", prepared.pixels(), y, list(meta.class_names) if y is not None else [],
                    (float(value_range[0]), float(value_range[1])), meta.source, channels, list(meta.skipped),
                    meta.skipped_count, str(prepared.path), prepared.check,
-                   dict(other_formats) if isinstance(other_formats, dict) else {},
-                   meta.extra.get("kind") in ("folder", "zip"), str(meta.extra.get("one_set") or ""))  # fmt: skip
+                   other_formats, meta.extra.get("kind") in ("folder", "zip"), str(meta.extra.get("one_set") or ""),
+                   other_names)  # fmt: skip
+
+
+def formats_not_read_in(meta) -> tuple[dict, list[str]]:
+    """The counts by suffix and the first names of the files in formats not read that a prepared file's meta
+    records (empty when it records none, or something else)."""
+    counts, names = meta.extra.get("other_formats"), meta.extra.get("other_format_names")
+    counts = dict(counts) if isinstance(counts, dict) else {}
+    return counts, [str(name) for name in names] if isinstance(names, list) else []
 
 
 def _dataset_name(spec: str) -> str:
@@ -163,7 +173,10 @@ def load_dataset(
     if found.meta.skipped_count and not skip_bad_files:
         from gan_studio.data.prepare import bad_files_error
 
-        raise bad_files_error(found.meta.source, found.meta.skipped, found.meta.skipped_count, found.meta.total_count)
+        meta = found.meta
+        raise bad_files_error(
+            meta.source, meta.skipped, meta.skipped_count, meta.total_count, *formats_not_read_in(meta)
+        )
     return prepared_dataset(found, name, value_range, channels)
 
 

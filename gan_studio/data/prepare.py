@@ -74,6 +74,7 @@ class ArraySource:
     name: str
     key_files: list[tuple]  # e.g. (file, size, CRC-32 of its content): changes when the data does
     open: Callable[[], ArrayImages]  # reads (or starts streaming) the images: only when not prepared yet
+    split: str = ""  # the split whose files are read ("train" or "test"); "" for a source that is one set
 
 
 WAITING = -1  # progress(0, WAITING): another process is preparing the same data, and this one waits for it
@@ -88,14 +89,16 @@ def _check_cancel(cancel) -> None:
         raise PreparationCancelled("data preparation cancelled")
 
 
-def no_images_error(path: Path | str, other_formats: dict[str, int] | None = None) -> DataError:
+def no_images_error(path: Path | str, other_formats: dict[str, int] | None = None, other_names=()) -> DataError:
     extensions = ", ".join(sorted(IMAGE_EXTENSIONS))
-    others = f"; {formats_not_read(other_formats)}" if other_formats else ""
+    others = f"; {formats_not_read(other_formats, other_names)}" if other_formats else ""
     return DataError(f"no images found (expected {extensions} files, or one sub-folder per class){others}", path)
 
 
-def bad_files_error(listing_path: Path | str, skipped: list[dict], skipped_count: int, total: int) -> DataError:
-    """One message naming the first BAD_FILES_SHOWN bad files and how many there are."""
+def bad_files_error(listing_path: Path | str, skipped: list[dict], skipped_count: int, total: int,
+                    other_formats: dict | None = None, other_names=()) -> DataError:  # fmt: skip
+    """One message naming the first BAD_FILES_SHOWN bad files and how many there are (and the files in formats
+    not read, which are left out too)."""
     shown = "; ".join(f"{shorten(s['name'], 160)} ({shorten(s['reason'], 160)})" for s in skipped[:BAD_FILES_SHOWN])
     more = f"; and {skipped_count - BAD_FILES_SHOWN:,} more" if skipped_count > BAD_FILES_SHOWN else ""
     usable = total - skipped_count
@@ -105,8 +108,9 @@ def bad_files_error(listing_path: Path | str, skipped: list[dict], skipped_count
         if usable
         else "No image is usable"
     )
+    others = f". Also {formats_not_read(other_formats, other_names)}" if other_formats else ""
     return DataError(
-        f"{skipped_count:,} of {total:,} image files cannot be used: {shown}{more}. {advice}", listing_path
+        f"{skipped_count:,} of {total:,} image files cannot be used: {shown}{more}. {advice}{others}", listing_path
     )
 
 
@@ -118,8 +122,10 @@ def prepare_images(
     progress: ProgressCallback | None = None,
     cancel=None,
     workers: int | None = None,
+    given: str = "",
 ) -> cache.PreparedFile:
-    """The prepared file of an image folder or archive at `image_size`, built now if needed."""
+    """The prepared file of an image folder or archive at `image_size`, built now if needed (`given`: the path
+    the user named it by, which `data clear` also takes)."""
     _check_not_bootstrapping()
     key = cache.content_key({"v": DECODER_VERSION, "size": image_size, **listing.key_parts()})
     final = cache.cache_path(name, image_size, key)
@@ -130,7 +136,7 @@ def prepare_images(
         found = cache.open_prepared(final, key)  # another process may have built it meanwhile
         if found is not None:
             return found
-        return _build_images(listing, image_size, name, key, final, progress, cancel, workers)
+        return _build_images(listing, image_size, name, key, final, progress, cancel, workers, given)
 
 
 def lineage(**source) -> str:
@@ -139,15 +145,29 @@ def lineage(**source) -> str:
     return cache.content_key({"v": DECODER_VERSION, **source})
 
 
-def _build_images(listing, image_size, name, key, final, progress, cancel, workers) -> cache.PreparedFile:
+def source_extra(given: str, split: str, content: object, **source) -> dict:
+    """What a prepared file's meta records of where it comes from, for `data info` and `data clear`: the path
+    given, the split read ("" for one set), and keys of its source at any size and of that source's content
+    then (a file whose source has newer content elsewhere in the cache is stale)."""
+    return {
+        "given": given,
+        "split": split,
+        "source_id": lineage(**source),
+        "content": lineage(**source, content=content),
+    }
+
+
+def _build_images(listing, image_size, name, key, final, progress, cancel, workers, given) -> cache.PreparedFile:
     n = len(listing.names)
     made_from = lineage(size=image_size, kind=listing.kind, path=str(listing.path), name=name)
+    origin = source_extra(given, "", listing.key_parts(), kind=listing.kind, path=str(listing.path), name=name)
     skipped = [{"name": name, "reason": r} for name, r in listing.bad]
     total = n + len(skipped)
     if not n:
         if skipped:
-            raise bad_files_error(listing.path, skipped, len(skipped), total)
-        raise no_images_error(listing.path, listing.other_formats)
+            raise bad_files_error(listing.path, skipped, len(skipped), total, listing.other_formats,
+                                  listing.other_format_names)  # fmt: skip
+        raise no_images_error(listing.path, listing.other_formats, listing.other_format_names)
     cache.check_disk_space(final.parent, n * 3 * image_size * image_size)
     writer = cache.CacheWriter(final, n, 3, image_size)
     try:
@@ -174,7 +194,8 @@ def _build_images(listing, image_size, name, key, final, progress, cancel, worke
         skipped.sort(key=lambda s: s["name"])
         keep = np.array([i for i in range(n) if i not in bad_rows], dtype=np.int64)
         if len(keep) == 0:
-            raise bad_files_error(listing.path, skipped, len(skipped), total)
+            raise bad_files_error(listing.path, skipped, len(skipped), total, listing.other_formats,
+                                  listing.other_format_names)  # fmt: skip
         labels = np.asarray(listing.labels, dtype=np.int64)[keep] if listing.labelled else None
         if labels is not None:
             _check_every_class_kept(labels, listing.class_names, listing.path)
@@ -182,8 +203,9 @@ def _build_images(listing, image_size, name, key, final, progress, cancel, worke
             key=key, name=name, source=str(listing.path), count=len(keep), channels=3 if colour else 1,
             side=image_size, labelled=listing.labelled, class_names=list(listing.class_names), block_crcs=[],
             skipped=skipped[: cache.MAX_SKIPPED_LISTED], skipped_count=len(skipped), total_count=total,
-            created=time.time(), extra={"kind": listing.kind, "lineage": made_from,
-                                        "other_formats": dict(listing.other_formats), "one_set": listing.one_set},
+            created=time.time(), extra={"kind": listing.kind, "lineage": made_from, **origin,
+                                        "other_formats": dict(listing.other_formats), "one_set": listing.one_set,
+                                        "other_format_names": list(listing.other_format_names)},
         )  # fmt: skip
         if len(keep) == n and colour:
             meta.block_crcs = [r.crc for r in results]
@@ -311,8 +333,10 @@ def prepare_arrays(
     *,
     progress: ProgressCallback | None = None,
     cancel=None,
+    given: str = "",
 ) -> cache.PreparedFile:
-    """The prepared file of IDX, CIFAR or .npz images at `image_size`, built now if needed."""
+    """The prepared file of IDX, CIFAR or .npz images at `image_size`, built now if needed (`given`: as
+    prepare_images')."""
     # the files read identify the split (a folder holding one split serves both from one prepared file)
     parts = {"v": DECODER_VERSION, "size": image_size, "kind": source.kind, "path": str(source.path),
              "name": source.name, "files": source.key_files}  # fmt: skip
@@ -325,10 +349,10 @@ def prepare_arrays(
         found = cache.open_prepared(final, key)
         if found is not None:
             return found
-        return _build_arrays(source, image_size, key, final, progress, cancel)
+        return _build_arrays(source, image_size, key, final, progress, cancel, given)
 
 
-def _build_arrays(source: ArraySource, image_size: int, key: str, final: Path, progress, cancel):
+def _build_arrays(source: ArraySource, image_size: int, key: str, final: Path, progress, cancel, given: str):
     from gan_studio.data.dataset import fit_uint8
 
     _check_cancel(cancel)
@@ -336,6 +360,8 @@ def _build_arrays(source: ArraySource, image_size: int, key: str, final: Path, p
     n, c = images.count, images.channels
     files = [stamp[0] if isinstance(stamp, (tuple, list)) else stamp for stamp in source.key_files]
     made_from = lineage(size=image_size, kind=source.kind, path=str(source.path), name=source.name, files=files)
+    origin = source_extra(given, source.split, source.key_files, kind=source.kind, path=str(source.path),
+                          name=source.name, files=files)  # fmt: skip
     cache.check_disk_space(final.parent, n * c * image_size * image_size)
     writer = cache.CacheWriter(final, n, c, image_size)
     try:
@@ -353,7 +379,7 @@ def _build_arrays(source: ArraySource, image_size: int, key: str, final: Path, p
         meta = cache.CacheMeta(
             key=key, name=source.name, source=str(source.path), count=n, channels=c, side=image_size,
             labelled=images.labels is not None, class_names=list(images.class_names), block_crcs=crcs,
-            total_count=n, created=time.time(), extra={"kind": source.kind, "lineage": made_from},
+            total_count=n, created=time.time(), extra={"kind": source.kind, "lineage": made_from, **origin},
         )  # fmt: skip
         return writer.commit(meta, images.labels)
     finally:

@@ -3,6 +3,7 @@ markers, overlays, 100,000 points), the samples timeline and labels, the runs li
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from gan_studio.state.series import Series
 from gan_studio.store.lock import RunLock
 from gan_studio.store.pictures import image_grid, save_png
 from gan_studio.store.rundir import RunDir
-from gan_studio.ui.number_text import format_duration
+from gan_studio.ui.number_text import format_duration, short_duration
 from gan_studio.ui.panels.plots import PlotsPanel
 from gan_studio.ui.panels.run_controls import RunControlsPanel
 from gan_studio.ui.panels.runs import RunsPanel, resumable
@@ -250,6 +251,14 @@ def test_run_controls_progress_eta_and_button_states(qtbot):
     assert panel.step_value.text() == "200 / 1,000" and panel.epoch_value.text() == "1.00"
     assert panel.rate_value.text() == "640"
     assert panel.eta_value.text() == "1 min 20 s"  # 800 steps at 0.1 s
+    panel.resize(330, 200)  # the Setup column's width: "4 min 12 s" showed as "4 min …"
+    panel.show()
+    qtbot.waitExposed(panel)
+    for step in range(300, 800, 100):  # slower steps: an ETA of minutes and seconds
+        run.apply(Metrics(step, values={"epoch": step / 200, "time": step * 0.6, "samples_per_s": 640.0}))
+    full, shown = panel.eta_value.text(), panel.eta_value.shown_text()
+    assert " min " in full and full.endswith(" s") and "…" not in shown  # whole, or the shorter "N min"
+    assert shown == full or re.fullmatch(r"\d+ min", shown), (full, shown)
     run.apply(Advice(150, code="d_overpowering", message="D overpowering G: D(x) 0.99", action="Lower lr_d."))
     assert "step 150: D overpowering G" in panel.health_label.text()
     assert "D(x) 0.99" in panel.advice_details() and "What to do: Lower lr_d." in panel.advice_details()
@@ -259,6 +268,7 @@ def test_run_controls_progress_eta_and_button_states(qtbot):
     assert "step 160: D loss is blowing up" in panel.health_label.text() and ">+2 more</a>" in panel.health_label.text()
     assert "oscillation" in panel.advice_details()
     assert format_duration(3725) == "1 h 02 min"
+    assert [short_duration(s) for s in (45, 252, 3725, 12600, 10**6)] == ["45 s", "4 min", "62 min", "3.5 h", "12 d"]
     panel.set_state("paused")
     assert panel.eta_value.text() == "paused"  # no countdown while nothing runs
 

@@ -64,3 +64,15 @@ def format_duration(seconds: float) -> str:
     if seconds >= 60:
         return f"{seconds // 60} min {seconds % 60:02d} s"
     return f"{seconds} s"
+
+
+def short_duration(seconds: float) -> str:
+    """A duration in at most about 6 characters, for a narrow column: 45 s, 4 min, 95 min, 3.5 h, 12 d."""
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 100 * 60:
+        return f"{round(seconds / 60)} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{compact_count(seconds / 86400, plain_below=1000)} d"

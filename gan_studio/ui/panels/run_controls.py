@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from gan_studio.data.prepare import WAITING
 from gan_studio.events import Advice, Finished, Metrics, Paused, Started
 from gan_studio.state.run_state import RunState
-from gan_studio.ui.number_text import compact_count, format_duration, format_epoch
+from gan_studio.ui.number_text import compact_count, format_duration, format_epoch, short_duration
 from gan_studio.ui.panels import RunSubscription
 from gan_studio.ui.style import ERROR, WARNING
 from gan_studio.ui.widgets.fit_label import FitLabel
@@ -274,6 +274,7 @@ class RunControlsPanel(QWidget):
         if self.state == "paused" and step < total:
             self.eta_value.setText("paused")  # a Step while paused logs, but the run is still paused
         elif self._seconds_per_step is not None and step < total:
-            self.eta_value.setText(format_duration(self._seconds_per_step * (total - step)))
+            left = self._seconds_per_step * (total - step)
+            self.eta_value.set_texts(format_duration(left), short_duration(left))  # "4 min …" in a narrow column
         elif step >= total:
             self.eta_value.setText("done")

@@ -334,7 +334,7 @@ class RunSession(QObject):
             headline = event.message.split(":", 1)[0]  # the advisor starts each message with its condition
             self._say("info", f"advice at step {event.step}: {headline} (details under Run controls → Health)")
         elif isinstance(event, HParamChanged):
-            self._say("info", f"{event.name}: {event.old:g} -> {event.new:g} from step {event.step}")
+            self._say("info", f"{event.name}: {event.old:g} → {event.new:g} from step {event.step:,}")
 
     def _on_worker_error(self, message: str) -> None:
         if self._data_cancel is not None and self._data_cancel.is_set() and "cancelled" in message:

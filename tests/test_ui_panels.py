@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit
 from tiny_runs import train_tiny_run
 
 from gan_studio.config import field_specs
+from gan_studio.data.prepare import CHANGED
 from gan_studio.engine.settings import TrainConfig
 from gan_studio.errors import GanStudioError
 from gan_studio.events import Advice, Finished, HParamChanged, Metrics, Sample, Started
@@ -277,6 +278,10 @@ def test_run_controls_progress_eta_and_button_states(qtbot):
     panel.set_state("starting")
     panel.show_data_progress(122, 122)
     assert panel.progress.format().startswith("preparing data")
+    assert "done once" in panel.state_label.text()
+    panel.show_data_progress(200_001, CHANGED)  # the folder changed since its last preparation: why it takes long
+    panel.show_data_progress(5, 200_002)
+    assert "again: it changed since it was last prepared, with 200,001 images" in panel.state_label.text()
     panel.set_state("idle")
     assert panel.progress.format() == "no run" and panel.progress.maximum() == 1
 

@@ -14,7 +14,7 @@ from gan_studio.commands.arguments import bounded_int, switch_value
 from gan_studio.config import coerce, field_specs
 from gan_studio.data.budgets import MAX_DECODE_WORKERS, human_bytes
 from gan_studio.data.left_out import empty_classes_note, formats_not_read
-from gan_studio.data.prepare import WAITING
+from gan_studio.data.prepare import CHANGED, WAITING
 from gan_studio.errors import ConfigError, printable
 
 CHANNEL_NAMES = {1: "grey", 3: "RGB"}
@@ -246,6 +246,9 @@ class ProgressLine(StatusLine):
             return
         if total == WAITING:
             self.show(f"{self.label}: waiting for another process that is preparing the same data")
+            return
+        if total == CHANGED:  # said on every line after: why a start that took seconds now takes minutes
+            self.label += f" again (it changed since it was last prepared, with {done:,} images)"
             return
         now = time.monotonic()
         if done and self.first is None:  # rates from the first images on: not the workers' start-up

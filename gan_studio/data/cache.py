@@ -626,6 +626,13 @@ def made_from_paths(meta: CacheMeta) -> set[str]:
     return {meta.source, given} if isinstance(given, str) and given else {meta.source}
 
 
+def earlier_preparation(lineage: str) -> CacheMeta | None:
+    """The newest prepared file of the same data (`lineage`: source, image size, split) whatever its content,
+    or None: there is one while a changed folder is prepared again (it goes once the new file is in place)."""
+    metas = [e.meta for e in list_prepared() if e.meta is not None and e.meta.extra.get("lineage") == lineage]
+    return max(metas, key=lambda meta: meta.created, default=None)
+
+
 def remove_superseded(current: Path, lineage: str | None) -> int:
     """Remove the earlier prepared files of the same data (same `lineage`: source, image size, split), which
     a change of the data made stale: each edit of a 200k-photo folder left a full copy behind. A run still

@@ -78,6 +78,15 @@ class ArraySource:
 
 
 WAITING = -1  # progress(0, WAITING): another process is preparing the same data, and this one waits for it
+CHANGED = -2  # progress(N, CHANGED): the data was prepared before, with N images, and changed since: again
+
+
+def _say_if_changed(progress, made_from: str) -> None:
+    """Tell `progress` when the data was prepared before at this size and changed since (one photo added to 200k
+    re-decodes them all, in minutes where a start took seconds: the person should know why)."""
+    earlier = cache.earlier_preparation(made_from) if progress is not None else None
+    if earlier is not None:
+        progress(earlier.count, CHANGED)
 
 
 def _waiting(progress):
@@ -169,6 +178,7 @@ def _build_images(listing, image_size, name, key, final, progress, cancel, worke
                                   listing.other_format_names)  # fmt: skip
         raise no_images_error(listing.path, listing.other_formats, listing.other_format_names)
     cache.check_disk_space(final.parent, n * 3 * image_size * image_size)
+    _say_if_changed(progress, made_from)
     writer = cache.CacheWriter(final, n, 3, image_size)
     try:
         container = str(listing.path) if listing.kind == "zip" else ""
@@ -363,6 +373,7 @@ def _build_arrays(source: ArraySource, image_size: int, key: str, final: Path, p
     origin = source_extra(given, source.split, source.key_files, kind=source.kind, path=str(source.path),
                           name=source.name, files=files)  # fmt: skip
     cache.check_disk_space(final.parent, n * c * image_size * image_size)
+    _say_if_changed(progress, made_from)
     writer = cache.CacheWriter(final, n, c, image_size)
     try:
         crcs, done = [], 0

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,  # fmt: skip
 )
 
-from gan_studio.data.prepare import WAITING
+from gan_studio.data.prepare import CHANGED, WAITING
 from gan_studio.events import Advice, Finished, Metrics, Paused, Started
 from gan_studio.state.run_state import RunState
 from gan_studio.ui.number_text import compact_count, format_duration, format_epoch, short_duration
@@ -55,6 +55,7 @@ class RunControlsPanel(QWidget):
         self.subscription = RunSubscription(self.on_event)
         self.state = "idle"
         self._start_allowed = True
+        self._preparing_again = ""  # why the data is prepared again, when it changed since it was last prepared
         self.total_steps = 0
         self._seconds_per_step: float | None = None
         self._last_record: dict | None = None
@@ -128,6 +129,8 @@ class RunControlsPanel(QWidget):
 
     # state -------------------------------------------------------------------------------------------
     def set_state(self, state: str) -> None:
+        if state == "starting" and self.state != "starting":
+            self._preparing_again = ""  # a new start: its data is judged afresh
         self.state = state
         active = state in ("starting", "running", "paused", "stopping")
         self.start_button.setEnabled(not active and self._start_allowed)
@@ -154,6 +157,9 @@ class RunControlsPanel(QWidget):
             self.progress.setRange(0, 0)
             self.state_label.setText("Waiting for another process that is preparing the same data…")
             return
+        if total == CHANGED:
+            self._preparing_again = f"it changed since it was last prepared, with {done:,} images"
+            return
         if total:
             scale = max(1, -(-total // 1_000_000))  # QProgressBar holds ints; keep big byte counts in range
             self.progress.setRange(0, total // scale)
@@ -161,7 +167,9 @@ class RunControlsPanel(QWidget):
             self.progress.setFormat(f"preparing data: {done:,} / {total:,} (%p%)")
         else:
             self.progress.setRange(0, 0)
-        self.state_label.setText("Preparing the data (done once; Stop cancels)…")
+        again = self._preparing_again
+        self.state_label.setText(f"Preparing the data again: {again} (Stop cancels)…" if again else
+                                 "Preparing the data (done once; Stop cancels)…")  # fmt: skip
 
     def set_start_allowed(self, allowed: bool) -> None:
         self._start_allowed = allowed

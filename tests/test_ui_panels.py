@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit
 from tiny_runs import train_tiny_run
 
+from gan_studio import progress_rate
 from gan_studio.config import field_specs
 from gan_studio.data.prepare import CHANGED
 from gan_studio.engine.settings import TrainConfig
@@ -227,7 +228,7 @@ def test_a_run_that_left_bad_files_out_says_which_when_it_starts(qtbot):
 
 
 # run controls ------------------------------------------------------------------------------------------------
-def test_run_controls_progress_eta_and_button_states(qtbot):
+def test_run_controls_progress_eta_and_button_states(qtbot, monkeypatch):
     session = RunSession()
     panel = RunControlsPanel(session)
     qtbot.addWidget(panel)
@@ -282,6 +283,13 @@ def test_run_controls_progress_eta_and_button_states(qtbot):
     panel.show_data_progress(200_001, CHANGED)  # the folder changed since its last preparation: why it takes long
     panel.show_data_progress(5, 200_002)
     assert "again: it changed since it was last prepared, with 200,001 images" in panel.state_label.text()
+    panel.set_state("idle")
+    panel.set_state("starting")  # another start: its own rate
+    clock = iter([100.0, 104.0])  # 1,000 images a second once the decoding has settled: an ETA, as the CLI's
+    monkeypatch.setattr(progress_rate.time, "monotonic", lambda: next(clock))
+    panel.show_data_progress(1_000, 200_002)
+    panel.show_data_progress(5_000, 200_002)
+    assert panel.eta_value.text() == "3 min 15 s"  # 195,002 left at 1,000 a second
     panel.set_state("idle")
     assert panel.progress.format() == "no run" and panel.progress.maximum() == 1
 

@@ -16,6 +16,7 @@ from gan_studio.data.budgets import MAX_DECODE_WORKERS, human_bytes
 from gan_studio.data.left_out import empty_classes_note, formats_not_read
 from gan_studio.data.prepare import CHANGED, WAITING
 from gan_studio.errors import ConfigError, printable
+from gan_studio.progress_rate import ProgressRate
 
 CHANNEL_NAMES = {1: "grey", 3: "RGB"}
 BAD_FILES_LISTED = 5  # bad files `data info` names per prepared file, before "and N more"
@@ -228,18 +229,13 @@ class StatusLine:
 
 
 class ProgressLine(StatusLine):
-    """`progress(done, total)` as one self-rewriting line with rate and ETA (a line every ~10 s off a terminal).
-
-    The rate and the ETA are shown once RATE_SETTLE_S have passed since the first images were done: the first
-    chunks finish together as the decoding processes start, and a rate from them said 'ETA 1h03m' for a
-    preparation that took 2m30s."""
-
-    RATE_SETTLE_S = 3.0
+    """`progress(done, total)` as one self-rewriting line with rate and ETA (a line every ~10 s off a terminal);
+    the rate and the ETA once they have settled (see gan_studio/progress_rate.py)."""
 
     def __init__(self, label: str, enabled: bool = True, stream=None):
         super().__init__(enabled, stream)
         self.label = label
-        self.first: tuple[float, int] | None = None  # (time, count) of the first update with work done
+        self.rate = ProgressRate()
 
     def update(self, done: int, total: int) -> None:
         if not self.enabled:
@@ -251,16 +247,13 @@ class ProgressLine(StatusLine):
             self.label += f" again (it changed since it was last prepared, with {done:,} images)"
             return
         now = time.monotonic()
-        if done and self.first is None:  # rates from the first images on: not the workers' start-up
-            self.first = (now, done)
+        rate = self.rate.update(done, now)
         if now - self.last_print < (0.2 if self.tty else 10.0) and done < total:
             return
         self.last_print = now
-        since, at = self.first or (now, done)
-        settled = now - since >= self.RATE_SETTLE_S and done > at
-        rate = (done - at) / (now - since) if settled else 0.0
         if total:
-            eta = f", ETA {duration((total - done) / rate)}" if rate > 0 and done < total else ""
+            left = self.rate.seconds_left(done, total)
+            eta = f", ETA {duration(left)}" if left is not None else ""
             speed = f", {rate:,.0f}/s" if rate > 0 else ""
             text = f"{self.label}: {done:,}/{total:,} ({done / total:.0%}){speed}{eta}"
         else:

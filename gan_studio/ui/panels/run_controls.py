@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from gan_studio.data.prepare import CHANGED, WAITING
 from gan_studio.events import Advice, Finished, Metrics, Paused, Started
+from gan_studio.progress_rate import ProgressRate
 from gan_studio.state.run_state import RunState
 from gan_studio.ui.number_text import compact_count, format_duration, format_epoch, short_duration
 from gan_studio.ui.panels import RunSubscription
@@ -56,6 +57,7 @@ class RunControlsPanel(QWidget):
         self.state = "idle"
         self._start_allowed = True
         self._preparing_again = ""  # why the data is prepared again, when it changed since it was last prepared
+        self._data_rate = ProgressRate()  # of the data's preparation (or download), for its ETA
         self.total_steps = 0
         self._seconds_per_step: float | None = None
         self._last_record: dict | None = None
@@ -131,6 +133,7 @@ class RunControlsPanel(QWidget):
     def set_state(self, state: str) -> None:
         if state == "starting" and self.state != "starting":
             self._preparing_again = ""  # a new start: its data is judged afresh
+            self._data_rate = ProgressRate()
         self.state = state
         active = state in ("starting", "running", "paused", "stopping")
         self.start_button.setEnabled(not active and self._start_allowed)
@@ -165,6 +168,10 @@ class RunControlsPanel(QWidget):
             self.progress.setRange(0, total // scale)
             self.progress.setValue(min(done, total) // scale)
             self.progress.setFormat(f"preparing data: {done:,} / {total:,} (%p%)")
+            self._data_rate.update(done)
+            left = self._data_rate.seconds_left(done, total)  # the CLI's line had an ETA, the window none
+            if left is not None:
+                self.eta_value.set_texts(format_duration(left), short_duration(left))
         else:
             self.progress.setRange(0, 0)
         again = self._preparing_again

@@ -538,6 +538,21 @@ def test_the_app_opens_a_run_given_by_its_name(workspace, monkeypatch, capsys):
     assert "did you mean gan-ring8-first?" in one_line_error(capsys, code) and len(opened) == 1
 
 
+def test_the_app_can_draw_everything_larger_for_a_projector(monkeypatch, capsys):
+    """Plot text of ~11 px and class labels of ~7 px were too small for the back of a lecture hall (review s15Y
+    #21): `--scale 1.5` scales the whole window (Qt's QT_SCALE_FACTOR, set before the application is made)."""
+    import gan_studio.ui.app
+
+    scales = []
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    monkeypatch.delenv("QT_SCALE_FACTOR", raising=False)
+    monkeypatch.setattr(gan_studio.ui.app, "main",
+                        lambda run=None, workspace=None: scales.append(os.environ.get("QT_SCALE_FACTOR")) or 0)  # fmt: skip
+    assert main(["app", "--scale", "1.5"]) == 0 and scales == ["1.5"]
+    for bad in ("0.1", "9", "big", "\u0662"):
+        assert "--scale must be a number from 0.5 to 4" in one_line_error(capsys, run_cli(["app", "--scale", bad]))
+
+
 def test_the_app_refuses_what_is_not_a_run_before_opening_a_window(workspace, tmp_path, monkeypatch, capsys):
     """A folder that is not a run opened the window only to show the error in a banner, while a missing run or a
     file exited 2: each is refused as every command refuses it, and before the display check (without a

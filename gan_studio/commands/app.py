@@ -5,6 +5,7 @@ the folder the window's Runs panel lists (as if chosen with its "Change…" butt
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -20,7 +21,21 @@ def add_parser(sub) -> None:
                    "prints it")  # fmt: skip
     p.add_argument("--workspace", metavar="DIR", help="the runs folder the window lists, where run NAMES are looked "
                    "up (default: the one the window used last, or the user's workspace)")  # fmt: skip
+    p.add_argument("--scale", type=scale_factor, metavar="FACTOR", help="draw everything FACTOR times larger "
+                   "(text, plots, pictures), e.g. 1.5 on a projector or for the back of a lecture hall "
+                   "[default: the screen's own]")  # fmt: skip
     p.set_defaults(handler=run)
+
+
+def scale_factor(text: str) -> float:
+    """--scale's value: a number from 0.5 to 4 (Qt's QT_SCALE_FACTOR, which scales the whole window)."""
+    try:
+        value = float(text) if text.strip().isascii() else None
+    except ValueError:
+        value = None
+    if value is None or not 0.5 <= value <= 4:
+        raise argparse.ArgumentTypeError(f"must be a number from 0.5 to 4, got {text[:40]!r}")
+    return value
 
 
 def display_problem() -> str | None:
@@ -61,4 +76,6 @@ def run(args) -> int:
             )
             return 2
         raise
+    if args.scale is not None:
+        os.environ["QT_SCALE_FACTOR"] = f"{args.scale:g}"  # read when the QApplication is made, in app_main
     return app_main(run=run_path, workspace=args.workspace)

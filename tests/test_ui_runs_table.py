@@ -28,6 +28,15 @@ def write_run(folder: Path, step: int, created: float, data: str = "toy", status
     return folder
 
 
+def write_runs_with_metrics(workspace: Path, names: list[str], step: int, data: str) -> None:
+    """Runs named `names`, newest last, each with a record of the four GAN metrics (a full Last metrics cell)."""
+    from gan_studio.events import Metrics
+
+    for i, name in enumerate(names):
+        run = RunDir(write_run(workspace / name, step, time.time() + i, data=data))
+        run.record(Metrics(200, values={"d_loss": 1.02, "g_loss": 0.939, "d_real": 0.485, "d_fake": 0.231}))
+
+
 def column_texts(panel: RunsPanel, column: int) -> list[str]:
     return [panel.table.item(row, column).text() for row in range(panel.table.rowCount())]
 
@@ -234,14 +243,11 @@ def test_on_a_1366_wide_screen_the_run_names_stay_whole_and_the_workspace_sits_b
     """At 1366x768 the Runs panel showed two rows, and the name of the run on view (bold) was cut in its middle
     while the last metrics kept their width (review s13V): the metrics give up room first, and the workspace
     moves beside the buttons when there is room for its path (a row more of runs), above the table when not."""
-    from gan_studio.events import Metrics
 
     create_app()
     workspace = tmp_path / "runs"
     names = [f"dcgan-my-photos-20261201-06{minute:02d}51" for minute in range(5)]
-    for i, name in enumerate(names):
-        run = RunDir(write_run(workspace / name, 200, time.time() + i, data="my-photos"))
-        run.record(Metrics(200, values={"d_loss": 1.02, "g_loss": 0.939, "d_real": 0.485, "d_fake": 0.231}))
+    write_runs_with_metrics(workspace, names, 200, "my-photos")
     panel = RunsPanel(workspace)
     qtbot.addWidget(panel)
     panel.resize(1030, 200)  # the Runs dock of a 1366-wide window
@@ -407,15 +413,12 @@ def test_a_symlinked_run_reads_the_same_in_the_app_and_the_cli_and_open_opens_it
 def test_on_small_screens_three_runs_are_in_view_with_whole_titles_dates_and_names_in_tooltips(qtbot, tmp_path, size):
     """At 1024x768 the Runs panel showed 1½-2 rows, one of them half scrolled, and the title 'Last metrics' cut to
     '.ast metric'; at 1280x720 Created was cut to '2026-1… 14:50' (review s16Z #11)."""
-    from gan_studio.events import Metrics
     from gan_studio.ui.main_window import MainWindow
 
     create_app()
     workspace = tmp_path / "runs"
     names = [f"dcgan-fork-mnist-20261201-14{minute:02d}51" for minute in range(6)]
-    for i, name in enumerate(names):
-        run = RunDir(write_run(workspace / name, 2_000_000, time.time() + i, data="mnist"))
-        run.record(Metrics(200, values={"d_loss": 1.02, "g_loss": 0.939, "d_real": 0.485, "d_fake": 0.231}))
+    write_runs_with_metrics(workspace, names, 2_000_000, "mnist")
     win = MainWindow(workspace=workspace, persist=False, screen_size=(size[0], size[1] + 40))
     qtbot.addWidget(win)
     win.resize(*size)

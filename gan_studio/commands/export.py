@@ -38,7 +38,8 @@ def add_parser(sub) -> None:
     p.add_argument("--part", choices=PART_CHOICES, default="generator",
                    help="the network that makes samples: generator and decoder are two names for it (a GAN's "
                    "generator, a VAE's decoder); or encoder, a VAE's [generator]")  # fmt: skip
-    p.add_argument("--opset", type=bounded_int(1, 1_000), default=None, help=f"ONNX opset version [{DEFAULT_OPSET}]")
+    p.add_argument("--opset", type=bounded_int(-(2**31), 2**31 - 1), default=None,  # the range: _check_opset's
+                   help=f"ONNX opset version [{DEFAULT_OPSET}]")  # fmt: skip
     p.add_argument("--reference-samples", type=bounded_int(0, MAX_REFERENCE_SAMPLES), default=REFERENCE_SAMPLES,
                    metavar="N", help=f"also run N inputs through ONNX's pure-Python reference evaluator, 0 to skip "
                                      f"(slow on big models) [{REFERENCE_SAMPLES}]")  # fmt: skip

@@ -166,11 +166,14 @@ def _run_command(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         argv = ["app"]
-    parser = build_parser(commands_named(argv))
     try:
+        parser = build_parser(commands_named(argv))  # (imports the command: torch, for some, takes seconds)
         args = _parse(parser, argv)
     except SystemExit as exc:  # --help, --version, or a usage error argparse has printed
         return exc.code if isinstance(exc.code, int) else 0
+    except KeyboardInterrupt:  # Ctrl-C while the command was still loading: nothing was done
+        print(f"gan-studio: {argv[0] if argv[0] in COMMANDS else 'gan-studio'} stopped by Ctrl-C", file=sys.stderr)
+        return 130
     if not getattr(args, "command", None):
         parser.print_help()
         return 2

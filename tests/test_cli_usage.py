@@ -285,6 +285,32 @@ def test_sample_checks_the_output_path_before_work(workspace, tmp_path, capsys, 
     assert expected in line
 
 
+def test_an_export_onto_a_full_disk_exits_1_as_sample_does(workspace, tmp_path, capsys, monkeypatch):
+    """export said "the disk is full" with exit 2 (bad input) while sample and train exit 1 (review s16R #1)."""
+    import errno
+
+    import gan_studio.export.onnx_export as onnx_export
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(onnx_export, "atomic_write", full)
+    code = main(["export", str(workspace / "gan-ring8-first"), "--out", str(tmp_path / "g.onnx")])
+    assert "the disk is full" in one_line_error(capsys, code, expected=1)
+
+
+def test_ctrl_c_while_a_command_is_still_loading_is_one_line(monkeypatch, capsys):
+    """A Ctrl-C in the seconds a command takes to import torch printed a 70-line traceback (review s16R #2)."""
+    import gan_studio.cli as cli
+
+    def interrupted(*_args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    assert main(["data", "prepare", "x"]) == 130
+    assert capsys.readouterr().err == "gan-studio: data stopped by Ctrl-C\n"
+
+
 def test_an_output_file_makes_one_new_folder_not_a_path_of_them(workspace, tmp_path, capsys):
     """`sample --out /new/dir/x.png` created /new and /new/dir (review s15X #10), while export's --out DIR/ makes one
     level: a file's folder may be new, a path of typos is refused before any work."""
@@ -310,7 +336,8 @@ def test_export_out_must_be_onnx_or_a_folder(workspace, tmp_path, capsys):
     assert main(["export", str(workspace / "gan-ring8-first"), "--out", f"{tmp_path / 'new'}/"]) == 0
     assert [p.suffix for p in (tmp_path / "new").iterdir()] == [".onnx"]  # a name ending in / is a folder to make
     code = main(["export", str(workspace / "gan-ring8-first"), "--out", f"{tmp_path / 'absent' / 'new'}/"])
-    assert "absent" in one_line_error(capsys, code)  # one level is made, not a whole path of typos
+    line = one_line_error(capsys, code)  # one level is made, not a whole path of typos: the missing one named
+    assert f"the folder {tmp_path / 'absent'} does not exist" in line
 
 
 # --- read-only run folders --------------------------------------------------------------------------------------

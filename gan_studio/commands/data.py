@@ -34,7 +34,8 @@ def add_parser(sub) -> None:
         help="image side in pixels, as the model's [default: 32]",
     )
     prep.add_argument("--split", default="train", choices=("train", "test"), help="split [default: train]")
-    prep.add_argument("--skip-bad-files", nargs="?", const="true", default="false", metavar="BOOL",
+    prep.add_argument("--skip-bad-files", nargs="?", const="true", default=None, metavar="BOOL",  # (argparse
+                      # parses a text default with `type` while it reads the line: TrainConfig's module imports torch)
                       type=switch_value(_skip_spec), help="succeed even if some files cannot be used, as "
                       "train's [default: false]")  # fmt: skip
     prep.add_argument(
@@ -80,7 +81,7 @@ def _prepare(args) -> int:
     started = time.perf_counter()
     try:
         dataset = load_dataset(args.data, image_size=args.image_size, split=args.split,
-                               skip_bad_files=coerce(_skip_spec(), args.skip_bad_files), progress=line.update,
+                               skip_bad_files=coerce(_skip_spec(), args.skip_bad_files or "false"), progress=line.update,
                                workers=args.workers)  # fmt: skip
     finally:
         line.close()

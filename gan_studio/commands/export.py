@@ -20,6 +20,7 @@ from gan_studio.commands.arguments import (
     resolve_run,
     write_failed,
 )
+from gan_studio.errors import ConfigError
 from gan_studio.export.onnx_export import DEFAULT_OPSET, PART_CHOICES, REFERENCE_SAMPLES, TOLERANCE, export_run
 
 MAX_REFERENCE_SAMPLES = 4096
@@ -73,6 +74,9 @@ def run(args) -> int:
 def _new_folder(out: str) -> str:
     """Make the folder `out` names (its parent must exist and be writable)."""
     folder = Path(out)
+    if not os.path.lexists(folder.parent):  # one level is made, not a path of typos: the missing folder is named
+        raise ConfigError(f"--out {out}: the folder {folder.parent} does not exist (one new folder is made for the "
+                          "export, not a path of them)")  # fmt: skip
     check_writable_folder(folder.parent, f"the export into --out {out}")
     try:
         folder.mkdir()

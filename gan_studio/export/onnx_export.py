@@ -35,7 +35,7 @@ import gan_studio
 from gan_studio.errors import ConfigError, ExportError, GanStudioError
 from gan_studio.export.inference import CPU, create_session, first_line
 from gan_studio.export.metadata import ExportMetadata
-from gan_studio.files import atomic_write
+from gan_studio.files import DISK_FULL_ERRNOS, DiskFullError, atomic_write
 from gan_studio.models.base import one_hot
 from gan_studio.store.loaded import load_run
 from gan_studio.store.rundir import RunDir
@@ -300,11 +300,15 @@ def _write_verified(out: Path, data: bytes, proto: onnx.ModelProto, feeds: dict[
             )
     try:
         atomic_write(out, data)
+    except DiskFullError:
+        raise  # a full disk exits 1 (the machine failed), not 2 as an export's bad input
     except GanStudioError as exc:
         raise ExportError(exc.reason, out) from None
     except PermissionError:
         raise ExportError("cannot write the export: the folder is read-only", out) from None
     except OSError as exc:
+        if exc.errno in DISK_FULL_ERRNOS:
+            raise DiskFullError("cannot write the export: the disk is full", out) from None
         raise ExportError(f"cannot write the export: {exc.strerror or exc}", out) from None
     return max_diff, ref_diff, limit
 

@@ -572,7 +572,7 @@ def test_the_app_can_draw_everything_larger_for_a_projector(monkeypatch, capsys)
 
     scales = []
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
-    monkeypatch.delenv("QT_SCALE_FACTOR", raising=False)
+    monkeypatch.setenv("QT_SCALE_FACTOR", "1")  # recorded, so that the test's 1.5 does not outlive it
     monkeypatch.setattr(gan_studio.ui.app, "main",
                         lambda run=None, workspace=None: scales.append(os.environ.get("QT_SCALE_FACTOR")) or 0)  # fmt: skip
     assert main(["app", "--scale", "1.5"]) == 0 and scales == ["1.5"]

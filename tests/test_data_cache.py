@@ -895,6 +895,13 @@ def test_data_info_marks_a_file_of_data_that_has_changed_since_as_stale(tmp_path
     stale = [i for i, line in enumerate(lines) if line.strip().startswith("stale:")]
     assert len(stale) == 1 and "photos: 6 images 8x8" in lines[stale[0] - 1]  # the 8 px file of the old content
     assert sum("photos: 7 images 16x16" in line for line in lines) == 1 and len(prepared_files()) == 3
+    assert "`gan-studio data clear --stale` removes the stale files" in lines[stale[0]]
+    # the hint said `data clear PATH`, which removes the current file of that folder too (review s16R #6)
+    assert cli_main(["data", "clear", str(folder), "--stale"]) == 0
+    assert "removed 1 stale file(s)" in capsys.readouterr().out and len(prepared_files()) == 2
+    assert cli_main(["data", "info"]) == 0
+    out = capsys.readouterr().out
+    assert "stale:" not in out and "photos: 7 images 16x16" in out and "other: 6 images 8x8" in out
 
 
 def test_preparing_the_test_split_of_data_without_one_says_what_was_prepared(tmp_path, capsys):

@@ -759,6 +759,10 @@ def test_the_steps_field_says_when_epochs_decides_the_length(qtbot):
     panel.set_training(True)
     panel.set_training(False)  # unlocking after a run leaves it greyed while epochs is set
     assert not steps.isEnabled()
+    steps.editor.setText("1.5e0")  # (as typed before epochs was set) a bad value greyed: Start was held back by a
+    assert steps.isEnabled() and steps.problem()  # field that could not be edited (review s16R #3)
+    steps.editor.setText("300")
+    assert not steps.isEnabled()
     panel.train_form.editors["epochs"].editor.setText("0")
     assert steps.isEnabled() and "epochs is set" not in steps.editor.toolTip()
 

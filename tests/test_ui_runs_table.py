@@ -395,6 +395,7 @@ def test_a_symlinked_run_reads_the_same_in_the_app_and_the_cli_and_open_opens_it
     panel = RunsPanel(workspace)
     qtbot.addWidget(panel)
     assert column_texts(panel, STATUS_COLUMN) == ["link"]
+    assert column_texts(panel, COLUMNS.index("Step")) == [""]  # not "0": the run behind the link has 7 (s16R #8)
     assert column_texts(panel, COLUMNS.index("Last metrics"))[0].startswith("link: the run folder is a symlink")
     panel.select_run(workspace / "linked")
     assert panel.open_button.isEnabled() and not panel.resume_button.isEnabled()

@@ -136,6 +136,11 @@ def test_a_refused_start_keeps_the_run_on_view_and_marks_the_setting_it_refused(
     assert win.controls.start_button.isEnabled()  # a mark, not a block: a bigger dataset may be chosen instead
     type_into(win.setup.train_form, {"batch_size": 2})
     assert not batch.problem_label.isVisible()
+    assert str(few) not in win.setup.dataset.recent  # Recent offered a folder that had failed (review s16R #4)
+    win.start_training()
+    qtbot.waitUntil(lambda: win.session.state in ("idle", "following") and win.session.run_path != old,
+                    timeout=WAIT_MS)  # fmt: skip
+    assert win.setup.dataset.recent[:1] == [str(few)]  # it trained: offered again
 
 
 def test_the_about_box_lists_every_shortcut_of_the_window(window):

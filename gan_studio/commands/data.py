@@ -48,6 +48,8 @@ def add_parser(sub) -> None:
     actions.add_parser("info", help="list prepared datasets")
     clear = actions.add_parser("clear", help="remove prepared datasets (all, or those of DATA)")
     clear.add_argument("data", nargs="?", help="only the prepared files of this dataset path")
+    clear.add_argument("--stale", action="store_true", help="only the files `data info` marks stale (of data that "
+                       "has changed since)")  # fmt: skip
     p.set_defaults(handler=run)
 
 
@@ -175,7 +177,7 @@ def _info() -> int:
                         f"({time.strftime('%Y-%m-%d %H:%M', time.localtime(meta.created))})"))  # fmt: skip
         if entry.path in stale:
             print("      stale: the data has changed since (a newer preparation of it differs); it is not used while "
-                  "the data stays as it is now (`gan-studio data clear PATH` removes it)")  # fmt: skip
+                  "the data stays as it is now (`gan-studio data clear --stale` removes the stale files)")  # fmt: skip
         for bad in meta.skipped[:BAD_FILES_LISTED]:
             print(printable(f"      left out: {bad.get('name')} ({bad.get('reason')})"))
         if meta.skipped_count > BAD_FILES_LISTED:
@@ -190,6 +192,8 @@ def _clear(args) -> int:
 
     from gan_studio.data.cache import cache_root, clear_prepared, unfinished_builds
 
+    if args.stale:
+        return _clear_stale(args.data)
     source = Path(os.path.abspath(Path(args.data).expanduser())) if args.data is not None else None
     removed, freed = clear_prepared(None if source is None else [source, source.resolve()])
     if source is not None and not removed:
@@ -201,6 +205,40 @@ def _clear(args) -> int:
             print("unfinished files of stopped preparations remain: `gan-studio data clear` removes them")
         return 0
     print(f"removed {removed} file(s), {human_bytes(freed)}, from {cache_root()}")
+    return 0
+
+
+def _clear_stale(data: str | None) -> int:
+    """Remove the prepared files `data info` marks stale (the data changed since; a newer file of it is current),
+    of every dataset or of `data`'s: `data clear PATH` removed the current preparation with them."""
+    import os
+    from pathlib import Path
+
+    from gan_studio.data.cache import (
+        cache_root,
+        disk_bytes,
+        list_prepared,
+        made_from_paths,
+        remove_idle_lock,
+        stale_prepared,
+    )
+
+    entries = list_prepared()
+    stale = stale_prepared(entries)
+    if data is not None:
+        source = Path(os.path.abspath(Path(data).expanduser()))
+        wanted = {str(source), str(source.resolve())}
+        stale = {e.path for e in entries if e.path in stale and e.meta is not None and made_from_paths(e.meta) & wanted}
+    removed = freed = 0
+    for path in sorted(stale):
+        try:
+            size = disk_bytes(path)
+            path.unlink()
+        except OSError:
+            continue
+        remove_idle_lock(path)
+        removed, freed = removed + 1, freed + size
+    print(f"removed {removed} stale file(s), {human_bytes(freed)}, from {cache_root()}")
     return 0
 
 

@@ -394,7 +394,7 @@ class RunsPanel(QWidget):
             (model, model, model),
             (data, data, data),
             (f"{status} ⚑" if flagged else status, status, status_tip),
-            (f"{step:,}", step, f"step {step:,}"),
+            ("", -1, "") if error else (f"{step:,}", step, f"step {step:,}"),  # unknown, not 0 (as `runs`)
             (f"{status}: {short_error(error, path)}" if error else metrics, metrics, error or metrics),
             (time.strftime("%Y-%m-%d %H:%M", time.localtime(created)) if created else "", float(created),
              time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created)) if created else ""),

@@ -256,8 +256,8 @@ class SetupPanel(QWidget):
             by_epochs = float(self.train_form.raw_values().get("epochs") or 0) > 0
         except ValueError:
             by_epochs = False
-        if not self._training:
-            steps.setEnabled(not by_epochs)
+        if not self._training:  # a bad value stays editable: greyed, it held Start back with no way to fix it
+            steps.setEnabled(not by_epochs or steps.problem() is not None)
         steps.editor.setToolTip("epochs is set, so it decides the length: steps is not used (set epochs to 0 to "
                                 "train by steps)" if by_epochs else field_tooltip(steps.spec))  # fmt: skip
 

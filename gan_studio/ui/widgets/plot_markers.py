@@ -84,8 +84,11 @@ def place_labels(plot: pg.PlotItem, markers: list[Marker]) -> None:
         line.label.anchors = [(1, 0), (1, 0)] if flip else [(0, 0), (0, 0)]
         shown.append(line)
         spans.append((x - width, x) if flip else (x, x + width))
+    # one pitch for every row, the tallest label's and 3 pixels of air: labels are placed at a fraction of their
+    # line, which ends a pixel short of the view, and snap to whole pixels: rows of a label's height and one pixel
+    # of air overlapped by up to 2 pixels in the app's font
+    row_px = max((line.label.boundingRect().height() for line in shown), default=0) + 3
     for line, row in zip(shown, stack_rows(spans, order=list(range(len(spans)))), strict=True):
-        row_px = line.label.boundingRect().height() + 1  # and a pixel of air
         top = LABEL_TOP_PX + row * row_px
         fits = row < MAX_LABEL_ROWS and top + row_px <= height
         line.label.setVisible(fits)

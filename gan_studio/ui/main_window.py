@@ -202,8 +202,7 @@ class MainWindow(QMainWindow):
         self._shown_once = False
         self._closed = False
         self._status_topic = ""  # what the status bar's message is about (see show_message)
-        self._starting_data = ""  # the dataset of a start that has not trained yet
-        self._next_start_data = ""  # that of the start asked for, until the session says it is starting
+        self._last_state = ""  # the session's state before the one _on_state_changed is told of
 
         self.setup = SetupPanel(self.session)
         self.controls = RunControlsPanel(self.session)
@@ -462,13 +461,13 @@ class MainWindow(QMainWindow):
         if state == "starting":  # a new start: problems of earlier attempts no longer hold
             self.statusBar().clearMessage()
             self.banner.clear()
-            self._starting_data, self._next_start_data = self._next_start_data, ""
         elif not active:  # "stop the current training first" no longer holds
             self.forget_messages_about(TRAINING)
-            self._starting_data = ""
-        if state == "running" and self._starting_data:
-            self.setup.dataset.remember(self._starting_data)
-            self._starting_data = ""
+        started, self._last_state = state == "running" and self._last_state == "starting", state
+        if started and self.session.run is not None:
+            train_config = self.session.run.info.get("train_config")  # a start that trains (not one that failed):
+            if isinstance(train_config, dict) and isinstance(train_config.get("data"), str):  # Recent offers its data
+                self.setup.dataset.remember(train_config["data"])
         self.controls.set_state(state)
         self.setup.set_training(active)
         self.runs.set_training(active)
@@ -591,7 +590,6 @@ class MainWindow(QMainWindow):
             return
         self.banner.clear()
         self.plots.clear_overlays()
-        self._next_start_data = train_config.data  # Recent lists it once it trains (not a folder that failed)
         self.session.start_new(model_name, model_config, train_config, self.runs.workspace)
 
     def new_run(self) -> None:

@@ -192,10 +192,11 @@ def _clear(args) -> int:
 
     from gan_studio.data.cache import cache_root, clear_prepared, unfinished_builds
 
-    if args.stale:
-        return _clear_stale(args.data)
     source = Path(os.path.abspath(Path(args.data).expanduser())) if args.data is not None else None
-    removed, freed = clear_prepared(None if source is None else [source, source.resolve()])
+    removed, freed = clear_prepared(None if source is None else [source, source.resolve()], stale_only=args.stale)
+    if args.stale:
+        print(f"removed {removed} stale file(s), {human_bytes(freed)}, from {cache_root()}")
+        return 0
     if source is not None and not removed:
         if not source.exists():
             raise ConfigError(f"{source}: no such file or folder, and no prepared dataset comes from it "
@@ -205,40 +206,6 @@ def _clear(args) -> int:
             print("unfinished files of stopped preparations remain: `gan-studio data clear` removes them")
         return 0
     print(f"removed {removed} file(s), {human_bytes(freed)}, from {cache_root()}")
-    return 0
-
-
-def _clear_stale(data: str | None) -> int:
-    """Remove the prepared files `data info` marks stale (the data changed since; a newer file of it is current),
-    of every dataset or of `data`'s: `data clear PATH` removed the current preparation with them."""
-    import os
-    from pathlib import Path
-
-    from gan_studio.data.cache import (
-        cache_root,
-        disk_bytes,
-        list_prepared,
-        made_from_paths,
-        remove_idle_lock,
-        stale_prepared,
-    )
-
-    entries = list_prepared()
-    stale = stale_prepared(entries)
-    if data is not None:
-        source = Path(os.path.abspath(Path(data).expanduser()))
-        wanted = {str(source), str(source.resolve())}
-        stale = {e.path for e in entries if e.path in stale and e.meta is not None and made_from_paths(e.meta) & wanted}
-    removed = freed = 0
-    for path in sorted(stale):
-        try:
-            size = disk_bytes(path)
-            path.unlink()
-        except OSError:
-            continue
-        remove_idle_lock(path)
-        removed, freed = removed + 1, freed + size
-    print(f"removed {removed} stale file(s), {human_bytes(freed)}, from {cache_root()}")
     return 0
 
 

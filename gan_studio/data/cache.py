@@ -594,22 +594,27 @@ def list_prepared() -> list[CacheEntry]:
     return entries
 
 
-def clear_prepared(sources: list[Path] | None = None) -> tuple[int, int]:
+def clear_prepared(sources: list[Path] | None = None, stale_only: bool = False) -> tuple[int, int]:
     """Remove prepared files (all, or those made from one of `sources`: the path given to prepare them, or the
-    dataset's resolved path), and the temporary files and lock files left by builders that died.
+    dataset's resolved path; with `stale_only`, only those `stale_prepared` finds), and, when clearing all, the
+    temporary files and lock files left by builders that died.
 
     Returns (files removed, bytes freed). A file being built right now keeps its temporary and lock files.
     """
     removed = freed = 0
     wanted = None if sources is None else {str(path) for path in sources}
-    for entry in list_prepared():
+    entries = list_prepared()
+    stale = stale_prepared(entries) if stale_only else None
+    for entry in entries:
         if wanted is not None and (entry.meta is None or not wanted & made_from_paths(entry.meta)):
+            continue
+        if stale is not None and entry.path not in stale:
             continue
         with contextlib.suppress(OSError):
             entry.path.unlink()
             removed, freed = removed + 1, freed + entry.bytes
         remove_idle_lock(entry.path)
-    if wanted is None:
+    if wanted is None and not stale_only:
         for temps in _idle_builds():
             for temp in temps:
                 with contextlib.suppress(OSError):

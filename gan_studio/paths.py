@@ -1,8 +1,11 @@
-"""Where GAN Studio keeps its files: the runs workspace and the dataset cache (XDG on Linux)."""
+"""Where GAN Studio keeps its files: the runs workspace and the dataset cache (XDG on Linux), and the temporary
+cache folder used when the cache cannot be written."""
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -33,6 +36,44 @@ def user_cache_dir() -> Path:
     else:
         base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     return base / APP_DIR_NAME
+
+
+def temporary_cache_dir() -> Path:
+    """Where cached files go when the cache folder cannot be written (a read-only home on a cluster): this user's
+    own folder in the system's temporary folder, kept for as long as the system keeps it."""
+    import tempfile
+
+    user = os.getuid() if hasattr(os, "getuid") else "".join(c for c in os.environ.get("USERNAME", "") if c.isalnum())
+    return Path(tempfile.gettempdir()) / f"{APP_DIR_NAME}-{user}"
+
+
+def private_temporary_cache_dir(create: bool = False) -> Path | None:
+    """temporary_cache_dir(), made if `create`, or None when it is not there or not this user's alone: someone
+    else's folder, or a link, in a temporary folder every user shares is never used."""
+    folder = temporary_cache_dir()
+    return folder if private_folder(folder, create) else None
+
+
+def private_folder(folder: Path, create: bool = False) -> bool:
+    """Whether `folder` (made if `create`, readable by its owner only) is a real folder of this user's alone."""
+    try:
+        if create:
+            folder.mkdir(mode=0o700, exist_ok=True)
+        st = folder.lstat()
+    except OSError:
+        return False
+    private = not hasattr(os, "getuid") or (st.st_uid == os.getuid() and not st.st_mode & 0o077)
+    return stat.S_ISDIR(st.st_mode) and private
+
+
+def cannot_write(exc: OSError, folder: Path) -> bool:
+    """Whether `exc` says that `folder` (or a folder above it) cannot be written: read-only, not allowed, or a
+    file where a folder should be. A full disk is not such a failure: another folder of it would fill too."""
+    where = str(getattr(exc, "filename", None) or "")
+    if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EEXIST) or not where:
+        return False
+    failed = Path(where)
+    return failed == folder or failed in folder.parents or folder in failed.parents
 
 
 def default_workspace() -> Path:

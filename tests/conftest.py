@@ -6,6 +6,7 @@ import gc
 import hashlib
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,9 @@ def _private_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("GAN_STUDIO_HOME", str(base / "data"))
     monkeypatch.setenv("GAN_STUDIO_CACHE", str(base / "cache"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
+    (base / "tmp").mkdir()  # temporary files too (the dataset cache's fallback folder is made there)
+    monkeypatch.setenv("TMPDIR", str(base / "tmp"))
+    monkeypatch.setattr(tempfile, "tempdir", str(base / "tmp"))
     yield
     widgets = sys.modules.get("PySide6.QtWidgets")
     if widgets is not None and widgets.QApplication.instance() is not None and widgets.QApplication.allWidgets():

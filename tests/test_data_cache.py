@@ -762,7 +762,7 @@ def test_a_prepared_file_larger_than_memory_is_mapped_for_random_reads(tmp_path)
     assert "rr" not in flags(small) and small[63, 255] == 255
 
 
-@pytest.mark.parametrize("problem", ["full", "read-only", "a file"])
+@pytest.mark.parametrize("problem", ["full", "read-only"])
 def test_a_cache_that_cannot_be_written_is_named_with_the_way_out(tmp_path, monkeypatch, capsys, problem):
     """A full, read-only or misplaced cache said "<the data folder>: cannot prepare the dataset: No space left on
     device" (review s16Q #3): the photos were fine; the cache folder is named, with GAN_STUDIO_CACHE to move it,
@@ -773,21 +773,75 @@ def test_a_cache_that_cannot_be_written_is_named_with_the_way_out(tmp_path, monk
     folder.mkdir()
     for i in range(3):
         Image.new("RGB", (20, 20), (i * 80, 0, 0)).save(folder / f"{i}.png")
-    if problem == "a file":
-        (tmp_path / "not-a-folder").write_text("x")
-        monkeypatch.setenv("GAN_STUDIO_CACHE", str(tmp_path / "not-a-folder"))
-    else:
-        code = errno.ENOSPC if problem == "full" else errno.EROFS
+    code = errno.ENOSPC if problem == "full" else errno.EROFS
 
-        def fails(*_args, **_kwargs):
-            raise OSError(code, os.strerror(code))
+    def fails(*_args, **_kwargs):
+        raise OSError(code, os.strerror(code))
 
-        monkeypatch.setattr(prepare_mod, "_build_images", fails)
+    monkeypatch.setattr(prepare_mod, "_build_images", fails)
     exit_code = cli_main(["data", "prepare", str(folder), "--quiet"])
     err = capsys.readouterr().err.strip()
     assert exit_code == (1 if problem == "full" else 2) and len(err.splitlines()) == 1, err
     assert f"in the dataset cache {cache_mod.cache_root()}" in err and "set GAN_STUDIO_CACHE" in err, err
-    assert {"full": "the disk is full", "read-only": "it is read-only", "a file": "Not a directory"}[problem] in err
+    assert {"full": "the disk is full", "read-only": "it is read-only"}[problem] in err
+
+
+@pytest.mark.parametrize("kind", ["folder", "idx"])
+def test_data_is_prepared_in_a_temporary_folder_when_the_cache_cannot_be_written(
+    tmp_path, monkeypatch, capsys, kind, mnist_dir
+):
+    """With a read-only home (a cluster, a locked-down laptop) even MNIST's 7.8 MB could not be trained on
+    (review s16Q #4): the data is prepared in this user's private folder in the temporary folder instead, said
+    once; the next start finds it there, `data info` lists it and `data clear` removes it."""
+    if kind == "folder":
+        data = tmp_path / "photos"
+        data.mkdir()
+        for i in range(3):
+            Image.new("RGB", (20, 20), (i * 80, 0, 0)).save(data / f"{i}.png")
+    else:
+        data = mnist_dir
+    (tmp_path / "not-a-folder").write_text("x")  # a cache that cannot be made (as a read-only home's)
+    monkeypatch.setenv("GAN_STUDIO_CACHE", str(tmp_path / "not-a-folder"))
+    fallback = cache_mod.fallback_root()
+    assert cli_main(["data", "prepare", str(data), "--image-size", "8"]) == 0
+    err = capsys.readouterr().err
+    assert (
+        f"note: the dataset cache {cache_mod.cache_root()} cannot be written, so the data is prepared in {fallback}"
+        in err
+    )
+    assert "set GAN_STUDIO_CACHE to a writable folder" in err and err.count("note:") == 1
+    made = sorted(fallback.glob("*.gsdata"))
+    assert len(made) == 1 and (fallback.parent.stat().st_mode & 0o077) == 0  # this user's alone
+    told = []
+    dataset = load_dataset(str(data), image_size=8, progress=lambda done, total: told.append(total))
+    assert len(dataset) == (3 if kind == "folder" else 10_000) and told == []  # found there: not prepared again
+    assert cli_main(["data", "info"]) == 0
+    out = capsys.readouterr().out
+    assert f"prepared datasets in {fallback} (a temporary folder: the dataset cache could not be written):" in out
+    assert "1 file(s)" in out
+    assert cli_main(["data", "clear"]) == 0
+    assert not list(fallback.glob("*.gsdata"))
+
+
+def test_a_temporary_folder_that_is_not_this_users_alone_is_never_used(tmp_path, monkeypatch, capsys):
+    """The temporary folder is shared by every user: a fallback folder someone else could write (or a link
+    made there in advance) is refused, and the cache's own error is given."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.new("RGB", (20, 20)).save(folder / "a.png")
+    (tmp_path / "not-a-folder").write_text("x")
+    monkeypatch.setenv("GAN_STUDIO_CACHE", str(tmp_path / "not-a-folder"))
+    fallback = cache_mod.fallback_root()
+    (tmp_path / "elsewhere").mkdir()
+    fallback.parent.symlink_to(tmp_path / "elsewhere")
+    assert cli_main(["data", "prepare", str(folder), "--quiet"]) == 2
+    assert "set GAN_STUDIO_CACHE" in capsys.readouterr().err
+    assert not list((tmp_path / "elsewhere").iterdir())
+    fallback.parent.unlink()
+    fallback.parent.mkdir(mode=0o777)
+    os.chmod(fallback.parent, 0o777)  # writable by all
+    assert cli_main(["data", "prepare", str(folder), "--quiet"]) == 2
+    assert not list(fallback.parent.iterdir())
 
 
 # --- the cache folder keeps no litter, and `data info` says what each file is ------------------------------------

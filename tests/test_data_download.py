@@ -300,6 +300,24 @@ def test_archive_download_is_extracted(server, tmp_path):
     assert sorted(p.name for p in folder.parent.iterdir()) == ["cifar-10-batches-py"]  # no staging left
 
 
+def test_a_cache_that_cannot_be_written_downloads_into_the_temporary_cache(server, tmp_path, monkeypatch):
+    """With a read-only home the download could not even make its folder: it goes to this user's temporary cache
+    folder, where the next start finds it without the network."""
+    from gan_studio.paths import temporary_cache_dir
+
+    archive = make_tar({"cifar-10-batches-py/data_batch_1": b"one"})
+    (server.root / "cifar-10-python.tar.gz").write_bytes(archive)
+    source = DatasetSource((RemoteFile("cifar-10-python.tar.gz", md5(archive)),), (), extract="cifar-10-batches-py")
+    (tmp_path / "not-a-folder").write_text("x")
+    monkeypatch.setenv("GAN_STUDIO_CACHE", str(tmp_path / "not-a-folder"))
+    folder = ensure_dataset("cifar10", mirrors=[server.base], source=source)
+    assert folder == temporary_cache_dir() / "datasets" / "cifar10" / "cifar-10-batches-py"
+    assert (folder / "data_batch_1").read_bytes() == b"one"
+    seen = len(server.requests)
+    assert ensure_dataset("cifar10", download=False, source=source) == folder
+    assert len(server.requests) == seen
+
+
 @pytest.mark.parametrize(
     "members, symlinks",
     [

@@ -249,6 +249,21 @@ def test_live_image_metrics_need_a_cached_classifier(tmp_path, bars_npz):
     assert trainer.model.training  # the model is back in training mode
 
 
+def test_a_cache_that_cannot_be_written_keeps_the_classifier_in_the_temporary_cache(tmp_path, bars_npz, monkeypatch):
+    """With a read-only home, eval trained its classifier for a minute, then failed with "cannot write the report
+    into RUN/eval: Read-only file system" (the run folder was fine): the classifier (and the data) are kept in
+    this user's temporary cache folder, where the next evaluation finds them."""
+    from gan_studio.paths import temporary_cache_dir
+
+    (tmp_path / "not-a-folder").write_text("x")
+    monkeypatch.setenv("GAN_STUDIO_CACHE", str(tmp_path / "not-a-folder"))
+    reference = reference_data(str(bars_npz), image_size=32, channels=1)
+    first = get_classifier(reference)
+    assert not first.cached and first.path.parent == temporary_cache_dir() / "classifiers" and first.path.is_file()
+    again = get_classifier(reference_data(str(bars_npz), image_size=32, channels=1))
+    assert again.cached and again.path == first.path
+
+
 def test_unlabelled_images_are_measured_in_pooled_pixel_space(tmp_path, bars_npz, capsys):
     with np.load(bars_npz) as archive:
         unlabelled = tmp_path / "unlabelled.npz"

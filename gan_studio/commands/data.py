@@ -14,7 +14,7 @@ from gan_studio.commands.arguments import bounded_int, switch_value
 from gan_studio.config import coerce, field_specs
 from gan_studio.data.budgets import MAX_DECODE_WORKERS, human_bytes
 from gan_studio.data.left_out import empty_classes_note, formats_not_read
-from gan_studio.data.prepare import CHANGED, WAITING
+from gan_studio.data.prepare import CHANGED, ELSEWHERE, WAITING, prepared_elsewhere
 from gan_studio.errors import ConfigError, printable
 from gan_studio.progress_rate import ProgressRate
 
@@ -157,10 +157,15 @@ def _info() -> int:
     if not entries:
         print(f"no prepared datasets in {cache_root()}")
         return 0
-    print(f"prepared datasets in {cache_root()}:")
     stale = stale_prepared(entries)
-    total = 0
+    total, folder = 0, None
     for entry in entries:
+        if entry.path.parent != folder:
+            folder = entry.path.parent
+            temporary = (
+                " (a temporary folder: the dataset cache could not be written)" if folder != cache_root() else ""
+            )
+            print(f"prepared datasets in {folder}{temporary}:")
         total += entry.bytes
         meta = entry.meta
         if meta is None:
@@ -190,12 +195,13 @@ def _clear(args) -> int:
     import os
     from pathlib import Path
 
-    from gan_studio.data.cache import cache_root, clear_prepared, unfinished_builds
+    from gan_studio.data.cache import cache_roots, clear_prepared, unfinished_builds
 
+    folders = " and ".join(str(root) for root in cache_roots())
     source = Path(os.path.abspath(Path(args.data).expanduser())) if args.data is not None else None
     removed, freed = clear_prepared(None if source is None else [source, source.resolve()], stale_only=args.stale)
     if args.stale:
-        print(f"removed {removed} stale file(s), {human_bytes(freed)}, from {cache_root()}")
+        print(f"removed {removed} stale file(s), {human_bytes(freed)}, from {folders}")
         return 0
     if source is not None and not removed:
         if not source.exists():
@@ -205,7 +211,7 @@ def _clear(args) -> int:
         if unfinished_builds():
             print("unfinished files of stopped preparations remain: `gan-studio data clear` removes them")
         return 0
-    print(f"removed {removed} file(s), {human_bytes(freed)}, from {cache_root()}")
+    print(f"removed {removed} file(s), {human_bytes(freed)}, from {folders}")
     return 0
 
 
@@ -248,6 +254,10 @@ class ProgressLine(StatusLine):
             return
         if total == WAITING:
             self.show(f"{self.label}: waiting for another process that is preparing the same data")
+            return
+        if total == ELSEWHERE:
+            self.close()
+            self.stream.write(f"note: {prepared_elsewhere()}\n")
             return
         if total == CHANGED:  # said on every line after: why a start that took seconds now takes minutes
             self.label += f" again (it changed since it was last prepared, with {done:,} images)"

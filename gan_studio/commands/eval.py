@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 from gan_studio.commands.arguments import (
     add_from_flag,
@@ -80,7 +81,9 @@ def run(args) -> int:
         report = evaluate_run(path, n=args.n, k=args.k, neighbours=args.neighbours, seed=args.seed,
                               device=args.device, progress=progress, write=save, checkpoint=args.start_from,
                               data=args.data, likelihood_samples=args.test_samples)  # fmt: skip
-    except OSError as exc:
-        raise write_failed(exc, f"the report into {report_path(path).parent}") from None
+    except OSError as exc:  # the report's folder, or a file named by the error (the classifier's cache)
+        folder, failed = report_path(path).parent, getattr(exc, "filename", None)
+        elsewhere = failed and Path(failed) != folder and folder not in Path(failed).parents
+        raise write_failed(exc, str(failed) if elsewhere else f"the report into {folder}") from None
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0

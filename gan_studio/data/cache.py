@@ -36,7 +36,12 @@ import numpy as np
 
 from gan_studio.data.budgets import MAX_CLASS_NAME_CHARS, MAX_CLASSES, available_memory, decode_workers, human_bytes
 from gan_studio.errors import DataError
-from gan_studio.paths import user_cache_dir
+from gan_studio.paths import (
+    private_folder,
+    private_temporary_cache_dir,
+    temporary_cache_dir,
+    user_cache_dir,
+)
 from gan_studio.user_files import RefusedFile, open_regular_fd
 
 FORMAT_VERSION = 1
@@ -71,6 +76,25 @@ def content_key(parts: dict) -> str:
 def cache_path(name: str, image_size: int, key: str) -> Path:
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:40].strip(".") or "data"
     return cache_root() / f"{safe}-{image_size}px-{key[:20]}{SUFFIX}"
+
+
+def fallback_root() -> Path:
+    """Where datasets are prepared when the cache folder cannot be written (see paths.temporary_cache_dir)."""
+    return temporary_cache_dir() / "prepared"
+
+
+def cache_roots() -> list[Path]:
+    """The folders prepared files are looked for in: the cache folder, and the fallback folder when there is one."""
+    fallback = private_fallback_root()
+    return [cache_root(), fallback] if fallback is not None and fallback != cache_root() else [cache_root()]
+
+
+def private_fallback_root(create: bool = False) -> Path | None:
+    """The fallback folder (made if `create`), or None when there is none or it is not this user's alone."""
+    folder = private_temporary_cache_dir(create)
+    if folder is None:
+        return None
+    return folder / "prepared" if private_folder(folder / "prepared", create) else None
 
 
 @dataclass
@@ -578,12 +602,9 @@ def disk_bytes(path: Path) -> int:
 
 
 def list_prepared() -> list[CacheEntry]:
-    """Every prepared file in the cache folder, with its meta (or why it is unusable)."""
-    root = cache_root()
-    if not root.is_dir():
-        return []
+    """Every prepared file in the cache folder (and the fallback folder), with its meta (or why it is unusable)."""
     entries = []
-    for path in sorted(root.glob(f"*{SUFFIX}")):
+    for path in [path for root in cache_roots() if root.is_dir() for path in sorted(root.glob(f"*{SUFFIX}"))]:
         try:
             size = disk_bytes(path)
             meta, problem = read_meta(path), ""
@@ -678,9 +699,12 @@ def _idle_builds() -> Iterator[list[Path]]:
     """For each prepared file nobody is building now, its leftover temporary files, yielded while its
     build lock is held (so none can start meanwhile); its lock file (one that a builder which died left,
     or taken here) is removed after."""
-    root = cache_root()
-    if not root.is_dir():
-        return
+    for root in cache_roots():
+        if root.is_dir():
+            yield from _idle_builds_in(root)
+
+
+def _idle_builds_in(root: Path) -> Iterator[list[Path]]:
     finals = {lock.name[: -len(".lock")] for lock in root.glob(f"*{SUFFIX}.lock")}
     finals |= {temp.name.rsplit(".", 3)[0] for temp in root.glob(f"*{SUFFIX}.*.tmp")}
     for name in sorted(finals):

@@ -35,6 +35,7 @@ from gan_studio.data.decode import DECODER_VERSION, ChunkResult, ChunkTask, deco
 from gan_studio.data.imagefiles import IMAGE_EXTENSIONS, ImageListing, close_archives
 from gan_studio.data.left_out import formats_not_read
 from gan_studio.errors import DataError, shorten
+from gan_studio.paths import cannot_write
 
 ProgressCallback = Callable[[int, int], None]
 PARALLEL_MIN_IMAGES = 2_000  # fewer images decode faster in this process than worker processes start
@@ -79,6 +80,14 @@ class ArraySource:
 
 WAITING = -1  # progress(0, WAITING): another process is preparing the same data, and this one waits for it
 CHANGED = -2  # progress(N, CHANGED): the data was prepared before, with N images, and changed since: again
+ELSEWHERE = -3  # progress(0, ELSEWHERE): the cache folder cannot be written: prepared in cache.fallback_root()
+
+
+def prepared_elsewhere() -> str:
+    """What progress(0, ELSEWHERE) tells the person."""
+    return (f"the dataset cache {cache.cache_root()} cannot be written, so the data is prepared in "
+            f"{cache.fallback_root()} (kept only as long as the system keeps its temporary files; set "
+            "GAN_STUDIO_CACHE to a writable folder to keep it)")  # fmt: skip
 
 
 def _say_if_changed(progress, made_from: str) -> None:
@@ -137,15 +146,32 @@ def prepare_images(
     the user named it by, which `data clear` also takes)."""
     _check_not_bootstrapping()
     key = cache.content_key({"v": DECODER_VERSION, "size": image_size, **listing.key_parts()})
-    final = cache.cache_path(name, image_size, key)
-    found = cache.open_prepared(final, key)
-    if found is not None:
-        return found
-    with cache.build_lock(final, cancel, _waiting(progress)):
-        found = cache.open_prepared(final, key)  # another process may have built it meanwhile
+    build = lambda final: _build_images(listing, image_size, name, key, final, progress, cancel, workers, given)  # noqa: E731
+    return _prepared(cache.cache_path(name, image_size, key), key, build, progress, cancel)
+
+
+def _prepared(final: Path, key: str, build: Callable[[Path], cache.PreparedFile], progress, cancel):
+    """The prepared file `final` (or its copy in the fallback folder), else `build(final)` under its build lock;
+    when the cache folder cannot be written, built in the fallback folder instead (said to `progress`)."""
+    for root in cache.cache_roots():
+        found = cache.open_prepared(root / final.name, key)
         if found is not None:
             return found
-        return _build_images(listing, image_size, name, key, final, progress, cancel, workers, given)
+    try:
+        return _built(final, key, build, progress, cancel)
+    except OSError as exc:
+        fallback = cache.private_fallback_root(create=True) if cannot_write(exc, final.parent) else None
+        if fallback is None:
+            raise
+        if progress is not None:
+            progress(0, ELSEWHERE)
+        return _built(fallback / final.name, key, build, progress, cancel)
+
+
+def _built(final: Path, key: str, build, progress, cancel) -> cache.PreparedFile:
+    with cache.build_lock(final, cancel, _waiting(progress)):
+        found = cache.open_prepared(final, key)  # another process may have built it meanwhile
+        return found if found is not None else build(final)
 
 
 def lineage(**source) -> str:
@@ -351,15 +377,8 @@ def prepare_arrays(
     parts = {"v": DECODER_VERSION, "size": image_size, "kind": source.kind, "path": str(source.path),
              "name": source.name, "files": source.key_files}  # fmt: skip
     key = cache.content_key(parts)
-    final = cache.cache_path(source.name, image_size, key)
-    found = cache.open_prepared(final, key)
-    if found is not None:
-        return found
-    with cache.build_lock(final, cancel, _waiting(progress)):
-        found = cache.open_prepared(final, key)
-        if found is not None:
-            return found
-        return _build_arrays(source, image_size, key, final, progress, cancel, given)
+    build = lambda final: _build_arrays(source, image_size, key, final, progress, cancel, given)  # noqa: E731
+    return _prepared(cache.cache_path(source.name, image_size, key), key, build, progress, cancel)
 
 
 def _build_arrays(source: ArraySource, image_size: int, key: str, final: Path, progress, cancel, given: str):

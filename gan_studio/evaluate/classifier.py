@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
+import os
 import pickle
 import time
 import zipfile
@@ -29,7 +30,7 @@ from gan_studio.errors import DataError
 from gan_studio.evaluate import EvaluationCancelled
 from gan_studio.evaluate.reference import ReferenceData
 from gan_studio.files import UnsafeFileError, check_regular
-from gan_studio.paths import user_cache_dir
+from gan_studio.paths import cannot_write, private_temporary_cache_dir, user_cache_dir
 from gan_studio.store.checkpoint import save_checkpoint
 
 CLASSIFIER_FORMAT = "gan-studio-classifier"
@@ -148,8 +149,12 @@ def cache_path(reference: ReferenceData, cache_dir: str | Path | None = None) ->
 
 
 def cached_classifier(reference: ReferenceData, cache_dir=None, device="cpu") -> Classifier | None:
-    """The cached classifier of this dataset, or None when there is none (or it is unreadable)."""
+    """The cached classifier of this dataset (in the cache folder, or the temporary one when the cache could not
+    be written), or None when there is none (or it is unreadable)."""
     path = cache_path(reference, cache_dir)
+    temporary = private_temporary_cache_dir()
+    if cache_dir is None and temporary is not None and not os.path.lexists(path):
+        path = temporary / "classifiers" / path.name
     try:
         if check_regular(path) is None:  # a symlink, FIFO or folder there is refused now, not after training
             return None
@@ -257,5 +262,12 @@ def train_classifier(reference: ReferenceData, path: Path, device="cpu", progres
         "train_seconds": seconds,
         "state": {k: v.detach().cpu() for k, v in net.state_dict().items()},
     }
-    save_checkpoint(state, path)
+    try:
+        save_checkpoint(state, path)
+    except OSError as exc:  # a read-only cache: kept in the temporary cache folder (one minute of training)
+        temporary = private_temporary_cache_dir(create=True) if cannot_write(exc, path.parent) else None
+        if temporary is None:
+            raise
+        classifier.path = temporary / "classifiers" / path.name
+        save_checkpoint(state, classifier.path)
     return classifier

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,  # fmt: skip
 )
 
-from gan_studio.data.prepare import CHANGED, WAITING
+from gan_studio.data.prepare import CHANGED, ELSEWHERE, WAITING, prepared_elsewhere
 from gan_studio.events import Advice, Finished, Metrics, Paused, Started
 from gan_studio.progress_rate import ProgressRate
 from gan_studio.state.run_state import RunState
@@ -57,6 +57,7 @@ class RunControlsPanel(QWidget):
         self.state = "idle"
         self._start_allowed = True
         self._preparing_again = ""  # why the data is prepared again, when it changed since it was last prepared
+        self._preparing_where = ""  # where, when not in the dataset cache (it cannot be written)
         self._data_rate = ProgressRate()  # of the data's preparation (or download), for its ETA
         self.total_steps = 0
         self._seconds_per_step: float | None = None
@@ -132,7 +133,8 @@ class RunControlsPanel(QWidget):
     # state -------------------------------------------------------------------------------------------
     def set_state(self, state: str) -> None:
         if state == "starting" and self.state != "starting":
-            self._preparing_again = ""  # a new start: its data is judged afresh
+            self._preparing_again = self._preparing_where = ""  # a new start: its data is judged afresh
+            self.state_label.setToolTip("")
             self._data_rate = ProgressRate()
         self.state = state
         active = state in ("starting", "running", "paused", "stopping")
@@ -163,6 +165,10 @@ class RunControlsPanel(QWidget):
         if total == CHANGED:
             self._preparing_again = f"it changed since it was last prepared, with {done:,} images"
             return
+        if total == ELSEWHERE:
+            self._preparing_where = " in a temporary folder (the dataset cache cannot be written)"
+            self.state_label.setToolTip(prepared_elsewhere())
+            return
         if total:
             scale = max(1, -(-total // 1_000_000))  # QProgressBar holds ints; keep big byte counts in range
             self.progress.setRange(0, total // scale)
@@ -174,9 +180,9 @@ class RunControlsPanel(QWidget):
                 self.eta_value.set_texts(format_duration(left), short_duration(left))
         else:
             self.progress.setRange(0, 0)
-        again = self._preparing_again
-        self.state_label.setText(f"Preparing the data again: {again} (Stop cancels)…" if again else
-                                 "Preparing the data (done once; Stop cancels)…")  # fmt: skip
+        again, where = self._preparing_again, self._preparing_where
+        self.state_label.setText(f"Preparing the data again{where}: {again} (Stop cancels)…" if again else
+                                 f"Preparing the data{where} (done once; Stop cancels)…")  # fmt: skip
 
     def set_start_allowed(self, allowed: bool) -> None:
         self._start_allowed = allowed

@@ -16,7 +16,7 @@ from tiny_runs import train_tiny_run
 
 from gan_studio import progress_rate
 from gan_studio.config import field_specs
-from gan_studio.data.prepare import CHANGED
+from gan_studio.data.prepare import CHANGED, ELSEWHERE
 from gan_studio.engine.settings import TrainConfig
 from gan_studio.errors import GanStudioError
 from gan_studio.events import Advice, Finished, HParamChanged, Metrics, Sample, Started
@@ -283,8 +283,13 @@ def test_run_controls_progress_eta_and_button_states(qtbot, monkeypatch):
     panel.show_data_progress(200_001, CHANGED)  # the folder changed since its last preparation: why it takes long
     panel.show_data_progress(5, 200_002)
     assert "again: it changed since it was last prepared, with 200,001 images" in panel.state_label.text()
+    panel.show_data_progress(0, ELSEWHERE)  # the cache cannot be written: where the data goes instead, said
+    panel.show_data_progress(6, 200_002)
+    assert "again in a temporary folder (the dataset cache cannot be written)" in panel.state_label.text()
+    assert "GAN_STUDIO_CACHE" in panel.state_label.toolTip()
     panel.set_state("idle")
     panel.set_state("starting")  # another start: its own rate
+    assert "temporary" not in panel.state_label.text() + panel.state_label.toolTip()
     clock = iter([100.0, 104.0])  # 1,000 images a second once the decoding has settled: an ETA, as the CLI's
     monkeypatch.setattr(progress_rate.time, "monotonic", lambda: next(clock))
     panel.show_data_progress(1_000, 200_002)

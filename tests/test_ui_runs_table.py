@@ -447,3 +447,21 @@ def test_on_small_screens_three_runs_are_in_view_with_whole_titles_dates_and_nam
             table.item(row, 0).toolTip().startswith(name + "\n")
             and str(workspace / name) in table.item(row, 0).toolTip()
         )
+
+
+def test_a_folder_without_runs_points_to_the_runs_near_it(qtbot, tmp_path):
+    """Choosing the folder GAN_STUDIO_HOME names (its runs are in runs/ below it), or a run's own folder, showed an
+    empty table, as if the runs were gone: a line says where they are, and its link opens that folder."""
+    home = tmp_path / "home"
+    write_run(home / "runs" / "a", 10, time.time())
+    write_run(home / "runs" / "b", 20, time.time() + 1)
+    panel = RunsPanel(home)
+    qtbot.addWidget(panel)
+    assert panel.table.rowCount() == 0 and not panel.elsewhere_note.isHidden()
+    assert f"{home / 'runs'} holds 2 runs" in panel.elsewhere_note.text()
+    panel.elsewhere_note.linkActivated.emit(str(home / "runs"))  # what clicking "show them" does
+    assert panel.workspace == home / "runs" and panel.table.rowCount() == 2 and panel.elsewhere_note.isHidden()
+    panel.set_workspace(home / "runs" / "a")  # a run's own folder: its workspace
+    assert f"{home / 'runs'} holds 2 runs" in panel.elsewhere_note.text() and not panel.elsewhere_note.isHidden()
+    panel.set_workspace(tmp_path / "empty")  # nothing near: no line
+    assert panel.elsewhere_note.isHidden()

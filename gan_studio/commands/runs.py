@@ -19,7 +19,7 @@ from gan_studio.evaluate.advisor import advise_run, latest_advice
 from gan_studio.metric_names import metrics_where, short_label
 from gan_studio.paths import default_workspace
 from gan_studio.store.jsonl import json_safe
-from gan_studio.store.rundir import RunDir, list_runs, summarise_run
+from gan_studio.store.rundir import RunDir, list_runs, runs_folder_near, summarise_run
 
 ADVICE_WIDTH = 160  # characters of an advice line in the table
 LATEST_ADVICE_BYTES = 2**16  # the end of events.jsonl searched for the latest advice
@@ -55,7 +55,7 @@ def run(args) -> int:
         print(json.dumps([_for_scripts(r) for r in runs], indent=2, allow_nan=False))
         return 0
     if not runs:
-        print(f"no runs in {root}{_runs_below(root) if args.workspace else ''}")
+        print(f"no runs in {root}{_runs_near(root) if args.workspace else ''}")
         return 0
     print(f"{'RUN':<42} {'MODEL':<7} {'DATA':<14} {'STATUS':<11} {'STEP':>8}  LAST METRICS")
     for r in runs:
@@ -81,12 +81,11 @@ def run(args) -> int:
     return 0
 
 
-def _runs_below(folder: Path) -> str:
-    """' (DIR/runs holds 3: gan-studio runs DIR/runs)' when `folder` is a GAN_STUDIO_HOME, whose runs are in its runs/
-    (GAN_STUDIO_HOME=DIR means DIR/runs, --workspace DIR means DIR); '' otherwise."""
-    below = folder / "runs"
-    count = len(list_runs(below)) if below.is_dir() and not below.is_symlink() else 0
-    return f" ({below} holds {count}: gan-studio runs {below})" if count else ""
+def _runs_near(folder: Path) -> str:
+    """' (DIR/runs holds 3: gan-studio runs DIR/runs)' when `folder` holds no runs but a folder near it does (see
+    runs_folder_near); '' otherwise."""
+    near = runs_folder_near(folder)
+    return f" ({near[0]} holds {near[1]}: gan-studio runs {near[0]})" if near else ""
 
 
 def _for_scripts(summary: dict) -> dict:

@@ -374,6 +374,18 @@ def _scan(folder: Path) -> Iterable[os.DirEntry]:
         return []
 
 
+def runs_folder_near(folder: Path) -> tuple[Path, int] | None:
+    """Where the runs are when `folder` holds none, with how many: its runs/ sub-folder (GAN_STUDIO_HOME=DIR means
+    DIR/runs, a workspace DIR means DIR) or, for a run's own folder, the workspace above it; None when neither."""
+    near = [folder / "runs"] + ([folder.parent] if os.path.lexists(folder / "run.json") else [])
+    for candidate in near:
+        if candidate.is_dir() and not candidate.is_symlink():
+            count = len(list_runs(candidate))
+            if count:
+                return candidate, count
+    return None
+
+
 def list_runs(workspace: str | Path, cache: dict | None = None) -> list[dict[str, Any]]:
     """Summaries of the runs directly inside `workspace` (newest first); broken ones say why.
 

@@ -8,6 +8,7 @@ kept checkpoints into a new run folder beside it (store/fork.py), which then ope
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 import time
@@ -39,7 +40,7 @@ from gan_studio.paths import default_workspace
 from gan_studio.state.run_state import RunState
 from gan_studio.store.fork import fork_run, kept_checkpoints
 from gan_studio.store.lock import holder_of
-from gan_studio.store.rundir import RunDir, list_runs
+from gan_studio.store.rundir import RunDir, list_runs, runs_folder_near
 from gan_studio.ui.panels import RunSubscription
 from gan_studio.ui.style import ACCENT, ERROR, MUTED, OK, TEXT, WARNING
 
@@ -237,7 +238,14 @@ class RunsPanel(QWidget):
         buttons.addWidget(self.refresh_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        # a folder without runs whose runs/ (or, for a run's own folder, whose parent) holds some: a link there
+        self.elsewhere_note = QLabel()
+        self.elsewhere_note.setWordWrap(True)
+        self.elsewhere_note.setTextFormat(Qt.TextFormat.RichText)
+        self.elsewhere_note.linkActivated.connect(lambda folder: self.set_workspace(folder))
+        self.elsewhere_note.hide()
         layout.addLayout(self._above)
+        layout.addWidget(self.elsewhere_note)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
         self._place_workspace_row()
@@ -273,6 +281,7 @@ class RunsPanel(QWidget):
 
     def refresh(self) -> None:
         runs = list_runs(self.workspace, self._summaries)  # unchanged runs are not read again every few seconds
+        self._show_runs_elsewhere(None if runs else runs_folder_near(self.workspace))
         if runs == self.runs and self._shown_current == self.current_run:
             return  # nothing changed: keep the table (and the selection) as it is
         self.runs, self._shown_current = runs, self.current_run
@@ -289,6 +298,17 @@ class RunsPanel(QWidget):
         if not self._sized_by_user:
             self.fit_columns()
         self._update_buttons()
+
+    def _show_runs_elsewhere(self, near: tuple[Path, int] | None) -> None:
+        """Say where the runs are when this folder holds none but one near it does (its runs/ folder: the folder
+        GAN_STUDIO_HOME names, not its workspace; or the workspace above a run's own folder)."""
+        self.elsewhere_note.setVisible(near is not None)
+        if near is None:
+            return
+        folder, count = near
+        link = f'<a href="{html.escape(str(folder), quote=True)}" style="color:{ACCENT}">show them</a>'
+        self.elsewhere_note.setText(f"No runs in this folder; {html.escape(str(folder))} holds {count:,} "
+                                    f"run{'s' if count != 1 else ''}: {link}")  # fmt: skip
 
     def fit_columns(self) -> None:
         """Each column as wide as its contents, at most its COLUMN_CAPS width (the rest is elided)."""

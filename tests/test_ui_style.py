@@ -3,6 +3,9 @@ framed in the focus colour (fields, combo boxes, spin boxes, buttons), and spin 
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6.QtGui import QColor, QImage
@@ -107,3 +110,18 @@ def test_a_drop_down_list_shows_every_choice_without_scrolling(qtbot):
     shown = view.viewport().height()
     assert shown >= rows, (shown, rows)  # every row in view, none behind a scroll arrow
     combo.hidePopup()
+
+
+def test_the_arrow_pictures_go_to_the_private_temporary_cache_when_the_cache_cannot_be_written(tmp_path, monkeypatch):
+    """A read-only home: the spin boxes' arrows are written to this user's own temporary cache folder (the one
+    prepared data falls back to), never to a folder of the shared temporary folder someone else made."""
+    from gan_studio.paths import temporary_cache_dir
+    from gan_studio.ui.style import style_folder
+
+    (tmp_path / "not-a-folder").write_text("x")
+    monkeypatch.setenv("GAN_STUDIO_CACHE", str(tmp_path / "not-a-folder"))
+    folder = style_folder()
+    assert folder == temporary_cache_dir() / "style" and list(folder.glob("arrow-*.svg"))
+    shutil.rmtree(temporary_cache_dir())
+    temporary_cache_dir().symlink_to(tmp_path, target_is_directory=True)  # made in advance by someone else
+    assert style_folder() == Path() and not (tmp_path / "style").exists()

@@ -5,8 +5,6 @@ Kept in code (not a resource file) so an installed package looks the same as a c
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -14,7 +12,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QLinearGradient, QPainter, QPainterPath, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QApplication
 
-from gan_studio.paths import user_cache_dir
+from gan_studio.paths import private_temporary_cache_dir, user_cache_dir
 
 WINDOW = "#23262d"
 BASE = "#1b1d22"
@@ -133,15 +131,15 @@ def arrow_rules(folder: Path) -> str:
 
 def style_folder() -> Path:
     """Where the arrow pictures go: the app's cache, else the temporary folder (a read-only home)."""
-    for folder in (
-        user_cache_dir() / "style",
-        Path(tempfile.gettempdir()) / f"gan-studio-style-{os.getuid() if hasattr(os, 'getuid') else 0}",
-    ):
-        try:
-            return arrow_files(folder)
-        except OSError:
-            continue
-    return Path()
+    try:
+        return arrow_files(user_cache_dir() / "style")
+    except OSError:
+        pass
+    temporary = private_temporary_cache_dir(create=True)
+    try:
+        return arrow_files(temporary / "style") if temporary is not None else Path()
+    except OSError:
+        return Path()
 
 
 def metric_colour(name: str) -> str:

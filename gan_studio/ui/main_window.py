@@ -370,7 +370,7 @@ class MainWindow(QMainWindow):
                                           "Export the current run's generator (or VAE decoder) to ONNX")  # fmt: skip
         self.save_grid_action = self._action(file_menu, "&Save grid as PNG…", self.samples.save_dialog, "Ctrl+S")
         file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self._action(file_menu, "&Quit", self.quit, QKeySequence.StandardKey.Quit)
 
         run_menu = bar.addMenu("&Training")
         self.start_action = self._action(run_menu, "&Start", self.start_training, "Ctrl+Return",
@@ -861,8 +861,45 @@ class MainWindow(QMainWindow):
         """A word the user must read before the window goes (tests replace this to answer without a dialog)."""
         QMessageBox.warning(self, "GAN Studio is closing", text)
 
+    def quit(self) -> None:
+        """File > Quit (Ctrl+Q): close the window, once the user agrees to stop a training that runs."""
+        if self.may_stop_training():
+            self.close()
+
+    def may_stop_training(self) -> bool:
+        """True when no training runs here, or the user agrees to stop it (asked: quitting by a slip of the hand
+        stopped an hours-long training with no word)."""
+        state, run = self.session.state, self.session.run
+        if state not in ("starting", "running", "paused"):  # ("stopping": it is being stopped already)
+            return True
+        if state == "starting" or run is None:
+            what = "A training is starting"
+        else:
+            of_total = f" of {run.total_steps:,}" if run.total_steps else ""
+            what = f"A training is {state} (step {run.step:,}{of_total})"
+        return self.ask_before_stopping(
+            f"{what}. Stop it and quit?\n\nIt stops after its step and saves a "
+            "checkpoint: it can be resumed later (Runs panel, or File > Resume run)."
+        )
+
+    def ask_before_stopping(self, text: str) -> bool:
+        """Whether the user agrees to stop the training and quit; keeping it is the default and Escape's answer
+        (tests replace this to answer without a dialog)."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Quit GAN Studio?", text, parent=self)
+        stop = box.addButton("Stop and quit", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep training", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.exec()
+        return box.clickedButton() is stop
+
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        """Stop training (leaving a checkpoint to resume from), save preferences, then close."""
+        """Stop training (leaving a checkpoint to resume from), save preferences, then close. A close the user
+        asked for from outside (the window manager's close button, Alt+F4) asks first while a training runs;
+        one the app or a test asks for (a signal, `close()`) does not."""
+        if event.spontaneous() and not self._closed and not self.may_stop_training():
+            event.ignore()
+            return
         worker = self.session.worker
         was_training = worker is not None and worker.isRunning()
         if not self.session.shutdown():

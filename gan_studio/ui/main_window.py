@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import importlib
 import json
+import math
 import os
 import sys
 import traceback
@@ -154,6 +155,40 @@ def fits(size: QSize, area: QRect) -> bool:
     return size.width() <= area.width() and size.height() <= area.height()
 
 
+def scale_factor_asked() -> float:
+    """The scale factor `gan-studio app --scale` (or the user) asked Qt for, 1 when none."""
+    try:
+        factor = float(os.environ.get("QT_SCALE_FACTOR") or 1)
+    except ValueError:
+        return 1.0
+    return factor if math.isfinite(factor) and factor > 0 else 1.0
+
+
+def largest_scale_that_fits(minimum: QSize, room: QRect, factor: float) -> float:
+    """The largest scale factor, in quarters, at which a window of `minimum` size fits the `room` that `factor`
+    leaves (window and room in the same scaled pixels: the room grows as the factor shrinks)."""
+    ratio = min(room.width() / max(1, minimum.width()), room.height() / max(1, minimum.height()))
+    return math.floor(factor * ratio * 4 + 1e-9) / 4
+
+
+def scale_note(minimum: QSize, room: QRect, screen) -> str:
+    """What to tell the user when a scale factor above 1 leaves the screen too small for the window (its panels
+    scroll, buttons are cut): the screen's size, the room left, and the largest --scale that fits; "" when no
+    factor above 1 was asked for (a small screen at its own scale: the panels scroll, nothing to change)."""
+    factor = scale_factor_asked()
+    if factor <= 1:
+        return ""
+    size = screen.geometry().size() if screen is not None else room.size()
+    pixels = f"{round(size.width() * factor)}x{round(size.height() * factor)}"
+    fitting = largest_scale_that_fits(minimum, room, factor)
+    advice = f"try --scale {fitting:g} or less" if fitting >= 1 else "try it without --scale"
+    return (
+        f"--scale {factor:g} is too large for this {pixels} screen: {advice} (at {factor:g} it has room for "
+        f"{room.width()}x{room.height()}, the window needs {minimum.width()}x{minimum.height()}: its panels "
+        "scroll)"
+    )  # the advice first: a one-line banner shows the start
+
+
 def read_shares(text) -> dict[str, tuple[float, float]] | None:
     """Dock shares saved as JSON ({dock name: [width share, height share]}); None when absent or not sane."""
     try:
@@ -203,6 +238,7 @@ class MainWindow(QMainWindow):
         self._closed = False
         self._status_topic = ""  # what the status bar's message is about (see show_message)
         self._last_state = ""  # the session's state before the one _on_state_changed is told of
+        self._scale_note = ""  # said once shown: --scale leaves the screen too small for the window
 
         self.setup = SetupPanel(self.session)
         self.controls = RunControlsPanel(self.session)
@@ -326,8 +362,11 @@ class MainWindow(QMainWindow):
         scale factor: 1.5 on 1440x900 leaves 960x600), every panel scrolls in its dock instead, so that the
         window fits the screen."""
         area = QRect(0, 0, *self._screen_size) if self._screen_size else available_area(self)
-        if area is None or fits(self.minimumSizeHint(), area):
+        minimum = self.minimumSizeHint()
+        if area is None or fits(minimum, area):
             return
+        if not self._screen_size:
+            self._scale_note = scale_note(minimum, area, self.screen() or QGuiApplication.primaryScreen())
         for dock in self.docks.values():
             panel = dock.widget()
             if isinstance(panel, QScrollArea):
@@ -545,6 +584,8 @@ class MainWindow(QMainWindow):
                 self.clamp_to_screen()  # the frame's size is known now: the frame stays on the screen too
             if self._reset_layout_when_shown:
                 QTimer.singleShot(0, self._default_layout_for_this_screen)
+            if self._scale_note:
+                QTimer.singleShot(0, lambda: self.show_message("warning", self._scale_note))
         self.dock_shares.remember_soon()  # the first layout (default or restored) is the one to keep
 
     def clamp_to_screen(self) -> bool:

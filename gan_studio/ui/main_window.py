@@ -954,6 +954,7 @@ class MainWindow(QMainWindow):
         if self.setup.dataset.download_task is not None:
             self.setup.dataset.cancel_download()
             self.setup.dataset.download_task.wait(5000)
+        self.setup.dataset.shutdown()
         if self.export_task is not None:
             self.export_task.wait()
         self._closed = True

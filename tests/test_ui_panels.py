@@ -798,3 +798,49 @@ def test_evaluations_are_drawn_as_measured_not_smoothed(qtbot):
         state.apply(Metrics(step, values={"d_loss": 1.0 + step / 1000, "modes": modes}))
     assert panel.curves["modes"].series.smoothed.tolist() == [2.0, 6.0, 8.0]
     assert panel.curves["d_loss"].series.smoothed[-1] < 1.75  # losses are still smoothed
+
+
+def test_a_local_dataset_path_is_described_under_its_field_read_in_the_background(qtbot, tmp_path, monkeypatch):
+    """A valid folder gave no word of what it holds, an empty one was reported only at Start (review s17 #2): soon
+    after a path is chosen or typed the Setup says what it is, or the error Start would give; the reading runs in a
+    thread (a 200,000-file folder takes seconds) and an answer for a path changed since is dropped."""
+    import threading
+
+    import gan_studio.data.describe as describe
+    from gan_studio.ui.widgets.dataset_picker import wait_for_descriptions
+
+    for name in ("cat", "dog"):
+        for i in range(3):
+            save_png(np.full((6, 5, 3), 40 * i, dtype=np.uint8), tmp_path / "pets" / name / f"{i}.png")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "huge").mkdir()
+    release = threading.Event()
+    real = describe.describe_source
+
+    def slow_for_huge(spec: str) -> str:
+        if spec.endswith("huge"):
+            release.wait(30)  # a folder whose listing takes long
+            return "image folder, 200,000 images, no classes"
+        return real(spec)
+
+    monkeypatch.setattr(describe, "describe_source", slow_for_huge)
+    panel = SetupPanel()
+    qtbot.addWidget(panel)
+    picker, note = panel.dataset, panel.dataset.source_note
+    picker.set_spec(str(tmp_path / "pets"))
+    qtbot.waitUntil(lambda: note.isVisibleTo(panel) and note.text() == "image folder, 6 images, 2 classes (cat, dog)")
+    assert note.objectName() == "hint"
+
+    picker.path_edit.setText(str(tmp_path / "huge"))
+    qtbot.waitUntil(lambda: note.text() == "reading…")  # the window goes on meanwhile
+    picker.path_edit.setText(str(tmp_path / "empty"))
+    qtbot.waitUntil(lambda: "no images found (expected .bmp" in note.text())
+    assert note.objectName() == "problem" and str(tmp_path / "empty") in note.text()
+    release.set()
+    wait_for_descriptions()
+    qtbot.wait(50)  # the huge folder's late answer arrives, and is dropped
+    assert "no images found" in note.text()
+
+    picker.set_spec("ring8")  # a built-in: no note
+    qtbot.wait(400)  # past the picker's pause before it reads a path
+    assert not note.isVisibleTo(panel)

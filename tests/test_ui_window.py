@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from gan_studio.engine.recipes import GANRecipe, VAERecipe
@@ -433,6 +434,53 @@ def test_closing_while_training_on_a_full_disk_says_the_last_checkpoint_was_not_
     win.tell_before_closing = told.append
     win.close()
     assert len(told) == 1 and "last checkpoint was not saved" in told[0] and "the disk is full" in told[0]
+
+
+def quit_action(win: MainWindow):
+    return next(action for action in win.actions() if action.text() == "&Quit")
+
+
+def test_quitting_while_training_asks_first_and_escape_keeps_it_training(qtbot, tmp_path):
+    """Ctrl+Q during a training closed the window at once, stopping an hours-long run (review s17)."""
+    win = training_in_a_window_of_its_own(qtbot, tmp_path)
+    worker, run_path = win.session.worker, win.session.run_path
+    asked = []
+    win.ask_before_stopping = lambda text: asked.append(text) or False  # "Keep training" (Escape, the default)
+    quit_action(win).trigger()
+    assert len(asked) == 1 and "A training is running (step " in asked[0] and "Stop it and quit?" in asked[0]
+    assert win.isVisible() and worker.isRunning() and win.session.state == "running"
+    win.session.pause()
+    qtbot.waitUntil(lambda: win.session.state == "paused", timeout=WAIT_MS)
+    win.ask_before_stopping = lambda text: asked.append(text) or True  # "Stop and quit"
+    quit_action(win).trigger()
+    assert "A training is paused" in asked[-1] and not win.isVisible() and not worker.isRunning()
+    assert RunDir(run_path).read_info()["status"] == "stopped" and RunDir(run_path).last_checkpoint.is_file()
+
+
+def close_from_the_window_manager(win: MainWindow) -> None:
+    """A close event to the window's native window, as the platform sends it for WM_DELETE_WINDOW: Qt hands it to
+    the widget as a spontaneous one."""
+    QApplication.sendEvent(win.windowHandle(), QCloseEvent())
+
+
+def test_the_window_managers_close_asks_first_while_training_but_a_programs_close_does_not(qtbot, tmp_path):
+    """The close button or Alt+F4 (a spontaneous close event, as the platform sends it) asks like Quit does;
+    window.close() from code (a SIGTERM, tests) and a close with nothing training never ask."""
+    win = training_in_a_window_of_its_own(qtbot, tmp_path)
+    asked = []
+    win.ask_before_stopping = lambda text: asked.append(text) or False
+    close_from_the_window_manager(win)
+    worker = win.session.worker
+    assert len(asked) == 1 and win.isVisible() and worker.isRunning()
+    win.close()
+    assert len(asked) == 1 and not win.isVisible() and not worker.isRunning()
+
+    idle = MainWindow(workspace=tmp_path / "runs")
+    qtbot.addWidget(idle)
+    idle.show()
+    idle.ask_before_stopping = lambda text: asked.append(text) or False
+    close_from_the_window_manager(idle)
+    assert len(asked) == 1 and not idle.isVisible()
 
 
 def test_window_layout_and_preferences_persist(qtbot, tmp_path, monkeypatch):

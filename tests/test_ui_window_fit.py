@@ -285,3 +285,38 @@ def test_a_run_of_millions_of_steps_neither_widens_the_window_past_the_screen_no
     assert controls.eta_value.text() == "115 d 12 h"  # 998M steps at 0.01 s: in days, not '2772 h 13 min'
     for label in (controls.step_value, controls.eta_value, controls.rate_value):  # readable, not cut mid-number
         assert label.fontMetrics().horizontalAdvance(label.shown_text()) <= label.contentsRect().width()
+
+
+def test_a_scale_that_leaves_the_screen_too_small_for_the_window_says_which_scale_fits(qtbot, monkeypatch):
+    """`app --scale 1.5` on a 1440x900 screen left 960x600 for a window that needs more: panels scrolled and Stop
+    was cut, unexplained. The window says so once, with the largest scale (in quarters) that fits."""
+    create_app()
+    area = QGuiApplication.primaryScreen().availableGeometry()
+    monkeypatch.setenv("QT_SCALE_FACTOR", "1.5")  # (read here as `gan-studio app --scale 1.5` sets it)
+    win = MainWindow(persist=False)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.banner.isVisible(), timeout=5000)
+    text = win.banner.text()
+    screen = f"{round(area.width() * 1.5)}x{round(area.height() * 1.5)}"  # the 800x800 offscreen screen at 1.5
+    assert text.startswith(f"--scale 1.5 is too large for this {screen} screen: try --scale 1.25 or less"), text
+    assert f"it has room for {area.width()}x{area.height()}" in text
+    assert area.contains(win.frameGeometry())  # and the window still fits the screen, its panels scrolling
+
+    monkeypatch.delenv("QT_SCALE_FACTOR")  # the same small screen at its own scale: nothing to advise
+    plain = MainWindow(persist=False)
+    qtbot.addWidget(plain)
+    plain.show()
+    qtbot.wait(50)
+    assert not plain.banner.isVisible()
+
+
+def test_the_largest_scale_that_fits_is_rounded_down_to_a_quarter():
+    from PySide6.QtCore import QRect, QSize
+
+    from gan_studio.ui.main_window import largest_scale_that_fits
+
+    window = QSize(960, 655)
+    assert largest_scale_that_fits(window, QRect(0, 0, 960, 600), 1.5) == 1.25  # 1440x900 at 1.5
+    assert largest_scale_that_fits(window, QRect(0, 0, 1280, 720), 2.0) == 2.0  # 2560x1440 at 2: fits
+    assert largest_scale_that_fits(window, QRect(0, 0, 400, 300), 2.0) == 0.75  # 800x600: not even at 1

@@ -22,7 +22,9 @@ def add_parser(sub) -> None:
     p.add_argument("--workspace", metavar="DIR", help="the runs folder the window lists, where run NAMES are looked "
                    "up (default: the one the window used last, or the user's workspace)")  # fmt: skip
     p.add_argument("--scale", type=scale_factor, metavar="FACTOR", help="draw everything FACTOR times larger "
-                   "(text, plots, pictures), e.g. 1.5 on a projector or for the back of a lecture hall "
+                   "(text, plots, pictures), for large screens: e.g. 1.5 on a projector or for the back of a lecture "
+                   "hall. The window needs about 960x660 pixels at 1, FACTOR times that when scaled (1.5: a "
+                   "1440x990 screen); on a smaller screen its panels scroll and it says which FACTOR fits "
                    "[default: the screen's own]")  # fmt: skip
     p.set_defaults(handler=run)
 

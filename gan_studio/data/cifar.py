@@ -104,7 +104,7 @@ def is_cifar_folder(path: str | Path) -> bool:
     return batches_dir(path) is not None
 
 
-def _class_names(folder: Path) -> list[str]:
+def read_class_names(folder: Path) -> list[str]:
     meta_path = folder / META_FILE
     if not meta_path.is_file():
         return list(CIFAR10_CLASSES)
@@ -159,6 +159,12 @@ def cifar_source(folder: Path, split: str, display_name: str):
                        lambda: ArrayImages.from_raw(load_cifar10(folder, split)), read)  # fmt: skip
 
 
+def incomplete_error(root: Path, missing: list[str]) -> DataError:
+    """The batches folder lacks some files of a split (a partial download or copy)."""
+    return DataError(f"the CIFAR-10 batches are incomplete: {', '.join(missing)} missing (copy or download them "
+                     "again; the built-in 'cifar10' downloads the whole set)", root)  # fmt: skip
+
+
 def load_cifar10(folder: str | Path, split: str = "train") -> RawImages:
     """Load CIFAR-10 `split` ("train": data_batch_1..5, "test": test_batch) as uint8 (N, 32, 32, 3).
 
@@ -167,7 +173,7 @@ def load_cifar10(folder: str | Path, split: str = "train") -> RawImages:
     """
     root, files = split_files(Path(folder), split)
     check_memory(sum(p.stat().st_size for p in files), "the CIFAR batches", root)
-    class_names = _class_names(root)
+    class_names = read_class_names(root)
     batches = [_read_batch(path, len(class_names)) for path in files]
     images = np.concatenate([b[0] for b in batches])
     labels = np.concatenate([b[1] for b in batches])
@@ -176,6 +182,5 @@ def load_cifar10(folder: str | Path, split: str = "train") -> RawImages:
     expected = TRAIN_BATCHES if files[0].name in TRAIN_BATCHES else [TEST_BATCH]
     missing = [name for name in expected if not (root / name).is_file()]
     if missing:  # a partial download or copy would train on a fraction of the set, unsaid
-        raise DataError(f"the CIFAR-10 batches are incomplete: {', '.join(missing)} missing (copy or download "
-                        "them again; the built-in 'cifar10' downloads the whole set)", root)  # fmt: skip
+        raise incomplete_error(root, missing)
     return RawImages(np.ascontiguousarray(images), labels, class_names, str(root))

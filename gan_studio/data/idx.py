@@ -84,6 +84,21 @@ def read_idx(path: str | Path) -> np.ndarray:
     return array.astype(dtype.newbyteorder("="), copy=False) if dtype.itemsize > 1 else array
 
 
+def read_idx_header(path: str | Path) -> tuple[np.dtype, tuple[int, ...]]:
+    """The declared type and shape of one IDX file (`.gz` or raw), read from its header alone."""
+    path = Path(path)
+    try:
+        with open_user_file(path, "IDX file") as raw:
+            if not path.name.lower().endswith(".gz"):
+                return _read_header(raw, path)
+            with gzip.GzipFile(fileobj=raw, mode="rb") as f:
+                return _read_header(f, path)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise DataError(f"truncated or corrupt gzip data ({exc})", path) from exc
+    except OSError as exc:
+        raise DataError(f"cannot read IDX file ({exc.strerror or exc})", path) from exc
+
+
 def _read_header(f, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
     magic = f.read(4)
     if len(magic) < 4:

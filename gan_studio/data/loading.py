@@ -36,7 +36,7 @@ def absolute_data_spec(spec: str) -> str:
     return os.path.abspath(Path(spec).expanduser())
 
 
-def _check_path(spec: str) -> Path:
+def check_data_path(spec: str) -> Path:
     """The path `spec` names (made absolute), checked: it exists and is a folder or a regular file."""
     from gan_studio.data import BUILTIN_NAMES
 
@@ -234,7 +234,7 @@ def _resolve_path(spec: str, download: bool, progress, cancel) -> tuple[Path, st
         from gan_studio.data.download import ensure_dataset
 
         return ensure_dataset(spec, download=download, progress=progress, cancel=cancel), spec
-    return _check_path(spec), None
+    return check_data_path(spec), None
 
 
 def load_raw(

@@ -160,7 +160,7 @@ def _read_exactly(fh, nbytes: int, member: Member, path: Path) -> bytes:
 # --- validation --------------------------------------------------------------------------------------
 
 
-def _image_layout(shape: tuple[int, ...], path: Path) -> tuple[int, int, int, bool]:
+def image_layout(shape: tuple[int, ...], path: Path) -> tuple[int, int, int, bool]:
     """(H, W, C, channels_first) of images of shape (N, H, W), (N, H, W, C) or (N, C, H, W)."""
     if len(shape) == 3:
         layout = shape[1], shape[2], 1, False
@@ -217,7 +217,7 @@ class NpzContent:
     class_names: list[str]
 
 
-def _content(archive: NpzArchive, path: Path) -> NpzContent:
+def npz_content(archive: NpzArchive, path: Path) -> NpzContent:
     if "x" not in archive.members:
         found = ", ".join(shorten(k, 40) for k in sorted(archive.members)[:20]) or "none"
         raise DataError(f"missing array 'x' (arrays found: {found})", path)
@@ -254,10 +254,10 @@ def load_npz(path: str | Path) -> RawImages | Dataset:
     """Load an .npz dataset whole, in memory: images as RawImages, (N, 2) points as a points Dataset."""
     path = Path(path)
     with NpzArchive(path) as archive:
-        content = _content(archive, path)
+        content = npz_content(archive, path)
         if len(content.x.shape) == 2:
             return _points(archive, content, path)
-        _, _, _, channels_first = _image_layout(content.x.shape, path)
+        _, _, _, channels_first = image_layout(content.x.shape, path)
         x = _uint8_chunk(archive.read("x"), channels_first, path)
         return RawImages(x, content.y, content.class_names, str(path))
 
@@ -268,10 +268,10 @@ def npz_source(path: str | Path, name: str):
 
     path = Path(path)
     with NpzArchive(path) as archive:
-        content = _content(archive, path)
+        content = npz_content(archive, path)
         if len(content.x.shape) == 2:
             return _points(archive, content, path)
-        _, _, channels, channels_first = _image_layout(content.x.shape, path)
+        _, _, channels, channels_first = image_layout(content.x.shape, path)
         stamps = sorted((m.key, m.info.CRC, m.info.file_size) for m in archive.members.values())
     stat = path.stat()
     x_member = content.x

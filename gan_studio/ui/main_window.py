@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import importlib
 import json
+import math
 import os
 import sys
 import traceback
@@ -154,6 +155,40 @@ def fits(size: QSize, area: QRect) -> bool:
     return size.width() <= area.width() and size.height() <= area.height()
 
 
+def scale_factor_asked() -> float:
+    """The scale factor `gan-studio app --scale` (or the user) asked Qt for, 1 when none."""
+    try:
+        factor = float(os.environ.get("QT_SCALE_FACTOR") or 1)
+    except ValueError:
+        return 1.0
+    return factor if math.isfinite(factor) and factor > 0 else 1.0
+
+
+def largest_scale_that_fits(minimum: QSize, room: QRect, factor: float) -> float:
+    """The largest scale factor, in quarters, at which a window of `minimum` size fits the `room` that `factor`
+    leaves (window and room in the same scaled pixels: the room grows as the factor shrinks)."""
+    ratio = min(room.width() / max(1, minimum.width()), room.height() / max(1, minimum.height()))
+    return math.floor(factor * ratio * 4 + 1e-9) / 4
+
+
+def scale_note(minimum: QSize, room: QRect, screen) -> str:
+    """What to tell the user when a scale factor above 1 leaves the screen too small for the window (its panels
+    scroll, buttons are cut): the screen's size, the room left, and the largest --scale that fits; "" when no
+    factor above 1 was asked for (a small screen at its own scale: the panels scroll, nothing to change)."""
+    factor = scale_factor_asked()
+    if factor <= 1:
+        return ""
+    size = screen.geometry().size() if screen is not None else room.size()
+    pixels = f"{round(size.width() * factor)}x{round(size.height() * factor)}"
+    fitting = largest_scale_that_fits(minimum, room, factor)
+    advice = f"try --scale {fitting:g} or less" if fitting >= 1 else "try it without --scale"
+    return (
+        f"--scale {factor:g} is too large for this {pixels} screen: {advice} (at {factor:g} it has room for "
+        f"{room.width()}x{room.height()}, the window needs {minimum.width()}x{minimum.height()}: its panels "
+        "scroll)"
+    )  # the advice first: a one-line banner shows the start
+
+
 def read_shares(text) -> dict[str, tuple[float, float]] | None:
     """Dock shares saved as JSON ({dock name: [width share, height share]}); None when absent or not sane."""
     try:
@@ -203,6 +238,7 @@ class MainWindow(QMainWindow):
         self._closed = False
         self._status_topic = ""  # what the status bar's message is about (see show_message)
         self._last_state = ""  # the session's state before the one _on_state_changed is told of
+        self._scale_note = ""  # said once shown: --scale leaves the screen too small for the window
 
         self.setup = SetupPanel(self.session)
         self.controls = RunControlsPanel(self.session)
@@ -326,8 +362,11 @@ class MainWindow(QMainWindow):
         scale factor: 1.5 on 1440x900 leaves 960x600), every panel scrolls in its dock instead, so that the
         window fits the screen."""
         area = QRect(0, 0, *self._screen_size) if self._screen_size else available_area(self)
-        if area is None or fits(self.minimumSizeHint(), area):
+        minimum = self.minimumSizeHint()
+        if area is None or fits(minimum, area):
             return
+        if not self._screen_size:
+            self._scale_note = scale_note(minimum, area, self.screen() or QGuiApplication.primaryScreen())
         for dock in self.docks.values():
             panel = dock.widget()
             if isinstance(panel, QScrollArea):
@@ -370,7 +409,7 @@ class MainWindow(QMainWindow):
                                           "Export the current run's generator (or VAE decoder) to ONNX")  # fmt: skip
         self.save_grid_action = self._action(file_menu, "&Save grid as PNG…", self.samples.save_dialog, "Ctrl+S")
         file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self._action(file_menu, "&Quit", self.quit, QKeySequence.StandardKey.Quit)
 
         run_menu = bar.addMenu("&Training")
         self.start_action = self._action(run_menu, "&Start", self.start_training, "Ctrl+Return",
@@ -545,6 +584,8 @@ class MainWindow(QMainWindow):
                 self.clamp_to_screen()  # the frame's size is known now: the frame stays on the screen too
             if self._reset_layout_when_shown:
                 QTimer.singleShot(0, self._default_layout_for_this_screen)
+            if self._scale_note:
+                QTimer.singleShot(0, lambda: self.show_message("warning", self._scale_note))
         self.dock_shares.remember_soon()  # the first layout (default or restored) is the one to keep
 
     def clamp_to_screen(self) -> bool:
@@ -861,8 +902,45 @@ class MainWindow(QMainWindow):
         """A word the user must read before the window goes (tests replace this to answer without a dialog)."""
         QMessageBox.warning(self, "GAN Studio is closing", text)
 
+    def quit(self) -> None:
+        """File > Quit (Ctrl+Q): close the window, once the user agrees to stop a training that runs."""
+        if self.may_stop_training():
+            self.close()
+
+    def may_stop_training(self) -> bool:
+        """True when no training runs here, or the user agrees to stop it (asked: quitting by a slip of the hand
+        stopped an hours-long training with no word)."""
+        state, run = self.session.state, self.session.run
+        if state not in ("starting", "running", "paused"):  # ("stopping": it is being stopped already)
+            return True
+        if state == "starting" or run is None:
+            what = "A training is starting"
+        else:
+            of_total = f" of {run.total_steps:,}" if run.total_steps else ""
+            what = f"A training is {state} (step {run.step:,}{of_total})"
+        return self.ask_before_stopping(
+            f"{what}. Stop it and quit?\n\nIt stops after its step and saves a "
+            "checkpoint: it can be resumed later (Runs panel, or File > Resume run)."
+        )
+
+    def ask_before_stopping(self, text: str) -> bool:
+        """Whether the user agrees to stop the training and quit; keeping it is the default and Escape's answer
+        (tests replace this to answer without a dialog)."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Quit GAN Studio?", text, parent=self)
+        stop = box.addButton("Stop and quit", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep training", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.exec()
+        return box.clickedButton() is stop
+
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        """Stop training (leaving a checkpoint to resume from), save preferences, then close."""
+        """Stop training (leaving a checkpoint to resume from), save preferences, then close. A close the user
+        asked for from outside (the window manager's close button, Alt+F4) asks first while a training runs;
+        one the app or a test asks for (a signal, `close()`) does not."""
+        if event.spontaneous() and not self._closed and not self.may_stop_training():
+            event.ignore()
+            return
         worker = self.session.worker
         was_training = worker is not None and worker.isRunning()
         if not self.session.shutdown():
@@ -876,6 +954,7 @@ class MainWindow(QMainWindow):
         if self.setup.dataset.download_task is not None:
             self.setup.dataset.cancel_download()
             self.setup.dataset.download_task.wait(5000)
+        self.setup.dataset.shutdown()
         if self.export_task is not None:
             self.export_task.wait()
         self._closed = True

@@ -2,14 +2,16 @@
 
 Downloads run in a background thread (`ensure_dataset` with a progress callback and a cancel
 event) with a progress bar and a Cancel button; a finished download is verified and cached, so
-it happens once per machine.
+it happens once per machine. A local path chosen or typed is described under its field soon after
+("image folder, 6 images, 2 classes", or the error Start would give), read in a background thread
+too (listing a folder of 200,000 files takes seconds); an answer for a path changed since is dropped.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -27,12 +29,30 @@ from gan_studio.errors import DataError
 from gan_studio.paths import pasted_path
 from gan_studio.ui.widgets.compact_combo import CompactComboBox
 from gan_studio.ui.widgets.message_label import MessageLabel
-from gan_studio.ui.workers import TaskThread
+from gan_studio.ui.workers import TaskThread, describe_error
 
 LOCAL_PATH = "__local__"  # the combo's entry for a file or folder on disk
 RECENT_LIMIT = 8  # dataset files and folders remembered for the Recent menu
 NOT_DOWNLOADED = "Not downloaded yet: it downloads when you press Start (or Download now)."
 DATASET_FILE_FILTER = "Datasets (*.zip *.npz);;Zip archives of images (*.zip);;NumPy archives (*.npz)"
+DESCRIBE_DELAY_MS = 300  # typing pauses this long before the path is read
+_DESCRIBING: set[TaskThread] = set()  # kept until they end (a picker closed meanwhile drops their answer)
+
+
+def described(spec: str) -> tuple[str, bool, str]:
+    """(spec, ok, one line on it): what describe_source says, or why it cannot be trained on (run in a thread)."""
+    from gan_studio.data.describe import describe_source
+
+    try:
+        return spec, True, describe_source(spec)
+    except Exception as exc:  # noqa: BLE001 - shown under the field, never raised across threads
+        return spec, False, describe_error(exc)
+
+
+def wait_for_descriptions(timeout_ms: int = 5000) -> None:
+    """Let the paths being read finish (a thread destroyed while it runs takes the app down)."""
+    for task in list(_DESCRIBING):
+        task.wait(timeout_ms)
 
 
 def dataset_is_downloaded(name: str) -> bool:
@@ -100,6 +120,15 @@ class DatasetPicker(QWidget):
         buttons.addWidget(folder_button)
         buttons.addWidget(file_button)
         path_layout.addLayout(buttons)
+        self.source_note = MessageLabel(role="hint")  # what the path holds, or why it cannot be trained on
+        self.source_note.hide()
+        path_layout.addWidget(self.source_note)
+        self._describe_timer = QTimer(self)
+        self._describe_timer.setSingleShot(True)
+        self._describe_timer.setInterval(DESCRIBE_DELAY_MS)
+        self._describe_timer.timeout.connect(self._describe_path)
+        self._described_spec = ""  # the path the note is (or is being) read for
+        self._closed = False  # the window closes: no path is read any more
 
         self.download_button = QPushButton("Download")
         self.download_button.clicked.connect(lambda: self.start_download())
@@ -125,6 +154,7 @@ class DatasetPicker(QWidget):
             layout.addWidget(widget)
         self.combo.currentIndexChanged.connect(self._on_selection)
         self.path_edit.textChanged.connect(lambda _text: self.changed.emit())
+        self.path_edit.textChanged.connect(lambda _text: self._describe_soon())
         self._on_selection()
 
     # the choice ---------------------------------------------------------------------------------------
@@ -156,7 +186,52 @@ class DatasetPicker(QWidget):
         else:
             self.description.setText(DATASET_DESCRIPTIONS.get(self.choice(), ""))
         self._refresh_download_row()
+        self._describe_timer.start()
         self.changed.emit()
+
+    # what the local path holds ------------------------------------------------------------------------
+    def _describe_soon(self) -> None:
+        """The path changed: it is read once typing pauses; the note on the path before goes now."""
+        self._describe_timer.start()
+        if self.source_note.isVisibleTo(self) and self.spec() != self._described_spec:
+            self._show_note("reading…", problem=False)
+
+    def _describe_path(self) -> None:
+        """Read the local path in the background; its answer shows under the field (a missing path is already
+        said by the Setup's problem line)."""
+        spec = self.spec() if self.is_local() and not self._closed else ""
+        if not spec or self.path_problem() is not None:
+            self._described_spec = ""
+            self.source_note.hide()
+            return
+        if spec == self._described_spec:
+            return
+        self._described_spec = spec
+        self._show_note("reading…", problem=False)
+        task = TaskThread(lambda _report: described(spec))
+        task.succeeded.connect(self._on_described)
+        task.finished.connect(lambda: (_DESCRIBING.discard(task), task.deleteLater()))
+        _DESCRIBING.add(task)
+        task.start()
+
+    def shutdown(self) -> None:
+        """The window closes: no path is read from now on (a pause timer firing while the window waits for other
+        work would start one), and the ones being read are let finish."""
+        self._closed = True
+        self._describe_timer.stop()
+        wait_for_descriptions()
+
+    def _on_described(self, answer: tuple[str, bool, str]) -> None:
+        spec, ok, text = answer
+        if spec == self._described_spec and self.is_local() and spec == self.spec():  # else a stale answer
+            self._show_note(text, problem=not ok)
+
+    def _show_note(self, text: str, problem: bool) -> None:
+        self.source_note.setText(text)
+        self.source_note.setObjectName("problem" if problem else "hint")
+        self.source_note.style().unpolish(self.source_note)
+        self.source_note.style().polish(self.source_note)
+        self.source_note.show()
 
     def set_problem(self, text: str | None) -> None:
         self.problem_label.setText(text or "")

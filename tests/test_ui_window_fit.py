@@ -320,3 +320,23 @@ def test_the_largest_scale_that_fits_is_rounded_down_to_a_quarter():
     assert largest_scale_that_fits(window, QRect(0, 0, 960, 600), 1.5) == 1.25  # 1440x900 at 1.5
     assert largest_scale_that_fits(window, QRect(0, 0, 1280, 720), 2.0) == 2.0  # 2560x1440 at 2: fits
     assert largest_scale_that_fits(window, QRect(0, 0, 400, 300), 2.0) == 0.75  # 800x600: not even at 1
+
+
+def test_a_window_saved_at_another_scale_comes_back_at_this_screens_default_size(qtbot, monkeypatch):
+    """Saved at --scale 1.5 (960x600 of room, filled), the window came back at 1.25 as 1200x750 pixels of a
+    1440x900 screen: a window saved at another scale starts as on a first start; at the same scale it is kept."""
+    from gan_studio.ui.main_window import initial_size
+
+    create_app()
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.resize(initial_size().width() - 150, initial_size().height() - 100)
+    first.save_preferences()
+    kept = MainWindow()
+    qtbot.addWidget(kept)
+    assert kept.size() == first.size()  # the same scale: the window as it was left
+    monkeypatch.setenv("QT_SCALE_FACTOR", "1.25")
+    rescaled = MainWindow()
+    qtbot.addWidget(rescaled)
+    bar = rescaled.statusBar()
+    assert rescaled.size() == initial_size() and "another --scale" in bar.toolTip() + bar.currentMessage()

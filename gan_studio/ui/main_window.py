@@ -853,6 +853,11 @@ class MainWindow(QMainWindow):
         geometry = settings.value("window/geometry")
         state = settings.value("window/state")
         larger_screen = False
+        if isinstance(geometry, QByteArray) and not self._saved_at_this_scale(settings.value("window/scale")):
+            # a window saved at another --scale is another size on the screen (saved filling it at 1.5, it came
+            # back at 1.25 in 5/6 of it): the first start's size and layout for this screen instead
+            geometry = state = None
+            self.show_status("the window was laid out at another --scale: the default layout fits this one", 15000)
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)  # Qt fits it into the screen, if it can
             larger_screen = self.clamp_to_screen() or not self._saved_size_fits(settings.value("window/size"))
@@ -876,6 +881,16 @@ class MainWindow(QMainWindow):
                 except Exception:  # noqa: BLE001 - a stale preference must not stop the app
                     traceback.print_exc(file=sys.stderr)
 
+    @staticmethod
+    def _saved_at_this_scale(saved) -> bool:
+        """Whether the window was saved at the scale factor it has now (a window saved before the scale was
+        kept: at 1, as it was then unless --scale was used)."""
+        try:
+            factor = float(saved) if saved is not None else 1.0
+        except (TypeError, ValueError):
+            return True
+        return abs(factor - scale_factor_asked()) < 1e-6
+
     def _saved_size_fits(self, saved) -> bool:
         """Whether the window's size when it was saved ("WIDTHxHEIGHT") fits this screen (True when unknown)."""
         area = available_area(self)
@@ -889,6 +904,7 @@ class MainWindow(QMainWindow):
         settings = app_settings()
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/size", f"{self.width()}x{self.height()}")
+        settings.setValue("window/scale", f"{scale_factor_asked():g}")
         state, shares = self.middle_alone.layout_to_save()  # the full layout, also while the middle is alone
         settings.setValue("window/state", state)
         settings.setValue("window/dock_shares", json.dumps(shares))

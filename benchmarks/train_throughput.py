@@ -172,7 +172,12 @@ def compare(name, size, batch, args, device, workdir) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mnist", type=Path, default=DEFAULT_MNIST, help=f"MNIST IDX folder [{DEFAULT_MNIST}]")
+    parser.add_argument(
+        "--mnist",
+        type=Path,
+        default=DEFAULT_MNIST,
+        help="MNIST IDX folder [../shared/datasets/mnist beside the checkout]",
+    )
     parser.add_argument("--steps", type=int, default=100, help="timed training steps of each variant [100]")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps [auto]")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")

@@ -66,6 +66,15 @@ def private_folder(folder: Path, create: bool = False) -> bool:
     return stat.S_ISDIR(st.st_mode) and private
 
 
+def can_write_into(folder: Path) -> bool:
+    """Whether files could be made in `folder`: it, or the nearest folder above it that exists, is a folder this
+    process may write (a read-only file system or a file in the way say no)."""
+    for place in (folder, *folder.parents):
+        if os.path.lexists(place):
+            return place.is_dir() and os.access(place, os.W_OK | os.X_OK)
+    return False
+
+
 def cannot_write(exc: OSError, folder: Path) -> bool:
     """Whether `exc` says that `folder` (or a folder above it) cannot be written: read-only, not allowed, or a
     file where a folder should be. A full disk is not such a failure: another folder of it would fill too."""

@@ -41,7 +41,10 @@ install_needed() {
 }
 
 qt_runtime_libs=(libgl1 libegl1 libxkbcommon0 libglib2.0-0 libfreetype6 libfontconfig1 libdbus-1-3
-                 fonts-dejavu-core fonts-droid-fallback)  # wide Unicode coverage and CJK, for class names in pictures
+                 fonts-dejavu-core fonts-droid-fallback  # wide Unicode coverage and CJK, for class names in pictures
+                 # Qt's window plugin (xcb) links these: without libxcb-cursor0 the app aborts "could not load xcb"
+                 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-render-util0
+                 libxcb-image0)
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
   for pkg in "${qt_runtime_libs[@]}"; do

@@ -602,3 +602,27 @@ def test_the_app_refuses_what_is_not_a_run_before_opening_a_window(workspace, tm
     assert opened == []
     code = main(["app", str(workspace / "gan-ring8-second")])
     assert code == 2 and "no display found" in capsys.readouterr().err  # a good run: then the display is checked
+
+
+def test_the_app_without_a_screen_or_without_qts_x11_libraries_says_what_to_do(monkeypatch, capsys):
+    """No display: the hint was "set QT_QPA_PLATFORM=offscreen", which opens an app nobody can see; a display
+    without libxcb-cursor0 (many desktops): Qt aborted, core dumped, "Reinstalling the application may fix this"."""
+    import gan_studio.commands.app as app_command
+
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("DISPLAY", raising=False)
+
+    def one_line(code: int) -> str:
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and len(err.splitlines()) == 1 and err.startswith("gan-studio: "), err
+        return err
+
+    error = one_line(main(["app"]))
+    assert "xvfb-run" in error and "gan-studio train" in error and "offscreen" not in error
+    monkeypatch.setenv("DISPLAY", ":99")
+    loads = app_command._loads
+    monkeypatch.setattr(app_command, "_loads", lambda library: library != "libxcb-cursor.so.0")
+    error = one_line(main(["app"]))
+    assert "missing: sudo apt-get install libxcb-cursor0 (" in error, error
+    assert loads("libc.so.6") and not loads("libno-such-library.so.0")

@@ -817,10 +817,18 @@ def test_data_is_prepared_in_a_temporary_folder_when_the_cache_cannot_be_written
     assert len(dataset) == (3 if kind == "folder" else 10_000) and told == []  # found there: not prepared again
     assert cli_main(["data", "info"]) == 0
     out = capsys.readouterr().out
-    assert f"prepared datasets in {fallback} (a temporary folder: the dataset cache could not be written):" in out
+    assert f"no prepared datasets in {cache_mod.cache_root()}\n" in out  # the user's own cache is named too
+    assert f"prepared datasets in {fallback} (a temporary folder: the dataset cache cannot be written):" in out
     assert "1 file(s)" in out
-    assert cli_main(["data", "clear"]) == 0
-    assert not list(fallback.glob("*.gsdata"))
+    monkeypatch.setenv("GAN_STUDIO_CACHE", str(tmp_path / "writable"))  # the cache can be written again: used
+    assert cli_main(["data", "info"]) == 0
+    assert "used while the dataset cache could not be written; not used now" in capsys.readouterr().out
+    told.clear()
+    load_dataset(str(data), image_size=8, progress=lambda done, total: told.append(total))
+    assert told and len(list(cache_mod.cache_root().glob("*.gsdata"))) == 1  # prepared there, not read from /tmp
+    assert not list(fallback.glob("*.gsdata"))  # whose copy it supersedes
+    assert cli_main(["data", "clear", str(data)]) == 0
+    assert capsys.readouterr().out.endswith(f"from {cache_mod.cache_root()}\n")
 
 
 def test_a_temporary_folder_that_is_not_this_users_alone_is_never_used(tmp_path, monkeypatch, capsys):
@@ -989,4 +997,4 @@ def test_a_folder_prepared_again_because_it_changed_says_so(tmp_path, capsys):
     (folder / "another.png").write_bytes((folder / "new.png").read_bytes())
     capsys.readouterr()
     assert cli_main(["data", "prepare", str(folder), "--image-size", "8"]) == 0
-    assert "again (it changed since it was last prepared, with 4 images)" in capsys.readouterr().err
+    assert "again (it changed since it was last prepared, when it had 4 images)" in capsys.readouterr().err

@@ -458,7 +458,7 @@ def test_data_info_shows_each_file_split_and_data_clear_takes_the_path_prepared_
     assert "split" not in capsys.readouterr().out  # both splits are there: nothing to say
     assert main(["data", "info"]) == 0
     out = capsys.readouterr().out
-    assert "cifar (train split): 15 images" in out and "cifar (test split): 4 images" in out
+    assert "cifar (training files): 15 images" in out and "cifar (test files): 4 images" in out
     assert f"from {tmp_path / 'cifar'} (" in out  # the path prepared with
     assert main(["data", "clear", "./cifar"]) == 0
     assert "removed 2 file(s)" in capsys.readouterr().out

@@ -282,7 +282,7 @@ def test_run_controls_progress_eta_and_button_states(qtbot, monkeypatch):
     assert "done once" in panel.state_label.text()
     panel.show_data_progress(200_001, CHANGED)  # the folder changed since its last preparation: why it takes long
     panel.show_data_progress(5, 200_002)
-    assert "again: it changed since it was last prepared, with 200,001 images" in panel.state_label.text()
+    assert "again: it changed since it was last prepared, when it had 200,001 images" in panel.state_label.text()
     panel.show_data_progress(0, ELSEWHERE)  # the cache cannot be written: where the data goes instead, said
     panel.show_data_progress(6, 200_002)
     assert "again in a temporary folder (the dataset cache cannot be written)" in panel.state_label.text()

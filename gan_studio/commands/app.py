@@ -40,14 +40,44 @@ def scale_factor(text: str) -> float:
     return value
 
 
+# the libraries Qt's X11 window plugin (xcb) links, and the Debian/Ubuntu packages that hold them
+XCB_LIBRARIES = {
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-image.so.0": "libxcb-image0",
+}
+
+
 def display_problem() -> str | None:
-    """A one-line hint when Qt would abort for lack of a display, else None."""
-    if os.environ.get("QT_QPA_PLATFORM"):
+    """A one-line hint when Qt would abort for lack of a display (or of the libraries its X11 plugin needs: Qt
+    aborted with "Reinstalling the application may fix this problem"), else None."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if not sys.platform.startswith("linux") or platform not in ("", "xcb"):
         return None
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        return ("no display found: set QT_QPA_PLATFORM=offscreen to run the app without a screen, "
-                "or train headless with `gan-studio train`")  # fmt: skip
+    if not platform and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return ("no display found: the app needs a screen (a desktop, `ssh -X`, or a virtual one: `xvfb-run "
+                "gan-studio`); without one, train with `gan-studio train` and picture the app with `gan-studio "
+                "screenshot DIR`")  # fmt: skip
+    if os.environ.get("DISPLAY") and (platform == "xcb" or not os.environ.get("WAYLAND_DISPLAY")):
+        missing = [package for library, package in XCB_LIBRARIES.items() if not _loads(library)]
+        if missing:
+            return (f"Qt's X11 window plugin needs system libraries that are missing: sudo apt-get install "
+                    f"{' '.join(missing)} (as root, `bash scripts/quickstart.sh` installs them)")  # fmt: skip
     return None
+
+
+def _loads(library: str) -> bool:
+    import ctypes
+
+    try:
+        ctypes.CDLL(library)
+    except OSError:
+        return False
+    return True
 
 
 def checked_run(text: str, workspace: str | None) -> Path:

@@ -154,25 +154,23 @@ def _info() -> int:
         size = human_bytes(sum(n for _, n in leftovers))
         print(f"{len(leftovers)} unfinished file(s) of stopped preparations, {size}: `gan-studio data clear` "
               "removes them (the next preparation of the same data does too)")  # fmt: skip
-    if not entries:
+    if not entries or entries[0].path.parent != cache_root():  # the user's own cache is named, even when empty
         print(f"no prepared datasets in {cache_root()}")
+    if not entries:
         return 0
     stale = stale_prepared(entries)
     total, folder = 0, None
     for entry in entries:
         if entry.path.parent != folder:
             folder = entry.path.parent
-            temporary = (
-                " (a temporary folder: the dataset cache could not be written)" if folder != cache_root() else ""
-            )
-            print(f"prepared datasets in {folder}{temporary}:")
+            print(f"prepared datasets in {folder}{_temporary_note(folder)}:")
         total += entry.bytes
         meta = entry.meta
         if meta is None:
             print(f"  {entry.path.name}  {human_bytes(entry.bytes)}  unusable ({entry.problem}); rebuilt on next use")
             continue
         split = meta.extra.get("split")
-        split = f" ({split} split)" if split in ("train", "test") else ""
+        split = f" ({'training' if split == 'train' else 'test'} files)" if split in ("train", "test") else ""
         classes = f", {len(meta.class_names)} classes" if meta.labelled else ""
         skipped = f", {meta.skipped_count:,} bad files left out" if meta.skipped_count else ""
         given = meta.extra.get("given")
@@ -191,15 +189,30 @@ def _info() -> int:
     return 0
 
 
+def _temporary_note(folder) -> str:
+    """What a folder of prepared files other than the dataset cache is (the temporary one: see cache_roots)."""
+    from gan_studio.data.cache import cache_root
+    from gan_studio.paths import can_write_into
+
+    if folder == cache_root():
+        return ""
+    if can_write_into(cache_root()):
+        return (" (the temporary folder used while the dataset cache could not be written; not used now that it "
+                "can be: `gan-studio data clear` removes its files)")  # fmt: skip
+    return " (a temporary folder: the dataset cache cannot be written)"
+
+
 def _clear(args) -> int:
     import os
     from pathlib import Path
 
-    from gan_studio.data.cache import cache_roots, clear_prepared, unfinished_builds
+    from gan_studio.data.cache import cache_root, clear_prepared, list_prepared, unfinished_builds
 
-    folders = " and ".join(str(root) for root in cache_roots())
+    before = {entry.path for entry in list_prepared()}
     source = Path(os.path.abspath(Path(args.data).expanduser())) if args.data is not None else None
     removed, freed = clear_prepared(None if source is None else [source, source.resolve()], stale_only=args.stale)
+    emptied = sorted({path.parent for path in before - {entry.path for entry in list_prepared()}})
+    folders = " and ".join(str(folder) for folder in emptied) or str(cache_root())  # those it removed files from
     if args.stale:
         print(f"removed {removed} stale file(s), {human_bytes(freed)}, from {folders}")
         return 0
@@ -260,7 +273,7 @@ class ProgressLine(StatusLine):
             self.stream.write(f"note: {prepared_elsewhere()}\n")
             return
         if total == CHANGED:  # said on every line after: why a start that took seconds now takes minutes
-            self.label += f" again (it changed since it was last prepared, with {done:,} images)"
+            self.label += f" again (it changed since it was last prepared, when it had {done:,} images)"
             return
         now = time.monotonic()
         rate = self.rate.update(done, now)

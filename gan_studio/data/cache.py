@@ -37,6 +37,7 @@ import numpy as np
 from gan_studio.data.budgets import MAX_CLASS_NAME_CHARS, MAX_CLASSES, available_memory, decode_workers, human_bytes
 from gan_studio.errors import DataError
 from gan_studio.paths import (
+    can_write_into,
     private_folder,
     private_temporary_cache_dir,
     temporary_cache_dir,
@@ -83,10 +84,14 @@ def fallback_root() -> Path:
     return temporary_cache_dir() / "prepared"
 
 
-def cache_roots() -> list[Path]:
-    """The folders prepared files are looked for in: the cache folder, and the fallback folder when there is one."""
+def cache_roots(in_use: bool = False) -> list[Path]:
+    """The folders holding prepared files: the cache folder, and the fallback folder when there is one (with
+    `in_use`, only while the cache folder cannot be written: a writable cache is where data is prepared and read,
+    and what another day's read-only home left in the temporary folder is not used)."""
     fallback = private_fallback_root()
-    return [cache_root(), fallback] if fallback is not None and fallback != cache_root() else [cache_root()]
+    if fallback is None or fallback == cache_root() or (in_use and can_write_into(cache_root())):
+        return [cache_root()]
+    return [cache_root(), fallback]
 
 
 def private_fallback_root(create: bool = False) -> Path | None:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from gan_studio.data import ProgressCallback
 from gan_studio.errors import DataError
-from gan_studio.paths import private_temporary_cache_dir, user_cache_dir
+from gan_studio.paths import can_write_into, private_temporary_cache_dir, user_cache_dir
 
 TIMEOUT_S = 30.0
 _CHUNK = 1 << 16
@@ -278,15 +278,6 @@ def _missing_files(source: DatasetSource, folder: Path) -> list:
     return [f for f in source.files if not ((folder / f.name).is_file() and file_md5(folder / f.name) == f.md5)]
 
 
-def _can_write(folder: Path) -> bool:
-    """Whether files can be made in `folder` (made now if missing)."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return False
-    return os.access(folder, os.W_OK | os.X_OK)
-
-
 def ensure_dataset(
     name: str,
     *,
@@ -308,7 +299,7 @@ def ensure_dataset(
             raise DataError(f"unknown downloadable dataset '{name}' (known: {', '.join(SOURCES)})")
         source = SOURCES[name]
     folder = (Path(cache_dir) if cache_dir is not None else user_cache_dir()) / "datasets" / name
-    temporary = private_temporary_cache_dir() if cache_dir is None else None
+    temporary = private_temporary_cache_dir() if cache_dir is None and not can_write_into(folder) else None
     for place in [folder] + ([temporary / "datasets" / name] if temporary is not None else []):
         if source.extract and (place / source.extract).is_dir():
             return place / source.extract  # only ever created from a verified archive
@@ -316,7 +307,7 @@ def ensure_dataset(
             folder, missing = place, []
             break
     else:
-        if download and cache_dir is None and not _can_write(folder):  # a read-only home: downloaded elsewhere
+        if download and cache_dir is None and not can_write_into(folder):  # a read-only home: downloaded elsewhere
             temporary = private_temporary_cache_dir(create=True)
             folder = folder if temporary is None else temporary / "datasets" / name
         missing = _missing_files(source, folder)

@@ -153,7 +153,7 @@ def prepare_images(
 def _prepared(final: Path, key: str, build: Callable[[Path], cache.PreparedFile], progress, cancel):
     """The prepared file `final` (or its copy in the fallback folder), else `build(final)` under its build lock;
     when the cache folder cannot be written, built in the fallback folder instead (said to `progress`)."""
-    for root in cache.cache_roots():
+    for root in cache.cache_roots(in_use=True):
         found = cache.open_prepared(root / final.name, key)
         if found is not None:
             return found

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
-import os
 import pickle
 import time
 import zipfile
@@ -30,7 +29,7 @@ from gan_studio.errors import DataError
 from gan_studio.evaluate import EvaluationCancelled
 from gan_studio.evaluate.reference import ReferenceData
 from gan_studio.files import UnsafeFileError, check_regular
-from gan_studio.paths import cannot_write, private_temporary_cache_dir, user_cache_dir
+from gan_studio.paths import can_write_into, cannot_write, private_temporary_cache_dir, user_cache_dir
 from gan_studio.store.checkpoint import save_checkpoint
 
 CLASSIFIER_FORMAT = "gan-studio-classifier"
@@ -152,8 +151,8 @@ def cached_classifier(reference: ReferenceData, cache_dir=None, device="cpu") ->
     """The cached classifier of this dataset (in the cache folder, or the temporary one when the cache could not
     be written), or None when there is none (or it is unreadable)."""
     path = cache_path(reference, cache_dir)
-    temporary = private_temporary_cache_dir()
-    if cache_dir is None and temporary is not None and not os.path.lexists(path):
+    temporary = private_temporary_cache_dir() if cache_dir is None and not can_write_into(path.parent) else None
+    if temporary is not None and not path.exists():  # a read-only cache: the one kept in the temporary cache
         path = temporary / "classifiers" / path.name
     try:
         if check_regular(path) is None:  # a symlink, FIFO or folder there is refused now, not after training

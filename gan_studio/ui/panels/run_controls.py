@@ -163,7 +163,7 @@ class RunControlsPanel(QWidget):
             self.state_label.setText("Waiting for another process that is preparing the same data…")
             return
         if total == CHANGED:
-            self._preparing_again = f"it changed since it was last prepared, with {done:,} images"
+            self._preparing_again = f"it changed since it was last prepared, when it had {done:,} images"
             return
         if total == ELSEWHERE:
             self._preparing_where = " in a temporary folder (the dataset cache cannot be written)"

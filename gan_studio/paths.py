@@ -85,6 +85,13 @@ def cannot_write(exc: OSError, folder: Path) -> bool:
     return failed == folder or failed in folder.parents or folder in failed.parents
 
 
+def data_name(spec: str) -> str:
+    """A dataset's short name, from its built-in name or path: the folder's name, an archive's without .zip or
+    .npz (run folders are named model-data-time with it)."""
+    path = Path(spec).expanduser()
+    return (path.stem if path.suffix.lower() in (".zip", ".npz") else path.name) or "data"
+
+
 def default_workspace() -> Path:
     """Folder holding one sub-folder per run."""
     return user_data_dir() / "runs"

@@ -848,3 +848,13 @@ def test_a_failed_fork_into_a_folder_the_user_made_leaves_that_folder_empty(fini
             fork_run(finished, "last", out)
     assert mine.is_dir() and list(mine.iterdir()) == []  # the user's folder stays, emptied of the half-made fork
     assert not (tmp_path / "made" / "fork").exists()  # one the fork made is gone
+
+
+def test_a_run_of_an_archive_is_named_by_the_archive_without_its_extension(tmp_path):
+    """`train --data photos.zip` made `dcgan-photos.zip-…` while the Runs table said `photos`, and an .npz's run
+    was named without it: runs are model-data-time with the dataset's own short name."""
+    from gan_studio.store.rundir import new_run_folder
+
+    for data, name in (("/x/photos.zip", "photos"), ("pts.NPZ", "pts"), ("/x/my photos/", "my photos"),
+                       ("ring8", "ring8")):  # fmt: skip
+        assert new_run_folder("dcgan", data, tmp_path).name.startswith(f"dcgan-{name}-20"), data

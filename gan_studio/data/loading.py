@@ -21,6 +21,7 @@ from gan_studio.data.cache import PreparedFile
 from gan_studio.data.dataset import Dataset, RawImages, images_from_raw, points_dataset
 from gan_studio.data.stacked import STACKED_NAME, is_stacked, load_stacked
 from gan_studio.errors import DataError, GanStudioError, shorten
+from gan_studio.paths import data_name
 from gan_studio.user_files import describe_kind, stat_path
 
 ProgressCallback = Callable[[int, int], None]  # (done, total): bytes while downloading, images while preparing
@@ -116,10 +117,7 @@ def formats_not_read_in(meta) -> tuple[dict, list[str]]:
 def _dataset_name(spec: str) -> str:
     from gan_studio.data import BUILTIN_NAMES
 
-    if spec in BUILTIN_NAMES:
-        return spec
-    path = Path(spec).expanduser()
-    return (path.stem if path.suffix.lower() in (".zip", ".npz") else path.name) or "data"
+    return spec if spec in BUILTIN_NAMES else data_name(spec)
 
 
 def load_dataset(

@@ -37,6 +37,7 @@ from gan_studio.files import (
     read_regular,
     remove_stale_temp_files,
 )
+from gan_studio.paths import data_name
 from gan_studio.store.checkpoint_files import check_run_still_there, numbered_checkpoints
 from gan_studio.store.jsonl import (
     dumps_line,
@@ -626,11 +627,11 @@ def _remove_unwritten_run_folder(path: Path) -> bool:
 def new_run_folder(model_name: str, data: str, workspace: str | Path, free: bool = True) -> Path:
     """A fresh folder name in `workspace` for a run: model-data-time (plus -2, -3... if taken, when `free`)."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    data_name = (Path(data).name or "data")[:40]
+    name = data_name(data)[:40]
     base = Path(workspace)
-    out = base / f"{model_name}-{data_name}-{stamp}"
+    out = base / f"{model_name}-{name}-{stamp}"
     suffix = 1
     while free and (out.exists() or out.is_symlink()):
         suffix += 1
-        out = base / f"{model_name}-{data_name}-{stamp}-{suffix}"
+        out = base / f"{model_name}-{name}-{stamp}-{suffix}"
     return out

@@ -626,3 +626,17 @@ def test_the_app_without_a_screen_or_without_qts_x11_libraries_says_what_to_do(m
     error = one_line(main(["app"]))
     assert "missing: sudo apt-get install libxcb-cursor0 (" in error, error
     assert loads("libc.so.6") and not loads("libno-such-library.so.0")
+
+
+def test_the_app_opened_on_a_run_lists_that_runs_folder(workspace, tmp_path, monkeypatch):
+    """`gan-studio app RUN` opened the run, but the Runs panel listed the window's last folder, without it: the
+    panel lists the run's folder, unless --workspace names another."""
+    import gan_studio.ui.app
+
+    opened = []
+    monkeypatch.setattr(gan_studio.ui.app, "main", lambda run=None, workspace=None: opened.append(workspace) or 0)
+    monkeypatch.setattr("gan_studio.commands.app.display_problem", lambda: None)
+    run = workspace / "gan-ring8-second"
+    assert main(["app", str(run)]) == 0 and opened[-1] == str(workspace)
+    assert main(["app", str(run), "--workspace", str(tmp_path)]) == 0 and opened[-1] == str(tmp_path)
+    assert main(["app"]) == 0 and opened[-1] is None  # the window's last folder

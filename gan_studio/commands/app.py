@@ -20,7 +20,7 @@ def add_parser(sub) -> None:
     p.add_argument("run", nargs="?", metavar="RUN", help="a run to open: a folder, or its name as `gan-studio runs` "
                    "prints it")  # fmt: skip
     p.add_argument("--workspace", metavar="DIR", help="the runs folder the window lists, where run NAMES are looked "
-                   "up (default: the one the window used last, or the user's workspace)")  # fmt: skip
+                   "up (default: RUN's folder when RUN is given, else the one the window used last, or the user's workspace)")  # fmt: skip
     p.add_argument("--scale", type=scale_factor, metavar="FACTOR", help="draw everything FACTOR times larger "
                    "(text, plots, pictures), for large screens: e.g. 1.5 on a projector or for the back of a lecture "
                    "hall. The window needs about 960x660 pixels at 1, FACTOR times that when scaled (1.5: a "
@@ -110,4 +110,6 @@ def run(args) -> int:
         raise
     if args.scale is not None:
         os.environ["QT_SCALE_FACTOR"] = f"{args.scale:g}"  # read when the QApplication is made, in app_main
-    return app_main(run=run_path, workspace=args.workspace)
+    # the Runs panel lists the folder of the run opened (it listed the window's last folder, without that run)
+    workspace = args.workspace if args.workspace is not None or run_path is None else str(run_path.parent)
+    return app_main(run=run_path, workspace=workspace)

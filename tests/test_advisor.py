@@ -130,6 +130,44 @@ def test_a_blow_up_is_flagged_where_it_starts():
     assert f"blowing up: {at_820:.4g}," in f.message  # the value of the step it names (it quoted the next record's)
 
 
+def test_a_run_broken_from_its_first_step_is_flagged_as_blowing_up():
+    """lr 1 for G and D with beta1 0: D's and G's losses are 1e3-1e8 from the first record on, swinging (G's now
+    and then 0). Compared only with its own usual size the run never counted as blowing up, and neither `runs
+    --advice` nor the app had anything to say (review s17 #1); beyond any healthy bce value, it is."""
+    found = findings("broken-from-start-gan-ring8")
+    f = first(found, "blow_up")
+    assert found[0] == f and f.severity == "error" and f.step == 10  # marked at the first logged step
+    assert "is blowing up" in f.message and "beyond 100 since the first logged step" in f.message
+    assert "lr_g 1 -> 0.1, lr_d 1 -> 0.1" in f.action and "start again" in f.action
+
+
+def test_the_absolute_loss_bound_judges_only_losses_whose_healthy_values_are_bounded():
+    """A Wasserstein critic's loss (or any loss the bound does not know) is unbounded: a huge one is no blow-up by
+    itself; a VAE's loss is in nats per sample, thousands for large images; a D overpowering G for a few records
+    (G's loss up to 68) is not a blow-up."""
+    entry = MANIFEST["broken-from-start-gan-ring8"]
+    records = stream("broken-from-start-gan-ring8")[:30]
+    assert "blow_up" in codes(advise(records, "gan", entry["model_config"]))
+    assert "blow_up" not in codes(advise(records, "gan", {**entry["model_config"], "loss": "wasserstein"}))
+    vae = [{"step": 10 * i, "loss": 3000.0 + i, "recon": 2990.0 + i, "kl": 10.0} for i in range(1, 60)]
+    assert advise(vae, "vae") == []
+    assert "blow_up" not in codes(findings("d-overpowering-gan-ring8"))
+
+
+def test_a_training_broken_from_its_first_step_is_advised_live_and_in_runs(tmp_path, capsys):
+    """The same advisor runs in the trainer (advice events: the app's health line) and in `runs --advice`."""
+    from gan_studio.state.run_state import RunState
+
+    out = tmp_path / "runs" / "broken"
+    assert main(["train", "gan", "--data", "ring8", "--steps", "30", "--log-every", "5", "--lr-g", "1", "--lr-d",
+                 "1", "--beta1", "0", "--sample-every", "0", "--out", str(out), "--quiet"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert [(a.code, a.severity) for a in RunState.load(out).advice][:1] == [("blow_up", "error")]
+    assert [f.code for f in advise_run(out)][:1] == ["blow_up"]  # from metrics, for runs that logged none
+    assert main(["runs", str(tmp_path / "runs"), "--advice"]) == 0
+    assert "is blowing up" in capsys.readouterr().out
+
+
 def test_hinge_loss_runs_are_not_taken_for_blow_ups():
     """Hinge losses (Lim & Ye 2017) live on another scale than the BCE ones the blow-up rule was tuned on: D's
     loss starts near 3 and settles near 0.5 or 2, G's wanders around 0 and goes negative. Neither a healthy hinge

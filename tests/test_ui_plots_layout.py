@@ -210,6 +210,41 @@ def test_compared_runs_are_named_in_the_legends_and_drawn_apart(qtbot):
     assert {label.text for _, label in panel.plots["Losses"].legend.items} == {"D loss", "G loss"}
 
 
+@pytest.mark.parametrize("width", [640, 420])
+def test_a_compared_runs_legend_never_covers_the_plot_title(qtbot, width):
+    """Review s17 #2: comparing a dcgan run with a cdcgan run, the four-entry legend was drawn over the title
+    "Discriminator outputs" (its room was reckoned from the plot's left edge, not from where the title ends, and from
+    the entries' widths before they were renamed for the comparison). Beside the title where it fits, else under it;
+    never over the curves, never past the plot's edges."""
+    create_app()  # in the app's style, as a person sees it
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(width, 560)
+    panel.show()
+    qtbot.waitExposed(panel)
+    current = run_with([{"d_loss": 1.0, "g_loss": 0.5, "d_real": 0.6, "d_fake": 0.4} for _ in range(40)])
+    current.path = Path("/runs/dcgan-shapes-20261201-180312")
+    panel.set_run(current)
+    qtbot.wait(20)
+    other = run_with([{"d_loss": 1.0, "g_loss": 0.5, "d_real": 0.6, "d_fake": 0.4} for _ in range(6)])
+    other.path = Path("/runs/cdcgan-shapes-20261201-180612")
+    panel.add_overlay(other)
+    panel.redraw()
+
+    def apart() -> None:
+        for title, plot in panel.plots.items():
+            legend = plot.legend.sceneBoundingRect()
+            heading = plot.titleLabel.item.sceneBoundingRect()
+            edges = plot.sceneBoundingRect()
+            assert not legend.intersects(heading), (title, legend, heading)
+            assert edges.left() <= legend.left() and legend.right() <= edges.right(), (title, legend, edges)
+            assert legend.intersected(plot.getViewBox().sceneBoundingRect()).height() <= 1, title  # not on the curves
+
+    qtbot.waitUntil(apart, timeout=5000)
+    qtbot.wait(100)  # and still so once the layout has settled
+    apart()
+
+
 def test_shares_plot_in_per_cent_and_counts_stay_linear_on_log_y(qtbot):
     """Review s15Y #20: high-quality samples plotted 0-0.8 while the metrics table said 5.0 %; on log y the zeros of
     "modes captured" dropped out without a word."""

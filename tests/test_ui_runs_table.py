@@ -315,7 +315,8 @@ def test_gan_studio_runs_json_gives_scripts_every_run_its_metrics_and_saved_eval
 
 def test_compare_says_which_run_it_compares_with_and_warns_when_the_runs_are_unlike(qtbot, tmp_path):
     """Review s15Y #13: an MNIST cDCGAN was overlaid on a ring8 GAN without a word, and nothing said that Compare
-    overlays the selected run on the open one."""
+    overlays the selected run on the open one. The warning names the runs' differences in the order it names the
+    runs."""
     from gan_studio.events import Metrics
     from gan_studio.ui.main_window import MainWindow
 
@@ -336,7 +337,11 @@ def test_compare_says_which_run_it_compares_with_and_warns_when_the_runs_are_unl
         window.compare_run(workspace / "digits")
         qtbot.waitUntil(lambda: "digits" in window.plots.overlays)
         assert window.banner.level == "warning"
-        assert "dataset ring8 vs mnist" in window.banner.message and "model gan vs cdcgan" in window.banner.message
+        # each pair in the sentence's order (it read "digits is compared with ring-a, but they differ (dataset
+        # ring8 vs mnist; ...)": review s17 #2)
+        assert window.banner.message.startswith(
+            "digits is compared with ring-a, but they differ (dataset mnist vs ring8; model cdcgan vs gan)"
+        )
     finally:
         window.session.shutdown()
 

@@ -11,7 +11,9 @@ Conditions (each a `Finding` with a code, the step to mark on the plots, a messa
 - `posterior_collapse` (VAE): the KL term falls to ~0, or no latent unit stays active (a VAE
   switching off the units it does not need is healthy): the decoder ignores z, so sampling z
   no longer changes the output;
-- `blow_up` (any): a loss grows to many times its usual size: the run is about to become NaN;
+- `blow_up` (any): a loss grows to many times its usual size: the run is about to become NaN; or (GAN with
+  a loss whose healthy values are bounded: BCE, hinge) D's or G's loss stays far beyond any healthy value,
+  which also catches a run broken from its first step (its own usual size is then huge);
 - `equilibrium` (GAN, information): D(x) ~= D(G(z)) ~= 1/2, settled, with no problem active: the
   end point the theory predicts (p_g = p_data), not a problem (the message says whether D had
   learned to tell them apart first, or was at 1/2 all along, which may also be a D too weak; a live
@@ -68,6 +70,15 @@ VAE_WARMUP = 20  # records before a VAE's KL is judged (it starts near 0)
 BLOW_UP_FACTOR = 10.0  # a loss this many times its usual size
 BLOW_UP_BASE = 50  # records of the loss's usual size
 BLOW_UP_RECENT = 2  # consecutive records that must all exceed it (one spike is not a blow-up)
+# The bounded GAN losses (models/gan_losses.py: BCE with either G objective, hinge) are each at most about the size
+# of D's logits (softplus(x) <= |x| + log 2, relu(1 + x) <= |x| + 1), two such terms for D. A healthy D's logits stay
+# within ~+-20 (sigmoid(17) is already 1 in float32): the recorded streams peak at 8 (healthy) and at 68 on a D
+# overpowering G for three records (tests/data/advisor). Beyond 100 on several records in a row, the logits have run
+# far past any D that still learns: the weights are running away. A Wasserstein critic's loss is unbounded: a loss
+# not named here is never judged by this bound.
+BOUNDED_LOSSES = ("bce", "hinge")  # GAN config `loss` names whose healthy D and G losses stay below LOSS_BOUND
+LOSS_BOUND = 100.0  # D's or G's loss beyond this (either sign) is no healthy value
+LOSS_BOUND_RECORDS = 3  # consecutive records beyond it (a swing back below it ends the run of records)
 EQUILIBRIUM_TOLERANCE = 0.05  # |D - 1/2| below this for both D(x) and D(G(z))
 EQUILIBRIUM_SEPARATION = 0.2  # D(x) - D(G(z)) reached this earlier: D had learned to tell them apart
 GOOD_HIGH_QUALITY = 0.8  # a live evaluation's share of high-quality samples that says G matched the data
@@ -361,6 +372,9 @@ class Advisor:
         return "lower beta (or anneal it up from 0), or use a weaker decoder"
 
     def _blow_up(self) -> _Signal | None:
+        return self._grown_from_usual_size() or self._beyond_healthy_size()
+
+    def _grown_from_usual_size(self) -> _Signal | None:
         for name in ("d_loss", "g_loss", "loss", "recon", "kl"):
             if name not in self._fresh or len(self.series[name]) < BLOW_UP_RECENT + RECENT:
                 continue
@@ -376,6 +390,43 @@ class Advisor:
                     step=self.series[name].steps[-BLOW_UP_RECENT],
                 )
         return None
+
+    def _beyond_healthy_size(self) -> _Signal | None:
+        """D's or G's loss (the larger of the two at each logged step) beyond LOSS_BOUND on LOSS_BOUND_RECORDS
+        records in a row, for the losses whose healthy values are bounded. Catches a run huge from its first step,
+        which the comparison with the run's own usual size cannot (they swing, now D's near 0, now G's)."""
+        loss = str(self.config.get("loss", "bce"))
+        if self.family != "gan" or loss not in BOUNDED_LOSSES or not self._has("d_loss", "g_loss", n=1):
+            return None
+        larger: dict[int, tuple[float, str]] = {}  # step -> the larger loss logged at it, and its name
+        for name in ("d_loss", "g_loss"):
+            for step, value in zip(self.series[name].steps, self.series[name].values, strict=True):
+                if step not in larger or abs(value) > abs(larger[step][0]):
+                    larger[step] = (value, name)
+        steps = sorted(larger)
+        beyond = 0  # the newest records in a row beyond the bound
+        while beyond < len(steps) and abs(larger[steps[-1 - beyond]][0]) > LOSS_BOUND:
+            beyond += 1
+        if beyond < LOSS_BOUND_RECORDS:
+            return None
+        onset = steps[-beyond]
+        value, name = larger[onset]
+        from_start = beyond == len(steps) and len(steps) < HISTORY  # every record so far: broken from the start
+        rates = [f"{k} {self.config[k]:g} -> {self.config[k] / 10:g}" for k in ("lr_g", "lr_d")
+                 if isinstance(self.config.get(k), (int, float)) and self.config[k] > 0]  # fmt: skip
+        lower = f"lower the learning rates by 10 ({', '.join(rates)})" if rates else "lower the learning rates by 10"
+        beyond_text = (
+            f"since the first logged step ({beyond} records)" if from_start else f"on {beyond} records in a row"
+        )
+        return _Signal(
+            f"{metric_label(name)} is blowing up: {value:.4g}, and D's or G's loss has been beyond {LOSS_BOUND:g} "
+            f"{beyond_text}, where a healthy {loss} GAN's stays below ~20: the weights are running away, and inf or "
+            "NaN often follows",
+            f"{lower} and start again: the run was broken from its first steps"
+            if from_start
+            else f"pause and {lower}, or resume from the last checkpoint with lower ones",
+            step=onset,
+        )
 
     def _equilibrium(self) -> _Signal | None:
         if not self._has("d_real", "d_fake", n=2 * EQUILIBRIUM_RECORDS):

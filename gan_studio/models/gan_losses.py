@@ -1,8 +1,9 @@
 """The adversarial losses by name: one `GANLoss` entry each, with D's loss, G's objective and what a step logs.
 
 The GAN config's `loss` choices are this table's names, and `engine/steps.gan_step` only looks a loss
-up here: a new loss is one entry (and a test that fails when it does nothing). G's objective is the
-config's `g_loss` unless the loss fixes it (hinge: -D(G(z))). `outputs` says what a step logs of D's
+up here: a new loss is one entry (and a test that fails when it does nothing; and, if its healthy values are
+bounded as BCE's and hinge's are, its name in evaluate/advisor.BOUNDED_LOSSES: a WGAN critic's are not). G's
+objective is the config's `g_loss` unless the loss fixes it (hinge: -D(G(z))). `outputs` says what a step logs of D's
 raw outputs (logits): for a D that judges real against fake, the mean probabilities D(x) and D(G(z)),
 which the app plots as "Discriminator outputs".
 """

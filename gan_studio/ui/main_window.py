@@ -765,7 +765,7 @@ class MainWindow(QMainWindow):
             count = self.plots.add_overlay(other)
             self.docks[PlotsPanel.TITLE].raise_()
             current = self.session.run
-            unlike = differences(current, other) if current is not None else []
+            unlike = differences(other, current) if current is not None else []  # in the sentence's order
             if unlike:  # an MNIST cDCGAN beside a ring8 GAN was overlaid without a word (review s15Y #13)
                 self.show_message("warning", f"{other.name} is compared with {current.name}, but they differ "
                                   f"({'; '.join(unlike)}): their curves measure different things")  # fmt: skip

@@ -68,6 +68,8 @@ def starting_plots(run: RunState) -> tuple[str, ...]:
 X_LABELS = {"step": "step", "epoch": "epoch", "time": "training time (s)"}
 OVERLAY_NAME_PX = 170  # of the compared run's name on its remove button: the bar stays within the dock
 TITLE_ROW_PX = 30  # pyqtgraph's height of a plot's title row, which also holds the legend
+LEGEND_GAP_PX = 12  # between a plot's title and the legend beside it
+LEGEND_MARGIN_PX = 4  # between the legend and the plot's right edge
 MIN_PLOT_HEIGHT = 160  # px per plot (title, curves, x axis); more plots than fit scroll instead of shrinking
 
 EMPTY_TEXT = "Start a training or open a run to see its curves here"
@@ -284,6 +286,7 @@ class PlotsPanel(QWidget):
         view.sigResized.connect(lambda *_args: self._place_labels_of(title))
         view.sigRangeChangedManually.connect(lambda *_args: self.auto_range_button.show())
         plot.geometryChanged.connect(lambda: self._fit_legend(title))
+        plot.titleLabel.geometryChanged.connect(lambda: self._fit_legend(title))  # moves as the y axis widens
         legend.geometryChanged.connect(lambda: self._place_legend(title))
         self.graphics.setMinimumHeight(MIN_PLOT_HEIGHT * len(self.plots))
         for marker in self.markers:
@@ -301,24 +304,54 @@ class PlotsPanel(QWidget):
             self.plots[title].setTitle(html, justify="left")
 
     def _fit_legend(self, title: str) -> None:
-        """One legend row per run (its metrics side by side), in a title row as high as the legend."""
+        """One legend row per run (its metrics side by side), in a title row as high as the legend; a legend too wide
+        for the room right of the title even in one column goes under the title, across the plot's width."""
         plot = self.plots.get(title)
         if plot is None:  # the plot is being torn down (a run was closed or another opened)
             return
         entries = [sum(plot_of(name) == title for name in curves) for curves in (self.curves, *self.overlays.values())]
-        room = plot.width() - plot.titleLabel.item.boundingRect().width() - 16  # a narrow plot: more rows
-        for columns in range(max(1, *entries), 0, -1):
-            plot.legend.setColumnCount(columns)
+        beside = plot.width() - LEGEND_MARGIN_PX - LEGEND_GAP_PX - self._title_right(plot)  # a narrow plot: more rows
+        for room in (beside, plot.width() - 2 * LEGEND_MARGIN_PX):
+            for columns in range(max(1, *entries), 0, -1):
+                self._set_legend_columns(plot.legend, columns)
+                if plot.legend.boundingRect().width() <= room:
+                    break
             if plot.legend.boundingRect().width() <= room:
                 break
-        plot.layout.setRowFixedHeight(0, max(TITLE_ROW_PX, plot.legend.boundingRect().height()))
+        height = plot.legend.boundingRect().height()
+        below = self._legend_below(plot)
+        plot.layout.setRowFixedHeight(0, TITLE_ROW_PX + height if below else max(TITLE_ROW_PX, height))
         self._place_legend(title)
 
+    @staticmethod
+    def _set_legend_columns(legend: pg.LegendItem, columns: int) -> None:
+        """Lay the legend out in `columns` columns now, at its entries' present widths: it measured the entries as
+        they were before they were renamed for a comparison (short "D(x)"), chose two columns where one fitted, and
+        then grew over the title; and entries stretched over a wider layout's width made it wider at each fit."""
+        legend.setColumnCount(columns)
+        legend.resize(0, 0)  # entries laid out at their own widths, not stretched over the legend's last width
+        legend.layout.activate()
+        legend.updateSize()
+
+    @staticmethod
+    def _title_right(plot: pg.PlotItem) -> float:
+        """Where the title's text ends, in the plot's coordinates (it begins over the data area, after the y axis:
+        the legend beside it was fitted as though it began at the plot's left edge, and covered its end)."""
+        text = plot.titleLabel.item
+        return text.mapRectToItem(plot, text.boundingRect()).right()
+
+    def _legend_below(self, plot: pg.PlotItem) -> bool:
+        """Whether the legend at the right end of the title row would cover the title's end."""
+        left = plot.width() - plot.legend.boundingRect().width() - LEGEND_MARGIN_PX
+        return left < self._title_right(plot) + LEGEND_GAP_PX
+
     def _place_legend(self, title: str) -> None:
-        """The legend at the right end of the plot's title row (again whenever its size or the plot's changes)."""
+        """The legend at the right end of the plot's title row, or under the title where it would cover it (again
+        whenever its size or the plot's changes)."""
         plot = self.plots.get(title)
         if plot is not None:
-            plot.legend.setPos(plot.width() - plot.legend.boundingRect().width() - 4, 0)
+            y = TITLE_ROW_PX if self._legend_below(plot) else 0
+            plot.legend.setPos(plot.width() - plot.legend.boundingRect().width() - LEGEND_MARGIN_PX, y)
 
     def _clear_current(self) -> None:
         self.clear_overlays()

@@ -55,15 +55,42 @@ def private_temporary_cache_dir(create: bool = False) -> Path | None:
 
 
 def private_folder(folder: Path, create: bool = False) -> bool:
-    """Whether `folder` (made if `create`, readable by its owner only) is a real folder of this user's alone."""
+    """Whether `folder` (made if `create`, for its owner only) is a real folder of this user's that no one else
+    may write into (a folder made with the usual umask, readable by others, is fine)."""
+    return not folder_problem(folder, create)
+
+
+def folder_problem(folder: Path, create: bool = False) -> str:
+    """Why `folder` (made if `create`) is not a folder of this user's that only they may write into, or ""."""
     try:
         if create:
             folder.mkdir(mode=0o700, exist_ok=True)
         st = folder.lstat()
-    except OSError:
-        return False
-    private = not hasattr(os, "getuid") or (st.st_uid == os.getuid() and not st.st_mode & 0o077)
-    return stat.S_ISDIR(st.st_mode) and private
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if stat.S_ISLNK(st.st_mode):
+        return "it is a link"
+    if not stat.S_ISDIR(st.st_mode):
+        return "it is not a folder"
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        return "it belongs to another user"
+    if hasattr(os, "getuid") and st.st_mode & 0o022:
+        return f"others may write into it (mode {stat.S_IMODE(st.st_mode):o}; chmod go-w fixes it)"
+    return ""
+
+
+def temporary_cache_problem() -> str:
+    """' (the temporary folder X is not used: why)' when temporary_cache_dir() (or its prepared/ folder) exists
+    but cannot be used; '' otherwise (usable, or not made yet)."""
+    folder = temporary_cache_dir()
+    for place in (folder, folder / "prepared"):
+        if os.path.lexists(place):
+            problem = folder_problem(place)
+            if problem:
+                return f" (the temporary folder {place} is not used instead: {problem})"
+        else:
+            break
+    return ""
 
 
 def can_write_into(folder: Path) -> bool:

@@ -803,10 +803,11 @@ def test_data_is_prepared_in_a_temporary_folder_when_the_cache_cannot_be_written
     (tmp_path / "not-a-folder").write_text("x")  # a cache that cannot be made (as a read-only home's)
     monkeypatch.setenv("GAN_STUDIO_CACHE", str(tmp_path / "not-a-folder"))
     fallback = cache_mod.fallback_root()
-    assert cli_main(["data", "prepare", str(data), "--image-size", "8"]) == 0
+    quiet = ["--quiet"] if kind == "idx" else []  # a warning, said with --quiet too
+    assert cli_main(["data", "prepare", str(data), "--image-size", "8", *quiet]) == 0
     err = capsys.readouterr().err
     assert (
-        f"note: the dataset cache {cache_mod.cache_root()} cannot be written, so the data is prepared in {fallback}"
+        f"gan-studio: note: the dataset cache {cache_mod.cache_root()} cannot be written, so the data is prepared in {fallback}"
         in err
     )
     assert "set GAN_STUDIO_CACHE to a writable folder" in err and err.count("note:") == 1
@@ -833,7 +834,8 @@ def test_data_is_prepared_in_a_temporary_folder_when_the_cache_cannot_be_written
 
 def test_a_temporary_folder_that_is_not_this_users_alone_is_never_used(tmp_path, monkeypatch, capsys):
     """The temporary folder is shared by every user: a fallback folder someone else could write (or a link
-    made there in advance) is refused, and the cache's own error is given."""
+    made there in advance) is refused, and the cache's error says why it did not serve; one the user made with
+    `mkdir -p` (mode 755) is theirs alone to write, and serves."""
     folder = tmp_path / "photos"
     folder.mkdir()
     Image.new("RGB", (20, 20)).save(folder / "a.png")
@@ -843,13 +845,21 @@ def test_a_temporary_folder_that_is_not_this_users_alone_is_never_used(tmp_path,
     (tmp_path / "elsewhere").mkdir()
     fallback.parent.symlink_to(tmp_path / "elsewhere")
     assert cli_main(["data", "prepare", str(folder), "--quiet"]) == 2
-    assert "set GAN_STUDIO_CACHE" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert (
+        "set GAN_STUDIO_CACHE" in err
+        and f"(the temporary folder {fallback.parent} is not used instead: it is a link)" in err
+    )
     assert not list((tmp_path / "elsewhere").iterdir())
     fallback.parent.unlink()
     fallback.parent.mkdir(mode=0o777)
     os.chmod(fallback.parent, 0o777)  # writable by all
     assert cli_main(["data", "prepare", str(folder), "--quiet"]) == 2
+    assert "others may write into it (mode 777; chmod go-w fixes it)" in capsys.readouterr().err
     assert not list(fallback.parent.iterdir())
+    os.chmod(fallback.parent, 0o755)  # made by `mkdir -p` with the usual umask: the user's own, only they write
+    assert cli_main(["data", "prepare", str(folder), "--quiet"]) == 0
+    assert len(list(fallback.glob("*.gsdata"))) == 1
 
 
 # --- the cache folder keeps no litter, and `data info` says what each file is ------------------------------------
@@ -998,3 +1008,26 @@ def test_a_folder_prepared_again_because_it_changed_says_so(tmp_path, capsys):
     capsys.readouterr()
     assert cli_main(["data", "prepare", str(folder), "--image-size", "8"]) == 0
     assert "again (it changed since it was last prepared, when it had 4 images)" in capsys.readouterr().err
+
+
+def test_clearing_a_cache_that_cannot_be_written_says_so(tmp_path, monkeypatch, capsys):
+    """From a read-only home, `data clear DATA` said "no prepared dataset comes from DATA" (data info listed it)
+    and `data clear` "removed 0 file(s)", exit 0, the file still there: the file is named, with why, exit 1."""
+    import errno
+
+    folder = make_folder(tmp_path / "photos")
+    assert cli_main(["data", "prepare", str(folder), "--image-size", "8", "--quiet"]) == 0
+    capsys.readouterr()
+    unlink = Path.unlink
+
+    def read_only(path, *args, **kwargs):
+        if path.suffix == ".gsdata":
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "unlink", read_only)
+    for command in (["data", "clear", str(folder)], ["data", "clear"]):
+        assert cli_main(command) == 1
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "cannot remove the prepared file" in err, err
+        assert "Read-only file system; 0 file(s) removed" in err

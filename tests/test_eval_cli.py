@@ -258,7 +258,9 @@ def test_a_cache_that_cannot_be_written_keeps_the_classifier_in_the_temporary_ca
     (tmp_path / "not-a-folder").write_text("x")
     monkeypatch.setenv("GAN_STUDIO_CACHE", str(tmp_path / "not-a-folder"))
     reference = reference_data(str(bars_npz), image_size=32, channels=1)
-    first = get_classifier(reference)
+    said = []
+    first = get_classifier(reference, progress=said.append)
+    assert any(f"the classifier is kept in {first.path}" in line for line in said), said
     assert not first.cached and first.path.parent == temporary_cache_dir() / "classifiers" and first.path.is_file()
     again = get_classifier(reference_data(str(bars_npz), image_size=32, channels=1))
     assert again.cached and again.path == first.path

@@ -15,7 +15,7 @@ from gan_studio.config import coerce, field_specs
 from gan_studio.data.budgets import MAX_DECODE_WORKERS, human_bytes
 from gan_studio.data.left_out import empty_classes_note, formats_not_read
 from gan_studio.data.prepare import CHANGED, ELSEWHERE, WAITING, prepared_elsewhere
-from gan_studio.errors import ConfigError, printable
+from gan_studio.errors import ConfigError, DataError, printable
 from gan_studio.progress_rate import ProgressRate
 
 CHANNEL_NAMES = {1: "grey", 3: "RGB"}
@@ -189,6 +189,12 @@ def _info() -> int:
     return 0
 
 
+class CannotClear(DataError):
+    """Prepared files that could not be removed (a read-only cache): the command failed, its input was fine."""
+
+    exit_code = 1
+
+
 def _temporary_note(folder) -> str:
     """What a folder of prepared files other than the dataset cache is (the temporary one: see cache_roots)."""
     from gan_studio.data.cache import cache_root
@@ -210,7 +216,12 @@ def _clear(args) -> int:
 
     before = {entry.path for entry in list_prepared()}
     source = Path(os.path.abspath(Path(args.data).expanduser())) if args.data is not None else None
-    removed, freed = clear_prepared(None if source is None else [source, source.resolve()], stale_only=args.stale)
+    removed, freed, failed = clear_prepared(None if source is None else [source, source.resolve()],
+                                            stale_only=args.stale)  # fmt: skip
+    if failed:  # a read-only cache: said, not "nothing comes from it" or "removed 0 files"
+        path, why = failed[0]
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        raise CannotClear(f"cannot remove the prepared file {path}{more}: {why}; {removed} file(s) removed")
     emptied = sorted({path.parent for path in before - {entry.path for entry in list_prepared()}})
     folders = " and ".join(str(folder) for folder in emptied) or str(cache_root())  # those it removed files from
     if args.stale:
@@ -257,20 +268,21 @@ class ProgressLine(StatusLine):
     """`progress(done, total)` as one self-rewriting line with rate and ETA (a line every ~10 s off a terminal);
     the rate and the ETA once they have settled (see gan_studio/progress_rate.py)."""
 
-    def __init__(self, label: str, enabled: bool = True, stream=None):
+    def __init__(self, label: str, enabled: bool = True, stream=None, notes: bool = True):
         super().__init__(enabled, stream)
         self.label = label
         self.rate = ProgressRate()
+        self.notes = notes  # warnings, said even when the progress is not (--quiet)
 
     def update(self, done: int, total: int) -> None:
+        if total == ELSEWHERE and self.notes:  # where the data goes, and that it is temporary: a warning
+            self.close()
+            self.stream.write(f"gan-studio: note: {prepared_elsewhere()}\n")
+            return
         if not self.enabled:
             return
         if total == WAITING:
             self.show(f"{self.label}: waiting for another process that is preparing the same data")
-            return
-        if total == ELSEWHERE:
-            self.close()
-            self.stream.write(f"note: {prepared_elsewhere()}\n")
             return
         if total == CHANGED:  # said on every line after: why a start that took seconds now takes minutes
             self.label += f" again (it changed since it was last prepared, when it had {done:,} images)"

@@ -206,7 +206,8 @@ def _check_resume_target(run: Path, model: str | None, out: str | None) -> None:
 @contextlib.contextmanager
 def _data_progress(args):
     """A progress line for downloading or preparing the data (first process only), closed after."""
-    line = ProgressLine("preparing data", enabled=not args.quiet and launch_rank() == 0)
+    first = launch_rank() == 0
+    line = ProgressLine("preparing data", enabled=not args.quiet and first, notes=first)
     try:
         yield line.update
     finally:

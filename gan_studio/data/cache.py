@@ -620,14 +620,18 @@ def list_prepared() -> list[CacheEntry]:
     return entries
 
 
-def clear_prepared(sources: list[Path] | None = None, stale_only: bool = False) -> tuple[int, int]:
+def clear_prepared(
+    sources: list[Path] | None = None, stale_only: bool = False
+) -> tuple[int, int, list[tuple[Path, str]]]:
     """Remove prepared files (all, or those made from one of `sources`: the path given to prepare them, or the
     dataset's resolved path; with `stale_only`, only those `stale_prepared` finds), and, when clearing all, the
     temporary files and lock files left by builders that died.
 
-    Returns (files removed, bytes freed). A file being built right now keeps its temporary and lock files.
+    Returns (files removed, bytes freed, [(file, why) for each that could not be removed: a read-only cache]).
+    A file being built right now keeps its temporary and lock files.
     """
     removed = freed = 0
+    failed: list[tuple[Path, str]] = []
     wanted = None if sources is None else {str(path) for path in sources}
     entries = list_prepared()
     stale = stale_prepared(entries) if stale_only else None
@@ -636,9 +640,13 @@ def clear_prepared(sources: list[Path] | None = None, stale_only: bool = False) 
             continue
         if stale is not None and entry.path not in stale:
             continue
-        with contextlib.suppress(OSError):
+        try:
             entry.path.unlink()
             removed, freed = removed + 1, freed + entry.bytes
+        except FileNotFoundError:
+            pass  # another process removed it meanwhile
+        except OSError as exc:
+            failed.append((entry.path, exc.strerror or str(exc)))
         remove_idle_lock(entry.path)
     if wanted is None and not stale_only:
         for temps in _idle_builds():
@@ -647,7 +655,7 @@ def clear_prepared(sources: list[Path] | None = None, stale_only: bool = False) 
                     size = disk_bytes(temp)
                     temp.unlink()
                     removed, freed = removed + 1, freed + size
-    return removed, freed
+    return removed, freed, failed
 
 
 def made_from_paths(meta: CacheMeta) -> set[str]:

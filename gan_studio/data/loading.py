@@ -21,7 +21,7 @@ from gan_studio.data.cache import PreparedFile
 from gan_studio.data.dataset import Dataset, RawImages, images_from_raw, points_dataset
 from gan_studio.data.stacked import STACKED_NAME, is_stacked, load_stacked
 from gan_studio.errors import DataError, GanStudioError, shorten
-from gan_studio.paths import data_name
+from gan_studio.paths import data_name, temporary_cache_problem
 from gan_studio.user_files import describe_kind, stat_path
 
 ProgressCallback = Callable[[int, int], None]  # (done, total): bytes while downloading, images while preparing
@@ -189,8 +189,9 @@ def preparation_failed(exc: OSError, path: Path) -> GanStudioError:
     full = exc.errno in DISK_FULL_ERRNOS
     if full or exc.errno == errno.EROFS or filename.startswith(str(root)):  # the data is only read: a write failed
         reason = "the disk is full" if full else "it is read-only" if exc.errno == errno.EROFS else exc.strerror
-        message = (f"cannot prepare {path} in the dataset cache {root}: {reason or exc}; set GAN_STUDIO_CACHE to a "
-                   f"writable folder with room for it")  # fmt: skip
+        elsewhere = "" if full else temporary_cache_problem()  # why the temporary folder did not serve instead
+        message = (f"cannot prepare {path} in the dataset cache {root}: {reason or exc}{elsewhere}; set "
+                   f"GAN_STUDIO_CACHE to a writable folder with room for it")  # fmt: skip
         return DiskFullError(message) if full else DataError(message)
     where = f" ({shorten(filename, 200)})" if filename else ""
     return DataError(f"cannot prepare the dataset: {exc.strerror or exc}{where}", path)

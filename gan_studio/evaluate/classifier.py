@@ -269,4 +269,7 @@ def train_classifier(reference: ReferenceData, path: Path, device="cpu", progres
             raise
         classifier.path = temporary / "classifiers" / path.name
         save_checkpoint(state, classifier.path)
+        if progress:
+            progress(f"the cache {path.parent} cannot be written: the classifier is kept in {classifier.path} (as "
+                     "long as the system keeps its temporary files; set GAN_STUDIO_CACHE to keep it)")  # fmt: skip
     return classifier

@@ -316,6 +316,13 @@ def test_a_cache_that_cannot_be_written_downloads_into_the_temporary_cache(serve
     seen = len(server.requests)
     assert ensure_dataset("cifar10", download=False, source=source) == folder
     assert len(server.requests) == seen
+    # offline, on a compute node: why the temporary folder, and the way to keep the files where every node sees them
+    other = DatasetSource((RemoteFile("other.tar.gz", md5(archive)),), (), extract="other")
+    with pytest.raises(DataError) as failed:
+        ensure_dataset("other", mirrors=[dead_url()], source=other)
+    message = str(failed.value)
+    assert f"put the file into {temporary_cache_dir() / 'datasets' / 'other'}" in message
+    assert "cannot be written, which is why the temporary folder: set GAN_STUDIO_CACHE" in message
 
 
 @pytest.mark.parametrize(

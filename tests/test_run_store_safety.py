@@ -858,3 +858,23 @@ def test_a_run_of_an_archive_is_named_by_the_archive_without_its_extension(tmp_p
     for data, name in (("/x/photos.zip", "photos"), ("pts.NPZ", "pts"), ("/x/my photos/", "my photos"),
                        ("ring8", "ring8")):  # fmt: skip
         assert new_run_folder("dcgan", data, tmp_path).name.startswith(f"dcgan-{name}-20"), data
+
+
+def test_a_workspace_that_cannot_be_made_says_how_to_put_the_runs_elsewhere(tmp_path, monkeypatch):
+    """A read-only home on a cluster: the first run's error named the folder but not the way out."""
+    import errno
+
+    from gan_studio.errors import RunError
+    from gan_studio.store.rundir import make_new_run_folder
+
+    workspace = tmp_path / "home" / "runs"
+    mkdir = Path.mkdir
+
+    def read_only(path, *args, **kwargs):
+        if path == workspace:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    with pytest.raises(RunError, match="Read-only file system .--workspace DIR or GAN_STUDIO_HOME=DIR puts the runs"):
+        make_new_run_folder("gan", "ring8", workspace)

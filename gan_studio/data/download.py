@@ -321,9 +321,16 @@ def ensure_dataset(
     for index, remote in enumerate(source.files):
         if remote in missing:
             urls = [base.rstrip("/") + "/" + remote.name for base in bases]
-            download_file(
-                urls, folder / remote.name, remote.md5, progress=partial(tracker.update, index), cancel=cancel
-            )
+            try:
+                download_file(
+                    urls, folder / remote.name, remote.md5, progress=partial(tracker.update, index), cancel=cancel
+                )
+            except DataError as exc:
+                if cache_dir is not None or temporary is None or temporary not in folder.parents:
+                    raise
+                raise DataError(f"{exc.reason}; the dataset cache {user_cache_dir()} cannot be written, which is "
+                                "why the temporary folder: set GAN_STUDIO_CACHE to a writable folder (one every "
+                                "machine sees, on a cluster) to keep the files", exc.path) from None  # fmt: skip
         else:
             size = (folder / remote.name).stat().st_size
             tracker.update(index, size, size)

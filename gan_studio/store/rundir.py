@@ -593,7 +593,8 @@ def make_new_run_folder(model_name: str, data: str, workspace: Path) -> Path:
         if exc.errno in (errno.EEXIST, errno.ENOTDIR):  # a file where the folder (or one above it) would be
             raise RunError("cannot be the workspace: a file stands where it (or a folder above it) would be; choose a "
                            "folder for the runs", workspace) from None  # fmt: skip
-        raise RunError(f"cannot create the workspace folder: {exc.strerror or exc}", workspace) from None
+        raise RunError(f"cannot create the workspace folder: {exc.strerror or exc} (--workspace DIR or "
+                       "GAN_STUDIO_HOME=DIR puts the runs in a writable folder)", workspace) from None  # fmt: skip
     for _ in range(1000):
         path = new_run_folder(model_name, data, workspace)
         try:

@@ -368,7 +368,7 @@ def read_only_run(workspace, tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["sample", "."], "cannot write --out grid.png: the folder . is read-only"),
+        (["sample", "."], "cannot write --out grid.png: the folder {run} is read-only"),  # the folder named whole
         (["export", "."], "exports (give --out a writable file or folder)"),
         (["eval", ".", "--n", "200", "--quiet"], "(use --no-save to only print it)"),
     ],
@@ -377,7 +377,7 @@ def test_a_read_only_run_folder_is_one_line_and_exit_2(read_only_run, args, mess
     result = _read_only_cli(args, cwd=read_only_run)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.stderr
+    assert len(lines) == 1 and message.format(run=read_only_run) in lines[0] and "Traceback" not in result.stderr
 
 
 def test_a_read_only_run_can_still_be_sampled_exported_and_evaluated_elsewhere(read_only_run, tmp_path):

@@ -162,7 +162,7 @@ def check_writable_folder(folder: str | Path, what: str) -> None:
         os.close(handle)
         os.unlink(probe)
     except OSError:
-        raise RunError(f"cannot write {what}: the folder {existing} is read-only") from None
+        raise RunError(f"cannot write {what}: the folder {os.path.abspath(existing)} is read-only") from None
 
 
 def write_failed(exc: OSError, what: str) -> GanStudioError:

@@ -13,9 +13,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from tiny_runs import make_trainer
 
 from gan_studio.cli import main
+from gan_studio.engine.trainer import Trainer
 from gan_studio.evaluate.advisor import Advisor, Finding, advise, advise_run, latest_advice
+from gan_studio.evaluate.callbacks import default_callbacks
 from gan_studio.evaluate.health import active_units, health_metrics, sample_diversity
 from gan_studio.files import append_line
 from gan_studio.models import DCGANConfig, VAEConfig, create_model
@@ -330,6 +333,49 @@ def test_training_logs_health_signals_and_records_advice_as_events(tmp_path, mon
     assert [(a["step"], a["code"], a["metrics"]) for a in advice] == [(8, "d_overpowering", ["d_real", "d_fake"])]
     state = RunState.load(out)
     assert [(a.code, a.action) for a in state.advice] == [("d_overpowering", "lower lr_d")]
+
+
+# D (32 wide, 2 steps each, lr 0.01) overpowers G (8 wide, lr 1e-4): G's loss climbs from step 60, said at step 80
+OVERPOWERED = {"d_hidden": 32, "g_hidden": 8, "lr_d": 0.01, "lr_g": 1e-4, "d_steps": 2, "log_every": 5,
+               "checkpoint_every": 50}  # fmt: skip
+
+
+def overpowered_run(out: Path, steps: int, stop_at: int | None = None) -> Trainer:
+    """A run of OVERPOWERED trained to `steps` (stopped at `stop_at` without its checkpoint, as a kill leaves it)."""
+    trainer = make_trainer(out, **OVERPOWERED, steps=steps, callbacks=default_callbacks())
+    for _event in trainer:
+        if trainer.step == stop_at:
+            break
+    trainer.lock.release()
+    return trainer
+
+
+def advice_of(run: Path) -> list[Finding]:
+    return [f for f in map(Finding.from_event, RunDir(run).read_events()) if f is not None]
+
+
+def test_a_stopped_and_resumed_run_gets_the_advice_of_a_run_never_stopped(tmp_path):
+    """The condition began before the stop (G's loss was lowest at the start), and held across it (review s17C)."""
+    never_stopped = advice_of(overpowered_run(tmp_path / "a", steps=100).run.path)
+    assert [(f.code, f.step) for f in never_stopped] == [("d_overpowering", 60)]
+    overpowered_run(tmp_path / "b", steps=70)  # stopped at 70 (a checkpoint), in the middle of the condition
+    assert advice_of(tmp_path / "b") == []
+    for _event in Trainer.from_checkpoint(tmp_path / "b", {"steps": 100}, callbacks=default_callbacks()):
+        pass
+    assert advice_of(tmp_path / "b") == never_stopped
+
+
+def test_a_run_killed_after_its_advice_says_it_once_when_resumed(tmp_path):
+    """Killed at step 90, after the advice of step 80 and 40 steps after its checkpoint: the resume logs steps 55 to
+    90 again, without saying again what events.jsonl already holds (nor anything before step 50 again)."""
+    never_stopped = advice_of(overpowered_run(tmp_path / "a", steps=100).run.path)
+    overpowered_run(tmp_path / "b", steps=100, stop_at=90)
+    assert advice_of(tmp_path / "b") == never_stopped
+    resumed = Trainer.from_checkpoint(tmp_path / "b", {"steps": 100}, callbacks=default_callbacks())
+    assert resumed.step == 50
+    for _event in resumed:
+        pass
+    assert advice_of(tmp_path / "b") == never_stopped
 
 
 def equilibrium_with_live_evaluations(qualities: list[float]) -> list[Finding]:

@@ -115,6 +115,18 @@ def test_resume_from_the_command_line(tmp_path, capsys):
     assert RunDir(out).read_info()["steps_total"] == 5
 
 
+def test_a_resumed_runs_log_says_from_which_step_and_checkpoint(tmp_path, capsys):
+    """A log of `train --resume` said only `run: …`, then steps (review s17C)."""
+    code, out = train(tmp_path, *TINY_GAN, "--steps", "4", "--checkpoint-every", "2", "--quiet")
+    assert code == 0
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out), "--steps", "6", "--quiet"]) == 0
+    assert capsys.readouterr().err.splitlines() == [f"run: {out}", "resumed from step 4 (checkpoints/last.pt)",
+                                                    f"finished at step 6: {out}"]  # fmt: skip
+    assert main(["train", "--resume", str(out), "--from", "step-2", "--steps", "5", "--quiet"]) == 0
+    assert "resumed from step 2 (checkpoints/step-0000002.pt)" in capsys.readouterr().err.splitlines()
+
+
 def test_runs_lists_status_step_and_last_metrics(tmp_path, capsys):
     train(tmp_path, *TINY_GAN, "--steps", "3", name="a-run")
     train(tmp_path, "--hidden", "8", "--steps", "2", "--batch-size", "8", "--eval-every", "2", name="b-run", model="vae",

@@ -20,7 +20,9 @@ import torch
 from tiny_runs import make_trainer, train_tiny_run
 
 from gan_studio.cli import main
+from gan_studio.commands import train as train_command
 from gan_studio.data.dataset import points_dataset
+from gan_studio.engine.callbacks import TrainerCallback
 from gan_studio.engine.trainer import Trainer
 from gan_studio.errors import CheckpointError, DataError, RunError
 from gan_studio.events import Checkpoint, Diverged, Finished
@@ -445,6 +447,49 @@ def test_a_signal_stops_saves_and_exits_with_its_own_code(tmp_path, signum, code
     assert info["status"] == "stopped"
     assert ckpt.load_checkpoint(out / "checkpoints" / "last.pt")["step"] == info["step"]
     assert main(["train", "--resume", str(out), "--steps", str(info["step"] + 2), "--quiet"]) == 0
+
+
+class SignalAtStep(TrainerCallback):
+    """Sends `signum` to this process `times` times right after step `step` (a scheduler's SIGTERM, at a known
+    moment; under torchrun, the scheduler's and torchrun's)."""
+
+    def __init__(self, step: int, signum: int, times: int = 1):
+        self.step, self.signum, self.times = step, signum, times
+
+    def on_step(self, trainer):
+        for _ in range(self.times if trainer.step == self.step else 0):
+            os.kill(os.getpid(), self.signum)
+        return ()
+
+
+def test_the_stop_of_a_signal_is_said_once_without_a_blank_line_in_a_log(tmp_path, monkeypatch, capsys):
+    """Off a terminal there is no progress line to end: the stop's line is a line of its own (review s17C)."""
+    monkeypatch.setattr(train_command, "default_callbacks", lambda: [SignalAtStep(3, signal.SIGTERM, times=2)])
+    out = tmp_path / "run"
+    assert main(["train", "gan", "--data", "ring8", *TINY_CLI, "--steps", "100", "--log-every", "1",
+                 "--out", str(out)]) == 143  # fmt: skip
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[-2:] == ["SIGTERM: stopping after this step...", f"stopped at step 3: {out}"]
+    assert "" not in lines and lines.count(lines[-2]) == 1, lines
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_once_the_run_finished_leaves_it_finished_with_exit_0(tmp_path, monkeypatch, capsys, signum):
+    """A scheduler's SIGTERM that lands as the finished run leaves (review s17C: exit 143 and "train stopped by
+    SIGTERM" after "finished at step 6"; a requeue-on-143 script ran it again)."""
+    leave = train_command.shutdown
+
+    def shutdown_signalled(context):
+        os.kill(os.getpid(), signum)
+        leave(context)
+
+    monkeypatch.setattr(train_command, "shutdown", shutdown_signalled)
+    out = tmp_path / "run"
+    assert main(["train", "gan", "--data", "ring8", *TINY_CLI, "--steps", "6", "--out", str(out), "--quiet"]) == 0
+    assert capsys.readouterr().err.splitlines()[-1] == f"finished at step 6: {out}"
+    assert RunDir(out).read_info()["status"] == "finished"
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # pytest's own handling restored
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_a_training_whose_output_reader_went_away_stops_with_a_checkpoint(tmp_path):

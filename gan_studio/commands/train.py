@@ -155,13 +155,15 @@ def _train(args, model: str | None, values: dict) -> int:
     if trainer.train_config.sync_batchnorm and not trainer.dist.enabled:  # (torchrun on CPUs refuses it)
         print("gan-studio: note: --sync-batchnorm does nothing in one process: it synchronises the BatchNorm "
               "statistics of several GPU processes under torchrun", file=sys.stderr)  # fmt: skip
-    try:
-        return drive(trainer, quiet=args.quiet)
-    finally:
-        context = trainer.dist
-        del trainer  # its DDP wrappers and their pending work hold the process group: they go first
-        gc.collect()
-        shutdown(context)
+    with SignalsStop(trainer) as signals:  # until the command returns: a signal after the end changes nothing
+        try:
+            return drive(trainer, signals, quiet=args.quiet)
+        finally:
+            context = trainer.dist
+            signals.trainer = None
+            del trainer  # its DDP wrappers and their pending work hold the process group: they go first
+            gc.collect()
+            shutdown(context)
 
 
 def _say_if_the_global_batch_changed(trainer: Trainer) -> None:
@@ -214,31 +216,55 @@ def _data_progress(args):
         line.close()
 
 
-def drive(trainer: Trainer, quiet: bool = False) -> int:
-    """Run the trainer to the end with a progress line; the exit code says how it ended.
+class SignalsStop:
+    """Ctrl-C, SIGTERM or a hangup (the terminal closed) stop the training after the current step; a second
+    Ctrl-C aborts at once. Held until the command returns: a stop asked for once the training has ended (while
+    it says so, or leaves the process group) is a no-op, so a finished run never exits as stopped."""
 
-    Ctrl-C, SIGTERM or a hangup (the terminal closed) stops after the current step, saves a checkpoint
-    (status "stopped") and exits 128 + the signal (130, 143, 129), so scripts can tell a stop from a finish;
-    a second Ctrl-C aborts at once. Divergence exits 3, a failure 1.
-    """
-    bar = ProgressBar(trainer.total_steps, enabled=not quiet and trainer.dist.is_main)
-    received: list[int] = []
+    def __init__(self, trainer: Trainer):
+        self.trainer: Trainer | None = trainer
+        self.received: list[int] = []  # the signals that asked for a stop while the run trained
+        self.ended = False  # the training has ended: nothing is left to stop
+        self.bar: ProgressBar | None = None  # the progress line on a terminal, ended before the stop is said
+        self._seen: list[int] = []  # every signal, also those after the end
+        self._previous: dict[int, object] = {}
 
-    def on_signal(signum, frame):
-        received.append(signum)
-        if len(received) > 1 and signum == signal.SIGINT:
-            raise KeyboardInterrupt
+    def __enter__(self) -> SignalsStop:
+        if _main_thread():
+            for signum in stopping_signals():
+                self._previous[signum] = signal.signal(signum, self._on_signal)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _on_signal(self, signum, frame) -> None:
+        self._seen.append(signum)
+        if len(self._seen) > 1 and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # Ctrl-C again: abort now (also while an ended run is leaving, if that hangs)
         if signum == HANGUP:  # the terminal is gone (a dropped ssh session): writing to it would fail
             mute_output()
-        if trainer.dist.is_main:
+        trainer = self.trainer
+        if self.ended or trainer is None:
+            return
+        self.received.append(signum)
+        if trainer.dist.is_main and len(self.received) == 1:  # said once (a scheduler's and torchrun's SIGTERM)
+            if self.bar is not None:
+                self.bar.close()  # the progress line on a terminal ends first (a log file has none: no blank line)
             again = " (Ctrl-C again to abort)" if signum == signal.SIGINT else ""  # who sent SIGTERM pressed no key
-            print(f"\n{signal.Signals(signum).name}: stopping after this step{again}...", file=sys.stderr)
+            print(f"{signal.Signals(signum).name}: stopping after this step{again}...", file=sys.stderr)
         trainer.stop()
 
-    previous = {}
-    if _main_thread():
-        for signum in stopping_signals():
-            previous[signum] = signal.signal(signum, on_signal)
+
+def drive(trainer: Trainer, signals: SignalsStop, quiet: bool = False) -> int:
+    """Run the trainer to the end with a progress line; the exit code says how it ended.
+
+    A stop by a signal (`signals`) saves a checkpoint (status "stopped") and exits 128 + the signal (130, 143,
+    129), so scripts can tell a stop from a finish. Divergence exits 3, a failure 1.
+    """
+    bar = ProgressBar(trainer.total_steps, enabled=not quiet and trainer.dist.is_main)
+    signals.bar = bar
     status, code = "finished", EXIT_OK
     output_lost: list[OSError] = []
     try:
@@ -246,7 +272,7 @@ def drive(trainer: Trainer, quiet: bool = False) -> int:
             if isinstance(event, Diverged):
                 status, code = "diverged", EXIT_DIVERGED
             elif isinstance(event, Finished):
-                status = event.status
+                status, signals.ended = event.status, True  # recorded: a stop asked for from here on changes nothing
                 if event.ranks_in_sync is False and trainer.dist.is_main:
                     print("gan-studio: warning: the processes ended with different weights (run.json's rank_digests "
                           "differ): the checkpoint holds the first process's", file=sys.stderr)  # fmt: skip
@@ -266,16 +292,15 @@ def drive(trainer: Trainer, quiet: bool = False) -> int:
         print(f"gan-studio: error: {one_line}", file=sys.stderr)  # failed while training (a full disk...): exit 1
         return EXIT_FAILED
     finally:
+        signals.ended = True
         with contextlib.suppress(OSError):
             bar.finish()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
     if trainer.dist.is_main and status in ("finished", "stopped"):
         print(f"{status} at step {trainer.step}: {trainer.run.path}", file=sys.stderr)
         if not sys.stdout.isatty():  # for scripts: RUN=$(gan-studio train ...) is the run's folder
             print(trainer.run.path)
-    if status == "stopped" and received:
-        return 128 + received[0]
+    if status == "stopped" and signals.received:
+        return 128 + signals.received[0]
     if status == "stopped" and output_lost:
         return 128 + signal.SIGPIPE if isinstance(output_lost[0], BrokenPipeError) else EXIT_FAILED
     return code
@@ -287,6 +312,8 @@ def _show(event, bar: ProgressBar, trainer: Trainer) -> None:
         bar.update(event)
     elif isinstance(event, Started) and trainer.dist.is_main:
         print(f"run: {trainer.run.path}", file=sys.stderr)
+        if event.resumed_from:  # a log says where the run went on from (a resume without a checkpoint has a note)
+            print(f"resumed from step {event.step:,} ({event.resumed_from})", file=sys.stderr)
         dataset = trainer.run.read_info().get("dataset")  # as written: describe() again would hash the data again
         for line in (*event.notes, *left_out_lines(dataset, trainer.spec.conditional)):  # as the app says them
             print(printable(f"gan-studio: note: {line}"), file=sys.stderr)

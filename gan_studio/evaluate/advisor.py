@@ -398,6 +398,10 @@ class Advisor:
         loss = str(self.config.get("loss", "bce"))
         if self.family != "gan" or loss not in BOUNDED_LOSSES or not self._has("d_loss", "g_loss", n=1):
             return None
+        newest = max(self.series[name].steps[-1] for name in ("d_loss", "g_loss"))
+        if all(abs(self.series[name].values[-1]) <= LOSS_BOUND for name in ("d_loss", "g_loss")
+               if self.series[name].steps[-1] == newest):  # fmt: skip
+            return None  # the newest record is within the bound (the usual case: nothing to gather)
         larger: dict[int, tuple[float, str]] = {}  # step -> the larger loss logged at it, and its name
         for name in ("d_loss", "g_loss"):
             for step, value in zip(self.series[name].steps, self.series[name].values, strict=True):

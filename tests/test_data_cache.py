@@ -1031,3 +1031,17 @@ def test_clearing_a_cache_that_cannot_be_written_says_so(tmp_path, monkeypatch, 
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "cannot remove the prepared file" in err, err
         assert "Read-only file system; 0 file(s) removed" in err
+
+
+def test_data_info_as_json_for_scripts(tmp_path, capsys):
+    """A script had to parse `data info`'s text to find what is prepared and how large it is."""
+    folder = make_folder(tmp_path / "photos")
+    assert cli_main(["data", "prepare", str(folder), "--image-size", "8", "--quiet"]) == 0
+    capsys.readouterr()
+    assert cli_main(["data", "info", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["cache"] == str(cache_mod.cache_root()) and report["unfinished"] == {"count": 0, "bytes": 0}
+    (entry,) = report["files"]
+    assert entry["source"] == str(folder) and entry["count"] == 6 and entry["side"] == 8
+    assert entry["class_names"] == ["cats", "dogs"] and entry["stale"] is False and entry["temporary"] is False
+    assert Path(entry["file"]).is_file() and entry["bytes"] > 0

@@ -45,7 +45,8 @@ def add_parser(sub) -> None:
         help="decoding processes [default: every core, fewer when memory is short]",
     )
     prep.add_argument("--quiet", action="store_true", help="no progress line")
-    actions.add_parser("info", help="list prepared datasets")
+    info = actions.add_parser("info", help="list prepared datasets")
+    info.add_argument("--json", action="store_true", help="print the list as JSON, for scripts")
     clear = actions.add_parser("clear", help="remove prepared datasets (all, or those of DATA)")
     clear.add_argument("data", nargs="?", help="only the prepared files of this dataset path")
     clear.add_argument("--stale", action="store_true", help="only the files `data info` marks stale (of data that "
@@ -64,7 +65,7 @@ def run(args) -> int:
     if args.action == "prepare":
         return _prepare(args)
     if args.action == "info":
-        return _info()
+        return _info_json() if args.json else _info()
     if args.action == "clear":
         return _clear(args)
     raise ConfigError("which action? gan-studio data prepare|info|clear")
@@ -193,6 +194,34 @@ class CannotClear(DataError):
     """Prepared files that could not be removed (a read-only cache): the command failed, its input was fine."""
 
     exit_code = 1
+
+
+def _info_json() -> int:
+    """`data info --json`: the cache folder, and each prepared file with what `data info` says of it."""
+    import json
+
+    from gan_studio.data.cache import cache_root, list_prepared, stale_prepared, unfinished_builds
+
+    entries = list_prepared()
+    stale = stale_prepared(entries)
+    files = []
+    for entry in entries:
+        meta = entry.meta
+        item = {"file": str(entry.path), "bytes": entry.bytes, "temporary": entry.path.parent != cache_root()}
+        if meta is None:
+            files.append({**item, "problem": entry.problem})
+            continue
+        given = meta.extra.get("given")
+        files.append({**item, "name": meta.name, "source": given if isinstance(given, str) and given else meta.source,
+                      "split": meta.extra.get("split") or None, "count": meta.count, "side": meta.side,
+                      "channels": meta.channels, "class_names": list(meta.class_names) if meta.labelled else None,
+                      "skipped_files": meta.skipped_count, "stale": entry.path in stale,
+                      "created": meta.created})  # fmt: skip
+    unfinished = unfinished_builds()
+    report = {"cache": str(cache_root()), "files": files,
+              "unfinished": {"count": len(unfinished), "bytes": sum(n for _, n in unfinished)}}  # fmt: skip
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    return 0
 
 
 def _temporary_note(folder) -> str:

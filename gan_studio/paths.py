@@ -47,11 +47,15 @@ def temporary_cache_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"{APP_DIR_NAME}-{user}"
 
 
-def private_temporary_cache_dir(create: bool = False) -> Path | None:
-    """temporary_cache_dir(), made if `create`, or None when it is not there or not this user's alone: someone
-    else's folder, or a link, in a temporary folder every user shares is never used."""
+def private_temporary_cache_dir(part: str = "", create: bool = False) -> Path | None:
+    """temporary_cache_dir() (or its `part` folder: "prepared", "classifiers", "datasets", "style"), made if
+    `create`, or None when it is not there or not this user's alone: someone else's folder, or a link, in a
+    temporary folder every user shares is never used."""
     folder = temporary_cache_dir()
-    return folder if private_folder(folder, create) else None
+    for place in (folder, folder / part) if part else (folder,):
+        if not private_folder(place, create):
+            return None
+    return folder / part if part else folder
 
 
 def private_folder(folder: Path, create: bool = False) -> bool:

@@ -38,7 +38,6 @@ from gan_studio.data.budgets import MAX_CLASS_NAME_CHARS, MAX_CLASSES, available
 from gan_studio.errors import DataError
 from gan_studio.paths import (
     can_write_into,
-    private_folder,
     private_temporary_cache_dir,
     temporary_cache_dir,
     user_cache_dir,
@@ -96,10 +95,7 @@ def cache_roots(in_use: bool = False) -> list[Path]:
 
 def private_fallback_root(create: bool = False) -> Path | None:
     """The fallback folder (made if `create`), or None when there is none or it is not this user's alone."""
-    folder = private_temporary_cache_dir(create)
-    if folder is None:
-        return None
-    return folder / "prepared" if private_folder(folder / "prepared", create) else None
+    return private_temporary_cache_dir("prepared", create)
 
 
 @dataclass

@@ -299,18 +299,20 @@ def ensure_dataset(
             raise DataError(f"unknown downloadable dataset '{name}' (known: {', '.join(SOURCES)})")
         source = SOURCES[name]
     folder = (Path(cache_dir) if cache_dir is not None else user_cache_dir()) / "datasets" / name
-    temporary = private_temporary_cache_dir() if cache_dir is None and not can_write_into(folder) else None
-    for place in [folder] + ([temporary / "datasets" / name] if temporary is not None else []):
+    read_only = cache_dir is None and not can_write_into(folder)  # a read-only home: the temporary cache serves
+    temporary = private_temporary_cache_dir("datasets") if read_only else None
+    places = [folder] + ([temporary / name] if temporary is not None else [])
+    for place in places:
         if source.extract and (place / source.extract).is_dir():
             return place / source.extract  # only ever created from a verified archive
-        if not _missing_files(source, place):
-            folder, missing = place, []
+        missing = _missing_files(source, place)
+        if not missing:
+            folder = place
             break
     else:
-        if download and cache_dir is None and not can_write_into(folder):  # a read-only home: downloaded elsewhere
-            temporary = private_temporary_cache_dir(create=True)
-            folder = folder if temporary is None else temporary / "datasets" / name
-        missing = _missing_files(source, folder)
+        if download and read_only and (temporary := private_temporary_cache_dir("datasets", create=True)):
+            folder = temporary / name  # downloaded there
+        missing = missing if folder == places[-1] else _missing_files(source, folder)
     if missing and not download:
         raise DataError(
             f"dataset '{name}' is not downloaded (looked in {folder}); download it, "
@@ -326,7 +328,7 @@ def ensure_dataset(
                     urls, folder / remote.name, remote.md5, progress=partial(tracker.update, index), cancel=cancel
                 )
             except DataError as exc:
-                if cache_dir is not None or temporary is None or temporary not in folder.parents:
+                if temporary is None or folder.parent != temporary:
                     raise
                 raise DataError(f"{exc.reason}; the dataset cache {user_cache_dir()} cannot be written, which is "
                                 "why the temporary folder: set GAN_STUDIO_CACHE to a writable folder (one every "

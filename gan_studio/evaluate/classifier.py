@@ -151,9 +151,11 @@ def cached_classifier(reference: ReferenceData, cache_dir=None, device="cpu") ->
     """The cached classifier of this dataset (in the cache folder, or the temporary one when the cache could not
     be written), or None when there is none (or it is unreadable)."""
     path = cache_path(reference, cache_dir)
-    temporary = private_temporary_cache_dir() if cache_dir is None and not can_write_into(path.parent) else None
-    if temporary is not None and not path.exists():  # a read-only cache: the one kept in the temporary cache
-        path = temporary / "classifiers" / path.name
+    if cache_dir is None and not can_write_into(path.parent) and not path.exists():
+        temporary = private_temporary_cache_dir("classifiers")  # a read-only cache: the one kept there, if any
+        if temporary is None:
+            return None
+        path = temporary / path.name
     try:
         if check_regular(path) is None:  # a symlink, FIFO or folder there is refused now, not after training
             return None
@@ -264,10 +266,10 @@ def train_classifier(reference: ReferenceData, path: Path, device="cpu", progres
     try:
         save_checkpoint(state, path)
     except OSError as exc:  # a read-only cache: kept in the temporary cache folder (one minute of training)
-        temporary = private_temporary_cache_dir(create=True) if cannot_write(exc, path.parent) else None
+        temporary = private_temporary_cache_dir("classifiers", create=True) if cannot_write(exc, path.parent) else None
         if temporary is None:
             raise
-        classifier.path = temporary / "classifiers" / path.name
+        classifier.path = temporary / path.name
         save_checkpoint(state, classifier.path)
         if progress:
             progress(f"the cache {path.parent} cannot be written: the classifier is kept in {classifier.path} (as "

@@ -135,9 +135,9 @@ def style_folder() -> Path:
         return arrow_files(user_cache_dir() / "style")
     except OSError:
         pass
-    temporary = private_temporary_cache_dir(create=True)
+    temporary = private_temporary_cache_dir("style", create=True)
     try:
-        return arrow_files(temporary / "style") if temporary is not None else Path()
+        return arrow_files(temporary) if temporary is not None else Path()
     except OSError:
         return Path()
 

@@ -127,6 +127,37 @@ def test_a_resumed_runs_log_says_from_which_step_and_checkpoint(tmp_path, capsys
     assert "resumed from step 2 (checkpoints/step-0000002.pt)" in capsys.readouterr().err.splitlines()
 
 
+def test_a_log_opens_with_what_the_run_trains_on_and_with(tmp_path, capsys):
+    """A cluster job's log said the run's folder, then steps: not the model's size, the data, the device or
+    the batch, nor did `runs --json` give the process count (review s17C #9, #10). --quiet keeps to the run
+    and its end."""
+    code, out = train(tmp_path, *TINY_GAN, "--steps", "2", model="cgan")
+    assert code == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == f"run: {out}"
+    setup = lines[1]
+    assert setup.startswith("setup: cgan, generator ") and " + discriminator " in setup
+    from gan_studio.engine.setup_summary import in_millions, parameter_count
+    from gan_studio.store.loaded import load_run
+
+    generator = load_run(out).model.generator
+    assert f"generator {in_millions(parameter_count(generator))} + " in setup
+    assert "ring8: 100,000 points in 2D, 8 classes" in setup and "cpu fp32, 1 thread" in setup
+    assert setup.endswith("; batch 16 (1 process); 2 steps")
+    assert main(["train", "--resume", str(out), "--steps", "3", "--quiet"]) == 0
+    assert not any(line.startswith("setup:") for line in capsys.readouterr().err.splitlines())
+    assert main(["runs", str(tmp_path), "--json"]) == 0  # and scripts read the same from `runs --json`
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert (listed["world_size"], listed["device"], listed["precision"], listed["steps_total"]) == (1, "cpu", "fp32", 3)
+
+
+def test_setup_line_parts():
+    from gan_studio.engine.setup_summary import batch_line, in_millions
+
+    assert [in_millions(n) for n in (512, 38_912, 1_070_000)] == ["512", "38.9K", "1.07M"]
+    assert batch_line(64, 1) == "batch 64 (1 process)" and batch_line(16, 4) == "batch 64 (4 processes x 16)"
+
+
 def test_runs_lists_status_step_and_last_metrics(tmp_path, capsys):
     train(tmp_path, *TINY_GAN, "--steps", "3", name="a-run")
     train(tmp_path, "--hidden", "8", "--steps", "2", "--batch-size", "8", "--eval-every", "2", name="b-run", model="vae",

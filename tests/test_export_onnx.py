@@ -3,6 +3,8 @@ BatchNorm left, takes any batch size, and a failed parity check leaves no file a
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import onnx
 import pytest
@@ -161,6 +163,12 @@ def test_cli_export_prints_the_report_and_honours_out_and_opset(tmp_path, capsys
     model = onnx.load(str(out))
     assert [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")] == [17]
     assert ExportMetadata.from_props({p.key: p.value for p in model.metadata_props}).model_type == "cgan"
+    # --json: scripts read the file and the figures, not the words (review s17C #10)
+    assert main(["export", str(run), "--out", str(tmp_path / "j.onnx"), "--reference-samples", "2", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["path"] == str(tmp_path / "j.onnx") and (tmp_path / "j.onnx").stat().st_size == report["size_bytes"]
+    assert report["inputs"]["z"][0] == "batch" and report["metadata"]["model_type"] == "cgan"
+    assert 0 <= report["max_abs_diff"] <= report["tolerance"] and report["reference_samples"] == 2
 
 
 def corrupt_every_export(monkeypatch) -> None:

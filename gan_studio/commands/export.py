@@ -2,12 +2,13 @@
 
 RUN is a run folder or a run name as `gan-studio runs` prints it. The file goes into RUN/exports/
 unless --out names a file or folder, so a read-only run folder needs --out somewhere writable.
-Prints the export report (inputs, outputs, value mapping, max abs difference from torch). A failed
+Prints the export report (inputs, outputs, value mapping, max abs difference from torch; --json: as JSON). A failed
 parity check leaves no file behind and exits non-zero.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from gan_studio.commands.arguments import (
 )
 from gan_studio.errors import ConfigError
 from gan_studio.export.onnx_export import DEFAULT_OPSET, PART_CHOICES, REFERENCE_SAMPLES, TOLERANCE, export_run
+from gan_studio.store.jsonl import json_safe
 
 MAX_REFERENCE_SAMPLES = 4096
 
@@ -44,6 +46,11 @@ def add_parser(sub) -> None:
     p.add_argument("--reference-samples", type=bounded_int(0, MAX_REFERENCE_SAMPLES), default=REFERENCE_SAMPLES,
                    metavar="N", help=f"also run N inputs through ONNX's pure-Python reference evaluator, 0 to skip "
                                      f"(slow on big models) [{REFERENCE_SAMPLES}]")  # fmt: skip
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the report as JSON (the file's path, inputs, outputs, parity figures) for scripts",
+    )
     add_from_flag(p, "export")
     add_workspace_flag(p)
     p.set_defaults(handler=run)
@@ -67,7 +74,7 @@ def run(args) -> int:
                             check=args.reference_samples > 0, reference_samples=args.reference_samples)  # fmt: skip
     except OSError as exc:
         raise write_failed(exc, target) from None
-    print(report.summary())
+    print(json.dumps(json_safe(report.to_json()), indent=2, allow_nan=False) if args.json else report.summary())
     return 0
 
 

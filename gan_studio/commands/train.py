@@ -20,6 +20,7 @@ from gan_studio.config import field_specs, flag_of, spelled_as
 from gan_studio.data.left_out import left_out_lines
 from gan_studio.engine.distributed import launch_rank, shutdown
 from gan_studio.engine.settings import TrainConfig, all_field_specs, configs_from_values, read_recipe
+from gan_studio.engine.setup_summary import setup_line
 from gan_studio.engine.threads import leave_a_core_free
 from gan_studio.engine.trainer import Trainer
 from gan_studio.errors import ConfigError, GanStudioError, NothingToTrain, printable
@@ -312,6 +313,8 @@ def _show(event, bar: ProgressBar, trainer: Trainer) -> None:
         bar.update(event)
     elif isinstance(event, Started) and trainer.dist.is_main:
         print(f"run: {trainer.run.path}", file=sys.stderr)
+        if bar.enabled:  # --quiet: the run and its end only
+            print(setup_line(trainer), file=sys.stderr)
         if event.resumed_from:  # a log says where the run went on from (a resume without a checkpoint has a note)
             print(f"resumed from step {event.step:,} ({event.resumed_from})", file=sys.stderr)
         dataset = trainer.run.read_info().get("dataset")  # as written: describe() again would hash the data again

@@ -22,7 +22,7 @@ import json
 import logging
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +93,10 @@ class ExportReport:
             f"  took        {self.seconds:.1f} s",
         ]
         return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        """The report for scripts (`gan-studio export --json`): every field, the file's path as a string."""
+        return {**{f.name: getattr(self, f.name) for f in fields(self)}, "path": str(self.path)}
 
 
 def _encoder_input(meta: dict[str, str]) -> str:

@@ -507,6 +507,11 @@ def summarise_run(path: str | Path) -> dict[str, Any]:
         status=info["status"] if info.get("status") in RUN_STATUSES else "?",  # not a status: {'a': 1} was shown
         created=created if isinstance(created, (int, float)) and math.isfinite(created) else 0,
     )
+    for key in ("steps_total", "world_size"):  # how long the run is to train, on how many processes
+        value = info.get(key)
+        summary[key] = value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+    for key in ("device", "precision"):
+        summary[key] = info[key][:40] if isinstance(info.get(key), str) else None
     if summary["status"] in ("running", "paused") and abandoned_here(run.path):
         summary["status"] = "interrupted"  # its trainer was killed: resume it
     last: dict[str, Any] = {}

@@ -259,6 +259,9 @@ def test_resuming_from_an_earlier_checkpoint_removes_the_later_exports_and_evalu
     exports = sorted(p.name for p in (out / "exports").iterdir())
     assert exports == ["generator-step-0000004.onnx", "mine.onnx"]  # a name of the person's own stays
     assert not (out / "eval" / "report.json").exists()
+    # and events.jsonl keeps no event of the history left (its finish at step 8; advice there was read as said)
+    assert [e["step"] for e in RunDir(out).read_events() if e["type"] == "finish"] == [6]
+    assert max(e["step"] for e in RunDir(out).read_events()) == 6
     assert main(["eval", str(out), "--n", "200", "--quiet"]) == 0  # a report of step 6 survives a resume at 6
     assert main(["train", "--resume", str(out), "--steps", "7"]) == 0
     assert (out / "eval" / "report.json").is_file()

@@ -17,7 +17,7 @@ import re
 import shutil
 import stat
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -231,24 +231,31 @@ class RunDir:
     def truncate_metrics_after(self, step: int) -> list[str]:
         """Drop metric records past `step` (written after the checkpoint a resume starts from), and unreadable
         lines; what was dropped, in words ([] when nothing was)."""
-        if not self.metrics_file.exists():
+        return self._drop_records_after(self.metrics_file, step, "record", lambda s: isinstance(s, int) and s <= step)
+
+    def truncate_events_after(self, step: int) -> list[str]:
+        """Drop events past `step` (the advice, stops and changes of a history a resume leaves), and unreadable
+        lines; events without a step are kept. What was dropped, in words ([] when nothing was)."""
+        return self._drop_records_after(self.events_file, step, "event", lambda s: not isinstance(s, int) or s <= step)
+
+    def _drop_records_after(self, path: Path, step: int, noun: str, keep_step: Callable[[object], bool]) -> list[str]:
+        if not path.exists():
             return []
         left_out: dict[str, int] = {}
 
-        def write(fh) -> None:  # a line at a time: a metrics file of any size keeps every earlier record
-            for line in filtered_lines(
-                self.metrics_file, lambda r: isinstance(r.get("step"), int) and r["step"] <= step, left_out
-            ):
+        def write(fh) -> None:  # a line at a time: a log of any size keeps every earlier record
+            for line in filtered_lines(path, lambda r: keep_step(r.get("step")) and not isinstance(r.get("step"), bool),
+                                       left_out):  # fmt: skip
                 fh.write(line)
 
-        self._write(lambda: atomic_write(self.metrics_file, write))
+        self._write(lambda: atomic_write(path, write))
         said = []
         if left_out.get("unreadable"):
             n = left_out["unreadable"]
-            said.append(f"metrics.jsonl: {n:,} unreadable line{'s' * (n != 1)} (damaged or cut short) left out")
+            said.append(f"{path.name}: {n:,} unreadable line{'s' * (n != 1)} (damaged or cut short) left out")
         if left_out.get("not kept"):
             n = left_out["not kept"]
-            said.append(f"metrics.jsonl: {n:,} record{'s' * (n != 1)} after step {step:,} removed: they were logged "
+            said.append(f"{path.name}: {n:,} {noun}{'s' * (n != 1)} after step {step:,} removed: they were logged "
                         "after the checkpoint the run goes on from")  # fmt: skip
         return said
 
@@ -289,7 +296,7 @@ class RunDir:
             remove_stale_temp_files(folder)
         if checkpoint is not None and checkpoint != self.last_checkpoint:
             self._write(lambda: _copy_atomically(checkpoint, self.last_checkpoint))
-        said = self.truncate_metrics_after(step)
+        said = self.truncate_metrics_after(step) + self.truncate_events_after(step)
         later = [p for s, p in self.sample_steps() if s > step]
         later += [p for s, p in numbered_checkpoints(self.checkpoints_dir) if s > step]
         later += [p for s, p in self.frame_steps() if s > step]

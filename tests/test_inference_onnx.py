@@ -71,6 +71,22 @@ def test_loading_and_sampling_print_nothing_but_the_result(tmp_path):
     assert out.is_file()
 
 
+@pytest.mark.parametrize("allowed", ["", "0"])
+def test_onnx_runtime_sends_no_telemetry_and_keeps_no_device_id_unless_the_user_allows_it(tmp_path, allowed):
+    """ONNX Runtime 1.31 on Linux uploads usage events and writes a device id into ~/.cache by default (and
+    warned at each start when the home was read-only); GAN Studio opts out unless ORT_DISABLE_TELEMETRY says."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "c")}
+    env.pop("ORT_DISABLE_TELEMETRY", None)
+    if allowed:
+        env["ORT_DISABLE_TELEMETRY"] = allowed
+    code = "import os, gan_studio.export.inference; print(os.environ['ORT_DISABLE_TELEMETRY'])"
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [allowed or "1"]  # the user's own choice stands
+    if not allowed:
+        assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
 def _png(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path)).astype(int)
 

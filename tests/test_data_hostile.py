@@ -117,9 +117,10 @@ def test_an_npz_with_a_huge_npy_header_says_so_without_numpys_pickle_advice(tmp_
 def test_a_symlink_to_a_file_outside_is_ignored_or_a_bad_file_never_a_refusal(tmp_path):
     """Photo folders hold links out (a synced readme, an image of another album): a link to a file that is not an
     image is ignored, as that file would be; one to an image outside is a bad file, named with the others and left
-    out by --skip-bad-files. Neither is ever read."""
-    outside = tmp_path / "elsewhere"
-    outside.mkdir()
+    out by --skip-bad-files. Neither is ever read. However long the path linked to, the reason is said whole (a long
+    path cut it to 'a symlink to /photos/…', without saying what was wrong with that)."""
+    outside = tmp_path / ("elsewhere-" + "a" * 90) / ("album-" + "b" * 90)
+    outside.mkdir(parents=True)
     (outside / "notes.txt").write_text("never read")
     (outside / "0.png").write_bytes(png_bytes())
     folder = tmp_path / "data"

@@ -37,7 +37,7 @@ _TRANSPOSE = {  # EXIF orientation -> the transposition that makes the image upr
     7: [Image.Transpose.TRANSVERSE],
     8: [Image.Transpose.ROTATE_90],
 }
-_REASON_CHARS = 200
+REASON_CHARS = 200  # the most a bad file's reason says (the bad-files message shows each whole)
 
 
 class BadImage(Exception):
@@ -104,7 +104,7 @@ def decode_square(data: bytes, size: int) -> np.ndarray:
     except MemoryError:
         raise BadImage("not enough memory to decode this image") from None
     except Exception as exc:  # noqa: BLE001 - Pillow's plugins raise many types for a corrupt file
-        raise BadImage(f"corrupt or truncated image ({type(exc).__name__}: {exc})"[:_REASON_CHARS]) from None
+        raise BadImage(f"corrupt or truncated image ({type(exc).__name__}: {exc})"[:REASON_CHARS]) from None
 
 
 def read_and_decode(kind: str, container: str, ref: str, size: int) -> np.ndarray:
@@ -116,7 +116,7 @@ def read_and_decode(kind: str, container: str, ref: str, size: int) -> np.ndarra
     except OSError as exc:
         raise BadImage(f"cannot read: {os_reason(exc)}") from None
     except Exception as exc:  # noqa: BLE001 - zipfile raises BadZipFile, zlib.error, EOFError, ... for a bad member
-        raise BadImage(f"cannot read from the archive ({type(exc).__name__}: {exc})"[:_REASON_CHARS]) from None
+        raise BadImage(f"cannot read from the archive ({type(exc).__name__}: {exc})"[:REASON_CHARS]) from None
     return decode_square(data, size)
 
 

@@ -161,7 +161,7 @@ def _walk_images(top: Path, prefix: str, root: Path, label: int, seen: set[Path]
                         continue
                     if not resolved.is_relative_to(root):  # a file outside: never read
                         if is_image:
-                            bad.append((rel + entry.name, f"a symlink to {shorten(resolved, 200)}, outside the "
+                            bad.append((rel + entry.name, f"a symlink to {shorten(resolved, 90)}, outside the "
                                         "dataset folder: not followed; copy the file in"))  # fmt: skip
                         else:
                             listing.count_other_format(rel + entry.name)

@@ -31,7 +31,7 @@ import numpy as np
 from gan_studio.data import cache
 from gan_studio.data.budgets import decode_workers, rows_per_chunk
 from gan_studio.data.cache import PreparationCancelled
-from gan_studio.data.decode import DECODER_VERSION, ChunkResult, ChunkTask, decode_chunk, write_at
+from gan_studio.data.decode import DECODER_VERSION, REASON_CHARS, ChunkResult, ChunkTask, decode_chunk, write_at
 from gan_studio.data.imagefiles import IMAGE_EXTENSIONS, ImageListing, close_archives
 from gan_studio.data.left_out import formats_not_read
 from gan_studio.errors import DataError, shorten
@@ -117,7 +117,9 @@ def bad_files_error(listing_path: Path | str, skipped: list[dict], skipped_count
                     other_formats: dict | None = None, other_names=()) -> DataError:  # fmt: skip
     """One message naming the first BAD_FILES_SHOWN bad files and how many there are (and the files in formats
     not read, which are left out too)."""
-    shown = "; ".join(f"{shorten(s['name'], 160)} ({shorten(s['reason'], 160)})" for s in skipped[:BAD_FILES_SHOWN])
+    shown = "; ".join(
+        f"{shorten(s['name'], 160)} ({shorten(s['reason'], REASON_CHARS)})" for s in skipped[:BAD_FILES_SHOWN]
+    )
     more = f"; and {skipped_count - BAD_FILES_SHOWN:,} more" if skipped_count > BAD_FILES_SHOWN else ""
     usable = total - skipped_count
     advice = (

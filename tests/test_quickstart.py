@@ -89,6 +89,7 @@ def quickstart(repo: Path, *args: str, **env: str) -> list[str]:
         **env,
     }
     environment.pop("GAN_STUDIO_REINSTALL", None)
+    environment.pop("GAN_STUDIO_TEST_WORKERS", None)
     environment.update(env)
     result = subprocess.run(["bash", str(repo / "scripts" / "quickstart.sh"), *args], env=environment,
                             capture_output=True, text=True, timeout=60)  # fmt: skip
@@ -127,12 +128,31 @@ def test_a_changed_pyproject_or_choice_installs_again(clone):
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 def test_the_readme_test_command_works_from_a_clean_clone(clone):
-    lines = quickstart(clone, "test", "-q")
+    lines = quickstart(clone, "test", "-q", GAN_STUDIO_TEST_WORKERS="0")
     assert lines[0] == "base-python -m venv .venv"
     assert "pip install -q -e .[dev]" in pip_calls(lines)
     assert lines[-1] == "python -m pytest -q"
-    again = quickstart(clone, "test", "-q")
+    again = quickstart(clone, "test", "-q", GAN_STUDIO_TEST_WORKERS="0")
     assert pip_calls(again) == [] and again[-1] == "python -m pytest -q"
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_the_suite_runs_on_every_core_unless_told_otherwise(clone):
+    """The suite took 24 minutes in one process on 2 cores, 12 in two (pytest-xdist, a file per process)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    expected = "python -m pytest -q" if cores < 2 else f"python -m pytest -n {min(cores, 8)} --dist loadfile -q"
+    assert quickstart(clone, "test", "-q")[-1] == expected
+    assert (
+        quickstart(clone, "test", "-q", GAN_STUDIO_TEST_WORKERS="3")[-1] == "python -m pytest -n 3 --dist loadfile -q"
+    )
+    assert (
+        quickstart(clone, "test", "-q", GAN_STUDIO_TEST_WORKERS="20")[-1] == "python -m pytest -n 8 --dist loadfile -q"
+    )
+    for chosen in (["-n", "1"], ["--numprocesses=4"], ["-p", "no:xdist"]):  # the caller's choice stands
+        assert (
+            quickstart(clone, "test", *chosen, GAN_STUDIO_TEST_WORKERS="3")[-1]
+            == f"python -m pytest {' '.join(chosen)}"
+        )
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")

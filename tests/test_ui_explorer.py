@@ -333,7 +333,10 @@ def test_vector_arithmetic(qtbot, panel, runs):
     pool = tab.pool_z
     expected = pool[[0, 1]].mean(0) - pool[2] + pool[[3, 4, 5]].mean(0)
     assert np.allclose(tab.result_z, expected, atol=1e-6)
-    assert same_picture(tab.result_view.picture[2:34, 2:34], expected_picture(panel, expected))  # inside padding
+    # the result of this last sum, once it lands: on a loaded machine the result_ready above may be an earlier
+    # sum's (the clicks before each queued one; the latest request wins, but one already running still lands)
+    qtbot.waitUntil(lambda: same_picture(tab.result_view.picture[2:34, 2:34], expected_picture(panel, expected)),
+                    timeout=WAIT_MS)  # inside the padding  # fmt: skip
     assert tab.use_button.isEnabled()
     with qtbot.waitSignal(panel.image_shown, timeout=WAIT_MS):
         tab.use_result()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import errno
 import importlib
 import io
 import os
@@ -21,7 +22,15 @@ import sys
 import threading
 
 from gan_studio import __version__
-from gan_studio.errors import CheckpointError, ConfigError, GanStudioError, RunError, another_process_says_it, printable
+from gan_studio.errors import (
+    CheckpointError,
+    ConfigError,
+    GanStudioError,
+    RunError,
+    another_process_says_it,
+    printable,
+    shorten,
+)
 from gan_studio.files import DISK_FULL_ERRNOS
 
 COMMANDS = ["app", "train", "runs", "sample", "export", "eval", "fork", "data", "screenshot"]
@@ -192,6 +201,12 @@ def _run_command(argv: list[str] | None) -> int:
         if not (isinstance(exc, SAME_IN_EVERY_PROCESS) and another_process_says_it()):  # one machine, one file system
             print(f"gan-studio: error: {one_line}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:
+        if exc.errno not in BAD_PATH_ERRNOS:
+            raise
+        # a path given that no file system takes (a name over 255 bytes, a loop of links): whichever check met it
+        print(f"gan-studio: error: {bad_path_message(exc)}", file=sys.stderr)
+        return 2
     except Terminated:
         print(f"gan-studio: {_action(args)} stopped by SIGTERM", file=sys.stderr)
         return 128 + signal.SIGTERM
@@ -201,6 +216,18 @@ def _run_command(argv: list[str] | None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+BAD_PATH_ERRNOS = (errno.ENAMETOOLONG, errno.ELOOP)
+
+
+def bad_path_message(exc: OSError) -> str:
+    """'the path /tmp/aaa… (305 characters) cannot be used: File name too long (a name in it has 300 characters;
+    file systems take at most 255 bytes a name)'."""
+    name = exc.filename if isinstance(exc.filename, str) else ""
+    longest = max((len(part.encode("utf-8", "surrogateescape")) for part in name.split(os.sep)), default=0)
+    size = f" (a name in it has {longest:,} bytes; file systems take at most 255 a name)" if longest > 255 else ""
+    return f"the path {printable(shorten(name, 120)) or '?'} cannot be used: {exc.strerror or exc}{size}"
 
 
 def _action(args) -> str:

@@ -640,3 +640,21 @@ def test_the_app_opened_on_a_run_lists_that_runs_folder(workspace, tmp_path, mon
     assert main(["app", str(run)]) == 0 and opened[-1] == str(workspace)
     assert main(["app", str(run), "--workspace", str(tmp_path)]) == 0 and opened[-1] == str(tmp_path)
     assert main(["app"]) == 0 and opened[-1] is None  # the window's last folder
+
+
+LONG_NAME = "a" * 300  # a pasted line as a run's name: no file system takes a name over 255 bytes
+
+
+@pytest.mark.parametrize("argv", [
+    ["eval", LONG_NAME], ["sample", LONG_NAME], ["export", LONG_NAME], ["fork", LONG_NAME], ["runs", LONG_NAME],
+    ["train", "--resume", LONG_NAME], ["app", LONG_NAME], ["sample", f"{LONG_NAME}.onnx"],
+    ["data", "clear", LONG_NAME], ["train", "gan", "--data", "ring8", "--out", LONG_NAME],
+    ["sample", "run", "--workspace", LONG_NAME],
+])  # fmt: skip
+def test_a_name_too_long_for_any_file_system_is_one_line_in_every_command(tmp_path, monkeypatch, capsys, argv):
+    """A name over 255 bytes raised OSError (File name too long) from whichever check met it first: a traceback
+    in nine commands (review s18H #1)."""
+    monkeypatch.chdir(tmp_path)
+    line = one_line_error(capsys, main(argv))
+    assert "cannot be used: File name too long (a name in it has 30" in line and "aaaa" in line
+    assert list(tmp_path.iterdir()) == []  # nothing made

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from cli_checks import one_line_error
 
 from gan_studio.cli import main
 from gan_studio.evaluate.classifier import get_classifier
@@ -230,6 +231,18 @@ def test_eval_refuses_silly_sizes(tmp_path, capsys):
     capsys.readouterr()
     assert main(["eval", str(run), "--k", "0", "--quiet"]) == 2
     assert "--k" in capsys.readouterr().err
+
+
+def test_eval_data_of_another_built_in_set_is_refused_and_saves_nothing(tmp_path, capsys):
+    """A ring8 run judged with --data moons exited 0 and saved a report of moons into the run (with a note that the
+    data had the same samples and classes); --data shapes failed deep in the metrics (review s18H #2)."""
+    run = _train(tmp_path, "gan", "ring8", "--latent-dim", "2", "--g-hidden", "8", "--d-hidden", "8")
+    capsys.readouterr()
+    for other in ("moons", "shapes", "grid25"):
+        code = main(["eval", str(run), "--data", other, "--quiet", "--n", "100"])
+        assert f"{other}: this is not the data the run trained on (ring8)" in one_line_error(capsys, code)
+    assert not (run / "eval" / "report.json").exists()
+    assert main(["eval", str(run), "--data", "ring8", "--quiet", "--n", "100", "--no-save"]) == 0  # its own: judged
 
 
 def test_live_image_metrics_need_a_cached_classifier(tmp_path, bars_npz):

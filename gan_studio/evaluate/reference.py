@@ -112,8 +112,16 @@ def reference_for_run(info: dict, data_info, value_range: tuple[float, float] = 
     """The reference data of a run, from its run.json `info` and the model's DataInfo (`labelled`: a
     conditional model, whose labels must still name the same classes). `data`: the same data at another place
     (moved, or a copy kept when the folder grew), checked as a resume checks it."""
+    from gan_studio.data import GENERATED
+
     train_config = info.get("train_config") or {}
-    spec = data or run_data_spec(info)
+    own = run_data_spec(info)
+    if data is not None and data != own and (data in GENERATED or own in GENERATED):
+        # a procedural set is drawn, never copied: another name is other data (ring8's run judged on moons saved
+        # a report of moons in the run; shapes for a ring8 run failed deep inside the metrics)
+        raise DataError(f"this is not the data the run trained on ({own}): its scores would measure other data; "
+                        "leave --data out to evaluate it on its own", data)  # fmt: skip
+    spec = data or own
     dataset = info.get("dataset") or {}
     size = dataset.get("size")
     image_size = int(data_info.shape[-1]) if data_info.kind == "images" else 32

@@ -293,6 +293,10 @@ def _tiny_image_npz(tmp_path) -> Path:
         (["train", "--resume", "no/such/run"], "no such run directory"),
         (["train", "dcgan", "--data", "ring8", "--steps", "1"], "dcgan is for images"),
         (["runs", "--all"], "unrecognized arguments"),
+        # nan, 0 or a negative limit took 8 pictures of a run stopped at once (review s18H #5)
+        (["screenshot", "shots", "--timeout", "nan"], "--timeout must be a number of seconds above 0, got 'nan'"),
+        (["screenshot", "shots", "--timeout", "0"], "--timeout must be a number of seconds above 0"),
+        (["screenshot", "shots", "--timeout", "-1"], "--timeout must be a number of seconds above 0"),
         (["train", "gan", "--data", "ring8", "--batch-size", "1"], "--batch-size 1 is too small for the BatchNorm"),
         # an empty text would mean the current folder: --out "" wrote a run among whatever was there
         (["train", "gan", "--data", "ring8", "--out", ""], "--out is empty"),

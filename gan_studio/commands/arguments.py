@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import math
 import os
 import stat
 import tempfile
@@ -122,6 +123,17 @@ def bounded_int(low: int, high: int):
 
     parse.__name__ = "integer"  # argparse names the type in its messages
     return parse
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a number of seconds above 0 (inf: no limit); nan, 0 and negatives are refused."""
+    try:
+        value = float(text) if len(text) <= 40 and text.isascii() else math.nan
+    except ValueError:
+        value = math.nan
+    if not value > 0:  # (nan too)
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got {text[:40]!r}")
+    return value
 
 
 def check_output_file(path: str | Path, suffix: str, flag: str = "--out", example: str = "out",

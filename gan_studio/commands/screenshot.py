@@ -14,7 +14,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from gan_studio.commands.arguments import bounded_int
+from gan_studio.commands.arguments import bounded_int, seconds
 from gan_studio.errors import ConfigError, RunError
 
 DEFAULT_SIZE = "1440x900"
@@ -33,7 +33,7 @@ def add_parser(sub) -> None:
                    help="another setting for the run, e.g. --set ngf=16 (repeatable)")  # fmt: skip
     p.add_argument("--run", metavar="RUN", help="show this existing run instead of training one")
     p.add_argument("--size", default=DEFAULT_SIZE, help=f"window size WIDTHxHEIGHT (default: {DEFAULT_SIZE})")
-    p.add_argument("--timeout", type=float, default=900.0, help="give up training after this many seconds")
+    p.add_argument("--timeout", type=seconds, default=900.0, help="give up training after this many seconds")
     p.set_defaults(handler=run)
 
 

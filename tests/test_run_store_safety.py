@@ -306,6 +306,31 @@ def test_fork_and_resume_from_a_kept_checkpoint(finished, tmp_path):
     assert [s for s, _ in RunState.load(finished).samples] == [2, 4, 5]
 
 
+def test_a_fork_and_the_advice_of_a_long_log_stream_it(finished, tmp_path, monkeypatch):
+    """A fork read the whole metrics.jsonl as a list of dicts and wrote a record at a time (300 MB: 4 minutes and
+    2.6 GB), and `runs --advice` fed a million records to the advisor (review s18H #3)."""
+    import gan_studio.evaluate.advisor as advisor_module
+
+    records = [f'{{"step": {step % 7}, "d_loss": 0.5, "g_loss": 1.0}}\n'.encode() for step in range(60_000)]
+    log = RunDir(finished).metrics_file
+    log.write_bytes(b"".join(records) + b"\x00 garbled\n" + b'{"step": 1, "d_loss": 0.7}\n')
+
+    def read_whole(self):
+        raise AssertionError("a whole metrics.jsonl read as a list")
+
+    monkeypatch.setattr(RunDir, "read_metrics", read_whole)
+    fork = fork_run(finished, "step-2", tmp_path / "fork")
+    kept = [line for line in log.read_bytes().splitlines(keepends=True) if line.startswith(b'{"step": ')
+            and int(line[9:10]) <= 2]  # fmt: skip
+    assert RunDir(fork).metrics_file.read_bytes() == b"".join(kept)  # every record up to step 2, nothing else
+
+    observed = []
+    monkeypatch.setattr(advisor_module, "REPLAYED_RECORDS", 100)
+    monkeypatch.setattr(advisor_module.Advisor, "observe", lambda self, record: observed.append(record) or [])
+    advisor_module.advise_run(finished)
+    assert len(observed) == 100 and observed[-1] == {"step": 1, "d_loss": 0.7}  # the newest, a bounded number
+
+
 def test_a_fork_of_a_2d_run_keeps_the_2d_views_frames_of_its_history(tmp_path):
     from gan_studio.explore.frames import FrameRecorder, saved_frames
 

@@ -54,6 +54,10 @@ SEVERITIES = ("info", "warning", "error")
 CODES = ("d_overpowering", "mode_collapse", "oscillation", "posterior_collapse", "blow_up", "equilibrium")
 ADVICE_EVENT = "advice"  # the "type" of advice events in events.jsonl
 HISTORY = 200  # records kept per metric
+# the most records an advisor reads again after the fact (the newest): a resumed run's, and `runs --advice` of a run
+# that logged none. A run of up to this many gets exactly the advice of the run never stopped; ~0.2 ms each, so a
+# million records do not take minutes (and gigabytes, read all at once: review s18H #3)
+REPLAYED_RECORDS = 20_000
 
 # thresholds (records are metrics.jsonl lines, logged every log_every steps)
 RECENT = 5  # records in the "recent" median that smooths batch noise
@@ -524,10 +528,12 @@ def advise(records: Iterable[dict[str, Any]], family: str, config: dict[str, Any
 
 
 def advise_run(run_path: str | Path) -> list[Finding]:
-    """The findings over RUN/metrics.jsonl, with the family and config from RUN/run.json."""
+    """The findings over RUN/metrics.jsonl (its newest REPLAYED_RECORDS records, streamed), with the family and
+    config from RUN/run.json."""
     run = RunDir(Path(run_path))
     advisor = Advisor.for_run(run.read_info())
-    return [finding for record in run.read_metrics() for finding in advisor.observe(record)]
+    return [finding for record in deque(run.iter_metrics(), maxlen=REPLAYED_RECORDS)
+            for finding in advisor.observe(record)]  # fmt: skip
 
 
 def latest_advice(run_path: str | Path, tail_bytes: int = 65536) -> list[Finding]:

@@ -17,17 +17,13 @@ import torch
 
 from gan_studio.config import to_dict
 from gan_studio.engine.callbacks import TrainerCallback
-from gan_studio.evaluate.advisor import Advisor, Finding
+from gan_studio.evaluate.advisor import REPLAYED_RECORDS, Advisor, Finding
 from gan_studio.evaluate.health import PROBE_SAMPLES, health_metrics
 from gan_studio.evaluate.live import LiveEvaluation
 from gan_studio.events import Advice, Metrics, Started, event_from_json
 from gan_studio.explore.frames import FrameRecorder
 from gan_studio.models.base import one_hot
 from gan_studio.store.jsonl import iter_jsonl
-
-# the most records a resumed run's advisor reads again (the newest): a run of up to this many gets exactly the
-# advisor of the run never stopped; ~0.2 ms each, so a resume of a million records does not wait minutes for it
-REPLAYED_RECORDS = 20_000
 
 
 class HealthAdvisor(TrainerCallback):

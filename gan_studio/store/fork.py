@@ -15,9 +15,10 @@ import time
 from pathlib import Path
 
 from gan_studio.errors import GanStudioError, RunError
-from gan_studio.events import Metrics, Sample, event_from_json, metrics_from_record
+from gan_studio.events import Metrics, Sample, event_from_json
 from gan_studio.files import atomic_write, read_regular
 from gan_studio.store.checkpoint import mismatch_error, numbered_checkpoints, run_mismatch, save_checkpoint
+from gan_studio.store.jsonl import iter_jsonl
 from gan_studio.store.loaded import load_run_checkpoint, resolve_checkpoint
 from gan_studio.store.pictures import MAX_PICTURE_PIXELS
 from gan_studio.store.rundir import MAX_FRAME_BYTES, RunDir, check_new_run_folder, make_new_run_folder
@@ -92,11 +93,8 @@ def _fill_fork(src: RunDir, dest: RunDir, info: dict, state: dict, checkpoint_pa
     step = int(state["step"])
     dest.create()
     save_checkpoint(state, dest.last_checkpoint)
-    for record in src.read_metrics():
-        event = metrics_from_record(record)
-        if event is not None and event.step <= step:
-            dest.record(event)
-    for record in src.read_events():
+    dest.copy_metrics_until(src.metrics_file, step)
+    for record in iter_jsonl(src.events_file):
         event = event_from_json(record)
         if event is None or isinstance(event, Metrics) or event.step > step:
             continue

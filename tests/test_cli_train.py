@@ -255,7 +255,14 @@ def test_resuming_from_an_earlier_checkpoint_removes_the_later_exports_and_evalu
                  ["eval", str(out), "--n", "200", "--quiet"]):  # fmt: skip
         assert main(argv) == 0
     (out / "exports" / "mine.onnx").write_bytes((out / "exports" / "generator-step-0000008.onnx").read_bytes())
+    capsys.readouterr()
     assert main(["train", "--resume", str(out), "--from", "step-4", "--steps", "6", "--lr-g", "0.01"]) == 0
+    # and the resume's notes say so, not only of the metrics and events (review s18H #7)
+    err = capsys.readouterr().err
+    assert (
+        "note: removed with the history after step 4: checkpoint step-8; 1 sample grid; 1 frame of the 2D view; "
+        "1 export; 2 evaluation files"
+    ) in err
     exports = sorted(p.name for p in (out / "exports").iterdir())
     assert exports == ["generator-step-0000004.onnx", "mine.onnx"]  # a name of the person's own stays
     assert not (out / "eval" / "report.json").exists()

@@ -306,21 +306,28 @@ class RunDir:
         if checkpoint is not None and checkpoint != self.last_checkpoint:
             self._write(lambda: _copy_atomically(checkpoint, self.last_checkpoint))
         said = self.truncate_metrics_after(step) + self.truncate_events_after(step)
-        later = [p for s, p in self.sample_steps() if s > step]
-        later += [p for s, p in numbered_checkpoints(self.checkpoints_dir) if s > step]
-        later += [p for s, p in self.frame_steps() if s > step]
-        later += [Path(e.path) for e in _scan(self.exports_dir)
-                  if (m := EXPORT_FILE.match(e.name)) and int(m.group(2)) > step]  # fmt: skip
+        checkpoints = [(s, p) for s, p in numbered_checkpoints(self.checkpoints_dir) if s > step]
+        later = {  # what belongs to the history after `step`, by what it is (for the note)
+            "sample grid": [p for s, p in self.sample_steps() if s > step],
+            "frame of the 2D view": [p for s, p in self.frame_steps() if s > step],
+            "export": [Path(e.path) for e in _scan(self.exports_dir)
+                       if (m := EXPORT_FILE.match(e.name)) and int(m.group(2)) > step],
+            "evaluation": [Path(e.path) for e in _scan(self.eval_dir)
+                           if (m := KEPT_REPORT_FILE.match(e.name)) and int(m.group(1)) > step],
+        }  # fmt: skip
         report = self.read_report()
         if report is not None and isinstance(report.get("step"), int) and report["step"] > step:
-            later += [self.eval_dir / name for name in ("report.json", "nearest.png")]
-        later += [Path(e.path) for e in _scan(self.eval_dir)
-                  if (m := KEPT_REPORT_FILE.match(e.name)) and int(m.group(1)) > step]  # fmt: skip
-        for path in later:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+            later["evaluation"] += [self.eval_dir / name for name in ("report.json", "nearest.png")]
+        removed_checkpoints = [f"step-{s}" for s, p in checkpoints if _removed(p)]
+        removed = {kind: sum(map(_removed, paths)) for kind, paths in later.items()}
+        parts = (
+            [f"checkpoint{'s' * (len(removed_checkpoints) != 1)} {', '.join(removed_checkpoints)}"]
+            if removed_checkpoints
+            else []
+        )
+        parts += [f"{n} {kind if n == 1 else HISTORY_FILES_PLURAL[kind]}" for kind, n in removed.items() if n]
+        if parts:  # the resume's note names what went, not only the metrics and events
+            said.append(f"removed with the history after step {step:,}: {'; '.join(parts)}")
         return said
 
     def frame_steps(self) -> list[tuple[int, Path]]:
@@ -547,6 +554,19 @@ def summarise_run(path: str | Path) -> dict[str, Any]:
     if summary["status"] in ("finished", "stopped") and not os.path.lexists(run.last_checkpoint):
         summary["problem"] = "checkpoints/last.pt is missing: it cannot be sampled, exported or resumed"
     return summary
+
+
+HISTORY_FILES_PLURAL = {"sample grid": "sample grids", "frame of the 2D view": "frames of the 2D view",
+                        "export": "exports", "evaluation": "evaluation files"}  # fmt: skip
+
+
+def _removed(path: Path) -> bool:
+    """Remove one file of a history left behind; whether it went."""
+    try:
+        os.unlink(path)
+        return True
+    except OSError:
+        return False
 
 
 def _copy_atomically(source: Path, destination: Path) -> None:

@@ -331,6 +331,21 @@ def test_a_fork_and_the_advice_of_a_long_log_stream_it(finished, tmp_path, monke
     assert len(observed) == 100 and observed[-1] == {"step": 1, "d_loss": 0.7}  # the newest, a bounded number
 
 
+def test_runs_says_a_damaged_last_checkpoint_and_the_kept_ones_to_go_on_from(finished, capsys):
+    """`runs` showed a run whose last.pt was garbage, empty or a folder as a normal run; only a missing one had a
+    word (review s18H #9)."""
+    last = finished / "checkpoints" / "last.pt"
+    for damage in (lambda: last.write_bytes(b"garbage"), lambda: last.write_bytes(b""), lambda: last.mkdir()):
+        if last.is_file():
+            last.unlink()
+        damage()
+        assert main(["runs", str(finished.parent)]) == 0
+        assert ("  checkpoints/last.pt is damaged (not a checkpoint file) (it keeps step-2, step-4, step-6: fork or "
+                "resume one with --from step-N)") in capsys.readouterr().out.splitlines()
+        if last.is_dir():
+            last.rmdir()
+
+
 def test_a_fork_of_a_2d_run_keeps_the_2d_views_frames_of_its_history(tmp_path):
     from gan_studio.explore.frames import FrameRecorder, saved_frames
 

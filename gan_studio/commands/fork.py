@@ -11,8 +11,7 @@ from pathlib import Path
 from gan_studio.commands.arguments import add_workspace_flag, resolve_run
 from gan_studio.store.checkpoint_files import numbered_checkpoints
 from gan_studio.store.fork import fork_run, kept_checkpoints
-from gan_studio.store.loaded import looks_whole
-from gan_studio.store.rundir import RunDir
+from gan_studio.store.rundir import RunDir, looks_whole
 
 
 def add_parser(sub) -> None:

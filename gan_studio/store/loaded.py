@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +25,7 @@ from gan_studio.store.checkpoint import (
     numbered_checkpoints,
     run_mismatch,
 )
-from gan_studio.store.rundir import RunDir
+from gan_studio.store.rundir import RunDir, looks_whole
 
 
 @dataclass
@@ -135,15 +133,6 @@ def load_run_checkpoint(run: RunDir, path: Path) -> dict:
                                   "are damaged too: it can only be trained again from its start", exc.path) from None  # fmt: skip
         raise CheckpointError(f"{exc.reason}; the run keeps {', '.join(whole[-5:])}: sample, export, resume or "
                               "fork from one (--from step-N; in the app, Fork… offers them)", exc.path) from None  # fmt: skip
-
-
-def looks_whole(path: Path) -> bool:
-    """A cheap look at a kept checkpoint: a regular, non-empty zip archive (what torch.save writes); a truncated
-    or 0-byte file (a disk that filled during a copy, a sync placeholder) is not offered as the way out."""
-    try:
-        return stat.S_ISREG(os.lstat(path).st_mode) and zipfile.is_zipfile(path)
-    except OSError:
-        return False
 
 
 def missing_checkpoint(run: RunDir, info: dict) -> RunError:

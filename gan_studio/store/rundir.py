@@ -17,6 +17,7 @@ import re
 import shutil
 import stat
 import time
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -553,11 +554,24 @@ def summarise_run(path: str | Path) -> dict[str, Any]:
     summary["step"] = max(steps, default=0)  # metrics lead while running; run.json after a stop
     if summary["status"] in ("finished", "stopped") and not os.path.lexists(run.last_checkpoint):
         summary["problem"] = "checkpoints/last.pt is missing: it cannot be sampled, exported or resumed"
+    elif os.path.lexists(run.last_checkpoint) and not looks_whole(run.last_checkpoint):
+        kept = [f"step-{s}" for s, p in numbered_checkpoints(run.checkpoints_dir) if looks_whole(p)]
+        way_out = f" (it keeps {', '.join(kept[-3:])}: fork or resume one with --from step-N)" if kept else ""
+        summary["problem"] = f"checkpoints/last.pt is damaged (not a checkpoint file){way_out}"
     return summary
 
 
 HISTORY_FILES_PLURAL = {"sample grid": "sample grids", "frame of the 2D view": "frames of the 2D view",
                         "export": "exports", "evaluation": "evaluation files"}  # fmt: skip
+
+
+def looks_whole(path: Path) -> bool:
+    """A cheap look at a kept checkpoint: a regular, non-empty zip archive (what torch.save writes); a truncated
+    or 0-byte file (a disk that filled during a copy, a sync placeholder) is not offered as the way out."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode) and zipfile.is_zipfile(path)
+    except OSError:
+        return False
 
 
 def _removed(path: Path) -> bool:

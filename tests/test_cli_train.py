@@ -211,6 +211,12 @@ def test_sample_writes_the_same_grid_for_the_same_seed(tmp_path, capsys):
         grids.append((tmp_path / name).read_bytes())
     assert grids[0] == grids[1] != grids[2]
     assert Image.open(tmp_path / "a.png").size[0] > 32
+    # the line names the run sampled (a name's prefix picks one) and its step (review s18H #9)
+    assert main(["sample", "ru", "--workspace", str(tmp_path), "--n", "4", "--out", str(tmp_path / "d.png")]) == 0
+    assert (
+        capsys.readouterr().out.splitlines()[-1]
+        == f"wrote {tmp_path / 'd.png'} (4 samples, seed 0, run run at step 2, torch)"
+    )
 
 
 def test_sample_export_and_eval_take_a_kept_checkpoint_with_from(tmp_path, capsys):

@@ -21,7 +21,7 @@ from gan_studio.commands.arguments import (
     write_failed,
 )
 from gan_studio.engine.settings import resolve_device
-from gan_studio.errors import ConfigError
+from gan_studio.errors import ConfigError, printable
 from gan_studio.models.latents import grid_columns, sample_inputs
 from gan_studio.store.loaded import load_run
 from gan_studio.store.pictures import samples_picture, save_png
@@ -109,7 +109,7 @@ def run(args) -> int:
             real_points=context,
             classes=None if y is None else y.argmax(1).cpu().numpy(),
         )  # 2D points: by class
-        where = f"torch, step {loaded.step}"
+        where = f"run {printable(loaded.path.name)} at step {loaded.step}, torch"  # the run a name's prefix picked
     try:
         save_png(picture, out)
     except OSError as exc:

@@ -431,6 +431,12 @@ def test_a_new_run_never_goes_into_a_folder_that_holds_other_files(tmp_path, cap
     line = one_line_error(capsys, train(tmp_path, *TINY_GAN, "--steps", "1", name="my-configs")[0])
     assert "my-configs" in line and "not an empty folder" in line
     assert [p.name for p in mine.iterdir()] == ["notes.toml"]
+    (tmp_path / "a-file").write_text("keep me")  # a file or a FIFO is not called a folder (review s18H #9)
+    line = one_line_error(capsys, train(tmp_path, *TINY_GAN, "--steps", "1", name="a-file")[0])
+    assert "a-file: is a file, not a folder: choose a new or empty folder" in line
+    os.mkfifo(tmp_path / "a-fifo")
+    line = one_line_error(capsys, train(tmp_path, *TINY_GAN, "--steps", "1", name="a-fifo")[0])
+    assert "a-fifo: is a FIFO (named pipe), not a folder" in line
     line = one_line_error(capsys, train(tmp_path, *TINY_GAN, "--steps", "1", name="two\nlines")[0])
     assert "control character" in line and not (tmp_path / "two\nlines").exists()
     empty = tmp_path / "empty"

@@ -433,6 +433,26 @@ def test_a_zip_member_climbing_out_refuses_the_archive(tmp_path):
 # --- the data command and the user's folder ---------------------------------------------------------------
 
 
+def test_data_clear_takes_a_built_in_sets_name(tmp_path, capsys, monkeypatch, mnist_dir):
+    """`data clear mnist` looked for a folder ./mnist; `data clear ring8` said no such file (review s18H #9)."""
+    import gan_studio.data.download as download
+
+    monkeypatch.chdir(tmp_path)
+    def not_downloaded(name, download=True):
+        raise DataError(f"dataset '{name}' is not downloaded")
+
+    monkeypatch.setattr(download, "ensure_dataset", not_downloaded)
+    code = cli_main(["data", "clear", "mnist"])
+    assert code == 2 and "mnist is not downloaded: nothing of it is prepared" in capsys.readouterr().err
+    code = cli_main(["data", "clear", "ring8"])
+    assert code == 2 and "ring8 is a built-in procedural set, drawn in memory" in capsys.readouterr().err
+    monkeypatch.setattr(download, "ensure_dataset", lambda name, download=True: mnist_dir)  # downloaded there
+    assert cli_main(["data", "prepare", str(mnist_dir), "--quiet"]) == 0 and len(prepared_files()) == 1
+    capsys.readouterr()
+    assert cli_main(["data", "clear", "mnist"]) == 0
+    assert "removed 1 file(s)" in capsys.readouterr().out and not prepared_files()
+
+
 def test_data_prepare_info_and_clear(tmp_path, capsys):
     folder = make_folder(tmp_path / "data")
     assert cli_main(["data", "prepare", str(folder), "--image-size", "16", "--quiet"]) == 0

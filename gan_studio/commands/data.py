@@ -237,6 +237,25 @@ def _temporary_note(folder) -> str:
     return " (a temporary folder: the dataset cache cannot be written)"
 
 
+def _built_in_source(name: str):
+    """The folder a built-in set named `name` is prepared from (a downloaded one's); None for another name.
+    ConfigError for a procedural set (drawn in memory, never prepared) and a set not downloaded."""
+    from gan_studio.data import DOWNLOADABLE, GENERATED
+
+    if name in GENERATED:
+        raise ConfigError(f"{name} is a built-in procedural set, drawn in memory at each start: nothing of it is "
+                          "prepared (gan-studio data info lists what is)")  # fmt: skip
+    if name not in DOWNLOADABLE:
+        return None
+    from gan_studio.data.download import ensure_dataset
+
+    try:
+        return ensure_dataset(name, download=False)
+    except DataError:
+        raise ConfigError(f"{name} is not downloaded: nothing of it is prepared (gan-studio data info lists what "
+                          "is)") from None  # fmt: skip
+
+
 def _clear(args) -> int:
     import os
     from pathlib import Path
@@ -245,6 +264,8 @@ def _clear(args) -> int:
 
     before = {entry.path for entry in list_prepared()}
     source = Path(os.path.abspath(Path(args.data).expanduser())) if args.data is not None else None
+    if source is not None and not os.path.lexists(args.data):
+        source = _built_in_source(args.data) or source  # `data clear mnist`: its downloaded files' folder
     removed, freed, failed = clear_prepared(None if source is None else [source, source.resolve()],
                                             stale_only=args.stale)  # fmt: skip
     if failed:  # a read-only cache: said, not "nothing comes from it" or "removed 0 files"

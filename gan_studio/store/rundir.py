@@ -473,7 +473,11 @@ def check_new_run_folder(path: Path) -> None:
         raise RunError("the folder name holds a control character (a newline or a tab?): choose another", path)
     if path.is_symlink() or (path / "run.json").exists():
         raise RunError("already holds a run (or is a symlink): resume that run, or choose another folder", path)
-    if path.exists() and (not path.is_dir() or not _empty_or_bare_skeleton(path)):
+    if path.exists() and not path.is_dir():  # a file, a FIFO, a device
+        mode = os.stat(path).st_mode
+        kind = "a file" if stat.S_ISREG(mode) else describe_kind(mode)
+        raise RunError(f"is {kind}, not a folder: choose a new or empty folder for the run", path)
+    if path.exists() and not _empty_or_bare_skeleton(path):
         raise RunError("already exists and is not an empty folder: choose a new or empty folder for the run", path)
 
 

@@ -102,6 +102,9 @@ def test_export_opset_beyond_what_onnx_runtime_runs_is_refused_up_front(exported
     for opset in (highest + 1, 99999, 0):  # one range in every message, not "at most 1000" for some
         line = one_line_error(capsys, main(["export", str(run), "--opset", str(opset)]))
         assert f"--opset must be between {MIN_OPSET} and {highest}" in line
+    for text in ("17.0", "1e308", "abc"):  # not "a whole number from -2147483648 to 2147483647" (review s18H #8)
+        line = one_line_error(capsys, main(["export", str(run), "--opset", text]))
+        assert f"--opset must be an ONNX opset version, a whole number ({MIN_OPSET} or newer), got '{text}'" in line
 
 
 def test_eval_refuses_more_neighbours_than_samples(exported_run, capsys):

@@ -8,6 +8,7 @@ parity check leaves no file behind and exits non-zero.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 from pathlib import Path
@@ -22,7 +23,14 @@ from gan_studio.commands.arguments import (
     write_failed,
 )
 from gan_studio.errors import ConfigError
-from gan_studio.export.onnx_export import DEFAULT_OPSET, PART_CHOICES, REFERENCE_SAMPLES, TOLERANCE, export_run
+from gan_studio.export.onnx_export import (
+    DEFAULT_OPSET,
+    MIN_OPSET,
+    PART_CHOICES,
+    REFERENCE_SAMPLES,
+    TOLERANCE,
+    export_run,
+)
 from gan_studio.store.jsonl import json_safe
 
 MAX_REFERENCE_SAMPLES = 4096
@@ -41,8 +49,8 @@ def add_parser(sub) -> None:
     p.add_argument("--part", choices=PART_CHOICES, default="generator",
                    help="the network that makes samples: generator and decoder are two names for it (a GAN's "
                    "generator, a VAE's decoder); or encoder, a VAE's [generator]")  # fmt: skip
-    p.add_argument("--opset", type=bounded_int(-(2**31), 2**31 - 1), default=None,  # the range: _check_opset's
-                   help=f"ONNX opset version [{DEFAULT_OPSET}]")  # fmt: skip
+    p.add_argument("--opset", type=opset_version, default=None,  # the range: _check_opset's, which knows ORT's newest
+                   help=f"ONNX opset version, {MIN_OPSET} or newer [{DEFAULT_OPSET}]")  # fmt: skip
     p.add_argument("--reference-samples", type=bounded_int(0, MAX_REFERENCE_SAMPLES), default=REFERENCE_SAMPLES,
                    metavar="N", help=f"also run N inputs through ONNX's pure-Python reference evaluator, 0 to skip "
                                      f"(slow on big models) [{REFERENCE_SAMPLES}]")  # fmt: skip
@@ -76,6 +84,15 @@ def run(args) -> int:
         raise write_failed(exc, target) from None
     print(json.dumps(json_safe(report.to_json()), indent=2, allow_nan=False) if args.json else report.summary())
     return 0
+
+
+def opset_version(text: str) -> int:
+    """An argparse type: a whole number (its range is said by the export, which knows the newest ORT runs)."""
+    try:
+        return bounded_int(-(2**31), 2**31 - 1)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be an ONNX opset version, a whole number ({MIN_OPSET} or newer), "
+                                         f"got {text[:40]!r}") from None  # fmt: skip
 
 
 def _new_folder(out: str) -> str:

@@ -344,6 +344,11 @@ def test_runs_says_a_damaged_last_checkpoint_and_the_kept_ones_to_go_on_from(fin
                 "resume one with --from step-N)") in capsys.readouterr().out.splitlines()
         if last.is_dir():
             last.rmdir()
+    shutil.copy(finished / "checkpoints" / "step-0000006.pt", last)
+    (finished / "metrics.jsonl").write_bytes(b"\x00garbage" * 1000)  # a run with unreadable curves is said so too
+    assert main(["runs", str(finished.parent)]) == 0
+    assert "  metrics.jsonl holds no readable record at its end (damaged): its curves are missing" in (
+        capsys.readouterr().out.splitlines())  # fmt: skip
 
 
 def test_a_fork_of_a_2d_run_keeps_the_2d_views_frames_of_its_history(tmp_path):

@@ -558,6 +558,8 @@ def summarise_run(path: str | Path) -> dict[str, Any]:
     summary["step"] = max(steps, default=0)  # metrics lead while running; run.json after a stop
     if summary["status"] in ("finished", "stopped") and not os.path.lexists(run.last_checkpoint):
         summary["problem"] = "checkpoints/last.pt is missing: it cannot be sampled, exported or resumed"
+    elif not last and _size(run.metrics_file):  # garbage, or one line too long to read: not an empty history
+        summary["problem"] = "metrics.jsonl holds no readable record at its end (damaged): its curves are missing"
     elif os.path.lexists(run.last_checkpoint) and not looks_whole(run.last_checkpoint):
         kept = [f"step-{s}" for s, p in numbered_checkpoints(run.checkpoints_dir) if looks_whole(p)]
         way_out = f" (it keeps {', '.join(kept[-3:])}: fork or resume one with --from step-N)" if kept else ""
@@ -576,6 +578,13 @@ def looks_whole(path: Path) -> bool:
         return stat.S_ISREG(os.lstat(path).st_mode) and zipfile.is_zipfile(path)
     except OSError:
         return False
+
+
+def _size(path: Path) -> int:
+    try:
+        return os.lstat(path).st_size
+    except OSError:
+        return 0
 
 
 def _removed(path: Path) -> bool:

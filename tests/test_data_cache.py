@@ -438,6 +438,7 @@ def test_data_clear_takes_a_built_in_sets_name(tmp_path, capsys, monkeypatch, mn
     import gan_studio.data.download as download
 
     monkeypatch.chdir(tmp_path)
+
     def not_downloaded(name, download=True):
         raise DataError(f"dataset '{name}' is not downloaded")
 

@@ -340,8 +340,10 @@ def test_runs_says_a_damaged_last_checkpoint_and_the_kept_ones_to_go_on_from(fin
             last.unlink()
         damage()
         assert main(["runs", str(finished.parent)]) == 0
-        assert ("  checkpoints/last.pt is damaged (not a checkpoint file) (it keeps step-2, step-4, step-6: fork or "
-                "resume one with --from step-N)") in capsys.readouterr().out.splitlines()
+        assert (
+            "  checkpoints/last.pt is damaged (not a checkpoint file) (it keeps step-2, step-4, step-6: fork or "
+            "resume one with --from step-N)"
+        ) in capsys.readouterr().out.splitlines()
         if last.is_dir():
             last.rmdir()
     shutil.copy(finished / "checkpoints" / "step-0000006.pt", last)

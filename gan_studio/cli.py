@@ -56,8 +56,18 @@ class _Parser(argparse.ArgumentParser):
         kwargs["allow_abbrev"] = False  # every parser and sub-parser: `--step` must not pass for `--steps`
         super().__init__(*args, **kwargs)
 
+    argv: list[str] = []  # the words being parsed (set by _parse): for the hint on a name that starts with '-'
+
     def error(self, message: str):  # noqa: D401
         message = re.sub(r"^argument (--[\w-]+): must ", r"\1 must ", message)  # "--n must be at least 1, got 0"
+        taken = [w for w in _Parser.argv if w.startswith("-") and len(w) > 1 and w != "--"
+                 and w.split("=", 1)[0] not in self._option_string_actions]  # fmt: skip
+        flag = re.match(r"argument (--[\w-]+): expected one argument$", message)
+        if taken and flag:  # `--size -5x-5`: the value was read as a flag
+            message += f" ('{taken[0]}' was read as a flag: give it as {flag.group(1)}={taken[0]})"
+        elif taken and message.startswith("the following arguments are required"):  # `sample -dash`: a run's name
+            message += (f" ('{taken[0]}' was read as a flag: give a name that starts with '-' after `--`, or as "
+                        f"./{taken[0]})")  # fmt: skip
         choice = re.match(r"argument .*: invalid choice: '(.*)' \(choose from (.*)\)$", message)
         if choice:
             options = re.findall(r"'([^']*)'", choice.group(2)) or [c.strip() for c in choice.group(2).split(",")]
@@ -103,6 +113,7 @@ def commands_named(argv: list[str]) -> list[str] | None:
 
 def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
     """parse_args, with a "did you mean" for each unknown flag (against the chosen command's flags)."""
+    _Parser.argv = list(argv)
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         command = getattr(args, "command", None)

@@ -658,3 +658,14 @@ def test_a_name_too_long_for_any_file_system_is_one_line_in_every_command(tmp_pa
     line = one_line_error(capsys, main(argv))
     assert "cannot be used: File name too long (a name in it has 30" in line and "aaaa" in line
     assert list(tmp_path.iterdir()) == []  # nothing made
+
+
+def test_a_name_or_value_that_starts_with_a_dash_says_how_to_give_it(tmp_path, capsys):
+    """`sample -dash` said only "the following arguments are required: RUN|FILE.onnx" (review s18H #9)."""
+    line = one_line_error(capsys, main(["sample", "--workspace", str(tmp_path), "-dash"]))
+    assert line.endswith("RUN|FILE.onnx ('-dash' was read as a flag: give a name that starts with '-' after `--`, "
+                         "or as ./-dash)")  # fmt: skip
+    line = one_line_error(capsys, main(["train", "gan", "--data", "ring8", "--out", "-x"]))
+    assert line.endswith("argument --out: expected one argument ('-x' was read as a flag: give it as --out=-x)")
+    line = one_line_error(capsys, main(["sample"]))  # a name simply left out: no word on dashes
+    assert line == "gan-studio: error: the following arguments are required: RUN|FILE.onnx"

@@ -233,8 +233,8 @@ BAD_PATH_ERRNOS = (errno.ENAMETOOLONG, errno.ELOOP)
 
 
 def bad_path_message(exc: OSError) -> str:
-    """'the path /tmp/aaa… (305 characters) cannot be used: File name too long (a name in it has 300 characters;
-    file systems take at most 255 bytes a name)'."""
+    """'the path /tmp/aaa… (305 characters) cannot be used: File name too long (a name in it has 300 bytes;
+    file systems take at most 255 a name)'."""
     name = exc.filename if isinstance(exc.filename, str) else ""
     longest = max((len(part.encode("utf-8", "surrogateescape")) for part in name.split(os.sep)), default=0)
     size = f" (a name in it has {longest:,} bytes; file systems take at most 255 a name)" if longest > 255 else ""

@@ -137,11 +137,11 @@ def test_a_log_opens_with_what_the_run_trains_on_and_with(tmp_path, capsys):
     assert lines[0] == f"run: {out}"
     setup = lines[1]
     assert setup.startswith("setup: cgan, generator ") and " + discriminator " in setup
-    from gan_studio.engine.setup_summary import in_millions, parameter_count
+    from gan_studio.engine.setup_summary import parameter_count, short_count
     from gan_studio.store.loaded import load_run
 
     generator = load_run(out).model.generator
-    assert f"generator {in_millions(parameter_count(generator))} + " in setup
+    assert f"generator {short_count(parameter_count(generator))} + " in setup
     assert "ring8: 100,000 points in 2D, 8 classes" in setup and "cpu fp32, 1 thread" in setup
     assert setup.endswith("; batch 16 (1 process); 2 steps")
     assert main(["train", "--resume", str(out), "--steps", "3", "--quiet"]) == 0
@@ -152,10 +152,10 @@ def test_a_log_opens_with_what_the_run_trains_on_and_with(tmp_path, capsys):
 
 
 def test_setup_line_parts():
-    from gan_studio.engine.setup_summary import batch_line, in_millions
+    from gan_studio.engine.setup_summary import batch_line, short_count
 
-    assert [in_millions(n) for n in (512, 38_912, 1_070_000)] == ["512", "38.9K", "1.07M"]
-    assert batch_line(64, 1) == "batch 64 (1 process)" and batch_line(16, 4) == "batch 64 (4 processes x 16)"
+    assert [short_count(n) for n in (512, 38_912, 999_999, 1_070_000)] == ["512", "38.9K", "1M", "1.07M"]
+    assert batch_line(64, 1, 64) == "batch 64 (1 process)" and batch_line(16, 4, 64) == "batch 64 (4 processes x 16)"
 
 
 def test_runs_lists_status_step_and_last_metrics(tmp_path, capsys):

@@ -14,19 +14,20 @@ def parameter_count(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def in_millions(count: int) -> str:
-    """'1.07M', '38.9K', '512' parameters."""
-    if count >= 1_000_000:
+def short_count(count: int) -> str:
+    """'1.07M', '38.9K', '512' (parameters); 999,999 is '1M', not '1e+03K'."""
+    if count >= 999_500:
         return f"{count / 1e6:.3g}M"
     return f"{count / 1e3:.3g}K" if count >= 1_000 else str(count)
 
 
 def networks_line(model: torch.nn.Module) -> str:
-    """'generator 1.07M + discriminator 0.43M parameters' (a VAE: encoder + decoder)."""
-    parts = [(name, parameter_count(child)) for name, child in model.named_children() if parameter_count(child)]
+    """'generator 1.07M + discriminator 661K parameters' (a VAE: encoder + decoder)."""
+    counts = [(name, parameter_count(child)) for name, child in model.named_children()]
+    parts = [(name, count) for name, count in counts if count]
     if not parts:
-        return f"{in_millions(parameter_count(model))} parameters"
-    return " + ".join(f"{name} {in_millions(count)}" for name, count in parts) + " parameters"
+        return f"{short_count(parameter_count(model))} parameters"
+    return " + ".join(f"{name} {short_count(count)}" for name, count in parts) + " parameters"
 
 
 def device_line(device: torch.device, precision: str) -> str:
@@ -53,11 +54,11 @@ def data_line(dataset, data_info) -> str:
     return text
 
 
-def batch_line(batch_size: int, world_size: int) -> str:
+def batch_line(batch_size: int, world_size: int, global_batch: int) -> str:
     """'batch 64 (1 process)' or 'batch 128 (2 processes x 64)'."""
     if world_size == 1:
-        return f"batch {batch_size} (1 process)"
-    return f"batch {batch_size * world_size} ({world_size} processes x {batch_size})"
+        return f"batch {global_batch} (1 process)"
+    return f"batch {global_batch} ({world_size} processes x {batch_size})"
 
 
 def setup_line(trainer) -> str:
@@ -66,6 +67,6 @@ def setup_line(trainer) -> str:
         f"setup: {trainer.model_name}, {networks_line(trainer.model)}",
         data_line(trainer.dataset, trainer.data_info),
         device_line(trainer.device, trainer.recipe.amp.name),
-        batch_line(trainer.stream.batch_size, trainer.dist.world_size),
+        batch_line(trainer.stream.batch_size, trainer.stream.world_size, trainer.stream.global_batch),
         f"{trainer.total_steps:,} steps",
     ])  # fmt: skip
